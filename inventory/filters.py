@@ -1,0 +1,64 @@
+"""The inventory's filters, shared by the list page, its CSV export and the API."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from .models import AIIdentity, Environment, Kind, Sensitivity, Status
+from .selectors import attestation_overdue_q, orphaned_q
+
+SORTS = {
+    "name": "name",
+    "-name": "-name",
+    "status": "status",
+    "-status": "-status",
+    "kind": "kind",
+    "-kind": "-kind",
+    "environment": "environment",
+    "-environment": "-environment",
+    "created": "created_at",
+    "-created": "-created_at",
+    "attestation_due": "attestation_due",
+    "-attestation_due": "-attestation_due",
+}
+
+
+class IdentityFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    environment = django_filters.ChoiceFilter(choices=Environment.choices)
+    owner = django_filters.CharFilter(method="filter_owner", label="Owner (username)")
+    sensitivity = django_filters.TypedChoiceFilter(
+        field_name="sensitivity_ceiling", choices=Sensitivity.choices, coerce=int, label="Sensitivity ceiling"
+    )
+    orphaned = django_filters.BooleanFilter(method="filter_orphaned", widget=forms.NullBooleanSelect)
+    attestation_overdue = django_filters.BooleanFilter(
+        method="filter_attestation_overdue", widget=forms.NullBooleanSelect, label="Attestation overdue"
+    )
+    sort = django_filters.ChoiceFilter(
+        method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="name", label="Sort"
+    )
+
+    class Meta:
+        model = AIIdentity
+        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "sort"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(purpose__icontains=value) | Q(trust_boundary__icontains=value))
+
+    def filter_owner(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(ownerships__person__username=value) if value else queryset
+
+    def filter_orphaned(self, queryset, name, value):
+        return queryset if value is None else queryset.filter(orphaned_q(value))
+
+    def filter_attestation_overdue(self, queryset, name, value):
+        return queryset if value is None else queryset.filter(attestation_overdue_q(value))
+
+    def filter_sort(self, queryset, name, value):
+        return queryset.order_by(SORTS[value], "pk") if value else queryset

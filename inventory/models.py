@@ -1,0 +1,145 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+class Kind(models.TextChoices):
+    AGENT = "agent", "Agent"
+    ASSISTANT = "assistant", "Embedded assistant"
+    PIPELINE = "pipeline", "Pipeline / batch job"
+    MCP_SERVER = "mcp_server", "MCP server / tool"
+
+
+class Environment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    STAGING = "staging", "Staging"
+    DEVELOPMENT = "development", "Development"
+    SANDBOX = "sandbox", "Sandbox"
+
+
+class Autonomy(models.TextChoices):
+    HUMAN_IN_THE_LOOP = "human_in_the_loop", "Human in the loop"
+    SUPERVISED = "supervised", "Supervised"
+    AUTONOMOUS = "autonomous", "Autonomous"
+
+
+class Sensitivity(models.IntegerChoices):
+    """Ordered: a higher number is more sensitive, so ceilings compare as integers."""
+
+    PUBLIC = 1, "Public"
+    INTERNAL = 2, "Internal"
+    CONFIDENTIAL = 3, "Confidential"
+    RESTRICTED = 4, "Restricted"
+
+
+class Status(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    OFFBOARDED = "offboarded", "Offboarded"
+
+
+class AIIdentity(models.Model):
+    """A credentialed AI system: an agent, assistant, pipeline or MCP server."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    purpose = models.TextField(blank=True)
+    environment = models.CharField(max_length=20, choices=Environment.choices)
+    trust_boundary = models.CharField(
+        max_length=120, blank=True, help_text="The zone it runs in and may reach, e.g. corp-internal, customer-facing."
+    )
+    autonomy = models.CharField(max_length=20, choices=Autonomy.choices, default=Autonomy.SUPERVISED)
+    sensitivity_ceiling = models.PositiveSmallIntegerField(
+        choices=Sensitivity.choices, null=True, blank=True, help_text="The most sensitive data it may touch."
+    )
+    offboarding_plan = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REGISTERED, db_index=True)
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    attestation_interval_days = models.PositiveSmallIntegerField(default=90)
+    attestation_due = models.DateField(null=True, blank=True, db_index=True)
+    last_attested_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every write; an edit made against an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "AI identity"
+        verbose_name_plural = "AI identities"
+        indexes = [
+            models.Index(fields=["status", "name"], name="identity_status_name_idx"),
+            models.Index(fields=["kind", "name"], name="identity_kind_name_idx"),
+            models.Index(fields=["environment", "name"], name="identity_env_name_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth client_id agents use: the identity's stable id."""
+        return str(self.id)
+
+    @property
+    def is_offboarded(self) -> bool:
+        return self.status == Status.OFFBOARDED
+
+
+class OwnerRole(models.TextChoices):
+    PRIMARY = "primary", "Primary owner"
+    BACKUP = "backup", "Backup owner"
+
+
+class Ownership(models.Model):
+    """A person accountable for an identity. One primary, any number of backups."""
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="ownerships")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ownerships")
+    role = models.CharField(max_length=10, choices=OwnerRole.choices)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["role", "person__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["identity", "person"], name="ownership_unique_person"),
+            models.UniqueConstraint(
+                fields=["identity"], condition=models.Q(role="primary"), name="ownership_one_primary"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} ({self.get_role_display()}) of {self.identity_id}"
+
+
+class Attestation(models.Model):
+    """An owner's dated statement that the identity is still needed and its scope still right."""
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="attestations")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    attested_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-attested_at"]
+
+    def __str__(self):
+        return f"Attestation of {self.identity_id} by {self.person} at {self.attested_at:%Y-%m-%d}"
+
+
+# django-guardian with direct foreign keys: faster than its generic tables at scale.
+class IdentityUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(AIIdentity, on_delete=models.CASCADE)
+
+
+class IdentityGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(AIIdentity, on_delete=models.CASCADE)

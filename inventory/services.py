@@ -1,0 +1,279 @@
+"""Writes to the inventory: one function per use case, one transaction, one audit event."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from nhiportal.audit.services import audit_record
+
+from .lifecycle import (
+    ACTIVATE,
+    OFFBOARD,
+    REACTIVATE,
+    SUSPEND,
+    TRANSITIONS,
+    identity_deactivated,
+    missing_for_activation,
+)
+from .models import AIIdentity, Attestation, Ownership, OwnerRole, Status
+
+OWNER_PERMS = ("inventory.view_aiidentity", "inventory.change_aiidentity")
+EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "purpose",
+    "environment",
+    "trust_boundary",
+    "autonomy",
+    "sensitivity_ceiling",
+    "offboarding_plan",
+    "attestation_interval_days",
+)
+
+
+class TransitionRefused(ValidationError):
+    """A lifecycle action that cannot happen now; `missing` lists what activation lacks."""
+
+    def __init__(self, message: str, missing: list[str] | None = None):
+        self.missing = missing or []
+        super().__init__(message)
+
+
+class StaleEdit(ValidationError):
+    def __init__(self):
+        super().__init__(
+            "This identity changed since you loaded it. Reload to see the current values, then apply your change again."
+        )
+
+
+def identity_snapshot(identity: AIIdentity) -> dict:
+    data = {field: getattr(identity, field) for field in EDITABLE_FIELDS}
+    data.update(status=identity.status, version=identity.version)
+    return data
+
+
+def _lock(identity: AIIdentity) -> AIIdentity:
+    return AIIdentity.objects.select_for_update().get(pk=identity.pk)
+
+
+def _grant_owner_perms(identity: AIIdentity, person) -> None:
+    for perm in OWNER_PERMS:
+        assign_perm(perm, person, identity)
+
+
+def _revoke_owner_perms(identity: AIIdentity, person) -> None:
+    for perm in OWNER_PERMS:
+        remove_perm(perm, person, identity)
+
+
+def _validate_owners(primary_owner, backup_owners) -> list:
+    if primary_owner is None:
+        raise ValidationError({"primary_owner": "An identity needs a primary owner."})
+    backups = [p for p in dict.fromkeys(backup_owners) if p.pk != primary_owner.pk]
+    return backups
+
+
+@transaction.atomic
+def identity_register(
+    *,
+    actor,
+    name: str,
+    kind: str,
+    environment: str,
+    primary_owner,
+    backup_owners=(),
+    purpose: str = "",
+    trust_boundary: str = "",
+    autonomy: str = "supervised",
+    sensitivity_ceiling: int | None = None,
+    offboarding_plan: str = "",
+    attestation_interval_days: int | None = None,
+) -> AIIdentity:
+    """Register a new identity in state `registered`, with its owners."""
+    backups = _validate_owners(primary_owner, backup_owners)
+    identity = AIIdentity(
+        name=name.strip(),
+        kind=kind,
+        purpose=purpose.strip(),
+        environment=environment,
+        trust_boundary=trust_boundary.strip(),
+        autonomy=autonomy,
+        sensitivity_ceiling=sensitivity_ceiling,
+        offboarding_plan=offboarding_plan.strip(),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if attestation_interval_days:
+        identity.attestation_interval_days = attestation_interval_days
+    identity.full_clean()
+    identity.save()
+    owners = [(primary_owner, OwnerRole.PRIMARY)] + [(p, OwnerRole.BACKUP) for p in backups]
+    for person, role in owners:
+        Ownership.objects.create(identity=identity, person=person, role=role)
+        _grant_owner_perms(identity, person)
+    after = identity_snapshot(identity)
+    after["owners"] = {p.get_username(): role for p, role in owners}
+    audit_record(actor=actor, action="identity.register", obj=identity, after=after)
+    return identity
+
+
+@transaction.atomic
+def identity_update(*, actor, identity: AIIdentity, expected_version: int, **changes) -> AIIdentity:
+    """Change descriptive fields; refuse if someone else changed the identity meanwhile."""
+    identity = _lock(identity)
+    if identity.version != expected_version:
+        raise StaleEdit()
+    if identity.is_offboarded:
+        raise TransitionRefused("An offboarded identity is kept as a record and cannot be edited.")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
+    before = identity_snapshot(identity)
+    for field, value in changes.items():
+        setattr(identity, field, value.strip() if isinstance(value, str) else value)
+    identity.full_clean()
+    changed = {f: v for f, v in identity_snapshot(identity).items() if before.get(f) != v}
+    if not changed:
+        return identity
+    identity.version += 1
+    identity.updated_at = timezone.now()
+    identity.save()
+    audit_record(
+        actor=actor,
+        action="identity.update",
+        obj=identity,
+        before={f: before[f] for f in changed},
+        after={f: getattr(identity, f) for f in changed},
+    )
+    return identity
+
+
+@transaction.atomic
+def identity_owners_set(
+    *, actor, identity: AIIdentity, primary_owner, backup_owners=(), expected_version: int | None = None
+) -> AIIdentity:
+    """Replace the owner list: one primary, any backups. Object permissions follow."""
+    identity = _lock(identity)
+    if expected_version is not None and identity.version != expected_version:
+        raise StaleEdit()
+    if identity.is_offboarded:
+        raise TransitionRefused("An offboarded identity's owners are kept as a record.")
+    backups = _validate_owners(primary_owner, backup_owners)
+    wanted = {primary_owner.pk: (primary_owner, OwnerRole.PRIMARY)}
+    wanted.update({p.pk: (p, OwnerRole.BACKUP) for p in backups})
+    current = {o.person_id: o for o in identity.ownerships.select_related("person")}
+    before = {o.person.get_username(): o.role for o in current.values()}
+    for person_id, ownership in current.items():
+        if person_id not in wanted:
+            ownership.delete()
+            _revoke_owner_perms(identity, ownership.person)
+    # Demote the old primary first so the one-primary constraint holds at every step.
+    for person_id, ownership in current.items():
+        if person_id in wanted and ownership.role != wanted[person_id][1] and ownership.role == OwnerRole.PRIMARY:
+            ownership.role = OwnerRole.BACKUP
+            ownership.save(update_fields=["role"])
+    for person_id, (person, role) in wanted.items():
+        ownership = current.get(person_id)
+        if ownership is None:
+            Ownership.objects.create(identity=identity, person=person, role=role)
+            _grant_owner_perms(identity, person)
+        elif ownership.role != role:
+            ownership.role = role
+            ownership.save(update_fields=["role"])
+    after = {p.get_username(): role for p, role in wanted.values()}
+    if before == after:
+        return identity
+    identity.version += 1
+    identity.updated_at = timezone.now()
+    identity.save(update_fields=["version", "updated_at"])
+    audit_record(actor=actor, action="identity.owners_set", obj=identity, before={"owners": before}, after={"owners": after})
+    return identity
+
+
+def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expected_version: int | None):
+    identity = _lock(identity)
+    if expected_version is not None and identity.version != expected_version:
+        raise StaleEdit()
+    sources, target = TRANSITIONS[action]
+    if identity.status not in sources:
+        raise TransitionRefused(
+            f"Cannot {action} an identity that is {identity.get_status_display().lower()}."
+        )
+    if target == Status.ACTIVE:
+        missing = missing_for_activation(identity)
+        if missing:
+            raise TransitionRefused(f"Cannot {action}: missing {', '.join(missing)}.", missing=missing)
+    before = {"status": identity.status}
+    now = timezone.now()
+    identity.status = target
+    identity.status_reason = reason.strip()
+    identity.status_changed_at = now
+    if target == Status.ACTIVE and identity.attestation_due is None:
+        identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
+    identity.version += 1
+    identity.updated_at = now
+    identity.save()
+    audit_record(
+        actor=actor,
+        action=f"identity.{action}",
+        obj=identity,
+        before=before,
+        after={"status": identity.status},
+        reason=reason.strip(),
+    )
+    if action in (SUSPEND, OFFBOARD):
+        # Receivers (the token service) revoke what the identity holds, in this transaction.
+        identity_deactivated.send(sender=AIIdentity, identity=identity, action=action, actor=actor, reason=reason)
+    return identity
+
+
+@transaction.atomic
+def identity_activate(*, actor, identity: AIIdentity, reason: str = "", expected_version: int | None = None):
+    return _transition(actor=actor, identity=identity, action=ACTIVATE, reason=reason, expected_version=expected_version)
+
+
+@transaction.atomic
+def identity_suspend(*, actor, identity: AIIdentity, reason: str, expected_version: int | None = None):
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the identity is suspended."})
+    return _transition(actor=actor, identity=identity, action=SUSPEND, reason=reason, expected_version=expected_version)
+
+
+@transaction.atomic
+def identity_reactivate(*, actor, identity: AIIdentity, reason: str = "", expected_version: int | None = None):
+    return _transition(actor=actor, identity=identity, action=REACTIVATE, reason=reason, expected_version=expected_version)
+
+
+@transaction.atomic
+def identity_offboard(*, actor, identity: AIIdentity, reason: str, expected_version: int | None = None):
+    """Terminal: revokes everything the identity holds (via identity_deactivated), keeps the record."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the identity is offboarded."})
+    return _transition(actor=actor, identity=identity, action=OFFBOARD, reason=reason, expected_version=expected_version)
+
+
+@transaction.atomic
+def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestation:
+    """An owner confirms the identity is still needed; the next attestation falls due later."""
+    identity = _lock(identity)
+    if identity.status not in (Status.ACTIVE, Status.SUSPENDED):
+        raise TransitionRefused("Only active or suspended identities are attested.")
+    now = timezone.now()
+    attestation = Attestation.objects.create(identity=identity, person=actor, attested_at=now, note=note.strip())
+    before = {"attestation_due": identity.attestation_due}
+    identity.last_attested_at = now
+    identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
+    identity.version += 1
+    identity.updated_at = now
+    identity.save()
+    audit_record(
+        actor=actor,
+        action="identity.attest",
+        obj=identity,
+        before=before,
+        after={"attestation_due": identity.attestation_due},
+        reason=note.strip(),
+    )
+    return attestation

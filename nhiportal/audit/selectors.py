@@ -1,0 +1,43 @@
+"""Reading the audit log: filtered lists and chain verification."""
+
+import hmac as hmac_lib
+from dataclasses import dataclass
+
+from .chain import GENESIS_HASH, event_hash, event_hmac
+from .models import AuditChainHead, AuditEvent
+
+
+def events_for_object(*, object_type: str, object_id: str):
+    return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).select_related("actor")
+
+
+@dataclass
+class ChainBreak:
+    event_id: int | None
+    problem: str
+
+
+def audit_chain_verify(*, batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
+    """Walk the chain oldest first; return (events checked, first break or None)."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not batch:
+            break
+        for event in batch:
+            if event.prev_hash != expected_prev:
+                return checked, ChainBreak(event.id, "previous hash does not match the row before it (row removed or inserted)")
+            recomputed = event_hash(event)
+            if not hmac_lib.compare_digest(recomputed, event.hash):
+                return checked, ChainBreak(event.id, "content does not match its hash (row edited)")
+            if not hmac_lib.compare_digest(event_hmac(event.hash), event.hmac):
+                return checked, ChainBreak(event.id, "HMAC does not match (hash rewritten without the key)")
+            expected_prev = event.hash
+            checked += 1
+            last_id = event.id
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != expected_prev:
+        return checked, ChainBreak(None, "the newest events were removed (chain head points past the last row)")
+    return checked, None

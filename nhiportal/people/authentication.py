@@ -1,0 +1,35 @@
+"""DRF authentication by personal API token: `Authorization: Bearer nhip_...`."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .models import TOKEN_PREFIX, PersonalAPIToken, hash_api_token
+
+# Writing last_used_at on every call would make each API read a write; a minute is precise enough.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class PersonalTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, raw = header.partition(" ")
+        if scheme != self.keyword or not raw.startswith(TOKEN_PREFIX):
+            return None  # not ours: let other authenticators (or none) answer
+        token = (
+            PersonalAPIToken.objects.select_related("user")
+            .filter(token_hash=hash_api_token(raw.strip()))
+            .first()
+        )
+        if token is None or not token.is_usable:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            PersonalAPIToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("inventory.api.urls")),
+    path("", include("nhiportal.audit.api.urls")),
+    path("", include("nhiportal.people.api.urls")),
+    path("", include("tokens.api.urls")),
+    path("", include("tokens.policy.api.urls")),
+]
+
+urlpatterns = [
+    path("", include("inventory.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/", include("nhiportal.people.urls")),
+    path("audit/", include("nhiportal.audit.urls")),
+    path("", include("tokens.urls")),
+    path("policy/", include("tokens.policy.urls")),
+    path("", include("tokens.oauth.urls")),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,140 @@
+"""The cast every test uses, healthchecks-style:
+
+- alice and bob own identities (bob is alice's backup on some);
+- charlie is an outsider: logged in, no role, owns nothing;
+- rita reviews, carol is compliance (read-only), sam is a security admin.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from inventory.models import Environment, Kind, Sensitivity
+from inventory.services import identity_register
+from nhiportal.audit.services import system_actor
+from nhiportal.people.roles import COMPLIANCE, OWNER, REVIEWER, SECURITY_ADMIN
+from nhiportal.people.services import role_assign
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _person(username, *roles):
+    user = get_user_model().objects.create_user(username=username, email=f"{username}@example.com", password=PASSWORD)
+    for role in roles:
+        role_assign(user=user, role=role, actor=system_actor("tests"))
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    return _person("alice", OWNER)
+
+
+@pytest.fixture
+def bob(db):
+    return _person("bob", OWNER)
+
+
+@pytest.fixture
+def charlie(db):
+    return _person("charlie")
+
+
+@pytest.fixture
+def rita(db):
+    return _person("rita", REVIEWER)
+
+
+@pytest.fixture
+def carol(db):
+    return _person("carol", COMPLIANCE)
+
+
+@pytest.fixture
+def sam(db):
+    return _person("sam", SECURITY_ADMIN)
+
+
+@pytest.fixture
+def client_for():
+    """A logged-in test client for a person."""
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_identity(db):
+    """Register an identity through the real service; complete enough to activate unless told otherwise."""
+    counter = {"n": 0}
+
+    def make(owner, *, backups=(), **fields):
+        counter["n"] += 1
+        values = {
+            "name": f"agent-{counter['n']}",
+            "kind": Kind.AGENT,
+            "environment": Environment.PRODUCTION,
+            "purpose": "Summarises support tickets for the on-call engineer.",
+            "trust_boundary": "corp-internal",
+            "autonomy": "supervised",
+            "sensitivity_ceiling": Sensitivity.CONFIDENTIAL,
+            "offboarding_plan": "Disable the key, end tasks, archive prompts.",
+        }
+        values.update(fields)
+        return identity_register(actor=owner, primary_owner=owner, backup_owners=backups, **values)
+
+    return make
+
+
+# Browser tests: Playwright drives Debian's chromium; its own browser download cannot work here.
+CHROMIUM = os.environ.get("NHI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; Django must still allow ORM calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login():
+    """Log a person in through the real login form."""
+
+    def do(page, user):
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", user.get_username())
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    return do

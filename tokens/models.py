@@ -1,0 +1,222 @@
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+from inventory.models import AIIdentity, Environment, Sensitivity
+
+
+class Service(models.Model):
+    """A destination (resource server) agents get tokens for: its audience URI and scopes."""
+
+    name = models.CharField(max_length=120, unique=True)
+    audience = models.CharField(max_length=255, unique=True, help_text="The `aud` its tokens carry, e.g. https://crm.example.com")
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="services")
+    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
+    trust_boundary = models.CharField(max_length=120, blank=True)
+    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceScope(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="scopes")
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=255, blank=True)
+    # A consequential scope (writes money, sends mail, deletes data) needs a person's approval
+    # for autonomous agents under the default policy.
+    consequential = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["service", "name"], name="service_scope_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+class TrustDomain(models.Model):
+    """A SPIFFE trust domain and its JWKS bundle, used to verify JWT-SVIDs."""
+
+    name = models.CharField(max_length=255, unique=True, help_text="e.g. prod.example.com (no spiffe:// prefix)")
+    jwks = models.JSONField(help_text="The trust domain's JWT bundle: a JWKS with public keys only.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class CredentialKind(models.TextChoices):
+    JWK = "jwk", "Public key (private_key_jwt)"
+    SPIFFE = "spiffe", "SPIFFE ID (JWT-SVID)"
+
+
+class WorkloadCredential(models.Model):
+    """How an identity proves itself: a registered public JWK, or a SPIFFE ID."""
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(max_length=10, choices=CredentialKind.choices)
+    label = models.CharField(max_length=120, blank=True)
+    # JWK credentials: the key id agents put in their assertion header, and the public key.
+    kid = models.CharField(max_length=128, blank=True, db_index=True)
+    public_jwk = models.JSONField(null=True, blank=True)
+    # SPIFFE credentials: the full spiffe:// ID and its trust domain.
+    spiffe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    trust_domain = models.ForeignKey(TrustDomain, null=True, blank=True, on_delete=models.PROTECT, related_name="credentials")
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "kid"], condition=models.Q(kind="jwk"), name="credential_unique_kid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label or self.kid or self.spiffe_id
+
+
+class KeyState(models.TextChoices):
+    NEXT = "next", "Next"
+    ACTIVE = "active", "Active"
+    RETIRING = "retiring", "Retiring"
+    RETIRED = "retired", "Retired"
+
+
+class SigningKey(models.Model):
+    """The portal's own token-signing key. The private part is encrypted at rest."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    alg = models.CharField(max_length=10, default="ES256")
+    public_jwk = models.JSONField()
+    private_key_encrypted = models.BinaryField()
+    state = models.CharField(max_length=10, choices=KeyState.choices, default=KeyState.NEXT, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retiring_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kid} ({self.alg}, {self.state})"
+
+
+class Grant(models.Model):
+    """A time-boxed right for an identity to get some scopes on a service.
+
+    Lives here rather than in inventory because it points at a Service, and
+    dependencies run one way: inventory <- tokens.
+    """
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="grants")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="grants")
+    scopes = models.JSONField(default=list)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    justification = models.TextField(blank=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=200, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["identity", "service", "ends_at"], name="grant_lookup_idx")]
+
+    def __str__(self):
+        return f"{self.identity_id} on {self.service_id}: {' '.join(self.scopes)}"
+
+    def is_live(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and self.starts_at <= at < self.ends_at
+
+
+class Task(models.Model):
+    """One unit of agent work. Its tokens live and die with it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="tasks")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tasks")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks")
+    intent = models.CharField(max_length=500, blank=True)
+    scopes = models.JSONField(default=list)
+    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, null=True, blank=True)
+    authorization_details = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    # Human in the loop: a consequential task waits for a reviewer; the approval covers it alone.
+    requires_approval = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approval_expires_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by_label = models.CharField(max_length=200, blank=True)
+    end_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self):
+        return f"Task {self.id} of {self.identity_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class IssuedToken(models.Model):
+    """The ledger of issued access tokens: their claims' facts, never the token itself."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="issued_tokens")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="tokens")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens")
+    audience = models.CharField(max_length=255)
+    scopes = models.JSONField(default=list)
+    signing_kid = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=200, blank=True)
+    revoke_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["identity", "-issued_at"], name="token_identity_idx")]
+
+    def __str__(self):
+        return f"token {self.jti[:8]}… of {self.identity_id}"
+
+    def is_active(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and at < self.expires_at
+
+
+class UsedAssertion(models.Model):
+    """Client-assertion jtis seen while they could still be valid: a replay is refused.
+
+    The unique insert is the check, so it holds across workers and hosts.
+    """
+
+    key = models.CharField(max_length=64, unique=True)  # sha256(client_id + jti)
+    expires_at = models.DateTimeField(db_index=True)

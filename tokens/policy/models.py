@@ -1,0 +1,64 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+
+class PolicyMode(models.TextChoices):
+    ENFORCE = "enforce", "Enforce"
+    LOG_ONLY = "log_only", "Log only"
+
+
+class PolicyVersion(models.Model):
+    """One version of the portal's Cedar policy set. Exactly one version is active."""
+
+    number = models.PositiveIntegerField(unique=True)
+    text = models.TextField(help_text="Cedar policies")
+    # Example requests with expected decisions: the version's own tests.
+    examples = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    mode = models.CharField(max_length=10, choices=PolicyMode.choices, default=PolicyMode.ENFORCE)
+    note = models.CharField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="policy_one_active"),
+        ]
+
+    def __str__(self):
+        return f"Policy v{self.number}"
+
+
+class Decision(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    DENY = "deny", "Deny"
+
+
+class PolicyDecision(models.Model):
+    """One evaluation: what was asked, what was decided, by which policies, how fast."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.SET_NULL, related_name="decisions")
+    mode = models.CharField(max_length=10, choices=PolicyMode.choices)
+    action = models.CharField(max_length=20)  # issue, exchange, approve
+    identity_id = models.UUIDField(null=True, db_index=True)
+    service_id = models.BigIntegerField(null=True)
+    # The Cedar request as evaluated (principal, action, resource, context, entities' facts).
+    request = models.JSONField(encoder=DjangoJSONEncoder)
+    decision = models.CharField(max_length=5, choices=Decision.choices)
+    # What Cedar said; `enforced` is what the portal did (log-only mode allows a deny).
+    enforced = models.CharField(max_length=5, choices=Decision.choices)
+    policy_ids = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    eval_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["identity_id", "-at"], name="decision_identity_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.decision} at {self.at:%Y-%m-%d %H:%M:%S}"

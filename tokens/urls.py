@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tokens"
+urlpatterns = [
+    path("services/", views.placeholder, name="service-list"),
+    path("grants/", views.placeholder, name="grant-list"),
+    path("keys/", views.placeholder, name="key-list"),
+    path("trust-domains/", views.placeholder, name="trustdomain-list"),
+]
