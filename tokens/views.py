@@ -3,5 +3,5 @@ from django.http import HttpResponse
 
 
 @login_required
-def placeholder(request):
+def placeholder(request, **kwargs):
     return HttpResponse("Coming soon")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "inventory",
     "tokens",
     "tokens.policy",
+    "nhiportal.demo",
 ]
 
 MIDDLEWARE = [
