@@ -86,6 +86,9 @@ SQLITE_PATH = VAR_DIR / "nhiportal.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+    if os.environ.get("NHI_TEST_DB_NAME"):
+        # Lets several test runs share one PostgreSQL server without clashing.
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["NHI_TEST_DB_NAME"]}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
