@@ -24,6 +24,7 @@ def event_fields(event) -> dict:
         "object_type": event.object_type,
         "object_id": event.object_id,
         "object_repr": event.object_repr,
+        "identity_id": str(event.identity_id) if event.identity_id else None,
         # Round-trip through JSON so the hash matches what the database gives back.
         "before": json.loads(canonical(event.before)) if event.before is not None else None,
         "after": json.loads(canonical(event.after)) if event.after is not None else None,

@@ -21,6 +21,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=80)
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=200, blank=True)
+    # The AI identity the event concerns, if any (a credential, grant or token of it too),
+    # so an identity's history is one indexed query. A plain UUID: audit imports no app.
+    identity_id = models.UUIDField(null=True, blank=True, db_index=True)
     before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(blank=True)

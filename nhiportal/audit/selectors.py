@@ -7,8 +7,9 @@ from .chain import GENESIS_HASH, event_hash, event_hmac
 from .models import AuditChainHead, AuditEvent
 
 
-def events_for_object(*, object_type: str, object_id: str):
-    return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).select_related("actor")
+def events_for_identity(identity_id):
+    """Everything that happened to an identity and the things it holds, newest first."""
+    return AuditEvent.objects.filter(identity_id=identity_id).order_by("-id")
 
 
 @dataclass

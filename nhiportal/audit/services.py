@@ -35,17 +35,24 @@ def audit_record(
     object_type: str = "",
     object_id: str = "",
     object_repr: str = "",
+    identity=None,
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain. Must run inside the caller's transaction."""
+    """Append one event to the chain. Must run inside the caller's transaction.
+
+    `identity` is the AI identity the event concerns (defaults to obj when obj is one, or
+    obj.identity_id when obj belongs to one), so the identity page can show its whole history.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the transaction of the change it records")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
+        if identity is None:
+            identity = obj.pk if obj._meta.label_lower == "inventory.aiidentity" else getattr(obj, "identity_id", None)
     if isinstance(actor, Actor) or actor is None:
         user, label = None, (actor.label if actor else "system")
     else:
@@ -62,6 +69,7 @@ def audit_record(
         object_type=object_type,
         object_id=object_id,
         object_repr=object_repr,
+        identity_id=getattr(identity, "pk", identity),
         before=before,
         after=after,
         reason=reason,
