@@ -11,7 +11,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-NHI = {**NHI, "ISSUER": "http://testserver"}
+# POLICY_CACHE_SECONDS 0: each test's rolled-back policy versions must not outlive it in memory.
+NHI = {**NHI, "ISSUER": "http://testserver", "POLICY_CACHE_SECONDS": 0}
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "nhiportal-test-media"
 # Static files come from the finders in tests; no collectstatic run is needed.
 WHITENOISE_USE_FINDERS = True
