@@ -1,0 +1,87 @@
+"""A policy set ready to judge requests: parsed once, its annotations read once.
+
+Parsing is several times the cost of an evaluation, so compiled sets are kept per version
+for the life of the process. A saved version's text never changes (a change is a new
+version), so the key (version id, created_at) identifies the text; created_at guards against
+an id reused after a rolled-back insert.
+"""
+
+import re
+from dataclasses import dataclass
+
+import cedarpy
+
+from .schema import default_policy_text, schema_handle
+
+ALLOW = "allow"
+DENY = "deny"
+_POLICY_REF = re.compile(r"`(policy\d+)`")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the policies said about one request."""
+
+    decision: str  # ALLOW or DENY; an evaluation error is a DENY (fails closed)
+    policy_ids: tuple[str, ...]  # the @ids of the policies that determined it
+    errors: tuple[str, ...]
+    ttl_bound: int | None  # the smallest @ttl_max among the determining permits
+
+
+class CompiledPolicy:
+    def __init__(self, text: str):
+        self.policy_set = cedarpy.PolicySet.from_str(text)
+        policies = self.policy_set.to_pst().static_policies
+        # Cedar names policies by position (policy0, policy1 ...); people know them by @id.
+        self.labels = {pid: p.annotations.get("id") or pid for pid, p in policies.items()}
+        self.ttl_max = {
+            pid: int(p.annotations["ttl_max"])
+            for pid, p in policies.items()
+            if p.annotations.get("ttl_max", "").isdigit()
+        }
+
+    def _label_refs(self, message: str) -> str:
+        return _POLICY_REF.sub(lambda m: f"`{self.labels.get(m.group(1), m.group(1))}`", message)
+
+    def judge(self, request, *, strict: bool = False) -> Verdict:
+        """Evaluate a CedarRequest. `strict` checks the request against the schema too:
+        for facts typed in by people; the issuance path builds well-typed requests itself."""
+        try:
+            result = cedarpy.is_authorized(
+                request.call(), self.policy_set, request.entities(), schema=schema_handle() if strict else None
+            )
+        except (ValueError, TypeError) as exc:
+            return Verdict(DENY, (), (f"the request could not be evaluated: {exc}",), None)
+        reasons = result.diagnostics.reasons
+        errors = tuple(self._label_refs(e) for e in result.diagnostics.errors)
+        if result.allowed and not errors:
+            bounds = [self.ttl_max[pid] for pid in reasons if pid in self.ttl_max]
+            return Verdict(ALLOW, tuple(self.labels.get(pid, pid) for pid in reasons), (), min(bounds) if bounds else None)
+        if result.allowed or not reasons:
+            # A policy failed, so the permits do not count (fail closed): name the failing ones.
+            reasons = list(dict.fromkeys(m for e in result.diagnostics.errors for m in _POLICY_REF.findall(e)))
+        return Verdict(DENY, tuple(self.labels.get(pid, pid) for pid in reasons), errors, None)
+
+
+_COMPILED: dict[tuple, CompiledPolicy] = {}
+_DEFAULT: list[CompiledPolicy] = []
+
+
+def compiled_version(version) -> CompiledPolicy:
+    """The compiled policy set of a saved PolicyVersion (or of its id, created_at and text)."""
+    key = (version.pk, version.created_at)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = CompiledPolicy(version.text)
+    return compiled
+
+
+def compiled_cached(version_id, created_at) -> CompiledPolicy | None:
+    return _COMPILED.get((version_id, created_at))
+
+
+def compiled_default() -> CompiledPolicy:
+    """The shipped default set: what applies while no version is active."""
+    if not _DEFAULT:
+        _DEFAULT.append(CompiledPolicy(default_policy_text()))
+    return _DEFAULT[0]

@@ -1,0 +1,53 @@
+"""Replay: what a version would have decided about the requests the portal recently decided.
+
+Each PolicyDecision keeps the Cedar request it evaluated (facts, context, time), so a draft
+can be judged against exactly those requests before it is activated. Refusals the portal
+made before policy carry no Cedar request and are skipped.
+"""
+
+from dataclasses import dataclass, field
+
+from .cedar_request import FactsError, request_from_facts
+from .compiled import DENY, CompiledPolicy
+from .models import PolicyDecision
+
+REPLAY_DEFAULT = 200
+REPLAY_MAX = 5000
+
+
+@dataclass(frozen=True)
+class ReplayChange:
+    decision: PolicyDecision  # the recorded decision
+    now: str  # what the replayed version decides
+    policy_ids: tuple[str, ...]
+    errors: tuple[str, ...]
+
+
+@dataclass
+class ReplayReport:
+    replayed: int = 0
+    skipped: int = 0  # recorded refusals with no Cedar request
+    denied: int = 0  # how many the version would deny
+    changes: list[ReplayChange] = field(default_factory=list)
+
+    @property
+    def denies_everything(self) -> bool:
+        return self.replayed > 0 and self.denied == self.replayed
+
+
+def replay(compiled: CompiledPolicy, *, limit: int = REPLAY_DEFAULT) -> ReplayReport:
+    """Judge the last `limit` recorded decisions with `compiled`; list those whose outcome changes."""
+    limit = max(1, min(int(limit), REPLAY_MAX))
+    report = ReplayReport()
+    for row in PolicyDecision.objects.order_by("-at", "-id")[:limit]:
+        try:
+            request = request_from_facts(row.request)
+        except FactsError:
+            report.skipped += 1
+            continue
+        verdict = compiled.judge(request, strict=True)
+        report.replayed += 1
+        report.denied += verdict.decision == DENY
+        if verdict.decision != row.decision:
+            report.changes.append(ReplayChange(row, verdict.decision, verdict.policy_ids, verdict.errors))
+    return report

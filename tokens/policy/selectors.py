@@ -1,0 +1,79 @@
+"""Reads of policy versions and decisions, already narrowed to what the person may see."""
+
+from django.db.models import QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from inventory import visibility
+from inventory.models import AIIdentity
+from nhiportal.people.roles import sees_everything
+from tokens.models import Grant, Service, ServiceScope
+
+from .access import reads_every_version
+from .models import PolicyDecision, PolicyVersion
+
+PANEL_SIZE = 10
+
+
+def version_list(*, user) -> QuerySet:
+    versions = PolicyVersion.objects.select_related("created_by")
+    return versions if reads_every_version(user) else versions.filter(is_active=True)
+
+
+def version_get(*, user, number: int) -> PolicyVersion:
+    version = version_list(user=user).filter(number=number).first()
+    if version is None:
+        raise Http404("No such policy version.")
+    return version
+
+
+def version_active() -> PolicyVersion | None:
+    return PolicyVersion.objects.filter(is_active=True).first()
+
+
+def decision_list(*, user) -> QuerySet:
+    """Decisions about identities the person can see; everything for those who see everything."""
+    decisions = PolicyDecision.objects.select_related("version")
+    if sees_everything(user):
+        return decisions
+    visible = visibility.restrict(AIIdentity.objects.all(), user).values("pk")
+    return decisions.filter(identity_id__in=Subquery(visible))
+
+
+def decision_get(*, user, pk: int) -> PolicyDecision:
+    decision = decision_list(user=user).filter(pk=pk).first()
+    if decision is None:
+        raise Http404("No such decision.")
+    return decision
+
+
+def identity_decisions(identity: AIIdentity, *, limit: int = PANEL_SIZE) -> list[PolicyDecision]:
+    return list(PolicyDecision.objects.filter(identity_id=identity.pk).select_related("version")[:limit])
+
+
+def identity_names(identity_ids) -> dict:
+    """Names for the identity ids on a page of decisions (one query, no N+1)."""
+    ids = {i for i in identity_ids if i}
+    return dict(AIIdentity.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def service_names(service_ids) -> dict:
+    ids = {i for i in service_ids if i}
+    return dict(Service.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def granted_scopes(*, identity, service, at=None) -> tuple[str, ...]:
+    """The union of the identity's live grants' scopes on the service."""
+    at = at or timezone.now()
+    grants = Grant.objects.filter(
+        identity=identity, service=service, revoked_at__isnull=True, starts_at__lte=at, ends_at__gt=at
+    ).values_list("scopes", flat=True)
+    return tuple(sorted({scope for scopes in grants for scope in scopes}))
+
+
+def consequential_scopes(*, service, scopes) -> tuple[str, ...]:
+    return tuple(
+        ServiceScope.objects.filter(service=service, name__in=list(scopes), consequential=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )

@@ -1,0 +1,215 @@
+"""Writes to policy: one function per use case, one transaction, one audit event each."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
+
+from .active import forget_active_policy
+from .checking import policy_problems
+from .compiled import compiled_version
+from .examples import default_examples, examples_parse, examples_run
+from .models import PolicyDecision, PolicyMode, PolicyVersion
+from .replay import REPLAY_DEFAULT, ReplayReport, replay
+from .schema import default_policy_text
+
+PRUNE_BATCH = 5000
+
+
+class ActivationRefused(ValidationError):
+    """Activation cannot happen (yet). `needs_confirmation`: the version would deny every
+    recent request, and activating it anyway takes an explicit confirmation."""
+
+    def __init__(self, message: str, *, needs_confirmation: bool = False, report: ReplayReport | None = None):
+        self.needs_confirmation = needs_confirmation
+        self.report = report
+        super().__init__(message)
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _forget_everywhere_here() -> None:
+    # At once for this transaction's own reads, and again after commit in case another
+    # thread of this process re-read the old answer in between.
+    forget_active_policy()
+    transaction.on_commit(forget_active_policy)
+
+
+def _validate_text(text: str) -> None:
+    problems = policy_problems(text)
+    if problems:
+        raise ValidationError({"text": [str(p) for p in problems]})
+
+
+@transaction.atomic
+def policy_version_create(*, actor, text: str, examples, note: str = "", mode: str = PolicyMode.ENFORCE) -> PolicyVersion:
+    """Save a new version (inactive). Text that does not parse or validate is never saved."""
+    text = text.replace("\r\n", "\n")
+    _validate_text(text)
+    try:
+        examples = examples_parse(examples)
+    except ValidationError as exc:
+        raise ValidationError({"examples": exc.messages}) from exc
+    for attempt in range(3):
+        number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = PolicyVersion(
+            number=number,
+            text=text,
+            examples=examples,
+            note=note.strip(),
+            mode=mode,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        version.full_clean()
+        try:
+            # Two people saving at once can pick the same number: the second tries the next.
+            with transaction.atomic():
+                version.save()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise ValidationError("Another version was saved at the same moment; save again.") from None
+    audit_record(
+        actor=actor,
+        action="policy.version_create",
+        obj=version,
+        after={
+            "number": version.number,
+            "mode": version.mode,
+            "note": version.note,
+            "examples": len(examples),
+            "text_sha256": _text_digest(text),
+        },
+    )
+    return version
+
+
+@dataclass(frozen=True)
+class ActivationCheck:
+    problems: list[str]  # why it cannot be activated at all
+    failing_examples: list[str]
+    report: ReplayReport
+
+
+def activation_check(version: PolicyVersion, *, replay_limit: int = REPLAY_DEFAULT) -> ActivationCheck:
+    problems = [str(p) for p in policy_problems(version.text)]
+    failing: list[str] = []
+    report = ReplayReport()
+    if not problems:
+        compiled = compiled_version(version)
+        if not version.examples:
+            problems.append("Add at least one example request with its expected decision before activating.")
+        failing = [r.name for r in examples_run(compiled, version.examples) if not r.passed]
+        report = replay(compiled, limit=replay_limit)
+    return ActivationCheck(problems, failing, report)
+
+
+@transaction.atomic
+def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: bool = False) -> PolicyVersion:
+    """Make `version` the one active version, if its text is valid and all its examples pass.
+
+    A version that would deny every recent request needs confirm_deny_all.
+    """
+    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_active:
+        raise ActivationRefused(f"Version {version.number} is already active.")
+    check = activation_check(version)
+    if check.problems:
+        raise ActivationRefused(" ".join(check.problems))
+    if check.failing_examples:
+        raise ActivationRefused(
+            f"{len(check.failing_examples)} example(s) do not pass: {', '.join(check.failing_examples)}. "
+            "A version is activated only when all its examples pass."
+        )
+    if check.report.denies_everything and not confirm_deny_all:
+        raise ActivationRefused(
+            f"This version would deny every one of the last {check.report.replayed} recorded requests. "
+            "Confirm to activate it anyway.",
+            needs_confirmation=True,
+            report=check.report,
+        )
+    previous = PolicyVersion.objects.select_for_update().filter(is_active=True).first()
+    try:
+        with transaction.atomic():
+            PolicyVersion.objects.filter(is_active=True).update(is_active=False)
+            version.is_active = True
+            version.activated_at = timezone.now()
+            version.save(update_fields=["is_active", "activated_at"])
+    except IntegrityError:
+        raise ActivationRefused("Another version was activated at the same moment; reload and try again.") from None
+    audit_record(
+        actor=actor,
+        action="policy.activate",
+        obj=version,
+        before={"active_version": previous.number if previous else None},
+        after={
+            "active_version": version.number,
+            "mode": version.mode,
+            "replayed": check.report.replayed,
+            "would_deny": check.report.denied,
+            "confirmed_deny_all": bool(check.report.denies_everything and confirm_deny_all),
+        },
+    )
+    _forget_everywhere_here()
+    return version
+
+
+@transaction.atomic
+def policy_version_mode_set(*, actor, version: PolicyVersion, mode: str) -> PolicyVersion:
+    """Enforce the version's decisions, or only log what it would deny."""
+    if mode not in PolicyMode.values:
+        raise ValidationError({"mode": f"Choose one of {', '.join(PolicyMode.values)}."})
+    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if version.mode == mode:
+        return version
+    before = version.mode
+    version.mode = mode
+    version.save(update_fields=["mode"])
+    audit_record(actor=actor, action="policy.mode_set", obj=version, before={"mode": before}, after={"mode": mode})
+    _forget_everywhere_here()
+    return version
+
+
+def policy_seed(*, actor) -> PolicyVersion | None:
+    """On a database with no versions: save the shipped default as version 1 and activate it."""
+    with transaction.atomic():
+        if PolicyVersion.objects.exists():
+            return None
+        version = policy_version_create(
+            actor=actor, text=default_policy_text(), examples=default_examples(), note="The shipped default policy set."
+        )
+        return policy_version_activate(actor=actor, version=version)
+
+
+@transaction.atomic
+def decisions_prune(*, actor, older_than_days: int | None = None) -> int:
+    """Delete decisions older than the retention period (settings.NHI["DECISION_RETENTION_DAYS"])."""
+    days = nhi_setting("DECISION_RETENTION_DAYS") if older_than_days is None else older_than_days
+    if days < 1:
+        raise ValidationError({"older_than_days": "Keep at least one day of decisions."})
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        batch = list(PolicyDecision.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            break
+        deleted += PolicyDecision.objects.filter(pk__in=batch).delete()[0]
+    if deleted:
+        audit_record(
+            actor=actor,
+            action="policy.decisions_prune",
+            object_type="policy.policydecision",
+            object_id="*",
+            object_repr="policy decisions",
+            after={"deleted": deleted, "older_than": cutoff.isoformat(), "retention_days": days},
+        )
+    return deleted
