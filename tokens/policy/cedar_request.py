@@ -192,6 +192,14 @@ def _facts(section: str, given, spec: dict, *, optional=frozenset()) -> dict:
     return facts
 
 
+STORED_KEYS = frozenset({"action", "principal_id", "principal", "service_id", "service", "context"})
+
+
+def is_stored_request(data) -> bool:
+    """Whether a decision's stored request is a Cedar request (portal refusals store a summary)."""
+    return isinstance(data, dict) and STORED_KEYS <= data.keys()
+
+
 def request_from_facts(data: dict) -> CedarRequest:
     """Build a Cedar request from facts typed in (examples, simulator) or stored (replay).
 

@@ -23,6 +23,7 @@ _POLICY_REF = re.compile(r"\bpolicy(\d+)\b")
 # The validator repeats an error once per action the policy applies to; one is enough.
 _PER_ACTION = re.compile(r' for Action::"[^"]*"$')
 _CONDITION = re.compile(r"\b(when|unless)\b")
+_EFFECT = re.compile(r"^\s*(permit|forbid)\b")
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,13 @@ def _line_naming(statement: Statement, message: str, skip: str = "") -> int:
             code = line.split("//", 1)[0]
             if re.search(rf"(?<![\w]){re.escape(token)}(?![\w])", code):
                 return statement.first_line + offset
-    # Type errors quote nothing; they are in a condition more often than in the scope.
-    for offset, line in enumerate(statement.lines):
-        if _CONDITION.search(line.split("//", 1)[0]):
-            return statement.first_line + offset
+    # Messages that quote nothing are about the scope (the effect's line) or, more often,
+    # about types in a condition.
+    wanted = _EFFECT if "scope" in message else _CONDITION
+    for pattern in (wanted, _EFFECT):
+        for offset, line in enumerate(statement.lines):
+            if pattern.search(line.split("//", 1)[0]):
+                return statement.first_line + offset
     return statement.first_line
 
 

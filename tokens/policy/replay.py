@@ -7,7 +7,7 @@ made before policy carry no Cedar request and are skipped.
 
 from dataclasses import dataclass, field
 
-from .cedar_request import FactsError, request_from_facts
+from .cedar_request import FactsError, is_stored_request, request_from_facts
 from .compiled import DENY, CompiledPolicy
 from .models import PolicyDecision
 
@@ -41,6 +41,8 @@ def replay(compiled: CompiledPolicy, *, limit: int = REPLAY_DEFAULT) -> ReplayRe
     report = ReplayReport()
     for row in PolicyDecision.objects.order_by("-at", "-id")[:limit]:
         try:
+            if not is_stored_request(row.request):
+                raise FactsError("not a Cedar request")
             request = request_from_facts(row.request)
         except FactsError:
             report.skipped += 1
