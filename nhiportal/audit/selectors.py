@@ -12,6 +12,34 @@ def events_for_identity(identity_id):
     return AuditEvent.objects.filter(identity_id=identity_id).order_by("-id")
 
 
+def events_for_identities(identity_ids):
+    """Events about any of these identities (a list or a subquery), newest first.
+
+    Audit imports no app, so the caller (inventory) narrows identity_ids by its own gate.
+    """
+    return AuditEvent.objects.filter(identity_id__in=identity_ids).order_by("-id")
+
+
+def event_list():
+    """The whole log, newest first; pages narrow it with AuditEventFilter."""
+    return AuditEvent.objects.order_by("-id")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: object
+    after: object
+
+
+def event_changes(event: AuditEvent) -> list[FieldChange]:
+    """What an event changed, field by field, for people to read (before or after may be missing)."""
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    fields = list(dict.fromkeys([*before, *after]))
+    return [FieldChange(f, before.get(f), after.get(f)) for f in fields]
+
+
 @dataclass
 class ChainBreak:
     event_id: int | None
