@@ -23,21 +23,41 @@ SORTS = {
 }
 
 
+class AnyYesNo(forms.NullBooleanSelect):
+    """A yes/no filter whose blank choice reads "Any" rather than Django's "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", "Any"), ("true", "Yes"), ("false", "No"))
+
+
 class IdentityFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label="Search")
-    kind = django_filters.ChoiceFilter(choices=Kind.choices)
-    status = django_filters.ChoiceFilter(choices=Status.choices)
-    environment = django_filters.ChoiceFilter(choices=Environment.choices)
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, purpose, boundary"}),
+    )
+    kind = django_filters.ChoiceFilter(choices=Kind.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(choices=Status.choices, empty_label="Any")
+    environment = django_filters.ChoiceFilter(choices=Environment.choices, empty_label="Any")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner (username)")
     sensitivity = django_filters.TypedChoiceFilter(
-        field_name="sensitivity_ceiling", choices=Sensitivity.choices, coerce=int, label="Sensitivity ceiling"
+        field_name="sensitivity_ceiling",
+        choices=[("", "Any"), *Sensitivity.choices],
+        coerce=int,
+        label="Sensitivity ceiling",
     )
-    orphaned = django_filters.BooleanFilter(method="filter_orphaned", widget=forms.NullBooleanSelect)
+    orphaned = django_filters.BooleanFilter(method="filter_orphaned", widget=AnyYesNo)
     attestation_overdue = django_filters.BooleanFilter(
-        method="filter_attestation_overdue", widget=forms.NullBooleanSelect, label="Attestation overdue"
+        method="filter_attestation_overdue", widget=AnyYesNo, label="Attestation overdue"
     )
+    # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
-        method="filter_sort", choices=[(k, k) for k in SORTS], empty_label="name", label="Sort"
+        method="filter_sort",
+        choices=[(k, k) for k in SORTS],
+        empty_label="name",
+        label="Sort",
+        widget=forms.HiddenInput,
     )
 
     class Meta:

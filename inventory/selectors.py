@@ -1,9 +1,14 @@
 """Reads of the inventory, already narrowed by the visibility gate."""
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+
+from nhiportal.audit.selectors import event_list, events_for_identities
+from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everything
 
 from . import visibility
 from .models import AIIdentity, Ownership, OwnerRole, Status
@@ -38,9 +43,64 @@ def identity_get(*, user, pk, action: str = visibility.VIEW) -> AIIdentity:
     return get_object_or_404(identity_list(user=user, action=action), pk=pk)
 
 
+def with_attention_flags(queryset: QuerySet) -> QuerySet:
+    """Annotate is_orphaned and is_attestation_overdue by the same rules the filters apply."""
+    return queryset.annotate(
+        is_orphaned=ExpressionWrapper(orphaned_q(), output_field=BooleanField()),
+        is_attestation_overdue=ExpressionWrapper(attestation_overdue_q(), output_field=BooleanField()),
+    )
+
+
+def identity_page_get(*, user, pk) -> AIIdentity:
+    """identity_get, with the flags the identity page shows."""
+    return get_object_or_404(with_attention_flags(identity_list(user=user)), pk=pk)
+
+
 def identity_owners(identity: AIIdentity) -> list[Ownership]:
     return list(identity.ownerships.select_related("person").order_by("role", "person__username"))
 
 
 def people_who_can_own() -> QuerySet:
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def may_register(user) -> bool:
+    """Owners and security admins register identities; reviewers and compliance only read."""
+    return bool(roles_of(user) & {OWNER, SECURITY_ADMIN})
+
+
+def is_owner_of(user, owners: list[Ownership]) -> bool:
+    """Whether the user is one of these (already loaded) owners: owners attest, admins do not."""
+    return any(o.person_id == user.pk for o in owners)
+
+
+def status_counts(*, user) -> dict[str, int]:
+    """How many identities the user may see are in each status (every status present, zeros too)."""
+    rows = visibility.restrict(AIIdentity.objects.all(), user).values("status").annotate(n=Count("pk")).order_by()
+    counts = {status: 0 for status in Status.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def orphaned_identities(*, user) -> QuerySet:
+    return identity_list(user=user).filter(orphaned_q())
+
+
+def attestations_due(*, user, within_days: int = 14) -> QuerySet:
+    """Active or suspended identities whose attestation is overdue or falls due within the days, soonest first."""
+    horizon = timezone.localdate() + timedelta(days=within_days)
+    return (
+        identity_list(user=user)
+        .filter(status__in=[Status.ACTIVE, Status.SUSPENDED], attestation_due__lte=horizon)
+        .order_by("attestation_due", "name")
+    )
+
+
+def recent_activity(*, user, limit: int = 10) -> list:
+    """The latest audit events the user may see: all of them for those who see everything,
+    otherwise the events about identities the user may see."""
+    if sees_everything(user):
+        events = event_list()
+    else:
+        events = events_for_identities(visibility.restrict(AIIdentity.objects.all(), user).values("pk"))
+    return list(events[:limit])

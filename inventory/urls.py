@@ -1,9 +1,22 @@
 from django.urls import path
 
 from . import views
+from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("identities/", views.identity_list, name="identity-list"),
+    path("identities/export.csv", views.identity_export, name="identity-export"),
+    path("identities/new/", views.identity_register, name="identity-register"),
+    path("identities/<uuid:pk>/", views.identity_detail, name="identity-detail"),
+    path("identities/<uuid:pk>/edit/", views.identity_edit, name="identity-edit"),
+    path("identities/<uuid:pk>/owners/", views.identity_owners, name="identity-owners"),
+    path("identities/<uuid:pk>/activate/", views.identity_transition, {"action": ACTIVATE}, name="identity-activate"),
+    path("identities/<uuid:pk>/suspend/", views.identity_transition, {"action": SUSPEND}, name="identity-suspend"),
+    path(
+        "identities/<uuid:pk>/reactivate/", views.identity_transition, {"action": REACTIVATE}, name="identity-reactivate"
+    ),
+    path("identities/<uuid:pk>/offboard/", views.identity_offboard, name="identity-offboard"),
+    path("identities/<uuid:pk>/attest/", views.identity_attest, name="identity-attest"),
 ]

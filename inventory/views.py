@@ -1,12 +1,425 @@
+"""The inventory pages. Thin: selectors read (through the visibility gate), services write."""
+
+import copy
+import csv
+from itertools import chain
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage, Paginator
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from nhiportal.audit.selectors import event_changes, events_for_identity
+from nhiportal.people.roles import sees_everything
+
+from . import selectors, services, visibility
+from .charts import Bar, bar_chart
+from .filters import IdentityFilter
+from .forms import (
+    AttestForm,
+    EditForm,
+    OffboardForm,
+    OwnersForm,
+    RegisterForm,
+    SuspendForm,
+    TransitionForm,
+    apply_service_errors,
+)
+from .lifecycle import ACTION_LABELS, ACTIVATE, REACTIVATE, SUSPEND, allowed_actions, missing_for_activation
+from .models import Status
+
+HISTORY_PAGE_SIZE = 25
+DASHBOARD_LIST_LENGTH = 5
+ATTESTATION_HORIZON_DAYS = 14
+# Query parameters that shape the list without narrowing it.
+PRESENTATION_PARAMS = {"page", "sort"}
+LIST_COLUMNS = [
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("status", "Status"),
+    ("environment", "Environment"),
+    ("", "Primary owner"),
+    ("attestation_due", "Attestation due"),
+    ("created", "Registered"),
+]
+
+
+def _page(paginator: Paginator, number):
+    """The requested page; a page past the end or not a number is a 404, never a 500."""
+    try:
+        return paginator.page(number or 1)
+    except InvalidPage as exc:
+        raise Http404("No such page") from exc
+
+
+def _identity_to_change(request, pk):
+    """The identity if the user may change it: 404 if they cannot see it, 403 if they only read it."""
+    identity = selectors.identity_get(user=request.user, pk=pk)
+    if not visibility.can(request.user, visibility.CHANGE, identity):
+        raise PermissionDenied
+    return identity
+
+
+def _to_identity(identity):
+    return redirect("inventory:identity-detail", pk=identity.pk)
+
+
+def _refuse_offboarded(request, identity):
+    messages.error(request, f"{identity.name} is offboarded; its record is kept as it was.")
+    return _to_identity(identity)
 
 
 @login_required
 def dashboard(request):
-    return render(request, "inventory/dashboard.html", {})
+    user = request.user
+    today = timezone.localdate()
+    counts = selectors.status_counts(user=user)
+    list_url = reverse("inventory:identity-list")
+    bars = [Bar(Status(s).label, n, f"fill-{s}", f"{list_url}?status={s}") for s, n in counts.items()]
+    orphaned = selectors.orphaned_identities(user=user)
+    due = selectors.attestations_due(user=user, within_days=ATTESTATION_HORIZON_DAYS)
+    context = {
+        "status_cards": [(Status(s), n) for s, n in counts.items()],
+        "total": sum(counts.values()),
+        "chart": bar_chart(bars, title="Identities by status"),
+        "orphaned_count": orphaned.count(),
+        "orphaned": orphaned[:DASHBOARD_LIST_LENGTH],
+        "overdue_count": due.filter(attestation_due__lt=today).count(),
+        "due_soon_count": due.filter(attestation_due__gte=today).count(),
+        "due": due[: DASHBOARD_LIST_LENGTH * 2],
+        "horizon_days": ATTESTATION_HORIZON_DAYS,
+        "recent": selectors.recent_activity(user=user),
+        "may_register": selectors.may_register(user),
+        "today": today,
+    }
+    return render(request, "inventory/dashboard.html", context)
+
+
+def _filtered_identities(request) -> IdentityFilter:
+    return IdentityFilter(request.GET, queryset=selectors.identity_list(user=request.user))
+
+
+def _columns(sort: str) -> list[dict]:
+    """Column headers: each sortable one links to its ascending sort, or flips the current one."""
+    current = sort or "name"
+    columns = []
+    for key, label in LIST_COLUMNS:
+        active = current.lstrip("-") == key
+        descending = active and current.startswith("-")
+        columns.append(
+            {
+                "label": label,
+                "sort": (f"-{key}" if active and not descending else key) if key else "",
+                "active": active,
+                "descending": descending,
+            }
+        )
+    return columns
 
 
 @login_required
 def identity_list(request):
-    return render(request, "inventory/dashboard.html", {})
+    identities = _filtered_identities(request)
+    context = {
+        "filter": identities,
+        "filtering": any(v for k, v in request.GET.items() if k not in PRESENTATION_PARAMS),
+        "may_register": selectors.may_register(request.user),
+    }
+    if not identities.is_valid():
+        context["columns"] = _columns("")
+        return render(request, "inventory/identity_list.html", context, status=400)
+    page_obj = _page(
+        Paginator(selectors.with_attention_flags(identities.qs), settings.NHI["PAGE_SIZE"]), request.GET.get("page")
+    )
+    context.update(
+        page_obj=page_obj,
+        identities=page_obj.object_list,
+        columns=_columns(identities.form.cleaned_data.get("sort") or ""),
+    )
+    return render(request, "inventory/identity_list.html", context)
+
+
+CSV_COLUMNS = [
+    ("id", lambda i: i.pk),
+    ("name", lambda i: i.name),
+    ("kind", lambda i: i.kind),
+    ("status", lambda i: i.status),
+    ("environment", lambda i: i.environment),
+    ("trust_boundary", lambda i: i.trust_boundary),
+    ("autonomy", lambda i: i.autonomy),
+    ("sensitivity_ceiling", lambda i: i.get_sensitivity_ceiling_display() if i.sensitivity_ceiling else ""),
+    ("primary_owner", lambda i: i.primary_owner_name or ""),
+    ("has_active_owner", lambda i: "yes" if i.has_active_owner else "no"),
+    ("attestation_due", lambda i: i.attestation_due or ""),
+    ("last_attested_at", lambda i: i.last_attested_at.isoformat() if i.last_attested_at else ""),
+    ("created_at", lambda i: i.created_at.isoformat()),
+    ("purpose", lambda i: i.purpose),
+]
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
+
+    def write(self, value):
+        return value
+
+
+@login_required
+def identity_export(request):
+    """Every identity the current filters show (all pages, in the list's order), as CSV."""
+    identities = _filtered_identities(request)
+    if not identities.is_valid():
+        return HttpResponseBadRequest(identities.errors.as_text(), content_type="text/plain; charset=utf-8")
+    writer = csv.writer(_Echo())
+    header = [name for name, _ in CSV_COLUMNS]
+    rows = ([_csv_cell(value(i)) for _, value in CSV_COLUMNS] for i in identities.qs.iterator(chunk_size=2000))
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in chain([header], rows)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="identities.csv"'
+    return response
+
+
+def _submitted(form, write):
+    """What the service write returned, if the posted form was valid and the service agreed;
+    None otherwise, with the reasons on the form next to the fields they concern."""
+    if not form.is_valid():
+        return None
+    try:
+        return write(form.cleaned_data)
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return None
+
+
+def _form_page(request, form, *, template="inventory/identity_form.html", **context):
+    """A page with one form; a form that comes back bound was refused, hence 400."""
+    return render(request, template, {"form": form, **context}, status=400 if form.is_bound else 200)
+
+
+@login_required
+def identity_register(request):
+    if not selectors.may_register(request.user):
+        raise PermissionDenied
+    form = RegisterForm(request.POST or None, actor=request.user)
+    if request.method == "POST":
+        identity = _submitted(
+            form,
+            lambda data: services.identity_register(
+                actor=request.user,
+                primary_owner=data["primary_owner"],
+                backup_owners=data["backup_owners"],
+                **form.descriptive_data(),
+            ),
+        )
+        if identity:
+            messages.success(request, f"Registered {identity.name}. Activate it once it has what it needs.")
+            return _to_identity(identity)
+    return _form_page(
+        request,
+        form,
+        title="Register identity",
+        crumb="Register",
+        intro="It starts as registered: it can hold no tokens until it is activated.",
+        submit_label="Register",
+        cancel_url=reverse("inventory:identity-list"),
+    )
+
+
+# The transitions done with a button on the identity page: service, form, success message.
+# Offboarding has a confirmation page of its own (identity_offboard).
+TRANSITIONS = {
+    ACTIVATE: (services.identity_activate, TransitionForm, "{} is active."),
+    SUSPEND: (services.identity_suspend, SuspendForm, "{} is suspended; its live tokens are revoked."),
+    REACTIVATE: (services.identity_reactivate, TransitionForm, "{} is active again."),
+}
+
+
+def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=None):
+    """The identity page; a refused or invalid action re-renders it with the reason in place."""
+    user = request.user
+    owners = selectors.identity_owners(identity)
+    may_change = visibility.can(user, visibility.CHANGE, identity)
+    bound_forms = bound_forms or {}
+    actions = []
+    for action in allowed_actions(identity) if may_change else []:
+        form = bound_forms.get(action)
+        if form is None and action in TRANSITIONS:
+            form = TRANSITIONS[action][1](initial={"version": identity.version})
+        actions.append({"name": action, "label": ACTION_LABELS[action], "form": form})
+    history = Paginator(events_for_identity(identity.pk), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in history.object_list:
+        event.changes = event_changes(event)
+    is_owner = selectors.is_owner_of(user, owners)
+    context = {
+        "identity": identity,
+        "owners": owners,
+        "may_change": may_change,
+        "actions": actions,
+        "attest_form": (
+            bound_forms.get("attest", AttestForm())
+            if is_owner and identity.status in (Status.ACTIVE, Status.SUSPENDED)
+            else None
+        ),
+        "refusal": refusal,
+        "missing": missing_for_activation(identity) if may_change and identity.status == Status.REGISTERED else [],
+        "page_obj": history,
+        "events": history.object_list,
+        "sees_audit_log": sees_everything(user),
+    }
+    return render(request, "inventory/identity_detail.html", context, status=status)
+
+
+@login_required
+def identity_detail(request, pk):
+    return _identity_page(request, selectors.identity_page_get(user=request.user, pk=pk))
+
+
+@login_required
+def identity_edit(request, pk):
+    identity = _identity_to_change(request, pk)
+    if identity.is_offboarded:
+        return _refuse_offboarded(request, identity)
+    # The form edits a copy, so the page keeps showing the stored name while errors are fixed.
+    form = EditForm(request.POST or None, instance=copy.copy(identity), actor=request.user)
+    if request.method == "POST" and _submitted(
+        form,
+        lambda data: services.identity_update(
+            actor=request.user, identity=identity, expected_version=data["version"], **form.descriptive_data()
+        ),
+    ):
+        messages.success(request, f"Saved your changes to {identity.name}.")
+        return _to_identity(identity)
+    return _form_page(
+        request,
+        form,
+        identity=identity,
+        title=f"Edit {identity.name}",
+        crumb="Edit",
+        submit_label="Save changes",
+        cancel_url=reverse("inventory:identity-detail", args=[identity.pk]),
+    )
+
+
+@login_required
+def identity_owners(request, pk):
+    identity = _identity_to_change(request, pk)
+    if identity.is_offboarded:
+        return _refuse_offboarded(request, identity)
+    form = OwnersForm(request.POST or None, identity=identity, owners=selectors.identity_owners(identity))
+    if request.method == "POST" and _submitted(
+        form,
+        lambda data: services.identity_owners_set(
+            actor=request.user,
+            identity=identity,
+            primary_owner=data["primary_owner"],
+            backup_owners=data["backup_owners"],
+            expected_version=data["version"],
+        ),
+    ):
+        messages.success(request, f"Updated the owners of {identity.name}.")
+        if visibility.can(request.user, visibility.VIEW, identity):
+            return _to_identity(identity)
+        # Whoever handed the identity over no longer sees it.
+        return redirect("inventory:identity-list")
+    return _form_page(
+        request,
+        form,
+        identity=identity,
+        title=f"Owners of {identity.name}",
+        crumb="Owners",
+        intro="Owners see and change the identity and attest it. Someone removed here loses access at once.",
+        submit_label="Save owners",
+        cancel_url=reverse("inventory:identity-detail", args=[identity.pk]),
+    )
+
+
+@require_POST
+@login_required
+def identity_transition(request, pk, action):
+    identity = _identity_to_change(request, pk)
+    service, form_class, done = TRANSITIONS[action]
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            service(
+                actor=request.user,
+                identity=identity,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except (services.TransitionRefused, services.StaleEdit) as refusal:
+            return _identity_page(request, identity, status=409, refusal=refusal)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, done.format(identity.name))
+            return _to_identity(identity)
+    return _identity_page(request, identity, status=400, bound_forms={action: form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def identity_offboard(request, pk):
+    """Offboarding ends everything the identity holds, so it has a page of its own to confirm it."""
+    identity = _identity_to_change(request, pk)
+    if identity.is_offboarded:
+        messages.info(request, f"{identity.name} is already offboarded.")
+        return _to_identity(identity)
+    form = OffboardForm(request.POST or None, identity=identity)
+    if request.method == "POST" and _submitted(
+        form,
+        lambda data: services.identity_offboard(
+            actor=request.user, identity=identity, reason=data["reason"], expected_version=data["version"]
+        ),
+    ):
+        messages.success(
+            request,
+            f"{identity.name} is offboarded: its tokens, tasks, grants and credentials are ended. "
+            "Its record and history are kept.",
+        )
+        return _to_identity(identity)
+    return _form_page(
+        request,
+        form,
+        template="inventory/identity_offboard.html",
+        identity=identity,
+        title=f"Offboard {identity.name}",
+        crumb="Offboard",
+        submit_label=f"Offboard {identity.name}",
+        submit_class="btn-danger",
+        cancel_url=reverse("inventory:identity-detail", args=[identity.pk]),
+    )
+
+
+@require_POST
+@login_required
+def identity_attest(request, pk):
+    identity = selectors.identity_get(user=request.user, pk=pk)
+    # An attestation is an owner's own statement; an admin who does not own it cannot make it for them.
+    if not selectors.is_owner_of(request.user, selectors.identity_owners(identity)):
+        raise PermissionDenied
+    form = AttestForm(request.POST)
+    if not form.is_valid():
+        return _identity_page(request, identity, status=400, bound_forms={"attest": form})
+    try:
+        services.identity_attest(actor=request.user, identity=identity, note=form.cleaned_data["note"])
+    except ValidationError as refusal:
+        return _identity_page(request, identity, status=409, refusal=refusal)
+    identity.refresh_from_db(fields=["attestation_due"])
+    messages.success(request, f"Attested {identity.name}. The next attestation is due {identity.attestation_due:%Y-%m-%d}.")
+    return _to_identity(identity)
+

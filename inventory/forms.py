@@ -1,0 +1,193 @@
+"""Forms for the inventory pages. They validate input; the services in services.py write."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+
+from nhiportal.people.roles import is_security_admin
+
+from .models import AIIdentity, OwnerRole
+from .selectors import people_who_can_own
+from .services import EDITABLE_FIELDS
+
+MAX_ATTESTATION_INTERVAL_DAYS = 365
+
+
+def person_label(person) -> str:
+    full = person.get_full_name()
+    label = f"{full} ({person.get_username()})" if full else person.get_username()
+    return label if person.is_active else f"{label}, inactive"
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return person_label(obj)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return person_label(obj)
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's refusal on the form: next to the field it names, else above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+class ReportsBadVersion:
+    """A hidden field has no place to show its error, so a missing or bad version is reported above the form."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if "version" in self._errors:
+            self.add_error(None, "This page is out of date. Reload it and try again.")
+        return cleaned
+
+
+class VersionedForm(ReportsBadVersion, forms.Form):
+    """Carries the identity's version as loaded, so a change made meanwhile is refused, not overwritten."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class IdentityForm(forms.ModelForm):
+    """The identity's descriptive fields, shared by the register and edit pages."""
+
+    attestation_interval_days = forms.IntegerField(
+        label="Attestation interval (days)",
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_ATTESTATION_INTERVAL_DAYS)],
+        help_text="How often an owner must confirm the identity is still needed.",
+    )
+
+    class Meta:
+        model = AIIdentity
+        fields = list(EDITABLE_FIELDS)
+        widgets = {
+            "purpose": forms.Textarea(attrs={"rows": 3}),
+            "offboarding_plan": forms.Textarea(attrs={"rows": 3}),
+        }
+        error_messages = {"name": {"unique": "Another identity already has this name; choose another."}}
+        help_texts = {
+            "name": "Unique in the portal, e.g. support-summariser-prod.",
+            "purpose": "What it does and for whom: reviewers judge its access against this.",
+            "offboarding_plan": "What must happen when it is retired (keys, data, downstream systems).",
+        }
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].required = True
+        # Lengthening the interval weakens a control, so only security admins set it.
+        if not is_security_admin(actor):
+            del self.fields["attestation_interval_days"]
+
+    def descriptive_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}
+
+
+class RegisterForm(IdentityForm):
+    primary_owner = PersonChoiceField(queryset=None, help_text="The person accountable for it.")
+    backup_owners = PeopleChoiceField(
+        queryset=None, required=False, help_text="Who answers for it when the primary owner cannot."
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, actor=actor, **kwargs)
+        people = people_who_can_own()
+        self.fields["primary_owner"].queryset = people
+        self.fields["backup_owners"].queryset = people
+        self.fields["primary_owner"].initial = actor.pk
+        if not is_security_admin(actor):
+            # An owner registers what they answer for; handing it to someone else is a change
+            # of owners, done (and recorded) on the owners page once it exists.
+            self.fields["primary_owner"].queryset = people.filter(pk=actor.pk)
+            self.fields["primary_owner"].disabled = True
+            self.fields["primary_owner"].help_text = "You. Name other owners as backups, or hand it over later."
+
+    def clean_backup_owners(self):
+        primary = self.cleaned_data.get("primary_owner")
+        return [p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk]
+
+
+class EditForm(ReportsBadVersion, IdentityForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, actor=actor, **kwargs)
+        self.fields["version"].initial = self.instance.version
+
+
+class OwnersForm(VersionedForm):
+    primary_owner = PersonChoiceField(queryset=None, help_text="The person accountable for the identity.")
+    backup_owners = PeopleChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, identity: AIIdentity, owners, **kwargs):
+        primary = next((o.person for o in owners if o.role == OwnerRole.PRIMARY), None)
+        initial = {
+            "version": identity.version,
+            "primary_owner": primary.pk if primary else None,
+            "backup_owners": [o.person_id for o in owners if o.role == OwnerRole.BACKUP],
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        # Current owners stay choosable even if inactive, so saving does not silently drop them.
+        people = get_user_model().objects.filter(Q(is_active=True) | Q(pk__in=[o.person_id for o in owners]))
+        people = people.order_by("username")
+        self.fields["primary_owner"].queryset = people
+        self.fields["backup_owners"].queryset = people
+
+    def clean_primary_owner(self):
+        person = self.cleaned_data["primary_owner"]
+        if not person.is_active:
+            raise ValidationError("Choose an active person as primary owner.")
+        return person
+
+    def clean_backup_owners(self):
+        primary = self.cleaned_data.get("primary_owner")
+        return [p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk]
+
+
+class TransitionForm(VersionedForm):
+    """Activate and reactivate: a button, with an optional note for the record."""
+
+    reason = forms.CharField(required=False, max_length=1000, label="Note")
+
+
+class SuspendForm(VersionedForm):
+    reason = forms.CharField(
+        max_length=1000, label="Reason", help_text="Recorded in the audit log and shown to the owners."
+    )
+
+
+class OffboardForm(VersionedForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        label="Reason",
+        help_text="Why it is retired; kept with its record.",
+    )
+    confirm_name = forms.CharField(label="Type the identity's name to confirm", max_length=120)
+
+    def __init__(self, *args, identity: AIIdentity, **kwargs):
+        super().__init__(*args, initial={"version": identity.version}, **kwargs)
+        self.identity = identity
+
+    def clean_confirm_name(self):
+        typed = self.cleaned_data["confirm_name"].strip()
+        if typed != self.identity.name:
+            raise ValidationError(f"Type {self.identity.name} exactly to confirm.")
+        return typed
+
+
+class AttestForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Note",
+        help_text="Optional: anything reviewers should know (scope still right, changes planned).",
+    )
+
