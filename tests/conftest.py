@@ -8,14 +8,18 @@
 import os
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth import get_user_model
 from django.test import Client
+from jwt.algorithms import ECAlgorithm
 
 from inventory.models import Environment, Kind, Sensitivity
 from inventory.services import identity_register
 from nhiportal.audit.services import system_actor
 from nhiportal.people.roles import COMPLIANCE, OWNER, REVIEWER, SECURITY_ADMIN
 from nhiportal.people.services import role_assign
+from tokens.credentials import credential_add_jwk
+from tokens.keys import signer_cache_clear
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -69,12 +73,21 @@ def client_for():
     return make
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_signing_key():
+    """Each test's database starts without signing keys: forget the key a previous test's process cached."""
+    signer_cache_clear()
+
+
 @pytest.fixture
 def make_identity(db):
-    """Register an identity through the real service; complete enough to activate unless told otherwise."""
+    """Register an identity through the real service; complete enough to activate unless told otherwise.
+
+    credential=True attaches a generated public JWK (activation needs a workload credential).
+    """
     counter = {"n": 0}
 
-    def make(owner, *, backups=(), **fields):
+    def make(owner, *, backups=(), credential=True, **fields):
         counter["n"] += 1
         values = {
             "name": f"agent-{counter['n']}",
@@ -87,7 +100,12 @@ def make_identity(db):
             "offboarding_plan": "Disable the key, end tasks, archive prompts.",
         }
         values.update(fields)
-        return identity_register(actor=owner, primary_owner=owner, backup_owners=backups, **values)
+        identity = identity_register(actor=owner, primary_owner=owner, backup_owners=backups, **values)
+        if credential:
+            # Activation needs a workload credential; the private half is thrown away.
+            jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True)
+            credential_add_jwk(actor=owner, identity=identity, jwk=jwk)
+        return identity
 
     return make
 

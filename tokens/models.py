@@ -19,7 +19,12 @@ class Service(models.Model):
     trust_boundary = models.CharField(max_length=120, blank=True)
     sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
     is_active = models.BooleanField(default=True)
+    # How the service authenticates to the introspection endpoint: private_key_jwt with this
+    # public JWK, client_id = its audience. Empty: the service verifies offline only.
+    introspection_jwk = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every change to the service or its scopes; keys the in-process scope cache.
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
@@ -74,6 +79,7 @@ class WorkloadCredential(models.Model):
     # JWK credentials: the key id agents put in their assertion header, and the public key.
     kid = models.CharField(max_length=128, blank=True, db_index=True)
     public_jwk = models.JSONField(null=True, blank=True)
+    thumbprint = models.CharField(max_length=64, blank=True, help_text="RFC 7638 SHA-256 thumbprint of the public key")
     # SPIFFE credentials: the full spiffe:// ID and its trust domain.
     spiffe_id = models.CharField(max_length=255, blank=True, db_index=True)
     trust_domain = models.ForeignKey(TrustDomain, null=True, blank=True, on_delete=models.PROTECT, related_name="credentials")
@@ -81,12 +87,20 @@ class WorkloadCredential(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_by_label = models.CharField(max_length=200, blank=True)
+    disable_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["identity", "kid"], condition=models.Q(kind="jwk"), name="credential_unique_kid"
+            ),
+            # A JWT-SVID names its SPIFFE ID, not a client: it must map to exactly one identity.
+            models.UniqueConstraint(
+                fields=["spiffe_id"],
+                condition=models.Q(kind="spiffe", enabled=True),
+                name="credential_unique_live_spiffe_id",
             ),
         ]
 
@@ -116,6 +130,10 @@ class SigningKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Two workers creating the first key at once: the loser's insert fails and it reloads.
+            models.UniqueConstraint(fields=["state"], condition=models.Q(state="active"), name="signingkey_one_active"),
+        ]
 
     def __str__(self):
         return f"{self.kid} ({self.alg}, {self.state})"
@@ -191,6 +209,10 @@ class IssuedToken(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="tokens")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens")
+    # The workload credential the agent proved itself with: disabling it revokes these tokens.
+    credential = models.ForeignKey(
+        WorkloadCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens"
+    )
     audience = models.CharField(max_length=255)
     scopes = models.JSONField(default=list)
     signing_kid = models.CharField(max_length=64)

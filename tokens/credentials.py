@@ -1,0 +1,126 @@
+"""Workload credentials: how an identity proves itself at the token endpoint.
+
+A public JWK (the agent signs RFC 7523 client assertions with the private half, which the
+portal never sees) or a SPIFFE ID under a registered trust domain (the agent presents a
+JWT-SVID). Several may be enabled at once so keys can rotate without downtime.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.models import AIIdentity
+from nhiportal.audit.services import audit_record
+
+from .models import CredentialKind, IssuedToken, TrustDomain, WorkloadCredential
+from .public_keys import parse_public_jwk
+from .revocation import actor_label, lock_identity, revoke_matching
+
+SPIFFE_ID = re.compile(r"^spiffe://([a-z0-9._\-]{1,255})(/[A-Za-z0-9._\-/]*)?$")
+NO_CREDENTIAL = "a workload credential"
+
+
+def credential_activation_check(identity: AIIdentity) -> list[str]:
+    """Registered with inventory.lifecycle: activation needs an enabled credential."""
+    return [] if identity.credentials.filter(enabled=True).exists() else [NO_CREDENTIAL]
+
+
+def _usable_identity(identity: AIIdentity) -> AIIdentity:
+    identity = lock_identity(identity.pk)
+    if identity.is_offboarded:
+        raise ValidationError("An offboarded identity cannot get new credentials.")
+    return identity
+
+
+def _save(credential: WorkloadCredential, field: str, message: str) -> None:
+    credential.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            credential.save()
+    except IntegrityError:
+        raise ValidationError({field: message}) from None
+
+
+def _snapshot(credential: WorkloadCredential) -> dict:
+    return {
+        "kind": credential.kind,
+        "label": credential.label,
+        "kid": credential.kid,
+        "thumbprint": credential.thumbprint,
+        "spiffe_id": credential.spiffe_id,
+        "enabled": credential.enabled,
+    }
+
+
+@transaction.atomic
+def credential_add_jwk(*, actor, identity: AIIdentity, jwk, label: str = "") -> WorkloadCredential:
+    """Attach a public JWK. A private key is refused (and not stored); the kid defaults to the thumbprint."""
+    try:
+        key = parse_public_jwk(jwk)
+    except ValidationError as e:
+        raise ValidationError({"jwk": e.messages}) from None
+    identity = _usable_identity(identity)
+    credential = WorkloadCredential(
+        identity=identity,
+        kind=CredentialKind.JWK,
+        label=label.strip(),
+        kid=key.kid or key.thumbprint,
+        public_jwk={**key.jwk, "kid": key.kid or key.thumbprint},
+        thumbprint=key.thumbprint,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if identity.credentials.filter(kind=CredentialKind.JWK, thumbprint=key.thumbprint, enabled=True).exists():
+        raise ValidationError({"jwk": "This key is already registered for this identity."})
+    _save(credential, "jwk", f"This identity already has a key with kid {credential.kid!r}; give the new key another kid.")
+    audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
+    return credential
+
+
+@transaction.atomic
+def credential_add_spiffe(*, actor, identity: AIIdentity, spiffe_id: str, label: str = "") -> WorkloadCredential:
+    """Attach a SPIFFE ID; its trust domain must be registered so its JWT-SVIDs can be verified."""
+    spiffe_id = (spiffe_id or "").strip()
+    match = SPIFFE_ID.match(spiffe_id)
+    if not match:
+        raise ValidationError({"spiffe_id": "A SPIFFE ID looks like spiffe://trust-domain/path/to/workload."})
+    domain = TrustDomain.objects.filter(name=match.group(1)).first()
+    if domain is None:
+        raise ValidationError({"spiffe_id": f"The trust domain {match.group(1)!r} is not registered; ask a security admin to add it."})
+    identity = _usable_identity(identity)
+    credential = WorkloadCredential(
+        identity=identity,
+        kind=CredentialKind.SPIFFE,
+        label=label.strip(),
+        spiffe_id=spiffe_id,
+        trust_domain=domain,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    _save(credential, "spiffe_id", "This SPIFFE ID is already in use by an enabled credential.")
+    audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
+    return credential
+
+
+@transaction.atomic
+def credential_disable(*, actor, credential: WorkloadCredential, reason: str = "") -> WorkloadCredential:
+    """Stop accepting a credential; the live tokens obtained with it are revoked now."""
+    lock_identity(credential.identity_id)
+    credential = WorkloadCredential.objects.get(pk=credential.pk)
+    if not credential.enabled:
+        return credential
+    label = actor_label(actor)
+    reason = reason.strip() or "Credential disabled."
+    credential.enabled = False
+    credential.disabled_at = timezone.now()
+    credential.disabled_by_label = label[:200]
+    credential.disable_reason = reason[:200]
+    credential.save(update_fields=["enabled", "disabled_at", "disabled_by_label", "disable_reason"])
+    revoked = revoke_matching(
+        IssuedToken.objects.filter(credential=credential), label=label, reason=f"Credential disabled: {reason}"[:200]
+    )
+    audit_record(
+        actor=actor, action="credential.disable", obj=credential,
+        before={"enabled": True}, after={"enabled": False, "tokens_revoked": revoked}, reason=reason,
+    )
+    return credential

@@ -1,0 +1,384 @@
+"""Issuing access tokens: client_credentials (a task opens or is joined) and token exchange (RFC 8693).
+
+One transaction per request: lock the identity row, consume the assertion's jti, check the
+grants, ask policy, write the task, the ledger row and one audit event. Refusals made after
+the client authenticated commit too (the jti stays spent and the owner sees the refusal on
+the identity page); then the caller gets its RFC 6749 error. The token is signed after the
+commit, outside the write lock.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from inventory.models import AIIdentity, Ownership, Status
+from nhiportal.audit.services import agent_actor, audit_record
+from nhiportal.conf import nhi_setting
+from tokens.policy import engine
+
+from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
+from .keys import active_signer
+from .models import Grant, IssuedToken, Service, Task, WorkloadCredential
+from .oauth.client_auth import AuthenticatedClient, consume
+from .oauth.errors import (
+    ACCESS_DENIED,
+    INVALID_AUTHORIZATION_DETAILS,
+    INVALID_CLIENT,
+    INVALID_GRANT,
+    INVALID_REQUEST,
+    INVALID_SCOPE,
+    INVALID_TARGET,
+    UNAUTHORIZED_CLIENT,
+    OAuthError,
+)
+from .oauth.params import TaskContext
+from .public_keys import KeyCache
+
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+_service_scopes = KeyCache(max_entries=1000)
+
+
+@dataclass(frozen=True)
+class IssuedAccessToken:
+    access_token: str
+    expires_in: int
+    scopes: tuple[str, ...]
+    task_id: str
+    authorization_details: list
+
+    def response(self, *, exchanged: bool = False) -> dict:
+        body = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": " ".join(self.scopes),
+            "task_id": self.task_id,
+            "authorization_details": self.authorization_details,
+        }
+        if exchanged:
+            body["issued_token_type"] = ACCESS_TOKEN_TYPE
+        return body
+
+
+class _Refusal(Exception):
+    """A refusal to record and commit before answering the caller."""
+
+    def __init__(self, error: OAuthError, rule: str, service=None):
+        self.error, self.rule, self.service = error, rule, service
+
+
+def _lock_identity(client: AuthenticatedClient) -> AIIdentity:
+    """The identity row, locked so that offboarding, suspension and revocations wait for us (or we for them)."""
+    identity = (
+        AIIdentity.objects.select_for_update(of=("self",))
+        .annotate(
+            has_active_owner=Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True)),
+            credential_enabled=Exists(WorkloadCredential.objects.filter(pk=client.credential_id, enabled=True)),
+        )
+        .filter(pk=client.identity_id)
+        .first()
+    )
+    if identity is None or not identity.credential_enabled:
+        raise OAuthError(INVALID_CLIENT, "Unknown client or key.")
+    return identity
+
+
+def _scopes_of(service: Service) -> dict[str, bool]:
+    """name -> consequential, cached per service version."""
+    return _service_scopes.get(
+        (service.pk, service.updated_at), lambda: dict(service.scopes.values_list("name", "consequential"))
+    )
+
+
+def _service(audience: str | None) -> Service:
+    if not audience:
+        raise _Refusal(OAuthError(INVALID_REQUEST, "Name the destination with resource (RFC 8707) or audience."), "portal:no-destination")
+    service = Service.objects.filter(audience=audience, is_active=True).first()
+    if service is None:
+        raise _Refusal(OAuthError(INVALID_TARGET, "No registered service has this audience."), "portal:unknown-service")
+    return service
+
+
+def _live_grants(identity_id, service: Service, now: datetime) -> list[tuple[int, list, datetime]]:
+    return list(
+        Grant.objects.filter(
+            identity_id=identity_id, service=service, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+        ).values_list("pk", "scopes", "ends_at")
+    )
+
+
+def _grant_cover(scopes: list[str], grants) -> tuple[int, datetime]:
+    """The grant bounding the token: for each scope the longest-lasting grant covering it; the earliest of those."""
+    bound = None
+    for scope in scopes:
+        covering = max((g for g in grants if scope in g[1]), key=lambda g: g[2])
+        if bound is None or covering[2] < bound[2]:
+            bound = covering
+    return bound[0], bound[2]
+
+
+def _check_scopes(requested: list[str], offered: dict, granted: set[str], service) -> None:
+    if not requested:
+        raise _Refusal(OAuthError(INVALID_SCOPE, "Name the scopes the task needs."), "portal:no-scope", service)
+    if not set(requested) <= set(offered):
+        raise _Refusal(OAuthError(INVALID_SCOPE, "The service does not offer some requested scopes."), "portal:unknown-scope", service)
+    if not granted:
+        raise _Refusal(OAuthError(INVALID_SCOPE, "The identity has no live grant on this service."), "portal:no-live-grant", service)
+    if not set(requested) <= granted:
+        raise _Refusal(OAuthError(INVALID_SCOPE, "Some requested scopes are beyond the identity's grants."), "portal:scope-beyond-grant", service)
+
+
+def _ttl(now: datetime, *bounds) -> int:
+    """Seconds until the earliest bound (datetimes or second counts); the portal ceiling always applies."""
+    ttl = nhi_setting("TOKEN_TTL_CEILING")
+    for bound in bounds:
+        if bound is None:
+            continue
+        seconds = int((bound - now).total_seconds()) if isinstance(bound, datetime) else int(bound)
+        ttl = min(ttl, seconds)
+    return ttl
+
+
+def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered) -> int:
+    human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > timezone.now())
+    outcome = engine.policy_decide(
+        engine.PolicyRequest(
+            action=action,
+            identity=identity,
+            service=service,
+            scopes=tuple(scopes),
+            granted_scopes=tuple(sorted(granted)),
+            intent=context.intent if context else (task.intent if task else ""),
+            sensitivity=context.sensitivity if context else (task.sensitivity if task else None),
+            requested_ttl=ttl,
+            human_approval=human_approval,
+            consequential=any(offered[s] for s in scopes),
+        )
+    )
+    if not outcome.allowed:
+        # The deciding policies are shown to the owner in the portal, never to the caller.
+        raise _Refusal(OAuthError(ACCESS_DENIED, "The portal's policy does not allow this request."), "", service)
+    bounds = [outcome.ttl_bound]
+    if human_approval:
+        bounds.append(task.approval_expires_at)
+    return min(ttl, _ttl(timezone.now(), *bounds))
+
+
+def _record_refusal(action, identity, refusal: _Refusal, client, audience, scopes) -> None:
+    if not refusal.rule:  # policy already recorded its own decision
+        return
+    engine.decision_record_refusal(
+        action=action,
+        identity=identity,
+        service=refusal.service,
+        rule=refusal.rule,
+        detail=refusal.error.description,
+        summary={"client_id": client.client_id, "audience": audience or "", "scopes": list(scopes), "error": refusal.error.error},
+    )
+
+
+def _ledger(*, identity, task, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None) -> dict:
+    """Write the ledger row and the audit event; return the claims to sign."""
+    jti = secrets.token_urlsafe(24)
+    issued = int(now.timestamp())
+    expires_at = datetime.fromtimestamp(issued + ttl, tz=now.tzinfo)
+    token = IssuedToken.objects.create(
+        jti=jti,
+        identity_id=identity.pk,
+        task=task,
+        parent=parent,
+        grant_id=grant_id,
+        credential_id=client.credential_id,
+        audience=service.audience,
+        scopes=list(scopes),
+        signing_kid=signer.kid,
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=agent_actor(client.client_id),
+        action="token.exchange" if parent else "token.issue",
+        object_type="tokens.issuedtoken",
+        object_id=str(token.pk),
+        object_repr=f"token {jti[:8]}…",
+        identity=identity.pk,
+        after={"task": str(task.pk), "aud": service.audience, "scope": " ".join(scopes), "exp": expires_at},
+    )
+    claims = {
+        "iss": nhi_setting("ISSUER"),
+        "sub": client.client_id,
+        "aud": service.audience,
+        "client_id": client.client_id,
+        "scope": " ".join(scopes),
+        "iat": issued,
+        "exp": issued + ttl,
+        "jti": jti,
+        "task_id": str(task.pk),
+        "authorization_details": details,
+    }
+    if act is not None:
+        claims["act"] = act
+    return claims
+
+
+def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write):
+    """The shared transaction: lock, consume the jti, then decide and write (or record a refusal)."""
+    signer = active_signer()
+    with transaction.atomic():
+        identity = _lock_identity(client)
+        consume(client)
+        try:
+            if identity.status != Status.ACTIVE:
+                raise _Refusal(
+                    OAuthError(UNAUTHORIZED_CLIENT, f"The identity is {identity.get_status_display().lower()}, not active."),
+                    "portal:identity-not-active",
+                )
+            claims, scopes, task, details = decide_and_write(identity, signer, timezone.now())
+        except _Refusal as refusal:
+            _record_refusal(action, identity, refusal, client, audience, scopes)
+            error = refusal.error
+        else:
+            error = None
+    if error is not None:
+        raise error
+    return IssuedAccessToken(
+        access_token=sign_access_token(claims, signer),
+        expires_in=claims["exp"] - claims["iat"],
+        scopes=tuple(scopes),
+        task_id=str(task.pk),
+        authorization_details=details,
+    )
+
+
+def token_issue(
+    *,
+    client: AuthenticatedClient,
+    audience: str | None,
+    scopes: list[str],
+    context: TaskContext | None,
+    task_id=None,
+    requested_ttl: int | None = None,
+) -> IssuedAccessToken:
+    """client_credentials: a token for one task (opened now, or joined by task_id) on one service."""
+
+    def decide_and_write(identity, signer, now):
+        service = _service(audience)
+        offered = _scopes_of(service)
+        grants = _live_grants(identity.pk, service, now)
+        granted = {s for g in grants for s in g[1]}
+        _check_scopes(scopes, offered, granted, service)
+        task = None
+        if task_id is not None:
+            task = Task.objects.filter(pk=task_id, identity_id=identity.pk, service=service, ended_at__isnull=True).first()
+            if task is None:
+                raise _Refusal(OAuthError(INVALID_REQUEST, "No open task with this task_id for this client and destination."), "portal:unknown-task", service)
+            if not set(scopes) <= set(task.scopes):
+                raise _Refusal(OAuthError(INVALID_SCOPE, "A task's tokens stay within the scopes it opened with."), "portal:scope-beyond-task", service)
+        elif context is None:
+            raise _Refusal(
+                OAuthError(INVALID_REQUEST, "Describe the task in authorization_details (type agent_task) or join one with task_id."),
+                "portal:no-task-context", service,
+            )
+        grant_id, grant_end = _grant_cover(scopes, grants)
+        ttl = _ttl(now, requested_ttl, grant_end)
+        ttl = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered)
+        if ttl < 1:
+            raise _Refusal(OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service)
+        details = context.details if context else task.authorization_details
+        if task is None:
+            task = Task.objects.create(
+                identity_id=identity.pk,
+                service=service,
+                intent=context.intent,
+                scopes=list(scopes),
+                sensitivity=context.sensitivity,
+                authorization_details=details,
+                opened_at=now,
+            )
+        claims = _ledger(
+            identity=identity, task=task, service=service, scopes=scopes, grant_id=grant_id,
+            client=client, signer=signer, ttl=ttl, now=now, details=details,
+        )
+        return claims, scopes, task, details
+
+    return _run(engine.ISSUE, client, audience, scopes, decide_and_write)
+
+
+def _subject(subject_token: str, client: AuthenticatedClient) -> dict:
+    try:
+        claims = verify_access_token(subject_token)
+    except InvalidAccessToken:
+        raise OAuthError(INVALID_GRANT, "The subject_token is not a live access token of this portal.") from None
+    if claims.get("client_id") != client.client_id:
+        # Delegation to another identity is not offered: a token is narrowed by its own holder.
+        raise OAuthError(INVALID_GRANT, "The subject_token was not issued to this client.")
+    return claims
+
+
+def token_exchange(
+    *,
+    client: AuthenticatedClient,
+    subject_token: str,
+    audience: str | None,
+    scopes: list[str],
+    context: TaskContext | None,
+    requested_ttl: int | None = None,
+) -> IssuedAccessToken:
+    """RFC 8693: narrow a held token into a sub-task's token. Never broader, never longer."""
+    subject_claims = _subject(subject_token, client)
+    audience = audience or subject_claims["aud"]
+
+    def decide_and_write(identity, signer, now):
+        parent = (
+            IssuedToken.objects.select_related("task")
+            .filter(jti=subject_claims["jti"], identity_id=identity.pk, revoked_at__isnull=True, expires_at__gt=now)
+            .first()
+        )
+        if parent is None or parent.task.ended_at is not None:
+            raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token has been revoked, has expired, or its task has ended."), "")
+        service = _service(audience)
+        offered = _scopes_of(service)
+        grants = _live_grants(identity.pk, service, now)
+        granted = {s for g in grants for s in g[1]}
+        if not granted:
+            raise _Refusal(OAuthError(INVALID_TARGET, "The identity has no live grant on this audience."), "portal:no-live-grant", service)
+        wanted = scopes or sorted(set(parent.scopes) & granted)
+        if not set(wanted) <= set(parent.scopes):
+            raise _Refusal(OAuthError(INVALID_SCOPE, "An exchanged token cannot carry scopes the subject_token did not have."), "portal:exchange-broader", service)
+        _check_scopes(wanted, offered, granted, service)
+        parent_task = parent.task
+        if context and parent_task.sensitivity is not None and (context.sensitivity or 0) > parent_task.sensitivity:
+            raise _Refusal(
+                OAuthError(INVALID_AUTHORIZATION_DETAILS, "A sub-task cannot touch more sensitive data than its task."),
+                "portal:exchange-broader", service,
+            )
+        grant_id, grant_end = _grant_cover(wanted, grants)
+        ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
+        ttl = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered)
+        if ttl < 1:
+            raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service)
+        details = context.details if context else parent_task.authorization_details
+        task = Task.objects.create(
+            identity_id=identity.pk,
+            service=service,
+            parent=parent_task,
+            intent=context.intent if context else parent_task.intent,
+            scopes=list(wanted),
+            sensitivity=context.sensitivity if context else parent_task.sensitivity,
+            authorization_details=details,
+            opened_at=now,
+        )
+        act = {"sub": client.client_id}
+        if isinstance(subject_claims.get("act"), dict):
+            act["act"] = subject_claims["act"]
+        claims = _ledger(
+            identity=identity, task=task, service=service, scopes=wanted, grant_id=grant_id, client=client,
+            signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act,
+        )
+        return claims, wanted, task, details
+
+    return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write)

@@ -1,0 +1,228 @@
+"""The portal's own signing keys: creation, rotation, the JWKS, and the in-process signer.
+
+States: next (published so verifiers can pre-fetch it, not yet signing) -> active (signs)
+-> retiring (published until every token it signed has expired) -> retired (gone from
+the JWKS). Private parts are encrypted with Fernet under settings.KEY_ENCRYPTION_KEY and
+decrypted only into process memory.
+
+Each worker caches the active key object and re-reads which kid is active at most every
+SIGNER_RECHECK seconds. After a rotation another worker may sign with the old key for
+that long; it is then "retiring", still published, so nothing breaks. A retiring key is
+retired only after the TTL ceiling plus RETIRE_MARGIN has passed, well beyond that window.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+
+from nhiportal.audit.services import audit_record, system_actor
+from nhiportal.conf import nhi_setting
+
+from .models import KeyState, SigningKey
+from .public_keys import jwk_thumbprint
+
+SIGNING_ALGORITHMS = ("ES256", "EdDSA")
+DEFAULT_ALGORITHM = "ES256"
+PUBLISHED_STATES = (KeyState.NEXT, KeyState.ACTIVE, KeyState.RETIRING)
+SIGNER_RECHECK = 5.0  # seconds
+VERIFIER_RECHECK = 60.0  # seconds: a key retired early stops verifying within this
+RETIRE_MARGIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Signer:
+    kid: str
+    alg: str
+    private_key: object
+
+
+def _fernet() -> Fernet:
+    return Fernet(settings.KEY_ENCRYPTION_KEY.encode())
+
+
+def _generate(alg: str):
+    if alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+        public_jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    elif alg == "EdDSA":
+        private = ed25519.Ed25519PrivateKey.generate()
+        public_jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    else:
+        raise ValueError(f"Signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    kid = jwk_thumbprint(public_jwk)
+    public_jwk.update(kid=kid, alg=alg, use="sig")
+    der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return kid, public_jwk, _fernet().encrypt(der)
+
+
+def _decrypt(key: SigningKey):
+    der = _fernet().decrypt(bytes(key.private_key_encrypted))
+    return serialization.load_der_private_key(der, password=None)
+
+
+def _new_key(alg: str, state: str, now) -> SigningKey:
+    kid, public_jwk, encrypted = _generate(alg)
+    key = SigningKey(kid=kid, alg=alg, public_jwk=public_jwk, private_key_encrypted=encrypted, state=state)
+    if state == KeyState.ACTIVE:
+        key.activated_at = now
+    key.full_clean()
+    key.save()
+    return key
+
+
+def _summary(key: SigningKey | None) -> dict | None:
+    return None if key is None else {"kid": key.kid, "alg": key.alg, "state": key.state}
+
+
+@transaction.atomic
+def signing_key_create(*, actor, alg: str = DEFAULT_ALGORITHM) -> SigningKey:
+    """Add a `next` key: published for pre-fetch, signing from the next rotation."""
+    if alg not in SIGNING_ALGORITHMS:
+        raise ValueError(f"Signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    SigningKey.objects.select_for_update().filter(state=KeyState.NEXT).update(state=KeyState.RETIRED, retired_at=timezone.now())
+    key = _new_key(alg, KeyState.NEXT, timezone.now())
+    audit_record(actor=actor, action="signing_key.create", obj=key, after=_summary(key))
+    return key
+
+
+def _retire_due(now) -> list[str]:
+    """Retiring keys whose every token has expired leave the JWKS."""
+    cutoff = now - timedelta(seconds=nhi_setting("TOKEN_TTL_CEILING")) - RETIRE_MARGIN
+    due = list(SigningKey.objects.filter(state=KeyState.RETIRING, retiring_at__lte=cutoff).values_list("kid", flat=True))
+    if due:
+        SigningKey.objects.filter(kid__in=due).update(state=KeyState.RETIRED, retired_at=now)
+    return due
+
+
+@transaction.atomic
+def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
+    """Promote the next key to active, demote the active one to retiring, prepare a new next.
+
+    Returns the new active key. Retiring keys old enough to have outlived every token
+    they signed are retired in the same step.
+    """
+    now = timezone.now()
+    keys = {k.state: k for k in SigningKey.objects.select_for_update().exclude(state=KeyState.RETIRED).order_by("created_at")}
+    old_active = keys.get(KeyState.ACTIVE)
+    alg = alg or (old_active.alg if old_active else DEFAULT_ALGORITHM)
+    if alg not in SIGNING_ALGORITHMS:
+        raise ValueError(f"Signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    retired = _retire_due(now)
+    if old_active is not None:
+        old_active.state = KeyState.RETIRING
+        old_active.retiring_at = now
+        old_active.save(update_fields=["state", "retiring_at"])
+    promoted = keys.get(KeyState.NEXT)
+    if promoted is None or promoted.alg != alg:
+        if promoted is not None:  # a next key of another algorithm never signed anything
+            promoted.state, promoted.retired_at = KeyState.RETIRED, now
+            promoted.save(update_fields=["state", "retired_at"])
+            retired.append(promoted.kid)
+        promoted = _new_key(alg, KeyState.NEXT, now)
+    promoted.state = KeyState.ACTIVE
+    promoted.activated_at = now
+    promoted.save(update_fields=["state", "activated_at"])
+    upcoming = _new_key(alg, KeyState.NEXT, now)
+    audit_record(
+        actor=actor,
+        action="signing_key.rotate",
+        obj=promoted,
+        before={"active": _summary(old_active)},
+        after={"active": promoted.kid, "next": upcoming.kid, "retired": retired},
+    )
+    transaction.on_commit(signer_cache_clear)
+    return promoted
+
+
+@transaction.atomic
+def signing_keys_retire_due(*, actor) -> list[str]:
+    """Retire the retiring keys that can no longer have a live token (for the scheduled sweep)."""
+    retired = _retire_due(timezone.now())
+    if retired:
+        audit_record(
+            actor=actor, action="signing_key.retire", object_type="tokens.signingkey",
+            object_id=retired[0], object_repr=", ".join(retired)[:200], after={"retired": retired},
+        )
+    return retired
+
+
+def published_jwks() -> dict:
+    """The JWKS document: next, active and retiring keys, public parts only."""
+    keys = SigningKey.objects.filter(state__in=PUBLISHED_STATES).order_by("-created_at").values_list("public_jwk", flat=True)
+    return {"keys": list(keys)}
+
+
+class _SignerCache:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.signer: Signer | None = None
+        self.checked_at = 0.0
+        self.verifiers: dict[str, tuple[str, object, float]] = {}
+
+    def clear(self):
+        with self.lock:
+            self.signer, self.checked_at = None, 0.0
+            self.verifiers = {}
+
+
+_cache = _SignerCache()
+
+
+def signer_cache_clear() -> None:
+    _cache.clear()
+
+
+def _ensure_active_key() -> SigningKey:
+    """First run: no key signs yet, so make one. Two workers racing: one insert wins."""
+    try:
+        with transaction.atomic():
+            key = _new_key(DEFAULT_ALGORITHM, KeyState.ACTIVE, timezone.now())
+            audit_record(
+                actor=system_actor("signing-keys"), action="signing_key.create", obj=key,
+                after=_summary(key), reason="No active signing key: created on first use.",
+            )
+            return key
+    except IntegrityError:
+        return SigningKey.objects.get(state=KeyState.ACTIVE)
+
+
+def active_signer() -> Signer:
+    """The key that signs now, decrypted once per process and re-checked every few seconds."""
+    now = time.monotonic()
+    signer = _cache.signer
+    if signer is not None and now - _cache.checked_at < SIGNER_RECHECK:
+        return signer
+    with _cache.lock:
+        row = SigningKey.objects.filter(state=KeyState.ACTIVE).values_list("kid", flat=True).first()
+        if signer is None or row != signer.kid:
+            key = SigningKey.objects.filter(state=KeyState.ACTIVE).first() or _ensure_active_key()
+            signer = Signer(kid=key.kid, alg=key.alg, private_key=_decrypt(key))
+            _cache.signer = signer
+        _cache.checked_at = now
+        return signer
+
+
+def verification_key(kid: str) -> tuple[str, object] | None:
+    """(alg, public key) for one of the portal's published keys, or None for any other kid."""
+    now = time.monotonic()
+    entry = _cache.verifiers.get(kid)
+    if entry is not None and now - entry[2] < VERIFIER_RECHECK:
+        return entry[0], entry[1]
+    row = SigningKey.objects.filter(kid=kid, state__in=PUBLISHED_STATES).values_list("alg", "public_jwk").first()
+    with _cache.lock:
+        verifiers = {k: v for k, v in _cache.verifiers.items() if k != kid}
+        if row is not None:
+            alg, jwk = row
+            loader = ECAlgorithm if alg == "ES256" else OKPAlgorithm
+            verifiers[kid] = (alg, loader.from_jwk(jwk), now)
+        _cache.verifiers = verifiers
+    return None if row is None else verifiers[kid][:2]

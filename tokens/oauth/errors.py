@@ -1,0 +1,37 @@
+"""RFC 6749 section 5.2 error responses, shared by every OAuth endpoint."""
+
+from django.http import JsonResponse
+
+INVALID_REQUEST = "invalid_request"
+INVALID_CLIENT = "invalid_client"
+INVALID_GRANT = "invalid_grant"
+UNAUTHORIZED_CLIENT = "unauthorized_client"
+UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+INVALID_SCOPE = "invalid_scope"
+ACCESS_DENIED = "access_denied"
+INVALID_TARGET = "invalid_target"  # RFC 8707
+INVALID_AUTHORIZATION_DETAILS = "invalid_authorization_details"  # RFC 9396
+UNSUPPORTED_TOKEN_TYPE = "unsupported_token_type"  # RFC 7009
+
+
+class OAuthError(Exception):
+    """An error the caller can act on. The description never names policies, keys or other clients."""
+
+    def __init__(self, error: str, description: str, status: int | None = None):
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status or (401 if error == INVALID_CLIENT else 400)
+
+
+def no_store(response):
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def error_response(error: OAuthError) -> JsonResponse:
+    # invalid_client answers 401 (RFC 6749 section 5.2 allows it); the client authenticated in the body
+    # with private_key_jwt, not with an HTTP scheme, so there is no WWW-Authenticate challenge to offer.
+    response = JsonResponse({"error": error.error, "error_description": error.description}, status=error.status)
+    return no_store(response)

@@ -1,0 +1,64 @@
+"""Discovery: the authorization server metadata (RFC 8414) and the JWKS."""
+
+from django.http import JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from nhiportal.conf import nhi_setting
+
+from ..keys import published_jwks
+from ..models import ServiceScope
+from ..public_keys import ALGORITHMS
+from .params import AGENT_TASK
+
+CLIENT_ASSERTION_ALGORITHMS = sorted({alg for algs in ALGORITHMS.values() for alg in algs})
+# Verifiers may cache the JWKS this long. A key is published as `next` at least one rotation
+# before it signs and stays published as `retiring` until its tokens expired, so a verifier
+# refreshing on this schedule (or on an unknown kid) never meets a key it cannot find.
+JWKS_MAX_AGE = 300
+METADATA_MAX_AGE = 300
+
+
+def endpoint_url(name: str) -> str:
+    """An endpoint's absolute URL under the configured issuer (what assertions' aud names)."""
+    return nhi_setting("ISSUER").rstrip("/") + reverse(name)
+
+
+def assertion_audiences(endpoint: str) -> list[str]:
+    """What a client assertion may name as aud: the endpoint it is sent to, the token endpoint, or the issuer."""
+    return list(dict.fromkeys([endpoint_url(endpoint), endpoint_url("oauth:token"), nhi_setting("ISSUER")]))
+
+
+def _cached(response, max_age: int):
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+@require_GET
+def authorization_server_metadata(request):
+    auth = {"methods": ["private_key_jwt"], "algs": CLIENT_ASSERTION_ALGORITHMS}
+    metadata = {
+        "issuer": nhi_setting("ISSUER"),
+        "token_endpoint": endpoint_url("oauth:token"),
+        "jwks_uri": endpoint_url("oauth:jwks"),
+        "introspection_endpoint": endpoint_url("oauth:introspect"),
+        "revocation_endpoint": endpoint_url("oauth:revoke"),
+        # Not an RFC 8414 name: where an agent ends its task (see the README in tokens/).
+        "task_end_endpoint": endpoint_url("oauth:task-end"),
+        "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "response_types_supported": [],  # no authorization endpoint: agents never redirect a browser
+        "token_endpoint_auth_methods_supported": auth["methods"],
+        "token_endpoint_auth_signing_alg_values_supported": auth["algs"],
+        "introspection_endpoint_auth_methods_supported": auth["methods"],
+        "introspection_endpoint_auth_signing_alg_values_supported": auth["algs"],
+        "revocation_endpoint_auth_methods_supported": auth["methods"],
+        "revocation_endpoint_auth_signing_alg_values_supported": auth["algs"],
+        "scopes_supported": sorted(set(ServiceScope.objects.filter(service__is_active=True).values_list("name", flat=True))),
+        "authorization_details_types_supported": [AGENT_TASK],
+    }
+    return _cached(JsonResponse(metadata), METADATA_MAX_AGE)
+
+
+@require_GET
+def jwks(request):
+    return _cached(JsonResponse(published_jwks()), JWKS_MAX_AGE)

@@ -1,0 +1,59 @@
+"""The token endpoint: client_credentials and token exchange, form-encoded in, JSON out."""
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
+from .client_auth import authenticate_agent
+from .errors import INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError, error_response, no_store
+from .metadata import assertion_audiences
+from .params import authorization_details_param, destination_param, scopes_param, task_id_param, ttl_param, unique_param
+
+CLIENT_CREDENTIALS = "client_credentials"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def _exchange(post, client):
+    if unique_param(post, "subject_token_type") != ACCESS_TOKEN_TYPE:
+        raise OAuthError(INVALID_REQUEST, f"subject_token_type must be {ACCESS_TOKEN_TYPE}.")
+    if unique_param(post, "requested_token_type") not in (None, ACCESS_TOKEN_TYPE):
+        raise OAuthError(INVALID_REQUEST, f"Only {ACCESS_TOKEN_TYPE} can be requested.")
+    if post.get("actor_token"):
+        raise OAuthError(INVALID_REQUEST, "actor_token is not supported: the authenticated client is the actor.")
+    subject_token = unique_param(post, "subject_token")
+    if not subject_token:
+        raise OAuthError(INVALID_REQUEST, "subject_token is required.")
+    return token_exchange(
+        client=client,
+        subject_token=subject_token,
+        audience=destination_param(post),
+        scopes=scopes_param(post),
+        context=authorization_details_param(post),
+        requested_ttl=ttl_param(post),
+    ).response(exchanged=True)
+
+
+@csrf_exempt
+@require_POST
+def token(request):
+    post = request.POST
+    try:
+        grant_type = unique_param(post, "grant_type")
+        if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
+            raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be client_credentials or token-exchange.")
+        client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"))
+        if grant_type == TOKEN_EXCHANGE:
+            body = _exchange(post, client)
+        else:
+            body = token_issue(
+                client=client,
+                audience=destination_param(post),
+                scopes=scopes_param(post),
+                context=authorization_details_param(post),
+                task_id=task_id_param(post),
+                requested_ttl=ttl_param(post),
+            ).response()
+    except OAuthError as error:
+        return error_response(error)
+    return no_store(JsonResponse(body))

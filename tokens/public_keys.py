@@ -1,0 +1,183 @@
+"""Public keys other parties register with the portal: agents' JWKs, trust-domain bundles,
+services' introspection keys. Validated once on the way in, parsed once per process.
+
+Only asymmetric public keys are accepted: EC P-256 (ES256), Ed25519 (EdDSA) and RSA of
+2048 bits or more (RS256, PS256). Anything carrying a private part is refused before it
+can be stored, with an error that says so and never echoes the key.
+"""
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.core.exceptions import ValidationError
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+PUBLIC_MEMBERS = {
+    "EC": ("kty", "crv", "x", "y"),
+    "OKP": ("kty", "crv", "x"),
+    "RSA": ("kty", "e", "n"),
+}
+ALGORITHMS = {"EC": ("ES256",), "OKP": ("EdDSA",), "RSA": ("RS256", "PS256")}
+MIN_RSA_BITS = 2048
+PRIVATE_KEY_REFUSED = (
+    "This is a private key. Paste the public key only; nothing was stored. "
+    "Treat the private key you pasted as exposed and replace it."
+)
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    jwk: dict  # public members, plus kid, alg and use when given
+    key: object  # the cryptography public key, ready for PyJWT
+    algorithms: tuple[str, ...]
+    thumbprint: str  # RFC 7638
+
+    @property
+    def kid(self) -> str:
+        return self.jwk.get("kid", "")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwk_thumbprint(jwk: dict) -> str:
+    """RFC 7638: SHA-256 over the required members, sorted, no whitespace."""
+    members = {name: jwk[name] for name in PUBLIC_MEMBERS[jwk["kty"]]}
+    return _b64(hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode()).digest())
+
+
+def _from_pem(text: str) -> dict:
+    if "PRIVATE KEY" in text:
+        raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
+    try:
+        key = serialization.load_pem_public_key(text.encode())
+    except ValueError:
+        raise ValidationError("This PEM block is not a public key we can read.", code="invalid") from None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return json.loads(ECAlgorithm.to_jwk(key))
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return json.loads(OKPAlgorithm.to_jwk(key))
+    if isinstance(key, rsa.RSAPublicKey):
+        return json.loads(RSAAlgorithm.to_jwk(key))
+    raise ValidationError("Use an EC P-256, Ed25519 or RSA (2048 bits or more) key.", code="key_type")
+
+
+def _as_dict(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError("Paste a public key as a JWK (JSON).", code="required")
+    if text.startswith("-----BEGIN"):
+        return _from_pem(text)
+    if "PRIVATE KEY-----" in text:
+        raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValidationError("This is not valid JSON. Paste the public JWK as a JSON object.", code="invalid") from None
+    if not isinstance(data, dict):
+        raise ValidationError("A JWK is a JSON object, e.g. {\"kty\": \"EC\", ...}.", code="invalid")
+    return data
+
+
+def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
+    """Validate a public JWK (dict, JSON text or a PEM public key); refuse private keys."""
+    data = _as_dict(value)
+    if any(member in data for member in PRIVATE_MEMBERS):
+        raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
+    kty = data.get("kty")
+    if kty not in PUBLIC_MEMBERS:
+        raise ValidationError("Use an EC P-256, Ed25519 or RSA (2048 bits or more) key.", code="key_type")
+    if kty == "EC" and data.get("crv") != "P-256":
+        raise ValidationError("EC keys must be on curve P-256 (ES256).", code="key_type")
+    if kty == "OKP" and data.get("crv") != "Ed25519":
+        raise ValidationError("OKP keys must be Ed25519 (EdDSA).", code="key_type")
+    missing = [m for m in PUBLIC_MEMBERS[kty] if not isinstance(data.get(m), str) or not data.get(m)]
+    if missing:
+        raise ValidationError(f"The key lacks its {', '.join(missing)} member(s).", code="invalid")
+    if data.get("use") not in (None, "sig"):
+        raise ValidationError("The key's \"use\" must be \"sig\".", code="invalid")
+    algorithms = ALGORITHMS[kty]
+    if "alg" in data:
+        if data["alg"] not in algorithms:
+            raise ValidationError(f"A {kty} key signs with {' or '.join(algorithms)}, not {data['alg']!s:.20}.", code="alg")
+        algorithms = (data["alg"],)
+    if require_kid and not data.get("kid"):
+        raise ValidationError("Every key in the bundle needs a \"kid\".", code="invalid")
+    public = {m: data[m] for m in PUBLIC_MEMBERS[kty]}
+    loader = {"EC": ECAlgorithm, "OKP": OKPAlgorithm, "RSA": RSAAlgorithm}[kty]
+    try:
+        key = loader.from_jwk(public)
+    except Exception:  # noqa: BLE001 - any parse failure means the same thing to the person
+        raise ValidationError("The key's numbers do not form a valid public key.", code="invalid") from None
+    if kty == "RSA" and key.key_size < MIN_RSA_BITS:
+        raise ValidationError(f"RSA keys must have at least {MIN_RSA_BITS} bits (this one has {key.key_size}).", code="weak")
+    thumbprint = jwk_thumbprint(public)
+    for member in ("kid", "alg", "use"):
+        if isinstance(data.get(member), str) and data[member]:
+            public[member] = data[member][:128]
+    return PublicKey(jwk=public, key=key, algorithms=algorithms, thumbprint=thumbprint)
+
+
+def parse_jwks(value) -> dict[str, PublicKey]:
+    """Validate a JWKS (a trust domain's JWT bundle): every signing key public, each with a kid.
+
+    SPIFFE bundles also carry X.509 authorities ("use": "x509-svid"); those are skipped.
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationError("This is not valid JSON. Paste the bundle as a JWKS object.", code="invalid") from None
+    keys = value.get("keys") if isinstance(value, dict) else None
+    if not isinstance(keys, list):
+        raise ValidationError("A JWKS is an object with a \"keys\" list.", code="invalid")
+    parsed = {}
+    for entry in keys:
+        if not isinstance(entry, dict):
+            raise ValidationError("Every entry of \"keys\" must be a JWK object.", code="invalid")
+        if entry.get("use") == "x509-svid":
+            continue
+        entry = {k: v for k, v in entry.items() if not (k == "use" and v == "jwt-svid")}
+        key = parse_public_jwk(entry, require_kid=True)
+        if key.kid in parsed:
+            raise ValidationError(f"Two keys share the kid {key.kid!r}.", code="invalid")
+        parsed[key.kid] = key
+    if not parsed:
+        raise ValidationError("The bundle has no JWT signing key.", code="invalid")
+    return parsed
+
+
+class KeyCache:
+    """Parsed keys per process, keyed by something that changes when the key does.
+
+    Parsing a JWK costs more than the signature check it enables, so the hot path looks
+    keys up here. Keys never change under the same cache key (a credential's JWK is
+    immutable; a trust domain's key includes its updated_at), so nothing needs invalidating;
+    the cache is simply bounded.
+    """
+
+    def __init__(self, max_entries: int = 10_000):
+        self._entries: dict = {}
+        self._max = max_entries
+
+    def get(self, cache_key, build):
+        try:
+            return self._entries[cache_key]
+        except KeyError:
+            pass
+        value = build()
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[cache_key] = value
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,135 @@
+"""Ending access: revoking tokens, ending tasks, and what an identity leaving service takes with it.
+
+Every write here first locks the identity row (FOR UPDATE). Issuance holds the same row
+FOR SHARE while it decides and writes a token, so a revocation either sees the new token
+and revokes it, or runs before issuance, which then sees the changed state and refuses.
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from inventory.lifecycle import OFFBOARD
+from inventory.models import AIIdentity
+from nhiportal.audit.services import Actor, audit_record
+
+from .models import Grant, IssuedToken, Task, WorkloadCredential
+
+
+def actor_label(actor) -> str:
+    if isinstance(actor, Actor):
+        return actor.label
+    return actor.get_username() if actor is not None else "system"
+
+
+def lock_identity(identity_id) -> AIIdentity:
+    return AIIdentity.objects.select_for_update().get(pk=identity_id)
+
+
+def live_tokens(queryset: QuerySet, now=None) -> QuerySet:
+    return queryset.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+def _descendants(token_ids: list[int]) -> list[int]:
+    """Tokens obtained by exchanging these (and theirs, down the chain)."""
+    found, frontier = [], token_ids
+    while frontier:
+        frontier = list(IssuedToken.objects.filter(parent_id__in=frontier, revoked_at__isnull=True).values_list("pk", flat=True))
+        found.extend(frontier)
+    return found
+
+
+def revoke_matching(queryset: QuerySet, *, label: str, reason: str, now=None) -> int:
+    """Revoke the live tokens of queryset and every token exchanged from them. Returns the count."""
+    now = now or timezone.now()
+    ids = list(live_tokens(queryset, now).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    ids += _descendants(ids)
+    return IssuedToken.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by_label=label[:200], revoke_reason=reason[:200]
+    )
+
+
+def _task_tree(task_ids: list) -> list:
+    found, frontier = list(task_ids), list(task_ids)
+    while frontier:
+        frontier = list(Task.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        found.extend(frontier)
+    return found
+
+
+def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> int:
+    """End these tasks and their sub-tasks; revoke all their tokens. Returns tokens revoked."""
+    now = now or timezone.now()
+    tree = _task_tree(task_ids)
+    Task.objects.filter(pk__in=tree, ended_at__isnull=True).update(
+        ended_at=now, ended_by_label=label[:200], end_reason=reason
+    )
+    return revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
+
+
+@transaction.atomic
+def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> int:
+    """Revoke one token (RFC 7009, or an owner in the portal) and the tokens exchanged from it."""
+    lock_identity(token.identity_id)
+    reason = reason.strip() or "Revoked by its holder."
+    count = revoke_matching(IssuedToken.objects.filter(pk=token.pk), label=actor_label(actor), reason=reason)
+    if count:
+        audit_record(
+            actor=actor, action="token.revoke", obj=token, object_repr=f"token {token.jti[:8]}…",
+            after={"jti": token.jti, "revoked": count}, reason=reason,
+        )
+    return count
+
+
+@transaction.atomic
+def task_end(*, task: Task, actor, reason: str = "") -> int:
+    """End a task (the agent, or an owner in the portal): revoke its tokens and its sub-tasks'."""
+    lock_identity(task.identity_id)
+    task = Task.objects.get(pk=task.pk)
+    if task.ended_at is not None:
+        return 0
+    reason = reason.strip() or "Task ended."
+    now = timezone.now()
+    count = end_tasks([task.pk], label=actor_label(actor), reason=reason, now=now)
+    audit_record(
+        actor=actor, action="task.end", obj=task, object_repr=f"task {task.pk}",
+        after={"ended_at": now, "tokens_revoked": count}, reason=reason,
+    )
+    return count
+
+
+def revoke_not_covered_by_grants(*, identity_id, service, label: str, reason: str, now=None) -> int:
+    """After a grant ends: revoke the live tokens on the service whose scopes the remaining grants no longer cover."""
+    now = now or timezone.now()
+    covered = set()
+    for scopes in Grant.objects.filter(
+        identity_id=identity_id, service=service, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    ).values_list("scopes", flat=True):
+        covered.update(scopes)
+    tokens = live_tokens(IssuedToken.objects.filter(identity_id=identity_id, audience=service.audience), now)
+    uncovered = [pk for pk, scopes in tokens.values_list("pk", "scopes") if not set(scopes) <= covered]
+    return revoke_matching(IssuedToken.objects.filter(pk__in=uncovered), label=label, reason=reason, now=now)
+
+
+def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwargs):
+    """inventory.lifecycle.identity_deactivated: runs inside the suspend/offboard transaction.
+
+    The transition writes the one audit event; what this takes with it is recorded on the
+    rows themselves (revoked/ended/disabled by whom and why).
+    """
+    now = timezone.now()
+    label = actor_label(actor)
+    why = f"Identity {'offboarded' if action == OFFBOARD else 'suspended'}" + (f": {reason.strip()}" if reason.strip() else "")
+    why = why[:200]
+    if action == OFFBOARD:
+        open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
+        end_tasks(open_tasks, label=label, reason=why, now=now)
+        Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by_label=label[:200], revoke_reason=why
+        )
+        WorkloadCredential.objects.filter(identity=identity, enabled=True).update(
+            enabled=False, disabled_at=now, disabled_by_label=label[:200], disable_reason=why
+        )
+    revoke_matching(IssuedToken.objects.filter(identity=identity), label=label, reason=why, now=now)

@@ -1,0 +1,273 @@
+"""Writes for the token service's catalogue: services and their scopes, trust domains, grants.
+
+One function per use case, one transaction, one audit event. Workload credentials are in
+credentials.py, signing keys in keys.py, tokens and tasks in issuance.py and revocation.py.
+"""
+
+import json
+import re
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.models import AIIdentity
+from nhiportal.audit.services import audit_record
+
+from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
+from .public_keys import parse_jwks, parse_public_jwk
+from .revocation import actor_label, lock_identity, revoke_matching, revoke_not_covered_by_grants
+
+# RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,80}$")
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+TRUST_DOMAIN_NAME = re.compile(r"^[a-z0-9._\-]{1,255}$")
+SERVICE_FIELDS = ("name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active")
+
+
+def _scope_rows(scopes) -> list[dict]:
+    rows, seen = [], set()
+    for entry in scopes or ():
+        entry = {"name": entry} if isinstance(entry, str) else dict(entry)
+        name = str(entry.get("name", "")).strip()
+        if not SCOPE_TOKEN.match(name):
+            raise ValidationError({"scopes": f"{name[:40]!r} is not a valid scope name (no spaces, quotes or backslashes)."})
+        if name in seen:
+            raise ValidationError({"scopes": f"The scope {name!r} is listed twice."})
+        seen.add(name)
+        rows.append(
+            {"name": name, "description": str(entry.get("description", "")).strip()[:255], "consequential": bool(entry.get("consequential"))}
+        )
+    return rows
+
+
+def _clean_audience(audience: str) -> str:
+    audience = (audience or "").strip()
+    if not ABSOLUTE_URI.match(audience):
+        raise ValidationError({"audience": "The audience is an absolute URI, e.g. https://crm.example.com."})
+    return audience
+
+
+def _clean_introspection_jwk(value):
+    if value in (None, "", {}):
+        return None
+    try:
+        return parse_public_jwk(value).jwk
+    except ValidationError as e:
+        raise ValidationError({"introspection_jwk": e.messages}) from None
+
+
+def service_snapshot(service: Service) -> dict:
+    data = {f: getattr(service, f) for f in SERVICE_FIELDS if f != "owner"}
+    data["owner"] = service.owner.get_username()
+    data["scopes"] = [
+        {"name": s.name, "consequential": s.consequential} for s in service.scopes.all()
+    ]
+    data["introspection"] = bool(service.introspection_jwk)
+    return data
+
+
+def _save_service(service: Service) -> None:
+    service.full_clean()
+    try:
+        with transaction.atomic():
+            service.save()
+    except IntegrityError:
+        raise ValidationError({"audience": "Another service has this name or audience."}) from None
+
+
+@transaction.atomic
+def service_create(
+    *,
+    actor,
+    name: str,
+    audience: str,
+    owner,
+    description: str = "",
+    environment: str = "production",
+    trust_boundary: str = "",
+    sensitivity: int = 2,
+    scopes=(),
+    introspection_jwk=None,
+) -> Service:
+    """Register a resource server and the scopes it offers."""
+    service = Service(
+        name=name.strip(),
+        audience=_clean_audience(audience),
+        owner=owner,
+        description=description.strip(),
+        environment=environment,
+        trust_boundary=trust_boundary.strip(),
+        sensitivity=sensitivity,
+        introspection_jwk=_clean_introspection_jwk(introspection_jwk),
+    )
+    rows = _scope_rows(scopes)
+    _save_service(service)
+    ServiceScope.objects.bulk_create([ServiceScope(service=service, **row) for row in rows])
+    audit_record(actor=actor, action="service.create", obj=service, after=service_snapshot(service))
+    return service
+
+
+@transaction.atomic
+def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..., **changes) -> Service:
+    """Change a service; `scopes` (if given) replaces the list. Tokens that lose their footing are revoked."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    unknown = set(changes) - set(SERVICE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
+    before = service_snapshot(service)
+    old_audience = service.audience
+    for field, value in changes.items():
+        setattr(service, field, value.strip() if isinstance(value, str) else value)
+    service.audience = _clean_audience(service.audience)
+    if introspection_jwk is not ...:
+        service.introspection_jwk = _clean_introspection_jwk(introspection_jwk)
+    removed = set()
+    if scopes is not None:
+        rows = {row["name"]: row for row in _scope_rows(scopes)}
+        current = {s.name: s for s in service.scopes.all()}
+        removed = set(current) - set(rows)
+        ServiceScope.objects.filter(service=service, name__in=removed).delete()
+        for name, row in rows.items():
+            scope = current.get(name)
+            if scope is None:
+                ServiceScope.objects.create(service=service, **row)
+            elif (scope.description, scope.consequential) != (row["description"], row["consequential"]):
+                scope.description, scope.consequential = row["description"], row["consequential"]
+                scope.save(update_fields=["description", "consequential"])
+    service.updated_at = timezone.now()
+    _save_service(service)
+    after = service_snapshot(service)
+    if after == before:
+        return service
+    label = actor_label(actor)
+    tokens = IssuedToken.objects.filter(audience=old_audience)
+    if not service.is_active or service.audience != old_audience:
+        revoke_matching(tokens, label=label, reason="The service was deactivated or its audience changed.")
+    elif removed:
+        affected = [pk for pk, scopes in tokens.filter(revoked_at__isnull=True).values_list("pk", "scopes") if removed & set(scopes)]
+        revoke_matching(IssuedToken.objects.filter(pk__in=affected), label=label, reason="A scope it carried was removed from the service.")
+    changed = {k for k in after if after[k] != before.get(k)}
+    audit_record(
+        actor=actor, action="service.update", obj=service,
+        before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed},
+    )
+    return service
+
+
+def _clean_jwks(jwks):
+    try:
+        parse_jwks(jwks)
+    except ValidationError as e:
+        raise ValidationError({"jwks": e.messages}) from None
+    return jwks if isinstance(jwks, dict) else json.loads(jwks)
+
+
+@transaction.atomic
+def trust_domain_create(*, actor, name: str, jwks) -> TrustDomain:
+    """Register a SPIFFE trust domain and its JWT bundle (public keys only)."""
+    name = name.strip().lower().removeprefix("spiffe://").rstrip("/")
+    if not TRUST_DOMAIN_NAME.match(name):
+        raise ValidationError({"name": "A trust domain name is lower-case letters, digits, dots, dashes and underscores."})
+    if TrustDomain.objects.filter(name=name).exists():
+        raise ValidationError({"name": "This trust domain is already registered."})
+    domain = TrustDomain(name=name, jwks=_clean_jwks(jwks), created_by=actor if getattr(actor, "pk", None) else None)
+    domain.full_clean()
+    domain.save()
+    audit_record(actor=actor, action="trust_domain.create", obj=domain, after={"name": name, "kids": _kids(domain.jwks)})
+    return domain
+
+
+def _kids(jwks: dict) -> list[str]:
+    return [k.get("kid", "") for k in jwks.get("keys", [])]
+
+
+@transaction.atomic
+def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks) -> TrustDomain:
+    """Replace the bundle (the trust domain rotated its keys)."""
+    domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
+    before = {"kids": _kids(domain.jwks)}
+    domain.jwks = _clean_jwks(jwks)
+    domain.updated_at = timezone.now()
+    domain.full_clean()
+    domain.save()
+    audit_record(actor=actor, action="trust_domain.update", obj=domain, before=before, after={"kids": _kids(domain.jwks)})
+    return domain
+
+
+def _grant_snapshot(grant: Grant) -> dict:
+    return {
+        "identity": str(grant.identity_id),
+        "service": grant.service.audience,
+        "scopes": grant.scopes,
+        "starts_at": grant.starts_at,
+        "ends_at": grant.ends_at,
+    }
+
+
+@transaction.atomic
+def grant_create(
+    *,
+    actor,
+    identity: AIIdentity,
+    service: Service,
+    scopes,
+    ends_at: datetime,
+    justification: str = "",
+    starts_at: datetime | None = None,
+) -> Grant:
+    """Give an identity some of a service's scopes until ends_at."""
+    identity = lock_identity(identity.pk)
+    if identity.is_offboarded:
+        raise ValidationError({"identity": "An offboarded identity cannot receive grants."})
+    if not service.is_active:
+        raise ValidationError({"service": "This service is inactive."})
+    scopes = sorted(set(scopes or ()))
+    offered = set(service.scopes.values_list("name", flat=True))
+    if not scopes:
+        raise ValidationError({"scopes": "Choose at least one scope."})
+    unknown = [s for s in scopes if s not in offered]
+    if unknown:
+        raise ValidationError({"scopes": f"The service does not offer: {', '.join(unknown)}."})
+    now = timezone.now()
+    starts_at = starts_at or now
+    if ends_at <= max(starts_at, now):
+        raise ValidationError({"ends_at": "The end date must be in the future and after the start."})
+    grant = Grant(
+        identity=identity,
+        service=service,
+        scopes=scopes,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        justification=justification.strip(),
+        granted_by=actor if getattr(actor, "pk", None) else None,
+    )
+    grant.full_clean()
+    grant.save()
+    audit_record(actor=actor, action="grant.create", obj=grant, after=_grant_snapshot(grant), reason=grant.justification)
+    return grant
+
+
+@transaction.atomic
+def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
+    """End a grant now; live tokens that relied on it are revoked in the same transaction."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the grant is revoked."})
+    lock_identity(grant.identity_id)
+    grant = Grant.objects.select_related("service").get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        return grant
+    label = actor_label(actor)
+    grant.revoked_at = timezone.now()
+    grant.revoked_by_label = label[:200]
+    grant.revoke_reason = reason.strip()
+    grant.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+    revoked = revoke_not_covered_by_grants(
+        identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Grant revoked: {reason.strip()}"[:200]
+    )
+    audit_record(
+        actor=actor, action="grant.revoke", obj=grant,
+        before={"revoked_at": None}, after={"revoked_at": grant.revoked_at, "tokens_revoked": revoked}, reason=reason.strip(),
+    )
+    return grant
