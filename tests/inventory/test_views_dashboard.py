@@ -1,0 +1,102 @@
+"""The dashboard: counts, chart, orphans, attestations and recent activity, all within what the person may see."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory.charts import Bar, bar_chart
+from inventory.models import AIIdentity
+from inventory.services import identity_activate, identity_offboard, identity_update
+
+DASHBOARD = reverse("inventory:dashboard")
+
+
+def test_it_counts_by_status_what_the_person_may_see(alice, bob, client_for, make_identity):
+    identity_activate(actor=alice, identity=make_identity(alice))
+    make_identity(alice)
+    identity_offboard(actor=bob, identity=make_identity(bob), reason="Done")
+    response = client_for(alice).get(DASHBOARD)
+    assert dict((s.value, n) for s, n in response.context["status_cards"]) == {
+        "registered": 1,
+        "active": 1,
+        "suspended": 0,
+        "offboarded": 0,
+    }
+    assert response.context["total"] == 2
+
+
+def test_it_draws_the_chart_with_css_classes_and_no_inline_style(sam, alice, client_for, make_identity):
+    identity_activate(actor=alice, identity=make_identity(alice))
+    body = client_for(sam).get(DASHBOARD).content.decode()
+    svg = re.search(r"<svg.*?</svg>", body, re.S).group(0)
+    assert 'class="fill-active"' in svg and 'class="fill-registered"' in svg
+    assert "style" not in svg and "<script" not in svg
+
+
+def test_the_chart_scales_bars_to_the_largest_and_escapes_labels(db):
+    svg = bar_chart([Bar("<b>big</b>", 10, "fill-active"), Bar("half", 5, "fill-brand"), Bar("none", 0, "fill-deny")], title="T")
+    widths = [int(w) for w in re.findall(r'<rect [^>]*width="(\d+)"', svg)]
+    assert widths[0] == 2 * widths[1] and widths[2] == 0
+    assert "&lt;b&gt;big&lt;/b&gt;" in svg and "<b>" not in svg
+
+
+def test_the_chart_draws_an_empty_inventory(db):
+    assert 'width="0"' in bar_chart([Bar("active", 0, "fill-active")], title="Nothing yet")
+
+
+def test_it_lists_identities_without_an_active_owner(alice, bob, sam, client_for, make_identity):
+    orphan = make_identity(bob, name="orphan-agent")
+    make_identity(alice, name="owned-agent")
+    get_user_model().objects.filter(pk=bob.pk).update(is_active=False)
+    response = client_for(sam).get(DASHBOARD)
+    assert response.context["orphaned_count"] == 1
+    body = response.content.decode()
+    assert reverse("inventory:identity-detail", args=[orphan.pk]) in body
+    assert f'{reverse("inventory:identity-list")}?orphaned=true' in body
+
+
+def test_it_shows_attestations_overdue_and_due_soon(alice, client_for, make_identity):
+    today = timezone.localdate()
+    due = {"overdue": today - timedelta(days=3), "soon": today + timedelta(days=10), "later": today + timedelta(days=60)}
+    for name, when in due.items():
+        identity = identity_activate(actor=alice, identity=make_identity(alice, name=name))
+        AIIdentity.objects.filter(pk=identity.pk).update(attestation_due=when)
+    response = client_for(alice).get(DASHBOARD)
+    assert (response.context["overdue_count"], response.context["due_soon_count"]) == (1, 1)
+    assert [i.name for i in response.context["due"]] == ["overdue", "soon"]
+    assert f'{reverse("inventory:identity-list")}?attestation_overdue=true' in response.content.decode()
+
+
+def test_it_shows_an_owner_the_recent_activity_of_their_identities_only(alice, bob, client_for, make_identity):
+    mine = make_identity(alice, name="alice-agent")
+    make_identity(bob, name="bob-agent")
+    identity_update(actor=alice, identity=mine, expected_version=1, purpose="Changed.")
+    recent = client_for(alice).get(DASHBOARD).context["recent"]
+    assert recent and {e.identity_id for e in recent} == {mine.pk}
+    assert recent[0].action == "identity.update"
+
+
+@pytest.mark.parametrize("persona", ["rita", "carol", "sam"])
+def test_it_shows_the_latest_ten_events_to_those_who_read_everything(persona, request, alice, client_for, make_identity):
+    for _ in range(6):
+        make_identity(alice)
+    recent = client_for(request.getfixturevalue(persona)).get(DASHBOARD).context["recent"]
+    assert len(recent) == 10
+    assert [e.id for e in recent] == sorted((e.id for e in recent), reverse=True)
+
+
+def test_it_shows_an_outsider_nothing(alice, charlie, client_for, make_identity):
+    make_identity(alice, name="secret-agent")
+    response = client_for(charlie).get(DASHBOARD)
+    assert response.status_code == 200
+    assert response.context["total"] == 0
+    assert response.context["recent"] == []
+    assert b"secret-agent" not in response.content
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client):
+    assert client.get(DASHBOARD).status_code == 302

@@ -1,0 +1,145 @@
+"""Editing an identity's facts and its owners from the portal."""
+
+import pytest
+from django.urls import reverse
+
+from inventory.models import AIIdentity
+from inventory.services import identity_offboard, identity_update
+from nhiportal.audit.models import AuditEvent
+
+
+def url(name, identity):
+    return reverse(f"inventory:{name}", args=[identity.pk])
+
+
+def edit_data(identity, **overrides):
+    data = {
+        "name": identity.name,
+        "kind": identity.kind,
+        "purpose": identity.purpose,
+        "environment": identity.environment,
+        "trust_boundary": identity.trust_boundary,
+        "autonomy": identity.autonomy,
+        "sensitivity_ceiling": identity.sensitivity_ceiling,
+        "offboarding_plan": identity.offboarding_plan,
+        "version": identity.version,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_it_shows_the_current_values_and_version(alice, client_for, make_identity):
+    identity = make_identity(alice, trust_boundary="support-zone")
+    body = client_for(alice).get(url("identity-edit", identity)).content.decode()
+    assert 'value="support-zone"' in body
+    assert f'<input type="hidden" name="version" value="{identity.version}"' in body
+
+
+def test_it_saves_an_edit(alice, client_for, make_identity):
+    identity = make_identity(alice)
+    response = client_for(alice).post(url("identity-edit", identity), edit_data(identity, purpose="Triages alerts."), follow=True)
+    assert response.redirect_chain == [(url("identity-detail", identity), 302)]
+    assert b"Saved your changes" in response.content
+    identity.refresh_from_db()
+    assert (identity.purpose, identity.version) == ("Triages alerts.", 2)
+    assert AuditEvent.objects.filter(action="identity.update").count() == 1
+
+
+def test_it_refuses_a_stale_edit_and_writes_nothing(alice, bob, client_for, make_identity):
+    identity = make_identity(alice, backups=[bob])
+    loaded = edit_data(identity, purpose="Alice's purpose.")
+    identity_update(actor=bob, identity=identity, expected_version=identity.version, purpose="Bob's purpose.")
+    response = client_for(alice).post(url("identity-edit", identity), loaded)
+    assert response.status_code == 400
+    assert b'<div class="alert alert-error" role="alert"><p>This identity changed since you loaded it.' in response.content
+    identity.refresh_from_db()
+    assert identity.purpose == "Bob's purpose."
+    assert AuditEvent.objects.filter(action="identity.update").count() == 1
+
+
+def test_it_reports_a_missing_version_above_the_form(alice, client_for, make_identity):
+    identity = make_identity(alice)
+    data = edit_data(identity, purpose="New.")
+    del data["version"]
+    response = client_for(alice).post(url("identity-edit", identity), data)
+    assert response.status_code == 400
+    assert b"This page is out of date. Reload it and try again." in response.content
+
+
+def test_it_shows_field_errors_next_to_the_field(alice, client_for, make_identity):
+    identity = make_identity(alice)
+    response = client_for(alice).post(url("identity-edit", identity), edit_data(identity, purpose="", kind="robot"))
+    assert response.status_code == 400
+    assert b'id="id_purpose-error">This field is required.' in response.content
+    assert b'id="id_kind-error">Select a valid choice.' in response.content
+
+
+def test_it_sets_the_owners(alice, bob, client_for, make_identity):
+    identity = make_identity(alice)
+    response = client_for(alice).post(
+        url("identity-owners", identity),
+        {"primary_owner": alice.pk, "backup_owners": [bob.pk], "version": identity.version},
+        follow=True,
+    )
+    assert b"Updated the owners" in response.content
+    assert dict(identity.ownerships.values_list("person__username", "role")) == {"alice": "primary", "bob": "backup"}
+    assert client_for(bob).get(url("identity-detail", identity)).status_code == 200
+
+
+def test_handing_an_identity_over_removes_the_old_owners_access(alice, bob, client_for, make_identity):
+    identity = make_identity(alice)
+    client = client_for(alice)
+    response = client.post(url("identity-owners", identity), {"primary_owner": bob.pk, "version": identity.version})
+    assert response["Location"] == reverse("inventory:identity-list")
+    assert client.get(url("identity-detail", identity)).status_code == 404
+    assert client.get(url("identity-edit", identity)).status_code == 404
+
+
+def test_it_refuses_an_inactive_primary_owner(alice, bob, client_for, make_identity):
+    identity = make_identity(alice, backups=[bob])
+    bob.is_active = False
+    bob.save()
+    response = client_for(alice).post(url("identity-owners", identity), {"primary_owner": bob.pk, "version": identity.version})
+    assert response.status_code == 400
+    assert b'id="id_primary_owner-error">Choose an active person as primary owner.' in response.content
+
+
+def test_it_keeps_an_inactive_backup_choosable_so_saving_does_not_drop_it(alice, bob, client_for, make_identity):
+    identity = make_identity(alice, backups=[bob])
+    bob.is_active = False
+    bob.save()
+    form = client_for(alice).get(url("identity-owners", identity)).context["form"]
+    assert "bob, inactive" in [label for _, label in form.fields["backup_owners"].choices]
+    assert form.initial["backup_owners"] == [bob.pk]
+
+
+def test_it_sends_people_away_from_editing_an_offboarded_identity(alice, client_for, make_identity):
+    identity = identity_offboard(actor=alice, identity=make_identity(alice), reason="Done")
+    for name in ["identity-edit", "identity-owners"]:
+        response = client_for(alice).get(url(name, identity), follow=True)
+        assert response.redirect_chain == [(url("identity-detail", identity), 302)]
+        assert b"is offboarded; its record is kept as it was." in response.content
+
+
+@pytest.mark.parametrize("name", ["identity-edit", "identity-owners"])
+def test_it_hides_the_edit_pages_from_an_outsider(name, alice, charlie, client_for, make_identity):
+    identity = make_identity(alice)
+    client = client_for(charlie)
+    assert client.get(url(name, identity)).status_code == 404
+    assert client.post(url(name, identity), {"primary_owner": charlie.pk, "version": 1}).status_code == 404
+    assert identity.ownerships.count() == 1
+
+
+@pytest.mark.parametrize("persona", ["rita", "carol"])
+@pytest.mark.parametrize("name", ["identity-edit", "identity-owners"])
+def test_it_forbids_read_only_roles_the_edit_pages(persona, name, request, alice, client_for, make_identity):
+    identity = make_identity(alice)
+    assert client_for(request.getfixturevalue(persona)).get(url(name, identity)).status_code == 403
+
+
+def test_a_security_admin_edits_the_attestation_interval(sam, alice, client_for, make_identity):
+    identity = make_identity(alice)
+    client_for(sam).post(url("identity-edit", identity), edit_data(identity, attestation_interval_days=30))
+    assert AIIdentity.objects.get(pk=identity.pk).attestation_interval_days == 30
+    response = client_for(sam).post(url("identity-edit", identity), edit_data(identity, version=2, attestation_interval_days=400))
+    assert b"Ensure this value is less than or equal to 365." in response.content
