@@ -1,6 +1,8 @@
 """JWT best current practice (RFC 8725): each attack is refused with the right error, and no token is written."""
 
 import base64
+import hashlib
+import hmac
 import json
 import socket
 import time
@@ -8,6 +10,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from jwt.algorithms import ECAlgorithm
 
 from tokens.models import IssuedToken
 
@@ -47,9 +50,6 @@ def test_hs256_signed_with_the_public_key_is_refused(granted, oauth):
     now = int(time.time())
     claims = {"iss": granted.client_id, "sub": granted.client_id, "aud": TOKEN_URL, "exp": now + 60, "jti": "hs256-attack-1"}
     signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': granted.kid})}.{b64(claims)}"
-    import hashlib
-    import hmac
-
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     refused(token_request(oauth, granted, assertion=f"{signing_input}.{b64(signature)}"))
 
@@ -71,8 +71,6 @@ def test_another_identitys_key_is_refused(granted, make_agent, oauth):
 
 def test_a_key_embedded_in_the_header_is_not_trusted(granted, oauth):
     attacker = new_private_key()
-    from jwt.algorithms import ECAlgorithm
-
     embedded = ECAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
     forged = granted.assertion(headers={"jwk": embedded}, key=attacker)
     refused(token_request(oauth, granted, assertion=forged))
