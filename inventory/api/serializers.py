@@ -1,0 +1,143 @@
+"""What the identities API reads and writes. Output fields are listed one by one, so a new
+model field never leaks into a response by accident."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
+from inventory.lifecycle import allowed_actions
+from inventory.models import Autonomy, Environment, Kind, OwnerRole, Sensitivity
+from inventory.selectors import people_who_can_own
+
+
+class OwnerSerializer(serializers.Serializer):
+    username = serializers.CharField(source="person.username")
+    role = serializers.ChoiceField(choices=OwnerRole.choices)
+    active = serializers.BooleanField(source="person.is_active")
+    since = serializers.DateTimeField()
+
+
+def primary_first(ownerships) -> list:
+    return sorted(ownerships, key=lambda o: (o.role != OwnerRole.PRIMARY, o.person.username))
+
+
+class IdentitySerializer(serializers.Serializer):
+    """An identity as the API shows it. Expects the viewset's annotated, prefetched queryset."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    purpose = serializers.CharField()
+    environment = serializers.ChoiceField(choices=Environment.choices)
+    trust_boundary = serializers.CharField()
+    autonomy = serializers.ChoiceField(choices=Autonomy.choices)
+    sensitivity_ceiling = serializers.ChoiceField(choices=Sensitivity.choices, allow_null=True)
+    offboarding_plan = serializers.CharField()
+    status = serializers.CharField()
+    status_reason = serializers.CharField()
+    status_changed_at = serializers.DateTimeField()
+    attestation_interval_days = serializers.IntegerField()
+    attestation_due = serializers.DateField(allow_null=True)
+    last_attested_at = serializers.DateTimeField(allow_null=True)
+    attestation_overdue = serializers.BooleanField(source="is_attestation_overdue")
+    orphaned = serializers.BooleanField(source="is_orphaned")
+    owners = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField()
+
+    @extend_schema_field(OwnerSerializer(many=True))
+    def get_owners(self, identity):
+        return OwnerSerializer(primary_first(identity.ownerships.all()), many=True).data
+
+    def get_allowed_actions(self, identity) -> list[str]:
+        return allowed_actions(identity)
+
+
+class _DescriptiveFields(serializers.Serializer):
+    """The fields an owner describes an identity with (inventory.services.EDITABLE_FIELDS)."""
+
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    environment = serializers.ChoiceField(choices=Environment.choices)
+    # Required, as on the pages: reviewers judge an identity's access against its purpose.
+    purpose = serializers.CharField()
+    trust_boundary = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    autonomy = serializers.ChoiceField(choices=Autonomy.choices, required=False)
+    sensitivity_ceiling = serializers.ChoiceField(choices=Sensitivity.choices, required=False, allow_null=True)
+    offboarding_plan = serializers.CharField(required=False, allow_blank=True)
+    attestation_interval_days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ATTESTATION_INTERVAL_DAYS,
+        help_text="Security admins only: a longer interval weakens a control.",
+    )
+
+
+class PersonField(serializers.SlugRelatedField):
+    """A person by username. Unknown and inactive people get the same answer, so the API does
+    not tell who exists."""
+
+    default_error_messages = {
+        "does_not_exist": "No active person with the username {value}.",
+        "invalid": "Give a username.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="username", queryset=people_who_can_own(), **kwargs)
+
+
+class IdentityCreateSerializer(_DescriptiveFields):
+    primary_owner = PersonField(required=False, help_text="Username; you, unless you are a security admin.")
+    backup_owners = PersonField(many=True, required=False, help_text="Usernames.")
+
+
+class IdentityUpdateSerializer(_DescriptiveFields):
+    version = serializers.IntegerField(
+        help_text="The version you last read; the update is refused with 409 if the identity changed since."
+    )
+
+
+class CurrentOrActivePersonField(PersonField):
+    """A backup owner: an active person, or one of the identity's current owners even if inactive,
+    so sending back the owners as read does not fail on someone who has left."""
+
+    def get_queryset(self):
+        current = self.context.get("current_owner_ids", [])
+        return get_user_model().objects.filter(Q(is_active=True) | Q(pk__in=current))
+
+
+class OwnersSerializer(serializers.Serializer):
+    primary_owner = PersonField(help_text="Username of an active person.")
+    backup_owners = CurrentOrActivePersonField(many=True, required=False, help_text="Usernames.")
+    version = serializers.IntegerField(
+        required=False, help_text="Optional: refuse with 409 if the identity changed since this version."
+    )
+
+
+class OwnersOutputSerializer(serializers.Serializer):
+    owners = OwnerSerializer(many=True)
+    version = serializers.IntegerField()
+
+
+class LifecycleSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Why. Required to suspend and to offboard; the attestation's note when attesting.",
+    )
+    version = serializers.IntegerField(
+        required=False, help_text="Optional: refuse with 409 if the identity changed since this version."
+    )
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    missing = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="What activation still needs."
+    )

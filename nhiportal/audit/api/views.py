@@ -1,0 +1,31 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, viewsets
+
+from nhiportal.audit.models import AuditEvent
+from nhiportal.people.roles import sees_everything
+
+from .filters import AuditEventAPIFilter
+from .serializers import AuditEventSerializer
+
+
+class SeesEverything(permissions.BasePermission):
+    """Reviewers, compliance and security admins read the whole log; owners read their
+    identities' history at /identities/{id}/history/ instead."""
+
+    message = "The audit log is open to reviewers, compliance and security admins."
+
+    def has_permission(self, request, view):
+        return sees_everything(request.user)
+
+
+@extend_schema(tags=["audit"])
+@extend_schema_view(
+    list=extend_schema(summary="The audit log, newest first (reviewers, compliance, security admins)"),
+    retrieve=extend_schema(summary="One audit event"),
+)
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventAPIFilter
+    permission_classes = [permissions.IsAuthenticated, SeesEverything]
+    queryset = AuditEvent.objects.order_by("-id")
+    lookup_value_converter = "int"

@@ -1,0 +1,63 @@
+"""The audit log through the API: GET /api/v1/audit-events/ for reviewers, compliance, security admins."""
+
+import pytest
+from django.urls import reverse
+
+from inventory.services import identity_activate
+from nhiportal.audit.models import AuditEvent
+
+LIST = reverse("api:audit-event-list")
+
+
+@pytest.mark.parametrize("persona", ["rita", "carol", "sam"])
+def test_it_lists_events_for_roles_that_see_everything(persona, alice, request, client_for, make_identity):
+    make_identity(alice, name="support-copilot")
+    response = client_for(request.getfixturevalue(persona)).get(LIST)
+    assert response.status_code == 200
+    assert "identity.register" in [e["action"] for e in response.json()["results"]]
+
+
+@pytest.mark.parametrize("persona", ["alice", "charlie"])
+def test_it_refuses_owners_and_outsiders_with_a_403(persona, request, client_for, alice, make_identity):
+    identity = make_identity(alice)
+    user = request.getfixturevalue(persona)
+    assert client_for(user).get(LIST).status_code == 403
+    event = AuditEvent.objects.filter(identity_id=identity.pk).first()
+    assert client_for(user).get(reverse("api:audit-event-detail", args=[event.pk])).status_code == 403
+
+
+def test_it_shows_one_event(alice, rita, client_for, make_identity):
+    identity = make_identity(alice)
+    event = AuditEvent.objects.get(action="identity.register")
+    body = client_for(rita).get(reverse("api:audit-event-detail", args=[event.pk])).json()
+    assert body["identity_id"] == str(identity.pk) and body["hash"] == event.hash
+    assert client_for(rita).get(reverse("api:audit-event-detail", args=[10**9])).status_code == 404
+
+
+def test_it_filters_events(alice, bob, rita, client_for, make_identity):
+    mine = make_identity(alice)
+    make_identity(bob)
+    identity_activate(actor=alice, identity=mine)
+    api = client_for(rita)
+
+    def actions(**params):
+        return [e["action"] for e in api.get(LIST, params).json()["results"]]
+
+    assert actions(action="identity.activate") == ["identity.activate"]
+    assert actions(action="identity.") == ["identity.activate", "identity.register", "identity.register"]
+    assert actions(actor_label="bob", object_type="inventory.aiidentity") == ["identity.register"]
+    assert "identity.activate" in actions(identity_id=str(mine.pk))
+    assert actions(object_type="inventory.aiidentity", actor_label="alice") == ["identity.activate", "identity.register"]
+    activated = AuditEvent.objects.get(action="identity.activate").at
+    assert actions(since=activated.isoformat(), object_type="inventory.aiidentity") == ["identity.activate"]
+    assert "identity.activate" not in actions(until=activated.isoformat())
+
+
+def test_it_explains_a_malformed_filter_with_a_400(rita, client_for):
+    response = client_for(rita).get(LIST, {"since": "yesterday", "identity_id": "abc"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"since", "identity_id"}
+
+
+def test_it_is_read_only(sam, client_for):
+    assert client_for(sam).post(LIST, {}, content_type="application/json").status_code == 405
