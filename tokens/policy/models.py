@@ -62,3 +62,8 @@ class PolicyDecision(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.decision} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_portal_refusal(self) -> bool:
+        """Refused by the portal's own checks before policy (rule ids like "portal:no-live-grant")."""
+        return bool(self.policy_ids) and str(self.policy_ids[0]).startswith("portal:")

@@ -48,18 +48,22 @@ def decision_get(*, user, pk: int) -> PolicyDecision:
 
 
 def identity_decisions(identity: AIIdentity, *, limit: int = PANEL_SIZE) -> list[PolicyDecision]:
-    return list(PolicyDecision.objects.filter(identity_id=identity.pk).select_related("version")[:limit])
+    return with_names(list(PolicyDecision.objects.filter(identity_id=identity.pk).select_related("version")[:limit]))
 
 
-def identity_names(identity_ids) -> dict:
-    """Names for the identity ids on a page of decisions (one query, no N+1)."""
-    ids = {i for i in identity_ids if i}
-    return dict(AIIdentity.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+def with_names(decisions: list[PolicyDecision]) -> list[PolicyDecision]:
+    """Set identity_name and service_name on each decision (two queries for a page, no N+1).
 
-
-def service_names(service_ids) -> dict:
-    ids = {i for i in service_ids if i}
-    return dict(Service.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    Decisions keep plain ids, not foreign keys, so they outlive what they name.
+    """
+    identity_ids = {d.identity_id for d in decisions if d.identity_id}
+    service_ids = {d.service_id for d in decisions if d.service_id}
+    identities = dict(AIIdentity.objects.filter(pk__in=identity_ids).values_list("pk", "name")) if identity_ids else {}
+    services = dict(Service.objects.filter(pk__in=service_ids).values_list("pk", "name")) if service_ids else {}
+    for decision in decisions:
+        decision.identity_name = identities.get(decision.identity_id, "")
+        decision.service_name = services.get(decision.service_id, "")
+    return decisions
 
 
 def granted_scopes(*, identity, service, at=None) -> tuple[str, ...]:

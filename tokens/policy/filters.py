@@ -1,0 +1,32 @@
+"""Filters for the decision log, shared by its page and the API."""
+
+import django_filters
+from django import forms
+
+from tokens.models import Service
+
+from .cedar_request import ACTIONS
+from .models import Decision, PolicyDecision, PolicyMode
+
+
+class DecisionFilter(django_filters.FilterSet):
+    identity = django_filters.UUIDFilter(field_name="identity_id", label="Identity id")
+    service = django_filters.ModelChoiceFilter(queryset=Service.objects.all(), empty_label="Any", method="filter_service")
+    decision = django_filters.ChoiceFilter(choices=Decision.choices, empty_label="Any", label="Policy said")
+    enforced = django_filters.ChoiceFilter(choices=Decision.choices, empty_label="Any", label="Portal did")
+    action = django_filters.ChoiceFilter(choices=[(a, a.capitalize()) for a in ACTIONS], empty_label="Any")
+    mode = django_filters.ChoiceFilter(choices=PolicyMode.choices, empty_label="Any")
+    since = django_filters.DateFilter(
+        field_name="at", lookup_expr="date__gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = django_filters.DateFilter(
+        field_name="at", lookup_expr="date__lte", label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    class Meta:
+        model = PolicyDecision
+        fields = ["identity", "service", "decision", "enforced", "action", "mode", "since", "until"]
+
+    def filter_service(self, queryset, name, value):
+        # Decisions keep the service's id, not a foreign key: they outlive the service.
+        return queryset.filter(service_id=value.pk)

@@ -1,0 +1,127 @@
+"""Forms for the policy pages. They validate input; services.py writes, simulate.py judges."""
+
+import json
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from inventory import selectors as inventory_selectors
+from inventory.models import Sensitivity
+from tokens.models import Service
+
+from .cedar_request import ACTIONS
+from .checking import policy_problems
+from .examples import examples_parse
+from .models import PolicyMode, PolicyVersion
+from .replay import REPLAY_DEFAULT, REPLAY_MAX
+
+MAX_TTL = 24 * 3600
+
+
+class VersionForm(forms.Form):
+    text = forms.CharField(
+        label="Cedar policies",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 28, "class": "code-input", "spellcheck": "false"}),
+        help_text='Every policy needs an @id("..."); @ttl_max("300") bounds the token lifetime it permits.',
+    )
+    examples = forms.CharField(
+        label="Example requests (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14, "class": "code-input", "spellcheck": "false"}),
+        help_text='A list like [{"name": "...", "action": "issue", "principal": {...}, "service": {...}, '
+        '"context": {...}, "expect": "deny", "expect_policies": ["..."]}]. Facts left out take the example values.',
+    )
+    note = forms.CharField(label="What changed, and why", max_length=255, required=False)
+    mode = forms.ChoiceField(choices=PolicyMode.choices, initial=PolicyMode.ENFORCE)
+
+    problems: list = []
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].replace("\r\n", "\n")
+        # Kept for the page, which marks each problem's line in a numbered copy of the text.
+        self.problems = policy_problems(text)
+        if self.problems:
+            raise ValidationError([str(p) for p in self.problems])
+        return text
+
+    def clean_examples(self):
+        return examples_parse(self.cleaned_data["examples"])
+
+    @staticmethod
+    def initial_from(version_text: str, examples: list) -> dict:
+        return {"text": version_text, "examples": json.dumps(examples, indent=2)}
+
+
+class ActivateForm(forms.Form):
+    confirm_deny_all = forms.BooleanField(
+        required=False, label="I understand this version denies every recent request; activate it anyway."
+    )
+
+
+class ModeForm(forms.Form):
+    mode = forms.ChoiceField(choices=PolicyMode.choices)
+
+
+class VersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"v{obj.number}{' (active)' if obj.is_active else ''}{f' — {obj.note}' if obj.note else ''}"
+
+
+class CompareForm(forms.Form):
+    old = VersionChoiceField(queryset=PolicyVersion.objects.none(), label="From", to_field_name="number")
+    new = VersionChoiceField(queryset=PolicyVersion.objects.none(), label="To", to_field_name="number")
+
+    def __init__(self, *args, versions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old"].queryset = self.fields["new"].queryset = versions
+
+
+class ReplayForm(forms.Form):
+    limit = forms.IntegerField(
+        label="Recent decisions to replay", min_value=1, max_value=REPLAY_MAX, initial=REPLAY_DEFAULT, required=False
+    )
+
+
+class SimulatorForm(forms.Form):
+    identity = forms.CharField(label="Identity (name or id)", max_length=120)
+    service = forms.ModelChoiceField(queryset=Service.objects.filter(is_active=True), empty_label="Choose a service")
+    action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in ACTIONS], initial="issue")
+    scopes = forms.CharField(label="Scopes", max_length=1000, help_text="Space-separated, e.g. tickets:read tickets:write")
+    intent = forms.CharField(max_length=500, required=False)
+    sensitivity = forms.TypedChoiceField(
+        label="Task data sensitivity",
+        choices=[("", "Not stated"), *Sensitivity.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    requested_ttl = forms.IntegerField(label="Requested TTL (seconds)", min_value=0, max_value=MAX_TTL, initial=300)
+    human_approval = forms.BooleanField(label="A person approved this task", required=False)
+    version = VersionChoiceField(
+        queryset=PolicyVersion.objects.none(), required=False, empty_label="What applies now", to_field_name="number"
+    )
+
+    def __init__(self, *args, user, versions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["version"].queryset = versions
+
+    def clean_identity(self):
+        """An identity the person can see, by id or exact name; the same message either way."""
+        value = self.cleaned_data["identity"].strip()
+        visible = inventory_selectors.identity_list(user=self.user)
+        try:
+            identity = visible.filter(pk=uuid.UUID(value)).first()
+        except ValueError:
+            identity = visible.filter(name=value).first()
+        if identity is None:
+            raise ValidationError("No identity you can see has that name or id.")
+        return identity
+
+    def clean_scopes(self):
+        scopes = self.cleaned_data["scopes"].split()
+        if not scopes:
+            raise ValidationError("Name at least one scope.")
+        return scopes
