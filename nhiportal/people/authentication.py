@@ -17,11 +17,13 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
         scheme, _, raw = header.partition(" ")
-        if scheme != self.keyword or not raw.startswith(TOKEN_PREFIX):
+        raw = raw.strip()
+        # Auth schemes are case-insensitive (RFC 9110 section 11.1).
+        if scheme.lower() != self.keyword.lower() or not raw.startswith(TOKEN_PREFIX):
             return None  # not ours: let other authenticators (or none) answer
         token = (
             PersonalAPIToken.objects.select_related("user")
-            .filter(token_hash=hash_api_token(raw.strip()))
+            .filter(token_hash=hash_api_token(raw))
             .first()
         )
         if token is None or not token.is_usable:

@@ -5,4 +5,5 @@ from . import views
 app_name = "people"
 urlpatterns = [
     path("tokens/", views.token_list, name="token-list"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]
