@@ -1,0 +1,121 @@
+"""`manage.py demo_data`: a believable organisation to click through (`make run` calls it).
+
+The hook for the token side (nhiportal/demo/tokens_data.py, optional, written by whoever owns
+the tokens app). If that module exists, the command calls whichever of these it defines:
+
+    prepare(people)          once, after the people exist and before any identity: services,
+                             trust domains, signing keys. `people` maps username -> User.
+    prepare_identity(identity)
+                             before each identity is activated through the services: attach
+                             what activation requires from tokens (a workload credential).
+                             The identity is registered and saved; its primary owner is
+                             identity.ownerships.get(role="primary").person.
+    finish(identities)       once, after the service-made identities reached their status:
+                             grants, tasks, issued tokens. A list of AIIdentity.
+    prepare_bulk(identities) on the bulk path (beyond --with-history identities), inside each
+                             batch's transaction, after the batch is inserted: the same as
+                             prepare_identity for up to 1000 identities at once, by bulk_create.
+
+All run inside the command's transaction; raising aborts the whole demo (nothing is left half-made).
+"""
+
+import importlib
+import random
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from inventory.models import AIIdentity, Status
+from nhiportal.demo import inventory_data, people_data
+
+# By default up to this many identities go through the services one by one (each with its own
+# history); the rest are bulk-inserted.
+WITH_HISTORY = 200
+
+
+def _tokens_hooks():
+    try:
+        return importlib.import_module("nhiportal.demo.tokens_data")
+    except ModuleNotFoundError as exc:
+        if exc.name != "nhiportal.demo.tokens_data":
+            raise  # the module exists but is broken: say so rather than silently skip it
+        return None
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a demo organisation: people (alice and bob own, rita reviews, carol is compliance, sam is "
+        f"a security admin and superuser; password '{people_data.DEMO_PASSWORD}'), a dozen more owners (two "
+        "of them gone, leaving orphaned identities) and N identities across kinds, environments and states. "
+        f"The first {WITH_HISTORY} (--with-history) identities go through the inventory services, so each has its audit trail; "
+        "beyond that (e.g. --identities 50000 for benchmarks) they are bulk-inserted in batches of 1000 with "
+        "one summary audit event per batch, which keeps the audit chain valid."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing if any identity exists.")
+        parser.add_argument("--identities", type=int, default=48, help="How many identities (default 48).")
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed, for a repeatable demo (default 2026).")
+        parser.add_argument(
+            "--with-history",
+            type=int,
+            default=WITH_HISTORY,
+            help=f"How many identities go through the services, each with its audit trail (default {WITH_HISTORY}); "
+            "the rest are bulk-inserted.",
+        )
+
+    def handle(self, *args, if_empty, identities, seed, with_history, **options):
+        if identities < 0 or with_history < 0:
+            raise CommandError("--identities and --with-history must be zero or more.")
+        if if_empty and AIIdentity.objects.exists():
+            self.stdout.write("Identities exist already; no demo data added.")
+            return
+        if AIIdentity.objects.filter(name__in=[entry[0] for entry in inventory_data.CATALOGUE]).exists():
+            raise CommandError("Demo identities exist already; use a fresh database (or --if-empty).")
+        started = time.monotonic()
+        rng = random.Random(seed)
+        hooks = _tokens_hooks()
+
+        def hook(name):
+            return getattr(hooks, name, None) if hooks else None
+
+        with transaction.atomic():
+            people = people_data.create_people()
+            if hook("prepare"):
+                hook("prepare")(people)
+            owners = people_data.owners_pool(people)
+            leavers = [people[u] for u in people_data.LEAVERS]
+            specs = inventory_data.identity_specs(
+                min(identities, with_history), owners=owners, leavers=leavers, rng=rng
+            )
+            outcome = inventory_data.create_identities(
+                specs, admin=people["sam"], rng=rng, prepare_identity=hook("prepare_identity")
+            )
+            if hook("finish"):
+                hook("finish")(outcome.identities)
+            people_data.deactivate_leavers(people)
+        bulk = identities - len(specs)
+        if bulk:
+            active_owners = [o for o in owners if o.is_active]
+            inventory_data.bulk_create_identities(
+                bulk,
+                start=len(specs),
+                owners=active_owners,
+                rng=rng,
+                prepare_bulk=hook("prepare_bulk"),
+                progress=lambda done: done % 10_000 == 0 and self.stderr.write(f"  {done}/{bulk} bulk identities"),
+            )
+        self._report(people, outcome, time.monotonic() - started)
+
+    def _report(self, people, outcome, seconds):
+        counts = {status.label.lower(): AIIdentity.objects.filter(status=status).count() for status in Status}
+        summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+        self.stdout.write(f"Demo data: {len(people)} people, {sum(counts.values())} identities ({summary}) in {seconds:.1f}s.")
+        if outcome.not_activated:
+            missing = ", ".join(sorted(outcome.not_activated))
+            self.stdout.write(
+                f"Some identities stayed registered: activation also needs {missing} "
+                "(add nhiportal/demo/tokens_data.py with prepare_identity to provide it)."
+            )
+        self.stdout.write(f"Log in as alice, bob, rita, carol or sam with password '{people_data.DEMO_PASSWORD}'.")
