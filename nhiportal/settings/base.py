@@ -172,6 +172,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per shared choice set, however each API field is called.
+    "ENUM_NAME_OVERRIDES": {
+        "SensitivityEnum": "inventory.models.Sensitivity",
+        "DecisionEnum": "tokens.policy.models.Decision",
+    },
 }
 
 # Content security policy: everything from our own origin, nothing inline.
