@@ -1,0 +1,136 @@
+"""The policy API under /api/v1/: versions, activation, mode, decisions, simulation."""
+
+import pytest
+from django.urls import reverse
+
+from tokens.policy.engine import policy_decide
+from tokens.policy.models import PolicyDecision, PolicyVersion
+
+from .conftest import ALLOW_ALL, ALLOW_EXAMPLE, DENY_ALL, DENY_EXAMPLE, active_version, issue_request, make_active, new_version
+
+
+def post(client, name, data, *args):
+    return client.post(reverse(f"api:{name}", args=args), data, content_type="application/json")
+
+
+@pytest.mark.parametrize("name", ["policyversion-list", "policydecision-list"])
+def test_an_outsider_gets_403_on_lists(client_for, charlie, name):
+    assert client_for(charlie).get(reverse(f"api:{name}")).status_code == 403
+
+
+def test_an_outsider_can_do_nothing_with_versions_or_simulations(client_for, charlie, sam, agent, crm):
+    version = new_version(sam)
+    client = client_for(charlie)
+    assert client.get(reverse("api:policyversion-detail", args=[version.number])).status_code == 403
+    assert post(client, "policyversion-list", {"text": ALLOW_ALL, "examples": ALLOW_EXAMPLE}).status_code == 403
+    assert post(client, "policyversion-activate", {}, version.number).status_code == 403
+    response = post(client, "policy-simulate", {"identity": str(agent.pk), "service": crm.pk, "scopes": ["x"]})
+    assert response.status_code == 403
+    assert agent.name not in response.content.decode()
+
+
+def test_anonymous_callers_are_refused(client):
+    assert client.get(reverse("api:policyversion-list")).status_code in (401, 403)
+
+
+def test_it_lists_and_retrieves_versions(client_for, rita, alice, sam):
+    active = active_version(sam, note="live")
+    draft = new_version(sam, note="draft")
+    body = client_for(rita).get(reverse("api:policyversion-list")).json()
+    assert [v["number"] for v in body["results"]] == [draft.number, active.number]
+    assert body["results"][1]["is_active"] is True and body["results"][1]["created_by"] == "sam"
+    owner = client_for(alice)
+    assert [v["number"] for v in owner.get(reverse("api:policyversion-list")).json()["results"]] == [active.number]
+    assert owner.get(reverse("api:policyversion-detail", args=[draft.number])).status_code == 404
+    assert owner.get(reverse("api:policyversion-detail", args=[active.number])).json()["text"] == ALLOW_ALL
+
+
+def test_a_security_admin_creates_a_version(client_for, sam):
+    response = post(client_for(sam), "policyversion-list", {"text": ALLOW_ALL, "examples": ALLOW_EXAMPLE, "note": "api"})
+    assert response.status_code == 201
+    assert response.json()["number"] == 1 and response.json()["is_active"] is False
+
+
+def test_it_answers_400_with_the_line_of_a_policy_error(client_for, sam):
+    response = post(client_for(sam), "policyversion-list", {"text": '@id("a")\npermit (principal, action, resource)\nwhen { };'})
+    assert response.status_code == 400
+    assert response.json()["text"][0].startswith("Line 3:")
+    assert not PolicyVersion.objects.exists()
+
+
+def test_it_answers_400_for_malformed_examples(client_for, sam):
+    response = post(client_for(sam), "policyversion-list", {"text": ALLOW_ALL, "examples": {"not": "a list"}})
+    assert response.status_code == 400 and "examples" in response.json()
+
+
+def test_reviewers_cannot_create_or_activate(client_for, rita, sam):
+    version = new_version(sam)
+    client = client_for(rita)
+    assert post(client, "policyversion-list", {"text": ALLOW_ALL}).status_code == 403
+    assert post(client, "policyversion-activate", {}, version.number).status_code == 403
+    assert post(client, "policyversion-mode", {"mode": "log_only"}, version.number).status_code == 403
+
+
+def test_a_security_admin_activates_a_version(client_for, sam):
+    version = new_version(sam)
+    response = post(client_for(sam), "policyversion-activate", {}, version.number)
+    assert response.status_code == 200 and response.json()["is_active"] is True
+
+
+def test_activation_is_a_409_when_examples_fail(client_for, sam):
+    version = new_version(sam, DENY_ALL, ALLOW_EXAMPLE)
+    response = post(client_for(sam), "policyversion-activate", {}, version.number)
+    assert response.status_code == 409
+    assert response.json()["needs_confirmation"] is False and "do not pass" in response.json()["detail"]
+
+
+def test_activation_needs_confirmation_when_it_would_deny_everything(client_for, sam, agent, crm):
+    policy_decide(issue_request(agent, crm))
+    version = new_version(sam, DENY_ALL, DENY_EXAMPLE)
+    client = client_for(sam)
+    refused = post(client, "policyversion-activate", {}, version.number)
+    assert refused.status_code == 409 and refused.json()["needs_confirmation"] is True
+    assert post(client, "policyversion-activate", {"confirm_deny_all": True}, version.number).status_code == 200
+
+
+def test_a_security_admin_sets_the_mode(client_for, sam):
+    version = new_version(sam)
+    response = post(client_for(sam), "policyversion-mode", {"mode": "log_only"}, version.number)
+    assert response.status_code == 200 and response.json()["mode"] == "log_only"
+    assert post(client_for(sam), "policyversion-mode", {"mode": "never"}, version.number).status_code == 400
+
+
+def test_it_lists_decisions_through_the_visibility_gate(client_for, alice, bob, rita, agent, crm, make_identity):
+    mine = policy_decide(issue_request(agent, crm, requested_ttl=3600))
+    bobs = make_active(make_identity(bob))
+    policy_decide(issue_request(bobs, crm))
+    body = client_for(alice).get(reverse("api:policydecision-list")).json()
+    assert [d["id"] for d in body["results"]] == [mine.decision_id]
+    assert body["results"][0]["policy_ids"] == ["forbid-ttl-above-ceiling"]
+    assert body["results"][0]["request"]["context"]["requested_ttl"] == 3600
+    assert len(client_for(rita).get(reverse("api:policydecision-list")).json()["results"]) == 2
+    filtered = client_for(rita).get(reverse("api:policydecision-list"), {"decision": "deny"}).json()["results"]
+    assert [d["id"] for d in filtered] == [mine.decision_id]
+    other = PolicyDecision.objects.exclude(pk=mine.decision_id).get()
+    assert client_for(alice).get(reverse("api:policydecision-detail", args=[other.pk])).status_code == 404
+
+
+def test_it_simulates_without_recording(client_for, alice, agent, crm):
+    response = post(client_for(alice), "policy-simulate", {"identity": str(agent.pk), "service": crm.pk, "scopes": ["tickets:read"], "requested_ttl": 3600})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decision"] == "deny" and "forbid-ttl-above-ceiling" in body["policy_ids"]
+    assert body["version"] is None and body["request"]["principal_id"] == str(agent.pk)
+    assert not PolicyDecision.objects.exists()
+
+
+def test_it_simulates_a_chosen_version(client_for, sam, agent, crm):
+    draft = new_version(sam, DENY_ALL, DENY_EXAMPLE)
+    body = post(client_for(sam), "policy-simulate", {"identity": str(agent.pk), "service": crm.pk, "scopes": ["x"], "version": draft.number}).json()
+    assert body["policy_ids"] == ["forbid-everything"] and body["version"] == draft.number
+
+
+def test_simulation_refuses_identities_the_caller_cannot_see(client_for, bob, agent, crm):
+    response = post(client_for(bob), "policy-simulate", {"identity": str(agent.pk), "service": crm.pk, "scopes": ["x"]})
+    assert response.status_code == 400
+    assert response.json() == {"identity": ["No identity you can see has that id."]}

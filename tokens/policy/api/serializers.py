@@ -1,0 +1,88 @@
+"""What the policy API reads and writes. Output fields are listed one by one, so a new model
+field never leaks into a response by accident."""
+
+from rest_framework import serializers
+
+from inventory.models import Sensitivity
+
+from ..cedar_request import ACTIONS
+from ..models import Decision, PolicyMode
+
+
+class VersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    mode = serializers.ChoiceField(choices=PolicyMode.choices)
+    note = serializers.CharField()
+    text = serializers.CharField()
+    examples = serializers.JSONField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField()
+
+
+class VersionCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False)
+    examples = serializers.JSONField(required=False, default=list)
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    mode = serializers.ChoiceField(choices=PolicyMode.choices, default=PolicyMode.ENFORCE)
+
+
+class ActivateSerializer(serializers.Serializer):
+    confirm_deny_all = serializers.BooleanField(
+        default=False, help_text="Activate even though the version would deny every recent request."
+    )
+
+
+class ModeSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=PolicyMode.choices)
+
+
+class ActivationRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    needs_confirmation = serializers.BooleanField()
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    action = serializers.CharField()
+    identity_id = serializers.UUIDField(allow_null=True)
+    service_id = serializers.IntegerField(allow_null=True)
+    version = serializers.IntegerField(source="version.number", default=None)
+    mode = serializers.ChoiceField(choices=PolicyMode.choices)
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    enforced = serializers.ChoiceField(choices=Decision.choices)
+    policy_ids = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())
+    eval_ms = serializers.FloatField()
+    request = serializers.JSONField()
+
+
+class SimulateSerializer(serializers.Serializer):
+    identity = serializers.UUIDField()
+    service = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=ACTIONS, default="issue")
+    scopes = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=100)
+    intent = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False, allow_null=True, default=None)
+    requested_ttl = serializers.IntegerField(min_value=0, max_value=86400, default=0)
+    human_approval = serializers.BooleanField(default=False)
+    version = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A version number; omit for what applies now.")
+
+
+class SimulationSerializer(serializers.Serializer):
+    decision = serializers.CharField(source="verdict.decision")
+    enforced = serializers.CharField()
+    policy_ids = serializers.ListField(child=serializers.CharField(), source="verdict.policy_ids")
+    errors = serializers.ListField(child=serializers.CharField(), source="verdict.errors")
+    ttl_bound = serializers.IntegerField(source="verdict.ttl_bound", allow_null=True)
+    version = serializers.IntegerField(source="version_number", allow_null=True)
+    mode = serializers.CharField()
+    granted_scopes = serializers.ListField(child=serializers.CharField())
+    consequential_scopes = serializers.ListField(child=serializers.CharField())
+    request = serializers.SerializerMethodField()
+
+    def get_request(self, simulation) -> dict:
+        return simulation.request.as_json()
+
