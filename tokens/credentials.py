@@ -60,7 +60,7 @@ def credential_add_jwk(*, actor, identity: AIIdentity, jwk, label: str = "") -> 
     try:
         key = parse_public_jwk(jwk)
     except ValidationError as e:
-        raise ValidationError({"jwk": e.messages}) from None
+        raise ValidationError({"jwk": e.error_list}) from None
     identity = _usable_identity(identity)
     credential = WorkloadCredential(
         identity=identity,

@@ -55,7 +55,7 @@ def _clean_introspection_jwk(value):
     try:
         return parse_public_jwk(value).jwk
     except ValidationError as e:
-        raise ValidationError({"introspection_jwk": e.messages}) from None
+        raise ValidationError({"introspection_jwk": e.error_list}) from None
 
 
 def service_snapshot(service: Service) -> dict:
@@ -160,7 +160,7 @@ def _clean_jwks(jwks):
     try:
         parse_jwks(jwks)
     except ValidationError as e:
-        raise ValidationError({"jwks": e.messages}) from None
+        raise ValidationError({"jwks": e.error_list}) from None
     return jwks if isinstance(jwks, dict) else json.loads(jwks)
 
 

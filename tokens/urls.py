@@ -1,14 +1,31 @@
 from django.urls import path
 
-from . import views
+from . import identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
-    path("services/", views.placeholder, name="service-list"),
-    path("grants/", views.placeholder, name="grant-list"),
-    path("keys/", views.placeholder, name="key-list"),
-    path("trust-domains/", views.placeholder, name="trustdomain-list"),
-    # Panels the identity page loads with htmx (inventory does not import tokens).
-    path("identities/<uuid:pk>/credentials-panel/", views.placeholder, name="identity-credentials-panel"),
-    path("identities/<uuid:pk>/access-panel/", views.placeholder, name="identity-access-panel"),
+    path("services/", views.service_list, name="service-list"),
+    path("services/new/", views.service_create, name="service-create"),
+    path("services/<int:pk>/", views.service_detail, name="service-detail"),
+    path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
+    path("grants/", views.grant_list, name="grant-list"),
+    path("grants/new/", views.grant_create, name="grant-create"),
+    path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
+    path("keys/", views.key_list, name="key-list"),
+    path("keys/rotate/", views.key_rotate, name="key-rotate"),
+    path("trust-domains/", views.trustdomain_list, name="trustdomain-list"),
+    path("trust-domains/new/", views.trustdomain_create, name="trustdomain-create"),
+    path("trust-domains/<int:pk>/", views.trustdomain_edit, name="trustdomain-edit"),
+    # Panels the identity page loads with htmx (inventory does not import tokens), and their actions.
+    path("identities/<uuid:pk>/credentials-panel/", identity_views.credentials_panel, name="identity-credentials-panel"),
+    path("identities/<uuid:pk>/access-panel/", identity_views.access_panel, name="identity-access-panel"),
+    path("identities/<uuid:pk>/credentials/new-key/", identity_views.credential_add_key, name="credential-add-key"),
+    path("identities/<uuid:pk>/credentials/new-spiffe/", identity_views.credential_add_spiffe_id, name="credential-add-spiffe"),
+    path(
+        "identities/<uuid:pk>/credentials/<int:credential_pk>/disable/",
+        identity_views.credential_disable_view,
+        name="credential-disable",
+    ),
+    path("identities/<uuid:pk>/tasks/<uuid:task_pk>/end/", identity_views.task_end_view, name="task-end"),
+    path("identities/<uuid:pk>/tokens/<int:token_pk>/revoke/", identity_views.token_revoke_view, name="token-revoke"),
 ]

@@ -1,7 +1,254 @@
+"""The token service's catalogue pages: services, grants, signing keys, trust domains.
+
+Everyone logged in reads services and the grants of identities they can see; only security
+admins change any of it (403 for others). Identity-scoped pages are in identity_views.py.
+"""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from inventory.forms import apply_service_errors
+from nhiportal.people.roles import is_security_admin
+
+from . import selectors, services
+from .forms import (
+    GrantForm,
+    KeyRotateForm,
+    ReasonForm,
+    ScopeFormSet,
+    ServiceForm,
+    TrustDomainBundleForm,
+    TrustDomainForm,
+    forget_pasted_private_key,
+    scope_rows,
+)
+from .keys import signing_keys_rotate
+from .models import Grant, Service, TrustDomain
+
+
+def _require_security_admin(request):
+    if not is_security_admin(request.user):
+        raise PermissionDenied
+
+
+def _submitted(form, write):
+    """What write returned if the form was valid and the service agreed; else None, errors on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return write(form.cleaned_data)
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        forget_pasted_private_key(form, error)
+        return None
+
+
+def _page(request, queryset):
+    return Paginator(queryset, settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+
+
+def _form_page(request, template, form, **context):
+    """A form page; a form that comes back bound was refused, hence 400."""
+    return render(request, template, {"form": form, **context}, status=400 if form.is_bound else 200)
 
 
 @login_required
-def placeholder(request, **kwargs):
-    return HttpResponse("Coming soon")
+def service_list(request):
+    page_obj = _page(request, selectors.service_list())
+    return render(
+        request,
+        "tokens/service_list.html",
+        {"page_obj": page_obj, "services": page_obj.object_list, "may_change": is_security_admin(request.user)},
+    )
+
+
+@login_required
+def service_detail(request, pk):
+    service = get_object_or_404(Service.objects.select_related("owner"), pk=pk)
+    grants = selectors.grant_list(user=request.user, service=service, state="live")
+    return render(
+        request,
+        "tokens/service_detail.html",
+        {
+            "service": service,
+            "scopes": service.scopes.all(),
+            "grants": grants[:50],
+            "grant_count": grants.count(),
+            "may_change": is_security_admin(request.user),
+        },
+    )
+
+
+def _service_form_page(request, service=None):
+    _require_security_admin(request)
+    initial_scopes = [
+        {"name": s.name, "description": s.description, "consequential": s.consequential} for s in service.scopes.all()
+    ] if service else []
+    initial_jwk = json.dumps(service.introspection_jwk, indent=2) if service and service.introspection_jwk else ""
+    form = ServiceForm(
+        request.POST or None,
+        instance=service,
+        initial={"introspection_jwk": initial_jwk, "owner": service.owner if service else request.user},
+    )
+    scopes = ScopeFormSet(request.POST or None, initial=initial_scopes, prefix="scopes")
+    if request.method == "POST" and not scopes.is_valid():
+        form.is_valid()  # show the service's own field errors alongside the scopes'
+    elif request.method == "POST":
+
+        def write(data):
+            fields = {f: data[f] for f in ServiceForm.Meta.fields}
+            if service is None:
+                fields.pop("is_active")
+                return services.service_create(
+                    actor=request.user, scopes=scope_rows(scopes), introspection_jwk=data["introspection_jwk"], **fields
+                )
+            return services.service_update(
+                actor=request.user, service=service, scopes=scope_rows(scopes), introspection_jwk=data["introspection_jwk"], **fields
+            )
+
+        saved = _submitted(form, write)
+        if saved:
+            messages.success(request, f"Saved {saved.name}.")
+            return redirect("tokens:service-detail", pk=saved.pk)
+    return render(
+        request,
+        "tokens/service_form.html",
+        {"form": form, "scopes": scopes, "service": service, "cancel_url": reverse("tokens:service-list")},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def service_create(request):
+    return _service_form_page(request)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def service_edit(request, pk):
+    return _service_form_page(request, get_object_or_404(Service, pk=pk))
+
+
+@login_required
+def grant_list(request):
+    state = request.GET.get("state", "live")
+    if state not in ("live", "ended", "revoked", "all"):
+        state = "live"
+    page_obj = _page(request, selectors.grant_list(user=request.user, state="" if state == "all" else state))
+    for grant in page_obj.object_list:
+        grant.state = selectors.grant_state(grant)
+    return render(
+        request,
+        "tokens/grant_list.html",
+        {
+            "page_obj": page_obj,
+            "grants": page_obj.object_list,
+            "state": state,
+            "states": ["live", "ended", "revoked", "all"],
+            "may_change": is_security_admin(request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def grant_create(request):
+    _require_security_admin(request)
+    initial = {k: request.GET[k] for k in ("identity", "service") if request.GET.get(k)}
+    form = GrantForm(request.POST or None, initial=initial)
+    grant = request.method == "POST" and _submitted(
+        form,
+        lambda data: services.grant_create(
+            actor=request.user,
+            identity=data["identity"],
+            service=data["service"],
+            scopes=data["scope_names"],
+            ends_at=data["ends_at"],
+            justification=data["justification"],
+        ),
+    )
+    if grant:
+        messages.success(request, f"Granted {' '.join(grant.scopes)} on {grant.service.name} to {grant.identity.name}.")
+        return redirect("tokens:grant-list")
+    return _form_page(request, "tokens/grant_form.html", form, cancel_url=reverse("tokens:grant-list"))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def grant_revoke(request, pk):
+    _require_security_admin(request)
+    grant = get_object_or_404(Grant.objects.select_related("identity", "service"), pk=pk)
+    if grant.revoked_at:
+        messages.info(request, "This grant is already revoked.")
+        return redirect("tokens:grant-list")
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and _submitted(
+        form, lambda data: services.grant_revoke(actor=request.user, grant=grant, reason=data["reason"])
+    ):
+        messages.success(request, f"Revoked the grant of {grant.identity.name} on {grant.service.name}; its tokens are revoked.")
+        return redirect("tokens:grant-list")
+    return _form_page(request, "tokens/grant_revoke.html", form, grant=grant, cancel_url=reverse("tokens:grant-list"))
+
+
+@login_required
+def key_list(request):
+    _require_security_admin(request)
+    return render(request, "tokens/key_list.html", {"keys": selectors.signing_keys(), "form": KeyRotateForm()})
+
+
+@require_POST
+@login_required
+def key_rotate(request):
+    _require_security_admin(request)
+    form = KeyRotateForm(request.POST)
+    if not form.is_valid():
+        return render(request, "tokens/key_list.html", {"keys": selectors.signing_keys(), "form": form}, status=400)
+    key = signing_keys_rotate(actor=request.user, alg=form.cleaned_data["alg"])
+    messages.success(request, f"Rotated: {key.kid[:12]}… signs now; the previous key stays published until its tokens expire.")
+    return redirect("tokens:key-list")
+
+
+@login_required
+def trustdomain_list(request):
+    _require_security_admin(request)
+    return render(request, "tokens/trustdomain_list.html", {"domains": selectors.trust_domains()})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def trustdomain_create(request):
+    _require_security_admin(request)
+    form = TrustDomainForm(request.POST or None)
+    domain = request.method == "POST" and _submitted(
+        form, lambda data: services.trust_domain_create(actor=request.user, name=data["name"], jwks=data["jwks"])
+    )
+    if domain:
+        messages.success(request, f"Registered the trust domain {domain.name}.")
+        return redirect("tokens:trustdomain-list")
+    return _form_page(request, "tokens/trustdomain_form.html", form, cancel_url=reverse("tokens:trustdomain-list"))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def trustdomain_edit(request, pk):
+    _require_security_admin(request)
+    domain = get_object_or_404(TrustDomain, pk=pk)
+    form = TrustDomainBundleForm(request.POST or None, initial={"jwks": json.dumps(domain.jwks, indent=2)})
+    saved = request.method == "POST" and _submitted(
+        form, lambda data: services.trust_domain_update(actor=request.user, trust_domain=domain, jwks=data["jwks"])
+    )
+    if saved:
+        messages.success(request, f"Replaced the bundle of {domain.name}.")
+        return redirect("tokens:trustdomain-list")
+    return _form_page(
+        request, "tokens/trustdomain_form.html", form, domain=domain, cancel_url=reverse("tokens:trustdomain-list")
+    )

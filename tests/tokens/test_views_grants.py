@@ -1,0 +1,79 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from tokens.models import Grant
+from tokens.services import grant_revoke, service_create
+
+
+def grant_data(identity, service, scopes, **overrides):
+    data = {
+        "identity": str(identity.pk),
+        "service": str(service.pk),
+        "scopes": [f"{service.pk}:{s}" for s in scopes],
+        "ends_at": (timezone.now() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+        "justification": "Ticket triage",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_security_admin_grants_scopes(client_for, sam, agent, crm):
+    response = client_for(sam).post("/grants/new/", grant_data(agent.identity, crm, ["tickets:read"]))
+    assert response.status_code == 302
+    grant = Grant.objects.get()
+    assert grant.scopes == ["tickets:read"] and grant.granted_by == sam and grant.justification == "Ticket triage"
+    assert AuditEvent.objects.filter(action="grant.create", identity_id=agent.identity.pk).count() == 1
+
+
+def test_it_refuses_a_past_end_date(client_for, sam, agent, crm):
+    data = grant_data(agent.identity, crm, ["tickets:read"], ends_at="2001-01-01T00:00")
+    response = client_for(sam).post("/grants/new/", data)
+    assert response.status_code == 400 and b"future" in response.content
+    assert not Grant.objects.exists()
+
+
+def test_it_refuses_scopes_of_another_service(client_for, sam, agent, crm):
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=sam, scopes=["pages:read"])
+    data = grant_data(agent.identity, crm, [])
+    data["scopes"] = [f"{wiki.pk}:pages:read"]
+    response = client_for(sam).post("/grants/new/", data)
+    assert response.status_code == 400 and not Grant.objects.exists()
+
+
+def test_a_security_admin_revokes_a_grant_with_a_reason(client_for, sam, agent, crm, grant):
+    g = grant(agent, crm, ["tickets:read"])
+    client = client_for(sam)
+    assert client.get(f"/grants/{g.pk}/revoke/").status_code == 200
+    assert client.post(f"/grants/{g.pk}/revoke/", {"reason": ""}).status_code == 400
+    assert client.post(f"/grants/{g.pk}/revoke/", {"reason": "Project paused"}).status_code == 302
+    g.refresh_from_db()
+    assert g.revoked_at and g.revoked_by_label == "sam" and g.revoke_reason == "Project paused"
+
+
+@pytest.mark.parametrize("person", ["alice", "charlie", "rita", "carol"])
+def test_only_security_admins_create_or_revoke_grants(request, client_for, agent, crm, grant, person):
+    g = grant(agent, crm, ["tickets:read"])
+    client = client_for(request.getfixturevalue(person))
+    assert client.get("/grants/new/").status_code == 403
+    assert client.post("/grants/new/", grant_data(agent.identity, crm, ["tickets:write"])).status_code == 403
+    assert client.post(f"/grants/{g.pk}/revoke/", {"reason": "x"}).status_code == 403
+    assert Grant.objects.get().revoked_at is None and Grant.objects.count() == 1
+
+
+def test_the_list_shows_only_grants_of_visible_identities(client_for, alice, charlie, rita, agent, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    assert agent.identity.name.encode() in client_for(alice).get("/grants/").content
+    assert agent.identity.name.encode() in client_for(rita).get("/grants/").content
+    outsider = client_for(charlie).get("/grants/")
+    assert outsider.status_code == 200 and agent.identity.name.encode() not in outsider.content
+
+
+def test_the_list_filters_by_state(client_for, sam, agent, crm, grant):
+    g = grant(agent, crm, ["tickets:read"])
+    grant_revoke(actor=sam, grant=g, reason="done")
+    client = client_for(sam)
+    assert agent.identity.name.encode() not in client.get("/grants/").content
+    assert agent.identity.name.encode() in client.get("/grants/?state=revoked").content

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+from jwt.algorithms import ECAlgorithm
+
+from nhiportal.audit.models import AuditEvent
+from tokens.keys import active_signer
+from tokens.models import KeyState, SigningKey, TrustDomain
+from tokens.services import trust_domain_create
+
+from .conftest import new_private_key, public_jwk
+
+
+@pytest.mark.parametrize("person", ["alice", "charlie", "rita", "carol"])
+def test_only_security_admins_see_keys_and_trust_domains(request, client_for, person):
+    client = client_for(request.getfixturevalue(person))
+    for url in ("/keys/", "/trust-domains/", "/trust-domains/new/"):
+        assert client.get(url).status_code == 403, url
+    assert client.post("/keys/rotate/", {"alg": "ES256"}).status_code == 403
+    assert not SigningKey.objects.exists()
+
+
+def test_a_security_admin_sees_the_keys_but_never_a_private_part(client_for, sam, db):
+    active_signer()
+    key = SigningKey.objects.get()
+    response = client_for(sam).get("/keys/")
+    assert response.status_code == 200 and key.kid.encode() in response.content
+    assert bytes(key.private_key_encrypted)[:20] not in response.content
+
+
+def test_the_rotate_button_rotates(client_for, sam, db):
+    first = active_signer()
+    response = client_for(sam).post("/keys/rotate/", {"alg": "EdDSA"})
+    assert response.status_code == 302
+    assert SigningKey.objects.get(kid=first.kid).state == KeyState.RETIRING
+    assert SigningKey.objects.get(state=KeyState.ACTIVE).alg == "EdDSA"
+    assert AuditEvent.objects.filter(action="signing_key.rotate", actor=sam).count() == 1
+
+
+def test_it_refuses_an_unknown_algorithm(client_for, sam, db):
+    assert client_for(sam).post("/keys/rotate/", {"alg": "HS256"}).status_code == 400
+    assert not SigningKey.objects.exists()
+
+
+def test_a_security_admin_registers_a_trust_domain(client_for, sam):
+    bundle = {"keys": [public_jwk(new_private_key(), kid="k1", use="jwt-svid")]}
+    response = client_for(sam).post("/trust-domains/new/", {"name": "prod.example.com", "jwks": json.dumps(bundle)})
+    assert response.status_code == 302
+    domain = TrustDomain.objects.get()
+    assert domain.name == "prod.example.com" and domain.created_by == sam
+    listing = client_for(sam).get("/trust-domains/")
+    assert b"spiffe://prod.example.com" in listing.content and b"k1" in listing.content
+
+
+def test_it_refuses_a_bundle_with_a_private_key(client_for, sam):
+    private = json.loads(ECAlgorithm.to_jwk(new_private_key()))
+    response = client_for(sam).post("/trust-domains/new/", {"name": "prod.example.com", "jwks": json.dumps({"keys": [{**private, "kid": "k1"}]})})
+    assert response.status_code == 400 and b"private key" in response.content
+    assert not TrustDomain.objects.exists()
+
+
+def test_a_security_admin_replaces_a_bundle(client_for, sam):
+    domain = trust_domain_create(actor=sam, name="prod.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="old")]})
+    new_bundle = {"keys": [public_jwk(new_private_key(), kid="new")]}
+    client = client_for(sam)
+    assert client.get(f"/trust-domains/{domain.pk}/").status_code == 200
+    assert client.post(f"/trust-domains/{domain.pk}/", {"jwks": json.dumps(new_bundle)}).status_code == 302
+    domain.refresh_from_db()
+    assert [k["kid"] for k in domain.jwks["keys"]] == ["new"]

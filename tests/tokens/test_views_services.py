@@ -1,0 +1,104 @@
+import json
+
+import pytest
+from jwt.algorithms import ECAlgorithm
+
+from nhiportal.audit.models import AuditEvent
+from tokens.models import Service
+
+from .conftest import CRM, new_private_key, public_jwk
+
+
+def scope_rows(*rows, initial=0):
+    data = {"scopes-TOTAL_FORMS": str(len(rows)), "scopes-INITIAL_FORMS": str(initial)}
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"scopes-{i}-{key}"] = value
+    return data
+
+
+def service_data(owner, **overrides):
+    data = {
+        "name": "Billing",
+        "audience": "https://billing.example.com",
+        "description": "Invoices",
+        "owner": owner.pk,
+        "environment": "production",
+        "trust_boundary": "corp-internal",
+        "sensitivity": "2",
+        "is_active": "on",
+        "introspection_jwk": "",
+    }
+    data.update(overrides)
+    data.update(scope_rows({"name": "invoices:read", "description": "Read invoices"}, {"name": "invoices:pay", "consequential": "on"}, {"name": ""}))
+    return data
+
+
+@pytest.mark.parametrize("person", ["alice", "charlie", "rita", "carol", "sam"])
+def test_everyone_logged_in_reads_services(request, client_for, crm, person):
+    client = client_for(request.getfixturevalue(person))
+    listing = client.get("/services/")
+    assert listing.status_code == 200 and b"CRM" in listing.content
+    detail = client.get(f"/services/{crm.pk}/")
+    assert detail.status_code == 200 and b"tickets:read" in detail.content
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(client, crm):
+    assert client.get("/services/").status_code == 302
+
+
+def test_a_security_admin_registers_a_service_with_scopes(client_for, sam):
+    response = client_for(sam).post("/services/new/", service_data(sam))
+
+    service = Service.objects.get(name="Billing")
+    assert response.status_code == 302 and response["Location"] == f"/services/{service.pk}/"
+    assert dict(service.scopes.values_list("name", "consequential")) == {"invoices:read": False, "invoices:pay": True}
+    assert AuditEvent.objects.filter(action="service.create").count() == 1
+
+
+def test_it_shows_form_errors_next_to_the_fields(client_for, sam, crm):
+    response = client_for(sam).post("/services/new/", service_data(sam, audience=CRM, name="CRM"))
+    assert response.status_code == 400
+    assert b"has-error" in response.content or b"alert-error" in response.content
+    assert Service.objects.count() == 1
+
+
+def test_it_refuses_a_private_introspection_key(client_for, sam):
+    private = ECAlgorithm.to_jwk(new_private_key())
+    response = client_for(sam).post("/services/new/", service_data(sam, introspection_jwk=private))
+    assert response.status_code == 400 and b"private key" in response.content
+    assert json.loads(private)["d"].encode() not in response.content
+    assert not Service.objects.exists()
+
+
+def test_a_security_admin_edits_scopes_and_the_introspection_key(client_for, sam, crm):
+    rows = scope_rows(
+        {"name": "tickets:read", "description": "Read"},
+        {"name": "tickets:write", "DELETE": "on"},
+        {"name": "customers:export", "consequential": "on"},
+        initial=3,
+    )
+    data = {**service_data(sam, name="CRM", audience=CRM), **rows, "introspection_jwk": json.dumps(public_jwk(new_private_key()))}
+    response = client_for(sam).post(f"/services/{crm.pk}/edit/", data)
+    assert response.status_code == 302, response.content
+    crm.refresh_from_db()
+    assert sorted(crm.scopes.values_list("name", flat=True)) == ["customers:export", "tickets:read"]
+    assert crm.introspection_jwk["kty"] == "EC"
+
+
+@pytest.mark.parametrize("person", ["alice", "charlie", "rita", "carol"])
+def test_only_security_admins_change_services(request, client_for, crm, sam, person):
+    client = client_for(request.getfixturevalue(person))
+    assert client.get("/services/new/").status_code == 403
+    assert client.post("/services/new/", service_data(sam)).status_code == 403
+    assert client.get(f"/services/{crm.pk}/edit/").status_code == 403
+    assert Service.objects.count() == 1
+
+
+def test_an_unknown_service_is_404(client_for, alice):
+    assert client_for(alice).get("/services/999/").status_code == 404
+
+
+def test_the_list_has_an_empty_state(client_for, alice, sam):
+    assert b"No services registered yet" in client_for(alice).get("/services/").content
+    assert b"Register service" in client_for(sam).get("/services/").content

@@ -1,0 +1,145 @@
+"""Forms for the token service's pages. They validate input; the service modules write."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from inventory.forms import PersonChoiceField
+from inventory.models import AIIdentity, Status
+
+from .keys import SIGNING_ALGORITHMS
+from .models import Service
+
+
+def forget_pasted_private_key(form: forms.Form, error) -> None:
+    """A private key pasted by mistake is not sent back into the page: blank the field that held it."""
+    refused = getattr(error, "error_dict", {})
+    for field, errors in refused.items():
+        if field in form.fields and any(getattr(e, "code", "") == "private_key" for e in errors):
+            form.data = form.data.copy()
+            form.data[form.add_prefix(field)] = ""
+
+
+class ServiceForm(forms.ModelForm):
+    owner = PersonChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"))
+    introspection_jwk = forms.CharField(
+        label="Introspection public key (JWK)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=(
+            "Optional. The service's public key, if it calls /oauth/introspect: it signs a private_key_jwt "
+            "assertion with client_id = its audience. Leave empty for offline verification only."
+        ),
+    )
+
+    class Meta:
+        model = Service
+        fields = ["name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {"is_active": "Active (tokens can be issued for it)", "sensitivity": "Data sensitivity"}
+        help_texts = {"trust_boundary": "The zone it lives in; agents from another named zone are refused by policy."}
+
+
+class ScopeForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False, help_text="e.g. tickets:read")
+    description = forms.CharField(max_length=255, required=False)
+    consequential = forms.BooleanField(
+        required=False, help_text="Sends money, mail or deletes data: autonomous agents need a person's approval."
+    )
+
+
+ScopeFormSet = forms.formset_factory(ScopeForm, extra=3, can_delete=True)
+
+
+def scope_rows(formset) -> list[dict]:
+    """The scopes a valid formset lists, blank and deleted rows left out."""
+    return [
+        form.cleaned_data
+        for form in formset.forms
+        if form.cleaned_data.get("name") and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def _bundle_field():
+    return forms.CharField(
+        label="JWT bundle (JWKS)",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text='The trust domain\'s JWKS: {"keys": [...]}, public keys with a kid each.',
+    )
+
+
+class TrustDomainBundleForm(forms.Form):
+    jwks = _bundle_field()
+
+
+class TrustDomainForm(forms.Form):
+    name = forms.CharField(max_length=255, help_text="The SPIFFE trust domain, e.g. prod.example.com.")
+    jwks = _bundle_field()
+
+
+class JWKCredentialForm(forms.Form):
+    label = forms.CharField(max_length=120, required=False, help_text="e.g. the host or the key's rotation date.")
+    jwk = forms.CharField(
+        label="Public key",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=(
+            "A public JWK (EC P-256, Ed25519, or RSA of 2048 bits or more), or a PEM public key. "
+            "Never paste the private key: keep it with the agent."
+        ),
+    )
+
+
+class SpiffeCredentialForm(forms.Form):
+    label = forms.CharField(max_length=120, required=False)
+    spiffe_id = forms.CharField(
+        label="SPIFFE ID", max_length=255, help_text="e.g. spiffe://prod.example.com/ns/support/sa/summariser"
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OptionalReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200, required=False)
+
+
+class KeyRotateForm(forms.Form):
+    alg = forms.ChoiceField(label="Algorithm of the new keys", choices=[(a, a) for a in SIGNING_ALGORITHMS])
+
+
+class GrantForm(forms.Form):
+    identity = forms.ModelChoiceField(queryset=AIIdentity.objects.exclude(status=Status.OFFBOARDED).order_by("name"))
+    service = forms.ModelChoiceField(queryset=Service.objects.filter(is_active=True).order_by("name"))
+    scopes = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple, help_text="Only scopes of the chosen service count."
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends at (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = {}
+        for service in self.fields["service"].queryset.prefetch_related("scopes"):
+            choices[service.name] = [(f"{service.pk}:{s.name}", s.name) for s in service.scopes.all()]
+        self.fields["scopes"].choices = list(choices.items())
+
+    def clean_ends_at(self):
+        ends_at = self.cleaned_data["ends_at"]
+        if ends_at <= timezone.now():
+            raise forms.ValidationError("Choose a moment in the future.")
+        return ends_at
+
+    def clean(self):
+        cleaned = super().clean()
+        service = cleaned.get("service")
+        if service and cleaned.get("scopes"):
+            picked = [value.split(":", 1) for value in cleaned["scopes"]]
+            if any(service_id != str(service.pk) for service_id, _ in picked):
+                self.add_error("scopes", f"Choose only scopes of {service.name}.")
+            cleaned["scope_names"] = [name for _, name in picked]
+        return cleaned

@@ -1,0 +1,139 @@
+"""Pages about one identity's runtime access: its credentials, grants, tasks and tokens.
+
+The identity page loads the two panels with htmx. Who may see the identity sees the panels
+(404 for outsiders); its owners and security admins change things (403 for read-only roles).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from inventory import visibility
+from inventory.forms import apply_service_errors
+from inventory.selectors import identity_get
+from nhiportal.people.roles import is_security_admin
+
+from . import selectors
+from .credentials import credential_add_jwk, credential_add_spiffe, credential_disable
+from .forms import JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
+from .models import IssuedToken, Task, TrustDomain, WorkloadCredential
+from .revocation import task_end, token_revoke
+
+
+def _identity_to_change(request, pk):
+    identity = identity_get(user=request.user, pk=pk)
+    if not visibility.can(request.user, visibility.CHANGE, identity):
+        raise PermissionDenied
+    return identity
+
+
+def _back_to_identity(identity, anchor: str):
+    return redirect(reverse("inventory:identity-detail", args=[identity.pk]) + anchor)
+
+
+@login_required
+def credentials_panel(request, pk):
+    identity = identity_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "tokens/partials/credentials_panel.html",
+        {
+            "identity": identity,
+            "credentials": selectors.identity_credentials(identity),
+            "may_change": visibility.can(request.user, visibility.CHANGE, identity) and not identity.is_offboarded,
+        },
+    )
+
+
+@login_required
+def access_panel(request, pk):
+    identity = identity_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "tokens/partials/access_panel.html",
+        {
+            "identity": identity,
+            "access": selectors.identity_access(identity),
+            "may_change": visibility.can(request.user, visibility.CHANGE, identity),
+            "may_grant": is_security_admin(request.user) and not identity.is_offboarded,
+        },
+    )
+
+
+def _credential_page(request, pk, form_class, add, template_context):
+    identity = _identity_to_change(request, pk)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            credential = add(actor=request.user, identity=identity, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            forget_pasted_private_key(form, error)
+        else:
+            messages.success(request, f"Added the credential {credential} to {identity.name}.")
+            return _back_to_identity(identity, "#credentials")
+    return render(
+        request,
+        "tokens/credential_form.html",
+        {"identity": identity, "form": form, **template_context},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def credential_add_key(request, pk):
+    return _credential_page(
+        request, pk, JWKCredentialForm, credential_add_jwk,
+        {"title": "Add a public key", "intro": "The agent signs its client assertions (private_key_jwt) with the matching private key."},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def credential_add_spiffe_id(request, pk):
+    return _credential_page(
+        request, pk, SpiffeCredentialForm, credential_add_spiffe,
+        {
+            "title": "Add a SPIFFE ID",
+            "intro": "The agent presents a JWT-SVID from its trust domain as its client assertion.",
+            "trust_domains": TrustDomain.objects.order_by("name").values_list("name", flat=True),
+        },
+    )
+
+
+@require_POST
+@login_required
+def credential_disable_view(request, pk, credential_pk):
+    identity = _identity_to_change(request, pk)
+    credential = get_object_or_404(WorkloadCredential, pk=credential_pk, identity=identity)
+    form = OptionalReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    credential_disable(actor=request.user, credential=credential, reason=reason)
+    messages.success(request, f"Disabled {credential}; the tokens obtained with it are revoked.")
+    return _back_to_identity(identity, "#credentials")
+
+
+@require_POST
+@login_required
+def task_end_view(request, pk, task_pk):
+    identity = _identity_to_change(request, pk)
+    task = get_object_or_404(Task, pk=task_pk, identity=identity)
+    form = OptionalReasonForm(request.POST)
+    revoked = task_end(task=task, actor=request.user, reason=(form.cleaned_data["reason"] if form.is_valid() else "") or "Ended by an owner.")
+    messages.success(request, f"Ended the task; {revoked} token{'s' if revoked != 1 else ''} revoked.")
+    return _back_to_identity(identity, "#access")
+
+
+@require_POST
+@login_required
+def token_revoke_view(request, pk, token_pk):
+    identity = _identity_to_change(request, pk)
+    token = get_object_or_404(IssuedToken, pk=token_pk, identity=identity)
+    form = OptionalReasonForm(request.POST)
+    revoked = token_revoke(token=token, actor=request.user, reason=(form.cleaned_data["reason"] if form.is_valid() else "") or "Revoked by an owner.")
+    messages.success(request, f"Revoked {revoked} token{'s' if revoked != 1 else ''}.")
+    return _back_to_identity(identity, "#access")

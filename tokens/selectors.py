@@ -1,0 +1,110 @@
+"""Reads for the token service's pages and API, narrowed by the inventory's visibility gate."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from inventory import visibility
+from inventory.models import AIIdentity
+
+from .models import Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+
+PANEL_TASKS = 10
+PANEL_TOKENS_PER_TASK = 5
+
+
+def service_list() -> QuerySet:
+    return Service.objects.select_related("owner").annotate(scope_count=Count("scopes")).order_by("name")
+
+
+def service_get(pk) -> Service:
+    return Service.objects.select_related("owner").prefetch_related("scopes").get(pk=pk)
+
+
+def visible_identities(user) -> QuerySet:
+    return visibility.restrict(AIIdentity.objects.all(), user, visibility.VIEW)
+
+
+def grant_list(*, user, state: str = "", service=None) -> QuerySet:
+    """Grants of the identities the user may see; state is live, ended or revoked."""
+    now = timezone.now()
+    grants = Grant.objects.filter(identity__in=visible_identities(user)).select_related("identity", "service")
+    if service:
+        grants = grants.filter(service=service)
+    if state == "live":
+        grants = grants.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    elif state == "ended":
+        grants = grants.filter(revoked_at__isnull=True, ends_at__lte=now)
+    elif state == "revoked":
+        grants = grants.filter(revoked_at__isnull=False)
+    return grants.order_by("-created_at")
+
+
+def grant_state(grant: Grant, now=None) -> str:
+    now = now or timezone.now()
+    if grant.revoked_at:
+        return "revoked"
+    if grant.ends_at <= now:
+        return "expired"
+    return "live" if grant.starts_at <= now else "next"
+
+
+def token_state(token: IssuedToken, now=None) -> str:
+    now = now or timezone.now()
+    if token.revoked_at:
+        return "revoked"
+    return "expired" if token.expires_at <= now else "live"
+
+
+def signing_keys() -> QuerySet:
+    order = {KeyState.NEXT: 0, KeyState.ACTIVE: 1, KeyState.RETIRING: 2, KeyState.RETIRED: 3}
+    keys = list(SigningKey.objects.defer("private_key_encrypted"))
+    return sorted(keys, key=lambda k: (order[k.state], -k.created_at.timestamp()))
+
+
+def trust_domains() -> QuerySet:
+    return TrustDomain.objects.annotate(
+        credential_count=Count("credentials", filter=Q(credentials__enabled=True))
+    ).order_by("name")
+
+
+def identity_credentials(identity) -> QuerySet:
+    return WorkloadCredential.objects.filter(identity=identity).select_related("trust_domain", "created_by").order_by(
+        "-enabled", "-created_at"
+    )
+
+
+@dataclass
+class AccessPanel:
+    grants: list
+    tasks: list
+    task_count: int
+    open_task_count: int
+    live_token_count: int
+
+
+def identity_access(identity) -> AccessPanel:
+    """Grants, the latest tasks with their latest tokens, and counts: what the identity holds and did."""
+    now = timezone.now()
+    grants = list(Grant.objects.filter(identity=identity).select_related("service").order_by("revoked_at", "-ends_at"))
+    for grant in grants:
+        grant.state = grant_state(grant, now)
+    tasks = list(
+        Task.objects.filter(identity=identity)
+        .select_related("service", "parent")
+        .annotate(token_count=Count("tokens"))
+        .order_by("-opened_at")[:PANEL_TASKS]
+    )
+    for task in tasks:
+        task.recent_tokens = list(task.tokens.order_by("-issued_at")[:PANEL_TOKENS_PER_TASK])
+        for token in task.recent_tokens:
+            token.state = token_state(token, now)
+    counts = Task.objects.filter(identity=identity).aggregate(total=Count("pk"), open=Count("pk", filter=Q(ended_at__isnull=True)))
+    return AccessPanel(
+        grants=grants,
+        tasks=tasks,
+        task_count=counts["total"],
+        open_task_count=counts["open"],
+        live_token_count=IssuedToken.objects.filter(identity=identity, revoked_at__isnull=True, expires_at__gt=now).count(),
+    )
