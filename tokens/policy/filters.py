@@ -11,7 +11,9 @@ from .models import Decision, PolicyDecision, PolicyMode
 
 class DecisionFilter(django_filters.FilterSet):
     identity = django_filters.UUIDFilter(field_name="identity_id", label="Identity id")
-    service = django_filters.ModelChoiceFilter(queryset=Service.objects.all(), empty_label="Any", method="filter_service")
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.all(), empty_label="Any", method="filter_service", label="Service"
+    )
     decision = django_filters.ChoiceFilter(choices=Decision.choices, empty_label="Any", label="Policy said")
     enforced = django_filters.ChoiceFilter(choices=Decision.choices, empty_label="Any", label="Portal did")
     action = django_filters.ChoiceFilter(choices=[(a, a.capitalize()) for a in ACTIONS], empty_label="Any")
