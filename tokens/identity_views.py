@@ -30,6 +30,11 @@ def _identity_to_change(request, pk):
     return identity
 
 
+def _reason(request, default: str) -> str:
+    form = OptionalReasonForm(request.POST)
+    return (form.cleaned_data["reason"] if form.is_valid() else "") or default
+
+
 def _back_to_identity(identity, anchor: str):
     return redirect(reverse("inventory:identity-detail", args=[identity.pk]) + anchor)
 
@@ -110,9 +115,7 @@ def credential_add_spiffe_id(request, pk):
 def credential_disable_view(request, pk, credential_pk):
     identity = _identity_to_change(request, pk)
     credential = get_object_or_404(WorkloadCredential, pk=credential_pk, identity=identity)
-    form = OptionalReasonForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    credential_disable(actor=request.user, credential=credential, reason=reason)
+    credential_disable(actor=request.user, credential=credential, reason=_reason(request, "Disabled by an owner."))
     messages.success(request, f"Disabled {credential}; the tokens obtained with it are revoked.")
     return _back_to_identity(identity, "#credentials")
 
@@ -122,8 +125,7 @@ def credential_disable_view(request, pk, credential_pk):
 def task_end_view(request, pk, task_pk):
     identity = _identity_to_change(request, pk)
     task = get_object_or_404(Task, pk=task_pk, identity=identity)
-    form = OptionalReasonForm(request.POST)
-    revoked = task_end(task=task, actor=request.user, reason=(form.cleaned_data["reason"] if form.is_valid() else "") or "Ended by an owner.")
+    revoked = task_end(task=task, actor=request.user, reason=_reason(request, "Ended by an owner."))
     messages.success(request, f"Ended the task; {revoked} token{'s' if revoked != 1 else ''} revoked.")
     return _back_to_identity(identity, "#access")
 
@@ -133,7 +135,6 @@ def task_end_view(request, pk, task_pk):
 def token_revoke_view(request, pk, token_pk):
     identity = _identity_to_change(request, pk)
     token = get_object_or_404(IssuedToken, pk=token_pk, identity=identity)
-    form = OptionalReasonForm(request.POST)
-    revoked = token_revoke(token=token, actor=request.user, reason=(form.cleaned_data["reason"] if form.is_valid() else "") or "Revoked by an owner.")
+    revoked = token_revoke(token=token, actor=request.user, reason=_reason(request, "Revoked by an owner."))
     messages.success(request, f"Revoked {revoked} token{'s' if revoked != 1 else ''}.")
     return _back_to_identity(identity, "#access")
