@@ -1,2 +1,13 @@
 # API routes are named "<thing>-<action>" and reversed as "api:<name>" (see nhiportal/urls.py).
-urlpatterns = []
+from rest_framework.routers import SimpleRouter
+
+from .views import CredentialViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
+
+router = SimpleRouter(use_regex_path=False)
+router.register("services", ServiceViewSet, basename="service")
+router.register("trust-domains", TrustDomainViewSet, basename="trust-domain")
+router.register("grants", GrantViewSet, basename="grant")
+router.register("credentials", CredentialViewSet, basename="credential")
+router.register("tasks", TaskViewSet, basename="task")
+router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
+urlpatterns = router.urls

@@ -1,0 +1,146 @@
+"""What the token service's API reads and writes. Output fields are listed one by one:
+no private key, token or secret can reach a response through a new model field."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from inventory.models import Environment, Sensitivity
+
+from ..keys import SIGNING_ALGORITHMS
+
+
+class ScopeSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    consequential = serializers.BooleanField(required=False, default=False)
+
+
+class ServiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    audience = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    owner = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.filter(is_active=True))
+    environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.PRODUCTION)
+    trust_boundary = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
+    is_active = serializers.BooleanField(required=False, default=True)
+    scopes = ScopeSerializer(many=True, required=False, default=list)
+    introspection_jwk = serializers.JSONField(required=False, allow_null=True, default=None)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, service):
+        data = super().to_representation(service)
+        data["scopes"] = ScopeSerializer(service.scopes.all(), many=True).data
+        return data
+
+
+class TrustDomainSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=255)
+    jwks = serializers.JSONField()
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class TrustDomainUpdateSerializer(serializers.Serializer):
+    jwks = serializers.JSONField()
+
+
+class GrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    identity = serializers.UUIDField(source="identity_id")
+    service = serializers.IntegerField(source="service_id")
+    service_audience = serializers.CharField(source="service.audience", read_only=True)
+    scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=False)
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField()
+    justification = serializers.CharField()
+    granted_by = serializers.CharField(source="granted_by.username", read_only=True, default=None)
+    created_at = serializers.DateTimeField(read_only=True)
+    revoked_at = serializers.DateTimeField(read_only=True)
+    revoked_by = serializers.CharField(source="revoked_by_label", read_only=True)
+    revoke_reason = serializers.CharField(read_only=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class OptionalReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class CredentialSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    identity = serializers.UUIDField(source="identity_id", read_only=True)
+    kind = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    kid = serializers.CharField(read_only=True)
+    thumbprint = serializers.CharField(read_only=True)
+    public_jwk = serializers.JSONField(read_only=True)
+    spiffe_id = serializers.CharField(read_only=True)
+    enabled = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    disabled_at = serializers.DateTimeField(read_only=True)
+    disabled_by = serializers.CharField(source="disabled_by_label", read_only=True)
+    disable_reason = serializers.CharField(read_only=True)
+
+
+class CredentialCreateSerializer(serializers.Serializer):
+    """Either a public JWK or a SPIFFE ID."""
+
+    identity = serializers.UUIDField()
+    label = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    jwk = serializers.JSONField(required=False)
+    spiffe_id = serializers.CharField(max_length=255, required=False)
+
+    def validate(self, data):
+        if ("jwk" in data) == ("spiffe_id" in data):
+            raise serializers.ValidationError("Send either jwk (a public JWK) or spiffe_id.")
+        return data
+
+
+class TokenSerializer(serializers.Serializer):
+    """A ledger row: facts about a token, never the token."""
+
+    jti = serializers.CharField()
+    audience = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    exchanged_from = serializers.CharField(source="parent.jti", default=None)
+    revoked_at = serializers.DateTimeField()
+    revoked_by = serializers.CharField(source="revoked_by_label")
+    revoke_reason = serializers.CharField()
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    identity = serializers.UUIDField(source="identity_id")
+    service = serializers.CharField(source="service.audience")
+    parent = serializers.UUIDField(source="parent_id", allow_null=True)
+    intent = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    authorization_details = serializers.JSONField()
+    opened_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    ended_by = serializers.CharField(source="ended_by_label")
+    end_reason = serializers.CharField()
+    tokens = TokenSerializer(many=True)
+
+
+class SigningKeySerializer(serializers.Serializer):
+    kid = serializers.CharField()
+    alg = serializers.CharField()
+    state = serializers.CharField()
+    public_jwk = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField()
+    retiring_at = serializers.DateTimeField()
+    retired_at = serializers.DateTimeField()
+
+
+class RotateSerializer(serializers.Serializer):
+    alg = serializers.ChoiceField(choices=SIGNING_ALGORITHMS, required=False)

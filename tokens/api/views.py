@@ -1,0 +1,216 @@
+"""The token service's API: the same gate and service functions as the pages.
+
+- services: everyone authenticated reads; security admins write (403 otherwise);
+- grants, credentials, tasks: of the identities you may see (404 otherwise); grants are
+  written by security admins, credentials and task ends by the identity's owners too;
+- trust domains and signing keys: security admins only.
+Refusals from the service functions are 400 with the reason keyed by field.
+"""
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from inventory import visibility
+from inventory.selectors import identity_get
+from nhiportal.people.roles import is_security_admin
+
+from .. import selectors, services
+from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
+from ..keys import signing_keys_rotate
+from ..models import Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from ..revocation import task_end
+from .serializers import (
+    CredentialCreateSerializer,
+    CredentialSerializer,
+    GrantSerializer,
+    OptionalReasonSerializer,
+    ReasonSerializer,
+    RotateSerializer,
+    ServiceSerializer,
+    SigningKeySerializer,
+    TaskSerializer,
+    TrustDomainSerializer,
+    TrustDomainUpdateSerializer,
+)
+
+
+def _require_security_admin(request):
+    if not is_security_admin(request.user):
+        raise PermissionDenied("Only security admins change this.")
+
+
+def _valid(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _changeable_identity(request, pk):
+    identity = identity_get(user=request.user, pk=pk)
+    if not visibility.can(request.user, visibility.CHANGE, identity):
+        raise PermissionDenied("Your role can read this identity but not change it.")
+    return identity
+
+
+@extend_schema(tags=["services"])
+class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ServiceSerializer
+    parser_classes = [JSONParser]
+    queryset = Service.objects.select_related("owner").prefetch_related("scopes").order_by("name")
+
+    def create(self, request):
+        _require_security_admin(request)
+        data = dict(_valid(ServiceSerializer, request.data))
+        data.pop("is_active", None)
+        service = services.service_create(actor=request.user, **data)
+        return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        _require_security_admin(request)
+        service = self.get_object()
+        # Partial: only the fields sent are changed (scopes, if sent, replace the list).
+        data = _valid(ServiceSerializer, request.data, partial=True)
+        service = services.service_update(actor=request.user, service=service, **data)
+        return Response(ServiceSerializer(self.get_queryset().get(pk=service.pk)).data)
+
+
+@extend_schema(tags=["services"])
+class TrustDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TrustDomainSerializer
+    parser_classes = [JSONParser]
+    queryset = TrustDomain.objects.order_by("name")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _require_security_admin(request)
+
+    def create(self, request):
+        data = _valid(TrustDomainSerializer, request.data)
+        domain = services.trust_domain_create(actor=request.user, name=data["name"], jwks=data["jwks"])
+        return Response(TrustDomainSerializer(domain).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TrustDomainUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        data = _valid(TrustDomainUpdateSerializer, request.data)
+        domain = services.trust_domain_update(actor=request.user, trust_domain=self.get_object(), jwks=data["jwks"])
+        return Response(TrustDomainSerializer(domain).data)
+
+
+@extend_schema(tags=["grants"])
+class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = GrantSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        grants = selectors.grant_list(user=self.request.user, state=self.request.query_params.get("state", ""))
+        if self.request.query_params.get("identity"):
+            grants = grants.filter(identity_id=self.request.query_params["identity"])
+        return grants.select_related("granted_by")
+
+    def create(self, request):
+        _require_security_admin(request)
+        data = _valid(GrantSerializer, request.data)
+        identity = identity_get(user=request.user, pk=data["identity_id"])
+        service = get_object_or_404(Service, pk=data["service_id"])
+        grant = services.grant_create(
+            actor=request.user, identity=identity, service=service, scopes=data["scopes"], ends_at=data["ends_at"],
+            justification=data["justification"], starts_at=data.get("starts_at"),
+        )
+        return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses=GrantSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        grant = self.get_object()
+        _require_security_admin(request)
+        data = _valid(ReasonSerializer, request.data)
+        grant = services.grant_revoke(actor=request.user, grant=grant, reason=data["reason"])
+        return Response(GrantSerializer(Grant.objects.select_related("service", "granted_by").get(pk=grant.pk)).data)
+
+
+@extend_schema(tags=["credentials"])
+class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Workload credentials of the identities you may see; ?identity=<uuid> narrows the list."""
+
+    serializer_class = CredentialSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        credentials = WorkloadCredential.objects.filter(identity__in=selectors.visible_identities(self.request.user))
+        if self.request.query_params.get("identity"):
+            credentials = credentials.filter(identity_id=self.request.query_params["identity"])
+        return credentials.order_by("-created_at")
+
+    @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer})
+    def create(self, request):
+        data = _valid(CredentialCreateSerializer, request.data)
+        identity = _changeable_identity(request, data["identity"])
+        if "jwk" in data:
+            credential = credential_add_jwk(actor=request.user, identity=identity, jwk=data["jwk"], label=data["label"])
+        else:
+            credential = credential_add_spiffe(actor=request.user, identity=identity, spiffe_id=data["spiffe_id"], label=data["label"])
+        return Response(CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OptionalReasonSerializer, responses=CredentialSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        credential = self.get_object()
+        _changeable_identity(request, credential.identity_id)
+        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        credential = credential_disable(actor=request.user, credential=credential, reason=reason)
+        return Response(CredentialSerializer(credential).data)
+
+
+@extend_schema(tags=["tasks"])
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Tasks and their tokens (never the token itself) of the identities you may see."""
+
+    serializer_class = TaskSerializer
+    parser_classes = [JSONParser]
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        tasks = Task.objects.filter(identity__in=selectors.visible_identities(self.request.user))
+        if self.request.query_params.get("identity"):
+            tasks = tasks.filter(identity_id=self.request.query_params["identity"])
+        if self.request.query_params.get("open") in ("1", "true"):
+            tasks = tasks.filter(ended_at__isnull=True)
+        tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
+        return tasks.select_related("service").prefetch_related(Prefetch("tokens", queryset=tokens)).order_by("-opened_at")
+
+    @extend_schema(request=OptionalReasonSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        task = self.get_object()
+        _changeable_identity(request, task.identity_id)
+        reason = _valid(OptionalReasonSerializer, request.data)["reason"] or "Ended through the API."
+        task_end(task=task, actor=request.user, reason=reason)
+        return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
+
+
+@extend_schema(tags=["signing keys"])
+class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = SigningKeySerializer
+    parser_classes = [JSONParser]
+    pagination_class = None
+    queryset = SigningKey.objects.none()  # for the schema; list() reads the keys in display order
+
+    def list(self, request):
+        return Response(SigningKeySerializer(selectors.signing_keys(), many=True).data)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _require_security_admin(request)
+
+    @extend_schema(request=RotateSerializer, responses=SigningKeySerializer)
+    @action(detail=False, methods=["post"])
+    def rotate(self, request):
+        alg = _valid(RotateSerializer, request.data).get("alg")
+        key = signing_keys_rotate(actor=request.user, alg=alg)
+        return Response(SigningKeySerializer(key).data)
