@@ -1,12 +1,12 @@
 """policy_decide: the decision the token service asks for at every issuance, and its record."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from django.contrib.auth import get_user_model
 
 from tokens.policy.active import active_policy
 from tokens.policy.engine import EXCHANGE, decision_record_refusal, policy_decide
-from tokens.policy.models import PolicyDecision
+from tokens.policy.models import PolicyDecision, PolicyVersion
 from tokens.policy.services import policy_version_mode_set
 
 from .conftest import DENY_ALL, DENY_EXAMPLE, active_version, issue_request
@@ -161,3 +161,11 @@ def test_it_forgets_the_active_version_when_another_is_activated(settings, sam, 
     newer = active_version(sam)
     outcome = policy_decide(issue_request(agent, crm))
     assert outcome.allowed and outcome.version == newer.number
+
+
+def test_it_denies_everything_when_the_active_text_no_longer_compiles(sam, agent, crm):
+    version = active_version(sam)
+    # As after a Cedar upgrade that changed the language: the saved text stops parsing.
+    PolicyVersion.objects.filter(pk=version.pk).update(text="permit (", created_at=version.created_at - timedelta(seconds=1))
+    outcome = policy_decide(issue_request(agent, crm))
+    assert not outcome.allowed and outcome.policy_ids == ("portal-active-version-unusable",)

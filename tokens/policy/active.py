@@ -8,14 +8,16 @@ workers and hosts follow within the interval. Each decision records the version 
 so that window is visible in the log. A zero interval asks the database every time.
 """
 
+import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from .compiled import CompiledPolicy, compiled_cached, compiled_default, compiled_version
+from .compiled import CompiledPolicy, compiled_cached, compiled_default, compiled_unusable, compiled_version
 from .models import PolicyMode, PolicyVersion
 
+logger = logging.getLogger(__name__)
 DEFAULT_CACHE_SECONDS = 2.0
 
 
@@ -45,7 +47,13 @@ def active_policy() -> ActivePolicy:
         active = ActivePolicy(None, None, PolicyMode.ENFORCE, compiled_default())
     else:
         version_id, number, mode, created_at = row
-        compiled = compiled_cached(version_id, created_at) or compiled_version(PolicyVersion.objects.get(pk=version_id))
+        compiled = compiled_cached(version_id, created_at)
+        if compiled is None:
+            try:
+                compiled = compiled_version(PolicyVersion.objects.get(pk=version_id))
+            except ValueError as exc:
+                logger.error("active policy version %s does not compile, denying everything: %s", number, exc)
+                compiled, mode = compiled_unusable(), PolicyMode.ENFORCE
         active = ActivePolicy(version_id, number, mode, compiled)
     _memo[:] = [now + _cache_seconds(), active]
     return active

@@ -65,6 +65,10 @@ class CompiledPolicy:
 
 _COMPILED: dict[tuple, CompiledPolicy] = {}
 _DEFAULT: list[CompiledPolicy] = []
+# What decides when the active version's text no longer compiles (say, after a Cedar upgrade
+# changed the language): every request is denied, and the log names the reason.
+UNUSABLE_POLICY_ID = "portal-active-version-unusable"
+_UNUSABLE: list[CompiledPolicy] = []
 
 
 def compiled_version(version) -> CompiledPolicy:
@@ -78,6 +82,12 @@ def compiled_version(version) -> CompiledPolicy:
 
 def compiled_cached(version_id, created_at) -> CompiledPolicy | None:
     return _COMPILED.get((version_id, created_at))
+
+
+def compiled_unusable() -> CompiledPolicy:
+    if not _UNUSABLE:
+        _UNUSABLE.append(CompiledPolicy(f'@id("{UNUSABLE_POLICY_ID}")\nforbid (principal, action, resource);'))
+    return _UNUSABLE[0]
 
 
 def compiled_default() -> CompiledPolicy:
