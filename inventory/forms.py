@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
 
 from .models import AIIdentity, OwnerRole
@@ -85,6 +86,8 @@ class IdentityForm(forms.ModelForm):
         # Lengthening the interval weakens a control, so only security admins set it.
         if not is_security_admin(actor):
             del self.fields["attestation_interval_days"]
+        elif self.instance._state.adding:
+            self.fields["attestation_interval_days"].initial = nhi_setting("ATTESTATION_INTERVAL_DAYS")
 
     def descriptive_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}

@@ -8,6 +8,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
 
 from .lifecycle import (
     ACTIVATE,
@@ -105,8 +106,8 @@ def identity_register(
         offboarding_plan=offboarding_plan.strip(),
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    if attestation_interval_days:
-        identity.attestation_interval_days = attestation_interval_days
+    # The portal-wide interval (settings.NHI) unless this identity is given its own.
+    identity.attestation_interval_days = attestation_interval_days or nhi_setting("ATTESTATION_INTERVAL_DAYS")
     identity.full_clean()
     identity.save()
     owners = [(primary_owner, OwnerRole.PRIMARY)] + [(p, OwnerRole.BACKUP) for p in backups]

@@ -89,3 +89,10 @@ def test_it_refuses_people_who_may_not_register(persona, request, client_for):
     assert client.get(REGISTER).status_code == 403
     assert client.post(REGISTER, form_data()).status_code == 403
     assert not AIIdentity.objects.exists()
+
+
+def test_it_uses_the_portal_wide_attestation_interval_by_default(alice, sam, client_for, settings):
+    settings.NHI = {**settings.NHI, "ATTESTATION_INTERVAL_DAYS": 30}
+    assert client_for(sam).get(REGISTER).context["form"]["attestation_interval_days"].value() == 30
+    client_for(alice).post(REGISTER, form_data())
+    assert AIIdentity.objects.get().attestation_interval_days == 30
