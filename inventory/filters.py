@@ -47,7 +47,7 @@ class IdentityFilter(django_filters.FilterSet):
         coerce=int,
         label="Sensitivity ceiling",
     )
-    orphaned = django_filters.BooleanFilter(method="filter_orphaned", widget=AnyYesNo)
+    orphaned = django_filters.BooleanFilter(method="filter_orphaned", widget=AnyYesNo, label="Orphaned")
     attestation_overdue = django_filters.BooleanFilter(
         method="filter_attestation_overdue", widget=AnyYesNo, label="Attestation overdue"
     )

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -57,7 +57,9 @@ def identity_page_get(*, user, pk) -> AIIdentity:
 
 
 def identity_owners(identity: AIIdentity) -> list[Ownership]:
-    return list(identity.ownerships.select_related("person").order_by("role", "person__username"))
+    """The primary owner first, then the backups by username."""
+    primary_first = Case(When(role=OwnerRole.PRIMARY, then=0), default=1)
+    return list(identity.ownerships.select_related("person").order_by(primary_first, "person__username"))
 
 
 def people_who_can_own() -> QuerySet:

@@ -14,14 +14,19 @@ def _start_of(day) -> datetime:
 
 
 class AuditEventFilter(django_filters.FilterSet):
+    # Hints as placeholders, not help text, so the filter row stays one line.
     action = django_filters.CharFilter(
         field_name="action",
         lookup_expr="startswith",
         label="Action",
-        help_text='Exact or a prefix, e.g. "identity." for every identity event.',
+        widget=forms.TextInput(attrs={"placeholder": "identity. or identity.activate"}),
     )
-    actor = django_filters.CharFilter(field_name="actor_label", label="Actor", help_text="A username, agent:… or system:…")
-    object_type = django_filters.CharFilter(field_name="object_type", label="Object type", help_text="e.g. inventory.aiidentity")
+    actor = django_filters.CharFilter(
+        field_name="actor_label", label="Actor", widget=forms.TextInput(attrs={"placeholder": "alice, agent:…, system:…"})
+    )
+    object_type = django_filters.CharFilter(
+        field_name="object_type", label="Object type", widget=forms.TextInput(attrs={"placeholder": "inventory.aiidentity"})
+    )
     identity = django_filters.UUIDFilter(field_name="identity_id", label="Identity id")
     # Whole days in the portal's time zone; compared as a range on `at` so its index serves.
     date_from = django_filters.DateFilter(

@@ -127,3 +127,9 @@ def test_it_hides_the_identity_from_an_outsider(alice, charlie, client_for, make
 
 def test_it_answers_404_for_an_unknown_identity(alice, client_for):
     assert client_for(alice).get("/identities/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_it_lists_the_primary_owner_first(alice, bob, client_for, make_identity):
+    identity = make_identity(bob, backups=[alice])
+    owners = client_for(bob).get(page_url(identity)).context["owners"]
+    assert [(o.person.username, o.role) for o in owners] == [("bob", "primary"), ("alice", "backup")]
