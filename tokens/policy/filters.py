@@ -2,6 +2,8 @@
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from tokens.models import Service
 
@@ -29,6 +31,7 @@ class DecisionFilter(django_filters.FilterSet):
         model = PolicyDecision
         fields = ["identity", "service", "decision", "enforced", "action", "mode", "since", "until"]
 
+    @extend_schema_field(OpenApiTypes.INT)  # a service id
     def filter_service(self, queryset, name, value):
         # Decisions keep the service's id, not a foreign key: they outlive the service.
         return queryset.filter(service_id=value.pk)
