@@ -230,7 +230,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
     signer = active_signer()
     with transaction.atomic():
         identity = _lock_identity(client)
-        consume(client)
+        consume(client, first_write=True)
         try:
             if identity.status != Status.ACTIVE:
                 raise _Refusal(

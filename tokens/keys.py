@@ -139,6 +139,9 @@ def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
         before={"active": _summary(old_active)},
         after={"active": promoted.kid, "next": upcoming.kid, "retired": retired},
     )
+    # Forget now (this process signs with the new key from its next token) and again on commit,
+    # in case a token was signed in between with the key this transaction just demoted.
+    signer_cache_clear()
     transaction.on_commit(signer_cache_clear)
     return promoted
 

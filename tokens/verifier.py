@@ -1,0 +1,314 @@
+"""Verifying the portal's access tokens in a resource server: offline, from the published JWKS.
+
+    from tokens.verifier import TokenVerifier, AccessTokenAuthentication, require_token
+
+    crm = TokenVerifier(issuer="https://nhi.example.com", audience="https://crm.example.com")
+
+    @require_token(crm, "tickets:read")            # a plain Django view
+    def tickets(request):
+        return JsonResponse({"for": request.token_claims["sub"]})
+
+    class TicketViewSet(viewsets.ViewSet):          # a DRF view
+        authentication_classes = [AccessTokenAuthentication.using(crm)]
+        permission_classes = [HasScopes]
+        required_scopes = ["tickets:read"]
+
+What is checked (RFC 9068, RFC 8725): the signature, with a key from the issuer's JWKS and
+the algorithm that key is for (never "none", never HS*); the typ header at+jwt; iss; aud;
+exp and nbf (and iat not in the future) with a small leeway; and the scopes asked for.
+Tokens are parsed by tokens.jws (once, not per check) and signatures checked with PyJWT's
+algorithm objects on key objects built once from the JWKS.
+
+Keys: the JWKS is fetched on first use and kept; a token with an unknown kid triggers one
+re-fetch, at most every `min_refetch_interval` seconds, so a flood of forged kids cannot
+turn into a flood of requests to the portal. The portal publishes its next key ahead of
+rotation, so a rotation rarely needs even that.
+
+Speed: parsed keys are kept as key objects, and a token already verified is remembered
+(bounded, until it expires), so repeated calls with the same token cost a dictionary
+lookup and a clock check. Offline verification cannot see revocation: pass an
+`Introspector` to also ask the portal (RFC 7662) on every call, for consequential APIs.
+"""
+
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+import jwt
+from django.http import JsonResponse
+from rest_framework import authentication, exceptions, permissions
+
+from .jws import ClaimsError, JWSError, check_claims, parse
+
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+class InvalidToken(Exception):
+    """The token is not valid here. `description` is safe to send back in WWW-Authenticate."""
+
+    error = "invalid_token"
+
+    def __init__(self, description: str):
+        super().__init__(description)
+        self.description = description
+
+
+class InsufficientScope(InvalidToken):
+    error = "insufficient_scope"
+
+
+def _http_get_json(url: str, timeout: float = 5.0) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the configured JWKS URL
+        return json.loads(response.read())
+
+
+def _http_post_form(url: str, data: dict, timeout: float = 5.0) -> dict:
+    body = urllib.parse.urlencode(data).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the configured endpoint
+        return json.loads(response.read())
+
+
+class Introspector:
+    """Asks the portal whether a token is still active (RFC 7662), as a registered service.
+
+    The service authenticates with private_key_jwt: client_id is its audience, and the
+    assertion is signed with the private key whose public half is registered on the service.
+    """
+
+    def __init__(self, *, endpoint: str, client_id: str, private_key, alg: str = "ES256", kid: str | None = None,
+                 http_post: Callable[[str, dict], dict] = _http_post_form):
+        self.endpoint, self.client_id, self.private_key, self.alg, self.kid = endpoint, client_id, private_key, alg, kid
+        self.http_post = http_post
+
+    def _assertion(self) -> str:
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": self.endpoint, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.private_key, algorithm=self.alg, headers={"kid": self.kid} if self.kid else None)
+
+    def active(self, token: str) -> bool:
+        answer = self.http_post(
+            self.endpoint, {"token": token, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion()}
+        )
+        return answer.get("active") is True
+
+
+class TokenVerifier:
+    """Verifies access tokens for one audience (a resource server)."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        algorithms: Iterable[str] = ("ES256", "EdDSA"),
+        leeway: int = 30,
+        min_refetch_interval: float = 30.0,
+        jwks_max_age: float = 3600.0,
+        cache_size: int = 10_000,
+        introspector: Introspector | None = None,
+        http_get: Callable[[str], dict] = _http_get_json,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks_url = jwks_url or issuer.rstrip("/") + "/oauth/jwks.json"
+        self.algorithms = frozenset(algorithms)
+        self.leeway = leeway
+        self.min_refetch_interval = min_refetch_interval
+        self.jwks_max_age = jwks_max_age
+        self.cache_size = cache_size
+        self.introspector = introspector
+        self.http_get = http_get
+        self.clock = clock
+        self._keys: dict[str, tuple[str, object]] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+        self._verified: dict[str, tuple[dict, frozenset]] = {}
+
+    # Keys
+
+    def _load(self, jwks: dict) -> dict[str, tuple[str, object]]:
+        keys = {}
+        for entry in jwks.get("keys", []):
+            try:
+                parsed = jwt.PyJWK(entry)
+            except jwt.PyJWTError:
+                continue  # a key this verifier cannot use is not a reason to refuse the others
+            if parsed.key_id and parsed.algorithm_name in self.algorithms:
+                keys[parsed.key_id] = (parsed.algorithm_name, parsed.key)
+        return keys
+
+    def _refresh(self, *, force: bool) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._fetched_at is not None:
+                age = now - self._fetched_at
+                if age < self.min_refetch_interval or (not force and age < self.jwks_max_age):
+                    return
+            self._fetched_at = now
+            try:
+                self._keys = self._load(self.http_get(self.jwks_url))
+            except (OSError, ValueError):
+                pass  # keep the keys we had; the next allowed attempt tries again
+
+    def _key(self, kid) -> tuple[str, object]:
+        if self._fetched_at is None or self.clock() - self._fetched_at > self.jwks_max_age:
+            self._refresh(force=False)
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            self._refresh(force=True)
+            key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("The token's signing key is unknown.")
+        return key
+
+    # Tokens
+
+    def _decode(self, token: str) -> dict:
+        try:
+            jws = parse(token)
+        except JWSError:
+            raise InvalidToken("The token is malformed.") from None
+        if jws.header.get("typ") not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("This is not an access token (typ).")
+        alg, key = self._key(jws.header.get("kid"))
+        if not jws.verify(key, alg):
+            raise InvalidToken("The token's signature does not verify.")
+        try:
+            check_claims(
+                jws.claims, now=self.clock(), leeway=self.leeway, audiences=(self.audience,), issuer=self.issuer,
+                require=("iss", "sub", "aud", "exp", "iat", "jti"),
+            )
+        except ClaimsError as e:
+            raise InvalidToken("The token has expired." if e.problem == "expired" else f"The token's {e.claim} is {e.problem}.") from None
+        return jws.claims
+
+    def _check_time(self, claims: dict) -> None:
+        now = self.clock()
+        if claims["exp"] + self.leeway <= now:
+            raise InvalidToken("The token has expired.")
+        if claims.get("nbf", 0) - self.leeway > now:
+            raise InvalidToken("The token is not valid yet.")
+
+    def verify(self, token: str, *, scopes: Iterable[str] = ()) -> dict:
+        """The token's claims, or InvalidToken / InsufficientScope."""
+        cached = self._verified.get(token)
+        if cached is None:
+            claims = self._decode(token)
+            granted = frozenset(str(claims.get("scope", "")).split())
+            if len(self._verified) >= self.cache_size:
+                self._verified.clear()
+            self._verified[token] = cached = (claims, granted)
+        claims, granted = cached
+        self._check_time(claims)
+        missing = [s for s in scopes if s not in granted]
+        if missing:
+            raise InsufficientScope(f"The token lacks the scope(s): {' '.join(missing)}.")
+        if self.introspector is not None and not self.introspector.active(token):
+            raise InvalidToken("The token has been revoked.")
+        return claims
+
+
+def bearer_token(request) -> str | None:
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    # Only JWTs are ours: other bearer tokens (personal API tokens) belong to other authenticators.
+    return token if scheme.lower() == "bearer" and token.count(".") == 2 else None
+
+
+def _challenge(error: InvalidToken | None, status: int, realm: str, scopes=()) -> JsonResponse:
+    value = f'Bearer realm="{realm}"'
+    body = {}
+    if error is not None:
+        value += f', error="{error.error}", error_description="{error.description}"'
+        body = {"error": error.error, "error_description": error.description}
+        if error.error == "insufficient_scope":
+            value += f', scope="{" ".join(scopes)}"'
+    response = JsonResponse(body, status=status)
+    response["WWW-Authenticate"] = value
+    return response
+
+
+def require_token(verifier: TokenVerifier, *scopes: str, realm: str = "api"):
+    """Decorate a Django view: 401 without a valid token, 403 without the scopes (RFC 6750)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            token = bearer_token(request)
+            if token is None:
+                return _challenge(None, 401, realm)
+            try:
+                request.token_claims = verifier.verify(token, scopes=scopes)
+            except InsufficientScope as error:
+                return _challenge(error, 403, realm, scopes)
+            except InvalidToken as error:
+                return _challenge(error, 401, realm)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class AgentPrincipal:
+    """request.user for a call made with an access token: the agent (identity) and its task."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, claims: dict):
+        self.claims = claims
+        self.client_id = claims.get("client_id", claims["sub"])
+        self.task_id = claims.get("task_id")
+        self.scopes = frozenset(str(claims.get("scope", "")).split())
+
+    def get_username(self) -> str:
+        return f"agent:{self.client_id}"
+
+    def __str__(self):
+        return self.get_username()
+
+
+class AccessTokenAuthentication(authentication.BaseAuthentication):
+    """DRF authentication with the portal's access tokens. Build one per verifier with using()."""
+
+    verifier: TokenVerifier | None = None
+    realm = "api"
+
+    @classmethod
+    def using(cls, verifier: TokenVerifier) -> type["AccessTokenAuthentication"]:
+        return type(f"{cls.__name__}For{abs(hash(verifier.audience))}", (cls,), {"verifier": verifier})
+
+    def authenticate(self, request):
+        token = bearer_token(request)
+        if token is None:
+            return None
+        try:
+            claims = self.verifier.verify(token)
+        except InvalidToken as error:
+            raise exceptions.AuthenticationFailed(error.description) from None
+        return AgentPrincipal(claims), claims
+
+    def authenticate_header(self, request):
+        return f'Bearer realm="{self.realm}"'
+
+
+class HasScopes(permissions.BasePermission):
+    """Allows the call when the token carries every scope in the view's `required_scopes`."""
+
+    message = "The token lacks a required scope."
+
+    def has_permission(self, request, view):
+        principal = request.user
+        needed = getattr(view, "required_scopes", ())
+        return isinstance(principal, AgentPrincipal) and all(scope in principal.scopes for scope in needed)
