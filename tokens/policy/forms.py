@@ -36,7 +36,9 @@ class VersionForm(forms.Form):
     note = forms.CharField(label="What changed, and why", max_length=255, required=False)
     mode = forms.ChoiceField(choices=PolicyMode.choices, initial=PolicyMode.ENFORCE)
 
-    problems: list = []
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems = []
 
     def clean_text(self):
         text = self.cleaned_data["text"].replace("\r\n", "\n")
