@@ -58,7 +58,8 @@ class CompiledPolicy:
             bounds = [self.ttl_max[pid] for pid in reasons if pid in self.ttl_max]
             return Verdict(ALLOW, tuple(self.labels.get(pid, pid) for pid in reasons), (), min(bounds) if bounds else None)
         if result.allowed or not reasons:
-            # A policy failed, so the permits do not count (fail closed): name the failing ones.
+            # No forbid decided it: either nothing permitted it (no ids), or a policy failed,
+            # and then the permits do not count (fail closed): name the failing policies.
             reasons = list(dict.fromkeys(m for e in result.diagnostics.errors for m in _POLICY_REF.findall(e)))
         return Verdict(DENY, tuple(self.labels.get(pid, pid) for pid in reasons), errors, None)
 
