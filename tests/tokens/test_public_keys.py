@@ -1,0 +1,76 @@
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.exceptions import ValidationError
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from tokens.public_keys import parse_jwks, parse_public_jwk
+
+from .conftest import new_private_key, public_jwk
+
+
+@pytest.mark.parametrize("alg, expected", [("ES256", ("ES256",)), ("EdDSA", ("EdDSA",)), ("RS256", ("RS256", "PS256"))])
+def test_it_accepts_the_three_key_types(alg, expected):
+    key = parse_public_jwk(public_jwk(new_private_key(alg)))
+    assert key.algorithms == expected and len(key.thumbprint) == 43
+
+
+def test_it_accepts_a_pem_public_key():
+    pem = new_private_key().public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert parse_public_jwk(pem.decode()).jwk["kty"] == "EC"
+
+
+def refused(value, code):
+    with pytest.raises(ValidationError) as error:
+        parse_public_jwk(value)
+    assert error.value.code == code
+    return error.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    "private",
+    [
+        lambda: ECAlgorithm.to_jwk(new_private_key("ES256")),
+        lambda: OKPAlgorithm.to_jwk(new_private_key("EdDSA")),
+        lambda: RSAAlgorithm.to_jwk(new_private_key("RS256")),
+        lambda: json.dumps({**public_jwk(new_private_key("RS256")), "p": "abc", "q": "def"}),
+        lambda: new_private_key().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        lambda: new_private_key().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ).decode(),
+        lambda: json.dumps({"kty": "oct", "k": "c2VjcmV0"}),
+    ],
+)
+def test_it_refuses_private_keys_with_a_clear_error(private):
+    value = private()
+    message = refused(value, "private_key")
+    assert "private key" in message and "nothing was stored" in message
+    assert value[20:60] not in message
+
+
+def test_it_refuses_weak_or_unsupported_keys():
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    assert "2048" in refused(public_jwk(weak), "weak")
+    assert "P-256" in refused(public_jwk(ec.generate_private_key(ec.SECP384R1())), "key_type")
+    refused({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}, "invalid")
+    refused("not json", "invalid")
+    refused({**public_jwk(new_private_key()), "alg": "HS256"}, "alg")
+    refused({**public_jwk(new_private_key()), "use": "enc"}, "invalid")
+
+
+def test_it_keeps_public_members_only():
+    key = parse_public_jwk({**public_jwk(new_private_key(), kid="k1"), "x5u": "https://evil.example", "extra": 1})
+    assert set(key.jwk) == {"kty", "crv", "x", "y", "kid"}
+
+
+def test_a_bundle_needs_kids_and_skips_x509_authorities():
+    bundle = {"keys": [public_jwk(new_private_key(), kid="a", use="jwt-svid"), {"kty": "RSA", "use": "x509-svid", "x5c": ["..."]}]}
+    assert list(parse_jwks(bundle)) == ["a"]
+    with pytest.raises(ValidationError):
+        parse_jwks({"keys": [public_jwk(new_private_key())]})
+    with pytest.raises(ValidationError):
+        parse_jwks({"keys": []})

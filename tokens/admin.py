@@ -1,0 +1,77 @@
+"""Django admin for security admins: read the token service's rows; change them through the portal.
+
+Writes from here would bypass the services' audit events and revocation cascades, so
+every model is read-only here, and the encrypted private keys are not shown at all.
+"""
+
+from django.contrib import admin
+
+from .models import Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ScopeInline(admin.TabularInline):
+    model = ServiceScope
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(ReadOnlyAdmin):
+    list_display = ("name", "audience", "environment", "sensitivity", "is_active")
+    search_fields = ("name", "audience")
+    inlines = [ScopeInline]
+
+
+@admin.register(TrustDomain)
+class TrustDomainAdmin(ReadOnlyAdmin):
+    list_display = ("name", "updated_at")
+
+
+@admin.register(WorkloadCredential)
+class WorkloadCredentialAdmin(ReadOnlyAdmin):
+    list_display = ("identity", "kind", "kid", "spiffe_id", "enabled", "created_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("kid", "spiffe_id", "identity__name")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ("kid", "alg", "state", "created_at", "activated_at", "retiring_at", "retired_at")
+    list_filter = ("state",)
+    exclude = ("private_key_encrypted",)
+
+
+@admin.register(Grant)
+class GrantAdmin(ReadOnlyAdmin):
+    list_display = ("identity", "service", "starts_at", "ends_at", "revoked_at")
+    search_fields = ("identity__name", "service__name")
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = ("id", "identity", "service", "intent", "opened_at", "ended_at")
+    search_fields = ("identity__name", "intent")
+
+
+@admin.register(IssuedToken)
+class IssuedTokenAdmin(ReadOnlyAdmin):
+    list_display = ("jti", "identity", "audience", "issued_at", "expires_at", "revoked_at")
+    search_fields = ("jti", "identity__name")
+    list_select_related = ("identity",)
