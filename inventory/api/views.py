@@ -21,10 +21,11 @@ from rest_framework.response import Response
 
 from inventory import services, visibility
 from inventory.filters import IdentityFilter
-from inventory.models import AIIdentity, Ownership
+from inventory.models import Ownership
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.selectors import events_for_identity
+from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
 
 from .serializers import (
@@ -139,7 +140,7 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if primary != user and not is_security_admin(user):
             # As on the register page: you register what you answer for; handing it over is a change of owners.
             raise ValidationError({"primary_owner": ["Name yourself as primary owner; add others as backups."]})
-        self._check_interval(fields, AIIdentity._meta.get_field("attestation_interval_days").default)
+        self._check_interval(fields, nhi_setting("ATTESTATION_INTERVAL_DAYS"))
         identity = services.identity_register(actor=user, primary_owner=primary, backup_owners=backups, **fields)
         return self._shown(identity, status.HTTP_201_CREATED)
 

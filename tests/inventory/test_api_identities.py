@@ -256,3 +256,11 @@ def test_it_requires_a_purpose(alice, client_for, make_identity):
     response = client_for(alice).patch(detail(identity), {"purpose": " ", "version": 1}, content_type="application/json")
     assert response.status_code == 400
     assert "purpose" in response.json()
+
+
+def test_it_registers_with_the_portal_default_interval(alice, client_for, settings):
+    settings.NHI = {**settings.NHI, "ATTESTATION_INTERVAL_DAYS": 30}
+    body = register_body(attestation_interval_days=30)
+    response = client_for(alice).post(LIST, body, content_type="application/json")
+    assert response.status_code == 201
+    assert response.json()["attestation_interval_days"] == 30
