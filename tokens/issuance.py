@@ -75,14 +75,14 @@ def _lock_identity(client: AuthenticatedClient) -> AIIdentity:
     """The identity row, locked so that offboarding, suspension and revocations wait for us (or we for them)."""
     identity = (
         AIIdentity.objects.select_for_update(of=("self",))
-        .annotate(
-            has_active_owner=Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True)),
-            credential_enabled=Exists(WorkloadCredential.objects.filter(pk=client.credential_id, enabled=True)),
-        )
+        .annotate(has_active_owner=Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True)))
         .filter(pk=client.identity_id)
         .first()
     )
-    if identity is None or not identity.credential_enabled:
+    # A statement of its own, after the lock is held: on PostgreSQL a statement that waited
+    # for the lock still reads other rows as they were when it started, so a credential
+    # disabled by the transaction we waited for would look enabled in the same query.
+    if identity is None or not WorkloadCredential.objects.filter(pk=client.credential_id, enabled=True).exists():
         raise OAuthError(INVALID_CLIENT, "Unknown client or key.")
     return identity
 
