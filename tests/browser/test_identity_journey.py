@@ -1,8 +1,7 @@
 """An owner's whole journey with one identity, in a real browser.
 
-Each step is a function, so a new requirement becomes a new step in the list: the
-workload-credential step stands in (through the token service) until the credentials
-panel can add one in the browser, and then becomes a browser step like the others.
+Each step is a function, so a new requirement becomes a new step in the list (activation
+needs a workload credential: the owner adds a public key in the credentials panel).
 """
 
 import re
@@ -12,8 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from playwright.sync_api import Page, expect
 
-from inventory.models import AIIdentity
-from tokens.credentials import credential_add_jwk
 
 pytestmark = pytest.mark.browser
 
@@ -45,10 +42,13 @@ def fix_the_purpose_and_register(page: Page):
     expect(page.locator("h1")).to_have_text(NAME)
 
 
-def give_it_a_workload_credential(page: Page, owner):
-    jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True)
-    credential_add_jwk(actor=owner, identity=AIIdentity.objects.get(name=NAME), jwk=jwk)
-    page.reload()
+def give_it_a_workload_credential(page: Page):
+    page.get_by_role("link", name="Add public key").click()
+    page.fill("#id_label", "build host")
+    page.fill("#id_jwk", ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
+    page.get_by_role("button", name="Add credential").click()
+    expect(page.locator(".msg-success")).to_contain_text("Added the credential")
+    expect(page.locator("#credentials")).to_contain_text("build host")
 
 
 def activate_it(page: Page):
@@ -94,7 +94,7 @@ def test_an_owner_registers_activates_finds_and_offboards_an_identity(page, logi
     register_it_forgetting_the_purpose(page)
     see_the_error_next_to_the_purpose(page)
     fix_the_purpose_and_register(page)
-    give_it_a_workload_credential(page, alice)
+    give_it_a_workload_credential(page)
     activate_it(page)
     find_it_with_a_filter(page)
     offboard_it(page)
