@@ -1,0 +1,91 @@
+"""The token service's pages in a real browser: credentials, grants, tasks, keys."""
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+from playwright.sync_api import Page, expect
+
+from inventory.services import identity_activate
+from tests.tokens.conftest import CRM, TASK, Agent, new_private_key, public_jwk, token_request
+from tokens.credentials import credential_add_jwk
+from tokens.models import IssuedToken, WorkloadCredential
+from tokens.services import service_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def csp_watch(page: Page) -> list:
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    return blocked
+
+
+def test_an_owner_pastes_a_private_key_by_mistake_then_the_public_one(page, login, alice, make_identity):
+    blocked = csp_watch(page)
+    identity = make_identity(alice, credential=False)
+    login(page, alice)
+    page.goto(f"/identities/{identity.pk}/")
+    expect(page.locator("#credentials")).to_contain_text("No workload credential")
+    page.get_by_role("link", name="Add public key").click()
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    page.fill("#id_jwk", ECAlgorithm.to_jwk(key))
+    page.get_by_role("button", name="Add credential").click()
+    expect(page.locator(".field.has-error")).to_contain_text("This is a private key")
+    expect(page.locator("#id_jwk")).to_have_value("")
+    assert not WorkloadCredential.objects.exists()
+
+    page.fill("#id_jwk", ECAlgorithm.to_jwk(key.public_key()))
+    page.fill("#id_label", "laptop")
+    page.get_by_role("button", name="Add credential").click()
+    expect(page.locator("#credentials")).to_contain_text("laptop")
+    page.locator("#credentials").get_by_role("button", name="Disable").click()
+    expect(page.locator(".msg-success")).to_contain_text("Disabled")
+    expect(page.locator("#credentials")).to_contain_text("disabled")
+    assert blocked == []
+
+
+def test_a_security_admin_grants_and_the_owner_ends_the_agents_task(page, login, sam, alice, make_identity, client):
+    blocked = csp_watch(page)
+    key = new_private_key()
+    identity = make_identity(alice, credential=False)
+    credential = credential_add_jwk(actor=alice, identity=identity, jwk=public_jwk(key))
+    agent = Agent(identity_activate(actor=alice, identity=identity), key, credential.kid)
+    crm = service_create(actor=sam, name="CRM", audience=CRM, owner=sam, trust_boundary="corp-internal", scopes=["tickets:read"])
+    login(page, sam)
+    page.goto(f"/grants/new/?identity={agent.identity.pk}")
+    page.select_option("#id_service", str(crm.pk))
+    page.get_by_label("tickets:read").check()
+    page.fill("#id_ends_at", "2099-01-01T00:00")
+    page.fill("#id_justification", "Ticket triage pilot")
+    page.get_by_role("button", name="Grant").click()
+    expect(page.locator(".msg-success")).to_contain_text("Granted tickets:read on CRM")
+
+    # The agent works: it gets a token for a task.
+    response = token_request(client, agent, authorization_details=json.dumps(TASK))
+    assert response.status_code == 200
+
+    page.context.clear_cookies()
+    login(page, alice)
+    page.goto(f"/identities/{agent.identity.pk}/")
+    access = page.locator("#access")
+    expect(access).to_contain_text("Summarise open tickets")
+    expect(access).to_contain_text(CRM)
+    assert response.json()["access_token"] not in page.content()
+    access.get_by_role("button", name="End task").click()
+    expect(page.locator(".msg-success")).to_contain_text("Ended the task; 1 token revoked")
+    expect(page.locator("#access")).to_contain_text("by alice")
+    assert IssuedToken.objects.get().revoked_at is not None
+    assert blocked == []
+
+
+def test_a_security_admin_rotates_the_signing_keys(page, login, sam, db):
+    login(page, sam)
+    page.goto("/keys/")
+    expect(page.locator("main")).to_contain_text("No signing keys yet")
+    page.get_by_role("button", name="Rotate now").click()
+    expect(page.locator(".msg-success")).to_contain_text("Rotated")
+    expect(page.locator("table .badge-active")).to_have_count(1)
+    expect(page.locator("table .badge-next")).to_have_count(1)
