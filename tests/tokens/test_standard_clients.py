@@ -37,7 +37,10 @@ def portal(live_server, settings):
     http = requests.Session()
     http.trust_env = False  # loopback only, never a proxy
     metadata = http.get(f"{live_server.url}/.well-known/oauth-authorization-server").json()
-    return metadata, http
+    yield metadata, http
+    # Closing the kept-alive HTTP connections lets the live server's threads (and their
+    # database sessions) end before the test database is dropped.
+    http.close()
 
 
 @pytest.fixture
@@ -55,7 +58,8 @@ def session(portal, agent, crm, grant):
         scope="tickets:read tickets:write",
     )
     client.trust_env = False
-    return client
+    yield client
+    client.close()
 
 
 def joserfc_verify(portal, token: str) -> dict:
