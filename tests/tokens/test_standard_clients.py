@@ -36,10 +36,11 @@ def portal(live_server, settings):
     settings.NHI = {**settings.NHI, "ISSUER": live_server.url}
     http = requests.Session()
     http.trust_env = False  # loopback only, never a proxy
+    # No keep-alive: each live-server thread (and its database session) ends with its
+    # response, not when the test database is about to be dropped.
+    http.headers["Connection"] = "close"
     metadata = http.get(f"{live_server.url}/.well-known/oauth-authorization-server").json()
     yield metadata, http
-    # Closing the kept-alive HTTP connections lets the live server's threads (and their
-    # database sessions) end before the test database is dropped.
     http.close()
 
 
@@ -58,6 +59,7 @@ def session(portal, agent, crm, grant):
         scope="tickets:read tickets:write",
     )
     client.trust_env = False
+    client.headers["Connection"] = "close"
     yield client
     client.close()
 
