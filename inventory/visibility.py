@@ -6,12 +6,12 @@
   object permissions granted when they become an owner.
 """
 
-from django.db.models import QuerySet
-from guardian.shortcuts import get_objects_for_user
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
 
 from nhiportal.people.roles import is_security_admin, sees_everything
 
-from .models import AIIdentity
+from .models import AIIdentity, IdentityGroupObjectPermission, IdentityUserObjectPermission
 
 VIEW = "view"
 CHANGE = "change"
@@ -26,9 +26,27 @@ def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
         return queryset
     if action == VIEW and sees_everything(user):
         return queryset
-    return get_objects_for_user(
-        user, _PERMS[action], klass=queryset, accept_global_perms=False, with_superuser=False
+    return queryset.filter(
+        Q(pk__in=_object_perm_ids(user, action)) | Q(pk__in=_object_perm_ids(user, action, groups=True))
     )
+
+
+def _object_perm_ids(user, action: str, *, groups: bool = False) -> QuerySet:
+    """Identity ids the user (or one of their groups) holds the object permission on.
+
+    The same rows guardian's get_objects_for_user reads, queried directly: guardian's generic
+    query casts the key (REPLACE on SQLite) and re-checks the ids against the whole identity
+    table, which made an owner's list page several times slower at 50,000 identities.
+    """
+    if groups:
+        model, who = IdentityGroupObjectPermission, {"group__user": user}
+    else:
+        model, who = IdentityUserObjectPermission, {"user": user}
+    return model.objects.filter(
+        **who,
+        permission__content_type=ContentType.objects.get_for_model(AIIdentity),
+        permission__codename=_PERMS[action].split(".")[1],
+    ).values("content_object_id")
 
 
 def can(user, action: str, identity: AIIdentity) -> bool:
