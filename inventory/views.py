@@ -135,11 +135,11 @@ def identity_list(request):
         context["columns"] = _columns("")
         return render(request, "inventory/identity_list.html", context, status=400)
     page_obj = _page(
-        Paginator(selectors.with_attention_flags(identities.qs), settings.NHI["PAGE_SIZE"]), request.GET.get("page")
+        Paginator(identities.qs.values_list("pk", flat=True), settings.NHI["PAGE_SIZE"]), request.GET.get("page")
     )
     context.update(
         page_obj=page_obj,
-        identities=page_obj.object_list,
+        identities=selectors.identity_rows(list(page_obj.object_list)),
         columns=_columns(identities.form.cleaned_data.get("sort") or ""),
     )
     return render(request, "inventory/identity_list.html", context)
