@@ -60,7 +60,7 @@ def _page(paginator: Paginator, number):
 
 def _identity_to_change(request, pk):
     """The identity if the user may change it: 404 if they cannot see it, 403 if they only read it."""
-    identity = selectors.identity_get(user=request.user, pk=pk)
+    identity = selectors.identity_page_get(user=request.user, pk=pk)
     if not visibility.can(request.user, visibility.CHANGE, identity):
         raise PermissionDenied
     return identity
@@ -408,7 +408,7 @@ def identity_offboard(request, pk):
 @require_POST
 @login_required
 def identity_attest(request, pk):
-    identity = selectors.identity_get(user=request.user, pk=pk)
+    identity = selectors.identity_page_get(user=request.user, pk=pk)
     # An attestation is an owner's own statement; an admin who does not own it cannot make it for them.
     if not selectors.is_owner_of(request.user, selectors.identity_owners(identity)):
         raise PermissionDenied

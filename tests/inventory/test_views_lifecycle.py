@@ -182,3 +182,11 @@ def test_it_refuses_a_suspension_of_a_suspended_identity(alice, client_for, make
     identity = identity_suspend(actor=alice, identity=identity_activate(actor=alice, identity=make_identity(alice)), reason="x")
     response = client_for(alice).post(url("identity-suspend", identity), {"version": identity.version, "reason": "again"})
     assert response.status_code == 409
+
+
+def test_a_refused_action_still_shows_the_identitys_flags(alice, client_for, make_identity):
+    identity = identity_activate(actor=alice, identity=make_identity(alice))
+    AIIdentity.objects.filter(pk=identity.pk).update(attestation_due="2020-01-01")
+    response = client_for(alice).post(url("identity-suspend", identity), {"version": identity.version, "reason": ""})
+    assert response.status_code == 400
+    assert b'<span class="badge badge-overdue"' in response.content
