@@ -8,21 +8,22 @@ commit, outside the write lock.
 """
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from inventory.models import AIIdentity, Ownership, Status
+from inventory.models import AIIdentity, Status
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
+from . import hot_path
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer
-from .models import Grant, IssuedToken, Service, Task, WorkloadCredential
+from .models import IssuedToken, Service, Task
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
     ACCESS_DENIED,
@@ -73,16 +74,11 @@ class _Refusal(Exception):
 
 def _lock_identity(client: AuthenticatedClient) -> AIIdentity:
     """The identity row, locked so that offboarding, suspension and revocations wait for us (or we for them)."""
-    identity = (
-        AIIdentity.objects.select_for_update(of=("self",))
-        .annotate(has_active_owner=Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True)))
-        .filter(pk=client.identity_id)
-        .first()
-    )
+    identity = hot_path.lock_identity(client.identity_id)
     # A statement of its own, after the lock is held: on PostgreSQL a statement that waited
     # for the lock still reads other rows as they were when it started, so a credential
     # disabled by the transaction we waited for would look enabled in the same query.
-    if identity is None or not WorkloadCredential.objects.filter(pk=client.credential_id, enabled=True).exists():
+    if identity is None or not hot_path.credential_enabled(client.credential_id):
         raise OAuthError(INVALID_CLIENT, "Unknown client or key.")
     return identity
 
@@ -97,18 +93,10 @@ def _scopes_of(service: Service) -> dict[str, bool]:
 def _service(audience: str | None) -> Service:
     if not audience:
         raise _Refusal(OAuthError(INVALID_REQUEST, "Name the destination with resource (RFC 8707) or audience."), "portal:no-destination")
-    service = Service.objects.filter(audience=audience, is_active=True).first()
+    service = hot_path.active_service(audience)
     if service is None:
         raise _Refusal(OAuthError(INVALID_TARGET, "No registered service has this audience."), "portal:unknown-service")
     return service
-
-
-def _live_grants(identity_id, service: Service, now: datetime) -> list[tuple[int, list, datetime]]:
-    return list(
-        Grant.objects.filter(
-            identity_id=identity_id, service=service, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
-        ).values_list("pk", "scopes", "ends_at")
-    )
 
 
 def _grant_cover(scopes: list[str], grants) -> tuple[int, datetime]:
@@ -181,32 +169,36 @@ def _record_refusal(action, identity, refusal: _Refusal, client, audience, scope
     )
 
 
-def _ledger(*, identity, task, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None) -> dict:
+def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None) -> dict:
     """Write the ledger row and the audit event; return the claims to sign."""
     jti = secrets.token_urlsafe(24)
     issued = int(now.timestamp())
     expires_at = datetime.fromtimestamp(issued + ttl, tz=now.tzinfo)
-    token = IssuedToken.objects.create(
+    hot_path.insert(
+        IssuedToken,
         jti=jti,
-        identity_id=identity.pk,
-        task=task,
-        parent=parent,
-        grant_id=grant_id,
-        credential_id=client.credential_id,
+        identity=identity.pk,
+        task=task_id,
+        parent=parent.pk if parent else None,
+        grant=grant_id,
+        credential=client.credential_id,
         audience=service.audience,
         scopes=list(scopes),
         signing_kid=signer.kid,
         issued_at=now,
         expires_at=expires_at,
+        revoked_at=None,
+        revoked_by_label="",
+        revoke_reason="",
     )
     audit_record(
         actor=agent_actor(client.client_id),
         action="token.exchange" if parent else "token.issue",
         object_type="tokens.issuedtoken",
-        object_id=str(token.pk),
+        object_id=jti,
         object_repr=f"token {jti[:8]}…",
         identity=identity.pk,
-        after={"task": str(task.pk), "aud": service.audience, "scope": " ".join(scopes), "exp": expires_at},
+        after={"task": str(task_id), "aud": service.audience, "scope": " ".join(scopes), "exp": expires_at},
     )
     claims = {
         "iss": nhi_setting("ISSUER"),
@@ -217,7 +209,7 @@ def _ledger(*, identity, task, service, scopes, grant_id, client, signer, ttl, n
         "iat": issued,
         "exp": issued + ttl,
         "jti": jti,
-        "task_id": str(task.pk),
+        "task_id": str(task_id),
         "authorization_details": details,
     }
     if act is not None:
@@ -225,10 +217,33 @@ def _ledger(*, identity, task, service, scopes, grant_id, client, signer, ttl, n
     return claims
 
 
+def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, parent_id=None) -> uuid.UUID:
+    task_id = uuid.uuid4()
+    hot_path.insert(
+        Task,
+        id=task_id,
+        identity=identity.pk,
+        service=service.pk,
+        parent=parent_id,
+        intent=intent,
+        scopes=list(scopes),
+        sensitivity=sensitivity,
+        authorization_details=details,
+        requires_approval=False,
+        approved_by=None,
+        approval_expires_at=None,
+        opened_at=now,
+        ended_at=None,
+        ended_by_label="",
+        end_reason="",
+    )
+    return task_id
+
+
 def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write):
     """The shared transaction: lock, consume the jti, then decide and write (or record a refusal)."""
     signer = active_signer()
-    with transaction.atomic():
+    with hot_path.writer_queue.held(), transaction.atomic():
         identity = _lock_identity(client)
         consume(client, first_write=True)
         try:
@@ -237,7 +252,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     OAuthError(UNAUTHORIZED_CLIENT, f"The identity is {identity.get_status_display().lower()}, not active."),
                     "portal:identity-not-active",
                 )
-            claims, scopes, task, details = decide_and_write(identity, signer, timezone.now())
+            claims, scopes, task_id, details = decide_and_write(identity, signer, timezone.now())
         except _Refusal as refusal:
             _record_refusal(action, identity, refusal, client, audience, scopes)
             error = refusal.error
@@ -249,7 +264,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
         access_token=sign_access_token(claims, signer),
         expires_in=claims["exp"] - claims["iat"],
         scopes=tuple(scopes),
-        task_id=str(task.pk),
+        task_id=str(task_id),
         authorization_details=details,
     )
 
@@ -268,7 +283,7 @@ def token_issue(
     def decide_and_write(identity, signer, now):
         service = _service(audience)
         offered = _scopes_of(service)
-        grants = _live_grants(identity.pk, service, now)
+        grants = hot_path.live_grants(identity.pk, service.pk, now)
         granted = {s for g in grants for s in g[1]}
         _check_scopes(scopes, offered, granted, service)
         task = None
@@ -290,20 +305,17 @@ def token_issue(
             raise _Refusal(OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service)
         details = context.details if context else task.authorization_details
         if task is None:
-            task = Task.objects.create(
-                identity_id=identity.pk,
-                service=service,
-                intent=context.intent,
-                scopes=list(scopes),
-                sensitivity=context.sensitivity,
-                authorization_details=details,
-                opened_at=now,
+            task_pk = _open_task(
+                identity=identity, service=service, scopes=scopes, now=now,
+                intent=context.intent, sensitivity=context.sensitivity, details=details,
             )
+        else:
+            task_pk = task.pk
         claims = _ledger(
-            identity=identity, task=task, service=service, scopes=scopes, grant_id=grant_id,
+            identity=identity, task_id=task_pk, service=service, scopes=scopes, grant_id=grant_id,
             client=client, signer=signer, ttl=ttl, now=now, details=details,
         )
-        return claims, scopes, task, details
+        return claims, scopes, task_pk, details
 
     return _run(engine.ISSUE, client, audience, scopes, decide_and_write)
 
@@ -342,7 +354,7 @@ def token_exchange(
             raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token has been revoked, has expired, or its task has ended."), "")
         service = _service(audience)
         offered = _scopes_of(service)
-        grants = _live_grants(identity.pk, service, now)
+        grants = hot_path.live_grants(identity.pk, service.pk, now)
         granted = {s for g in grants for s in g[1]}
         if not granted:
             raise _Refusal(OAuthError(INVALID_TARGET, "The identity has no live grant on this audience."), "portal:no-live-grant", service)
@@ -362,23 +374,19 @@ def token_exchange(
         if ttl < 1:
             raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service)
         details = context.details if context else parent_task.authorization_details
-        task = Task.objects.create(
-            identity_id=identity.pk,
-            service=service,
-            parent=parent_task,
+        task_id = _open_task(
+            identity=identity, service=service, scopes=wanted, now=now, parent_id=parent_task.pk,
             intent=context.intent if context else parent_task.intent,
-            scopes=list(wanted),
             sensitivity=context.sensitivity if context else parent_task.sensitivity,
-            authorization_details=details,
-            opened_at=now,
+            details=details,
         )
         act = {"sub": client.client_id}
         if isinstance(subject_claims.get("act"), dict):
             act["act"] = subject_claims["act"]
         claims = _ledger(
-            identity=identity, task=task, service=service, scopes=wanted, grant_id=grant_id, client=client,
+            identity=identity, task_id=task_id, service=service, scopes=wanted, grant_id=grant_id, client=client,
             signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act,
         )
-        return claims, wanted, task, details
+        return claims, wanted, task_id, details
 
     return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write)

@@ -36,9 +36,6 @@ def portal(live_server, settings):
     settings.NHI = {**settings.NHI, "ISSUER": live_server.url}
     http = requests.Session()
     http.trust_env = False  # loopback only, never a proxy
-    # No keep-alive: each live-server thread (and its database session) ends with its
-    # response, not when the test database is about to be dropped.
-    http.headers["Connection"] = "close"
     metadata = http.get(f"{live_server.url}/.well-known/oauth-authorization-server").json()
     yield metadata, http
     http.close()
@@ -59,7 +56,6 @@ def session(portal, agent, crm, grant):
         scope="tickets:read tickets:write",
     )
     client.trust_env = False
-    client.headers["Connection"] = "close"
     yield client
     client.close()
 
@@ -112,6 +108,9 @@ def test_authlib_exchanges_then_revokes(portal, session, agent):
 
 def test_authlib_sees_the_portals_errors(portal, session):
     metadata, _ = portal
+    # Authlib keeps the refused response's connection out of the pool; without keep-alive the
+    # live server's thread (and its database session) ends with the response.
+    session.headers["Connection"] = "close"
     with pytest.raises(Exception) as refused:
         session.fetch_token(
             metadata["token_endpoint"], grant_type="client_credentials", resource=CRM,

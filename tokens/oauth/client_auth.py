@@ -15,6 +15,7 @@ from datetime import datetime, timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
 
+from .. import hot_path
 from ..jws import ClaimsError, CompactJWS, JWSError, check_claims, parse
 from ..models import CredentialKind, Service, UsedAssertion, WorkloadCredential
 from ..public_keys import KeyCache, PublicKey, parse_jwks, parse_public_jwk
@@ -111,21 +112,22 @@ def _jti(claims: dict) -> str:
     return jti
 
 
-def _client_credential(client_id: str, kid: str | None) -> WorkloadCredential:
+def _client_key(client_id: str, kid: str | None) -> tuple[uuid.UUID, int, PublicKey]:
+    """The identity, the credential and its parsed key that may have signed this assertion."""
     try:
         identity_id = uuid.UUID(client_id)
     except (ValueError, TypeError, AttributeError):
         raise _fail("Unknown client or key.") from None
-    credentials = WorkloadCredential.objects.filter(identity_id=identity_id, kind=CredentialKind.JWK, enabled=True)
-    if kid:
-        credential = credentials.filter(kid=kid).only("pk", "identity_id", "public_jwk", "thumbprint").first()
-    else:
-        # No kid: acceptable only when exactly one key could have signed it.
-        candidates = list(credentials.only("pk", "identity_id", "public_jwk", "thumbprint")[:2])
-        credential = candidates[0] if len(candidates) == 1 else None
-    if credential is None:
+    rows = hot_path.client_keys(identity_id, kid)
+    # No kid: acceptable only when exactly one key could have signed it.
+    if len(rows) != 1:
         raise _fail("Unknown client or key.")
-    return credential
+    credential_id, thumbprint = rows[0]
+    key = _keys.get(
+        ("jwk", credential_id, thumbprint),
+        lambda: parse_public_jwk(WorkloadCredential.objects.values_list("public_jwk", flat=True).get(pk=credential_id)),
+    )
+    return identity_id, credential_id, key
 
 
 def _authenticate_jwk(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
@@ -136,11 +138,10 @@ def _authenticate_jwk(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
     kid = jws.header.get("kid")
     if kid is not None and (not isinstance(kid, str) or len(kid) > 128):
         raise _fail("Unknown client or key.")
-    credential = _client_credential(client_id, kid)
-    key = _keys.get(("jwk", credential.pk, credential.thumbprint), lambda: parse_public_jwk(credential.public_jwk))
+    identity_id, credential_id, key = _client_key(client_id, kid)
     verified = _verify(jws, key, audiences=audiences, issuer=client_id, subject=client_id)
     replay_key, replay_expires = _replay(client_id, _jti(verified), verified["exp"])
-    return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires)
+    return AuthenticatedClient(client_id, identity_id, credential_id, replay_key, replay_expires)
 
 
 def _authenticate_svid(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
@@ -203,9 +204,9 @@ def consume(client: AuthenticatedClient | AuthenticatedService, *, first_write: 
     """
     try:
         if first_write:
-            UsedAssertion.objects.create(key=client.replay_key, expires_at=client.replay_expires_at)
+            hot_path.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)
         else:
             with transaction.atomic():
-                UsedAssertion.objects.create(key=client.replay_key, expires_at=client.replay_expires_at)
+                hot_path.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)
     except IntegrityError:
         raise _fail("This client assertion was already used (jti replay).") from None
