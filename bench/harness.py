@@ -60,9 +60,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict, *, workers: int = 2, threads: int = 1):
-    """Serve the portal with gunicorn on a free loopback port; yield its base URL."""
-    port = free_port()
+def gunicorn(env: dict, *, workers: int = 2, threads: int = 1, port: int | None = None):
+    """Serve the portal with gunicorn on a (free) loopback port; yield its base URL."""
+    port = port or free_port()
     cmd = [
         PYTHON, "-m", "gunicorn", "nhiportal.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
