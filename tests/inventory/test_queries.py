@@ -68,3 +68,22 @@ def test_the_dashboard_does_not_query_per_identity(persona, request, alice, clie
     few = query_count(client, "/")
     add_identities(alice, make_identity, 27, start=3)
     assert query_count(client, "/") == few
+
+
+@pytest.mark.postgres
+def test_the_search_reads_trigram_indexes_on_postgresql(sam, alice, client_for, make_identity):
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes are PostgreSQL's; SQLite scans")
+    make_identity(alice, name="invoice-reader", credential=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'inventory_aiidentity' AND indexname LIKE '%%trgm'")
+        assert {row[0] for row in cursor.fetchall()} == {"identity_name_trgm", "identity_purpose_trgm", "identity_boundary_trgm"}
+        # With sequential scans off, the planner can answer the search only from those indexes.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM inventory_aiidentity WHERE UPPER(name::text) LIKE UPPER(%s) OR UPPER(purpose) LIKE UPPER(%s)",
+            ["%invoice%", "%invoice%"],
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "identity_name_trgm" in plan and "identity_purpose_trgm" in plan
+    assert [i.name for i in client_for(sam).get(LIST, {"q": "INVOICE"}).context["identities"]] == ["invoice-reader"]
