@@ -133,3 +133,13 @@ def test_it_lists_the_primary_owner_first(alice, bob, client_for, make_identity)
     identity = make_identity(bob, backups=[alice])
     owners = client_for(bob).get(page_url(identity)).context["owners"]
     assert [(o.person.username, o.role) for o in owners] == [("bob", "primary"), ("alice", "backup")]
+
+
+def test_history_pages_link_to_the_identity_page_even_after_a_refused_action(alice, client_for, make_identity):
+    identity = make_identity(alice, credential=False)
+    for n in range(26):
+        identity_update(actor=alice, identity=identity, expected_version=n + 1, purpose=f"Purpose {n}")
+    identity.refresh_from_db()
+    refused = client_for(alice).post(reverse("inventory:identity-suspend", args=[identity.pk]), {"version": identity.version})
+    assert refused.status_code == 400  # no reason given
+    assert f'href="{page_url(identity)}?page=2#history"' in refused.content.decode()
