@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from inventory.models import AIIdentity, Ownership
 
-from .models import CredentialKind, Grant, Service, WorkloadCredential
+from .models import CredentialKind, Grant, IssuedToken, Service, WorkloadCredential
 
 IDENTITY_FACTS = ("id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling")
 SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "updated_at")
@@ -129,19 +129,35 @@ def credential_enabled(credential_id: int) -> bool:
     return bool(_rows(_enabled_sql(connection.vendor), [credential_id]))
 
 
-@lru_cache(maxsize=2)
-def _service_sql(vendor: str) -> str:
+@lru_cache(maxsize=4)
+def _service_sql(vendor: str, introspecting: bool) -> str:
     s = Service
-    return (
+    sql = (
         f"SELECT {_columns(s, SERVICE_FACTS)} FROM {_q(s._meta.db_table)} "
         f"WHERE {_columns(s, ('audience',))} = %s AND {_columns(s, ('is_active',))}"
     )
+    return sql + (f" AND {_columns(s, ('introspection_jwk',))} IS NOT NULL" if introspecting else "")
 
 
-def active_service(audience: str) -> Service | None:
-    """The active service with this audience: the fields policy and issuance read (updated_at as stored)."""
-    rows = _rows(_service_sql(connection.vendor), [audience])
+def active_service(audience: str, *, introspecting: bool = False) -> Service | None:
+    """The active service with this audience (with an introspection key, if asked): the fields
+    policy and issuance read, updated_at as stored (it only keys caches)."""
+    rows = _rows(_service_sql(connection.vendor, introspecting), [audience])
     return Service(**dict(zip(SERVICE_FACTS, rows[0]))) if rows else None
+
+
+@lru_cache(maxsize=2)
+def _token_live_sql(vendor: str) -> str:
+    t = IssuedToken
+    return (
+        f"SELECT 1 FROM {_q(t._meta.db_table)} WHERE {_columns(t, ('jti',))} = %s "
+        f"AND {_columns(t, ('revoked_at',))} IS NULL AND {_columns(t, ('expires_at',))} > %s"
+    )
+
+
+def token_live(jti: str, now: datetime) -> bool:
+    """The ledger says this token is neither revoked nor expired."""
+    return bool(_rows(_token_live_sql(connection.vendor), [jti, _prep(IssuedToken, "expires_at", now)]))
 
 
 @lru_cache(maxsize=2)

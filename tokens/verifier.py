@@ -82,15 +82,25 @@ class Introspector:
     assertion is signed with the private key whose public half is registered on the service.
     """
 
+    REUSE_SECONDS = 60  # the portal accepts a service's assertion again until it expires
+
     def __init__(self, *, endpoint: str, client_id: str, private_key, alg: str = "ES256", kid: str | None = None,
                  http_post: Callable[[str, dict], dict] = _http_post_form):
         self.endpoint, self.client_id, self.private_key, self.alg, self.kid = endpoint, client_id, private_key, alg, kid
         self.http_post = http_post
+        self._current: tuple[float, str] | None = None
 
     def _assertion(self) -> str:
-        now = int(time.time())
-        claims = {"iss": self.client_id, "sub": self.client_id, "aud": self.endpoint, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
-        return jwt.encode(claims, self.private_key, algorithm=self.alg, headers={"kid": self.kid} if self.kid else None)
+        now = time.time()
+        if self._current is None or now - self._current[0] > self.REUSE_SECONDS:
+            issued = int(now)
+            claims = {
+                "iss": self.client_id, "sub": self.client_id, "aud": self.endpoint,
+                "iat": issued, "exp": issued + 2 * self.REUSE_SECONDS, "jti": uuid.uuid4().hex,
+            }
+            headers = {"kid": self.kid} if self.kid else None
+            self._current = (now, jwt.encode(claims, self.private_key, algorithm=self.alg, headers=headers))
+        return self._current[1]
 
     def active(self, token: str) -> bool:
         answer = self.http_post(

@@ -109,11 +109,25 @@ def test_a_service_without_an_introspection_key_cannot_introspect(agent, get_tok
     assert ServiceClient(crm, new_private_key()).introspect(oauth, token).status_code == 401
 
 
-def test_a_service_assertion_is_one_use(agent, get_token, oauth, crm_server):
+def test_a_service_assertion_serves_until_it_expires(agent, get_token, oauth, crm_server):
     token = get_token(agent)["access_token"]
-    jti = uuid.uuid4().hex
-    assert crm_server.introspect(oauth, token, jti=jti).status_code == 200
-    assert crm_server.introspect(oauth, token, jti=jti).status_code == 401
+    assertion = crm_server.assertion()
+    data = {"token": token, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    assert oauth.post("/oauth/introspect", data).json()["active"] is True
+    assert oauth.post("/oauth/introspect", data).json()["active"] is True
+    now = int(time.time())
+    expired = {**data, "client_assertion": crm_server.assertion(iat=now - 400, exp=now - 60)}
+    assert oauth.post("/oauth/introspect", expired).status_code == 401
+    too_long = {**data, "client_assertion": crm_server.assertion(exp=now + 3600)}
+    assert oauth.post("/oauth/introspect", too_long).status_code == 401
+
+
+def test_a_changed_service_key_stops_old_assertions(agent, get_token, oauth, crm_server, sam):
+    token = get_token(agent)["access_token"]
+    data = {"token": token, "client_assertion_type": ASSERTION_TYPE, "client_assertion": crm_server.assertion()}
+    assert oauth.post("/oauth/introspect", data).status_code == 200
+    service_update(actor=sam, service=crm_server.service, introspection_jwk=public_jwk(new_private_key()))
+    assert oauth.post("/oauth/introspect", data).status_code == 401
 
 
 def test_it_needs_a_token(oauth, crm_server):
