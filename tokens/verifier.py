@@ -121,7 +121,7 @@ class TokenVerifier:
         algorithms: Iterable[str] = ("ES256", "EdDSA"),
         leeway: int = 30,
         min_refetch_interval: float = 30.0,
-        jwks_max_age: float = 3600.0,
+        jwks_max_age: float = 300.0,
         cache_size: int = 10_000,
         introspector: Introspector | None = None,
         http_get: Callable[[str], dict] = _http_get_json,
