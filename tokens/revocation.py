@@ -76,9 +76,10 @@ def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> int:
     reason = reason.strip() or "Revoked by its holder."
     count = revoke_matching(IssuedToken.objects.filter(pk=token.pk), label=actor_label(actor), reason=reason)
     if count:
+        # Tokens are named by jti in the audit log (as token.issue does): it outlives the ledger row.
         audit_record(
-            actor=actor, action="token.revoke", obj=token, object_repr=f"token {token.jti[:8]}…",
-            after={"jti": token.jti, "revoked": count}, reason=reason,
+            actor=actor, action="token.revoke", object_type="tokens.issuedtoken", object_id=token.jti,
+            object_repr=f"token {token.jti[:8]}…", identity=token.identity_id, after={"revoked": count}, reason=reason,
         )
     return count
 

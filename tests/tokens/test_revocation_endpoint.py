@@ -91,3 +91,13 @@ def test_ending_a_task_needs_client_authentication(agent, get_token, oauth):
     task_id = get_token(agent)["task_id"]
     assert oauth.post("/oauth/task/end", {"task_id": task_id}).status_code == 401
     assert Task.objects.get().ended_at is None
+
+
+def test_the_audit_log_names_the_token_by_jti(agent, get_token, oauth):
+    token = get_token(agent)["access_token"]
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    revoke(oauth, agent, token)
+    assert set(AuditEvent.objects.filter(object_type="tokens.issuedtoken").values_list("action", "object_id")) == {
+        ("token.issue", jti),
+        ("token.revoke", jti),
+    }

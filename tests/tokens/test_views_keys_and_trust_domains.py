@@ -67,3 +67,10 @@ def test_a_security_admin_replaces_a_bundle(client_for, sam):
     assert client.post(f"/trust-domains/{domain.pk}/", {"jwks": json.dumps(new_bundle)}).status_code == 302
     domain.refresh_from_db()
     assert [k["kid"] for k in domain.jwks["keys"]] == ["new"]
+
+
+def test_an_outsider_cannot_open_a_trust_domain(client_for, charlie, sam):
+    domain = trust_domain_create(actor=sam, name="prod.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="k")]})
+    client = client_for(charlie)
+    assert client.get(f"/trust-domains/{domain.pk}/").status_code == 403
+    assert client.post(f"/trust-domains/{domain.pk}/", {"jwks": "{}"}).status_code == 403
