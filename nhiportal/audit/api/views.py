@@ -4,7 +4,7 @@ from rest_framework import mixins, permissions, viewsets
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import sees_everything
 
-from .filters import AuditEventAPIFilter
+from ..filters import AuditEventFilter
 from .serializers import AuditEventSerializer
 
 
@@ -25,7 +25,7 @@ class SeesEverything(permissions.BasePermission):
 )
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AuditEventSerializer
-    filterset_class = AuditEventAPIFilter
+    filterset_class = AuditEventFilter
     permission_classes = [permissions.IsAuthenticated, SeesEverything]
     queryset = AuditEvent.objects.order_by("-id")
     lookup_value_converter = "int"
