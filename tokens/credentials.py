@@ -44,14 +44,14 @@ def _save(credential: WorkloadCredential, field: str, message: str) -> None:
 
 
 def _snapshot(credential: WorkloadCredential) -> dict:
-    return {
+    facts = {
         "kind": credential.kind,
         "label": credential.label,
         "kid": credential.kid,
         "thumbprint": credential.thumbprint,
         "spiffe_id": credential.spiffe_id,
-        "enabled": credential.enabled,
     }
+    return {name: value for name, value in facts.items() if value}
 
 
 @transaction.atomic

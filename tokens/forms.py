@@ -37,7 +37,15 @@ class ServiceForm(forms.ModelForm):
         fields = ["name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {"is_active": "Active (tokens can be issued for it)", "sensitivity": "Data sensitivity"}
-        help_texts = {"trust_boundary": "The zone it lives in; agents from another named zone are refused by policy."}
+        help_texts = {
+            "audience": "The aud claim of its tokens, an absolute URI, e.g. https://crm.example.com.",
+            "trust_boundary": "The zone it lives in; agents from another named zone are refused by policy.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            del self.fields["is_active"]  # a new service starts active
 
 
 class ScopeForm(forms.Form):
@@ -123,8 +131,12 @@ class GrantForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        services = self.fields["service"].queryset
+        chosen = self.data.get("service") or self.initial.get("service")
+        if str(chosen or "").isdigit() and services.filter(pk=chosen).exists():
+            services = services.filter(pk=chosen)  # offer that service's scopes only
         choices = {}
-        for service in self.fields["service"].queryset.prefetch_related("scopes"):
+        for service in services.prefetch_related("scopes"):
             choices[service.name] = [(f"{service.pk}:{s.name}", s.name) for s in service.scopes.all()]
         self.fields["scopes"].choices = list(choices.items())
 

@@ -104,9 +104,8 @@ def _service_form_page(request, service=None):
     elif request.method == "POST":
 
         def write(data):
-            fields = {f: data[f] for f in ServiceForm.Meta.fields}
+            fields = {f: data[f] for f in ServiceForm.Meta.fields if f in data}
             if service is None:
-                fields.pop("is_active")
                 return services.service_create(
                     actor=request.user, scopes=scope_rows(scopes), introspection_jwk=data["introspection_jwk"], **fields
                 )
