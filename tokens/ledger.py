@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
@@ -25,14 +26,17 @@ def _delete_in_batches(queryset) -> int:
 
 
 def ledger_prune(*, actor, now=None) -> dict:
-    """Delete token rows expired longer than TOKEN_RETENTION_DAYS, the ended tasks left without
-    tokens after as long, and used-assertion rows that can no longer block a replay."""
+    """Delete token rows expired longer than TOKEN_RETENTION_DAYS, the tasks left without tokens
+    that ended (or opened) as long ago, and used-assertion rows that can no longer block a replay."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=nhi_setting("TOKEN_RETENTION_DAYS"))
     counts = {
         "tokens": _delete_in_batches(IssuedToken.objects.filter(expires_at__lt=cutoff).order_by()),
+        # A task never ended by its agent goes too, once it is that old and its tokens are gone.
         "tasks": _delete_in_batches(
-            Task.objects.filter(ended_at__lt=cutoff, tokens__isnull=True, subtasks__isnull=True).order_by()
+            Task.objects.filter(Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, opened_at__lt=cutoff))
+            .filter(tokens__isnull=True, subtasks__isnull=True)
+            .order_by()
         ),
         "used_assertions": _delete_in_batches(UsedAssertion.objects.filter(expires_at__lt=now).order_by()),
     }

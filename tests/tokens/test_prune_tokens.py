@@ -33,3 +33,13 @@ def test_it_keeps_what_is_within_the_retention(agent, get_token):
     call_command("prune_tokens")
     assert IssuedToken.objects.count() == 1 and UsedAssertion.objects.count() == 1
     assert not AuditEvent.objects.filter(action="tokens.prune").exists()
+
+
+def test_it_prunes_an_abandoned_open_task_once_its_tokens_are_gone(agent, get_token, settings):
+    settings.NHI = {**settings.NHI, "TOKEN_RETENTION_DAYS": 7}
+    abandoned = get_token(agent)
+    long_ago = timezone.now() - timedelta(days=8)
+    IssuedToken.objects.update(expires_at=long_ago, issued_at=long_ago)
+    Task.objects.update(opened_at=long_ago)
+    call_command("prune_tokens")
+    assert not Task.objects.filter(pk=abandoned["task_id"]).exists()
