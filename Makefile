@@ -23,6 +23,7 @@ browser:
 
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py policy_seed
 	$(PY) manage.py demo_data --if-empty
 	@echo ""
 	@echo "NHI Portal at http://$(HOST):$(PORT)/"
