@@ -1,8 +1,7 @@
 """The demo's token side: services with scopes, a SPIFFE trust domain, signing keys, workload
 credentials, grants and a few tasks with tokens, all made through the token services.
 
-`manage.py demo_data` calls the hooks below (see its module docstring); `seed()` does the
-same for a database whose people and identities already exist. Private keys generated here
+`manage.py demo_data` calls the hooks below (see its module docstring). Private keys generated here
 are thrown away: the demo's agents cannot actually sign, which is the point of a demo.
 """
 
@@ -163,9 +162,3 @@ def finish(identities: list) -> None:
     active = [i for i in identities if i.status == Status.ACTIVE]
     _run_tasks(_grant_all(active, sam), sam)
 
-
-def seed() -> None:
-    """The whole token side for a database whose people and identities exist already."""
-    people = {u.username: u for u in get_user_model().objects.all()}
-    prepare(people)
-    finish(list(AIIdentity.objects.filter(status=Status.ACTIVE).exclude(grants__isnull=False)))

@@ -1,46 +1,15 @@
 """`manage.py demo_data`: the organisation `make run` shows, and its benchmark-sized variant."""
 
-import sys
-import types
-
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from jwt.algorithms import ECAlgorithm
 
 from inventory.models import AIIdentity, Status
 from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import is_reviewer, is_security_admin, roles_of
-from tokens.credentials import credential_add_jwk
-
-
-def public_jwk() -> dict:
-    return ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True)
-
-
-@pytest.fixture
-def tokens_hooks(monkeypatch):
-    """Stands in for nhiportal/demo/tokens_data.py (the token side's plug-in), using the real credential service."""
-    calls = {"prepare": 0, "finish": 0}
-    module = types.ModuleType("nhiportal.demo.tokens_data")
-
-    def prepare(people):
-        calls["prepare"] += 1
-
-    def prepare_identity(identity):
-        owner = identity.ownerships.get(role="primary").person
-        credential_add_jwk(actor=owner, identity=identity, jwk=public_jwk())
-
-    def finish(identities):
-        calls["finish"] += 1
-
-    module.prepare, module.prepare_identity, module.finish = prepare, prepare_identity, finish
-    monkeypatch.setitem(sys.modules, "nhiportal.demo.tokens_data", module)
-    return calls
 
 
 def test_it_creates_the_personas_with_the_demo_password(db):
@@ -56,7 +25,7 @@ def test_it_creates_the_personas_with_the_demo_password(db):
     assert User.objects.count() >= 15
 
 
-def test_it_builds_a_believable_inventory(db, tokens_hooks):
+def test_it_builds_a_believable_inventory(db):
     call_command("demo_data")
     identities = AIIdentity.objects.all()
     assert identities.count() == 48
@@ -69,22 +38,15 @@ def test_it_builds_a_believable_inventory(db, tokens_hooks):
     assert identities.filter(attestation_overdue_q()).exists()
     assert identities.filter(orphaned_q()).count() >= 2
     assert identities.filter(ownerships__person__username="alice").count() >= 5
-    assert tokens_hooks == {"prepare": 1, "finish": 1}
+    # The token side made activation possible: every identity that got that far holds a credential.
+    assert not identities.filter(status=Status.ACTIVE, credentials__isnull=True).exists()
 
 
-def test_it_records_the_history_through_the_services(db, tokens_hooks):
+def test_it_records_the_history_through_the_services(db):
     call_command("demo_data", "--identities", "24")
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"identity.register", "identity.activate", "identity.suspend", "identity.offboard"} <= actions
     call_command("audit_verify")
-
-
-def test_it_leaves_identities_registered_when_activation_needs_more(db, monkeypatch, capsys):
-    # A token side that attaches no workload credential: the lifecycle refuses, the command says why.
-    monkeypatch.setitem(sys.modules, "nhiportal.demo.tokens_data", types.ModuleType("nhiportal.demo.tokens_data"))
-    call_command("demo_data", "--identities", "10")
-    assert not AIIdentity.objects.filter(status=Status.ACTIVE).exists()
-    assert "activation also needs a workload credential" in capsys.readouterr().out
 
 
 def test_it_does_nothing_if_identities_exist_and_asked_to(alice, make_identity, capsys):

@@ -1,25 +1,13 @@
 """`manage.py demo_data`: a believable organisation to click through (`make run` calls it).
 
-The hook for the token side (nhiportal/demo/tokens_data.py, optional, written by whoever owns
-the tokens app). If that module exists, the command calls whichever of these it defines:
-
-    prepare(people)          once, after the people exist and before any identity: services,
-                             trust domains, signing keys. `people` maps username -> User.
-    prepare_identity(identity)
-                             before each identity is activated through the services: attach
-                             what activation requires from tokens (a workload credential).
-                             The identity is registered and saved; its primary owner is
-                             identity.ownerships.get(role="primary").person.
-    finish(identities)       once, after the service-made identities reached their status:
-                             grants, tasks, issued tokens. A list of AIIdentity.
-    prepare_bulk(identities) on the bulk path (beyond --with-history identities), inside each
-                             batch's transaction, after the batch is inserted: the same as
-                             prepare_identity for up to 1000 identities at once, by bulk_create.
+The token side (services, trust domain, keys, credentials, grants, tasks) comes from
+nhiportal/demo/tokens_data.py: prepare(people) before any identity, prepare_identity(identity)
+before each activation (a workload credential), finish(identities) after, and
+prepare_bulk(identities) for each batch of the bulk path.
 
 All run inside the command's transaction; raising aborts the whole demo (nothing is left half-made).
 """
 
-import importlib
 import random
 import time
 
@@ -27,20 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from inventory.models import AIIdentity, Status
-from nhiportal.demo import inventory_data, people_data
+from nhiportal.demo import inventory_data, people_data, tokens_data
 
 # By default up to this many identities go through the services one by one (each with its own
 # history); the rest are bulk-inserted.
 WITH_HISTORY = 200
-
-
-def _tokens_hooks():
-    try:
-        return importlib.import_module("nhiportal.demo.tokens_data")
-    except ModuleNotFoundError as exc:
-        if exc.name != "nhiportal.demo.tokens_data":
-            raise  # the module exists but is broken: say so rather than silently skip it
-        return None
 
 
 class Command(BaseCommand):
@@ -75,25 +54,18 @@ class Command(BaseCommand):
             raise CommandError("Demo identities exist already; use a fresh database (or --if-empty).")
         started = time.monotonic()
         rng = random.Random(seed)
-        hooks = _tokens_hooks()
-
-        def hook(name):
-            return getattr(hooks, name, None) if hooks else None
-
         with transaction.atomic():
             people = people_data.create_people()
-            if hook("prepare"):
-                hook("prepare")(people)
+            tokens_data.prepare(people)
             owners = people_data.owners_pool(people)
             leavers = [people[u] for u in people_data.LEAVERS]
             specs = inventory_data.identity_specs(
                 min(identities, with_history), owners=owners, leavers=leavers, rng=rng
             )
             outcome = inventory_data.create_identities(
-                specs, admin=people["sam"], rng=rng, prepare_identity=hook("prepare_identity")
+                specs, admin=people["sam"], rng=rng, prepare_identity=tokens_data.prepare_identity
             )
-            if hook("finish"):
-                hook("finish")(outcome.identities)
+            tokens_data.finish(outcome.identities)
             people_data.deactivate_leavers(people)
         bulk = identities - len(specs)
         if bulk:
@@ -103,7 +75,7 @@ class Command(BaseCommand):
                 start=len(specs),
                 owners=active_owners,
                 rng=rng,
-                prepare_bulk=hook("prepare_bulk"),
+                prepare_bulk=tokens_data.prepare_bulk,
                 progress=lambda done: done % 10_000 == 0 and self.stderr.write(f"  {done}/{bulk} bulk identities"),
             )
         self._report(people, outcome, time.monotonic() - started)
@@ -115,7 +87,6 @@ class Command(BaseCommand):
         if outcome.not_activated:
             missing = ", ".join(sorted(outcome.not_activated))
             self.stdout.write(
-                f"Some identities stayed registered: activation also needs {missing} "
-                "(add nhiportal/demo/tokens_data.py with prepare_identity to provide it)."
+                f"Some identities stayed registered: activation also needs {missing}."
             )
         self.stdout.write(f"Log in as alice, bob, rita, carol or sam with password '{people_data.DEMO_PASSWORD}'.")
