@@ -12,32 +12,15 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from nhiportal.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
+
 from .models import AIIdentity, Attestation, Ownership
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class OwnershipInline(admin.TabularInline):
+class OwnershipInline(ReadOnlyTabularInline):
     model = Ownership
     fields = ["person", "role", "since"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AIIdentity)

@@ -6,30 +6,13 @@ every model is read-only here, and the encrypted private keys are not shown at a
 
 from django.contrib import admin
 
+from nhiportal.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
+
 from .models import Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ScopeInline(admin.TabularInline):
+class ScopeInline(ReadOnlyTabularInline):
     model = ServiceScope
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Service)
