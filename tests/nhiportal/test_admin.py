@@ -1,0 +1,43 @@
+"""Django admin: every registered model opens for a superuser, read-only, and for nobody else."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from inventory.services import identity_activate
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root-admin", "root@example.com", "correct-horse-battery-staple")
+
+
+def changelists():
+    return [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry]
+
+
+def test_it_opens_every_changelist_and_change_page_for_a_superuser(superuser, client_for, alice, make_identity):
+    identity = make_identity(alice)
+    identity_activate(actor=alice, identity=identity)
+    client = client_for(superuser)
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        assert client.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, info
+        obj = model._default_manager.first()
+        if obj is not None:
+            assert client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk])).status_code == 200, info
+
+
+def test_it_offers_no_add_for_the_portal_models(superuser, client_for):
+    client = client_for(superuser)
+    for model in admin.site._registry:
+        if model._meta.app_label in {"inventory", "tokens", "policy", "audit", "people"}:
+            info = (model._meta.app_label, model._meta.model_name)
+            assert client.get(reverse("admin:%s_%s_add" % info)).status_code == 403, info
+
+
+def test_it_keeps_people_without_staff_status_out(client_for, sam, charlie):
+    for person in (sam, charlie):
+        response = client_for(person).get(changelists()[0])
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
