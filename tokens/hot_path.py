@@ -63,9 +63,10 @@ def as_json(value):
 
 
 @lru_cache(maxsize=32)
-def _insert_sql(model, names: tuple, vendor: str) -> str:
+def _insert_sql(model, names: tuple, vendor: str, returning: bool = False) -> str:
     placeholders = ", ".join(["%s"] * len(names))
-    return f"INSERT INTO {_q(model._meta.db_table)} ({_columns(model, names)}) VALUES ({placeholders})"
+    sql = f"INSERT INTO {_q(model._meta.db_table)} ({_columns(model, names)}) VALUES ({placeholders})"
+    return sql + (f" RETURNING {_q(model._meta.pk.column)}" if returning else "")
 
 
 def insert(model, **values) -> None:
@@ -73,6 +74,17 @@ def insert(model, **values) -> None:
     params = [_prep(model, name, value) for name, value in values.items()]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, tuple(values), connection.vendor), params)
+
+
+def insert_returning_id(model, **values) -> int:
+    """insert(), and the auto id the database gave the row."""
+    params = [_prep(model, name, value) for name, value in values.items()]
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, tuple(values), connection.vendor, returning), params)
+        if returning:
+            return cursor.fetchone()[0]
+        return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
 
 
 @lru_cache(maxsize=4)
