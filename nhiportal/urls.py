@@ -14,6 +14,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: Django tries patterns in order, and agents and services call these far more often
+    # than people open pages (each include tried before costs a regex walk per request).
+    path("", include("tokens.oauth.urls")),
+    path("healthz", healthz, name="healthz"),
     path("", include("inventory.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -23,11 +27,9 @@ urlpatterns = [
     path("audit/", include("nhiportal.audit.urls")),
     path("", include("tokens.urls")),
     path("policy/", include("tokens.policy.urls")),
-    path("", include("tokens.oauth.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
 ]

@@ -1,7 +1,10 @@
 """Discovery: the authorization server metadata (RFC 8414) and the JWKS."""
 
+from functools import lru_cache
+
+from django.conf import settings
 from django.http import JsonResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.http import require_GET
 
 from nhiportal.conf import nhi_setting
@@ -26,7 +29,14 @@ def endpoint_url(name: str) -> str:
 
 def assertion_audiences(endpoint: str) -> list[str]:
     """What a client assertion may name as aud: the endpoint it is sent to, the token endpoint, or the issuer."""
-    return list(dict.fromkeys([endpoint_url(endpoint), endpoint_url("oauth:token"), nhi_setting("ISSUER")]))
+    # Asked on every token and introspection request, where two reverse() calls cost as much
+    # as the rest of the view's own work; the answer changes only with what the key names.
+    return list(_audiences(nhi_setting("ISSUER"), endpoint, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF))
+
+
+@lru_cache(maxsize=64)
+def _audiences(issuer: str, endpoint: str, script_prefix: str, urlconf) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([endpoint_url(endpoint), endpoint_url("oauth:token"), issuer]))
 
 
 def _cached(response, max_age: int):
