@@ -16,6 +16,7 @@ from .schema import default_policy_text, schema_handle
 ALLOW = "allow"
 DENY = "deny"
 _POLICY_REF = re.compile(r"`(policy\d+)`")
+VERDICT_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,32 @@ class CompiledPolicy:
             for pid, p in policies.items()
             if p.annotations.get("ttl_max", "").isdigit()
         }
+        self._verdicts: dict[tuple, Verdict] = {}
 
     def _label_refs(self, message: str) -> str:
         return _POLICY_REF.sub(lambda m: f"`{self.labels.get(m.group(1), m.group(1))}`", message)
 
     def judge(self, request, *, strict: bool = False) -> Verdict:
         """Evaluate a CedarRequest. `strict` checks the request against the schema too:
-        for facts typed in by people; the issuance path builds well-typed requests itself."""
+        for facts typed in by people; the issuance path builds well-typed requests itself.
+
+        Non-strict verdicts are remembered per request: Cedar's answer depends on nothing but
+        this policy set and the request's facts (the hour and weekday included), agents ask
+        with the same facts again and again, and issuance asks while it holds its write lock,
+        where Cedar's evaluation is most of the decision's cost.
+        """
+        if strict:
+            return self._evaluate(request, strict=True)
+        key = _request_key(request)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._evaluate(request, strict=False)
+            if len(self._verdicts) >= VERDICT_CACHE_SIZE:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _evaluate(self, request, *, strict: bool) -> Verdict:
         try:
             result = cedarpy.is_authorized(
                 request.call(), self.policy_set, request.entities(), schema=schema_handle() if strict else None
@@ -62,6 +82,19 @@ class CompiledPolicy:
             # and then the permits do not count (fail closed): name the failing policies.
             reasons = list(dict.fromkeys(m for e in result.diagnostics.errors for m in _POLICY_REF.findall(e)))
         return Verdict(DENY, tuple(self.labels.get(pid, pid) for pid in reasons), errors, None)
+
+
+def _request_key(request) -> tuple:
+    """Every fact of a CedarRequest, hashable; lists become tuples (their order is kept).
+    The type is part of the key: True == 1 in Python, not in Cedar."""
+
+    def frozen(facts: dict) -> tuple:
+        return tuple(
+            (name, type(value), tuple(value) if isinstance(value, list) else value) for name, value in facts.items()
+        )
+
+    return (request.action, request.principal_id, frozen(request.principal), request.service_id,
+            frozen(request.service), frozen(request.context))
 
 
 _COMPILED: dict[tuple, CompiledPolicy] = {}
