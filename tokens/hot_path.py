@@ -18,7 +18,7 @@ from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.dateparse import parse_datetime
 
 from inventory.models import AIIdentity, Ownership
@@ -37,8 +37,24 @@ def _columns(model, names) -> str:
     return ", ".join(_q(model._meta.get_field(n).column) for n in names)
 
 
+@lru_cache(maxsize=None)
+def _field(model, name: str):
+    return model._meta.get_field(name)
+
+
+def _db():
+    """The connection itself: `connection` is a proxy that looks the thread's connection up on
+    every attribute, and field adaptation reads several attributes per value."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def _prep(model, name: str, value):
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
+    return _field(model, name).get_db_prep_save(value, _db())
+
+
+def _params(model, values: dict) -> list:
+    db = _db()
+    return [_field(model, name).get_db_prep_save(value, db) for name, value in values.items()]
 
 
 def _rows(sql: str, params) -> list[tuple]:
@@ -71,14 +87,14 @@ def _insert_sql(model, names: tuple, vendor: str, returning: bool = False) -> st
 
 def insert(model, **values) -> None:
     """INSERT one row. No model defaults are applied: give every column but an auto id."""
-    params = [_prep(model, name, value) for name, value in values.items()]
+    params = _params(model, values)
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, tuple(values), connection.vendor), params)
 
 
 def insert_returning_id(model, **values) -> int:
     """insert(), and the auto id the database gave the row."""
-    params = [_prep(model, name, value) for name, value in values.items()]
+    params = _params(model, values)
     returning = connection.features.can_return_columns_from_insert
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(model, tuple(values), connection.vendor, returning), params)

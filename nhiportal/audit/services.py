@@ -10,7 +10,7 @@ the model fields' own get_db_prep_save, so the rows are stored exactly as the OR
 
 from functools import lru_cache
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from .chain import GENESIS_HASH, event_hash, event_hmac
@@ -133,7 +133,8 @@ def _insert_sql(vendor: str, returning: bool) -> str:
 
 def _insert(event: AuditEvent) -> None:
     """INSERT the event as Model.save() would, and leave the instance as saved."""
-    params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _EVENT_FIELDS]
+    db = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: it looks up the thread's connection per attribute
+    params = [f.get_db_prep_save(getattr(event, f.attname), db) for f in _EVENT_FIELDS]
     returning = connection.features.can_return_columns_from_insert
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor, returning), params)
