@@ -31,6 +31,25 @@ def _person(username, *roles):
     return user
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_database_sessions(django_db_setup, django_db_blocker):
+    """On PostgreSQL, end sessions the live server's request threads left open.
+
+    A browser keeps its connections alive, so a request thread can still hold its database
+    session when the run ends, and PostgreSQL refuses to drop a test database in use.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def alice(db):
     return _person("alice", OWNER)

@@ -19,3 +19,4 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = Path(tempfile.gettempdir()) / "nhiportal-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
+
