@@ -23,12 +23,8 @@ SORTS = {
 }
 
 
-class AnyYesNo(forms.NullBooleanSelect):
-    """A yes/no filter whose blank choice reads "Any" rather than Django's "Unknown"."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = (("", "Any"), ("true", "Yes"), ("false", "No"))
+# Yes/no filters as a choice, so a value other than true or false is refused (400), not ignored.
+YES_NO = [("true", "Yes"), ("false", "No")]
 
 
 class IdentityFilter(django_filters.FilterSet):
@@ -47,9 +43,9 @@ class IdentityFilter(django_filters.FilterSet):
         coerce=int,
         label="Sensitivity ceiling",
     )
-    orphaned = django_filters.BooleanFilter(method="filter_orphaned", widget=AnyYesNo, label="Orphaned")
-    attestation_overdue = django_filters.BooleanFilter(
-        method="filter_attestation_overdue", widget=AnyYesNo, label="Attestation overdue"
+    orphaned = django_filters.ChoiceFilter(method="filter_orphaned", choices=YES_NO, empty_label="Any", label="Orphaned")
+    attestation_overdue = django_filters.ChoiceFilter(
+        method="filter_attestation_overdue", choices=YES_NO, empty_label="Any", label="Attestation overdue"
     )
     # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
@@ -75,10 +71,10 @@ class IdentityFilter(django_filters.FilterSet):
         return queryset.filter(ownerships__person__username=value) if value else queryset
 
     def filter_orphaned(self, queryset, name, value):
-        return queryset if value is None else queryset.filter(orphaned_q(value))
+        return queryset.filter(orphaned_q(value == "true")) if value else queryset
 
     def filter_attestation_overdue(self, queryset, name, value):
-        return queryset if value is None else queryset.filter(attestation_overdue_q(value))
+        return queryset.filter(attestation_overdue_q(value == "true")) if value else queryset
 
     def filter_sort(self, queryset, name, value):
         return queryset.order_by(SORTS[value], "pk") if value else queryset

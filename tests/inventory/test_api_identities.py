@@ -264,3 +264,9 @@ def test_it_registers_with_the_portal_default_interval(alice, client_for, settin
     response = client_for(alice).post(LIST, body, content_type="application/json")
     assert response.status_code == 201
     assert response.json()["attestation_interval_days"] == 30
+
+
+def test_it_refuses_a_yes_no_filter_that_is_neither(client_for, sam):
+    response = client_for(sam).get(reverse("api:identity-list"), {"orphaned": "maybe"})
+    assert response.status_code == 400
+    assert "orphaned" in response.json()
