@@ -32,15 +32,6 @@ class PeopleChoiceField(forms.ModelMultipleChoiceField):
         return person_label(obj)
 
 
-def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's refusal on the form: next to the field it names, else above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 class ReportsBadVersion:
     """A hidden field has no place to show its error, so a missing or bad version is reported above the form."""
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nhiportal.audit.selectors import event_changes, events_for_identity
 from nhiportal.people.roles import sees_everything
+from nhiportal.service_forms import apply_service_errors, submit
 
 from . import selectors, services, visibility
 from .charts import Bar, bar_chart
@@ -29,7 +30,6 @@ from .forms import (
     RegisterForm,
     SuspendForm,
     TransitionForm,
-    apply_service_errors,
 )
 from .lifecycle import ACTION_LABELS, ACTIVATE, REACTIVATE, SUSPEND, allowed_actions, missing_for_activation
 from .models import Status
@@ -193,18 +193,6 @@ def identity_export(request):
     return response
 
 
-def _submitted(form, write):
-    """What the service write returned, if the posted form was valid and the service agreed;
-    None otherwise, with the reasons on the form next to the fields they concern."""
-    if not form.is_valid():
-        return None
-    try:
-        return write(form.cleaned_data)
-    except ValidationError as error:
-        apply_service_errors(form, error)
-        return None
-
-
 def _form_page(request, form, *, template="inventory/identity_form.html", **context):
     """A page with one form; a form that comes back bound was refused, hence 400."""
     return render(request, template, {"form": form, **context}, status=400 if form.is_bound else 200)
@@ -216,7 +204,7 @@ def identity_register(request):
         raise PermissionDenied
     form = RegisterForm(request.POST or None, actor=request.user)
     if request.method == "POST":
-        identity = _submitted(
+        identity = submit(
             form,
             lambda data: services.identity_register(
                 actor=request.user,
@@ -295,7 +283,7 @@ def identity_edit(request, pk):
         return _refuse_offboarded(request, identity)
     # The form edits a copy, so the page keeps showing the stored name while errors are fixed.
     form = EditForm(request.POST or None, instance=copy.copy(identity), actor=request.user)
-    if request.method == "POST" and _submitted(
+    if request.method == "POST" and submit(
         form,
         lambda data: services.identity_update(
             actor=request.user, identity=identity, expected_version=data["version"], **form.descriptive_data()
@@ -320,7 +308,7 @@ def identity_owners(request, pk):
     if identity.is_offboarded:
         return _refuse_offboarded(request, identity)
     form = OwnersForm(request.POST or None, identity=identity, owners=selectors.identity_owners(identity))
-    if request.method == "POST" and _submitted(
+    if request.method == "POST" and submit(
         form,
         lambda data: services.identity_owners_set(
             actor=request.user,
@@ -380,7 +368,7 @@ def identity_offboard(request, pk):
         messages.info(request, f"{identity.name} is already offboarded.")
         return _to_identity(identity)
     form = OffboardForm(request.POST or None, identity=identity)
-    if request.method == "POST" and _submitted(
+    if request.method == "POST" and submit(
         form,
         lambda data: services.identity_offboard(
             actor=request.user, identity=identity, reason=data["reason"], expected_version=data["version"]

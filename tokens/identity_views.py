@@ -6,13 +6,13 @@ The identity page loads the two panels with htmx. Who may see the identity sees 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import visibility
-from inventory.forms import apply_service_errors
+from nhiportal.service_forms import submit
 from inventory.selectors import identity_get
 from nhiportal.people.roles import is_security_admin
 
@@ -71,15 +71,14 @@ def access_panel(request, pk):
 def _credential_page(request, pk, form_class, add, template_context):
     identity = _identity_to_change(request, pk)
     form = form_class(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            credential = add(actor=request.user, identity=identity, **form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-            forget_pasted_private_key(form, error)
-        else:
-            messages.success(request, f"Added the credential {credential} to {identity.name}.")
-            return _back_to_identity(identity, "#credentials")
+    credential = request.method == "POST" and submit(
+        form,
+        lambda data: add(actor=request.user, identity=identity, **data),
+        on_refusal=forget_pasted_private_key,
+    )
+    if credential:
+        messages.success(request, f"Added the credential {credential} to {identity.name}.")
+        return _back_to_identity(identity, "#credentials")
     return render(
         request,
         "tokens/credential_form.html",

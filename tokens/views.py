@@ -5,18 +5,19 @@ admins change any of it (403 for others). Identity-scoped pages are in identity_
 """
 
 import json
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from inventory.forms import apply_service_errors
 from nhiportal.people.roles import is_security_admin
+from nhiportal.service_forms import submit
 
 from . import selectors, services
 from .forms import (
@@ -34,21 +35,13 @@ from .keys import signing_keys_rotate
 from .models import Grant, Service, TrustDomain
 
 
+# A refused credential-bearing form must not echo a pasted private key back into the page.
+_submitted = partial(submit, on_refusal=forget_pasted_private_key)
+
+
 def _require_security_admin(request):
     if not is_security_admin(request.user):
         raise PermissionDenied
-
-
-def _submitted(form, write):
-    """What write returned if the form was valid and the service agreed; else None, errors on the form."""
-    if not form.is_valid():
-        return None
-    try:
-        return write(form.cleaned_data)
-    except ValidationError as error:
-        apply_service_errors(form, error)
-        forget_pasted_private_key(form, error)
-        return None
 
 
 def _page(request, queryset):

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from inventory import selectors as inventory_selectors
-from inventory.forms import apply_service_errors
+from nhiportal.service_forms import apply_service_errors
 
 from . import selectors, services
 from .access import can_change_policies, can_read_policies, reads_every_version, require

@@ -1,0 +1,35 @@
+"""Forms in front of service functions: a service's refusal lands on the form, next to its field.
+
+Every app's views submit forms the same way, so the rule lives here once.
+"""
+
+from collections.abc import Callable
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's refusal on the form: next to the field it names, else above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def submit(form: forms.Form, write: Callable, *, on_refusal: Callable | None = None):
+    """What write(cleaned_data) returned if the form was valid and the service agreed.
+
+    None otherwise, with the reasons on the form; on_refusal(form, error) may tidy the form
+    after a refusal (e.g. blank a field that must not be echoed back).
+    """
+    if not form.is_valid():
+        return None
+    try:
+        return write(form.cleaned_data)
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        if on_refusal is not None:
+            on_refusal(form, error)
+        return None
