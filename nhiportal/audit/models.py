@@ -56,4 +56,3 @@ class AuditChainHead(models.Model):
     """
 
     last_hash = models.CharField(max_length=64)
-    count = models.BigIntegerField(default=0)

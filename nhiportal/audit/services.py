@@ -67,7 +67,7 @@ def audit_record(
     else:
         user, label = actor, actor.get_username()
 
-    prev_hash, count = _chain_head()
+    prev_hash = _chain_head()
     event = AuditEvent(
         at=timezone.now(),
         actor=user,
@@ -87,7 +87,7 @@ def audit_record(
     event.hmac = event_hmac(event.hash)
     _insert(event)
     with connection.cursor() as cursor:
-        cursor.execute(_head_sql(connection.vendor, "advance"), [event.hash, count + 1])
+        cursor.execute(_head_sql(connection.vendor, "advance"), [event.hash])
     return event
 
 
@@ -101,26 +101,26 @@ _EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_ke
 @lru_cache(maxsize=8)
 def _head_sql(vendor: str, statement: str) -> str:
     table = _q(AuditChainHead._meta.db_table)
-    last_hash, count = (_q(AuditChainHead._meta.get_field(n).column) for n in ("last_hash", "count"))
+    last_hash = _q(AuditChainHead._meta.get_field("last_hash").column)
     if statement == "advance":
-        return f"UPDATE {table} SET {last_hash} = %s, {count} = %s WHERE {_q(AuditChainHead._meta.pk.column)} = 1"
+        return f"UPDATE {table} SET {last_hash} = %s WHERE {_q(AuditChainHead._meta.pk.column)} = 1"
     # The row lock makes concurrent writers append one at a time, each after the true last
     # event. SQLite has no row locks: its IMMEDIATE transaction already holds the write lock.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    return f"SELECT {last_hash}, {count} FROM {table} WHERE {_q(AuditChainHead._meta.pk.column)} = 1{lock}"
+    return f"SELECT {last_hash} FROM {table} WHERE {_q(AuditChainHead._meta.pk.column)} = 1{lock}"
 
 
-def _chain_head() -> tuple[str, int]:
-    """The chain's last hash and length, its row locked until the caller's transaction ends."""
+def _chain_head() -> str:
+    """The chain's last hash, its row locked until the caller's transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute(_head_sql(connection.vendor, "read"))
         row = cursor.fetchone()
     if row is None:  # the first event ever: create the row (get_or_create copes with a race)
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
-            pk=1, defaults={"last_hash": GENESIS_HASH, "count": 0}
+            pk=1, defaults={"last_hash": GENESIS_HASH}
         )
-        return head.last_hash, head.count
-    return row[0], row[1]
+        return head.last_hash
+    return row[0]
 
 
 @lru_cache(maxsize=4)
