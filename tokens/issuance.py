@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.models import AIIdentity, Status
+from inventory.models import Status
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
@@ -23,7 +23,7 @@ from tokens.policy import engine
 from . import hot_path
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer
-from .models import IssuedToken, Service, Task
+from .models import IssuedToken, ServiceScope, Task
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
     ACCESS_DENIED,
@@ -72,25 +72,23 @@ class _Refusal(Exception):
         self.error, self.rule, self.service = error, rule, service
 
 
-def _lock_identity(client: AuthenticatedClient) -> AIIdentity:
+def _lock_identity(client: AuthenticatedClient) -> hot_path.IdentityFacts:
     """The identity row, locked so that offboarding, suspension and revocations wait for us (or we for them)."""
-    identity = hot_path.lock_identity(client.identity_id)
-    # A statement of its own, after the lock is held: on PostgreSQL a statement that waited
-    # for the lock still reads other rows as they were when it started, so a credential
-    # disabled by the transaction we waited for would look enabled in the same query.
-    if identity is None or not hot_path.credential_enabled(client.credential_id):
+    identity = hot_path.lock_identity(client.identity_id, client.credential_id)
+    if identity is None:  # gone, or the credential that signed the assertion was disabled meanwhile
         raise OAuthError(INVALID_CLIENT, "Unknown client or key.")
     return identity
 
 
-def _scopes_of(service: Service) -> dict[str, bool]:
+def _scopes_of(service) -> dict[str, bool]:
     """name -> consequential, cached per service version."""
     return _service_scopes.get(
-        (service.pk, service.updated_at), lambda: dict(service.scopes.values_list("name", "consequential"))
+        (service.pk, service.updated_at),
+        lambda: dict(ServiceScope.objects.filter(service_id=service.pk).values_list("name", "consequential")),
     )
 
 
-def _service(audience: str | None) -> Service:
+def _service(audience: str | None) -> hot_path.ServiceFacts:
     if not audience:
         raise _Refusal(OAuthError(INVALID_REQUEST, "Name the destination with resource (RFC 8707) or audience."), "portal:no-destination")
     service = hot_path.active_service(audience)
@@ -288,7 +286,7 @@ def token_issue(
         _check_scopes(scopes, offered, granted, service)
         task = None
         if task_id is not None:
-            task = Task.objects.filter(pk=task_id, identity_id=identity.pk, service=service, ended_at__isnull=True).first()
+            task = Task.objects.filter(pk=task_id, identity_id=identity.pk, service_id=service.pk, ended_at__isnull=True).first()
             if task is None:
                 raise _Refusal(OAuthError(INVALID_REQUEST, "No open task with this task_id for this client and destination."), "portal:unknown-task", service)
             if not set(scopes) <= set(task.scopes):

@@ -4,14 +4,16 @@ inside its own transaction, so the event commits with the change or not at all.
 audit_record runs on every state change, token issuance included, and it runs while the
 caller holds its write lock (on SQLite the whole database's), so its three statements are
 SQL rendered once per process rather than ORM queries (building one costs about a
-millisecond on a small machine; running it, a tenth of that). The values are adapted by
-the model fields' own get_db_prep_save, so the rows are stored exactly as the ORM would.
+millisecond on a small machine; running it, a tenth of that): see nhiportal/prepared_sql.py,
+which stores every value exactly as the ORM would.
 """
 
 from functools import lru_cache
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from nhiportal import prepared_sql
 
 from .chain import GENESIS_HASH, event_hash, event_hmac
 from .context import request_id_var
@@ -86,13 +88,8 @@ def audit_record(
     event.hash = event_hash(event)
     event.hmac = event_hmac(event.hash)
     _insert(event)
-    with connection.cursor() as cursor:
-        cursor.execute(_head_sql(connection.vendor, "advance"), [event.hash])
+    prepared_sql.execute(_head_sql(prepared_sql.db().vendor, "advance"), [event.hash])
     return event
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
 
 
 _EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
@@ -100,47 +97,29 @@ _EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_ke
 
 @lru_cache(maxsize=8)
 def _head_sql(vendor: str, statement: str) -> str:
-    table = _q(AuditChainHead._meta.db_table)
-    last_hash = _q(AuditChainHead._meta.get_field("last_hash").column)
+    head = AuditChainHead
+    where = f"WHERE {prepared_sql.quote(head._meta.pk.column)} = 1"
     if statement == "advance":
-        return f"UPDATE {table} SET {last_hash} = %s WHERE {_q(AuditChainHead._meta.pk.column)} = 1"
+        return f"UPDATE {prepared_sql.table(head)} SET {prepared_sql.columns(head, ('last_hash',))} = %s {where}"
     # The row lock makes concurrent writers append one at a time, each after the true last
     # event. SQLite has no row locks: its IMMEDIATE transaction already holds the write lock.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    return f"SELECT {last_hash} FROM {table} WHERE {_q(AuditChainHead._meta.pk.column)} = 1{lock}"
+    lock = " FOR UPDATE" if prepared_sql.db().features.has_select_for_update else ""
+    return f"SELECT {prepared_sql.columns(head, ('last_hash',))} FROM {prepared_sql.table(head)} {where}{lock}"
 
 
 def _chain_head() -> str:
     """The chain's last hash, its row locked until the caller's transaction ends."""
-    with connection.cursor() as cursor:
-        cursor.execute(_head_sql(connection.vendor, "read"))
-        row = cursor.fetchone()
-    if row is None:  # the first event ever: create the row (get_or_create copes with a race)
+    rows = prepared_sql.execute(_head_sql(prepared_sql.db().vendor, "read"), [])
+    if not rows:  # the first event ever: create the row (get_or_create copes with a race)
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             pk=1, defaults={"last_hash": GENESIS_HASH}
         )
         return head.last_hash
-    return row[0]
-
-
-@lru_cache(maxsize=4)
-def _insert_sql(vendor: str, returning: bool) -> str:
-    columns = ", ".join(_q(f.column) for f in _EVENT_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_EVENT_FIELDS))
-    sql = f"INSERT INTO {_q(AuditEvent._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    return sql + (f" RETURNING {_q(AuditEvent._meta.pk.column)}" if returning else "")
+    return rows[0][0]
 
 
 def _insert(event: AuditEvent) -> None:
     """INSERT the event as Model.save() would, and leave the instance as saved."""
-    db = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: it looks up the thread's connection per attribute
-    params = [f.get_db_prep_save(getattr(event, f.attname), db) for f in _EVENT_FIELDS]
-    returning = connection.features.can_return_columns_from_insert
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor, returning), params)
-        if returning:
-            event.pk = cursor.fetchone()[0]
-        else:
-            event.pk = connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, AuditEvent._meta.pk.column)
+    event.pk = prepared_sql.insert_returning_id(AuditEvent, **{f.attname: getattr(event, f.attname) for f in _EVENT_FIELDS})
     event._state.adding = False
-    event._state.db = connection.alias
+    event._state.db = prepared_sql.db().alias

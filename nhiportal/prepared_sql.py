@@ -1,0 +1,152 @@
+"""SQL written once per process, run straight on the driver: for the few statements every token costs.
+
+The ORM builds and compiles every query anew, and even a hand-written statement sent through
+Django's cursor pays for the connection proxy, the cursor wrapper, the placeholder rewrite
+and each field's get_db_prep_save: together several times what SQLite takes to run it. The
+token issuance path runs about ten statements while it holds SQLite's one write lock, so
+those statements come through here instead.
+
+What stays the same as the ORM: the SQL is rendered from the models' own table and column
+names (per database vendor), every value is stored exactly as the field would store it
+(`adapter` falls back to the field's own get_db_prep_save for any type it does not know,
+and tests/nhiportal/test_prepared_sql.py checks the known ones against the field), and
+driver errors arrive as django.db errors. When queries are being logged (DEBUG, or a test
+counting queries) statements go through Django's cursor, so they are seen like any other.
+"""
+
+import json
+import uuid
+from datetime import timezone as dt_timezone
+from functools import lru_cache
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import ForeignKey
+
+# Types whose stored form is the Python value itself, on every backend we support.
+_AS_IS = {
+    "AutoField", "BigAutoField", "SmallAutoField", "BigIntegerField", "BooleanField", "CharField",
+    "FloatField", "IntegerField", "PositiveBigIntegerField", "PositiveIntegerField",
+    "PositiveSmallIntegerField", "SlugField", "SmallIntegerField", "TextField",
+}
+
+
+def db():
+    """The default connection itself: `django.db.connection` is a proxy that looks the
+    thread's connection up again on every attribute (several microseconds each time)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _sqlite_datetime(value):
+    # As django.db.backends.sqlite3's adapt_datetimefield_value: naive UTC, as text.
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt_timezone.utc).replace(tzinfo=None)
+    return str(value)
+
+
+def _sqlite_uuid(value):
+    if value is None:
+        return None
+    return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).hex
+
+
+def _native_uuid(value):
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def _as_is(value):
+    return value
+
+
+@lru_cache(maxsize=None)
+def adapter(model, name: str, vendor: str):
+    """A function turning a Python value into what the field stores, for one vendor."""
+    field = model._meta.get_field(name)
+    target = field.target_field if isinstance(field, ForeignKey) else field
+    kind = target.get_internal_type()
+    if kind in _AS_IS:
+        return _as_is
+    if kind == "UUIDField":
+        return _sqlite_uuid if vendor == "sqlite" else _native_uuid
+    if kind == "DateTimeField" and vendor == "sqlite":
+        return _sqlite_datetime
+    if kind == "DateTimeField" and vendor == "postgresql":
+        return _as_is  # psycopg stores an aware datetime as timestamptz itself
+    if kind == "JSONField" and vendor == "sqlite":
+        encoder = field.encoder
+
+        def _json(value):
+            return None if value is None else json.dumps(value, cls=encoder)
+
+        return _json
+
+    def _field(value):
+        return field.get_db_prep_save(value, db())
+
+    return _field
+
+
+def params(model, values: dict, vendor: str) -> list:
+    return [adapter(model, name, vendor)(value) for name, value in values.items()]
+
+
+def quote(name: str) -> str:
+    return db().ops.quote_name(name)
+
+
+def columns(model, names) -> str:
+    return ", ".join(quote(model._meta.get_field(n).column) for n in names)
+
+
+def table(model) -> str:
+    return quote(model._meta.db_table)
+
+
+@lru_cache(maxsize=256)
+def _driver_sql(sql: str, vendor: str) -> str:
+    # Statements are written with Django's %s placeholders; sqlite3 itself takes ?.
+    return sql.replace("%s", "?") if vendor == "sqlite" else sql
+
+
+def execute(sql: str, values, connection=None) -> list[tuple]:
+    """Run one statement (with %s placeholders); return its rows, if any."""
+    connection = connection or db()
+    with connection.wrap_database_errors:
+        if connection.queries_logged:
+            cursor = connection.cursor()
+        else:
+            if connection.connection is None:
+                connection.ensure_connection()
+            cursor = connection.connection.cursor()
+            sql = _driver_sql(sql, connection.vendor)
+        try:
+            cursor.execute(sql, values)
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(model, names: tuple, vendor: str, returning: bool) -> str:
+    placeholders = ", ".join(["%s"] * len(names))
+    sql = f"INSERT INTO {table(model)} ({columns(model, names)}) VALUES ({placeholders})"
+    if returning:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return sql
+
+
+def insert(model, **values) -> None:
+    """INSERT one row. No model defaults are applied: give every column but an auto id."""
+    connection = db()
+    vendor = connection.vendor
+    execute(_insert_sql(model, tuple(values), vendor, False), params(model, values, vendor), connection)
+
+
+def insert_returning_id(model, **values) -> int:
+    """insert(), and the auto id the database gave the row (SQLite 3.35+ and PostgreSQL return it)."""
+    connection = db()
+    vendor = connection.vendor
+    return execute(_insert_sql(model, tuple(values), vendor, True), params(model, values, vendor), connection)[0][0]
