@@ -205,7 +205,9 @@ class IssuedToken(models.Model):
     """The ledger of issued access tokens: their claims' facts, never the token itself."""
 
     jti = models.CharField(max_length=64, unique=True)
-    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="issued_tokens")
+    # No index of its own: token_identity_idx starts with identity. Every index is one more
+    # page each issuance writes while it holds SQLite's write lock.
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="issued_tokens", db_index=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="tokens")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens")

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "csp",
+    "nhiportal",
     "nhiportal.audit",
     "nhiportal.people",
     "inventory",
@@ -99,9 +100,12 @@ else:
             "OPTIONS": {
                 # WAL lets readers run beside the one writer; IMMEDIATE takes the write
                 # lock at BEGIN so two writers queue instead of failing on upgrade.
+                # A 64 MB page cache keeps the ledger's indexes in memory rather than
+                # read back page by page while the write lock is held.
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;"
+                    "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; "
+                    "PRAGMA cache_size=-65536;"
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
@@ -226,6 +230,8 @@ NHI = {
     "ATTESTATION_GRACE_DAYS": int(os.environ.get("NHI_ATTESTATION_GRACE_DAYS", "14")),
     "ORPHAN_GRACE_DAYS": int(os.environ.get("NHI_ORPHAN_GRACE_DAYS", "7")),
     "PAGE_SIZE": 25,
+    # How often a background thread checkpoints SQLite's WAL (nhiportal/sqlite_wal.py); 0: on commit.
+    "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("NHI_SQLITE_CHECKPOINT_SECONDS", "0.2")),
 }
 SPECTACULAR_SETTINGS.update(
     SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR"

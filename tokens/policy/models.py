@@ -45,7 +45,7 @@ class PolicyDecision(models.Model):
     version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.SET_NULL, related_name="decisions")
     mode = models.CharField(max_length=10, choices=PolicyMode.choices)
     action = models.CharField(max_length=20)  # issue, exchange, approve
-    identity_id = models.UUIDField(null=True, db_index=True)
+    identity_id = models.UUIDField(null=True)  # indexed by decision_identity_idx, which starts with it
     service_id = models.BigIntegerField(null=True)
     # The Cedar request as evaluated (principal, action, resource, context, entities' facts).
     request = models.JSONField(encoder=DjangoJSONEncoder)
