@@ -1,0 +1,30 @@
+"""Programs' endpoints skip the browser middleware but keep the security headers and the request id."""
+
+import pytest
+
+
+@pytest.mark.django_db
+def test_oauth_endpoints_answer_without_browser_state(client):
+    response = client.post("/oauth/token", {"grant_type": "password"})
+    assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
+    assert "sessionid" not in response.cookies and "csrftoken" not in response.cookies
+    assert "Content-Security-Policy" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still runs
+    assert response.headers["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_healthz_and_discovery_take_the_short_path(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/.well-known/oauth-authorization-server").status_code == 200
+
+
+def test_an_unknown_oauth_path_is_a_plain_404(client):
+    assert client.get("/oauth/nothing-here").status_code == 404
+
+
+@pytest.mark.django_db
+def test_pages_still_get_the_browser_middleware(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert "Content-Security-Policy" in response.headers and response.headers["X-Frame-Options"] == "DENY"
