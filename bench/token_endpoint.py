@@ -71,6 +71,11 @@ def run(env: dict, *, seconds: int = 10) -> dict:
         if first.status_code != 200:
             raise RuntimeError(f"token request refused: {first.status_code} {first.text}")
         access_token = first.json()["access_token"]
+        # Warm-up, not measured: each worker compiles the policy set, decrypts the signing
+        # key and fills its caches on its first requests (a few hundred ms), as any
+        # long-running server does once after it starts.
+        _wrk_bodies(token_url, _bodies(var / "warm-up-bodies.txt", 1000, token_body), 2)
+        harness.wrk(f"{url}/healthz", connections=8, seconds=1)
         results["floor: bare JSON view (/healthz)"] = harness.wrk(f"{url}/healthz", connections=8, seconds=seconds)
         bodies = _bodies(var / "token-bodies.txt", count, token_body)
         results["token issuance"] = _wrk_bodies(token_url, bodies, seconds)
@@ -84,6 +89,7 @@ def run(env: dict, *, seconds: int = 10) -> dict:
         check = requests.post(introspect_url, data=introspect_body()).json()
         if check.get("active") is not True:
             raise RuntimeError(f"introspection says {check}")
+        _wrk_bodies(introspect_url, _bodies(var / "warm-up-bodies.txt", 1000, introspect_body), 1)
         bodies = _bodies(var / "introspect-bodies.txt", count, introspect_body)
         results["introspection"] = _wrk_bodies(introspect_url, bodies, seconds)
     floor = results["floor: bare JSON view (/healthz)"]["rps"]
