@@ -52,7 +52,11 @@ def _checkpoint_forever(path: str, seconds: float) -> None:
         time.sleep(seconds)
         try:
             db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:  # the next round tries again; the backstop bounds the WAL
+        except sqlite3.OperationalError as exc:
+            # Busy: another process is checkpointing, or a migration holds the database.
+            # The next round tries again; the backstop bounds the WAL meanwhile.
+            logger.debug("WAL checkpoint of %s skipped: %s", path, exc)
+        except sqlite3.Error as exc:
             logger.warning("WAL checkpoint of %s failed: %s", path, exc)
 
 
