@@ -1,6 +1,10 @@
 """Programs' endpoints skip the browser middleware but keep the security headers and the request id."""
 
 import pytest
+from django.test import Client
+from django.urls import get_resolver
+
+from nhiportal.machine_endpoints import MACHINE_PREFIXES
 
 
 @pytest.mark.django_db
@@ -28,3 +32,21 @@ def test_pages_still_get_the_browser_middleware(client):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     assert "Content-Security-Policy" in response.headers and response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_every_machine_endpoint_is_csrf_exempt_or_read_only():
+    """Skipping CsrfViewMiddleware is safe only where the view never trusted a browser's cookies."""
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if hasattr(p, "url_patterns"):
+                yield from walk(p.url_patterns, route)
+            else:
+                yield "/" + route, p.callback
+
+    machine = [(route, view) for route, view in walk(get_resolver().url_patterns) if route.startswith(MACHINE_PREFIXES)]
+    assert len(machine) >= 7
+    client = Client(enforce_csrf_checks=True)
+    for route, view in machine:
+        if not getattr(view, "csrf_exempt", False):
+            assert client.post(route).status_code == 405, route
