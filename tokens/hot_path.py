@@ -20,11 +20,9 @@ from django.utils.dateparse import parse_datetime
 
 from inventory.models import AIIdentity, Ownership, Status
 from nhiportal import prepared_sql as sql
-from nhiportal.prepared_sql import columns as _columns, db, insert, insert_returning_id, quote as _q, table
+from nhiportal.prepared_sql import columns as _columns, db, quote as _q, table
 
 from .models import CredentialKind, Grant, IssuedToken, Service, WorkloadCredential
-
-__all__ = ["insert", "insert_returning_id"]
 
 IDENTITY_FACTS = ("id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling")
 SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "updated_at")

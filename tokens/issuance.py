@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from inventory.models import Status
 from nhiportal.audit.services import agent_actor, audit_record
+from nhiportal import prepared_sql
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
@@ -172,7 +173,7 @@ def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl
     jti = secrets.token_urlsafe(24)
     issued = int(now.timestamp())
     expires_at = datetime.fromtimestamp(issued + ttl, tz=now.tzinfo)
-    hot_path.insert(
+    prepared_sql.insert(
         IssuedToken,
         jti=jti,
         identity=identity.pk,
@@ -217,7 +218,7 @@ def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl
 
 def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, parent_id=None) -> uuid.UUID:
     task_id = uuid.uuid4()
-    hot_path.insert(
+    prepared_sql.insert(
         Task,
         id=task_id,
         identity=identity.pk,

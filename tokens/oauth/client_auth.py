@@ -15,6 +15,8 @@ from datetime import datetime, timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
 
+from nhiportal import prepared_sql
+
 from .. import hot_path
 from ..jws import ClaimsError, CompactJWS, JWSError, check_claims, parse
 from ..models import CredentialKind, Service, UsedAssertion, WorkloadCredential
@@ -219,9 +221,9 @@ def consume(client: AuthenticatedClient, *, first_write: bool = False) -> None:
     """
     try:
         if first_write:
-            hot_path.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)
+            prepared_sql.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)
         else:
             with transaction.atomic():
-                hot_path.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)
+                prepared_sql.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)
     except IntegrityError:
         raise _fail("This client assertion was already used (jti replay).") from None

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from inventory.models import Ownership
-from tokens import hot_path
+from nhiportal import prepared_sql
 
 from .active import ActivePolicy, active_policy
 from .cedar_request import CedarRequest, request_from_portal
@@ -104,8 +104,8 @@ def policy_decide(request: PolicyRequest) -> PolicyOutcome:
             request.action, request.identity.pk, "; ".join(verdict.errors),
         )
     # Written by hand-rendered SQL: this runs inside every issuance's write lock, where the
-    # ORM's per-query build cost is what the other writers wait for (see tokens/hot_path.py).
-    decision_id = hot_path.insert_returning_id(
+    # ORM's per-query build cost is what the other writers wait for (see nhiportal/prepared_sql.py).
+    decision_id = prepared_sql.insert_returning_id(
         PolicyDecision,
         at=evaluation.at,
         version=evaluation.policy.version_id,
