@@ -15,7 +15,9 @@ counting queries) statements go through Django's cursor, so they are seen like a
 """
 
 import json
+import threading
 import uuid
+from contextlib import contextmanager
 from datetime import timezone as dt_timezone
 from functools import lru_cache
 
@@ -30,10 +32,31 @@ _AS_IS = {
 }
 
 
+_pinned = threading.local()
+
+
 def db():
     """The default connection itself: `django.db.connection` is a proxy that looks the
-    thread's connection up again on every attribute (several microseconds each time)."""
-    return connections[DEFAULT_DB_ALIAS]
+    thread's connection up again on every attribute (several microseconds each time), and
+    even `connections[alias]` goes through asgiref's context-aware local."""
+    connection = getattr(_pinned, "connection", None)
+    return connection if connection is not None else connections[DEFAULT_DB_ALIAS]
+
+
+@contextmanager
+def pinned():
+    """While inside, db() answers this thread's default connection from a plain thread-local.
+
+    For one request's hot path, which asks for the connection a dozen times. Only the
+    lookup is remembered, and only until the block ends: the next request (or a test's live
+    server thread) looks its own connection up again.
+    """
+    outer = getattr(_pinned, "connection", None)
+    _pinned.connection = connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        yield connection
+    finally:
+        _pinned.connection = outer
 
 
 def _sqlite_datetime(value):
@@ -41,7 +64,9 @@ def _sqlite_datetime(value):
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(dt_timezone.utc).replace(tzinfo=None)
+        if value.tzinfo is not dt_timezone.utc:
+            value = value.astimezone(dt_timezone.utc)
+        value = value.replace(tzinfo=None)
     return str(value)
 
 
@@ -76,10 +101,12 @@ def adapter(model, name: str, vendor: str):
     if kind == "DateTimeField" and vendor == "postgresql":
         return _as_is  # psycopg stores an aware datetime as timestamptz itself
     if kind == "JSONField" and vendor == "sqlite":
-        encoder = field.encoder
+        # What the backend's adapt_json_value does (json.dumps(value, cls=encoder)), with one
+        # encoder kept rather than a new one built per value: encoders hold only settings.
+        encode = (field.encoder or json.JSONEncoder)().encode
 
         def _json(value):
-            return None if value is None else json.dumps(value, cls=encoder)
+            return None if value is None else encode(value)
 
         return _json
 

@@ -10,12 +10,11 @@ which stores every value exactly as the ORM would.
 
 from functools import lru_cache
 
-from django.db import transaction
 from django.utils import timezone
 
 from nhiportal import prepared_sql
 
-from .chain import GENESIS_HASH, event_hash, event_hmac
+from .chain import GENESIS_HASH, event_hmac, fields_hash, hashed_fields, stored_json
 from .context import request_id_var
 from .models import AuditChainHead, AuditEvent
 
@@ -50,13 +49,14 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
-) -> AuditEvent:
+) -> None:
     """Append one event to the chain. Must run inside the caller's transaction.
 
     `identity` is the AI identity the event concerns (defaults to obj when obj is one, or
     obj.identity_id when obj belongs to one), so the identity page can show its whole history.
     """
-    if not transaction.get_connection().in_atomic_block:
+    connection = prepared_sql.db()
+    if not connection.in_atomic_block:
         raise RuntimeError("audit_record must be called inside the transaction of the change it records")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -65,34 +65,30 @@ def audit_record(
         if identity is None:
             identity = obj.pk if obj._meta.label_lower == "inventory.aiidentity" else getattr(obj, "identity_id", None)
     if isinstance(actor, Actor) or actor is None:
-        user, label = None, (actor.label if actor else "system")
+        actor_id, label = None, (actor.label if actor else "system")
     else:
-        user, label = actor, actor.get_username()
+        actor_id, label = actor.pk, actor.get_username()
 
-    prev_hash = _chain_head()
-    event = AuditEvent(
+    # Stored as the database will give them back, so the hash computed now is the one
+    # audit_verify recomputes from the row.
+    event = dict(
         at=timezone.now(),
-        actor=user,
+        actor_id=actor_id,
         actor_label=label,
         action=action,
         object_type=object_type,
         object_id=object_id,
         object_repr=object_repr,
         identity_id=getattr(identity, "pk", identity),
-        before=before,
-        after=after,
+        before=stored_json(before),
+        after=stored_json(after),
         reason=reason,
         request_id=request_id_var.get(),
-        prev_hash=prev_hash,
+        prev_hash=_chain_head(connection),
     )
-    event.hash = event_hash(event)
-    event.hmac = event_hmac(event.hash)
-    _insert(event)
-    prepared_sql.execute(_head_sql(prepared_sql.db().vendor, "advance"), [event.hash])
-    return event
-
-
-_EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    digest = fields_hash(hashed_fields(**event))
+    prepared_sql.insert(AuditEvent, **event, hash=digest, hmac=event_hmac(digest))
+    prepared_sql.execute(_head_sql(connection.vendor, "advance"), [digest], connection)
 
 
 @lru_cache(maxsize=8)
@@ -107,19 +103,12 @@ def _head_sql(vendor: str, statement: str) -> str:
     return f"SELECT {prepared_sql.columns(head, ('last_hash',))} FROM {prepared_sql.table(head)} {where}{lock}"
 
 
-def _chain_head() -> str:
+def _chain_head(connection) -> str:
     """The chain's last hash, its row locked until the caller's transaction ends."""
-    rows = prepared_sql.execute(_head_sql(prepared_sql.db().vendor, "read"), [])
+    rows = prepared_sql.execute(_head_sql(connection.vendor, "read"), [], connection)
     if not rows:  # the first event ever: create the row (get_or_create copes with a race)
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             pk=1, defaults={"last_hash": GENESIS_HASH}
         )
         return head.last_hash
     return rows[0][0]
-
-
-def _insert(event: AuditEvent) -> None:
-    """INSERT the event as Model.save() would, and leave the instance as saved."""
-    event.pk = prepared_sql.insert_returning_id(AuditEvent, **{f.attname: getattr(event, f.attname) for f in _EVENT_FIELDS})
-    event._state.adding = False
-    event._state.db = prepared_sql.db().alias

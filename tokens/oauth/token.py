@@ -4,6 +4,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from nhiportal import prepared_sql
+
 from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
 from .client_auth import authenticate_agent
 from .errors import INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError, error_response, no_store
@@ -38,6 +40,12 @@ def _exchange(post, client):
 @require_POST
 def token(request):
     post = request.POST
+    # A token costs a dozen statements: look the connection up once for all of them.
+    with prepared_sql.pinned():
+        return _token(post)
+
+
+def _token(post):
     try:
         grant_type = unique_param(post, "grant_type")
         if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
