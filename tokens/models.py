@@ -174,24 +174,39 @@ class Task(models.Model):
     """One unit of agent work. Its tokens live and die with it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="tasks")
+    # Indexed by task_identity_idx, which starts with it.
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tasks")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks")
+    # Most tasks have no parent and no approver: partial indexes (below) leave them out.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks", db_index=False
+    )
     intent = models.CharField(max_length=500, blank=True)
     scopes = models.JSONField(default=list)
     sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, null=True, blank=True)
     authorization_details = models.JSONField(default=list, encoder=DjangoJSONEncoder)
     # Human in the loop: a consequential task waits for a reviewer; the approval covers it alone.
     requires_approval = models.BooleanField(default=False)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     approval_expires_at = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
+    opened_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by_label = models.CharField(max_length=200, blank=True)
     end_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
+        # Every token opens or joins a task, and each index is pages to fetch and write while
+        # issuance holds SQLite's write lock (after another worker's commit, SQLite re-reads
+        # every page it touches). So: one index per question actually asked, and none
+        # holding the NULLs nobody looks up.
+        indexes = [
+            models.Index(fields=["identity", "-opened_at"], name="task_identity_idx"),
+            models.Index(fields=["parent"], name="task_parent_idx", condition=models.Q(parent__isnull=False)),
+            models.Index(fields=["approved_by"], name="task_approver_idx", condition=models.Q(approved_by__isnull=False)),
+        ]
 
     def __str__(self):
         return f"Task {self.id} of {self.identity_id}"
@@ -209,7 +224,9 @@ class IssuedToken(models.Model):
     # page each issuance writes while it holds SQLite's write lock.
     identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="issued_tokens", db_index=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="tokens")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", db_index=False
+    )
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens")
     # The workload credential the agent proved itself with: disabling it revokes these tokens.
     credential = models.ForeignKey(
@@ -226,7 +243,11 @@ class IssuedToken(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
-        indexes = [models.Index(fields=["identity", "-issued_at"], name="token_identity_idx")]
+        indexes = [
+            models.Index(fields=["identity", "-issued_at"], name="token_identity_idx"),
+            # Only exchanged tokens have a parent (see Task's indexes).
+            models.Index(fields=["parent"], name="token_parent_idx", condition=models.Q(parent__isnull=False)),
+        ]
 
     def __str__(self):
         return f"token {self.jti[:8]}… of {self.identity_id}"

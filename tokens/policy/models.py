@@ -42,7 +42,10 @@ class PolicyDecision(models.Model):
     """One evaluation: what was asked, what was decided, by which policies, how fast."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.SET_NULL, related_name="decisions")
+    # Not indexed: nothing looks decisions up by version, and versions that decided are kept.
+    version = models.ForeignKey(
+        PolicyVersion, null=True, on_delete=models.SET_NULL, related_name="decisions", db_index=False
+    )
     mode = models.CharField(max_length=10, choices=PolicyMode.choices)
     action = models.CharField(max_length=20)  # issue, exchange, approve
     identity_id = models.UUIDField(null=True)  # indexed by decision_identity_idx, which starts with it
