@@ -1,9 +1,10 @@
 import jwt
 
 from nhiportal.audit.models import AuditEvent
-from tokens.models import IssuedToken, Task
+from tokens.credentials import credential_add_jwk, credential_disable
+from tokens.models import IssuedToken, Task, WorkloadCredential
 
-from .conftest import ASSERTION_TYPE
+from .conftest import ASSERTION_TYPE, new_private_key, public_jwk
 
 
 def post(client, agent, url, endpoint, **data):
@@ -101,3 +102,17 @@ def test_the_audit_log_names_the_token_by_jti(agent, get_token, oauth):
         ("token.issue", jti),
         ("token.revoke", jti),
     }
+
+
+def test_a_disabled_credential_can_no_longer_revoke_or_end_tasks(agent, get_token, oauth, alice):
+    held = get_token(agent)  # the credential has signed before: this process knows its key
+    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(kid=agent.kid), reason="Leaked")
+    second = credential_add_jwk(actor=alice, identity=agent.identity, jwk=public_jwk(new_private_key(), kid="second"))
+    assert second.enabled
+
+    refused_revoke = revoke(oauth, agent, held["access_token"])
+    refused_end = post(oauth, agent, "/oauth/task/end", "/oauth/task/end", task_id=held["task_id"])
+
+    assert refused_revoke.status_code == 401 and refused_revoke.json()["error"] == "invalid_client"
+    assert refused_end.status_code == 401 and refused_end.json()["error"] == "invalid_client"
+    assert Task.objects.get().ended_by_label == "" and IssuedToken.objects.get().revoked_by_label == "alice"

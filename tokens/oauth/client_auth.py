@@ -30,6 +30,12 @@ ACCEPTED_TYP = ("jwt", "jose", "client-authentication+jwt", "")
 MAX_ASSERTION_CHARS = 8192
 
 _keys = KeyCache()
+# (identity id, kid) -> (credential id, thumbprint). A kid names one JWK credential of an
+# identity for good: credential_unique_kid keeps it taken after the credential is disabled,
+# credentials are never deleted, and a credential's key never changes. So the lookup is
+# remembered per process, and each endpoint checks that the credential is still enabled
+# inside its own transaction (hot_path.lock_identity when issuing, confirm() elsewhere).
+_credentials_by_kid = KeyCache()
 _service_assertions: dict[tuple, float] = {}  # verified introspection assertions -> their exp
 
 
@@ -119,11 +125,16 @@ def _client_key(client_id: str, kid: str | None) -> tuple[uuid.UUID, int, Public
         identity_id = uuid.UUID(client_id)
     except (ValueError, TypeError, AttributeError):
         raise _fail("Unknown client or key.") from None
-    rows = hot_path.client_keys(identity_id, kid)
-    # No kid: acceptable only when exactly one key could have signed it.
-    if len(rows) != 1:
-        raise _fail("Unknown client or key.")
-    credential_id, thumbprint = rows[0]
+
+    def lookup():
+        rows = hot_path.client_keys(identity_id, kid)
+        # No kid: acceptable only when exactly one key could have signed it.
+        if len(rows) != 1:
+            raise _fail("Unknown client or key.")
+        return rows[0]
+
+    # Without a kid the answer depends on how many keys are enabled now: never remembered.
+    credential_id, thumbprint = _credentials_by_kid.get((identity_id, kid), lookup) if kid else lookup()
     key = _keys.get(
         ("jwk", credential_id, thumbprint),
         lambda: parse_public_jwk(WorkloadCredential.objects.values_list("public_jwk", flat=True).get(pk=credential_id)),
@@ -211,6 +222,17 @@ def authenticate_service(post, *, audiences: list[str]) -> AuthenticatedService:
     elif exp <= time.time() - LEEWAY:
         raise _fail(CLAIM_PROBLEMS["expired"])
     return AuthenticatedService(service)
+
+
+def confirm(client: AuthenticatedClient) -> None:
+    """Inside the caller's transaction: the credential is still enabled, and the jti is spent.
+
+    For endpoints other than the token endpoint, whose identity lock checks the credential
+    itself (hot_path.lock_identity).
+    """
+    if not WorkloadCredential.objects.filter(pk=client.credential_id, identity_id=client.identity_id, enabled=True).exists():
+        raise _fail("Unknown client or key.")
+    consume(client)
 
 
 def consume(client: AuthenticatedClient, *, first_write: bool = False) -> None:

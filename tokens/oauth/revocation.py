@@ -10,7 +10,7 @@ from nhiportal.audit.services import agent_actor
 from ..access_tokens import InvalidAccessToken, verify_access_token
 from ..models import IssuedToken, Task
 from ..revocation import task_end, token_revoke
-from .client_auth import authenticate_agent, consume
+from .client_auth import authenticate_agent, confirm
 from .errors import INVALID_REQUEST, OAuthError, error_response, no_store
 from .metadata import assertion_audiences
 from .params import task_id_param, unique_param
@@ -19,7 +19,7 @@ from .params import task_id_param, unique_param
 def _authenticated(post, endpoint):
     client = authenticate_agent(post, audiences=assertion_audiences(endpoint))
     with transaction.atomic():
-        consume(client)
+        confirm(client)
     return client
 
 
