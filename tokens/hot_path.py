@@ -6,12 +6,8 @@ as small fact objects rather than model instances (building a model instance cos
 than the read); everything off the hot path uses the ORM.
 """
 
-import fcntl
 import json
-import os
-import threading
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
 
@@ -193,46 +189,3 @@ def live_grants(identity_id: uuid.UUID, service_id: int, now: datetime) -> list[
     identity = _prep(connection, Grant, "identity", identity_id)
     rows = sql.execute(_grants_sql(connection.vendor), [identity, service_id, at, at], connection)
     return [(pk, as_json(scopes), as_datetime(ends_at)) for pk, scopes, ends_at in rows]
-
-
-class _WriterQueue:
-    """One issuance transaction at a time on SQLite, queued by the kernel rather than by SQLite.
-
-    Two processes that both want SQLite's write lock do not queue: the loser sleeps and
-    retries (1, 2, 5, 10, 15, 20, 25 ... ms), so under steady load a worker spends more time
-    asleep than issuing. An flock on a file beside the database wakes the next writer the
-    moment the lock is released. Other writers still meet SQLite's own busy timeout, so this
-    changes waiting, never correctness. PostgreSQL locks rows and needs none of this.
-    """
-
-    def __init__(self):
-        self._fd = None
-        self._path = None
-        self._threads = threading.Lock()
-
-    def _file(self):
-        connection = db()
-        path = str(connection.settings_dict["NAME"])
-        if connection.vendor != "sqlite" or path.startswith("file:") or ":memory:" in path:
-            return None
-        if self._path != path:
-            self._fd = os.open(f"{path}.issue-lock", os.O_RDWR | os.O_CREAT, 0o600)
-            self._path = path
-        return self._fd
-
-    @contextmanager
-    def held(self):
-        fd = self._file()
-        if fd is None:
-            yield
-            return
-        with self._threads:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-writer_queue = _WriterQueue()
-

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from inventory.models import Status
 from nhiportal.audit.services import agent_actor, audit_record
-from nhiportal import prepared_sql
+from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
@@ -242,7 +242,7 @@ def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, 
 def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write):
     """The shared transaction: lock, consume the jti, then decide and write (or record a refusal)."""
     signer = active_signer()
-    with hot_path.writer_queue.held(), transaction.atomic():
+    with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
         identity = _lock_identity(client)
         consume(client, first_write=True)
         try:

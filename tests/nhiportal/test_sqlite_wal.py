@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.db.backends.sqlite3.base import DatabaseWrapper
 
+from nhiportal import sqlite_wal
 from nhiportal.sqlite_wal import BACKSTOP_PAGES, checkpoint, database_file
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
@@ -56,3 +57,45 @@ def test_a_checkpoint_copies_every_committed_frame(tmp_path):
     busy, frames, copied = checkpoint(str(path))
     assert busy == 0 and frames > 0 and copied == frames
     db.close()
+
+
+def _wal_frames(path) -> int:
+    return sqlite3.connect(path, isolation_level=None).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+
+
+def test_a_round_starts_the_wal_over_while_writers_keep_committing(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_wal, "RESTART_PAGES", 10)
+    path = str(tmp_path / "portal.sqlite3")
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE ledger (row TEXT)")
+    setup.close()
+    stop, commits = threading.Event(), []
+
+    def issue_tokens():  # as issuance does: one writer at a time, through the queue
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA wal_autocheckpoint=0")  # only our rounds checkpoint
+        while not stop.is_set():
+            with sqlite_wal.writer_queue.held(path):
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT INTO ledger VALUES (?)", ("x" * 3000,))
+                db.execute("COMMIT")
+            commits.append(1)
+        db.close()
+
+    writer = threading.Thread(target=issue_tokens)
+    writer.start()
+    try:
+        while len(commits) < 300:
+            time.sleep(0.01)
+        grown = _wal_frames(path)
+        sqlite_wal._checkpoint_round(sqlite3.connect(path, isolation_level=None, timeout=0), path)
+        after_round = len(commits)
+        while len(commits) < after_round + 5:
+            time.sleep(0.001)
+        restarted = _wal_frames(path)
+    finally:
+        stop.set()
+        writer.join()
+    assert grown >= 300  # the writer never gave a plain checkpoint the chance to start over
+    assert restarted < grown / 4  # after the round, the WAL began again from its start
