@@ -1,10 +1,11 @@
 """nhiportal/prepared_sql.py stores every value as the ORM would, and behaves like Django's cursor."""
 
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from nhiportal import prepared_sql
@@ -83,3 +84,14 @@ def test_its_statements_show_in_the_query_log_when_queries_are_logged():
     with CaptureQueriesContext(connection) as queries:
         prepared_sql.insert(UsedAssertion, key="q" * 64, expires_at=datetime(2030, 1, 1, tzinfo=dt_timezone.utc))
     assert len(queries) == 1 and "INSERT INTO" in queries[0]["sql"]
+
+
+def test_a_pinned_connection_serves_only_its_thread_and_only_inside_the_block():
+    other_thread = []
+    with prepared_sql.pinned() as pinned:
+        assert prepared_sql.db() is pinned is connections[DEFAULT_DB_ALIAS]
+        worker = threading.Thread(target=lambda: other_thread.append(prepared_sql.db()))
+        worker.start()
+        worker.join()
+    assert other_thread[0] is not pinned  # another thread looks up its own connection
+    assert getattr(prepared_sql._pinned, "connection", None) is None
