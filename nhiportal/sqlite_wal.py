@@ -34,7 +34,7 @@ from nhiportal.conf import nhi_setting
 logger = logging.getLogger(__name__)
 
 BACKSTOP_PAGES = 10_000  # about 40 MB of WAL
-RESTART_PAGES = 2_000  # a token writes about 30 pages: a busy second's worth of WAL or less
+RESTART_PAGES = 2_000  # about 70 tokens (30 pages each); a lightly used WAL starts over by itself
 _started: set[tuple[int, str]] = set()
 _lock = threading.Lock()
 
