@@ -4,7 +4,8 @@ Targets (issues #3 and #4): issuance (client_credentials + private_key_jwt + gra
 Cedar policy + task + ledger row + signature) at least 1,500 tokens/s with p99 under 25 ms at
 8 connections, and at least 25% of a bare Django JSON view's rate (/healthz, measured in the
 same run); introspection at least 2,000/s. Each request carries a fresh client assertion
-(signed here beforehand), because the portal refuses a replayed jti.
+(signed here beforehand), because the portal refuses a replayed jti. The floor and issuance
+are measured in alternating rounds; the median round is reported, with all of them.
 """
 
 import json
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from . import harness
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ROUNDS = 3
 LUA = Path(__file__).parent / "wrk" / "bodies.lua"
 TASK = json.dumps([{"type": "agent_task", "intent": "Summarise open deals", "actions": ["read"], "sensitivity": "internal"}])
 
@@ -76,9 +78,19 @@ def run(env: dict, *, seconds: int = 10) -> dict:
         # long-running server does once after it starts.
         _wrk_bodies(token_url, _bodies(var / "warm-up-bodies.txt", 1000, token_body), 2)
         harness.wrk(f"{url}/healthz", connections=8, seconds=1)
-        results["floor: bare JSON view (/healthz)"] = harness.wrk(f"{url}/healthz", connections=8, seconds=seconds)
-        bodies = _bodies(var / "token-bodies.txt", count, token_body)
-        results["token issuance"] = _wrk_bodies(token_url, bodies, seconds)
+        # The floor and issuance alternate, ROUNDS times: this machine's speed drifts by a
+        # few percent from one ten-second window to the next, so each share compares
+        # neighbours, and the round reported is the one with the median share.
+        rounds = []
+        for _ in range(ROUNDS):
+            bare = harness.wrk(f"{url}/healthz", connections=8, seconds=seconds)
+            bodies = _bodies(var / "token-bodies.txt", count, token_body)
+            rounds.append((bare, _wrk_bodies(token_url, bodies, seconds)))
+        rounds.sort(key=lambda r: r[1]["rps"] / r[0]["rps"])
+        results["floor: bare JSON view (/healthz)"], results["token issuance"] = rounds[len(rounds) // 2]
+        results["rounds (floor req/s, tokens/s, share)"] = [
+            (f["rps"], t["rps"], round(t["rps"] / f["rps"], 3)) for f, t in rounds
+        ]
 
         def introspect_body():
             return {
