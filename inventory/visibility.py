@@ -3,18 +3,21 @@
 - security admins (and superusers) see and change everything;
 - reviewers and compliance see everything, read-only;
 - everyone else sees and changes the identities they own, through django-guardian
-  object permissions granted when they become an owner.
+  object permissions granted when they become an owner;
+- reviewers and security admins APPROVE (decide a person's approval of an agent's task) for
+  identities they do not own: the owner sponsors the agent, so a second person decides.
 """
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
-from nhiportal.people.roles import is_security_admin, sees_everything
+from nhiportal.people.roles import is_reviewer, is_security_admin, sees_everything
 
-from .models import AIIdentity, IdentityGroupObjectPermission, IdentityUserObjectPermission
+from .models import AIIdentity, IdentityGroupObjectPermission, IdentityUserObjectPermission, Ownership
 
 VIEW = "view"
 CHANGE = "change"
+APPROVE = "approve"
 _PERMS = {VIEW: "inventory.view_aiidentity", CHANGE: "inventory.change_aiidentity"}
 
 
@@ -22,6 +25,10 @@ def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
     """Narrow a queryset of identities to those the user may VIEW or CHANGE."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
+    if action == APPROVE:
+        if not (is_security_admin(user) or is_reviewer(user)):
+            return queryset.none()
+        return queryset.exclude(pk__in=Ownership.objects.filter(person=user).values("identity_id"))
     if is_security_admin(user):
         return queryset
     if action == VIEW and sees_everything(user):
@@ -52,6 +59,10 @@ def _object_perm_ids(user, action: str, *, groups: bool = False) -> QuerySet:
 def can(user, action: str, identity: AIIdentity) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
+    if action == APPROVE:
+        return (is_security_admin(user) or is_reviewer(user)) and not Ownership.objects.filter(
+            identity_id=identity.pk, person=user
+        ).exists()
     if is_security_admin(user):
         return True
     if action == VIEW and sees_everything(user):

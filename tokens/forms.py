@@ -1,10 +1,12 @@
 """Forms for the token service's pages. They validate input; the service modules write."""
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from inventory.forms import PersonChoiceField
+from nhiportal.conf import nhi_setting
 from inventory.models import AIIdentity, Status
 
 from .keys import SIGNING_ALGORITHMS
@@ -155,3 +157,29 @@ class GrantForm(forms.Form):
                 self.add_error("scopes", f"Choose only scopes of {service.name}.")
             cleaned["scope_names"] = [name for _, name in picked]
         return cleaned
+
+
+class ApprovalForm(forms.Form):
+    minutes = forms.IntegerField(
+        label="Approve for (minutes)", initial=60, min_value=1,
+        help_text="The agent's tokens for this task expire when the window does.",
+    )
+    reason = forms.CharField(label="Note (optional)", max_length=200, required=False)
+
+    def __init__(self, *args, longest: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["minutes"].validators.append(MaxValueValidator(longest))
+        self.fields["minutes"].widget.attrs["max"] = longest
+
+
+class RejectionForm(forms.Form):
+    reason = forms.CharField(label="Why not", max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def approval_forms(data=None, *, deciding: str = ""):
+    """The approve and reject forms of the approval page; only the one being submitted is bound."""
+    longest = nhi_setting("APPROVAL_WINDOW_MAX_MINUTES")
+    return (
+        ApprovalForm(data if deciding == "approve" else None, longest=longest, prefix="approve"),
+        RejectionForm(data if deciding == "reject" else None, prefix="reject"),
+    )

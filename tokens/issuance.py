@@ -21,13 +21,14 @@ from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
-from . import hot_path
+from . import approvals, hot_path
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer
 from .models import IssuedToken, ServiceScope, Task
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
     ACCESS_DENIED,
+    AUTHORIZATION_PENDING,
     INVALID_AUTHORIZATION_DETAILS,
     INVALID_CLIENT,
     INVALID_GRANT,
@@ -71,6 +72,15 @@ class _Refusal(Exception):
 
     def __init__(self, error: OAuthError, rule: str, service=None):
         self.error, self.rule, self.service = error, rule, service
+
+
+class _PolicyDenial(_Refusal):
+    """Policy said no (and recorded why); `request` is what it was asked."""
+
+    def __init__(self, request: engine.PolicyRequest, service):
+        # The deciding policies are shown to the owner in the portal, never to the caller.
+        super().__init__(OAuthError(ACCESS_DENIED, "The portal's policy does not allow this request."), "", service)
+        self.request = request
 
 
 def _lock_identity(client: AuthenticatedClient) -> hot_path.IdentityFacts:
@@ -132,23 +142,21 @@ def _ttl(now: datetime, *bounds) -> int:
 
 def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered) -> int:
     human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > timezone.now())
-    outcome = engine.policy_decide(
-        engine.PolicyRequest(
-            action=action,
-            identity=identity,
-            service=service,
-            scopes=tuple(scopes),
-            granted_scopes=tuple(sorted(granted)),
-            intent=context.intent if context else (task.intent if task else ""),
-            sensitivity=context.sensitivity if context else (task.sensitivity if task else None),
-            requested_ttl=ttl,
-            human_approval=human_approval,
-            consequential=any(offered[s] for s in scopes),
-        )
+    request = engine.PolicyRequest(
+        action=action,
+        identity=identity,
+        service=service,
+        scopes=tuple(scopes),
+        granted_scopes=tuple(sorted(granted)),
+        intent=context.intent if context else (task.intent if task else ""),
+        sensitivity=context.sensitivity if context else (task.sensitivity if task else None),
+        requested_ttl=ttl,
+        human_approval=human_approval,
+        consequential=any(offered[s] for s in scopes),
     )
+    outcome = engine.policy_decide(request)
     if not outcome.allowed:
-        # The deciding policies are shown to the owner in the portal, never to the caller.
-        raise _Refusal(OAuthError(ACCESS_DENIED, "The portal's policy does not allow this request."), "", service)
+        raise _PolicyDenial(request, service)
     bounds = [outcome.ttl_bound]
     if human_approval:
         bounds.append(task.approval_expires_at)
@@ -216,7 +224,7 @@ def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl
     return claims
 
 
-def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, parent_id=None) -> uuid.UUID:
+def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, parent_id=None, requires_approval=False) -> uuid.UUID:
     task_id = uuid.uuid4()
     prepared_sql.insert(
         Task,
@@ -228,15 +236,53 @@ def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, 
         scopes=list(scopes),
         sensitivity=sensitivity,
         authorization_details=details,
-        requires_approval=False,
+        requires_approval=requires_approval,
         approved_by=None,
         approval_expires_at=None,
+        approval_rejected=False,
         opened_at=now,
         ended_at=None,
         ended_by_label="",
         end_reason="",
     )
     return task_id
+
+
+def _joined_task(task_id, identity, service) -> Task:
+    """The task a request joins by task_id: open, and approved if it waits for a person."""
+    task = Task.objects.filter(pk=task_id, identity_id=identity.pk, service_id=service.pk).first()
+    state = task.approval_state if task else ""
+    if state == "rejected":
+        raise _Refusal(OAuthError(ACCESS_DENIED, "A person refused to approve this task."), "portal:approval-refused", service)
+    if task is None or task.ended_at is not None:
+        raise _Refusal(OAuthError(INVALID_REQUEST, "No open task with this task_id for this client and destination."), "portal:unknown-task", service)
+    if state == approvals.PENDING:
+        raise _Refusal(
+            OAuthError(AUTHORIZATION_PENDING, "A person has yet to approve this task; ask again later.", task_id=str(task.pk)),
+            "portal:approval-pending", service,
+        )
+    return task
+
+
+def _ask_for_approval(client, identity, service, scopes, now, context, denial: _PolicyDenial) -> None:
+    """Only a person's approval was missing: if policy lets the agent ask, open the task as
+    pending and tell the agent to ask again with its id (the refusal commits the task)."""
+    if not approvals.approval_request_decide(denial.request):
+        raise _PolicyDenial(denial.request, service)
+    task_id = _open_task(
+        identity=identity, service=service, scopes=scopes, now=now, intent=context.intent,
+        sensitivity=context.sensitivity, details=context.details, requires_approval=True,
+    )
+    approvals.approval_requested(client_id=client.client_id, identity_id=identity.pk, task_id=task_id, service=service, scopes=scopes)
+    raise _Refusal(
+        OAuthError(
+            AUTHORIZATION_PENDING,
+            "This task needs a person's approval; ask again with its task_id once a reviewer has approved it.",
+            task_id=str(task_id),
+        ),
+        "",
+        service,
+    )
 
 
 def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write):
@@ -287,9 +333,7 @@ def token_issue(
         _check_scopes(scopes, offered, granted, service)
         task = None
         if task_id is not None:
-            task = Task.objects.filter(pk=task_id, identity_id=identity.pk, service_id=service.pk, ended_at__isnull=True).first()
-            if task is None:
-                raise _Refusal(OAuthError(INVALID_REQUEST, "No open task with this task_id for this client and destination."), "portal:unknown-task", service)
+            task = _joined_task(task_id, identity, service)
             if not set(scopes) <= set(task.scopes):
                 raise _Refusal(OAuthError(INVALID_SCOPE, "A task's tokens stay within the scopes it opened with."), "portal:scope-beyond-task", service)
         elif context is None:
@@ -299,7 +343,12 @@ def token_issue(
             )
         grant_id, grant_end = _grant_cover(scopes, grants)
         ttl = _ttl(now, requested_ttl, grant_end)
-        ttl = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered)
+        try:
+            ttl = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered)
+        except _PolicyDenial as denial:
+            if task is None and approvals.approval_would_allow(denial.request):
+                _ask_for_approval(client, identity, service, scopes, now, context, denial)
+            raise
         if ttl < 1:
             raise _Refusal(OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service)
         details = context.details if context else task.authorization_details

@@ -191,6 +191,8 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     approval_expires_at = models.DateTimeField(null=True, blank=True)
+    # A reviewer said no: the task ended then, and the agent is told it was refused, not pending.
+    approval_rejected = models.BooleanField(default=False)
     opened_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by_label = models.CharField(max_length=200, blank=True)
@@ -206,6 +208,8 @@ class Task(models.Model):
             models.Index(fields=["identity", "-opened_at"], name="task_identity_idx"),
             models.Index(fields=["parent"], name="task_parent_idx", condition=models.Q(parent__isnull=False)),
             models.Index(fields=["approved_by"], name="task_approver_idx", condition=models.Q(approved_by__isnull=False)),
+            # The approvals page's question; the tasks that never needed a person stay out of it.
+            models.Index(fields=["-opened_at"], name="task_approval_idx", condition=models.Q(requires_approval=True)),
         ]
 
     def __str__(self):
@@ -214,6 +218,17 @@ class Task(models.Model):
     @property
     def is_open(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def approval_state(self) -> str:
+        """"" when the task never needed a person; else pending, approved, expired, rejected or withdrawn."""
+        if not self.requires_approval:
+            return ""
+        if self.approval_rejected:
+            return "rejected"
+        if self.approved_by_id is None and self.approval_expires_at is None:
+            return "withdrawn" if self.ended_at else "pending"
+        return "approved" if self.approval_expires_at > timezone.now() else "expired"
 
 
 class IssuedToken(models.Model):

@@ -108,3 +108,32 @@ def identity_access(identity) -> AccessPanel:
         open_task_count=counts["open"],
         live_token_count=IssuedToken.objects.filter(identity=identity, revoked_at__isnull=True, expires_at__gt=now).count(),
     )
+
+
+APPROVAL_STATES = ("pending", "decided", "all")
+
+
+def approval_list(*, user, state: str = "pending") -> QuerySet:
+    """Tasks that asked for a person's approval, of the identities the user may see; oldest waiting first."""
+    tasks = (
+        Task.objects.filter(requires_approval=True, identity__in=visible_identities(user))
+        .select_related("identity", "service", "approved_by")
+    )
+    if state == "pending":
+        return tasks.filter(approval_expires_at__isnull=True, ended_at__isnull=True).order_by("opened_at")
+    if state == "decided":
+        tasks = tasks.filter(Q(approval_expires_at__isnull=False) | Q(approval_rejected=True))
+    return tasks.order_by("-opened_at")
+
+
+def approval_get(*, user, pk) -> Task:
+    """A task that asked for approval, if the user may see its identity (Task.DoesNotExist otherwise)."""
+    return approval_list(user=user, state="all").select_related("parent").get(pk=pk)
+
+
+def pending_approval_count(user) -> int:
+    """How many tasks wait for this person's decision (0 for people who decide none)."""
+    deciders = visibility.restrict(AIIdentity.objects.all(), user, visibility.APPROVE)
+    return Task.objects.filter(
+        requires_approval=True, approval_expires_at__isnull=True, ended_at__isnull=True, identity__in=deciders
+    ).count()

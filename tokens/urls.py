@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import identity_views, views
+from . import approval_views, identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("grants/", views.grant_list, name="grant-list"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
+    path("approvals/", approval_views.approval_list, name="approval-list"),
+    path("approvals/<uuid:pk>/", approval_views.approval_detail, name="approval-detail"),
     path("keys/", views.key_list, name="key-list"),
     path("keys/rotate/", views.key_rotate, name="key-rotate"),
     path("trust-domains/", views.trustdomain_list, name="trustdomain-list"),

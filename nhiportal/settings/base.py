@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "nhiportal.people.context_processors.roles",
+                "tokens.context_processors.approvals",
             ],
         },
     },
@@ -227,6 +228,8 @@ NHI = {
     "TOKEN_TTL_CEILING": int(os.environ.get("NHI_TOKEN_TTL_CEILING", "900")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
+    # The longest a reviewer may approve an agent's task for (its tokens expire with the window).
+    "APPROVAL_WINDOW_MAX_MINUTES": int(os.environ.get("NHI_APPROVAL_WINDOW_MAX_MINUTES", "480")),
     "ATTESTATION_INTERVAL_DAYS": int(os.environ.get("NHI_ATTESTATION_INTERVAL_DAYS", "90")),
     "ATTESTATION_GRACE_DAYS": int(os.environ.get("NHI_ATTESTATION_GRACE_DAYS", "14")),
     "ORPHAN_GRACE_DAYS": int(os.environ.get("NHI_ORPHAN_GRACE_DAYS", "7")),

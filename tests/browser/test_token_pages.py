@@ -1,17 +1,20 @@
 """The token service's pages in a real browser: credentials, grants, tasks, keys."""
 
 import json
+import re
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from inventory.services import identity_activate
 from tests.tokens.conftest import CRM, TASK, Agent, new_private_key, public_jwk, token_request
 from tokens.credentials import credential_add_jwk
 from tokens.models import IssuedToken, WorkloadCredential
-from tokens.services import service_create
+from tokens.services import grant_create, service_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,3 +92,35 @@ def test_a_security_admin_rotates_the_signing_keys(page, login, sam, db):
     expect(page.locator(".msg-success")).to_contain_text("Rotated")
     expect(page.locator("table .badge-active")).to_have_count(1)
     expect(page.locator("table .badge-next")).to_have_count(1)
+
+
+def test_a_reviewer_approves_an_autonomous_agents_task_and_the_agent_gets_its_token(page, login, sam, rita, alice, make_identity, client):
+    blocked = csp_watch(page)
+    key = new_private_key()
+    identity = make_identity(alice, credential=False, name="exporter", autonomy="autonomous")
+    credential = credential_add_jwk(actor=alice, identity=identity, jwk=public_jwk(key))
+    agent = Agent(identity_activate(actor=alice, identity=identity), key, credential.kid)
+    crm = service_create(
+        actor=sam, name="CRM", audience=CRM, owner=sam, trust_boundary="corp-internal",
+        scopes=[{"name": "customers:export", "consequential": True}],
+    )
+    grant_create(actor=sam, identity=agent.identity, service=crm, scopes=["customers:export"], ends_at=timezone.now() + timedelta(days=1), justification="pilot")
+    asked = token_request(client, agent, scope="customers:export").json()
+    assert asked["error"] == "authorization_pending"
+
+    login(page, rita)
+    page.get_by_role("link", name="Approvals").click()
+    expect(page.locator("main")).to_contain_text("exporter")
+    page.get_by_role("link", name=re.compile(r"\d{4}-\d\d-\d\d")).first.click()
+    expect(page.locator("main")).to_contain_text("consequential")
+    page.fill("#id_approve-minutes", "0")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".field.has-error")).to_contain_text("greater than or equal to 1")
+    page.fill("#id_approve-minutes", "20")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".msg-success")).to_contain_text("Approved the task until")
+    expect(page.locator("main")).to_contain_text("Nothing waits for approval")
+
+    granted = token_request(client, agent, scope="customers:export", task_id=asked["task_id"], authorization_details=None)
+    assert granted.status_code == 200, granted.content
+    assert blocked == []

@@ -128,7 +128,15 @@ class TaskSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField()
     ended_by = serializers.CharField(source="ended_by_label")
     end_reason = serializers.CharField()
+    approval = serializers.CharField(source="approval_state", help_text='"" (none needed), pending, approved, expired, rejected or withdrawn')
+    approved_by = serializers.CharField(source="approved_by.get_username", default=None)
+    approval_expires_at = serializers.DateTimeField()
     tokens = TokenSerializer(many=True)
+
+
+class ApprovalSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=1, help_text="the approval window; the task's tokens expire with it")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class SigningKeySerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 - services: everyone authenticated reads; security admins write (403 otherwise);
 - grants, credentials, tasks: of the identities you may see (404 otherwise); grants are
   written by security admins, credentials and task ends by the identity's owners too;
+  a task's approval is decided by a reviewer or security admin who does not own it (403);
 - trust domains and signing keys: security admins only.
 Refusals from the service functions are 400 with the reason keyed by field.
 """
@@ -21,11 +22,13 @@ from inventory.selectors import identity_get
 from nhiportal.people.roles import is_security_admin
 
 from .. import selectors, services
+from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..keys import signing_keys_rotate
 from ..models import Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end
 from .serializers import (
+    ApprovalSerializer,
     CredentialCreateSerializer,
     CredentialSerializer,
     GrantSerializer,
@@ -181,8 +184,14 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             tasks = tasks.filter(identity_id=self.request.query_params["identity"])
         if self.request.query_params.get("open") in ("1", "true"):
             tasks = tasks.filter(ended_at__isnull=True)
+        if self.request.query_params.get("approval") == "pending":
+            tasks = tasks.filter(requires_approval=True, approval_expires_at__isnull=True, ended_at__isnull=True)
         tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
-        return tasks.select_related("service").prefetch_related(Prefetch("tokens", queryset=tokens)).order_by("-opened_at")
+        return (
+            tasks.select_related("service", "approved_by")
+            .prefetch_related(Prefetch("tokens", queryset=tokens))
+            .order_by("-opened_at")
+        )
 
     @extend_schema(request=OptionalReasonSerializer, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
@@ -191,6 +200,23 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         _changeable_identity(request, task.identity_id)
         reason = _valid(OptionalReasonSerializer, request.data)["reason"] or "Ended through the API."
         task_end(task=task, actor=request.user, reason=reason)
+        return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
+
+    @extend_schema(request=ApprovalSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve a task waiting for a person, for `minutes`."""
+        task = self.get_object()
+        data = _valid(ApprovalSerializer, request.data)
+        task_approve(actor=request.user, task=task, minutes=data["minutes"], reason=data["reason"])
+        return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
+
+    @extend_schema(request=ReasonSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Refuse a task waiting for a person: it ends."""
+        task = self.get_object()
+        task_reject(actor=request.user, task=task, reason=_valid(ReasonSerializer, request.data)["reason"])
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
 

@@ -12,16 +12,21 @@ ACCESS_DENIED = "access_denied"
 INVALID_TARGET = "invalid_target"  # RFC 8707
 INVALID_AUTHORIZATION_DETAILS = "invalid_authorization_details"  # RFC 9396
 UNSUPPORTED_TOKEN_TYPE = "unsupported_token_type"  # RFC 7009
+# RFC 8628 section 3.5 (registered in the OAuth extensions error registry): ask again later.
+# Here: a person has yet to approve the task; the body carries its task_id to ask with.
+AUTHORIZATION_PENDING = "authorization_pending"
 
 
 class OAuthError(Exception):
     """An error the caller can act on. The description never names policies, keys or other clients."""
 
-    def __init__(self, error: str, description: str, status: int | None = None):
+    def __init__(self, error: str, description: str, status: int | None = None, **members):
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status or (401 if error == INVALID_CLIENT else 400)
+        # Extra members of the error body (RFC 6749 section 5.2 lets extensions add them).
+        self.members = members
 
 
 def no_store(response):
@@ -33,5 +38,5 @@ def no_store(response):
 def error_response(error: OAuthError) -> JsonResponse:
     # invalid_client answers 401 (RFC 6749 section 5.2 allows it); the client authenticated in the body
     # with private_key_jwt, not with an HTTP scheme, so there is no WWW-Authenticate challenge to offer.
-    response = JsonResponse({"error": error.error, "error_description": error.description}, status=error.status)
+    response = JsonResponse({"error": error.error, "error_description": error.description, **error.members}, status=error.status)
     return no_store(response)

@@ -1,0 +1,113 @@
+"""Human in the loop, through the token endpoint: an autonomous agent's consequential task waits
+for a person, gets tokens once approved (until the window ends), and is told when refused."""
+
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from tokens.approvals import task_approve, task_reject
+from tokens.models import IssuedToken, Task
+from tokens.policy.models import PolicyDecision
+
+from .conftest import token_request
+
+EXPORT = "customers:export"  # consequential on the CRM
+
+
+@pytest.fixture
+def autonomous(make_agent, crm, grant):
+    agent = make_agent(autonomy="autonomous")
+    grant(agent, crm, ["tickets:read", EXPORT])
+    return agent
+
+
+def ask(oauth, agent, **params):
+    return token_request(oauth, agent, scope=EXPORT, **params)
+
+
+def test_an_autonomous_agent_asking_for_a_consequential_scope_waits_for_a_person(oauth, autonomous):
+    response = ask(oauth, autonomous)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "authorization_pending"
+    task = Task.objects.get(pk=body["task_id"])
+    assert task.requires_approval and task.approval_state == "pending" and task.scopes == [EXPORT]
+    assert not IssuedToken.objects.exists()
+    assert list(PolicyDecision.objects.order_by("pk").values_list("action", "enforced")) == [("issue", "deny"), ("approve", "allow")]
+    assert AuditEvent.objects.filter(action="task.approval_request", object_id=str(task.pk)).count() == 1
+
+
+def test_asking_again_before_anyone_decides_is_still_pending(oauth, autonomous):
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    again = ask(oauth, autonomous, task_id=task_id, authorization_details=None)
+    assert again.status_code == 400
+    assert again.json() == {"error": "authorization_pending", "error_description": again.json()["error_description"], "task_id": task_id}
+    assert not IssuedToken.objects.exists() and Task.objects.count() == 1
+
+
+def test_an_approved_task_gets_tokens_that_end_with_the_window(oauth, autonomous, rita):
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    task = task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=2)
+    response = ask(oauth, autonomous, task_id=task_id, authorization_details=None, ttl="900")
+    assert response.status_code == 200, response.content
+    claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    assert claims["task_id"] == task_id and claims["scope"] == EXPORT
+    assert claims["exp"] <= int(task.approval_expires_at.timestamp())
+    assert 100 <= claims["exp"] - claims["iat"] <= 120
+
+
+def test_the_approval_covers_its_task_alone(oauth, autonomous, rita):
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=10)
+    another = ask(oauth, autonomous)
+    assert another.json()["error"] == "authorization_pending" and another.json()["task_id"] != task_id
+
+
+def test_a_refused_task_is_access_denied(oauth, autonomous, rita):
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    task_reject(actor=rita, task=Task.objects.get(pk=task_id), reason="No exports this quarter.")
+    response = ask(oauth, autonomous, task_id=task_id, authorization_details=None)
+    assert response.status_code == 400 and response.json()["error"] == "access_denied"
+    task = Task.objects.get(pk=task_id)
+    assert task.approval_state == "rejected" and task.ended_by_label == "rita"
+    assert not IssuedToken.objects.exists()
+
+
+def test_an_expired_approval_gets_nothing(oauth, autonomous, rita):
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=5)
+    Task.objects.filter(pk=task_id).update(approval_expires_at=timezone.now() - timedelta(seconds=1))
+    response = ask(oauth, autonomous, task_id=task_id, authorization_details=None)
+    assert response.json()["error"] == "access_denied"
+    assert not IssuedToken.objects.exists()
+
+
+def test_a_request_policy_refuses_for_another_reason_is_not_sent_to_a_person(oauth, autonomous):
+    details = '[{"type": "agent_task", "intent": "Export everything", "sensitivity": "restricted"}]'
+    autonomous.identity.sensitivity_ceiling = 2
+    autonomous.identity.save(update_fields=["sensitivity_ceiling"])
+    response = ask(oauth, autonomous, authorization_details=details)
+    assert response.json() == {"error": "access_denied", "error_description": "The portal's policy does not allow this request."}
+    assert not Task.objects.exists()
+
+
+def test_a_supervised_agent_gets_a_consequential_scope_without_waiting(oauth, make_agent, crm, grant):
+    agent = make_agent(autonomy="supervised")
+    grant(agent, crm, [EXPORT])
+    assert ask(oauth, agent).status_code == 200
+    assert not Task.objects.filter(requires_approval=True).exists()
+
+
+def test_a_task_of_a_suspended_identity_cannot_be_approved(oauth, autonomous, rita, alice):
+    from django.core.exceptions import ValidationError
+
+    from inventory.services import identity_suspend
+
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    identity_suspend(actor=alice, identity=autonomous.identity, reason="Investigating.")
+    with pytest.raises(ValidationError, match="suspended"):
+        task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=5)
+    assert Task.objects.get(pk=task_id).approved_by is None

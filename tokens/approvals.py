@@ -1,0 +1,100 @@
+"""Human in the loop: a task that policy allows only with a person's approval waits for one.
+
+When policy denies a new task only because no person approved it (the default policy does
+so for an autonomous agent asking for a consequential scope), and policy lets the agent ask
+(action "approve"), the portal opens the task as pending and answers the agent
+`authorization_pending` with the task's id. A reviewer or security admin who does not own the
+identity approves it for a window, or rejects it, in the browser or the API. The agent then
+asks again with `task_id`; its tokens for that task expire when the window does. The approval
+covers that task (and its sub-tasks) alone.
+"""
+
+from dataclasses import replace
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import visibility
+from inventory.models import Status
+from nhiportal.audit.services import agent_actor, audit_record
+from nhiportal.conf import nhi_setting
+
+from .models import Task
+from .policy import engine
+from .policy.compiled import ALLOW
+from .revocation import lock_identity
+
+PENDING = "pending"
+
+
+def approval_would_allow(request: engine.PolicyRequest) -> bool:
+    """Would policy allow this denied request if a person approved the task? (Not recorded:
+    a question the portal asks itself, not a decision.)"""
+    return engine.policy_evaluate(replace(request, human_approval=True)).enforced == ALLOW
+
+
+def approval_request_decide(request: engine.PolicyRequest) -> bool:
+    """May the agent ask a person to approve this task? Policy decides (action "approve"), recorded."""
+    return engine.policy_decide(replace(request, action=engine.APPROVE)).allowed
+
+
+def approval_requested(*, client_id: str, identity_id, task_id, service, scopes) -> None:
+    """The audit event of an agent's request for approval (inside the issuing transaction)."""
+    audit_record(
+        actor=agent_actor(client_id),
+        action="task.approval_request",
+        object_type="tokens.task",
+        object_id=str(task_id),
+        object_repr=f"task {task_id}",
+        identity=identity_id,
+        after={"aud": service.audience, "scope": " ".join(scopes)},
+    )
+
+
+def _pending_task_to_decide(*, actor, task: Task) -> Task:
+    """The task, re-read under the identity lock, if this person may decide it now."""
+    identity = lock_identity(task.identity_id)
+    task = Task.objects.select_related("service").get(pk=task.pk)
+    if not visibility.can(actor, visibility.APPROVE, identity):
+        raise PermissionDenied("Only a reviewer or security admin who does not own the identity decides its approvals.")
+    if task.approval_state != PENDING:
+        raise ValidationError("This task no longer waits for approval: it was approved, rejected or ended meanwhile.")
+    if identity.status != Status.ACTIVE:
+        raise ValidationError(f"The identity is {identity.get_status_display().lower()}; only an active identity's task can be approved.")
+    return task
+
+
+@transaction.atomic
+def task_approve(*, actor, task: Task, minutes: int, reason: str = "") -> Task:
+    """Approve a pending task for `minutes`: the agent's tokens for it expire when the window does."""
+    longest = nhi_setting("APPROVAL_WINDOW_MAX_MINUTES")
+    if not 1 <= minutes <= longest:
+        raise ValidationError({"minutes": f"Approve for 1 to {longest} minutes."})
+    task = _pending_task_to_decide(actor=actor, task=task)
+    task.approved_by = actor
+    task.approval_expires_at = timezone.now() + timedelta(minutes=minutes)
+    task.save(update_fields=["approved_by", "approval_expires_at"])
+    audit_record(
+        actor=actor, action="task.approve", obj=task, object_repr=f"task {task.pk}",
+        after={"approval_expires_at": task.approval_expires_at, "scope": " ".join(task.scopes)},
+        reason=reason.strip(),
+    )
+    return task
+
+
+@transaction.atomic
+def task_reject(*, actor, task: Task, reason: str) -> Task:
+    """Refuse a pending task: it ends, and the agent asking with its id is told access_denied."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, for the owner and the audit trail."})
+    task = _pending_task_to_decide(actor=actor, task=task)
+    task.approval_rejected = True
+    task.ended_at = timezone.now()
+    task.ended_by_label = actor.get_username()
+    task.end_reason = f"Approval refused: {reason}"[:2000]
+    task.save(update_fields=["approval_rejected", "ended_at", "ended_by_label", "end_reason"])
+    audit_record(actor=actor, action="task.reject", obj=task, object_repr=f"task {task.pk}", after={"ended_at": task.ended_at}, reason=reason)
+    return task
