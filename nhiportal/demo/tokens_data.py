@@ -57,6 +57,7 @@ SERVICES_BY_BOUNDARY = {
     "partner-network": ["CRM"],
 }
 DEMO_TASKS = 8  # identities that get a task and a token or two
+DEMO_APPROVALS = 2  # autonomous agents whose consequential task waits for a reviewer
 
 
 def _public_jwk(**members) -> dict:
@@ -135,11 +136,7 @@ def _run_tasks(granted: list, sam) -> None:
         if identity.pk in seen or len(seen) >= DEMO_TASKS:
             continue
         seen.add(identity.pk)
-        credential = identity.credentials.filter(enabled=True).first()
-        client = AuthenticatedClient(
-            client_id=str(identity.pk), identity_id=identity.pk, credential_id=credential.pk,
-            replay_key=uuid.uuid4().hex, replay_expires_at=datetime.now(dt_timezone.utc) + timedelta(minutes=5),
-        )
+        client = _demo_client(identity)
         intent = f"Demo run of {identity.name}"
         details = [{"type": "agent_task", "intent": intent, "actions": ["read"]}]
         try:
@@ -156,9 +153,43 @@ def _run_tasks(granted: list, sam) -> None:
         grant_revoke(actor=sam, grant=grant, reason="Scope no longer needed after the quarterly review.")
 
 
+def _demo_client(identity: AIIdentity) -> AuthenticatedClient:
+    credential = identity.credentials.filter(enabled=True).first()
+    return AuthenticatedClient(
+        client_id=str(identity.pk), identity_id=identity.pk, credential_id=credential.pk,
+        replay_key=uuid.uuid4().hex, replay_expires_at=datetime.now(dt_timezone.utc) + timedelta(minutes=5),
+    )
+
+
+def _ask_for_approvals(active: list, sam) -> None:
+    """A couple of autonomous agents ask for a consequential scope: their tasks wait on the approvals page."""
+    asked = 0
+    for identity in active:
+        if identity.autonomy != "autonomous" or asked >= DEMO_APPROVALS:
+            continue
+        for service in _services_for(identity):
+            consequential = [s.name for s in service.scopes.all() if s.consequential][:1]
+            if not consequential:
+                continue
+            grant_create(
+                actor=sam, identity=identity, service=service, scopes=consequential,
+                ends_at=timezone.now() + timedelta(days=14), justification="Pilot of a consequential action, approved per task.",
+            )
+            intent = f"{identity.name}: {consequential[0]} for this week's review"
+            try:
+                token_issue(
+                    client=_demo_client(identity), audience=service.audience, scopes=consequential,
+                    context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["write"]}], intent=intent, sensitivity=None),
+                )
+            except OAuthError:
+                asked += 1  # authorization_pending (or a refusal, shown on the identity page)
+            break
+
+
 def finish(identities: list) -> None:
-    """Grants for the active identities, and a few tasks and tokens to look at."""
+    """Grants for the active identities, a few tasks and tokens to look at, and approvals waiting."""
     sam = get_user_model().objects.get(username="sam")
     active = [i for i in identities if i.status == Status.ACTIVE]
     _run_tasks(_grant_all(active, sam), sam)
+    _ask_for_approvals(active, sam)
 
