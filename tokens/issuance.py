@@ -256,6 +256,8 @@ def _joined_task(task_id, identity, service) -> Task:
         raise _Refusal(OAuthError(ACCESS_DENIED, "A person refused to approve this task."), "portal:approval-refused", service)
     if task is None or task.ended_at is not None:
         raise _Refusal(OAuthError(INVALID_REQUEST, "No open task with this task_id for this client and destination."), "portal:unknown-task", service)
+    if state == "lapsed":
+        raise _Refusal(OAuthError(ACCESS_DENIED, "No one approved this task in time; describe the task anew."), "portal:approval-lapsed", service)
     if state == approvals.PENDING:
         raise _Refusal(
             OAuthError(AUTHORIZATION_PENDING, "A person has yet to approve this task; ask again later.", task_id=str(task.pk)),

@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -6,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from inventory.models import AIIdentity, Environment, Sensitivity
+from nhiportal.conf import nhi_setting
 
 
 class Service(models.Model):
@@ -170,6 +172,12 @@ class Grant(models.Model):
         return self.revoked_at is None and self.starts_at <= at < self.ends_at
 
 
+def approval_requests_since():
+    """Requests for approval opened before this have lapsed: a person deciding days later would
+    judge a task whose context may no longer hold, so the agent must ask anew."""
+    return timezone.now() - timedelta(hours=nhi_setting("APPROVAL_REQUEST_HOURS"))
+
+
 class Task(models.Model):
     """One unit of agent work. Its tokens live and die with it."""
 
@@ -221,13 +229,16 @@ class Task(models.Model):
 
     @property
     def approval_state(self) -> str:
-        """"" when the task never needed a person; else pending, approved, expired, rejected or withdrawn."""
+        """"" when the task never needed a person; else pending, lapsed (nobody decided in
+        time), approved, expired (the window ended), rejected or withdrawn (ended undecided)."""
         if not self.requires_approval:
             return ""
         if self.approval_rejected:
             return "rejected"
         if self.approved_by_id is None and self.approval_expires_at is None:
-            return "withdrawn" if self.ended_at else "pending"
+            if self.ended_at:
+                return "withdrawn"
+            return "pending" if self.opened_at > approval_requests_since() else "lapsed"
         return "approved" if self.approval_expires_at > timezone.now() else "expired"
 
 

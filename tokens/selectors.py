@@ -8,7 +8,7 @@ from django.utils import timezone
 from inventory import visibility
 from inventory.models import AIIdentity
 
-from .models import Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from .models import Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -113,6 +113,13 @@ def identity_access(identity) -> AccessPanel:
 APPROVAL_STATES = ("pending", "decided", "all")
 
 
+def waiting_for_approval(tasks: QuerySet) -> QuerySet:
+    """The tasks among these that wait for a person's decision (not decided, ended or lapsed)."""
+    return tasks.filter(
+        requires_approval=True, approval_expires_at__isnull=True, ended_at__isnull=True, opened_at__gt=approval_requests_since()
+    )
+
+
 def approval_list(*, user, state: str = "pending") -> QuerySet:
     """Tasks that asked for a person's approval, of the identities the user may see; oldest waiting first."""
     tasks = (
@@ -120,7 +127,7 @@ def approval_list(*, user, state: str = "pending") -> QuerySet:
         .select_related("identity", "service", "approved_by")
     )
     if state == "pending":
-        return tasks.filter(approval_expires_at__isnull=True, ended_at__isnull=True).order_by("opened_at")
+        return waiting_for_approval(tasks).order_by("opened_at")
     if state == "decided":
         tasks = tasks.filter(Q(approval_expires_at__isnull=False) | Q(approval_rejected=True))
     return tasks.order_by("-opened_at")
@@ -134,6 +141,4 @@ def approval_get(*, user, pk) -> Task:
 def pending_approval_count(user) -> int:
     """How many tasks wait for this person's decision (0 for people who decide none)."""
     deciders = visibility.restrict(AIIdentity.objects.all(), user, visibility.APPROVE)
-    return Task.objects.filter(
-        requires_approval=True, approval_expires_at__isnull=True, ended_at__isnull=True, identity__in=deciders
-    ).count()
+    return waiting_for_approval(Task.objects.filter(identity__in=deciders)).count()

@@ -228,7 +228,9 @@ NHI = {
     "TOKEN_TTL_CEILING": int(os.environ.get("NHI_TOKEN_TTL_CEILING", "900")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
-    # The longest a reviewer may approve an agent's task for (its tokens expire with the window).
+    # How long an agent's request for approval waits before it lapses (the agent must ask anew),
+    # and the longest a reviewer may approve a task for (its tokens expire with the window).
+    "APPROVAL_REQUEST_HOURS": int(os.environ.get("NHI_APPROVAL_REQUEST_HOURS", "24")),
     "APPROVAL_WINDOW_MAX_MINUTES": int(os.environ.get("NHI_APPROVAL_WINDOW_MAX_MINUTES", "480")),
     "ATTESTATION_INTERVAL_DAYS": int(os.environ.get("NHI_ATTESTATION_INTERVAL_DAYS", "90")),
     "ATTESTATION_GRACE_DAYS": int(os.environ.get("NHI_ATTESTATION_GRACE_DAYS", "14")),

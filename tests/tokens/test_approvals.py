@@ -85,6 +85,14 @@ def test_an_expired_approval_gets_nothing(oauth, autonomous, rita):
     assert not IssuedToken.objects.exists()
 
 
+def test_a_request_nobody_decides_in_time_lapses(oauth, autonomous, settings):
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    Task.objects.filter(pk=task_id).update(opened_at=timezone.now() - timedelta(hours=settings.NHI["APPROVAL_REQUEST_HOURS"], seconds=1))
+    assert Task.objects.get(pk=task_id).approval_state == "lapsed"
+    response = ask(oauth, autonomous, task_id=task_id, authorization_details=None)
+    assert response.json()["error"] == "access_denied" and "in time" in response.json()["error_description"]
+
+
 def test_a_request_policy_refuses_for_another_reason_is_not_sent_to_a_person(oauth, autonomous):
     details = '[{"type": "agent_task", "intent": "Export everything", "sensitivity": "restricted"}]'
     autonomous.identity.sensitivity_ceiling = 2

@@ -76,6 +76,21 @@ def test_a_task_is_decided_once(client_for, rita, sam, pending):
     assert decided_events().count() == 1
 
 
+def test_a_lapsed_request_no_longer_waits_for_anyone(client_for, rita, pending):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Task.objects.filter(pk=pending.pk).update(opened_at=timezone.now() - timedelta(days=2))
+    client = client_for(rita)
+    assert b"exporter" not in client.get("/approvals/").content
+    assert b"exporter" in client.get("/approvals/?state=all").content
+    assert client.get("/api/v1/tasks/?approval=pending").json()["results"] == []
+    response = client.post(page(pending), {"decision": "approve", "approve-minutes": "30"})
+    assert response.status_code == 400 and b"no longer waits for approval" in response.content
+    assert b"lapsed" in response.content and not decided_events().exists()
+
+
 def test_the_owner_sees_the_request_but_another_person_decides(client_for, alice, pending):
     client = client_for(alice)
     assert b"exporter" in client.get("/approvals/").content

@@ -128,7 +128,7 @@ class TaskSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField()
     ended_by = serializers.CharField(source="ended_by_label")
     end_reason = serializers.CharField()
-    approval = serializers.CharField(source="approval_state", help_text='"" (none needed), pending, approved, expired, rejected or withdrawn')
+    approval = serializers.CharField(source="approval_state", help_text='"" (none needed), pending, lapsed, approved, expired, rejected or withdrawn')
     approved_by = serializers.CharField(source="approved_by.get_username", default=None)
     approval_expires_at = serializers.DateTimeField()
     tokens = TokenSerializer(many=True)

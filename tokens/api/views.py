@@ -185,7 +185,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if self.request.query_params.get("open") in ("1", "true"):
             tasks = tasks.filter(ended_at__isnull=True)
         if self.request.query_params.get("approval") == "pending":
-            tasks = tasks.filter(requires_approval=True, approval_expires_at__isnull=True, ended_at__isnull=True)
+            tasks = selectors.waiting_for_approval(tasks)
         tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
         return (
             tasks.select_related("service", "approved_by")
