@@ -134,3 +134,26 @@ def test_simulation_refuses_identities_the_caller_cannot_see(client_for, bob, ag
     response = post(client_for(bob), "policy-simulate", {"identity": str(agent.pk), "service": crm.pk, "scopes": ["x"]})
     assert response.status_code == 400
     assert response.json() == {"identity": ["No identity you can see has that id."]}
+
+
+def test_it_replays_a_draft_against_recent_decisions(client_for, rita, sam, agent, crm):
+    allowed = policy_decide(issue_request(agent, crm))
+    draft = new_version(sam, DENY_ALL, DENY_EXAMPLE)
+    count = PolicyDecision.objects.count()
+    response = client_for(rita).get(reverse("api:policyversion-replay", args=[draft.number]), {"limit": 50})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["replayed"], body["denied"], body["denies_everything"]) == (1, 1, True)
+    assert body["changes"][0]["recorded"]["id"] == allowed.decision_id and body["changes"][0]["recorded"]["decision"] == "allow"
+    assert body["changes"][0]["now"] == "deny" and body["changes"][0]["policy_ids"] == ["forbid-everything"]
+    assert PolicyDecision.objects.count() == count  # replay records nothing
+
+
+def test_replay_refuses_bad_limits_owners_and_outsiders(client_for, alice, charlie, sam, agent, crm):
+    active = active_version(sam)
+    url = reverse("api:policyversion-replay", args=[active.number])
+    assert client_for(sam).get(url, {"limit": 0}).status_code == 400
+    assert client_for(sam).get(url, {"limit": "many"}).status_code == 400
+    assert client_for(alice).get(url).status_code == 403
+    assert client_for(charlie).get(url).status_code == 403
+    assert client_for(sam).get(reverse("api:policyversion-replay", args=[999])).status_code == 404

@@ -7,6 +7,7 @@ from inventory.models import Sensitivity
 
 from ..cedar_request import ACTIONS
 from ..models import Decision, PolicyMode
+from ..replay import REPLAY_DEFAULT, REPLAY_MAX
 
 
 class VersionSerializer(serializers.Serializer):
@@ -57,6 +58,25 @@ class DecisionSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.CharField())
     eval_ms = serializers.FloatField()
     request = serializers.JSONField()
+
+
+class ReplayQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=REPLAY_MAX, default=REPLAY_DEFAULT, help_text="recent decisions to replay")
+
+
+class ReplayChangeSerializer(serializers.Serializer):
+    recorded = DecisionSerializer(source="decision")
+    now = serializers.CharField(help_text="what the replayed version decides")
+    policy_ids = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+class ReplayReportSerializer(serializers.Serializer):
+    replayed = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="recorded refusals the portal made before policy (no Cedar request)")
+    denied = serializers.IntegerField(help_text="how many the version would deny")
+    denies_everything = serializers.BooleanField()
+    changes = ReplayChangeSerializer(many=True)
 
 
 class SimulateSerializer(serializers.Serializer):

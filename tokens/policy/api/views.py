@@ -3,6 +3,8 @@
 - 403: your role may not read policies (no role at all), or may not change them;
 - 404: no such version or decision, or one you may not see;
 - 400: a field is invalid (policy text problems come keyed as "text", each "Line N: ...");
+- replay (`GET policy-versions/{n}/replay/?limit=N`) judges recent decisions with a version
+  without recording anything; it shows every identity's, so owners get 403;
 - 409: activation refused: examples fail, or the version would deny every recent request and
   `confirm_deny_all` was not sent ({"detail": ..., "needs_confirmation": true}).
 """
@@ -19,14 +21,18 @@ from inventory import selectors as inventory_selectors
 from tokens.models import Service
 
 from .. import selectors, services
-from ..access import can_change_policies, can_read_policies
+from ..access import can_change_policies, can_read_policies, reads_every_version
+from ..compiled import compiled_version
 from ..filters import DecisionFilter
+from ..replay import replay
 from ..simulate import simulate
 from .serializers import (
     ActivateSerializer,
     ActivationRefusedSerializer,
     DecisionSerializer,
     ModeSerializer,
+    ReplayQuerySerializer,
+    ReplayReportSerializer,
     SimulateSerializer,
     SimulationSerializer,
     VersionCreateSerializer,
@@ -96,6 +102,19 @@ class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             body = {"detail": refusal.message, "needs_confirmation": refusal.needs_confirmation}
             return Response(ActivationRefusedSerializer(body).data, status=status.HTTP_409_CONFLICT)
         return Response(VersionSerializer(version).data)
+
+    @extend_schema(parameters=[ReplayQuerySerializer], responses={200: ReplayReportSerializer, 400: None, 403: None, 404: None})
+    @action(detail=True, methods=["get"])
+    def replay(self, request, number=None):
+        """Judge the last `limit` recorded decisions with this version; list those whose outcome
+        would change (reviewers, compliance and security admins: it shows every identity's)."""
+        if not reads_every_version(request.user):
+            raise PermissionDenied("Replay shows every identity's decisions: reviewers, compliance and security admins only.")
+        version = self.get_object()
+        query = ReplayQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = replay(compiled_version(version), limit=query.validated_data["limit"])
+        return Response(ReplayReportSerializer(report).data)
 
     @extend_schema(request=ModeSerializer, responses={200: VersionSerializer, 400: None, 403: None, 404: None})
     @action(detail=True, methods=["post"])
