@@ -119,3 +119,16 @@ def test_a_task_of_a_suspended_identity_cannot_be_approved(oauth, autonomous, ri
     with pytest.raises(ValidationError, match="suspended"):
         task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=5)
     assert Task.objects.get(pk=task_id).approved_by is None
+
+
+def test_an_approved_tasks_sub_task_shares_its_approval_and_window(oauth, autonomous, rita):
+    from .test_token_exchange import exchange
+
+    task_id = ask(oauth, autonomous).json()["task_id"]
+    task = task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=3)
+    held = ask(oauth, autonomous, task_id=task_id, authorization_details=None).json()["access_token"]
+    narrowed = exchange(oauth, autonomous, held, scope=EXPORT)
+    assert narrowed.status_code == 200, narrowed.content
+    claims = jwt.decode(narrowed.json()["access_token"], options={"verify_signature": False})
+    assert claims["exp"] <= int(task.approval_expires_at.timestamp())
+    assert Task.objects.get(pk=claims["task_id"]).parent_id == task.pk
