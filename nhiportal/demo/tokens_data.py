@@ -15,6 +15,7 @@ from jwt.algorithms import ECAlgorithm
 
 from inventory.models import AIIdentity, Environment, Kind, Sensitivity, Status
 from nhiportal.audit.services import system_actor
+from nhiportal.demo.people_data import LEAVERS
 from tokens.credentials import credential_add_jwk, credential_add_spiffe
 from tokens.issuance import token_issue
 from tokens.keys import signing_keys_rotate
@@ -167,6 +168,8 @@ def _ask_for_approvals(active: list, sam) -> None:
     for identity in active:
         if identity.autonomy != "autonomous" or asked >= DEMO_APPROVALS:
             continue
+        if not identity.ownerships.exclude(person__username__in=LEAVERS).exists():
+            continue  # orphaned once the leavers go: policy would refuse it whatever a reviewer says
         for service in _services_for(identity):
             consequential = [s.name for s in service.scopes.all() if s.consequential][:1]
             if not consequential:
