@@ -56,6 +56,25 @@ def _object_perm_ids(user, action: str, *, groups: bool = False) -> QuerySet:
     ).values("content_object_id")
 
 
+def restrict_by_identity(queryset: QuerySet, user, action: str = VIEW, field: str = "identity") -> QuerySet:
+    """Narrow rows that belong to an identity (`field` names the foreign key) to those whose
+    identity the user may VIEW, CHANGE or APPROVE.
+
+    Written per row rather than as `identity IN (the identities the user may ...)`: for people
+    who see everything that list is the whole inventory, which SQLite would build for every
+    query (tens of milliseconds at 50,000 identities).
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if action == APPROVE:
+        if not (is_security_admin(user) or is_reviewer(user)):
+            return queryset.none()
+        return queryset.exclude(**{f"{field}__ownerships__person": user})
+    if is_security_admin(user) or (action == VIEW and sees_everything(user)):
+        return queryset
+    return queryset.filter(**{f"{field}__in": restrict(AIIdentity.objects.all(), user, action)})
+
+
 def can(user, action: str, identity: AIIdentity) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False

@@ -122,9 +122,8 @@ def waiting_for_approval(tasks: QuerySet) -> QuerySet:
 
 def approval_list(*, user, state: str = "pending") -> QuerySet:
     """Tasks that asked for a person's approval, of the identities the user may see; oldest waiting first."""
-    tasks = (
-        Task.objects.filter(requires_approval=True, identity__in=visible_identities(user))
-        .select_related("identity", "service", "approved_by")
+    tasks = visibility.restrict_by_identity(Task.objects.filter(requires_approval=True), user).select_related(
+        "identity", "service", "approved_by"
     )
     if state == "pending":
         return waiting_for_approval(tasks).order_by("opened_at")
@@ -140,5 +139,4 @@ def approval_get(*, user, pk) -> Task:
 
 def pending_approval_count(user) -> int:
     """How many tasks wait for this person's decision (0 for people who decide none)."""
-    deciders = visibility.restrict(AIIdentity.objects.all(), user, visibility.APPROVE)
-    return waiting_for_approval(Task.objects.filter(identity__in=deciders)).count()
+    return visibility.restrict_by_identity(waiting_for_approval(Task.objects.all()), user, visibility.APPROVE).count()
