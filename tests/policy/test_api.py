@@ -157,3 +157,8 @@ def test_replay_refuses_bad_limits_owners_and_outsiders(client_for, alice, charl
     assert client_for(alice).get(url).status_code == 403
     assert client_for(charlie).get(url).status_code == 403
     assert client_for(sam).get(reverse("api:policyversion-replay", args=[999])).status_code == 404
+
+
+@pytest.mark.parametrize("key", ["%C3%98", "(J", "1.5", "-1"])
+def test_a_decision_id_that_is_not_a_number_is_404(client_for, sam, key):
+    assert client_for(sam).get(f"/api/v1/policy-decisions/{key}/").status_code == 404

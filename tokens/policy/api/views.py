@@ -136,6 +136,7 @@ class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 class PolicyDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = DecisionSerializer
     filterset_class = DecisionFilter
+    lookup_value_converter = "int"  # anything else is no decision: 404, not a failed query
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
