@@ -30,7 +30,7 @@ run: $(STAMP)
 	@echo "  demo logins (password 'demo-pass-2026' for all):"
 	@echo "    alice    owner          (owns several identities)"
 	@echo "    bob      owner"
-	@echo "    rita     reviewer"
+	@echo "    rita     reviewer       (decides the approvals waiting on /approvals/)"
 	@echo "    carol    compliance     (read-only)"
 	@echo "    sam      security admin (superuser: /admin/ too)"
 	@echo ""
