@@ -73,6 +73,7 @@ def approval_detail(request, pk):
         "tokens/approval_detail.html",
         {
             "task": task,
+            "asked_by": selectors.approval_asked_by(task),
             "details_json": json.dumps(task.authorization_details, indent=2, cls=DjangoJSONEncoder),
             "may_decide": may_decide and task.approval_state == "pending",
             "late": late,

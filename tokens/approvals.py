@@ -40,8 +40,9 @@ def approval_request_decide(request: engine.PolicyRequest) -> bool:
     return engine.policy_decide(replace(request, action=engine.APPROVE)).allowed
 
 
-def approval_requested(*, client_id: str, identity_id, task_id, service, scopes) -> None:
-    """The audit event of an agent's request for approval (inside the issuing transaction)."""
+def approval_requested(*, client_id: str, identity_id, task_id, service, scopes, policy_ids) -> None:
+    """The audit event of an agent's request for approval (inside the issuing transaction);
+    it keeps the policies that asked for a person, for the reviewer to read."""
     audit_record(
         actor=agent_actor(client_id),
         action="task.approval_request",
@@ -49,8 +50,9 @@ def approval_requested(*, client_id: str, identity_id, task_id, service, scopes)
         object_id=str(task_id),
         object_repr=f"task {task_id}",
         identity=identity_id,
-        after={"aud": service.audience, "scope": " ".join(scopes)},
+        after={"aud": service.audience, "scope": " ".join(scopes), "policy_ids": list(policy_ids)},
     )
+
 
 
 def _pending_task_to_decide(*, actor, task: Task) -> Task:

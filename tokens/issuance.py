@@ -75,12 +75,12 @@ class _Refusal(Exception):
 
 
 class _PolicyDenial(_Refusal):
-    """Policy said no (and recorded why); `request` is what it was asked."""
+    """Policy said no (and recorded why); `request` is what it was asked, `policy_ids` who said no."""
 
-    def __init__(self, request: engine.PolicyRequest, service):
+    def __init__(self, request: engine.PolicyRequest, service, policy_ids=()):
         # The deciding policies are shown to the owner in the portal, never to the caller.
         super().__init__(OAuthError(ACCESS_DENIED, "The portal's policy does not allow this request."), "", service)
-        self.request = request
+        self.request, self.policy_ids = request, tuple(policy_ids)
 
 
 def _lock_identity(client: AuthenticatedClient) -> hot_path.IdentityFacts:
@@ -156,7 +156,7 @@ def _decide(action, identity, service, scopes, granted, context: TaskContext | N
     )
     outcome = engine.policy_decide(request)
     if not outcome.allowed:
-        raise _PolicyDenial(request, service)
+        raise _PolicyDenial(request, service, outcome.policy_ids)
     bounds = [outcome.ttl_bound]
     if human_approval:
         bounds.append(task.approval_expires_at)
@@ -275,7 +275,10 @@ def _ask_for_approval(client, identity, service, scopes, now, context, denial: _
         identity=identity, service=service, scopes=scopes, now=now, intent=context.intent,
         sensitivity=context.sensitivity, details=context.details, requires_approval=True,
     )
-    approvals.approval_requested(client_id=client.client_id, identity_id=identity.pk, task_id=task_id, service=service, scopes=scopes)
+    approvals.approval_requested(
+        client_id=client.client_id, identity_id=identity.pk, task_id=task_id, service=service, scopes=scopes,
+        policy_ids=denial.policy_ids,
+    )
     raise _Refusal(
         OAuthError(
             AUTHORIZATION_PENDING,

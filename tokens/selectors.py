@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import AIIdentity
+from nhiportal.audit.models import AuditEvent
 
 from .models import Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
@@ -140,3 +141,12 @@ def approval_get(*, user, pk) -> Task:
 def pending_approval_count(user) -> int:
     """How many tasks wait for this person's decision (0 for people who decide none)."""
     return visibility.restrict_by_identity(waiting_for_approval(Task.objects.all()), user, visibility.APPROVE).count()
+
+def approval_asked_by(task: Task) -> list[str]:
+    """The policies whose denial sent this task to a person (from its approval request event)."""
+    event = (
+        AuditEvent.objects.filter(object_type="tokens.task", object_id=str(task.pk), action="task.approval_request")
+        .only("after")
+        .first()
+    )
+    return list((event.after or {}).get("policy_ids", [])) if event else []

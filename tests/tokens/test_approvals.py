@@ -37,7 +37,8 @@ def test_an_autonomous_agent_asking_for_a_consequential_scope_waits_for_a_person
     assert task.requires_approval and task.approval_state == "pending" and task.scopes == [EXPORT]
     assert not IssuedToken.objects.exists()
     assert list(PolicyDecision.objects.order_by("pk").values_list("action", "enforced")) == [("issue", "deny"), ("approve", "allow")]
-    assert AuditEvent.objects.filter(action="task.approval_request", object_id=str(task.pk)).count() == 1
+    event = AuditEvent.objects.get(action="task.approval_request", object_id=str(task.pk))
+    assert event.after["policy_ids"] == ["forbid-autonomous-consequential-without-approval"]
 
 
 def test_asking_again_before_anyone_decides_is_still_pending(oauth, autonomous):

@@ -35,6 +35,7 @@ def test_a_reviewer_sees_what_waits_and_approves_it(client_for, rita, pending):
     assert b'title="waiting for your decision">1<' in listing.content
     detail = client.get(page(pending))
     assert detail.status_code == 200 and b"Approve" in detail.content and b"consequential" in detail.content
+    assert b"forbid-autonomous-consequential-without-approval" in detail.content
     response = client.post(page(pending), {"decision": "approve", "approve-minutes": "30", "approve-reason": "Quarter close."})
     assert response.status_code == 302
     task = Task.objects.get(pk=pending.pk)
