@@ -54,7 +54,6 @@ def approval_requested(*, client_id: str, identity_id, task_id, service, scopes,
     )
 
 
-
 def _pending_task_to_decide(*, actor, task: Task) -> Task:
     """The task, re-read under the identity lock, if this person may decide it now."""
     identity = lock_identity(task.identity_id)

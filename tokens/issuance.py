@@ -270,7 +270,7 @@ def _ask_for_approval(client, identity, service, scopes, now, context, denial: _
     """Only a person's approval was missing: if policy lets the agent ask, open the task as
     pending and tell the agent to ask again with its id (the refusal commits the task)."""
     if not approvals.approval_request_decide(denial.request):
-        raise _PolicyDenial(denial.request, service)
+        raise denial
     task_id = _open_task(
         identity=identity, service=service, scopes=scopes, now=now, intent=context.intent,
         sensitivity=context.sensitivity, details=context.details, requires_approval=True,
