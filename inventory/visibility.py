@@ -21,14 +21,16 @@ APPROVE = "approve"
 _PERMS = {VIEW: "inventory.view_aiidentity", CHANGE: "inventory.change_aiidentity"}
 
 
+def _decides_approvals(user) -> bool:
+    return is_security_admin(user) or is_reviewer(user)
+
+
 def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
     """Narrow a queryset of identities to those the user may VIEW or CHANGE."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     if action == APPROVE:
-        if not (is_security_admin(user) or is_reviewer(user)):
-            return queryset.none()
-        return queryset.exclude(pk__in=Ownership.objects.filter(person=user).values("identity_id"))
+        return queryset.exclude(ownerships__person=user) if _decides_approvals(user) else queryset.none()
     if is_security_admin(user):
         return queryset
     if action == VIEW and sees_everything(user):
@@ -67,9 +69,7 @@ def restrict_by_identity(queryset: QuerySet, user, action: str = VIEW, field: st
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     if action == APPROVE:
-        if not (is_security_admin(user) or is_reviewer(user)):
-            return queryset.none()
-        return queryset.exclude(**{f"{field}__ownerships__person": user})
+        return queryset.exclude(**{f"{field}__ownerships__person": user}) if _decides_approvals(user) else queryset.none()
     if is_security_admin(user) or (action == VIEW and sees_everything(user)):
         return queryset
     return queryset.filter(**{f"{field}__in": restrict(AIIdentity.objects.all(), user, action)})
@@ -79,9 +79,7 @@ def can(user, action: str, identity: AIIdentity) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if action == APPROVE:
-        return (is_security_admin(user) or is_reviewer(user)) and not Ownership.objects.filter(
-            identity_id=identity.pk, person=user
-        ).exists()
+        return _decides_approvals(user) and not Ownership.objects.filter(identity_id=identity.pk, person=user).exists()
     if is_security_admin(user):
         return True
     if action == VIEW and sees_everything(user):

@@ -135,12 +135,13 @@ def approval_list(*, user, state: str = "pending") -> QuerySet:
 
 def approval_get(*, user, pk) -> Task:
     """A task that asked for approval, if the user may see its identity (Task.DoesNotExist otherwise)."""
-    return approval_list(user=user, state="all").select_related("parent").get(pk=pk)
+    return approval_list(user=user, state="all").get(pk=pk)
 
 
 def pending_approval_count(user) -> int:
     """How many tasks wait for this person's decision (0 for people who decide none)."""
     return visibility.restrict_by_identity(waiting_for_approval(Task.objects.all()), user, visibility.APPROVE).count()
+
 
 def approval_asked_by(task: Task) -> list[str]:
     """The policies whose denial sent this task to a person (from its approval request event)."""
