@@ -259,9 +259,10 @@ def _joined_task(task_id, identity, service) -> Task:
     if state == "lapsed":
         raise _Refusal(OAuthError(ACCESS_DENIED, "No one approved this task in time; describe the task anew."), "portal:approval-lapsed", service)
     if state == approvals.PENDING:
+        # Not recorded: the agent polls, and the decision log would fill with "still waiting".
         raise _Refusal(
             OAuthError(AUTHORIZATION_PENDING, "A person has yet to approve this task; ask again later.", task_id=str(task.pk)),
-            "portal:approval-pending", service,
+            "", service,
         )
     return task
 

@@ -43,10 +43,12 @@ def test_an_autonomous_agent_asking_for_a_consequential_scope_waits_for_a_person
 
 def test_asking_again_before_anyone_decides_is_still_pending(oauth, autonomous):
     task_id = ask(oauth, autonomous).json()["task_id"]
+    decisions = PolicyDecision.objects.count()
     again = ask(oauth, autonomous, task_id=task_id, authorization_details=None)
     assert again.status_code == 400
     assert again.json() == {"error": "authorization_pending", "error_description": again.json()["error_description"], "task_id": task_id}
     assert not IssuedToken.objects.exists() and Task.objects.count() == 1
+    assert PolicyDecision.objects.count() == decisions  # polling is not a decision
 
 
 def test_an_approved_task_gets_tokens_that_end_with_the_window(oauth, autonomous, rita):
