@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from nhiportal.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
-from .models import Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
+from .models import Delegation, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
 
 
 class ScopeInline(ReadOnlyTabularInline):
@@ -58,3 +58,9 @@ class IssuedTokenAdmin(ReadOnlyAdmin):
     list_display = ("jti", "identity", "audience", "issued_at", "expires_at", "revoked_at")
     search_fields = ("jti", "identity__name")
     list_select_related = ("identity",)
+
+
+@admin.register(Delegation)
+class DelegationAdmin(ReadOnlyAdmin):
+    list_display = ("principal", "delegate", "created_by", "created_at", "revoked_at")
+    search_fields = ("principal__name", "delegate__name")

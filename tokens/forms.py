@@ -183,3 +183,11 @@ def approval_forms(data=None, *, deciding: str = ""):
         ApprovalForm(data if deciding == "approve" else None, longest=longest, prefix="approve"),
         RejectionForm(data if deciding == "reject" else None, prefix="reject"),
     )
+
+
+class DelegationForm(forms.Form):
+    delegate = forms.UUIDField(
+        label="client_id of the identity that may act for it",
+        help_text="Its owners find it on its page. It will exchange this identity's tokens into narrower ones of its own, within its own grants.",
+    )
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="What it does for this identity.")

@@ -18,8 +18,9 @@ from nhiportal.people.roles import is_security_admin
 
 from . import selectors
 from .credentials import credential_add_jwk, credential_add_spiffe, credential_disable
-from .forms import JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
-from .models import IssuedToken, Task, TrustDomain, WorkloadCredential
+from .delegations import delegation_create, delegation_revoke
+from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
+from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 
 
@@ -136,4 +137,28 @@ def token_revoke_view(request, pk, token_pk):
     token = get_object_or_404(IssuedToken, pk=token_pk, identity=identity)
     revoked = token_revoke(token=token, actor=request.user, reason=_reason(request, "Revoked by an owner."))
     messages.success(request, f"Revoked {revoked} token{'s' if revoked != 1 else ''}.")
+    return _back_to_identity(identity, "#access")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delegation_add(request, pk):
+    identity = _identity_to_change(request, pk)
+    form = DelegationForm(request.POST or None)
+    delegation = request.method == "POST" and submit(
+        form, lambda data: delegation_create(actor=request.user, principal=identity, delegate_id=data["delegate"], reason=data["reason"])
+    )
+    if delegation:
+        messages.success(request, f"{delegation.delegate.name} may now act for {identity.name}.")
+        return _back_to_identity(identity, "#access")
+    return render(request, "tokens/delegation_form.html", {"identity": identity, "form": form}, status=400 if form.is_bound else 200)
+
+
+@require_POST
+@login_required
+def delegation_revoke_view(request, pk, delegation_pk):
+    identity = _identity_to_change(request, pk)
+    delegation = get_object_or_404(Delegation, pk=delegation_pk, principal=identity)
+    revoked = delegation_revoke(actor=request.user, delegation=delegation, reason=_reason(request, "Ended by an owner."))
+    messages.success(request, f"{delegation.delegate.name} no longer acts for {identity.name}; {revoked} token{'s' if revoked != 1 else ''} revoked.")
     return _back_to_identity(identity, "#access")

@@ -21,7 +21,7 @@ from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
-from . import approvals, hot_path
+from . import approvals, delegations, hot_path
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer
 from .models import IssuedToken, ServiceScope, Task
@@ -40,6 +40,7 @@ from .oauth.errors import (
 )
 from .oauth.params import TaskContext
 from .public_keys import KeyCache
+from .revocation import lock_identity
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 _service_scopes = KeyCache(max_entries=1000)
@@ -176,7 +177,7 @@ def _record_refusal(action, identity, refusal: _Refusal, client, audience, scope
     )
 
 
-def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None) -> dict:
+def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None, subject=None) -> dict:
     """Write the ledger row and the audit event; return the claims to sign."""
     jti = secrets.token_urlsafe(24)
     issued = int(now.timestamp())
@@ -209,7 +210,7 @@ def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl
     )
     claims = {
         "iss": nhi_setting("ISSUER"),
-        "sub": client.client_id,
+        "sub": subject or client.client_id,
         "aud": service.audience,
         "client_id": client.client_id,
         "scope": " ".join(scopes),
@@ -291,11 +292,20 @@ def _ask_for_approval(client, identity, service, scopes, now, context, denial: _
     )
 
 
-def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write):
-    """The shared transaction: lock, consume the jti, then decide and write (or record a refusal)."""
+def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write, holder=None):
+    """The shared transaction: lock, consume the jti, then decide and write (or record a refusal).
+
+    `holder`: the identity the client acts for (a delegation). Its row is locked too, so that
+    revoking its token, ending its task or offboarding it waits for us, or we for them; the
+    two rows are locked in one order, so two agents acting for each other cannot deadlock.
+    """
     signer = active_signer()
     with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
+        if holder is not None and str(holder) < str(client.identity_id):
+            lock_identity(holder)
         identity = _lock_identity(client)
+        if holder is not None and str(holder) > str(client.identity_id):
+            lock_identity(holder)
         consume(client, first_write=True)
         try:
             if identity.status != Status.ACTIVE:
@@ -374,15 +384,22 @@ def token_issue(
     return _run(engine.ISSUE, client, audience, scopes, decide_and_write)
 
 
-def _subject(subject_token: str, client: AuthenticatedClient) -> dict:
+def _subject(subject_token: str, client: AuthenticatedClient) -> tuple[dict, uuid.UUID | None]:
+    """The subject token's claims, and the identity that holds it when that is not the client
+    (which then acts for it, under a delegation: tokens/delegations.py)."""
     try:
         claims = verify_access_token(subject_token)
     except InvalidAccessToken:
         raise OAuthError(INVALID_GRANT, "The subject_token is not a live access token of this portal.") from None
-    if claims.get("client_id") != client.client_id:
-        # Delegation to another identity is not offered: a token is narrowed by its own holder.
-        raise OAuthError(INVALID_GRANT, "The subject_token was not issued to this client.")
-    return claims
+    if claims.get("client_id") == client.client_id:
+        return claims, None
+    try:
+        holder = uuid.UUID(str(claims.get("client_id")))
+    except ValueError:
+        holder = None
+    if holder is None or not delegations.delegation_live(principal_id=holder, delegate_id=client.identity_id):
+        raise OAuthError(INVALID_GRANT, "The subject_token was not issued to this client, and its holder has not let this client act for it.")
+    return claims, holder
 
 
 def token_exchange(
@@ -394,14 +411,20 @@ def token_exchange(
     context: TaskContext | None,
     requested_ttl: int | None = None,
 ) -> IssuedAccessToken:
-    """RFC 8693: narrow a held token into a sub-task's token. Never broader, never longer."""
-    subject_claims = _subject(subject_token, client)
+    """RFC 8693: narrow a held token into a sub-task's token. Never broader, never longer.
+
+    The token may be the client's own, or one held by an identity that lets the client act for
+    it (a delegation): then `sub` stays the holder's subject and `act` names the client."""
+    subject_claims, holder = _subject(subject_token, client)
     audience = audience or subject_claims["aud"]
 
     def decide_and_write(identity, signer, now):
+        if holder is not None and not delegations.delegation_live(principal_id=holder, delegate_id=identity.pk):
+            # Ended while we queued for the lock (delegation_revoke locks this client's row).
+            raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token's holder no longer lets this client act for it."), "")
         parent = (
             IssuedToken.objects.select_related("task")
-            .filter(jti=subject_claims["jti"], identity_id=identity.pk, revoked_at__isnull=True, expires_at__gt=now)
+            .filter(jti=subject_claims["jti"], identity_id=holder or identity.pk, revoked_at__isnull=True, expires_at__gt=now)
             .first()
         )
         if parent is None or parent.task.ended_at is not None:
@@ -439,8 +462,8 @@ def token_exchange(
             act["act"] = subject_claims["act"]
         claims = _ledger(
             identity=identity, task_id=task_id, service=service, scopes=wanted, grant_id=grant_id, client=client,
-            signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act,
+            signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act, subject=subject_claims.get("sub"),
         )
         return claims, wanted, task_id, details
 
-    return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write)
+    return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write, holder=holder)

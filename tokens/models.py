@@ -291,3 +291,29 @@ class UsedAssertion(models.Model):
 
     key = models.CharField(max_length=64, unique=True)  # sha256(client_id + jti)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class Delegation(models.Model):
+    """The principal's owners let another identity act for it: exchange a token the principal
+    holds (RFC 8693) into a narrower one of its own, with the act claim naming the actor."""
+
+    principal = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="delegations_given")
+    delegate = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="delegations_received")
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=200, blank=True)
+    revoke_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["principal", "delegate"], condition=models.Q(revoked_at__isnull=True), name="delegation_one_live"
+            ),
+            models.CheckConstraint(condition=~models.Q(principal=models.F("delegate")), name="delegation_not_to_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.delegate_id} may act for {self.principal_id}"

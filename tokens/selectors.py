@@ -9,7 +9,7 @@ from inventory import visibility
 from inventory.models import AIIdentity
 from nhiportal.audit.models import AuditEvent
 
-from .models import Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import Delegation, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -83,6 +83,8 @@ class AccessPanel:
     task_count: int
     open_task_count: int
     live_token_count: int
+    lent_to: list  # live delegations: who may act for this identity
+    acts_for: list  # live delegations: whom this identity may act for
 
 
 def identity_access(identity) -> AccessPanel:
@@ -108,6 +110,8 @@ def identity_access(identity) -> AccessPanel:
         task_count=counts["total"],
         open_task_count=counts["open"],
         live_token_count=IssuedToken.objects.filter(identity=identity, revoked_at__isnull=True, expires_at__gt=now).count(),
+        lent_to=list(identity.delegations_given.filter(revoked_at__isnull=True).select_related("delegate", "created_by")),
+        acts_for=list(identity.delegations_received.filter(revoked_at__isnull=True).select_related("principal")),
     )
 
 
@@ -151,3 +155,13 @@ def approval_asked_by(task: Task) -> list[str]:
         .first()
     )
     return list((event.after or {}).get("policy_ids", [])) if event else []
+
+
+def delegation_list(*, user) -> QuerySet:
+    """Live and ended delegations where the user may see the identity that lends or the one that acts."""
+    visible = visible_identities(user)
+    return (
+        Delegation.objects.filter(Q(principal__in=visible) | Q(delegate__in=visible))
+        .select_related("principal", "delegate", "created_by")
+        .order_by("-created_at")
+    )

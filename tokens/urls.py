@@ -29,5 +29,11 @@ urlpatterns = [
         name="credential-disable",
     ),
     path("identities/<uuid:pk>/tasks/<uuid:task_pk>/end/", identity_views.task_end_view, name="task-end"),
+    path("identities/<uuid:pk>/delegations/new/", identity_views.delegation_add, name="delegation-add"),
+    path(
+        "identities/<uuid:pk>/delegations/<int:delegation_pk>/revoke/",
+        identity_views.delegation_revoke_view,
+        name="delegation-revoke",
+    ),
     path("identities/<uuid:pk>/tokens/<int:token_pk>/revoke/", identity_views.token_revoke_view, name="token-revoke"),
 ]

@@ -2,7 +2,8 @@
 
 Issuance holds the identity row (FOR UPDATE) while it decides and writes, and checks there
 that the credential which signed the request is still enabled; offboarding and disabling a
-credential lock the same row first. So a token is either written before the change, and
+credential lock the same row first. An exchange for another identity (a delegation) holds
+both rows, and ending the delegation locks the delegate's. So a token is either written before the change, and
 revoked by it, or its issuance waits and then sees the change (an offboarded identity, a
 disabled key), even though each worker remembers which credential a kid names.
 """
@@ -14,11 +15,14 @@ from django.db import connection
 from django.test import Client
 
 from inventory.services import identity_offboard
+from tokens.delegations import delegation_create, delegation_revoke
+from tokens.revocation import token_revoke
 from tokens.credentials import credential_disable
 from tokens.models import IssuedToken, WorkloadCredential
 from tokens.services import service_update
 
 from .conftest import new_private_key, public_jwk, token_request
+from .test_token_exchange import EXCHANGE, ACCESS_TOKEN
 from .test_introspection import ServiceClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -39,9 +43,10 @@ def crm_server(crm, sam):
     return ServiceClient(service_update(actor=sam, service=crm, introspection_jwk=public_jwk(service_key)), service_key)
 
 
-def _requesting_tokens_while(agent, end_access) -> tuple[list[str], list[int]]:
-    """THREADS clients ask for tokens; once the first arrives, end_access() runs. Returns
-    the tokens issued and every status code."""
+def _requesting_tokens_while(agent, end_access, ask=None) -> tuple[list[str], list[int]]:
+    """THREADS clients ask for tokens (token_request, or ask(client, assertion)); once the first
+    arrives, end_access() runs. Returns the tokens issued and every status code."""
+    ask = ask or (lambda client, assertion: token_request(client, agent, assertion=assertion))
     assertions = [[agent.assertion() for _ in range(REQUESTS_PER_THREAD)] for _ in range(THREADS)]
     start = threading.Barrier(THREADS + 1)
     first_token = threading.Event()
@@ -52,7 +57,7 @@ def _requesting_tokens_while(agent, end_access) -> tuple[list[str], list[int]]:
         try:
             start.wait()
             for assertion in mine:
-                response = token_request(client, agent, assertion=assertion)
+                response = ask(client, assertion)
                 statuses.append(response.status_code)
                 if response.status_code == 200:
                     issued.append(response.json()["access_token"])
@@ -100,4 +105,34 @@ def test_disabling_a_credential_under_load_leaves_no_active_token_of_it(agent, c
     assert issued, "some tokens were issued before the key was disabled"
     assert 401 in statuses and set(statuses) <= {200, 401}
     assert not IssuedToken.objects.filter(credential=credential, revoked_at__isnull=True).exists()
+    assert _all_inactive(crm_server, issued)
+
+
+@pytest.mark.parametrize("ending", ["delegation", "orchestrators token"])
+def test_ending_a_delegation_or_its_source_under_load_leaves_no_active_delegated_token(
+    make_agent, get_token, alice, bob, crm, grant, crm_server, ending
+):
+    orchestrator, helper = make_agent(alice, name="orchestrator"), make_agent(bob, name="helper")
+    grant(helper, crm, ["tickets:read"])
+    held = get_token(orchestrator, scope="tickets:read", ttl="600")["access_token"]
+    lent = delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="load")
+    source = IssuedToken.objects.get(identity=orchestrator.identity)
+
+    def exchange(client, assertion):
+        return client.post("/oauth/token", {
+            "grant_type": EXCHANGE, "subject_token": held, "subject_token_type": ACCESS_TOKEN,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": assertion,
+        })
+
+    def end():
+        if ending == "delegation":
+            delegation_revoke(actor=alice, delegation=lent, reason="Pilot over")
+        else:
+            token_revoke(token=source, actor=alice, reason="Leaked")
+
+    issued, statuses = _requesting_tokens_while(helper, end, ask=exchange)
+
+    assert issued, "some tokens were exchanged before the end"
+    assert set(statuses) <= {200, 400}
+    assert not IssuedToken.objects.filter(identity=helper.identity, revoked_at__isnull=True).exists()
     assert _all_inactive(crm_server, issued)

@@ -64,6 +64,18 @@ class GrantSerializer(serializers.Serializer):
     revoke_reason = serializers.CharField(read_only=True)
 
 
+class DelegationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    principal = serializers.UUIDField(source="principal_id", help_text="the identity that lends its authority")
+    delegate = serializers.UUIDField(source="delegate_id", help_text="the identity that may act for it")
+    reason = serializers.CharField(max_length=500)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_at = serializers.DateTimeField(read_only=True)
+    revoked_at = serializers.DateTimeField(read_only=True)
+    revoked_by = serializers.CharField(source="revoked_by_label", read_only=True)
+    revoke_reason = serializers.CharField(read_only=True)
+
+
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 

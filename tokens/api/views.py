@@ -4,6 +4,8 @@
 - grants, credentials, tasks: of the identities you may see (404 otherwise); grants are
   written by security admins, credentials and task ends by the identity's owners too;
   a task's approval is decided by a reviewer or security admin who does not own it (403);
+- delegations: of the identities you may see (either side); the lending identity's owners
+  (or a security admin) create and end them;
 - trust domains and signing keys: security admins only.
 Refusals from the service functions are 400 with the reason keyed by field.
 """
@@ -24,11 +26,13 @@ from nhiportal.people.roles import is_security_admin
 from .. import selectors, services
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
+from ..delegations import delegation_create, delegation_revoke
 from ..keys import signing_keys_rotate
 from ..models import Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end
 from .serializers import (
     ApprovalSerializer,
+    DelegationSerializer,
     CredentialCreateSerializer,
     CredentialSerializer,
     GrantSerializer,
@@ -218,6 +222,32 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         task = self.get_object()
         task_reject(actor=request.user, task=task, reason=_valid(ReasonSerializer, request.data)["reason"])
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
+
+
+@extend_schema(tags=["delegations"])
+class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Which identities may act for which (token exchange of another identity's token)."""
+
+    serializer_class = DelegationSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        return selectors.delegation_list(user=self.request.user)
+
+    def create(self, request):
+        data = _valid(DelegationSerializer, request.data)
+        principal = identity_get(user=request.user, pk=data["principal_id"])
+        delegation = delegation_create(actor=request.user, principal=principal, delegate_id=data["delegate_id"], reason=data["reason"])
+        return Response(DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OptionalReasonSerializer, responses=DelegationSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        """End it: the delegate's live tokens obtained through it are revoked."""
+        delegation = self.get_object()
+        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        delegation_revoke(actor=request.user, delegation=delegation, reason=reason)
+        return Response(DelegationSerializer(self.get_queryset().get(pk=delegation.pk)).data)
 
 
 @extend_schema(tags=["signing keys"])

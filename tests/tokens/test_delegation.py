@@ -1,0 +1,166 @@
+"""Delegation through the token endpoint: a helper agent acts for an orchestrator it was lent to,
+with its own key, within both agents' rights, and loses what it got when anything upstream ends."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from inventory.services import identity_offboard
+from nhiportal.audit.models import AuditEvent
+from tokens.delegations import delegation_create, delegation_revoke
+from tokens.models import IssuedToken, Task
+from tokens.revocation import task_end, token_revoke
+
+from .test_token_exchange import exchange, unverified
+
+
+@pytest.fixture
+def orchestrator(make_agent, alice):
+    return make_agent(alice, name="orchestrator")
+
+
+@pytest.fixture
+def helper(make_agent, bob, crm, grant):
+    agent = make_agent(bob, name="helper")
+    grant(agent, crm, ["tickets:read"])
+    return agent
+
+
+@pytest.fixture
+def held(orchestrator, get_token):
+    return get_token(orchestrator, scope="tickets:read tickets:write", ttl="600")
+
+
+@pytest.fixture
+def lent(orchestrator, helper, alice):
+    return delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="Triage helper")
+
+
+def test_a_helper_acts_for_the_orchestrator_that_lent_it(oauth, orchestrator, helper, held, lent):
+    response = exchange(oauth, helper, held["access_token"], scope="tickets:read")
+    assert response.status_code == 200, response.content
+    claims = unverified(response.json()["access_token"])
+    assert claims["sub"] == orchestrator.client_id and claims["client_id"] == helper.client_id
+    assert claims["act"] == {"sub": helper.client_id}
+    row = IssuedToken.objects.get(jti=claims["jti"])
+    assert row.identity_id == helper.identity.pk and row.parent.jti == unverified(held["access_token"])["jti"]
+    task = Task.objects.get(pk=claims["task_id"])
+    assert task.identity_id == helper.identity.pk and str(task.parent_id) == held["task_id"]
+
+
+def test_the_act_chain_grows_with_each_hand(oauth, make_agent, crm, grant, orchestrator, helper, held, lent, bob, carol):
+    sub_helper = make_agent(bob, name="sub-helper")
+    grant(sub_helper, crm, ["tickets:read"])
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=sub_helper.identity.pk, reason="Second hand")
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["access_token"]
+    second = exchange(oauth, sub_helper, first).json()["access_token"]
+    claims = unverified(second)
+    assert claims["sub"] == orchestrator.client_id and claims["client_id"] == sub_helper.client_id
+    assert claims["act"] == {"sub": sub_helper.client_id, "act": {"sub": helper.client_id}}
+
+
+def test_without_a_delegation_another_agents_token_is_refused(oauth, helper, held):
+    response = exchange(oauth, helper, held["access_token"], scope="tickets:read")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert IssuedToken.objects.count() == 1
+
+
+def test_the_helper_gets_no_more_than_both_agents_hold(oauth, helper, held, lent):
+    beyond_helper = exchange(oauth, helper, held["access_token"], scope="tickets:write")
+    assert beyond_helper.json()["error"] == "invalid_scope"
+    assert IssuedToken.objects.count() == 1
+
+
+def test_ending_the_delegation_revokes_what_the_helper_got(oauth, alice, helper, held, lent):
+    got = unverified(exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["access_token"])
+    assert delegation_revoke(actor=alice, delegation=lent, reason="Pilot over") == 1
+    assert IssuedToken.objects.get(jti=got["jti"]).revoked_at is not None
+    assert exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["error"] == "invalid_grant"
+    assert AuditEvent.objects.filter(action="delegation.revoke", identity_id=lent.principal_id).count() == 1
+
+
+@pytest.mark.parametrize("upstream", ["token", "task", "offboard"])
+def test_what_the_helper_got_dies_with_the_orchestrators_token_task_or_identity(oauth, alice, orchestrator, helper, held, lent, upstream):
+    got = unverified(exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["access_token"])
+    parent = IssuedToken.objects.get(jti=unverified(held["access_token"])["jti"])
+    if upstream == "token":
+        token_revoke(token=parent, actor=alice, reason="leaked")
+    elif upstream == "task":
+        task_end(task=parent.task, actor=alice, reason="done")
+    else:
+        identity_offboard(actor=alice, identity=orchestrator.identity, reason="retired")
+    assert IssuedToken.objects.get(jti=got["jti"]).revoked_at is not None
+
+
+def test_only_the_principals_owners_lend_it(orchestrator, helper, bob, charlie, alice):
+    with pytest.raises(PermissionDenied):
+        delegation_create(actor=bob, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="mine now")
+    with pytest.raises(PermissionDenied):
+        delegation_create(actor=charlie, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="x")
+
+
+@pytest.mark.parametrize(
+    "delegate, reason, field",
+    [("self", "x", "delegate"), ("unknown", "x", "delegate"), ("helper", "  ", "reason")],
+)
+def test_a_delegation_needs_another_known_identity_and_a_reason(orchestrator, helper, alice, delegate, reason, field):
+    import uuid
+
+    target = {"self": orchestrator.identity.pk, "unknown": uuid.uuid4(), "helper": helper.identity.pk}[delegate]
+    with pytest.raises(ValidationError) as refused:
+        delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=target, reason=reason)
+    assert field in refused.value.message_dict
+
+
+def test_a_delegation_is_given_once(orchestrator, helper, alice, lent):
+    with pytest.raises(ValidationError, match="already"):
+        delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="again")
+
+
+def delegation_page(identity):
+    return f"/identities/{identity.pk}/delegations/new/"
+
+
+def test_an_owner_lends_the_agent_in_the_browser_and_ends_it(client_for, alice, orchestrator, helper):
+    client = client_for(alice)
+    refused = client.post(delegation_page(orchestrator.identity), {"delegate": "not-a-uuid", "reason": "x"})
+    assert refused.status_code == 400 and b"Enter a valid UUID" in refused.content
+    refused = client.post(delegation_page(orchestrator.identity), {"delegate": str(orchestrator.identity.pk), "reason": "x"})
+    assert refused.status_code == 400 and b"already acts for itself" in refused.content
+    response = client.post(delegation_page(orchestrator.identity), {"delegate": str(helper.identity.pk), "reason": "Triage helper"})
+    assert response.status_code == 302
+    panel = client.get(f"/identities/{orchestrator.identity.pk}/access-panel/")
+    assert b"helper" in panel.content and b"Triage helper" in panel.content
+    delegation = orchestrator.identity.delegations_given.get()
+    ended = client.post(f"/identities/{orchestrator.identity.pk}/delegations/{delegation.pk}/revoke/", {"reason": "done"})
+    assert ended.status_code == 302
+    delegation.refresh_from_db()
+    assert delegation.revoked_at is not None and delegation.revoked_by_label == "alice"
+
+
+def test_outsiders_and_read_only_roles_cannot_lend(client_for, charlie, rita, bob, orchestrator, helper, lent):
+    data = {"delegate": str(helper.identity.pk), "reason": "x"}
+    revoke = f"/identities/{orchestrator.identity.pk}/delegations/{lent.pk}/revoke/"
+    for person in (charlie, bob):  # bob owns the helper, not the orchestrator: he cannot even see it
+        assert client_for(person).get(delegation_page(orchestrator.identity)).status_code == 404
+        assert client_for(person).post(delegation_page(orchestrator.identity), data).status_code == 404
+        assert client_for(person).post(revoke).status_code == 404
+    assert client_for(rita).post(delegation_page(orchestrator.identity), data).status_code == 403
+    assert client_for(rita).post(revoke).status_code == 403
+    lent.refresh_from_db()
+    assert lent.revoked_at is None
+
+
+def test_the_api_lends_lists_and_ends(client_for, alice, bob, charlie, orchestrator, helper):
+    body = {"principal": str(orchestrator.identity.pk), "delegate": str(helper.identity.pk), "reason": "Triage helper"}
+    assert client_for(charlie).post("/api/v1/delegations/", body, content_type="application/json").status_code == 404
+    assert client_for(bob).post("/api/v1/delegations/", body, content_type="application/json").status_code == 404
+    bad = client_for(alice).post("/api/v1/delegations/", {**body, "delegate": body["principal"]}, content_type="application/json")
+    assert bad.status_code == 400 and "delegate" in bad.json()
+    created = client_for(alice).post("/api/v1/delegations/", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    assert [d["id"] for d in client_for(bob).get("/api/v1/delegations/").json()["results"]] == [pk]  # he sees his helper's side
+    assert client_for(charlie).get("/api/v1/delegations/").json()["results"] == []
+    assert client_for(bob).post(f"/api/v1/delegations/{pk}/revoke/", {}, content_type="application/json").status_code == 403
+    ended = client_for(alice).post(f"/api/v1/delegations/{pk}/revoke/", {"reason": "done"}, content_type="application/json")
+    assert ended.status_code == 200 and ended.json()["revoked_by"] == "alice"

@@ -1,0 +1,82 @@
+"""Delegation: an identity's owners let another identity act for it.
+
+An orchestrating agent hands part of a task to a helper agent. Without delegation the helper
+would need the orchestrator's key, or a token it has no record of. With it, the helper
+authenticates as itself and exchanges the orchestrator's token (RFC 8693, subject_token) into
+a narrower one: `sub` stays the orchestrator, `client_id` is the helper, and the `act` claim
+names the helper (and whoever acted before it). The helper's own grants bound the scopes too,
+and the new token dies with the token it came from, its task, and the delegation.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import visibility
+from inventory.models import AIIdentity, Status
+from nhiportal.audit.services import audit_record
+
+from .models import Delegation, IssuedToken
+from .revocation import actor_label, lock_identity, revoke_matching
+
+
+def _snapshot(delegation: Delegation) -> dict:
+    return {"principal": str(delegation.principal_id), "delegate": str(delegation.delegate_id), "reason": delegation.reason}
+
+
+@transaction.atomic
+def delegation_create(*, actor, principal: AIIdentity, delegate_id, reason: str) -> Delegation:
+    """Let `delegate_id` (an identity's client_id) act for `principal`. The principal's owners
+    (or a security admin) decide: it is the principal's authority being lent."""
+    if not visibility.can(actor, visibility.CHANGE, principal):
+        raise PermissionDenied("Only the identity's owners or a security admin lend its authority.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why this identity may act for it."})
+    delegate = AIIdentity.objects.filter(pk=delegate_id).first()
+    if delegate is None:
+        raise ValidationError({"delegate": "No identity has this client_id."})
+    if delegate.pk == principal.pk:
+        raise ValidationError({"delegate": "An identity already acts for itself."})
+    if delegate.status == Status.OFFBOARDED or principal.status == Status.OFFBOARDED:
+        raise ValidationError({"delegate": "Offboarded identities neither act nor lend."})
+    lock_identity(principal.pk)
+    if Delegation.objects.filter(principal=principal, delegate=delegate, revoked_at__isnull=True).exists():
+        raise ValidationError({"delegate": f"{delegate.name} may already act for {principal.name}."})
+    delegation = Delegation.objects.create(principal=principal, delegate=delegate, reason=reason, created_by=actor)
+    audit_record(
+        actor=actor, action="delegation.create", obj=delegation, object_repr=f"{delegate.name} acts for {principal.name}",
+        identity=principal.pk, after=_snapshot(delegation), reason=reason,
+    )
+    return delegation
+
+
+@transaction.atomic
+def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
+    """End a delegation and revoke the live tokens the delegate obtained through it. Returns
+    how many tokens were revoked."""
+    if not visibility.can(actor, visibility.CHANGE, delegation.principal):
+        raise PermissionDenied("Only the identity's owners or a security admin end its delegations.")
+    reason = reason.strip() or "Delegation ended."
+    # The delegate's row is the one its token exchanges lock: none slips past this.
+    lock_identity(delegation.delegate_id)
+    delegation = Delegation.objects.select_related("principal", "delegate").get(pk=delegation.pk)
+    if delegation.revoked_at is not None:
+        return 0
+    now = timezone.now()
+    delegation.revoked_at, delegation.revoked_by_label, delegation.revoke_reason = now, actor_label(actor)[:200], reason[:200]
+    delegation.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+    count = revoke_matching(
+        IssuedToken.objects.filter(identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id),
+        label=actor_label(actor), reason=f"Delegation ended: {reason}", now=now,
+    )
+    audit_record(
+        actor=actor, action="delegation.revoke", obj=delegation,
+        object_repr=f"{delegation.delegate.name} acts for {delegation.principal.name}",
+        identity=delegation.principal_id, after={"revoked_at": now, "tokens_revoked": count}, reason=reason,
+    )
+    return count
+
+
+def delegation_live(*, principal_id, delegate_id) -> bool:
+    return Delegation.objects.filter(principal_id=principal_id, delegate_id=delegate_id, revoked_at__isnull=True).exists()
