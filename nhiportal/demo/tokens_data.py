@@ -17,6 +17,7 @@ from inventory.models import AIIdentity, Environment, Kind, Sensitivity, Status
 from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
 from tokens.credentials import credential_add_jwk, credential_add_spiffe
+from tokens.delegations import delegation_create
 from tokens.issuance import token_issue
 from tokens.keys import signing_keys_rotate
 from tokens.models import CredentialKind, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
@@ -195,4 +196,21 @@ def finish(identities: list) -> None:
     active = [i for i in identities if i.status == Status.ACTIVE]
     _run_tasks(_grant_all(active, sam), sam)
     _ask_for_approvals(active, sam)
+    _lend_one(active)
+
+
+def _lend_one(active: list) -> None:
+    """One agent lets another of the same owner act for it (token exchange with an act claim)."""
+    by_owner = {}
+    for identity in active:
+        owner = identity.ownerships.filter(role="primary").exclude(person__username__in=LEAVERS).first()
+        if owner:
+            by_owner.setdefault(owner.person, []).append(identity)
+    for person, identities in by_owner.items():
+        if len(identities) >= 2:
+            delegation_create(
+                actor=person, principal=identities[0], delegate_id=identities[1].pk,
+                reason=f"{identities[1].name} takes over the routine part of {identities[0].name}'s tasks.",
+            )
+            return
 
