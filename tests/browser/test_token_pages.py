@@ -124,3 +124,24 @@ def test_a_reviewer_approves_an_autonomous_agents_task_and_the_agent_gets_its_to
     granted = token_request(client, agent, scope="customers:export", task_id=asked["task_id"], authorization_details=None)
     assert granted.status_code == 200, granted.content
     assert blocked == []
+
+
+def test_an_owner_lets_a_helper_act_for_the_agent_then_ends_it(page, login, alice, bob, make_identity):
+    blocked = csp_watch(page)
+    orchestrator = make_identity(alice, name="orchestrator")
+    helper = make_identity(bob, name="helper")
+    login(page, alice)
+    page.goto(f"/identities/{orchestrator.pk}/")
+    page.locator("#access").get_by_role("link", name="Let another identity act for it").click()
+    page.fill("#id_delegate", str(orchestrator.pk))
+    page.fill("#id_reason", "Triage helper")
+    page.get_by_role("button", name="Let it act").click()
+    expect(page.locator(".field.has-error")).to_contain_text("already acts for itself")
+    page.fill("#id_delegate", str(helper.pk))
+    page.get_by_role("button", name="Let it act").click()
+    expect(page.locator(".msg-success")).to_contain_text("helper may now act for orchestrator")
+    expect(page.locator("#access")).to_contain_text("Triage helper")
+    page.locator("#access").get_by_role("button", name="End").click()
+    expect(page.locator(".msg-success")).to_contain_text("no longer acts for orchestrator")
+    expect(page.locator("#access")).to_contain_text("No other identity may act for it")
+    assert blocked == []
