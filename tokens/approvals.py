@@ -9,19 +9,24 @@ asks again with `task_id`; its tokens for that task expire when the window does.
 covers that task (and its sub-tasks) alone.
 """
 
+from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory import visibility
-from inventory.models import Status
+from inventory.models import Ownership, Status
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
 
-from .models import Task
+from .models import ApprovalNotice, Task
 from .policy import engine
 from .policy.compiled import ALLOW
 from .revocation import lock_identity
@@ -99,3 +104,68 @@ def task_reject(*, actor, task: Task, reason: str) -> Task:
     task.save(update_fields=["approval_rejected", "ended_at", "ended_by_label", "end_reason"])
     audit_record(actor=actor, action="task.reject", obj=task, object_repr=f"task {task.pk}", after={"ended_at": task.ended_at}, reason=reason)
     return task
+
+
+def _deciders() -> list:
+    """People who decide approvals and can be mailed."""
+    User = get_user_model()
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True))
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _digest(tasks: list, base_url: str) -> str:
+    lines = [f"{len(tasks)} agent task{'s' if len(tasks) != 1 else ''} wait{'' if len(tasks) != 1 else 's'} for a person's approval:", ""]
+    for task in tasks:
+        lines.append(f"- {task.identity.name} asks for {' '.join(task.scopes)} on {task.service.name}: {task.intent or '(no intent given)'}")
+        lines.append(f"  {base_url}/approvals/{task.pk}/")
+    lines += ["", f"Requests lapse after {nhi_setting('APPROVAL_REQUEST_HOURS')} hours without a decision."]
+    return "\n".join(lines)
+
+
+def approvals_notify(*, actor, tasks) -> dict:
+    """Email each person who may decide them a digest of these waiting tasks, once per task.
+
+    The tasks are claimed (an ApprovalNotice each) before any mail goes out, so two runs never
+    both send; if sending fails, the claims are withdrawn and the next run tries again. Owners
+    are not told about their own agents' tasks: they do not decide them.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return {"tasks": 0, "people": 0}
+    people = _deciders()
+    owners = defaultdict(set)
+    for identity_id, person_id in Ownership.objects.filter(identity__in=[t.identity_id for t in tasks]).values_list("identity_id", "person_id"):
+        owners[identity_id].add(person_id)
+    digests = {p: [t for t in tasks if p.pk not in owners[t.identity_id]] for p in people}
+    digests = {p: mine for p, mine in digests.items() if mine}
+    with transaction.atomic():
+        for task in tasks:
+            ApprovalNotice.objects.create(task=task, recipients=sum(task in mine for mine in digests.values()))
+        audit_record(
+            actor=actor, action="approvals.notify", object_type="tokens.task", object_id="approvals", object_repr="approval notices",
+            after={"tasks": len(tasks), "people": len(digests)},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] {len(mine)} agent task{'s' if len(mine) != 1 else ''} wait for your approval",
+            body=_digest(mine, base_url), to=[person.email],
+        )
+        for person, mine in digests.items()
+    ]
+    try:
+        get_connection().send_messages(messages)
+    except Exception as error:
+        with transaction.atomic():  # told nobody: withdraw the claims, so the next run tries again
+            ApprovalNotice.objects.filter(task__in=tasks).delete()
+            audit_record(
+                actor=actor, action="approvals.notify_failed", object_type="tokens.task", object_id="approvals",
+                object_repr="approval notices", after={"tasks": len(tasks)}, reason=str(error)[:200],
+            )
+        raise
+    return {"tasks": len(tasks), "people": len(digests)}

@@ -317,3 +317,14 @@ class Delegation(models.Model):
 
     def __str__(self):
         return f"{self.delegate_id} may act for {self.principal_id}"
+
+
+class ApprovalNotice(models.Model):
+    """The task's reviewers were told by email that it waits (manage.py notify_approvals): once."""
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="approval_notice")
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"notice of {self.task_id} to {self.recipients}"

@@ -165,3 +165,8 @@ def delegation_list(*, user) -> QuerySet:
         .select_related("principal", "delegate", "created_by")
         .order_by("-created_at")
     )
+
+
+def approvals_to_announce() -> QuerySet:
+    """Waiting tasks whose deciders have not been emailed yet (manage.py notify_approvals)."""
+    return waiting_for_approval(Task.objects.filter(approval_notice__isnull=True)).select_related("identity", "service").order_by("opened_at")
