@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from nhiportal.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
-from .models import Delegation, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
+from .models import Delegation, Exposure, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
 
 
 class ScopeInline(ReadOnlyTabularInline):
@@ -64,3 +64,9 @@ class IssuedTokenAdmin(ReadOnlyAdmin):
 class DelegationAdmin(ReadOnlyAdmin):
     list_display = ("principal", "delegate", "created_by", "created_at", "revoked_at")
     search_fields = ("principal__name", "delegate__name")
+
+
+@admin.register(Exposure)
+class ExposureAdmin(ReadOnlyAdmin):
+    list_display = ("identity", "kind", "where_found", "seen_at", "contained_at", "tokens_revoked", "reported_by")
+    list_filter = ("kind", "was_live")

@@ -191,3 +191,26 @@ class DelegationForm(forms.Form):
         help_text="Its owners find it on its page. It will exchange this identity's tokens into narrower ones of its own, within its own grants.",
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="What it does for this identity.")
+
+
+class ExposureFieldsMixin(forms.Form):
+    where_found = forms.CharField(
+        label="Where it was found", max_length=500,
+        help_text="A file and line, a log, a ticket, a chat, a URL: where someone else could have read it.",
+    )
+    seen_at = forms.DateTimeField(
+        label="First seen there", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="When it was exposed, if known (UTC); empty means now. The dwell time runs from here.",
+    )
+
+
+class TokenExposureForm(ExposureFieldsMixin):
+    token = forms.CharField(
+        label="The leaked access token", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="The portal checks its signature, revokes it and what was exchanged from it, and keeps only its id.",
+    )
+    field_order = ["token", "where_found", "seen_at"]
+
+
+class CredentialExposureForm(ExposureFieldsMixin):
+    pass

@@ -328,3 +328,37 @@ class ApprovalNotice(models.Model):
 
     def __str__(self):
         return f"notice of {self.task_id} to {self.recipients}"
+
+
+class ExposureKind(models.TextChoices):
+    TOKEN = "token", "Access token"
+    CREDENTIAL = "credential", "Workload credential (its private key)"
+
+
+class Exposure(models.Model):
+    """A report that a credential leaked: where, when it was seen, when the portal contained it.
+
+    Never the leaked secret itself: a token is named by its jti, a credential by its row.
+    """
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="exposures")
+    kind = models.CharField(max_length=12, choices=ExposureKind.choices)
+    token_jti = models.CharField(max_length=64, blank=True)
+    credential = models.ForeignKey(WorkloadCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="exposures")
+    where_found = models.CharField(max_length=500)
+    seen_at = models.DateTimeField(help_text="when it was first seen exposed")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    contained_at = models.DateTimeField(default=timezone.now)
+    was_live = models.BooleanField(help_text="the token or credential still worked when reported")
+    tokens_revoked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-contained_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.identity_id} exposed in {self.where_found[:40]}"
+
+    @property
+    def dwell(self):
+        """How long it was out before the portal contained it."""
+        return self.contained_at - self.seen_at

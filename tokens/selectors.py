@@ -9,7 +9,7 @@ from inventory import visibility
 from inventory.models import AIIdentity
 from nhiportal.audit.models import AuditEvent
 
-from .models import Delegation, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -170,3 +170,8 @@ def delegation_list(*, user) -> QuerySet:
 def approvals_to_announce() -> QuerySet:
     """Waiting tasks whose deciders have not been emailed yet (manage.py notify_approvals)."""
     return waiting_for_approval(Task.objects.filter(approval_notice__isnull=True)).select_related("identity", "service").order_by("opened_at")
+
+
+def exposure_list(*, user) -> QuerySet:
+    """Reported exposures of the identities the user may see, newest first."""
+    return visibility.restrict_by_identity(Exposure.objects.all(), user).select_related("identity", "reported_by", "credential")

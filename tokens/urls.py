@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import approval_views, identity_views, views
+from . import approval_views, exposure_views, identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
     path("approvals/", approval_views.approval_list, name="approval-list"),
     path("approvals/<uuid:pk>/", approval_views.approval_detail, name="approval-detail"),
+    path("exposures/", exposure_views.exposure_list, name="exposure-list"),
+    path("exposures/report/", exposure_views.exposure_report, name="exposure-report"),
     path("keys/", views.key_list, name="key-list"),
     path("keys/rotate/", views.key_rotate, name="key-rotate"),
     path("trust-domains/", views.trustdomain_list, name="trustdomain-list"),
@@ -27,6 +29,11 @@ urlpatterns = [
         "identities/<uuid:pk>/credentials/<int:credential_pk>/disable/",
         identity_views.credential_disable_view,
         name="credential-disable",
+    ),
+    path(
+        "identities/<uuid:pk>/credentials/<int:credential_pk>/exposed/",
+        exposure_views.credential_exposed,
+        name="credential-exposed",
     ),
     path("identities/<uuid:pk>/tasks/<uuid:task_pk>/end/", identity_views.task_end_view, name="task-end"),
     path("identities/<uuid:pk>/delegations/new/", identity_views.delegation_add, name="delegation-add"),

@@ -145,3 +145,32 @@ def test_an_owner_lets_a_helper_act_for_the_agent_then_ends_it(page, login, alic
     expect(page.locator(".msg-success")).to_contain_text("no longer acts for orchestrator")
     expect(page.locator("#access")).to_contain_text("No other identity may act for it")
     assert blocked == []
+
+
+def test_someone_reports_a_leaked_token_in_the_browser_and_it_stops_working(page, login, sam, alice, make_identity, client):
+    blocked = csp_watch(page)
+    key = new_private_key()
+    identity = make_identity(alice, credential=False, name="leaky-agent")
+    credential = credential_add_jwk(actor=alice, identity=identity, jwk=public_jwk(key))
+    agent = Agent(identity_activate(actor=alice, identity=identity), key, credential.kid)
+    crm = service_create(actor=sam, name="CRM", audience=CRM, owner=sam, trust_boundary="corp-internal", scopes=["tickets:read"])
+    grant_create(actor=sam, identity=agent.identity, service=crm, scopes=["tickets:read"], ends_at=timezone.now() + timedelta(days=1), justification="pilot")
+    token = token_request(client, agent).json()["access_token"]
+
+    login(page, alice)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Exposures").click()
+    expect(page.locator("main")).to_contain_text("No exposures reported")
+    page.get_by_role("link", name="Report a leaked token").first.click()
+    page.fill("#id_token", "not-a-token")
+    page.fill("#id_where_found", "CI log of build 812")
+    page.get_by_role("button", name="Revoke and report").click()
+    expect(page.locator(".field.has-error")).to_contain_text("not an access token the portal issued")
+    expect(page.locator("#id_token")).to_have_value("")
+    page.fill("#id_token", token)
+    page.get_by_role("button", name="Revoke and report").click()
+    expect(page.locator(".msg-success")).to_contain_text("Revoked: 1 token")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Exposures").click()
+    expect(page.locator("main")).to_contain_text("CI log of build 812")
+    expect(page.locator("main")).to_contain_text("leaky-agent")
+    assert IssuedToken.objects.get().revoked_at is not None
+    assert blocked == []

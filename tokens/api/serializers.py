@@ -76,6 +76,32 @@ class DelegationSerializer(serializers.Serializer):
     revoke_reason = serializers.CharField(read_only=True)
 
 
+class ExposureSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    identity = serializers.UUIDField(source="identity_id")
+    kind = serializers.CharField()
+    token_jti = serializers.CharField()
+    credential_kid = serializers.CharField(source="credential.kid", default=None)
+    where_found = serializers.CharField()
+    seen_at = serializers.DateTimeField()
+    contained_at = serializers.DateTimeField()
+    dwell_seconds = serializers.SerializerMethodField()
+    was_live = serializers.BooleanField()
+    tokens_revoked = serializers.IntegerField()
+    reported_by = serializers.CharField(source="reported_by.username", default=None)
+
+    def get_dwell_seconds(self, exposure) -> int:
+        return int(exposure.dwell.total_seconds())
+
+
+class TokenExposureSerializer(serializers.Serializer):
+    token = serializers.CharField(write_only=True, help_text="the leaked access token: checked, revoked, never stored")
+    where_found = serializers.CharField(max_length=500, write_only=True)
+    seen_at = serializers.DateTimeField(required=False, allow_null=True, default=None, write_only=True)
+    tokens_revoked = serializers.IntegerField(read_only=True)
+    was_live = serializers.BooleanField(read_only=True)
+
+
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 

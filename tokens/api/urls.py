@@ -1,7 +1,7 @@
 # API routes are named "<thing>-<action>" and reversed as "api:<name>" (see nhiportal/urls.py).
 from rest_framework.routers import SimpleRouter
 
-from .views import CredentialViewSet, DelegationViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
+from .views import CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -10,5 +10,6 @@ router.register("grants", GrantViewSet, basename="grant")
 router.register("credentials", CredentialViewSet, basename="credential")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("delegations", DelegationViewSet, basename="delegation")
+router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 urlpatterns = router.urls

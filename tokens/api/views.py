@@ -6,6 +6,8 @@
   a task's approval is decided by a reviewer or security admin who does not own it (403);
 - delegations: of the identities you may see (either side); the lending identity's owners
   (or a security admin) create and end them;
+- exposures: anyone signed in reports a leaked token (it is revoked; the answer names no
+  identity); the list shows the exposures of the identities you may see;
 - trust domains and signing keys: security admins only.
 Refusals from the service functions are 400 with the reason keyed by field.
 """
@@ -27,12 +29,15 @@ from .. import selectors, services
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
+from ..exposures import exposure_report_token
 from ..keys import signing_keys_rotate
 from ..models import Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end
 from .serializers import (
     ApprovalSerializer,
     DelegationSerializer,
+    ExposureSerializer,
+    TokenExposureSerializer,
     CredentialCreateSerializer,
     CredentialSerializer,
     GrantSerializer,
@@ -248,6 +253,24 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         reason = _valid(OptionalReasonSerializer, request.data)["reason"]
         delegation_revoke(actor=request.user, delegation=delegation, reason=reason)
         return Response(DelegationSerializer(self.get_queryset().get(pk=delegation.pk)).data)
+
+
+@extend_schema(tags=["exposures"])
+class ExposureViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Leaked tokens and keys, and how long they were out."""
+
+    serializer_class = ExposureSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        return selectors.exposure_list(user=self.request.user)
+
+    @extend_schema(request=TokenExposureSerializer, responses={201: TokenExposureSerializer})
+    def create(self, request):
+        """Report a leaked access token: revoked at once, with what was exchanged from it."""
+        data = _valid(TokenExposureSerializer, request.data)
+        exposure = exposure_report_token(actor=request.user, **data)
+        return Response(TokenExposureSerializer(exposure).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["signing keys"])

@@ -1,0 +1,103 @@
+"""Exposure response: a leaked token or key is contained when reported, and the report says
+where it was and for how long; the leaked secret is never kept."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from tokens.delegations import delegation_create
+from tokens.models import Exposure, IssuedToken, WorkloadCredential
+
+from .test_introspection import ServiceClient
+from .test_token_exchange import exchange, unverified
+
+REPORT = "/exposures/report/"
+
+
+def test_anyone_signed_in_revokes_a_leaked_token_and_learns_nothing_else(client_for, charlie, agent, get_token):
+    token = get_token(agent)["access_token"]
+    seen = timezone.now() - timedelta(hours=3)
+    response = client_for(charlie).post(REPORT, {"token": token, "where_found": "build log #812", "seen_at": seen.strftime("%Y-%m-%dT%H:%M")}, follow=True)
+    assert response.status_code == 200 and b"Revoked: 1 token no longer work" in response.content
+    assert agent.identity.name.encode() not in response.content and token.encode() not in response.content
+    assert IssuedToken.objects.get().revoked_at is not None
+    exposure = Exposure.objects.get()
+    assert exposure.token_jti == unverified(token)["jti"] and exposure.was_live and exposure.reported_by == charlie
+    assert timedelta(hours=2, minutes=58) < exposure.dwell < timedelta(hours=3, minutes=2)
+    event = AuditEvent.objects.get(action="exposure.report")
+    assert token not in str(event.after) and event.after["where_found"] == "build log #812"
+
+
+def test_what_was_exchanged_from_a_leaked_token_dies_with_it(client_for, oauth, alice, agent, get_token):
+    token = get_token(agent, scope="tickets:read tickets:write", ttl="600")["access_token"]
+    child = exchange(oauth, agent, token, scope="tickets:read").json()["access_token"]
+    client_for(alice).post(REPORT, {"token": token, "where_found": "notebook"})
+    assert IssuedToken.objects.get(jti=unverified(child)["jti"]).revoked_at is not None
+    assert Exposure.objects.get().tokens_revoked == 2
+
+
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        ({"token": "eyJhbGciOiJub25lIn0.e30.", "where_found": "log"}, b"not an access token the portal issued"),
+        ({"token": "", "where_found": "log"}, b"This field is required"),
+        ({"token": "x", "where_found": " "}, b"This field is required"),
+        ({"token": "x", "where_found": "log", "seen_at": "2999-01-01T00:00"}, b"future"),
+    ],
+)
+def test_a_bad_report_is_a_form_error_and_the_paste_is_not_echoed(client_for, alice, agent, get_token, data, error):
+    get_token(agent)
+    response = client_for(alice).post(REPORT, data)
+    assert response.status_code == 400 and error in response.content
+    if data["token"] and data["token"] != "x":
+        assert data["token"].encode() not in response.content
+    assert not Exposure.objects.exists() and IssuedToken.objects.get().revoked_at is None
+
+
+def test_an_expired_token_is_recorded_as_no_longer_working(client_for, alice, agent, get_token):
+    token = get_token(agent)["access_token"]
+    IssuedToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    response = client_for(alice).post(REPORT, {"token": token, "where_found": "old ticket"}, follow=True)
+    assert b"no longer worked" in response.content
+    assert not Exposure.objects.get().was_live
+
+
+def test_owners_report_a_leaked_key_which_disables_it(client_for, alice, agent, get_token):
+    get_token(agent)
+    credential = WorkloadCredential.objects.get(kid=agent.kid)
+    url = f"/identities/{agent.identity.pk}/credentials/{credential.pk}/exposed/"
+    assert client_for(alice).post(url, {"where_found": ""}).status_code == 400
+    response = client_for(alice).post(url, {"where_found": "public gist"})
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert not credential.enabled and IssuedToken.objects.get().revoked_at is not None
+    exposure = Exposure.objects.get()
+    assert exposure.kind == "credential" and exposure.credential == credential and exposure.tokens_revoked == 1
+
+
+def test_only_owners_and_admins_report_an_identitys_key(client_for, rita, charlie, agent):
+    credential = WorkloadCredential.objects.get(kid=agent.kid)
+    url = f"/identities/{agent.identity.pk}/credentials/{credential.pk}/exposed/"
+    assert client_for(charlie).post(url, {"where_found": "x"}).status_code == 404
+    assert client_for(rita).post(url, {"where_found": "x"}).status_code == 403
+    assert WorkloadCredential.objects.get(pk=credential.pk).enabled and not Exposure.objects.exists()
+
+
+def test_the_exposures_page_shows_what_the_gate_allows(client_for, alice, bob, charlie, carol, agent, get_token):
+    client_for(alice).post(REPORT, {"token": get_token(agent)["access_token"], "where_found": "build log"})
+    for person, sees in ((alice, True), (carol, True), (bob, False), (charlie, False)):
+        page = client_for(person).get("/exposures/")
+        assert page.status_code == 200 and (b"build log" in page.content) is sees, person
+
+
+def test_the_api_reports_and_lists(client_for, alice, charlie, agent, get_token):
+    token = get_token(agent)["access_token"]
+    bad = client_for(charlie).post("/api/v1/exposures/", {"token": "nope", "where_found": "x"}, content_type="application/json")
+    assert bad.status_code == 400 and "token" in bad.json()
+    created = client_for(charlie).post("/api/v1/exposures/", {"token": token, "where_found": "pastebin"}, content_type="application/json")
+    assert created.status_code == 201 and created.json() == {"tokens_revoked": 1, "was_live": True}
+    assert client_for(charlie).get("/api/v1/exposures/").json()["results"] == []
+    listed = client_for(alice).get("/api/v1/exposures/").json()["results"]
+    assert listed[0]["where_found"] == "pastebin" and listed[0]["identity"] == str(agent.identity.pk)

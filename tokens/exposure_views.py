@@ -1,0 +1,66 @@
+"""Exposure pages: report a leaked token (anyone signed in), see the reports (the gate decides
+whose), and report an identity's leaked key (its owners, on the identity page)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from nhiportal.service_forms import submit
+
+from . import selectors
+from .exposures import exposure_report_credential, exposure_report_token
+from .forms import CredentialExposureForm, TokenExposureForm
+from .identity_views import _back_to_identity, _identity_to_change
+from .models import WorkloadCredential
+
+
+def _forget_token(form, error) -> None:
+    # A refused paste is not echoed back into the page.
+    form.data = form.data.copy()
+    form.data[form.add_prefix("token")] = ""
+
+
+@login_required
+def exposure_list(request):
+    page_obj = Paginator(selectors.exposure_list(user=request.user), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    return render(request, "tokens/exposure_list.html", {"page_obj": page_obj, "exposures": page_obj.object_list})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def exposure_report(request):
+    form = TokenExposureForm(request.POST or None)
+    exposure = request.method == "POST" and submit(
+        form, lambda data: exposure_report_token(actor=request.user, **data), on_refusal=_forget_token
+    )
+    if exposure:
+        # Says nothing of whose token it was: the reporter may not see that identity.
+        if exposure.tokens_revoked:
+            messages.success(request, f"Revoked: {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} no longer work. The owners see the report.")
+        else:
+            messages.success(request, "Recorded. The token no longer worked (expired or revoked already); the owners see the report.")
+        return redirect("tokens:exposure-report")
+    if form.is_bound:
+        _forget_token(form, None)
+    return render(request, "tokens/exposure_report.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def credential_exposed(request, pk, credential_pk):
+    identity = _identity_to_change(request, pk)
+    credential = get_object_or_404(WorkloadCredential, pk=credential_pk, identity=identity)
+    form = CredentialExposureForm(request.POST or None)
+    exposure = request.method == "POST" and submit(
+        form, lambda data: exposure_report_credential(actor=request.user, credential=credential, **data)
+    )
+    if exposure:
+        messages.success(request, f"Disabled {credential}; {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} revoked. Register a new key for the agent.")
+        return _back_to_identity(identity, "#credentials")
+    return render(
+        request, "tokens/credential_exposed.html", {"identity": identity, "credential": credential, "form": form},
+        status=400 if form.is_bound else 200,
+    )
