@@ -123,4 +123,5 @@ def credential_disable(*, actor, credential: WorkloadCredential, reason: str = "
         actor=actor, action="credential.disable", obj=credential,
         before={"enabled": True}, after={"enabled": False, "tokens_revoked": revoked}, reason=reason,
     )
+    credential.tokens_revoked = revoked  # for callers that report it (an exposure)
     return credential

@@ -77,9 +77,8 @@ def exposure_report_credential(*, actor, credential: WorkloadCredential, where_f
     now = timezone.now()
     where, seen_at = _clean(where_found, seen_at, now)
     was_live = credential.enabled
-    before = IssuedToken.objects.filter(identity_id=credential.identity_id, revoked_at__isnull=False).count()
-    credential_disable(actor=actor, credential=credential, reason=f"Exposed: {where}"[:200])
-    revoked = IssuedToken.objects.filter(identity_id=credential.identity_id, revoked_at__isnull=False).count() - before
+    disabled = credential_disable(actor=actor, credential=credential, reason=f"Exposed: {where}"[:200])
+    revoked = getattr(disabled, "tokens_revoked", 0)  # 0 when it was disabled already
     return _record(
         actor=actor, identity_id=credential.identity_id, kind=ExposureKind.CREDENTIAL, where=where, seen_at=seen_at,
         now=now, was_live=was_live, revoked=revoked, credential=credential,
