@@ -7,11 +7,9 @@ otherwise); a task of an identity the user may not see is a 404.
 
 import json
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,6 +22,7 @@ from . import selectors
 from .approvals import task_approve, task_reject
 from .forms import approval_forms
 from .models import Task
+from .views import page_of
 
 
 @login_required
@@ -31,9 +30,7 @@ def approval_list(request):
     state = request.GET.get("state", "pending")
     if state not in selectors.APPROVAL_STATES:
         state = "pending"
-    page_obj = Paginator(selectors.approval_list(user=request.user, state=state), settings.NHI["PAGE_SIZE"]).get_page(
-        request.GET.get("page")
-    )
+    page_obj = page_of(request, selectors.approval_list(user=request.user, state=state))
     return render(
         request,
         "tokens/approval_list.html",

@@ -1,10 +1,8 @@
 """Exposure pages: report a leaked token (anyone signed in), see the reports (the gate decides
 whose), and report an identity's leaked key (its owners, on the identity page)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -15,9 +13,10 @@ from .exposures import exposure_report_credential, exposure_report_token
 from .forms import CredentialExposureForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import WorkloadCredential
+from .views import page_of
 
 
-def _forget_token(form, error) -> None:
+def _forget_token(form) -> None:
     # A refused paste is not echoed back into the page.
     form.data = form.data.copy()
     form.data[form.add_prefix("token")] = ""
@@ -25,7 +24,7 @@ def _forget_token(form, error) -> None:
 
 @login_required
 def exposure_list(request):
-    page_obj = Paginator(selectors.exposure_list(user=request.user), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    page_obj = page_of(request, selectors.exposure_list(user=request.user))
     return render(request, "tokens/exposure_list.html", {"page_obj": page_obj, "exposures": page_obj.object_list})
 
 
@@ -33,9 +32,7 @@ def exposure_list(request):
 @login_required
 def exposure_report(request):
     form = TokenExposureForm(request.POST or None)
-    exposure = request.method == "POST" and submit(
-        form, lambda data: exposure_report_token(actor=request.user, **data), on_refusal=_forget_token
-    )
+    exposure = request.method == "POST" and submit(form, lambda data: exposure_report_token(actor=request.user, **data))
     if exposure:
         # Says nothing of whose token it was: the reporter may not see that identity.
         if exposure.tokens_revoked:
@@ -44,7 +41,7 @@ def exposure_report(request):
             messages.success(request, "Recorded. The token no longer worked (expired or revoked already); the owners see the report.")
         return redirect("tokens:exposure-report")
     if form.is_bound:
-        _forget_token(form, None)
+        _forget_token(form)
     return render(request, "tokens/exposure_report.html", {"form": form}, status=400 if form.is_bound else 200)
 
 

@@ -44,7 +44,7 @@ def _require_security_admin(request):
         raise PermissionDenied
 
 
-def _page(request, queryset):
+def page_of(request, queryset):
     return Paginator(queryset, settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
 
 
@@ -55,7 +55,7 @@ def _form_page(request, template, form, **context):
 
 @login_required
 def service_list(request):
-    page_obj = _page(request, selectors.service_list())
+    page_obj = page_of(request, selectors.service_list())
     return render(
         request,
         "tokens/service_list.html",
@@ -135,7 +135,7 @@ def grant_list(request):
     state = request.GET.get("state", "live")
     if state not in ("live", "ended", "revoked", "all"):
         state = "live"
-    page_obj = _page(request, selectors.grant_list(user=request.user, state="" if state == "all" else state))
+    page_obj = page_of(request, selectors.grant_list(user=request.user, state="" if state == "all" else state))
     for grant in page_obj.object_list:
         grant.state = selectors.grant_state(grant)
     return render(
