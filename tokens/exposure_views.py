@@ -1,16 +1,20 @@
 """Exposure pages: report a leaked token (anyone signed in), see the reports (the gate decides
-whose), and report an identity's leaked key (its owners, on the identity page)."""
+whose), report an identity's leaked key (its owners, on the identity page), and confirm a
+report (security admins), which suspends the identity."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from inventory.models import Status
+from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
 
 from . import selectors
-from .exposures import exposure_report_credential, exposure_report_token
-from .forms import CredentialExposureForm, TokenExposureForm
+from .exposures import exposure_confirm, exposure_report_credential, exposure_report_token
+from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import WorkloadCredential
 from .views import page_of
@@ -26,6 +30,24 @@ def _forget_token(form) -> None:
 def exposure_list(request):
     page_obj = page_of(request, selectors.exposure_list(user=request.user))
     return render(request, "tokens/exposure_list.html", {"page_obj": page_obj, "exposures": page_obj.object_list})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def exposure_detail(request, pk):
+    exposure = get_object_or_404(selectors.exposure_list(user=request.user), pk=pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST":
+        if not is_security_admin(request.user):
+            raise PermissionDenied("Only security admins confirm exposures.")
+        confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
+        if confirmed:
+            identity = confirmed.identity  # read afresh: the confirmation may have suspended it
+            suspended = f" {identity.name} is suspended until its owners reactivate it." if identity.status == Status.SUSPENDED else ""
+            messages.success(request, f"Confirmed.{suspended}")
+            return redirect("tokens:exposure-detail", pk=exposure.pk)
+    context = {"exposure": exposure, "form": form, "may_confirm": is_security_admin(request.user) and exposure.confirmed_at is None}
+    return render(request, "tokens/exposure_detail.html", context, status=400 if form.is_bound else 200)
 
 
 @require_http_methods(["GET", "POST"])

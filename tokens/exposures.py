@@ -7,14 +7,23 @@ report a token, since revoking only takes access away, and a reporter who may no
 identity learns nothing about it. A leaked private key is reported by the identity's owners
 on its credential: the credential is disabled, which revokes the tokens obtained with it.
 The leaked secret itself is never stored: a token is named by its jti.
+
+Then people respond: the identity's owners are emailed (manage.py notify_exposures; the
+report keeps who was told), and a security admin who confirms the exposure suspends the
+identity, which revokes everything it still holds until its owners reactivate it.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
 from inventory import visibility
+from inventory.models import Ownership, Status
+from inventory.services import identity_suspend
 from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.people.roles import is_security_admin
 
 from .access_tokens import InvalidAccessToken, verify_access_token
 from .credentials import credential_disable
@@ -83,3 +92,93 @@ def exposure_report_credential(*, actor, credential: WorkloadCredential, where_f
         actor=actor, identity_id=credential.identity_id, kind=ExposureKind.CREDENTIAL, where=where, seen_at=seen_at,
         now=now, was_live=was_live, revoked=revoked, credential=credential,
     )
+
+
+@transaction.atomic
+def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
+    """A security admin confirms the exposure is real: the identity is suspended (revoking
+    what it still holds) unless it is already out of service. Confirmed once."""
+    if not is_security_admin(actor):
+        raise PermissionDenied("Only security admins confirm exposures.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say what confirmed it, for the owners and the audit trail."})
+    identity = lock_identity(exposure.identity_id)
+    exposure = Exposure.objects.get(pk=exposure.pk)
+    if exposure.confirmed_at is not None:
+        raise ValidationError("This exposure was confirmed already.")
+    exposure.confirmed_at, exposure.confirmed_by, exposure.confirm_reason = timezone.now(), actor, reason
+    exposure.save(update_fields=["confirmed_at", "confirmed_by", "confirm_reason"])
+    suspended = identity.status == Status.ACTIVE
+    audit_record(
+        actor=actor, action="exposure.confirm", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
+        identity=identity.pk, after={"confirmed_at": exposure.confirmed_at, "suspends_identity": suspended}, reason=reason,
+    )
+    if suspended:
+        identity_suspend(actor=actor, identity=identity, reason=f"Confirmed exposure #{exposure.pk}: {reason}"[:200])
+    return exposure
+
+
+def _owners_to_tell(exposures) -> dict:
+    """identity id -> the active owners who can be mailed."""
+    owners = {}
+    rows = Ownership.objects.filter(
+        identity__in={e.identity_id for e in exposures}, person__is_active=True
+    ).exclude(person__email="").select_related("person").order_by("person__pk")
+    for ownership in rows:
+        owners.setdefault(ownership.identity_id, []).append(ownership.person)
+    return owners
+
+
+def _message(exposure: Exposure, base_url: str) -> str:
+    what = f"token {exposure.token_jti[:8]}…" if exposure.token_jti else f"the key {exposure.credential.kid if exposure.credential else ''}"
+    return "\n".join([
+        f"Someone reported that a credential of {exposure.identity.name} leaked: {exposure.get_kind_display().lower()}, {what}.",
+        f"Found in: {exposure.where_found}",
+        f"Seen: {exposure.seen_at:%Y-%m-%d %H:%M} UTC; contained by the portal: {exposure.contained_at:%Y-%m-%d %H:%M} UTC.",
+        f"Tokens revoked: {exposure.tokens_revoked}.",
+        "",
+        "Find out how it leaked, rotate the agent's key if it could be the key, and tell your security team.",
+        f"{base_url}/exposures/{exposure.pk}/",
+    ])
+
+
+def exposures_notify(*, actor, exposures) -> dict:
+    """Email each exposure's identity owners, once per exposure, and keep who was told.
+
+    Exposures are claimed (told_at set) before any mail goes out, so two runs never both send;
+    if sending fails, the claims are withdrawn and the next run tries again.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        exposures = [e for e in exposures if Exposure.objects.filter(pk=e.pk, told_at__isnull=True).update(told_at=now)]
+        owners = _owners_to_tell(exposures)
+        for exposure in exposures:
+            exposure.told_at = now
+            exposure.owners_told = [person.get_username() for person in owners.get(exposure.identity_id, [])]
+            exposure.save(update_fields=["owners_told"])
+            audit_record(
+                actor=actor, action="exposure.notify", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
+                identity=exposure.identity_id, after={"owners_told": exposure.owners_told},
+            )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] A credential of {exposure.identity.name} leaked",
+            body=_message(exposure, base_url), to=[person.email],
+        )
+        for exposure in exposures
+        for person in owners.get(exposure.identity_id, [])
+    ]
+    try:
+        get_connection().send_messages(messages)
+    except Exception as error:
+        with transaction.atomic():  # told nobody: withdraw the claims, so the next run tries again
+            Exposure.objects.filter(pk__in=[e.pk for e in exposures]).update(told_at=None, owners_told=[])
+            for exposure in exposures:
+                audit_record(
+                    actor=actor, action="exposure.notify_failed", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
+                    identity=exposure.identity_id, after={"owners_told": []}, reason=str(error)[:200],
+                )
+        raise
+    return {"exposures": len(exposures), "emails": len(messages)}

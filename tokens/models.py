@@ -351,12 +351,23 @@ class Exposure(models.Model):
     contained_at = models.DateTimeField(default=timezone.now)
     was_live = models.BooleanField(help_text="the token or credential still worked when reported")
     tokens_revoked = models.PositiveIntegerField(default=0)
+    # Who was told: the identity's owners, emailed by manage.py notify_exposures.
+    told_at = models.DateTimeField(null=True, blank=True)
+    owners_told = models.JSONField(default=list, blank=True, help_text="usernames of the owners emailed")
+    # A security admin's confirmation, which suspends the identity.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confirm_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-contained_at"]
 
     def __str__(self):
         return f"{self.get_kind_display()} of {self.identity_id} exposed in {self.where_found[:40]}"
+
+    @property
+    def status(self) -> str:
+        return "confirmed" if self.confirmed_at else "reported"
 
     @property
     def dwell(self):

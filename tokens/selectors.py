@@ -174,4 +174,9 @@ def approvals_to_announce() -> QuerySet:
 
 def exposure_list(*, user) -> QuerySet:
     """Reported exposures of the identities the user may see, newest first."""
-    return visibility.restrict_by_identity(Exposure.objects.all(), user).select_related("identity", "reported_by", "credential")
+    return visibility.restrict_by_identity(Exposure.objects.all(), user).select_related("identity", "reported_by", "credential", "confirmed_by")
+
+
+def exposures_to_announce() -> QuerySet:
+    """Exposures whose identity owners have not been emailed yet (manage.py notify_exposures)."""
+    return Exposure.objects.filter(told_at__isnull=True).select_related("identity", "credential").order_by("pk")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("approvals/<uuid:pk>/", approval_views.approval_detail, name="approval-detail"),
     path("exposures/", exposure_views.exposure_list, name="exposure-list"),
     path("exposures/report/", exposure_views.exposure_report, name="exposure-report"),
+    path("exposures/<int:pk>/", exposure_views.exposure_detail, name="exposure-detail"),
     path("keys/", views.key_list, name="key-list"),
     path("keys/rotate/", views.key_rotate, name="key-rotate"),
     path("trust-domains/", views.trustdomain_list, name="trustdomain-list"),

@@ -4,6 +4,7 @@ import json
 import re
 from datetime import timedelta
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
@@ -13,6 +14,7 @@ from playwright.sync_api import Page, expect
 from inventory.services import identity_activate
 from tests.tokens.conftest import CRM, TASK, Agent, new_private_key, public_jwk, token_request
 from tokens.credentials import credential_add_jwk
+from tokens.exposures import exposure_report_token
 from tokens.models import IssuedToken, WorkloadCredential
 from tokens.services import grant_create, service_create
 
@@ -147,14 +149,19 @@ def test_an_owner_lets_a_helper_act_for_the_agent_then_ends_it(page, login, alic
     assert blocked == []
 
 
-def test_someone_reports_a_leaked_token_in_the_browser_and_it_stops_working(page, login, sam, alice, make_identity, client):
-    blocked = csp_watch(page)
+def _leaky_agent(alice, sam, make_identity) -> Agent:
     key = new_private_key()
     identity = make_identity(alice, credential=False, name="leaky-agent")
     credential = credential_add_jwk(actor=alice, identity=identity, jwk=public_jwk(key))
     agent = Agent(identity_activate(actor=alice, identity=identity), key, credential.kid)
     crm = service_create(actor=sam, name="CRM", audience=CRM, owner=sam, trust_boundary="corp-internal", scopes=["tickets:read"])
     grant_create(actor=sam, identity=agent.identity, service=crm, scopes=["tickets:read"], ends_at=timezone.now() + timedelta(days=1), justification="pilot")
+    return agent
+
+
+def test_someone_reports_a_leaked_token_in_the_browser_and_it_stops_working(page, login, sam, alice, make_identity, client):
+    blocked = csp_watch(page)
+    agent = _leaky_agent(alice, sam, make_identity)
     token = token_request(client, agent).json()["access_token"]
 
     login(page, alice)
@@ -173,4 +180,26 @@ def test_someone_reports_a_leaked_token_in_the_browser_and_it_stops_working(page
     expect(page.locator("main")).to_contain_text("CI log of build 812")
     expect(page.locator("main")).to_contain_text("leaky-agent")
     assert IssuedToken.objects.get().revoked_at is not None
+    assert blocked == []
+
+
+def test_a_security_admin_confirms_an_exposure_and_the_agent_is_suspended(page, login, sam, alice, make_identity, client):
+    blocked = csp_watch(page)
+    agent = _leaky_agent(alice, sam, make_identity)
+    exposure_report_token(actor=alice, token=token_request(client, agent).json()["access_token"], where_found="public gist")
+    held = token_request(client, agent).json()["access_token"]
+
+    login(page, sam)
+    page.goto("/exposures/")
+    expect(page.locator("main .badge-reported")).to_have_text("reported")
+    page.locator("main table").get_by_role("link").first.click()
+    expect(page.locator("main")).to_contain_text("public gist")
+    page.get_by_role("button", name="Confirm and suspend").click()
+    expect(page.locator(".field.has-error")).to_contain_text("This field is required")
+    page.fill("#id_reason", "The gist was public for a day.")
+    page.get_by_role("button", name="Confirm and suspend").click()
+    expect(page.locator(".msg-success")).to_contain_text("leaky-agent is suspended")
+    expect(page.locator("main")).to_contain_text("Confirmed by sam")
+    assert token_request(client, agent).json()["error"] == "unauthorized_client"
+    assert IssuedToken.objects.get(jti=jwt.decode(held, options={"verify_signature": False})["jti"]).revoked_at is not None
     assert blocked == []

@@ -89,6 +89,12 @@ class ExposureSerializer(serializers.Serializer):
     was_live = serializers.BooleanField()
     tokens_revoked = serializers.IntegerField()
     reported_by = serializers.CharField(source="reported_by.username", default=None)
+    told_at = serializers.DateTimeField(help_text="when the identity's owners were emailed")
+    owners_told = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField(help_text="reported, or confirmed by a security admin (which suspends the identity)")
+    confirmed_at = serializers.DateTimeField()
+    confirmed_by = serializers.CharField(source="confirmed_by.username", default=None)
+    confirm_reason = serializers.CharField()
 
     def get_dwell_seconds(self, exposure) -> int:
         return int(exposure.dwell.total_seconds())

@@ -7,7 +7,8 @@
 - delegations: of the identities you may see (either side); the lending identity's owners
   (or a security admin) create and end them;
 - exposures: anyone signed in reports a leaked token (it is revoked; the answer names no
-  identity); the list shows the exposures of the identities you may see;
+  identity); the list shows the exposures of the identities you may see; security admins
+  confirm one, which suspends its identity (403 otherwise);
 - trust domains and signing keys: security admins only.
 Refusals from the service functions are 400 with the reason keyed by field.
 """
@@ -29,7 +30,7 @@ from .. import selectors, services
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
-from ..exposures import exposure_report_token
+from ..exposures import exposure_confirm, exposure_report_token
 from ..keys import signing_keys_rotate
 from ..models import Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end
@@ -256,10 +257,11 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 @extend_schema(tags=["exposures"])
-class ExposureViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Leaked tokens and keys, and how long they were out."""
 
     serializer_class = ExposureSerializer
+    lookup_value_converter = "int"
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -271,6 +273,14 @@ class ExposureViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = _valid(TokenExposureSerializer, request.data)
         exposure = exposure_report_token(actor=request.user, **data)
         return Response(TokenExposureSerializer(exposure).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses=ExposureSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """Confirm the exposure is real: its identity is suspended, revoking what it still holds."""
+        exposure = self.get_object()
+        exposure_confirm(actor=request.user, exposure=exposure, reason=_valid(ReasonSerializer, request.data)["reason"])
+        return Response(ExposureSerializer(self.get_queryset().get(pk=exposure.pk)).data)
 
 
 @extend_schema(tags=["signing keys"])

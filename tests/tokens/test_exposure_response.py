@@ -1,0 +1,131 @@
+"""Responding to a reported exposure: the identity's owners are told (and the report keeps who),
+and a security admin who confirms it suspends the identity, revoking what it still holds."""
+
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from inventory.models import Status
+from inventory.services import identity_offboard
+from nhiportal.audit.models import AuditEvent
+from tokens.exposures import exposure_report_token
+from tokens.models import Exposure, IssuedToken
+
+from .test_token_exchange import unverified
+
+
+@pytest.fixture
+def reported(charlie, agent, get_token):
+    """An exposure of one of agent's tokens, reported by someone who cannot see the agent; the
+    agent holds another live token."""
+    leaked = get_token(agent)["access_token"]
+    still_held = get_token(agent)["access_token"]
+    exposure = exposure_report_token(actor=charlie, token=leaked, where_found="CI log #4411")
+    return exposure, unverified(still_held)["jti"]
+
+
+def url(exposure) -> str:
+    return f"/exposures/{exposure.pk}/"
+
+
+def notify() -> str:
+    out = StringIO()
+    call_command("notify_exposures", stdout=out)
+    return out.getvalue()
+
+
+def test_a_security_admin_confirms_an_exposure_which_suspends_the_identity(client_for, sam, agent, reported):
+    exposure, still_held = reported
+    response = client_for(sam).post(url(exposure), {"reason": "The log is public: the token was usable by anyone."}, follow=True)
+    assert response.status_code == 200 and b"is suspended until its owners reactivate it" in response.content
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.SUSPENDED and "Confirmed exposure" in agent.identity.status_reason
+    assert IssuedToken.objects.get(jti=still_held).revoked_at is not None
+    exposure.refresh_from_db()
+    assert exposure.status == "confirmed" and exposure.confirmed_by == sam
+    assert AuditEvent.objects.filter(action="exposure.confirm", object_id=str(exposure.pk)).count() == 1
+    assert AuditEvent.objects.filter(action="identity.suspend", object_id=str(agent.identity.pk)).count() == 1
+
+
+def test_confirming_needs_a_reason_shown_next_to_the_field(client_for, sam, agent, reported):
+    exposure, still_held = reported
+    response = client_for(sam).post(url(exposure), {"reason": "  "})
+    assert response.status_code == 400 and b"This field is required" in response.content
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.ACTIVE and IssuedToken.objects.get(jti=still_held).revoked_at is None
+    assert Exposure.objects.get().confirmed_at is None
+
+
+def test_an_exposure_is_confirmed_once(client_for, sam, reported):
+    exposure, _ = reported
+    client_for(sam).post(url(exposure), {"reason": "real"})
+    again = client_for(sam).post(url(exposure), {"reason": "again"})
+    assert again.status_code == 400
+    assert AuditEvent.objects.filter(action="exposure.confirm").count() == 1 and Exposure.objects.get().confirm_reason == "real"
+
+
+def test_confirming_the_exposure_of_an_offboarded_identity_only_records_it(client_for, sam, alice, agent, reported):
+    exposure, _ = reported
+    identity_offboard(actor=alice, identity=agent.identity, reason="retired")
+    response = client_for(sam).post(url(exposure), {"reason": "real"}, follow=True)
+    assert response.status_code == 200 and b"is suspended" not in response.content
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.OFFBOARDED and Exposure.objects.get().status == "confirmed"
+
+
+def test_only_security_admins_confirm_and_outsiders_learn_nothing(client_for, alice, rita, carol, charlie, agent, reported):
+    exposure, _ = reported
+    assert client_for(charlie).get(url(exposure)).status_code == 404
+    assert client_for(charlie).post(url(exposure), {"reason": "x"}).status_code == 404
+    for person in (alice, rita, carol):
+        page = client_for(person).get(url(exposure))
+        assert page.status_code == 200 and b"CI log #4411" in page.content and b"Confirm and suspend" not in page.content
+        assert client_for(person).post(url(exposure), {"reason": "x"}).status_code == 403
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.ACTIVE and Exposure.objects.get().confirmed_at is None
+    assert client_for(charlie).get("/exposures/999999/").status_code == 404
+
+
+def test_the_owners_are_told_once_and_the_report_keeps_who(client_for, alice, bob, agent, reported, settings):
+    exposure, _ = reported
+    settings.NHI = {**settings.NHI, "ISSUER": "https://nhi.example.com"}
+    assert "Told the owners of 1 exposure(s): 1 email(s)" in notify()
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"] and agent.identity.name in message.subject
+    assert "CI log #4411" in message.body and f"https://nhi.example.com/exposures/{exposure.pk}/" in message.body
+    exposure.refresh_from_db()
+    assert exposure.owners_told == ["alice"] and exposure.told_at is not None
+    assert "Told the owners of 0 exposure(s)" in notify() and len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(action="exposure.notify").count() == 1
+    page = client_for(alice).get(url(exposure))
+    assert b"alice" in page.content and b"not yet" not in page.content
+
+
+def test_when_the_mail_server_is_down_nobody_is_marked_told_and_the_next_run_retries(reported, settings):
+    settings.EMAIL_BACKEND = "tests.tokens.test_notify_approvals.RefusingBackend"
+    with pytest.raises(ConnectionRefusedError):
+        notify()
+    exposure = Exposure.objects.get()
+    assert exposure.told_at is None and exposure.owners_told == []
+    assert AuditEvent.objects.filter(action="exposure.notify_failed").count() == 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert "Told the owners of 1 exposure(s)" in notify() and len(mail.outbox) == 1
+
+
+def test_the_api_reads_one_exposure_and_confirms_it(client_for, alice, sam, charlie, agent, reported):
+    exposure, _ = reported
+    api = f"/api/v1/exposures/{exposure.pk}/"
+    assert client_for(charlie).get(api).status_code == 404
+    assert client_for(alice).get(api).json()["status"] == "reported"
+    assert client_for(alice).get("/api/v1/exposures/not-a-number/").status_code == 404
+    assert client_for(alice).post(f"{api}confirm/", {"reason": "x"}, content_type="application/json").status_code == 403
+    bad = client_for(sam).post(f"{api}confirm/", {}, content_type="application/json")
+    assert bad.status_code == 400 and "reason" in bad.json()
+    done = client_for(sam).post(f"{api}confirm/", {"reason": "public log"}, content_type="application/json")
+    assert done.status_code == 200
+    body = done.json()
+    assert body["status"] == "confirmed" and body["confirmed_by"] == "sam" and body["confirm_reason"] == "public log"
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.SUSPENDED
