@@ -46,11 +46,14 @@ class ChainBreak:
     problem: str
 
 
-def audit_chain_verify(*, batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain oldest first; return (events checked, first break or None)."""
+def audit_chain_verify(*, batch_size: int = 2000, start_after: int = 0) -> tuple[int, ChainBreak | None]:
+    """Walk the chain oldest first (or from the event after `start_after`, trusting that one's
+    hash); return (events checked, first break or None)."""
     expected_prev = GENESIS_HASH
+    if start_after:
+        expected_prev = AuditEvent.objects.values_list("hash", flat=True).get(id=start_after)
     checked = 0
-    last_id = 0
+    last_id = start_after
     while True:
         batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
         if not batch:
