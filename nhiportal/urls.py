@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from nhiportal.compliance.api import ComplianceAssessment
 from nhiportal.health import healthz
 
 api_v1 = [
@@ -11,6 +12,7 @@ api_v1 = [
     path("", include("nhiportal.people.api.urls")),
     path("", include("tokens.api.urls")),
     path("", include("tokens.policy.api.urls")),
+    path("compliance/", ComplianceAssessment.as_view(), name="compliance"),
 ]
 
 urlpatterns = [
@@ -25,6 +27,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/", include("nhiportal.people.urls")),
     path("audit/", include("nhiportal.audit.urls")),
+    path("compliance/", include("nhiportal.compliance.urls")),
     path("", include("tokens.urls")),
     path("policy/", include("tokens.policy.urls")),
     path("api/v1/", include((api_v1, "api"))),

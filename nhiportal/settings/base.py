@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "inventory",
     "tokens",
     "tokens.policy",
+    "nhiportal.compliance",
     "nhiportal.demo",
 ]
 

@@ -1,0 +1,101 @@
+"""The portal's own controls: what each guards, its live evidence, and the framework entries it
+serves (identifiers from catalogue.json, checked by the tests).
+
+A mapping says the control helps meet the entry, not that the entry is met: most entries ask
+for more than one tool can do.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from . import evidence
+from .catalogue import entries
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    number: str
+    title: str
+    guards: str
+    evidence: Callable[..., evidence.Evidence]
+    maps: tuple[str, ...]
+
+
+CONTROLS = (
+    Control("owned", "NHIP-01", "Every identity has an active owner",
+            "An identity nobody answers for is never reviewed and never offboarded.",
+            evidence.owned, ("NHI1:2025", "GOVERN 2.1", "GV.RR-02", "IAM-03", "L6")),
+    Control("documented", "NHIP-02", "Every identity is documented",
+            "Purpose, trust boundary, data sensitivity ceiling and an offboarding path, recorded before activation.",
+            evidence.documented, ("GOVERN 1.6", "GOVERN 1.7", "ID.AM-02", "ID.AM-08", "IAM-03", "IAM-01")),
+    Control("attested", "NHIP-03", "Owners attest their identities on time",
+            "Each owner confirms at each interval that the identity is still needed and its scope still right.",
+            evidence.attested, ("GOVERN 1.5", "IAM-08", "PR.AA-05", "NHI1:2025")),
+    Control("workload-identity", "NHIP-04", "Workload identity, no static secrets",
+            "Agents authenticate with private_key_jwt or a SPIFFE JWT-SVID; there is no shared secret to leak or forget.",
+            evidence.workload_identity, ("NHI4:2025", "NHI7:2025", "PR.AA-01", "PR.AA-03", "IAM-14", "ASI03")),
+    Control("no-reuse", "NHIP-05", "One credential, one identity",
+            "A key or SPIFFE ID registered to several identities makes their tokens indistinguishable.",
+            evidence.no_reuse, ("NHI9:2025", "IAM-13", "PR.AA-02")),
+    Control("short-lived-tokens", "NHIP-06", "Short-lived, audience-bound, per-task tokens",
+            "Every access token belongs to one task and one audience and expires within the portal's ceiling.",
+            evidence.short_lived_tokens, ("NHI7:2025", "PR.AA-04", "FAL1", "FAL2", "ASI03")),
+    Control("policy-at-issuance", "NHIP-07", "Policy decides every token at request time",
+            "Cedar policy weighs the task's intent, data sensitivity and destination before any token is issued.",
+            evidence.policy_at_issuance, ("PR.AA-05", "IAM-16", "IAM-19", "ASI02", "ASI03", "L6", "MEASURE 2.4")),
+    Control("least-privilege", "NHIP-08", "Least privilege: grants name scopes and end",
+            "Access is granted per service and scope, for a period, with a justification.",
+            evidence.least_privilege, ("NHI5:2025", "PR.AA-05", "IAM-05", "IAM-06", "IAM-19", "ASI03")),
+    Control("ending-access", "NHIP-09", "Ending work ends access",
+            "Ending a task, suspending or offboarding an identity revokes its tokens, grants and credentials at once.",
+            evidence.ending_access, ("NHI1:2025", "MANAGE 2.4", "GOVERN 1.7", "ID.AM-08", "IAM-07", "GV.SC-10")),
+    Control("human-approval", "NHIP-10", "A person approves autonomous agents' consequential work",
+            "Consequential scopes for autonomous agents need a reviewer's approval, for that task alone.",
+            evidence.human_approval, ("ASI09", "ASI10", "MAP 3.5", "GOVERN 3.2", "IAM-11")),
+    Control("separation-of-duties", "NHIP-11", "Nobody approves their own agent",
+            "The owner sponsors the agent; a second person decides its approvals.",
+            evidence.separation_of_duties, ("PR.AA-05", "IAM-04", "IAM-09", "GOVERN 3.2")),
+    Control("exposure-response", "NHIP-12", "Leaked credentials are contained and followed up",
+            "A reported token or key is revoked at once; its owners are told and a security admin confirms.",
+            evidence.exposure_response, ("NHI2:2025", "RS.MI-01", "RS.MI-02", "MANAGE 4.1", "MANAGE 4.3")),
+    Control("audit-integrity", "NHIP-13", "The audit trail is complete and tamper-evident",
+            "Every change writes one audit event in its transaction, chained by hash and signed by HMAC.",
+            evidence.audit_integrity, ("PR.PS-04", "DE.CM-03", "IAM-12", "L5")),
+    Control("signing-keys", "NHIP-14", "The portal's signing keys rotate",
+            "Token signing keys are encrypted at rest, published with their successor, and rotated.",
+            evidence.signing_keys, ("PR.AA-04", "NHI7:2025", "FAL1")),
+    Control("environment-isolation", "NHIP-15", "Production agents stay in production",
+            "Policy keeps production agents away from non-production services, and the reverse is configurable.",
+            evidence.environment_isolation, ("NHI8:2025", "L4", "IAM-19")),
+)
+_BY_ID = {control.id: control for control in CONTROLS}
+
+
+def control_get(control_id: str) -> Control | None:
+    return _BY_ID.get(control_id)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    control: Control
+    result: evidence.Evidence
+    entries: tuple
+
+
+def assess(controls=CONTROLS, now=None) -> list[Assessment]:
+    """Run each control's evidence now."""
+    now = now or timezone.now()
+    catalogue = entries()
+    return [Assessment(c, c.evidence(now), tuple(catalogue[e] for e in c.maps)) for c in controls]
+
+
+def coverage() -> dict[str, list[Control]]:
+    """Framework entry id -> the controls that serve it."""
+    served = {}
+    for control in CONTROLS:
+        for entry_id in control.maps:
+            served.setdefault(entry_id, []).append(control)
+    return served

@@ -1,0 +1,355 @@
+"""Live evidence: one read per control, run when someone looks (reads only; nothing is cached).
+
+Each function answers "does the portal's data show the control working right now?" with a
+status, a sentence, a few figures, and the identities that are the exceptions (the first
+FINDINGS_SHOWN, with the total), so a reviewer can go and fix them.
+"""
+
+import math
+import statistics
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q
+from django.utils import timezone
+
+from inventory.models import AIIdentity, Autonomy, Environment, Ownership, Status
+from inventory.selectors import attestation_overdue_q, orphaned_q
+from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.selectors import audit_chain_verify
+from nhiportal.conf import nhi_setting
+from tokens.models import Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
+from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+FINDINGS_SHOWN = 50
+RECENT_DAYS = 30  # the window of "recent" issuance the token controls look at
+LONG_GRANT_DAYS = 365
+KEY_MAX_AGE_DAYS = 90  # `rotate_signing_keys --if-older-than` should run well within this
+AUDIT_TAIL = 5000  # events whose chain the page re-verifies; `manage.py audit_verify` walks them all
+UNCONFIRMED_HOURS = 24
+SCANNED_TASKS = 10_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    identity_id: uuid.UUID | None
+    name: str
+    detail: str
+
+
+@dataclass
+class Evidence:
+    status: str
+    summary: str
+    figures: dict = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    findings_total: int = 0
+
+
+def _identity_findings(queryset, detail) -> tuple[list[Finding], int]:
+    """Findings for a queryset of identities; `detail(identity)` says what is wrong with each."""
+    total = queryset.count()
+    shown = queryset.order_by("name")[:FINDINGS_SHOWN]
+    return [Finding(i.pk, i.name, detail(i)) for i in shown], total
+
+
+def _in_service():
+    return AIIdentity.objects.exclude(status=Status.OFFBOARDED)
+
+
+def owned(now) -> Evidence:
+    total = _in_service().count()
+    orphans = AIIdentity.objects.filter(orphaned_q())
+    findings, count = _identity_findings(orphans, lambda i: f"{i.get_status_display()}: no active owner")
+    active_orphans = orphans.filter(status=Status.ACTIVE).exists()
+    return Evidence(
+        FAIL if active_orphans else WARN if count else PASS,
+        f"{total - count} of {total} identities in service have an active owner.",
+        {"identities in service": total, "without an active owner": count},
+        findings, count,
+    )
+
+
+def documented(now) -> Evidence:
+    missing = Q(purpose="") | Q(trust_boundary="") | Q(offboarding_plan="") | Q(sensitivity_ceiling__isnull=True)
+    gaps = _in_service().filter(missing)
+
+    def what(identity):
+        absent = [label for label, value in (
+            ("purpose", identity.purpose), ("trust boundary", identity.trust_boundary),
+            ("sensitivity ceiling", identity.sensitivity_ceiling), ("offboarding plan", identity.offboarding_plan),
+        ) if value in ("", None)]
+        return f"{identity.get_status_display()}: no {', '.join(absent)}"
+
+    findings, count = _identity_findings(gaps, what)
+    total = _in_service().count()
+    # A registered identity is a draft (activation refuses it while anything is missing).
+    return Evidence(
+        FAIL if gaps.exclude(status=Status.REGISTERED).exists() else WARN if count else PASS,
+        f"{total - count} of {total} identities in service record purpose, trust boundary, sensitivity ceiling and offboarding plan.",
+        {"identities in service": total, "incomplete": count},
+        findings, count,
+    )
+
+
+def attested(now) -> Evidence:
+    overdue = AIIdentity.objects.filter(attestation_overdue_q())
+    findings, count = _identity_findings(overdue, lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}")
+    past_grace = overdue.filter(attestation_due__lt=timezone.localdate() - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS")))
+    total = AIIdentity.objects.filter(status__in=[Status.ACTIVE, Status.SUSPENDED]).count()
+    return Evidence(
+        FAIL if past_grace.exists() else WARN if count else PASS,
+        f"{total - count} of {total} active or suspended identities were attested on time.",
+        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS")},
+        findings, count,
+    )
+
+
+def _enabled_credential():
+    return WorkloadCredential.objects.filter(identity=OuterRef("pk"), enabled=True)
+
+
+def workload_identity(now) -> Evidence:
+    active = AIIdentity.objects.filter(status=Status.ACTIVE)
+    bare = active.exclude(Exists(_enabled_credential()))
+    findings, count = _identity_findings(bare, lambda i: "active with no enabled workload credential")
+    kinds = dict(WorkloadCredential.objects.filter(enabled=True).values_list("kind").annotate(n=Count("pk")))
+    return Evidence(
+        FAIL if count else PASS,
+        "Agents prove themselves with a registered public key or a SPIFFE JWT-SVID; the portal accepts no shared secret.",
+        {"active identities": active.count(), "public keys": kinds.get("jwk", 0), "SPIFFE IDs": kinds.get("spiffe", 0),
+         "static secrets": 0, "active without a credential": count},
+        findings, count,
+    )
+
+
+def no_reuse(now) -> Evidence:
+    enabled = WorkloadCredential.objects.filter(enabled=True)
+    shared_keys = enabled.exclude(thumbprint="").values("thumbprint").annotate(n=Count("identity", distinct=True)).filter(n__gt=1)
+    shared_ids = enabled.exclude(spiffe_id="").values("spiffe_id").annotate(n=Count("identity", distinct=True)).filter(n__gt=1)
+    rows = (
+        enabled.filter(Q(thumbprint__in=shared_keys.values("thumbprint")) | Q(spiffe_id__in=shared_ids.values("spiffe_id")))
+        .select_related("identity").order_by("identity__name")
+    )
+    findings = [
+        Finding(c.identity_id, c.identity.name, f"shares {'key ' + c.thumbprint[:12] + '…' if c.thumbprint else c.spiffe_id} with another identity")
+        for c in rows[:FINDINGS_SHOWN]
+    ]
+    count = rows.count()
+    return Evidence(
+        FAIL if count else PASS,
+        "Each enabled key or SPIFFE ID belongs to one identity, so a token names the one system that asked.",
+        {"enabled credentials": enabled.count(), "shared": count},
+        findings, count,
+    )
+
+
+def short_lived_tokens(now) -> Evidence:
+    ceiling = nhi_setting("TOKEN_TTL_CEILING")
+    recent = IssuedToken.objects.filter(issued_at__gte=now - timedelta(days=RECENT_DAYS))
+    facts = recent.aggregate(
+        n=Count("pk"), longest=Max(ExpressionWrapper(F("expires_at") - F("issued_at"), output_field=DurationField()))
+    )
+    # The ledger keeps microseconds of issued_at, the token whole seconds: round up.
+    longest = math.ceil(facts["longest"].total_seconds()) if facts["longest"] is not None else 0
+    too_long = recent.filter(expires_at__gt=F("issued_at") + timedelta(seconds=ceiling)).select_related("identity")
+    count = too_long.count()
+    findings = [Finding(t.identity_id, t.identity.name, f"token {t.jti[:8]}… lived {math.ceil((t.expires_at - t.issued_at).total_seconds())} s")
+                for t in too_long.order_by("-issued_at")[:FINDINGS_SHOWN]]
+    return Evidence(
+        FAIL if count else PASS,
+        f"Tokens are per task, for one audience, and live at most {ceiling} s; the longest issued in the last {RECENT_DAYS} days lived {longest} s.",
+        {f"issued, last {RECENT_DAYS} days": facts["n"], "longest lifetime (s)": longest, "ceiling (s)": ceiling,
+         "live now": recent.filter(revoked_at__isnull=True, expires_at__gt=now).count()},
+        findings, count,
+    )
+
+
+def policy_at_issuance(now) -> Evidence:
+    active = PolicyVersion.objects.filter(is_active=True).first()
+    day = PolicyDecision.objects.filter(at__gte=now - timedelta(days=1))
+    by_outcome = dict(day.values_list("enforced").annotate(n=Count("pk")))
+    errors = day.exclude(errors=[]).count()
+    figures = {"active version": active.number if active else "none", "mode": active.get_mode_display() if active else "—",
+               "decisions, last 24 h": sum(by_outcome.values()), "allowed": by_outcome.get("allow", 0),
+               "denied": by_outcome.get("deny", 0), "evaluation errors (denied)": errors}
+    if active is None:
+        return Evidence(WARN, "No version is active, so the shipped default policy decides, enforced: save it as a version to review and test it.", figures)
+    if active.mode == PolicyMode.LOG_ONLY:
+        return Evidence(WARN, f"Policy v{active.number} is log-only: it records what it would deny but allows it.", figures)
+    return Evidence(
+        WARN if errors else PASS,
+        f"Cedar policy v{active.number} decides every issuance and exchange at request time, and every decision is recorded.",
+        figures,
+    )
+
+
+def least_privilege(now) -> Evidence:
+    live = Grant.objects.filter(revoked_at__isnull=True, ends_at__gt=now)
+    long = live.filter(ends_at__gt=now + timedelta(days=LONG_GRANT_DAYS)).select_related("identity", "service")
+    count = long.count()
+    findings = [Finding(g.identity_id, g.identity.name, f"{' '.join(g.scopes)} on {g.service.name} until {g.ends_at:%Y-%m-%d}")
+                for g in long.order_by("-ends_at")[:FINDINGS_SHOWN]]
+    return Evidence(
+        WARN if count else PASS,
+        f"Every grant names its scopes on one service and ends; none of the live ones runs more than {LONG_GRANT_DAYS} days ahead."
+        if not count else f"{count} live grant(s) run more than {LONG_GRANT_DAYS} days ahead.",
+        {"live grants": live.count(), f"ending beyond {LONG_GRANT_DAYS} days": count},
+        findings, count,
+    )
+
+
+def ending_access(now) -> Evidence:
+    live = IssuedToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    after_task = live.filter(task__ended_at__isnull=False)
+    after_identity = live.filter(identity__status__in=[Status.SUSPENDED, Status.OFFBOARDED])
+    offboarded = AIIdentity.objects.filter(status=Status.OFFBOARDED)
+    holding = offboarded.filter(
+        Exists(Grant.objects.filter(identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now)) | Exists(_enabled_credential())
+    )
+    problems = {}
+    for token in (after_task | after_identity).select_related("identity", "task")[:FINDINGS_SHOWN]:
+        why = "its task ended" if token.task.ended_at else f"the identity is {token.identity.get_status_display().lower()}"
+        problems.setdefault(token.identity_id, Finding(token.identity_id, token.identity.name, f"live token {token.jti[:8]}… though {why}"))
+    for identity in holding.order_by("name")[:FINDINGS_SHOWN]:
+        problems.setdefault(identity.pk, Finding(identity.pk, identity.name, "offboarded, still holds a grant or an enabled credential"))
+    count = (after_task | after_identity).count() + holding.count()
+    return Evidence(
+        FAIL if count else PASS,
+        "Ending a task, suspending or offboarding an identity revokes what it holds, in the same transaction.",
+        {"live tokens": live.count(), "live after their task ended": after_task.count(),
+         "live for suspended or offboarded identities": after_identity.count(), "offboarded still holding access": holding.count()},
+        sorted(problems.values(), key=lambda f: f.name)[:FINDINGS_SHOWN], count,
+    )
+
+
+def _consequential_scopes() -> dict[int, set[str]]:
+    scopes = {}
+    for service_id, name in ServiceScope.objects.filter(consequential=True).values_list("service_id", "name"):
+        scopes.setdefault(service_id, set()).add(name)
+    return scopes
+
+
+def human_approval(now) -> Evidence:
+    """Autonomous agents' consequential work had a person's approval (on the task or the task it came from)."""
+    consequential = _consequential_scopes()
+    recent = (
+        Task.objects.filter(opened_at__gte=now - timedelta(days=RECENT_DAYS), identity__autonomy=Autonomy.AUTONOMOUS)
+        .filter(Exists(IssuedToken.objects.filter(task=OuterRef("pk"))))
+        .values_list("pk", "parent_id", "approved_by_id", "service_id", "scopes", "identity_id", "identity__name")
+        .order_by("-opened_at")[:SCANNED_TASKS]
+    )
+    rows = list(recent)
+    # An approval covers the task and the sub-tasks exchanged from it: walk up to the roots.
+    known = {pk: (parent, approver) for pk, parent, approver, *_ in rows}
+    tried = set()
+    while missing := {parent for parent, _ in known.values() if parent and parent not in known} - tried:
+        tried |= missing
+        known.update({pk: (parent, approver) for pk, parent, approver in
+                      Task.objects.filter(pk__in=missing).values_list("pk", "parent_id", "approved_by_id")})
+
+    def approved(pk) -> bool:
+        while pk in known:
+            parent, approver = known[pk]
+            if approver:
+                return True
+            pk = parent
+        return False
+
+    findings = []
+    for pk, _parent, _approver, service_id, scopes, identity_id, name in rows:
+        needs = set(scopes) & consequential.get(service_id, set())
+        if needs and not approved(pk):
+            findings.append(Finding(identity_id, name, f"task {str(pk)[:8]} got {' '.join(sorted(needs))} without approval"))
+    return Evidence(
+        FAIL if findings else PASS,
+        "Autonomous agents get consequential scopes only for tasks a person approved.",
+        {f"autonomous agents' tasks, last {RECENT_DAYS} days": len(rows), "without the approval they needed": len(findings)},
+        findings[:FINDINGS_SHOWN], len(findings),
+    )
+
+
+def separation_of_duties(now) -> Evidence:
+    self_approved = Task.objects.filter(approved_by__isnull=False).filter(
+        Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("approved_by")))
+    ).select_related("identity", "approved_by")
+    count = self_approved.count()
+    findings = [Finding(t.identity_id, t.identity.name, f"task {str(t.pk)[:8]} approved by its owner {t.approved_by.get_username()}")
+                for t in self_approved.order_by("-opened_at")[:FINDINGS_SHOWN]]
+    return Evidence(
+        FAIL if count else PASS,
+        "A person never approves their own agent's task: a reviewer or security admin who does not own it decides.",
+        {"approved tasks": Task.objects.filter(approved_by__isnull=False).count(), "approved by an owner": count},
+        findings, count,
+    )
+
+
+def exposure_response(now) -> Evidence:
+    recent = list(Exposure.objects.filter(contained_at__gte=now - timedelta(days=90)).select_related("identity"))
+    dwell = [e.dwell.total_seconds() / 60 for e in recent]
+    untriaged = [e for e in recent if e.confirmed_at is None and e.identity.status == Status.ACTIVE
+                 and e.contained_at < now - timedelta(hours=UNCONFIRMED_HOURS)]
+    untold = [e for e in recent if e.told_at is None and e.contained_at < now - timedelta(hours=1)]
+    findings = [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, not confirmed, identity still active") for e in untriaged]
+    findings += [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, owners not told (is notify_exposures running?)") for e in untold]
+    return Evidence(
+        WARN if findings else PASS,
+        "A leaked token or key is revoked the moment it is reported; owners are told and a security admin confirms.",
+        {"exposures, last 90 days": len(recent), "median dwell (min)": round(statistics.median(dwell)) if dwell else "—",
+         "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
+         f"unconfirmed after {UNCONFIRMED_HOURS} h": len(untriaged), "owners not told": len(untold)},
+        findings[:FINDINGS_SHOWN], len(findings),
+    )
+
+
+def audit_integrity(now) -> Evidence:
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    before_tail = list(AuditEvent.objects.order_by("-id").values_list("id", flat=True)[AUDIT_TAIL:AUDIT_TAIL + 1])
+    start_after = before_tail[0] if before_tail else 0
+    checked, broken = audit_chain_verify(start_after=start_after)
+    figures = {"events re-verified now": checked, "newest event": newest}
+    if broken:
+        where = f"event {broken.event_id}" if broken.event_id else "the chain head"
+        return Evidence(FAIL, f"The audit chain is broken at {where}: {broken.problem}.", figures,
+                        [Finding(None, where, broken.problem)], 1)
+    return Evidence(
+        PASS,
+        f"Every change writes one hash-chained, HMAC-signed audit event; the newest {checked} verify now "
+        "(`manage.py audit_verify` walks the whole chain).",
+        figures,
+    )
+
+
+def signing_keys(now) -> Evidence:
+    active = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    published = SigningKey.objects.filter(state__in=[KeyState.ACTIVE, KeyState.RETIRING]).count()
+    if active is None:
+        return Evidence(WARN, "No signing key is active yet: the first token issued creates one.", {"published keys": published})
+    age = (now - (active.activated_at or active.created_at)).days
+    figures = {"active key": active.kid, "algorithm": active.alg, "age (days)": age, "rotate within (days)": KEY_MAX_AGE_DAYS,
+               "published keys": published}
+    return Evidence(
+        WARN if age > KEY_MAX_AGE_DAYS else PASS,
+        f"Tokens are signed with {active.alg}; private keys are stored encrypted; the active key is {age} day(s) old.",
+        figures,
+    )
+
+
+def environment_isolation(now) -> Evidence:
+    crossing = (
+        Task.objects.filter(opened_at__gte=now - timedelta(days=RECENT_DAYS), identity__environment=Environment.PRODUCTION)
+        .exclude(service__environment=Environment.PRODUCTION)
+        .filter(Exists(IssuedToken.objects.filter(task=OuterRef("pk"))))
+        .select_related("identity", "service")
+    )
+    count = crossing.count()
+    findings = [Finding(t.identity_id, t.identity.name, f"production agent got a token for {t.service.name} ({t.service.get_environment_display().lower()})")
+                for t in crossing.order_by("-opened_at")[:FINDINGS_SHOWN]]
+    return Evidence(
+        FAIL if count else PASS,
+        f"No production agent got a token for a non-production service in the last {RECENT_DAYS} days.",
+        {"crossing tasks": count},
+        findings, count,
+    )

@@ -1,0 +1,63 @@
+"""What compliance staff take away: the assessment as JSON (everything, with the exceptions)
+and as CSV (one row per control and framework entry it serves, for a spreadsheet)."""
+
+import csv
+from dataclasses import asdict
+
+from nhiportal.conf import nhi_setting
+
+from .catalogue import frameworks
+
+CSV_HEADER = [
+    "framework", "framework_version", "entry_id", "entry_title", "control", "control_title",
+    "status", "evidence", "exceptions", "assessed_at",
+]
+
+
+def _framework(framework_id: str):
+    return next(f for f in frameworks() if f.id == framework_id)
+
+
+def as_json(assessments, now) -> dict:
+    return {
+        "portal": nhi_setting("ISSUER"),
+        "assessed_at": now.isoformat(),
+        "controls": [
+            {
+                "id": a.control.id,
+                "number": a.control.number,
+                "title": a.control.title,
+                "guards": a.control.guards,
+                "status": a.result.status,
+                "evidence": a.result.summary,
+                "figures": a.result.figures,
+                "exceptions": [{**asdict(f), "identity_id": str(f.identity_id) if f.identity_id else None} for f in a.result.findings],
+                "exceptions_total": a.result.findings_total,
+                "maps": [
+                    {"framework": _framework(e.framework_id).name, "version": _framework(e.framework_id).version, "id": e.id, "title": e.title}
+                    for e in a.entries
+                ],
+            }
+            for a in assessments
+        ],
+        "frameworks": [
+            {
+                "id": f.id, "name": f.name, "version": f.version, "source": f.source, "verified": f.verified,
+                "entries": [{"id": e.id, "title": e.title, "verified": e.verified} for e in f.entries],
+                "aliases": [{"cited": a.cited, "maps_to": list(a.maps_to), "unverified": a.unverified, "note": a.note} for a in f.aliases],
+            }
+            for f in frameworks()
+        ],
+    }
+
+
+def write_csv(assessments, now, out) -> None:
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for a in assessments:
+        for entry in a.entries:
+            framework = _framework(entry.framework_id)
+            writer.writerow([
+                framework.name, framework.version, entry.id, entry.title, a.control.number, a.control.title,
+                a.result.status, a.result.summary, a.result.findings_total, now.isoformat(),
+            ])

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "compliance"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("controls/<slug:control_id>/", views.control_detail, name="control-detail"),
+    path("frameworks/", views.framework_list, name="framework-list"),
+    path("export.csv", views.export, {"fmt": "csv"}, name="export-csv"),
+    path("export.json", views.export, {"fmt": "json"}, name="export-json"),
+]

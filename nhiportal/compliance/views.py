@@ -1,0 +1,83 @@
+"""Compliance pages: the controls with their live evidence, the framework catalogue with what
+covers each entry, and the exports. For those who read everything (compliance, reviewers,
+security admins): the evidence names identities across the whole inventory."""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from django.urls import reverse
+
+from inventory.charts import Bar, bar_chart
+from nhiportal.people.roles import sees_everything
+
+from . import controls as catalogue_controls
+from .catalogue import frameworks
+from .evidence import FAIL, PASS, WARN
+from .exports import as_json, write_csv
+
+
+def _may_read(request) -> None:
+    if not sees_everything(request.user):
+        raise PermissionDenied("Compliance evidence is open to compliance staff, reviewers and security admins.")
+
+
+def _tally(assessments) -> dict:
+    return {status: sum(a.result.status == status for a in assessments) for status in (PASS, WARN, FAIL)}
+
+
+@login_required
+def overview(request):
+    _may_read(request)
+    assessments = catalogue_controls.assess()
+    tally = _tally(assessments)
+    labels = {PASS: ("Pass", "fill-allow"), WARN: ("Needs a look", "fill-suspended"), FAIL: ("Fail", "fill-deny")}
+    chart = bar_chart([Bar(labels[s][0], n, labels[s][1]) for s, n in tally.items()], title="Controls by status")
+    return render(request, "compliance/overview.html", {"assessments": assessments, "tally": tally, "chart": chart})
+
+
+@login_required
+def control_detail(request, control_id):
+    _may_read(request)
+    control = catalogue_controls.control_get(control_id)
+    if control is None:
+        raise Http404("No such control")
+    [assessment] = catalogue_controls.assess([control])
+    return render(request, "compliance/control_detail.html", {"a": assessment})
+
+
+@login_required
+def framework_list(request):
+    _may_read(request)
+    status_of = {a.control.id: a.result.status for a in catalogue_controls.assess()}
+    served = catalogue_controls.coverage()
+    rows = []
+    for framework in frameworks():
+        entries = [(entry, [(c, status_of[c.id]) for c in served.get(entry.id, [])]) for entry in framework.entries]
+        covered = sum(bool(cs) for _e, cs in entries)
+        rows.append({"framework": framework, "entries": entries, "covered": covered,
+                     "percent": round(100 * covered / len(entries))})
+    chart = bar_chart(
+        [Bar(r["framework"].short, r["percent"], "fill-brand", f"{reverse('compliance:framework-list')}#{r['framework'].id}") for r in rows],
+        title="Entries covered by a control (%)",
+    )
+    return render(request, "compliance/framework_list.html", {"rows": rows, "chart": chart})
+
+
+@login_required
+def export(request, fmt):
+    _may_read(request)
+    now = timezone.now()
+    assessments = catalogue_controls.assess(now=now)
+    stamp = now.strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        write_csv(assessments, now, response)
+    else:
+        response = HttpResponse(json.dumps(as_json(assessments, now), indent=2, default=str), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="nhi-compliance-{stamp}.{fmt}"'
+    return response

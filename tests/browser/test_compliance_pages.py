@@ -1,0 +1,33 @@
+"""Compliance staff in a real browser: from the controls to the identity that breaks one."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_token_pages import csp_watch
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_compliance_staff_follow_a_failing_control_to_the_identity_behind_it(page, login, carol, bob, make_identity):
+    blocked = csp_watch(page)
+    orphan = make_identity(bob, name="forgotten-bot")
+    bob.is_active = False
+    bob.save()
+
+    login(page, carol)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
+    expect(page.locator("main h1")).to_have_text("Compliance")
+    expect(page.get_by_role("img", name="Controls by status")).to_be_visible()
+    page.get_by_role("link", name="NHIP-01 Every identity has an active owner").click()
+    expect(page.locator("main")).to_contain_text("no active owner")
+    page.get_by_role("link", name="forgotten-bot").click()
+    expect(page).to_have_url(re.compile(f"/identities/{orphan.pk}/$"))
+    page.goto("/compliance/frameworks/")
+    expect(page.locator("#owasp-asi")).to_contain_text("OWASP Agentic AI Top 10 A2")
+    with page.expect_download() as download:
+        page.goto("/compliance/")
+        page.get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename.startswith("nhi-compliance-") and download.value.suggested_filename.endswith(".csv")
+    assert blocked == []

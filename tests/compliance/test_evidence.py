@@ -1,0 +1,183 @@
+"""Each control's evidence passes on healthy data and names the identities that break it.
+
+Where the portal itself prevents the failure (a token outliving its task, say), the test
+breaks the data behind the portal's back: the evidence must notice what the services did not do.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inventory.models import AIIdentity
+from inventory.services import identity_suspend
+from nhiportal.audit.models import AuditEvent
+from nhiportal.compliance.controls import assess, control_get
+from tests.policy.conftest import ALLOW_ALL, active_version, default_version
+from tests.tokens.conftest import CRM, token_request
+from tokens.credentials import credential_add_jwk, credential_disable
+from tokens.exposures import exposure_report_token
+from tokens.models import Exposure, IssuedToken, SigningKey, Task, WorkloadCredential
+from tokens.policy.active import forget_active_policy
+from tokens.revocation import task_end
+from tokens.services import service_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_policy_memo():
+    forget_active_policy()
+    yield
+    forget_active_policy()
+
+
+def check(control_id):
+    [assessment] = assess([control_get(control_id)])
+    return assessment.result
+
+
+def names(result) -> set:
+    return {f.name for f in result.findings}
+
+
+def test_an_active_identity_whose_owners_left_fails_ownership(alice, agent):
+    assert check("owned").status == "pass"
+    alice.is_active = False
+    alice.save()
+    result = check("owned")
+    assert result.status == "fail" and names(result) == {agent.identity.name} and result.findings_total == 1
+
+
+def test_a_draft_missing_its_offboarding_plan_needs_a_look_and_an_active_one_fails(alice, make_identity, agent):
+    assert check("documented").status == "pass"
+    draft = make_identity(alice, offboarding_plan="")
+    result = check("documented")
+    assert result.status == "warn" and names(result) == {draft.name} and "offboarding plan" in result.findings[0].detail
+    AIIdentity.objects.filter(pk=agent.identity.pk).update(purpose="")
+    assert check("documented").status == "fail"
+
+
+def test_an_attestation_overdue_past_its_grace_fails(agent):
+    assert check("attested").status == "pass"
+    AIIdentity.objects.filter(pk=agent.identity.pk).update(attestation_due=timezone.localdate() - timedelta(days=2))
+    assert check("attested").status == "warn"
+    AIIdentity.objects.filter(pk=agent.identity.pk).update(attestation_due=timezone.localdate() - timedelta(days=60))
+    result = check("attested")
+    assert result.status == "fail" and names(result) == {agent.identity.name}
+
+
+def test_an_active_identity_without_an_enabled_credential_fails_workload_identity(alice, agent):
+    assert check("workload-identity").status == "pass"
+    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(identity=agent.identity), reason="rotating")
+    result = check("workload-identity")
+    assert result.status == "fail" and names(result) == {agent.identity.name}
+    assert result.figures["static secrets"] == 0
+
+
+def test_one_public_key_on_two_identities_fails_reuse(alice, make_agent, agent):
+    assert check("no-reuse").status == "pass"
+    other = make_agent(alice)
+    credential_add_jwk(actor=alice, identity=other.identity, jwk=WorkloadCredential.objects.get(identity=agent.identity).public_jwk)
+    result = check("no-reuse")
+    assert result.status == "fail" and names(result) == {agent.identity.name, other.identity.name}
+
+
+def test_a_token_living_past_the_ceiling_fails_short_lived_tokens(agent, get_token):
+    get_token(agent, ttl="300")
+    result = check("short-lived-tokens")
+    assert result.status == "pass" and result.figures["issued, last 30 days"] == 1 and result.figures["longest lifetime (s)"] == 300
+    token = IssuedToken.objects.get()
+    IssuedToken.objects.filter(pk=token.pk).update(expires_at=token.issued_at + timedelta(hours=2))
+    result = check("short-lived-tokens")
+    assert result.status == "fail" and names(result) == {agent.identity.name} and "7200 s" in result.findings[0].detail
+
+
+def test_policy_evidence_follows_the_active_version_and_its_mode(sam, agent, get_token):
+    assert check("policy-at-issuance").status == "warn"  # no version: the shipped default decides
+    version = default_version(sam)
+    get_token(agent)
+    result = check("policy-at-issuance")
+    assert result.status == "pass" and result.figures["active version"] == version.number and result.figures["allowed"] >= 1
+    version.mode = "log_only"
+    version.save()
+    assert check("policy-at-issuance").status == "warn"
+
+
+def test_a_grant_running_beyond_a_year_needs_a_look(agent, crm, grant):
+    grant(agent, crm, ["tickets:read"], days=30)
+    assert check("least-privilege").status == "pass"
+    grant(agent, crm, ["tickets:write"], days=400)
+    result = check("least-privilege")
+    assert result.status == "warn" and names(result) == {agent.identity.name} and "tickets:write" in result.findings[0].detail
+
+
+def test_a_token_alive_after_its_task_ended_fails_ending_access(alice, agent, get_token):
+    get_token(agent)
+    task = Task.objects.get()
+    task_end(task=task, actor=alice, reason="done")
+    assert check("ending-access").status == "pass"
+    IssuedToken.objects.update(revoked_at=None)  # as if ending the task had missed it
+    result = check("ending-access")
+    assert result.status == "fail" and names(result) == {agent.identity.name} and "task ended" in result.findings[0].detail
+
+
+def test_an_offboarded_identity_still_holding_a_credential_fails_ending_access(alice, agent):
+    identity_suspend(actor=alice, identity=agent.identity, reason="pause")
+    AIIdentity.objects.filter(pk=agent.identity.pk).update(status="offboarded")
+    result = check("ending-access")
+    assert result.status == "fail" and "still holds" in result.findings[0].detail
+
+
+def test_consequential_work_without_approval_fails_and_approved_work_passes(sam, rita, alice, make_agent, crm, grant, oauth):
+    active_version(sam, ALLOW_ALL)  # a policy that forgets to ask for a person
+    bot = make_agent(alice, autonomy="autonomous", name="exporter")
+    grant(bot, crm, ["customers:export"])
+    assert token_request(oauth, bot, scope="customers:export").status_code == 200
+    result = check("human-approval")
+    assert result.status == "fail" and names(result) == {"exporter"} and "customers:export" in result.findings[0].detail
+    Task.objects.update(approved_by=rita, approval_expires_at=timezone.now() + timedelta(hours=1))
+    assert check("human-approval").status == "pass"
+
+
+def test_an_owner_approving_their_own_agent_fails_separation_of_duties(alice, rita, agent, get_token):
+    get_token(agent)
+    Task.objects.update(approved_by=rita)
+    assert check("separation-of-duties").status == "pass"
+    Task.objects.update(approved_by=alice)
+    result = check("separation-of-duties")
+    assert result.status == "fail" and "alice" in result.findings[0].detail
+
+
+def test_an_exposure_left_unconfirmed_for_a_day_needs_a_look(charlie, agent, get_token):
+    exposure_report_token(actor=charlie, token=get_token(agent)["access_token"], where_found="wiki")
+    result = check("exposure-response")
+    assert result.status == "pass" and result.figures["exposures, last 90 days"] == 1 and result.figures["tokens revoked"] == 1
+    Exposure.objects.update(contained_at=timezone.now() - timedelta(hours=30), seen_at=timezone.now() - timedelta(hours=31))
+    result = check("exposure-response")
+    assert result.status == "warn" and {"not confirmed, identity still active" in f.detail for f in result.findings} == {True, False}
+
+
+def test_an_edited_audit_event_fails_audit_integrity(agent):
+    assert check("audit-integrity").status == "pass"
+    event = AuditEvent.objects.order_by("-id").first()
+    AuditEvent.objects.filter(pk=event.pk).update(reason="quietly edited")
+    result = check("audit-integrity")
+    assert result.status == "fail" and f"event {event.pk}" in result.summary
+
+
+def test_an_old_signing_key_needs_rotating(agent, get_token):
+    assert check("signing-keys").status == "warn"  # none yet: the first token creates one
+    get_token(agent)
+    assert check("signing-keys").status == "pass"
+    SigningKey.objects.filter(state="active").update(activated_at=timezone.now() - timedelta(days=120))
+    assert check("signing-keys").status == "warn"
+
+
+def test_a_production_agent_with_a_staging_token_fails_environment_isolation(sam, agent, grant, oauth):
+    active_version(sam, ALLOW_ALL)
+    staging = service_create(actor=sam, name="CRM staging", audience=CRM, owner=sam, environment="staging", scopes=["tickets:read"])
+    grant(agent, staging, ["tickets:read"])
+    assert token_request(oauth, agent).status_code == 200
+    result = check("environment-isolation")
+    assert result.status == "fail" and names(result) == {agent.identity.name} and "CRM staging" in result.findings[0].detail
