@@ -18,6 +18,7 @@ from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
 from tokens.credentials import credential_add_jwk, credential_add_spiffe
 from tokens.delegations import delegation_create
+from tokens.exposures import exposure_report_token
 from tokens.issuance import token_issue
 from tokens.keys import signing_keys_rotate
 from tokens.models import CredentialKind, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
@@ -197,6 +198,28 @@ def finish(identities: list) -> None:
     _run_tasks(_grant_all(active, sam), sam)
     _ask_for_approvals(active, sam)
     _lend_one(active)
+    _report_one_leak(active)
+
+
+def _report_one_leak(active: list) -> None:
+    """Someone finds an agent's token pasted in a chat: it is revoked, and waits for a security admin to confirm."""
+    rita = get_user_model().objects.get(username="rita")
+    for identity, grant in ((i, i.grants.filter(revoked_at__isnull=True).first()) for i in active):
+        if grant is None or not identity.ownerships.exclude(person__username__in=LEAVERS).exists():
+            continue
+        intent = f"{identity.name}: nightly sync"
+        try:
+            issued = token_issue(
+                client=_demo_client(identity), audience=grant.service.audience, scopes=grant.scopes[:1],
+                context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["read"]}], intent=intent, sensitivity=None),
+            )
+        except OAuthError:
+            continue
+        exposure_report_token(
+            actor=rita, token=issued.access_token, where_found="Pasted into the #ai-ops chat channel while debugging",
+            seen_at=timezone.now() - timedelta(hours=2),
+        )
+        return
 
 
 def _lend_one(active: list) -> None:

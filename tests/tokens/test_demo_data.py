@@ -1,7 +1,7 @@
 from django.core.management import call_command
 
 from inventory.models import AIIdentity, Status
-from tokens.models import Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
+from tokens.models import Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
 
 
 def test_the_demo_has_a_token_side(db):
@@ -15,4 +15,7 @@ def test_the_demo_has_a_token_side(db):
     assert Grant.objects.filter(revoked_at__isnull=True).exists() and Grant.objects.filter(revoked_at__isnull=False).exists()
     assert IssuedToken.objects.exists()
     assert WorkloadCredential.objects.filter(kind="spiffe").exists()
+    # A leaked token, contained, waiting for a security admin to confirm it.
+    exposure = Exposure.objects.get()
+    assert exposure.status == "reported" and exposure.tokens_revoked == 1
     call_command("audit_verify", verbosity=0)
