@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
 from django.utils import timezone
 
 from inventory.models import AIIdentity, Autonomy, Environment, Ownership, Status
@@ -48,11 +48,18 @@ class Evidence:
     findings_total: int = 0
 
 
-def _identity_findings(queryset, detail) -> tuple[list[Finding], int]:
-    """Findings for a queryset of identities; `detail(identity)` says what is wrong with each."""
-    total = queryset.count()
-    shown = queryset.order_by("name")[:FINDINGS_SHOWN]
-    return [Finding(i.pk, i.name, detail(i)) for i in shown], total
+IDENTITY_FIELDS = ("id", "name", "status", "attestation_due", "purpose", "trust_boundary", "sensitivity_ceiling", "offboarding_plan")
+
+
+def _identity_findings(queryset, detail, **also) -> tuple[list[Finding], int, dict]:
+    """Findings for a queryset of identities, `detail(identity)` saying what is wrong with each;
+    their total; and the extra counts asked for (name=Q). One query: the counts ride along
+    on the first FINDINGS_SHOWN rows (by name) as window aggregates."""
+    counts = {"total": Window(Count("pk"))} | {name: Window(Count("pk", filter=q)) for name, q in also.items()}
+    shown = list(queryset.only(*IDENTITY_FIELDS).annotate(**{f"_{k}": v for k, v in counts.items()}).order_by("name")[:FINDINGS_SHOWN])
+    totals = {k: getattr(shown[0], f"_{k}") if shown else 0 for k in counts}
+    total = totals.pop("total")
+    return [Finding(i.pk, i.name, detail(i)) for i in shown], total, totals
 
 
 def _in_service():
@@ -61,11 +68,12 @@ def _in_service():
 
 def owned(now) -> Evidence:
     total = _in_service().count()
-    orphans = AIIdentity.objects.filter(orphaned_q())
-    findings, count = _identity_findings(orphans, lambda i: f"{i.get_status_display()}: no active owner")
-    active_orphans = orphans.filter(status=Status.ACTIVE).exists()
+    findings, count, also = _identity_findings(
+        AIIdentity.objects.filter(orphaned_q()), lambda i: f"{i.get_status_display()}: no active owner",
+        active=Q(status=Status.ACTIVE),
+    )
     return Evidence(
-        FAIL if active_orphans else WARN if count else PASS,
+        FAIL if also["active"] else WARN if count else PASS,
         f"{total - count} of {total} identities in service have an active owner.",
         {"identities in service": total, "without an active owner": count},
         findings, count,
@@ -83,11 +91,11 @@ def documented(now) -> Evidence:
         ) if value in ("", None)]
         return f"{identity.get_status_display()}: no {', '.join(absent)}"
 
-    findings, count = _identity_findings(gaps, what)
+    findings, count, also = _identity_findings(gaps, what, in_use=~Q(status=Status.REGISTERED))
     total = _in_service().count()
     # A registered identity is a draft (activation refuses it while anything is missing).
     return Evidence(
-        FAIL if gaps.exclude(status=Status.REGISTERED).exists() else WARN if count else PASS,
+        FAIL if also["in_use"] else WARN if count else PASS,
         f"{total - count} of {total} identities in service record purpose, trust boundary, sensitivity ceiling and offboarding plan.",
         {"identities in service": total, "incomplete": count},
         findings, count,
@@ -95,12 +103,14 @@ def documented(now) -> Evidence:
 
 
 def attested(now) -> Evidence:
-    overdue = AIIdentity.objects.filter(attestation_overdue_q())
-    findings, count = _identity_findings(overdue, lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}")
-    past_grace = overdue.filter(attestation_due__lt=timezone.localdate() - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS")))
+    grace_ends = timezone.localdate() - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS"))
+    findings, count, also = _identity_findings(
+        AIIdentity.objects.filter(attestation_overdue_q()), lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}",
+        past_grace=Q(attestation_due__lt=grace_ends),
+    )
     total = AIIdentity.objects.filter(status__in=[Status.ACTIVE, Status.SUSPENDED]).count()
     return Evidence(
-        FAIL if past_grace.exists() else WARN if count else PASS,
+        FAIL if also["past_grace"] else WARN if count else PASS,
         f"{total - count} of {total} active or suspended identities were attested on time.",
         {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS")},
         findings, count,
@@ -114,7 +124,7 @@ def _enabled_credential():
 def workload_identity(now) -> Evidence:
     active = AIIdentity.objects.filter(status=Status.ACTIVE)
     bare = active.exclude(Exists(_enabled_credential()))
-    findings, count = _identity_findings(bare, lambda i: "active with no enabled workload credential")
+    findings, count, _ = _identity_findings(bare, lambda i: "active with no enabled workload credential")
     kinds = dict(WorkloadCredential.objects.filter(enabled=True).values_list("kind").annotate(n=Count("pk")))
     return Evidence(
         FAIL if count else PASS,
@@ -127,17 +137,18 @@ def workload_identity(now) -> Evidence:
 
 def no_reuse(now) -> Evidence:
     enabled = WorkloadCredential.objects.filter(enabled=True)
-    shared_keys = enabled.exclude(thumbprint="").values("thumbprint").annotate(n=Count("identity", distinct=True)).filter(n__gt=1)
-    shared_ids = enabled.exclude(spiffe_id="").values("spiffe_id").annotate(n=Count("identity", distinct=True)).filter(n__gt=1)
-    rows = (
-        enabled.filter(Q(thumbprint__in=shared_keys.values("thumbprint")) | Q(spiffe_id__in=shared_ids.values("spiffe_id")))
-        .select_related("identity").order_by("identity__name")
-    )
+
+    def shared(field):
+        return list(enabled.exclude(**{field: ""}).values(field).annotate(n=Count("identity", distinct=True))
+                    .filter(n__gt=1).values_list(field, flat=True))
+
+    keys, spiffe_ids = shared("thumbprint"), shared("spiffe_id")
+    rows = enabled.filter(Q(thumbprint__in=keys) | Q(spiffe_id__in=spiffe_ids)) if keys or spiffe_ids else enabled.none()
+    count = rows.count() if keys or spiffe_ids else 0
     findings = [
         Finding(c.identity_id, c.identity.name, f"shares {'key ' + c.thumbprint[:12] + '…' if c.thumbprint else c.spiffe_id} with another identity")
-        for c in rows[:FINDINGS_SHOWN]
+        for c in rows.select_related("identity").only("identity_id", "identity__name", "thumbprint", "spiffe_id").order_by("identity__name")[:FINDINGS_SHOWN]
     ]
-    count = rows.count()
     return Evidence(
         FAIL if count else PASS,
         "Each enabled key or SPIFFE ID belongs to one identity, so a token names the one system that asked.",
