@@ -71,8 +71,13 @@ def credential_add_jwk(*, actor, identity: AIIdentity, jwk, label: str = "") -> 
         thumbprint=key.thumbprint,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    if identity.credentials.filter(kind=CredentialKind.JWK, thumbprint=key.thumbprint, enabled=True).exists():
+    in_use = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=key.thumbprint, enabled=True)
+    if in_use.filter(identity=identity).exists():
         raise ValidationError({"jwk": "This key is already registered for this identity."})
+    if in_use.exists():
+        # NHI reuse: tokens of two identities sharing a key could not be told apart. Which
+        # identity holds it is not said: the person registering may not see that one.
+        raise ValidationError({"jwk": "This key is registered to another identity; give each agent a key pair of its own."})
     _save(credential, "jwk", f"This identity already has a key with kid {credential.kid!r}; give the new key another kid.")
     audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
     return credential

@@ -67,6 +67,17 @@ def test_an_owner_adds_a_public_key(client_for, alice, make_identity):
     assert b"laptop-2026" in panel.content and b"build host" in panel.content
 
 
+def test_a_key_another_identity_holds_is_refused_without_naming_that_identity(client_for, alice, bob, make_identity):
+    bobs = make_identity(bob, name="bobs-secret-project", credential=False)
+    jwk = public_jwk(new_private_key())
+    assert client_for(bob).post(f"/identities/{bobs.pk}/credentials/new-key/", {"jwk": json.dumps(jwk)}).status_code == 302
+    mine = make_identity(alice, credential=False)
+    response = client_for(alice).post(f"/identities/{mine.pk}/credentials/new-key/", {"jwk": json.dumps(jwk)})
+    assert response.status_code == 400 and b"registered to another identity" in response.content
+    assert b"bobs-secret-project" not in response.content
+    assert not WorkloadCredential.objects.filter(identity=mine).exists()
+
+
 def test_a_pasted_private_key_is_refused_and_never_stored(client_for, alice, make_identity):
     identity = make_identity(alice, credential=False)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
