@@ -96,18 +96,20 @@ def prepare_identity(identity: AIIdentity) -> None:
 
 
 def prepare_bulk(identities: list) -> None:
-    """The same for bulk-inserted identities: one public key per batch, one row per identity."""
-    jwk = _public_jwk()
-    thumbprint = jwk_thumbprint(jwk)
-    WorkloadCredential.objects.bulk_create(
-        [
-            WorkloadCredential(
-                identity=identity, kind=CredentialKind.JWK, kid=f"bulk-{identity.pk.hex[:12]}",
-                public_jwk={**jwk, "kid": f"bulk-{identity.pk.hex[:12]}"}, thumbprint=thumbprint, label="bulk demo key",
-            )
-            for identity in identities
-        ]
-    )
+    """The same for bulk-inserted identities: a key pair of their own each (one shared key
+    would be the NHI reuse the compliance page flags), disabled once offboarded."""
+    now = timezone.now()
+    rows = []
+    for identity in identities:
+        jwk = _public_jwk()
+        kid = f"bulk-{identity.pk.hex[:12]}"
+        offboarded = identity.status == Status.OFFBOARDED
+        rows.append(WorkloadCredential(
+            identity=identity, kind=CredentialKind.JWK, kid=kid, public_jwk={**jwk, "kid": kid}, thumbprint=jwk_thumbprint(jwk),
+            label="bulk demo key", enabled=not offboarded, disabled_at=now if offboarded else None,
+            disabled_by_label="demo_data" if offboarded else "", disable_reason="Identity offboarded" if offboarded else "",
+        ))
+    WorkloadCredential.objects.bulk_create(rows)
 
 
 def _services_for(identity: AIIdentity) -> list[Service]:
