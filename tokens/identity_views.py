@@ -49,6 +49,7 @@ def credentials_panel(request, pk):
         {
             "identity": identity,
             "credentials": selectors.identity_credentials(identity),
+            "exposures": selectors.identity_exposures(identity),
             "may_change": visibility.can(request.user, visibility.CHANGE, identity) and not identity.is_offboarded,
         },
     )

@@ -70,6 +70,11 @@ def trust_domains() -> QuerySet:
     ).order_by("name")
 
 
+def identity_exposures(identity, limit: int = 5) -> list:
+    """The identity's latest exposure reports (its credentials panel), newest first."""
+    return list(Exposure.objects.filter(identity=identity).order_by("-contained_at")[:limit])
+
+
 def identity_credentials(identity) -> QuerySet:
     return WorkloadCredential.objects.filter(identity=identity).select_related("trust_domain", "created_by").order_by(
         "-enabled", "-created_at"

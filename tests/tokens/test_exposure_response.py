@@ -129,3 +129,10 @@ def test_the_api_reads_one_exposure_and_confirms_it(client_for, alice, sam, char
     assert body["status"] == "confirmed" and body["confirmed_by"] == "sam" and body["confirm_reason"] == "public log"
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.SUSPENDED
+
+
+def test_the_identity_page_lists_its_reported_leaks_for_those_who_see_it(client_for, alice, charlie, agent, reported):
+    exposure, _ = reported
+    panel = client_for(alice).get(f"/identities/{agent.identity.pk}/credentials-panel/")
+    assert b"Reported leaks" in panel.content and f'href="/exposures/{exposure.pk}/"'.encode() in panel.content
+    assert client_for(charlie).get(f"/identities/{agent.identity.pk}/credentials-panel/").status_code == 404
