@@ -105,6 +105,9 @@ class WorkloadCredential(models.Model):
                 name="credential_unique_live_spiffe_id",
             ),
         ]
+        # Registration refuses a key another identity holds, and the compliance page looks
+        # for shared ones: both ask "who else has this thumbprint?".
+        indexes = [models.Index(fields=["thumbprint"], condition=models.Q(kind="jwk", enabled=True), name="credential_live_key_idx")]
 
     def __str__(self):
         return self.label or self.kid or self.spiffe_id
