@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,6 +24,7 @@ from inventory import visibility
 from inventory.models import Ownership, Status
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
 
 from .models import ApprovalNotice, Task
@@ -158,14 +159,13 @@ def approvals_notify(*, actor, tasks) -> dict:
         )
         for person, mine in digests.items()
     ]
-    try:
-        get_connection().send_messages(messages)
-    except Exception as error:
-        with transaction.atomic():  # told nobody: withdraw the claims, so the next run tries again
-            ApprovalNotice.objects.filter(task__in=tasks).delete()
-            audit_record(
-                actor=actor, action="approvals.notify_failed", object_type="tokens.task", object_id="approvals",
-                object_repr="approval notices", after={"tasks": len(tasks)}, reason=str(error)[:200],
-            )
-        raise
+
+    def withdraw(error):
+        ApprovalNotice.objects.filter(task__in=tasks).delete()
+        audit_record(
+            actor=actor, action="approvals.notify_failed", object_type="tokens.task", object_id="approvals",
+            object_repr="approval notices", after={"tasks": len(tasks)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
     return {"tasks": len(tasks), "people": len(digests)}

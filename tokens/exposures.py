@@ -14,7 +14,7 @@ identity, which revokes everything it still holds until its owners reactivate it
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from inventory.models import Ownership, Status
 from inventory.services import identity_suspend
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
 from nhiportal.people.roles import is_security_admin
 
 from .access_tokens import InvalidAccessToken, verify_access_token
@@ -146,8 +147,7 @@ def _message(exposure: Exposure, base_url: str) -> str:
 def exposures_notify(*, actor, exposures) -> dict:
     """Email each exposure's identity owners, once per exposure, and keep who was told.
 
-    Exposures are claimed (told_at set) before any mail goes out, so two runs never both send;
-    if sending fails, the claims are withdrawn and the next run tries again.
+    Exposures are claimed (told_at set) before any mail goes out (nhiportal/mail.py).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -170,15 +170,14 @@ def exposures_notify(*, actor, exposures) -> dict:
         for exposure in exposures
         for person in owners.get(exposure.identity_id, [])
     ]
-    try:
-        get_connection().send_messages(messages)
-    except Exception as error:
-        with transaction.atomic():  # told nobody: withdraw the claims, so the next run tries again
-            Exposure.objects.filter(pk__in=[e.pk for e in exposures]).update(told_at=None, owners_told=[])
-            for exposure in exposures:
-                audit_record(
-                    actor=actor, action="exposure.notify_failed", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
-                    identity=exposure.identity_id, after={"owners_told": []}, reason=str(error)[:200],
-                )
-        raise
+
+    def withdraw(error):
+        Exposure.objects.filter(pk__in=[e.pk for e in exposures]).update(told_at=None, owners_told=[])
+        for exposure in exposures:
+            audit_record(
+                actor=actor, action="exposure.notify_failed", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
+                identity=exposure.identity_id, after={"owners_told": []}, reason=str(error)[:200],
+            )
+
+    send_claimed(messages, withdraw=withdraw)
     return {"exposures": len(exposures), "emails": len(messages)}
