@@ -31,8 +31,8 @@ run: $(STAMP)
 	@echo "    alice    owner          (owns several identities)"
 	@echo "    bob      owner"
 	@echo "    rita     reviewer       (decides the approvals waiting on /approvals/)"
-	@echo "    carol    compliance     (read-only)"
-	@echo "    sam      security admin (superuser: /admin/ too)"
+	@echo "    carol    compliance     (read-only; control evidence and exports on /compliance/)"
+	@echo "    sam      security admin (superuser: /admin/ too; a reported leak waits on /exposures/)"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
