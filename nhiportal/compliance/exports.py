@@ -7,6 +7,7 @@ from dataclasses import asdict
 from nhiportal.conf import nhi_setting
 
 from .catalogue import frameworks
+from .controls import control_get
 
 CSV_HEADER = [
     "framework", "framework_version", "entry_id", "entry_title", "control", "control_title",
@@ -60,4 +61,20 @@ def write_csv(assessments, now, out) -> None:
             writer.writerow([
                 framework.name, framework.version, entry.id, entry.title, a.control.number, a.control.title,
                 a.result.status, a.result.summary, a.result.findings_total, now.isoformat(),
+            ])
+
+
+HISTORY_HEADER = ["taken_at", "control", "control_title", "status", "exceptions", "evidence"]
+
+
+def write_history_csv(snapshots, out) -> None:
+    """One row per snapshot and control: the period's record of each control operating."""
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_HEADER)
+    for snapshot in snapshots:
+        for control_id, result in snapshot.results.items():
+            control = control_get(control_id)
+            writer.writerow([
+                snapshot.taken_at.isoformat(), control.number if control else control_id, control.title if control else "",
+                result["status"], result["exceptions"], result["evidence"],
             ])

@@ -9,4 +9,5 @@ urlpatterns = [
     path("frameworks/", views.framework_list, name="framework-list"),
     path("export.csv", views.export, {"fmt": "csv"}, name="export-csv"),
     path("export.json", views.export, {"fmt": "json"}, name="export-json"),
+    path("history.csv", views.history_export, name="history-csv"),
 ]

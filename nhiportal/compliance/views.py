@@ -18,12 +18,19 @@ from nhiportal.people.roles import sees_everything
 from . import controls as catalogue_controls
 from .catalogue import frameworks
 from .evidence import FAIL, PASS, WARN
-from .exports import as_json, write_csv
+from .exports import as_json, write_csv, write_history_csv
+from .models import ComplianceSnapshot
+from .selectors import snapshot_history
 
 
 def _may_read(request) -> None:
     if not sees_everything(request.user):
         raise PermissionDenied("Compliance evidence is open to compliance staff, reviewers and security admins.")
+
+
+def _strip(history, control_id) -> list[tuple]:
+    """(when, status) of one control across the snapshots, oldest first; "none" before it existed."""
+    return [(snapshot.taken_at, snapshot.results.get(control_id, {}).get("status", "none")) for snapshot in history]
 
 
 def _tally(assessments) -> dict:
@@ -37,7 +44,12 @@ def overview(request):
     tally = _tally(assessments)
     labels = {PASS: ("Pass", "fill-allow"), WARN: ("Needs a look", "fill-suspended"), FAIL: ("Fail", "fill-deny")}
     chart = bar_chart([Bar(labels[s][0], n, labels[s][1]) for s, n in tally.items()], title="Controls by status")
-    return render(request, "compliance/overview.html", {"assessments": assessments, "tally": tally, "chart": chart})
+    history = snapshot_history()
+    rows = [(a, _strip(history, a.control.id)) for a in assessments]
+    return render(request, "compliance/overview.html", {
+        "rows": rows, "tally": tally, "chart": chart, "history": history,
+        "snapshots": ComplianceSnapshot.objects.count(),
+    })
 
 
 @login_required
@@ -47,7 +59,7 @@ def control_detail(request, control_id):
     if control is None:
         raise Http404("No such control")
     [assessment] = catalogue_controls.assess([control])
-    return render(request, "compliance/control_detail.html", {"a": assessment})
+    return render(request, "compliance/control_detail.html", {"a": assessment, "strip": _strip(snapshot_history(), control.id)})
 
 
 @login_required
@@ -66,6 +78,15 @@ def framework_list(request):
         title="Entries covered by a control (%)",
     )
     return render(request, "compliance/framework_list.html", {"rows": rows, "chart": chart})
+
+
+@login_required
+def history_export(request):
+    _may_read(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    write_history_csv(ComplianceSnapshot.objects.order_by("taken_at").iterator(), response)
+    response["Content-Disposition"] = f'attachment; filename="nhi-compliance-history-{timezone.now():%Y%m%d-%H%M}.csv"'
+    return response
 
 
 @login_required
