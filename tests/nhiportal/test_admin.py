@@ -32,7 +32,7 @@ def test_it_opens_every_changelist_and_change_page_for_a_superuser(superuser, cl
 def test_it_offers_no_add_for_the_portal_models(superuser, client_for):
     client = client_for(superuser)
     for model in admin.site._registry:
-        if model._meta.app_label in {"inventory", "tokens", "policy", "audit", "people"}:
+        if model._meta.app_label in {"inventory", "tokens", "policy", "audit", "people", "compliance"}:
             info = (model._meta.app_label, model._meta.model_name)
             assert client.get(reverse("admin:%s_%s_add" % info)).status_code == 403, info
 
