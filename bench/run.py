@@ -66,6 +66,15 @@ def bench_policy(args) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def machine_speed() -> dict:
+    """A fixed pure-Python loop, so figures from different machines can be put side by side:
+    these machines differ by a factor of two or more, and every figure moves with it."""
+    import timeit
+
+    per_loop = min(timeit.repeat("sum(range(50))", number=200_000, repeat=5)) / 200_000
+    return {"python sum(range(50)) ns": round(per_loop * 1e9)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(BENCHMARKS))
@@ -73,7 +82,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     harness.RESULTS.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results = {"machine": machine_speed()}
+    print(f"machine: {results['machine']}", flush=True)
     for name in args.only.split(","):
         print(f"\n== {name} ==", flush=True)
         results[name] = globals()[f"bench_{name}"](args)
