@@ -9,11 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from inventory.models import Status
-from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
 
 from . import selectors
-from .exposures import exposure_confirm, exposure_report_credential, exposure_report_token
+from .exposures import exposure_confirm, exposure_report_credential, exposure_report_token, may_confirm
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import WorkloadCredential
@@ -38,7 +37,7 @@ def exposure_detail(request, pk):
     exposure = get_object_or_404(selectors.exposure_list(user=request.user), pk=pk)
     form = ReasonForm(request.POST or None)
     if request.method == "POST":
-        if not is_security_admin(request.user):
+        if not may_confirm(request.user):
             raise PermissionDenied("Only security admins confirm exposures.")
         confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
         if confirmed:
@@ -46,7 +45,7 @@ def exposure_detail(request, pk):
             suspended = f" {identity.name} is suspended until its owners reactivate it." if identity.status == Status.SUSPENDED else ""
             messages.success(request, f"Confirmed.{suspended}")
             return redirect("tokens:exposure-detail", pk=exposure.pk)
-    context = {"exposure": exposure, "form": form, "may_confirm": is_security_admin(request.user) and exposure.confirmed_at is None}
+    context = {"exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.confirmed_at is None}
     return render(request, "tokens/exposure_detail.html", context, status=400 if form.is_bound else 200)
 
 

@@ -95,11 +95,16 @@ def exposure_report_credential(*, actor, credential: WorkloadCredential, where_f
     )
 
 
+def may_confirm(user) -> bool:
+    """Who confirms an exposure (and so suspends an identity): security admins."""
+    return is_security_admin(user)
+
+
 @transaction.atomic
 def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
     """A security admin confirms the exposure is real: the identity is suspended (revoking
     what it still holds) unless it is already out of service. Confirmed once."""
-    if not is_security_admin(actor):
+    if not may_confirm(actor):
         raise PermissionDenied("Only security admins confirm exposures.")
     reason = reason.strip()
     if not reason:

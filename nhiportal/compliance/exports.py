@@ -6,17 +6,13 @@ from dataclasses import asdict
 
 from nhiportal.conf import nhi_setting
 
-from .catalogue import frameworks
+from .catalogue import framework, frameworks
 from .controls import control_get
 
 CSV_HEADER = [
     "framework", "framework_version", "entry_id", "entry_title", "control", "control_title",
     "status", "evidence", "exceptions", "assessed_at",
 ]
-
-
-def _framework(framework_id: str):
-    return next(f for f in frameworks() if f.id == framework_id)
 
 
 def as_json(assessments, now) -> dict:
@@ -35,7 +31,7 @@ def as_json(assessments, now) -> dict:
                 "exceptions": [{**asdict(f), "identity_id": str(f.identity_id) if f.identity_id else None} for f in a.result.findings],
                 "exceptions_total": a.result.findings_total,
                 "maps": [
-                    {"framework": _framework(e.framework_id).name, "version": _framework(e.framework_id).version, "id": e.id, "title": e.title}
+                    {"framework": framework(e.framework_id).name, "version": framework(e.framework_id).version, "id": e.id, "title": e.title}
                     for e in a.entries
                 ],
             }
@@ -57,9 +53,9 @@ def write_csv(assessments, now, out) -> None:
     writer.writerow(CSV_HEADER)
     for a in assessments:
         for entry in a.entries:
-            framework = _framework(entry.framework_id)
+            source = framework(entry.framework_id)
             writer.writerow([
-                framework.name, framework.version, entry.id, entry.title, a.control.number, a.control.title,
+                source.name, source.version, entry.id, entry.title, a.control.number, a.control.title,
                 a.result.status, a.result.summary, a.result.findings_total, now.isoformat(),
             ])
 

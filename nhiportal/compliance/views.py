@@ -8,9 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
-
 from django.urls import reverse
+from django.utils import timezone
 
 from inventory.charts import Bar, bar_chart
 from nhiportal.people.roles import sees_everything
