@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from nhiportal.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
-from .models import Delegation, Exposure, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
+from .models import AccessRequest, Delegation, Exposure, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
 
 
 class ScopeInline(ReadOnlyTabularInline):
@@ -45,6 +45,14 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 class GrantAdmin(ReadOnlyAdmin):
     list_display = ("identity", "service", "starts_at", "ends_at", "revoked_at")
     search_fields = ("identity__name", "service__name")
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(ReadOnlyAdmin):
+    list_display = ("id", "identity", "service", "state", "requested_by", "requested_at", "decided_by_label", "decided_at")
+    list_filter = ("state",)
+    search_fields = ("identity__name", "service__name", "justification")
+    list_select_related = ("identity", "service", "requested_by")
 
 
 @admin.register(Task)

@@ -1,8 +1,12 @@
 from functools import partial
 
-from .selectors import pending_approval_count
+from .selectors import pending_approval_count, waiting_access_request_count
 
 
 def approvals(request):
-    # A callable: the template counts only where it shows the number (the navigation).
-    return {"approvals_waiting": partial(pending_approval_count, getattr(request, "user", None))}
+    # Callables: the template counts only where it shows the numbers (the navigation).
+    user = getattr(request, "user", None)
+    return {
+        "approvals_waiting": partial(pending_approval_count, user),
+        "access_requests_waiting": partial(waiting_access_request_count, user),
+    }

@@ -159,6 +159,38 @@ class GrantForm(forms.Form):
         return cleaned
 
 
+class AccessRequestForm(GrantForm):
+    """GrantForm's fields, for the identities this person may ask for."""
+
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the agent does with this access, and why until that date. The deciders read it.",
+    )
+
+    def __init__(self, *args, identities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["identity"].queryset = identities.exclude(status=Status.OFFBOARDED).order_by("name")
+        self.fields["ends_at"].help_text = f"At most {nhi_setting('ACCESS_REQUEST_MAX_DAYS')} days ahead."
+        self.order_fields(["identity", "service", "scopes", "ends_at", "justification"])
+
+
+class AccessDecisionForm(forms.Form):
+    reason = forms.CharField(label="Note (optional)", max_length=500, required=False)
+
+
+class AccessRejectionForm(forms.Form):
+    reason = forms.CharField(label="Why not", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def access_decision_forms(data=None, *, deciding: str = ""):
+    """The approve, reject and cancel forms of an access request's page; only the submitted one is bound."""
+    return (
+        AccessDecisionForm(data if deciding == "approve" else None, prefix="approve"),
+        AccessRejectionForm(data if deciding == "reject" else None, prefix="reject"),
+        AccessDecisionForm(data if deciding == "cancel" else None, prefix="cancel"),
+    )
+
+
 class ApprovalForm(forms.Form):
     minutes = forms.IntegerField(
         label="Approve for (minutes)", initial=60, min_value=1,

@@ -16,7 +16,7 @@ from nhiportal.service_forms import submit
 from inventory.selectors import identity_get
 from nhiportal.people.roles import is_security_admin
 
-from . import selectors
+from . import access_requests, selectors
 from .credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from .delegations import delegation_create, delegation_revoke
 from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
@@ -66,6 +66,7 @@ def access_panel(request, pk):
             "access": selectors.identity_access(identity),
             "may_change": visibility.can(request.user, visibility.CHANGE, identity),
             "may_grant": is_security_admin(request.user) and not identity.is_offboarded,
+            "may_request": access_requests.may_request(request.user, identity) and not identity.is_offboarded,
         },
     )
 

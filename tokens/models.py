@@ -175,6 +175,57 @@ class Grant(models.Model):
         return self.revoked_at is None and self.starts_at <= at < self.ends_at
 
 
+class AccessRequestState(models.TextChoices):
+    OWNER_REVIEW = "owner_review", "Waiting for an owner"
+    SERVICE_REVIEW = "service_review", "Waiting for the service's reviewer"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PENDING_ACCESS = (AccessRequestState.OWNER_REVIEW, AccessRequestState.SERVICE_REVIEW)
+
+
+class AccessRequest(models.Model):
+    """A person asks that an identity get some of a service's scopes until a date, and says why.
+
+    Two stages decide it (tokens/access_requests.py): an owner of the identity, then the
+    service's reviewer; approval at the second makes the Grant. The requester decides neither.
+    """
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="access_requests")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="access_requests")
+    scopes = models.JSONField(default=list)
+    ends_at = models.DateTimeField(help_text="when the grant asked for would end")
+    justification = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=20, choices=AccessRequestState.choices)
+    # The owner stage: the owner who approved it (the requester, when an owner asked).
+    owner_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner_approved_at = models.DateTimeField(null=True, blank=True)
+    # The end: who approved it at the service stage, rejected it or cancelled it, and why.
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by_label = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    grant = models.OneToOneField(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_request")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["identity", "-requested_at"], name="access_request_identity_idx"),
+            models.Index(fields=["-requested_at"], condition=models.Q(state__in=["owner_review", "service_review"]), name="access_request_pending_idx"),
+        ]
+
+    def __str__(self):
+        return f"access request #{self.pk}: {' '.join(self.scopes)} on {self.service_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in PENDING_ACCESS
+
+
 def approval_requests_since():
     """Requests for approval opened before this have lapsed: a person deciding days later would
     judge a task whose context may no longer hold, so the agent must ask anew."""

@@ -13,7 +13,7 @@ from inventory.lifecycle import OFFBOARD
 from inventory.models import AIIdentity
 from nhiportal.audit.services import Actor, audit_record
 
-from .models import Grant, IssuedToken, Task, WorkloadCredential
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Grant, IssuedToken, Task, WorkloadCredential
 
 
 def actor_label(actor) -> str:
@@ -132,5 +132,9 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
         )
         WorkloadCredential.objects.filter(identity=identity, enabled=True).update(
             enabled=False, disabled_at=now, disabled_by_label=label[:200], disable_reason=why
+        )
+        # What still waits will never be granted.
+        AccessRequest.objects.filter(identity=identity, state__in=PENDING_ACCESS).update(
+            state=AccessRequestState.CANCELLED, decided_by_label=label[:200], decided_at=now, decision_reason=why
         )
     revoke_matching(IssuedToken.objects.filter(identity=identity), label=label, reason=why, now=now)

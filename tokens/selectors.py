@@ -6,10 +6,11 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from inventory import visibility
-from inventory.models import AIIdentity
+from inventory.models import AIIdentity, Ownership
+from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
 
-from .models import Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -90,6 +91,7 @@ class AccessPanel:
     live_token_count: int
     lent_to: list  # live delegations: who may act for this identity
     acts_for: list  # live delegations: whom this identity may act for
+    waiting_requests: list  # access requests still waiting for a decision
 
 
 def identity_access(identity) -> AccessPanel:
@@ -117,6 +119,9 @@ def identity_access(identity) -> AccessPanel:
         live_token_count=IssuedToken.objects.filter(identity=identity, revoked_at__isnull=True, expires_at__gt=now).count(),
         lent_to=list(identity.delegations_given.filter(revoked_at__isnull=True).select_related("delegate", "created_by")),
         acts_for=list(identity.delegations_received.filter(revoked_at__isnull=True).select_related("principal")),
+        waiting_requests=list(
+            identity.access_requests.filter(state__in=PENDING_ACCESS).select_related("service", "requested_by").order_by("requested_at")
+        ),
     )
 
 
@@ -185,3 +190,50 @@ def exposure_list(*, user) -> QuerySet:
 def exposures_to_announce() -> QuerySet:
     """Exposures whose identity owners have not been emailed yet (manage.py notify_exposures)."""
     return Exposure.objects.filter(told_at__isnull=True).select_related("identity", "credential").order_by("pk")
+
+
+ACCESS_REQUEST_VIEWS = ("waiting", "mine", "all")
+
+
+def access_request_list(*, user, view: str = "all", state: str = "") -> QuerySet:
+    """Access requests the user may see: of identities they may see, on services they own, or
+    asked by them. view "waiting": those waiting for this person's decision, oldest first;
+    "mine": those they asked. state: pending, approved, rejected or cancelled."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return AccessRequest.objects.none()
+    requests = AccessRequest.objects.select_related("identity", "service", "requested_by", "owner_approved_by", "decided_by")
+    if view == "waiting":
+        return access_requests_waiting_for(user, requests).order_by("requested_at", "id")
+    if view == "mine":
+        requests = requests.filter(requested_by=user)
+    else:
+        seen = visibility.restrict_by_identity(AccessRequest.objects.all(), user).values("pk")
+        requests = requests.filter(Q(pk__in=seen) | Q(service__owner=user) | Q(requested_by=user))
+    if state == "pending":
+        requests = requests.filter(state__in=PENDING_ACCESS)
+    elif state in AccessRequestState.values:
+        requests = requests.filter(state=state)
+    return requests.order_by("-requested_at", "-id")
+
+
+def access_request_get(*, user, pk) -> AccessRequest:
+    """One access request the user may see (AccessRequest.DoesNotExist otherwise)."""
+    return access_request_list(user=user).get(pk=pk)
+
+
+def access_requests_waiting_for(user, requests: QuerySet | None = None) -> QuerySet:
+    """Pending requests whose current stage this person decides (the rule of
+    tokens/access_requests.may_decide, as a query)."""
+    requests = AccessRequest.objects.all() if requests is None else requests
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return requests.none()
+    owned = Ownership.objects.filter(person=user).values("identity_id")
+    at_owner_stage = Q(state=AccessRequestState.OWNER_REVIEW, identity__in=owned)
+    service_stage = Q(state=AccessRequestState.SERVICE_REVIEW) & ~Q(identity__in=owned)
+    if not (is_reviewer(user) or is_security_admin(user)):
+        service_stage &= Q(service__owner=user)
+    return requests.filter(at_owner_stage | service_stage).exclude(requested_by=user)
+
+
+def waiting_access_request_count(user) -> int:
+    return access_requests_waiting_for(user).count()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import approval_views, exposure_views, identity_views, views
+from . import access_request_views, approval_views, exposure_views, identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -11,6 +11,9 @@ urlpatterns = [
     path("grants/", views.grant_list, name="grant-list"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
+    path("access-requests/", access_request_views.access_request_list, name="access-request-list"),
+    path("access-requests/new/", access_request_views.access_request_create, name="access-request-create"),
+    path("access-requests/<int:pk>/", access_request_views.access_request_detail, name="access-request-detail"),
     path("approvals/", approval_views.approval_list, name="approval-list"),
     path("approvals/<uuid:pk>/", approval_views.approval_detail, name="approval-detail"),
     path("exposures/", exposure_views.exposure_list, name="exposure-list"),

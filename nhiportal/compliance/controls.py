@@ -56,7 +56,7 @@ CONTROLS = (
             "Consequential scopes for autonomous agents need a reviewer's approval, for that task alone.",
             evidence.human_approval, ("ASI09", "ASI10", "MAP 3.5", "GOVERN 3.2", "IAM-11")),
     Control("separation-of-duties", "NHIP-11", "Nobody approves their own agent",
-            "The owner sponsors the agent; a second person decides its approvals.",
+            "The owner sponsors the agent; a second person decides its task approvals and grants its access requests.",
             evidence.separation_of_duties, ("PR.AA-05", "IAM-04", "IAM-09", "GOVERN 3.2")),
     Control("exposure-response", "NHIP-12", "Leaked credentials are contained and followed up",
             "A reported token or key is revoked at once; its owners are told and a security admin confirms.",

@@ -19,7 +19,7 @@ from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
-from tokens.models import CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
+from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -288,14 +288,25 @@ def separation_of_duties(now) -> Evidence:
     self_approved = Task.objects.filter(approved_by__isnull=False).filter(
         Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("approved_by")))
     ).select_related("identity", "approved_by")
-    count = self_approved.count()
+    # An access request granted by the person who asked, or by an owner of the identity at
+    # the service's stage: the second pair of eyes was not a second party.
+    approved_requests = AccessRequest.objects.filter(state=AccessRequestState.APPROVED)
+    self_granted = approved_requests.filter(
+        Q(decided_by=F("requested_by"))
+        | Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("decided_by")))
+    ).select_related("identity", "decided_by")
+    count = self_approved.count() + self_granted.count()
     findings = [Finding(t.identity_id, t.identity.name, f"task {str(t.pk)[:8]} approved by its owner {t.approved_by.get_username()}")
                 for t in self_approved.order_by("-opened_at")[:FINDINGS_SHOWN]]
+    findings += [Finding(r.identity_id, r.identity.name, f"access request #{r.pk} granted by {r.decided_by_label}, who asked for it or owns the identity")
+                 for r in self_granted.order_by("-decided_at")[:FINDINGS_SHOWN]]
     return Evidence(
         FAIL if count else PASS,
-        "A person never approves their own agent's task: a reviewer or security admin who does not own it decides.",
-        {"approved tasks": Task.objects.filter(approved_by__isnull=False).count(), "approved by an owner": count},
-        findings, count,
+        "A person never approves their own agent's task or their own access request: a reviewer, security admin or "
+        "service owner who neither asked nor owns the identity decides.",
+        {"approved tasks": Task.objects.filter(approved_by__isnull=False).count(), "approved by an owner": self_approved.count(),
+         "granted access requests": approved_requests.count(), "granted by the requester or an owner": self_granted.count()},
+        findings[:FINDINGS_SHOWN], count,
     )
 
 

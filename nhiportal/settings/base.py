@@ -233,6 +233,8 @@ NHI = {
     # and the longest a reviewer may approve a task for (its tokens expire with the window).
     "APPROVAL_REQUEST_HOURS": int(os.environ.get("NHI_APPROVAL_REQUEST_HOURS", "24")),
     "APPROVAL_WINDOW_MAX_MINUTES": int(os.environ.get("NHI_APPROVAL_WINDOW_MAX_MINUTES", "480")),
+    # The longest grant an access request may ask for.
+    "ACCESS_REQUEST_MAX_DAYS": int(os.environ.get("NHI_ACCESS_REQUEST_MAX_DAYS", "90")),
     "ATTESTATION_INTERVAL_DAYS": int(os.environ.get("NHI_ATTESTATION_INTERVAL_DAYS", "90")),
     "ATTESTATION_GRACE_DAYS": int(os.environ.get("NHI_ATTESTATION_GRACE_DAYS", "14")),
     "ORPHAN_GRACE_DAYS": int(os.environ.get("NHI_ORPHAN_GRACE_DAYS", "7")),

@@ -17,7 +17,8 @@ from tests.policy.conftest import ALLOW_ALL, active_version, default_version
 from tests.tokens.conftest import CRM, token_request
 from tokens.credentials import credential_disable
 from tokens.exposures import exposure_report_token
-from tokens.models import Exposure, IssuedToken, SigningKey, Task, WorkloadCredential
+from tokens.access_requests import access_request_approve, access_request_create
+from tokens.models import AccessRequest, Exposure, IssuedToken, SigningKey, Task, WorkloadCredential
 from tokens.policy.active import forget_active_policy
 from tokens.revocation import task_end
 from tokens.services import service_create
@@ -149,6 +150,20 @@ def test_an_owner_approving_their_own_agent_fails_separation_of_duties(alice, ri
     Task.objects.update(approved_by=alice)
     result = check("separation-of-duties")
     assert result.status == "fail" and "alice" in result.findings[0].detail
+
+
+def test_an_access_request_granted_by_an_owner_fails_separation_of_duties(alice, bob, rita, make_agent, crm):
+    shared = make_agent(alice, backups=[bob])
+    request = access_request_create(
+        actor=alice, identity=shared.identity, service=crm, scopes=["tickets:read"],
+        ends_at=timezone.now() + timedelta(days=7), justification="Drafts replies.",
+    )
+    access_request_approve(actor=rita, access_request=request)
+    result = check("separation-of-duties")
+    assert result.status == "pass" and result.figures["granted access requests"] == 1
+    AccessRequest.objects.update(decided_by=bob, decided_by_label="bob")  # the portal refuses this; the data says it anyway
+    result = check("separation-of-duties")
+    assert result.status == "fail" and names(result) == {shared.identity.name} and "granted by bob" in result.findings[0].detail
 
 
 def test_an_exposure_left_unconfirmed_for_a_day_needs_a_look(charlie, agent, get_token):

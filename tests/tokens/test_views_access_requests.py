@@ -1,0 +1,138 @@
+"""The access request pages: asking, the list, deciding, and what each person may see."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from tokens.access_requests import access_request_create
+from tokens.models import AccessRequest, AccessRequestState, Grant
+
+from .test_views_grants import grant_data
+
+
+def form_data(identity, service, scopes, **overrides):
+    return grant_data(identity, service, scopes, **{"justification": "Drafts replies to open tickets.", **overrides})
+
+
+@pytest.fixture
+def waiting(alice, agent, crm):
+    """alice's request for her agent, waiting for the service's reviewer."""
+    return access_request_create(
+        actor=alice, identity=agent.identity, service=crm, scopes=["tickets:read"],
+        ends_at=timezone.now() + timedelta(days=7), justification="Drafts replies to open tickets.",
+    )
+
+
+def test_an_owner_asks_in_the_browser_and_lands_on_the_request(client_for, alice, agent, crm):
+    response = client_for(alice).post("/access-requests/new/", form_data(agent.identity, crm, ["tickets:read"]))
+    request = AccessRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/access-requests/{request.pk}/"
+    assert request.requested_by == alice and request.state == AccessRequestState.SERVICE_REVIEW
+    page = client_for(alice).get(response["Location"])
+    assert b"Waiting for the service&#x27;s reviewer" in page.content and b"You asked, so other people decide." in page.content
+
+
+def test_the_form_shows_each_refusal_next_to_its_field(client_for, alice, agent, crm):
+    data = form_data(agent.identity, crm, ["tickets:read"], justification="", ends_at=(timezone.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M"))
+    response = client_for(alice).post("/access-requests/new/", data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "This field is required." in body
+    assert not AccessRequest.objects.exists()
+
+    data = form_data(agent.identity, crm, ["tickets:read"], ends_at=(timezone.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M"))
+    response = client_for(alice).post("/access-requests/new/", data)
+    assert response.status_code == 400 and "Ask for at most 90 days" in response.content.decode()
+    assert not AccessRequest.objects.exists()
+
+
+def test_the_form_offers_only_identities_the_person_may_ask_for(client_for, alice, bob, make_identity, agent):
+    bobs = make_identity(bob, name="bobs-agent")
+    body = client_for(alice).get("/access-requests/new/").content.decode()
+    assert agent.identity.name in body and bobs.name not in body
+    response = client_for(alice).post("/access-requests/new/", {"identity": str(bobs.pk)})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+
+
+def test_a_reviewer_approves_in_the_browser_and_the_grant_exists(client_for, rita, waiting):
+    response = client_for(rita).post(f"/access-requests/{waiting.pk}/", {"decision": "approve", "approve-reason": "read only is fine"})
+    assert response.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.state == AccessRequestState.APPROVED and waiting.decision_reason == "read only is fine"
+    assert Grant.objects.get() == waiting.grant
+    page = client_for(rita).get(f"/access-requests/{waiting.pk}/").content.decode()
+    assert f"grant #{waiting.grant_id}" in page
+
+
+def test_a_refusal_without_a_reason_stays_on_the_page_with_the_error(client_for, rita, waiting):
+    response = client_for(rita).post(f"/access-requests/{waiting.pk}/", {"decision": "reject", "reject-reason": ""})
+    assert response.status_code == 400 and "This field is required." in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.state == AccessRequestState.SERVICE_REVIEW
+
+
+def test_the_requester_is_refused_a_decision_on_their_own_request(client_for, alice, waiting):
+    response = client_for(alice).post(f"/access-requests/{waiting.pk}/", {"decision": "approve"})
+    assert response.status_code == 403
+    waiting.refresh_from_db()
+    assert waiting.state == AccessRequestState.SERVICE_REVIEW and not Grant.objects.exists()
+
+
+def test_the_requester_cancels_from_the_page(client_for, alice, waiting):
+    response = client_for(alice).post(f"/access-requests/{waiting.pk}/", {"decision": "cancel", "cancel-reason": "wrong scope"})
+    assert response.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.state == AccessRequestState.CANCELLED
+    assert AuditEvent.objects.filter(action="access_request.cancel", object_id=str(waiting.pk)).count() == 1
+
+
+def test_an_outsider_learns_nothing(client_for, charlie, alice, agent, waiting):
+    outsider = client_for(charlie)
+    assert outsider.get(f"/access-requests/{waiting.pk}/").status_code == 404
+    assert outsider.post(f"/access-requests/{waiting.pk}/", {"decision": "approve"}).status_code == 404
+    assert outsider.get(f"/access-requests/new/?identity={agent.identity.pk}").status_code == 404
+    assert outsider.get("/access-requests/new/?identity=not-a-uuid").status_code == 404
+    listing = outsider.get("/access-requests/?view=all").content.decode()
+    assert agent.identity.name not in listing and "No access requests here" in listing
+    waiting.refresh_from_db()
+    assert waiting.state == AccessRequestState.SERVICE_REVIEW
+
+
+def test_compliance_reads_but_neither_asks_nor_decides(client_for, carol, agent, waiting):
+    reader = client_for(carol)
+    assert reader.get(f"/access-requests/{waiting.pk}/").status_code == 200
+    assert reader.get(f"/access-requests/new/?identity={agent.identity.pk}").status_code == 403
+    assert reader.post(f"/access-requests/{waiting.pk}/", {"decision": "approve"}).status_code == 403
+    assert reader.post(f"/access-requests/{waiting.pk}/", {"decision": "cancel"}).status_code == 403
+
+
+def test_the_list_shows_what_waits_for_the_reviewer_and_the_sidebar_counts_it(client_for, rita, charlie, waiting):
+    page = client_for(rita).get("/access-requests/").content.decode()
+    assert f"#{waiting.pk}" in page and 'title="waiting for your decision">1<' in page
+    assert 'title="waiting for your decision">' not in client_for(charlie).get("/access-requests/").content.decode()
+    empty = client_for(charlie).get("/access-requests/?view=waiting").content.decode()
+    assert "Nothing waits for you" in empty
+
+
+def test_the_identity_panel_offers_the_request_to_owners_only(client_for, alice, carol, agent, waiting):
+    panel = client_for(alice).get(f"/identities/{agent.identity.pk}/access-panel/").content.decode()
+    assert f"/access-requests/new/?identity={agent.identity.pk}" in panel and f"/access-requests/{waiting.pk}/" in panel
+    panel = client_for(carol).get(f"/identities/{agent.identity.pk}/access-panel/").content.decode()
+    assert "/access-requests/new/" not in panel
+
+
+def test_the_forms_need_a_csrf_token(alice, rita, agent, crm, waiting):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(rita)
+    assert strict.post(f"/access-requests/{waiting.pk}/", {"decision": "approve"}).status_code == 403
+    strict.force_login(alice)
+    assert strict.post("/access-requests/new/", form_data(agent.identity, crm, ["tickets:write"])).status_code == 403
+    assert AccessRequest.objects.count() == 1
+
+
+def test_signed_out_people_are_sent_to_log_in(waiting):
+    response = Client().get(f"/access-requests/{waiting.pk}/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]

@@ -1,0 +1,135 @@
+"""The access request pages: ask for an identity's access, follow it, decide a stage.
+
+Everyone signed in lists what they may see (their identities' requests, those on services
+they own, those they asked); a request they may not see is a 404. Asking needs the right to
+change the identity (its owners, security admins: 403 otherwise); deciding and cancelling
+follow tokens/access_requests.py (403 otherwise).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from inventory import visibility
+from inventory.models import AIIdentity, Ownership
+from inventory.selectors import identity_get
+from nhiportal.service_forms import submit
+
+from . import access_requests, selectors
+from .forms import AccessRequestForm, access_decision_forms
+from .models import AccessRequest, AccessRequestState
+from .views import page_of
+
+STATES = ("pending", "approved", "rejected", "cancelled", "all")
+
+
+@login_required
+def access_request_list(request):
+    view = request.GET.get("view", "")
+    if view not in selectors.ACCESS_REQUEST_VIEWS:
+        view = "waiting" if selectors.waiting_access_request_count(request.user) else "all"
+    state = request.GET.get("state", "all")
+    if state not in STATES:
+        state = "all"
+    page_obj = page_of(request, selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state))
+    return render(
+        request,
+        "tokens/access_request_list.html",
+        {
+            "page_obj": page_obj,
+            "access_requests": page_obj.object_list,
+            "view": view,
+            "views": selectors.ACCESS_REQUEST_VIEWS,
+            "state": state,
+            "states": STATES,
+            "may_ask": visibility.restrict(AIIdentity.objects.all(), request.user, visibility.CHANGE).exists(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def access_request_create(request):
+    identities = visibility.restrict(AIIdentity.objects.all(), request.user, visibility.CHANGE)
+    initial = {}
+    chosen = request.GET.get("identity")
+    if chosen:
+        try:
+            identity = identity_get(user=request.user, pk=chosen)
+        except ValidationError:  # not a UUID
+            raise Http404 from None
+        if not access_requests.may_request(request.user, identity):
+            raise PermissionDenied
+        initial["identity"] = identity.pk
+    if request.GET.get("service", "").isdigit():
+        initial["service"] = request.GET["service"]
+    form = AccessRequestForm(request.POST or None, initial=initial, identities=identities)
+    created = request.method == "POST" and submit(
+        form,
+        lambda data: access_requests.access_request_create(
+            actor=request.user, identity=data["identity"], service=data["service"], scopes=data.get("scope_names", []),
+            ends_at=data["ends_at"], justification=data["justification"],
+        ),
+    )
+    if created:
+        messages.success(request, f"Asked for {' '.join(created.scopes)} on {created.service.name} for {created.identity.name}: {created.get_state_display().lower()}.")
+        return redirect("tokens:access-request-detail", created.pk)
+    return render(
+        request,
+        "tokens/access_request_form.html",
+        {"form": form, "has_identities": identities.exists(), "cancel_url": reverse("tokens:access-request-list")},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def access_request_detail(request, pk):
+    try:
+        access_request = selectors.access_request_get(user=request.user, pk=pk)
+    except AccessRequest.DoesNotExist:
+        raise Http404 from None
+    may_decide = access_requests.may_decide(request.user, access_request)
+    may_cancel = access_requests.may_cancel(request.user, access_request)
+    deciding = request.POST.get("decision", "") if request.method == "POST" else ""
+    if request.method == "POST" and not (may_cancel if deciding == "cancel" else may_decide):
+        raise PermissionDenied
+    approve_form, reject_form, cancel_form = access_decision_forms(request.POST or None, deciding=deciding)
+    done = None
+    if deciding == "approve":
+        done = submit(approve_form, lambda data: access_requests.access_request_approve(actor=request.user, access_request=access_request, **data))
+        if done and done.state == AccessRequestState.APPROVED:
+            messages.success(request, f"Approved: {done.identity.name} may ask for {' '.join(done.scopes)} on {done.service.name} until {done.ends_at:%Y-%m-%d %H:%M} UTC.")
+        elif done:
+            messages.success(request, "Approved for the owners; the service's reviewer decides next.")
+    elif deciding == "reject":
+        done = submit(reject_form, lambda data: access_requests.access_request_reject(actor=request.user, access_request=access_request, **data))
+        if done:
+            messages.success(request, "Refused; the requester reads your reason on the request.")
+    elif deciding == "cancel":
+        done = submit(cancel_form, lambda data: access_requests.access_request_cancel(actor=request.user, access_request=access_request, **data))
+        if done:
+            messages.success(request, "Cancelled the request.")
+    if done:
+        return redirect("tokens:access-request-detail", access_request.pk)
+    return render(
+        request,
+        "tokens/access_request_detail.html",
+        {
+            "ar": access_request,
+            "stage": access_requests.stage_of(access_request),
+            "may_decide": may_decide,
+            "may_cancel": may_cancel,
+            "approve_form": approve_form,
+            "reject_form": reject_form,
+            "cancel_form": cancel_form,
+            "owners": Ownership.objects.filter(identity_id=access_request.identity_id).select_related("person"),
+            "scope_rows": list(access_request.service.scopes.filter(name__in=access_request.scopes).order_by("name")),
+            "asker": request.user.pk == access_request.requested_by_id,
+        },
+        status=400 if request.method == "POST" else 200,
+    )

@@ -1,0 +1,227 @@
+"""Access requests: an identity asks for scopes on a service for a period, and two people decide.
+
+The stages (ARCHITECTURE.md, "AccessRequest and Grant"):
+1. an owner of the identity vouches that the agent needs it. When an active owner asks, their
+   request is that vouching; when someone else asks (a security admin, say), another active
+   owner of the identity decides.
+2. the service's reviewer: the service's owner, a reviewer or a security admin, who neither
+   asked nor owns the identity. Approval there makes a time-boxed Grant, in the same
+   transaction.
+
+The requester decides no stage of their own request, and either stage may refuse with a
+reason. The requester (or a security admin) may cancel while it waits; offboarding the identity
+cancels what still waits (tokens/revocation.py). Every change writes one audit event.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import visibility
+from inventory.models import Ownership
+from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.people.roles import is_reviewer, is_security_admin
+
+from . import services
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Service
+from .revocation import lock_identity
+
+OWNER_STAGE = "owner"
+SERVICE_STAGE = "service"
+
+
+def _owns(user, identity_id) -> bool:
+    return Ownership.objects.filter(identity_id=identity_id, person=user, person__is_active=True).exists()
+
+
+def may_request(user, identity) -> bool:
+    """Owners of the identity and security admins ask for its access."""
+    return visibility.can(user, visibility.CHANGE, identity)
+
+
+def stage_of(access_request: AccessRequest) -> str | None:
+    return {
+        AccessRequestState.OWNER_REVIEW: OWNER_STAGE,
+        AccessRequestState.SERVICE_REVIEW: SERVICE_STAGE,
+    }.get(access_request.state)
+
+
+def may_decide(user, access_request: AccessRequest) -> bool:
+    """Whether this person decides the stage the request waits at now."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.pk == access_request.requested_by_id:
+        return False
+    stage = stage_of(access_request)
+    if stage == OWNER_STAGE:
+        return _owns(user, access_request.identity_id)
+    if stage == SERVICE_STAGE:
+        if _owns(user, access_request.identity_id):
+            return False
+        return user.pk == access_request.service.owner_id or is_reviewer(user) or is_security_admin(user)
+    return False
+
+
+def may_cancel(user, access_request: AccessRequest) -> bool:
+    return access_request.is_pending and (user.pk == access_request.requested_by_id or is_security_admin(user))
+
+
+def _snapshot(access_request: AccessRequest) -> dict:
+    return {
+        "identity": str(access_request.identity_id),
+        "service": access_request.service.audience,
+        "scopes": access_request.scopes,
+        "ends_at": access_request.ends_at,
+        "state": access_request.state,
+    }
+
+
+def _clean_request(*, identity, service: Service, scopes, ends_at, justification: str) -> tuple[list[str], str]:
+    errors = {}
+    if identity.is_offboarded:
+        errors["identity"] = "An offboarded identity cannot ask for access."
+    if not service.is_active:
+        errors["service"] = "This service is inactive."
+    scopes = sorted(set(scopes or ()))
+    offered = set(service.scopes.values_list("name", flat=True))
+    unknown = [s for s in scopes if s not in offered]
+    if not scopes:
+        errors["scopes"] = "Choose at least one scope."
+    elif unknown:
+        errors["scopes"] = f"The service does not offer: {', '.join(unknown)}."
+    now = timezone.now()
+    longest = nhi_setting("ACCESS_REQUEST_MAX_DAYS")
+    if ends_at <= now:
+        errors["ends_at"] = "Choose a moment in the future."
+    elif ends_at > now + timedelta(days=longest):
+        errors["ends_at"] = f"Ask for at most {longest} days; ask again when it ends."
+    justification = (justification or "").strip()
+    if not justification:
+        errors["justification"] = "Say what the agent needs it for: the deciders read this."
+    if errors:
+        raise ValidationError(errors)
+    return scopes, justification
+
+
+@transaction.atomic
+def access_request_create(*, actor, identity, service: Service, scopes, ends_at, justification: str) -> AccessRequest:
+    """Ask that `identity` get `scopes` on `service` until `ends_at`."""
+    identity = lock_identity(identity.pk)
+    if not may_request(actor, identity):
+        raise PermissionDenied("Only the identity's owners or a security admin ask for its access.")
+    service = Service.objects.get(pk=service.pk)  # as it is now, not as the caller read it
+    scopes, justification = _clean_request(identity=identity, service=service, scopes=scopes, ends_at=ends_at, justification=justification)
+    waiting = AccessRequest.objects.filter(identity=identity, service=service, state__in=PENDING_ACCESS).first()
+    if waiting is not None:
+        raise ValidationError({"service": f"Access request #{waiting.pk} for this identity on this service still waits; decide or cancel it first."})
+    now = timezone.now()
+    vouched = _owns(actor, identity.pk)
+    access_request = AccessRequest.objects.create(
+        identity=identity,
+        service=service,
+        scopes=scopes,
+        ends_at=ends_at,
+        justification=justification,
+        requested_by=actor,
+        requested_at=now,
+        state=AccessRequestState.SERVICE_REVIEW if vouched else AccessRequestState.OWNER_REVIEW,
+        owner_approved_by=actor if vouched else None,
+        owner_approved_at=now if vouched else None,
+    )
+    audit_record(actor=actor, action="access_request.create", obj=access_request, identity=identity.pk, after=_snapshot(access_request), reason=justification)
+    return access_request
+
+
+def _waiting_to_decide(*, actor, access_request: AccessRequest) -> AccessRequest:
+    """The request re-read under its identity's lock, if it still waits and this person decides it."""
+    lock_identity(access_request.identity_id)
+    access_request = AccessRequest.objects.select_related("identity", "service").get(pk=access_request.pk)
+    if not access_request.is_pending:
+        raise ValidationError(f"This request is {access_request.get_state_display().lower()}; it no longer waits for a decision.")
+    if not may_decide(actor, access_request):
+        raise PermissionDenied(
+            "The requester decides no stage of their own request; an owner of the identity decides the first stage, "
+            "and the service's owner, a reviewer or a security admin who does not own the identity decides the second."
+        )
+    return access_request
+
+
+def _end(access_request: AccessRequest, *, actor, state: str, reason: str) -> None:
+    access_request.state = state
+    access_request.decided_by = actor if getattr(actor, "pk", None) else None
+    access_request.decided_by_label = (actor.get_username() if hasattr(actor, "get_username") else str(actor))[:200]
+    access_request.decided_at = timezone.now()
+    access_request.decision_reason = reason
+    access_request.save(update_fields=["state", "decided_by", "decided_by_label", "decided_at", "decision_reason", "grant"])
+
+
+@transaction.atomic
+def access_request_approve(*, actor, access_request: AccessRequest, reason: str = "") -> AccessRequest:
+    """Approve the stage the request waits at; at the service stage this makes the Grant."""
+    access_request = _waiting_to_decide(actor=actor, access_request=access_request)
+    reason = (reason or "").strip()
+    if access_request.state == AccessRequestState.OWNER_REVIEW:
+        access_request.state = AccessRequestState.SERVICE_REVIEW
+        access_request.owner_approved_by = actor
+        access_request.owner_approved_at = timezone.now()
+        access_request.save(update_fields=["state", "owner_approved_by", "owner_approved_at"])
+        audit_record(
+            actor=actor, action="access_request.approve", obj=access_request, identity=access_request.identity_id,
+            before={"state": AccessRequestState.OWNER_REVIEW}, after={"state": access_request.state, "stage": OWNER_STAGE}, reason=reason,
+        )
+        return access_request
+    # grant_create checks the request against today's service and identity once more (a scope
+    # withdrawn meanwhile, an end date now past) and refuses with the reason.
+    access_request.grant = services.grant_create(
+        actor=actor,
+        identity=access_request.identity,
+        service=access_request.service,
+        scopes=access_request.scopes,
+        ends_at=access_request.ends_at,
+        justification=f"Access request #{access_request.pk}: {access_request.justification}",
+    )
+    _end(access_request, actor=actor, state=AccessRequestState.APPROVED, reason=reason)
+    audit_record(
+        actor=actor, action="access_request.approve", obj=access_request, identity=access_request.identity_id,
+        before={"state": AccessRequestState.SERVICE_REVIEW},
+        after={"state": access_request.state, "stage": SERVICE_STAGE, "grant": access_request.grant.pk}, reason=reason,
+    )
+    return access_request
+
+
+@transaction.atomic
+def access_request_reject(*, actor, access_request: AccessRequest, reason: str) -> AccessRequest:
+    """Refuse the request at the stage it waits at, with the reason the requester will read."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, for the requester and the audit trail."})
+    access_request = _waiting_to_decide(actor=actor, access_request=access_request)
+    before = access_request.state
+    _end(access_request, actor=actor, state=AccessRequestState.REJECTED, reason=reason)
+    audit_record(
+        actor=actor, action="access_request.reject", obj=access_request, identity=access_request.identity_id,
+        before={"state": before}, after={"state": access_request.state}, reason=reason,
+    )
+    return access_request
+
+
+@transaction.atomic
+def access_request_cancel(*, actor, access_request: AccessRequest, reason: str = "") -> AccessRequest:
+    """The requester (or a security admin) withdraws a request that still waits."""
+    lock_identity(access_request.identity_id)
+    access_request = AccessRequest.objects.select_related("service").get(pk=access_request.pk)
+    if not access_request.is_pending:
+        raise ValidationError(f"This request is {access_request.get_state_display().lower()}; there is nothing to cancel.")
+    if not may_cancel(actor, access_request):
+        raise PermissionDenied("Only the requester or a security admin cancels a request.")
+    before = access_request.state
+    _end(access_request, actor=actor, state=AccessRequestState.CANCELLED, reason=(reason or "").strip())
+    audit_record(
+        actor=actor, action="access_request.cancel", obj=access_request, identity=access_request.identity_id,
+        before={"state": before}, after={"state": access_request.state}, reason=access_request.decision_reason,
+    )
+    return access_request
+
