@@ -30,7 +30,7 @@ run: $(STAMP)
 	@echo "  demo logins (password 'demo-pass-2026' for all):"
 	@echo "    alice    owner          (owns several identities)"
 	@echo "    bob      owner"
-	@echo "    rita     reviewer       (decides the approvals waiting on /approvals/)"
+	@echo "    rita     reviewer       (decides the approvals and access requests waiting for her)"
 	@echo "    carol    compliance     (read-only; control evidence and exports on /compliance/)"
 	@echo "    sam      security admin (superuser: /admin/ too; a reported leak waits on /exposures/)"
 	@echo ""

@@ -1,5 +1,6 @@
 """The demo's token side: services with scopes, a SPIFFE trust domain, signing keys, workload
-credentials, grants and a few tasks with tokens, all made through the token services.
+credentials, grants, a few tasks with tokens and access requests in each state, all made through
+the token services.
 
 `manage.py demo_data` calls the hooks below (see its module docstring). Private keys generated here
 are thrown away: the demo's agents cannot actually sign, which is the point of a demo.
@@ -16,6 +17,7 @@ from jwt.algorithms import ECAlgorithm
 from inventory.models import AIIdentity, Environment, Kind, Sensitivity, Status
 from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
+from tokens.access_requests import access_request_approve, access_request_create, access_request_reject
 from tokens.credentials import credential_add_jwk, credential_add_spiffe
 from tokens.delegations import delegation_create
 from tokens.exposures import exposure_report_token
@@ -201,6 +203,7 @@ def finish(identities: list) -> None:
     _ask_for_approvals(active, sam)
     _lend_one(active)
     _report_one_leak(active)
+    _request_access(active)
 
 
 def _report_one_leak(active: list) -> None:
@@ -239,3 +242,65 @@ def _lend_one(active: list) -> None:
             )
             return
 
+
+
+# Why an agent would need a scope, as its owner would write it on an access request.
+ACCESS_JUSTIFICATIONS = {
+    "repos:read": "Its repository search tool reads code and READMEs; issues:write and pulls:comment do not cover reading them.",
+    "exports:create": "Month-end export of the invoices it could not match, for the external auditors' sample. One file a month.",
+    "emails:send": "Email the flagged clauses straight to the counterparty's lawyers instead of waiting for legal to forward them.",
+    "contacts:read": "Look up the customer's account manager to address its drafts correctly.",
+    "tickets:read": "Read the ticket history it summarises; today a person pastes it in by hand.",
+    "tables:read": "Read the warehouse tables its report is built from.",
+    "tables:write": "Write its results to its own staging table instead of a CSV someone uploads by hand.",
+    "issues:write": "Open an issue for each finding so it is tracked, rather than posting it in chat.",
+    "pulls:comment": "Leave its findings as review comments on the pull request where the author sees them.",
+    "messages:post": "Post its daily summary in the team channel instead of emailing it.",
+    "deployments:read": "Read deployment state to explain failed rollouts in its summaries.",
+}
+ACCESS_NOTE = "Until the end date asked; ask again then if it still needs it."
+ACCESS_REFUSAL = {
+    True: "A person takes this action, not the agent: keep it drafting and let the team send. Ask for per-task approval if it must act on its own.",
+    False: "Say which records it needs and for how long; this is broader than its purpose.",
+}
+
+
+def _access_candidates(identities: list) -> list:
+    """(identity, service, scope) an identity could plausibly ask for: a scope of a service of its
+    trust boundary that no live grant gives it yet."""
+    now = timezone.now()
+    candidates = []
+    for identity in sorted(identities, key=lambda i: i.name):
+        for service in sorted(_services_for(identity), key=lambda s: s.name):
+            held = {s for g in identity.grants.filter(service=service) if g.is_live(now) for s in g.scopes}
+            candidates += [(identity, service, scope) for scope in service.scopes.all() if scope.name not in held]
+    return candidates
+
+
+def _request_access(active: list) -> None:
+    """alice asks for access for three of her agents (her asking vouches, so each goes straight to the
+    service stage): sam refuses one, rita approves one (a grant comes from it), one waits for rita."""
+    User = get_user_model()
+    alice, rita, sam = (User.objects.get(username=u) for u in ("alice", "rita", "sam"))
+    mine = [i for i in active if i.ownerships.filter(person=alice, role="primary").exists()]
+    candidates = _access_candidates(mine)
+    if not candidates:
+        return
+    # The one left waiting asks for a plain scope, the refused one for a consequential scope if
+    # there is one. A small demo has few candidates: then a later story reuses one (the earlier
+    # request no longer waits, so asking again is allowed).
+    waiting = next((c for c in candidates if not c[2].consequential), candidates[0])
+    rest = [c for c in candidates if c is not waiting] or [waiting]
+    refused = next((c for c in rest if c[2].consequential), rest[-1])
+    approved = next((c for c in rest if c is not refused), refused)
+    # (what, outcome, days asked): the waiting one last, so it tops the list.
+    stories = [(refused, "reject", 80), (approved, "approve", 60), (waiting, "wait", 30)]
+    for (identity, service, scope), outcome, days in stories:
+        asked = access_request_create(
+            actor=alice, identity=identity, service=service, scopes=[scope.name], ends_at=timezone.now() + timedelta(days=days),
+            justification=ACCESS_JUSTIFICATIONS.get(scope.name, f"{identity.purpose} It needs {scope.name} on {service.name} for that."),
+        )
+        if outcome == "reject":
+            access_request_reject(actor=sam, access_request=asked, reason=ACCESS_REFUSAL[scope.consequential])
+        elif outcome == "approve":
+            access_request_approve(actor=rita, access_request=asked, reason=ACCESS_NOTE)

@@ -1,7 +1,9 @@
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from inventory.models import AIIdentity, Status
-from tokens.models import Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
+from tokens.models import AccessRequest, AccessRequestState, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
+from tokens.selectors import access_requests_waiting_for
 
 
 def test_the_demo_has_a_token_side(db):
@@ -19,3 +21,31 @@ def test_the_demo_has_a_token_side(db):
     exposure = Exposure.objects.get()
     assert exposure.status == "reported" and exposure.tokens_revoked == 1
     call_command("audit_verify", verbosity=0)
+
+
+def test_the_demo_has_access_requests_in_each_state(db):
+    call_command("demo_data", "--identities", "30", verbosity=0)
+    rita = get_user_model().objects.get(username="rita")
+
+    # alice asked for her own agents, so her asking vouched and each went to the service stage.
+    requests = AccessRequest.objects.all()
+    assert set(requests.values_list("requested_by__username", flat=True)) == {"alice"}
+    assert set(requests.values_list("owner_approved_by__username", flat=True)) == {"alice"}
+    assert all(r.identity.ownerships.filter(person__username="alice").exists() and r.justification for r in requests)
+    # One waits for rita: it is what her "Waiting for me" and the sidebar badge show.
+    waiting = AccessRequest.objects.get(state=AccessRequestState.SERVICE_REVIEW)
+    assert list(access_requests_waiting_for(rita)) == [waiting]
+    assert not waiting.service.scopes.filter(name__in=waiting.scopes, consequential=True).exists()
+    # One approved: its grant is live and says where it came from.
+    approved = AccessRequest.objects.get(state=AccessRequestState.APPROVED)
+    assert approved.decided_by == rita and approved.grant.is_live()
+    assert approved.grant.scopes == approved.scopes and approved.grant.justification.startswith(f"Access request #{approved.pk}:")
+    # One refused, with the reason the requester reads.
+    rejected = AccessRequest.objects.get(state=AccessRequestState.REJECTED)
+    assert rejected.decided_by.username == "sam" and rejected.decision_reason and rejected.grant is None
+    assert rejected.service.scopes.filter(name__in=rejected.scopes, consequential=True).exists()
+    # `make run` calls it again each time: nothing more is asked.
+    call_command("demo_data", "--if-empty", verbosity=0)
+    assert AccessRequest.objects.count() == 3
+    call_command("audit_verify", verbosity=0)
+
