@@ -2,11 +2,15 @@
 no private key, token or secret can reach a response through a new model field."""
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import Environment, Sensitivity
 
+from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
+from ..models import AccessRequestState
+from ..selectors import ACCESS_REQUEST_VIEWS
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -62,6 +66,46 @@ class GrantSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(read_only=True)
     revoked_by = serializers.CharField(source="revoked_by_label", read_only=True)
     revoke_reason = serializers.CharField(read_only=True)
+
+
+class AccessRequestSerializer(serializers.Serializer):
+    """What is asked (the writable fields) and how far the two stages got (read-only)."""
+
+    id = serializers.IntegerField(read_only=True)
+    identity = serializers.UUIDField(source="identity_id")
+    identity_name = serializers.CharField(source="identity.name", read_only=True)
+    service = serializers.IntegerField(source="service_id")
+    service_audience = serializers.CharField(source="service.audience", read_only=True)
+    # Empty scopes and a blank justification reach the service function, whose reasons say
+    # what to send instead (one rule for the pages and the API).
+    scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=True)
+    ends_at = serializers.DateTimeField(help_text="when the grant asked for would end")
+    justification = serializers.CharField(allow_blank=True, help_text="what the agent needs it for: the deciders read this")
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    requested_at = serializers.DateTimeField(read_only=True)
+    state = serializers.ChoiceField(choices=AccessRequestState.choices, read_only=True)
+    stage = serializers.SerializerMethodField(help_text="the stage it waits at: owner, service, or null once decided or cancelled")
+    owner_approved_by = serializers.CharField(source="owner_approved_by.username", read_only=True, allow_null=True, default=None)
+    owner_approved_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    decided_by = serializers.CharField(source="decided_by_label", read_only=True, help_text="who approved it at the service stage, rejected or cancelled it")
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    decision_reason = serializers.CharField(read_only=True)
+    grant = serializers.IntegerField(source="grant_id", read_only=True, allow_null=True, help_text="the grant its approval made")
+
+    @extend_schema_field(serializers.ChoiceField(choices=[OWNER_STAGE, SERVICE_STAGE], allow_null=True))
+    def get_stage(self, access_request) -> str | None:
+        return stage_of(access_request)
+
+
+class AccessRequestQuerySerializer(serializers.Serializer):
+    view = serializers.ChoiceField(
+        choices=ACCESS_REQUEST_VIEWS, required=False, default="all",
+        help_text="all: those you may see; mine: those you asked; waiting: those waiting for your decision, oldest first",
+    )
+    state = serializers.ChoiceField(
+        choices=["pending", *AccessRequestState.values], required=False, allow_blank=True, default="",
+        help_text="pending is either stage; with view=waiting every request listed is pending",
+    )
 
 
 class DelegationSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 # API routes are named "<thing>-<action>" and reversed as "api:<name>" (see nhiportal/urls.py).
 from rest_framework.routers import SimpleRouter
 
-from .views import CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
+from .views import AccessRequestViewSet, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -12,4 +12,5 @@ router.register("tasks", TaskViewSet, basename="task")
 router.register("delegations", DelegationViewSet, basename="delegation")
 router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
+router.register("access-requests", AccessRequestViewSet, basename="access-request")
 urlpatterns = router.urls

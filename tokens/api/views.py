@@ -9,11 +9,18 @@
 - exposures: anyone signed in reports a leaked token (it is revoked; the answer names no
   identity); the list shows the exposures of the identities you may see; security admins
   confirm one, which suspends its identity (403 otherwise);
-- trust domains and signing keys: security admins only.
+- trust domains and signing keys: security admins only;
+- access requests: you see those of the identities you may see, those on services you own
+  and those you asked (404 otherwise); the identity's owners and security admins ask for its
+  access (403 otherwise); an owner of the identity approves the first stage (automatic when an
+  owner asks), then the service's owner, a reviewer or a security admin who neither asked nor
+  owns the identity decides the second, whose approval makes the grant; the requester decides
+  neither (403); the requester or a security admin cancels one that still waits (403 otherwise).
 Refusals from the service functions are 400 with the reason keyed by field.
 """
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -27,14 +34,25 @@ from inventory.selectors import identity_get
 from nhiportal.people.roles import is_security_admin
 
 from .. import selectors, services
+from ..access_requests import (
+    access_request_approve,
+    access_request_cancel,
+    access_request_create,
+    access_request_reject,
+    may_cancel,
+    may_decide,
+    may_request,
+)
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
 from ..exposures import exposure_confirm, exposure_report_token
 from ..keys import signing_keys_rotate
-from ..models import Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from ..models import AccessRequest, Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end
 from .serializers import (
+    AccessRequestQuerySerializer,
+    AccessRequestSerializer,
     ApprovalSerializer,
     DelegationSerializer,
     ExposureSerializer,
@@ -281,6 +299,87 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         exposure = self.get_object()
         exposure_confirm(actor=request.user, exposure=exposure, reason=_valid(ReasonSerializer, request.data)["reason"])
         return Response(ExposureSerializer(self.get_queryset().get(pk=exposure.pk)).data)
+
+
+@extend_schema(tags=["access requests"])
+class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """An identity asks for scopes on a service until a date; an owner, then the service's reviewer decide."""
+
+    serializer_class = AccessRequestSerializer
+    lookup_value_converter = "int"
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        query = _valid(AccessRequestQuerySerializer, self.request.query_params) if self.action == "list" else {}
+        return selectors.access_request_list(user=self.request.user, view=query.get("view", "all"), state=query.get("state", ""))
+
+    def get_object(self):
+        try:
+            access_request = selectors.access_request_get(user=self.request.user, pk=self.kwargs["pk"])
+        except AccessRequest.DoesNotExist:
+            raise Http404 from None
+        self.check_object_permissions(self.request, access_request)
+        return access_request
+
+    @extend_schema(parameters=[AccessRequestQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={201: AccessRequestSerializer})
+    def create(self, request):
+        """Ask for access for an identity you own (or any, as a security admin)."""
+        data = _valid(AccessRequestSerializer, request.data)
+        identity = identity_get(user=request.user, pk=data["identity_id"])
+        service = get_object_or_404(Service, pk=data["service_id"])
+        # The service function checks this too; here, so the refusal reaches the client with its reason.
+        if not may_request(request.user, identity):
+            raise PermissionDenied("Only the identity's owners or a security admin ask for its access.")
+        access_request = access_request_create(
+            actor=request.user, identity=identity, service=service, scopes=data["scopes"], ends_at=data["ends_at"],
+            justification=data["justification"],
+        )
+        return Response(AccessRequestSerializer(access_request).data, status=status.HTTP_201_CREATED)
+
+    def _require_decider(self, access_request):
+        # A request that no longer waits is left to the service function, which answers 400 with
+        # its state; may_decide is False for it and would make that a misleading 403.
+        if access_request.is_pending and not may_decide(self.request.user, access_request):
+            raise PermissionDenied(
+                "The requester decides no stage of their own request; an owner of the identity decides the first stage, "
+                "and the service's owner, a reviewer or a security admin who does not own the identity decides the second."
+            )
+
+    @extend_schema(request=OptionalReasonSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve the stage it waits at: the owner stage hands it to the service's reviewer; the service stage makes the grant."""
+        access_request = self.get_object()
+        self._require_decider(access_request)
+        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        access_request_approve(actor=request.user, access_request=access_request, reason=reason)
+        return Response(AccessRequestSerializer(self.get_object()).data)
+
+    @extend_schema(request=ReasonSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Refuse it at the stage it waits at, with the reason the requester will read."""
+        access_request = self.get_object()
+        self._require_decider(access_request)
+        reason = _valid(ReasonSerializer, request.data)["reason"]
+        access_request_reject(actor=request.user, access_request=access_request, reason=reason)
+        return Response(AccessRequestSerializer(self.get_object()).data)
+
+    @extend_schema(request=OptionalReasonSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Withdraw a request that still waits (its requester or a security admin)."""
+        access_request = self.get_object()
+        # As for deciding: one that no longer waits gets the service function's 400.
+        if access_request.is_pending and not may_cancel(request.user, access_request):
+            raise PermissionDenied("Only the requester or a security admin cancels a request.")
+        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        access_request_cancel(actor=request.user, access_request=access_request, reason=reason)
+        return Response(AccessRequestSerializer(self.get_object()).data)
 
 
 @extend_schema(tags=["signing keys"])
