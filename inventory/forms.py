@@ -185,3 +185,11 @@ class AttestForm(forms.Form):
         help_text="Optional: anything reviewers should know (scope still right, changes planned).",
     )
 
+
+
+class ClaimForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you are accountable for it now: you took over the team, the project, the code. The reviewer reads this.",
+    )
+

@@ -136,6 +136,42 @@ class Attestation(models.Model):
         return f"Attestation of {self.identity_id} by {self.person} at {self.attested_at:%Y-%m-%d}"
 
 
+class ClaimState(models.TextChoices):
+    PENDING = "pending", "Waiting for a reviewer"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OwnershipClaim(models.Model):
+    """A person claims an identity none of whose owners is active; a reviewer decides.
+
+    Approval makes the claimant its primary owner (inventory/claims.py); the former owners stay
+    on as backups, for the record.
+    """
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="claims")
+    claimant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(help_text="why this person is accountable for it now")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=12, choices=ClaimState.choices, default=ClaimState.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by_label = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "claimant"], condition=models.Q(state="pending"), name="claim_one_pending_per_person"
+            ),
+        ]
+
+    def __str__(self):
+        return f"claim #{self.pk} of {self.identity_id} by {self.claimant_id}"
+
+
 # django-guardian with direct foreign keys: faster than its generic tables at scale.
 class IdentityUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(AIIdentity, on_delete=models.CASCADE)

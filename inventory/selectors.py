@@ -11,7 +11,8 @@ from nhiportal.audit.selectors import event_list, events_for_identities
 from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everything
 
 from . import visibility
-from .models import AIIdentity, Ownership, OwnerRole, Status
+from .claims import DECIDING_ROLES, may_claim
+from .models import AIIdentity, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
 
 
 def with_owner_facts(queryset: QuerySet) -> QuerySet:
@@ -117,3 +118,48 @@ def recent_activity(*, user, limit: int = 10) -> list:
     else:
         events = events_for_identities(visibility.restrict(AIIdentity.objects.all(), user).values("pk"))
     return list(events[:limit])
+
+
+CLAIM_VIEWS = ("waiting", "mine", "all")
+
+
+def orphaned_to_claim(user) -> QuerySet:
+    """Identities none of whose owners is active, for the people who may claim or decide them.
+
+    A deliberate window past the gate: an owner cannot see an identity they do not own, yet
+    must find the orphan they are accountable for. It shows what identifies one (name, kind,
+    environment, former owners) and nothing it holds.
+    """
+    if not (may_claim(user) or sees_everything(user)):
+        return AIIdentity.objects.none()
+    pending = OwnershipClaim.objects.filter(identity=OuterRef("pk"), state=ClaimState.PENDING)
+    return with_owner_facts(AIIdentity.objects.filter(orphaned_q())).annotate(
+        pending_claims=Count("claims", filter=Q(claims__state=ClaimState.PENDING), distinct=True),
+        claimed_by_me=Exists(pending.filter(claimant=user)),
+    ).order_by("name")
+
+
+def claim_list(*, user, view: str = "all", state: str = "") -> QuerySet:
+    """Claims the user may see: their own, and all of them for reviewers, compliance and
+    security admins. view "waiting": those this person decides, oldest first."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return OwnershipClaim.objects.none()
+    claims = OwnershipClaim.objects.select_related("identity", "claimant", "decided_by")
+    if view == "waiting":
+        if not roles_of(user) & DECIDING_ROLES:
+            return claims.none()
+        return claims.filter(state=ClaimState.PENDING).exclude(claimant=user).order_by("claimed_at", "id")
+    if view == "mine" or not sees_everything(user):
+        claims = claims.filter(claimant=user)
+    if state in ClaimState.values:
+        claims = claims.filter(state=state)
+    return claims.order_by("-claimed_at", "-id")
+
+
+def claim_get(*, user, pk) -> OwnershipClaim:
+    """One claim the user may see (OwnershipClaim.DoesNotExist otherwise)."""
+    return claim_list(user=user).get(pk=pk)
+
+
+def waiting_claim_count(user) -> int:
+    return claim_list(user=user, view="waiting").count()

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 
 from .lifecycle import (
@@ -19,7 +19,7 @@ from .lifecycle import (
     identity_deactivated,
     missing_for_activation,
 )
-from .models import AIIdentity, Attestation, Ownership, OwnerRole, Status
+from .models import AIIdentity, Attestation, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
 
 OWNER_PERMS = ("inventory.view_aiidentity", "inventory.change_aiidentity")
 EDITABLE_FIELDS = (
@@ -252,7 +252,13 @@ def identity_offboard(*, actor, identity: AIIdentity, reason: str, expected_vers
     """Terminal: revokes everything the identity holds (via identity_deactivated), keeps the record."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the identity is offboarded."})
-    return _transition(actor=actor, identity=identity, action=OFFBOARD, reason=reason, expected_version=expected_version)
+    identity = _transition(actor=actor, identity=identity, action=OFFBOARD, reason=reason, expected_version=expected_version)
+    # No one can take over an offboarded identity: claims still waiting end with it.
+    OwnershipClaim.objects.filter(identity=identity, state=ClaimState.PENDING).update(
+        state=ClaimState.CANCELLED, decided_by_label=actor_label(actor)[:200], decided_at=identity.status_changed_at,
+        decision_reason=f"Identity offboarded: {reason.strip()}",
+    )
+    return identity
 
 
 @transaction.atomic

@@ -1,12 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import claim_views, views
 from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("identities/", views.identity_list, name="identity-list"),
+    path("claims/", claim_views.claim_list, name="claim-list"),
+    path("claims/orphaned/", claim_views.orphaned_list, name="claim-orphaned"),
+    path("claims/<int:pk>/", claim_views.claim_detail, name="claim-detail"),
+    path("identities/<uuid:pk>/claim/", claim_views.claim_create, name="claim-create"),
     path("identities/export.csv", views.identity_export, name="identity-export"),
     path("identities/new/", views.identity_register, name="identity-register"),
     path("identities/<uuid:pk>/", views.identity_detail, name="identity-detail"),

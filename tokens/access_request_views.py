@@ -6,6 +6,8 @@ change the identity (its owners, security admins: 403 otherwise); deciding and c
 follow tokens/access_requests.py (403 otherwise).
 """
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,10 +19,11 @@ from django.views.decorators.http import require_http_methods
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership
 from inventory.selectors import identity_get
+from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
 from nhiportal.service_forms import submit
 
 from . import access_requests, selectors
-from .forms import AccessRequestForm, access_decision_forms
+from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
 from .views import page_of
 
@@ -86,6 +89,15 @@ def access_request_create(request):
     )
 
 
+def _approved(access_request: AccessRequest) -> str:
+    if access_request.state == AccessRequestState.APPROVED:
+        return (
+            f"Approved: {access_request.identity.name} may ask for {' '.join(access_request.scopes)} on "
+            f"{access_request.service.name} until {access_request.ends_at:%Y-%m-%d %H:%M} UTC."
+        )
+    return "Approved for the owners; the service's reviewer decides next."
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def access_request_detail(request, pk):
@@ -93,28 +105,18 @@ def access_request_detail(request, pk):
         access_request = selectors.access_request_get(user=request.user, pk=pk)
     except AccessRequest.DoesNotExist:
         raise Http404 from None
-    may_decide = access_requests.may_decide(request.user, access_request)
-    may_cancel = access_requests.may_cancel(request.user, access_request)
-    deciding = request.POST.get("decision", "") if request.method == "POST" else ""
-    if request.method == "POST" and not (may_cancel if deciding == "cancel" else may_decide):
-        raise PermissionDenied
-    approve_form, reject_form, cancel_form = access_decision_forms(request.POST or None, deciding=deciding)
-    done = None
-    if deciding == "approve":
-        done = submit(approve_form, lambda data: access_requests.access_request_approve(actor=request.user, access_request=access_request, **data))
-        if done and done.state == AccessRequestState.APPROVED:
-            messages.success(request, f"Approved: {done.identity.name} may ask for {' '.join(done.scopes)} on {done.service.name} until {done.ends_at:%Y-%m-%d %H:%M} UTC.")
-        elif done:
-            messages.success(request, "Approved for the owners; the service's reviewer decides next.")
-    elif deciding == "reject":
-        done = submit(reject_form, lambda data: access_requests.access_request_reject(actor=request.user, access_request=access_request, **data))
-        if done:
-            messages.success(request, "Refused; the requester reads your reason on the request.")
-    elif deciding == "cancel":
-        done = submit(cancel_form, lambda data: access_requests.access_request_cancel(actor=request.user, access_request=access_request, **data))
-        if done:
-            messages.success(request, "Cancelled the request.")
-    if done:
+    decision = decide(
+        request,
+        may_decide=access_requests.may_decide(request.user, access_request),
+        may_cancel=access_requests.may_cancel(request.user, access_request),
+        act={
+            APPROVE: partial(access_requests.access_request_approve, actor=request.user, access_request=access_request),
+            REJECT: partial(access_requests.access_request_reject, actor=request.user, access_request=access_request),
+            CANCEL: partial(access_requests.access_request_cancel, actor=request.user, access_request=access_request),
+        },
+        said={APPROVE: _approved, REJECT: lambda _: "Refused; the requester reads your reason on the request.", CANCEL: lambda _: "Cancelled the request."},
+    )
+    if decision.done:
         return redirect("tokens:access-request-detail", access_request.pk)
     return render(
         request,
@@ -122,11 +124,9 @@ def access_request_detail(request, pk):
         {
             "ar": access_request,
             "stage": access_requests.stage_of(access_request),
-            "may_decide": may_decide,
-            "may_cancel": may_cancel,
-            "approve_form": approve_form,
-            "reject_form": reject_form,
-            "cancel_form": cancel_form,
+            "may_decide": access_requests.may_decide(request.user, access_request),
+            "may_cancel": access_requests.may_cancel(request.user, access_request),
+            **decision.context(),
             "owners": Ownership.objects.filter(identity_id=access_request.identity_id).select_related("person"),
             "scope_rows": list(access_request.service.scopes.filter(name__in=access_request.scopes).order_by("name")),
             "asker": request.user.pk == access_request.requested_by_id,

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import Ownership
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_reviewer, is_security_admin
 
@@ -152,7 +152,7 @@ def _waiting_to_decide(*, actor, access_request: AccessRequest) -> AccessRequest
 def _end(access_request: AccessRequest, *, actor, state: str, reason: str) -> None:
     access_request.state = state
     access_request.decided_by = actor if getattr(actor, "pk", None) else None
-    access_request.decided_by_label = (actor.get_username() if hasattr(actor, "get_username") else str(actor))[:200]
+    access_request.decided_by_label = actor_label(actor)[:200]
     access_request.decided_at = timezone.now()
     access_request.decision_reason = reason
     access_request.save(update_fields=["state", "decided_by", "decided_by_label", "decided_at", "decision_reason", "grant"])

@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.models import AIIdentity
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.services import actor_label, audit_record
 
 from .models import CredentialKind, IssuedToken, TrustDomain, WorkloadCredential
 from .public_keys import parse_public_jwk
-from .revocation import actor_label, lock_identity, revoke_matching
+from .revocation import lock_identity, revoke_matching
 
 SPIFFE_ID = re.compile(r"^spiffe://([a-z0-9._\-]{1,255})(/[A-Za-z0-9._\-/]*)?$")
 NO_CREDENTIAL = "a workload credential"

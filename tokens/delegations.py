@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import AIIdentity, Status
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Delegation, IssuedToken
-from .revocation import actor_label, lock_identity, revoke_matching
+from .revocation import lock_identity, revoke_matching
 
 
 def _snapshot(delegation: Delegation) -> dict:

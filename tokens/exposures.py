@@ -21,7 +21,7 @@ from django.utils import timezone
 from inventory import visibility
 from inventory.models import Ownership, Status
 from inventory.services import identity_suspend
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
 from nhiportal.people.roles import is_security_admin
@@ -29,7 +29,7 @@ from nhiportal.people.roles import is_security_admin
 from .access_tokens import InvalidAccessToken, verify_access_token
 from .credentials import credential_disable
 from .models import Exposure, ExposureKind, IssuedToken, WorkloadCredential
-from .revocation import actor_label, lock_identity, revoke_matching
+from .revocation import lock_identity, revoke_matching
 
 
 def _clean(where: str, seen_at, now):

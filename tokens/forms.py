@@ -174,23 +174,6 @@ class AccessRequestForm(GrantForm):
         self.order_fields(["identity", "service", "scopes", "ends_at", "justification"])
 
 
-class AccessDecisionForm(forms.Form):
-    reason = forms.CharField(label="Note (optional)", max_length=500, required=False)
-
-
-class AccessRejectionForm(forms.Form):
-    reason = forms.CharField(label="Why not", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-def access_decision_forms(data=None, *, deciding: str = ""):
-    """The approve, reject and cancel forms of an access request's page; only the submitted one is bound."""
-    return (
-        AccessDecisionForm(data if deciding == "approve" else None, prefix="approve"),
-        AccessRejectionForm(data if deciding == "reject" else None, prefix="reject"),
-        AccessDecisionForm(data if deciding == "cancel" else None, prefix="cancel"),
-    )
-
-
 class ApprovalForm(forms.Form):
     minutes = forms.IntegerField(
         label="Approve for (minutes)", initial=60, min_value=1,

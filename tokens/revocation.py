@@ -11,15 +11,9 @@ from django.utils import timezone
 
 from inventory.lifecycle import OFFBOARD
 from inventory.models import AIIdentity
-from nhiportal.audit.services import Actor, audit_record
+from nhiportal.audit.services import actor_label, audit_record
 
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Grant, IssuedToken, Task, WorkloadCredential
-
-
-def actor_label(actor) -> str:
-    if isinstance(actor, Actor):
-        return actor.label
-    return actor.get_username() if actor is not None else "system"
 
 
 def lock_identity(identity_id) -> AIIdentity:

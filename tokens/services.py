@@ -13,11 +13,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.models import AIIdentity
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import parse_jwks, parse_public_jwk
-from .revocation import actor_label, lock_identity, revoke_matching, revoke_not_covered_by_grants
+from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,80}$")

@@ -29,6 +29,13 @@ class Actor:
         return f"Actor({self.label!r})"
 
 
+def actor_label(actor) -> str:
+    """How rows that record who did something name the actor: a username or an Actor's label."""
+    if isinstance(actor, Actor):
+        return actor.label
+    return actor.get_username() if actor is not None else "system"
+
+
 def system_actor(command: str) -> Actor:
     return Actor(f"system:{command}")
 

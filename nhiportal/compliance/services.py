@@ -3,8 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from nhiportal.audit.services import audit_record
-from tokens.revocation import actor_label
+from nhiportal.audit.services import actor_label, audit_record
 
 from .controls import assess
 from .models import ComplianceSnapshot

@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "nhiportal.people.context_processors.roles",
                 "tokens.context_processors.approvals",
+                "inventory.context_processors.claims",
             ],
         },
     },

@@ -67,7 +67,7 @@ def test_an_owner_asks_for_access_and_a_reviewer_approves_it(page, login, alice,
     sidebar = page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("Access requests"))
     expect(sidebar.locator(".badge")).to_have_text("1")
     sidebar.click()
-    expect(page.locator("nav[aria-label='Which requests'] [aria-current=page]")).to_have_text("Waiting for me")
+    expect(page.locator("nav[aria-label='Whose'] [aria-current=page]")).to_have_text("Waiting for me")
     expect(page.locator("main table")).to_contain_text("ticket-summariser")
     page.locator("main table").get_by_role("link", name=f"#{asked.pk}").click()
     expect(page.locator("main")).to_contain_text("Read the ticket history it summarises")

@@ -1,0 +1,114 @@
+"""The ownership claim pages: orphaned identities, claiming one, and deciding a claim.
+
+People with a role (not compliance) see the orphans and claim one; reviewers and security
+admins who are not the claimant decide (403 otherwise). A claim is seen by its claimant and
+by those who read everything; to anyone else it is a 404. People with no role get 403 on the
+orphan list: it is a window past the gate, kept to those who may act on it.
+"""
+
+from functools import partial
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from nhiportal.people.roles import sees_everything
+from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
+from nhiportal.service_forms import submit
+
+from . import claims, selectors
+from .forms import ClaimForm
+from .models import AIIdentity, ClaimState, OwnershipClaim
+
+STATES = ("pending", "approved", "rejected", "cancelled", "all")
+
+
+def _page(request, queryset):
+    return Paginator(queryset, settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+
+
+@login_required
+def orphaned_list(request):
+    if not (claims.may_claim(request.user) or sees_everything(request.user)):
+        raise PermissionDenied
+    page_obj = _page(request, selectors.orphaned_to_claim(request.user))
+    return render(
+        request, "inventory/claim_orphaned.html",
+        {"page_obj": page_obj, "identities": page_obj.object_list, "may_claim": claims.may_claim(request.user)},
+    )
+
+
+@login_required
+def claim_list(request):
+    view = request.GET.get("view", "")
+    if view not in selectors.CLAIM_VIEWS:
+        view = "waiting" if selectors.waiting_claim_count(request.user) else "all"
+    state = request.GET.get("state", "all")
+    if state not in STATES:
+        state = "all"
+    page_obj = _page(request, selectors.claim_list(user=request.user, view=view, state="" if state == "all" else state))
+    return render(
+        request, "inventory/claim_list.html",
+        {"page_obj": page_obj, "claims": page_obj.object_list, "view": view, "views": selectors.CLAIM_VIEWS, "state": state, "states": STATES},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def claim_create(request, pk):
+    if not claims.may_claim(request.user):
+        raise PermissionDenied
+    try:
+        identity = selectors.orphaned_to_claim(request.user).get(pk=pk)
+    except (AIIdentity.DoesNotExist, ValidationError):
+        raise Http404 from None  # not orphaned (any more), or no such identity: nothing to claim
+    form = ClaimForm(request.POST or None)
+    claim = request.method == "POST" and submit(form, lambda data: claims.claim_create(actor=request.user, identity=identity, **data))
+    if claim:
+        messages.success(request, f"Claimed {identity.name}; a reviewer decides.")
+        return redirect("inventory:claim-detail", claim.pk)
+    return render(request, "inventory/claim_form.html", {"form": form, "identity": identity}, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def claim_detail(request, pk):
+    try:
+        claim = selectors.claim_get(user=request.user, pk=pk)
+    except OwnershipClaim.DoesNotExist:
+        raise Http404 from None
+    decision = decide(
+        request,
+        may_decide=claims.may_decide(request.user, claim),
+        may_cancel=claims.may_cancel(request.user, claim),
+        act={
+            APPROVE: partial(claims.claim_approve, actor=request.user, claim=claim),
+            REJECT: partial(claims.claim_reject, actor=request.user, claim=claim),
+            CANCEL: partial(claims.claim_cancel, actor=request.user, claim=claim),
+        },
+        said={
+            APPROVE: lambda done: f"{done.claimant.get_username()} is now the primary owner of {done.identity.name}.",
+            REJECT: lambda _: "Refused the claim; the claimant reads your reason on it.",
+            CANCEL: lambda _: "Withdrew the claim.",
+        },
+    )
+    if decision.done:
+        return redirect("inventory:claim-detail", claim.pk)
+    return render(
+        request, "inventory/claim_detail.html",
+        {
+            "claim": claim,
+            "may_decide": claims.may_decide(request.user, claim),
+            "may_cancel": claims.may_cancel(request.user, claim),
+            **decision.context(),
+            "owners": claim.identity.ownerships.select_related("person"),
+            "other_claims": claim.identity.claims.exclude(pk=claim.pk).filter(state=ClaimState.PENDING).select_related("claimant"),
+            "still_orphaned": claims.is_orphaned(claim.identity),
+        },
+        status=400 if request.method == "POST" else 200,
+    )

@@ -1,0 +1,122 @@
+"""Ownership claims: someone takes over an identity whose owners have all left.
+
+An orphaned identity (no active owner, not offboarded) has no one accountable for it: no
+one attests it, asks for its access or ends it. People with a role find such identities
+on /claims/orphaned/ and claim one, saying why; a reviewer or security admin who is not the
+claimant approves, which makes the claimant the primary owner (the former owners stay on as
+backups, for the record), or refuses with a reason. Compliance staff read claims but make
+none: they change nothing. Every change writes one audit event.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.people.roles import COMPLIANCE, REVIEWER, SECURITY_ADMIN, roles_of
+
+from . import services
+from .models import AIIdentity, ClaimState, OwnershipClaim, OwnerRole, Status
+
+
+def is_orphaned(identity: AIIdentity) -> bool:
+    return identity.status != Status.OFFBOARDED and not identity.ownerships.filter(person__is_active=True).exists()
+
+
+def may_claim(user) -> bool:
+    """People with a role that may change things: owners, reviewers, security admins."""
+    return bool(roles_of(user) - {COMPLIANCE})
+
+
+DECIDING_ROLES = frozenset({REVIEWER, SECURITY_ADMIN})
+
+
+def may_decide(user, claim: OwnershipClaim) -> bool:
+    return claim.state == ClaimState.PENDING and user.pk != claim.claimant_id and bool(roles_of(user) & DECIDING_ROLES)
+
+
+def may_cancel(user, claim: OwnershipClaim) -> bool:
+    return claim.state == ClaimState.PENDING and user.pk == claim.claimant_id
+
+
+def _lock(identity_id) -> AIIdentity:
+    return AIIdentity.objects.select_for_update().get(pk=identity_id)
+
+
+@transaction.atomic
+def claim_create(*, actor, identity: AIIdentity, reason: str) -> OwnershipClaim:
+    """Claim an orphaned identity; a reviewer decides."""
+    if not may_claim(actor):
+        raise PermissionDenied("Owners, reviewers and security admins claim identities.")
+    identity = _lock(identity.pk)
+    if not is_orphaned(identity):
+        raise ValidationError({"identity": "This identity has an active owner (or is offboarded): ask its owners to add you."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why you are accountable for it now: the reviewer reads this."})
+    if OwnershipClaim.objects.filter(identity=identity, claimant=actor, state=ClaimState.PENDING).exists():
+        raise ValidationError({"identity": "Your claim on this identity already waits for a reviewer."})
+    claim = OwnershipClaim.objects.create(identity=identity, claimant=actor, reason=reason)
+    audit_record(actor=actor, action="claim.create", obj=claim, identity=identity.pk, after={"claimant": actor.get_username()}, reason=reason)
+    return claim
+
+
+def _waiting(claim: OwnershipClaim, actor, rule, refusal: str) -> OwnershipClaim:
+    _lock(claim.identity_id)
+    claim = OwnershipClaim.objects.select_related("identity", "claimant").get(pk=claim.pk)
+    if claim.state != ClaimState.PENDING:
+        raise ValidationError(f"This claim is {claim.get_state_display().lower()}; it no longer waits.")
+    if not rule(actor, claim):
+        raise PermissionDenied(refusal)
+    return claim
+
+
+def _end(claim: OwnershipClaim, *, actor, state: str, reason: str) -> None:
+    claim.state = state
+    claim.decided_by = actor
+    claim.decided_by_label = actor_label(actor)[:200]
+    claim.decided_at = timezone.now()
+    claim.decision_reason = reason
+    claim.save(update_fields=["state", "decided_by", "decided_by_label", "decided_at", "decision_reason"])
+
+
+DECIDERS = "A reviewer or security admin who is not the claimant decides a claim."
+
+
+@transaction.atomic
+def claim_approve(*, actor, claim: OwnershipClaim, reason: str = "") -> OwnershipClaim:
+    """Make the claimant the primary owner; the former owners become backups."""
+    claim = _waiting(claim, actor, may_decide, DECIDERS)
+    identity = claim.identity
+    if not is_orphaned(identity):
+        raise ValidationError("The identity has an active owner again, or was offboarded: refuse this claim, or ask its owners to add the claimant.")
+    if not claim.claimant.is_active:
+        raise ValidationError("The claimant's account is no longer active.")
+    former = [o.person for o in identity.ownerships.select_related("person").exclude(person=claim.claimant).order_by("role")]
+    services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former)
+    _end(claim, actor=actor, state=ClaimState.APPROVED, reason=(reason or "").strip())
+    audit_record(
+        actor=actor, action="claim.approve", obj=claim, identity=identity.pk,
+        before={"state": ClaimState.PENDING}, after={"state": claim.state, "primary_owner": claim.claimant.get_username(), "role": OwnerRole.PRIMARY},
+        reason=claim.decision_reason,
+    )
+    return claim
+
+
+@transaction.atomic
+def claim_reject(*, actor, claim: OwnershipClaim, reason: str) -> OwnershipClaim:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, for the claimant and the audit trail."})
+    claim = _waiting(claim, actor, may_decide, DECIDERS)
+    _end(claim, actor=actor, state=ClaimState.REJECTED, reason=reason)
+    audit_record(actor=actor, action="claim.reject", obj=claim, identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=reason)
+    return claim
+
+
+@transaction.atomic
+def claim_cancel(*, actor, claim: OwnershipClaim, reason: str = "") -> OwnershipClaim:
+    claim = _waiting(claim, actor, may_cancel, "Only the claimant withdraws a claim.")
+    _end(claim, actor=actor, state=ClaimState.CANCELLED, reason=(reason or "").strip())
+    audit_record(actor=actor, action="claim.cancel", obj=claim, identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=claim.decision_reason)
+    return claim

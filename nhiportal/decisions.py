@@ -1,0 +1,58 @@
+"""Deciding a request in the browser: approve with an optional note, refuse with a reason, or
+the requester withdraws it. Access requests and ownership claims decide alike, so the forms
+and the rule that dispatches a POST live here once; each app's service functions do the work.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+
+from .service_forms import submit
+
+APPROVE, REJECT, CANCEL = "approve", "reject", "cancel"
+
+
+class NoteForm(forms.Form):
+    reason = forms.CharField(label="Note (optional)", max_length=500, required=False)
+
+
+class RefusalForm(forms.Form):
+    reason = forms.CharField(label="Why not", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@dataclass
+class Decision:
+    """The outcome of a page's POST: what the service returned (None if nothing was done) and
+    the three forms, the submitted one bound and carrying its errors."""
+
+    done: object
+    approve_form: forms.Form
+    reject_form: forms.Form
+    cancel_form: forms.Form
+
+    def context(self) -> dict:
+        return {"approve_form": self.approve_form, "reject_form": self.reject_form, "cancel_form": self.cancel_form}
+
+
+def decide(request, *, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable]) -> Decision:
+    """Dispatch the page's POST (field `decision`) to act[decision](**form data); on success,
+    flash said[decision](result). 403 when this person may not do what they posted."""
+    deciding = request.POST.get("decision", "") if request.method == "POST" else ""
+    if request.method == "POST" and not (may_cancel if deciding == CANCEL else may_decide):
+        raise PermissionDenied
+    data = request.POST or None
+    decision = Decision(
+        None,
+        NoteForm(data if deciding == APPROVE else None, prefix=APPROVE),
+        RefusalForm(data if deciding == REJECT else None, prefix=REJECT),
+        NoteForm(data if deciding == CANCEL else None, prefix=CANCEL),
+    )
+    form = {APPROVE: decision.approve_form, REJECT: decision.reject_form, CANCEL: decision.cancel_form}.get(deciding)
+    if form is not None:
+        decision.done = submit(form, lambda cleaned: act[deciding](**cleaned))
+        if decision.done:
+            messages.success(request, said[deciding](decision.done))
+    return decision
