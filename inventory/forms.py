@@ -9,7 +9,7 @@ from django.db.models import Q
 from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
 
-from .models import AIIdentity, OwnerRole
+from .models import AIIdentity, Environment, Kind, OwnerRole
 from .selectors import people_who_can_own
 from .services import EDITABLE_FIELDS
 
@@ -193,3 +193,14 @@ class ClaimForm(forms.Form):
         help_text="Why you are accountable for it now: you took over the team, the project, the code. The reviewer reads this.",
     )
 
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="What owners will see, e.g. “Q4 2026 production agents”.")
+    due = forms.DateField(label="Attest by", widget=forms.DateInput(attrs={"type": "date"}), help_text="Each identity's attestation falls due then, unless it is due sooner.")
+    environment = forms.ChoiceField(choices=[("", "Any environment")] + list(Environment.choices), required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind")] + list(Kind.choices), required=False)
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False,
+        help_text="What owners should check before they attest: purpose, scopes, grants, who else uses it.",
+    )

@@ -136,6 +136,51 @@ class Attestation(models.Model):
         return f"Attestation of {self.identity_id} by {self.person} at {self.attested_at:%Y-%m-%d}"
 
 
+class Campaign(models.Model):
+    """Reviewers ask the owners of many identities at once to attest them by one date.
+
+    The identities are fixed when it launches (its items); an owner's attestation after the
+    launch answers every open campaign item of that identity (inventory/campaigns.py).
+    """
+
+    name = models.CharField(max_length=120)
+    instructions = models.TextField(blank=True, help_text="what owners should check before they attest")
+    due = models.DateField()
+    # The scope it launched with ("" = any), kept to say what was asked.
+    environment = models.CharField(max_length=20, choices=Environment.choices, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, blank=True)
+    launched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    launched_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-launched_at", "-id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class CampaignItem(models.Model):
+    """One identity a campaign asks about, and the attestation that answered it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="campaign_items")
+    attestation = models.ForeignKey(Attestation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["identity__name"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "identity"], name="campaign_item_unique")]
+        indexes = [models.Index(fields=["identity"], condition=models.Q(attestation__isnull=True), name="campaign_item_waiting_idx")]
+
+    def __str__(self):
+        return f"{self.campaign_id}: {self.identity_id}"
+
+
 class ClaimState(models.TextChoices):
     PENDING = "pending", "Waiting for a reviewer"
     APPROVED = "approved", "Approved"

@@ -12,7 +12,7 @@ from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everyth
 
 from . import visibility
 from .claims import DECIDING_ROLES, may_claim
-from .models import AIIdentity, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
+from .models import AIIdentity, Campaign, CampaignItem, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
 
 
 def with_owner_facts(queryset: QuerySet) -> QuerySet:
@@ -163,3 +163,72 @@ def claim_get(*, user, pk) -> OwnershipClaim:
 
 def waiting_claim_count(user) -> int:
     return claim_list(user=user, view="waiting").count()
+
+
+CAMPAIGN_ITEM_STATES = ("waiting", "attested", "all")
+
+
+def campaign_list(*, user) -> QuerySet:
+    """Campaigns the user may see: all of them for those who read everything; for owners,
+    those that ask about an identity they own. Annotated with their progress."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Campaign.objects.none()
+    campaigns = Campaign.objects.all()
+    if not sees_everything(user):
+        mine = visibility.restrict(AIIdentity.objects.all(), user).values("pk")
+        campaigns = campaigns.filter(Exists(CampaignItem.objects.filter(campaign=OuterRef("pk"), identity__in=mine)))
+    return campaigns.annotate(
+        total=Count("items"), attested=Count("items", filter=Q(items__attestation__isnull=False))
+    ).order_by("-launched_at", "-id")
+
+
+def campaign_get(*, user, pk) -> Campaign:
+    """One campaign the user may see (Campaign.DoesNotExist otherwise)."""
+    return campaign_list(user=user).get(pk=pk)
+
+
+def campaign_items(*, campaign: Campaign, user, state: str = "waiting") -> QuerySet:
+    """The campaign's identities the user may see, with who owns them and who attested."""
+    items = campaign.items.select_related("identity", "attestation__person")
+    if not sees_everything(user):
+        items = items.filter(identity__in=visibility.restrict(AIIdentity.objects.all(), user).values("pk"))
+    if state == "waiting":
+        items = items.filter(attestation__isnull=True)
+    elif state == "attested":
+        items = items.filter(attestation__isnull=False)
+    primary = Ownership.objects.filter(identity=OuterRef("identity"), role=OwnerRole.PRIMARY).values("person__username")[:1]
+    active_owner = Ownership.objects.filter(identity=OuterRef("identity"), person__is_active=True)
+    return items.annotate(primary_owner_name=Subquery(primary), has_active_owner=Exists(active_owner)).order_by("identity__name")
+
+
+def campaign_progress(campaign: Campaign) -> dict:
+    """Counts over all of the campaign's identities (the figures a reviewer reports)."""
+    items = campaign.items.all()
+    active_owner = Ownership.objects.filter(identity=OuterRef("identity"), person__is_active=True)
+    return items.aggregate(
+        total=Count("pk"),
+        attested=Count("pk", filter=Q(attestation__isnull=False)),
+        waiting=Count("pk", filter=Q(attestation__isnull=True)),
+    ) | {"without_owner": items.filter(attestation__isnull=True).exclude(Exists(active_owner)).count()}
+
+
+def attestations_asked_of(user) -> QuerySet:
+    """Open campaigns' items waiting for an attestation of an identity this person owns."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return CampaignItem.objects.none()
+    return (
+        CampaignItem.objects.filter(
+            attestation__isnull=True, campaign__closed_at__isnull=True,
+            identity__in=Ownership.objects.filter(person=user).values("identity"),
+        )
+        .select_related("campaign", "identity")
+        .order_by("campaign__due", "identity__name")
+    )
+
+
+def campaign_asks(identity) -> list:
+    """The open campaigns waiting for this identity's attestation, soonest first."""
+    return list(
+        identity.campaign_items.filter(attestation__isnull=True, campaign__closed_at__isnull=True)
+        .select_related("campaign").order_by("campaign__due")
+    )

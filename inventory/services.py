@@ -10,6 +10,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 
+from . import campaigns
 from .lifecycle import (
     ACTIVATE,
     OFFBOARD,
@@ -269,6 +270,7 @@ def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestati
         raise TransitionRefused("Only active or suspended identities are attested.")
     now = timezone.now()
     attestation = Attestation.objects.create(identity=identity, person=actor, attested_at=now, note=note.strip())
+    answered = campaigns.answer_open_items(identity, attestation)
     before = {"attestation_due": identity.attestation_due}
     identity.last_attested_at = now
     identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
@@ -280,7 +282,7 @@ def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestati
         action="identity.attest",
         obj=identity,
         before=before,
-        after={"attestation_due": identity.attestation_due},
+        after={"attestation_due": identity.attestation_due, **({"campaign_items_answered": answered} if answered else {})},
         reason=note.strip(),
     )
     return attestation

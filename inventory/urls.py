@@ -1,12 +1,17 @@
 from django.urls import path
 
-from . import claim_views, views
+from . import campaign_views, claim_views, views
 from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("identities/", views.identity_list, name="identity-list"),
+    path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
+    path("campaigns/new/", campaign_views.campaign_launch, name="campaign-launch"),
+    path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign-detail"),
+    path("campaigns/<int:pk>/close/", campaign_views.campaign_close, name="campaign-close"),
+    path("campaigns/<int:pk>/export.csv", campaign_views.campaign_export, name="campaign-export"),
     path("claims/", claim_views.claim_list, name="claim-list"),
     path("claims/orphaned/", claim_views.orphaned_list, name="claim-orphaned"),
     path("claims/<int:pk>/", claim_views.claim_detail, name="claim-detail"),

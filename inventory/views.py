@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nhiportal.audit.selectors import event_changes, events_for_identity
 from nhiportal.people.roles import sees_everything
+from nhiportal.csv_cells import Echo, safe_cell
 from nhiportal.service_forms import apply_service_errors, submit
 
 from . import selectors, services, visibility
@@ -161,20 +162,6 @@ CSV_COLUMNS = [
     ("created_at", lambda i: i.created_at.isoformat()),
     ("purpose", lambda i: i.purpose),
 ]
-# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> str:
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
-
-    def write(self, value):
-        return value
 
 
 @login_required
@@ -183,9 +170,9 @@ def identity_export(request):
     identities = _filtered_identities(request)
     if not identities.is_valid():
         return HttpResponseBadRequest(identities.errors.as_text(), content_type="text/plain; charset=utf-8")
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     header = [name for name, _ in CSV_COLUMNS]
-    rows = ([_csv_cell(value(i)) for _, value in CSV_COLUMNS] for i in identities.qs.iterator(chunk_size=2000))
+    rows = ([safe_cell(value(i)) for _, value in CSV_COLUMNS] for i in identities.qs.iterator(chunk_size=2000))
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in chain([header], rows)), content_type="text/csv; charset=utf-8"
     )
@@ -267,6 +254,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
         "page_obj": history,
         "events": history.object_list,
         "sees_audit_log": sees_everything(user),
+        "campaign_asks": selectors.campaign_asks(identity),
     }
     return render(request, "inventory/identity_detail.html", context, status=status)
 

@@ -1,0 +1,122 @@
+"""Attestation campaign pages: the list, launching one, its progress, closing, and its CSV.
+
+Everyone signed in lists the campaigns they may see (all of them for reviewers, compliance
+and security admins; for owners, those asking about their identities); any other campaign is
+a 404. Reviewers and security admins launch and close them (403 otherwise).
+"""
+
+import csv
+from itertools import chain
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from nhiportal.csv_cells import Echo, safe_cell
+from nhiportal.service_forms import submit
+
+from . import campaigns, selectors
+from .charts import Bar, bar_chart
+from .forms import CampaignForm
+from .models import Campaign
+
+
+def _campaign(request, pk) -> Campaign:
+    try:
+        return selectors.campaign_get(user=request.user, pk=pk)
+    except Campaign.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+def campaign_list(request):
+    page_obj = Paginator(selectors.campaign_list(user=request.user), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    return render(
+        request, "inventory/campaign_list.html",
+        {"page_obj": page_obj, "campaigns": page_obj.object_list, "may_run": campaigns.may_run(request.user),
+         "asked_of_me": selectors.attestations_asked_of(request.user)[:20], "today": timezone.localdate()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def campaign_launch(request):
+    if not campaigns.may_run(request.user):
+        raise PermissionDenied
+    form = CampaignForm(request.POST or None)
+    campaign = request.method == "POST" and submit(form, lambda data: campaigns.campaign_launch(actor=request.user, **data))
+    if campaign:
+        messages.success(request, f"Launched “{campaign.name}”: {campaign.items.count()} identities to attest by {campaign.due:%Y-%m-%d}.")
+        return redirect("inventory:campaign-detail", campaign.pk)
+    return render(request, "inventory/campaign_form.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+@login_required
+def campaign_detail(request, pk):
+    campaign = _campaign(request, pk)
+    state = request.GET.get("state", "waiting")
+    if state not in selectors.CAMPAIGN_ITEM_STATES:
+        state = "waiting"
+    page_obj = Paginator(selectors.campaign_items(campaign=campaign, user=request.user, state=state), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    progress = selectors.campaign_progress(campaign)
+    url = reverse("inventory:campaign-detail", args=[campaign.pk])
+    chart = bar_chart(
+        [
+            Bar("Attested", progress["attested"], "fill-active", f"{url}?state=attested"),
+            Bar("Waiting", progress["waiting"] - progress["without_owner"], "fill-suspended", f"{url}?state=waiting"),
+            Bar("No owner", progress["without_owner"], "fill-offboarded", f"{url}?state=waiting"),
+        ],
+        title=f"{campaign.name}: progress",
+    )
+    return render(
+        request, "inventory/campaign_detail.html",
+        {
+            "campaign": campaign, "progress": progress, "chart": chart, "page_obj": page_obj, "items": page_obj.object_list,
+            "state": state, "states": selectors.CAMPAIGN_ITEM_STATES, "may_run": campaigns.may_run(request.user),
+            "today": timezone.localdate(),
+            "percent": round(100 * progress["attested"] / progress["total"]) if progress["total"] else 0,
+        },
+    )
+
+
+@require_POST
+@login_required
+def campaign_close(request, pk):
+    campaign = _campaign(request, pk)
+    if not campaigns.may_run(request.user):
+        raise PermissionDenied
+    if campaign.is_open:
+        campaigns.campaign_close(actor=request.user, campaign=campaign)
+        messages.success(request, f"Closed “{campaign.name}”. What was not attested stays on record as missed.")
+    return redirect("inventory:campaign-detail", campaign.pk)
+
+
+CSV_HEADER = ["identity", "environment", "kind", "primary_owner", "attested", "attested_at", "attested_by", "note"]
+
+
+@login_required
+def campaign_export(request, pk):
+    """The campaign's identities the user may see, answered or not: evidence for an auditor."""
+    campaign = _campaign(request, pk)
+    items = selectors.campaign_items(campaign=campaign, user=request.user, state="all")
+    writer = csv.writer(Echo())
+    rows = (
+        [safe_cell(v) for v in (
+            item.identity.name, item.identity.environment, item.identity.kind, item.primary_owner_name or "",
+            "yes" if item.attestation else "no",
+            item.attestation.attested_at.isoformat() if item.attestation else "",
+            item.attestation.person.get_username() if item.attestation else "",
+            item.attestation.note if item.attestation else "",
+        )]
+        for item in items.iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse((writer.writerow(row) for row in chain([CSV_HEADER], rows)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    return response
