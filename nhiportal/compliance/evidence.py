@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
 from django.utils import timezone
 
-from inventory.models import AIIdentity, Autonomy, Environment, Ownership, Status
+from inventory.models import AIIdentity, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
@@ -109,10 +109,15 @@ def attested(now) -> Evidence:
         past_grace=Q(attestation_due__lt=grace_ends),
     )
     total = AIIdentity.objects.filter(status__in=[Status.ACTIVE, Status.SUSPENDED]).count()
+    # The latest campaign's answer rate: what a reviewer reports after asking everyone at once.
+    latest = Campaign.objects.annotate(
+        asked=Count("items"), answered=Count("items", filter=Q(items__attestation__isnull=False))
+    ).order_by("-launched_at", "-id").first()
+    campaign = {"latest campaign answered": f"{latest.answered} of {latest.asked} ({latest.name})"} if latest else {}
     return Evidence(
         FAIL if also["past_grace"] else WARN if count else PASS,
         f"{total - count} of {total} active or suspended identities were attested on time.",
-        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS")},
+        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"), **campaign},
         findings, count,
     )
 

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import AIIdentity
-from inventory.services import identity_suspend
+from inventory.campaigns import campaign_launch
+from inventory.services import identity_attest, identity_suspend
 from nhiportal.audit.models import AuditEvent
 from nhiportal.compliance.controls import assess, control_get
 from tests.policy.conftest import ALLOW_ALL, active_version, default_version
@@ -66,6 +67,13 @@ def test_an_attestation_overdue_past_its_grace_fails(agent):
     AIIdentity.objects.filter(pk=agent.identity.pk).update(attestation_due=timezone.localdate() - timedelta(days=60))
     result = check("attested")
     assert result.status == "fail" and names(result) == {agent.identity.name}
+
+
+def test_the_latest_campaigns_answers_are_reported(agent, rita, alice):
+    assert "latest campaign answered" not in check("attested").figures
+    campaign_launch(actor=rita, name="Q4", due=timezone.localdate() + timedelta(days=7))
+    identity_attest(actor=alice, identity=agent.identity)
+    assert check("attested").figures["latest campaign answered"] == "1 of 1 (Q4)"
 
 
 def test_an_active_identity_without_an_enabled_credential_fails_workload_identity(alice, agent):
