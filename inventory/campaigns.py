@@ -12,14 +12,17 @@ audit event.
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN, roles_of
 
-from .models import AIIdentity, Campaign, CampaignItem, Status
+from .models import AIIdentity, Campaign, CampaignItem, Ownership, Status
 
 LONGEST_DAYS = 365
 RUNS_CAMPAIGNS = frozenset({REVIEWER, SECURITY_ADMIN})
@@ -96,3 +99,67 @@ def campaign_close(*, actor, campaign: Campaign) -> Campaign:
                "missed": items.filter(attestation__isnull=True).count()},
     )
     return campaign
+
+
+def _digest(campaign: Campaign, identities: list, base_url: str) -> str:
+    lines = [
+        f"The attestation campaign “{campaign.name}” asks you to attest {len(identities)} identit{'y' if len(identities) == 1 else 'ies'} "
+        f"you own by {campaign.due:%Y-%m-%d}: confirm each is still needed and its purpose, scopes and owners still right.",
+        "",
+    ]
+    if campaign.instructions:
+        lines += [campaign.instructions, ""]
+    lines += [f"- {identity.name}: {base_url}/identities/{identity.pk}/#attest" for identity in identities]
+    lines += ["", "If one is no longer needed, offboard it instead."]
+    return "\n".join(lines)
+
+
+def campaigns_notify(*, actor) -> dict:
+    """Email each active owner, once per open campaign, the identities it asks them to attest.
+
+    The campaigns are claimed (announced_at) before any mail goes out, so two runs never both
+    send; if the mail server refuses, the claims are withdrawn and the next run tries again.
+    """
+    with transaction.atomic():
+        campaigns = list(Campaign.objects.select_for_update().filter(closed_at__isnull=True, announced_at__isnull=True))
+        if not campaigns:
+            return {"campaigns": 0, "people": 0}
+        digests = {}  # (campaign, person) -> identities
+        waiting = CampaignItem.objects.filter(campaign__in=campaigns, attestation__isnull=True).select_related("identity")
+        owners = Ownership.objects.filter(
+            identity__in=waiting.values("identity"), person__is_active=True
+        ).exclude(person__email="").select_related("person")
+        owned_by = {}
+        for ownership in owners:
+            owned_by.setdefault(ownership.identity_id, []).append(ownership.person)
+        for item in waiting.order_by("identity__name"):
+            for person in owned_by.get(item.identity_id, []):
+                digests.setdefault((item.campaign_id, person), []).append(item.identity)
+        now = timezone.now()
+        for campaign in campaigns:
+            campaign.announced_at = now
+            campaign.owners_told = sum(1 for (campaign_id, _) in digests if campaign_id == campaign.pk)
+            campaign.save(update_fields=["announced_at", "owners_told"])
+        audit_record(
+            actor=actor, action="campaigns.notify", object_type="inventory.campaign", object_id="campaigns",
+            object_repr="campaign announcements", after={"campaigns": len(campaigns), "messages": len(digests)},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    by_id = {c.pk: c for c in campaigns}
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] Attest {len(identities)} identit{'y' if len(identities) == 1 else 'ies'} by {by_id[cid].due:%Y-%m-%d}",
+            body=_digest(by_id[cid], identities, base_url), to=[person.email],
+        )
+        for (cid, person), identities in digests.items()
+    ]
+
+    def withdraw(error):
+        Campaign.objects.filter(pk__in=by_id).update(announced_at=None, owners_told=0)
+        audit_record(
+            actor=actor, action="campaigns.notify_failed", object_type="inventory.campaign", object_id="campaigns",
+            object_repr="campaign announcements", after={"campaigns": len(campaigns)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"campaigns": len(campaigns), "people": len({person.pk for (_, person) in digests})}

@@ -153,6 +153,9 @@ class Campaign(models.Model):
     launched_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by_label = models.CharField(max_length=200, blank=True)
+    # When manage.py notify_campaigns emailed the owners, and how many people it told.
+    announced_at = models.DateTimeField(null=True, blank=True)
+    owners_told = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-launched_at", "-id"]

@@ -1,0 +1,58 @@
+"""manage.py notify_campaigns: owners hear once per campaign what it asks of them."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from inventory.campaigns import campaign_close, campaign_launch
+from inventory.services import identity_activate
+from nhiportal.audit.models import AuditEvent
+
+
+def run() -> str:
+    out = StringIO()
+    call_command("notify_campaigns", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def launched(make_identity, alice, bob, rita):
+    mine = identity_activate(actor=alice, identity=make_identity(alice, name="crm-bot", backups=[bob]))
+    identity_activate(actor=alice, identity=make_identity(alice, name="ledger-bot"))
+    return campaign_launch(actor=rita, name="Q4", due=timezone.localdate() + timedelta(days=10), instructions="Check the grants too."), mine
+
+
+def test_each_owner_gets_one_digest_of_their_identities(launched):
+    campaign, _ = launched
+    assert "Announced 1 campaign(s) to 2 owner(s)." in run()
+    by_person = {m.to[0]: m for m in mail.outbox}
+    assert set(by_person) == {"alice@example.com", "bob@example.com"}
+    assert "crm-bot" in by_person["alice@example.com"].body and "ledger-bot" in by_person["alice@example.com"].body
+    assert "ledger-bot" not in by_person["bob@example.com"].body and "Check the grants too." in by_person["bob@example.com"].body
+    campaign.refresh_from_db()
+    assert campaign.announced_at is not None and campaign.owners_told == 2
+    assert AuditEvent.objects.filter(action="campaigns.notify").count() == 1
+
+
+def test_a_campaign_is_announced_once_and_a_closed_one_never(launched, rita):
+    run()
+    assert "Announced 0 campaign(s)" in run() and len(mail.outbox) == 2
+    later = campaign_launch(actor=rita, name="Closed early", due=timezone.localdate() + timedelta(days=5))
+    campaign_close(actor=rita, campaign=later)
+    assert "Announced 0 campaign(s)" in run()
+
+
+def test_if_mail_fails_the_next_run_tries_again(launched, settings):
+    campaign, _ = launched
+    settings.EMAIL_BACKEND = "tests.tokens.test_notify_approvals.RefusingBackend"
+    with pytest.raises(ConnectionRefusedError):
+        run()
+    campaign.refresh_from_db()
+    assert campaign.announced_at is None
+    assert AuditEvent.objects.get(action="campaigns.notify_failed").reason == "mail server down"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert "Announced 1 campaign(s) to 2 owner(s)." in run()
