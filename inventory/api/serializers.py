@@ -8,8 +8,8 @@ from rest_framework import serializers
 
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.lifecycle import allowed_actions
-from inventory.models import Autonomy, Environment, Kind, OwnerRole, Sensitivity
-from inventory.selectors import people_who_can_own
+from inventory.models import Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
+from inventory.selectors import CLAIM_VIEWS, people_who_can_own
 
 
 class OwnerSerializer(serializers.Serializer):
@@ -141,3 +141,52 @@ class ConflictSerializer(serializers.Serializer):
     missing = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="What activation still needs."
     )
+
+
+class ClaimSerializer(serializers.Serializer):
+    """An ownership claim: what is claimed and why (the writable fields), and its decision (read-only)."""
+
+    id = serializers.IntegerField(read_only=True)
+    identity = serializers.UUIDField(source="identity_id", help_text="an orphaned identity (GET /api/v1/claims/orphaned/)")
+    identity_name = serializers.CharField(source="identity.name", read_only=True)
+    # A blank reason reaches the service function, whose refusal says what to write (one rule
+    # for the pages and the API).
+    reason = serializers.CharField(allow_blank=True, help_text="why you are accountable for it now: the reviewer reads this")
+    claimant = serializers.CharField(source="claimant.username", read_only=True)
+    claimed_at = serializers.DateTimeField(read_only=True)
+    state = serializers.ChoiceField(choices=ClaimState.choices, read_only=True)
+    decided_by = serializers.CharField(source="decided_by_label", read_only=True, help_text="who approved, rejected or withdrew it")
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    decision_reason = serializers.CharField(read_only=True)
+
+
+class ClaimQuerySerializer(serializers.Serializer):
+    view = serializers.ChoiceField(
+        choices=CLAIM_VIEWS, required=False, default="all",
+        help_text="all: those you may see; mine: those you made; waiting: those waiting for your decision, oldest first",
+    )
+    state = serializers.ChoiceField(
+        choices=ClaimState.values, required=False, allow_blank=True, default="",
+        help_text="ignored with view=waiting, where every claim listed is pending",
+    )
+
+
+class ClaimNoteSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", help_text="an optional note")
+
+
+class ClaimRefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="why not: the claimant reads this")
+
+
+class OrphanSerializer(serializers.Serializer):
+    """An identity none of whose owners is active: what identifies it, nothing it holds."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    environment = serializers.ChoiceField(choices=Environment.choices)
+    status = serializers.ChoiceField(choices=Status.choices)
+    former_primary_owner = serializers.CharField(source="primary_owner_name", allow_null=True, help_text="username; no longer active")
+    pending_claims = serializers.IntegerField(help_text="claims on it waiting for a reviewer")
+    claimed_by_me = serializers.BooleanField(help_text="your own claim on it waits for a reviewer")

@@ -8,9 +8,24 @@ Answers a client can act on:
   `version` you sent, or the lifecycle action cannot happen from its status. A refused
   activation is a 409 with {"detail": ..., "missing": [...]}: the request itself was well
   formed, and the same request succeeds once the identity has what is missing.
+
+Ownership claims (/api/v1/claims/), the rules of inventory/claims.py:
+- an orphaned identity is one that is not offboarded and none of whose owners is an active
+  person; GET claims/orphaned/ lists them (what identifies one, nothing it holds) for the
+  people who may claim them or read everything, and is a 403 for anyone else;
+- owners, reviewers and security admins claim an orphan, saying why (403 for compliance and
+  for people without a role, asked before anything else; 404 for an identity that is not
+  orphaned, or not any more; 400 for a missing reason or a second waiting claim of yours);
+- you see the claims you made; reviewers, compliance and security admins see them all
+  (404 otherwise); view=waiting lists those waiting for your decision, oldest first;
+- a reviewer or security admin who is not the claimant approves (the claimant becomes the
+  primary owner, the former owners stay on as backups) or rejects with a reason (403 for
+  anyone else, the claimant included); the claimant alone withdraws a claim (cancel, 403
+  otherwise); a claim that no longer waits is a 400 with its state.
 """
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -19,21 +34,26 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from inventory import services, visibility
+from inventory import claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
-from inventory.models import Ownership
+from inventory.models import ClaimState, Ownership, OwnershipClaim
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.selectors import events_for_identity
 from nhiportal.conf import nhi_setting
-from nhiportal.people.roles import is_security_admin
+from nhiportal.people.roles import is_security_admin, sees_everything
 
 from .serializers import (
+    ClaimNoteSerializer,
+    ClaimQuerySerializer,
+    ClaimRefusalSerializer,
+    ClaimSerializer,
     ConflictSerializer,
     IdentityCreateSerializer,
     IdentitySerializer,
     IdentityUpdateSerializer,
     LifecycleSerializer,
+    OrphanSerializer,
     OwnerSerializer,
     OwnersOutputSerializer,
     OwnersSerializer,
@@ -246,3 +266,113 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         identity = self.get_object()
         page = self.paginate_queryset(events_for_identity(identity.pk))
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+_CLAIM_DECISION_RESPONSES = {
+    200: ClaimSerializer,
+    400: OpenApiResponse(description="The reason is missing or too long, or the claim no longer waits (its state says why)."),
+    403: OpenApiResponse(description="Someone else decides or withdraws this claim."),
+    404: OpenApiResponse(description="No such claim, or one you may not see."),
+}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the ownership claims you may see", parameters=[ClaimQuerySerializer]),
+    retrieve=extend_schema(summary="One ownership claim", responses={200: ClaimSerializer, 404: None}),
+)
+@extend_schema(tags=["ownership claims"])
+class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Someone takes over an identity whose owners have all left; a reviewer decides."""
+
+    serializer_class = ClaimSerializer
+    lookup_value_converter = "int"
+    parser_classes = [JSONParser]
+    filter_backends = []
+
+    def get_queryset(self):
+        query = _valid(ClaimQuerySerializer, self.request.query_params) if self.action == "list" else {}
+        return selectors.claim_list(user=self.request.user, view=query.get("view", "all"), state=query.get("state", ""))
+
+    def get_object(self):
+        try:
+            claim = selectors.claim_get(user=self.request.user, pk=self.kwargs["pk"])
+        except OwnershipClaim.DoesNotExist:
+            raise Http404 from None
+        self.check_object_permissions(self.request, claim)
+        return claim
+
+    @extend_schema(
+        summary="Claim an orphaned identity (owners, reviewers and security admins)",
+        request=ClaimSerializer,
+        responses={
+            201: ClaimSerializer,
+            400: OpenApiResponse(description="A field is invalid; the reasons are keyed by field name."),
+            403: OpenApiResponse(description="Your role does not claim identities."),
+            404: OpenApiResponse(description="No such identity, or it is not orphaned."),
+        },
+    )
+    def create(self, request):
+        # Who may claim is answered first: it depends on nothing sent.
+        if not claims.may_claim(request.user):
+            raise PermissionDenied("Owners, reviewers and security admins claim identities.")
+        data = _valid(ClaimSerializer, request.data)
+        # Not orphaned (any more) or no such identity: nothing to claim, whatever the reason.
+        identity = get_object_or_404(selectors.orphaned_to_claim(request.user), pk=data["identity_id"])
+        claim = claims.claim_create(actor=request.user, identity=identity, reason=data["reason"])
+        return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+    def _require_decider(self, claim):
+        # A claim that no longer waits is left to the service function, which answers 400 with
+        # its state; may_decide is False for it and would make that a misleading 403.
+        if claim.state == ClaimState.PENDING and not claims.may_decide(self.request.user, claim):
+            raise PermissionDenied(claims.DECIDERS)
+
+    @extend_schema(summary="Approve: the claimant becomes the primary owner", request=ClaimNoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """The claimant becomes the identity's primary owner; its former owners stay on as backups."""
+        claim = self.get_object()
+        self._require_decider(claim)
+        reason = _valid(ClaimNoteSerializer, request.data)["reason"]
+        claims.claim_approve(actor=request.user, claim=claim, reason=reason)
+        return Response(ClaimSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Reject, with the reason the claimant reads", request=ClaimRefusalSerializer, responses=_CLAIM_DECISION_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Refuse the claim; the identity stays orphaned."""
+        claim = self.get_object()
+        self._require_decider(claim)
+        reason = _valid(ClaimRefusalSerializer, request.data)["reason"]
+        claims.claim_reject(actor=request.user, claim=claim, reason=reason)
+        return Response(ClaimSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Withdraw your claim while it waits", request=ClaimNoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Only the claimant withdraws a claim."""
+        claim = self.get_object()
+        # As for deciding: one that no longer waits gets the service function's 400.
+        if claim.state == ClaimState.PENDING and not claims.may_cancel(request.user, claim):
+            raise PermissionDenied("Only the claimant withdraws a claim.")
+        reason = _valid(ClaimNoteSerializer, request.data)["reason"]
+        claims.claim_cancel(actor=request.user, claim=claim, reason=reason)
+        return Response(ClaimSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Orphaned identities you may claim",
+        responses={200: OrphanSerializer(many=True), 403: OpenApiResponse(description="Your role neither claims identities nor reads everything.")},
+    )
+    @action(detail=False, methods=["get"])
+    def orphaned(self, request):
+        """Identities not offboarded none of whose owners is active, by name: what identifies one, nothing it holds."""
+        if not (claims.may_claim(request.user) or sees_everything(request.user)):
+            raise PermissionDenied("Owners, reviewers, compliance and security admins see the orphaned identities.")
+        page = self.paginate_queryset(selectors.orphaned_to_claim(request.user))
+        return self.get_paginated_response(OrphanSerializer(page, many=True).data)

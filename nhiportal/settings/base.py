@@ -184,6 +184,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SensitivityEnum": "inventory.models.Sensitivity",
         "DecisionEnum": "tokens.policy.models.Decision",
+        # Access requests and ownership claims both have a `state`: one name each, whichever is generated first.
+        "AccessRequestStateEnum": "tokens.models.AccessRequestState",
+        "ClaimStateEnum": "inventory.models.ClaimState",
     },
 }
 

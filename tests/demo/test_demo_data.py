@@ -6,8 +6,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from inventory.models import AIIdentity, Status
-from inventory.selectors import attestation_overdue_q, orphaned_q
+from inventory.models import AIIdentity, ClaimState, OwnershipClaim, OwnerRole, Status
+from inventory.selectors import attestation_overdue_q, claim_list, orphaned_q, orphaned_to_claim
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import is_reviewer, is_security_admin, roles_of
 
@@ -75,3 +75,38 @@ def test_it_bulk_inserts_beyond_the_history_limit_with_a_valid_chain(db):
     client.force_login(owner)
     names = [row["name"] for row in client.get(reverse("api:identity-list"), {"q": "-29"}).json()["results"]]
     assert any(name.endswith("-29") for name in names)
+
+
+def test_bob_claims_an_orphan_and_it_waits_for_rita(db):
+    call_command("demo_data", verbosity=0)
+    User = get_user_model()
+    bob, rita, alice = (User.objects.get(username=u) for u in ("bob", "rita", "alice"))
+
+    # bob's claim waits: it is what rita's "Waiting for me" and the sidebar badge show.
+    waiting = OwnershipClaim.objects.get(state=ClaimState.PENDING)
+    assert waiting.claimant == bob and "handed" in waiting.reason
+    assert list(claim_list(user=rita, view="waiting")) == [waiting]
+    orphan = orphaned_to_claim(bob).get(pk=waiting.identity_id)  # still orphaned until a reviewer decides
+    assert orphan.claimed_by_me and orphan.pending_claims == 1
+    # The second orphan's claim ended: alice owns it now, its leaver stays on as a backup.
+    approved = OwnershipClaim.objects.get(state=ClaimState.APPROVED)
+    assert approved.claimant == alice and approved.decided_by == rita and approved.decision_reason
+    owners = {o.person.username: (o.role, o.person.is_active) for o in approved.identity.ownerships.select_related("person")}
+    assert owners.pop("alice") == (OwnerRole.PRIMARY, True)
+    [(leaver, (role, active))] = owners.items()
+    assert role == OwnerRole.BACKUP and not active
+    # Each story is about a different leaver's identity.
+    assert not waiting.identity.ownerships.filter(person__username=leaver).exists()
+    # The other orphans are left for someone to claim.
+    assert AIIdentity.objects.filter(orphaned_q()).count() >= 2
+    assert OwnershipClaim.objects.count() == 2
+    # `make run` calls it again each time: nothing more is claimed.
+    call_command("demo_data", "--if-empty", verbosity=0)
+    assert OwnershipClaim.objects.count() == 2
+    call_command("audit_verify", verbosity=0)
+
+
+def test_a_demo_without_orphans_has_no_claims(db):
+    call_command("demo_data", "--identities", "6", verbosity=0)
+    assert not AIIdentity.objects.filter(orphaned_q()).exists()
+    assert not OwnershipClaim.objects.exists()
