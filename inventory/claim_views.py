@@ -24,6 +24,7 @@ from nhiportal.service_forms import submit
 from . import claims, selectors
 from .forms import ClaimForm
 from .models import AIIdentity, ClaimState, OwnershipClaim
+from .orphans import suspension_due
 
 STATES = ("pending", "approved", "rejected", "cancelled", "all")
 
@@ -37,6 +38,8 @@ def orphaned_list(request):
     if not (claims.may_claim(request.user) or sees_everything(request.user)):
         raise PermissionDenied
     page_obj = _page(request, selectors.orphaned_to_claim(request.user))
+    for identity in page_obj.object_list:
+        identity.suspension_due = suspension_due(identity)
     return render(
         request, "inventory/claim_orphaned.html",
         {"page_obj": page_obj, "identities": page_obj.object_list, "may_claim": claims.may_claim(request.user)},

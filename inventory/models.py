@@ -64,6 +64,8 @@ class AIIdentity(models.Model):
     attestation_interval_days = models.PositiveSmallIntegerField(default=90)
     attestation_due = models.DateField(null=True, blank=True, db_index=True)
     last_attested_at = models.DateTimeField(null=True, blank=True)
+    # When manage.py suspend_orphans first found no active owner (cleared once one is back).
+    orphaned_since = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
