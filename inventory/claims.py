@@ -39,6 +39,11 @@ def may_cancel(user, claim: OwnershipClaim) -> bool:
     return claim.state == ClaimState.PENDING and user.pk == claim.claimant_id
 
 
+def _repr(claim: OwnershipClaim) -> str:
+    """How the audit trail names it (model __str__ knows only ids, to stay query-free)."""
+    return f"claim #{claim.pk} on {claim.identity.name} by {claim.claimant.get_username()}"[:200]
+
+
 def _lock(identity_id) -> AIIdentity:
     return AIIdentity.objects.select_for_update().get(pk=identity_id)
 
@@ -57,7 +62,7 @@ def claim_create(*, actor, identity: AIIdentity, reason: str) -> OwnershipClaim:
     if OwnershipClaim.objects.filter(identity=identity, claimant=actor, state=ClaimState.PENDING).exists():
         raise ValidationError({"identity": "Your claim on this identity already waits for a reviewer."})
     claim = OwnershipClaim.objects.create(identity=identity, claimant=actor, reason=reason)
-    audit_record(actor=actor, action="claim.create", obj=claim, identity=identity.pk, after={"claimant": actor.get_username()}, reason=reason)
+    audit_record(actor=actor, action="claim.create", obj=claim, object_repr=_repr(claim), identity=identity.pk, after={"claimant": actor.get_username()}, reason=reason)
     return claim
 
 
@@ -96,7 +101,7 @@ def claim_approve(*, actor, claim: OwnershipClaim, reason: str = "") -> Ownershi
     services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former)
     _end(claim, actor=actor, state=ClaimState.APPROVED, reason=(reason or "").strip())
     audit_record(
-        actor=actor, action="claim.approve", obj=claim, identity=identity.pk,
+        actor=actor, action="claim.approve", obj=claim, object_repr=_repr(claim), identity=identity.pk,
         before={"state": ClaimState.PENDING}, after={"state": claim.state, "primary_owner": claim.claimant.get_username(), "role": OwnerRole.PRIMARY},
         reason=claim.decision_reason,
     )
@@ -110,7 +115,7 @@ def claim_reject(*, actor, claim: OwnershipClaim, reason: str) -> OwnershipClaim
         raise ValidationError({"reason": "Say why, for the claimant and the audit trail."})
     claim = _waiting(claim, actor, may_decide, DECIDERS)
     _end(claim, actor=actor, state=ClaimState.REJECTED, reason=reason)
-    audit_record(actor=actor, action="claim.reject", obj=claim, identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=reason)
+    audit_record(actor=actor, action="claim.reject", obj=claim, object_repr=_repr(claim), identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=reason)
     return claim
 
 
@@ -118,5 +123,5 @@ def claim_reject(*, actor, claim: OwnershipClaim, reason: str) -> OwnershipClaim
 def claim_cancel(*, actor, claim: OwnershipClaim, reason: str = "") -> OwnershipClaim:
     claim = _waiting(claim, actor, may_cancel, "Only the claimant withdraws a claim.")
     _end(claim, actor=actor, state=ClaimState.CANCELLED, reason=(reason or "").strip())
-    audit_record(actor=actor, action="claim.cancel", obj=claim, identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=claim.decision_reason)
+    audit_record(actor=actor, action="claim.cancel", obj=claim, object_repr=_repr(claim), identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=claim.decision_reason)
     return claim

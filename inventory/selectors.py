@@ -232,3 +232,11 @@ def campaign_asks(identity) -> list:
         identity.campaign_items.filter(attestation__isnull=True, campaign__closed_at__isnull=True)
         .select_related("campaign").order_by("campaign__due")
     )
+
+
+def campaigns_asking(user) -> list[dict]:
+    """Open campaigns waiting for this person's attestations: id, name, due and how many."""
+    return list(
+        attestations_asked_of(user).order_by().values("campaign_id", "campaign__name", "campaign__due")
+        .annotate(waiting=Count("pk")).order_by("campaign__due")
+    )

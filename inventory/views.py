@@ -95,6 +95,7 @@ def dashboard(request):
         "due_soon_count": due.filter(attestation_due__gte=today).count(),
         "due": due[: DASHBOARD_LIST_LENGTH * 2],
         "horizon_days": ATTESTATION_HORIZON_DAYS,
+        "campaigns_asking": selectors.campaigns_asking(user),
         "recent": selectors.recent_activity(user=user),
         "may_register": selectors.may_register(user),
         "today": today,

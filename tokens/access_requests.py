@@ -69,6 +69,11 @@ def may_cancel(user, access_request: AccessRequest) -> bool:
     return access_request.is_pending and (user.pk == access_request.requested_by_id or is_security_admin(user))
 
 
+def _repr(access_request: AccessRequest) -> str:
+    """How the audit trail names it (model __str__ knows only ids, to stay query-free)."""
+    return f"access request #{access_request.pk}: {' '.join(access_request.scopes)} on {access_request.service.name} for {access_request.identity.name}"[:200]
+
+
 def _snapshot(access_request: AccessRequest) -> dict:
     return {
         "identity": str(access_request.identity_id),
@@ -131,7 +136,7 @@ def access_request_create(*, actor, identity, service: Service, scopes, ends_at,
         owner_approved_by=actor if vouched else None,
         owner_approved_at=now if vouched else None,
     )
-    audit_record(actor=actor, action="access_request.create", obj=access_request, identity=identity.pk, after=_snapshot(access_request), reason=justification)
+    audit_record(actor=actor, action="access_request.create", obj=access_request, object_repr=_repr(access_request), identity=identity.pk, after=_snapshot(access_request), reason=justification)
     return access_request
 
 
@@ -169,7 +174,7 @@ def access_request_approve(*, actor, access_request: AccessRequest, reason: str 
         access_request.owner_approved_at = timezone.now()
         access_request.save(update_fields=["state", "owner_approved_by", "owner_approved_at"])
         audit_record(
-            actor=actor, action="access_request.approve", obj=access_request, identity=access_request.identity_id,
+            actor=actor, action="access_request.approve", obj=access_request, object_repr=_repr(access_request), identity=access_request.identity_id,
             before={"state": AccessRequestState.OWNER_REVIEW}, after={"state": access_request.state, "stage": OWNER_STAGE}, reason=reason,
         )
         return access_request
@@ -185,7 +190,7 @@ def access_request_approve(*, actor, access_request: AccessRequest, reason: str 
     )
     _end(access_request, actor=actor, state=AccessRequestState.APPROVED, reason=reason)
     audit_record(
-        actor=actor, action="access_request.approve", obj=access_request, identity=access_request.identity_id,
+        actor=actor, action="access_request.approve", obj=access_request, object_repr=_repr(access_request), identity=access_request.identity_id,
         before={"state": AccessRequestState.SERVICE_REVIEW},
         after={"state": access_request.state, "stage": SERVICE_STAGE, "grant": access_request.grant.pk}, reason=reason,
     )
@@ -202,7 +207,7 @@ def access_request_reject(*, actor, access_request: AccessRequest, reason: str) 
     before = access_request.state
     _end(access_request, actor=actor, state=AccessRequestState.REJECTED, reason=reason)
     audit_record(
-        actor=actor, action="access_request.reject", obj=access_request, identity=access_request.identity_id,
+        actor=actor, action="access_request.reject", obj=access_request, object_repr=_repr(access_request), identity=access_request.identity_id,
         before={"state": before}, after={"state": access_request.state}, reason=reason,
     )
     return access_request
@@ -212,7 +217,7 @@ def access_request_reject(*, actor, access_request: AccessRequest, reason: str) 
 def access_request_cancel(*, actor, access_request: AccessRequest, reason: str = "") -> AccessRequest:
     """The requester (or a security admin) withdraws a request that still waits."""
     lock_identity(access_request.identity_id)
-    access_request = AccessRequest.objects.select_related("service").get(pk=access_request.pk)
+    access_request = AccessRequest.objects.select_related("identity", "service").get(pk=access_request.pk)
     if not access_request.is_pending:
         raise ValidationError(f"This request is {access_request.get_state_display().lower()}; there is nothing to cancel.")
     if not may_cancel(actor, access_request):
@@ -220,7 +225,7 @@ def access_request_cancel(*, actor, access_request: AccessRequest, reason: str =
     before = access_request.state
     _end(access_request, actor=actor, state=AccessRequestState.CANCELLED, reason=(reason or "").strip())
     audit_record(
-        actor=actor, action="access_request.cancel", obj=access_request, identity=access_request.identity_id,
+        actor=actor, action="access_request.cancel", obj=access_request, object_repr=_repr(access_request), identity=access_request.identity_id,
         before={"state": before}, after={"state": access_request.state}, reason=access_request.decision_reason,
     )
     return access_request

@@ -196,6 +196,11 @@ def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks) -> TrustDomai
     return domain
 
 
+def _grant_repr(grant: Grant) -> str:
+    """How the audit trail names a grant (its __str__ knows only ids, to stay query-free)."""
+    return f"grant #{grant.pk}: {' '.join(grant.scopes)} on {grant.service.name} for {grant.identity.name}"[:200]
+
+
 def _grant_snapshot(grant: Grant) -> dict:
     return {
         "identity": str(grant.identity_id),
@@ -245,7 +250,9 @@ def grant_create(
     )
     grant.full_clean()
     grant.save()
-    audit_record(actor=actor, action="grant.create", obj=grant, after=_grant_snapshot(grant), reason=grant.justification)
+    audit_record(
+        actor=actor, action="grant.create", obj=grant, object_repr=_grant_repr(grant), after=_grant_snapshot(grant), reason=grant.justification
+    )
     return grant
 
 
@@ -255,7 +262,7 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the grant is revoked."})
     lock_identity(grant.identity_id)
-    grant = Grant.objects.select_related("service").get(pk=grant.pk)
+    grant = Grant.objects.select_related("identity", "service").get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant
     label = actor_label(actor)
@@ -267,7 +274,7 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
         identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Grant revoked: {reason.strip()}"[:200]
     )
     audit_record(
-        actor=actor, action="grant.revoke", obj=grant,
+        actor=actor, action="grant.revoke", obj=grant, object_repr=_grant_repr(grant),
         before={"revoked_at": None}, after={"revoked_at": grant.revoked_at, "tokens_revoked": revoked}, reason=reason.strip(),
     )
     return grant

@@ -135,6 +135,8 @@ def test_an_owner_sees_what_is_asked_of_them_and_only_their_identities(client_fo
     assert "crm-bot" in page and "ledger-bot" in page
     identity_page = client_for(alice).get(f"/identities/{fleet['crm'].pk}/").content.decode()
     assert f"The campaign <a href=\"/campaigns/{campaign.pk}/\">Q4 production</a> asks you" in identity_page
+    dashboard = client_for(alice).get("/").content.decode()
+    assert f'<a href="/campaigns/{campaign.pk}/">Q4 production</a> asks you to attest 2 identities' in dashboard
     # bob owns nothing in it: the campaign is not his to see
     assert client_for(bob).get(f"/campaigns/{campaign.pk}/").status_code == 404
     assert campaign.name not in client_for(bob).get("/campaigns/").content.decode()
