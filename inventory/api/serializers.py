@@ -9,7 +9,7 @@ from rest_framework import serializers
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.lifecycle import allowed_actions
 from inventory.models import Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
-from inventory.selectors import CLAIM_VIEWS, people_who_can_own
+from inventory.selectors import CAMPAIGN_ITEM_STATES, CLAIM_VIEWS, people_who_can_own
 
 
 class OwnerSerializer(serializers.Serializer):
@@ -190,3 +190,72 @@ class OrphanSerializer(serializers.Serializer):
     former_primary_owner = serializers.CharField(source="primary_owner_name", allow_null=True, help_text="username; no longer active")
     pending_claims = serializers.IntegerField(help_text="claims on it waiting for a reviewer")
     claimed_by_me = serializers.BooleanField(help_text="your own claim on it waits for a reviewer")
+
+
+class CampaignSerializer(serializers.Serializer):
+    """An attestation campaign: what it asks (the writable fields) and how far it got (read-only).
+
+    total and attested count all of the campaign's identities, as the campaigns page does."""
+
+    id = serializers.IntegerField(read_only=True)
+    # A blank name reaches the service function, whose refusal says what to write.
+    name = serializers.CharField(max_length=120, allow_blank=True, help_text="what owners see, e.g. “Q4 2026 production agents”")
+    due = serializers.DateField(help_text="attest by; after today, within a year")
+    environment = serializers.ChoiceField(
+        choices=Environment.choices, required=False, allow_blank=True, default="", help_text="the scope; blank: any environment"
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False, allow_blank=True, default="", help_text="the scope; blank: any kind")
+    instructions = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=4000, help_text="what owners should check before they attest"
+    )
+    open = serializers.BooleanField(source="is_open", read_only=True)
+    launched_by = serializers.CharField(source="launched_by.username", read_only=True)
+    launched_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closed_by = serializers.CharField(source="closed_by_label", read_only=True)
+    announced_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="when manage.py notify_campaigns emailed the owners; null: not yet"
+    )
+    owners_told = serializers.IntegerField(read_only=True, help_text="how many owners that email reached")
+    total = serializers.IntegerField(read_only=True, help_text="identities asked")
+    attested = serializers.IntegerField(read_only=True, help_text="identities attested since the launch")
+
+
+class CampaignProgressSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    attested = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+    without_owner = serializers.IntegerField(help_text="waiting, and no active owner is left to answer (claim them)")
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    progress = serializers.SerializerMethodField()
+
+    @extend_schema_field(CampaignProgressSerializer)
+    def get_progress(self, campaign):
+        return self.context["progress"]
+
+
+class CampaignItemSerializer(serializers.Serializer):
+    """One identity a campaign asks about, and the attestation that answered it (null: none yet)."""
+
+    identity = serializers.UUIDField(source="identity_id")
+    identity_name = serializers.CharField(source="identity.name")
+    environment = serializers.ChoiceField(source="identity.environment", choices=Environment.choices)
+    kind = serializers.ChoiceField(source="identity.kind", choices=Kind.choices)
+    primary_owner = serializers.CharField(source="primary_owner_name", allow_null=True, help_text="username")
+    has_active_owner = serializers.BooleanField(help_text="false: nobody is left to answer (claim it)")
+    attested = serializers.SerializerMethodField()
+    attested_at = serializers.DateTimeField(source="attestation.attested_at", allow_null=True, default=None)
+    attested_by = serializers.CharField(source="attestation.person.username", allow_null=True, default=None)
+    note = serializers.CharField(source="attestation.note", default="", help_text="the attestation's note")
+
+    def get_attested(self, item) -> bool:
+        return item.attestation_id is not None
+
+
+class CampaignItemQuerySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=CAMPAIGN_ITEM_STATES, required=False, default="all",
+        help_text="all (default); waiting: not attested yet (missed, once closed); attested",
+    )

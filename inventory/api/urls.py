@@ -1,10 +1,11 @@
 # API routes are named "<thing>-<action>" and reversed as "api:<name>" (see nhiportal/urls.py).
 from rest_framework.routers import SimpleRouter
 
-from .views import ClaimViewSet, IdentityViewSet
+from .views import CampaignViewSet, ClaimViewSet, IdentityViewSet
 
 # SimpleRouter: every app includes its own router at the same prefix, so none may add a root view.
 router = SimpleRouter(use_regex_path=False)
 router.register("identities", IdentityViewSet, basename="identity")
 router.register("claims", ClaimViewSet, basename="claim")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 urlpatterns = router.urls

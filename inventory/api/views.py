@@ -22,6 +22,19 @@ Ownership claims (/api/v1/claims/), the rules of inventory/claims.py:
   primary owner, the former owners stay on as backups) or rejects with a reason (403 for
   anyone else, the claimant included); the claimant alone withdraws a claim (cancel, 403
   otherwise); a claim that no longer waits is a 400 with its state.
+
+Attestation campaigns (/api/v1/campaigns/), the rules of inventory/campaigns.py:
+- reviewers, compliance and security admins see every campaign; an owner sees those that ask
+  about an identity they own, and of each only the items of those identities; any other
+  campaign is a 404 (the list is empty for someone with no role);
+- total, attested and progress count all of a campaign's identities, as the page does;
+  items/?state=all|waiting|attested lists the identities you may see, with who attested;
+- reviewers and security admins launch (403 for anyone else, asked before anything else;
+  400 keyed by field: a blank name, a due date not after today or more than a year away, a
+  scope without an active or suspended identity) and close (403 for anyone else; 400 if it
+  is closed already);
+- owners answer with the identity's ordinary attestation (POST identities/{id}/attest/),
+  which answers every open campaign item of that identity.
 """
 
 from django.db.models import Prefetch
@@ -34,9 +47,9 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from inventory import claims, selectors, services, visibility
+from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
-from inventory.models import ClaimState, Ownership, OwnershipClaim
+from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.selectors import events_for_identity
@@ -44,6 +57,10 @@ from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin, sees_everything
 
 from .serializers import (
+    CampaignDetailSerializer,
+    CampaignItemQuerySerializer,
+    CampaignItemSerializer,
+    CampaignSerializer,
     ClaimNoteSerializer,
     ClaimQuerySerializer,
     ClaimRefusalSerializer,
@@ -376,3 +393,84 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise PermissionDenied("Owners, reviewers, compliance and security admins see the orphaned identities.")
         page = self.paginate_queryset(selectors.orphaned_to_claim(request.user))
         return self.get_paginated_response(OrphanSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the attestation campaigns you may see, newest first"),
+    retrieve=extend_schema(summary="One attestation campaign, with its progress", responses={200: CampaignDetailSerializer, 404: None}),
+)
+@extend_schema(tags=["attestation campaigns"])
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reviewers ask the owners of many identities at once to attest them by one date."""
+
+    serializer_class = CampaignSerializer
+    lookup_value_converter = "int"
+    parser_classes = [JSONParser]
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.campaign_list(user=self.request.user).select_related("launched_by")
+
+    def get_object(self):
+        try:
+            campaign = self.get_queryset().get(pk=self.kwargs["pk"])
+        except Campaign.DoesNotExist:
+            raise Http404 from None
+        self.check_object_permissions(self.request, campaign)
+        return campaign
+
+    def _detail(self, campaign, status_code=status.HTTP_200_OK):
+        context = {"progress": selectors.campaign_progress(campaign)}
+        return Response(CampaignDetailSerializer(campaign, context=context).data, status=status_code)
+
+    def retrieve(self, request, pk=None):
+        return self._detail(self.get_object())
+
+    def _require_runner(self):
+        if not campaigns.may_run(self.request.user):
+            raise PermissionDenied("Reviewers and security admins run attestation campaigns.")
+
+    @extend_schema(
+        summary="Launch a campaign (reviewers and security admins)",
+        request=CampaignSerializer,
+        responses={
+            201: CampaignDetailSerializer,
+            400: OpenApiResponse(description="A field is invalid; the reasons are keyed by field name."),
+            403: OpenApiResponse(description="Your role does not run campaigns."),
+        },
+    )
+    def create(self, request):
+        # Who may launch is answered first: it depends on nothing sent.
+        self._require_runner()
+        campaign = campaigns.campaign_launch(actor=request.user, **_valid(CampaignSerializer, request.data))
+        # Read back through the gate for the counts the output shows.
+        return self._detail(self.get_queryset().get(pk=campaign.pk), status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Close the campaign: what was not attested stays on record as missed",
+        request=None,
+        responses={
+            200: CampaignDetailSerializer,
+            400: OpenApiResponse(description="The campaign is closed already."),
+            403: OpenApiResponse(description="Your role does not run campaigns."),
+            404: OpenApiResponse(description="No such campaign, or one you may not see."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        campaign = self.get_object()
+        self._require_runner()
+        campaigns.campaign_close(actor=request.user, campaign=campaign)
+        return self._detail(self.get_object())
+
+    @extend_schema(
+        summary="The campaign's identities you may see, with who attested them",
+        parameters=[CampaignItemQuerySerializer],
+        responses={200: CampaignItemSerializer(many=True), 404: None},
+    )
+    @action(detail=True, methods=["get"])
+    def items(self, request, pk=None):
+        campaign = self.get_object()
+        state = _valid(CampaignItemQuerySerializer, request.query_params)["state"]
+        page = self.paginate_queryset(selectors.campaign_items(campaign=campaign, user=request.user, state=state))
+        return self.get_paginated_response(CampaignItemSerializer(page, many=True).data)

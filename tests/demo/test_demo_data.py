@@ -1,13 +1,23 @@
 """`manage.py demo_data`: the organisation `make run` shows, and its benchmark-sized variant."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from inventory.models import AIIdentity, ClaimState, OwnershipClaim, OwnerRole, Status
-from inventory.selectors import attestation_overdue_q, claim_list, orphaned_q, orphaned_to_claim
+from inventory.models import AIIdentity, Campaign, ClaimState, Environment, OwnershipClaim, OwnerRole, Status
+from inventory.selectors import (
+    attestation_overdue_q,
+    attestations_asked_of,
+    campaign_progress,
+    claim_list,
+    orphaned_q,
+    orphaned_to_claim,
+)
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import is_reviewer, is_security_admin, roles_of
 
@@ -110,3 +120,65 @@ def test_a_demo_without_orphans_has_no_claims(db):
     call_command("demo_data", "--identities", "6", verbosity=0)
     assert not AIIdentity.objects.filter(orphaned_q()).exists()
     assert not OwnershipClaim.objects.exists()
+
+
+def test_rita_runs_a_production_campaign_its_owners_answer_in_part(db):
+    call_command("demo_data", verbosity=0)
+    User = get_user_model()
+    alice, bob, rita = (User.objects.get(username=u) for u in ("alice", "bob", "rita"))
+    today = timezone.localdate()
+
+    running = Campaign.objects.get(closed_at__isnull=True)
+    assert running.launched_by == rita and running.environment == Environment.PRODUCTION and running.kind == ""
+    assert running.due == today + timedelta(days=10) and running.instructions
+    asked = running.items.select_related("identity")
+    assert asked.exists() and all(item.identity.environment == Environment.PRODUCTION for item in asked)
+    # Partial progress: some answered, some waiting, some with nobody left to answer.
+    progress = campaign_progress(running)
+    assert 0 < progress["attested"] < progress["total"] and progress["without_owner"] > 0
+    answered = asked.filter(attestation__isnull=False).select_related("attestation__person")
+    for item in answered:  # each answer is an owner's ordinary attestation, after the launch
+        assert item.identity.ownerships.filter(person=item.attestation.person).exists()
+        assert item.attestation.attested_at >= running.launched_at
+    assert answered.filter(attestation__person=alice).exists()
+    # alice still has something to answer: the campaigns page shows it as "Asked of you".
+    assert attestations_asked_of(alice).filter(campaign=running).exists()
+    assert attestations_asked_of(bob).exists()
+    # The dashboard keeps overdue work.
+    assert AIIdentity.objects.filter(attestation_overdue_q()).exists()
+    client = Client()
+    client.force_login(rita)
+    page = client.get(f"/campaigns/{running.pk}/").content.decode()
+    assert running.name in page and f"{round(100 * progress['attested'] / progress['total'])}% attested" in page
+
+    # An older campaign, on staging, ran before it and was closed with some identities missed.
+    closed = Campaign.objects.get(closed_at__isnull=False)
+    assert closed.environment == Environment.STAGING and closed.launched_by == rita and closed.closed_by_label == "rita"
+    assert closed.launched_at < closed.closed_at < running.launched_at and closed.due < today
+    before = campaign_progress(closed)
+    assert 0 < before["attested"] < before["total"]
+    for item in closed.items.filter(attestation__isnull=False).select_related("attestation"):
+        assert closed.launched_at <= item.attestation.attested_at <= closed.closed_at
+        item.identity.refresh_from_db()
+        assert item.identity.last_attested_at == item.attestation.attested_at
+        assert item.identity.attestation_due > today  # answered in time, next due later
+    assert AuditEvent.objects.filter(action="campaign.launch").count() == 2
+    assert AuditEvent.objects.filter(action="campaign.close").count() == 1
+
+    # `make run` calls it again each time: no campaign is added, nothing more is answered.
+    attested = running.items.filter(attestation__isnull=False).count()
+    call_command("demo_data", "--if-empty", verbosity=0)
+    assert Campaign.objects.count() == 2 and running.items.filter(attestation__isnull=False).count() == attested
+    call_command("audit_verify", verbosity=0)
+
+
+def test_a_tiny_demo_launches_what_it_can_and_an_empty_one_nothing(db):
+    call_command("demo_data", "--identities", "0", verbosity=0)
+    assert not Campaign.objects.exists()  # nothing in scope: no campaign, and no error
+
+    call_command("demo_data", "--identities", "6", "--seed", "1", verbosity=0)
+    assert Campaign.objects.exists()
+    for campaign in Campaign.objects.all():
+        progress = campaign_progress(campaign)
+        assert 0 < progress["total"] and progress["attested"] < progress["total"]
+    call_command("audit_verify", verbosity=0)

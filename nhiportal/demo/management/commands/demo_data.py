@@ -4,7 +4,9 @@ The token side (services, trust domain, keys, credentials, grants, tasks) comes 
 nhiportal/demo/tokens_data.py: prepare(people) before any identity, prepare_identity(identity)
 before each activation (a workload credential), finish(identities) after, and
 prepare_bulk(identities) for each batch of the bulk path. Once the leavers have left, the
-ownership claims on their orphaned identities come from nhiportal/demo/claims_data.py.
+ownership claims on their orphaned identities come from nhiportal/demo/claims_data.py, then
+the attestation campaigns (one open, partly answered; one older, closed) from
+nhiportal/demo/campaigns_data.py.
 
 All run inside the command's transaction; raising aborts the whole demo (nothing is left half-made).
 """
@@ -16,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from inventory.models import AIIdentity, Status
-from nhiportal.demo import claims_data, inventory_data, people_data, tokens_data
+from nhiportal.demo import campaigns_data, claims_data, inventory_data, people_data, tokens_data
 
 # By default up to this many identities go through the services one by one (each with its own
 # history); the rest are bulk-inserted.
@@ -27,7 +29,8 @@ class Command(BaseCommand):
     help = (
         "Create a demo organisation: people (alice and bob own, rita reviews, carol is compliance, sam is "
         f"a security admin and superuser; password '{people_data.DEMO_PASSWORD}'), a dozen more owners (two "
-        "of them gone, leaving orphaned identities: bob's claim on one waits for rita) and N identities across kinds, environments and states. "
+        "of them gone, leaving orphaned identities: bob's claim on one waits for rita), N identities across kinds, environments and states, "
+        "and rita's attestation campaign on production, partly answered by alice and bob. "
         f"The first {WITH_HISTORY} (--with-history) identities go through the inventory services, so each has its audit trail; "
         "beyond that (e.g. --identities 50000 for benchmarks) they are bulk-inserted in batches of 1000 with "
         "one summary audit event per batch, which keeps the audit chain valid."
@@ -69,6 +72,7 @@ class Command(BaseCommand):
             tokens_data.finish(outcome.identities)
             people_data.deactivate_leavers(people)
             claims_data.claim_orphans(people, outcome.identities)
+            campaigns_data.run_campaigns(people, outcome.identities)
         bulk = identities - len(specs)
         if bulk:
             active_owners = [o for o in owners if o.is_active]
