@@ -9,10 +9,14 @@ none: they change nothing. Every change writes one audit event.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
+from nhiportal.people.selectors import reviewers_and_admins
 from nhiportal.people.roles import COMPLIANCE, REVIEWER, SECURITY_ADMIN, roles_of
 
 from . import services
@@ -125,3 +129,49 @@ def claim_cancel(*, actor, claim: OwnershipClaim, reason: str = "") -> Ownership
     _end(claim, actor=actor, state=ClaimState.CANCELLED, reason=(reason or "").strip())
     audit_record(actor=actor, action="claim.cancel", obj=claim, object_repr=_repr(claim), identity=claim.identity_id, before={"state": ClaimState.PENDING}, after={"state": claim.state}, reason=claim.decision_reason)
     return claim
+
+
+def claims_notify(*, actor) -> dict:
+    """Email reviewers and security admins a digest of the claims newly waiting (each claim once,
+    never to its claimant). Claimed (announced_at) before sending; withdrawn if mail fails."""
+    with transaction.atomic():
+        waiting = list(
+            OwnershipClaim.objects.select_for_update(of=("self",))
+            .filter(state=ClaimState.PENDING, announced_at__isnull=True)
+            .select_related("identity", "claimant")
+            .order_by("claimed_at")
+        )
+        if not waiting:
+            return {"claims": 0, "people": 0}
+        digests = {}
+        for person in reviewers_and_admins():
+            mine = [c for c in waiting if c.claimant_id != person.pk]
+            if mine:
+                digests[person] = mine
+        OwnershipClaim.objects.filter(pk__in=[c.pk for c in waiting]).update(announced_at=timezone.now())
+        audit_record(
+            actor=actor, action="claims.notify", object_type="inventory.ownershipclaim", object_id="claims",
+            object_repr="ownership claim notices", after={"claims": len(waiting), "people": len(digests)},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+
+    def body(claims):
+        lines = [f"{len(claims)} ownership claim{'s' if len(claims) != 1 else ''} wait{'' if len(claims) != 1 else 's'} for a reviewer:", ""]
+        for c in claims:
+            lines += [f"- {c.claimant.get_username()} claims {c.identity.name}: {c.reason[:200]}", f"  {base_url}/claims/{c.pk}/"]
+        return "\n".join(lines)
+
+    messages = [
+        EmailMessage(subject=f"[NHI Portal] {len(mine)} ownership claim{'s' if len(mine) != 1 else ''} to decide", body=body(mine), to=[p.email])
+        for p, mine in digests.items()
+    ]
+
+    def withdraw(error):
+        OwnershipClaim.objects.filter(pk__in=[c.pk for c in waiting]).update(announced_at=None)
+        audit_record(
+            actor=actor, action="claims.notify_failed", object_type="inventory.ownershipclaim", object_id="claims",
+            object_repr="ownership claim notices", after={"claims": len(waiting)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"claims": len(waiting), "people": len(digests)}

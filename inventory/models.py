@@ -209,6 +209,8 @@ class OwnershipClaim(models.Model):
     decided_by_label = models.CharField(max_length=200, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
+    # When manage.py notify_claims emailed the reviewers and security admins.
+    announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-claimed_at", "-id"]

@@ -16,13 +16,17 @@ cancels what still waits (tokens/revocation.py). Every change writes one audit e
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import Ownership
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
+from nhiportal.people.selectors import reviewers_and_admins
 from nhiportal.people.roles import is_reviewer, is_security_admin
 
 from . import services
@@ -230,3 +234,73 @@ def access_request_cancel(*, actor, access_request: AccessRequest, reason: str =
     )
     return access_request
 
+
+
+def deciders_of(access_request: AccessRequest) -> list:
+    """Who decides the stage the request waits at and can be mailed (may_decide, as people)."""
+    owners = {o.person for o in Ownership.objects.filter(identity_id=access_request.identity_id, person__is_active=True).select_related("person")}
+    if access_request.state == AccessRequestState.OWNER_REVIEW:
+        people = owners
+    elif access_request.state == AccessRequestState.SERVICE_REVIEW:
+        people = set(reviewers_and_admins())
+        if access_request.service.owner.is_active:
+            people.add(access_request.service.owner)
+        people -= owners
+    else:
+        people = set()
+    return sorted((p for p in people if p.email and p.pk != access_request.requested_by_id), key=lambda p: p.pk)
+
+
+def _digest(requests: list, base_url: str) -> str:
+    lines = [f"{len(requests)} access request{'s' if len(requests) != 1 else ''} wait{'' if len(requests) != 1 else 's'} for your decision:", ""]
+    for r in requests:
+        stage = "as an owner of the identity" if r.state == AccessRequestState.OWNER_REVIEW else "for the service"
+        lines.append(f"- {r.identity.name} asks for {' '.join(r.scopes)} on {r.service.name} until {r.ends_at:%Y-%m-%d} ({stage}), asked by {r.requested_by.get_username()}")
+        lines.append(f"  {base_url}/access-requests/{r.pk}/")
+    return "\n".join(lines)
+
+
+def access_requests_notify(*, actor) -> dict:
+    """Email the deciders of each request's current stage, once per stage.
+
+    The requests are claimed (announced_state) before any mail goes out, so two runs never both
+    send; if the mail server refuses, the claims are withdrawn and the next run tries again.
+    """
+    with transaction.atomic():
+        waiting = list(
+            AccessRequest.objects.select_for_update(of=("self",))
+            .filter(state__in=PENDING_ACCESS).exclude(announced_state=F("state"))
+            .select_related("identity", "service__owner", "requested_by")
+        )
+        if not waiting:
+            return {"requests": 0, "people": 0}
+        digests = {}
+        for access_request in waiting:
+            for person in deciders_of(access_request):
+                digests.setdefault(person, []).append(access_request)
+        before = {r.pk: r.announced_state for r in waiting}
+        for access_request in waiting:
+            AccessRequest.objects.filter(pk=access_request.pk).update(announced_state=access_request.state)
+        audit_record(
+            actor=actor, action="access_requests.notify", object_type="tokens.accessrequest", object_id="access-requests",
+            object_repr="access request notices", after={"requests": len(waiting), "people": len(digests)},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] {len(mine)} access request{'s' if len(mine) != 1 else ''} wait for your decision",
+            body=_digest(mine, base_url), to=[person.email],
+        )
+        for person, mine in digests.items()
+    ]
+
+    def withdraw(error):
+        for pk, state in before.items():
+            AccessRequest.objects.filter(pk=pk).update(announced_state=state)
+        audit_record(
+            actor=actor, action="access_requests.notify_failed", object_type="tokens.accessrequest", object_id="access-requests",
+            object_repr="access request notices", after={"requests": len(waiting)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"requests": len(waiting), "people": len(digests)}

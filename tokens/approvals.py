@@ -13,11 +13,9 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from inventory import visibility
@@ -25,7 +23,7 @@ from inventory.models import Ownership, Status
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
-from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
+from nhiportal.people.selectors import reviewers_and_admins
 
 from .models import ApprovalNotice, Task
 from .policy import engine
@@ -107,18 +105,6 @@ def task_reject(*, actor, task: Task, reason: str) -> Task:
     return task
 
 
-def _deciders() -> list:
-    """People who decide approvals and can be mailed."""
-    User = get_user_model()
-    return list(
-        User.objects.filter(is_active=True)
-        .filter(Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True))
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _digest(tasks: list, base_url: str) -> str:
     lines = [f"{len(tasks)} agent task{'s' if len(tasks) != 1 else ''} wait{'' if len(tasks) != 1 else 's'} for a person's approval:", ""]
     for task in tasks:
@@ -138,7 +124,7 @@ def approvals_notify(*, actor, tasks) -> dict:
     tasks = list(tasks)
     if not tasks:
         return {"tasks": 0, "people": 0}
-    people = _deciders()
+    people = reviewers_and_admins()
     owners = defaultdict(set)
     for identity_id, person_id in Ownership.objects.filter(identity__in=[t.identity_id for t in tasks]).values_list("identity_id", "person_id"):
         owners[identity_id].add(person_id)

@@ -210,6 +210,8 @@ class AccessRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     grant = models.OneToOneField(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_request")
+    # The stage (state) whose deciders manage.py notify_access_requests last emailed.
+    announced_state = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -1,10 +1,24 @@
-"""Reads for people: their personal API tokens."""
+"""Reads for people: their personal API tokens, and who can be mailed about decisions."""
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from .models import PersonalAPIToken
+from .roles import REVIEWER, SECURITY_ADMIN
 
 
 def api_tokens_of(user) -> QuerySet:
     """A person's own tokens, newest first. Nobody else's: other people's tokens are a 404."""
     return PersonalAPIToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def reviewers_and_admins() -> list:
+    """Active reviewers and security admins (superusers count) with an email address: the
+    people notify commands tell about decisions waiting for them."""
+    return list(
+        get_user_model().objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True))
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
