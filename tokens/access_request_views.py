@@ -69,7 +69,9 @@ def access_request_create(request):
             raise PermissionDenied
         initial["identity"] = identity.pk
     if request.GET.get("service", "").isdigit():
+        # "Ask again" from a grant: the same service and scopes, for the owner to adjust.
         initial["service"] = request.GET["service"]
+        initial["scopes"] = [f"{initial['service']}:{name}" for name in request.GET.getlist("scope")]
     form = AccessRequestForm(request.POST or None, initial=initial, identities=identities)
     created = request.method == "POST" and submit(
         form,

@@ -1,5 +1,7 @@
 """The access request pages: asking, the list, deciding, and what each person may see."""
 
+import re
+
 from datetime import timedelta
 
 import pytest
@@ -136,3 +138,14 @@ def test_the_forms_need_a_csrf_token(alice, rita, agent, crm, waiting):
 def test_signed_out_people_are_sent_to_log_in(waiting):
     response = Client().get(f"/access-requests/{waiting.pk}/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_ask_again_from_a_grant_fills_in_its_service_and_scopes(client_for, alice, agent, crm, grant):
+    given = grant(agent, crm, ["tickets:read", "tickets:write"], days=3)
+    panel = client_for(alice).get(f"/identities/{agent.identity.pk}/access-panel/").content.decode()
+    link = f"/access-requests/new/?identity={agent.identity.pk}&amp;service={crm.pk}&amp;scope=tickets%3Aread&amp;scope=tickets%3Awrite"
+    assert link in panel
+    form = client_for(alice).get(link.replace("&amp;", "&")).content.decode()
+    checked = re.findall(r'<input type="checkbox" name="scopes" value="([^"]+)" id="[^"]+" checked>', form)
+    assert checked == [f"{crm.pk}:{s}" for s in given.scopes]
+    assert f'<option value="{crm.pk}" selected>' in form
