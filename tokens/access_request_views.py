@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership
 from inventory.selectors import identity_get
+from nhiportal.ids import as_id
 from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
 from nhiportal.service_forms import submit
 
@@ -68,10 +69,11 @@ def access_request_create(request):
         if not access_requests.may_request(request.user, identity):
             raise PermissionDenied
         initial["identity"] = identity.pk
-    if request.GET.get("service", "").isdigit():
+    service_id = as_id(request.GET.get("service"))
+    if service_id is not None:
         # "Ask again" from a grant: the same service and scopes, for the owner to adjust.
-        initial["service"] = request.GET["service"]
-        initial["scopes"] = [f"{initial['service']}:{name}" for name in request.GET.getlist("scope")]
+        initial["service"] = service_id
+        initial["scopes"] = [f"{service_id}:{name}" for name in request.GET.getlist("scope")]
     form = AccessRequestForm(request.POST or None, initial=initial, identities=identities)
     created = request.method == "POST" and submit(
         form,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from inventory.forms import PersonChoiceField
 from nhiportal.conf import nhi_setting
+from nhiportal.ids import as_id
 from inventory.models import AIIdentity, Status
 
 from .keys import SIGNING_ALGORITHMS
@@ -134,8 +135,8 @@ class GrantForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         services = self.fields["service"].queryset
-        chosen = self.data.get("service") or self.initial.get("service")
-        if str(chosen or "").isdigit() and services.filter(pk=chosen).exists():
+        chosen = as_id(self.data.get("service") or self.initial.get("service"))
+        if chosen is not None and services.filter(pk=chosen).exists():
             services = services.filter(pk=chosen)  # offer that service's scopes only
         choices = {}
         for service in services.prefetch_related("scopes"):

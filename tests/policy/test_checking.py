@@ -1,5 +1,7 @@
 """Policy text is checked before it is saved, and each problem is named at its line."""
 
+import pytest
+
 from tokens.policy.checking import policy_problems
 
 
@@ -49,9 +51,10 @@ def test_it_needs_unique_ids():
     assert problems == [(3, '@id("a") is already used on line 1; ids must be unique.')]
 
 
-def test_it_needs_ttl_bounds_in_whole_seconds():
-    problems = lines_and_messages('@id("a")\n@ttl_max("soon")\npermit (principal, action, resource);\n')
-    assert problems == [(1, '@ttl_max("soon") must be a whole number of seconds above zero.')]
+@pytest.mark.parametrize("ttl", ["soon", "²", "0"])
+def test_it_needs_ttl_bounds_in_whole_seconds(ttl):
+    problems = lines_and_messages(f'@id("a")\n@ttl_max("{ttl}")\npermit (principal, action, resource);\n')
+    assert problems == [(1, f'@ttl_max("{ttl}") must be a whole number of seconds above zero.')]
 
 
 def test_it_refuses_empty_text():

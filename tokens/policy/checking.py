@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import cedarpy
 
+from nhiportal.ids import as_id
+
 from .schema import schema_handle
 
 END_OF_INPUT = "unexpected end of input"
@@ -141,7 +143,7 @@ def _annotation_problems(policy_set: cedarpy.PolicySet, found: list[Statement]) 
         else:
             seen[label] = line
         ttl = policy.annotations.get("ttl_max")
-        if ttl is not None and not (ttl.isdigit() and int(ttl) > 0):
+        if ttl is not None and not (as_id(ttl) or 0) > 0:
             problems.append(Problem(line, f'@ttl_max("{ttl}") must be a whole number of seconds above zero.'))
     return problems
 

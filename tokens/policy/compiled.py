@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import cedarpy
 
+from nhiportal.ids import as_id
+
 from .schema import default_policy_text, schema_handle
 
 ALLOW = "allow"
@@ -36,9 +38,9 @@ class CompiledPolicy:
         # Cedar names policies by position (policy0, policy1 ...); people know them by @id.
         self.labels = {pid: p.annotations.get("id") or pid for pid, p in policies.items()}
         self.ttl_max = {
-            pid: int(p.annotations["ttl_max"])
+            pid: as_id(p.annotations["ttl_max"])
             for pid, p in policies.items()
-            if p.annotations.get("ttl_max", "").isdigit()
+            if as_id(p.annotations.get("ttl_max")) is not None
         }
         self._verdicts: dict[tuple, Verdict] = {}
 

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from inventory import selectors as inventory_selectors
+from nhiportal.ids import as_id
 from nhiportal.service_forms import apply_service_errors
 
 from . import selectors, services
@@ -127,8 +128,9 @@ def version_create(request):
 
 def _version_to_start_from(request):
     """?from=N, else the active version; None: start from the shipped default."""
-    if request.GET.get("from", "").isdigit():
-        return selectors.version_get(user=request.user, number=int(request.GET["from"]))
+    number = as_id(request.GET.get("from"))
+    if number is not None:
+        return selectors.version_get(user=request.user, number=number)
     return selectors.version_active()
 
 
