@@ -40,13 +40,21 @@ def orphans_review(*, actor, now=None) -> dict:
                 actor=actor, action="orphans.review", object_type="inventory.aiidentity", object_id="orphans",
                 object_repr="orphaned identities", after={"newly_orphaned": found, "owned_again": owned_again},
             )
-    overdue = AIIdentity.objects.filter(orphaned_q(), status=Status.ACTIVE, orphaned_since__lte=now - timedelta(days=grace))
+    cutoff = now - timedelta(days=grace)
+    overdue = AIIdentity.objects.filter(orphaned_q(), status=Status.ACTIVE, orphaned_since__lte=cutoff)
     suspended = 0
-    for identity in overdue.order_by("name").iterator():
-        # One transaction each (identity_suspend's own): one identity's refusal stops no other.
-        services.identity_suspend(
-            actor=actor, identity=identity,
-            reason=f"No active owner since {identity.orphaned_since:%Y-%m-%d} ({grace} days' grace): suspended until someone claims it.",
-        )
+    for pk in list(overdue.order_by("name").values_list("pk", flat=True)):
+        # One transaction each, deciding again under the identity's lock: a claim approved or
+        # an owner added since the list was read keeps the identity active.
+        with transaction.atomic():
+            identity = AIIdentity.objects.select_for_update().filter(pk=pk).filter(
+                orphaned_q(), status=Status.ACTIVE, orphaned_since__lte=cutoff
+            ).first()
+            if identity is None:
+                continue
+            services.identity_suspend(
+                actor=actor, identity=identity,
+                reason=f"No active owner since {identity.orphaned_since:%Y-%m-%d} ({grace} days' grace): suspended until someone claims it.",
+            )
         suspended += 1
     return {"newly_orphaned": found, "owned_again": owned_again, "suspended": suspended}
