@@ -36,7 +36,14 @@ DECIDING_ROLES = frozenset({REVIEWER, SECURITY_ADMIN})
 
 
 def may_decide(user, claim: OwnershipClaim) -> bool:
-    return claim.state == ClaimState.PENDING and user.pk != claim.claimant_id and bool(roles_of(user) & DECIDING_ROLES)
+    """A reviewer or security admin who neither made this claim nor has one of their own
+    waiting on the same identity (a rival does not judge the competition)."""
+    return (
+        claim.state == ClaimState.PENDING
+        and user.pk != claim.claimant_id
+        and bool(roles_of(user) & DECIDING_ROLES)
+        and not OwnershipClaim.objects.filter(identity_id=claim.identity_id, claimant=user, state=ClaimState.PENDING).exists()
+    )
 
 
 def may_cancel(user, claim: OwnershipClaim) -> bool:
@@ -104,6 +111,11 @@ def claim_approve(*, actor, claim: OwnershipClaim, reason: str = "") -> Ownershi
     former = [o.person for o in identity.ownerships.select_related("person").exclude(person=claim.claimant).order_by("role")]
     services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former)
     _end(claim, actor=actor, state=ClaimState.APPROVED, reason=(reason or "").strip())
+    # The identity has an owner now: the other claims on it can no longer be approved.
+    OwnershipClaim.objects.filter(identity=identity, state=ClaimState.PENDING).exclude(pk=claim.pk).update(
+        state=ClaimState.CANCELLED, decided_by_label=claim.decided_by_label, decided_at=claim.decided_at,
+        decision_reason=f"Claim #{claim.pk} by {claim.claimant.get_username()} was approved.",
+    )
     audit_record(
         actor=actor, action="claim.approve", obj=claim, object_repr=_repr(claim), identity=identity.pk,
         before={"state": ClaimState.PENDING}, after={"state": claim.state, "primary_owner": claim.claimant.get_username(), "role": OwnerRole.PRIMARY},

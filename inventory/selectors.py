@@ -148,7 +148,8 @@ def claim_list(*, user, view: str = "all", state: str = "") -> QuerySet:
     if view == "waiting":
         if not roles_of(user) & DECIDING_ROLES:
             return claims.none()
-        return claims.filter(state=ClaimState.PENDING).exclude(claimant=user).order_by("claimed_at", "id")
+        rivals = OwnershipClaim.objects.filter(claimant=user, state=ClaimState.PENDING).values("identity_id")
+        return claims.filter(state=ClaimState.PENDING).exclude(claimant=user).exclude(identity__in=rivals).order_by("claimed_at", "id")
     if view == "mine" or not sees_everything(user):
         claims = claims.filter(claimant=user)
     if state in ClaimState.values:

@@ -257,7 +257,7 @@ def test_the_waiting_view_lists_what_each_reviewer_must_decide(client_for, bob, 
     assert ids(api(client_for, rita)("get", "?view=waiting")) == []
 
 
-def test_the_list_narrows_by_view_and_state(client_for, bob, rita, orphan, claimed):
+def test_the_list_narrows_by_view_and_state(client_for, bob, rita, sam, orphan, claimed):
     by_rita = api(client_for, rita)("post", "", {"identity": str(orphan.pk), "reason": "My team runs it now."}).json()["id"]
     by_bob = claimed["id"]
     call = api(client_for, rita)
@@ -265,7 +265,8 @@ def test_the_list_narrows_by_view_and_state(client_for, bob, rita, orphan, claim
     assert everything.json()["count"] == 2 and ids(everything) == [by_rita, by_bob]  # newest first
     assert ids(call("get", "?view=mine")) == [by_rita]
     assert ids(api(client_for, bob)("get", "")) == [by_bob]  # an owner sees his own
-    assert call("post", f"{by_bob}/reject/", {"reason": "Rita's team runs it."}).status_code == 200
+    assert call("post", f"{by_bob}/reject/", {"reason": "Mine, not his."}).status_code == 403  # a rival does not judge
+    assert api(client_for, sam)("post", f"{by_bob}/reject/", {"reason": "Rita's team runs it."}).status_code == 200
     assert ids(call("get", "?state=pending")) == [by_rita]
     assert ids(call("get", "?state=rejected")) == [by_bob]
     assert ids(call("get", "?view=mine&state=rejected")) == []

@@ -6,6 +6,7 @@ from django.test import Client
 
 from inventory.claims import claim_approve, claim_cancel, claim_create, claim_reject
 from inventory.models import ClaimState, OwnershipClaim, OwnerRole
+from inventory.selectors import claim_list
 from inventory.services import identity_offboard
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import OWNER
@@ -98,13 +99,19 @@ def test_a_refusal_needs_a_reason(claim, rita):
         claim_approve(actor=rita, claim=claim)
 
 
-def test_a_claim_on_an_identity_that_found_an_owner_meanwhile_is_refused_at_approval(claim, orphan, alice, rita, sam):
+def test_approving_one_claim_ends_the_others_on_the_same_identity(claim, orphan, rita, sam):
     first = claim_create(actor=sam, identity=orphan, reason="Security will keep it until someone steps up.")
     claim_approve(actor=rita, claim=first)
-    with pytest.raises(ValidationError):
-        claim_approve(actor=sam, claim=claim)
     claim.refresh_from_db()
-    assert claim.state == ClaimState.PENDING
+    assert claim.state == ClaimState.CANCELLED and claim.decision_reason == f"Claim #{first.pk} by sam was approved."
+
+
+def test_a_rival_claimant_does_not_decide_the_competing_claim(claim, orphan, rita, sam):
+    claim_create(actor=rita, identity=orphan, reason="My team runs it.")
+    with pytest.raises(PermissionDenied):
+        claim_reject(actor=rita, claim=claim, reason="mine, not his")
+    assert claim not in set(claim_list(user=rita, view="waiting"))
+    assert claim in set(claim_list(user=sam, view="waiting"))
 
 
 def test_offboarding_ends_the_claims_that_wait(claim, orphan, sam):
