@@ -11,7 +11,7 @@ from itertools import chain
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -92,8 +92,11 @@ def campaign_close(request, pk):
     campaign = _campaign(request, pk)
     if not campaigns.may_run(request.user):
         raise PermissionDenied
-    if campaign.is_open:
+    try:
         campaigns.campaign_close(actor=request.user, campaign=campaign)
+    except ValidationError:
+        messages.info(request, f"“{campaign.name}” was already closed.")  # a second click, or a colleague first
+    else:
         messages.success(request, f"Closed “{campaign.name}”. What was not attested stays on record as missed.")
     return redirect("inventory:campaign-detail", campaign.pk)
 

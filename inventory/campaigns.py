@@ -125,7 +125,11 @@ def campaigns_notify(*, actor) -> dict:
         if not campaigns:
             return {"campaigns": 0, "people": 0}
         digests = {}  # (campaign, person) -> identities
-        waiting = CampaignItem.objects.filter(campaign__in=campaigns, attestation__isnull=True).select_related("identity")
+        waiting = (
+            CampaignItem.objects.filter(campaign__in=campaigns, attestation__isnull=True)
+            .exclude(identity__status=Status.OFFBOARDED)  # offboarded since the launch: nothing to attest
+            .select_related("identity")
+        )
         owners = Ownership.objects.filter(
             identity__in=waiting.values("identity"), person__is_active=True
         ).exclude(person__email="").select_related("person")

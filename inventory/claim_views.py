@@ -87,6 +87,7 @@ def claim_detail(request, pk):
         raise Http404 from None
     decision = decide(
         request,
+        waiting=claim.state == ClaimState.PENDING,
         may_decide=claims.may_decide(request.user, claim),
         may_cancel=claims.may_cancel(request.user, claim),
         act={

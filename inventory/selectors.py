@@ -222,6 +222,7 @@ def attestations_asked_of(user) -> QuerySet:
             attestation__isnull=True, campaign__closed_at__isnull=True,
             identity__in=Ownership.objects.filter(person=user).values("identity"),
         )
+        .exclude(identity__status=Status.OFFBOARDED)  # offboarded since the launch: nothing to attest
         .select_related("campaign", "identity")
         .order_by("campaign__due", "identity__name")
     )

@@ -34,14 +34,21 @@ class Decision:
     cancel_form: forms.Form
 
     def context(self) -> dict:
-        return {"approve_form": self.approve_form, "reject_form": self.reject_form, "cancel_form": self.cancel_form}
+        # A refusal for something that no longer waits has no form left on the page to sit on:
+        # it is shown above the decision instead.
+        refusal = [e for f in (self.approve_form, self.reject_form, self.cancel_form) if f.is_bound for e in f.non_field_errors()]
+        return {"approve_form": self.approve_form, "reject_form": self.reject_form, "cancel_form": self.cancel_form, "refusal": refusal}
 
 
-def decide(request, *, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable]) -> Decision:
+def decide(
+    request, *, waiting: bool, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable]
+) -> Decision:
     """Dispatch the page's POST (field `decision`) to act[decision](**form data); on success,
-    flash said[decision](result). 403 when this person may not do what they posted."""
+    flash said[decision](result). 403 when this person may not do what they posted to something
+    still waiting; once it no longer waits (a second click, a colleague faster), the service
+    answers, and its "no longer waits" lands on the form."""
     deciding = request.POST.get("decision", "") if request.method == "POST" else ""
-    if request.method == "POST" and not (may_cancel if deciding == CANCEL else may_decide):
+    if request.method == "POST" and waiting and not (may_cancel if deciding == CANCEL else may_decide):
         raise PermissionDenied
     data = request.POST or None
     decision = Decision(

@@ -111,6 +111,7 @@ def access_request_detail(request, pk):
         raise Http404 from None
     decision = decide(
         request,
+        waiting=access_request.is_pending,
         may_decide=access_requests.may_decide(request.user, access_request),
         may_cancel=access_requests.may_cancel(request.user, access_request),
         act={

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inventory.campaigns import campaign_close, campaign_launch
 from inventory.models import Campaign, CampaignItem, Environment
+from inventory.selectors import attestations_asked_of
 from inventory.services import identity_activate, identity_attest, identity_offboard
 from nhiportal.audit.models import AuditEvent
 
@@ -103,9 +104,10 @@ def test_only_reviewers_and_security_admins_run_campaigns(fleet, alice, carol, c
     assert campaign_launch(actor=sam, name="Security's", due=in_days(5)).items.count() == 3
 
 
-def test_offboarding_keeps_the_item_on_record_unanswered(campaign, fleet, alice):
+def test_offboarding_keeps_the_item_on_record_but_no_longer_asks_the_owner(campaign, fleet, alice):
     identity_offboard(actor=alice, identity=fleet["ledger"], reason="retired")
     assert CampaignItem.objects.filter(campaign=campaign, identity=fleet["ledger"], attestation__isnull=True).exists()
+    assert [item.identity for item in attestations_asked_of(alice)] == [fleet["crm"]]
 
 
 # The pages
@@ -158,6 +160,8 @@ def test_outsiders_learn_nothing_and_cannot_launch_or_close(client_for, campaign
 
 def test_a_reviewer_closes_from_the_page(client_for, campaign, rita):
     assert client_for(rita).post(f"/campaigns/{campaign.pk}/close/").status_code == 302
+    again = client_for(rita).post(f"/campaigns/{campaign.pk}/close/", follow=True)
+    assert "was already closed" in again.content.decode()
     campaign.refresh_from_db()
     assert not campaign.is_open
     assert "missed" in client_for(rita).get(f"/campaigns/{campaign.pk}/?state=all").content.decode()

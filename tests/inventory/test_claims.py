@@ -205,3 +205,10 @@ def test_the_claim_forms_need_a_csrf_token(claim, orphan, rita):
     assert strict.post(f"/claims/{claim.pk}/", {"decision": "approve"}).status_code == 403
     claim.refresh_from_db()
     assert claim.state == ClaimState.PENDING
+
+
+def test_a_second_click_on_a_decided_claim_says_it_no_longer_waits(claim, rita, client_for):
+    reviewer = client_for(rita)
+    assert reviewer.post(f"/claims/{claim.pk}/", {"decision": "approve"}).status_code == 302
+    again = reviewer.post(f"/claims/{claim.pk}/", {"decision": "reject", "reject-reason": "oops"})
+    assert again.status_code == 400 and "This claim is approved; it no longer waits." in again.content.decode()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from inventory.campaigns import campaign_close, campaign_launch
-from inventory.services import identity_activate
+from inventory.services import identity_activate, identity_offboard
 from nhiportal.audit.models import AuditEvent
 
 
@@ -56,3 +56,10 @@ def test_if_mail_fails_the_next_run_tries_again(launched, settings):
     assert AuditEvent.objects.get(action="campaigns.notify_failed").reason == "mail server down"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert "Announced 1 campaign(s) to 2 owner(s)." in run()
+
+
+def test_an_identity_offboarded_since_the_launch_is_not_in_the_mail(launched, alice):
+    campaign, mine = launched
+    identity_offboard(actor=alice, identity=mine, reason="retired")
+    run()
+    assert all("crm-bot" not in m.body for m in mail.outbox) and any("ledger-bot" in m.body for m in mail.outbox)

@@ -149,3 +149,11 @@ def test_ask_again_from_a_grant_fills_in_its_service_and_scopes(client_for, alic
     checked = re.findall(r'<input type="checkbox" name="scopes" value="([^"]+)" id="[^"]+" checked>', form)
     assert checked == [f"{crm.pk}:{s}" for s in given.scopes]
     assert f'<option value="{crm.pk}" selected>' in form
+
+
+def test_a_second_click_on_a_decided_request_says_it_no_longer_waits(client_for, rita, waiting):
+    reviewer = client_for(rita)
+    assert reviewer.post(f"/access-requests/{waiting.pk}/", {"decision": "approve"}).status_code == 302
+    again = reviewer.post(f"/access-requests/{waiting.pk}/", {"decision": "approve"})
+    assert again.status_code == 400 and "This request is approved; it no longer waits for a decision." in again.content.decode()
+    assert Grant.objects.count() == 1
