@@ -1,6 +1,7 @@
-"""Deciding a request in the browser: approve with an optional note, refuse with a reason, or
-the requester withdraws it. Access requests and ownership claims decide alike, so the forms
-and the rule that dispatches a POST live here once; each app's service functions do the work.
+"""Deciding a request: approve with an optional note, refuse with a reason, or the requester
+withdraws it. Access requests and ownership claims decide alike, so the page forms, the API
+serializers and the rule that dispatches a page's POST live here once; each app's service
+functions do the work.
 """
 
 from collections.abc import Callable
@@ -9,18 +10,28 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from rest_framework import serializers
 
 from .service_forms import submit
 
 APPROVE, REJECT, CANCEL = "approve", "reject", "cancel"
+REASON_MAX = 500
 
 
 class NoteForm(forms.Form):
-    reason = forms.CharField(label="Note (optional)", max_length=500, required=False)
+    reason = forms.CharField(label="Note (optional)", max_length=REASON_MAX, required=False)
 
 
 class RefusalForm(forms.Form):
-    reason = forms.CharField(label="Why not", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label="Why not", max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NoteSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="", help_text="an optional note")
+
+
+class RefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX, help_text="why not: the requester reads this")
 
 
 @dataclass

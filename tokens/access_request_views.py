@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from inventory import visibility
-from inventory.models import AIIdentity, Ownership
+from inventory.models import AIIdentity, Ownership, Status
 from inventory.selectors import identity_get
 from nhiportal.ids import as_id
 from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
@@ -50,7 +50,7 @@ def access_request_list(request):
             "views": selectors.ACCESS_REQUEST_VIEWS,
             "state": state,
             "states": STATES,
-            "may_ask": visibility.restrict(AIIdentity.objects.all(), request.user, visibility.CHANGE).exists(),
+            "may_ask": visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), request.user, visibility.CHANGE).exists(),
         },
     )
 

@@ -128,6 +128,8 @@ def access_request_create(*, actor, identity, service: Service, scopes, ends_at,
         raise ValidationError({"service": f"Access request #{waiting.pk} for this identity on this service still waits; decide or cancel it first."})
     now = timezone.now()
     vouched = _owns(actor, identity.pk)
+    if not vouched and not Ownership.objects.filter(identity=identity, person__is_active=True).exists():
+        raise ValidationError({"identity": "No active owner can vouch for this identity: it must be claimed first (/claims/orphaned/)."})
     access_request = AccessRequest.objects.create(
         identity=identity,
         service=service,
@@ -260,6 +262,23 @@ def _digest(requests: list, base_url: str) -> str:
     return "\n".join(lines)
 
 
+def access_requests_lapse(*, actor, now=None) -> int:
+    """Cancel the requests still waiting when the end date they asked for has passed: nothing
+    is left to grant. Recorded on the rows and in one audit event."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lapsed = AccessRequest.objects.filter(state__in=PENDING_ACCESS, ends_at__lte=now).update(
+            state=AccessRequestState.CANCELLED, decided_by_label=actor_label(actor)[:200], decided_at=now,
+            decision_reason="Its end date passed before anyone decided.",
+        )
+        if lapsed:
+            audit_record(
+                actor=actor, action="access_requests.lapse", object_type="tokens.accessrequest", object_id="access-requests",
+                object_repr="access requests past their end date", after={"cancelled": lapsed},
+            )
+    return lapsed
+
+
 def access_requests_notify(*, actor) -> dict:
     """Email the deciders of each request's current stage, once per stage.
 
@@ -279,8 +298,8 @@ def access_requests_notify(*, actor) -> dict:
             for person in deciders_of(access_request):
                 digests.setdefault(person, []).append(access_request)
         before = {r.pk: r.announced_state for r in waiting}
-        for access_request in waiting:
-            AccessRequest.objects.filter(pk=access_request.pk).update(announced_state=access_request.state)
+        for state in {r.state for r in waiting}:
+            AccessRequest.objects.filter(pk__in=[r.pk for r in waiting if r.state == state]).update(announced_state=state)
         audit_record(
             actor=actor, action="access_requests.notify", object_type="tokens.accessrequest", object_id="access-requests",
             object_repr="access request notices", after={"requests": len(waiting), "people": len(digests)},

@@ -171,14 +171,6 @@ class ClaimQuerySerializer(serializers.Serializer):
     )
 
 
-class ClaimNoteSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", help_text="an optional note")
-
-
-class ClaimRefusalSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text="why not: the claimant reads this")
-
-
 class OrphanSerializer(serializers.Serializer):
     """An identity none of whose owners is active: what identifies it, nothing it holds."""
 

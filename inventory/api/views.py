@@ -54,6 +54,7 @@ from inventory.selectors import identity_list, identity_owners, is_owner_of, may
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.selectors import events_for_identity
 from nhiportal.conf import nhi_setting
+from nhiportal.decisions import NoteSerializer, RefusalSerializer
 from nhiportal.people.roles import is_security_admin, sees_everything
 
 from .serializers import (
@@ -61,9 +62,7 @@ from .serializers import (
     CampaignItemQuerySerializer,
     CampaignItemSerializer,
     CampaignSerializer,
-    ClaimNoteSerializer,
     ClaimQuerySerializer,
-    ClaimRefusalSerializer,
     ClaimSerializer,
     ConflictSerializer,
     IdentityCreateSerializer,
@@ -350,27 +349,27 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if claim.state == ClaimState.PENDING and not claims.may_decide(self.request.user, claim):
             raise PermissionDenied(claims.DECIDERS)
 
-    @extend_schema(summary="Approve: the claimant becomes the primary owner", request=ClaimNoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
+    @extend_schema(summary="Approve: the claimant becomes the primary owner", request=NoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """The claimant becomes the identity's primary owner; its former owners stay on as backups."""
         claim = self.get_object()
         self._require_decider(claim)
-        reason = _valid(ClaimNoteSerializer, request.data)["reason"]
+        reason = _valid(NoteSerializer, request.data)["reason"]
         claims.claim_approve(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
 
-    @extend_schema(summary="Reject, with the reason the claimant reads", request=ClaimRefusalSerializer, responses=_CLAIM_DECISION_RESPONSES)
+    @extend_schema(summary="Reject, with the reason the claimant reads", request=RefusalSerializer, responses=_CLAIM_DECISION_RESPONSES)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Refuse the claim; the identity stays orphaned."""
         claim = self.get_object()
         self._require_decider(claim)
-        reason = _valid(ClaimRefusalSerializer, request.data)["reason"]
+        reason = _valid(RefusalSerializer, request.data)["reason"]
         claims.claim_reject(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
 
-    @extend_schema(summary="Withdraw your claim while it waits", request=ClaimNoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
+    @extend_schema(summary="Withdraw your claim while it waits", request=NoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Only the claimant withdraws a claim."""
@@ -378,7 +377,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         # As for deciding: one that no longer waits gets the service function's 400.
         if claim.state == ClaimState.PENDING and not claims.may_cancel(request.user, claim):
             raise PermissionDenied("Only the claimant withdraws a claim.")
-        reason = _valid(ClaimNoteSerializer, request.data)["reason"]
+        reason = _valid(NoteSerializer, request.data)["reason"]
         claims.claim_cancel(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
 

@@ -298,7 +298,8 @@ def separation_of_duties(now) -> Evidence:
     approved_requests = AccessRequest.objects.filter(state=AccessRequestState.APPROVED)
     self_granted = approved_requests.filter(
         Q(decided_by=F("requested_by"))
-        | Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("decided_by")))
+        # an owner when they decided, not one who took it over since (by a claim, say)
+        | Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("decided_by"), since__lte=OuterRef("decided_at")))
     ).select_related("identity", "decided_by")
     count = self_approved.count() + self_granted.count()
     findings = [Finding(t.identity_id, t.identity.name, f"task {str(t.pk)[:8]} approved by its owner {t.approved_by.get_username()}")

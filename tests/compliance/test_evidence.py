@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from inventory.models import AIIdentity
+from inventory.models import AIIdentity, Ownership
 from inventory.campaigns import campaign_launch
 from inventory.services import identity_attest, identity_suspend
 from nhiportal.audit.models import AuditEvent
@@ -172,6 +172,9 @@ def test_an_access_request_granted_by_an_owner_fails_separation_of_duties(alice,
     AccessRequest.objects.update(decided_by=bob, decided_by_label="bob")  # the portal refuses this; the data says it anyway
     result = check("separation-of-duties")
     assert result.status == "fail" and names(result) == {shared.identity.name} and "granted by bob" in result.findings[0].detail
+    # Had bob become an owner only after deciding (by a claim, say), the decision was a second party's.
+    Ownership.objects.filter(person=bob).update(since=timezone.now() + timedelta(minutes=1))
+    assert check("separation-of-duties").status == "pass"
 
 
 def test_an_exposure_left_unconfirmed_for_a_day_needs_a_look(charlie, agent, get_token):

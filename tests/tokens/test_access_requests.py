@@ -199,3 +199,11 @@ def test_waiting_for_me_lists_exactly_what_each_person_decides(alice, bob, sam, 
     assert waiting(rita) == {at_service_stage}
     assert waiting(sam) == {at_service_stage}  # asked the first
     assert waiting(carol) == waiting(charlie) == set()
+
+
+def test_an_identity_with_no_active_owner_must_be_claimed_before_anyone_asks_for_it(alice, sam, agent, crm):
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    with pytest.raises(ValidationError) as refused:
+        ask(sam, agent.identity, crm)
+    assert "claimed first" in refused.value.message_dict["identity"][0]

@@ -33,10 +33,10 @@ def recipients():
 def test_the_service_stage_is_announced_to_its_deciders_but_not_to_owners_or_the_requester(alice, bob, rita, sam, make_agent, crm):
     agent = make_agent(alice, backups=[bob])
     ask(alice, agent.identity, crm)
-    assert "Announced 1 access request(s) to 2 person(s)." in run()
+    assert "Cancelled 0 past its end date; announced 1 access request(s) to 2 person(s)." in run()
     assert recipients() == ["rita@example.com", "sam@example.com"]  # sam also owns the CRM
     assert "asks for tickets:read on CRM" in mail.outbox[0].body and "/access-requests/" in mail.outbox[0].body
-    assert "Announced 0" in run() and len(mail.outbox) == 2
+    assert "announced 0" in run() and len(mail.outbox) == 2
 
 
 def test_each_stage_is_announced_to_its_own_deciders(alice, bob, rita, sam, make_agent, crm):
@@ -58,4 +58,13 @@ def test_if_mail_fails_the_next_run_tries_again(alice, agent, crm, settings):
     assert AccessRequest.objects.get(pk=request.pk).announced_state == ""
     assert AuditEvent.objects.get(action="access_requests.notify_failed").reason == "mail server down"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert "Announced 1" in run()
+    assert "announced 1" in run()
+
+
+def test_a_request_whose_end_date_passed_undecided_is_cancelled_and_not_announced(alice, agent, crm):
+    request = ask(alice, agent.identity, crm)
+    AccessRequest.objects.filter(pk=request.pk).update(ends_at=timezone.now() - timedelta(minutes=1))
+    assert "Cancelled 1 past its end date; announced 0" in run() and not mail.outbox
+    request.refresh_from_db()
+    assert request.state == "cancelled" and request.decision_reason == "Its end date passed before anyone decided."
+    assert AuditEvent.objects.filter(action="access_requests.lapse").count() == 1

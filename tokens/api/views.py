@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from inventory import visibility
 from inventory.selectors import identity_get
+from nhiportal.decisions import NoteSerializer, RefusalSerializer
 from nhiportal.people.roles import is_security_admin
 
 from .. import selectors, services
@@ -349,27 +350,27 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 "and the service's owner, a reviewer or a security admin who does not own the identity decides the second."
             )
 
-    @extend_schema(request=OptionalReasonSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=NoteSerializer, responses=AccessRequestSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve the stage it waits at: the owner stage hands it to the service's reviewer; the service stage makes the grant."""
         access_request = self.get_object()
         self._require_decider(access_request)
-        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        reason = _valid(NoteSerializer, request.data)["reason"]
         access_request_approve(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
-    @extend_schema(request=ReasonSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=RefusalSerializer, responses=AccessRequestSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Refuse it at the stage it waits at, with the reason the requester will read."""
         access_request = self.get_object()
         self._require_decider(access_request)
-        reason = _valid(ReasonSerializer, request.data)["reason"]
+        reason = _valid(RefusalSerializer, request.data)["reason"]
         access_request_reject(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
-    @extend_schema(request=OptionalReasonSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=NoteSerializer, responses=AccessRequestSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Withdraw a request that still waits (its requester or a security admin)."""
@@ -377,7 +378,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         # As for deciding: one that no longer waits gets the service function's 400.
         if access_request.is_pending and not may_cancel(request.user, access_request):
             raise PermissionDenied("Only the requester or a security admin cancels a request.")
-        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        reason = _valid(NoteSerializer, request.data)["reason"]
         access_request_cancel(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 

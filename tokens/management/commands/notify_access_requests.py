@@ -3,12 +3,17 @@
 from django.core.management.base import BaseCommand
 
 from nhiportal.audit.services import system_actor
-from tokens.access_requests import access_requests_notify
+from tokens.access_requests import access_requests_lapse, access_requests_notify
 
 
 class Command(BaseCommand):
-    help = "Email the deciders of each access request's current stage a digest (each stage once; never the requester). Run from cron."
+    help = (
+        "Cancel access requests whose end date passed undecided, then email the deciders of each waiting "
+        "request's current stage a digest (each stage once; never the requester). Run from cron."
+    )
 
     def handle(self, *args, **options):
-        sent = access_requests_notify(actor=system_actor("notify_access_requests"))
-        self.stdout.write(f"Announced {sent['requests']} access request(s) to {sent['people']} person(s).")
+        actor = system_actor("notify_access_requests")
+        lapsed = access_requests_lapse(actor=actor)
+        sent = access_requests_notify(actor=actor)
+        self.stdout.write(f"Cancelled {lapsed} past its end date; announced {sent['requests']} access request(s) to {sent['people']} person(s).")
