@@ -8,11 +8,9 @@ a 404. Reviewers and security admins launch and close them (403 otherwise).
 import csv
 from itertools import chain
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from nhiportal.csv_cells import Echo, safe_cell
+from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import campaigns, selectors
@@ -37,7 +36,7 @@ def _campaign(request, pk) -> Campaign:
 
 @login_required
 def campaign_list(request):
-    page_obj = Paginator(selectors.campaign_list(user=request.user), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    page_obj = page_of(request, selectors.campaign_list(user=request.user))
     return render(
         request, "inventory/campaign_list.html",
         {"page_obj": page_obj, "campaigns": page_obj.object_list, "may_run": campaigns.may_run(request.user),
@@ -64,7 +63,7 @@ def campaign_detail(request, pk):
     state = request.GET.get("state", "waiting")
     if state not in selectors.CAMPAIGN_ITEM_STATES:
         state = "waiting"
-    page_obj = Paginator(selectors.campaign_items(campaign=campaign, user=request.user, state=state), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
+    page_obj = page_of(request, selectors.campaign_items(campaign=campaign, user=request.user, state=state))
     progress = selectors.campaign_progress(campaign)
     url = reverse("inventory:campaign-detail", args=[campaign.pk])
     chart = bar_chart(

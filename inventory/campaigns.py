@@ -6,7 +6,8 @@ dashboard, the overdue filter and the compliance evidence all see the deadline. 
 ordinary attestation (inventory/services.identity_attest) answers every open campaign item
 of that identity. Closing records who closed it; what was not attested stays on record as
 missed. Reviewers and security admins launch and close campaigns; every change writes one
-audit event.
+audit event (the launch's records how many due dates it moved: the identities' own
+histories do not repeat it, which for a campaign over thousands would be thousands of events).
 """
 
 from datetime import timedelta

@@ -10,15 +10,14 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from nhiportal.people.roles import sees_everything
 from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
+from nhiportal.pages import page_of
+from nhiportal.people.roles import sees_everything
 from nhiportal.service_forms import submit
 
 from . import claims, selectors
@@ -29,15 +28,11 @@ from .orphans import suspension_due
 STATES = ("pending", "approved", "rejected", "cancelled", "all")
 
 
-def _page(request, queryset):
-    return Paginator(queryset, settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
-
-
 @login_required
 def orphaned_list(request):
     if not (claims.may_claim(request.user) or sees_everything(request.user)):
         raise PermissionDenied
-    page_obj = _page(request, selectors.orphaned_to_claim(request.user))
+    page_obj = page_of(request, selectors.orphaned_to_claim(request.user))
     for identity in page_obj.object_list:
         identity.suspension_due = suspension_due(identity)
     return render(
@@ -54,7 +49,7 @@ def claim_list(request):
     state = request.GET.get("state", "all")
     if state not in STATES:
         state = "all"
-    page_obj = _page(request, selectors.claim_list(user=request.user, view=view, state="" if state == "all" else state))
+    page_obj = page_of(request, selectors.claim_list(user=request.user, view=view, state="" if state == "all" else state))
     return render(
         request, "inventory/claim_list.html",
         {"page_obj": page_obj, "claims": page_obj.object_list, "view": view, "views": selectors.CLAIM_VIEWS, "state": state, "states": STATES},
@@ -68,7 +63,7 @@ def claim_create(request, pk):
         raise PermissionDenied
     try:
         identity = selectors.orphaned_to_claim(request.user).get(pk=pk)
-    except (AIIdentity.DoesNotExist, ValidationError):
+    except AIIdentity.DoesNotExist:
         raise Http404 from None  # not orphaned (any more), or no such identity: nothing to claim
     form = ClaimForm(request.POST or None)
     claim = request.method == "POST" and submit(form, lambda data: claims.claim_create(actor=request.user, identity=identity, **data))

@@ -19,14 +19,14 @@ from django.views.decorators.http import require_http_methods
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership, Status
 from inventory.selectors import identity_get
-from nhiportal.ids import as_id
 from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
+from nhiportal.ids import as_id
+from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import access_requests, selectors
 from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
-from .views import page_of
 
 STATES = ("pending", "approved", "rejected", "cancelled", "all")
 

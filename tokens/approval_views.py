@@ -16,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from inventory import visibility
+from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import selectors
 from .approvals import task_approve, task_reject
 from .forms import approval_forms
 from .models import Task
-from .views import page_of
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from inventory.models import Status
+from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import selectors
@@ -16,7 +17,6 @@ from .exposures import exposure_confirm, exposure_report_credential, exposure_re
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import WorkloadCredential
-from .views import page_of
 
 
 def _forget_token(form) -> None:

@@ -7,15 +7,14 @@ admins change any of it (403 for others). Identity-scoped pages are in identity_
 import json
 from functools import partial
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from nhiportal.pages import page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
 
@@ -42,10 +41,6 @@ _submitted = partial(submit, on_refusal=forget_pasted_private_key)
 def _require_security_admin(request):
     if not is_security_admin(request.user):
         raise PermissionDenied
-
-
-def page_of(request, queryset):
-    return Paginator(queryset, settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
 
 
 def _form_page(request, template, form, **context):

@@ -51,6 +51,7 @@ from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
 from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
+from nhiportal.api import valid
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.selectors import events_for_identity
 from nhiportal.conf import nhi_setting
@@ -284,12 +285,6 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
 
-def _valid(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 _CLAIM_DECISION_RESPONSES = {
     200: ClaimSerializer,
     400: OpenApiResponse(description="The reason is missing or too long, or the claim no longer waits (its state says why)."),
@@ -312,7 +307,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filter_backends = []
 
     def get_queryset(self):
-        query = _valid(ClaimQuerySerializer, self.request.query_params) if self.action == "list" else {}
+        query = valid(ClaimQuerySerializer, self.request.query_params) if self.action == "list" else {}
         return selectors.claim_list(user=self.request.user, view=query.get("view", "all"), state=query.get("state", ""))
 
     def get_object(self):
@@ -337,7 +332,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         # Who may claim is answered first: it depends on nothing sent.
         if not claims.may_claim(request.user):
             raise PermissionDenied("Owners, reviewers and security admins claim identities.")
-        data = _valid(ClaimSerializer, request.data)
+        data = valid(ClaimSerializer, request.data)
         # Not orphaned (any more) or no such identity: nothing to claim, whatever the reason.
         identity = get_object_or_404(selectors.orphaned_to_claim(request.user), pk=data["identity_id"])
         claim = claims.claim_create(actor=request.user, identity=identity, reason=data["reason"])
@@ -355,7 +350,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """The claimant becomes the identity's primary owner; its former owners stay on as backups."""
         claim = self.get_object()
         self._require_decider(claim)
-        reason = _valid(NoteSerializer, request.data)["reason"]
+        reason = valid(NoteSerializer, request.data)["reason"]
         claims.claim_approve(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
 
@@ -365,7 +360,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Refuse the claim; the identity stays orphaned."""
         claim = self.get_object()
         self._require_decider(claim)
-        reason = _valid(RefusalSerializer, request.data)["reason"]
+        reason = valid(RefusalSerializer, request.data)["reason"]
         claims.claim_reject(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
 
@@ -377,7 +372,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         # As for deciding: one that no longer waits gets the service function's 400.
         if claim.state == ClaimState.PENDING and not claims.may_cancel(request.user, claim):
             raise PermissionDenied("Only the claimant withdraws a claim.")
-        reason = _valid(NoteSerializer, request.data)["reason"]
+        reason = valid(NoteSerializer, request.data)["reason"]
         claims.claim_cancel(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
 
@@ -441,7 +436,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request):
         # Who may launch is answered first: it depends on nothing sent.
         self._require_runner()
-        campaign = campaigns.campaign_launch(actor=request.user, **_valid(CampaignSerializer, request.data))
+        campaign = campaigns.campaign_launch(actor=request.user, **valid(CampaignSerializer, request.data))
         # Read back through the gate for the counts the output shows.
         return self._detail(self.get_queryset().get(pk=campaign.pk), status.HTTP_201_CREATED)
 
@@ -470,6 +465,6 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
         campaign = self.get_object()
-        state = _valid(CampaignItemQuerySerializer, request.query_params)["state"]
+        state = valid(CampaignItemQuerySerializer, request.query_params)["state"]
         page = self.paginate_queryset(selectors.campaign_items(campaign=campaign, user=request.user, state=state))
         return self.get_paginated_response(CampaignItemSerializer(page, many=True).data)

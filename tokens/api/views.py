@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from inventory import visibility
 from inventory.selectors import identity_get
+from nhiportal.api import valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 from nhiportal.people.roles import is_security_admin
 
@@ -77,12 +78,6 @@ def _require_security_admin(request):
         raise PermissionDenied("Only security admins change this.")
 
 
-def _valid(serializer_class, data, **kwargs):
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _changeable_identity(request, pk):
     identity = identity_get(user=request.user, pk=pk)
     if not visibility.can(request.user, visibility.CHANGE, identity):
@@ -98,7 +93,7 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def create(self, request):
         _require_security_admin(request)
-        data = dict(_valid(ServiceSerializer, request.data))
+        data = dict(valid(ServiceSerializer, request.data))
         data.pop("is_active", None)
         service = services.service_create(actor=request.user, **data)
         return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
@@ -107,7 +102,7 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         _require_security_admin(request)
         service = self.get_object()
         # Partial: only the fields sent are changed (scopes, if sent, replace the list).
-        data = _valid(ServiceSerializer, request.data, partial=True)
+        data = valid(ServiceSerializer, request.data, partial=True)
         service = services.service_update(actor=request.user, service=service, **data)
         return Response(ServiceSerializer(self.get_queryset().get(pk=service.pk)).data)
 
@@ -123,13 +118,13 @@ class TrustDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         _require_security_admin(request)
 
     def create(self, request):
-        data = _valid(TrustDomainSerializer, request.data)
+        data = valid(TrustDomainSerializer, request.data)
         domain = services.trust_domain_create(actor=request.user, name=data["name"], jwks=data["jwks"])
         return Response(TrustDomainSerializer(domain).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TrustDomainUpdateSerializer)
     def partial_update(self, request, pk=None):
-        data = _valid(TrustDomainUpdateSerializer, request.data)
+        data = valid(TrustDomainUpdateSerializer, request.data)
         domain = services.trust_domain_update(actor=request.user, trust_domain=self.get_object(), jwks=data["jwks"])
         return Response(TrustDomainSerializer(domain).data)
 
@@ -147,7 +142,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def create(self, request):
         _require_security_admin(request)
-        data = _valid(GrantSerializer, request.data)
+        data = valid(GrantSerializer, request.data)
         identity = identity_get(user=request.user, pk=data["identity_id"])
         service = get_object_or_404(Service, pk=data["service_id"])
         grant = services.grant_create(
@@ -161,7 +156,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def revoke(self, request, pk=None):
         grant = self.get_object()
         _require_security_admin(request)
-        data = _valid(ReasonSerializer, request.data)
+        data = valid(ReasonSerializer, request.data)
         grant = services.grant_revoke(actor=request.user, grant=grant, reason=data["reason"])
         return Response(GrantSerializer(Grant.objects.select_related("service", "granted_by").get(pk=grant.pk)).data)
 
@@ -181,7 +176,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer})
     def create(self, request):
-        data = _valid(CredentialCreateSerializer, request.data)
+        data = valid(CredentialCreateSerializer, request.data)
         identity = _changeable_identity(request, data["identity"])
         if "jwk" in data:
             credential = credential_add_jwk(actor=request.user, identity=identity, jwk=data["jwk"], label=data["label"])
@@ -194,7 +189,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def disable(self, request, pk=None):
         credential = self.get_object()
         _changeable_identity(request, credential.identity_id)
-        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        reason = valid(OptionalReasonSerializer, request.data)["reason"]
         credential = credential_disable(actor=request.user, credential=credential, reason=reason)
         return Response(CredentialSerializer(credential).data)
 
@@ -227,7 +222,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def end(self, request, pk=None):
         task = self.get_object()
         _changeable_identity(request, task.identity_id)
-        reason = _valid(OptionalReasonSerializer, request.data)["reason"] or "Ended through the API."
+        reason = valid(OptionalReasonSerializer, request.data)["reason"] or "Ended through the API."
         task_end(task=task, actor=request.user, reason=reason)
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
@@ -236,7 +231,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def approve(self, request, pk=None):
         """Approve a task waiting for a person, for `minutes`."""
         task = self.get_object()
-        data = _valid(ApprovalSerializer, request.data)
+        data = valid(ApprovalSerializer, request.data)
         task_approve(actor=request.user, task=task, minutes=data["minutes"], reason=data["reason"])
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
@@ -245,7 +240,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def reject(self, request, pk=None):
         """Refuse a task waiting for a person: it ends."""
         task = self.get_object()
-        task_reject(actor=request.user, task=task, reason=_valid(ReasonSerializer, request.data)["reason"])
+        task_reject(actor=request.user, task=task, reason=valid(ReasonSerializer, request.data)["reason"])
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
 
@@ -260,7 +255,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return selectors.delegation_list(user=self.request.user)
 
     def create(self, request):
-        data = _valid(DelegationSerializer, request.data)
+        data = valid(DelegationSerializer, request.data)
         principal = identity_get(user=request.user, pk=data["principal_id"])
         delegation = delegation_create(actor=request.user, principal=principal, delegate_id=data["delegate_id"], reason=data["reason"])
         return Response(DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
@@ -270,7 +265,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def revoke(self, request, pk=None):
         """End it: the delegate's live tokens obtained through it are revoked."""
         delegation = self.get_object()
-        reason = _valid(OptionalReasonSerializer, request.data)["reason"]
+        reason = valid(OptionalReasonSerializer, request.data)["reason"]
         delegation_revoke(actor=request.user, delegation=delegation, reason=reason)
         return Response(DelegationSerializer(self.get_queryset().get(pk=delegation.pk)).data)
 
@@ -289,7 +284,7 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=TokenExposureSerializer, responses={201: TokenExposureSerializer})
     def create(self, request):
         """Report a leaked access token: revoked at once, with what was exchanged from it."""
-        data = _valid(TokenExposureSerializer, request.data)
+        data = valid(TokenExposureSerializer, request.data)
         exposure = exposure_report_token(actor=request.user, **data)
         return Response(TokenExposureSerializer(exposure).data, status=status.HTTP_201_CREATED)
 
@@ -298,7 +293,7 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def confirm(self, request, pk=None):
         """Confirm the exposure is real: its identity is suspended, revoking what it still holds."""
         exposure = self.get_object()
-        exposure_confirm(actor=request.user, exposure=exposure, reason=_valid(ReasonSerializer, request.data)["reason"])
+        exposure_confirm(actor=request.user, exposure=exposure, reason=valid(ReasonSerializer, request.data)["reason"])
         return Response(ExposureSerializer(self.get_queryset().get(pk=exposure.pk)).data)
 
 
@@ -311,7 +306,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        query = _valid(AccessRequestQuerySerializer, self.request.query_params) if self.action == "list" else {}
+        query = valid(AccessRequestQuerySerializer, self.request.query_params) if self.action == "list" else {}
         return selectors.access_request_list(user=self.request.user, view=query.get("view", "all"), state=query.get("state", ""))
 
     def get_object(self):
@@ -329,7 +324,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @extend_schema(responses={201: AccessRequestSerializer})
     def create(self, request):
         """Ask for access for an identity you own (or any, as a security admin)."""
-        data = _valid(AccessRequestSerializer, request.data)
+        data = valid(AccessRequestSerializer, request.data)
         identity = identity_get(user=request.user, pk=data["identity_id"])
         service = get_object_or_404(Service, pk=data["service_id"])
         # The service function checks this too; here, so the refusal reaches the client with its reason.
@@ -356,7 +351,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         """Approve the stage it waits at: the owner stage hands it to the service's reviewer; the service stage makes the grant."""
         access_request = self.get_object()
         self._require_decider(access_request)
-        reason = _valid(NoteSerializer, request.data)["reason"]
+        reason = valid(NoteSerializer, request.data)["reason"]
         access_request_approve(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
@@ -366,7 +361,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         """Refuse it at the stage it waits at, with the reason the requester will read."""
         access_request = self.get_object()
         self._require_decider(access_request)
-        reason = _valid(RefusalSerializer, request.data)["reason"]
+        reason = valid(RefusalSerializer, request.data)["reason"]
         access_request_reject(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
@@ -378,7 +373,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         # As for deciding: one that no longer waits gets the service function's 400.
         if access_request.is_pending and not may_cancel(request.user, access_request):
             raise PermissionDenied("Only the requester or a security admin cancels a request.")
-        reason = _valid(NoteSerializer, request.data)["reason"]
+        reason = valid(NoteSerializer, request.data)["reason"]
         access_request_cancel(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
@@ -400,6 +395,6 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=RotateSerializer, responses=SigningKeySerializer)
     @action(detail=False, methods=["post"])
     def rotate(self, request):
-        alg = _valid(RotateSerializer, request.data).get("alg")
+        alg = valid(RotateSerializer, request.data).get("alg")
         key = signing_keys_rotate(actor=request.user, alg=alg)
         return Response(SigningKeySerializer(key).data)
