@@ -64,7 +64,7 @@ def campaign_detail(request, pk):
     if state not in selectors.CAMPAIGN_ITEM_STATES:
         state = "waiting"
     page_obj = page_of(request, selectors.campaign_items(campaign=campaign, user=request.user, state=state))
-    progress = selectors.campaign_progress(campaign)
+    progress = selectors.campaign_progress(campaign, request.user)
     url = reverse("inventory:campaign-detail", args=[campaign.pk])
     chart = bar_chart(
         [

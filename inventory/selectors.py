@@ -171,15 +171,18 @@ CAMPAIGN_ITEM_STATES = ("waiting", "attested", "all")
 
 def campaign_list(*, user) -> QuerySet:
     """Campaigns the user may see: all of them for those who read everything; for owners,
-    those that ask about an identity they own. Annotated with their progress."""
+    those that ask about an identity they own. Annotated with their progress, counted over
+    the identities the user may see (an owner learns nothing of the others)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Campaign.objects.none()
     campaigns = Campaign.objects.all()
+    counted = Q()
     if not sees_everything(user):
         mine = visibility.restrict(AIIdentity.objects.all(), user).values("pk")
         campaigns = campaigns.filter(Exists(CampaignItem.objects.filter(campaign=OuterRef("pk"), identity__in=mine)))
+        counted = Q(items__identity__in=mine)
     return campaigns.annotate(
-        total=Count("items"), attested=Count("items", filter=Q(items__attestation__isnull=False))
+        total=Count("items", filter=counted), attested=Count("items", filter=counted & Q(items__attestation__isnull=False))
     ).order_by("-launched_at", "-id")
 
 
@@ -202,15 +205,16 @@ def campaign_items(*, campaign: Campaign, user, state: str = "waiting") -> Query
     return items.annotate(primary_owner_name=Subquery(primary), has_active_owner=Exists(active_owner)).order_by("identity__name")
 
 
-def campaign_progress(campaign: Campaign) -> dict:
-    """Counts over all of the campaign's identities (the figures a reviewer reports)."""
-    items = campaign.items.all()
-    active_owner = Ownership.objects.filter(identity=OuterRef("identity"), person__is_active=True)
+def campaign_progress(campaign: Campaign, user) -> dict:
+    """Counts over the campaign's identities the user may see: all of them for a reviewer,
+    compliance or a security admin (the figures they report); an owner's own otherwise."""
+    items = campaign_items(campaign=campaign, user=user, state="all").order_by()
     return items.aggregate(
         total=Count("pk"),
         attested=Count("pk", filter=Q(attestation__isnull=False)),
         waiting=Count("pk", filter=Q(attestation__isnull=True)),
-    ) | {"without_owner": items.filter(attestation__isnull=True).exclude(Exists(active_owner)).count()}
+        without_owner=Count("pk", filter=Q(attestation__isnull=True, has_active_owner=False)),
+    )
 
 
 def attestations_asked_of(user) -> QuerySet:

@@ -414,7 +414,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return campaign
 
     def _detail(self, campaign, status_code=status.HTTP_200_OK):
-        context = {"progress": selectors.campaign_progress(campaign)}
+        context = {"progress": selectors.campaign_progress(campaign, self.request.user)}
         return Response(CampaignDetailSerializer(campaign, context=context).data, status=status_code)
 
     def retrieve(self, request, pk=None):

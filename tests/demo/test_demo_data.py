@@ -134,7 +134,7 @@ def test_rita_runs_a_production_campaign_its_owners_answer_in_part(db):
     asked = running.items.select_related("identity")
     assert asked.exists() and all(item.identity.environment == Environment.PRODUCTION for item in asked)
     # Partial progress: some answered, some waiting, some with nobody left to answer.
-    progress = campaign_progress(running)
+    progress = campaign_progress(running, rita)
     assert 0 < progress["attested"] < progress["total"] and progress["without_owner"] > 0
     answered = asked.filter(attestation__isnull=False).select_related("attestation__person")
     for item in answered:  # each answer is an owner's ordinary attestation, after the launch
@@ -155,7 +155,7 @@ def test_rita_runs_a_production_campaign_its_owners_answer_in_part(db):
     closed = Campaign.objects.get(closed_at__isnull=False)
     assert closed.environment == Environment.STAGING and closed.launched_by == rita and closed.closed_by_label == "rita"
     assert closed.launched_at < closed.closed_at < running.launched_at and closed.due < today
-    before = campaign_progress(closed)
+    before = campaign_progress(closed, rita)
     assert 0 < before["attested"] < before["total"]
     for item in closed.items.filter(attestation__isnull=False).select_related("attestation"):
         assert closed.launched_at <= item.attestation.attested_at <= closed.closed_at
@@ -178,7 +178,8 @@ def test_a_tiny_demo_launches_what_it_can_and_an_empty_one_nothing(db):
 
     call_command("demo_data", "--identities", "6", "--seed", "1", verbosity=0)
     assert Campaign.objects.exists()
+    rita = get_user_model().objects.get(username="rita")
     for campaign in Campaign.objects.all():
-        progress = campaign_progress(campaign)
+        progress = campaign_progress(campaign, rita)
         assert 0 < progress["total"] and progress["attested"] < progress["total"]
     call_command("audit_verify", verbosity=0)
