@@ -136,8 +136,9 @@ def test_an_inactive_service_or_an_offboarded_identity_cannot_be_asked_for(alice
 
     gone = make_agent(alice)
     identity_offboard(actor=alice, identity=gone.identity, reason="retired")
-    with pytest.raises((ValidationError, PermissionDenied)):
+    with pytest.raises(ValidationError) as refused:
         ask(alice, gone.identity, crm)
+    assert refused.value.message_dict["identity"] == ["An offboarded identity cannot ask for access."]
     assert not AccessRequest.objects.exists()
 
 
