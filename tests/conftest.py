@@ -175,3 +175,16 @@ def login():
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     return do
+
+
+@pytest.fixture
+def audit_actions_during(db):
+    """Run a change; return what it returned and the audit actions it wrote, in order."""
+    from nhiportal.audit.models import AuditEvent
+
+    def run(change):
+        first = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        result = change()
+        return result, list(AuditEvent.objects.filter(id__gt=first).order_by("id").values_list("action", flat=True))
+
+    return run

@@ -182,3 +182,10 @@ def test_the_forms_need_a_csrf_token(campaign, rita, fleet):
     assert strict.post(f"/campaigns/{campaign.pk}/close/").status_code == 403
     assert strict.post("/campaigns/new/", {"name": "x", "due": in_days(3).isoformat()}).status_code == 403
     assert Campaign.objects.count() == 1
+
+
+def test_launch_and_close_each_write_one_audit_event(audit_actions_during, rita, fleet):
+    campaign, actions = audit_actions_during(lambda: campaign_launch(actor=rita, name="Q4", due=in_days(7)))
+    assert actions == ["campaign.launch"]
+    _, actions = audit_actions_during(lambda: campaign_close(actor=rita, campaign=campaign))
+    assert actions == ["campaign.close"]

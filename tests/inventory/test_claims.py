@@ -212,3 +212,10 @@ def test_a_second_click_on_a_decided_claim_says_it_no_longer_waits(claim, rita, 
     assert reviewer.post(f"/claims/{claim.pk}/", {"decision": "approve"}).status_code == 302
     again = reviewer.post(f"/claims/{claim.pk}/", {"decision": "reject", "reject-reason": "oops"})
     assert again.status_code == 400 and "This claim is approved; it no longer waits." in again.content.decode()
+
+
+def test_each_change_writes_its_own_audit_events_and_no_others(audit_actions_during, orphan, bob, rita, sam):
+    claim, actions = audit_actions_during(lambda: claim_create(actor=bob, identity=orphan, reason="I took it over."))
+    assert actions == ["claim.create"]
+    _, actions = audit_actions_during(lambda: claim_approve(actor=rita, claim=claim))
+    assert actions == ["identity.owners_set", "claim.approve"]  # two changes: the owners, and the claim

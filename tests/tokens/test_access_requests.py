@@ -208,3 +208,16 @@ def test_an_identity_with_no_active_owner_must_be_claimed_before_anyone_asks_for
     with pytest.raises(ValidationError) as refused:
         ask(sam, agent.identity, crm)
     assert "claimed first" in refused.value.message_dict["identity"][0]
+
+
+def test_each_change_writes_its_own_audit_events_and_no_others(audit_actions_during, alice, bob, sam, rita, make_agent, crm):
+    agent = make_agent(alice, backups=[bob])
+    request, actions = audit_actions_during(lambda: ask(sam, agent.identity, crm))
+    assert actions == ["access_request.create"]
+    _, actions = audit_actions_during(lambda: access_request_approve(actor=alice, access_request=request))
+    assert actions == ["access_request.approve"]  # the owner stage changes the request alone
+    _, actions = audit_actions_during(lambda: access_request_approve(actor=rita, access_request=request))
+    assert actions == ["grant.create", "access_request.approve"]  # two changes: a grant, and the request
+    other = ask(alice, make_agent(alice).identity, crm)
+    _, actions = audit_actions_during(lambda: access_request_reject(actor=rita, access_request=other, reason="no"))
+    assert actions == ["access_request.reject"]
