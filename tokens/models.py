@@ -162,6 +162,8 @@ class Grant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by_label = models.CharField(max_length=200, blank=True)
     revoke_reason = models.TextField(blank=True)
+    # When manage.py notify_grant_endings told the identity's owners it ends soon.
+    ending_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

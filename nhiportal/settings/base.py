@@ -237,6 +237,8 @@ NHI = {
     # and the longest a reviewer may approve a task for (its tokens expire with the window).
     "APPROVAL_REQUEST_HOURS": int(os.environ.get("NHI_APPROVAL_REQUEST_HOURS", "24")),
     "APPROVAL_WINDOW_MAX_MINUTES": int(os.environ.get("NHI_APPROVAL_WINDOW_MAX_MINUTES", "480")),
+    # How long before a grant ends its identity's owners are told (manage.py notify_grant_endings).
+    "GRANT_ENDING_NOTICE_DAYS": int(os.environ.get("NHI_GRANT_ENDING_NOTICE_DAYS", "7")),
     # The longest grant an access request may ask for.
     "ACCESS_REQUEST_MAX_DAYS": int(os.environ.get("NHI_ACCESS_REQUEST_MAX_DAYS", "90")),
     "ATTESTATION_INTERVAL_DAYS": int(os.environ.get("NHI_ATTESTATION_INTERVAL_DAYS", "90")),
