@@ -26,6 +26,7 @@ from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN, roles_of
 from .models import AIIdentity, Campaign, CampaignItem, Ownership, Status
 
 LONGEST_DAYS = 365
+REMIND_DAYS = 3  # owners still asked this close to the due date are reminded once
 RUNS_CAMPAIGNS = frozenset({REVIEWER, SECURITY_ADMIN})
 
 
@@ -102,10 +103,13 @@ def campaign_close(*, actor, campaign: Campaign) -> Campaign:
     return campaign
 
 
-def _digest(campaign: Campaign, identities: list, base_url: str) -> str:
+def _digest(campaign: Campaign, identities: list, base_url: str, *, reminder: bool) -> str:
+    count = f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}"
     lines = [
-        f"The attestation campaign “{campaign.name}” asks you to attest {len(identities)} identit{'y' if len(identities) == 1 else 'ies'} "
-        f"you own by {campaign.due:%Y-%m-%d}: confirm each is still needed and its purpose, scopes and owners still right.",
+        (f"Reminder: the attestation campaign “{campaign.name}” still waits for you to attest {count} you own by {campaign.due:%Y-%m-%d}."
+         if reminder else
+         f"The attestation campaign “{campaign.name}” asks you to attest {count} you own by {campaign.due:%Y-%m-%d}: "
+         "confirm each is still needed and its purpose, scopes and owners still right."),
         "",
     ]
     if campaign.instructions:
@@ -115,56 +119,79 @@ def _digest(campaign: Campaign, identities: list, base_url: str) -> str:
     return "\n".join(lines)
 
 
-def campaigns_notify(*, actor) -> dict:
-    """Email each active owner, once per open campaign, the identities it asks them to attest.
+def _owner_digests(campaigns: list) -> dict:
+    """(campaign id, person) -> the identities it still waits for that person to attest."""
+    waiting = (
+        CampaignItem.objects.filter(campaign__in=campaigns, attestation__isnull=True)
+        .exclude(identity__status=Status.OFFBOARDED)  # offboarded since the launch: nothing to attest
+        .select_related("identity")
+    )
+    owned_by = {}
+    owners = Ownership.objects.filter(identity__in=waiting.values("identity"), person__is_active=True).exclude(person__email="")
+    for ownership in owners.select_related("person"):
+        owned_by.setdefault(ownership.identity_id, []).append(ownership.person)
+    digests = {}
+    for item in waiting.order_by("identity__name"):
+        for person in owned_by.get(item.identity_id, []):
+            digests.setdefault((item.campaign_id, person), []).append(item.identity)
+    return digests
 
-    The campaigns are claimed (announced_at) before any mail goes out, so two runs never both
-    send; if the mail server refuses, the claims are withdrawn and the next run tries again.
-    """
+
+def _tell_owners(*, actor, campaigns_to_tell, reminder: bool) -> dict:
+    """One mail per campaign and owner; the campaigns are claimed (announced_at or reminded_at)
+    before any mail goes out, so two runs never both send, and withdrawn if the mail server
+    refuses, so the next run tries again."""
+    mark = "reminded_at" if reminder else "announced_at"
+    action = "campaigns.remind" if reminder else "campaigns.notify"
     with transaction.atomic():
-        campaigns = list(Campaign.objects.select_for_update().filter(closed_at__isnull=True, announced_at__isnull=True))
+        campaigns = list(campaigns_to_tell.select_for_update())
         if not campaigns:
             return {"campaigns": 0, "people": 0}
-        digests = {}  # (campaign, person) -> identities
-        waiting = (
-            CampaignItem.objects.filter(campaign__in=campaigns, attestation__isnull=True)
-            .exclude(identity__status=Status.OFFBOARDED)  # offboarded since the launch: nothing to attest
-            .select_related("identity")
-        )
-        owners = Ownership.objects.filter(
-            identity__in=waiting.values("identity"), person__is_active=True
-        ).exclude(person__email="").select_related("person")
-        owned_by = {}
-        for ownership in owners:
-            owned_by.setdefault(ownership.identity_id, []).append(ownership.person)
-        for item in waiting.order_by("identity__name"):
-            for person in owned_by.get(item.identity_id, []):
-                digests.setdefault((item.campaign_id, person), []).append(item.identity)
+        digests = _owner_digests(campaigns)
         now = timezone.now()
         for campaign in campaigns:
-            campaign.announced_at = now
-            campaign.owners_told = sum(1 for (campaign_id, _) in digests if campaign_id == campaign.pk)
-            campaign.save(update_fields=["announced_at", "owners_told"])
+            setattr(campaign, mark, now)
+            fields = [mark]
+            if not reminder:
+                campaign.owners_told = sum(1 for (campaign_id, _) in digests if campaign_id == campaign.pk)
+                fields.append("owners_told")
+            campaign.save(update_fields=fields)
         audit_record(
-            actor=actor, action="campaigns.notify", object_type="inventory.campaign", object_id="campaigns",
-            object_repr="campaign announcements", after={"campaigns": len(campaigns), "messages": len(digests)},
+            actor=actor, action=action, object_type="inventory.campaign", object_id="campaigns",
+            object_repr="campaign reminders" if reminder else "campaign announcements",
+            after={"campaigns": len(campaigns), "messages": len(digests)},
         )
     base_url = nhi_setting("ISSUER").rstrip("/")
     by_id = {c.pk: c for c in campaigns}
     messages = [
         EmailMessage(
-            subject=f"[NHI Portal] Attest {len(identities)} identit{'y' if len(identities) == 1 else 'ies'} by {by_id[cid].due:%Y-%m-%d}",
-            body=_digest(by_id[cid], identities, base_url), to=[person.email],
+            subject=f"[NHI Portal] {'Reminder: a' if reminder else 'A'}ttest {len(identities)} identit{'y' if len(identities) == 1 else 'ies'} by {by_id[cid].due:%Y-%m-%d}",
+            body=_digest(by_id[cid], identities, base_url, reminder=reminder), to=[person.email],
         )
         for (cid, person), identities in digests.items()
     ]
 
     def withdraw(error):
-        Campaign.objects.filter(pk__in=by_id).update(announced_at=None, owners_told=0)
+        Campaign.objects.filter(pk__in=by_id).update(**({mark: None} if reminder else {mark: None, "owners_told": 0}))
         audit_record(
-            actor=actor, action="campaigns.notify_failed", object_type="inventory.campaign", object_id="campaigns",
-            object_repr="campaign announcements", after={"campaigns": len(campaigns)}, reason=str(error)[:200],
+            actor=actor, action=f"{action}_failed", object_type="inventory.campaign", object_id="campaigns",
+            object_repr="campaign reminders" if reminder else "campaign announcements",
+            after={"campaigns": len(campaigns)}, reason=str(error)[:200],
         )
 
     send_claimed(messages, withdraw=withdraw)
     return {"campaigns": len(campaigns), "people": len({person.pk for (_, person) in digests})}
+
+
+def campaigns_notify(*, actor) -> dict:
+    """Announce each newly launched campaign to its owners, and remind those still asked
+    REMIND_DAYS before the due date (each once)."""
+    open_campaigns = Campaign.objects.filter(closed_at__isnull=True)
+    announced = _tell_owners(actor=actor, campaigns_to_tell=open_campaigns.filter(announced_at__isnull=True), reminder=False)
+    reminded = _tell_owners(
+        actor=actor, reminder=True,
+        campaigns_to_tell=open_campaigns.filter(
+            announced_at__isnull=False, reminded_at__isnull=True, due__lte=timezone.localdate() + timedelta(days=REMIND_DAYS)
+        ),
+    )
+    return {**announced, "reminded": reminded["campaigns"], "reminded_people": reminded["people"]}

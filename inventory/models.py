@@ -158,6 +158,8 @@ class Campaign(models.Model):
     # When manage.py notify_campaigns emailed the owners, and how many people it told.
     announced_at = models.DateTimeField(null=True, blank=True)
     owners_told = models.PositiveIntegerField(default=0)
+    # When it reminded the owners still asked, a few days before the due date.
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-launched_at", "-id"]

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from inventory.campaigns import campaign_close, campaign_launch
-from inventory.services import identity_activate, identity_offboard
+from inventory.models import Campaign
+from inventory.services import identity_activate, identity_attest, identity_offboard
 from nhiportal.audit.models import AuditEvent
 
 
@@ -28,7 +29,7 @@ def launched(make_identity, alice, bob, rita):
 
 def test_each_owner_gets_one_digest_of_their_identities(launched):
     campaign, _ = launched
-    assert "Announced 1 campaign(s) to 2 owner(s)." in run()
+    assert "Announced 1 campaign(s) to 2 owner(s);" in run()
     by_person = {m.to[0]: m for m in mail.outbox}
     assert set(by_person) == {"alice@example.com", "bob@example.com"}
     assert "crm-bot" in by_person["alice@example.com"].body and "ledger-bot" in by_person["alice@example.com"].body
@@ -55,7 +56,7 @@ def test_if_mail_fails_the_next_run_tries_again(launched, settings):
     assert campaign.announced_at is None
     assert AuditEvent.objects.get(action="campaigns.notify_failed").reason == "mail server down"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert "Announced 1 campaign(s) to 2 owner(s)." in run()
+    assert "Announced 1 campaign(s) to 2 owner(s);" in run()
 
 
 def test_an_identity_offboarded_since_the_launch_is_not_in_the_mail(launched, alice):
@@ -63,3 +64,16 @@ def test_an_identity_offboarded_since_the_launch_is_not_in_the_mail(launched, al
     identity_offboard(actor=alice, identity=mine, reason="retired")
     run()
     assert all("crm-bot" not in m.body for m in mail.outbox) and any("ledger-bot" in m.body for m in mail.outbox)
+
+
+def test_owners_still_asked_are_reminded_once_as_the_due_date_nears(launched, alice, rita):
+    campaign, mine = launched
+    run()
+    assert "reminded 0 owner(s)" in run()  # ten days out: too early
+    identity_attest(actor=alice, identity=mine)  # crm-bot answered; ledger-bot still waits
+    Campaign.objects.filter(pk=campaign.pk).update(due=timezone.localdate() + timedelta(days=2))
+    mail.outbox.clear()
+    assert "reminded 1 owner(s) of 1 campaign(s) due soon." in run()
+    assert [m.to[0] for m in mail.outbox] == ["alice@example.com"]  # bob's only identity was answered
+    assert mail.outbox[0].subject.startswith("[NHI Portal] Reminder: attest 1 identity") and "ledger-bot" in mail.outbox[0].body
+    assert "reminded 0 owner(s)" in run() and len(mail.outbox) == 1
