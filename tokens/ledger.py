@@ -38,7 +38,8 @@ def ledger_prune(*, actor, now=None) -> dict:
             .filter(tokens__isnull=True, subtasks__isnull=True)
             .order_by()
         ),
-        "used_assertions": _delete_in_batches(UsedAssertion.objects.filter(expires_at__lt=now).order_by()),
+        # In id order: the oldest (expired) rows first, so each batch stops early without an index.
+        "used_assertions": _delete_in_batches(UsedAssertion.objects.filter(expires_at__lt=now).order_by("pk")),
     }
     if counts["tokens"] or counts["tasks"]:
         with transaction.atomic():
