@@ -242,7 +242,9 @@ class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by task_identity_idx, which starts with it.
     identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="tasks", db_index=False)
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tasks")
+    # Not indexed: every token's task writes to it and nothing looks tasks up by service (a
+    # service is deactivated, never deleted, so PROTECT's check never runs).
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tasks", db_index=False)
     # Most tasks have no parent and no approver: partial indexes (below) leave them out.
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subtasks", db_index=False
@@ -311,7 +313,9 @@ class IssuedToken(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", db_index=False
     )
-    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens")
+    # Not indexed, for the same reason: revoking a grant finds tokens by identity and audience
+    # (tokens/revocation.py), and grants are revoked, never deleted.
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens", db_index=False)
     # The workload credential the agent proved itself with: disabling it revokes these tokens.
     credential = models.ForeignKey(
         WorkloadCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens"
