@@ -33,7 +33,9 @@ from .forms import (
     TransitionForm,
 )
 from .lifecycle import ACTION_LABELS, ACTIVATE, REACTIVATE, SUSPEND, allowed_actions, missing_for_activation
-from .models import Status
+from .claims import may_claim
+from .models import ClaimState, Status
+from .orphans import suspension_due
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_LIST_LENGTH = 5
@@ -224,6 +226,18 @@ TRANSITIONS = {
 }
 
 
+def _orphan_context(user, identity) -> dict:
+    """For an orphaned identity: when suspend_orphans will suspend it, whether this person may
+    claim it, and the claims waiting."""
+    if not getattr(identity, "is_orphaned", False):
+        return {}
+    return {
+        "suspension_due": suspension_due(identity),
+        "may_claim": may_claim(user) and not identity.claims.filter(claimant=user, state=ClaimState.PENDING).exists(),
+        "pending_claims": list(identity.claims.filter(state=ClaimState.PENDING).select_related("claimant")),
+    }
+
+
 def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=None):
     """The identity page; a refused or invalid action re-renders it with the reason in place."""
     user = request.user
@@ -256,6 +270,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
         "events": history.object_list,
         "sees_audit_log": sees_everything(user),
         "campaign_asks": selectors.campaign_asks(identity),
+        **_orphan_context(user, identity),
     }
     return render(request, "inventory/identity_detail.html", context, status=status)
 

@@ -219,3 +219,10 @@ def test_each_change_writes_its_own_audit_events_and_no_others(audit_actions_dur
     assert actions == ["claim.create"]
     _, actions = audit_actions_during(lambda: claim_approve(actor=rita, claim=claim))
     assert actions == ["identity.owners_set", "claim.approve"]  # two changes: the owners, and the claim
+
+
+def test_the_orphans_page_offers_the_claim_and_lists_the_claims_waiting(orphan, claim, rita, carol, bob, client_for):
+    page = client_for(rita).get(f"/identities/{orphan.pk}/").content.decode()
+    assert f'<a href="/identities/{orphan.pk}/claim/">Claim it</a>' in page
+    assert f'Claims waiting: <a href="/claims/{claim.pk}/">bob</a>' in page
+    assert f"/identities/{orphan.pk}/claim/" not in client_for(carol).get(f"/identities/{orphan.pk}/").content.decode()  # compliance claims nothing
