@@ -100,3 +100,15 @@ def test_it_shows_an_outsider_nothing(alice, charlie, client_for, make_identity)
 
 def test_it_sends_anonymous_visitors_to_log_in(client):
     assert client.get(DASHBOARD).status_code == 302
+
+
+def test_the_dashboard_says_what_waits_for_the_persons_decision(alice, bob, rita, carol, make_identity, client_for):
+    from inventory.claims import claim_create
+
+    orphan = make_identity(alice, name="ledger-bot")
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    claim_create(actor=bob, identity=orphan, reason="I took it over.")
+    page = client_for(rita).get("/").content.decode()
+    assert 'aria-label="Waiting for your decision"' in page and '?view=waiting">1 ownership claim</a>' in page
+    assert "Waiting for your decision" not in client_for(carol).get("/").content.decode()  # compliance decides nothing
