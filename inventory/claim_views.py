@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
+from nhiportal.decisions import APPROVE, CANCEL, LIST_STATES, REJECT, decide, list_filters
 from nhiportal.pages import page_of
 from nhiportal.people.roles import sees_everything
 from nhiportal.service_forms import submit
@@ -24,9 +24,6 @@ from . import claims, selectors
 from .forms import ClaimForm
 from .models import AIIdentity, ClaimState, OwnershipClaim
 from .orphans import suspension_due
-
-STATES = ("pending", "approved", "rejected", "cancelled", "all")
-
 
 @login_required
 def orphaned_list(request):
@@ -43,16 +40,11 @@ def orphaned_list(request):
 
 @login_required
 def claim_list(request):
-    view = request.GET.get("view", "")
-    if view not in selectors.CLAIM_VIEWS:
-        view = "waiting" if selectors.waiting_claim_count(request.user) else "all"
-    state = request.GET.get("state", "all")
-    if state not in STATES:
-        state = "all"
+    view, state = list_filters(request, views=selectors.CLAIM_VIEWS, waiting_count=lambda: selectors.waiting_claim_count(request.user))
     page_obj = page_of(request, selectors.claim_list(user=request.user, view=view, state="" if state == "all" else state))
     return render(
         request, "inventory/claim_list.html",
-        {"page_obj": page_obj, "claims": page_obj.object_list, "view": view, "views": selectors.CLAIM_VIEWS, "state": state, "states": STATES},
+        {"page_obj": page_obj, "claims": page_obj.object_list, "view": view, "views": selectors.CLAIM_VIEWS, "state": state, "states": LIST_STATES},
     )
 
 

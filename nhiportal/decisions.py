@@ -16,6 +16,7 @@ from .service_forms import submit
 
 APPROVE, REJECT, CANCEL = "approve", "reject", "cancel"
 REASON_MAX = 500
+LIST_STATES = ("pending", "approved", "rejected", "cancelled", "all")
 
 
 class NoteForm(forms.Form):
@@ -74,3 +75,13 @@ def decide(
         if decision.done:
             messages.success(request, said[deciding](decision.done))
     return decision
+
+
+def list_filters(request, *, views, waiting_count: Callable[[], int]) -> tuple[str, str]:
+    """A request list's ?view= and ?state=. An unknown or missing view opens on what waits for
+    this person if anything does, else on everything they may see; an unknown state is "all"."""
+    view = request.GET.get("view", "")
+    if view not in views:
+        view = "waiting" if waiting_count() else "all"
+    state = request.GET.get("state", "all")
+    return view, state if state in LIST_STATES else "all"

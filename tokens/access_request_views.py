@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership, Status
 from inventory.selectors import identity_get
-from nhiportal.decisions import APPROVE, CANCEL, REJECT, decide
+from nhiportal.decisions import APPROVE, CANCEL, LIST_STATES, REJECT, decide, list_filters
 from nhiportal.ids import as_id
 from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
@@ -28,17 +28,9 @@ from . import access_requests, selectors
 from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
 
-STATES = ("pending", "approved", "rejected", "cancelled", "all")
-
-
 @login_required
 def access_request_list(request):
-    view = request.GET.get("view", "")
-    if view not in selectors.ACCESS_REQUEST_VIEWS:
-        view = "waiting" if selectors.waiting_access_request_count(request.user) else "all"
-    state = request.GET.get("state", "all")
-    if state not in STATES:
-        state = "all"
+    view, state = list_filters(request, views=selectors.ACCESS_REQUEST_VIEWS, waiting_count=lambda: selectors.waiting_access_request_count(request.user))
     page_obj = page_of(request, selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state))
     return render(
         request,
@@ -49,7 +41,7 @@ def access_request_list(request):
             "view": view,
             "views": selectors.ACCESS_REQUEST_VIEWS,
             "state": state,
-            "states": STATES,
+            "states": LIST_STATES,
             "may_ask": visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), request.user, visibility.CHANGE).exists(),
         },
     )
