@@ -165,15 +165,36 @@ def _insert_sql(model, names: tuple, vendor: str, returning: bool) -> str:
     return sql
 
 
+class Insert:
+    """One row's INSERT with its values already in stored form.
+
+    Preparing the values (JSON, UUIDs, datetimes) costs more than SQLite takes to insert the
+    row, so a caller that holds a lock while it writes prepares its rows before taking it and
+    runs them inside. `late` values, given to run(), are the columns only known then (an audit
+    event's place in the chain)."""
+
+    __slots__ = ("model", "names", "params", "vendor")
+
+    def __init__(self, model, values: dict, connection=None):
+        self.model, self.names = model, tuple(values)
+        self.vendor = (connection or db()).vendor
+        self.params = params(model, values, self.vendor)
+
+    def run(self, connection=None, *, returning: bool = False, **late):
+        """Execute it (on a connection of the vendor it was prepared for); with returning, give the new auto id."""
+        connection = connection or db()
+        names, values = self.names, self.params
+        if late:
+            names, values = names + tuple(late), values + params(self.model, late, self.vendor)
+        rows = execute(_insert_sql(self.model, names, self.vendor, returning), values, connection)
+        return rows[0][0] if returning else None
+
+
 def insert(model, **values) -> None:
     """INSERT one row. No model defaults are applied: give every column but an auto id."""
-    connection = db()
-    vendor = connection.vendor
-    execute(_insert_sql(model, tuple(values), vendor, False), params(model, values, vendor), connection)
+    Insert(model, values).run()
 
 
 def insert_returning_id(model, **values) -> int:
     """insert(), and the auto id the database gave the row (SQLite 3.35+ and PostgreSQL return it)."""
-    connection = db()
-    vendor = connection.vendor
-    return execute(_insert_sql(model, tuple(values), vendor, True), params(model, values, vendor), connection)[0][0]
+    return Insert(model, values).run(returning=True)

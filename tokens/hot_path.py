@@ -39,6 +39,10 @@ class IdentityFacts:
     def pk(self):
         return self.id
 
+    def __eq__(self, other):
+        # Issuance compares the facts a plan was made on with the facts under the lock.
+        return type(other) is IdentityFacts and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
     def get_status_display(self) -> str:
         return Status(self.status).label
 
@@ -55,6 +59,9 @@ class ServiceFacts:
     @property
     def pk(self):
         return self.id
+
+    def __eq__(self, other):
+        return type(other) is ServiceFacts and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
 
 
 def _prep(connection, model, name: str, value):

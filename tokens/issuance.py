@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Status
-from nhiportal.audit.services import agent_actor, audit_record
+from nhiportal.audit.services import PreparedEvent, agent_actor, audit_append, audit_prepare
 from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
@@ -76,12 +76,71 @@ class _Refusal(Exception):
 
 
 class _PolicyDenial(_Refusal):
-    """Policy said no (and recorded why); `request` is what it was asked, `policy_ids` who said no."""
+    """Policy said no; `request` is what it was asked, `policy_ids` who said no."""
 
-    def __init__(self, request: engine.PolicyRequest, service, policy_ids=()):
+    def __init__(self, request: engine.PolicyRequest, service, evaluation: engine.Evaluation):
         # The deciding policies are shown to the owner in the portal, never to the caller.
         super().__init__(OAuthError(ACCESS_DENIED, "The portal's policy does not allow this request."), "", service)
-        self.request, self.policy_ids = request, tuple(policy_ids)
+        self.request, self.evaluation = request, evaluation
+        self.policy_ids = tuple(evaluation.verdict.policy_ids)
+        self._recorded = False
+
+    def record(self) -> None:
+        """Write the decision row (once), inside the request's transaction."""
+        if not self._recorded:
+            engine.decision_row(self.evaluation, self.request).run()
+            self._recorded = True
+
+
+@dataclass(frozen=True)
+class _Writes:
+    """What one token writes, prepared: its policy decision, its task (when it opens one),
+    its ledger row and its audit event; and the claims it will carry."""
+
+    policy: object  # the engine.ActivePolicy that decided
+    rows: tuple  # prepared_sql.Insert, in order
+    event: PreparedEvent
+    claims: dict
+    scopes: list
+    task_id: uuid.UUID
+    details: list
+
+    def run(self):
+        connection = prepared_sql.db()
+        for row in self.rows:
+            row.run(connection)
+        audit_append(self.event)
+        return self.claims, self.scopes, self.task_id, self.details
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A token planned before queuing for the write lock, on the facts the client's previous
+    token was decided on in this process. Used only if those facts still hold under the lock."""
+
+    identity: hot_path.IdentityFacts
+    service: hot_path.ServiceFacts
+    grants: list
+    now: datetime
+    writes: _Writes
+
+    def holds(self, identity: hot_path.IdentityFacts, audience: str) -> bool:
+        if identity != self.identity or engine.active_policy() != self.writes.policy:
+            return False
+        service = hot_path.active_service(audience)
+        return service == self.service and hot_path.live_grants(identity.pk, service.pk, self.now) == self.grants
+
+
+# The facts each client's last token was decided on, in this process, by (identity,
+# credential, audience): its next request plans on them before it queues (see _run).
+_last_facts: dict = {}
+_LAST_FACTS_MAX = 10_000
+
+
+def _remember_facts(client: AuthenticatedClient, audience: str, facts: tuple) -> None:
+    if len(_last_facts) >= _LAST_FACTS_MAX:
+        _last_facts.clear()
+    _last_facts[(client.identity_id, client.credential_id, audience)] = facts
 
 
 def _lock_identity(client: AuthenticatedClient) -> hot_path.IdentityFacts:
@@ -141,8 +200,10 @@ def _ttl(now: datetime, *bounds) -> int:
     return ttl
 
 
-def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered) -> int:
-    human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > timezone.now())
+def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now):
+    """Ask policy; return the token's lifetime, the decision row to write and the policy that
+    decided. A denial raises _PolicyDenial, which records itself when the refusal commits."""
+    human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > now)
     request = engine.PolicyRequest(
         action=action,
         identity=identity,
@@ -154,18 +215,22 @@ def _decide(action, identity, service, scopes, granted, context: TaskContext | N
         requested_ttl=ttl,
         human_approval=human_approval,
         consequential=any(offered[s] for s in scopes),
+        at=now,
     )
-    outcome = engine.policy_decide(request)
-    if not outcome.allowed:
-        raise _PolicyDenial(request, service, outcome.policy_ids)
-    bounds = [outcome.ttl_bound]
+    evaluation = engine.policy_evaluate(request)
+    if evaluation.enforced != engine.ALLOW:
+        raise _PolicyDenial(request, service, evaluation)
+    bounds = [evaluation.verdict.ttl_bound]
     if human_approval:
         bounds.append(task.approval_expires_at)
-    return min(ttl, _ttl(timezone.now(), *bounds))
+    return min(ttl, _ttl(now, *bounds)), engine.decision_row(evaluation, request), evaluation.policy
 
 
 def _record_refusal(action, identity, refusal: _Refusal, client, audience, scopes) -> None:
-    if not refusal.rule:  # policy already recorded its own decision
+    if isinstance(refusal, _PolicyDenial):
+        refusal.record()
+        return
+    if not refusal.rule:  # recorded where it was raised, or not worth recording
         return
     engine.decision_record_refusal(
         action=action,
@@ -177,29 +242,31 @@ def _record_refusal(action, identity, refusal: _Refusal, client, audience, scope
     )
 
 
-def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None, subject=None) -> dict:
-    """Write the ledger row and the audit event; return the claims to sign."""
+def _token_rows(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None, subject=None):
+    """The ledger row and its audit event, prepared; and the claims to sign."""
     jti = secrets.token_urlsafe(24)
     issued = int(now.timestamp())
     expires_at = datetime.fromtimestamp(issued + ttl, tz=now.tzinfo)
-    prepared_sql.insert(
+    row = prepared_sql.Insert(
         IssuedToken,
-        jti=jti,
-        identity=identity.pk,
-        task=task_id,
-        parent=parent.pk if parent else None,
-        grant=grant_id,
-        credential=client.credential_id,
-        audience=service.audience,
-        scopes=list(scopes),
-        signing_kid=signer.kid,
-        issued_at=now,
-        expires_at=expires_at,
-        revoked_at=None,
-        revoked_by_label="",
-        revoke_reason="",
+        dict(
+            jti=jti,
+            identity=identity.pk,
+            task=task_id,
+            parent=parent.pk if parent else None,
+            grant=grant_id,
+            credential=client.credential_id,
+            audience=service.audience,
+            scopes=list(scopes),
+            signing_kid=signer.kid,
+            issued_at=now,
+            expires_at=expires_at,
+            revoked_at=None,
+            revoked_by_label="",
+            revoke_reason="",
+        ),
     )
-    audit_record(
+    event = audit_prepare(
         actor=agent_actor(client.client_id),
         action="token.exchange" if parent else "token.issue",
         object_type="tokens.issuedtoken",
@@ -222,31 +289,34 @@ def _ledger(*, identity, task_id, service, scopes, grant_id, client, signer, ttl
     }
     if act is not None:
         claims["act"] = act
-    return claims
+    return row, event, claims
 
 
-def _open_task(*, identity, service, scopes, now, intent, sensitivity, details, parent_id=None, requires_approval=False) -> uuid.UUID:
+def _task_row(*, identity, service, scopes, now, intent, sensitivity, details, parent_id=None, requires_approval=False):
+    """A new task's id and its row, prepared."""
     task_id = uuid.uuid4()
-    prepared_sql.insert(
+    row = prepared_sql.Insert(
         Task,
-        id=task_id,
-        identity=identity.pk,
-        service=service.pk,
-        parent=parent_id,
-        intent=intent,
-        scopes=list(scopes),
-        sensitivity=sensitivity,
-        authorization_details=details,
-        requires_approval=requires_approval,
-        approved_by=None,
-        approval_expires_at=None,
-        approval_rejected=False,
-        opened_at=now,
-        ended_at=None,
-        ended_by_label="",
-        end_reason="",
+        dict(
+            id=task_id,
+            identity=identity.pk,
+            service=service.pk,
+            parent=parent_id,
+            intent=intent,
+            scopes=list(scopes),
+            sensitivity=sensitivity,
+            authorization_details=details,
+            requires_approval=requires_approval,
+            approved_by=None,
+            approval_expires_at=None,
+            approval_rejected=False,
+            opened_at=now,
+            ended_at=None,
+            ended_by_label="",
+            end_reason="",
+        ),
     )
-    return task_id
+    return task_id, row
 
 
 def _joined_task(task_id, identity, service) -> Task:
@@ -271,12 +341,14 @@ def _joined_task(task_id, identity, service) -> Task:
 def _ask_for_approval(client, identity, service, scopes, now, context, denial: _PolicyDenial) -> None:
     """Only a person's approval was missing: if policy lets the agent ask, open the task as
     pending and tell the agent to ask again with its id (the refusal commits the task)."""
+    denial.record()
     if not approvals.approval_request_decide(denial.request):
         raise denial
-    task_id = _open_task(
+    task_id, row = _task_row(
         identity=identity, service=service, scopes=scopes, now=now, intent=context.intent,
         sensitivity=context.sensitivity, details=context.details, requires_approval=True,
     )
+    row.run()
     approvals.approval_requested(
         client_id=client.client_id, identity_id=identity.pk, task_id=task_id, service=service, scopes=scopes,
         policy_ids=denial.policy_ids,
@@ -292,14 +364,22 @@ def _ask_for_approval(client, identity, service, scopes, now, context, denial: _
     )
 
 
-def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write, holder=None):
+def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write, holder=None, plan_ahead=None):
     """The shared transaction: lock, consume the jti, then decide and write (or record a refusal).
 
     `holder`: the identity the client acts for (a delegation). Its row is locked too, so that
     revoking its token, ending its task or offboarding it waits for us, or we for them; the
     two rows are locked in one order, so two agents acting for each other cannot deadlock.
+
+    `plan_ahead(signer)`: an _Ahead or None. On SQLite every issuing worker waits for the one
+    write lock, so the time a request holds it bounds the whole portal's issuance rate; the
+    policy evaluation and the rows' JSON cost more than the writes themselves. So the token
+    is planned before queuing, on the facts the client's last token was decided on, and
+    under the lock its facts are read again: if they are the same, the plan is written as
+    it is; if anything changed, it is thrown away and the token is decided anew, under the lock.
     """
     signer = active_signer()
+    ahead = plan_ahead(signer) if plan_ahead is not None else None
     with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
         if holder is not None and str(holder) < str(client.identity_id):
             lock_identity(holder)
@@ -313,7 +393,10 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     OAuthError(UNAUTHORIZED_CLIENT, f"The identity is {identity.get_status_display().lower()}, not active."),
                     "portal:identity-not-active",
                 )
-            claims, scopes, task_id, details = decide_and_write(identity, signer, timezone.now())
+            if ahead is not None and ahead.holds(identity, audience):
+                claims, scopes, task_id, details = ahead.writes.run()
+            else:
+                claims, scopes, task_id, details = decide_and_write(identity, signer, timezone.now()).run()
         except _Refusal as refusal:
             _record_refusal(action, identity, refusal, client, audience, scopes)
             error = refusal.error
@@ -341,10 +424,9 @@ def token_issue(
 ) -> IssuedAccessToken:
     """client_credentials: a token for one task (opened now, or joined by task_id) on one service."""
 
-    def decide_and_write(identity, signer, now):
-        service = _service(audience)
+    def plan(identity, service, grants, signer, now) -> _Writes:
+        """The token's writes, decided on these facts (read under the lock, or planned ahead)."""
         offered = _scopes_of(service)
-        grants = hot_path.live_grants(identity.pk, service.pk, now)
         granted = {s for g in grants for s in g[1]}
         _check_scopes(scopes, offered, granted, service)
         task = None
@@ -359,29 +441,50 @@ def token_issue(
             )
         grant_id, grant_end = _grant_cover(scopes, grants)
         ttl = _ttl(now, requested_ttl, grant_end)
-        try:
-            ttl = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered)
-        except _PolicyDenial as denial:
-            if task is None and approvals.approval_would_allow(denial.request):
-                _ask_for_approval(client, identity, service, scopes, now, context, denial)
-            raise
+        ttl, decision, policy = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered, now)
         if ttl < 1:
             raise _Refusal(OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service)
         details = context.details if context else task.authorization_details
+        rows = [decision]
         if task is None:
-            task_pk = _open_task(
+            task_pk, task_row = _task_row(
                 identity=identity, service=service, scopes=scopes, now=now,
                 intent=context.intent, sensitivity=context.sensitivity, details=details,
             )
+            rows.append(task_row)
         else:
             task_pk = task.pk
-        claims = _ledger(
+        token_row, event, claims = _token_rows(
             identity=identity, task_id=task_pk, service=service, scopes=scopes, grant_id=grant_id,
             client=client, signer=signer, ttl=ttl, now=now, details=details,
         )
-        return claims, scopes, task_pk, details
+        return _Writes(policy, (*rows, token_row), event, claims, scopes, task_pk, details)
 
-    return _run(engine.ISSUE, client, audience, scopes, decide_and_write)
+    def decide_and_write(identity, signer, now) -> _Writes:
+        service = _service(audience)
+        grants = hot_path.live_grants(identity.pk, service.pk, now)
+        try:
+            writes = plan(identity, service, grants, signer, now)
+        except _PolicyDenial as denial:
+            if task_id is None and approvals.approval_would_allow(denial.request):
+                _ask_for_approval(client, identity, service, scopes, now, context, denial)
+            raise
+        if task_id is None:
+            _remember_facts(client, audience, (identity, service, grants))
+        return writes
+
+    def plan_ahead(signer) -> _Ahead | None:
+        facts = _last_facts.get((client.identity_id, client.credential_id, audience))
+        if facts is None or task_id is not None:  # a joined task's state is read under the lock
+            return None
+        identity, service, grants = facts
+        now = timezone.now()
+        try:
+            return _Ahead(identity, service, grants, now, plan(identity, service, grants, signer, now))
+        except (_Refusal, OAuthError):
+            return None  # decided again under the lock, where a refusal is recorded
+
+    return _run(engine.ISSUE, client, audience, scopes, decide_and_write, plan_ahead=plan_ahead)
 
 
 def _subject(subject_token: str, client: AuthenticatedClient) -> tuple[dict, uuid.UUID | None]:
@@ -447,11 +550,11 @@ def token_exchange(
             )
         grant_id, grant_end = _grant_cover(wanted, grants)
         ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
-        ttl = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered)
+        ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now)
         if ttl < 1:
             raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service)
         details = context.details if context else parent_task.authorization_details
-        task_id = _open_task(
+        task_id, task_row = _task_row(
             identity=identity, service=service, scopes=wanted, now=now, parent_id=parent_task.pk,
             intent=context.intent if context else parent_task.intent,
             sensitivity=context.sensitivity if context else parent_task.sensitivity,
@@ -460,10 +563,10 @@ def token_exchange(
         act = {"sub": client.client_id}
         if isinstance(subject_claims.get("act"), dict):
             act["act"] = subject_claims["act"]
-        claims = _ledger(
+        token_row, event, claims = _token_rows(
             identity=identity, task_id=task_id, service=service, scopes=wanted, grant_id=grant_id, client=client,
             signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act, subject=subject_claims.get("sub"),
         )
-        return claims, wanted, task_id, details
+        return _Writes(policy, (decision, task_row, token_row), event, claims, wanted, task_id, details)
 
     return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write, holder=holder)

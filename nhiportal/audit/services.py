@@ -5,16 +5,21 @@ audit_record runs on every state change, token issuance included, and it runs wh
 caller holds its write lock (on SQLite the whole database's), so its three statements are
 SQL rendered once per process rather than ORM queries (building one costs about a
 millisecond on a small machine; running it, a tenth of that): see nhiportal/prepared_sql.py,
-which stores every value exactly as the ORM would.
+which stores every value exactly as the ORM would. Token issuance goes further: it builds
+its event with audit_prepare before it queues for the lock, and audit_append only adds the
+time and the chain link under it.
 """
 
+import hashlib
+import secrets
+from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
 
 from django.utils import timezone
 
 from nhiportal import prepared_sql
 
-from .chain import GENESIS_HASH, event_hmac, fields_hash, hashed_fields, stored_json
+from .chain import GENESIS_HASH, canonical, event_hmac, fields_hash, hashed_fields, stored_json
 from .context import request_id_var
 from .models import AuditChainHead, AuditEvent
 
@@ -44,7 +49,26 @@ def agent_actor(client_id: str) -> Actor:
     return Actor(f"agent:{client_id}")
 
 
-def audit_record(
+class PreparedEvent:
+    """An audit event built ahead of its transaction: everything but its time and its place in
+    the chain, which audit_append adds under the caller's lock (see audit_prepare)."""
+
+    __slots__ = ("row", "canonical")
+
+    def __init__(self, row: prepared_sql.Insert, canonical: tuple[str, str, str] | None, fields: dict):
+        self.row = row
+        # The hashed form cut around the two values added at append time, or None (then the
+        # fields are kept and encoded at append time).
+        self.canonical = canonical if canonical is not None else fields
+
+
+# Stand-ins for `at` and `prev_hash` in the canonical form prepared ahead, cut out at append
+# time. Random per process, and the cut is checked, so no stored text can be taken for one.
+_AT_MARK, _PREV_MARK = (f'"{secrets.token_hex(16)}"' for _ in range(2))
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+def audit_prepare(
     *,
     actor,
     action: str,
@@ -56,15 +80,12 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
-) -> None:
-    """Append one event to the chain. Must run inside the caller's transaction.
+) -> PreparedEvent:
+    """Build one event for audit_append, outside any lock: the JSON, the hashed form, the row.
 
     `identity` is the AI identity the event concerns (defaults to obj when obj is one, or
     obj.identity_id when obj belongs to one), so the identity page can show its whole history.
     """
-    connection = prepared_sql.db()
-    if not connection.in_atomic_block:
-        raise RuntimeError("audit_record must be called inside the transaction of the change it records")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -79,7 +100,6 @@ def audit_record(
     # Stored as the database will give them back, so the hash computed now is the one
     # audit_verify recomputes from the row.
     event = dict(
-        at=timezone.now(),
         actor_id=actor_id,
         actor_label=label,
         action=action,
@@ -91,11 +111,37 @@ def audit_record(
         after=stored_json(after),
         reason=reason,
         request_id=request_id_var.get(),
-        prev_hash=_chain_head(connection),
     )
-    digest = fields_hash(hashed_fields(**event))
-    prepared_sql.insert(AuditEvent, **event, hash=digest, hmac=event_hmac(digest))
+    fields = hashed_fields(**event, at=_EPOCH, prev_hash="")
+    fields["at"], fields["prev_hash"] = _AT_MARK[1:-1], _PREV_MARK[1:-1]
+    text = canonical(fields).decode()
+    cut = None
+    if text.count(_AT_MARK) == 1 and text.count(_PREV_MARK) == 1:  # "at" sorts before "prev_hash"
+        head, _, rest = text.partition(_AT_MARK)
+        middle, _, tail = rest.partition(_PREV_MARK)
+        cut = (head, middle, tail) if _PREV_MARK not in head else None
+    return PreparedEvent(prepared_sql.Insert(AuditEvent, event), cut, event)
+
+
+def audit_append(event: PreparedEvent) -> None:
+    """Append a prepared event to the chain, now. Must run inside the caller's transaction."""
+    connection = prepared_sql.db()
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit events must be written inside the transaction of the change they record")
+    at = timezone.now()
+    prev_hash = _chain_head(connection)
+    if isinstance(event.canonical, tuple):
+        head, middle, tail = event.canonical
+        digest = hashlib.sha256(f'{head}"{at.isoformat()}"{middle}"{prev_hash}"{tail}'.encode()).hexdigest()
+    else:
+        digest = fields_hash(hashed_fields(**event.canonical, at=at, prev_hash=prev_hash))
+    event.row.run(connection, at=at, prev_hash=prev_hash, hash=digest, hmac=event_hmac(digest))
     prepared_sql.execute(_head_sql(connection.vendor, "advance"), [digest], connection)
+
+
+def audit_record(**event) -> None:
+    """Append one event to the chain (audit_prepare's arguments). Must run inside the caller's transaction."""
+    audit_append(audit_prepare(**event))
 
 
 @lru_cache(maxsize=8)

@@ -1,8 +1,8 @@
 """The policy decision point the token service calls.
 
-The token service builds a PolicyRequest for every issuance and exchange and calls
-`policy_decide` inside its own transaction, so the decision row commits with the
-token (or, on a deny, alone). Refusals the token service makes itself, before policy
+The token service builds a PolicyRequest for every issuance and exchange, evaluates it
+(`policy_evaluate`) and inserts its `decision_row` inside its own transaction, so the
+decision row commits with the token (or, on a deny, alone); `policy_decide` does both. Refusals the token service makes itself, before policy
 (identity not active, no live grant, unknown service), are recorded with
 `decision_record_refusal`, so an owner sees every refusal in one place.
 """
@@ -94,39 +94,47 @@ def policy_evaluate(request: PolicyRequest) -> Evaluation:
     return Evaluation(policy, cedar, verdict, enforced_decision(verdict, policy.mode), at, eval_ms)
 
 
-def policy_decide(request: PolicyRequest) -> PolicyOutcome:
-    """Evaluate the active policy version and record the decision."""
-    evaluation = policy_evaluate(request)
+def decision_row(evaluation: Evaluation, request: PolicyRequest) -> prepared_sql.Insert:
+    """The PolicyDecision row recording an evaluation, ready to insert (issuance prepares it
+    before it takes the write lock, and inserts it inside, with the token)."""
     verdict = evaluation.verdict
     if verdict.errors:
         logger.warning(
             "policy evaluation failed, denied: action=%s identity=%s errors=%s",
             request.action, request.identity.pk, "; ".join(verdict.errors),
         )
-    # Written by hand-rendered SQL: this runs inside every issuance's write lock, where the
-    # ORM's per-query build cost is what the other writers wait for (see nhiportal/prepared_sql.py).
-    decision_id = prepared_sql.insert_returning_id(
+    # Hand-rendered SQL: this runs inside every issuance's write lock, where the ORM's
+    # per-query build cost is what the other writers wait for (see nhiportal/prepared_sql.py).
+    return prepared_sql.Insert(
         PolicyDecision,
-        at=evaluation.at,
-        version=evaluation.policy.version_id,
-        mode=evaluation.policy.mode,
-        action=request.action,
-        identity_id=request.identity.pk,
-        service_id=request.service.pk,
-        request=evaluation.request.as_json(),
-        decision=verdict.decision,
-        enforced=evaluation.enforced,
-        policy_ids=list(verdict.policy_ids),
-        errors=list(verdict.errors),
-        eval_ms=round(evaluation.eval_ms, 3),
+        dict(
+            at=evaluation.at,
+            version=evaluation.policy.version_id,
+            mode=evaluation.policy.mode,
+            action=request.action,
+            identity_id=request.identity.pk,
+            service_id=request.service.pk,
+            request=evaluation.request.as_json(),
+            decision=verdict.decision,
+            enforced=evaluation.enforced,
+            policy_ids=list(verdict.policy_ids),
+            errors=list(verdict.errors),
+            eval_ms=round(evaluation.eval_ms, 3),
+        ),
     )
+
+
+def policy_decide(request: PolicyRequest) -> PolicyOutcome:
+    """Evaluate the active policy version and record the decision."""
+    evaluation = policy_evaluate(request)
+    verdict = evaluation.verdict
     return PolicyOutcome(
         allowed=evaluation.enforced == ALLOW,
         decision=verdict.decision,
         policy_ids=verdict.policy_ids,
         errors=verdict.errors,
         ttl_bound=verdict.ttl_bound,
-        decision_id=decision_id,
+        decision_id=decision_row(evaluation, request).run(returning=True),
         version=evaluation.policy.number,
     )
 
