@@ -175,9 +175,9 @@ class Insert:
 
     __slots__ = ("model", "names", "params", "vendor")
 
-    def __init__(self, model, values: dict, connection=None):
+    def __init__(self, model, values: dict):
         self.model, self.names = model, tuple(values)
-        self.vendor = (connection or db()).vendor
+        self.vendor = db().vendor
         self.params = params(model, values, self.vendor)
 
     def run(self, connection=None, *, returning: bool = False, **late):
@@ -193,8 +193,3 @@ class Insert:
 def insert(model, **values) -> None:
     """INSERT one row. No model defaults are applied: give every column but an auto id."""
     Insert(model, values).run()
-
-
-def insert_returning_id(model, **values) -> int:
-    """insert(), and the auto id the database gave the row (SQLite 3.35+ and PostgreSQL return it)."""
-    return Insert(model, values).run(returning=True)

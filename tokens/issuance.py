@@ -1,16 +1,17 @@
 """Issuing access tokens: client_credentials (a task opens or is joined) and token exchange (RFC 8693).
 
 One transaction per request: lock the identity row, consume the assertion's jti, check the
-grants, ask policy, write the task, the ledger row and one audit event. Refusals made after
-the client authenticated commit too (the jti stays spent and the owner sees the refusal on
-the identity page); then the caller gets its RFC 6749 error. The token is signed after the
-commit, outside the write lock.
+grants, ask policy, write the decision, the task, the ledger row and one audit event.
+Refusals made after the client authenticated commit too (the jti stays spent and the owner
+sees the refusal on the identity page); then the caller gets its RFC 6749 error. The token
+is signed after the commit, outside the write lock. A client's next token is decided before
+the lock, on its last token's facts, and written only if they still hold under it (_run).
 """
 
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,10 +70,13 @@ class IssuedAccessToken:
 
 
 class _Refusal(Exception):
-    """A refusal to record and commit before answering the caller."""
+    """A refusal to record and commit before answering the caller.
 
-    def __init__(self, error: OAuthError, rule: str, service=None):
-        self.error, self.rule, self.service = error, rule, service
+    `evaluated`: the decision row of a policy evaluation that allowed the request before the
+    portal refused it (no time left), recorded first: every evaluation is in the log."""
+
+    def __init__(self, error: OAuthError, rule: str, service=None, evaluated=None):
+        self.error, self.rule, self.service, self.evaluated = error, rule, service, evaluated
 
 
 class _PolicyDenial(_Refusal):
@@ -113,22 +117,40 @@ class _Writes:
         return self.claims, self.scopes, self.task_id, self.details
 
 
+PLAN_MAX_AGE = timedelta(milliseconds=250)
+
+
+def plan_timely(planned_at: datetime, exp: int, now: datetime) -> bool:
+    """Whether a token planned at `planned_at` may still be issued as planned at `now`: planned
+    moments ago, in the same hour of the same weekday (policies may read both), and with at
+    least a second left. Otherwise it is decided anew, at `now`."""
+    return (
+        timedelta(0) <= now - planned_at <= PLAN_MAX_AGE
+        and (now.hour, now.weekday()) == (planned_at.hour, planned_at.weekday())
+        and exp - now.timestamp() >= 1
+    )
+
+
 @dataclass(frozen=True)
 class _Ahead:
     """A token planned before queuing for the write lock, on the facts the client's previous
     token was decided on in this process. Used only if those facts still hold under the lock."""
 
+    key: tuple  # the client's entry in _last_facts
     identity: hot_path.IdentityFacts
     service: hot_path.ServiceFacts
     grants: list
     now: datetime
     writes: _Writes
 
-    def holds(self, identity: hot_path.IdentityFacts, audience: str) -> bool:
+    def holds(self, identity: hot_path.IdentityFacts, audience: str, now: datetime) -> bool:
+        """Read under the lock at `now`: are the plan's facts, its policy and its time still good?"""
+        if not plan_timely(self.now, self.writes.claims["exp"], now):
+            return False
         if identity != self.identity or engine.active_policy() != self.writes.policy:
             return False
         service = hot_path.active_service(audience)
-        return service == self.service and hot_path.live_grants(identity.pk, service.pk, self.now) == self.grants
+        return service == self.service and hot_path.live_grants(identity.pk, service.pk, now) == self.grants
 
 
 # The facts each client's last token was decided on, in this process, by (identity,
@@ -137,10 +159,14 @@ _last_facts: dict = {}
 _LAST_FACTS_MAX = 10_000
 
 
+def _facts_key(client: AuthenticatedClient, audience) -> tuple:
+    return (client.identity_id, client.credential_id, audience)
+
+
 def _remember_facts(client: AuthenticatedClient, audience: str, facts: tuple) -> None:
     if len(_last_facts) >= _LAST_FACTS_MAX:
         _last_facts.clear()
-    _last_facts[(client.identity_id, client.credential_id, audience)] = facts
+    _last_facts[_facts_key(client, audience)] = facts
 
 
 def _lock_identity(client: AuthenticatedClient) -> hot_path.IdentityFacts:
@@ -230,6 +256,8 @@ def _record_refusal(action, identity, refusal: _Refusal, client, audience, scope
     if isinstance(refusal, _PolicyDenial):
         refusal.record()
         return
+    if refusal.evaluated is not None:
+        refusal.evaluated.run()
     if not refusal.rule:  # recorded where it was raised, or not worth recording
         return
     engine.decision_record_refusal(
@@ -393,10 +421,14 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     OAuthError(UNAUTHORIZED_CLIENT, f"The identity is {identity.get_status_display().lower()}, not active."),
                     "portal:identity-not-active",
                 )
-            if ahead is not None and ahead.holds(identity, audience):
-                claims, scopes, task_id, details = ahead.writes.run()
+            now = timezone.now()
+            if ahead is not None and ahead.holds(identity, audience, now):
+                writes = ahead.writes
             else:
-                claims, scopes, task_id, details = decide_and_write(identity, signer, timezone.now()).run()
+                if ahead is not None:  # the facts changed: plan on them again only once they are read anew
+                    _last_facts.pop(ahead.key, None)
+                writes = decide_and_write(identity, signer, now)
+            claims, scopes, task_id, details = writes.run()
         except _Refusal as refusal:
             _record_refusal(action, identity, refusal, client, audience, scopes)
             error = refusal.error
@@ -443,7 +475,9 @@ def token_issue(
         ttl = _ttl(now, requested_ttl, grant_end)
         ttl, decision, policy = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered, now)
         if ttl < 1:
-            raise _Refusal(OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service)
+            raise _Refusal(
+                OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service, decision,
+            )
         details = context.details if context else task.authorization_details
         rows = [decision]
         if task is None:
@@ -474,13 +508,14 @@ def token_issue(
         return writes
 
     def plan_ahead(signer) -> _Ahead | None:
-        facts = _last_facts.get((client.identity_id, client.credential_id, audience))
+        key = _facts_key(client, audience)
+        facts = _last_facts.get(key)
         if facts is None or task_id is not None:  # a joined task's state is read under the lock
             return None
         identity, service, grants = facts
         now = timezone.now()
         try:
-            return _Ahead(identity, service, grants, now, plan(identity, service, grants, signer, now))
+            return _Ahead(key, identity, service, grants, now, plan(identity, service, grants, signer, now))
         except (_Refusal, OAuthError):
             return None  # decided again under the lock, where a refusal is recorded
 
@@ -552,7 +587,9 @@ def token_exchange(
         ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
         ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now)
         if ttl < 1:
-            raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service)
+            raise _Refusal(
+                OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,
+            )
         details = context.details if context else parent_task.authorization_details
         task_id, task_row = _task_row(
             identity=identity, service=service, scopes=wanted, now=now, parent_id=parent_task.pk,

@@ -57,9 +57,9 @@ class PreparedEvent:
 
     def __init__(self, row: prepared_sql.Insert, canonical: tuple[str, str, str] | None, fields: dict):
         self.row = row
-        # The hashed form cut around the two values added at append time, or None (then the
-        # fields are kept and encoded at append time).
-        self.canonical = canonical if canonical is not None else fields
+        # The hashed form cut around the two values added at append time; when it could not
+        # be cut, the fields themselves, encoded at append time.
+        self.canonical: tuple[str, str, str] | dict = canonical if canonical is not None else fields
 
 
 # Stand-ins for `at` and `prev_hash` in the canonical form prepared ahead, cut out at append
@@ -119,7 +119,7 @@ def audit_prepare(
     if text.count(_AT_MARK) == 1 and text.count(_PREV_MARK) == 1:  # "at" sorts before "prev_hash"
         head, _, rest = text.partition(_AT_MARK)
         middle, _, tail = rest.partition(_PREV_MARK)
-        cut = (head, middle, tail) if _PREV_MARK not in head else None
+        cut = (head, middle, tail)
     return PreparedEvent(prepared_sql.Insert(AuditEvent, event), cut, event)
 
 

@@ -61,11 +61,15 @@ def test_it_adapts_each_value_exactly_as_the_field_would(model, field, value):
 def test_it_writes_rows_the_orm_reads_back_unchanged():
     at = datetime(2026, 11, 28, 20, 15, 49, 771440, tzinfo=dt_timezone.utc)
     with transaction.atomic():
-        pk = prepared_sql.insert_returning_id(
-            PolicyDecision, at=at, version=None, mode="enforce", action="issue", identity_id=uuid.uuid4(),
-            service_id=None, request={"context": {"scopes": ["a"]}}, decision="allow", enforced="allow",
-            policy_ids=["p1"], errors=[], eval_ms=0.25,
+        decision = prepared_sql.Insert(
+            PolicyDecision,
+            dict(
+                at=at, version=None, mode="enforce", action="issue", identity_id=uuid.uuid4(),
+                service_id=None, request={"context": {"scopes": ["a"]}}, decision="allow", enforced="allow",
+                policy_ids=["p1"], errors=[], eval_ms=0.25,
+            ),
         )
+        pk = decision.run(returning=True)
     row = PolicyDecision.objects.get(pk=pk)
     assert (row.at, row.request, row.policy_ids, row.eval_ms) == (at, {"context": {"scopes": ["a"]}}, ["p1"], 0.25)
 

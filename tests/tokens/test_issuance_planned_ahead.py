@@ -1,13 +1,16 @@
 """A client's next token is planned before the write lock, on the facts its last token was
 decided on (tokens/issuance.py, _run). Whatever changed in between must decide it instead."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.services import identity_suspend, identity_update
 from nhiportal.audit.models import AuditEvent
+from tokens.issuance import plan_timely
 from tokens.models import IssuedToken, Task
 from tokens.policy.models import PolicyDecision
 from tokens.services import grant_create, grant_revoke, service_update
@@ -17,6 +20,28 @@ from .conftest import token_request
 
 def _decisions(agent):
     return list(PolicyDecision.objects.filter(identity_id=agent.identity.pk).order_by("id"))
+
+
+def _under_the_lock(queries) -> list[str]:
+    """What the request read after reading its identity's facts under the lock: 'policy' for the
+    active policy version, 'service' for the service row, in order."""
+    sqls = [q["sql"] for q in queries]
+    start = next(i for i, sql in enumerate(sqls) if 'FROM "inventory_aiidentity" i' in sql)
+    names = {'"policy_policyversion"': "policy", 'FROM "tokens_service"': "service"}
+    return [name for sql in sqls[start:] for marker, name in names.items() if marker in sql]
+
+
+def test_the_next_token_is_planned_ahead_and_only_confirmed_under_the_lock(make_agent, get_token):
+    # A client's first token is decided under the lock: the service is read, then policy asked.
+    # Its next was decided before the lock; under it, the plan is confirmed against the active
+    # policy first, then the service. (The tests read the policy afresh, POLICY_CACHE_SECONDS 0.)
+    agent = make_agent()
+    with CaptureQueriesContext(connection) as first:
+        get_token(agent)
+    with CaptureQueriesContext(connection) as second:
+        get_token(agent)
+    assert _under_the_lock(first) == ["service", "policy"]
+    assert _under_the_lock(second) == ["policy", "service"]
 
 
 def test_the_next_token_on_the_same_facts_writes_what_the_first_did(agent, get_token, capsys):
@@ -92,3 +117,30 @@ def test_it_refuses_once_the_service_was_withdrawn_between_two_tokens(agent, get
     service_update(actor=sam, service=crm, is_active=False)
 
     assert token_request(oauth, agent).json()["error"] == "invalid_target"
+
+
+def test_policy_allowed_but_no_time_left_records_both(agent, oauth, sam, crm):
+    grant_create(actor=sam, identity=agent.identity, service=crm, scopes=["tickets:read"], ends_at=timezone.now() + timedelta(milliseconds=900))
+
+    assert token_request(oauth, agent).json()["error"] == "invalid_scope"
+    allowed, refused = _decisions(agent)
+    assert allowed.enforced == "allow" and (refused.enforced, refused.policy_ids) == ("deny", ["portal:no-time-left"])
+
+
+NOON = datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt_timezone.utc)
+
+
+def test_a_plan_is_used_only_moments_after_it_was_made():
+    exp = int(NOON.timestamp()) + 300
+    assert plan_timely(NOON, exp, NOON + timedelta(milliseconds=200))
+    assert not plan_timely(NOON, exp, NOON + timedelta(milliseconds=300))
+    assert not plan_timely(NOON, exp, NOON - timedelta(milliseconds=1))
+
+
+def test_a_plan_is_not_used_across_an_hour_policies_may_read():
+    before_one = NOON + timedelta(minutes=59, seconds=59, milliseconds=900)
+    assert not plan_timely(before_one, int(before_one.timestamp()) + 300, before_one + timedelta(milliseconds=200))
+
+
+def test_a_plan_is_not_used_for_a_token_with_less_than_a_second_left():
+    assert not plan_timely(NOON, int(NOON.timestamp()) + 1, NOON + timedelta(milliseconds=100))

@@ -2,9 +2,10 @@
 
 The token service builds a PolicyRequest for every issuance and exchange, evaluates it
 (`policy_evaluate`) and inserts its `decision_row` inside its own transaction, so the
-decision row commits with the token (or, on a deny, alone); `policy_decide` does both. Refusals the token service makes itself, before policy
-(identity not active, no live grant, unknown service), are recorded with
-`decision_record_refusal`, so an owner sees every refusal in one place.
+decision row commits with the token (or, on a deny, alone); `policy_decide` does both.
+Refusals the token service makes itself, before policy (identity not active, no live
+grant, unknown service), are recorded with `decision_record_refusal`, so an owner sees
+every refusal in one place.
 """
 
 import logging
