@@ -9,5 +9,6 @@ urlpatterns = [
     path("frameworks/", views.framework_list, name="framework-list"),
     path("export.csv", views.export, {"fmt": "csv"}, name="export-csv"),
     path("export.json", views.export, {"fmt": "json"}, name="export-json"),
+    path("export.oscal.json", views.export, {"fmt": "oscal.json"}, name="export-oscal"),
     path("history.csv", views.history_export, name="history-csv"),
 ]

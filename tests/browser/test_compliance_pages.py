@@ -30,4 +30,8 @@ def test_compliance_staff_follow_a_failing_control_to_the_identity_behind_it(pag
         page.goto("/compliance/")
         page.get_by_role("link", name="Export CSV").click()
     assert download.value.suggested_filename.startswith("nhi-compliance-") and download.value.suggested_filename.endswith(".csv")
+    with page.expect_download() as oscal:
+        page.get_by_role("link", name="Export OSCAL").click()
+    assert oscal.value.suggested_filename.endswith(".oscal.json")
+    assert '"assessment-results"' in open(oscal.value.path()).read()
     assert blocked == []

@@ -9,7 +9,10 @@ import pytest
 from nhiportal.compliance.catalogue import entries
 from nhiportal.compliance.controls import CONTROLS
 
-PAGES = ["/compliance/", "/compliance/frameworks/", "/compliance/controls/owned/", "/compliance/export.csv", "/compliance/export.json"]
+PAGES = [
+    "/compliance/", "/compliance/frameworks/", "/compliance/controls/owned/",
+    "/compliance/export.csv", "/compliance/export.json", "/compliance/export.oscal.json",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)

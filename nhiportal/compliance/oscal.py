@@ -1,0 +1,120 @@
+"""The assessment as OSCAL Assessment Results (JSON), for GRC tools that read NIST's format.
+
+One result: the evidence computed now. Per control, an observation (what the portal measured:
+its summary, figures and exceptions, with a link to the control's page) and a finding that
+targets the control: satisfied when it passes, not satisfied when it fails or needs a look
+(the reason says which). The framework entries a control serves ride along on its finding as
+properties in the portal's namespace. The portal keeps no separate assessment plan, so the
+plan reference points at its framework catalogue page.
+
+Built as plain JSON: the tests check it against NIST's models with compliance-trestle.
+UUIDs are version 5, derived from the portal and the time of the assessment, so the same
+assessment always exports the same document.
+"""
+
+import uuid
+
+from .catalogue import framework
+from .evidence import FAIL, PASS
+
+OSCAL_VERSION = "1.2.1"
+NS = "urn:nhi-portal:oscal"  # the namespace of the properties OSCAL does not define
+EXCEPTIONS_LISTED = 20
+
+
+def _state(status: str) -> dict:
+    if status == PASS:
+        return {"state": "satisfied", "reason": "pass"}
+    if status == FAIL:
+        return {"state": "not-satisfied", "reason": "fail"}
+    return {"state": "not-satisfied", "reason": "other", "remarks": "Needs a look: see the observation."}
+
+
+def _prop(name: str, value, **extra) -> dict:
+    return {"name": name, "ns": NS, "value": str(value), **extra}
+
+
+def _exceptions(result) -> str | None:
+    if not result.findings_total:
+        return None
+    shown = result.findings[:EXCEPTIONS_LISTED]
+    lines = [f"Exceptions: {result.findings_total}."] + [f"- {f.name}: {f.detail}" for f in shown]
+    if result.findings_total > len(shown):
+        lines.append(f"- and {result.findings_total - len(shown)} more, listed on the control's page.")
+    return "\n".join(lines)
+
+
+def _observation(a, ids: dict, now_text: str, link: str) -> dict:
+    observation = {
+        "uuid": ids["observation"],
+        "title": f"{a.control.number} evidence",
+        "description": a.result.summary,
+        "props": [_prop("status", a.result.status)] + [_prop("figure", f"{k}: {v}") for k, v in a.result.figures.items()],
+        "methods": ["TEST"],  # read from the portal's live data by the portal itself
+        "collected": now_text,
+        "relevant-evidence": [{"href": link, "description": f"{a.control.number} on the portal, with every exception"}],
+    }
+    remarks = _exceptions(a.result)
+    if remarks:
+        observation["remarks"] = remarks
+    return observation
+
+
+def _finding(a, ids: dict) -> dict:
+    maps = [
+        _prop("maps-to", e.id, **{"class": e.framework_id, "remarks": f"{framework(e.framework_id).name} {framework(e.framework_id).version}: {e.title}"})
+        for e in a.entries
+    ]
+    finding = {
+        "uuid": ids["finding"],
+        "title": f"{a.control.number} {a.control.title}",
+        "description": a.control.guards,
+        "target": {"type": "objective-id", "target-id": a.control.number, "status": _state(a.result.status)},
+        "related-observations": [{"observation-uuid": ids["observation"]}],
+    }
+    if maps:
+        finding["props"] = maps
+    return finding
+
+
+def assessment_results(assessments, now, *, portal: str, catalogue_url: str, control_url) -> dict:
+    """The document: `portal` names this installation (its issuer URL), `catalogue_url` is the
+    framework catalogue page, `control_url(control)` a control's page (absolute URLs)."""
+    now_text = now.isoformat()
+    document_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{portal}#oscal-assessment-results")
+    result_id = uuid.uuid5(document_id, now_text)
+
+    def ids(control) -> dict:
+        return {kind: str(uuid.uuid5(result_id, f"{kind}:{control.id}")) for kind in ("observation", "finding")}
+
+    numbered = [(a, ids(a.control)) for a in assessments]
+    return {
+        "assessment-results": {
+            "uuid": str(document_id),
+            "metadata": {
+                "title": "NHI Portal: control assessment",
+                "last-modified": now_text,
+                "version": now_text,
+                "oscal-version": OSCAL_VERSION,
+                "props": [_prop("portal", portal)],
+            },
+            "import-ap": {
+                "href": catalogue_url,
+                "remarks": "The portal's controls and the framework entries each serves; there is no separate assessment plan.",
+            },
+            "results": [
+                {
+                    "uuid": str(result_id),
+                    "title": "Live evidence",
+                    "description": "Each control's evidence, read from the portal's live data when this document was exported.",
+                    "start": now_text,
+                    "end": now_text,
+                    "reviewed-controls": {
+                        "control-selections": [{"include-controls": [{"control-id": a.control.number} for a, _ in numbered]}],
+                    },
+                    "observations": [_observation(a, i, now_text, control_url(a.control)) for a, i in numbered],
+                    "findings": [_finding(a, i) for a, i in numbered],
+                }
+            ],
+        }
+    }

@@ -1,0 +1,53 @@
+"""The OSCAL export: NIST's Assessment Results model, checked with compliance-trestle's models."""
+
+import json
+
+import trestle.oscal
+from trestle.oscal.assessment_results import Model
+
+from nhiportal.compliance.controls import CONTROLS
+
+
+def _export(client):
+    response = client.get("/compliance/export.oscal.json")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert 'filename="nhi-compliance-' in response["Content-Disposition"] and response["Content-Disposition"].endswith('.oscal.json"')
+    return json.loads(response.content)
+
+
+def test_the_oscal_export_is_valid_assessment_results(client_for, carol):
+    document = _export(client_for(carol))
+
+    Model.model_validate(document)  # raises on anything NIST's model refuses
+    assert document["assessment-results"]["metadata"]["oscal-version"] == trestle.oscal.OSCAL_VERSION
+
+
+def test_each_control_is_a_finding_on_its_own_evidence(client_for, carol, alice, make_identity):
+    make_identity(alice, name="forgotten-bot")
+    alice.is_active = False
+    alice.save()
+
+    [result] = _export(client_for(carol))["assessment-results"]["results"]
+
+    selected = result["reviewed-controls"]["control-selections"][0]["include-controls"]
+    assert [c["control-id"] for c in selected] == [c.number for c in CONTROLS]
+    findings = {f["target"]["target-id"]: f for f in result["findings"]}
+    observations = {o["uuid"]: o for o in result["observations"]}
+    owned = findings["NHIP-01"]
+    assert owned["target"]["status"] == {"state": "not-satisfied", "reason": "other", "remarks": "Needs a look: see the observation."}
+    assert {p["value"] for p in owned["props"] if p["name"] == "maps-to"} == set(CONTROLS[0].maps)
+    evidence = observations[owned["related-observations"][0]["observation-uuid"]]
+    assert "- forgotten-bot: " in evidence["remarks"]
+    assert evidence["relevant-evidence"][0]["href"] == "http://testserver/compliance/controls/owned/"
+    assert all(f["target"]["status"]["state"] in ("satisfied", "not-satisfied") for f in result["findings"])
+
+
+def test_a_passing_control_is_satisfied(client_for, carol):
+    [result] = _export(client_for(carol))["assessment-results"]["results"]
+    # An empty inventory leaves every identity control with nothing to fault.
+    assert next(f for f in result["findings"] if f["target"]["target-id"] == "NHIP-05")["target"]["status"] == {"state": "satisfied", "reason": "pass"}
+
+
+def test_the_same_portal_keeps_one_document_uuid(client_for, carol):
+    first, second = (_export(client_for(carol))["assessment-results"] for _ in range(2))
+    assert first["uuid"] == second["uuid"]
