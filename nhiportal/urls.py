@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from nhiportal.compliance.api import ComplianceAssessment
+from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
 
 api_v1 = [
@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("tokens.api.urls")),
     path("", include("tokens.policy.api.urls")),
     path("compliance/", ComplianceAssessment.as_view(), name="compliance"),
+    path("compliance/oscal/", ComplianceOscal.as_view(), name="compliance-oscal"),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
-"""GET /api/v1/compliance/: the same assessment the pages show and the JSON export carries."""
+"""GET /api/v1/compliance/: the same assessment the pages show and the JSON export carries;
+GET /api/v1/compliance/oscal/: the same as OSCAL Assessment Results, for GRC tools to pull."""
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +12,7 @@ from nhiportal.audit.api.views import SeesEverything
 
 from .controls import assess
 from .exports import as_json
+from .oscal import assessment_results_for
 
 
 class ComplianceAssessment(APIView):
@@ -23,3 +25,15 @@ class ComplianceAssessment(APIView):
     def get(self, request):
         now = timezone.now()
         return Response(as_json(assess(now=now), now))
+
+
+class ComplianceOscal(APIView):
+    permission_classes = [permissions.IsAuthenticated, SeesEverything]
+
+    @extend_schema(
+        tags=["compliance"], responses=OpenApiTypes.OBJECT,
+        summary="The assessment as OSCAL 1.2.1 Assessment Results: a finding per control (compliance, reviewers, security admins)",
+    )
+    def get(self, request):
+        now = timezone.now()
+        return Response(assessment_results_for(request, assess(now=now), now))

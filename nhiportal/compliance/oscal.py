@@ -14,6 +14,10 @@ assessment always exports the same document.
 
 import uuid
 
+from django.urls import reverse
+
+from nhiportal.conf import nhi_setting
+
 from .catalogue import framework
 from .evidence import FAIL, PASS
 
@@ -118,3 +122,12 @@ def assessment_results(assessments, now, *, portal: str, catalogue_url: str, con
             ],
         }
     }
+
+
+def assessment_results_for(request, assessments, now) -> dict:
+    """The document as one request asks for it: its links absolute on the host asked."""
+    return assessment_results(
+        assessments, now, portal=nhi_setting("ISSUER"),
+        catalogue_url=request.build_absolute_uri(reverse("compliance:framework-list")),
+        control_url=lambda c: request.build_absolute_uri(reverse("compliance:control-detail", args=[c.id])),
+    )

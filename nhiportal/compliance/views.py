@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.charts import Bar, bar_chart
-from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import sees_everything
 
 from . import controls as catalogue_controls
@@ -20,7 +19,7 @@ from .catalogue import frameworks
 from .evidence import FAIL, PASS, WARN
 from .exports import as_json, write_csv, write_history_csv
 from .models import ComplianceSnapshot
-from .oscal import assessment_results
+from .oscal import assessment_results_for
 from .selectors import snapshot_history
 
 
@@ -100,11 +99,7 @@ def export(request, fmt):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         write_csv(assessments, now, response)
     elif fmt == "oscal.json":
-        document = assessment_results(
-            assessments, now, portal=nhi_setting("ISSUER"),
-            catalogue_url=request.build_absolute_uri(reverse("compliance:framework-list")),
-            control_url=lambda c: request.build_absolute_uri(reverse("compliance:control-detail", args=[c.id])),
-        )
+        document = assessment_results_for(request, assessments, now)
         response = HttpResponse(json.dumps(document, indent=2), content_type="application/json")
     else:
         response = HttpResponse(json.dumps(as_json(assessments, now), indent=2, default=str), content_type="application/json")

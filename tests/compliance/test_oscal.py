@@ -51,3 +51,15 @@ def test_a_passing_control_is_satisfied(client_for, carol):
 def test_the_same_portal_keeps_one_document_uuid(client_for, carol):
     first, second = (_export(client_for(carol))["assessment-results"] for _ in range(2))
     assert first["uuid"] == second["uuid"]
+
+
+def test_grc_tools_pull_the_same_document_from_the_api(client_for, carol, bob):
+    document = client_for(carol).get("/api/v1/compliance/oscal/").json()
+    Model.model_validate(document)
+    exported = _export(client_for(carol))
+    assert document["assessment-results"]["uuid"] == exported["assessment-results"]["uuid"]
+    assert [f["title"] for f in document["assessment-results"]["results"][0]["findings"]] == [
+        f["title"] for f in exported["assessment-results"]["results"][0]["findings"]
+    ]
+    response = client_for(bob).get("/api/v1/compliance/oscal/")
+    assert response.status_code == 403 and "NHIP" not in response.content.decode()
