@@ -22,9 +22,12 @@ def submit(form: forms.Form, write: Callable, *, on_refusal: Callable | None = N
     """What write(cleaned_data) returned if the form was valid and the service agreed.
 
     None otherwise, with the reasons on the form; on_refusal(form, error) may tidy the form
-    after a refusal (e.g. blank a field that must not be echoed back).
+    after a refusal (e.g. blank a field that must not be echoed back); error is None when the
+    form itself refused the input.
     """
     if not form.is_valid():
+        if on_refusal is not None:
+            on_refusal(form, None)
         return None
     try:
         return write(form.cleaned_data)

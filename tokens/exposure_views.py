@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from inventory.models import Status
@@ -13,16 +14,19 @@ from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import selectors
-from .exposures import exposure_confirm, exposure_report_credential, exposure_report_token, may_confirm
+from .exposures import exposure_confirm, exposure_report_credential, exposure_report_token, holds_secret, may_confirm
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import WorkloadCredential
 
 
 def _forget_token(form) -> None:
-    # A refused paste is not echoed back into the page.
+    # A refused paste is not echoed back into the page, nor a secret put where the place goes.
     form.data = form.data.copy()
-    form.data[form.add_prefix("token")] = ""
+    if "token" in form.fields:
+        form.data[form.add_prefix("token")] = ""
+    if holds_secret(form.data.get(form.add_prefix("where_found"), "")):
+        form.data[form.add_prefix("where_found")] = ""
 
 
 @login_required
@@ -51,6 +55,7 @@ def exposure_detail(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@sensitive_post_parameters("token")
 def exposure_report(request):
     form = TokenExposureForm(request.POST or None)
     exposure = request.method == "POST" and submit(form, lambda data: exposure_report_token(actor=request.user, **data))
@@ -78,6 +83,8 @@ def credential_exposed(request, pk, credential_pk):
     if exposure:
         messages.success(request, f"Disabled {credential}; {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} revoked. Register a new key for the agent.")
         return _back_to_identity(identity, "#credentials")
+    if form.is_bound:
+        _forget_token(form)
     return render(
         request, "tokens/credential_exposed.html", {"identity": identity, "credential": credential, "form": form},
         status=400 if form.is_bound else 200,

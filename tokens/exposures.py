@@ -13,6 +13,8 @@ report keeps who was told), and a security admin who confirms the exposure suspe
 identity, which revokes everything it still holds until its owners reactivate it.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -24,18 +26,32 @@ from inventory.services import identity_suspend
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
+from nhiportal.people.models import TOKEN_PREFIX
 from nhiportal.people.roles import is_security_admin
 
 from .access_tokens import InvalidAccessToken, verify_access_token
 from .credentials import credential_disable
 from .models import Exposure, ExposureKind, IssuedToken, WorkloadCredential
+from .public_keys import looks_private
 from .revocation import lock_identity, revoke_matching
+
+
+_SECRET_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.|" + re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{16,}")
+
+
+def holds_secret(text: str) -> bool:
+    """Whether text holds a JWT, a personal API token or a private key: pasted where the place it
+    was found belongs, it must be neither kept nor sent back."""
+    return bool(_SECRET_SHAPED.search(text or "")) or looks_private(text or "")
 
 
 def _clean(where: str, seen_at, now):
     where = where.strip()
     if not where:
         raise ValidationError({"where_found": "Say where it was found (a file, a log, a ticket, a URL)."})
+    if holds_secret(where):
+        # It would be kept with the report, in the audit trail and in the owners' email.
+        raise ValidationError({"where_found": "Say where it was found, not the secret itself: this field is kept and mailed."})
     seen_at = seen_at or now
     if seen_at > now:
         raise ValidationError({"seen_at": "It cannot have been seen in the future."})

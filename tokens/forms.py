@@ -11,16 +11,19 @@ from nhiportal.ids import as_id
 from inventory.models import AIIdentity, Status
 
 from .keys import SIGNING_ALGORITHMS
+from .public_keys import looks_private
 from .models import Service
 
 
-def forget_pasted_private_key(form: forms.Form, error) -> None:
-    """A private key pasted by mistake is not sent back into the page: blank the field that held it."""
-    refused = getattr(error, "error_dict", {})
-    for field, errors in refused.items():
-        if field in form.fields and any(getattr(e, "code", "") == "private_key" for e in errors):
+def forget_pasted_private_key(form: forms.Form, error=None) -> None:
+    """A private key pasted by mistake is not sent back into the page: blank every field that
+    holds one, whatever the refusal was about (a private key inside invalid JSON, another
+    field left empty, a name already taken)."""
+    for field in form.fields:
+        name = form.add_prefix(field)
+        if looks_private(form.data.get(name, "")):
             form.data = form.data.copy()
-            form.data[form.add_prefix(field)] = ""
+            form.data[name] = ""
 
 
 class ServiceForm(forms.ModelForm):

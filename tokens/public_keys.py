@@ -9,6 +9,7 @@ can be stored, with an error that says so and never echoes the key.
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -28,6 +29,34 @@ PRIVATE_KEY_REFUSED = (
     "This is a private key. Paste the public key only; nothing was stored. "
     "Treat the private key you pasted as exposed and replace it."
 )
+
+
+# Members of an X.509 authority entry in a SPIFFE bundle that a trust domain publishes:
+# what is kept of it (nothing secret, nothing the portal does not read).
+X509_MEMBERS = ("kty", "crv", "x", "y", "e", "n", "kid", "use", "x5c")
+_PRIVATE_MEMBER_TEXT = re.compile(r'"(?:%s)"\s*:' % "|".join(PRIVATE_MEMBERS))
+
+
+def has_private_members(data) -> bool:
+    """Whether a parsed JWK or JWKS carries a private part anywhere (a bundle's keys included)."""
+    if isinstance(data, dict):
+        return any(m in data for m in PRIVATE_MEMBERS) or any(has_private_members(v) for v in data.values())
+    if isinstance(data, list):
+        return any(has_private_members(v) for v in data)
+    return False
+
+
+def looks_private(text) -> bool:
+    """Whether pasted text holds a private key, even text the parsers refuse for another reason
+    (invalid JSON, a bundle where one key was asked for): such text is never sent back."""
+    if not isinstance(text, str):
+        return has_private_members(text)
+    if "PRIVATE KEY-----" in text:
+        return True
+    try:
+        return has_private_members(json.loads(text))
+    except ValueError:
+        return bool(_PRIVATE_MEMBER_TEXT.search(text))
 
 
 @dataclass(frozen=True)
@@ -90,7 +119,7 @@ def _as_dict(value) -> dict:
 def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
     """Validate a public JWK (dict, JSON text or a PEM public key); refuse private keys."""
     data = _as_dict(value)
-    if any(member in data for member in PRIVATE_MEMBERS):
+    if has_private_members(data):
         raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
     kty = data.get("kty")
     if kty not in PUBLIC_MEMBERS:
@@ -126,11 +155,7 @@ def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
     return PublicKey(jwk=public, key=key, algorithms=algorithms, thumbprint=thumbprint)
 
 
-def parse_jwks(value) -> dict[str, PublicKey]:
-    """Validate a JWKS (a trust domain's JWT bundle): every signing key public, each with a kid.
-
-    SPIFFE bundles also carry X.509 authorities ("use": "x509-svid"); those are skipped.
-    """
+def _bundle(value) -> tuple[dict, list]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -139,10 +164,22 @@ def parse_jwks(value) -> dict[str, PublicKey]:
     keys = value.get("keys") if isinstance(value, dict) else None
     if not isinstance(keys, list):
         raise ValidationError("A JWKS is an object with a \"keys\" list.", code="invalid")
+    if has_private_members(value):
+        raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
+    if not all(isinstance(entry, dict) for entry in keys):
+        raise ValidationError("Every entry of \"keys\" must be a JWK object.", code="invalid")
+    return value, keys
+
+
+def parse_jwks(value) -> dict[str, PublicKey]:
+    """Validate a JWKS (a trust domain's JWT bundle): every signing key public, each with a kid.
+
+    SPIFFE bundles also carry X.509 authorities ("use": "x509-svid"); those are skipped, but a
+    private part anywhere in the bundle refuses it whole.
+    """
+    _value, keys = _bundle(value)
     parsed = {}
     for entry in keys:
-        if not isinstance(entry, dict):
-            raise ValidationError("Every entry of \"keys\" must be a JWK object.", code="invalid")
         if entry.get("use") == "x509-svid":
             continue
         entry = {k: v for k, v in entry.items() if not (k == "use" and v == "jwt-svid")}
@@ -153,6 +190,20 @@ def parse_jwks(value) -> dict[str, PublicKey]:
     if not parsed:
         raise ValidationError("The bundle has no JWT signing key.", code="invalid")
     return parsed
+
+
+def clean_jwks(value) -> dict:
+    """The bundle as the portal keeps it: each JWT key's public members (with kid, alg and use)
+    and each X.509 authority's public members; nothing else that was pasted."""
+    parsed = parse_jwks(value)
+    _value, keys = _bundle(value)
+    kept = []
+    for entry in keys:
+        if entry.get("use") == "x509-svid":
+            kept.append({m: entry[m] for m in X509_MEMBERS if m in entry})
+        else:
+            kept.append({**parsed[entry["kid"]].jwk, **({"use": entry["use"]} if entry.get("use") else {})})
+    return {"keys": kept}
 
 
 class KeyCache:

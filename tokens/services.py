@@ -4,7 +4,6 @@ One function per use case, one transaction, one audit event. Workload credential
 credentials.py, signing keys in keys.py, tokens and tasks in issuance.py and revocation.py.
 """
 
-import json
 import re
 from datetime import datetime
 
@@ -16,7 +15,7 @@ from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
-from .public_keys import parse_jwks, parse_public_jwk
+from .public_keys import clean_jwks, parse_public_jwk
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -156,12 +155,11 @@ def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..
     return service
 
 
-def _clean_jwks(jwks):
+def _clean_jwks(jwks) -> dict:
     try:
-        parse_jwks(jwks)
+        return clean_jwks(jwks)
     except ValidationError as e:
         raise ValidationError({"jwks": e.error_list}) from None
-    return jwks if isinstance(jwks, dict) else json.loads(jwks)
 
 
 @transaction.atomic

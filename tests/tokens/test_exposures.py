@@ -56,6 +56,24 @@ def test_a_bad_report_is_a_form_error_and_the_paste_is_not_echoed(client_for, al
     assert not Exposure.objects.exists() and IssuedToken.objects.get().revoked_at is None
 
 
+def test_a_secret_put_where_the_place_goes_is_refused_kept_nowhere_and_not_echoed(client_for, alice, agent, get_token):
+    token = get_token(agent)["access_token"]
+    client = client_for(alice)
+    short_jwt = "pastebin: eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl"
+    for where in (short_jwt, "nhip_" + "a" * 30, '{"kty": "EC", "d": "secret-part"}'):
+        response = client.post(REPORT, {"token": token, "where_found": where})
+        assert response.status_code == 400 and b"not the secret itself" in response.content
+        assert where.encode() not in response.content
+        api = client.post("/api/v1/exposures/", {"token": token, "where_found": where}, content_type="application/json")
+        assert api.status_code == 400 and "where_found" in api.json()
+    too_long = client.post(REPORT, {"token": token, "where_found": f"pastebin: {token}"})  # refused for its length first
+    assert too_long.status_code == 400 and token.encode() not in too_long.content
+    assert not Exposure.objects.exists() and IssuedToken.objects.get().revoked_at is None
+    credential = agent.identity.credentials.get()
+    page = client.post(f"/identities/{agent.identity.pk}/credentials/{credential.pk}/exposed/", {"where_found": f"log {token}"})
+    assert page.status_code == 400 and token.encode() not in page.content
+
+
 def test_an_expired_token_is_recorded_as_no_longer_working(client_for, alice, agent, get_token):
     token = get_token(agent)["access_token"]
     IssuedToken.objects.update(expires_at=timezone.now() - timedelta(minutes=1))

@@ -233,3 +233,13 @@ def test_it_writes_one_audit_event_per_token(agent, get_token):
     get_token(agent)
     get_token(agent)
     assert AuditEvent.objects.filter(action="token.issue").count() == 2
+
+
+def test_the_oauth_endpoints_mark_their_secrets_for_error_reports(agent, oauth, crm, grant):
+    # Django's error reports (the DEBUG page, mails to ADMINS) then show these as stars.
+    grant(agent, crm, ["tickets:read"])
+    response = token_request(oauth, agent)
+    assert set(response.wsgi_request.sensitive_post_parameters) == {"client_assertion", "subject_token", "actor_token"}
+    for url in ("/oauth/introspect", "/oauth/revoke"):
+        refused = oauth.post(url, {"token": "x"})
+        assert {"client_assertion", "token"} <= set(refused.wsgi_request.sensitive_post_parameters), url

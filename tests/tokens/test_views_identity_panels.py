@@ -95,6 +95,21 @@ def test_a_pasted_private_key_is_refused_and_never_stored(client_for, alice, mak
     assert not AuditEvent.objects.filter(action="credential.add").exists()
 
 
+def test_a_private_key_refused_for_another_reason_is_not_echoed_either(client_for, alice, make_identity):
+    identity = make_identity(alice, credential=False)
+    private = json.loads(ECAlgorithm.to_jwk(new_private_key()))
+    client = client_for(alice)
+    for pasted in (
+        json.dumps({"keys": [private]}),  # a whole JWKS where one key was asked for
+        json.dumps(private)[:-1],  # invalid JSON
+        json.dumps([private]),  # a list
+    ):
+        response = client.post(f"/identities/{identity.pk}/credentials/new-key/", {"jwk": pasted})
+        assert response.status_code == 400
+        assert private["d"].encode() not in response.content
+    assert not WorkloadCredential.objects.exists()
+
+
 def test_an_owner_adds_a_spiffe_id_under_a_registered_trust_domain(client_for, alice, sam, make_identity):
     identity = make_identity(alice, credential=False)
     client = client_for(alice)

@@ -59,6 +59,33 @@ def test_it_refuses_a_bundle_with_a_private_key(client_for, sam):
     assert not TrustDomain.objects.exists()
 
 
+def test_it_refuses_a_bundle_whose_x509_authority_carries_a_private_part(client_for, sam):
+    signing = public_jwk(new_private_key(), kid="k1", use="jwt-svid")
+    authority = {**json.loads(ECAlgorithm.to_jwk(new_private_key())), "use": "x509-svid", "x5c": ["MIIB"]}
+    response = client_for(sam).post(
+        "/trust-domains/new/", {"name": "prod.example.com", "jwks": json.dumps({"keys": [signing, authority]})},
+    )
+    assert response.status_code == 400 and b"private key" in response.content
+    assert authority["d"].encode() not in response.content
+    assert not TrustDomain.objects.exists()
+
+
+def test_a_private_bundle_is_not_echoed_when_another_field_is_refused(client_for, sam):
+    private = json.loads(ECAlgorithm.to_jwk(new_private_key()))
+    response = client_for(sam).post("/trust-domains/new/", {"name": "", "jwks": json.dumps({"keys": [{**private, "kid": "k1"}]})})
+    assert response.status_code == 400 and private["d"].encode() not in response.content
+
+
+def test_it_keeps_only_the_public_members_of_a_bundle(sam, db):
+    signing = {**public_jwk(new_private_key(), kid="k1", use="jwt-svid"), "note": "from the build host"}
+    authority = {**public_jwk(new_private_key(), kid="ca"), "use": "x509-svid", "x5c": ["MIIB"], "extra": "dropped"}
+    domain = trust_domain_create(actor=sam, name="prod.example.com", jwks={"keys": [signing, authority], "spiffe_sequence": 3})
+    stored_signing, stored_authority = domain.jwks["keys"]
+    assert stored_signing == {k: v for k, v in signing.items() if k != "note"}
+    assert stored_authority == {k: v for k, v in authority.items() if k != "extra"}
+    assert set(domain.jwks) == {"keys"}
+
+
 def test_a_security_admin_replaces_a_bundle(client_for, sam):
     domain = trust_domain_create(actor=sam, name="prod.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="old")]})
     new_bundle = {"keys": [public_jwk(new_private_key(), kid="new")]}

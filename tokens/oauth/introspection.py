@@ -11,6 +11,7 @@ and whether it is still live is read from the ledger on every call.
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from .. import hot_path
@@ -53,6 +54,7 @@ def introspect(token: str, audience: str) -> dict:
 
 @csrf_exempt
 @require_POST
+@sensitive_post_parameters("client_assertion", "token")
 def introspection(request):
     post = request.POST
     try:

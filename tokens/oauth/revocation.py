@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from nhiportal.audit.services import agent_actor
@@ -25,6 +26,7 @@ def _authenticated(post, endpoint):
 
 @csrf_exempt
 @require_POST
+@sensitive_post_parameters("client_assertion", "token")
 def revoke(request):
     """Revoke one of the client's tokens. Unknown, expired or foreign tokens: 200 all the same."""
     post = request.POST
@@ -49,6 +51,7 @@ def revoke(request):
 
 @csrf_exempt
 @require_POST
+@sensitive_post_parameters("client_assertion")
 def end_task(request):
     """The agent ends its task: every token of the task and its sub-tasks is revoked."""
     post = request.POST

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from nhiportal import prepared_sql
@@ -38,6 +39,7 @@ def _exchange(post, client):
 
 @csrf_exempt
 @require_POST
+@sensitive_post_parameters("client_assertion", "subject_token", "actor_token")
 def token(request):
     post = request.POST
     # A token costs a dozen statements: look the connection up once for all of them.
