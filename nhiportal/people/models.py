@@ -1,6 +1,7 @@
 import hashlib
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
@@ -38,3 +39,44 @@ class PersonalAPIToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and not self.is_expired and self.user.is_active
+
+
+def session_key_digest(session_key: str) -> str:
+    """How a session id is stored: its SHA-256, cut to the session table's 40 characters (160
+    bits). The id is 32 random characters, so a fast hash leaves nothing to brute-force."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+class _StoredDigest(str):
+    """A session key as read back from the table: the digest already. A cookie's id is a plain
+    str, so no request can pass a digest off as an id."""
+
+
+class SessionKeyField(models.CharField):
+    """A session id the database only ever sees hashed: saving stores the digest and every lookup
+    hashes the id it is given, so a copy of the table or of a query log logs nobody in. A row
+    read back keeps its digest as it is (deleting or saving that row must not hash it again)."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else _StoredDigest(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or isinstance(value, _StoredDigest):
+            return value
+        return session_key_digest(value)
+
+
+class PortalSession(AbstractBaseSession):
+    """Django's session row, keyed by the digest of the id in the cookie (see people/sessions.py)."""
+
+    session_key = SessionKeyField("session key", max_length=40, primary_key=True)
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = "session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore
