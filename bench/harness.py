@@ -26,6 +26,8 @@ def bench_env(var_dir: Path) -> dict:
         import base64
 
         keys.parent.mkdir(parents=True, exist_ok=True)
+        keys.touch(mode=0o600)
+        keys.chmod(0o600)  # scratch keys, but keys: readable by their owner only
         keys.write_text(
             json.dumps(
                 {

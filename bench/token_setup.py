@@ -67,6 +67,8 @@ def main(out: Path) -> None:
         actor=sam, identity=identity, service=Service.objects.get(pk=service.pk), scopes=["contacts:read", "contacts:write"],
         ends_at=timezone.now() + timedelta(days=365), justification="benchmark",
     )
+    out.touch(mode=0o600)
+    out.chmod(0o600)  # the scratch agent's and service's private keys
     out.write_text(json.dumps({
         "client_id": str(identity.pk), "agent_kid": "bench-agent-key", "agent_key": pem(agent_key),
         "service_client_id": AUDIENCE, "service_kid": "bench-service", "service_key": pem(service_key),
