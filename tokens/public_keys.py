@@ -171,39 +171,41 @@ def _bundle(value) -> tuple[dict, list]:
     return value, keys
 
 
+def _parse_bundle(value) -> tuple[dict[str, PublicKey], list[dict]]:
+    """The bundle's JWT signing keys by kid, and the bundle as the portal keeps it."""
+    _value, keys = _bundle(value)
+    parsed, kept = {}, []
+    for entry in keys:
+        if entry.get("use") == "x509-svid":
+            kept.append({m: entry[m] for m in X509_MEMBERS if m in entry})
+            continue
+        use = entry.get("use")
+        entry = {k: v for k, v in entry.items() if not (k == "use" and v == "jwt-svid")}
+        if not isinstance(entry.get("kid"), str) or len(entry["kid"]) > 128:
+            raise ValidationError("Every key in the bundle needs a \"kid\": text of at most 128 characters.", code="invalid")
+        key = parse_public_jwk(entry, require_kid=True)
+        if key.kid in parsed:
+            raise ValidationError(f"Two keys share the kid {key.kid!r}.", code="invalid")
+        parsed[key.kid] = key
+        kept.append({**key.jwk, **({"use": use} if use else {})})
+    if not parsed:
+        raise ValidationError("The bundle has no JWT signing key.", code="invalid")
+    return parsed, kept
+
+
 def parse_jwks(value) -> dict[str, PublicKey]:
     """Validate a JWKS (a trust domain's JWT bundle): every signing key public, each with a kid.
 
     SPIFFE bundles also carry X.509 authorities ("use": "x509-svid"); those are skipped, but a
     private part anywhere in the bundle refuses it whole.
     """
-    _value, keys = _bundle(value)
-    parsed = {}
-    for entry in keys:
-        if entry.get("use") == "x509-svid":
-            continue
-        entry = {k: v for k, v in entry.items() if not (k == "use" and v == "jwt-svid")}
-        key = parse_public_jwk(entry, require_kid=True)
-        if key.kid in parsed:
-            raise ValidationError(f"Two keys share the kid {key.kid!r}.", code="invalid")
-        parsed[key.kid] = key
-    if not parsed:
-        raise ValidationError("The bundle has no JWT signing key.", code="invalid")
-    return parsed
+    return _parse_bundle(value)[0]
 
 
 def clean_jwks(value) -> dict:
     """The bundle as the portal keeps it: each JWT key's public members (with kid, alg and use)
     and each X.509 authority's public members; nothing else that was pasted."""
-    parsed = parse_jwks(value)
-    _value, keys = _bundle(value)
-    kept = []
-    for entry in keys:
-        if entry.get("use") == "x509-svid":
-            kept.append({m: entry[m] for m in X509_MEMBERS if m in entry})
-        else:
-            kept.append({**parsed[entry["kid"]].jwk, **({"use": entry["use"]} if entry.get("use") else {})})
-    return {"keys": kept}
+    return {"keys": _parse_bundle(value)[1]}
 
 
 class KeyCache:

@@ -34,8 +34,15 @@ def _state(status: str) -> dict:
     return {"state": "not-satisfied", "reason": "other", "remarks": "Needs a look: see the observation."}
 
 
-def _prop(name: str, value, **extra) -> dict:
-    return {"name": name, "ns": NS, "value": str(value), **extra}
+def _prop(name: str, value, **extra) -> dict | None:
+    # OSCAL wants a property's value on one line, without blanks at either end, and not empty;
+    # figures can carry text people typed (a campaign's name).
+    value = " ".join(str(value).split())
+    return {"name": name, "ns": NS, "value": value, **extra} if value else None
+
+
+def _props(*props) -> list[dict]:
+    return [p for p in props if p is not None]
 
 
 def _exceptions(result) -> str | None:
@@ -53,7 +60,7 @@ def _observation(a, ids: dict, now_text: str, link: str) -> dict:
         "uuid": ids["observation"],
         "title": f"{a.control.number} evidence",
         "description": a.result.summary,
-        "props": [_prop("status", a.result.status)] + [_prop("figure", f"{k}: {v}") for k, v in a.result.figures.items()],
+        "props": _props(_prop("status", a.result.status), *(_prop("figure", f"{k}: {v}") for k, v in a.result.figures.items())),
         "methods": ["TEST"],  # read from the portal's live data by the portal itself
         "collected": now_text,
         "relevant-evidence": [{"href": link, "description": f"{a.control.number} on the portal, with every exception"}],
@@ -65,10 +72,10 @@ def _observation(a, ids: dict, now_text: str, link: str) -> dict:
 
 
 def _finding(a, ids: dict) -> dict:
-    maps = [
+    maps = _props(*(
         _prop("maps-to", e.id, **{"class": e.framework_id, "remarks": f"{framework(e.framework_id).name} {framework(e.framework_id).version}: {e.title}"})
         for e in a.entries
-    ]
+    ))
     finding = {
         "uuid": ids["finding"],
         "title": f"{a.control.number} {a.control.title}",
@@ -92,16 +99,13 @@ def assessment_results(assessments, now, *, portal: str, catalogue_url: str, con
         return {kind: str(uuid.uuid5(result_id, f"{kind}:{control.id}")) for kind in ("observation", "finding")}
 
     numbered = [(a, ids(a.control)) for a in assessments]
+    metadata = {"title": "NHI Portal: control assessment", "last-modified": now_text, "version": now_text, "oscal-version": OSCAL_VERSION}
+    if _props(_prop("portal", portal)):
+        metadata["props"] = _props(_prop("portal", portal))
     return {
         "assessment-results": {
             "uuid": str(document_id),
-            "metadata": {
-                "title": "NHI Portal: control assessment",
-                "last-modified": now_text,
-                "version": now_text,
-                "oscal-version": OSCAL_VERSION,
-                "props": [_prop("portal", portal)],
-            },
+            "metadata": metadata,
             "import-ap": {
                 "href": catalogue_url,
                 "remarks": "The portal's controls and the framework entries each serves; there is no separate assessment plan.",

@@ -47,9 +47,10 @@ def session_key_digest(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
-class _StoredDigest(str):
+class StoredDigest(str):
     """A session key as read back from the table: the digest already. A cookie's id is a plain
-    str, so no request can pass a digest off as an id."""
+    str, so no request can pass a digest off as an id. (So `dumpdata` and `loaddata` hash the
+    keys again: sessions do not survive a fixture round trip; people sign in again.)"""
 
 
 class SessionKeyField(models.CharField):
@@ -58,11 +59,11 @@ class SessionKeyField(models.CharField):
     read back keeps its digest as it is (deleting or saving that row must not hash it again)."""
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else _StoredDigest(value)
+        return None if value is None else StoredDigest(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        if value is None or isinstance(value, _StoredDigest):
+        if value is None or isinstance(value, StoredDigest):
             return value
         return session_key_digest(value)
 

@@ -1,10 +1,13 @@
 """The OSCAL export: NIST's Assessment Results model, checked with compliance-trestle's models."""
 
 import json
+from datetime import date, timedelta
 
 import trestle.oscal
 from trestle.oscal.assessment_results import Model
 
+from inventory.campaigns import campaign_launch
+from inventory.services import identity_activate
 from nhiportal.compliance.controls import CONTROLS
 
 
@@ -63,3 +66,14 @@ def test_grc_tools_pull_the_same_document_from_the_api(client_for, carol, bob):
     ]
     response = client_for(bob).get("/api/v1/compliance/oscal/")
     assert response.status_code == 403 and "NHIP" not in response.content.decode()
+
+
+def test_text_people_typed_keeps_the_document_valid(client_for, carol, rita, alice, make_identity):
+    identity_activate(actor=alice, identity=make_identity(alice, name="line\nbreak  bot"))
+    campaign_launch(actor=rita, name="Q4\nproduction   agents ", due=date.today() + timedelta(days=10))
+
+    document = _export(client_for(carol))
+
+    Model.model_validate(document)
+    values = [p["value"] for o in document["assessment-results"]["results"][0]["observations"] for p in o.get("props", [])]
+    assert any("Q4 production agents" in v for v in values)

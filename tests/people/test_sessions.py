@@ -4,6 +4,7 @@ from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.core.cache import cache
 from django.test import Client, override_settings
 
+from nhiportal.people.cached_sessions import SessionStore as CachedSessionStore
 from nhiportal.people.models import PortalSession, session_key_digest
 
 PASSWORD = "correct horse battery staple 2026"
@@ -50,3 +51,13 @@ def test_the_cache_in_front_keeps_only_the_digest_too(alice):
     client.post("/accounts/logout/")
     assert cache.get(KEY_PREFIX + session_key_digest(session_id)) is None
     assert not PortalSession.objects.filter(session_key=session_id).exists()
+
+
+@override_settings(SESSION_ENGINE="nhiportal.people.cached_sessions")
+def test_ending_a_session_from_its_stored_row_ends_it_in_the_cache_too(alice):
+    # How "sign this person out everywhere" goes: from the rows, whose keys are digests.
+    client, session_id = _signed_in(alice)
+    for row in PortalSession.objects.all():
+        CachedSessionStore(row.session_key).delete()
+    assert cache.get(KEY_PREFIX + session_key_digest(session_id)) is None
+    assert client.get("/").status_code == 302

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from inventory.services import identity_activate
 from tokens.credentials import credential_add_spiffe
-from tokens.models import IssuedToken
+from tokens.models import IssuedToken, TrustDomain
 from tokens.services import trust_domain_create, trust_domain_update
 
 from .conftest import ASSERTION_TYPE, CRM, TASK, TOKEN_URL, new_private_key, public_jwk
@@ -91,3 +91,11 @@ def test_a_spiffe_id_belongs_to_one_identity(svid_agent, make_identity, alice):
     other = make_identity(alice, credential=False)
     with pytest.raises(ValidationError):
         credential_add_spiffe(actor=alice, identity=other, spiffe_id=SPIFFE_ID)
+
+
+def test_a_bundle_stored_before_todays_checks_refuses_its_svids_rather_than_failing(oauth, svid_agent, bundle_key, trust_domain):
+    leaked = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(new_private_key())), "use": "x509-svid"}
+    TrustDomain.objects.filter(pk=trust_domain.pk).update(jwks={"keys": [*trust_domain.jwks["keys"], leaked]}, updated_at=trust_domain.updated_at)
+    trust_domain.refresh_from_db()
+    response = request_with(oauth, svid(bundle_key, jti=uuid.uuid4().hex), client_id=str(svid_agent.pk))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"

@@ -101,3 +101,28 @@ def test_an_outsider_cannot_open_a_trust_domain(client_for, charlie, sam):
     client = client_for(charlie)
     assert client.get(f"/trust-domains/{domain.pk}/").status_code == 403
     assert client.post(f"/trust-domains/{domain.pk}/", {"jwks": "{}"}).status_code == 403
+
+
+@pytest.mark.parametrize("kid", ["k" * 200, 12345])
+def test_a_kid_that_is_not_short_text_is_a_form_error(client_for, sam, kid):
+    bundle = {"keys": [{**public_jwk(new_private_key()), "kid": kid}]}
+    page = client_for(sam).post("/trust-domains/new/", {"name": "prod.example.com", "jwks": json.dumps(bundle)})
+    assert page.status_code == 400 and b"at most 128 characters" in page.content
+    api = client_for(sam).post("/api/v1/trust-domains/", {"name": "prod.example.com", "jwks": bundle}, content_type="application/json")
+    assert api.status_code == 400 and "jwks" in api.json()
+    assert not TrustDomain.objects.exists()
+
+
+def test_the_scrub_migration_removes_private_parts_stored_before_the_checks(sam, db):
+    import importlib
+
+    from django.apps import apps
+
+    domain = trust_domain_create(actor=sam, name="prod.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="k1")]})
+    authority = {**json.loads(ECAlgorithm.to_jwk(new_private_key())), "use": "x509-svid", "x5c": ["MIIB"]}
+    TrustDomain.objects.filter(pk=domain.pk).update(jwks={"keys": [*domain.jwks["keys"], authority]})  # as stored before
+
+    importlib.import_module("tokens.migrations.0016_scrub_stored_secrets").scrub(apps, None)
+
+    domain.refresh_from_db()
+    assert domain.jwks["keys"][1] == {k: v for k, v in authority.items() if k != "d"}

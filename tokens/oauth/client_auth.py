@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from nhiportal import prepared_sql
@@ -169,7 +170,10 @@ def _authenticate_svid(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
     if post.get("client_id") and post["client_id"] != client_id:
         raise _fail("The client_id does not match the SPIFFE ID's identity.")
     domain = credential.trust_domain
-    bundle = _keys.get(("svid", domain.pk, domain.updated_at), lambda: parse_jwks(domain.jwks))
+    try:
+        bundle = _keys.get(("svid", domain.pk, domain.updated_at), lambda: parse_jwks(domain.jwks))
+    except ValidationError:  # a bundle stored before the portal checked what it checks now
+        raise _fail("Unknown client or key.") from None
     kid = jws.header.get("kid")
     if isinstance(kid, str) and kid in bundle:
         key = bundle[kid]
