@@ -4,8 +4,8 @@ One result: the evidence computed now. Per control, an observation (what the por
 its summary, figures and exceptions, with a link to the control's page) and a finding that
 targets the control: satisfied when it passes, not satisfied when it fails or needs a look
 (the reason says which). The framework entries a control serves ride along on its finding as
-properties in the portal's namespace. The portal keeps no separate assessment plan, so the
-plan reference points at its framework catalogue page.
+properties in the portal's namespace. The portal keeps no separate assessment plan: the plan
+reference points, through a back-matter resource, at its framework catalogue page.
 
 Built as plain JSON: the tests check it against NIST's models with compliance-trestle.
 UUIDs are version 5, derived from the portal and the time of the assessment, so the same
@@ -99,6 +99,7 @@ def assessment_results(assessments, now, *, portal: str, catalogue_url: str, con
         return {kind: str(uuid.uuid5(result_id, f"{kind}:{control.id}")) for kind in ("observation", "finding")}
 
     numbered = [(a, ids(a.control)) for a in assessments]
+    catalogue_id = str(uuid.uuid5(document_id, "catalogue"))
     metadata = {"title": "NHI Portal: control assessment", "last-modified": now_text, "version": now_text, "oscal-version": OSCAL_VERSION}
     if _props(_prop("portal", portal)):
         metadata["props"] = _props(_prop("portal", portal))
@@ -106,9 +107,10 @@ def assessment_results(assessments, now, *, portal: str, catalogue_url: str, con
         "assessment-results": {
             "uuid": str(document_id),
             "metadata": metadata,
+            # OSCAL's idiom for a plan kept elsewhere: a reference to a resource in back-matter.
             "import-ap": {
-                "href": catalogue_url,
-                "remarks": "The portal's controls and the framework entries each serves; there is no separate assessment plan.",
+                "href": f"#{catalogue_id}",
+                "remarks": "There is no separate assessment plan: the portal assesses its own controls, listed with the framework entries each serves.",
             },
             "results": [
                 {
@@ -124,6 +126,16 @@ def assessment_results(assessments, now, *, portal: str, catalogue_url: str, con
                     "findings": [_finding(a, i) for a, i in numbered],
                 }
             ],
+            "back-matter": {
+                "resources": [
+                    {
+                        "uuid": catalogue_id,
+                        "title": "NHI Portal controls and framework mappings",
+                        "description": "The portal's controls, and the entries of each framework they serve (a page of the portal).",
+                        "rlinks": [{"href": catalogue_url, "media-type": "text/html"}],
+                    }
+                ]
+            },
         }
     }
 

@@ -22,7 +22,11 @@ def test_the_oscal_export_is_valid_assessment_results(client_for, carol):
     document = _export(client_for(carol))
 
     Model.model_validate(document)  # raises on anything NIST's model refuses
-    assert document["assessment-results"]["metadata"]["oscal-version"] == trestle.oscal.OSCAL_VERSION
+    results = document["assessment-results"]
+    assert results["metadata"]["oscal-version"] == trestle.oscal.OSCAL_VERSION
+    [catalogue] = results["back-matter"]["resources"]
+    assert results["import-ap"]["href"] == f"#{catalogue['uuid']}"
+    assert catalogue["rlinks"][0]["href"] == "http://testserver/compliance/frameworks/"
 
 
 def test_each_control_is_a_finding_on_its_own_evidence(client_for, carol, alice, make_identity):
