@@ -118,6 +118,37 @@ class OptionalReasonForm(forms.Form):
     reason = forms.CharField(max_length=200, required=False)
 
 
+class EmergencyRevokeForm(forms.Form):
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("name"), required=False, empty_label="Every service",
+        help_text="Only the tokens for this service, or every live token the portal issued.",
+    )
+    reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}), help_text="Kept on each revoked token and in the audit trail.")
+    confirm = forms.CharField(label="Type REVOKE to confirm", max_length=10)
+
+    def clean_confirm(self):
+        if self.cleaned_data["confirm"].strip() != "REVOKE":
+            raise forms.ValidationError("Type REVOKE, in capitals, to revoke.")
+        return "REVOKE"
+
+
+class KeyCompromisedForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How the key was exposed; kept in the audit trail and on each revoked token.",
+    )
+    confirm = forms.CharField(label="Type the key's kid to confirm", max_length=64)
+
+    def __init__(self, *args, kid: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kid = kid
+
+    def clean_confirm(self):
+        if self.cleaned_data["confirm"].strip() != self.kid:
+            raise forms.ValidationError("This is not the key's kid.")
+        return self.kid
+
+
 class KeyRotateForm(forms.Form):
     alg = forms.ChoiceField(label="Algorithm of the new keys", choices=[(a, a) for a in SIGNING_ALGORITHMS])
 

@@ -20,15 +20,17 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
-from nhiportal.audit.services import audit_record, system_actor
+from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.conf import nhi_setting
 
-from .models import KeyState, SigningKey
+from .models import IssuedToken, KeyState, SigningKey
 from .public_keys import jwk_thumbprint
+from .revocation import revoke_matching
 
 SIGNING_ALGORITHMS = ("ES256", "EdDSA")
 DEFAULT_ALGORITHM = "ES256"
@@ -144,6 +146,53 @@ def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
     signer_cache_clear()
     transaction.on_commit(signer_cache_clear)
     return promoted
+
+
+@transaction.atomic
+def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
+    """A signing key's private part leaked: unpublish it now, and revoke every live token it
+    signed and what was exchanged from them. If it was signing, a fresh key signs from now on,
+    and the published next key is retired too, unused: it may have leaked with it. Returns
+    the number of tokens revoked. Verifiers drop the key when they next fetch the JWKS; the
+    portal's own introspection refuses its tokens at once (they are revoked, and anything
+    forged with it is in no ledger)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say how the key was exposed: the audit trail keeps it."})
+    now = timezone.now()
+    published = list(SigningKey.objects.select_for_update().exclude(state=KeyState.RETIRED))
+    key = next((k for k in published if k.pk == key.pk), None)
+    if key is None:
+        raise ValidationError("This key is retired already: nothing verifies with it any more.")
+    before = key.state
+    retired = [key]
+    if before == KeyState.ACTIVE:
+        retired += [k for k in published if k.state == KeyState.NEXT]
+    for stale in retired:
+        stale.state, stale.retired_at = KeyState.RETIRED, now
+        stale.save(update_fields=["state", "retired_at"])
+    replacement = upcoming = None
+    if before == KeyState.ACTIVE:
+        replacement = _new_key(key.alg, KeyState.ACTIVE, now)
+    if before in (KeyState.ACTIVE, KeyState.NEXT):
+        upcoming = _new_key(key.alg, KeyState.NEXT, now)
+    revoked = revoke_matching(
+        IssuedToken.objects.filter(signing_kid=key.kid), label=actor_label(actor), reason=f"Signing key compromised: {reason}", now=now,
+    )
+    audit_record(
+        actor=actor,
+        action="signing_key.compromised",
+        obj=key,
+        before={"state": before},
+        after={
+            "state": KeyState.RETIRED, "tokens_revoked": revoked, "also_retired": [k.kid for k in retired[1:]],
+            "active": replacement.kid if replacement else None, "next": upcoming.kid if upcoming else None,
+        },
+        reason=reason,
+    )
+    signer_cache_clear()
+    transaction.on_commit(signer_cache_clear)
+    return revoked
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ FOR SHARE while it decides and writes a token, so a revocation either sees the n
 and revokes it, or runs before issuance, which then sees the changed state and refuses.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -93,6 +94,27 @@ def task_end(*, task: Task, actor, reason: str = "") -> int:
         after={"ended_at": now, "tokens_revoked": count}, reason=reason,
     )
     return count
+
+
+@transaction.atomic
+def tokens_revoke_all(*, actor, reason: str, service=None) -> int:
+    """Emergency: revoke every live token (or every one for one service), with what was
+    exchanged from them. Tokens issued after this commits are not affected: to stop an agent,
+    suspend it; to distrust a signing key, report it compromised. Returns the count."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why: the audit trail and every revoked token keep it."})
+    tokens = IssuedToken.objects.filter(audience=service.audience) if service is not None else IssuedToken.objects.all()
+    revoked = revoke_matching(tokens, label=actor_label(actor), reason=f"Emergency: {reason}")
+    audit_record(
+        actor=actor, action="tokens.emergency_revoke",
+        object_type="tokens.service" if service is not None else "tokens.issuedtoken",
+        object_id=str(service.pk) if service is not None else "all",
+        object_repr=f"every live token for {service.name}" if service is not None else "every live token",
+        after={"tokens_revoked": revoked, "service": service.audience if service is not None else None},
+        reason=reason,
+    )
+    return revoked
 
 
 def revoke_not_covered_by_grants(*, identity_id, service, label: str, reason: str, now=None) -> int:

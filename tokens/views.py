@@ -20,6 +20,8 @@ from nhiportal.service_forms import submit
 
 from . import selectors, services
 from .forms import (
+    EmergencyRevokeForm,
+    KeyCompromisedForm,
     GrantForm,
     KeyRotateForm,
     ReasonForm,
@@ -30,8 +32,9 @@ from .forms import (
     forget_pasted_private_key,
     scope_rows,
 )
-from .keys import signing_keys_rotate
-from .models import Grant, Service, TrustDomain
+from .keys import signing_key_compromised, signing_keys_rotate
+from .revocation import tokens_revoke_all
+from .models import Grant, KeyState, Service, SigningKey, TrustDomain
 
 
 # A refused credential-bearing form must not echo a pasted private key back into the page.
@@ -202,6 +205,35 @@ def key_rotate(request):
     key = signing_keys_rotate(actor=request.user, alg=form.cleaned_data["alg"])
     messages.success(request, f"Rotated: {key.kid[:12]}… signs now; the previous key stays published until its tokens expire.")
     return redirect("tokens:key-list")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def key_compromised(request, kid):
+    _require_security_admin(request)
+    key = get_object_or_404(SigningKey.objects.exclude(state=KeyState.RETIRED), kid=kid)
+    form = KeyCompromisedForm(request.POST or None, kid=key.kid)
+    if request.method == "POST":
+        revoked = _submitted(form, lambda data: signing_key_compromised(actor=request.user, key=key, reason=data["reason"]))
+        if revoked is not None:
+            messages.success(request, f"{key.kid[:12]}… is no longer published; {revoked} token{'s' if revoked != 1 else ''} it signed revoked.")
+            return redirect("tokens:key-list")
+    return _form_page(request, "tokens/key_compromised.html", form, key=key, cancel_url=reverse("tokens:key-list"))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def emergency_revoke(request):
+    _require_security_admin(request)
+    form = EmergencyRevokeForm(request.POST or None)
+    if request.method == "POST":
+        revoked = _submitted(
+            form, lambda data: tokens_revoke_all(actor=request.user, reason=data["reason"], service=data["service"]),
+        )
+        if revoked is not None:
+            messages.success(request, f"Revoked {revoked} live token{'s' if revoked != 1 else ''}.")
+            return redirect("tokens:emergency-revoke")
+    return _form_page(request, "tokens/emergency_revoke.html", form, cancel_url=reverse("tokens:key-list"))
 
 
 @login_required

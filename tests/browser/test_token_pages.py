@@ -96,6 +96,29 @@ def test_a_security_admin_rotates_the_signing_keys(page, login, sam, db):
     expect(page.locator("table .badge-next")).to_have_count(1)
 
 
+def test_a_security_admin_reports_the_signing_key_compromised_then_revokes_everything(page, login, sam, db):
+    from tokens.keys import active_signer
+
+    kid = active_signer().kid
+    login(page, sam)
+    page.goto("/keys/")
+    page.get_by_role("link", name="Compromised…").click()
+    page.get_by_role("button", name="Retire it and revoke its tokens").click()
+    expect(page.locator("main")).to_contain_text("This field is required.")  # the reason and the kid are asked for
+    page.get_by_label("Reason").fill("Key file found in a public bucket")
+    page.get_by_label("Type the key's kid to confirm").fill(kid)
+    page.get_by_role("button", name="Retire it and revoke its tokens").click()
+    expect(page.locator(".msg-success")).to_contain_text("is no longer published")
+    expect(page.locator("table .badge-retired")).to_have_count(1)
+    expect(page.locator("table .badge-active")).to_have_count(1)  # a fresh key signs, and a fresh next is published
+    expect(page.locator("table .badge-next")).to_have_count(1)
+    page.get_by_role("link", name="revoke every live token").click()
+    page.get_by_label("Reason").fill("Incident 42: distrust every token")
+    page.get_by_label("Type REVOKE to confirm").fill("REVOKE")
+    page.get_by_role("button", name="Revoke now").click()
+    expect(page.locator(".msg-success")).to_contain_text("Revoked 0 live tokens")
+
+
 def test_a_reviewer_approves_an_autonomous_agents_task_and_the_agent_gets_its_token(page, login, sam, rita, alice, make_identity, client):
     blocked = csp_watch(page)
     key = new_private_key()

@@ -9,7 +9,7 @@ from inventory.models import Environment, Sensitivity
 
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
-from ..models import AccessRequestState
+from ..models import AccessRequestState, Service
 from ..selectors import ACCESS_REQUEST_VIEWS
 
 
@@ -236,6 +236,15 @@ class SigningKeySerializer(serializers.Serializer):
     activated_at = serializers.DateTimeField()
     retiring_at = serializers.DateTimeField()
     retired_at = serializers.DateTimeField()
+
+
+class EmergencyRevokeSerializer(serializers.Serializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), required=False, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=200)
+
+
+class RevokedSerializer(serializers.Serializer):
+    tokens_revoked = serializers.IntegerField()
 
 
 class RotateSerializer(serializers.Serializer):

@@ -1,7 +1,8 @@
 # API routes are named "<thing>-<action>" and reversed as "api:<name>" (see nhiportal/urls.py).
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import AccessRequestViewSet, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
+from .views import EmergencyRevoke, AccessRequestViewSet, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -13,4 +14,4 @@ router.register("delegations", DelegationViewSet, basename="delegation")
 router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("emergency-revoke/", EmergencyRevoke.as_view(), name="emergency-revoke")]

@@ -28,6 +28,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from inventory import visibility
 from inventory.selectors import identity_get
@@ -49,10 +50,12 @@ from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
 from ..exposures import exposure_confirm, exposure_report_token
-from ..keys import signing_keys_rotate
-from ..models import AccessRequest, Grant, IssuedToken, Service, SigningKey, Task, TrustDomain, WorkloadCredential
-from ..revocation import task_end
+from ..keys import signing_key_compromised, signing_keys_rotate
+from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from ..revocation import task_end, tokens_revoke_all
 from .serializers import (
+    EmergencyRevokeSerializer,
+    RevokedSerializer,
     AccessRequestQuerySerializer,
     AccessRequestSerializer,
     ApprovalSerializer,
@@ -381,6 +384,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 @extend_schema(tags=["signing keys"])
 class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SigningKeySerializer
+    lookup_field = "kid"
     parser_classes = [JSONParser]
     pagination_class = None
     queryset = SigningKey.objects.none()  # for the schema; list() reads the keys in display order
@@ -398,3 +402,26 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         alg = valid(RotateSerializer, request.data).get("alg")
         key = signing_keys_rotate(actor=request.user, alg=alg)
         return Response(SigningKeySerializer(key).data)
+
+    @extend_schema(request=ReasonSerializer, responses=RevokedSerializer)
+    @action(detail=True, methods=["post"])
+    def compromised(self, request, kid=None):
+        """The key's private part leaked: unpublish it and revoke the live tokens it signed."""
+        key = get_object_or_404(SigningKey.objects.exclude(state=KeyState.RETIRED), kid=kid)
+        reason = valid(ReasonSerializer, request.data)["reason"]
+        return Response({"tokens_revoked": signing_key_compromised(actor=request.user, key=key, reason=reason)})
+
+
+@extend_schema(tags=["signing-keys"], request=EmergencyRevokeSerializer, responses=RevokedSerializer)
+class EmergencyRevoke(APIView):
+    """POST: revoke every live token, or every one for one service (security admins)."""
+
+    parser_classes = [JSONParser]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _require_security_admin(request)
+
+    def post(self, request):
+        data = valid(EmergencyRevokeSerializer, request.data)
+        return Response({"tokens_revoked": tokens_revoke_all(actor=request.user, reason=data["reason"], service=data["service"])})

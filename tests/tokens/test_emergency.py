@@ -1,0 +1,138 @@
+"""Security admins' emergency tools: a signing key reported compromised, and revoking live tokens at once."""
+
+import jwt
+import pytest
+
+from nhiportal.audit.models import AuditEvent
+from tokens.keys import active_signer, signing_keys_rotate
+from tokens.models import IssuedToken, KeyState, SigningKey
+from tokens.services import service_create
+
+from .conftest import token_request
+
+REASON = "Key file found in a public bucket"
+
+
+def _kids(oauth) -> set[str]:
+    return {k["kid"] for k in oauth.get("/oauth/jwks.json").json()["keys"]}
+
+
+def _kid_of(body) -> str:
+    return jwt.get_unverified_header(body["access_token"])["kid"]
+
+
+def test_a_compromised_signing_key_leaves_the_jwks_and_its_tokens_are_revoked(client_for, sam, agent, get_token, oauth):
+    held = get_token(agent)
+    compromised = _kid_of(held)
+    prepared_next = SigningKey.objects.get(state=KeyState.NEXT).kid if SigningKey.objects.filter(state=KeyState.NEXT).exists() else None
+
+    response = client_for(sam).post(f"/keys/{compromised}/compromised/", {"reason": REASON, "confirm": compromised})
+
+    assert response.status_code == 302
+    published = _kids(oauth)
+    assert compromised not in published and (prepared_next is None or prepared_next not in published)
+    token = IssuedToken.objects.get()
+    assert token.revoked_at is not None and token.revoke_reason == f"Signing key compromised: {REASON}"
+    fresh = get_token(agent)
+    assert _kid_of(fresh) != compromised and _kid_of(fresh) in published
+    event = AuditEvent.objects.get(action="signing_key.compromised")
+    assert event.actor == sam and event.reason == REASON and event.after["tokens_revoked"] == 1
+
+
+def test_a_compromised_retiring_key_does_not_touch_the_signing_key(sam, agent, get_token, client_for, oauth):
+    old = _kid_of(get_token(agent))
+    signing_keys_rotate(actor=sam)
+    signing = active_signer().kid
+
+    response = client_for(sam).post(f"/keys/{old}/compromised/", {"reason": REASON, "confirm": old})
+
+    assert response.status_code == 302
+    assert active_signer().kid == signing and old not in _kids(oauth)
+    assert IssuedToken.objects.get().revoked_at is not None
+
+
+def test_reporting_a_key_asks_for_its_kid_and_a_reason(client_for, sam, db):
+    kid = active_signer().kid
+    client = client_for(sam)
+    assert client.get(f"/keys/{kid}/compromised/").status_code == 200
+    wrong = client.post(f"/keys/{kid}/compromised/", {"reason": REASON, "confirm": "not-it"})
+    assert wrong.status_code == 400 and b"not the key&#x27;s kid" in wrong.content
+    blank = client.post(f"/keys/{kid}/compromised/", {"reason": " ", "confirm": kid})
+    assert blank.status_code == 400
+    assert SigningKey.objects.get(kid=kid).state == KeyState.ACTIVE
+    assert not AuditEvent.objects.filter(action="signing_key.compromised").exists()
+
+
+def test_a_retired_key_cannot_be_reported_again(client_for, sam, db):
+    kid = active_signer().kid
+    SigningKey.objects.filter(kid=kid).update(state=KeyState.RETIRED)
+    assert client_for(sam).get(f"/keys/{kid}/compromised/").status_code == 404
+
+
+@pytest.mark.parametrize("person", ["alice", "rita", "carol", "charlie"])
+def test_only_security_admins_use_the_emergency_tools(request, client_for, person, agent, get_token):
+    get_token(agent)
+    kid = active_signer().kid
+    client = client_for(request.getfixturevalue(person))
+    assert client.get(f"/keys/{kid}/compromised/").status_code == 403
+    assert client.post(f"/keys/{kid}/compromised/", {"reason": REASON, "confirm": kid}).status_code == 403
+    assert client.get("/emergency-revoke/").status_code == 403
+    assert client.post("/emergency-revoke/", {"reason": REASON, "confirm": "REVOKE"}).status_code == 403
+    api = client.post("/api/v1/emergency-revoke/", {"reason": REASON}, content_type="application/json")
+    assert api.status_code == 403
+    assert client.post(f"/api/v1/signing-keys/{kid}/compromised/", {"reason": REASON}, content_type="application/json").status_code == 403
+    assert IssuedToken.objects.get().revoked_at is None and SigningKey.objects.get(kid=kid).state == KeyState.ACTIVE
+
+
+def test_an_emergency_revoke_ends_every_live_token_of_one_service_or_all(client_for, sam, make_agent, get_token, grant, oauth):
+    billing = service_create(actor=sam, name="Billing", audience="https://billing.example.com", owner=sam, scopes=["invoices:read"])
+    crm_agent, billing_agent = make_agent(), make_agent()
+    get_token(crm_agent)
+    grant(billing_agent, billing, ["invoices:read"])
+    assert token_request(oauth, billing_agent, resource="https://billing.example.com", scope="invoices:read").status_code == 200
+    client = client_for(sam)
+
+    only_billing = client.post("/emergency-revoke/", {"service": billing.pk, "reason": REASON, "confirm": "REVOKE"})
+
+    assert only_billing.status_code == 302
+    assert list(IssuedToken.objects.filter(revoked_at__isnull=False).values_list("audience", flat=True)) == [billing.audience]
+    assert client.post("/emergency-revoke/", {"reason": REASON, "confirm": "REVOKE"}).status_code == 302
+    assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+    assert IssuedToken.objects.filter(revoke_reason=f"Emergency: {REASON}").count() == 2
+    events = AuditEvent.objects.filter(action="tokens.emergency_revoke").order_by("id")
+    assert [(e.after["service"], e.after["tokens_revoked"]) for e in events] == [(billing.audience, 1), (None, 1)]
+
+
+def test_an_emergency_revoke_needs_the_word_and_a_reason(client_for, sam, agent, get_token):
+    get_token(agent)
+    client = client_for(sam)
+    assert client.get("/emergency-revoke/").status_code == 200
+    lower = client.post("/emergency-revoke/", {"reason": REASON, "confirm": "revoke"})
+    assert lower.status_code == 400 and b"Type REVOKE" in lower.content
+    assert client.post("/emergency-revoke/", {"reason": "", "confirm": "REVOKE"}).status_code == 400
+    assert IssuedToken.objects.get().revoked_at is None and not AuditEvent.objects.filter(action="tokens.emergency_revoke").exists()
+
+
+def test_the_api_offers_both(client_for, sam, agent, get_token):
+    kid = _kid_of(get_token(agent))
+    client = client_for(sam)
+    assert client.post("/api/v1/emergency-revoke/", {}, content_type="application/json").status_code == 400
+    assert client.post("/api/v1/emergency-revoke/", {"reason": REASON}, content_type="application/json").json() == {"tokens_revoked": 1}
+    get_token(agent)
+    reported = client.post(f"/api/v1/signing-keys/{kid}/compromised/", {"reason": REASON}, content_type="application/json")
+    assert reported.json() == {"tokens_revoked": 1}
+    assert client.post(f"/api/v1/signing-keys/{kid}/compromised/", {"reason": REASON}, content_type="application/json").status_code == 404
+
+
+def test_any_of_several_retiring_keys_can_be_reported(sam, db):
+    first = active_signer().kid
+    signing_keys_rotate(actor=sam)
+    signing_keys_rotate(actor=sam)
+    assert SigningKey.objects.filter(state=KeyState.RETIRING).count() == 2
+
+    from tokens.keys import signing_key_compromised
+
+    signing_key_compromised(actor=sam, key=SigningKey.objects.get(kid=first), reason=REASON)
+
+    assert SigningKey.objects.get(kid=first).state == KeyState.RETIRED
+    assert SigningKey.objects.filter(state=KeyState.RETIRING).count() == 1
