@@ -18,7 +18,7 @@ from inventory.models import AIIdentity, Ownership, Status
 from nhiportal import prepared_sql as sql
 from nhiportal.prepared_sql import columns as _columns, db, quote as _q, table
 
-from .models import CredentialKind, Grant, IssuedToken, Service, WorkloadCredential
+from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, WorkloadCredential
 
 IDENTITY_FACTS = ("id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling")
 SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "updated_at")
@@ -120,13 +120,21 @@ def _identity_sql(vendor: str) -> str:
         f"EXISTS (SELECT 1 FROM {table(c)} c WHERE c.{_q(c._meta.pk.column)} = %s "
         f"AND c.{_columns(c, ('identity',))} = i.{_q(i._meta.pk.column)} AND c.{_columns(c, ('enabled',))})"
     )
+    k = SigningKey
+    signer_active = (
+        f"EXISTS (SELECT 1 FROM {table(k)} k WHERE k.{_columns(k, ('kid',))} = %s AND k.{_columns(k, ('state',))} = %s)"
+    )
     facts = ", ".join(f"i.{_q(i._meta.get_field(n).column)}" for n in IDENTITY_FACTS)
-    return f"SELECT {facts}, {owner_active}, {credential_enabled} FROM {table(i)} i WHERE i.{_q(i._meta.pk.column)} = %s"
+    return (
+        f"SELECT {facts}, {owner_active}, {credential_enabled}, {signer_active} "
+        f"FROM {table(i)} i WHERE i.{_q(i._meta.pk.column)} = %s"
+    )
 
 
-def lock_identity(identity_id: uuid.UUID, credential_id: int) -> IdentityFacts | None:
-    """The identity's policy facts, its row locked until the transaction ends; None when the
-    identity is gone or the credential that signed the request is no longer enabled."""
+def lock_identity(identity_id: uuid.UUID, credential_id: int, signing_kid: str) -> tuple[IdentityFacts | None, bool]:
+    """The identity's policy facts, its row locked until the transaction ends (None when the
+    identity is gone or the credential that signed the request is no longer enabled), and
+    whether `signing_kid` still signs: read in the same statement, so the check costs nothing."""
     connection = db()
     vendor = connection.vendor
     key = _prep(connection, AIIdentity, "id", identity_id)
@@ -137,13 +145,13 @@ def lock_identity(identity_id: uuid.UUID, credential_id: int) -> IdentityFacts |
         # were when it started, so a credential disabled by the transaction we waited for
         # would look enabled in the same statement.
         sql.execute(_lock_sql(vendor), [key], connection)
-    rows = sql.execute(_identity_sql(vendor), [credential_id, key], connection)
+    rows = sql.execute(_identity_sql(vendor), [credential_id, signing_kid, KeyState.ACTIVE, key], connection)
     if not rows:
-        return None
-    *facts, owner_active, credential_enabled = rows[0]
+        return None, False
+    *facts, owner_active, credential_enabled, signer_active = rows[0]
     if not credential_enabled:
-        return None
-    return IdentityFacts(facts, bool(owner_active))
+        return None, bool(signer_active)
+    return IdentityFacts(facts, bool(owner_active)), bool(signer_active)
 
 
 @lru_cache(maxsize=4)

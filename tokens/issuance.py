@@ -24,7 +24,7 @@ from tokens.policy import engine
 
 from . import approvals, delegations, hot_path
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
-from .keys import active_signer
+from .keys import active_signer, signer_cache_clear
 from .models import IssuedToken, ServiceScope, Task
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
@@ -169,12 +169,13 @@ def _remember_facts(client: AuthenticatedClient, audience: str, facts: tuple) ->
     _last_facts[_facts_key(client, audience)] = facts
 
 
-def _lock_identity(client: AuthenticatedClient) -> hot_path.IdentityFacts:
-    """The identity row, locked so that offboarding, suspension and revocations wait for us (or we for them)."""
-    identity = hot_path.lock_identity(client.identity_id, client.credential_id)
+def _lock_identity(client: AuthenticatedClient, signing_kid: str) -> tuple[hot_path.IdentityFacts, bool]:
+    """The identity row, locked so that offboarding, suspension and revocations wait for us (or
+    we for them); and whether the key this process signs with still signs."""
+    identity, signer_active = hot_path.lock_identity(client.identity_id, client.credential_id, signing_kid)
     if identity is None:  # gone, or the credential that signed the assertion was disabled meanwhile
         raise OAuthError(INVALID_CLIENT, "Unknown client or key.")
-    return identity
+    return identity, signer_active
 
 
 def _scopes_of(service) -> dict[str, bool]:
@@ -411,9 +412,14 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
     with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
         if holder is not None and str(holder) < str(client.identity_id):
             lock_identity(holder)
-        identity = _lock_identity(client)
+        identity, signer_active = _lock_identity(client, signer.kid)
         if holder is not None and str(holder) > str(client.identity_id):
             lock_identity(holder)
+        if not signer_active:
+            # Another process retired the key this one signs with (a rotation, or a key reported
+            # compromised, whose tokens must not outlive the report): sign with the active one.
+            signer_cache_clear()
+            signer, ahead = active_signer(), None
         consume(client, first_write=True)
         try:
             if identity.status != Status.ACTIVE:

@@ -6,9 +6,10 @@ the JWKS). Private parts are encrypted with Fernet under settings.KEY_ENCRYPTION
 decrypted only into process memory.
 
 Each worker caches the active key object and re-reads which kid is active at most every
-SIGNER_RECHECK seconds. After a rotation another worker may sign with the old key for
-that long; it is then "retiring", still published, so nothing breaks. A retiring key is
-retired only after the TTL ceiling plus RETIRE_MARGIN has passed, well beyond that window.
+SIGNER_RECHECK seconds; issuance also checks, in the statement that locks the identity,
+that its key still signs, and switches at once when another process rotated it or reported
+it compromised (tokens/issuance.py, _run). A retiring key is retired only after the TTL
+ceiling plus RETIRE_MARGIN has passed, so every token it signed can still be verified.
 """
 
 import threading

@@ -136,3 +136,18 @@ def test_any_of_several_retiring_keys_can_be_reported(sam, db):
 
     assert SigningKey.objects.get(kid=first).state == KeyState.RETIRED
     assert SigningKey.objects.filter(state=KeyState.RETIRING).count() == 1
+
+
+def test_a_process_still_holding_a_retired_key_signs_with_the_active_one(agent, get_token, sam):
+    stale = _kid_of(get_token(agent))  # this process now holds that key for a few seconds
+    # Another process reports it compromised: its commit is all this one sees.
+    from tokens.keys import _new_key
+    from django.utils import timezone
+
+    SigningKey.objects.filter(kid=stale).update(state=KeyState.RETIRED, retired_at=timezone.now())
+    fresh = _new_key("ES256", KeyState.ACTIVE, timezone.now())
+
+    body = get_token(agent)
+
+    assert _kid_of(body) == fresh.kid
+    assert IssuedToken.objects.get(jti=jwt.decode(body["access_token"], options={"verify_signature": False})["jti"]).signing_kid == fresh.kid
