@@ -109,6 +109,12 @@ def _lock_sql(vendor: str) -> str:
 
 
 @lru_cache(maxsize=2)
+def _signer_lock_sql(vendor: str) -> str:
+    k = SigningKey
+    return f"SELECT 1 FROM {table(k)} WHERE {_columns(k, ('kid',))} = %s FOR KEY SHARE"
+
+
+@lru_cache(maxsize=2)
 def _identity_sql(vendor: str) -> str:
     i, o, c, user = AIIdentity, Ownership, WorkloadCredential, get_user_model()
     owner_active = (
@@ -145,6 +151,9 @@ def lock_identity(identity_id: uuid.UUID, credential_id: int, signing_kid: str) 
         # were when it started, so a credential disabled by the transaction we waited for
         # would look enabled in the same statement.
         sql.execute(_lock_sql(vendor), [key], connection)
+        # And the signing key's row, shared: a report that the key is compromised (FOR UPDATE)
+        # then waits for this token to commit, and revokes it; or this reads it retired.
+        sql.execute(_signer_lock_sql(vendor), [signing_kid], connection)
     rows = sql.execute(_identity_sql(vendor), [credential_id, signing_kid, KeyState.ACTIVE, key], connection)
     if not rows:
         return None, False

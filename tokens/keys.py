@@ -152,31 +152,33 @@ def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
 @transaction.atomic
 def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
     """A signing key's private part leaked: unpublish it now, and revoke every live token it
-    signed and what was exchanged from them. If it was signing, a fresh key signs from now on,
-    and the published next key is retired too, unused: it may have leaked with it. Returns
-    the number of tokens revoked. Verifiers drop the key when they next fetch the JWKS; the
-    portal's own introspection refuses its tokens at once (they are revoked, and anything
-    forged with it is in no ledger)."""
+    signed and what was exchanged from them. If it was signing, the published next key takes
+    over (verifiers hold it already) and a new next key is published; if it was the next key,
+    a new one replaces it. Returns the number of tokens revoked.
+
+    Issuance checks under its own lock that its key still signs (tokens/issuance.py), so no
+    token is signed with this key once this commits. Offline verifiers drop it when they next
+    fetch the JWKS (within their cache age); introspection refuses its tokens at once."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say how the key was exposed: the audit trail keeps it."})
     now = timezone.now()
-    published = list(SigningKey.objects.select_for_update().exclude(state=KeyState.RETIRED))
-    key = next((k for k in published if k.pk == key.pk), None)
+    key = SigningKey.objects.select_for_update().filter(pk=key.pk).exclude(state=KeyState.RETIRED).first()
     if key is None:
         raise ValidationError("This key is retired already: nothing verifies with it any more.")
     before = key.state
-    retired = [key]
+    key.state, key.retired_at = KeyState.RETIRED, now
+    key.save(update_fields=["state", "retired_at"])
+    promoted = upcoming = None
     if before == KeyState.ACTIVE:
-        retired += [k for k in published if k.state == KeyState.NEXT]
-    for stale in retired:
-        stale.state, stale.retired_at = KeyState.RETIRED, now
-        stale.save(update_fields=["state", "retired_at"])
-    replacement = upcoming = None
-    if before == KeyState.ACTIVE:
-        replacement = _new_key(key.alg, KeyState.ACTIVE, now)
+        # Read after the lock above, so a rotation that committed meanwhile is seen as it is.
+        promoted = SigningKey.objects.select_for_update().filter(state=KeyState.NEXT).first()
+        if promoted is None:
+            promoted = _new_key(key.alg, KeyState.NEXT, now)
+        promoted.state, promoted.activated_at = KeyState.ACTIVE, now
+        promoted.save(update_fields=["state", "activated_at"])
     if before in (KeyState.ACTIVE, KeyState.NEXT):
-        upcoming = _new_key(key.alg, KeyState.NEXT, now)
+        upcoming = _new_key(promoted.alg if promoted else key.alg, KeyState.NEXT, now)
     revoked = revoke_matching(
         IssuedToken.objects.filter(signing_kid=key.kid), label=actor_label(actor), reason=f"Signing key compromised: {reason}", now=now,
     )
@@ -186,8 +188,8 @@ def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
         obj=key,
         before={"state": before},
         after={
-            "state": KeyState.RETIRED, "tokens_revoked": revoked, "also_retired": [k.kid for k in retired[1:]],
-            "active": replacement.kid if replacement else None, "next": upcoming.kid if upcoming else None,
+            "state": KeyState.RETIRED, "tokens_revoked": revoked,
+            "active": promoted.kid if promoted else None, "next": upcoming.kid if upcoming else None,
         },
         reason=reason,
     )

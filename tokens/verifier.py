@@ -141,7 +141,7 @@ class TokenVerifier:
         self._keys: dict[str, tuple[str, object]] = {}
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
-        self._verified: dict[str, tuple[dict, frozenset]] = {}
+        self._verified: dict[str, tuple] = {}  # token -> (claims, scopes, kid, the key checked with)
 
     # Keys
 
@@ -189,7 +189,8 @@ class TokenVerifier:
             raise InvalidToken("The token is malformed.") from None
         if jws.header.get("typ") not in ACCESS_TOKEN_TYPES:
             raise InvalidToken("This is not an access token (typ).")
-        alg, key = self._key(jws.header.get("kid"))
+        entry = self._key(jws.header.get("kid"))
+        alg, key = entry
         if not jws.verify(key, alg):
             raise InvalidToken("The token's signature does not verify.")
         try:
@@ -199,7 +200,14 @@ class TokenVerifier:
             )
         except ClaimsError as e:
             raise InvalidToken("The token has expired." if e.problem == "expired" else f"The token's {e.claim} is {e.problem}.") from None
-        return jws.claims
+        return jws.claims, jws.header.get("kid"), entry
+
+    def _still_published(self, kid, entry) -> bool:
+        """Whether the key a cached token was checked with is still in the JWKS as last fetched
+        (refetched when older than jwks_max_age)."""
+        if self._fetched_at is None or self.clock() - self._fetched_at > self.jwks_max_age:
+            self._refresh(force=False)
+        return self._keys.get(kid) is entry
 
     def _check_time(self, claims: dict) -> None:
         now = self.clock()
@@ -211,13 +219,15 @@ class TokenVerifier:
     def verify(self, token: str, *, scopes: Iterable[str] = ()) -> dict:
         """The token's claims, or InvalidToken / InsufficientScope."""
         cached = self._verified.get(token)
+        if cached is not None and not self._still_published(*cached[2:]):
+            cached = None  # its key left the JWKS (retired, or reported compromised): check it again
         if cached is None:
-            claims = self._decode(token)
+            claims, kid, entry = self._decode(token)
             granted = frozenset(str(claims.get("scope", "")).split())
             if len(self._verified) >= self.cache_size:
                 self._verified.clear()
-            self._verified[token] = cached = (claims, granted)
-        claims, granted = cached
+            self._verified[token] = cached = (claims, granted, kid, entry)
+        claims, granted = cached[:2]
         self._check_time(claims)
         missing = [s for s in scopes if s not in granted]
         if missing:

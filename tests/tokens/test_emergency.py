@@ -22,21 +22,30 @@ def _kid_of(body) -> str:
 
 
 def test_a_compromised_signing_key_leaves_the_jwks_and_its_tokens_are_revoked(client_for, sam, agent, get_token, oauth):
+    signing_keys_rotate(actor=sam)  # an active key, and a next key verifiers already hold
     held = get_token(agent)
     compromised = _kid_of(held)
-    prepared_next = SigningKey.objects.get(state=KeyState.NEXT).kid if SigningKey.objects.filter(state=KeyState.NEXT).exists() else None
+    prepared_next = SigningKey.objects.get(state=KeyState.NEXT).kid
 
     response = client_for(sam).post(f"/keys/{compromised}/compromised/", {"reason": REASON, "confirm": compromised})
 
     assert response.status_code == 302
     published = _kids(oauth)
-    assert compromised not in published and (prepared_next is None or prepared_next not in published)
+    assert compromised not in published and prepared_next in published
     token = IssuedToken.objects.get()
     assert token.revoked_at is not None and token.revoke_reason == f"Signing key compromised: {REASON}"
-    fresh = get_token(agent)
-    assert _kid_of(fresh) != compromised and _kid_of(fresh) in published
+    assert _kid_of(get_token(agent)) == prepared_next  # the next key took over
+    assert SigningKey.objects.filter(state=KeyState.NEXT).exclude(kid=prepared_next).count() == 1
     event = AuditEvent.objects.get(action="signing_key.compromised")
     assert event.actor == sam and event.reason == REASON and event.after["tokens_revoked"] == 1
+    assert event.after["active"] == prepared_next
+
+
+def test_a_compromised_key_with_no_next_key_is_replaced_by_a_new_one(client_for, sam, agent, get_token, oauth):
+    compromised = _kid_of(get_token(agent))  # the first token made the only key
+    client_for(sam).post(f"/keys/{compromised}/compromised/", {"reason": REASON, "confirm": compromised})
+    fresh = _kid_of(get_token(agent))
+    assert fresh != compromised and fresh in _kids(oauth) and compromised not in _kids(oauth)
 
 
 def test_a_compromised_retiring_key_does_not_touch_the_signing_key(sam, agent, get_token, client_for, oauth):

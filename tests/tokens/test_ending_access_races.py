@@ -10,6 +10,7 @@ disabled key), even though each worker remembers which credential a kid names.
 
 import threading
 
+import jwt
 import pytest
 from django.db import connection
 from django.test import Client
@@ -106,6 +107,23 @@ def test_disabling_a_credential_under_load_leaves_no_active_token_of_it(agent, c
     assert 401 in statuses and set(statuses) <= {200, 401}
     assert not IssuedToken.objects.filter(credential=credential, revoked_at__isnull=True).exists()
     assert _all_inactive(crm_server, issued)
+
+
+def test_a_signing_key_reported_compromised_under_load_signs_no_live_token(agent, crm, grant, sam, crm_server):
+    from tokens.keys import active_signer, signing_key_compromised
+    from tokens.models import SigningKey
+
+    grant(agent, crm, ["tickets:read"])
+    compromised = active_signer().kid  # every thread's process (this one) holds it cached
+
+    issued, statuses = _requesting_tokens_while(
+        agent, lambda: signing_key_compromised(actor=sam, key=SigningKey.objects.get(kid=compromised), reason="Leaked")
+    )
+
+    assert issued and set(statuses) == {200}  # agents carry on, with the next key
+    assert not IssuedToken.objects.filter(signing_kid=compromised, revoked_at__isnull=True).exists()
+    assert _all_inactive(crm_server, [t for t in issued if jwt.get_unverified_header(t)["kid"] == compromised])
+    assert IssuedToken.objects.exclude(signing_kid=compromised).exists()
 
 
 @pytest.mark.parametrize("ending", ["delegation", "orchestrators token"])

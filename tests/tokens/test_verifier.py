@@ -184,3 +184,18 @@ def test_the_optional_introspection_sees_revocation(agent, get_token, oauth, fet
     token_revoke(token=IssuedToken.objects.get(), actor=alice)
     with pytest.raises(InvalidToken, match="revoked"):
         verifier.verify(token)
+
+
+def test_a_checked_token_is_refused_once_its_key_left_the_jwks(agent, get_token, fetches, sam):
+    from tokens.keys import signing_key_compromised
+    from tokens.models import SigningKey
+
+    now = [time.time()]
+    verifier = TokenVerifier(issuer="http://testserver", audience=CRM, http_get=fetches, clock=lambda: now[0], jwks_max_age=300)
+    token = get_token(agent)["access_token"]
+    verifier.verify(token)
+    signing_key_compromised(actor=sam, key=SigningKey.objects.get(kid=jwt.get_unverified_header(token)["kid"]), reason="leaked")
+    verifier.verify(token)  # within jwks_max_age the verifier still trusts its copy of the JWKS
+    now[0] += 301
+    with pytest.raises(InvalidToken, match="unknown"):
+        verifier.verify(token)

@@ -412,7 +412,7 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response({"tokens_revoked": signing_key_compromised(actor=request.user, key=key, reason=reason)})
 
 
-@extend_schema(tags=["signing-keys"], request=EmergencyRevokeSerializer, responses=RevokedSerializer)
+@extend_schema(tags=["signing keys"], request=EmergencyRevokeSerializer, responses=RevokedSerializer)
 class EmergencyRevoke(APIView):
     """POST: revoke every live token, or every one for one service (security admins)."""
 
