@@ -155,7 +155,8 @@ def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
     return PublicKey(jwk=public, key=key, algorithms=algorithms, thumbprint=thumbprint)
 
 
-def _bundle(value) -> tuple[dict, list]:
+def _parse_bundle(value) -> tuple[dict[str, PublicKey], list[dict]]:
+    """The bundle's JWT signing keys by kid, and the bundle as the portal keeps it."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -168,12 +169,6 @@ def _bundle(value) -> tuple[dict, list]:
         raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
     if not all(isinstance(entry, dict) for entry in keys):
         raise ValidationError("Every entry of \"keys\" must be a JWK object.", code="invalid")
-    return value, keys
-
-
-def _parse_bundle(value) -> tuple[dict[str, PublicKey], list[dict]]:
-    """The bundle's JWT signing keys by kid, and the bundle as the portal keeps it."""
-    _value, keys = _bundle(value)
     parsed, kept = {}, []
     for entry in keys:
         if entry.get("use") == "x509-svid":

@@ -5,6 +5,7 @@ holds an id that would log anyone in."""
 from django.contrib.sessions.backends import cached_db
 
 from .models import StoredDigest, session_key_digest
+from .sessions import PortalSessions
 
 
 class _DigestPrefix(str):
@@ -19,11 +20,5 @@ class _DigestPrefix(str):
         return str.__add__(self, session_key)
 
 
-class SessionStore(cached_db.SessionStore):
+class SessionStore(PortalSessions, cached_db.SessionStore):
     cache_key_prefix = _DigestPrefix(cached_db.KEY_PREFIX)
-
-    @classmethod
-    def get_model_class(cls):
-        from .models import PortalSession
-
-        return PortalSession
