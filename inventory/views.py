@@ -35,6 +35,7 @@ from .forms import (
 from .lifecycle import ACTION_LABELS, ACTIVATE, REACTIVATE, SUSPEND, allowed_actions, missing_for_activation
 from .claims import may_claim
 from .models import ClaimState, Status
+from .lapses import lapse_date
 from .orphans import suspension_due
 
 HISTORY_PAGE_SIZE = 25
@@ -270,6 +271,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
         "events": history.object_list,
         "sees_audit_log": sees_everything(user),
         "campaign_asks": selectors.campaign_asks(identity),
+        "lapse_date": lapse_date(identity) if getattr(identity, "is_attestation_overdue", False) else None,
         **_orphan_context(user, identity),
     }
     return render(request, "inventory/identity_detail.html", context, status=status)
