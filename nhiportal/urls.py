@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
+from nhiportal.sweep.api import SweepStatus
 
 api_v1 = [
     path("", include("inventory.api.urls")),
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("tokens.policy.api.urls")),
     path("compliance/", ComplianceAssessment.as_view(), name="compliance"),
     path("compliance/oscal/", ComplianceOscal.as_view(), name="compliance-oscal"),
+    path("sweep/", SweepStatus.as_view(), name="sweep"),
 ]
 
 urlpatterns = [
@@ -29,6 +31,7 @@ urlpatterns = [
     path("accounts/", include("nhiportal.people.urls")),
     path("audit/", include("nhiportal.audit.urls")),
     path("compliance/", include("nhiportal.compliance.urls")),
+    path("sweep/", include("nhiportal.sweep.urls")),
     path("", include("tokens.urls")),
     path("policy/", include("tokens.policy.urls")),
     path("api/v1/", include((api_v1, "api"))),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tokens.policy",
     "nhiportal.compliance",
     "nhiportal.demo",
+    "nhiportal.sweep",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,8 @@ NHI = {
     "ATTESTATION_INTERVAL_DAYS": int(os.environ.get("NHI_ATTESTATION_INTERVAL_DAYS", "90")),
     "ATTESTATION_GRACE_DAYS": int(os.environ.get("NHI_ATTESTATION_GRACE_DAYS", "14")),
     "ORPHAN_GRACE_DAYS": int(os.environ.get("NHI_ORPHAN_GRACE_DAYS", "7")),
+    # governance_sweep rotates the signing key once it is this old.
+    "SIGNING_KEY_MAX_AGE_DAYS": int(os.environ.get("NHI_SIGNING_KEY_MAX_AGE_DAYS", "30")),
     "PAGE_SIZE": 25,
     # How often a background thread checkpoints SQLite's WAL (nhiportal/sqlite_wal.py); 0: on commit.
     "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("NHI_SQLITE_CHECKPOINT_SECONDS", "0.2")),

@@ -1,0 +1,51 @@
+"""`manage.py governance_sweep [--loop SECONDS] [--step NAME ...]`: every background job, when due.
+
+One line in cron (`*/5 * * * * manage.py governance_sweep`) or one systemd service with
+--loop runs them all. Each step runs when due and is claimed first, so several sweepers
+(hosts, or a cron line beside a loop) never run one twice at once.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
+
+from nhiportal.sweep.services import sweep_run
+from nhiportal.sweep.steps import BY_NAME
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the due background steps: access request expiry and notices, orphan and attestation "
+        "suspensions, ledger and decision pruning, key rotation, the compliance snapshot. "
+        "Idempotent; several may run at once. --loop repeats it (development, or a systemd service)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", type=float, metavar="SECONDS", help="Sweep again every SECONDS until stopped.")
+        parser.add_argument("--step", action="append", choices=sorted(BY_NAME), help="Only this step (repeatable).")
+
+    def handle(self, *args, loop=None, step=None, **options):
+        if loop is not None and loop < 1:
+            raise CommandError("--loop is a number of seconds, at least 1.")
+        while True:
+            failed = self._sweep(step)
+            if loop is None:
+                if failed:
+                    raise CommandError(f"{len(failed)} step(s) failed: {', '.join(failed)}. They run again on the next sweep.")
+                return
+            close_old_connections()
+            time.sleep(loop)
+
+    def _sweep(self, only) -> list[str]:
+        failed = []
+        for run in sweep_run(only=only):
+            if not run.ran:
+                continue
+            last_line = run.output.splitlines()[-1] if run.output else ""
+            if run.succeeded:
+                self.stdout.write(f"{run.step}: {last_line or 'done'}")
+            else:
+                failed.append(run.step)
+                self.stderr.write(f"{run.step}: FAILED {last_line}")
+        return failed

@@ -1,0 +1,81 @@
+"""One governance sweep: claim each due step, run it, record how it went.
+
+A claim is one conditional UPDATE (the step is due and no live lease holds it), so the database
+decides which of several concurrent sweepers runs a step. The step runs outside any transaction,
+as its command does from cron; its own writes commit (and are audited) step by step.
+"""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from io import StringIO
+
+from django.core.management import call_command
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import SweepStep
+from .steps import STEPS, Step
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=30)  # longer than any step runs; a dead sweeper's claim ends then
+OUTPUT_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class StepRun:
+    step: str
+    ran: bool
+    succeeded: bool | None = None
+    output: str = ""
+
+
+def _sweeper() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim(step: Step, now, by: str) -> bool:
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    due = Q(finished_at__isnull=True) | Q(succeeded=False) | Q(last_success_at__lte=now - step.every)
+    return bool(
+        SweepStep.objects.filter(free, due, name=step.name).update(
+            claimed_until=now + LEASE, claimed_by=by, started_at=now
+        )
+    )
+
+
+def _run(step: Step) -> tuple[bool, str]:
+    out = StringIO()
+    try:
+        call_command(step.name, *step.command_arguments(), stdout=out, stderr=out)
+    except Exception as error:  # a step's failure is recorded and retried; the sweep goes on
+        logger.exception("governance sweep: %s failed", step.name)
+        return False, f"{out.getvalue()}{type(error).__name__}: {error}".strip()
+    return True, out.getvalue().strip()
+
+
+def sweep_run(*, only: list[str] | None = None) -> list[StepRun]:
+    """Run every due step (or only the named ones) once, in order; skip those not due or held."""
+    SweepStep.objects.bulk_create([SweepStep(name=s.name) for s in STEPS], ignore_conflicts=True)
+    by = _sweeper()
+    runs = []
+    for step in STEPS:
+        if only and step.name not in only:
+            continue
+        started = timezone.now()
+        if not _claim(step, started, by):
+            runs.append(StepRun(step.name, ran=False))
+            continue
+        succeeded, output = _run(step)
+        finished = timezone.now()
+        # Only while the claim is still this sweeper's: one whose lease ran out and was taken
+        # over must not overwrite the new holder's record.
+        SweepStep.objects.filter(name=step.name, claimed_by=by, started_at=started).update(
+            claimed_until=None, finished_at=finished, succeeded=succeeded, output=output[:OUTPUT_LIMIT],
+            **({"last_success_at": started} if succeeded else {}),
+        )
+        runs.append(StepRun(step.name, ran=True, succeeded=succeeded, output=output))
+    return runs

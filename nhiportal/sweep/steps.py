@@ -1,0 +1,55 @@
+"""The governance sweep's steps: the background commands, in the order one sweep runs them.
+
+Each step is one of the portal's idempotent management commands, run by name so this app
+imports none of the apps it drives. A step runs when its interval has passed since it last
+succeeded (0: on every sweep); a failed step is due again on the next sweep. Suspensions and
+pruning come before notices and the compliance snapshot, so those see the sweep's result.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from nhiportal.conf import nhi_setting
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+EVERY_SWEEP = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    every: timedelta
+    does: str
+    arguments: tuple[str, ...] = ()
+
+    def command_arguments(self) -> tuple[str, ...]:
+        return self.arguments
+
+    @property
+    def every_label(self) -> str:
+        return {EVERY_SWEEP: "each sweep", HOUR: "hourly", DAY: "daily"}.get(self.every, f"every {self.every}")
+
+
+@dataclass(frozen=True)
+class KeyRotationStep(Step):
+    def command_arguments(self) -> tuple[str, ...]:
+        # Read at run time: tests and operators change the setting without a restart.
+        return ("--if-older-than", str(nhi_setting("SIGNING_KEY_MAX_AGE_DAYS")))
+
+
+STEPS = (
+    Step("notify_access_requests", EVERY_SWEEP, "Cancels access requests whose end date passed undecided; tells each stage's deciders once."),
+    Step("suspend_orphans", HOUR, "Notes identities left without an active owner; suspends those still orphaned after the grace period."),
+    Step("suspend_unattested", HOUR, "Suspends identities whose attestation is overdue past the grace period, and tells their owners."),
+    Step("prune_tokens", HOUR, "Deletes token ledger rows expired longer than the retention period, and spent assertion ids."),
+    Step("prune_decisions", DAY, "Deletes policy decisions older than the retention period."),
+    KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the signing key once it is older than NHI_SIGNING_KEY_MAX_AGE_DAYS; retires keys whose tokens have expired."),
+    Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),
+    Step("notify_claims", EVERY_SWEEP, "Tells reviewers of ownership claims newly waiting."),
+    Step("notify_exposures", EVERY_SWEEP, "Tells owners of each newly reported leak."),
+    Step("notify_grant_endings", DAY, "Tells owners of grants ending soon."),
+    Step("notify_campaigns", DAY, "Announces new attestation campaigns to owners; reminds them before the due date."),
+    Step("compliance_snapshot", DAY, "Records every compliance control's status for the history."),
+)
+BY_NAME = {step.name: step for step in STEPS}

@@ -1,0 +1,18 @@
+"""The background work page: what each sweep step last did, for those who read everything."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from nhiportal.people.roles import sees_everything
+
+from .selectors import sweep_status
+
+
+@login_required
+def status(request):
+    if not sees_everything(request.user):
+        raise PermissionDenied("Background work is open to reviewers, compliance and security admins.")
+    rows = sweep_status()
+    tally = {state: sum(r.state == state for r in rows) for state in ("ok", "running", "failed", "overdue", "never")}
+    return render(request, "sweep/status.html", {"rows": rows, "tally": tally})
