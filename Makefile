@@ -33,8 +33,12 @@ run: $(STAMP)
 	@echo "    rita     reviewer       (decides the approvals, access requests and claims waiting for her)"
 	@echo "    carol    compliance     (read-only; control evidence and exports on /compliance/)"
 	@echo "    sam      security admin (superuser: /admin/ too; a reported leak waits on /exposures/)"
+	@echo "  background work (governance_sweep) runs every minute beside the server; its log and the"
+	@echo "  mails it sends go to var/sweep.log"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@$(PY) manage.py governance_sweep --loop 60 >> var/sweep.log 2>&1 & sweep=$$!; \
+	  trap 'kill $$sweep 2>/dev/null' EXIT; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)

@@ -69,11 +69,16 @@ def sweep_run(*, only: list[str] | None = None) -> list[StepRun]:
         if not _claim(step, started, by):
             runs.append(StepRun(step.name, ran=False))
             continue
-        succeeded, output = _run(step)
-        finished = timezone.now()
         # Only while the claim is still this sweeper's: one whose lease ran out and was taken
         # over must not overwrite the new holder's record.
-        SweepStep.objects.filter(name=step.name, claimed_by=by, started_at=started).update(
+        mine = SweepStep.objects.filter(name=step.name, claimed_by=by, started_at=started)
+        try:
+            succeeded, output = _run(step)
+        except BaseException:  # stopped (Ctrl-C): hand the step back now rather than when the lease ends
+            mine.update(claimed_until=None)
+            raise
+        finished = timezone.now()
+        mine.update(
             claimed_until=None, finished_at=finished, succeeded=succeeded, output=output[:OUTPUT_LIMIT],
             **({"last_success_at": started} if succeeded else {}),
         )

@@ -1,5 +1,7 @@
 """governance_sweep: every background job from one command, each when due, never twice at once."""
 
+import os
+import signal
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -111,6 +113,15 @@ def test_a_failed_step_is_recorded_fails_the_command_and_runs_again_on_the_next_
 def test_only_the_named_steps_run(db):
     out, _ = sweep("--step", "compliance_snapshot", "--step", "prune_tokens")
     assert [line.split(":")[0] for line in out.splitlines()] == ["prune_tokens", "compliance_snapshot"]
+
+
+def test_a_loop_sweeps_until_a_service_manager_stops_it(db):
+    before = signal.getsignal(signal.SIGTERM)
+    threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+    out, _ = sweep("--loop", "30")
+    assert out.count("compliance_snapshot:") == 1
+    assert all(record.succeeded for record in SweepStep.objects.all())
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_a_loop_shorter_than_a_second_is_refused(db):

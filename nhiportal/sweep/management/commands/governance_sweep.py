@@ -5,7 +5,8 @@ One line in cron (`*/5 * * * * manage.py governance_sweep`) or one systemd servi
 (hosts, or a cron line beside a loop) never run one twice at once.
 """
 
-import time
+import signal
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
@@ -28,14 +29,23 @@ class Command(BaseCommand):
     def handle(self, *args, loop=None, step=None, **options):
         if loop is not None and loop < 1:
             raise CommandError("--loop is a number of seconds, at least 1.")
-        while True:
+        if loop is None:
             failed = self._sweep(step)
-            if loop is None:
-                if failed:
-                    raise CommandError(f"{len(failed)} step(s) failed: {', '.join(failed)}. They run again on the next sweep.")
-                return
-            close_old_connections()
-            time.sleep(loop)
+            if failed:
+                raise CommandError(f"{len(failed)} step(s) failed: {', '.join(failed)}. They run again on the next sweep.")
+            return
+        # A service manager stops the loop with SIGTERM: the step under way finishes first.
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        try:
+            while not stopping.is_set():
+                self._sweep(step)
+                close_old_connections()
+                stopping.wait(loop)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C: the interrupted step was handed back (nhiportal/sweep/services.py)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     def _sweep(self, only) -> list[str]:
         failed = []
