@@ -307,7 +307,7 @@ def access_requests_notify(*, actor) -> dict:
     base_url = nhi_setting("ISSUER").rstrip("/")
     messages = [
         EmailMessage(
-            subject=f"[NHI Portal] {len(mine)} access request{'s' if len(mine) != 1 else ''} wait for your decision",
+            subject=f"[NHI Portal] {len(mine)} access request{'s wait' if len(mine) != 1 else ' waits'} for your decision",
             body=_digest(mine, base_url), to=[person.email],
         )
         for person, mine in digests.items()

@@ -140,7 +140,7 @@ def approvals_notify(*, actor, tasks) -> dict:
     base_url = nhi_setting("ISSUER").rstrip("/")
     messages = [
         EmailMessage(
-            subject=f"[NHI Portal] {len(mine)} agent task{'s' if len(mine) != 1 else ''} wait for your approval",
+            subject=f"[NHI Portal] {len(mine)} agent task{'s wait' if len(mine) != 1 else ' waits'} for your approval",
             body=_digest(mine, base_url), to=[person.email],
         )
         for person, mine in digests.items()

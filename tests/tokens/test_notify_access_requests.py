@@ -35,6 +35,7 @@ def test_the_service_stage_is_announced_to_its_deciders_but_not_to_owners_or_the
     ask(alice, agent.identity, crm)
     assert "Cancelled 0 past its end date; announced 1 access request(s) to 2 person(s)." in run()
     assert recipients() == ["rita@example.com", "sam@example.com"]  # sam also owns the CRM
+    assert mail.outbox[0].subject == "[NHI Portal] 1 access request waits for your decision"
     assert "asks for tickets:read on CRM" in mail.outbox[0].body and "/access-requests/" in mail.outbox[0].body
     assert "announced 0" in run() and len(mail.outbox) == 2
 

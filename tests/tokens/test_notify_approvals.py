@@ -48,6 +48,7 @@ def test_reviewers_and_admins_get_one_digest_each_and_owners_none(waiting, alice
     settings.NHI = {**settings.NHI, "ISSUER": "https://nhi.example.com"}
     assert "Announced 1 waiting task(s) to 2 person(s)" in run()
     assert sorted(m.to[0] for m in mail.outbox) == ["rita@example.com", "sam@example.com"]
+    assert mail.outbox[0].subject == "[NHI Portal] 1 agent task waits for your approval"
     body = mail.outbox[0].body
     assert "exporter asks for customers:export on CRM" in body and f"https://nhi.example.com/approvals/{task.pk}/" in body
     assert ApprovalNotice.objects.get(task=task).recipients == 2
