@@ -70,6 +70,9 @@ CONTROLS = (
     Control("environment-isolation", "NHIP-15", "Production agents stay in production",
             "Policy keeps production agents away from non-production services, and the reverse is configurable.",
             evidence.environment_isolation, ("NHI8:2025", "L4", "IAM-19")),
+    Control("governance-sweep", "NHIP-16", "Governance runs on schedule",
+            "Lapsed attestations and missing owners suspend identities, expired rows go and keys rotate only while the sweep runs.",
+            evidence.governance_sweep, ("GOVERN 1.5", "MANAGE 2.4", "NHI1:2025")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 

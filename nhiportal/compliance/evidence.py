@@ -19,6 +19,7 @@ from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
+from nhiportal.sweep.selectors import sweep_status
 from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 
@@ -382,4 +383,30 @@ def environment_isolation(now) -> Evidence:
         f"No production agent got a token for a non-production service in the last {RECENT_DAYS} days.",
         {"crossing tasks": count},
         findings, count,
+    )
+
+
+# The steps that take access away (or keep keys fresh): if these stop, the controls above
+# still read well while identities no one answers for keep their tokens.
+ENFORCING_STEPS = ("suspend_orphans", "suspend_unattested", "prune_tokens", "rotate_signing_keys")
+
+
+def governance_sweep(now) -> Evidence:
+    rows = sweep_status(now)
+    stalled = [r for r in rows if r.state in ("never", "overdue", "failed")]
+    def detail(row) -> str:
+        if row.state == "overdue":
+            return f"last succeeded {row.record.last_success_at:%Y-%m-%d %H:%M}, due {row.next_due:%Y-%m-%d %H:%M}"
+        return "has never run" if row.state == "never" else "failed on its last run"
+
+    findings = [Finding(None, r.step.name, detail(r)) for r in stalled]
+    enforcing = [r for r in stalled if r.step.name in ENFORCING_STEPS]
+    ok = sum(r.state in ("ok", "running") for r in rows)
+    last = max((r.record.finished_at for r in rows if r.record and r.record.finished_at), default=None)
+    return Evidence(
+        FAIL if enforcing else WARN if stalled else PASS,
+        f"{ok} of {len(rows)} background steps ran on schedule; "
+        + (f"the last finished {last:%Y-%m-%d %H:%M}." if last else "the governance sweep has never run."),
+        {"steps": len(rows), "on schedule": ok, "stalled": len(stalled)},
+        findings, len(stalled),
     )

@@ -7,6 +7,7 @@ breaks the data behind the portal's back: the evidence must notice what the serv
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from inventory.models import AIIdentity, Ownership
@@ -14,6 +15,7 @@ from inventory.campaigns import campaign_launch
 from inventory.services import identity_attest, identity_suspend
 from nhiportal.audit.models import AuditEvent
 from nhiportal.compliance.controls import assess, control_get
+from nhiportal.sweep.models import SweepStep
 from tests.policy.conftest import ALLOW_ALL, active_version, default_version
 from tests.tokens.conftest import CRM, token_request
 from tokens.credentials import credential_disable
@@ -209,3 +211,24 @@ def test_a_production_agent_with_a_staging_token_fails_environment_isolation(sam
     assert token_request(oauth, agent).status_code == 200
     result = check("environment-isolation")
     assert result.status == "fail" and names(result) == {agent.identity.name} and "CRM staging" in result.findings[0].detail
+
+
+def test_governance_sweep_fails_until_the_sweep_runs_then_passes():
+    result = check("governance-sweep")
+    assert result.status == "fail" and "never run" in result.summary
+    assert {"suspend_unattested", "compliance_snapshot"} <= names(result)
+    call_command("governance_sweep", stdout=open("/dev/null", "w"))
+    result = check("governance-sweep")
+    assert result.status == "pass" and result.findings_total == 0
+
+
+def test_governance_sweep_warns_of_a_failed_notice_and_fails_when_suspensions_stall():
+    call_command("governance_sweep", stdout=open("/dev/null", "w"))
+    SweepStep.objects.filter(name="notify_claims").update(succeeded=False)
+    result = check("governance-sweep")
+    assert result.status == "warn" and names(result) == {"notify_claims"}
+    long_ago = timezone.now() - timedelta(days=2)
+    SweepStep.objects.filter(name="suspend_orphans").update(last_success_at=long_ago, finished_at=long_ago)
+    result = check("governance-sweep")
+    assert result.status == "fail" and names(result) == {"notify_claims", "suspend_orphans"}
+    assert "last succeeded" in {f.name: f.detail for f in result.findings}["suspend_orphans"]

@@ -9,7 +9,7 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from nhiportal.sweep.services import sweep_run
 from nhiportal.sweep.steps import BY_NAME
@@ -40,7 +40,8 @@ class Command(BaseCommand):
         try:
             while not stopping.is_set():
                 self._sweep(step)
-                close_old_connections()
+                if not connection.in_atomic_block:  # between sweeps, as between requests; never mid-transaction
+                    close_old_connections()
                 stopping.wait(loop)
         except KeyboardInterrupt:
             pass  # Ctrl-C: the interrupted step was handed back (nhiportal/sweep/services.py)
