@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from nhiportal.audit.selectors import event_changes, events_for_identity
-from nhiportal.people.roles import sees_everything
+from nhiportal.people.roles import is_security_admin, sees_everything
 from nhiportal.csv_cells import Echo, safe_cell
 from nhiportal.service_forms import apply_service_errors, submit
+from nhiportal.sweep.selectors import stalled_steps
 
 from . import selectors, services, visibility
 from .charts import Bar, bar_chart
@@ -102,6 +103,8 @@ def dashboard(request):
         "recent": selectors.recent_activity(user=user),
         "may_register": selectors.may_register(user),
         "today": today,
+        # Only security admins run the sweep; a stalled one silently stops suspensions and notices.
+        "sweep_stalled": stalled_steps() if is_security_admin(user) else [],
     }
     return render(request, "inventory/dashboard.html", context)
 

@@ -19,7 +19,7 @@ from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
-from nhiportal.sweep.selectors import sweep_status
+from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 
@@ -107,7 +107,9 @@ def attested(now) -> Evidence:
     grace_ends = timezone.localdate() - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS"))
     findings, count, also = _identity_findings(
         AIIdentity.objects.filter(attestation_overdue_q()), lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}",
-        past_grace=Q(attestation_due__lt=grace_ends),
+        # Past grace and still active: the sweep should have suspended it (inventory/lapses.py).
+        # One it did suspend is still a finding, but access is contained: a warning.
+        past_grace=Q(attestation_due__lt=grace_ends, status=Status.ACTIVE),
     )
     total = AIIdentity.objects.filter(status__in=[Status.ACTIVE, Status.SUSPENDED]).count()
     # The latest campaign's answer rate: what a reviewer reports after asking everyone at once.
@@ -117,7 +119,8 @@ def attested(now) -> Evidence:
     campaign = {"latest campaign answered": f"{latest.answered} of {latest.asked} ({latest.name})"} if latest else {}
     return Evidence(
         FAIL if also["past_grace"] else WARN if count else PASS,
-        f"{total - count} of {total} active or suspended identities were attested on time.",
+        f"{total - count} of {total} active or suspended identities were attested on time"
+        + (f"; {also['past_grace']} active past the {nhi_setting('ATTESTATION_GRACE_DAYS')} days' grace." if also["past_grace"] else "."),
         {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"), **campaign},
         findings, count,
     )
@@ -393,7 +396,7 @@ ENFORCING_STEPS = ("suspend_orphans", "suspend_unattested", "prune_tokens", "rot
 
 def governance_sweep(now) -> Evidence:
     rows = sweep_status(now)
-    stalled = [r for r in rows if r.state in ("never", "overdue", "failed")]
+    stalled = [r for r in rows if r.state in STALLED]
     def detail(row) -> str:
         if row.state == "overdue":
             return f"last succeeded {row.record.last_success_at:%Y-%m-%d %H:%M}, due {row.next_due:%Y-%m-%d %H:%M}"

@@ -52,3 +52,11 @@ def sweep_status(now=None) -> list[StepStatus]:
         state, next_due = _state(step, record, now)
         rows.append(StepStatus(step, record, state, next_due))
     return rows
+
+
+STALLED = ("failed", "overdue", "never")
+
+
+def stalled_steps(now=None) -> list[StepStatus]:
+    """The steps that need a look: failed, overdue, or never run."""
+    return [row for row in sweep_status(now) if row.state in STALLED]

@@ -62,13 +62,17 @@ def test_a_draft_missing_its_offboarding_plan_needs_a_look_and_an_active_one_fai
     assert check("documented").status == "fail"
 
 
-def test_an_attestation_overdue_past_its_grace_fails(agent):
+def test_an_attestation_overdue_past_its_grace_fails_until_the_identity_is_suspended(agent):
     assert check("attested").status == "pass"
     AIIdentity.objects.filter(pk=agent.identity.pk).update(attestation_due=timezone.localdate() - timedelta(days=2))
     assert check("attested").status == "warn"
     AIIdentity.objects.filter(pk=agent.identity.pk).update(attestation_due=timezone.localdate() - timedelta(days=60))
     result = check("attested")
-    assert result.status == "fail" and names(result) == {agent.identity.name}
+    assert result.status == "fail" and names(result) == {agent.identity.name} and "1 active past the 14 days' grace" in result.summary
+    # Suspended for the lapse (suspend_unattested): still a finding, but its access is contained.
+    call_command("suspend_unattested", stdout=open("/dev/null", "w"))
+    result = check("attested")
+    assert result.status == "warn" and names(result) == {agent.identity.name}
 
 
 def test_the_latest_campaigns_answers_are_reported(agent, rita, alice):

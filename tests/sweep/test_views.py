@@ -62,3 +62,14 @@ def test_owners_and_outsiders_are_refused_the_page_and_the_api(persona, request,
 def test_anonymous_visitors_are_sent_to_log_in_and_the_api_asks_for_credentials(client, db):
     assert client.get(PAGE)["Location"].startswith(reverse("login"))
     assert client.get(API).status_code in (401, 403)
+
+
+def test_the_dashboard_tells_security_admins_when_background_work_stalls(sam, carol, client_for):
+    dashboard = reverse("inventory:dashboard")
+    assert "Background work needs a look" in client_for(sam).get(dashboard).content.decode()
+    assert "Background work needs a look" not in client_for(carol).get(dashboard).content.decode()
+    call_command("governance_sweep", stdout=open("/dev/null", "w"))
+    assert "Background work needs a look" not in client_for(sam).get(dashboard).content.decode()
+    SweepStep.objects.filter(name="suspend_orphans").update(succeeded=False)
+    html = client_for(sam).get(dashboard).content.decode()
+    assert "Background work needs a look:</strong>\n  <code>suspend_orphans</code> failed." in html
