@@ -138,6 +138,26 @@ class Attestation(models.Model):
         return f"Attestation of {self.identity_id} by {self.person} at {self.attested_at:%Y-%m-%d}"
 
 
+class LapseNotice(models.Model):
+    """A suspension for a lapsed attestation, and whether its owners were told (inventory/lapses.py).
+
+    Written with the suspension, so a mail server that is down delays the notice, never loses it.
+    """
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="lapse_notices")
+    attestation_due = models.DateField()
+    suspended_at = models.DateTimeField()
+    told_at = models.DateTimeField(null=True, blank=True)
+    owners_told = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-suspended_at"]
+        indexes = [models.Index(fields=["suspended_at"], condition=models.Q(told_at__isnull=True), name="lapse_notice_untold_idx")]
+
+    def __str__(self):
+        return f"Lapse notice for {self.identity_id} ({self.suspended_at:%Y-%m-%d})"
+
+
 class Campaign(models.Model):
     """Reviewers ask the owners of many identities at once to attest them by one date.
 

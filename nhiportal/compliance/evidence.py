@@ -27,7 +27,6 @@ PASS, WARN, FAIL = "pass", "warn", "fail"
 FINDINGS_SHOWN = 50
 RECENT_DAYS = 30  # the window of "recent" issuance the token controls look at
 LONG_GRANT_DAYS = 365
-KEY_MAX_AGE_DAYS = 90  # `rotate_signing_keys --if-older-than` should run well within this
 AUDIT_TAIL = 2000  # events whose chain the page re-verifies; `manage.py audit_verify` walks them all
 UNCONFIRMED_HOURS = 24
 SCANNED_TASKS = 10_000
@@ -362,10 +361,12 @@ def signing_keys(now) -> Evidence:
     if active is None:
         return Evidence(WARN, "No signing key is active yet: the first token issued creates one.", {"published keys": published})
     age = (now - (active.activated_at or active.created_at)).days
-    figures = {"active key": active.kid, "algorithm": active.alg, "age (days)": age, "rotate within (days)": KEY_MAX_AGE_DAYS,
+    # The sweep rotates hourly once the key passes the setting: a day over means it is not rotating.
+    limit = nhi_setting("SIGNING_KEY_MAX_AGE_DAYS") + 1
+    figures = {"active key": active.kid, "algorithm": active.alg, "age (days)": age, "rotate within (days)": limit,
                "published keys": published}
     return Evidence(
-        WARN if age > KEY_MAX_AGE_DAYS else PASS,
+        WARN if age > limit else PASS,
         f"Tokens are signed with {active.alg}; private keys are stored encrypted; the active key is {age} day(s) old.",
         figures,
     )

@@ -25,8 +25,12 @@ class SweepStepSerializer(serializers.Serializer):
         return int(row.step.every.total_seconds())
 
 
+class SeesBackgroundWork(SeesEverything):
+    message = "Background work is open to reviewers, compliance and security admins."
+
+
 class SweepStatus(APIView):
-    permission_classes = [permissions.IsAuthenticated, SeesEverything]
+    permission_classes = [permissions.IsAuthenticated, SeesBackgroundWork]
 
     @extend_schema(
         tags=["sweep"], responses=SweepStepSerializer(many=True),

@@ -5,3 +5,6 @@ class SweepConfig(AppConfig):
     name = "nhiportal.sweep"
     label = "sweep"
     verbose_name = "Governance sweep"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the settings check)

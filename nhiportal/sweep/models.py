@@ -25,3 +25,8 @@ class SweepStep(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def sweeper(self) -> str:
+        """The host and process that claimed it last, without the claim's random part."""
+        return self.claimed_by.rsplit(":", 1)[0]

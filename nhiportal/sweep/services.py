@@ -1,12 +1,16 @@
 """One governance sweep: claim each due step, run it, record how it went.
 
 A claim is one conditional UPDATE (the step is due and no live lease holds it), so the database
-decides which of several concurrent sweepers runs a step. The step runs outside any transaction,
+decides which of several concurrent sweepers runs a step. Leases are read against each host's
+clock, as token lifetimes are: keep the hosts' clocks synchronised (NTP). A step that outlives
+its lease may be taken over by another sweeper; every step is idempotent, and the steps here
+take seconds. The step runs outside any transaction,
 as its command does from cron; its own writes commit (and are audited) step by step.
 """
 
 import logging
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,8 +37,10 @@ class StepRun:
     output: str = ""
 
 
-def _sweeper() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def _claim_mark() -> str:
+    """Who claims, and which claim: host and process for people, a random part so a claim is
+    told from any other by this mark alone."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def _claim(step: Step, now, by: str) -> bool:
@@ -60,18 +66,17 @@ def _run(step: Step) -> tuple[bool, str]:
 def sweep_run(*, only: list[str] | None = None) -> list[StepRun]:
     """Run every due step (or only the named ones) once, in order; skip those not due or held."""
     SweepStep.objects.bulk_create([SweepStep(name=s.name) for s in STEPS], ignore_conflicts=True)
-    by = _sweeper()
     runs = []
     for step in STEPS:
         if only and step.name not in only:
             continue
-        started = timezone.now()
+        started, by = timezone.now(), _claim_mark()
         if not _claim(step, started, by):
             runs.append(StepRun(step.name, ran=False))
             continue
-        # Only while the claim is still this sweeper's: one whose lease ran out and was taken
-        # over must not overwrite the new holder's record.
-        mine = SweepStep.objects.filter(name=step.name, claimed_by=by, started_at=started)
+        # Only while the claim is still this one: one whose lease ran out and was taken over
+        # must not overwrite the new holder's record.
+        mine = SweepStep.objects.filter(name=step.name, claimed_by=by)
         try:
             succeeded, output = _run(step)
         except BaseException:  # stopped (Ctrl-C): hand the step back now rather than when the lease ends

@@ -200,11 +200,14 @@ def test_an_edited_audit_event_fails_audit_integrity(agent):
     assert result.status == "fail" and f"event {event.pk}" in result.summary
 
 
-def test_an_old_signing_key_needs_rotating(agent, get_token):
+def test_a_key_older_than_the_sweep_would_let_it_be_needs_rotating(agent, get_token, settings):
     assert check("signing-keys").status == "warn"  # none yet: the first token creates one
     get_token(agent)
     assert check("signing-keys").status == "pass"
-    SigningKey.objects.filter(state="active").update(activated_at=timezone.now() - timedelta(days=120))
+    limit = settings.NHI["SIGNING_KEY_MAX_AGE_DAYS"] + 1  # the sweep rotates hourly past the setting
+    SigningKey.objects.filter(state="active").update(activated_at=timezone.now() - timedelta(days=limit, hours=12))
+    assert check("signing-keys").status == "pass"
+    SigningKey.objects.filter(state="active").update(activated_at=timezone.now() - timedelta(days=limit + 1))
     assert check("signing-keys").status == "warn"
 
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.lapses import lapse_date, lapses_review
-from inventory.models import AIIdentity, Status
-from inventory.services import identity_attest
+from inventory.models import AIIdentity, LapseNotice, Status
+from inventory.services import identity_attest, identity_reactivate
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import system_actor
 from tests.tokens.conftest import agent, crm, get_token, grant, make_agent, oauth, token_request  # noqa: F401
@@ -80,7 +80,7 @@ def test_a_second_run_suspends_nothing_more_and_tells_no_one_again(agent, settin
     assert AuditEvent.objects.filter(action="identity.suspend").count() == 1
 
 
-def test_if_mail_fails_the_suspension_stands_and_the_failure_is_audited(agent, settings):
+def test_if_mail_fails_the_suspension_stands_and_the_next_run_tells_the_owners(agent, settings):
     due(agent.identity, settings.NHI["ATTESTATION_GRACE_DAYS"] + 1)
     settings.EMAIL_BACKEND = "tests.tokens.test_notify_approvals.RefusingBackend"
     with pytest.raises(ConnectionRefusedError):
@@ -88,6 +88,25 @@ def test_if_mail_fails_the_suspension_stands_and_the_failure_is_audited(agent, s
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.SUSPENDED
     assert AuditEvent.objects.get(action="lapses.notify_failed").reason == "mail server down"
+    assert LapseNotice.objects.get().told_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert lapses_review(actor=ACTOR) == {"suspended": 0, "owners_told": 1}
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    notice = LapseNotice.objects.get()
+    assert notice.told_at is not None and notice.owners_told == 1
+
+
+def test_an_identity_reactivated_before_the_notice_went_out_is_not_reported_suspended(agent, alice, settings):
+    due(agent.identity, settings.NHI["ATTESTATION_GRACE_DAYS"] + 1)
+    settings.EMAIL_BACKEND = "tests.tokens.test_notify_approvals.RefusingBackend"
+    with pytest.raises(ConnectionRefusedError):
+        lapses_review(actor=ACTOR)
+    identity_attest(actor=alice, identity=agent.identity)
+    identity_reactivate(actor=alice, identity=agent.identity)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert lapses_review(actor=ACTOR) == {"suspended": 0, "owners_told": 0}
+    assert mail.outbox == [] and LapseNotice.objects.get().told_at is not None
 
 
 def test_the_owner_sees_on_the_identity_page_when_it_will_be_suspended(agent, client_for, alice, bob, settings):

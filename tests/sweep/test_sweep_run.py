@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core import mail
+from django.core.checks import run_checks
 from django.core.management import CommandError, call_command, get_commands
 from django.db import connection
 from django.utils import timezone
@@ -124,6 +125,23 @@ def test_a_loop_sweeps_until_a_service_manager_stops_it(db):
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_loop_outlives_a_database_error_and_sweeps_again():
+    def restore():
+        with connection.schema_editor() as editor:
+            editor.create_model(SweepStep)
+        connection.close()
+
+    with connection.schema_editor() as editor:  # the next sweep meets a database that fails
+        editor.delete_model(SweepStep)
+    threading.Timer(0.3, restore).start()
+    threading.Timer(1.8, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+    out, err = sweep("--loop", "1")
+    assert "sweep interrupted by the database" in err
+    assert "compliance_snapshot:" in out  # the sweep a second later ran
+    assert SweepStep.objects.filter(succeeded=True).count() == len(STEPS)
+
+
 def test_a_loop_shorter_than_a_second_is_refused(db):
     with pytest.raises(CommandError, match="at least 1"):
         sweep("--loop", "0.1")
@@ -153,3 +171,8 @@ def test_concurrent_sweepers_never_run_a_step_twice():
     # A step with an interval runs once; the others run on each sweep, so up to once per sweeper.
     assert all(ran.count(step.name) == 1 for step in STEPS if step.every != EVERY_SWEEP)
     assert ComplianceSnapshot.objects.count() == 1
+
+
+def test_a_key_age_under_a_day_is_refused_at_start(settings):
+    settings.NHI = {**settings.NHI, "SIGNING_KEY_MAX_AGE_DAYS": 0}
+    assert [e.id for e in run_checks()] == ["sweep.E001"]

@@ -5,14 +5,17 @@ One line in cron (`*/5 * * * * manage.py governance_sweep`) or one systemd servi
 (hosts, or a cron line beside a loop) never run one twice at once.
 """
 
+import logging
 import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from nhiportal.sweep.services import sweep_run
 from nhiportal.sweep.steps import BY_NAME
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -39,7 +42,15 @@ class Command(BaseCommand):
         previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         try:
             while not stopping.is_set():
-                self._sweep(step)
+                try:
+                    self._sweep(step)
+                except DatabaseError as error:
+                    # The database restarted or stayed locked past the busy timeout: this sweep is
+                    # lost, the loop is not; a step left claimed is free again when its lease ends.
+                    logger.exception("governance sweep interrupted")
+                    self.stderr.write(f"sweep interrupted by the database ({error}); trying again in {loop:g} s")
+                    if not connection.in_atomic_block:
+                        connection.close()
                 if not connection.in_atomic_block:  # between sweeps, as between requests; never mid-transaction
                     close_old_connections()
                 stopping.wait(loop)
