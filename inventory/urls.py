@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import campaign_views, claim_views, views
+from . import campaign_views, claim_views, import_views, views
 from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
@@ -18,6 +18,8 @@ urlpatterns = [
     path("identities/<uuid:pk>/claim/", claim_views.claim_create, name="claim-create"),
     path("identities/export.csv", views.identity_export, name="identity-export"),
     path("identities/new/", views.identity_register, name="identity-register"),
+    path("identities/import/", import_views.identity_import, name="identity-import"),
+    path("identities/import/template.csv", import_views.identity_import_template, name="identity-import-template"),
     path("identities/<uuid:pk>/", views.identity_detail, name="identity-detail"),
     path("identities/<uuid:pk>/edit/", views.identity_edit, name="identity-edit"),
     path("identities/<uuid:pk>/owners/", views.identity_owners, name="identity-owners"),

@@ -251,3 +251,27 @@ class CampaignItemQuerySerializer(serializers.Serializer):
         choices=CAMPAIGN_ITEM_STATES, required=False, default="all",
         help_text="all (default); waiting: not attested yet (missed, once closed); attested",
     )
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The CSV file: one identity per line, the first line names the columns.")
+
+
+class ImportedIdentitySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    registered = ImportedIdentitySerializer(many=True)
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    column = serializers.CharField(help_text="Empty when the problem is the whole line.")
+    message = serializers.CharField()
+
+
+class ImportProblemsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    problems = ImportProblemSerializer(many=True)

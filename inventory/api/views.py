@@ -40,15 +40,17 @@ Attestation campaigns (/api/v1/campaigns/), the rules of inventory/campaigns.py:
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
+from inventory.imports import ImportRefused, identities_import
 from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
 from nhiportal.api import valid
@@ -69,6 +71,9 @@ from .serializers import (
     IdentityCreateSerializer,
     IdentitySerializer,
     IdentityUpdateSerializer,
+    ImportProblemsSerializer,
+    ImportResultSerializer,
+    ImportUploadSerializer,
     LifecycleSerializer,
     OrphanSerializer,
     OwnerSerializer,
@@ -76,6 +81,15 @@ from .serializers import (
     OwnersSerializer,
     primary_first,
 )
+
+
+class CSVParser(BaseParser):
+    """A CSV body, kept as bytes for inventory/imports.py (which decodes and parses it)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"csv": stream.read() if stream else b""}
 
 
 class Conflict(APIException):
@@ -211,6 +225,32 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             )
         )
         return self._shown(identity)
+
+    @extend_schema(
+        summary="Register many identities from CSV, all or none (owners and security admins)",
+        description=(
+            "The body is the CSV itself (`Content-Type: text/csv`) or a multipart form with `file`; "
+            "the columns and rules are the import page's. 201 lists what was registered; 400 names "
+            "each problem's `line` and `column`, and nothing is registered."
+        ),
+        request={"text/csv": OpenApiTypes.STR, "multipart/form-data": ImportUploadSerializer},
+        responses={201: ImportResultSerializer, 400: ImportProblemsSerializer, 403: None},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[CSVParser, MultiPartParser])
+    def import_csv(self, request):
+        if not may_register(request.user):
+            raise PermissionDenied("Registering identities needs the owner or security admin role.")
+        upload = request.data.get("file")
+        content = upload.read() if hasattr(upload, "read") else request.data.get("csv", b"")
+        try:
+            outcome = identities_import(actor=request.user, content=content)
+        except ImportRefused as refusal:
+            return Response({"detail": str(refusal), "problems": []}, status=status.HTTP_400_BAD_REQUEST)
+        if outcome.problems:
+            problems = [{"line": p.line, "column": p.column, "message": p.message} for p in outcome.problems]
+            return Response({"detail": "Nothing was imported.", "problems": problems}, status=status.HTTP_400_BAD_REQUEST)
+        registered = [{"id": str(i.pk), "name": i.name} for i in outcome.registered]
+        return Response({"registered": registered}, status=status.HTTP_201_CREATED)
 
     @_LIFECYCLE_SCHEMA
     @action(detail=True, methods=["post"])
