@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from . import selectors
-from .imports import MAX_ROWS, ImportRefused, identities_import, template_csv
+from .imports import MAX_BYTES, MAX_ROWS, ImportRefused, identities_import, template_csv
 
 
 class ImportForm(forms.Form):
@@ -31,7 +31,8 @@ def identity_import(request):
     problems = []
     if request.method == "POST" and form.is_valid():
         try:
-            outcome = identities_import(actor=request.user, content=form.cleaned_data["file"].read())
+            # One byte past the limit is enough to refuse it: never read a huge upload whole.
+            outcome = identities_import(actor=request.user, content=form.cleaned_data["file"].read(MAX_BYTES + 1))
         except ImportRefused as refusal:
             form.add_error("file", str(refusal))
         else:

@@ -96,6 +96,17 @@ def test_a_file_that_cannot_be_read_is_refused_with_the_reason_next_to_the_field
     assert not AIIdentity.objects.exists()
 
 
+def test_a_file_over_a_megabyte_or_five_hundred_lines_is_refused_whole(sam, client_for):
+    client = client_for(sam)
+    line = "x{},agent,production," + "p" * 200 + ",,,,,,\n"
+    big = HEADER + "".join(line.format(i) for i in range(5000))
+    assert "The file is over 1 MB" in upload(client, big).context["form"].errors["file"][0]
+    assert client.post(API, big, content_type="text/csv").json()["detail"].startswith("The file is over 1 MB")
+    many = HEADER + "".join(f"x{i},agent,production,X.,,,,,,\n" for i in range(501))
+    assert "over 500 identities" in upload(client, many).context["form"].errors["file"][0]
+    assert not AIIdentity.objects.exists()
+
+
 def test_semicolons_and_a_spreadsheets_byte_order_mark_are_understood(sam, client_for):
     text = "\ufeff" + HEADER.replace(",", ";") + "semi;agent;production;Semicolons.;;;;;;\n"
     assert upload(client_for(sam), text).status_code == 302
