@@ -80,6 +80,11 @@ def _refuse_offboarded(request, identity):
     return _to_identity(identity)
 
 
+def _with_lapse_date(identity):
+    identity.lapse_date = lapse_date(identity)
+    return identity
+
+
 @login_required
 def dashboard(request):
     user = request.user
@@ -97,7 +102,7 @@ def dashboard(request):
         "orphaned": orphaned[:DASHBOARD_LIST_LENGTH],
         "overdue_count": due.filter(attestation_due__lt=today).count(),
         "due_soon_count": due.filter(attestation_due__gte=today).count(),
-        "due": due[: DASHBOARD_LIST_LENGTH * 2],
+        "due": [_with_lapse_date(i) for i in due[: DASHBOARD_LIST_LENGTH * 2]],
         "horizon_days": ATTESTATION_HORIZON_DAYS,
         "campaigns_asking": selectors.campaigns_asking(user),
         "recent": selectors.recent_activity(user=user),

@@ -59,7 +59,7 @@ def test_it_lists_identities_without_an_active_owner(alice, bob, sam, client_for
     assert f'{reverse("inventory:identity-list")}?orphaned=true' in body
 
 
-def test_it_shows_attestations_overdue_and_due_soon(alice, client_for, make_identity):
+def test_it_shows_attestations_overdue_and_due_soon_and_when_a_lapse_suspends(alice, client_for, make_identity, settings):
     today = timezone.localdate()
     due = {"overdue": today - timedelta(days=3), "soon": today + timedelta(days=10), "later": today + timedelta(days=60)}
     for name, when in due.items():
@@ -68,7 +68,13 @@ def test_it_shows_attestations_overdue_and_due_soon(alice, client_for, make_iden
     response = client_for(alice).get(DASHBOARD)
     assert (response.context["overdue_count"], response.context["due_soon_count"]) == (1, 1)
     assert [i.name for i in response.context["due"]] == ["overdue", "soon"]
-    assert f'{reverse("inventory:identity-list")}?attestation_overdue=true' in response.content.decode()
+    html = response.content.decode()
+    assert f'{reverse("inventory:identity-list")}?attestation_overdue=true' in html
+    lapse = due["overdue"] + timedelta(days=settings.NHI["ATTESTATION_GRACE_DAYS"] + 1)
+    assert f"suspended {lapse:%Y-%m-%d} unless attested" in html
+    AIIdentity.objects.filter(name="overdue").update(status="suspended")
+    html = client_for(alice).get(DASHBOARD).content.decode()
+    assert "unless attested" not in html and '<span class="badge badge-suspended">suspended</span>' in html
 
 
 def test_it_shows_an_owner_the_recent_activity_of_their_identities_only(alice, bob, client_for, make_identity):
