@@ -83,6 +83,9 @@ from .serializers import (
 )
 
 
+CSV_BODY = "csv body"  # a key no multipart field is likely to use
+
+
 class CSVParser(BaseParser):
     """A CSV body, kept as bytes for inventory/imports.py (which decodes and parses it)."""
 
@@ -90,7 +93,7 @@ class CSVParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         # One byte past the import's limit is enough to refuse it: never hold a huge body.
-        return {"csv": stream.read(MAX_BYTES + 1) if stream else b""}
+        return {CSV_BODY: stream.read(MAX_BYTES + 1) if stream else b""}
 
 
 class Conflict(APIException):
@@ -242,7 +245,9 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not may_register(request.user):
             raise PermissionDenied("Registering identities needs the owner or security admin role.")
         upload = request.data.get("file")
-        content = upload.read(MAX_BYTES + 1) if hasattr(upload, "read") else request.data.get("csv", b"")
+        content = upload.read(MAX_BYTES + 1) if hasattr(upload, "read") else request.data.get(CSV_BODY)
+        if not isinstance(content, bytes):  # a multipart form without its file
+            raise ValidationError({"file": ["Send the CSV as the body (text/csv) or as a multipart file named file."]})
         try:
             outcome = identities_import(actor=request.user, content=content)
         except ImportRefused as refusal:

@@ -174,3 +174,61 @@ def test_the_api_refuses_those_who_cannot_register(rita, carol, charlie, client_
     for person in (rita, carol, charlie):
         assert client_for(person).post(API, HEADER + "x,agent,production,X.,,,,,,\n", content_type="text/csv").status_code == 403
     assert not AIIdentity.objects.exists()
+
+
+def refusal(client, text: str) -> str:
+    response = upload(client, text)
+    assert response.status_code == 400
+    return response.context["form"].errors["file"][0]
+
+
+def test_an_unclosed_quote_is_refused_rather_than_swallowing_the_lines_after_it(sam, client_for):
+    text = HEADER + 'x1,agent,production,"Sorts invoices,,,,,,\nx2,agent,production,p2,,,,,,\n'
+    assert refusal(client_for(sam), text).startswith("Line 2 is not valid CSV")
+    assert not AIIdentity.objects.exists()
+
+
+def test_quotes_commas_and_line_breaks_inside_cells_arrive_as_written(sam, client_for):
+    purpose = 'Sorts "urgent" invoices, then files them.\nNever pays.'
+    text = HEADER + 'quoted,agent,production,"Sorts ""urgent"" invoices, then files them.\nNever pays.",,,,,,\n'
+    assert upload(client_for(sam), text).status_code == 302
+    assert AIIdentity.objects.get(name="quoted").purpose == purpose
+
+
+def test_a_problem_on_a_row_spanning_lines_names_the_line_it_starts_on(sam, client_for):
+    text = HEADER + 'multi,robot,production,"One\nTwo\nThree",,,,,,\n'
+    assert [(p.line, p.column) for p in upload(client_for(sam), text).context["problems"]] == [(2, "kind")]
+
+
+def test_old_mac_line_endings_and_trailing_empty_columns_are_read(sam, client_for):
+    text = (HEADER.strip() + ",,\r" + "mac,agent,production,Old Excel.,,,,,,,,\r").replace("\n", "\r")
+    assert upload(client_for(sam), text).status_code == 302
+    assert AIIdentity.objects.filter(name="mac").exists()
+
+
+def test_malformed_files_are_refused_with_a_reason_never_a_server_error(sam, client_for):
+    client = client_for(sam)
+    assert "Column named twice: name." in refusal(client, "name,kind,environment,purpose,name\nx,agent,production,X.,y\n")
+    assert "not valid CSV" in refusal(client, HEADER + "big,agent,production," + "p" * 140_000 + ",,,,,,\n")
+    assert "too long to name columns" in refusal(client, "name,kind,environment,purpose" + ",'a" * 40_000)
+    assert not AIIdentity.objects.exists()
+
+
+def test_usernames_match_exactly_as_sign_in_does(sam, alice, client_for):
+    problems = upload(client_for(sam), HEADER + "x,agent,production,X.,,,,,Alice,\n").context["problems"]
+    assert [(p.column, p.message) for p in problems] == [("primary_owner", "No one signs in as “Alice”.")]
+
+
+def test_the_apostrophe_the_export_puts_before_a_formula_is_dropped_on_import(sam, alice, client_for, make_identity):
+    make_identity(alice, name="formula-agent", purpose="- first, revoke its keys")
+    exported = b"".join(client_for(sam).get(reverse("inventory:identity-export")).streaming_content).decode()
+    assert "'- first" in exported
+    AIIdentity.objects.all().delete()
+    assert upload(client_for(sam), exported).status_code == 302
+    assert AIIdentity.objects.get(name="formula-agent").purpose == "- first, revoke its keys"
+
+
+def test_a_multipart_form_without_its_file_is_refused(sam, client_for):
+    response = client_for(sam).post(API, {"csv": HEADER + "x,agent,production,X.,,,,,,\n"})
+    assert response.status_code == 400 and "file" in response.json()
+    assert not AIIdentity.objects.exists()
