@@ -32,6 +32,7 @@ def lapse_date(identity: AIIdentity) -> date | None:
 
 
 def _lapsed(today: date):
+    # The query form of lifecycle.attestation_lapsed, which refuses reactivation until an owner attests.
     last_due = today - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS") + 1)
     return AIIdentity.objects.filter(status=Status.ACTIVE, attestation_due__lte=last_due)
 

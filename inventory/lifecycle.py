@@ -7,8 +7,12 @@ so their side effects (revoking tokens) commit with it or not at all.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.dispatch import Signal
+from django.utils import timezone
+
+from nhiportal.conf import nhi_setting
 
 from .models import AIIdentity, Status
 
@@ -55,7 +59,18 @@ def _core_requirements(identity: AIIdentity) -> list[str]:
         missing.append("a data sensitivity ceiling")
     if not identity.offboarding_plan.strip():
         missing.append("an offboarding plan")
+    if attestation_lapsed(identity):
+        # Else reactivating would undo suspend_unattested until its next run (inventory/lapses.py).
+        missing.append(f"an attestation (due {identity.attestation_due:%Y-%m-%d}; attest first)")
     return missing
+
+
+def attestation_lapsed(identity: AIIdentity, today=None) -> bool:
+    """Overdue past NHI_ATTESTATION_GRACE_DAYS: what suspend_unattested suspends."""
+    if identity.attestation_due is None:
+        return False
+    today = today or timezone.localdate()
+    return identity.attestation_due <= today - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS") + 1)
 
 
 def missing_for_activation(identity: AIIdentity) -> list[str]:

@@ -5,6 +5,7 @@ import csv
 from itertools import chain
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,7 +36,7 @@ from .forms import (
 )
 from .lifecycle import ACTION_LABELS, ACTIVATE, REACTIVATE, SUSPEND, allowed_actions, missing_for_activation
 from .claims import may_claim
-from .models import ClaimState, Status
+from .models import ClaimState, OwnerRole, Ownership, Status
 from .lapses import lapse_date
 from .orphans import suspension_due
 
@@ -173,6 +174,10 @@ CSV_COLUMNS = [
     ("last_attested_at", lambda i: i.last_attested_at.isoformat() if i.last_attested_at else ""),
     ("created_at", lambda i: i.created_at.isoformat()),
     ("purpose", lambda i: i.purpose),
+    ("offboarding_plan", lambda i: i.offboarding_plan),
+    # Space-separated usernames, as the import reads them: an export imports back whole.
+    ("backup_owners", lambda i: " ".join(o.person.get_username() for o in i.ownerships.all() if o.role == OwnerRole.BACKUP)),
+    ("attestation_interval_days", lambda i: i.attestation_interval_days),
 ]
 
 
@@ -184,7 +189,8 @@ def identity_export(request):
         return HttpResponseBadRequest(identities.errors.as_text(), content_type="text/plain; charset=utf-8")
     writer = csv.writer(Echo())
     header = [name for name, _ in CSV_COLUMNS]
-    rows = ([safe_cell(value(i)) for _, value in CSV_COLUMNS] for i in identities.qs.iterator(chunk_size=2000))
+    listed = identities.qs.prefetch_related(Prefetch("ownerships", queryset=Ownership.objects.select_related("person").order_by("person__username")))
+    rows = ([safe_cell(value(i)) for _, value in CSV_COLUMNS] for i in listed.iterator(chunk_size=2000))
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in chain([header], rows)), content_type="text/csv; charset=utf-8"
     )

@@ -75,10 +75,16 @@ CONTROLS = (
             evidence.governance_sweep, ("GOVERN 1.5", "MANAGE 2.4", "NHI1:2025")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
+_BY_NUMBER = {control.number.lower(): control for control in CONTROLS}
 
 
 def control_get(control_id: str) -> Control | None:
     return _BY_ID.get(control_id)
+
+
+def control_by_number(number: str) -> Control | None:
+    """The control a number such as NHIP-01 names (the pages and exports show numbers)."""
+    return _BY_NUMBER.get(number.lower())
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,7 +57,10 @@ def control_detail(request, control_id):
     _may_read(request)
     control = catalogue_controls.control_get(control_id)
     if control is None:
-        raise Http404("No such control")
+        by_number = catalogue_controls.control_by_number(control_id)
+        if by_number is None:
+            raise Http404("No such control")
+        return redirect("compliance:control-detail", control_id=by_number.id)
     [assessment] = catalogue_controls.assess([control])
     return render(request, "compliance/control_detail.html", {"a": assessment, "strip": _strip(snapshot_history(), control.id)})
 

@@ -101,7 +101,7 @@ def test_an_outsider_cannot_open_a_request_and_the_asker_cannot_decide_it(page, 
     login(page, charlie)
     response = page.goto(f"/access-requests/{asked.pk}/")
     assert response.status == 404
-    expect(page.locator("body")).to_contain_text("Not Found")
+    expect(page.locator("main")).to_contain_text("Nothing here")
     expect(page.locator("body")).not_to_contain_text("ticket-summariser")
 
     page.context.clear_cookies()

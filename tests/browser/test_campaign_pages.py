@@ -124,7 +124,7 @@ def test_an_outsider_gets_neither_the_campaign_nor_the_launch_form(page, login, 
     login(page, charlie)
     response = page.goto(f"/campaigns/{campaign.pk}/")
     assert response.status == 404
-    expect(page.locator("body")).to_contain_text("Not Found")
+    expect(page.locator("main")).to_contain_text("Nothing here")
     expect(page.locator("body")).not_to_contain_text(NAME)
     response = page.goto("/campaigns/new/")
     assert response.status == 403

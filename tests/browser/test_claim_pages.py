@@ -94,6 +94,6 @@ def test_an_outsider_gets_neither_the_orphans_nor_the_claim(page, login, alice, 
     expect(page.locator("body")).not_to_contain_text("ledger-bot")
     response = page.goto(f"/claims/{claim.pk}/")
     assert response.status == 404
-    expect(page.locator("body")).to_contain_text("Not Found")
+    expect(page.locator("main")).to_contain_text("Nothing here")
     expect(page.locator("body")).not_to_contain_text("ledger-bot")
     assert blocked == []

@@ -41,6 +41,12 @@ def test_an_unknown_control_is_404(client_for, carol):
     assert client_for(carol).get("/compliance/controls/no-such-control/").status_code == 404
 
 
+def test_a_control_is_found_by_the_number_the_pages_show(client_for, carol, alice):
+    response = client_for(carol).get("/compliance/controls/NHIP-01/")
+    assert response.status_code == 302 and response["Location"] == "/compliance/controls/owned/"
+    assert client_for(alice).get("/compliance/controls/NHIP-01/").status_code == 403
+
+
 def test_the_frameworks_page_shows_coverage_and_the_unverified_aliases(client_for, carol):
     page = client_for(carol).get("/compliance/frameworks/").content.decode()
     assert "NHI1:2025" in page and "Improper Offboarding" in page and "GOVERN 1.7" in page

@@ -70,14 +70,17 @@ def test_an_owner_imports_what_they_answer_for_and_no_more(alice, bob, client_fo
     assert {(o.person.username, o.role) for o in owners} == {("alice", OwnerRole.PRIMARY), ("bob", OwnerRole.BACKUP)}
 
 
-def test_the_portals_own_export_imports_as_it_is(sam, alice, client_for, make_identity):
-    make_identity(alice, name="exported-agent")
+def test_the_portals_own_export_imports_back_whole(sam, alice, bob, carol, client_for, make_identity):
+    original = make_identity(alice, backups=[bob, carol], name="exported-agent", attestation_interval_days=30)
     exported = b"".join(client_for(sam).get(reverse("inventory:identity-export")).streaming_content).decode()
-    AIIdentity.objects.all().delete()
     response = upload(client_for(sam), exported.replace("exported-agent", "imported-agent"))
     assert response.status_code == 302
     imported = AIIdentity.objects.get(name="imported-agent")
-    assert imported.status == Status.REGISTERED and imported.ownerships.get().person == alice
+    assert imported.status == Status.REGISTERED
+    described = ["kind", "environment", "purpose", "trust_boundary", "autonomy", "sensitivity_ceiling", "offboarding_plan", "attestation_interval_days"]
+    assert [getattr(imported, f) for f in described] == [getattr(original, f) for f in described]
+    owners = {(o.person.username, o.role) for o in imported.ownerships.all()}
+    assert owners == {("alice", OwnerRole.PRIMARY), ("bob", OwnerRole.BACKUP), ("carol", OwnerRole.BACKUP)}
 
 
 def test_a_file_that_cannot_be_read_is_refused_with_the_reason_next_to_the_field(sam, client_for):

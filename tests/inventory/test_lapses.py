@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from inventory.lapses import lapse_date, lapses_review
 from inventory.models import AIIdentity, LapseNotice, Status
-from inventory.services import identity_attest, identity_reactivate
+from inventory.services import TransitionRefused, identity_attest, identity_reactivate
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import system_actor
 from tests.tokens.conftest import agent, crm, get_token, grant, make_agent, oauth, token_request  # noqa: F401
@@ -117,3 +117,13 @@ def test_the_owner_sees_on_the_identity_page_when_it_will_be_suspended(agent, cl
     suspended_on = timezone.localdate() + timedelta(days=settings.NHI["ATTESTATION_GRACE_DAYS"] - 2)
     assert f"Unless an owner attests, the identity is suspended on {suspended_on:%Y-%m-%d}" in page
     assert client_for(bob).get(url).status_code == 404
+
+
+def test_an_owner_cannot_reactivate_a_lapsed_identity_before_attesting_it(agent, alice, settings):
+    due(agent.identity, settings.NHI["ATTESTATION_GRACE_DAYS"] + 1)
+    lapses_review(actor=ACTOR)
+    agent.identity.refresh_from_db()
+    with pytest.raises(TransitionRefused, match="missing an attestation"):
+        identity_reactivate(actor=alice, identity=agent.identity)
+    identity_attest(actor=alice, identity=agent.identity, note="Still needed.")
+    assert identity_reactivate(actor=alice, identity=agent.identity).status == Status.ACTIVE
