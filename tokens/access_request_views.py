@@ -25,6 +25,7 @@ from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import access_requests, selectors
+from .access_previews import access_preview
 from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
 
@@ -127,6 +128,8 @@ def access_request_detail(request, pk):
             "owners": Ownership.objects.filter(identity_id=access_request.identity_id).select_related("person"),
             "scope_rows": list(access_request.service.scopes.filter(name__in=access_request.scopes).order_by("name")),
             "asker": request.user.pk == access_request.requested_by_id,
+            # What deciders most need before approving: whether the grant would ever yield a token.
+            "preview": access_preview(access_request) if access_request.is_pending else None,
         },
         status=400 if request.method == "POST" else 200,
     )

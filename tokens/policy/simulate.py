@@ -40,11 +40,15 @@ def simulate(
     human_approval: bool = False,
     version=None,
     at=None,
+    assume_granted=(),
 ) -> Simulation:
-    """Judge a request with `version` (a PolicyVersion; None: whatever applies now)."""
+    """Judge a request with `version` (a PolicyVersion; None: whatever applies now).
+
+    assume_granted: scopes to count as granted on top of the live grants (an access request
+    not yet decided, say)."""
     at = at or timezone.now()
     scopes = tuple(dict.fromkeys(scopes))
-    granted = granted_scopes(identity=identity, service=service, at=at)
+    granted = tuple(dict.fromkeys(granted_scopes(identity=identity, service=service, at=at) + tuple(assume_granted)))
     consequential = consequential_scopes(service=service, scopes=scopes)
     request = PolicyRequest(
         action=action,
