@@ -1,6 +1,6 @@
 """Exposure pages: report a leaked token (anyone signed in), see the reports (the gate decides
 whose), report an identity's leaked key (its owners, on the identity page), and confirm a
-report (security admins), which suspends the identity."""
+report (security admins), which suspends the identity, or dismiss it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +14,14 @@ from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
 from . import selectors
-from .exposures import exposure_confirm, exposure_report_credential, exposure_report_token, holds_secret, may_confirm
+from .exposures import (
+    exposure_confirm,
+    exposure_dismiss,
+    exposure_report_credential,
+    exposure_report_token,
+    holds_secret,
+    may_confirm,
+)
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import WorkloadCredential
@@ -31,8 +38,12 @@ def _forget_token(form) -> None:
 
 @login_required
 def exposure_list(request):
-    page_obj = page_of(request, selectors.exposure_list(user=request.user))
-    return render(request, "tokens/exposure_list.html", {"page_obj": page_obj, "exposures": page_obj.object_list})
+    state = request.GET.get("state", "")
+    state = state if state in selectors.EXPOSURE_STATES else ""
+    page_obj = page_of(request, selectors.exposure_list(user=request.user, state=state))
+    return render(request, "tokens/exposure_list.html", {
+        "page_obj": page_obj, "exposures": page_obj.object_list, "state": state, "states": selectors.EXPOSURE_STATES,
+    })
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,14 +53,19 @@ def exposure_detail(request, pk):
     form = ReasonForm(request.POST or None)
     if request.method == "POST":
         if not may_confirm(request.user):
-            raise PermissionDenied("Only security admins confirm exposures.")
-        confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
-        if confirmed:
-            identity = confirmed.identity  # read afresh: the confirmation may have suspended it
-            suspended = f" {identity.name} is suspended until its owners reactivate it." if identity.status == Status.SUSPENDED else ""
-            messages.success(request, f"Confirmed.{suspended}")
-            return redirect("tokens:exposure-detail", pk=exposure.pk)
-    context = {"exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.confirmed_at is None}
+            raise PermissionDenied("Only security admins confirm or dismiss exposures.")
+        if request.POST.get("decision") == "dismiss":
+            if submit(form, lambda data: exposure_dismiss(actor=request.user, exposure=exposure, reason=data["reason"])):
+                messages.success(request, "Dismissed: no suspension. What the report revoked stays revoked.")
+                return redirect("tokens:exposure-detail", pk=exposure.pk)
+        else:
+            confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
+            if confirmed:
+                identity = confirmed.identity  # read afresh: the confirmation may have suspended it
+                suspended = f" {identity.name} is suspended until its owners reactivate it." if identity.status == Status.SUSPENDED else ""
+                messages.success(request, f"Confirmed.{suspended}")
+                return redirect("tokens:exposure-detail", pk=exposure.pk)
+    context = {"exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.is_open}
     return render(request, "tokens/exposure_detail.html", context, status=400 if form.is_bound else 200)
 
 

@@ -127,8 +127,7 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
         raise ValidationError({"reason": "Say what confirmed it, for the owners and the audit trail."})
     identity = lock_identity(exposure.identity_id)
     exposure = Exposure.objects.get(pk=exposure.pk)
-    if exposure.confirmed_at is not None:
-        raise ValidationError("This exposure was confirmed already.")
+    _still_open(exposure)
     exposure.confirmed_at, exposure.confirmed_by, exposure.confirm_reason = timezone.now(), actor, reason
     exposure.save(update_fields=["confirmed_at", "confirmed_by", "confirm_reason"])
     suspended = identity.status == Status.ACTIVE
@@ -138,6 +137,34 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
     )
     if suspended:
         identity_suspend(actor=actor, identity=identity, reason=f"Confirmed exposure #{exposure.pk}: {reason}"[:200])
+    return exposure
+
+
+def _still_open(exposure: Exposure) -> None:
+    if exposure.confirmed_at is not None:
+        raise ValidationError("This exposure was confirmed already.")
+    if exposure.dismissed_at is not None:
+        raise ValidationError("This exposure was dismissed already.")
+
+
+@transaction.atomic
+def exposure_dismiss(*, actor, exposure: Exposure, reason: str) -> Exposure:
+    """A security admin closes the report without suspending: a false alarm, or handled already
+    (the key rotated, say). What the report revoked stays revoked. Closed once."""
+    if not may_confirm(actor):
+        raise PermissionDenied("Only security admins dismiss exposures.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why no suspension is needed, for the owners and the audit trail."})
+    lock_identity(exposure.identity_id)  # as confirming does: the two cannot cross
+    exposure = Exposure.objects.get(pk=exposure.pk)
+    _still_open(exposure)
+    exposure.dismissed_at, exposure.dismissed_by, exposure.dismiss_reason = timezone.now(), actor, reason
+    exposure.save(update_fields=["dismissed_at", "dismissed_by", "dismiss_reason"])
+    audit_record(
+        actor=actor, action="exposure.dismiss", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
+        identity=exposure.identity_id, after={"dismissed_at": exposure.dismissed_at}, reason=reason,
+    )
     return exposure
 
 

@@ -422,6 +422,11 @@ class Exposure(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     confirm_reason = models.CharField(max_length=200, blank=True)
+    # Or a security admin's dismissal: no suspension is needed (a false alarm, or the leak is
+    # already handled). What was revoked at the report stays revoked either way.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    dismiss_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-contained_at"]
@@ -431,7 +436,11 @@ class Exposure(models.Model):
 
     @property
     def status(self) -> str:
-        return "confirmed" if self.confirmed_at else "reported"
+        return "confirmed" if self.confirmed_at else "dismissed" if self.dismissed_at else "reported"
+
+    @property
+    def is_open(self) -> bool:
+        return self.confirmed_at is None and self.dismissed_at is None
 
     @property
     def dwell(self):

@@ -182,9 +182,20 @@ def approvals_to_announce() -> QuerySet:
     return waiting_for_approval(Task.objects.filter(approval_notice__isnull=True)).select_related("identity", "service").order_by("opened_at")
 
 
-def exposure_list(*, user) -> QuerySet:
-    """Reported exposures of the identities the user may see, newest first."""
-    return visibility.restrict_by_identity(Exposure.objects.all(), user).select_related("identity", "reported_by", "credential", "confirmed_by")
+EXPOSURE_STATES = ("open", "confirmed", "dismissed")
+
+
+def exposure_list(*, user, state: str = "") -> QuerySet:
+    """Reported exposures of the identities the user may see, newest first; state: open (neither
+    confirmed nor dismissed), confirmed or dismissed."""
+    exposures = visibility.restrict_by_identity(Exposure.objects.all(), user).select_related(
+        "identity", "reported_by", "credential", "confirmed_by", "dismissed_by"
+    )
+    if state == "open":
+        return exposures.filter(confirmed_at__isnull=True, dismissed_at__isnull=True)
+    if state in ("confirmed", "dismissed"):
+        return exposures.filter(**{f"{state}_at__isnull": False})
+    return exposures
 
 
 def exposures_to_announce() -> QuerySet:

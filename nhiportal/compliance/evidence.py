@@ -322,17 +322,17 @@ def separation_of_duties(now) -> Evidence:
 def exposure_response(now) -> Evidence:
     recent = list(Exposure.objects.filter(contained_at__gte=now - timedelta(days=90)).select_related("identity"))
     dwell = [e.dwell.total_seconds() / 60 for e in recent]
-    untriaged = [e for e in recent if e.confirmed_at is None and e.identity.status == Status.ACTIVE
+    untriaged = [e for e in recent if e.is_open and e.identity.status == Status.ACTIVE
                  and e.contained_at < now - timedelta(hours=UNCONFIRMED_HOURS)]
     untold = [e for e in recent if e.told_at is None and e.contained_at < now - timedelta(hours=1)]
-    findings = [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, not confirmed, identity still active") for e in untriaged]
+    findings = [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, neither confirmed nor dismissed, identity still active") for e in untriaged]
     findings += [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, owners not told (is notify_exposures running?)") for e in untold]
     return Evidence(
         WARN if findings else PASS,
-        "A leaked token or key is revoked the moment it is reported; owners are told and a security admin confirms.",
+        "A leaked token or key is revoked the moment it is reported; owners are told and a security admin confirms or dismisses it.",
         {"exposures, last 90 days": len(recent), "median dwell (min)": round(statistics.median(dwell)) if dwell else "—",
          "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
-         f"unconfirmed after {UNCONFIRMED_HOURS} h": len(untriaged), "owners not told": len(untold)},
+         f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold)},
         findings[:FINDINGS_SHOWN], len(findings),
     )
 

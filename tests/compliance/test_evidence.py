@@ -19,7 +19,7 @@ from nhiportal.sweep.models import SweepStep
 from tests.policy.conftest import ALLOW_ALL, active_version, default_version
 from tests.tokens.conftest import CRM, token_request
 from tokens.credentials import credential_disable
-from tokens.exposures import exposure_report_token
+from tokens.exposures import exposure_dismiss, exposure_report_token
 from tokens.access_requests import access_request_approve, access_request_create
 from tokens.models import AccessRequest, Exposure, IssuedToken, SigningKey, Task, WorkloadCredential
 from tokens.policy.active import forget_active_policy
@@ -183,13 +183,17 @@ def test_an_access_request_granted_by_an_owner_fails_separation_of_duties(alice,
     assert check("separation-of-duties").status == "pass"
 
 
-def test_an_exposure_left_unconfirmed_for_a_day_needs_a_look(charlie, agent, get_token):
+def test_an_exposure_left_untriaged_for_a_day_needs_a_look_until_it_is_dismissed(charlie, sam, agent, get_token):
     exposure_report_token(actor=charlie, token=get_token(agent)["access_token"], where_found="wiki")
     result = check("exposure-response")
     assert result.status == "pass" and result.figures["exposures, last 90 days"] == 1 and result.figures["tokens revoked"] == 1
     Exposure.objects.update(contained_at=timezone.now() - timedelta(hours=30), seen_at=timezone.now() - timedelta(hours=31))
     result = check("exposure-response")
-    assert result.status == "warn" and {"not confirmed, identity still active" in f.detail for f in result.findings} == {True, False}
+    assert result.status == "warn" and {"neither confirmed nor dismissed, identity still active" in f.detail for f in result.findings} == {True, False}
+    Exposure.objects.update(told_at=timezone.now())
+    exposure_dismiss(actor=sam, exposure=Exposure.objects.get(), reason="A sandbox token.")
+    result = check("exposure-response")
+    assert result.status == "pass" and result.figures["dismissed"] == 1
 
 
 def test_an_edited_audit_event_fails_audit_integrity(agent):

@@ -136,3 +136,40 @@ def test_the_identity_page_lists_its_reported_leaks_for_those_who_see_it(client_
     panel = client_for(alice).get(f"/identities/{agent.identity.pk}/credentials-panel/")
     assert b"Reported leaks" in panel.content and f'href="/exposures/{exposure.pk}/"'.encode() in panel.content
     assert client_for(charlie).get(f"/identities/{agent.identity.pk}/credentials-panel/").status_code == 404
+
+
+def test_a_security_admin_dismisses_a_false_alarm_without_suspending(client_for, sam, agent, reported):
+    exposure, still_held = reported
+    page = client_for(sam).get(url(exposure)).content.decode()
+    assert "Dismiss: no suspension needed" in page
+    response = client_for(sam).post(url(exposure), {"reason": "A test token from the sandbox copy.", "decision": "dismiss"}, follow=True)
+    assert response.status_code == 200 and b"Dismissed: no suspension." in response.content
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.ACTIVE and IssuedToken.objects.get(jti=still_held).revoked_at is None
+    exposure.refresh_from_db()
+    assert exposure.status == "dismissed" and exposure.dismissed_by == sam
+    assert IssuedToken.objects.get(jti=exposure.token_jti).revoked_at is not None  # what was leaked stays revoked
+    assert AuditEvent.objects.filter(action="exposure.dismiss", object_id=str(exposure.pk)).count() == 1
+    # Closed: neither confirmed nor dismissed again.
+    assert client_for(sam).post(url(exposure), {"reason": "real after all"}).status_code == 400
+    assert client_for(sam).post(url(exposure), {"reason": "again", "decision": "dismiss"}).status_code == 400
+    assert AuditEvent.objects.filter(action__in=["exposure.confirm", "exposure.dismiss"]).count() == 1
+
+
+def test_dismissing_needs_a_reason_and_a_security_admin(client_for, alice, rita, charlie, sam, reported):
+    exposure, _ = reported
+    assert client_for(sam).post(url(exposure), {"reason": " ", "decision": "dismiss"}).status_code == 400
+    for person in (alice, rita):
+        assert client_for(person).post(url(exposure), {"reason": "x", "decision": "dismiss"}).status_code == 403
+    assert client_for(charlie).post(url(exposure), {"reason": "x", "decision": "dismiss"}).status_code == 404
+    assert Exposure.objects.get().status == "reported"
+
+
+def test_the_api_dismisses_and_the_list_filters_by_state(client_for, alice, sam, agent, reported):
+    exposure, _ = reported
+    api = f"/api/v1/exposures/{exposure.pk}/dismiss/"
+    assert client_for(alice).post(api, {"reason": "x"}, content_type="application/json").status_code == 403
+    done = client_for(sam).post(api, {"reason": "Key was rotated before the report."}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["status"] == "dismissed" and done.json()["dismissed_by"] == "sam"
+    listed = {state: client_for(sam).get(f"/exposures/?state={state}").context["exposures"] for state in ("open", "dismissed", "confirmed")}
+    assert [len(listed[s]) for s in ("open", "dismissed", "confirmed")] == [0, 1, 0]

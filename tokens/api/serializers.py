@@ -135,10 +135,13 @@ class ExposureSerializer(serializers.Serializer):
     reported_by = serializers.CharField(source="reported_by.username", default=None)
     told_at = serializers.DateTimeField(help_text="when the identity's owners were emailed")
     owners_told = serializers.ListField(child=serializers.CharField())
-    status = serializers.CharField(help_text="reported, or confirmed by a security admin (which suspends the identity)")
+    status = serializers.CharField(help_text="reported; confirmed by a security admin (which suspends the identity); or dismissed")
     confirmed_at = serializers.DateTimeField()
     confirmed_by = serializers.CharField(source="confirmed_by.username", default=None)
     confirm_reason = serializers.CharField()
+    dismissed_at = serializers.DateTimeField()
+    dismissed_by = serializers.CharField(source="dismissed_by.username", default=None)
+    dismiss_reason = serializers.CharField()
 
     def get_dwell_seconds(self, exposure) -> int:
         return int(exposure.dwell.total_seconds())

@@ -8,7 +8,7 @@
   (or a security admin) create and end them;
 - exposures: anyone signed in reports a leaked token (it is revoked; the answer names no
   identity); the list shows the exposures of the identities you may see; security admins
-  confirm one, which suspends its identity (403 otherwise);
+  confirm one, which suspends its identity, or dismiss one (403 otherwise);
 - trust domains and signing keys: security admins only;
 - access requests: you see those of the identities you may see, those on services you own
   and those you asked (404 otherwise); the identity's owners and security admins ask for its
@@ -49,7 +49,7 @@ from ..access_requests import (
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
-from ..exposures import exposure_confirm, exposure_report_token
+from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
@@ -297,6 +297,14 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """Confirm the exposure is real: its identity is suspended, revoking what it still holds."""
         exposure = self.get_object()
         exposure_confirm(actor=request.user, exposure=exposure, reason=valid(ReasonSerializer, request.data)["reason"])
+        return Response(ExposureSerializer(self.get_queryset().get(pk=exposure.pk)).data)
+
+    @extend_schema(request=ReasonSerializer, responses=ExposureSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        """Close the report without suspending (a false alarm, or handled already); what it revoked stays revoked."""
+        exposure = self.get_object()
+        exposure_dismiss(actor=request.user, exposure=exposure, reason=valid(ReasonSerializer, request.data)["reason"])
         return Response(ExposureSerializer(self.get_queryset().get(pk=exposure.pk)).data)
 
 
