@@ -67,7 +67,7 @@ def access_request_create(request):
         # "Ask again" from a grant: the same service and scopes, for the owner to adjust.
         initial["service"] = service_id
         initial["scopes"] = [f"{service_id}:{name}" for name in request.GET.getlist("scope")]
-    form = AccessRequestForm(request.POST or None, initial=initial, identities=identities)
+    form = AccessRequestForm(request.POST or None, initial=initial, identities=identities, refresh_url=request.path)
     created = request.method == "POST" and submit(
         form,
         lambda data: access_requests.access_request_create(

@@ -1,5 +1,7 @@
 """Forms for the token service's pages. They validate input; the service modules write."""
 
+from datetime import timedelta
+
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.contrib.auth import get_user_model
@@ -166,16 +168,28 @@ class GrantForm(forms.Form):
     )
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, refresh_url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         services = self.fields["service"].queryset
         chosen = as_id(self.data.get("service") or self.initial.get("service"))
-        if chosen is not None and services.filter(pk=chosen).exists():
-            services = services.filter(pk=chosen)  # offer that service's scopes only
         choices = {}
         for service in services.prefetch_related("scopes"):
-            choices[service.name] = [(f"{service.pk}:{s.name}", s.name) for s in service.scopes.all()]
-        self.fields["scopes"].choices = list(choices.items())
+            choices[service.pk] = (service.name, [(f"{service.pk}:{s.name}", s.name) for s in service.scopes.all()])
+        # Any service's scope is a valid choice, so one ticked before the service changed is
+        # refused by clean() in words ("Choose only scopes of ..."), not as an unknown value;
+        # the page shows the chosen service's scopes only, or a hint until one is chosen.
+        self.fields["scopes"].choices = list(choices.values())
+        if chosen in choices:
+            self.fields["scopes"].widget.choices = [choices[chosen]]
+        else:
+            self.fields["scopes"].widget.choices = []
+            self.fields["scopes"].help_text = "Choose the service first: its scopes appear here."
+        if refresh_url:
+            # Choosing a service redraws the scopes (htmx); without script, the form still works.
+            self.fields["service"].widget.attrs.update({
+                "hx-get": refresh_url, "hx-trigger": "change", "hx-include": "closest form",
+                "hx-select": "#field-id_scopes", "hx-target": "#field-id_scopes", "hx-swap": "outerHTML",
+            })
 
     def clean_ends_at(self):
         ends_at = self.cleaned_data["ends_at"]
@@ -207,6 +221,14 @@ class AccessRequestForm(GrantForm):
         self.fields["identity"].queryset = identities.exclude(status=Status.OFFBOARDED).order_by("name")
         self.fields["ends_at"].help_text = f"At most {nhi_setting('ACCESS_REQUEST_MAX_DAYS')} days ahead."
         self.order_fields(["identity", "service", "scopes", "ends_at", "justification"])
+
+    def clean_ends_at(self):
+        # The service checks this too; said here, it comes with the form's other errors at once.
+        ends_at = super().clean_ends_at()
+        longest = nhi_setting("ACCESS_REQUEST_MAX_DAYS")
+        if ends_at > timezone.now() + timedelta(days=longest):
+            raise forms.ValidationError(f"Ask for at most {longest} days; ask again when it ends.")
+        return ends_at
 
 
 class ApprovalForm(forms.Form):

@@ -154,7 +154,7 @@ def grant_list(request):
 def grant_create(request):
     _require_security_admin(request)
     initial = {k: request.GET[k] for k in ("identity", "service") if request.GET.get(k)}
-    form = GrantForm(request.POST or None, initial=initial)
+    form = GrantForm(request.POST or None, initial=initial, refresh_url=request.path)
     grant = request.method == "POST" and _submitted(
         form,
         lambda data: services.grant_create(

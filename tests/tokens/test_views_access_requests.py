@@ -157,3 +157,34 @@ def test_a_second_click_on_a_decided_request_says_it_no_longer_waits(client_for,
     again = reviewer.post(f"/access-requests/{waiting.pk}/", {"decision": "approve"})
     assert again.status_code == 400 and "This request is approved; it no longer waits for a decision." in again.content.decode()
     assert Grant.objects.count() == 1
+
+
+def test_the_form_shows_the_chosen_services_scopes_only_and_a_hint_before_one_is_chosen(client_for, alice, agent, crm, sam):
+    from tokens.services import service_create
+
+    service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=sam, trust_boundary="corp-internal",
+                   scopes=[{"name": "pages:read", "description": "Read pages"}])
+    blank = client_for(alice).get("/access-requests/new/").content.decode()
+    assert "Choose the service first: its scopes appear here." in blank and "tickets:read" not in blank
+    chosen = client_for(alice).get(f"/access-requests/new/?service={crm.pk}").content.decode()
+    assert "tickets:read" in chosen and "pages:read" not in chosen
+    assert 'hx-get="/access-requests/new/"' in chosen and 'hx-select="#field-id_scopes"' in chosen
+
+
+def test_a_scope_of_another_service_is_refused_in_words(client_for, alice, agent, crm, sam):
+    from tokens.services import service_create
+
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=sam, trust_boundary="corp-internal",
+                          scopes=[{"name": "pages:read", "description": "Read pages"}])
+    data = {**form_data(agent.identity, crm, ["tickets:read"]), "scopes": [f"{wiki.pk}:pages:read"]}
+    response = client_for(alice).post("/access-requests/new/", data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["scopes"] == ["Choose only scopes of CRM."]
+
+
+def test_every_error_of_the_form_comes_at_once(client_for, alice, agent, crm):
+    too_far = (timezone.now() + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M")
+    data = {**form_data(agent.identity, crm, ["tickets:read"]), "ends_at": too_far, "justification": ""}
+    errors = client_for(alice).post("/access-requests/new/", data).context["form"].errors
+    assert set(errors) == {"ends_at", "justification"}
+    assert errors["ends_at"] == ["Ask for at most 90 days; ask again when it ends."]
