@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -22,6 +23,10 @@ def _filtered_events(request) -> AuditEventFilter:
 @login_required
 def event_list(request):
     events = _filtered_events(request)
+    # The page's date pickers cover what since/until say to automation: keep them, out of sight,
+    # so a link that carries them still filters.
+    for name in ("since", "until"):
+        events.form.fields[name].widget = forms.HiddenInput()
     context = {"filter": events, "filtering": any(v for k, v in request.GET.items() if k != "page")}
     if not events.is_valid():
         return render(request, "audit/event_list.html", context, status=400)

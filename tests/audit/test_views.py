@@ -61,6 +61,19 @@ def test_it_filters_by_object_type_and_request_id(alice, rita, client_for, make_
     )
     [event] = client.get(LIST, {"request_id": "req-abc-123"}).context["events"]
     assert event.object_repr == "traced"
+    # Each row links to every event of its request.
+    assert f'href="{LIST}?request_id=req-abc-123"' in client.get(LIST).content.decode()
+
+
+def test_the_page_offers_one_date_range_and_still_honours_since_and_until_links(alice, rita, client_for, make_identity):
+    make_identity(alice)
+    client = client_for(rita)
+    html = client.get(LIST).content.decode()
+    assert "From" in html and "Since (ISO 8601)" not in html
+    later = (timezone.now() + timedelta(hours=1)).isoformat()
+    assert client.get(LIST, {"since": later}).context["page_obj"].paginator.count == 0
+    refused = client.get(LIST, {"since": "soon"})
+    assert refused.status_code == 400 and "Since (ISO 8601): Enter a valid date/time." in refused.content.decode()
 
 
 def test_it_filters_by_date_range(alice, rita, client_for, make_identity):
