@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -36,7 +36,7 @@ from .forms import (
 )
 from .lifecycle import ACTION_LABELS, ACTIVATE, REACTIVATE, SUSPEND, allowed_actions, missing_for_activation
 from .claims import may_claim
-from .models import ClaimState, OwnerRole, Ownership, Status
+from .models import AIIdentity, ClaimState, OwnerRole, Ownership, Status
 from .lapses import lapse_date
 from .orphans import suspension_due
 
@@ -296,6 +296,26 @@ def identity_detail(request, pk):
     return _identity_page(request, selectors.identity_page_get(user=request.user, pk=pk))
 
 
+def _offer_to_replace(form, error) -> None:
+    """Someone saved this identity since the form was loaded. Say where the stored values now
+    differ from the ones typed, and carry the current version, so saving again replaces them
+    knowingly instead of being refused forever."""
+    if not isinstance(error, services.StaleEdit):
+        return
+    current = AIIdentity.objects.get(pk=form.instance.pk)
+    differ = [
+        form.fields[name].label or name for name in form.descriptive_data()
+        if getattr(current, name) != form.cleaned_data[name]
+    ]
+    form.data = form.data.copy()
+    form.data["version"] = current.version
+    form.errors[NON_FIELD_ERRORS] = form.error_class([
+        "Someone saved this identity since you opened it."
+        + (f" Its current values differ from yours in: {', '.join(str(d).lower() for d in differ)}." if differ else "")
+        + " Your values are below: save again to replace the current ones, or cancel to keep them."
+    ])
+
+
 @login_required
 def identity_edit(request, pk):
     identity = _identity_to_change(request, pk)
@@ -308,6 +328,7 @@ def identity_edit(request, pk):
         lambda data: services.identity_update(
             actor=request.user, identity=identity, expected_version=data["version"], **form.descriptive_data()
         ),
+        on_refusal=_offer_to_replace,
     ):
         messages.success(request, f"Saved your changes to {identity.name}.")
         return _to_identity(identity)

@@ -45,16 +45,25 @@ def test_it_saves_an_edit(alice, client_for, make_identity):
     assert AuditEvent.objects.filter(action="identity.update").count() == 1
 
 
-def test_it_refuses_a_stale_edit_and_writes_nothing(alice, bob, client_for, make_identity):
+def test_it_refuses_a_stale_edit_says_what_differs_and_lets_her_replace_it_knowingly(alice, bob, client_for, make_identity):
     identity = make_identity(alice, backups=[bob])
     loaded = edit_data(identity, purpose="Alice's purpose.")
     identity_update(actor=bob, identity=identity, expected_version=identity.version, purpose="Bob's purpose.")
     response = client_for(alice).post(url("identity-edit", identity), loaded)
     assert response.status_code == 400
-    assert b'<div class="alert alert-error" role="alert"><p>This identity changed since you loaded it.' in response.content
+    html = response.content.decode()
+    assert "Someone saved this identity since you opened it. Its current values differ from yours in: purpose." in html
+    assert "Alice&#x27;s purpose." in html  # what she typed is still there
     identity.refresh_from_db()
     assert identity.purpose == "Bob's purpose."
     assert AuditEvent.objects.filter(action="identity.update").count() == 1
+
+    # The form now carries the current version: saving again replaces Bob's value, knowingly.
+    assert f'name="version" value="{identity.version}"' in html
+    again = client_for(alice).post(url("identity-edit", identity), {**loaded, "version": identity.version})
+    assert again.status_code == 302
+    identity.refresh_from_db()
+    assert identity.purpose == "Alice's purpose."
 
 
 def test_it_reports_a_missing_version_above_the_form(alice, client_for, make_identity):
