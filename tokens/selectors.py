@@ -10,6 +10,7 @@ from inventory.models import AIIdentity, Ownership
 from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
 
+from .revocation import live_tokens
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
@@ -248,3 +249,13 @@ def access_requests_waiting_for(user, requests: QuerySet | None = None) -> Query
 
 def waiting_access_request_count(user) -> int:
     return access_requests_waiting_for(user).count()
+
+
+def live_tokens_by_service(now=None) -> list[tuple[str, int]]:
+    """(service name, live tokens) for each service with any, most first: what an emergency
+    revoke would end. A token for an audience no service has any more is counted as such."""
+    counts = (
+        live_tokens(IssuedToken.objects.all(), now).values("audience").annotate(live=Count("pk")).order_by("-live", "audience")
+    )
+    names = dict(Service.objects.values_list("audience", "name"))
+    return [(names.get(row["audience"], row["audience"]), row["live"]) for row in counts]

@@ -233,7 +233,11 @@ def emergency_revoke(request):
         if revoked is not None:
             messages.success(request, f"Revoked {revoked} live token{'s' if revoked != 1 else ''}.")
             return redirect("tokens:emergency-revoke")
-    return _form_page(request, "tokens/emergency_revoke.html", form, cancel_url=reverse("tokens:key-list"))
+    live = selectors.live_tokens_by_service()
+    return _form_page(
+        request, "tokens/emergency_revoke.html", form, cancel_url=reverse("tokens:key-list"),
+        live=live, live_total=sum(n for _, n in live),
+    )
 
 
 @login_required

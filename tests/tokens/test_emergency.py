@@ -100,6 +100,9 @@ def test_an_emergency_revoke_ends_every_live_token_of_one_service_or_all(client_
     grant(billing_agent, billing, ["invoices:read"])
     assert token_request(oauth, billing_agent, resource="https://billing.example.com", scope="invoices:read").status_code == 200
     client = client_for(sam)
+    page = client.get("/emergency-revoke/")
+    assert page.context["live"] == [("Billing", 1), ("CRM", 1)] and page.context["live_total"] == 2
+    assert "Billing: 1 · CRM: 1" in page.content.decode()
 
     only_billing = client.post("/emergency-revoke/", {"service": billing.pk, "reason": REASON, "confirm": "REVOKE"})
 
@@ -107,6 +110,7 @@ def test_an_emergency_revoke_ends_every_live_token_of_one_service_or_all(client_
     assert list(IssuedToken.objects.filter(revoked_at__isnull=False).values_list("audience", flat=True)) == [billing.audience]
     assert client.post("/emergency-revoke/", {"reason": REASON, "confirm": "REVOKE"}).status_code == 302
     assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+    assert "No live token: there is nothing to revoke." in client.get("/emergency-revoke/").content.decode()
     assert IssuedToken.objects.filter(revoke_reason=f"Emergency: {REASON}").count() == 2
     events = AuditEvent.objects.filter(action="tokens.emergency_revoke").order_by("id")
     assert [(e.after["service"], e.after["tokens_revoked"]) for e in events] == [(billing.audience, 1), (None, 1)]
