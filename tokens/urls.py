@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import access_request_views, approval_views, exposure_views, identity_views, views
+from . import access_request_views, approval_views, export_views, exposure_views, identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -9,9 +9,11 @@ urlpatterns = [
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path("grants/", views.grant_list, name="grant-list"),
+    path("grants/export.csv", export_views.grant_export, name="grant-export"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
     path("access-requests/", access_request_views.access_request_list, name="access-request-list"),
+    path("access-requests/export.csv", export_views.access_request_export, name="access-request-export"),
     path("access-requests/new/", access_request_views.access_request_create, name="access-request-create"),
     path("access-requests/<int:pk>/", access_request_views.access_request_detail, name="access-request-detail"),
     path("approvals/", approval_views.approval_list, name="approval-list"),

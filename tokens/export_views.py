@@ -1,0 +1,78 @@
+"""CSV of access requests and grants: who asked for what, who decided, and what access exists.
+
+For compliance staff and auditors asking "who approved this agent's access, and why": the same
+rows the lists show the person (the same selectors, so the same visibility), every page at once,
+with cells a spreadsheet would run as formulas defused.
+"""
+
+import csv
+from itertools import chain
+
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+
+from nhiportal.csv_cells import Echo, safe_cell
+
+from . import selectors
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+ACCESS_REQUEST_COLUMNS = [
+    ("id", lambda r: r.pk),
+    ("identity", lambda r: r.identity.name),
+    ("service", lambda r: r.service.name),
+    ("scopes", lambda r: " ".join(r.scopes)),
+    ("ends_at", lambda r: _iso(r.ends_at)),
+    ("state", lambda r: r.state),
+    ("requested_by", lambda r: r.requested_by.get_username()),
+    ("requested_at", lambda r: _iso(r.requested_at)),
+    ("justification", lambda r: r.justification),
+    ("owner_vouched_by", lambda r: r.owner_approved_by.get_username() if r.owner_approved_by else ""),
+    ("owner_vouched_at", lambda r: _iso(r.owner_approved_at)),
+    ("decided_by", lambda r: r.decided_by_label),
+    ("decided_at", lambda r: _iso(r.decided_at)),
+    ("decision_reason", lambda r: r.decision_reason),
+    ("grant_id", lambda r: r.grant_id or ""),
+]
+
+GRANT_COLUMNS = [
+    ("id", lambda g: g.pk),
+    ("identity", lambda g: g.identity.name),
+    ("service", lambda g: g.service.name),
+    ("scopes", lambda g: " ".join(g.scopes)),
+    ("state", lambda g: selectors.grant_state(g)),
+    ("starts_at", lambda g: _iso(g.starts_at)),
+    ("ends_at", lambda g: _iso(g.ends_at)),
+    ("granted_by", lambda g: g.granted_by.get_username() if g.granted_by else ""),
+    ("justification", lambda g: g.justification),
+    ("revoked_at", lambda g: _iso(g.revoked_at)),
+    ("revoked_by", lambda g: g.revoked_by_label),
+    ("revoke_reason", lambda g: g.revoke_reason),
+]
+
+
+def _csv(rows, columns, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(Echo())
+    lines = ([safe_cell(value(row)) for _, value in columns] for row in rows)
+    response = StreamingHttpResponse(
+        (writer.writerow(line) for line in chain([[name for name, _ in columns]], lines)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def access_request_export(request):
+    requests = selectors.access_request_list(user=request.user, view="all").select_related(
+        "identity", "service", "requested_by", "owner_approved_by"
+    )
+    return _csv(requests.order_by("requested_at", "pk").iterator(chunk_size=2000), ACCESS_REQUEST_COLUMNS, "access-requests.csv")
+
+
+@login_required
+def grant_export(request):
+    grants = selectors.grant_list(user=request.user, state="").select_related("identity", "service", "granted_by")
+    return _csv(grants.order_by("created_at", "pk").iterator(chunk_size=2000), GRANT_COLUMNS, "grants.csv")
