@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from nhiportal.ids import as_id
 from nhiportal.pages import page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
@@ -78,17 +79,27 @@ def service_detail(request, pk):
     )
 
 
+MORE_SCOPE_ROWS = 3
+
+
 def _service_form_page(request, service=None):
     _require_security_admin(request)
     initial_scopes = [
         {"name": s.name, "description": s.description, "consequential": s.consequential} for s in service.scopes.all()
     ] if service else []
     initial_jwk = json.dumps(service.introspection_jwk, indent=2) if service and service.introspection_jwk else ""
-    form = ServiceForm(
-        request.POST or None,
-        instance=service,
-        initial={"introspection_jwk": initial_jwk, "owner": service.owner if service else request.user},
-    )
+    initial = {"introspection_jwk": initial_jwk, "owner": service.owner if service else request.user}
+    if request.method == "POST" and "more_rows" in request.POST:
+        # Three more empty scope rows, nothing saved and nothing judged yet: what was typed stays.
+        data = request.POST.copy()
+        data["scopes-TOTAL_FORMS"] = str((as_id(data.get("scopes-TOTAL_FORMS")) or 0) + MORE_SCOPE_ROWS)
+        typed = {name: request.POST.get(name) for name in ServiceForm.base_fields if name in request.POST}
+        form = ServiceForm(instance=service, initial={**initial, **typed})
+        scopes = ScopeFormSet(data, initial=initial_scopes, prefix="scopes")
+        return render(request, "tokens/service_form.html", {
+            "form": form, "scopes": scopes, "service": service, "cancel_url": reverse("tokens:service-list"),
+        })
+    form = ServiceForm(request.POST or None, instance=service, initial=initial)
     scopes = ScopeFormSet(request.POST or None, initial=initial_scopes, prefix="scopes")
     if request.method == "POST" and not scopes.is_valid():
         form.is_valid()  # show the service's own field errors alongside the scopes'

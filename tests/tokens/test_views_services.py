@@ -56,6 +56,15 @@ def test_a_security_admin_registers_a_service_with_scopes(client_for, sam):
     assert AuditEvent.objects.filter(action="service.create").count() == 1
 
 
+def test_more_scope_rows_keep_what_was_typed_and_save_nothing(client_for, sam):
+    response = client_for(sam).post("/services/new/", {**service_data(sam, name=""), "more_rows": "1"})
+    assert response.status_code == 200 and not Service.objects.exists()
+    assert response.context["scopes"].total_form_count() == 6
+    html = response.content.decode()
+    assert 'value="invoices:read"' in html and 'value="https://billing.example.com"' in html
+    assert "This field is required" not in html  # nothing judged yet: the name is still to come
+
+
 def test_it_shows_form_errors_next_to_the_fields(client_for, sam, crm):
     response = client_for(sam).post("/services/new/", service_data(sam, audience=CRM, name="CRM"))
     assert response.status_code == 400
