@@ -151,14 +151,22 @@ def _choice(column: str, raw: str, problems: list, line: int):
     return None
 
 
-def _form_data(line: int, cells: dict, people: dict, problems: list, actor) -> dict:
+def _unknown(username: str, left: set) -> str:
+    if username in left:
+        return f"“{username}” has left (their account is inactive): name someone active."
+    return f"No one signs in as “{username}”."
+
+
+def _form_data(line: int, cells: dict, people: dict, problems: list, actor, left: set) -> dict:
     data = {}
     if not is_security_admin(actor):
         # The register page's rules, said out loud: its form would quietly ignore these cells.
         owner = cells.get("primary_owner", "")
         if owner and owner != actor.get_username():
             problems.append(RowProblem(line, "primary_owner", "Only security admins register identities for someone else: leave it empty or name yourself, and name others as backups."))
-        if cells.get("attestation_interval_days"):
+        interval = cells.get("attestation_interval_days", "")
+        # The portal's own export fills the column: the default is no setting at all.
+        if interval and interval != str(nhi_setting("ATTESTATION_INTERVAL_DAYS")):
             problems.append(RowProblem(line, "attestation_interval_days", "Only security admins set the attestation interval: leave it empty."))
     for column in ("name", "purpose", "trust_boundary", "offboarding_plan", "attestation_interval_days"):
         if cells.get(column):
@@ -173,13 +181,13 @@ def _form_data(line: int, cells: dict, people: dict, problems: list, actor) -> d
     owner = cells.get("primary_owner", "")
     if owner:
         if owner not in people:
-            problems.append(RowProblem(line, "primary_owner", f"No one signs in as “{owner}”."))
+            problems.append(RowProblem(line, "primary_owner", _unknown(owner, left)))
         else:
             data["primary_owner"] = people[owner].pk
     backups = []
     for username in cells.get("backup_owners", "").replace(";", " ").replace(",", " ").split():
         if username not in people:
-            problems.append(RowProblem(line, "backup_owners", f"No one signs in as “{username}”."))
+            problems.append(RowProblem(line, "backup_owners", _unknown(username, left)))
         else:
             backups.append(people[username].pk)
     data["backup_owners"] = backups
@@ -191,6 +199,7 @@ def identities_import(*, actor, content: bytes) -> ImportOutcome:
     rows = _rows(content)
     # Exact usernames, as sign-in matches them: "Bob" is not "bob".
     people = {p.get_username(): p for p in get_user_model().objects.filter(is_active=True)}
+    left = set(get_user_model().objects.filter(is_active=False).values_list(get_user_model().USERNAME_FIELD, flat=True))
     outcome = ImportOutcome()
     checked, seen = [], {}
     for line, cells in rows:
@@ -198,7 +207,7 @@ def identities_import(*, actor, content: bytes) -> ImportOutcome:
             outcome.problems.append(RowProblem(line, "", "The line has more cells than there are columns."))
             continue
         before = len(outcome.problems)
-        data = _form_data(line, cells, people, outcome.problems, actor)
+        data = _form_data(line, cells, people, outcome.problems, actor, left)
         if not data.get("primary_owner"):
             data["primary_owner"] = actor.pk  # as on the register page: yours unless you name someone
         # The form checks the rest of the line too, so one pass names every problem on it; a

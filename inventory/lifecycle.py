@@ -59,9 +59,6 @@ def _core_requirements(identity: AIIdentity) -> list[str]:
         missing.append("a data sensitivity ceiling")
     if not identity.offboarding_plan.strip():
         missing.append("an offboarding plan")
-    if attestation_lapsed(identity):
-        # Else reactivating would undo suspend_unattested until its next run (inventory/lapses.py).
-        missing.append(f"an attestation (due {identity.attestation_due:%Y-%m-%d}; attest first)")
     return missing
 
 

@@ -17,6 +17,7 @@ from .lifecycle import (
     REACTIVATE,
     SUSPEND,
     TRANSITIONS,
+    attestation_lapsed,
     identity_deactivated,
     missing_for_activation,
 )
@@ -202,6 +203,11 @@ def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expect
     if identity.status not in sources:
         raise TransitionRefused(
             f"Cannot {action} an identity that is {identity.get_status_display().lower()}."
+        )
+    if action == REACTIVATE and attestation_lapsed(identity):
+        # Else reactivating would undo suspend_unattested until its next run (inventory/lapses.py).
+        raise TransitionRefused(
+            f"Cannot reactivate: its attestation was due {identity.attestation_due:%Y-%m-%d}. An owner attests it first."
         )
     if target == Status.ACTIVE:
         missing = missing_for_activation(identity)

@@ -26,6 +26,7 @@ from nhiportal.service_forms import submit
 
 from . import access_requests, selectors
 from .access_previews import access_preview
+from .policy.access import can_read_policies
 from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
 
@@ -95,6 +96,14 @@ def _approved(access_request: AccessRequest) -> str:
     return "Approved for the owners; the service's reviewer decides next."
 
 
+def _may_preview(user, access_request) -> bool:
+    """The preview names policy ids and reflects the identity's facts: for those who decide, or
+    who may read policies and see the identity (not, say, a service owner with no role)."""
+    if access_requests.may_decide(user, access_request):
+        return True
+    return can_read_policies(user) and visibility.can(user, visibility.VIEW, access_request.identity)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def access_request_detail(request, pk):
@@ -129,7 +138,9 @@ def access_request_detail(request, pk):
             "scope_rows": list(access_request.service.scopes.filter(name__in=access_request.scopes).order_by("name")),
             "asker": request.user.pk == access_request.requested_by_id,
             # What deciders most need before approving: whether the grant would ever yield a token.
-            "preview": access_preview(access_request) if access_request.is_pending else None,
+            "preview": access_preview(access_request) if access_request.is_pending and _may_preview(request.user, access_request) else None,
+            # Policy ids are for those who may read policies; a decider without a role sees the answer only.
+            "shows_policy_ids": can_read_policies(request.user),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -54,7 +54,12 @@ def exposure_detail(request, pk):
     if request.method == "POST":
         if not may_confirm(request.user):
             raise PermissionDenied("Only security admins confirm or dismiss exposures.")
-        if request.POST.get("decision") == "dismiss":
+        decision = request.POST.get("decision")
+        if decision not in ("confirm", "dismiss"):
+            # Confirming suspends an identity: never the fallback for a post that names neither.
+            form.is_valid()
+            form.add_error(None, "Choose to confirm the exposure or to dismiss it.")
+        elif decision == "dismiss":
             if submit(form, lambda data: exposure_dismiss(actor=request.user, exposure=exposure, reason=data["reason"])):
                 messages.success(request, "Dismissed: no suspension. What the report revoked stays revoked.")
                 return redirect("tokens:exposure-detail", pk=exposure.pk)

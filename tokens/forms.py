@@ -187,7 +187,7 @@ class GrantForm(forms.Form):
         if refresh_url:
             # Choosing a service redraws the scopes (htmx); without script, the form still works.
             self.fields["service"].widget.attrs.update({
-                "hx-get": refresh_url, "hx-trigger": "change", "hx-include": "closest form",
+                "hx-get": refresh_url, "hx-trigger": "change", "hx-include": "[name=identity],[name=service]",
                 "hx-select": "#field-id_scopes", "hx-target": "#field-id_scopes", "hx-swap": "outerHTML",
             })
 

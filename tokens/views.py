@@ -80,6 +80,7 @@ def service_detail(request, pk):
 
 
 MORE_SCOPE_ROWS = 3
+MAX_SCOPE_ROWS = 100
 
 
 def _service_form_page(request, service=None):
@@ -92,9 +93,11 @@ def _service_form_page(request, service=None):
     if request.method == "POST" and "more_rows" in request.POST:
         # Three more empty scope rows, nothing saved and nothing judged yet: what was typed stays.
         data = request.POST.copy()
-        data["scopes-TOTAL_FORMS"] = str((as_id(data.get("scopes-TOTAL_FORMS")) or 0) + MORE_SCOPE_ROWS)
-        typed = {name: request.POST.get(name) for name in ServiceForm.base_fields if name in request.POST}
-        form = ServiceForm(instance=service, initial={**initial, **typed})
+        rows = min((as_id(data.get("scopes-TOTAL_FORMS")) or 0) + MORE_SCOPE_ROWS, MAX_SCOPE_ROWS)
+        data["scopes-TOTAL_FORMS"] = str(rows)
+        # Read as the bound form reads them (an unticked box is False, not missing), shown unjudged.
+        typed = ServiceForm(request.POST, instance=service)
+        form = ServiceForm(instance=service, initial={**initial, **{name: typed[name].value() for name in typed.fields}})
         scopes = ScopeFormSet(data, initial=initial_scopes, prefix="scopes")
         return render(request, "tokens/service_form.html", {
             "form": form, "scopes": scopes, "service": service, "cancel_url": reverse("tokens:service-list"),

@@ -235,3 +235,13 @@ def test_a_multipart_form_without_its_file_is_refused(sam, client_for):
     response = client_for(sam).post(API, {"csv": HEADER + "x,agent,production,X.,,,,,,\n"})
     assert response.status_code == 400 and "file" in response.json()
     assert not AIIdentity.objects.exists()
+
+
+def test_an_owner_imports_her_own_export_and_a_left_owner_is_named_as_such(alice, bob, client_for, make_identity):
+    make_identity(alice, backups=[bob], name="hers")
+    exported = b"".join(client_for(alice).get(reverse("inventory:identity-export")).streaming_content).decode()
+    assert upload(client_for(alice), exported.replace("hers", "hers-again")).status_code == 302
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+    problems = upload(client_for(alice), exported.replace("hers", "hers-third")).context["problems"]
+    assert [(p.column, p.message) for p in problems] == [("backup_owners", "“bob” has left (their account is inactive): name someone active.")]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from inventory.lapses import lapse_date, lapses_review
 from inventory.models import AIIdentity, LapseNotice, Status
-from inventory.services import TransitionRefused, identity_attest, identity_reactivate
+from inventory.services import TransitionRefused, identity_activate, identity_attest, identity_reactivate
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import system_actor
 from tests.tokens.conftest import agent, crm, get_token, grant, make_agent, oauth, token_request  # noqa: F401
@@ -123,7 +123,14 @@ def test_an_owner_cannot_reactivate_a_lapsed_identity_before_attesting_it(agent,
     due(agent.identity, settings.NHI["ATTESTATION_GRACE_DAYS"] + 1)
     lapses_review(actor=ACTOR)
     agent.identity.refresh_from_db()
-    with pytest.raises(TransitionRefused, match="missing an attestation"):
+    with pytest.raises(TransitionRefused, match="An owner attests it first"):
         identity_reactivate(actor=alice, identity=agent.identity)
     identity_attest(actor=alice, identity=agent.identity, note="Still needed.")
     assert identity_reactivate(actor=alice, identity=agent.identity).status == Status.ACTIVE
+
+
+def test_a_registered_identity_with_an_old_due_date_still_activates(alice, make_identity):
+    identity = make_identity(alice)
+    AIIdentity.objects.filter(pk=identity.pk).update(attestation_due=timezone.localdate() - timedelta(days=400))
+    identity.refresh_from_db()
+    assert identity_activate(actor=alice, identity=identity).status == Status.ACTIVE

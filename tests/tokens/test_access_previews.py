@@ -53,3 +53,15 @@ def test_the_preview_records_no_decision(alice, rita, client_for, agent, crm):
     request = ask(alice, agent.identity, crm, ["tickets:read"])
     client_for(rita).get(f"/access-requests/{request.pk}/")
     assert not PolicyDecision.objects.exists()
+
+
+def test_a_service_owner_without_a_role_sees_the_answer_but_not_the_policy_ids(alice, rita, sam, charlie, client_for, agent):
+    vault = service_create(
+        actor=sam, name="Vault", audience="https://vault.example.com", owner=charlie, trust_boundary="corp-internal",
+        sensitivity=Sensitivity.RESTRICTED, scopes=[{"name": "secrets:read", "description": "Read secrets"}],
+    )
+    request = ask(alice, agent.identity, vault, ["secrets:read"])
+    as_owner = client_for(charlie).get(f"/access-requests/{request.pk}/").content.decode()
+    assert "would still refuse the agent's token." in as_owner and "forbid-service-above-sensitivity-ceiling" not in as_owner
+    as_reviewer = client_for(rita).get(f"/access-requests/{request.pk}/").content.decode()
+    assert "forbid-service-above-sensitivity-ceiling" in as_reviewer

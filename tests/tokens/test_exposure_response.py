@@ -38,7 +38,7 @@ def notify() -> str:
 
 def test_a_security_admin_confirms_an_exposure_which_suspends_the_identity(client_for, sam, agent, reported):
     exposure, still_held = reported
-    response = client_for(sam).post(url(exposure), {"reason": "The log is public: the token was usable by anyone."}, follow=True)
+    response = client_for(sam).post(url(exposure), {"reason": "The log is public: the token was usable by anyone.", "decision": "confirm"}, follow=True)
     assert response.status_code == 200 and b"is suspended until its owners reactivate it" in response.content
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.SUSPENDED and "Confirmed exposure" in agent.identity.status_reason
@@ -51,7 +51,7 @@ def test_a_security_admin_confirms_an_exposure_which_suspends_the_identity(clien
 
 def test_confirming_needs_a_reason_shown_next_to_the_field(client_for, sam, agent, reported):
     exposure, still_held = reported
-    response = client_for(sam).post(url(exposure), {"reason": "  "})
+    response = client_for(sam).post(url(exposure), {"reason": "  ", "decision": "confirm"})
     assert response.status_code == 400 and b"This field is required" in response.content
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.ACTIVE and IssuedToken.objects.get(jti=still_held).revoked_at is None
@@ -60,8 +60,8 @@ def test_confirming_needs_a_reason_shown_next_to_the_field(client_for, sam, agen
 
 def test_an_exposure_is_confirmed_once(client_for, sam, reported):
     exposure, _ = reported
-    client_for(sam).post(url(exposure), {"reason": "real"})
-    again = client_for(sam).post(url(exposure), {"reason": "again"})
+    client_for(sam).post(url(exposure), {"reason": "real", "decision": "confirm"})
+    again = client_for(sam).post(url(exposure), {"reason": "again", "decision": "confirm"})
     assert again.status_code == 400
     assert AuditEvent.objects.filter(action="exposure.confirm").count() == 1 and Exposure.objects.get().confirm_reason == "real"
 
@@ -69,7 +69,7 @@ def test_an_exposure_is_confirmed_once(client_for, sam, reported):
 def test_confirming_the_exposure_of_an_offboarded_identity_only_records_it(client_for, sam, alice, agent, reported):
     exposure, _ = reported
     identity_offboard(actor=alice, identity=agent.identity, reason="retired")
-    response = client_for(sam).post(url(exposure), {"reason": "real"}, follow=True)
+    response = client_for(sam).post(url(exposure), {"reason": "real", "decision": "confirm"}, follow=True)
     assert response.status_code == 200 and b"is suspended" not in response.content
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.OFFBOARDED and Exposure.objects.get().status == "confirmed"
@@ -78,11 +78,11 @@ def test_confirming_the_exposure_of_an_offboarded_identity_only_records_it(clien
 def test_only_security_admins_confirm_and_outsiders_learn_nothing(client_for, alice, rita, carol, charlie, agent, reported):
     exposure, _ = reported
     assert client_for(charlie).get(url(exposure)).status_code == 404
-    assert client_for(charlie).post(url(exposure), {"reason": "x"}).status_code == 404
+    assert client_for(charlie).post(url(exposure), {"reason": "x", "decision": "confirm"}).status_code == 404
     for person in (alice, rita, carol):
         page = client_for(person).get(url(exposure))
         assert page.status_code == 200 and b"CI log #4411" in page.content and b"Confirm and suspend" not in page.content
-        assert client_for(person).post(url(exposure), {"reason": "x"}).status_code == 403
+        assert client_for(person).post(url(exposure), {"reason": "x", "decision": "confirm"}).status_code == 403
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.ACTIVE and Exposure.objects.get().confirmed_at is None
     assert client_for(charlie).get("/exposures/999999/").status_code == 404
@@ -151,7 +151,7 @@ def test_a_security_admin_dismisses_a_false_alarm_without_suspending(client_for,
     assert IssuedToken.objects.get(jti=exposure.token_jti).revoked_at is not None  # what was leaked stays revoked
     assert AuditEvent.objects.filter(action="exposure.dismiss", object_id=str(exposure.pk)).count() == 1
     # Closed: neither confirmed nor dismissed again.
-    assert client_for(sam).post(url(exposure), {"reason": "real after all"}).status_code == 400
+    assert client_for(sam).post(url(exposure), {"reason": "real after all", "decision": "confirm"}).status_code == 400
     assert client_for(sam).post(url(exposure), {"reason": "again", "decision": "dismiss"}).status_code == 400
     assert AuditEvent.objects.filter(action__in=["exposure.confirm", "exposure.dismiss"]).count() == 1
 
@@ -173,3 +173,13 @@ def test_the_api_dismisses_and_the_list_filters_by_state(client_for, alice, sam,
     assert done.status_code == 200 and done.json()["status"] == "dismissed" and done.json()["dismissed_by"] == "sam"
     listed = {state: client_for(sam).get(f"/exposures/?state={state}").context["exposures"] for state in ("open", "dismissed", "confirmed")}
     assert [len(listed[s]) for s in ("open", "dismissed", "confirmed")] == [0, 1, 0]
+
+
+def test_a_post_that_names_no_decision_confirms_nothing(client_for, sam, agent, reported):
+    exposure, _ = reported
+    for decision in (None, "maybe"):
+        data = {"reason": "real"} | ({"decision": decision} if decision else {})
+        response = client_for(sam).post(url(exposure), data)
+        assert response.status_code == 400 and "Choose to confirm the exposure or to dismiss it." in response.content.decode()
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.ACTIVE and Exposure.objects.get().status == "reported"

@@ -169,6 +169,8 @@ def test_the_form_shows_the_chosen_services_scopes_only_and_a_hint_before_one_is
     chosen = client_for(alice).get(f"/access-requests/new/?service={crm.pk}").content.decode()
     assert "tickets:read" in chosen and "pages:read" not in chosen
     assert 'hx-get="/access-requests/new/"' in chosen and 'hx-select="#field-id_scopes"' in chosen
+    # Only what the redraw needs goes into the URL: no CSRF token, no justification.
+    assert 'hx-include="[name=identity],[name=service]"' in chosen
 
 
 def test_a_scope_of_another_service_is_refused_in_words(client_for, alice, agent, crm, sam):

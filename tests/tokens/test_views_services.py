@@ -65,6 +65,15 @@ def test_more_scope_rows_keep_what_was_typed_and_save_nothing(client_for, sam):
     assert "This field is required" not in html  # nothing judged yet: the name is still to come
 
 
+def test_more_scope_rows_keep_an_unticked_box_unticked_and_stop_at_a_hundred(client_for, sam, crm):
+    edit = {**service_data(sam, name="CRM", audience=crm.audience), "more_rows": "1"}
+    del edit["is_active"]  # the admin unticked Active before asking for rows
+    form = client_for(sam).post(f"/services/{crm.pk}/edit/", edit).context["form"]
+    assert form.initial["is_active"] is False
+    many = client_for(sam).post("/services/new/", {**service_data(sam), "more_rows": "1", "scopes-TOTAL_FORMS": "999999999999"})
+    assert many.context["scopes"].total_form_count() == 100
+
+
 def test_it_shows_form_errors_next_to_the_fields(client_for, sam, crm):
     response = client_for(sam).post("/services/new/", service_data(sam, audience=CRM, name="CRM"))
     assert response.status_code == 400
