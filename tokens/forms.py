@@ -181,6 +181,8 @@ class GrantForm(forms.Form):
         self.fields["scopes"].choices = list(choices.values())
         if chosen in choices:
             self.fields["scopes"].widget.choices = [choices[chosen]]
+            if not choices[chosen][1]:
+                self.fields["scopes"].help_text = f"{choices[chosen][0]} offers no scope yet: a security admin adds them on its page."
         else:
             self.fields["scopes"].widget.choices = []
             self.fields["scopes"].help_text = "Choose the service first: its scopes appear here."

@@ -190,3 +190,11 @@ def test_every_error_of_the_form_comes_at_once(client_for, alice, agent, crm):
     errors = client_for(alice).post("/access-requests/new/", data).context["form"].errors
     assert set(errors) == {"ends_at", "justification"}
     assert errors["ends_at"] == ["Ask for at most 90 days; ask again when it ends."]
+
+
+def test_a_service_without_scopes_says_so_where_the_scopes_would_be(client_for, alice, agent, sam):
+    from tokens.services import service_create
+
+    empty = service_create(actor=sam, name="Empty", audience="https://empty.example.com", owner=sam, trust_boundary="corp-internal", scopes=[])
+    html = client_for(alice).get(f"/access-requests/new/?service={empty.pk}").content.decode()
+    assert "Empty offers no scope yet: a security admin adds them on its page." in html
