@@ -5,19 +5,17 @@ and security admins; for owners, those asking about their identities); any other
 a 404. Reviewers and security admins launch and close them (403 otherwise).
 """
 
-import csv
-from itertools import chain
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from nhiportal.csv_cells import Echo, safe_cell
+from nhiportal.csv_cells import csv_download
 from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
@@ -108,17 +106,14 @@ def campaign_export(request, pk):
     """The campaign's identities the user may see, answered or not: evidence for an auditor."""
     campaign = _campaign(request, pk)
     items = selectors.campaign_items(campaign=campaign, user=request.user, state="all")
-    writer = csv.writer(Echo())
     rows = (
-        [safe_cell(v) for v in (
+        (
             item.identity.name, item.identity.environment, item.identity.kind, item.primary_owner_name or "",
             "yes" if item.attestation else "no",
             item.attestation.attested_at.isoformat() if item.attestation else "",
             item.attestation.person.get_username() if item.attestation else "",
             item.attestation.note if item.attestation else "",
-        )]
+        )
         for item in items.iterator(chunk_size=2000)
     )
-    response = StreamingHttpResponse((writer.writerow(row) for row in chain([CSV_HEADER], rows)), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
-    return response
+    return csv_download(CSV_HEADER, rows, f"campaign-{campaign.pk}.csv")

@@ -1,8 +1,6 @@
 """The inventory pages. Thin: selectors read (through the visibility gate), services write."""
 
 import copy
-import csv
-from itertools import chain
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -10,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nhiportal.audit.selectors import event_changes, events_for_identity
 from nhiportal.people.roles import is_security_admin, sees_everything
-from nhiportal.csv_cells import Echo, safe_cell
+from nhiportal.csv_cells import csv_download
 from nhiportal.service_forms import apply_service_errors, submit
 from nhiportal.sweep.selectors import stalled_steps
 
@@ -187,15 +185,9 @@ def identity_export(request):
     identities = _filtered_identities(request)
     if not identities.is_valid():
         return HttpResponseBadRequest(identities.errors.as_text(), content_type="text/plain; charset=utf-8")
-    writer = csv.writer(Echo())
-    header = [name for name, _ in CSV_COLUMNS]
     listed = identities.qs.prefetch_related(Prefetch("ownerships", queryset=Ownership.objects.select_related("person").order_by("person__username")))
-    rows = ([safe_cell(value(i)) for _, value in CSV_COLUMNS] for i in listed.iterator(chunk_size=2000))
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in chain([header], rows)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="identities.csv"'
-    return response
+    rows = ([value(i) for _, value in CSV_COLUMNS] for i in listed.iterator(chunk_size=2000))
+    return csv_download([name for name, _ in CSV_COLUMNS], rows, "identities.csv")
 
 
 def _form_page(request, form, *, template="inventory/identity_form.html", **context):

@@ -5,13 +5,9 @@ rows the lists show the person (the same selectors, so the same visibility), eve
 with cells a spreadsheet would run as formulas defused.
 """
 
-import csv
-from itertools import chain
-
 from django.contrib.auth.decorators import login_required
-from django.http import StreamingHttpResponse
 
-from nhiportal.csv_cells import Echo, safe_cell
+from nhiportal.csv_cells import csv_download
 
 from . import selectors
 
@@ -54,14 +50,8 @@ GRANT_COLUMNS = [
 ]
 
 
-def _csv(rows, columns, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(Echo())
-    lines = ([safe_cell(value(row)) for _, value in columns] for row in rows)
-    response = StreamingHttpResponse(
-        (writer.writerow(line) for line in chain([[name for name, _ in columns]], lines)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _csv(rows, columns, filename: str):
+    return csv_download([name for name, _ in columns], ([value(row) for _, value in columns] for row in rows), filename)
 
 
 @login_required
