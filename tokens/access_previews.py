@@ -27,9 +27,14 @@ class AccessPreview:
 
 
 def access_preview(access_request) -> AccessPreview:
-    identity = copy.copy(access_request.identity)
+    return grant_preview(access_request.identity, access_request.service, access_request.scopes)
+
+
+def grant_preview(identity, service, scopes) -> AccessPreview:
+    """The same question for a grant made directly (security admins), asked once it exists."""
+    identity = copy.copy(identity)
     identity.status = Status.ACTIVE  # the question is the grant, not whether it is activated yet
-    ask = dict(identity=identity, service=access_request.service, scopes=access_request.scopes, assume_granted=access_request.scopes)
+    ask = dict(identity=identity, service=service, scopes=scopes, assume_granted=scopes)
     first = simulate(**ask)
     log_only = first.mode == PolicyMode.LOG_ONLY
     if first.verdict.decision == ALLOW:

@@ -33,6 +33,7 @@ from .forms import (
     forget_pasted_private_key,
     scope_rows,
 )
+from .access_previews import grant_preview
 from .keys import signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
 from .models import Grant, KeyState, Service, SigningKey, TrustDomain
@@ -182,6 +183,12 @@ def grant_create(request):
     )
     if grant:
         messages.success(request, f"Granted {' '.join(grant.scopes)} on {grant.service.name} to {grant.identity.name}.")
+        preview = grant_preview(grant.identity, grant.service, grant.scopes)
+        if preview.decision == "deny":
+            messages.warning(request, (
+                f"The active policy would still refuse {grant.identity.name} a token for it "
+                f"({', '.join(preview.policy_ids) or 'no policy permits it'}): access on paper only until that changes."
+            ))
         return redirect("tokens:grant-list")
     return _form_page(request, "tokens/grant_form.html", form, cancel_url=reverse("tokens:grant-list"))
 

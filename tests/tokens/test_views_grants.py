@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from inventory.models import Sensitivity
 from nhiportal.audit.models import AuditEvent
 from tokens.models import Grant
 from tokens.services import grant_revoke, service_create
@@ -77,3 +78,16 @@ def test_the_list_filters_by_state(client_for, sam, agent, crm, grant):
     client = client_for(sam)
     assert agent.identity.name.encode() not in client.get("/grants/").content
     assert agent.identity.name.encode() in client.get("/grants/?state=revoked").content
+
+
+def test_a_grant_the_policy_would_refuse_is_made_with_a_warning_saying_so(client_for, sam, agent, crm):
+    payments = service_create(
+        actor=sam, name="Payments", audience="https://payments.example.com", owner=sam, trust_boundary="corp-internal",
+        sensitivity=Sensitivity.RESTRICTED, scopes=[{"name": "payouts:read", "description": "Read payouts"}],
+    )
+    fine = client_for(sam).post("/grants/new/", grant_data(agent.identity, crm, ["tickets:read"]), follow=True)
+    assert "would still refuse" not in fine.content.decode()
+    refused = client_for(sam).post("/grants/new/", grant_data(agent.identity, payments, ["payouts:read"]), follow=True)
+    html = refused.content.decode()
+    assert "Granted payouts:read on Payments" in html
+    assert f"The active policy would still refuse {agent.identity.name} a token for it (forbid-service-above-sensitivity-ceiling)" in html
