@@ -32,7 +32,9 @@ from .models import AccessRequest, AccessRequestState
 
 @login_required
 def access_request_list(request):
-    view, state = list_filters(request, views=selectors.ACCESS_REQUEST_VIEWS, waiting_count=lambda: selectors.waiting_access_request_count(request.user))
+    # "Waiting for me" and "Mine" are offered to those they could ever hold something for.
+    views = selectors.ACCESS_REQUEST_VIEWS if access_requests.takes_part(request.user) else ("all",)
+    view, state = list_filters(request, views=views, waiting_count=lambda: selectors.waiting_access_request_count(request.user))
     page_obj = page_of(request, selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state))
     return render(
         request,
@@ -41,7 +43,7 @@ def access_request_list(request):
             "page_obj": page_obj,
             "access_requests": page_obj.object_list,
             "view": view,
-            "views": selectors.ACCESS_REQUEST_VIEWS,
+            "views": views,
             "state": state,
             "states": LIST_STATES,
             "may_ask": visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), request.user, visibility.CHANGE).exists(),

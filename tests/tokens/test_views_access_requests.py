@@ -111,11 +111,11 @@ def test_compliance_reads_but_neither_asks_nor_decides(client_for, carol, agent,
     assert reader.post(f"/access-requests/{waiting.pk}/", {"decision": "cancel"}).status_code == 403
 
 
-def test_the_list_shows_what_waits_for_the_reviewer_and_the_sidebar_counts_it(client_for, rita, charlie, waiting):
+def test_the_list_shows_what_waits_for_the_reviewer_and_the_sidebar_counts_it(client_for, rita, alice, charlie, waiting):
     page = client_for(rita).get("/access-requests/").content.decode()
     assert f"#{waiting.pk}" in page and 'title="waiting for your decision">1<' in page
     assert 'title="waiting for your decision">' not in client_for(charlie).get("/access-requests/").content.decode()
-    empty = client_for(charlie).get("/access-requests/?view=waiting").content.decode()
+    empty = client_for(alice).get("/access-requests/?view=waiting").content.decode()  # her own request waits for others
     assert "Nothing waits for you" in empty
 
 
@@ -198,3 +198,10 @@ def test_a_service_without_scopes_says_so_where_the_scopes_would_be(client_for, 
     empty = service_create(actor=sam, name="Empty", audience="https://empty.example.com", owner=sam, trust_boundary="corp-internal", scopes=[])
     html = client_for(alice).get(f"/access-requests/new/?service={empty.pk}").content.decode()
     assert "Empty offers no scope yet: a security admin adds them on its page." in html
+
+
+def test_compliance_is_not_offered_tabs_that_could_never_hold_anything(client_for, carol, rita, waiting):
+    carol_page = client_for(carol).get("/access-requests/").content.decode()
+    assert "Waiting for me" not in carol_page and ">Mine<" not in carol_page and "All I can see" in carol_page
+    assert "Waiting for me" in client_for(rita).get("/access-requests/").content.decode()
+    assert client_for(carol).get("/access-requests/?view=mine").context["view"] == "all"
