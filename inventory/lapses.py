@@ -21,6 +21,7 @@ from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
 
 from . import services
+from .lifecycle import lapse_cutoff
 from .models import AIIdentity, LapseNotice, Ownership, Status
 
 
@@ -33,8 +34,7 @@ def lapse_date(identity: AIIdentity) -> date | None:
 
 def _lapsed(today: date):
     # The query form of lifecycle.attestation_lapsed, which refuses reactivation until an owner attests.
-    last_due = today - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS") + 1)
-    return AIIdentity.objects.filter(status=Status.ACTIVE, attestation_due__lte=last_due)
+    return AIIdentity.objects.filter(status=Status.ACTIVE, attestation_due__lte=lapse_cutoff(today))
 
 
 def lapses_review(*, actor, today: date | None = None) -> dict:

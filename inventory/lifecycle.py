@@ -62,12 +62,16 @@ def _core_requirements(identity: AIIdentity) -> list[str]:
     return missing
 
 
+def lapse_cutoff(today=None):
+    """The latest attestation due date that has lapsed by `today` (overdue past
+    NHI_ATTESTATION_GRACE_DAYS): the one rule suspend_unattested, reactivation and the
+    compliance control "attested on time" all read."""
+    return (today or timezone.localdate()) - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS") + 1)
+
+
 def attestation_lapsed(identity: AIIdentity, today=None) -> bool:
     """Overdue past NHI_ATTESTATION_GRACE_DAYS: what suspend_unattested suspends."""
-    if identity.attestation_due is None:
-        return False
-    today = today or timezone.localdate()
-    return identity.attestation_due <= today - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS") + 1)
+    return identity.attestation_due is not None and identity.attestation_due <= lapse_cutoff(today)
 
 
 def missing_for_activation(identity: AIIdentity) -> list[str]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
-from django.utils import timezone
 
 from inventory.models import AIIdentity, Autonomy, Campaign, Environment, Ownership, Status
+from inventory.lifecycle import lapse_cutoff
 from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
@@ -103,12 +103,11 @@ def documented(now) -> Evidence:
 
 
 def attested(now) -> Evidence:
-    grace_ends = timezone.localdate() - timedelta(days=nhi_setting("ATTESTATION_GRACE_DAYS"))
     findings, count, also = _identity_findings(
         AIIdentity.objects.filter(attestation_overdue_q()), lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}",
         # Past grace and still active: the sweep should have suspended it (inventory/lapses.py).
         # One it did suspend is still a finding, but access is contained: a warning.
-        past_grace=Q(attestation_due__lt=grace_ends, status=Status.ACTIVE),
+        past_grace=Q(attestation_due__lte=lapse_cutoff(), status=Status.ACTIVE),
     )
     total = AIIdentity.objects.filter(status__in=[Status.ACTIVE, Status.SUSPENDED]).count()
     # The latest campaign's answer rate: what a reviewer reports after asking everyone at once.

@@ -7,14 +7,14 @@ from rest_framework.views import APIView
 
 from nhiportal.audit.api.views import SeesEverything
 
-from .selectors import sweep_status
+from .selectors import BADGES, sweep_status
 
 
 class SweepStepSerializer(serializers.Serializer):
     step = serializers.CharField(source="step.name")
     does = serializers.CharField(source="step.does")
     every_seconds = serializers.SerializerMethodField()
-    state = serializers.ChoiceField(choices=["ok", "running", "failed", "overdue", "never"])
+    state = serializers.ChoiceField(choices=list(BADGES))
     started_at = serializers.DateTimeField(source="record.started_at", allow_null=True, default=None)
     finished_at = serializers.DateTimeField(source="record.finished_at", allow_null=True, default=None)
     last_success_at = serializers.DateTimeField(source="record.last_success_at", allow_null=True, default=None)

@@ -21,10 +21,9 @@ class Step:
     name: str
     every: timedelta
     does: str
-    arguments: tuple[str, ...] = ()
 
     def command_arguments(self) -> tuple[str, ...]:
-        return self.arguments
+        return ()
 
     @property
     def every_label(self) -> str:

@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from nhiportal.people.roles import sees_everything
 
-from .selectors import sweep_status
+from .selectors import BADGES, sweep_status
 
 
 @login_required
@@ -14,5 +14,5 @@ def status(request):
     if not sees_everything(request.user):
         raise PermissionDenied("Background work is open to reviewers, compliance and security admins.")
     rows = sweep_status()
-    tally = {state: sum(r.state == state for r in rows) for state in ("ok", "running", "failed", "overdue", "never")}
+    tally = {state: sum(r.state == state for r in rows) for state in BADGES}
     return render(request, "sweep/status.html", {"rows": rows, "tally": tally})
