@@ -10,26 +10,11 @@ from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
 
 from .models import AIIdentity, Environment, Kind, OwnerRole
+from .people_picker import PeopleChoiceField, PersonChoiceField
 from .selectors import people_who_can_own
 from .services import EDITABLE_FIELDS
 
 MAX_ATTESTATION_INTERVAL_DAYS = 365
-
-
-def person_label(person) -> str:
-    full = person.get_full_name()
-    label = f"{full} ({person.get_username()})" if full else person.get_username()
-    return label if person.is_active else f"{label}, inactive"
-
-
-class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return person_label(obj)
-
-
-class PeopleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj):
-        return person_label(obj)
 
 
 class ReportsBadVersion:

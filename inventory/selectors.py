@@ -78,6 +78,32 @@ def people_who_can_own() -> QuerySet:
     return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
+PEOPLE_SEARCH_LIMIT = 10
+PEOPLE_SEARCH_MAX_TERMS = 4
+
+
+def people_matching(query: str) -> tuple[list, bool]:
+    """Active people whose name or username holds every word of the query (or whose email
+    starts with it), by username; at most PEOPLE_SEARCH_LIMIT, and whether there were more."""
+    terms = query.split()[:PEOPLE_SEARCH_MAX_TERMS]
+    if not terms:
+        return [], False
+    people = people_who_can_own()
+    for term in terms:
+        people = people.filter(
+            Q(username__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+            | Q(email__istartswith=term)
+        )
+    found = list(people[: PEOPLE_SEARCH_LIMIT + 1])
+    return found[:PEOPLE_SEARCH_LIMIT], len(found) > PEOPLE_SEARCH_LIMIT
+
+
+def may_pick_people(user) -> bool:
+    """Whoever fills a form that names people: those who register identities, and owners of
+    one (who change its owners). Others have no such form, so no use for the directory."""
+    return may_register(user) or Ownership.objects.filter(person=user, person__is_active=True).exists()
+
+
 def may_register(user) -> bool:
     """Owners and security admins register identities; reviewers and compliance only read."""
     return bool(roles_of(user) & {OWNER, SECURITY_ADMIN})

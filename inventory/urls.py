@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import campaign_views, claim_views, import_views, views
+from . import campaign_views, claim_views, import_views, people_views, views
 from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("identities/", views.identity_list, name="identity-list"),
+    path("people/", people_views.people_search, name="people-search"),
     path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
     path("campaigns/new/", campaign_views.campaign_launch, name="campaign-launch"),
     path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign-detail"),

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from inventory.forms import PersonChoiceField
+from inventory.people_picker import PersonChoiceField
 from nhiportal.conf import nhi_setting
 from nhiportal.ids import as_id
 from inventory.models import AIIdentity, Status

@@ -1,0 +1,106 @@
+"""Choosing people in a form: a type-ahead picker instead of a list of everyone.
+
+A select of every person stops working at a few hundred people, and sends the whole
+directory to whoever opens the form. The picker renders only the people already chosen
+(as removable chips, each a hidden input carrying the person's primary key, so the form
+posts what a select would), and static/js/people_picker.js asks `people_search` for
+matches as the user types. The field's queryset still decides who may be chosen: the
+server validates every posted key against it, as it did for the select.
+"""
+
+from django import forms
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+
+def person_label(person) -> str:
+    full = person.get_full_name()
+    label = f"{full} ({person.get_username()})" if full else person.get_username()
+    return label if person.is_active else f"{label}, inactive"
+
+
+class PeoplePicker(forms.Widget):
+    """Chips for the chosen people and a search box; `multiple` for more than one person."""
+
+    def __init__(self, attrs=None, *, multiple: bool = False):
+        super().__init__(attrs)
+        self.multiple = multiple
+        self.choices = ()
+
+    def value_from_datadict(self, data, files, name):
+        if self.multiple:
+            return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        return data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        # Like a multiple select, a form with every chip removed posts nothing: that is a value.
+        return False if self.multiple else super().value_omitted_from_data(data, files, name)
+
+    def _chosen(self, value) -> list:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        keys = [str(v) for v in values if str(v).isdigit()]
+        queryset = getattr(self.choices, "queryset", None)
+        if not keys or queryset is None:
+            return []
+        people = {str(p.pk): p for p in queryset.filter(pk__in=keys)}
+        label = self.choices.field.label_from_instance
+        return [(key, label(people[key])) for key in dict.fromkeys(keys) if key in people]
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        disabled = bool(attrs.get("disabled"))
+        chosen = self._chosen(value)
+        chips = format_html_join(
+            "",
+            '<li class="chip" data-id="{0}"><input type="hidden" name="{1}" value="{0}"><span>{2}</span>{3}</li>',
+            (
+                (
+                    key,
+                    name,
+                    label,
+                    ""
+                    if disabled
+                    else format_html('<button type="button" class="chip-remove" aria-label="Remove {}">×</button>', label),
+                )
+                for key, label in chosen
+            ),
+        )
+        if disabled:
+            return format_html('<div class="picker is-disabled"><ul class="picker-chips">{}</ul></div>', chips)
+        input_id = attrs.get("id", f"id_{name}")
+        described = format_html(' aria-describedby="{}"', attrs["aria-describedby"]) if attrs.get("aria-describedby") else ""
+        return format_html(
+            '<div class="picker" data-people-picker data-name="{name}" data-search-url="{url}"{multiple}>'
+            '<ul class="picker-chips" aria-label="Chosen">{chips}</ul>'
+            '<input type="text" id="{id}" class="picker-input" autocomplete="off" spellcheck="false" '
+            'placeholder="{placeholder}" role="combobox" aria-autocomplete="list" aria-expanded="false" '
+            'aria-controls="{id}-results"{invalid}{described}>'
+            '<ul class="picker-results" id="{id}-results" role="listbox" hidden></ul>'
+            "<noscript><p class=\"help\">Choosing people here needs JavaScript.</p></noscript>"
+            "</div>",
+            name=name,
+            url=reverse("inventory:people-search"),
+            multiple=mark_safe(" data-multiple") if self.multiple else "",
+            chips=chips,
+            id=input_id,
+            placeholder="Add a person: name, username or email" if self.multiple else "Type a name, username or email",
+            invalid=mark_safe(' aria-invalid="true"') if attrs.get("aria-invalid") else "",
+            described=described,
+        )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    widget = PeoplePicker
+
+    def label_from_instance(self, obj):
+        return person_label(obj)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", PeoplePicker(multiple=True))
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj):
+        return person_label(obj)
