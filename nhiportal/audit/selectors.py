@@ -1,7 +1,14 @@
 """Reading the audit log: filtered lists and chain verification."""
 
 import hmac as hmac_lib
+import re
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
 
 from .chain import GENESIS_HASH, event_hash, event_hmac
 from .models import AuditChainHead, AuditEvent
@@ -33,11 +40,51 @@ class FieldChange:
 
 
 def event_changes(event: AuditEvent) -> list[FieldChange]:
-    """What an event changed, field by field, for people to read (before or after may be missing)."""
+    """What an event changed, field by field, for people to read (before or after may be missing).
+
+    The log keeps stored values (a sensitivity of 2, a status of "active", ISO times); people
+    read their labels ("Internal", "Active"), times to the minute, and lists as lists. Exports
+    keep the stored values.
+    """
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
     fields = list(dict.fromkeys([*before, *after]))
-    return [FieldChange(f, before.get(f), after.get(f)) for f in fields]
+    labels = {f: _choice_labels(event.object_type, f) for f in fields}
+    return [FieldChange(f, _readable(before.get(f), labels[f]), _readable(after.get(f), labels[f])) for f in fields]
+
+
+@lru_cache(maxsize=512)
+def _choice_labels(object_type: str, field: str) -> dict[str, str] | None:
+    """A model field's choice labels by stored value, when object_type names a model
+    ("inventory.aiidentity") and the field has choices. Looked up by name: audit imports no app."""
+    app_label, _, model_name = object_type.partition(".")
+    try:
+        model = apps.get_model(app_label, model_name)
+        choices = model._meta.get_field(field).flatchoices
+    except (LookupError, ValueError, FieldDoesNotExist):
+        return None
+    return {str(value): str(label) for value, label in choices} or None
+
+
+def _readable(value, labels: dict[str, str] | None):
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(_readable(v, labels)) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if labels is not None:
+        return labels.get(str(value), value)
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{timezone.localtime(moment) if timezone.is_aware(moment) else moment:%Y-%m-%d %H:%M}"
+    return value
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 @dataclass

@@ -4,11 +4,14 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.services import identity_update
 from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.selectors import event_changes
+from nhiportal.audit.services import audit_record
 
 LIST = reverse("audit:event-list")
 EXPORT = reverse("audit:event-export")
@@ -128,3 +131,30 @@ def test_it_exports_the_filtered_events_with_every_field_oldest_first(alice, bob
 def test_the_page_links_to_the_export_with_its_filters(rita, client_for):
     response = client_for(rita).get(LIST, {"action": "identity.", "page": "1"})
     assert f'href="{EXPORT}?action=identity."'.encode() in response.content
+
+
+def test_it_shows_choice_labels_and_lists_as_people_read_them_while_the_export_keeps_stored_values(sam, alice, bob, client_for, make_identity):
+    identity = make_identity(alice, name="ticket-summariser", backups=[bob], sensitivity_ceiling=3)
+    identity_update(actor=alice, identity=identity, expected_version=identity.version, sensitivity_ceiling=4, environment="staging")
+    client = client_for(sam)
+    html = client.get(LIST).content.decode()
+    assert "Confidential &rarr; Restricted" in html.replace("→", "&rarr;")
+    assert "Production &rarr; Staging" in html.replace("→", "&rarr;")
+    detail = client.get(reverse("inventory:identity-detail", args=[identity.pk])).content.decode()
+    assert "Confidential &rarr; Restricted" in detail.replace("→", "&rarr;")
+    updated = [e for e in export_of(client.get(EXPORT)) if e["action"] == "identity.update"]
+    assert updated[0]["before"]["sensitivity_ceiling"] == 3 and updated[0]["after"]["sensitivity_ceiling"] == 4
+
+
+def test_it_shows_times_to_the_minute_lists_as_lists_and_flags_as_yes_or_no(sam, alice, client_for, make_identity, settings):
+    settings.TIME_ZONE = "UTC"
+    identity = make_identity(alice, name="ticket-summariser")
+    with transaction.atomic():
+        audit_record(
+            actor=sam, action="grant.create", obj=identity,
+            after={"ends_at": "2027-01-13T07:38:15.833Z", "scopes": ["tickets:read", "tickets:write"], "urgent": True},
+        )
+    changes = {c.field: c.after for c in event_changes(AuditEvent.objects.get(action="grant.create"))}
+    assert changes == {"ends_at": "2027-01-13 07:38", "scopes": "tickets:read, tickets:write", "urgent": "yes"}
+    html = client_for(sam).get(LIST).content.decode()
+    assert "2027-01-13 07:38" in html and "tickets:read, tickets:write" in html and "07:38:15.833Z" not in html
