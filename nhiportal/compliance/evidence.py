@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
+from django.template.defaultfilters import pluralize
 
 from inventory.models import AIIdentity, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
@@ -213,7 +214,7 @@ def least_privilege(now) -> Evidence:
     return Evidence(
         WARN if count else PASS,
         f"Every grant names its scopes on one service and ends; none of the live ones runs more than {LONG_GRANT_DAYS} days ahead."
-        if not count else f"{count} live grant(s) run more than {LONG_GRANT_DAYS} days ahead.",
+        if not count else f"{count} live grant{pluralize(count, ' runs,s run')} more than {LONG_GRANT_DAYS} days ahead.",
         {"live grants": live.count(), f"ending beyond {LONG_GRANT_DAYS} days": count},
         findings, count,
     )
@@ -366,7 +367,7 @@ def signing_keys(now) -> Evidence:
                "published keys": published}
     return Evidence(
         WARN if age > limit else PASS,
-        f"Tokens are signed with {active.alg}; private keys are stored encrypted; the active key is {age} day(s) old.",
+        f"Tokens are signed with {active.alg}; private keys are stored encrypted; the active key is {_age(age)}.",
         figures,
     )
 
@@ -413,3 +414,7 @@ def governance_sweep(now) -> Evidence:
         {"steps": len(rows), "on schedule": ok, "stalled": len(stalled)},
         findings, len(stalled),
     )
+
+
+def _age(days: int) -> str:
+    return "less than a day old" if days < 1 else f"{days} day{pluralize(days)} old"

@@ -127,6 +127,7 @@ def test_a_grant_running_beyond_a_year_needs_a_look(agent, crm, grant):
     grant(agent, crm, ["tickets:write"], days=400)
     result = check("least-privilege")
     assert result.status == "warn" and names(result) == {agent.identity.name} and "tickets:write" in result.findings[0].detail
+    assert result.summary.startswith("1 live grant runs more than")
 
 
 def test_a_token_alive_after_its_task_ended_fails_ending_access(alice, agent, get_token):
@@ -207,12 +208,14 @@ def test_an_edited_audit_event_fails_audit_integrity(agent):
 def test_a_key_older_than_the_sweep_would_let_it_be_needs_rotating(agent, get_token, settings):
     assert check("signing-keys").status == "warn"  # none yet: the first token creates one
     get_token(agent)
-    assert check("signing-keys").status == "pass"
+    result = check("signing-keys")
+    assert result.status == "pass" and result.summary.endswith("the active key is less than a day old.")
     limit = settings.NHI["SIGNING_KEY_MAX_AGE_DAYS"] + 1  # the sweep rotates hourly past the setting
     SigningKey.objects.filter(state="active").update(activated_at=timezone.now() - timedelta(days=limit, hours=12))
     assert check("signing-keys").status == "pass"
     SigningKey.objects.filter(state="active").update(activated_at=timezone.now() - timedelta(days=limit + 1))
-    assert check("signing-keys").status == "warn"
+    result = check("signing-keys")
+    assert result.status == "warn" and result.summary.endswith(f"the active key is {limit + 1} days old.")
 
 
 def test_a_production_agent_with_a_staging_token_fails_environment_isolation(sam, agent, grant, oauth):
