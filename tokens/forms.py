@@ -116,6 +116,29 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class GrantReduceForm(forms.Form):
+    """Which of a grant's scopes go: those no token carried in the window are ticked to start with."""
+
+    scopes = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple, label="Scopes to remove",
+        help_text="Tokens that carry a removed scope are revoked. Removing every scope revokes the grant.",
+    )
+    reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}), help_text="Recorded in the audit log.")
+
+    def __init__(self, *args, grant, use, window_days: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = [(s, self._label(s, use, window_days)) for s in grant.scopes]
+        self.fields["scopes"].initial = list(use.unused_scopes) if use.judged else []
+        if use.unused:
+            self.fields["reason"].initial = f"Not used in the last {window_days} days."
+
+    @staticmethod
+    def _label(scope: str, use, window_days: int) -> str:
+        if scope not in use.unused_scopes:
+            return f"{scope}: used in the last {window_days} days"
+        return f"{scope}: not used in the last {window_days} days" if use.judged else f"{scope}: not used yet"
+
+
 class OptionalReasonForm(forms.Form):
     reason = forms.CharField(max_length=200, required=False)
 

@@ -11,6 +11,7 @@ from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
 
 from .revocation import live_tokens
+from .usage import grant_uses, unused_grants, window_days
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
@@ -42,6 +43,13 @@ def grant_list(*, user, state: str = "", service=None) -> QuerySet:
     elif state == "revoked":
         grants = grants.filter(revoked_at__isnull=False)
     return grants.order_by("-created_at")
+
+
+def unused_grant_list(*, user) -> list:
+    """Live grants of the identities the user may see with a scope no token carried for the
+    whole window (tokens/usage.py), oldest grant first: the longest-standing unused rights."""
+    live = grant_list(user=user, state="live").order_by("starts_at", "pk")
+    return [grant for grant, _ in unused_grants(live)]
 
 
 def grant_state(grant: Grant, now=None) -> str:
@@ -93,14 +101,17 @@ class AccessPanel:
     lent_to: list  # live delegations: who may act for this identity
     acts_for: list  # live delegations: whom this identity may act for
     waiting_requests: list  # access requests still waiting for a decision
+    window_days: int  # the window each grant's use (grant.use) is read over
 
 
 def identity_access(identity) -> AccessPanel:
     """Grants, the latest tasks with their latest tokens, and counts: what the identity holds and did."""
     now = timezone.now()
     grants = list(Grant.objects.filter(identity=identity).select_related("service").order_by("revoked_at", "-ends_at"))
+    uses = grant_uses(grants, now=now, identity_ids=[identity.pk])
     for grant in grants:
         grant.state = grant_state(grant, now)
+        grant.use = uses[grant.pk]
     tasks = list(
         Task.objects.filter(identity=identity)
         .select_related("service", "parent")
@@ -123,6 +134,7 @@ def identity_access(identity) -> AccessPanel:
         waiting_requests=list(
             identity.access_requests.filter(state__in=PENDING_ACCESS).select_related("service", "requested_by").order_by("requested_at")
         ),
+        window_days=window_days(),
     )
 
 

@@ -255,6 +255,38 @@ def grant_create(
 
 
 @transaction.atomic
+def grant_reduce(*, actor, grant: Grant, remove, reason: str) -> Grant:
+    """Take scopes off a live or upcoming grant (what goes unused goes); its tokens that carry
+    a scope no remaining grant covers are revoked. Taking every scope revokes the grant."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why these scopes go."})
+    lock_identity(grant.identity_id)
+    grant = Grant.objects.select_related("identity", "service").get(pk=grant.pk)
+    if grant.revoked_at is not None or grant.ends_at <= timezone.now():
+        raise ValidationError({"scopes": "This grant has ended: it holds nothing to take away."})
+    remove = set(remove or ())
+    if not remove:
+        raise ValidationError({"scopes": "Choose at least one scope to remove."})
+    unknown = sorted(remove - set(grant.scopes))
+    if unknown:
+        raise ValidationError({"scopes": f"The grant does not hold: {', '.join(unknown)}."})
+    if remove == set(grant.scopes):
+        return grant_revoke(actor=actor, grant=grant, reason=reason)
+    before = list(grant.scopes)
+    grant.scopes = [s for s in grant.scopes if s not in remove]
+    grant.save(update_fields=["scopes"])
+    label = actor_label(actor)
+    revoked = revoke_not_covered_by_grants(
+        identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Scopes removed: {reason.strip()}"[:200]
+    )
+    audit_record(
+        actor=actor, action="grant.reduce", obj=grant, object_repr=_grant_repr(grant),
+        before={"scopes": before}, after={"scopes": grant.scopes, "tokens_revoked": revoked}, reason=reason.strip(),
+    )
+    return grant
+
+
+@transaction.atomic
 def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     """End a grant now; live tokens that relied on it are revoked in the same transaction."""
     if not reason.strip():

@@ -12,6 +12,7 @@ urlpatterns = [
     path("grants/export.csv", export_views.grant_export, name="grant-export"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
+    path("grants/<int:pk>/reduce/", views.grant_reduce, name="grant-reduce"),
     path("access-requests/", access_request_views.access_request_list, name="access-request-list"),
     path("access-requests/export.csv", export_views.access_request_export, name="access-request-export"),
     path("access-requests/new/", access_request_views.access_request_create, name="access-request-create"),

@@ -14,16 +14,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from inventory import visibility
+from inventory.models import AIIdentity
 from nhiportal.ids import as_id
 from nhiportal.pages import page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
 
-from . import selectors, services
+from . import selectors, services, usage
 from .forms import (
     EmergencyRevokeForm,
     KeyCompromisedForm,
     GrantForm,
+    GrantReduceForm,
     KeyRotateForm,
     ReasonForm,
     ScopeFormSet,
@@ -143,22 +146,38 @@ def service_edit(request, pk):
     return _service_form_page(request, get_object_or_404(Service, pk=pk))
 
 
+GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
+
+
 @login_required
 def grant_list(request):
     state = request.GET.get("state", "live")
-    if state not in ("live", "ended", "revoked", "all"):
+    if state not in GRANT_STATES:
         state = "live"
-    page_obj = page_of(request, selectors.grant_list(user=request.user, state="" if state == "all" else state))
-    for grant in page_obj.object_list:
+    if state == "unused":
+        grants = selectors.unused_grant_list(user=request.user)
+    else:
+        grants = selectors.grant_list(user=request.user, state="" if state == "all" else state)
+    page_obj = page_of(request, grants)
+    rows = list(page_obj.object_list)
+    identity_ids = {g.identity_id for g in rows}
+    uses = usage.grant_uses(rows, identity_ids=identity_ids)
+    changeable = set(
+        visibility.restrict(AIIdentity.objects.filter(pk__in=identity_ids), request.user, visibility.CHANGE).values_list("pk", flat=True)
+    )
+    for grant in rows:
         grant.state = selectors.grant_state(grant)
+        grant.use = uses[grant.pk]
+        grant.may_reduce = grant.identity_id in changeable and grant.state in ("live", "next")
     return render(
         request,
         "tokens/grant_list.html",
         {
             "page_obj": page_obj,
-            "grants": page_obj.object_list,
+            "grants": rows,
             "state": state,
-            "states": ["live", "ended", "revoked", "all"],
+            "states": GRANT_STATES,
+            "window_days": usage.window_days(),
             "may_change": is_security_admin(request.user),
         },
     )
@@ -191,6 +210,32 @@ def grant_create(request):
             ))
         return redirect("tokens:grant-list")
     return _form_page(request, "tokens/grant_form.html", form, cancel_url=reverse("tokens:grant-list"))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def grant_reduce(request, pk):
+    """Remove some scopes of a grant: its identity's owners and security admins, who may change it."""
+    grant = get_object_or_404(selectors.grant_list(user=request.user), pk=pk)
+    if not visibility.can(request.user, visibility.CHANGE, grant.identity):
+        raise PermissionDenied
+    back = reverse("inventory:identity-detail", args=[grant.identity_id]) + "#access"
+    if selectors.grant_state(grant) in ("revoked", "expired"):
+        messages.info(request, "This grant has ended: it holds nothing to take away.")
+        return redirect(back)
+    use = usage.grant_uses([grant], identity_ids=[grant.identity_id])[grant.pk]
+    form = GrantReduceForm(request.POST or None, grant=grant, use=use, window_days=usage.window_days())
+    done = request.method == "POST" and _submitted(
+        form,
+        lambda data: services.grant_reduce(actor=request.user, grant=grant, remove=data["scopes"], reason=data["reason"]),
+    )
+    if done:
+        if done.revoked_at:
+            messages.success(request, f"Revoked the grant of {grant.identity.name} on {grant.service.name}; its tokens are revoked.")
+        else:
+            messages.success(request, f"{grant.identity.name} now holds {' '.join(done.scopes)} on {grant.service.name}; tokens that carried the removed scopes are revoked.")
+        return redirect(back)
+    return _form_page(request, "tokens/grant_reduce.html", form, grant=grant, use=use, cancel_url=back)
 
 
 @require_http_methods(["GET", "POST"])

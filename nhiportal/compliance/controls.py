@@ -73,6 +73,9 @@ CONTROLS = (
     Control("governance-sweep", "NHIP-16", "Governance runs on schedule",
             "Lapsed attestations and missing owners suspend identities, expired rows go and keys rotate only while the sweep runs.",
             evidence.governance_sweep, ("GOVERN 1.5", "MANAGE 2.4", "NHI1:2025")),
+    Control("unused-access", "NHIP-17", "Access that goes unused is found",
+            "Scopes of a live grant that no token carried for a whole window (30 days by default) are listed for revoking: a right nobody uses serves only whoever takes the agent.",
+            evidence.unused_access, ("NHI5:2025", "PR.AA-05", "IAM-05", "IAM-08", "IAM-19")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

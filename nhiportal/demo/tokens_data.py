@@ -62,6 +62,7 @@ SERVICES_BY_BOUNDARY = {
     "partner-network": ["CRM"],
 }
 DEMO_TASKS = 8  # identities that get a task and a token or two
+UNUSED_WINDOW_DEMO_DAYS = 40  # how long ago the demo grants began: past the default unused-access window
 DEMO_APPROVALS = 2  # autonomous agents whose consequential task waits for a reviewer
 
 
@@ -127,8 +128,11 @@ def _grant_all(identities: list, sam) -> list:
         for service in _services_for(identity):
             scopes = [s.name for s in service.scopes.all() if not s.consequential][:2]
             if scopes:
+                # Granted weeks ago, so the grants the demo's few tasks leave unexercised
+                # show as unused access (tokens/usage.py) on /grants/?state=unused.
                 grant = grant_create(
                     actor=sam, identity=identity, service=service, scopes=scopes,
+                    starts_at=timezone.now() - timedelta(days=UNUSED_WINDOW_DEMO_DAYS),
                     ends_at=timezone.now() + timedelta(days=30 + 15 * (n % 5)),
                     justification=f"Needed for: {identity.purpose[:120]}",
                 )

@@ -237,6 +237,9 @@ NHI = {
     "TOKEN_TTL_CEILING": int(os.environ.get("NHI_TOKEN_TTL_CEILING", "900")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
+    # A live grant none of whose tokens in this many days carried one of its scopes is unused
+    # access (tokens/usage.py). The ledger answers for TOKEN_RETENTION_DAYS, so no longer.
+    "UNUSED_ACCESS_DAYS": int(os.environ.get("NHI_UNUSED_ACCESS_DAYS", "30")),
     # How long an agent's request for approval waits before it lapses (the agent must ask anew),
     # and the longest a reviewer may approve a task for (its tokens expire with the window).
     "APPROVAL_REQUEST_HOURS": int(os.environ.get("NHI_APPROVAL_REQUEST_HOURS", "24")),

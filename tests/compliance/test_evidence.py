@@ -246,3 +246,15 @@ def test_governance_sweep_warns_of_a_failed_notice_and_fails_when_suspensions_st
     result = check("governance-sweep")
     assert result.status == "fail" and names(result) == {"notify_claims", "suspend_orphans"}
     assert "last succeeded" in {f.name: f.detail for f in result.findings}["suspend_orphans"]
+
+
+def test_a_grant_with_a_scope_no_token_carried_for_the_window_needs_a_look(agent, crm, grant, oauth):
+    grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=timezone.now() - timedelta(days=40))
+    grant(agent, crm, ["tickets:write"])  # granted today: too young to judge
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    result = check("unused-access")
+    assert result.status == "warn" and names(result) == {agent.identity.name}
+    assert result.summary == "1 live grant holds a scope no token carried in 30 days."
+    assert result.findings[0].detail.startswith("tickets:write on CRM: no token in 30 days, last used ")
+    assert token_request(oauth, agent, scope="tickets:write").status_code == 200
+    assert check("unused-access").status == "pass"

@@ -68,6 +68,15 @@ class GrantSerializer(serializers.Serializer):
     revoke_reason = serializers.CharField(read_only=True)
 
 
+class UnusedGrantSerializer(GrantSerializer):
+    """A live grant with a scope no token carried for the whole window (NHI_UNUSED_ACCESS_DAYS)."""
+
+    identity_name = serializers.CharField(source="identity.name", read_only=True)
+    last_used_at = serializers.DateTimeField(source="use.last_used_at", read_only=True, allow_null=True,
+                                             help_text="The latest token in the window that carried one of its scopes; null if none did.")
+    unused_scopes = serializers.ListField(source="use.unused_scopes", child=serializers.CharField(), read_only=True)
+
+
 class AccessRequestSerializer(serializers.Serializer):
     """What is asked (the writable fields) and how far the two stages got (read-only)."""
 
@@ -156,6 +165,11 @@ class TokenExposureSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class GrantReduceSerializer(serializers.Serializer):
+    scopes = serializers.ListField(child=serializers.CharField(max_length=80), help_text="The scopes to take off the grant; all of them revokes it.")
     reason = serializers.CharField(max_length=200)
 
 

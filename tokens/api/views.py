@@ -53,6 +53,7 @@ from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_toke
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
+from ..usage import grant_uses
 from .serializers import (
     EmergencyRevokeSerializer,
     RevokedSerializer,
@@ -64,7 +65,9 @@ from .serializers import (
     TokenExposureSerializer,
     CredentialCreateSerializer,
     CredentialSerializer,
+    GrantReduceSerializer,
     GrantSerializer,
+    UnusedGrantSerializer,
     OptionalReasonSerializer,
     ReasonSerializer,
     RotateSerializer,
@@ -153,6 +156,27 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             justification=data["justification"], starts_at=data.get("starts_at"),
         )
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=UnusedGrantSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def unused(self, request):
+        """Live grants with a scope no token carried in the last NHI_UNUSED_ACCESS_DAYS days, oldest first."""
+        page = self.paginate_queryset(selectors.unused_grant_list(user=request.user))
+        uses = grant_uses(page, identity_ids={g.identity_id for g in page})
+        for grant in page:
+            grant.use = uses[grant.pk]
+        return self.get_paginated_response(UnusedGrantSerializer(page, many=True).data)
+
+    @extend_schema(request=GrantReduceSerializer, responses=GrantSerializer)
+    @action(detail=True, methods=["post"])
+    def reduce(self, request, pk=None):
+        """Take scopes off a live grant (its identity's owners and security admins); tokens that carry them are revoked."""
+        grant = self.get_object()
+        if not visibility.can(request.user, visibility.CHANGE, grant.identity):
+            raise PermissionDenied("Only the identity's owners and security admins change its grants.")
+        data = valid(GrantReduceSerializer, request.data)
+        grant = services.grant_reduce(actor=request.user, grant=grant, remove=data["scopes"], reason=data["reason"])
+        return Response(GrantSerializer(Grant.objects.select_related("service", "granted_by").get(pk=grant.pk)).data)
 
     @extend_schema(request=ReasonSerializer, responses=GrantSerializer)
     @action(detail=True, methods=["post"])

@@ -1,0 +1,64 @@
+"""Unused access in a real browser: a security admin finds a grant nobody uses and revokes it."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.test_token_pages import csp_watch
+from tests.tokens.conftest import agent, crm, grant, make_agent, token_request  # noqa: F401  (fixtures)
+from tokens.models import Grant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_security_admin_finds_unused_access_and_revokes_it(page, login, sam, agent, crm, grant):
+    blocked = csp_watch(page)
+    since = timezone.now() - timedelta(days=40)
+    used = grant(agent, crm, ["tickets:read"], starts_at=since)
+    idle = grant(agent, crm, ["tickets:write"], starts_at=since)
+    assert token_request(Client(), agent, scope="tickets:read").status_code == 200
+
+    login(page, sam)
+    page.goto("/grants/")
+    page.get_by_role("navigation", name="Grant state").get_by_role("link", name="Unused").click()
+    expect(page).to_have_url(re.compile(r"/grants/\?state=unused$"))
+    rows = page.locator("main table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("tickets:write")
+    expect(rows.first).to_contain_text("Unused for 30 days")
+
+    rows.first.get_by_role("link", name="Revoke…").click()
+    page.fill("#id_reason", "Never used in 30 days: the agent only reads tickets.")
+    page.get_by_role("button", name="Revoke grant").click()
+    expect(page.locator(".msg-success")).to_be_visible()
+    idle.refresh_from_db()
+    assert idle.revoked_at is not None and Grant.objects.get(pk=used.pk).revoked_at is None
+
+    page.goto("/grants/?state=unused")
+    expect(page.locator("main")).to_contain_text("No unused access")
+    assert blocked == []
+
+
+def test_an_owner_removes_the_scope_their_agent_never_uses(page, login, alice, agent, crm, grant):
+    blocked = csp_watch(page)
+    both = grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=timezone.now() - timedelta(days=40))
+    assert token_request(Client(), agent, scope="tickets:read").status_code == 200
+
+    login(page, alice)
+    page.goto(f"/identities/{agent.identity.pk}/")
+    access = page.locator("#access")
+    expect(access.locator("tbody tr").first).to_contain_text("Unused")
+    access.get_by_role("link", name="Remove scopes…").click()
+    expect(page.get_by_label("tickets:write: not used in the last 30 days")).to_be_checked()
+    expect(page.get_by_label("tickets:read: used in the last 30 days")).not_to_be_checked()
+    page.get_by_role("button", name="Remove scopes").click()
+    expect(page).to_have_url(re.compile(rf"/identities/{agent.identity.pk}/#access$"))
+    expect(page.locator(".msg-success")).to_contain_text("now holds tickets:read on CRM")
+    expect(page.locator("#access tbody tr").first).not_to_contain_text("tickets:write")
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:read"]
+    assert blocked == []

@@ -1,0 +1,114 @@
+"""Removing scopes from a grant: what goes unused goes, with the tokens that carry it."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from tokens.models import Grant, IssuedToken
+from tokens.services import grant_reduce
+
+from .conftest import token_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(grant):
+    return f"/grants/{grant.pk}/reduce/"
+
+
+def _api(grant):
+    return f"/api/v1/grants/{grant.pk}/reduce/"
+
+
+@pytest.fixture
+def both(agent, crm, grant):
+    return grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=timezone.now() - timedelta(days=40))
+
+
+def test_it_removes_scopes_and_revokes_the_tokens_that_carry_them(alice, agent, both, oauth):
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    assert token_request(oauth, agent, scope="tickets:read tickets:write").status_code == 200
+    reader, writer = IssuedToken.objects.order_by("pk")
+    grant_reduce(actor=alice, grant=both, remove=["tickets:write"], reason="Never writes.")
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:read"] and both.revoked_at is None
+    reader.refresh_from_db()
+    writer.refresh_from_db()
+    assert reader.revoked_at is None and writer.revoked_at is not None and "Never writes." in writer.revoke_reason
+    [event] = AuditEvent.objects.filter(action="grant.reduce")
+    assert event.before == {"scopes": ["tickets:read", "tickets:write"]}
+    assert event.after == {"scopes": ["tickets:read"], "tokens_revoked": 1}
+    # The agent can no longer get what was taken away, and still gets the rest.
+    refused = token_request(oauth, agent, scope="tickets:write")
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+
+
+def test_removing_every_scope_revokes_the_grant(alice, both):
+    grant_reduce(actor=alice, grant=both, remove=["tickets:read", "tickets:write"], reason="Unused.")
+    both.refresh_from_db()
+    assert both.revoked_at is not None and both.scopes == ["tickets:read", "tickets:write"]
+    assert list(AuditEvent.objects.filter(action__startswith="grant.r").values_list("action", flat=True)) == ["grant.revoke"]
+
+
+@pytest.mark.parametrize(
+    "remove, reason, field, message",
+    [
+        ([], "Unused.", "scopes", "Choose at least one scope"),
+        (["tickets:delete"], "Unused.", "scopes", "does not hold: tickets:delete"),
+        (["tickets:write"], "  ", "reason", "Say why"),
+    ],
+)
+def test_it_refuses_what_it_cannot_do_and_changes_nothing(alice, both, remove, reason, field, message):
+    with pytest.raises(ValidationError) as refused:
+        grant_reduce(actor=alice, grant=both, remove=remove, reason=reason)
+    assert message in str(refused.value.message_dict[field])
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:read", "tickets:write"] and not AuditEvent.objects.filter(action="grant.reduce").exists()
+
+
+def test_an_ended_grant_has_nothing_to_take_away(alice, sam, both):
+    Grant.objects.filter(pk=both.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(ValidationError, match="has ended"):
+        grant_reduce(actor=alice, grant=both, remove=["tickets:write"], reason="Unused.")
+
+
+def test_an_owner_removes_the_unused_scope_on_the_page(alice, agent, both, oauth, client_for):
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    client = client_for(alice)
+    page = client.get(_page(both))
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.fields["scopes"].initial == ["tickets:write"]
+    assert "tickets:write: not used in the last 30 days" in page.content.decode()
+    response = client.post(_page(both), {"scopes": ["tickets:write"], "reason": "Not used in the last 30 days."})
+    assert response.status_code == 302 and response["Location"].endswith(f"/identities/{agent.identity.pk}/#access")
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:read"]
+
+
+def test_the_page_shows_errors_next_to_the_fields(alice, both, client_for):
+    response = client_for(alice).post(_page(both), {"scopes": ["tickets:nope"], "reason": ""})
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"scopes", "reason"}
+
+
+def test_people_who_may_not_change_the_identity_are_refused(both, client_for, rita, carol, charlie, bob):
+    for person, status in ((rita, 403), (carol, 403), (charlie, 404), (bob, 404)):
+        client = client_for(person)
+        assert client.get(_page(both)).status_code == status, person
+        assert client.post(_page(both), {"scopes": ["tickets:write"], "reason": "x"}).status_code == status
+        assert client.post(_api(both), {"scopes": ["tickets:write"], "reason": "x"}, content_type="application/json").status_code == status
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:read", "tickets:write"]
+
+
+def test_a_security_admin_removes_scopes_through_the_api(sam, both, client_for):
+    client = client_for(sam)
+    response = client.post(_api(both), {"scopes": ["tickets:write"], "reason": "Unused."}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["scopes"] == ["tickets:read"]
+    refused = client.post(_api(both), {"scopes": ["tickets:write"], "reason": "Again."}, content_type="application/json")
+    assert refused.status_code == 400 and "does not hold" in str(refused.json())
