@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from nhiportal.ids import as_id
+
 
 def person_label(person) -> str:
     full = person.get_full_name()
@@ -39,7 +41,7 @@ class PeoplePicker(forms.Widget):
 
     def _chosen(self, value) -> list:
         values = value if isinstance(value, (list, tuple)) else [value]
-        keys = [str(v) for v in values if str(v).isdigit()]
+        keys = [str(as_id(v)) for v in values if as_id(v) is not None]
         queryset = getattr(self.choices, "queryset", None)
         if not keys or queryset is None:
             return []
@@ -90,8 +92,16 @@ class PeoplePicker(forms.Widget):
         )
 
 
+# Posted keys are checked to be ids before the queryset sees them: Django's fields catch a
+# ValueError but not the OverflowError SQLite raises for a key past 64 bits (a 500).
+
 class PersonChoiceField(forms.ModelChoiceField):
     widget = PeoplePicker
+
+    def to_python(self, value):
+        if value not in self.empty_values and as_id(value) is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
     def label_from_instance(self, obj):
         return person_label(obj)
@@ -101,6 +111,12 @@ class PeopleChoiceField(forms.ModelMultipleChoiceField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", PeoplePicker(multiple=True))
         super().__init__(*args, **kwargs)
+
+    def _check_values(self, value):
+        for key in value:
+            if as_id(key) is None:
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": key})
+        return super()._check_values(value)
 
     def label_from_instance(self, obj):
         return person_label(obj)
