@@ -6,6 +6,8 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
+from nhiportal.identity_filter import IdentityFilter
+
 from .models import AuditEvent
 
 
@@ -27,7 +29,7 @@ class AuditEventFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter(
         field_name="object_type", label="Object type", widget=forms.TextInput(attrs={"placeholder": "inventory.aiidentity"})
     )
-    identity = django_filters.UUIDFilter(field_name="identity_id", label="Identity id")
+    identity = IdentityFilter()
     # Whole days in the portal's time zone; compared as a range on `at` so its index serves.
     date_from = django_filters.DateFilter(
         method="filter_date_from", label="From", widget=forms.DateInput(attrs={"type": "date"})

@@ -43,6 +43,8 @@ def test_it_filters_by_identity_service_decision_action_mode_and_date(client_for
     PolicyDecision.objects.filter(pk=old).update(at=timezone.now() - timedelta(days=10))
     client = client_for(rita)
     assert set(listed(client, identity=str(agent.pk))) == {allowed, denied, elsewhere, old}
+    assert set(listed(client, identity=f"  {agent.name.upper()} ")) == {allowed, denied, elsewhere, old}  # by name, any case
+    assert set(listed(client, identity="no-such-agent")) == set()
     assert set(listed(client, service=other_service.pk)) == {elsewhere}
     assert set(listed(client, decision="deny")) == {denied}
     assert set(listed(client, action="exchange")) == {elsewhere}
@@ -53,8 +55,8 @@ def test_it_filters_by_identity_service_decision_action_mode_and_date(client_for
 
 
 def test_it_reports_bad_filters_instead_of_failing(client_for, rita):
-    page = client_for(rita).get(reverse("policy:decision-list"), {"identity": "not-a-uuid", "since": "yesterday"})
-    assert page.status_code == 200 and page.context["filter"].errors
+    page = client_for(rita).get(reverse("policy:decision-list"), {"identity": "x" * 201, "since": "yesterday"})
+    assert page.status_code == 200 and set(page.context["filter"].errors) == {"identity", "since"}
 
 
 def test_it_paginates(settings, client_for, rita, agent, crm):

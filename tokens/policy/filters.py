@@ -5,6 +5,7 @@ from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from nhiportal.identity_filter import IdentityFilter
 from tokens.models import Service
 
 from .cedar_request import ACTIONS
@@ -12,7 +13,7 @@ from .models import Decision, PolicyDecision, PolicyMode
 
 
 class DecisionFilter(django_filters.FilterSet):
-    identity = django_filters.UUIDFilter(field_name="identity_id", label="Identity id")
+    identity = IdentityFilter()
     service = django_filters.ModelChoiceFilter(
         queryset=Service.objects.all(), empty_label="Any", method="filter_service", label="Service"
     )
