@@ -126,17 +126,20 @@ class GrantReduceForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}), help_text="Recorded in the audit log.")
 
     def __init__(self, *args, grant, use, window_days: int, **kwargs):
+        """use: the grant's stored use (tokens/usage.py), None before the first check."""
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = [(s, self._label(s, use, window_days)) for s in grant.scopes]
-        self.fields["scopes"].initial = list(use.unused_scopes) if use.judged else []
-        if use.unused:
+        if use is not None and use.unused:
+            self.fields["scopes"].initial = list(use.unused_scopes)
             self.fields["reason"].initial = f"Not used in the last {window_days} days."
 
     @staticmethod
     def _label(scope: str, use, window_days: int) -> str:
-        if scope not in use.unused_scopes:
-            return f"{scope}: used in the last {window_days} days"
-        return f"{scope}: not used in the last {window_days} days" if use.judged else f"{scope}: not used yet"
+        if use is None or not use.judged:
+            return scope
+        if scope in use.unused_scopes:
+            return f"{scope}: not used in the last {window_days} days"
+        return f"{scope}: used in the last {window_days} days"
 
 
 class OptionalReasonForm(forms.Form):

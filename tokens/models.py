@@ -164,6 +164,12 @@ class Grant(models.Model):
     revoke_reason = models.TextField(blank=True)
     # When manage.py notify_grant_endings told the identity's owners it ends soon.
     ending_told_at = models.DateTimeField(null=True, blank=True)
+    # What manage.py grant_usage last read off the token ledger (tokens/usage.py): when, the
+    # latest token in the window that carried one of its scopes, and the scopes none carried
+    # (empty until the grant is older than the window). Stored, so pages need not scan the ledger.
+    usage_checked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    unused_scopes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,7 +11,7 @@ from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
 
 from .revocation import live_tokens
-from .usage import grant_uses, unused_grants, window_days
+from .usage import unused, window_days, with_uses
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
@@ -45,11 +45,11 @@ def grant_list(*, user, state: str = "", service=None) -> QuerySet:
     return grants.order_by("-created_at")
 
 
-def unused_grant_list(*, user) -> list:
+def unused_grant_list(*, user) -> QuerySet:
     """Live grants of the identities the user may see with a scope no token carried for the
-    whole window (tokens/usage.py), oldest grant first: the longest-standing unused rights."""
-    live = grant_list(user=user, state="live").order_by("starts_at", "pk")
-    return [grant for grant, _ in unused_grants(live)]
+    whole window, as the last grant_usage run found (tokens/usage.py), oldest grant first:
+    the longest-standing unused rights."""
+    return unused(grant_list(user=user, state="live")).order_by("starts_at", "pk")
 
 
 def grant_state(grant: Grant, now=None) -> str:
@@ -108,10 +108,8 @@ def identity_access(identity) -> AccessPanel:
     """Grants, the latest tasks with their latest tokens, and counts: what the identity holds and did."""
     now = timezone.now()
     grants = list(Grant.objects.filter(identity=identity).select_related("service").order_by("revoked_at", "-ends_at"))
-    uses = grant_uses(grants, now=now, identity_ids=[identity.pk])
-    for grant in grants:
+    for grant in with_uses(grants):
         grant.state = grant_state(grant, now)
-        grant.use = uses[grant.pk]
     tasks = list(
         Task.objects.filter(identity=identity)
         .select_related("service", "parent")

@@ -274,7 +274,8 @@ def grant_reduce(*, actor, grant: Grant, remove, reason: str) -> Grant:
         return grant_revoke(actor=actor, grant=grant, reason=reason)
     before = list(grant.scopes)
     grant.scopes = [s for s in grant.scopes if s not in remove]
-    grant.save(update_fields=["scopes"])
+    grant.unused_scopes = [s for s in grant.unused_scopes or () if s not in remove]
+    grant.save(update_fields=["scopes", "unused_scopes"])
     label = actor_label(actor)
     revoked = revoke_not_covered_by_grants(
         identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Scopes removed: {reason.strip()}"[:200]

@@ -6,6 +6,10 @@ ledger says what was used: each token names its identity, audience and scopes. I
 NHI_TOKEN_RETENTION_DAYS of tokens, so the window (NHI_UNUSED_ACCESS_DAYS) can be no longer,
 which a system check enforces. A grant younger than the window is not judged: it has not
 had the chance to be used.
+
+Reading the window's tokens costs a pass over them (about a second per 500,000 on SQLite),
+too much for a page, so `grant_usage_refresh` (manage.py grant_usage, an hourly step of the
+governance sweep) stores each live grant's use on its row, and pages read that.
 """
 
 from collections import defaultdict
@@ -13,9 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.checks import Error, register
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 
 from .models import Grant, IssuedToken
@@ -36,24 +42,20 @@ class GrantUse:
         return self.judged and bool(self.unused_scopes)
 
 
-def grant_uses(grants, *, now=None, identity_ids=None) -> dict[int, GrantUse]:
-    """How each grant (with its service loaded) was used in the window, by grant pk.
+def read_uses(grants, *, now) -> dict[int, GrantUse]:
+    """How each grant (with its service loaded) was used in the window ending now, by grant pk.
 
     One grouped query over the window's tokens: identity, audience and the scope set they
     carried, with the latest time each set was issued. Agents ask for a few scope sets over
-    and over, so the groups are few however many tokens there are. identity_ids narrows the
-    query to those identities (a page's few); None reads the whole window (the compliance check).
+    and over, so the groups are few however many tokens there are.
     """
     grants = list(grants)
     if not grants:
         return {}
-    now = now or timezone.now()
     since = now - timedelta(days=window_days())
-    tokens = IssuedToken.objects.filter(issued_at__gte=since)
-    if identity_ids is not None:
-        tokens = tokens.filter(identity_id__in=identity_ids)
     carried = defaultdict(list)
-    for row in tokens.order_by().values("identity_id", "audience", "scopes").annotate(last=Max("issued_at")):
+    rows = IssuedToken.objects.filter(issued_at__gte=since, issued_at__lte=now).order_by()
+    for row in rows.values("identity_id", "audience", "scopes").annotate(last=Max("issued_at")):
         carried[(row["identity_id"], row["audience"])].append((frozenset(row["scopes"] or ()), row["last"]))
     uses = {}
     for grant in grants:
@@ -72,11 +74,69 @@ def grant_uses(grants, *, now=None, identity_ids=None) -> dict[int, GrantUse]:
     return uses
 
 
-def unused_grants(grants, *, now=None) -> list[tuple[Grant, GrantUse]]:
-    """Those of these live grants (service loaded) with a scope unused for the whole window."""
-    grants = list(grants)
-    uses = grant_uses(grants, now=now, identity_ids={g.identity_id for g in grants})
-    return [(g, uses[g.pk]) for g in grants if uses[g.pk].unused]
+def stored_use(grant: Grant) -> GrantUse | None:
+    """What the last grant_usage run found for this grant; None if none has looked at it."""
+    if grant.usage_checked_at is None:
+        return None
+    judged = grant.starts_at <= grant.usage_checked_at - timedelta(days=window_days())
+    return GrantUse(grant.last_used_at, tuple(grant.unused_scopes or ()), judged)
+
+
+def current_use(grant: Grant) -> GrantUse | None:
+    """stored_use, brought up to now with the tokens issued since it was stored (at most an
+    hour's, for one identity and audience): what someone about to remove scopes must see."""
+    use = stored_use(grant)
+    if use is None:
+        return None
+    since = IssuedToken.objects.filter(
+        identity_id=grant.identity_id, audience=grant.service.audience, issued_at__gte=grant.usage_checked_at
+    ).order_by().values("scopes").annotate(last=Max("issued_at"))
+    unused_scopes, last = list(use.unused_scopes), use.last_used_at
+    for row in since:
+        hit = set(grant.scopes) & set(row["scopes"] or ())
+        if hit:
+            unused_scopes = [s for s in unused_scopes if s not in hit]
+            last = row["last"] if last is None else max(last, row["last"])
+    return GrantUse(last, tuple(unused_scopes), use.judged)
+
+
+def with_uses(grants):
+    """Set grant.use (stored_use) on each grant; return them."""
+    for grant in grants:
+        grant.use = stored_use(grant)
+    return grants
+
+
+def unused(grants):
+    """Narrow a queryset of live grants to those the last run found a scope unused on."""
+    return grants.filter(usage_checked_at__isnull=False).exclude(unused_scopes=[])
+
+
+def grant_usage_refresh(*, actor, now=None) -> dict:
+    """Read every live grant's use off the ledger and store it on the grant (manage.py grant_usage)."""
+    now = now or timezone.now()
+    live = list(
+        Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now).select_related("service").order_by("pk")
+    )
+    uses = read_uses(live, now=now)
+    changed = []
+    for grant in live:
+        use = uses[grant.pk]
+        unused_scopes = list(use.unused_scopes) if use.judged else []
+        if (grant.last_used_at, list(grant.unused_scopes or ())) != (use.last_used_at, unused_scopes) or grant.usage_checked_at is None:
+            changed.append(grant)
+        grant.last_used_at, grant.unused_scopes, grant.usage_checked_at = use.last_used_at, unused_scopes, now
+    counts = {"live": len(live), "with_unused_scopes": sum(1 for g in live if g.unused_scopes), "changed": len(changed)}
+    with transaction.atomic():
+        # Every live grant's check time moves; the rows whose findings changed are the news.
+        Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now).update(usage_checked_at=now)
+        Grant.objects.bulk_update(changed, ["last_used_at", "unused_scopes"], batch_size=500)
+        if changed:
+            audit_record(
+                actor=actor, action="grants.usage", object_type="tokens.grant", object_id="usage",
+                object_repr="grant usage", after={**counts, "window_days": window_days()},
+            )
+    return counts
 
 
 @register()

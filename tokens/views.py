@@ -161,13 +161,11 @@ def grant_list(request):
     page_obj = page_of(request, grants)
     rows = list(page_obj.object_list)
     identity_ids = {g.identity_id for g in rows}
-    uses = usage.grant_uses(rows, identity_ids=identity_ids)
     changeable = set(
         visibility.restrict(AIIdentity.objects.filter(pk__in=identity_ids), request.user, visibility.CHANGE).values_list("pk", flat=True)
     )
-    for grant in rows:
+    for grant in usage.with_uses(rows):
         grant.state = selectors.grant_state(grant)
-        grant.use = uses[grant.pk]
         grant.may_reduce = grant.identity_id in changeable and grant.state in ("live", "next")
     return render(
         request,
@@ -223,7 +221,7 @@ def grant_reduce(request, pk):
     if selectors.grant_state(grant) in ("revoked", "expired"):
         messages.info(request, "This grant has ended: it holds nothing to take away.")
         return redirect(back)
-    use = usage.grant_uses([grant], identity_ids=[grant.identity_id])[grant.pk]
+    use = usage.current_use(grant)
     form = GrantReduceForm(request.POST or None, grant=grant, use=use, window_days=usage.window_days())
     done = request.method == "POST" and _submitted(
         form,

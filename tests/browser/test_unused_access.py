@@ -1,9 +1,11 @@
 """Unused access in a real browser: a security admin finds a grant nobody uses and revokes it."""
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -21,6 +23,7 @@ def test_a_security_admin_finds_unused_access_and_revokes_it(page, login, sam, a
     used = grant(agent, crm, ["tickets:read"], starts_at=since)
     idle = grant(agent, crm, ["tickets:write"], starts_at=since)
     assert token_request(Client(), agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())  # the sweep's hourly step
 
     login(page, sam)
     page.goto("/grants/")
@@ -47,6 +50,7 @@ def test_an_owner_removes_the_scope_their_agent_never_uses(page, login, alice, a
     blocked = csp_watch(page)
     both = grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=timezone.now() - timedelta(days=40))
     assert token_request(Client(), agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())  # the sweep's hourly step
 
     login(page, alice)
     page.goto(f"/identities/{agent.identity.pk}/")

@@ -4,6 +4,7 @@ Where the portal itself prevents the failure (a token outliving its task, say), 
 breaks the data behind the portal's back: the evidence must notice what the services did not do.
 """
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -252,9 +253,13 @@ def test_a_grant_with_a_scope_no_token_carried_for_the_window_needs_a_look(agent
     grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=timezone.now() - timedelta(days=40))
     grant(agent, crm, ["tickets:write"])  # granted today: too young to judge
     assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    assert check("unused-access").figures["not checked yet (grant_usage runs hourly)"] == 2
+    call_command("grant_usage", stdout=io.StringIO())
     result = check("unused-access")
     assert result.status == "warn" and names(result) == {agent.identity.name}
+    assert "not checked yet (grant_usage runs hourly)" not in result.figures
     assert result.summary == "1 live grant holds a scope no token carried in 30 days."
     assert result.findings[0].detail.startswith("tickets:write on CRM: no token in 30 days, last used ")
     assert token_request(oauth, agent, scope="tickets:write").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
     assert check("unused-access").status == "pass"

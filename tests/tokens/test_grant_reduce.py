@@ -1,9 +1,11 @@
 """Removing scopes from a grant: what goes unused goes, with the tokens that carry it."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
@@ -78,6 +80,7 @@ def test_an_ended_grant_has_nothing_to_take_away(alice, sam, both):
 
 def test_an_owner_removes_the_unused_scope_on_the_page(alice, agent, both, oauth, client_for):
     assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
     client = client_for(alice)
     page = client.get(_page(both))
     assert page.status_code == 200

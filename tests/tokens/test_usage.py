@@ -1,5 +1,6 @@
 """Unused access: the scopes of live grants no token carried for the whole window."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from tokens.models import Grant, IssuedToken
 from tokens.services import service_create
-from tokens.usage import grant_uses
+from tokens.usage import stored_use
 
 from .conftest import token_request
 
@@ -30,8 +31,9 @@ def old_grant(grant, crm):
 
 
 def _use(grant):
-    grant = Grant.objects.select_related("service").get(pk=grant.pk)
-    return grant_uses([grant])[grant.pk]
+    """What the hourly grant_usage step stores for the grant, run now."""
+    call_command("grant_usage", stdout=io.StringIO())
+    return stored_use(Grant.objects.get(pk=grant.pk))
 
 
 def test_a_token_carrying_some_scopes_leaves_the_others_unused(agent, old_grant, oauth):
@@ -56,7 +58,7 @@ def test_a_grant_no_token_used_in_the_window_is_unused(agent, old_grant, oauth):
 def test_a_grant_younger_than_the_window_is_not_judged(agent, grant, crm):
     young = grant(agent, crm, ["tickets:read"], starts_at=timezone.now() - timedelta(days=29))
     use = _use(young)
-    assert use.unused_scopes == ("tickets:read",) and not use.judged and not use.unused
+    assert use.unused_scopes == () and not use.judged and not use.unused
 
 
 def test_tokens_for_another_service_or_identity_do_not_count(agent, make_agent, old_grant, sam, oauth, settings):
@@ -76,6 +78,7 @@ def test_tokens_for_another_service_or_identity_do_not_count(agent, make_agent, 
 def test_security_admins_list_unused_grants_on_the_page_and_the_api(agent, old_grant, oauth, client_for, sam):
     grant = old_grant(agent)
     assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
     client = client_for(sam)
     page = client.get(UNUSED_PAGE)
     assert page.status_code == 200
@@ -92,6 +95,7 @@ def test_security_admins_list_unused_grants_on_the_page_and_the_api(agent, old_g
 def test_the_unused_list_is_empty_when_everything_granted_is_used(agent, old_grant, oauth, client_for, sam):
     old_grant(agent)
     assert token_request(oauth, agent, scope="tickets:read tickets:write").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
     page = client_for(sam).get(UNUSED_PAGE)
     assert page.context["grants"] == [] and "No unused access" in page.content.decode()
     assert client_for(sam).get(UNUSED_API).json()["count"] == 0
@@ -100,6 +104,7 @@ def test_the_unused_list_is_empty_when_everything_granted_is_used(agent, old_gra
 def test_owners_see_their_own_unused_grants_and_outsiders_none(agent, make_agent, old_grant, client_for, alice, bob, charlie):
     mine = old_grant(agent)  # agent is alice's
     theirs = old_grant(make_agent(bob))
+    call_command("grant_usage", stdout=io.StringIO())
     assert [g.pk for g in client_for(alice).get(UNUSED_PAGE).context["grants"]] == [mine.pk]
     assert [g["id"] for g in client_for(bob).get(UNUSED_API).json()["results"]] == [theirs.pk]
     outsider = client_for(charlie)
@@ -117,6 +122,7 @@ def test_signed_out_visitors_are_refused(client):
 def test_the_identity_page_says_which_grant_goes_unused(agent, old_grant, grant, crm, oauth, client_for, alice):
     old_grant(agent, ["tickets:write"])
     grant(agent, crm, ["tickets:read"])  # new: not judged yet
+    call_command("grant_usage", stdout=io.StringIO())
     html = client_for(alice).get(f"/identities/{agent.identity.pk}/access-panel/").content.decode()
     assert html.count("Unused") == 1 and "not yet" in html
 
@@ -125,3 +131,32 @@ def test_a_window_longer_than_the_ledger_keeps_is_refused_at_start(settings):
     settings.NHI = {**settings.NHI, "UNUSED_ACCESS_DAYS": settings.NHI["TOKEN_RETENTION_DAYS"] + 1}
     with pytest.raises(SystemCheckError, match="tokens.E001"):
         call_command("check")
+
+
+def test_before_the_first_check_the_pages_say_so(agent, old_grant, client_for, sam):
+    old_grant(agent)
+    html = client_for(sam).get("/grants/").content.decode()
+    assert "not checked yet" in html and "Unused" not in html.split("<tbody>")[1]
+    assert client_for(sam).get(UNUSED_PAGE).context["grants"] == []
+
+
+def test_the_step_records_one_audit_event_when_findings_change(agent, old_grant, oauth):
+    from nhiportal.audit.models import AuditEvent
+
+    old_grant(agent)
+    out = io.StringIO()
+    call_command("grant_usage", stdout=out)
+    assert "Checked 1 live grants: 1 hold a scope unused for 30 days (1 changed since the last run)." in out.getvalue()
+    call_command("grant_usage", stdout=io.StringIO())  # nothing new: no event
+    assert token_request(oauth, agent, scope="tickets:read tickets:write").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
+    events = list(AuditEvent.objects.filter(action="grants.usage").order_by("id"))
+    assert [e.after["with_unused_scopes"] for e in events] == [1, 0]
+
+
+def test_the_remove_page_sees_tokens_issued_since_the_last_check(agent, old_grant, oauth, client_for, alice):
+    both = old_grant(agent)
+    call_command("grant_usage", stdout=io.StringIO())
+    assert token_request(oauth, agent, scope="tickets:write").status_code == 200  # after the check
+    form = client_for(alice).get(f"/grants/{both.pk}/reduce/").context["form"]
+    assert form.fields["scopes"].initial == ["tickets:read"]

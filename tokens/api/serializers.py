@@ -72,9 +72,10 @@ class UnusedGrantSerializer(GrantSerializer):
     """A live grant with a scope no token carried for the whole window (NHI_UNUSED_ACCESS_DAYS)."""
 
     identity_name = serializers.CharField(source="identity.name", read_only=True)
-    last_used_at = serializers.DateTimeField(source="use.last_used_at", read_only=True, allow_null=True,
+    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True,
                                              help_text="The latest token in the window that carried one of its scopes; null if none did.")
-    unused_scopes = serializers.ListField(source="use.unused_scopes", child=serializers.CharField(), read_only=True)
+    unused_scopes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    usage_checked_at = serializers.DateTimeField(read_only=True, help_text="When the grant_usage step last read the ledger for it.")
 
 
 class AccessRequestSerializer(serializers.Serializer):

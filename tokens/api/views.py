@@ -53,7 +53,7 @@ from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_toke
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
-from ..usage import grant_uses
+from ..usage import with_uses
 from .serializers import (
     EmergencyRevokeSerializer,
     RevokedSerializer,
@@ -160,11 +160,9 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(responses=UnusedGrantSerializer(many=True))
     @action(detail=False, methods=["get"])
     def unused(self, request):
-        """Live grants with a scope no token carried in the last NHI_UNUSED_ACCESS_DAYS days, oldest first."""
-        page = self.paginate_queryset(selectors.unused_grant_list(user=request.user))
-        uses = grant_uses(page, identity_ids={g.identity_id for g in page})
-        for grant in page:
-            grant.use = uses[grant.pk]
+        """Live grants with a scope no token carried in the last NHI_UNUSED_ACCESS_DAYS days, as the
+        hourly grant_usage step last found, oldest first."""
+        page = with_uses(self.paginate_queryset(selectors.unused_grant_list(user=request.user)))
         return self.get_paginated_response(UnusedGrantSerializer(page, many=True).data)
 
     @extend_schema(request=GrantReduceSerializer, responses=GrantSerializer)
