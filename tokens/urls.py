@@ -9,6 +9,7 @@ urlpatterns = [
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path("grants/", views.grant_list, name="grant-list"),
+    path("grants/unused-card/", views.unused_access_card, name="unused-access-card"),
     path("grants/export.csv", export_views.grant_export, name="grant-export"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import visibility
@@ -147,6 +148,33 @@ def service_edit(request, pk):
 
 
 GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
+UNUSED_CARD_ROWS = 5
+
+
+def _with_reduce_rights(user, grants: list) -> list:
+    """Set grant.may_reduce: the user may change its identity (an owner, a security admin) and it
+    has not ended. One query for the page's identities."""
+    ids = {g.identity_id for g in grants}
+    changeable = set(visibility.restrict(AIIdentity.objects.filter(pk__in=ids), user, visibility.CHANGE).values_list("pk", flat=True))
+    now = timezone.now()
+    for grant in grants:
+        grant.may_reduce = grant.identity_id in changeable and grant.revoked_at is None and grant.ends_at > now
+    return grants
+
+
+@login_required
+def unused_access_card(request):
+    """The dashboard's card (loaded with htmx): unused grants among the identities the user sees."""
+    found = selectors.unused_grant_list(user=request.user)
+    return render(
+        request,
+        "tokens/partials/unused_access_card.html",
+        {
+            "count": found.count(),
+            "grants": _with_reduce_rights(request.user, usage.with_uses(list(found[:UNUSED_CARD_ROWS]))),
+            "window_days": usage.window_days(),
+        },
+    )
 
 
 @login_required
@@ -160,13 +188,8 @@ def grant_list(request):
         grants = selectors.grant_list(user=request.user, state="" if state == "all" else state)
     page_obj = page_of(request, grants)
     rows = list(page_obj.object_list)
-    identity_ids = {g.identity_id for g in rows}
-    changeable = set(
-        visibility.restrict(AIIdentity.objects.filter(pk__in=identity_ids), request.user, visibility.CHANGE).values_list("pk", flat=True)
-    )
-    for grant in usage.with_uses(rows):
+    for grant in _with_reduce_rights(request.user, usage.with_uses(rows)):
         grant.state = selectors.grant_state(grant)
-        grant.may_reduce = grant.identity_id in changeable and grant.state in ("live", "next")
     return render(
         request,
         "tokens/grant_list.html",

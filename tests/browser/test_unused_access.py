@@ -26,6 +26,9 @@ def test_a_security_admin_finds_unused_access_and_revokes_it(page, login, sam, a
     call_command("grant_usage", stdout=io.StringIO())  # the sweep's hourly step
 
     login(page, sam)
+    card = page.get_by_role("region", name="Unused access")  # on the dashboard, loaded with htmx
+    expect(card.locator("tbody tr")).to_have_count(1)
+    expect(card.locator("tbody tr")).to_contain_text("tickets:write")
     page.goto("/grants/")
     page.get_by_role("navigation", name="Grant state").get_by_role("link", name="Unused").click()
     expect(page).to_have_url(re.compile(r"/grants/\?state=unused$"))

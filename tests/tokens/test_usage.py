@@ -160,3 +160,18 @@ def test_the_remove_page_sees_tokens_issued_since_the_last_check(agent, old_gran
     assert token_request(oauth, agent, scope="tickets:write").status_code == 200  # after the check
     form = client_for(alice).get(f"/grants/{both.pk}/reduce/").context["form"]
     assert form.fields["scopes"].initial == ["tickets:read"]
+
+
+def test_the_dashboard_card_lists_unused_grants_and_who_may_remove_them(agent, old_grant, client_for, alice, rita, charlie, client):
+    grant = old_grant(agent)
+    call_command("grant_usage", stdout=io.StringIO())
+    assert 'hx-get="/grants/unused-card/"' in client_for(alice).get("/").content.decode()
+    card = client_for(alice).get("/grants/unused-card/")
+    assert card.context["count"] == 1
+    html = card.content.decode()
+    assert agent.identity.name in html and f"/grants/{grant.pk}/reduce/" in html
+    reviewer = client_for(rita).get("/grants/unused-card/").content.decode()
+    assert agent.identity.name in reviewer and "/reduce/" not in reviewer  # reviewers read, owners act
+    outsider = client_for(charlie).get("/grants/unused-card/")
+    assert outsider.context["count"] == 0 and agent.identity.name not in outsider.content.decode()
+    assert client.get("/grants/unused-card/").status_code == 302
