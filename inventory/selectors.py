@@ -98,6 +98,21 @@ def people_matching(query: str) -> tuple[list, bool]:
     return found[:PEOPLE_SEARCH_LIMIT], len(found) > PEOPLE_SEARCH_LIMIT
 
 
+def owner_digests(items) -> dict:
+    """Each active owner with an email address, and those of the items (anything with an
+    identity_id) whose identity they own: whom a notice about the items reaches, and what it lists."""
+    items = list(items)
+    owners = Ownership.objects.filter(identity__in={i.identity_id for i in items}, person__is_active=True).exclude(person__email="")
+    by_identity = {}
+    for ownership in owners.select_related("person"):
+        by_identity.setdefault(ownership.identity_id, []).append(ownership.person)
+    digests = {}
+    for item in items:
+        for person in by_identity.get(item.identity_id, []):
+            digests.setdefault(person, []).append(item)
+    return digests
+
+
 def may_pick_people(user) -> bool:
     """Whoever fills a form that names people: those who register identities, and owners of
     one (who change its owners). Others have no such form, so no use for the directory."""

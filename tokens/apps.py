@@ -9,7 +9,7 @@ class TokensConfig(AppConfig):
         from inventory.lifecycle import identity_deactivated, register_activation_check
         from inventory.models import AIIdentity
 
-        from . import usage  # noqa: F401  (registers the settings check)
+        from . import rotation, usage  # noqa: F401  (register the settings checks)
         from .credentials import credential_activation_check
         from .revocation import on_identity_deactivated
 

@@ -15,7 +15,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.models import Ownership
+from inventory.selectors import owner_digests
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
@@ -40,14 +40,7 @@ def grant_endings_notify(*, actor, now=None) -> dict:
         )
         if not ending:
             return {"grants": 0, "people": 0}
-        digests = {}
-        owners = Ownership.objects.filter(identity__in=[g.identity_id for g in ending], person__is_active=True).exclude(person__email="")
-        by_identity = {}
-        for ownership in owners.select_related("person"):
-            by_identity.setdefault(ownership.identity_id, []).append(ownership.person)
-        for grant in ending:
-            for person in by_identity.get(grant.identity_id, []):
-                digests.setdefault(person, []).append(grant)
+        digests = owner_digests(ending)
         Grant.objects.filter(pk__in=[g.pk for g in ending]).update(ending_told_at=now)
         audit_record(
             actor=actor, action="grants.notify_ending", object_type="tokens.grant", object_id="grants",

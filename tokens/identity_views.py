@@ -22,6 +22,7 @@ from .delegations import delegation_create, delegation_revoke
 from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
 from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
+from .rotation import max_age_days, with_last_use
 
 
 def _identity_to_change(request, pk):
@@ -48,7 +49,8 @@ def credentials_panel(request, pk):
         "tokens/partials/credentials_panel.html",
         {
             "identity": identity,
-            "credentials": selectors.identity_credentials(identity),
+            "credentials": with_last_use(selectors.identity_credentials(identity)),
+            "max_age_days": max_age_days(),
             "exposures": selectors.identity_exposures(identity),
             "may_change": visibility.can(request.user, visibility.CHANGE, identity) and not identity.is_offboarded,
         },

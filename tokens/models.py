@@ -91,6 +91,8 @@ class WorkloadCredential(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_by_label = models.CharField(max_length=200, blank=True)
     disable_reason = models.CharField(max_length=200, blank=True)
+    # When manage.py notify_credential_rotation told the identity's owners the key is due.
+    rotation_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -111,6 +113,15 @@ class WorkloadCredential(models.Model):
 
     def __str__(self):
         return self.label or self.kid or self.spiffe_id
+
+    @property
+    def rotation_due(self) -> bool:
+        """An enabled public key older than NHI_CREDENTIAL_MAX_AGE_DAYS (OWASP NHI7, long-lived
+        secrets). A SPIFFE ID is not: its trust domain rotates the keys behind its SVIDs."""
+        return (
+            self.kind == CredentialKind.JWK and self.enabled
+            and self.created_at < timezone.now() - timedelta(days=nhi_setting("CREDENTIAL_MAX_AGE_DAYS"))
+        )
 
 
 class KeyState(models.TextChoices):

@@ -76,6 +76,9 @@ CONTROLS = (
     Control("unused-access", "NHIP-17", "Access that goes unused is found",
             "Scopes of a live grant that no token carried for a whole window (30 days by default) are listed for revoking: a right nobody uses serves only whoever takes the agent.",
             evidence.unused_access, ("NHI5:2025", "PR.AA-05", "IAM-05", "IAM-08", "IAM-19")),
+    Control("key-rotation", "NHIP-18", "Agents' keys rotate",
+            "An agent's public key older than a set age (180 days by default) is flagged and its owners told, until a new one replaces it.",
+            evidence.key_rotation, ("NHI7:2025", "PR.AA-01")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

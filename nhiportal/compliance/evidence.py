@@ -23,6 +23,7 @@ from nhiportal.conf import nhi_setting
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
+from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.usage import unused as unused_grants, window_days as usage_window_days
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -217,6 +218,21 @@ def least_privilege(now) -> Evidence:
         f"Every grant names its scopes on one service and ends; none of the live ones runs more than {LONG_GRANT_DAYS} days ahead."
         if not count else f"{count} live grant{pluralize(count, ' runs,s run')} more than {LONG_GRANT_DAYS} days ahead.",
         {"live grants": live.count(), f"ending beyond {LONG_GRANT_DAYS} days": count},
+        findings, count,
+    )
+
+
+def key_rotation(now) -> Evidence:
+    days = credential_max_age_days()
+    enabled = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, enabled=True).exclude(identity__status=Status.OFFBOARDED)
+    due = credentials_due(now).select_related("identity").order_by("created_at")
+    count = due.count()
+    findings = [Finding(c.identity_id, c.identity.name, f"key {c.label or c.kid} added {c.created_at:%Y-%m-%d}") for c in due[:FINDINGS_SHOWN]]
+    return Evidence(
+        WARN if count else PASS,
+        f"Every enabled public key is younger than {days} days."
+        if not count else f"{count} enabled public key{pluralize(count, ' is,s are')} older than {days} days: rotate {pluralize(count, 'it,them')}.",
+        {"enabled public keys": enabled.count(), f"older than {days} days": count},
         findings, count,
     )
 

@@ -95,7 +95,9 @@ def prepare_identity(identity: AIIdentity) -> None:
         spiffe_id = f"spiffe://{TRUST_DOMAIN}/ns/{identity.environment}/sa/{identity.name}"
         credential_add_spiffe(actor=owner, identity=identity, spiffe_id=spiffe_id, label="SPIRE workload")
     else:
-        credential_add_jwk(actor=owner, identity=identity, jwk=_public_jwk(kid=f"{identity.name}-2026"), label="deploy key")
+        key = credential_add_jwk(actor=owner, identity=identity, jwk=_public_jwk(kid=f"{identity.name}-2026"), label="deploy key")
+        # The key came with the identity: those registered long ago show as due for rotation.
+        WorkloadCredential.objects.filter(pk=key.pk).update(created_at=identity.created_at)
 
 
 def prepare_bulk(identities: list) -> None:

@@ -240,6 +240,8 @@ NHI = {
     # A live grant none of whose tokens in this many days carried one of its scopes is unused
     # access (tokens/usage.py). The ledger answers for TOKEN_RETENTION_DAYS, so no longer.
     "UNUSED_ACCESS_DAYS": int(os.environ.get("NHI_UNUSED_ACCESS_DAYS", "30")),
+    # An agent's public key older than this is due for rotation (tokens/rotation.py).
+    "CREDENTIAL_MAX_AGE_DAYS": int(os.environ.get("NHI_CREDENTIAL_MAX_AGE_DAYS", "180")),
     # How long an agent's request for approval waits before it lapses (the agent must ask anew),
     # and the longest a reviewer may approve a task for (its tokens expire with the window).
     "APPROVAL_REQUEST_HOURS": int(os.environ.get("NHI_APPROVAL_REQUEST_HOURS", "24")),

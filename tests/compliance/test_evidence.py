@@ -263,3 +263,12 @@ def test_a_grant_with_a_scope_no_token_carried_for_the_window_needs_a_look(agent
     assert token_request(oauth, agent, scope="tickets:write").status_code == 200
     call_command("grant_usage", stdout=io.StringIO())
     assert check("unused-access").status == "pass"
+
+
+def test_an_agent_key_older_than_the_maximum_age_needs_rotating(agent):
+    assert check("key-rotation").status == "pass"
+    key = WorkloadCredential.objects.get(identity=agent.identity)
+    WorkloadCredential.objects.filter(pk=key.pk).update(created_at=timezone.now() - timedelta(days=181))
+    result = check("key-rotation")
+    assert result.status == "warn" and names(result) == {agent.identity.name}
+    assert result.summary == "1 enabled public key is older than 180 days: rotate it."

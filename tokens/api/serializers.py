@@ -192,6 +192,9 @@ class CredentialSerializer(serializers.Serializer):
     disabled_at = serializers.DateTimeField(read_only=True)
     disabled_by = serializers.CharField(source="disabled_by_label", read_only=True)
     disable_reason = serializers.CharField(read_only=True)
+    rotation_due = serializers.BooleanField(
+        read_only=True, help_text="An enabled public key older than NHI_CREDENTIAL_MAX_AGE_DAYS: add a new one, then disable this."
+    )
 
 
 class CredentialCreateSerializer(serializers.Serializer):

@@ -1,0 +1,105 @@
+"""Agents' keys rotate: a public key registered long ago is a long-lived secret (OWASP NHI7).
+
+The private half never reaches the portal, so the portal cannot rotate it: the agent's owner
+adds a new public key, moves the agent to it, then disables the old one (the credentials panel
+keeps both enabled meanwhile). The portal says which keys are due: an enabled public key older
+than NHI_CREDENTIAL_MAX_AGE_DAYS (WorkloadCredential.rotation_due), on the identity page, in
+the API, in the compliance control NHIP-18, and by mail: `manage.py notify_credential_rotation`
+(daily, a step of the sweep) tells the identity's active owners once per key. Keys are claimed
+(rotation_told_at) before any mail goes out; if the mail server refuses, the claims are
+withdrawn and the next run tries again.
+"""
+
+from datetime import timedelta
+
+from django.core.checks import Error, register
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import Status
+from inventory.selectors import owner_digests
+from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
+
+from .models import CredentialKind, IssuedToken, WorkloadCredential
+
+
+def max_age_days() -> int:
+    return nhi_setting("CREDENTIAL_MAX_AGE_DAYS")
+
+
+def due_for_rotation(now=None):
+    """Enabled public keys older than the maximum age, of identities still in service."""
+    now = now or timezone.now()
+    return WorkloadCredential.objects.filter(
+        kind=CredentialKind.JWK, enabled=True, created_at__lt=now - timedelta(days=max_age_days()),
+    ).exclude(identity__status=Status.OFFBOARDED)
+
+
+def with_last_use(credentials) -> list:
+    """Set credential.last_used_at: when the ledger last issued a token to a client that proved
+    itself with it (None if none in the ledger's retention). The newest row by id, read off the
+    ledger's credential index backwards: one short lookup per credential, however busy the agent."""
+    credentials = list(credentials)
+    for credential in credentials:
+        credential.last_used_at = (
+            IssuedToken.objects.filter(credential_id=credential.pk).order_by("-id").values_list("issued_at", flat=True).first()
+        )
+    return credentials
+
+
+def credential_rotation_notify(*, actor, now=None) -> dict:
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            due_for_rotation(now).select_for_update(of=("self",)).filter(rotation_told_at__isnull=True)
+            .select_related("identity").order_by("created_at")
+        )
+        if not due:
+            return {"credentials": 0, "people": 0}
+        digests = owner_digests(due)
+        WorkloadCredential.objects.filter(pk__in=[c.pk for c in due]).update(rotation_told_at=now)
+        audit_record(
+            actor=actor, action="credentials.notify_rotation", object_type="tokens.workloadcredential", object_id="credentials",
+            object_repr="key rotation notices", after={"credentials": len(due), "people": len(digests)},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    days = max_age_days()
+
+    def body(keys):
+        lines = [
+            f"{len(keys)} public key{'s' if len(keys) != 1 else ''} of agents you own {'are' if len(keys) != 1 else 'is'} "
+            f"older than {days} days. Rotate: add a new public key, move the agent to it, then disable the old one.",
+            "",
+        ]
+        for c in keys:
+            lines += [f"- {c.identity.name}: key {c.label or c.kid}, added {c.created_at:%Y-%m-%d}",
+                      f"  {base_url}/identities/{c.identity_id}/#credentials"]
+        return "\n".join(lines)
+
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] {len(mine)} agent key{'s are' if len(mine) != 1 else ' is'} due for rotation",
+            body=body(mine), to=[p.email],
+        )
+        for p, mine in digests.items()
+    ]
+
+    def withdraw(error):
+        WorkloadCredential.objects.filter(pk__in=[c.pk for c in due]).update(rotation_told_at=None)
+        audit_record(
+            actor=actor, action="credentials.notify_rotation_failed", object_type="tokens.workloadcredential",
+            object_id="credentials", object_repr="key rotation notices", after={"credentials": len(due)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"credentials": len(due), "people": len(digests)}
+
+
+@register()
+def credential_max_age(app_configs, **kwargs):
+    if max_age_days() < 1:
+        return [Error("NHI_CREDENTIAL_MAX_AGE_DAYS must be at least 1 (days).", id="tokens.E002")]
+    return []
