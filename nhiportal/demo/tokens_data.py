@@ -95,9 +95,7 @@ def prepare_identity(identity: AIIdentity) -> None:
         spiffe_id = f"spiffe://{TRUST_DOMAIN}/ns/{identity.environment}/sa/{identity.name}"
         credential_add_spiffe(actor=owner, identity=identity, spiffe_id=spiffe_id, label="SPIRE workload")
     else:
-        key = credential_add_jwk(actor=owner, identity=identity, jwk=_public_jwk(kid=f"{identity.name}-2026"), label="deploy key")
-        # The key came with the identity: those registered long ago show as due for rotation.
-        WorkloadCredential.objects.filter(pk=key.pk).update(created_at=identity.created_at)
+        credential_add_jwk(actor=owner, identity=identity, jwk=_public_jwk(kid=f"{identity.name}-2026"), label="deploy key")
 
 
 def prepare_bulk(identities: list) -> None:
@@ -201,9 +199,20 @@ def _ask_for_approvals(active: list, sam) -> None:
             break
 
 
+def _date_keys(identities: list) -> None:
+    """Each deploy key came with its identity (the demo spreads registrations over the past
+    year): those registered long ago show as due for rotation. Demo only, like the backdating."""
+    registered = dict(AIIdentity.objects.filter(pk__in=[i.pk for i in identities]).values_list("pk", "created_at"))
+    keys = list(WorkloadCredential.objects.filter(identity_id__in=registered, kind=CredentialKind.JWK, label="deploy key"))
+    for key in keys:
+        key.created_at = registered[key.identity_id]
+    WorkloadCredential.objects.bulk_update(keys, ["created_at"])
+
+
 def finish(identities: list) -> None:
     """Grants for the active identities, a few tasks and tokens to look at, and approvals waiting."""
     sam = get_user_model().objects.get(username="sam")
+    _date_keys(identities)
     active = [i for i in identities if i.status == Status.ACTIVE]
     _run_tasks(_grant_all(active, sam), sam)
     _ask_for_approvals(active, sam)
