@@ -109,7 +109,11 @@ class WorkloadCredential(models.Model):
         ]
         # Registration refuses a key another identity holds, and the compliance page looks
         # for shared ones: both ask "who else has this thumbprint?".
-        indexes = [models.Index(fields=["thumbprint"], condition=models.Q(kind="jwk", enabled=True), name="credential_live_key_idx")]
+        # The compliance page and the rotation notices ask "which live keys are old?" of every key.
+        indexes = [
+            models.Index(fields=["thumbprint"], condition=models.Q(kind="jwk", enabled=True), name="credential_live_key_idx"),
+            models.Index(fields=["created_at"], condition=models.Q(kind="jwk", enabled=True), name="credential_live_key_age_idx"),
+        ]
 
     def __str__(self):
         return self.label or self.kid or self.spiffe_id

@@ -17,7 +17,6 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.models import Status
 from inventory.selectors import owner_digests
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
@@ -31,11 +30,10 @@ def max_age_days() -> int:
 
 
 def due_for_rotation(now=None):
-    """Enabled public keys older than the maximum age, of identities still in service."""
+    """Enabled public keys older than the maximum age (offboarding disables an identity's
+    credentials, so these belong to identities still in service)."""
     now = now or timezone.now()
-    return WorkloadCredential.objects.filter(
-        kind=CredentialKind.JWK, enabled=True, created_at__lt=now - timedelta(days=max_age_days()),
-    ).exclude(identity__status=Status.OFFBOARDED)
+    return WorkloadCredential.objects.filter(kind=CredentialKind.JWK, enabled=True, created_at__lt=now - timedelta(days=max_age_days()))
 
 
 def with_last_use(credentials) -> list:

@@ -224,7 +224,7 @@ def least_privilege(now) -> Evidence:
 
 def key_rotation(now) -> Evidence:
     days = credential_max_age_days()
-    enabled = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, enabled=True).exclude(identity__status=Status.OFFBOARDED)
+    enabled = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, enabled=True)
     due = credentials_due(now).select_related("identity").order_by("created_at")
     count = due.count()
     findings = [Finding(c.identity_id, c.identity.name, f"key {c.label or c.kid} added {c.created_at:%Y-%m-%d}") for c in due[:FINDINGS_SHOWN]]
