@@ -11,16 +11,12 @@ withdrawn and the next run tries again.
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.core.mail import EmailMessage
-from django.db import transaction
 from django.utils import timezone
 
-from inventory.selectors import owner_digests
-from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
 
 from .models import Grant
+from .owner_notices import OwnerNotice
 
 
 def _ask_again_url(base_url: str, grant: Grant) -> str:
@@ -28,24 +24,20 @@ def _ask_again_url(base_url: str, grant: Grant) -> str:
     return f"{base_url}/access-requests/new/?{query}"
 
 
+NOTICE = OwnerNotice(
+    model=Grant, told_field="ending_told_at", action="grants.notify_ending", object_type="tokens.grant",
+    object_id="grants", object_repr="grant ending notices", noun="grants",
+)
+
+
 def grant_endings_notify(*, actor, now=None) -> dict:
     now = now or timezone.now()
     horizon = now + timedelta(days=nhi_setting("GRANT_ENDING_NOTICE_DAYS"))
-    with transaction.atomic():
-        ending = list(
-            Grant.objects.select_for_update(of=("self",))
-            .filter(revoked_at__isnull=True, ending_told_at__isnull=True, ends_at__gt=now, ends_at__lte=horizon)
-            .select_related("identity", "service")
-            .order_by("ends_at")
-        )
-        if not ending:
-            return {"grants": 0, "people": 0}
-        digests = owner_digests(ending)
-        Grant.objects.filter(pk__in=[g.pk for g in ending]).update(ending_told_at=now)
-        audit_record(
-            actor=actor, action="grants.notify_ending", object_type="tokens.grant", object_id="grants",
-            object_repr="grant ending notices", after={"grants": len(ending), "people": len(digests)},
-        )
+    ending = (
+        Grant.objects.filter(revoked_at__isnull=True, ending_told_at__isnull=True, ends_at__gt=now, ends_at__lte=horizon)
+        .select_related("identity", "service")
+        .order_by("ends_at")
+    )
     base_url = nhi_setting("ISSUER").rstrip("/")
 
     def body(grants):
@@ -55,17 +47,7 @@ def grant_endings_notify(*, actor, now=None) -> dict:
                       f"  still needed? ask again: {_ask_again_url(base_url, g)}"]
         return "\n".join(lines)
 
-    messages = [
-        EmailMessage(subject=f"[NHI Portal] {len(mine)} grant{'s' if len(mine) != 1 else ''} of your agents end soon", body=body(mine), to=[p.email])
-        for p, mine in digests.items()
-    ]
-
-    def withdraw(error):
-        Grant.objects.filter(pk__in=[g.pk for g in ending]).update(ending_told_at=None)
-        audit_record(
-            actor=actor, action="grants.notify_ending_failed", object_type="tokens.grant", object_id="grants",
-            object_repr="grant ending notices", after={"grants": len(ending)}, reason=str(error)[:200],
-        )
-
-    send_claimed(messages, withdraw=withdraw)
-    return {"grants": len(ending), "people": len(digests)}
+    return NOTICE.run(
+        actor=actor, now=now, due=ending, body=body,
+        subject=lambda mine: f"[NHI Portal] {len(mine)} grant{'s' if len(mine) != 1 else ''} of your agents end soon",
+    )

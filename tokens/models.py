@@ -185,6 +185,8 @@ class Grant(models.Model):
     usage_checked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     unused_scopes = models.JSONField(default=list, blank=True)
+    # When manage.py notify_unused_access told the owners; cleared once every scope is used again.
+    unused_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

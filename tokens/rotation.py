@@ -13,16 +13,12 @@ withdrawn and the next run tries again.
 from datetime import timedelta
 
 from django.core.checks import Error, register
-from django.core.mail import EmailMessage
-from django.db import transaction
 from django.utils import timezone
 
-from inventory.selectors import owner_digests
-from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
 
 from .models import CredentialKind, IssuedToken, WorkloadCredential
+from .owner_notices import OwnerNotice
 
 
 def max_age_days() -> int:
@@ -48,21 +44,15 @@ def with_last_use(credentials) -> list:
     return credentials
 
 
+NOTICE = OwnerNotice(
+    model=WorkloadCredential, told_field="rotation_told_at", action="credentials.notify_rotation",
+    object_type="tokens.workloadcredential", object_id="credentials", object_repr="key rotation notices", noun="credentials",
+)
+
+
 def credential_rotation_notify(*, actor, now=None) -> dict:
     now = now or timezone.now()
-    with transaction.atomic():
-        due = list(
-            due_for_rotation(now).select_for_update(of=("self",)).filter(rotation_told_at__isnull=True)
-            .select_related("identity").order_by("created_at")
-        )
-        if not due:
-            return {"credentials": 0, "people": 0}
-        digests = owner_digests(due)
-        WorkloadCredential.objects.filter(pk__in=[c.pk for c in due]).update(rotation_told_at=now)
-        audit_record(
-            actor=actor, action="credentials.notify_rotation", object_type="tokens.workloadcredential", object_id="credentials",
-            object_repr="key rotation notices", after={"credentials": len(due), "people": len(digests)},
-        )
+    due = due_for_rotation(now).filter(rotation_told_at__isnull=True).select_related("identity").order_by("created_at")
     base_url = nhi_setting("ISSUER").rstrip("/")
     days = max_age_days()
 
@@ -77,23 +67,10 @@ def credential_rotation_notify(*, actor, now=None) -> dict:
                       f"  {base_url}/identities/{c.identity_id}/#credentials"]
         return "\n".join(lines)
 
-    messages = [
-        EmailMessage(
-            subject=f"[NHI Portal] {len(mine)} agent key{'s are' if len(mine) != 1 else ' is'} due for rotation",
-            body=body(mine), to=[p.email],
-        )
-        for p, mine in digests.items()
-    ]
-
-    def withdraw(error):
-        WorkloadCredential.objects.filter(pk__in=[c.pk for c in due]).update(rotation_told_at=None)
-        audit_record(
-            actor=actor, action="credentials.notify_rotation_failed", object_type="tokens.workloadcredential",
-            object_id="credentials", object_repr="key rotation notices", after={"credentials": len(due)}, reason=str(error)[:200],
-        )
-
-    send_claimed(messages, withdraw=withdraw)
-    return {"credentials": len(due), "people": len(digests)}
+    return NOTICE.run(
+        actor=actor, now=now, due=due, body=body,
+        subject=lambda mine: f"[NHI Portal] {len(mine)} agent key{'s are' if len(mine) != 1 else ' is'} due for rotation",
+    )
 
 
 @register()

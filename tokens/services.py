@@ -275,7 +275,9 @@ def grant_reduce(*, actor, grant: Grant, remove, reason: str) -> Grant:
     before = list(grant.scopes)
     grant.scopes = [s for s in grant.scopes if s not in remove]
     grant.unused_scopes = [s for s in grant.unused_scopes or () if s not in remove]
-    grant.save(update_fields=["scopes", "unused_scopes"])
+    if not grant.unused_scopes:
+        grant.unused_told_at = None  # nothing unused is left to tell anyone about
+    grant.save(update_fields=["scopes", "unused_scopes", "unused_told_at"])
     label = actor_label(actor)
     revoked = revoke_not_covered_by_grants(
         identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Scopes removed: {reason.strip()}"[:200]

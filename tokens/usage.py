@@ -25,6 +25,7 @@ from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 
 from .models import Grant, IssuedToken
+from .owner_notices import OwnerNotice
 
 
 def window_days() -> int:
@@ -126,17 +127,54 @@ def grant_usage_refresh(*, actor, now=None) -> dict:
         if (grant.last_used_at, list(grant.unused_scopes or ())) != (use.last_used_at, unused_scopes) or grant.usage_checked_at is None:
             changed.append(grant)
         grant.last_used_at, grant.unused_scopes, grant.usage_checked_at = use.last_used_at, unused_scopes, now
+        if not unused_scopes:
+            grant.unused_told_at = None  # used again: if it lapses anew, the owners hear anew
     counts = {"live": len(live), "with_unused_scopes": sum(1 for g in live if g.unused_scopes), "changed": len(changed)}
     with transaction.atomic():
         # Every live grant's check time moves; the rows whose findings changed are the news.
         Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now).update(usage_checked_at=now)
-        Grant.objects.bulk_update(changed, ["last_used_at", "unused_scopes"], batch_size=500)
+        Grant.objects.bulk_update(changed, ["last_used_at", "unused_scopes", "unused_told_at"], batch_size=500)
         if changed:
             audit_record(
                 actor=actor, action="grants.usage", object_type="tokens.grant", object_id="usage",
                 object_repr="grant usage", after={**counts, "window_days": window_days()},
             )
     return counts
+
+
+NOTICE = OwnerNotice(
+    model=Grant, told_field="unused_told_at", action="grants.notify_unused", object_type="tokens.grant",
+    object_id="usage", object_repr="unused access notices", noun="grants",
+)
+
+
+def unused_access_notify(*, actor, now=None) -> dict:
+    """Tell the active owners of each identity, once per grant, which of its grants hold scopes
+    no token carried in the window, with a link to remove them (manage.py notify_unused_access,
+    daily). A grant used again is told anew if it lapses again (grant_usage_refresh clears it)."""
+    now = now or timezone.now()
+    found = (
+        unused(Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now, unused_told_at__isnull=True))
+        .select_related("identity", "service").order_by("starts_at", "pk")
+    )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    days = window_days()
+
+    def body(grants):
+        lines = [
+            f"{len(grants)} grant{'s' if len(grants) != 1 else ''} of agents you own hold{'' if len(grants) != 1 else 's'} "
+            f"scopes no token carried in the last {days} days. A right nobody uses serves only whoever takes the agent:",
+            "",
+        ]
+        for g in grants:
+            lines += [f"- {g.identity.name}: {' '.join(g.unused_scopes)} on {g.service.name}",
+                      f"  remove them: {base_url}/grants/{g.pk}/reduce/"]
+        return "\n".join(lines)
+
+    return NOTICE.run(
+        actor=actor, now=now, due=found, body=body,
+        subject=lambda mine: f"[NHI Portal] {len(mine)} grant{'s' if len(mine) != 1 else ''} of your agents go{'' if len(mine) != 1 else 'es'} unused",
+    )
 
 
 @register()

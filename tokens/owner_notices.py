@@ -1,0 +1,63 @@
+"""Mail to the owners of the identities some rows belong to, each row once: the grant-ending,
+unused-access and key-rotation notices.
+
+Each notice claims its rows (a told-at column) in the transaction that selected them for
+update, with one audit event; the mail goes after that commits, one digest per owner. If the
+mail server refuses, the claims are withdrawn (and that is audited too) so the next run tries
+again (nhiportal/mail.py).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.mail import EmailMessage
+from django.db import models, transaction
+
+from inventory.selectors import owner_digests
+from nhiportal.audit.services import audit_record
+from nhiportal.mail import send_claimed
+
+
+@dataclass(frozen=True)
+class OwnerNotice:
+    model: type[models.Model]
+    told_field: str  # the rows' "told at" column, the claim
+    action: str  # the audit action; a refused mail is recorded as f"{action}_failed"
+    object_type: str
+    object_id: str
+    object_repr: str
+    noun: str  # what the audit event and the answer count: "grants", "credentials"
+
+    def run(self, *, actor, now, due, subject: Callable[[list], str], body: Callable[[list], str]) -> dict:
+        """Tell the owners about `due` (a queryset of rows not yet told): lock and claim them in
+        one transaction, then mail each owner a digest. Answers how many rows and people."""
+        with transaction.atomic():
+            rows = list(due.select_for_update(of=("self",)))
+            if not rows:
+                return {self.noun: 0, "people": 0}
+            digests = self._claim(actor=actor, rows=rows, now=now)
+        return self._send(actor=actor, rows=rows, digests=digests, subject=subject, body=body)
+
+    def _claim(self, *, actor, rows: list, now) -> dict:
+        """Rows locked: mark them told and audit it. Returns the digests (owner -> their rows)."""
+        digests = owner_digests(rows)
+        self.model.objects.filter(pk__in=[r.pk for r in rows]).update(**{self.told_field: now})
+        audit_record(
+            actor=actor, action=self.action, object_type=self.object_type, object_id=self.object_id,
+            object_repr=self.object_repr, after={self.noun: len(rows), "people": len(digests)},
+        )
+        return digests
+
+    def _send(self, *, actor, rows: list, digests: dict, subject: Callable[[list], str], body: Callable[[list], str]) -> dict:
+        """After the claim commits: one mail per owner listing their rows."""
+        messages = [EmailMessage(subject=subject(mine), body=body(mine), to=[person.email]) for person, mine in digests.items()]
+
+        def withdraw(error):
+            self.model.objects.filter(pk__in=[r.pk for r in rows]).update(**{self.told_field: None})
+            audit_record(
+                actor=actor, action=f"{self.action}_failed", object_type=self.object_type, object_id=self.object_id,
+                object_repr=self.object_repr, after={self.noun: len(rows)}, reason=str(error)[:200],
+            )
+
+        send_claimed(messages, withdraw=withdraw)
+        return {self.noun: len(rows), "people": len(digests)}
