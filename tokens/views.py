@@ -71,14 +71,18 @@ def service_list(request):
 def service_detail(request, pk):
     service = get_object_or_404(Service.objects.select_related("owner"), pk=pk)
     grants = selectors.grant_list(user=request.user, service=service, state="live")
+    shown = usage.with_uses(list(grants[:50]))
+    for grant in shown:
+        grant.state = "live"
     return render(
         request,
         "tokens/service_detail.html",
         {
             "service": service,
             "scopes": service.scopes.all(),
-            "grants": grants[:50],
+            "grants": shown,
             "grant_count": grants.count(),
+            "window_days": usage.window_days(),
             "may_change": is_security_admin(request.user),
         },
     )

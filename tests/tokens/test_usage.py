@@ -175,3 +175,14 @@ def test_the_dashboard_card_lists_unused_grants_and_who_may_remove_them(agent, o
     outsider = client_for(charlie).get("/grants/unused-card/")
     assert outsider.context["count"] == 0 and agent.identity.name not in outsider.content.decode()
     assert client.get("/grants/unused-card/").status_code == 302
+
+
+def test_the_service_page_shows_each_grants_last_use_to_those_who_see_it(agent, make_agent, old_grant, oauth, client_for, alice, bob, crm):
+    old_grant(agent)
+    old_grant(make_agent(bob))
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
+    page = client_for(alice).get(f"/services/{crm.pk}/")
+    assert [g.identity_id for g in page.context["grants"]] == [agent.identity.pk]  # bob's agent: not hers to see
+    html = page.content.decode()
+    assert "Unused" in html and "<code>tickets:write</code>" in html.split("Last used")[1]
