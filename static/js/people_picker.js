@@ -137,6 +137,16 @@
     }
   });
 
+  // Pressing on a result must not take the focus from the search box (that would close the list
+  // before the click lands); leaving the picker otherwise, with Tab say, closes it.
+  document.addEventListener("mousedown", function (e) {
+    if (e.target.closest && e.target.closest(".picker-results")) e.preventDefault();
+  });
+  document.addEventListener("focusout", function (e) {
+    var p = pickerOf(e.target);
+    if (p && box(p) && !p.contains(e.relatedTarget)) close(p);
+  });
+
   document.addEventListener("click", function (e) {
     var remove = e.target.closest ? e.target.closest(".chip-remove") : null;
     if (remove && pickerOf(remove)) {

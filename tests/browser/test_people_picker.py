@@ -48,6 +48,12 @@ def test_an_owner_adds_a_backup_by_name_and_removes_another(page, login, alice, 
     expect(page.locator("#id_backup_owners-results .picker-note")).to_have_text("No one else matches.")
     page.keyboard.press("Escape")
     expect(page.locator("#id_backup_owners-results")).to_be_hidden()
+    page.locator("#id_backup_owners").fill("gregor")
+    expect(page.locator("#id_backup_owners-results [role=option]")).to_have_count(1)
+    page.keyboard.press("Tab")  # leaving the picker closes its list and picks no one
+    expect(page.locator("#id_backup_owners-results")).to_be_hidden()
+    expect(backups.locator(".chip")).to_have_count(2)
+    page.locator("#id_backup_owners").fill("")
 
     page.get_by_role("button", name="Remove bob").click()
     page.get_by_role("button", name="Save owners").click()
