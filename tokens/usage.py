@@ -126,14 +126,19 @@ def grant_usage_refresh(*, actor, now=None) -> dict:
         unused_scopes = list(use.unused_scopes) if use.judged else []
         if (grant.last_used_at, list(grant.unused_scopes or ())) != (use.last_used_at, unused_scopes) or grant.usage_checked_at is None:
             changed.append(grant)
-        grant.last_used_at, grant.unused_scopes, grant.usage_checked_at = use.last_used_at, unused_scopes, now
-        if not unused_scopes:
-            grant.unused_told_at = None  # used again: if it lapses anew, the owners hear anew
+        grant.last_used_at, grant.unused_scopes = use.last_used_at, unused_scopes
     counts = {"live": len(live), "with_unused_scopes": sum(1 for g in live if g.unused_scopes), "changed": len(changed)}
     with transaction.atomic():
         # Every live grant's check time moves; the rows whose findings changed are the news.
         Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now).update(usage_checked_at=now)
-        Grant.objects.bulk_update(changed, ["last_used_at", "unused_scopes", "unused_told_at"], batch_size=500)
+        for grant in changed:
+            findings = {"last_used_at": grant.last_used_at, "unused_scopes": grant.unused_scopes}
+            if not grant.unused_scopes:
+                findings["unused_told_at"] = None  # used again: if it lapses anew, the owners hear anew
+            # Only while it holds the scopes read above: one narrowed meanwhile (grant_reduce) keeps
+            # what that wrote, and the next run reads it again. unused_told_at is written only to
+            # clear it, so a notice claimed meanwhile by another sweeper stays claimed.
+            Grant.objects.filter(pk=grant.pk, scopes=grant.scopes).update(**findings)
         if changed:
             audit_record(
                 actor=actor, action="grants.usage", object_type="tokens.grant", object_id="usage",
