@@ -22,7 +22,7 @@ from nhiportal.pages import page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
 
-from . import selectors, services, usage
+from . import rotation, selectors, services, usage
 from .forms import (
     EmergencyRevokeForm,
     KeyCompromisedForm,
@@ -152,7 +152,7 @@ def service_edit(request, pk):
 
 
 GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
-UNUSED_CARD_ROWS = 5
+UNUSED_CARD_ROWS = 5  # and keys on the key-rotation card
 
 
 def _with_reduce_rights(user, grants: list) -> list:
@@ -235,6 +235,22 @@ def grant_create(request):
             ))
         return redirect("tokens:grant-list")
     return _form_page(request, "tokens/grant_form.html", form, cancel_url=reverse("tokens:grant-list"))
+
+
+@login_required
+def key_rotation_card(request):
+    """The dashboard's card (loaded with htmx): agents' public keys due for rotation among the
+    identities the user sees, oldest first."""
+    due = rotation.due_for_rotation().filter(identity__in=selectors.visible_identities(request.user))
+    return render(
+        request,
+        "tokens/partials/key_rotation_card.html",
+        {
+            "count": due.count(),
+            "keys": list(due.select_related("identity").order_by("created_at")[:UNUSED_CARD_ROWS]),
+            "max_age_days": rotation.max_age_days(),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -113,3 +113,24 @@ def test_a_maximum_age_under_a_day_is_refused_at_start(settings):
     settings.NHI = {**settings.NHI, "CREDENTIAL_MAX_AGE_DAYS": 0}
     with pytest.raises(SystemCheckError, match="tokens.E002"):
         call_command("check")
+
+
+def test_the_dashboard_card_lists_keys_due_to_those_who_see_them(agent, make_agent, alice, bob, charlie, client_for, client):
+    _age(_key(agent), 200)
+    _age(_key(make_agent(bob)), 300)
+    assert 'hx-get="/keys/rotation-card/"' in client_for(alice).get("/").content.decode()
+    card = client_for(alice).get("/keys/rotation-card/")
+    assert card.context["count"] == 1 and [k.identity_id for k in card.context["keys"]] == [agent.identity.pk]
+    assert f"/identities/{agent.identity.pk}/#credentials" in card.content.decode()
+    outsider = client_for(charlie).get("/keys/rotation-card/")
+    assert outsider.context["count"] == 0 and agent.identity.name not in outsider.content.decode()
+    assert client.get("/keys/rotation-card/").status_code == 302
+
+
+def test_the_card_points_past_its_five_rows_where_the_person_may_look(make_agent, alice, sam, client_for):
+    for _ in range(6):
+        _age(_key(make_agent(alice)), 200)
+    owner = client_for(alice).get("/keys/rotation-card/").content.decode()
+    assert "6 keys in all; each identity's page shows its own." in owner and "/compliance/" not in owner
+    admin = client_for(sam).get("/keys/rotation-card/").content.decode()
+    assert 'href="/compliance/controls/key-rotation/"' in admin
