@@ -47,6 +47,10 @@ GRANT_COLUMNS = [
     ("revoked_at", lambda g: _iso(g.revoked_at)),
     ("revoked_by", lambda g: g.revoked_by_label),
     ("revoke_reason", lambda g: g.revoke_reason),
+    # As the hourly grant_usage step last read the ledger (empty before its first look).
+    ("usage_checked_at", lambda g: _iso(g.usage_checked_at)),
+    ("last_used_at", lambda g: _iso(g.last_used_at)),
+    ("unused_scopes", lambda g: " ".join(g.unused_scopes or ())),
 ]
 
 

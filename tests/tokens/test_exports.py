@@ -4,9 +4,12 @@ import csv
 import io
 from datetime import timedelta
 
+from django.core.management import call_command
 from django.utils import timezone
 
 from tokens.access_requests import access_request_approve, access_request_create
+
+from .conftest import token_request
 
 
 def rows(client, url) -> list[dict]:
@@ -37,6 +40,15 @@ def test_compliance_exports_the_grants_with_their_state_and_who_granted(client_f
     assert (row["id"], row["identity"], row["scopes"], row["state"], row["granted_by"]) == (
         str(approved.grant_id), agent.identity.name, "tickets:read", "live", "rita",
     )
+    assert (row["usage_checked_at"], row["last_used_at"], row["unused_scopes"]) == ("", "", "")  # not read yet
+
+
+def test_the_grants_export_carries_what_the_usage_check_found(client_for, carol, agent, crm, grant, oauth):
+    grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=timezone.now() - timedelta(days=40))
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
+    [row] = rows(client_for(carol), "/grants/export.csv")
+    assert row["unused_scopes"] == "tickets:write" and row["last_used_at"] and row["usage_checked_at"]
 
 
 def test_an_outsider_exports_only_the_header(client_for, alice, rita, charlie, agent, crm):

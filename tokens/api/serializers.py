@@ -66,16 +66,22 @@ class GrantSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(read_only=True)
     revoked_by = serializers.CharField(source="revoked_by_label", read_only=True)
     revoke_reason = serializers.CharField(read_only=True)
+    usage_checked_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the hourly grant_usage step last read the ledger for it; null before."
+    )
+    last_used_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="The latest token in the window that carried one of its scopes; null if none did."
+    )
+    unused_scopes = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="Its scopes no token carried in NHI_UNUSED_ACCESS_DAYS (empty while the grant is younger than that).",
+    )
 
 
 class UnusedGrantSerializer(GrantSerializer):
     """A live grant with a scope no token carried for the whole window (NHI_UNUSED_ACCESS_DAYS)."""
 
     identity_name = serializers.CharField(source="identity.name", read_only=True)
-    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True,
-                                             help_text="The latest token in the window that carried one of its scopes; null if none did.")
-    unused_scopes = serializers.ListField(child=serializers.CharField(), read_only=True)
-    usage_checked_at = serializers.DateTimeField(read_only=True, help_text="When the grant_usage step last read the ledger for it.")
 
 
 class AccessRequestSerializer(serializers.Serializer):
