@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from nhiportal.ids import as_id
+from nhiportal.ids import IdsOnly, as_id
 
 
 def person_label(person) -> str:
@@ -92,13 +92,11 @@ class PeoplePicker(forms.Widget):
         )
 
 
-# Posted keys are checked to be ids before the queryset sees them: Django's fields catch a
-# ValueError but not the OverflowError SQLite raises for a key past 64 bits (a 500).
-
 class PersonChoiceField(forms.ModelChoiceField):
     widget = PeoplePicker
 
     def to_python(self, value):
+        # A key that is no id is refused before the queryset sees it (see IdsOnly).
         if value not in self.empty_values and as_id(value) is None:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
@@ -107,16 +105,10 @@ class PersonChoiceField(forms.ModelChoiceField):
         return person_label(obj)
 
 
-class PeopleChoiceField(forms.ModelMultipleChoiceField):
+class PeopleChoiceField(IdsOnly, forms.ModelMultipleChoiceField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", PeoplePicker(multiple=True))
         super().__init__(*args, **kwargs)
-
-    def _check_values(self, value):
-        for key in value:
-            if as_id(key) is None:
-                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": key})
-        return super()._check_values(value)
 
     def label_from_instance(self, obj):
         return person_label(obj)

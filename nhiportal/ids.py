@@ -7,6 +7,8 @@ long for a 64-bit key, is no id.
 
 import re
 
+from django.core.exceptions import ValidationError
+
 _ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -14,3 +16,15 @@ def as_id(value) -> int | None:
     """The integer id in `value`, or None."""
     text = str(value or "")
     return int(text) if _ID.fullmatch(text) else None
+
+
+class IdsOnly:
+    """For a ModelMultipleChoiceField over integer keys: posted keys that are no id are a field
+    error before the queryset sees them. Django's field catches ValueError, not the
+    OverflowError SQLite raises for a key past 64 bits (a 500)."""
+
+    def _check_values(self, value):
+        for key in value:
+            if as_id(key) is None:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": key})
+        return super()._check_values(value)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from inventory.people_picker import PersonChoiceField
 from nhiportal.conf import nhi_setting
-from nhiportal.ids import as_id
+from nhiportal.ids import IdsOnly, as_id
 from inventory.models import AIIdentity, Status
 
 from .keys import SIGNING_ALGORITHMS
@@ -140,6 +140,28 @@ class GrantReduceForm(forms.Form):
         if scope in use.unused_scopes:
             return f"{scope}: not used in the last {window_days} days"
         return f"{scope}: used in the last {window_days} days"
+
+
+class GrantChoiceField(IdsOnly, forms.ModelMultipleChoiceField):
+    pass
+
+
+class UnusedScopesRemoveForm(forms.Form):
+    """The unused-access list's bulk action: which grants, and why (recorded on each)."""
+
+    grant = GrantChoiceField(
+        queryset=None,
+        error_messages={
+            "required": "Tick at least one grant.",
+            "invalid_choice": "A grant ticked is not one whose unused scopes you may remove.",
+            "invalid_pk_value": "A grant ticked is not one whose unused scopes you may remove.",
+        },
+    )
+    reason = forms.CharField(max_length=200, help_text="Recorded in the audit log of each grant.")
+
+    def __init__(self, *args, grants, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grant"].queryset = grants
 
 
 class OptionalReasonForm(forms.Form):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path("grants/", views.grant_list, name="grant-list"),
     path("grants/unused-card/", views.unused_access_card, name="unused-access-card"),
+    path("grants/unused/remove/", views.unused_scopes_remove, name="unused-scopes-remove"),
     path("keys/rotation-card/", views.key_rotation_card, name="key-rotation-card"),
     path("grants/export.csv", export_views.grant_export, name="grant-export"),
     path("grants/new/", views.grant_create, name="grant-create"),

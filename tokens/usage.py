@@ -26,6 +26,7 @@ from nhiportal.conf import nhi_setting
 
 from .models import Grant, IssuedToken
 from .owner_notices import OwnerNotice
+from .services import grant_reduce
 
 
 def window_days() -> int:
@@ -99,6 +100,21 @@ def current_use(grant: Grant) -> GrantUse | None:
             unused_scopes = [s for s in unused_scopes if s not in hit]
             last = row["last"] if last is None else max(last, row["last"])
     return GrantUse(last, tuple(unused_scopes), use.judged)
+
+
+@transaction.atomic
+def unused_scopes_remove(*, actor, grants, reason: str) -> dict:
+    """Take off each grant the scopes that are still unused now (current_use), all or none;
+    a grant left with no scope is revoked. One audit event per grant (grant_reduce's)."""
+    done = {"reduced": 0, "revoked": 0, "in use again": 0}
+    for grant in grants:
+        use = current_use(grant)
+        if use is None or not use.unused:
+            done["in use again"] += 1
+            continue
+        result = grant_reduce(actor=actor, grant=grant, remove=use.unused_scopes, reason=reason)
+        done["revoked" if result.revoked_at else "reduced"] += 1
+    return done
 
 
 def with_uses(grants):

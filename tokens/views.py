@@ -9,8 +9,9 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,6 +29,7 @@ from .forms import (
     KeyCompromisedForm,
     GrantForm,
     GrantReduceForm,
+    UnusedScopesRemoveForm,
     KeyRotateForm,
     ReasonForm,
     ScopeFormSet,
@@ -204,6 +206,7 @@ def grant_list(request):
             "states": GRANT_STATES,
             "window_days": usage.window_days(),
             "may_change": is_security_admin(request.user),
+            "bulk": state == "unused" and any(g.may_reduce for g in rows),
         },
     )
 
@@ -251,6 +254,30 @@ def key_rotation_card(request):
             "max_age_days": rotation.max_age_days(),
         },
     )
+
+
+@require_POST
+@login_required
+def unused_scopes_remove(request):
+    """The unused-access list's bulk action: take off each grant ticked what is still unused."""
+    changeable = visibility.restrict(AIIdentity.objects.all(), request.user, visibility.CHANGE)
+    form = UnusedScopesRemoveForm(request.POST, grants=selectors.unused_grant_list(user=request.user).filter(identity__in=changeable))
+    back = reverse("tokens:grant-list") + "?state=unused"
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[name].label or name.capitalize()}: {error}")
+        return redirect(back)
+    try:
+        done = usage.unused_scopes_remove(actor=request.user, grants=list(form.cleaned_data["grant"]), reason=form.cleaned_data["reason"])
+    except ValidationError as error:  # a grant ended meanwhile: nothing was changed
+        messages.error(request, f"Nothing was removed: {' '.join(error.messages)}")
+        return redirect(back)
+    said = [f"{done['reduced']} grant{pluralize(done['reduced'])} narrowed", f"{done['revoked']} revoked (every scope unused)"]
+    if done["in use again"]:
+        said.append(f"{done['in use again']} left as {pluralize(done['in use again'], 'it was,they were')}: in use again since the last check")
+    messages.success(request, "; ".join(said) + ". Tokens that carried a removed scope are revoked.")
+    return redirect(back)
 
 
 @require_http_methods(["GET", "POST"])

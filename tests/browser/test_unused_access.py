@@ -69,3 +69,27 @@ def test_an_owner_removes_the_scope_their_agent_never_uses(page, login, alice, a
     both.refresh_from_db()
     assert both.scopes == ["tickets:read"]
     assert blocked == []
+
+
+def test_a_security_admin_clears_unused_scopes_of_several_grants_in_one_go(page, login, sam, agent, make_agent, crm, grant):
+    blocked = csp_watch(page)
+    since = timezone.now() - timedelta(days=40)
+    both = grant(agent, crm, ["tickets:read", "tickets:write"], starts_at=since)
+    other = make_agent()
+    idle = grant(other, crm, ["tickets:write"], starts_at=since)
+    assert token_request(Client(), agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
+
+    login(page, sam)
+    page.goto("/grants/?state=unused")
+    page.get_by_label("Choose every grant on this page you may change").check()
+    expect(page.get_by_label(f"Choose the grant of {agent.identity.name} on CRM")).to_be_checked()
+    expect(page.get_by_label(f"Choose the grant of {other.identity.name} on CRM")).to_be_checked()
+    expect(page.locator("#id_bulk_reason")).to_have_value("Not used in the last 30 days.")
+    page.get_by_role("button", name="Remove the unused scopes of the grants ticked").click()
+    expect(page.locator(".msg-success")).to_contain_text("1 grant narrowed; 1 revoked (every scope unused).")
+    expect(page.locator("main")).to_contain_text("No unused access")
+    both.refresh_from_db()
+    idle.refresh_from_db()
+    assert both.scopes == ["tickets:read"] and idle.revoked_at is not None
+    assert blocked == []

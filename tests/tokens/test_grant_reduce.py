@@ -115,3 +115,47 @@ def test_a_security_admin_removes_scopes_through_the_api(sam, both, client_for):
     assert response.status_code == 200 and response.json()["scopes"] == ["tickets:read"]
     refused = client.post(_api(both), {"scopes": ["tickets:write"], "reason": "Again."}, content_type="application/json")
     assert refused.status_code == 400 and "does not hold" in str(refused.json())
+
+
+BULK = "/grants/unused/remove/"
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.wsgi_request._messages]
+
+
+def test_a_security_admin_removes_the_unused_scopes_of_several_grants_at_once(sam, agent, make_agent, both, grant, crm, oauth, client_for):
+    idle = grant(make_agent(), crm, ["tickets:write"], starts_at=timezone.now() - timedelta(days=40))
+    assert token_request(oauth, agent, scope="tickets:read").status_code == 200
+    call_command("grant_usage", stdout=io.StringIO())
+    client = client_for(sam)
+    page = client.get("/grants/?state=unused").content.decode()
+    assert f'name="grant" value="{both.pk}"' in page and f'name="grant" value="{idle.pk}"' in page
+    response = client.post(BULK, {"grant": [both.pk, idle.pk], "reason": "Quarterly clean-up."}, follow=True)
+    assert "1 grant narrowed; 1 revoked (every scope unused)." in " ".join(_messages(response))
+    both.refresh_from_db()
+    idle.refresh_from_db()
+    assert both.scopes == ["tickets:read"] and both.revoked_at is None and idle.revoked_at is not None
+    assert AuditEvent.objects.filter(action="grant.reduce").count() == 1
+    assert AuditEvent.objects.filter(action="grant.revoke", reason="Quarterly clean-up.").count() == 1
+
+
+def test_a_scope_used_since_the_last_check_stays(alice, agent, both, oauth, client_for):
+    call_command("grant_usage", stdout=io.StringIO())  # both scopes unused
+    assert token_request(oauth, agent, scope="tickets:write").status_code == 200  # then one is used
+    client_for(alice).post(BULK, {"grant": [both.pk], "reason": "Clean-up."})
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:write"]
+
+
+def test_the_bulk_action_refuses_what_the_person_may_not_change_and_changes_nothing(both, rita, charlie, bob, alice, client_for):
+    call_command("grant_usage", stdout=io.StringIO())
+    for person in (rita, charlie, bob):
+        response = client_for(person).post(BULK, {"grant": [both.pk], "reason": "Mine now."}, follow=True)
+        assert any("not one whose unused scopes you may remove" in m for m in _messages(response)), person
+    for bad in ({"reason": "No grant."}, {"grant": [both.pk]}, {"grant": ["9" * 30], "reason": "x"}, {"grant": ["²"], "reason": "x"}):
+        response = client_for(alice).post(BULK, bad, follow=True)
+        assert response.status_code == 200 and any(m.startswith(("Grant:", "Reason:")) for m in _messages(response))
+    both.refresh_from_db()
+    assert both.scopes == ["tickets:read", "tickets:write"] and not AuditEvent.objects.filter(action__startswith="grant.re").exists()
+    assert client_for(alice).get(BULK).status_code == 405
