@@ -278,15 +278,21 @@ def grant_reduce(*, actor, grant: Grant, remove, reason: str) -> Grant:
     if not grant.unused_scopes:
         grant.unused_told_at = None  # nothing unused is left to tell anyone about
     grant.save(update_fields=["scopes", "unused_scopes", "unused_told_at"])
-    label = actor_label(actor)
+    _grant_narrowed(actor=actor, grant=grant, action="grant.reduce", why="Scopes removed", reason=reason,
+                    before={"scopes": before}, after={"scopes": grant.scopes})
+    return grant
+
+
+def _grant_narrowed(*, actor, grant: Grant, action: str, why: str, reason: str, before: dict, after: dict) -> None:
+    """After a grant lost scopes or ended: revoke the live tokens no remaining grant covers,
+    and write the one audit event, counting them."""
     revoked = revoke_not_covered_by_grants(
-        identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Scopes removed: {reason.strip()}"[:200]
+        identity_id=grant.identity_id, service=grant.service, label=actor_label(actor), reason=f"{why}: {reason.strip()}"[:200]
     )
     audit_record(
-        actor=actor, action="grant.reduce", obj=grant, object_repr=_grant_repr(grant),
-        before={"scopes": before}, after={"scopes": grant.scopes, "tokens_revoked": revoked}, reason=reason.strip(),
+        actor=actor, action=action, obj=grant, object_repr=_grant_repr(grant),
+        before=before, after={**after, "tokens_revoked": revoked}, reason=reason.strip(),
     )
-    return grant
 
 
 @transaction.atomic
@@ -303,11 +309,6 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     grant.revoked_by_label = label[:200]
     grant.revoke_reason = reason.strip()
     grant.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
-    revoked = revoke_not_covered_by_grants(
-        identity_id=grant.identity_id, service=grant.service, label=label, reason=f"Grant revoked: {reason.strip()}"[:200]
-    )
-    audit_record(
-        actor=actor, action="grant.revoke", obj=grant, object_repr=_grant_repr(grant),
-        before={"revoked_at": None}, after={"revoked_at": grant.revoked_at, "tokens_revoked": revoked}, reason=reason.strip(),
-    )
+    _grant_narrowed(actor=actor, grant=grant, action="grant.revoke", why="Grant revoked", reason=reason,
+                    before={"revoked_at": None}, after={"revoked_at": grant.revoked_at})
     return grant
