@@ -43,8 +43,8 @@ def event_changes(event: AuditEvent) -> list[FieldChange]:
     """What an event changed, field by field, for people to read (before or after may be missing).
 
     The log keeps stored values (a sensitivity of 2, a status of "active", ISO times); people
-    read their labels ("Internal", "Active"), times to the minute, and lists as lists. Exports
-    keep the stored values.
+    read their labels ("Internal", "Active"), times to the minute, lists as lists and mappings
+    as "key: value" pairs. Exports keep the stored values.
     """
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
@@ -71,6 +71,9 @@ def _readable(value, labels: dict[str, str] | None):
         return None
     if isinstance(value, list):
         return ", ".join(str(_readable(v, labels)) for v in value) or "none"
+    if isinstance(value, dict):
+        # Owners by role, say: "alice: primary, grace: backup" rather than Python's repr.
+        return ", ".join(f"{k}: {_readable(v, None)}" for k, v in value.items()) or "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if labels is not None:

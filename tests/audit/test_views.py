@@ -146,15 +146,21 @@ def test_it_shows_choice_labels_and_lists_as_people_read_them_while_the_export_k
     assert updated[0]["before"]["sensitivity_ceiling"] == 3 and updated[0]["after"]["sensitivity_ceiling"] == 4
 
 
-def test_it_shows_times_to_the_minute_lists_as_lists_and_flags_as_yes_or_no(sam, alice, client_for, make_identity, settings):
+def test_it_shows_times_to_the_minute_lists_as_lists_mappings_as_pairs_and_flags_as_yes_or_no(sam, alice, client_for, make_identity, settings):
     settings.TIME_ZONE = "UTC"
     identity = make_identity(alice, name="ticket-summariser")
     with transaction.atomic():
         audit_record(
             actor=sam, action="grant.create", obj=identity,
-            after={"ends_at": "2027-01-13T07:38:15.833Z", "scopes": ["tickets:read", "tickets:write"], "urgent": True},
+            after={
+                "ends_at": "2027-01-13T07:38:15.833Z", "scopes": ["tickets:read", "tickets:write"], "urgent": True,
+                "owners": {"alice": "primary", "grace": "backup"},
+            },
         )
     changes = {c.field: c.after for c in event_changes(AuditEvent.objects.get(action="grant.create"))}
-    assert changes == {"ends_at": "2027-01-13 07:38", "scopes": "tickets:read, tickets:write", "urgent": "yes"}
+    assert changes == {
+        "ends_at": "2027-01-13 07:38", "scopes": "tickets:read, tickets:write", "urgent": "yes",
+        "owners": "alice: primary, grace: backup",
+    }
     html = client_for(sam).get(LIST).content.decode()
     assert "2027-01-13 07:38" in html and "tickets:read, tickets:write" in html and "07:38:15.833Z" not in html
