@@ -57,6 +57,7 @@ def run(base: str, *, rounds: int = 40) -> dict:
             "list: searched (q=invoice)": "/identities/?q=invoice",
             "list: sorted by attestation due, page 3": "/identities/?sort=attestation_due&page=3",
             "identity page": f"/identities/{ids[0]}/",
+            "unused identities, first page": "/identities/unused/",
         }
         for label, path in pages.items():
             results[f"{username} · {label}"] = timed(session, base + path, rounds)

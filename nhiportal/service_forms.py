@@ -6,6 +6,7 @@ Every app's views submit forms the same way, so the rule lives here once.
 from collections.abc import Callable
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 
 
@@ -35,4 +36,20 @@ def submit(form: forms.Form, write: Callable, *, on_refusal: Callable | None = N
         apply_service_errors(form, error)
         if on_refusal is not None:
             on_refusal(form, error)
+        return None
+
+
+def bulk_submit(request, form: forms.Form, write: Callable, *, nothing: str):
+    """A list's bulk action (tick rows, say why, submit): what write(cleaned_data) returned, or
+    None with each reason flashed as a message, since the action has no page of its own to show
+    a form on. `nothing` says what did not happen ("Nothing was suspended")."""
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[name].label or name.capitalize()}: {error}")
+        return None
+    try:
+        return write(form.cleaned_data)
+    except ValidationError as error:  # one row changed meanwhile: the service undid them all
+        messages.error(request, f"{nothing}: {' '.join(error.messages)}")
         return None

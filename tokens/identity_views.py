@@ -23,6 +23,8 @@ from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, Spiffe
 from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
+from .unused_identities import is_unused
+from .usage import window_days
 
 
 def _identity_to_change(request, pk):
@@ -66,6 +68,8 @@ def access_panel(request, pk):
         {
             "identity": identity,
             "access": selectors.identity_access(identity),
+            "unused": is_unused(identity),
+            "window_days": window_days(),
             "may_change": visibility.can(request.user, visibility.CHANGE, identity),
             "may_grant": is_security_admin(request.user) and not identity.is_offboarded,
             "may_request": access_requests.may_request(request.user, identity) and not identity.is_offboarded,

@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership
+from inventory.selectors import with_owner_facts
 from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
 
 from .revocation import live_tokens
+from .unused_identities import unused_identities, with_last_token
 from .usage import unused, window_days, with_uses
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
@@ -50,6 +52,13 @@ def unused_grant_list(*, user) -> QuerySet:
     whole window, as the last grant_usage run found (tokens/usage.py), oldest grant first:
     the longest-standing unused rights."""
     return unused(grant_list(user=user, state="live")).order_by("starts_at", "pk")
+
+
+def unused_identity_list(*, user) -> QuerySet:
+    """Active identities the user may see that obtained no token in the whole window
+    (tokens/unused_identities.py), idle longest first, with owner facts and their last token."""
+    found = unused_identities(visible_identities(user))
+    return with_last_token(with_owner_facts(found)).order_by("status_changed_at", "name")
 
 
 def grant_state(grant: Grant, now=None) -> str:

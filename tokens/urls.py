@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import access_request_views, approval_views, export_views, exposure_views, identity_views, views
+from . import access_request_views, approval_views, export_views, exposure_views, identity_views, unused_identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -9,6 +9,9 @@ urlpatterns = [
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path("grants/", views.grant_list, name="grant-list"),
+    path("identities/unused/", unused_identity_views.unused_identity_list, name="unused-identity-list"),
+    path("identities/unused/card/", unused_identity_views.unused_identity_card, name="unused-identity-card"),
+    path("identities/unused/suspend/", unused_identity_views.unused_identities_suspend_view, name="unused-identities-suspend"),
     path("grants/unused-card/", views.unused_access_card, name="unused-access-card"),
     path("grants/unused/remove/", views.unused_scopes_remove, name="unused-scopes-remove"),
     path("keys/rotation-card/", views.key_rotation_card, name="key-rotation-card"),

@@ -9,7 +9,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -19,9 +19,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from inventory import visibility
 from inventory.models import AIIdentity
 from nhiportal.ids import as_id
-from nhiportal.pages import page_of
+from nhiportal.pages import dashboard_card, page_of
 from nhiportal.people.roles import is_security_admin
-from nhiportal.service_forms import submit
+from nhiportal.service_forms import bulk_submit, submit
 
 from . import rotation, selectors, services, usage
 from .forms import (
@@ -85,6 +85,7 @@ def service_detail(request, pk):
             "grants": shown,
             "grant_count": grants.count(),
             "window_days": usage.window_days(),
+            "bulk_reason": f"Not used in the last {usage.window_days()} days.",
             "may_change": is_security_admin(request.user),
         },
     )
@@ -154,7 +155,6 @@ def service_edit(request, pk):
 
 
 GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
-UNUSED_CARD_ROWS = 5  # and keys on the key-rotation card
 
 
 def _with_reduce_rights(user, grants: list) -> list:
@@ -171,15 +171,9 @@ def _with_reduce_rights(user, grants: list) -> list:
 @login_required
 def unused_access_card(request):
     """The dashboard's card (loaded with htmx): unused grants among the identities the user sees."""
-    found = selectors.unused_grant_list(user=request.user)
-    return render(
-        request,
-        "tokens/partials/unused_access_card.html",
-        {
-            "count": found.count(),
-            "grants": _with_reduce_rights(request.user, usage.with_uses(list(found[:UNUSED_CARD_ROWS]))),
-            "window_days": usage.window_days(),
-        },
+    return dashboard_card(
+        request, "tokens/partials/unused_access_card.html", selectors.unused_grant_list(user=request.user), "grants",
+        prepare=lambda grants: _with_reduce_rights(request.user, usage.with_uses(grants)), window_days=usage.window_days(),
     )
 
 
@@ -205,6 +199,7 @@ def grant_list(request):
             "state": state,
             "states": GRANT_STATES,
             "window_days": usage.window_days(),
+            "bulk_reason": f"Not used in the last {usage.window_days()} days.",
             "may_change": is_security_admin(request.user),
             "bulk": state == "unused" and any(g.may_reduce for g in rows),
         },
@@ -245,14 +240,9 @@ def key_rotation_card(request):
     """The dashboard's card (loaded with htmx): agents' public keys due for rotation among the
     identities the user sees, oldest first."""
     due = rotation.due_for_rotation().filter(identity__in=selectors.visible_identities(request.user))
-    return render(
-        request,
-        "tokens/partials/key_rotation_card.html",
-        {
-            "count": due.count(),
-            "keys": list(due.select_related("identity").order_by("created_at")[:UNUSED_CARD_ROWS]),
-            "max_age_days": rotation.max_age_days(),
-        },
+    return dashboard_card(
+        request, "tokens/partials/key_rotation_card.html", due.select_related("identity").order_by("created_at"), "keys",
+        max_age_days=rotation.max_age_days(),
     )
 
 
@@ -261,17 +251,13 @@ def key_rotation_card(request):
 def unused_scopes_remove(request):
     """The unused-access list's bulk action: take off each grant ticked what is still unused."""
     changeable = visibility.restrict(AIIdentity.objects.all(), request.user, visibility.CHANGE)
-    form = UnusedScopesRemoveForm(request.POST, grants=selectors.unused_grant_list(user=request.user).filter(identity__in=changeable))
+    form = UnusedScopesRemoveForm(request.POST, choices=selectors.unused_grant_list(user=request.user).filter(identity__in=changeable))
     back = reverse("tokens:grant-list") + "?state=unused"
-    if not form.is_valid():
-        for name, errors in form.errors.items():
-            for error in errors:
-                messages.error(request, f"{form.fields[name].label or name.capitalize()}: {error}")
-        return redirect(back)
-    try:
-        done = usage.unused_scopes_remove(actor=request.user, grants=list(form.cleaned_data["grant"]), reason=form.cleaned_data["reason"])
-    except ValidationError as error:  # a grant ended meanwhile: nothing was changed
-        messages.error(request, f"Nothing was removed: {' '.join(error.messages)}")
+    done = bulk_submit(
+        request, form, lambda data: usage.unused_scopes_remove(actor=request.user, grants=list(data["grant"]), reason=data["reason"]),
+        nothing="Nothing was removed",
+    )
+    if done is None:
         return redirect(back)
     said = [f"{done['reduced']} grant{pluralize(done['reduced'])} narrowed", f"{done['revoked']} revoked (every scope unused)"]
     if done["in use again"]:

@@ -79,6 +79,9 @@ CONTROLS = (
     Control("key-rotation", "NHIP-18", "Agents' keys rotate",
             "An agent's public key older than a set age (180 days by default) is flagged and its owners told, until a new one replaces it.",
             evidence.key_rotation, ("NHI7:2025", "PR.AA-01")),
+    Control("identities-in-use", "NHIP-19", "Identities nothing uses are found",
+            "An active identity that obtained no token for a whole window (30 days by default) is listed for offboarding: an agent retired without offboarding keeps its owners, keys and grants.",
+            evidence.identities_in_use, ("NHI1:2025", "GOVERN 1.7", "ID.AM-08", "IAM-07", "IAM-08")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

@@ -24,6 +24,7 @@ from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
+from tokens.unused_identities import unused_identities as idle_identities
 from tokens.usage import unused as unused_grants, window_days as usage_window_days
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -51,7 +52,7 @@ class Evidence:
     findings_total: int = 0
 
 
-IDENTITY_FIELDS = ("id", "name", "status", "attestation_due", "purpose", "trust_boundary", "sensitivity_ceiling", "offboarding_plan")
+IDENTITY_FIELDS = ("id", "name", "status", "status_changed_at", "attestation_due", "purpose", "trust_boundary", "sensitivity_ceiling", "offboarding_plan")
 
 
 def _identity_findings(queryset, detail, **also) -> tuple[list[Finding], int, dict]:
@@ -257,6 +258,22 @@ def unused_access(now) -> Evidence:
         f"Every live grant older than {days} days had each of its scopes used by a token in that time."
         if not count else f"{count} live grant{pluralize(count, ' holds,s hold')} a scope no token carried in {days} days.",
         figures, findings, count,
+    )
+
+
+def identities_in_use(now) -> Evidence:
+    days = usage_window_days()
+    findings, count, _ = _identity_findings(
+        idle_identities(AIIdentity.objects.all(), now=now),
+        lambda i: f"active since {i.status_changed_at:%Y-%m-%d}, no token in {days} days",
+    )
+    active = AIIdentity.objects.filter(status=Status.ACTIVE).count()
+    return Evidence(
+        WARN if count else PASS,
+        f"Every identity active for {days} days obtained a token in that time."
+        if not count else f"{count} of {active} active identities obtained no token in {days} days: offboard what is gone.",
+        {"active identities": active, f"no token in {days} days": count},
+        findings, count,
     )
 
 

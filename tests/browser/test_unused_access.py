@@ -1,4 +1,4 @@
-"""Unused access in a real browser: a security admin finds a grant nobody uses and revokes it."""
+"""Unused access in a real browser: grants and identities nobody uses, found and taken away."""
 
 import io
 import re
@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_token_pages import csp_watch
 from tests.tokens.conftest import agent, crm, grant, make_agent, token_request  # noqa: F401  (fixtures)
+from inventory.models import AIIdentity, Status
 from tokens.models import Grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -92,4 +93,37 @@ def test_a_security_admin_clears_unused_scopes_of_several_grants_in_one_go(page,
     both.refresh_from_db()
     idle.refresh_from_db()
     assert both.scopes == ["tickets:read"] and idle.revoked_at is not None
+    assert blocked == []
+
+
+def test_an_owner_finds_agents_nothing_uses_and_suspends_them(page, login, alice, make_agent, crm, grant):
+    blocked = csp_watch(page)
+    quiet, retired, busy = make_agent(name="quiet-agent"), make_agent(name="retired-agent"), make_agent(name="busy-agent")
+    grant(busy, crm, ["tickets:read"])
+    assert token_request(Client(), busy).status_code == 200
+    AIIdentity.objects.update(status_changed_at=timezone.now() - timedelta(days=40))
+
+    login(page, alice)
+    card = page.get_by_role("region", name="Unused identities")  # on the dashboard, loaded with htmx
+    expect(card.locator("tbody tr")).to_have_count(2)
+    card.get_by_role("link", name="All 2 unused identities").click()
+    expect(page).to_have_url(re.compile(r"/identities/unused/$"))
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Identities")).to_have_attribute("aria-current", "page")
+    rows = page.locator("main table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("main table")).not_to_contain_text("busy-agent")
+
+    page.get_by_label("Choose every identity on this page you may suspend").check()
+    expect(page.get_by_label("Choose quiet-agent")).to_be_checked()
+    page.get_by_label("Choose quiet-agent").uncheck()
+    page.fill("#id_bulk_reason", "Retired with the old billing system.")
+    page.get_by_role("button", name="Suspend the identities ticked").click()
+    expect(page.locator(".msg-success")).to_contain_text("1 identity suspended")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("quiet-agent")
+    assert AIIdentity.objects.get(pk=retired.identity.pk).status == Status.SUSPENDED
+    assert AIIdentity.objects.get(pk=quiet.identity.pk).status == Status.ACTIVE
+
+    page.goto(f"/identities/{quiet.identity.pk}/")
+    expect(page.locator("#access")).to_contain_text("No token in the last 30 days")
     assert blocked == []

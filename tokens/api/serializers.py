@@ -84,6 +84,24 @@ class UnusedGrantSerializer(GrantSerializer):
     identity_name = serializers.CharField(source="identity.name", read_only=True)
 
 
+class UnusedIdentitySerializer(serializers.Serializer):
+    """An active identity that obtained no token in NHI_UNUSED_ACCESS_DAYS, though active all that time."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    environment = serializers.CharField()
+    primary_owner = serializers.CharField(source="primary_owner_name", allow_null=True)
+    orphaned = serializers.SerializerMethodField()
+    active_since = serializers.DateTimeField(source="status_changed_at")
+    last_token_at = serializers.DateTimeField(
+        allow_null=True, help_text="Its latest token the ledger still keeps (NHI_TOKEN_RETENTION_DAYS); null if none."
+    )
+
+    def get_orphaned(self, identity) -> bool:
+        return not identity.has_active_owner
+
+
 class AccessRequestSerializer(serializers.Serializer):
     """What is asked (the writable fields) and how far the two stages got (read-only)."""
 

@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import EmergencyRevoke, AccessRequestViewSet, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
+from .views import EmergencyRevoke, AccessRequestViewSet, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -14,4 +14,8 @@ router.register("delegations", DelegationViewSet, basename="delegation")
 router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
-urlpatterns = [*router.urls, path("emergency-revoke/", EmergencyRevoke.as_view(), name="emergency-revoke")]
+urlpatterns = [
+    *router.urls,
+    path("emergency-revoke/", EmergencyRevoke.as_view(), name="emergency-revoke"),
+    path("identities/unused/", UnusedIdentityList.as_view(), name="identity-unused"),
+]

@@ -28,6 +28,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from inventory import visibility
@@ -63,6 +64,7 @@ from .serializers import (
     DelegationSerializer,
     ExposureSerializer,
     TokenExposureSerializer,
+    UnusedIdentitySerializer,
     CredentialCreateSerializer,
     CredentialSerializer,
     GrantReduceSerializer,
@@ -440,6 +442,17 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         key = get_object_or_404(SigningKey.objects.exclude(state=KeyState.RETIRED), kid=kid)
         reason = valid(ReasonSerializer, request.data)["reason"]
         return Response({"tokens_revoked": signing_key_compromised(actor=request.user, key=key, reason=reason)})
+
+
+@extend_schema(tags=["identities"], responses=UnusedIdentitySerializer(many=True))
+class UnusedIdentityList(ListAPIView):
+    """Active identities you may see that obtained no token in the last NHI_UNUSED_ACCESS_DAYS
+    days though active all that time, idle longest first. Read live from the token ledger."""
+
+    serializer_class = UnusedIdentitySerializer
+
+    def get_queryset(self):
+        return selectors.unused_identity_list(user=self.request.user)
 
 
 @extend_schema(tags=["signing keys"], request=EmergencyRevokeSerializer, responses=RevokedSerializer)
