@@ -66,6 +66,9 @@ class AIIdentity(models.Model):
     last_attested_at = models.DateTimeField(null=True, blank=True)
     # When manage.py suspend_orphans first found no active owner (cleared once one is back).
     orphaned_since = models.DateTimeField(null=True, blank=True)
+    # When its owners were last told it goes unused (tokens/unused_identities.py): told again
+    # only once it is reactivated or obtains a token and then goes unused anew.
+    unused_told_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

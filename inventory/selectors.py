@@ -99,16 +99,20 @@ def people_matching(query: str) -> tuple[list, bool]:
 
 
 def owner_digests(items) -> dict:
-    """Each active owner with an email address, and those of the items (anything with an
-    identity_id) whose identity they own: whom a notice about the items reaches, and what it lists."""
+    """Each active owner with an email address, and those of the items (identities, or anything
+    with an identity_id) whose identity they own: whom a notice about the items reaches, and what it lists."""
     items = list(items)
-    owners = Ownership.objects.filter(identity__in={i.identity_id for i in items}, person__is_active=True).exclude(person__email="")
+
+    def identity_of(item):
+        return item.pk if isinstance(item, AIIdentity) else item.identity_id
+
+    owners = Ownership.objects.filter(identity__in={identity_of(i) for i in items}, person__is_active=True).exclude(person__email="")
     by_identity = {}
     for ownership in owners.select_related("person"):
         by_identity.setdefault(ownership.identity_id, []).append(ownership.person)
     digests = {}
     for item in items:
-        for person in by_identity.get(item.identity_id, []):
+        for person in by_identity.get(identity_of(item), []):
             digests.setdefault(person, []).append(item)
     return digests
 

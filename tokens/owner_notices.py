@@ -1,5 +1,5 @@
 """Mail to the owners of the identities some rows belong to, each row once: the grant-ending,
-unused-access and key-rotation notices.
+unused-access, unused-identity and key-rotation notices.
 
 Each notice claims its rows (a told-at column) in the transaction that selected them for
 update, with one audit event; the mail goes after that commits, one digest per owner. If the

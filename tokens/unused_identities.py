@@ -14,13 +14,15 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from inventory.models import AIIdentity, Status
 from inventory.services import identity_suspend
+from nhiportal.conf import nhi_setting
 
 from .models import IssuedToken
+from .owner_notices import OwnerNotice
 from .usage import window_days
 
 
@@ -65,3 +67,41 @@ def unused_identities_suspend(*, actor, identities, reason: str) -> dict:
         identity_suspend(actor=actor, identity=locked, reason=reason)
         done["suspended"] += 1
     return done
+
+
+NOTICE = OwnerNotice(
+    model=AIIdentity, told_field="unused_told_at", action="identities.notify_unused",
+    object_type="inventory.aiidentity", object_id="unused", object_repr="unused identity notices", noun="identities",
+)
+
+
+def unused_identities_notify(*, actor, now=None) -> dict:
+    """Tell the active owners of each unused identity, once per spell of disuse, with a link to
+    offboard it (manage.py notify_unused_identities, daily). Told again only after it was
+    reactivated or obtained a token since the last notice, and went unused anew; nothing has
+    to clear the mark, so the token endpoint writes nothing for it."""
+    now = now or timezone.now()
+    used_since_told = Exists(IssuedToken.objects.filter(identity=OuterRef("pk"), issued_at__gt=OuterRef("unused_told_at")))
+    due = unused_identities(AIIdentity.objects.all(), now=now).filter(
+        Q(unused_told_at__isnull=True) | Q(unused_told_at__lt=F("status_changed_at")) | used_since_told
+    ).order_by("status_changed_at", "name")
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    days = window_days()
+
+    def body(identities):
+        many = len(identities) != 1
+        lines = [
+            f"{len(identities)} agent{'s' if many else ''} you own {'have' if many else 'has'} obtained no token in the last "
+            f"{days} days. If {'they are' if many else 'it is'} no longer used, offboard {'them' if many else 'it'}: "
+            "its keys and grants are still a way in.",
+            "",
+        ]
+        for identity in identities:
+            lines += [f"- {identity.name}: active since {identity.status_changed_at:%Y-%m-%d}",
+                      f"  offboard it: {base_url}/identities/{identity.pk}/offboard/"]
+        return "\n".join(lines)
+
+    return NOTICE.run(
+        actor=actor, now=now, due=due, body=body,
+        subject=lambda mine: f"[NHI Portal] {len(mine)} of your agents {'go' if len(mine) != 1 else 'goes'} unused",
+    )
