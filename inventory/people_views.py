@@ -1,12 +1,27 @@
-"""The people directory behind the type-ahead pickers (people_picker.py)."""
+"""People: the directory behind the type-ahead pickers (people_picker.py), and the people
+pages, where reviewers, compliance and security admins see who answers for what, and a
+security admin hands a leaver's ownership over, deactivates them, or changes their roles."""
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors
+from nhiportal.audit.selectors import event_changes
+from nhiportal.audit.models import AuditEvent
+from nhiportal.pages import page_of
+from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
+from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
+from nhiportal.service_forms import submit
+
+from . import people, selectors
+from .handover import ownerships_hand_over
+from .people_forms import DeactivateForm, HandOverForm, ReactivateForm, RolesForm
 from .people_picker import person_label
 
 MAX_QUERY_LENGTH = 100
@@ -22,3 +37,109 @@ def people_search(request):
     people, more = selectors.people_matching(request.GET.get("q", "")[:MAX_QUERY_LENGTH])
     results = [{"id": p.pk, "label": person_label(p), "email": p.email} for p in people]
     return JsonResponse({"results": results, "more": more})
+
+
+def _require_reader(user) -> None:
+    if not people.may_see_people(user):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def person_list(request):
+    _require_reader(request.user)
+    state = request.GET.get("state", "active")
+    state = state if state in people.STATES else "active"
+    role = request.GET.get("role", "")
+    role = role if role in ALL_ROLES else ""
+    q = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
+    page_obj = page_of(request, people.directory(q=q, role=role, state=state))
+    for person in page_obj.object_list:
+        person.roles_shown = people.roles_shown(person)
+    return render(request, "inventory/person_list.html", {
+        "page_obj": page_obj, "q": q, "role": role, "state": state, "states": people.STATES,
+        "roles": [(name, ROLE_LABELS[name]) for name in ALL_ROLES],
+    })
+
+
+def _person_page(request, person, *, status=200, **bound):
+    manage = people.may_manage_people(request.user) and person.pk != request.user.pk
+    owned = list(people.owned_identities(person))
+    events = AuditEvent.objects.filter(object_type=person._meta.label_lower, object_id=str(person.pk)).order_by("-id")[:20]
+    for event in events:
+        event.changes = event_changes(event)
+    return render(request, "inventory/person_detail.html", {
+        "person": person,
+        "roles_shown": people.roles_shown(person),
+        "owned": owned,
+        "would_orphan": [i for i in owned if not i.others_active],
+        "events": events,
+        "manage": manage,
+        "is_you": person.pk == request.user.pk,
+        "superuser": person.is_superuser,
+        "handover_form": bound.get("handover") or HandOverForm(leaver=person),
+        "deactivate_form": bound.get("deactivate") or DeactivateForm(),
+        "reactivate_form": bound.get("reactivate") or ReactivateForm(),
+        "roles_form": bound.get("roles") or RolesForm(initial={"roles": sorted({g.name for g in person.groups.all()} & set(ALL_ROLES))}),
+    }, status=status)
+
+
+def _person(request, pk, *, manage: bool = False):
+    user = request.user
+    if not (people.may_manage_people(user) if manage else people.may_see_people(user)):
+        raise PermissionDenied
+    person = get_object_or_404(get_user_model(), pk=pk)
+    if manage and person.pk == user.pk:
+        raise PermissionDenied  # another security admin changes you
+    return person
+
+
+@login_required
+@require_GET
+def person_detail(request, pk):
+    return _person_page(request, _person(request, pk))
+
+
+@login_required
+@require_POST
+def person_hand_over(request, pk):
+    leaver = _person(request, pk, manage=True)
+    form = HandOverForm(request.POST, leaver=leaver)
+    moved = submit(form, lambda data: ownerships_hand_over(actor=request.user, leaver=leaver, successor=data["successor"], reason=data["reason"]))
+    if not moved:
+        return _person_page(request, leaver, status=400, handover=form)
+    successor = form.cleaned_data["successor"]
+    n, s = moved["identities"], moved.get("services", 0)
+    messages.success(request, f"{successor.get_username()} now answers for {n} identit{pluralize(n, 'y,ies')} and {s} service{pluralize(s)} {leaver.get_username()} owned.")
+    return redirect("inventory:person-detail", pk=leaver.pk)
+
+
+def _person_action(form_class, write, done: str):
+    """A POST that changes one person (security admins, never themselves): write(actor, person,
+    cleaned_data) through the form, or the person page again with the form's errors."""
+
+    @login_required
+    @require_POST
+    def view(request, pk):
+        person = _person(request, pk, manage=True)
+        form = form_class(request.POST)
+        if not submit(form, lambda data: write(request.user, person, data)):
+            return _person_page(request, person, status=400, **{form.prefix: form})
+        messages.success(request, done.format(person=person.get_username()))
+        return redirect("inventory:person-detail", pk=person.pk)
+
+    return view
+
+
+person_deactivate_view = _person_action(
+    DeactivateForm, lambda actor, person, data: person_deactivate(person=person, actor=actor, reason=data["reason"]),
+    "{person} is deactivated: they can no longer sign in, and their API tokens are revoked.",
+)
+person_reactivate_view = _person_action(
+    ReactivateForm, lambda actor, person, data: person_reactivate(person=person, actor=actor, reason=data["reason"]),
+    "{person} is active again.",
+)
+person_roles = _person_action(
+    RolesForm, lambda actor, person, data: person_roles_set(person=person, roles=data["roles"], actor=actor),
+    "Saved the roles of {person}.",
+)

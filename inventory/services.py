@@ -155,7 +155,7 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
 
 @transaction.atomic
 def identity_owners_set(
-    *, actor, identity: AIIdentity, primary_owner, backup_owners=(), expected_version: int | None = None
+    *, actor, identity: AIIdentity, primary_owner, backup_owners=(), expected_version: int | None = None, reason: str = ""
 ) -> AIIdentity:
     """Replace the owner list: one primary, any backups. Object permissions follow."""
     identity = _lock(identity)
@@ -191,7 +191,9 @@ def identity_owners_set(
     identity.version += 1
     identity.updated_at = timezone.now()
     identity.save(update_fields=["version", "updated_at"])
-    audit_record(actor=actor, action="identity.owners_set", obj=identity, before={"owners": before}, after={"owners": after})
+    audit_record(
+        actor=actor, action="identity.owners_set", obj=identity, before={"owners": before}, after={"owners": after}, reason=reason.strip()
+    )
     return identity
 
 

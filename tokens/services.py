@@ -109,7 +109,7 @@ def service_create(
 
 
 @transaction.atomic
-def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..., **changes) -> Service:
+def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..., reason: str = "", **changes) -> Service:
     """Change a service; `scopes` (if given) replaces the list. Tokens that lose their footing are revoked."""
     service = Service.objects.select_for_update().get(pk=service.pk)
     unknown = set(changes) - set(SERVICE_FIELDS)
@@ -150,9 +150,18 @@ def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..
     changed = {k for k in after if after[k] != before.get(k)}
     audit_record(
         actor=actor, action="service.update", obj=service,
-        before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed},
+        before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed}, reason=reason.strip(),
     )
     return service
+
+
+def on_ownerships_handed_over(sender, *, leaver, successor, actor, reason, **kwargs) -> dict:
+    """A person's ownership passes to a successor (inventory/handover.py): so do their services,
+    one service.update event each, in the handover's transaction."""
+    services = list(Service.objects.filter(owner=leaver).order_by("name"))
+    for service in services:
+        service_update(actor=actor, service=service, owner=successor, reason=reason)
+    return {"services": len(services)}
 
 
 def _clean_jwks(jwks) -> dict:

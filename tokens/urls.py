@@ -9,6 +9,7 @@ urlpatterns = [
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path("grants/", views.grant_list, name="grant-list"),
+    path("users/<int:pk>/services-panel/", views.person_services_panel, name="person-services-panel"),
     path("identities/unused/", unused_identity_views.unused_identity_list, name="unused-identity-list"),
     path("identities/unused/card/", unused_identity_views.unused_identity_card, name="unused-identity-card"),
     path("identities/unused/suspend/", unused_identity_views.unused_identities_suspend_view, name="unused-identities-suspend"),

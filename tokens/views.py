@@ -8,6 +8,7 @@ import json
 from functools import partial
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from inventory import visibility
+from inventory import people, visibility
 from inventory.models import AIIdentity
 from nhiportal.ids import as_id
 from nhiportal.pages import dashboard_card, page_of
@@ -166,6 +167,15 @@ def _with_reduce_rights(user, grants: list) -> list:
     for grant in grants:
         grant.may_reduce = grant.identity_id in changeable and grant.revoked_at is None and grant.ends_at > now
     return grants
+
+
+@login_required
+def person_services_panel(request, pk):
+    """The person page's services (loaded with htmx): those they own, which a handover moves too."""
+    if not people.may_see_people(request.user):
+        raise PermissionDenied
+    person = get_object_or_404(get_user_model(), pk=pk)
+    return render(request, "tokens/partials/person_services.html", {"services": Service.objects.filter(owner=person).order_by("name")})
 
 
 @login_required

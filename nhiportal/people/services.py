@@ -1,4 +1,4 @@
-"""Writes for people: personal API tokens."""
+"""Writes for people: personal API tokens, roles, and leaving (deactivation)."""
 
 import secrets
 from datetime import timedelta
@@ -10,6 +10,7 @@ from django.utils import timezone
 from nhiportal.audit.services import audit_record
 
 from .models import TOKEN_PREFIX, PersonalAPIToken, hash_api_token
+from .roles import ALL_ROLES
 
 MAX_TOKEN_DAYS = 365
 
@@ -64,3 +65,80 @@ def role_assign(*, user, role: str, actor) -> None:
     if hasattr(user, "_nhi_roles"):
         del user._nhi_roles
     audit_record(actor=actor, action="person.role_assign", obj=user, object_repr=user.get_username(), after={"role": role})
+
+
+def _lock_person(person):
+    return type(person).objects.select_for_update().get(pk=person.pk)
+
+
+def _not_yourself(person, actor, what: str) -> None:
+    # A security admin who locks themselves out, or raises themselves, needs a second person.
+    if person.pk == actor.pk:
+        raise ValidationError(f"You cannot {what} yourself: ask another security admin.")
+
+
+def _forget_roles(person) -> None:
+    if hasattr(person, "_nhi_roles"):
+        del person._nhi_roles
+
+
+@transaction.atomic
+def person_roles_set(*, person, roles, actor):
+    """Put a person in exactly these role groups; one audit event (none if nothing changes).
+    A superuser is a security admin whatever the groups say, as roles_of reads it."""
+    from django.contrib.auth.models import Group
+
+    _not_yourself(person, actor, "change the roles of")
+    roles = set(roles)
+    unknown = roles - set(ALL_ROLES)
+    if unknown:
+        raise ValidationError({"roles": f"Unknown role {sorted(unknown)[0]!r}; one of {', '.join(ALL_ROLES)}."})
+    person = _lock_person(person)
+    before = sorted(person.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+    if set(before) == roles:
+        return person
+    person.groups.remove(*Group.objects.filter(name__in=set(before) - roles))
+    person.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in sorted(roles - set(before))))
+    _forget_roles(person)
+    audit_record(
+        actor=actor, action="person.roles_set", obj=person, object_repr=person.get_username(),
+        before={"roles": before}, after={"roles": sorted(roles)},
+    )
+    return person
+
+
+@transaction.atomic
+def person_deactivate(*, person, actor, reason: str):
+    """A person leaves: they can no longer sign in, their sessions end at their next request
+    (Django's backend refuses an inactive user) and their API tokens are revoked, so coming
+    back does not revive them. What they own is untouched: hand it over first, or it is
+    orphaned (and suspended after the grace period)."""
+    _not_yourself(person, actor, "deactivate")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the person is deactivated."})
+    person = _lock_person(person)
+    if not person.is_active:
+        raise ValidationError("This person is already inactive.")
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    revoked = PersonalAPIToken.objects.filter(user=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(
+        actor=actor, action="person.deactivate", obj=person, object_repr=person.get_username(),
+        before={"is_active": True}, after={"is_active": False, "api_tokens_revoked": revoked}, reason=reason.strip(),
+    )
+    return person
+
+
+@transaction.atomic
+def person_reactivate(*, person, actor, reason: str = ""):
+    person = _lock_person(person)
+    if person.is_active:
+        raise ValidationError("This person is already active.")
+    person.is_active = True
+    person.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor, action="person.reactivate", obj=person, object_repr=person.get_username(),
+        before={"is_active": False}, after={"is_active": True}, reason=reason.strip(),
+    )
+    return person
+

@@ -1,0 +1,143 @@
+"""The people API, the same gate and services as the people pages: reviewers, compliance and
+security admins read (403 otherwise); security admins hand over, deactivate, reactivate and
+set roles, never their own (403)."""
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from nhiportal.api import valid
+from nhiportal.people.roles import ALL_ROLES
+from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
+
+from .. import people
+from ..handover import ownerships_hand_over
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+    email = serializers.CharField()
+    is_active = serializers.BooleanField()
+    roles = serializers.SerializerMethodField()
+    last_login = serializers.DateTimeField(allow_null=True)
+    primary_count = serializers.IntegerField(help_text="Identities in service they own as primary owner.")
+    backup_count = serializers.IntegerField(help_text="Identities in service they own as a backup owner.")
+
+    def get_roles(self, person) -> list[str]:
+        names = {g.name for g in person.groups.all()} & set(ALL_ROLES)
+        if person.is_superuser:
+            names.add("security_admin")
+        return [name for name in ALL_ROLES if name in names]
+
+
+class OwnedIdentitySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    role = serializers.CharField(source="my_role")
+    other_active_owner = serializers.BooleanField(source="others_active")
+
+
+class PersonDetailSerializer(PersonSerializer):
+    owns = serializers.SerializerMethodField()
+
+    def get_owns(self, person) -> list[dict]:
+        return OwnedIdentitySerializer(people.owned_identities(person), many=True).data
+
+
+class PeopleQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    role = serializers.ChoiceField(choices=ALL_ROLES, required=False)
+    state = serializers.ChoiceField(choices=people.STATES, required=False, default="active")
+
+
+class HandOverSerializer(serializers.Serializer):
+    successor = serializers.IntegerField(help_text="The id of the active person who takes over.")
+    reason = serializers.CharField(max_length=200)
+
+
+class PersonReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class OptionalPersonReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RolesSerializer(serializers.Serializer):
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=ALL_ROLES), allow_empty=True)
+
+
+class HandedOverSerializer(serializers.Serializer):
+    identities = serializers.IntegerField()
+    services = serializers.IntegerField()
+
+
+@extend_schema(tags=["people"])
+class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """People, their roles and what they own; a leaver's ownership handed over, their account ended."""
+
+    lookup_value_converter = "int"
+    parser_classes = [JSONParser]
+    filter_backends = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not people.may_see_people(request.user):
+            raise PermissionDenied("Reviewers, compliance and security admins see people.")
+
+    def get_serializer_class(self):
+        return PersonDetailSerializer if self.action == "retrieve" else PersonSerializer
+
+    def get_queryset(self):
+        query = valid(PeopleQuerySerializer, self.request.query_params) if self.action == "list" else {"state": "all"}
+        return people.directory(q=query.get("q", ""), role=query.get("role", ""), state=query["state"])
+
+    @extend_schema(parameters=[PeopleQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _to_manage(self):
+        if not people.may_manage_people(self.request.user):
+            raise PermissionDenied("Only security admins change people.")
+        person = self.get_object()
+        if person.pk == self.request.user.pk:
+            raise PermissionDenied("Another security admin changes you.")
+        return person
+
+    @extend_schema(summary="Hand what they own over to a successor", request=HandOverSerializer, responses=HandedOverSerializer)
+    @action(detail=True, methods=["post"])
+    def handover(self, request, pk=None):
+        leaver = self._to_manage()
+        data = valid(HandOverSerializer, request.data)
+        # An unknown id is the service's "choose an active person" (400), as an inactive one is.
+        successor = get_user_model().objects.filter(pk=data["successor"]).first()
+        moved = ownerships_hand_over(actor=request.user, leaver=leaver, successor=successor, reason=data["reason"])
+        return Response({"identities": moved["identities"], "services": moved.get("services", 0)})
+
+    @extend_schema(summary="Deactivate: no more sign-in; their API tokens are revoked", request=PersonReasonSerializer, responses=PersonSerializer)
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        person = self._to_manage()
+        person_deactivate(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
+        return Response(PersonSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Reactivate", request=OptionalPersonReasonSerializer, responses=PersonSerializer)
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, pk=None):
+        person = self._to_manage()
+        person_reactivate(person=person, actor=request.user, reason=valid(OptionalPersonReasonSerializer, request.data)["reason"])
+        return Response(PersonSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Set their roles", request=RolesSerializer, responses=PersonSerializer)
+    @action(detail=True, methods=["put"])
+    def roles(self, request, pk=None):
+        person = self._to_manage()
+        person_roles_set(person=person, roles=valid(RolesSerializer, request.data)["roles"], actor=request.user)
+        return Response(PersonSerializer(self.get_object()).data)

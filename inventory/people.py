@@ -1,0 +1,68 @@
+"""Reads for the people pages: who is in the portal, what each answers for, and who may see
+or change that. Reviewers, compliance and security admins read it; security admins act."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+
+from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS, SECURITY_ADMIN, is_security_admin, sees_everything
+
+from .models import AIIdentity, Ownership, OwnerRole, Status
+
+STATES = ("active", "inactive", "all")
+
+
+def may_see_people(user) -> bool:
+    return sees_everything(user)
+
+
+def may_manage_people(user) -> bool:
+    return is_security_admin(user)
+
+
+def _in_service(prefix: str = "") -> Q:
+    return ~Q(**{f"{prefix}identity__status": Status.OFFBOARDED})
+
+
+def directory(*, q: str = "", role: str = "", state: str = "active") -> QuerySet:
+    """People by username, with how many identities in service each owns (as primary, as backup)."""
+    people = get_user_model().objects.annotate(
+        primary_count=Count("ownerships", filter=Q(ownerships__role=OwnerRole.PRIMARY) & _in_service("ownerships__")),
+        backup_count=Count("ownerships", filter=Q(ownerships__role=OwnerRole.BACKUP) & _in_service("ownerships__")),
+    ).prefetch_related("groups").order_by("username")
+    if state == "active":
+        people = people.filter(is_active=True)
+    elif state == "inactive":
+        people = people.filter(is_active=False)
+    for term in q.split()[:4]:
+        people = people.filter(
+            Q(username__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
+        )
+    if role == SECURITY_ADMIN:
+        people = people.filter(Q(groups__name=role) | Q(is_superuser=True)).distinct()
+    elif role in ALL_ROLES:
+        people = people.filter(groups__name=role)
+    return people
+
+
+def roles_shown(person) -> list[str]:
+    """The person's role labels as the gate reads them (a superuser is a security admin), even
+    while inactive, when the gate grants nothing."""
+    names = {g.name for g in person.groups.all()} & set(ALL_ROLES)
+    if person.is_superuser:
+        names.add(SECURITY_ADMIN)
+    return [ROLE_LABELS[name] for name in ALL_ROLES if name in names]
+
+
+def owned_identities(person) -> QuerySet:
+    """The identities in service this person owns, with their role and whether anyone else
+    active owns each (else it is orphaned when they leave), by name."""
+    mine = Ownership.objects.filter(identity=OuterRef("pk"), person=person)
+    others_active = Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True).exclude(person=person)
+    return (
+        AIIdentity.objects.filter(ownerships__person=person).exclude(status=Status.OFFBOARDED)
+        .annotate(
+            my_role=Subquery(mine.values("role")[:1]),
+            others_active=Exists(others_active),
+        )
+        .order_by("name")
+    )

@@ -1,0 +1,44 @@
+"""Forms of the people pages (security admins): hand over, deactivate or reactivate, roles."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
+
+from .people_picker import PersonChoiceField
+
+
+class HandOverForm(forms.Form):
+    successor = PersonChoiceField(
+        queryset=None, label="Hand over to",
+        help_text="Takes their place on each identity they own (primary where they were primary) and each service they own.",
+    )
+    reason = forms.CharField(max_length=200, help_text="Recorded on each identity and service that moves.")
+
+    def __init__(self, *args, leaver, **kwargs):
+        super().__init__(*args, prefix="handover", **kwargs)
+        self.fields["successor"].queryset = get_user_model().objects.filter(is_active=True).exclude(pk=leaver.pk).order_by("username")
+
+
+class DeactivateForm(forms.Form):
+    reason = forms.CharField(max_length=200, help_text="Recorded in the audit log. They can no longer sign in; their API tokens are revoked.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="deactivate", **kwargs)
+
+
+class ReactivateForm(forms.Form):
+    reason = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="reactivate", **kwargs)
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        choices=[(name, ROLE_LABELS[name]) for name in ALL_ROLES], required=False, widget=forms.CheckboxSelectMultiple, label="Member of",
+        help_text="Owners register and answer for identities; reviewers decide; compliance reads everything; security admins run the portal.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="roles", **kwargs)

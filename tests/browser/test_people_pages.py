@@ -1,0 +1,43 @@
+"""A leaver in a real browser: a security admin hands their identities over, then deactivates them."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from inventory.models import OwnerRole
+from nhiportal.people.roles import OWNER
+from tests.browser.test_token_pages import csp_watch
+from tests.conftest import _person
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_security_admin_hands_a_leavers_agents_over_then_deactivates_them(page, login, sam, alice, make_identity):
+    blocked = csp_watch(page)
+    grace = _person("grace", OWNER)
+    grace.first_name, grace.last_name = "Grace", "Mensah"
+    grace.save()
+    solo = make_identity(alice, name="solo-agent")
+
+    login(page, sam)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
+    expect(page).to_have_url(re.compile(r"/users/$"))
+    page.get_by_role("link", name="alice", exact=True).click()
+    expect(page.locator("#deactivate .alert-warn")).to_contain_text("1 identity would be left without an active owner")
+
+    page.locator("#id_handover-successor").fill("mensah")
+    page.locator("#id_handover-successor-results [role=option]").first.click()
+    page.fill("#id_handover-reason", "Alice moves to the data team.")
+    page.get_by_role("button", name="Hand over").click()
+    expect(page.locator(".msg-success")).to_contain_text("grace now answers for 1 identity and 0 services alice owned.")
+    expect(page.locator("#deactivate .alert-warn")).to_have_count(0)
+    assert {(o.person.username, o.role) for o in solo.ownerships.select_related("person")} == {("grace", OwnerRole.PRIMARY)}
+
+    page.fill("#id_deactivate-reason", "Left the company.")
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.locator(".msg-success")).to_contain_text("alice is deactivated")
+    expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
+    assert not get_user_model().objects.get(pk=alice.pk).is_active
+    assert blocked == []

@@ -1,0 +1,72 @@
+"""The people API: readers read, security admins hand over, deactivate and set roles."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from inventory.models import Ownership, OwnerRole
+from nhiportal.audit.models import AuditEvent
+from nhiportal.people.roles import roles_of
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/people/"
+
+
+def _post(client, path, data, method="post"):
+    return getattr(client, method)(path, data, content_type="application/json")
+
+
+@pytest.mark.parametrize("persona", ["rita", "carol", "sam"])
+def test_readers_list_people_and_read_what_one_owns(persona, request, client_for, alice, bob, make_identity):
+    identity = make_identity(alice, name="solo-agent", backups=[bob])
+    client = client_for(request.getfixturevalue(persona))
+    rows = {p["username"]: p for p in client.get(API).json()["results"]}
+    assert rows["alice"]["primary_count"] == 1 and rows["alice"]["roles"] == ["owner"] and rows["bob"]["backup_count"] == 1
+    assert [p["username"] for p in client.get(API, {"role": "owner", "q": "ali"}).json()["results"]] == ["alice"]
+    one = client.get(f"{API}{alice.pk}/").json()
+    assert one["owns"] == [{"id": str(identity.pk), "name": "solo-agent", "status": "registered", "role": "primary", "other_active_owner": True}]
+
+
+@pytest.mark.parametrize("persona", ["alice", "charlie"])
+def test_owners_and_outsiders_are_refused(persona, request, client_for, bob):
+    client = client_for(request.getfixturevalue(persona))
+    assert client.get(API).status_code == 403
+    assert client.get(f"{API}{bob.pk}/").status_code == 403
+    assert _post(client, f"{API}{bob.pk}/deactivate/", {"reason": "x"}).status_code == 403
+    assert get_user_model().objects.get(pk=bob.pk).is_active
+
+
+def test_readers_change_nobody_and_nobody_changes_themselves(client_for, rita, sam, bob):
+    assert _post(client_for(rita), f"{API}{bob.pk}/deactivate/", {"reason": "Left."}).status_code == 403
+    assert _post(client_for(sam), f"{API}{sam.pk}/roles/", {"roles": []}, "put").status_code == 403
+    assert roles_of(get_user_model().objects.get(pk=sam.pk)) == {"security_admin"}
+
+
+def test_bad_filters_and_bodies_are_400_with_the_field_named(client_for, sam, alice, bob):
+    client = client_for(sam)
+    assert "role" in client.get(API, {"role": "king"}).json()
+    assert "reason" in _post(client, f"{API}{alice.pk}/deactivate/", {}).json()
+    assert "successor" in _post(client, f"{API}{alice.pk}/handover/", {"successor": 999999, "reason": "Leaves."}).json()
+    assert "successor" in _post(client, f"{API}{alice.pk}/handover/", {"successor": alice.pk, "reason": "Leaves."}).json()
+    assert "roles" in _post(client, f"{API}{bob.pk}/roles/", {"roles": ["king"]}, "put").json()
+    assert client.get(f"{API}999999/").status_code == 404
+    assert get_user_model().objects.get(pk=alice.pk).is_active and not AuditEvent.objects.filter(action__startswith="person.").exclude(actor_label="system:tests").exists()
+
+
+def test_a_security_admin_hands_over_deactivates_and_sets_roles(client_for, sam, alice, bob, make_identity):
+    identity = make_identity(alice, name="solo-agent")
+    client = client_for(sam)
+    moved = _post(client, f"{API}{alice.pk}/handover/", {"successor": bob.pk, "reason": "Alice leaves."})
+    assert moved.status_code == 200 and moved.json() == {"identities": 1, "services": 0}
+    assert {o.person.username: o.role for o in Ownership.objects.filter(identity=identity)} == {"bob": OwnerRole.PRIMARY}
+    gone = _post(client, f"{API}{alice.pk}/deactivate/", {"reason": "Left."})
+    assert gone.status_code == 200 and gone.json()["is_active"] is False
+    again = _post(client, f"{API}{alice.pk}/deactivate/", {"reason": "Left."})
+    assert again.status_code == 400
+    back = _post(client, f"{API}{alice.pk}/reactivate/", {})
+    assert back.status_code == 200 and back.json()["is_active"] is True
+    roles = _post(client, f"{API}{bob.pk}/roles/", {"roles": ["owner", "compliance"]}, "put")
+    assert roles.status_code == 200 and roles.json()["roles"] == ["owner", "compliance"]
+    assert [e.action for e in AuditEvent.objects.filter(actor_label="sam").order_by("id")] == [
+        "identity.owners_set", "person.deactivate", "person.reactivate", "person.roles_set",
+    ]
