@@ -9,3 +9,8 @@ class PeopleConfig(AppConfig):
     def ready(self):
         # Registers the OpenAPI description of token authentication (drf-spectacular extension).
         from .api import schema  # noqa: F401
+        from axes.signals import user_locked_out
+
+        from .lockouts import on_user_locked_out
+
+        user_locked_out.connect(on_user_locked_out, dispatch_uid="people.audit_lockouts")

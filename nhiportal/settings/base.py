@@ -1,6 +1,7 @@
 """Settings shared by every environment. Environment variables configure deployments."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "csp",
+    "axes",
     "nhiportal",
     "nhiportal.audit",
     "nhiportal.people",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so it answers a locked-out sign-in with its page (machine endpoints never reach it).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "nhiportal.urls"
@@ -129,6 +133,8 @@ else:
     SESSION_ENGINE = "nhiportal.people.sessions"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while its username and address are locked out (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -141,6 +147,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing (NIST SP 800-63B 5.2.2 asks to limit failed attempts): after
+# NHI_LOGIN_FAILURE_LIMIT failures for one username from one address, that pair is refused for
+# NHI_LOGIN_LOCKOUT_MINUTES; a success clears the count. Behind a proxy every client has the
+# proxy's address, so the lock falls on the username alone.
+AXES_FAILURE_LIMIT = int(os.environ.get("NHI_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("NHI_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are not domain changes; last_login says who came when
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inventory:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -228,7 +246,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("NHI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO (usernames masked); its lockouts are WARNING.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # The portal's own knobs, one namespaced dict (see nhiportal/conf.py for defaults).
