@@ -54,11 +54,12 @@ class IssuedAccessToken:
     scopes: tuple[str, ...]
     task_id: str
     authorization_details: list
+    token_type: str = "Bearer"  # "DPoP" when bound to the agent's proof key (RFC 9449)
 
     def response(self, *, exchanged: bool = False) -> dict:
         body = {
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type,
             "expires_in": self.expires_in,
             "scope": " ".join(self.scopes),
             "task_id": self.task_id,
@@ -227,7 +228,7 @@ def _ttl(now: datetime, *bounds) -> int:
     return ttl
 
 
-def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now):
+def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now, sender_constrained=False):
     """Ask policy; return the token's lifetime, the decision row to write and the policy that
     decided. A denial raises _PolicyDenial, which records itself when the refusal commits."""
     human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > now)
@@ -242,6 +243,7 @@ def _decide(action, identity, service, scopes, granted, context: TaskContext | N
         requested_ttl=ttl,
         human_approval=human_approval,
         consequential=any(offered[s] for s in scopes),
+        sender_constrained=sender_constrained,
         at=now,
     )
     evaluation = engine.policy_evaluate(request)
@@ -271,8 +273,9 @@ def _record_refusal(action, identity, refusal: _Refusal, client, audience, scope
     )
 
 
-def _token_rows(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None, subject=None):
-    """The ledger row and its audit event, prepared; and the claims to sign."""
+def _token_rows(*, identity, task_id, service, scopes, grant_id, client, signer, ttl, now, details, parent=None, act=None, subject=None, jkt=None):
+    """The ledger row and its audit event, prepared; and the claims to sign. `jkt`: the
+    thumbprint of the DPoP key the token is bound to (cnf, RFC 9449), if any."""
     jti = secrets.token_urlsafe(24)
     issued = int(now.timestamp())
     expires_at = datetime.fromtimestamp(issued + ttl, tz=now.tzinfo)
@@ -293,6 +296,7 @@ def _token_rows(*, identity, task_id, service, scopes, grant_id, client, signer,
             revoked_at=None,
             revoked_by_label="",
             revoke_reason="",
+            cnf_jkt=jkt or "",
         ),
     )
     event = audit_prepare(
@@ -318,6 +322,8 @@ def _token_rows(*, identity, task_id, service, scopes, grant_id, client, signer,
     }
     if act is not None:
         claims["act"] = act
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}
     return row, event, claims
 
 
@@ -448,6 +454,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
         scopes=tuple(scopes),
         task_id=str(task_id),
         authorization_details=details,
+        token_type="DPoP" if "cnf" in claims else "Bearer",
     )
 
 
@@ -459,8 +466,10 @@ def token_issue(
     context: TaskContext | None,
     task_id=None,
     requested_ttl: int | None = None,
+    jkt: str | None = None,
 ) -> IssuedAccessToken:
-    """client_credentials: a token for one task (opened now, or joined by task_id) on one service."""
+    """client_credentials: a token for one task (opened now, or joined by task_id) on one service;
+    bound to the DPoP key `jkt` when the request proved one."""
 
     def plan(identity, service, grants, signer, now) -> _Writes:
         """The token's writes, decided on these facts (read under the lock, or planned ahead)."""
@@ -479,7 +488,7 @@ def token_issue(
             )
         grant_id, grant_end = _grant_cover(scopes, grants)
         ttl = _ttl(now, requested_ttl, grant_end)
-        ttl, decision, policy = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered, now)
+        ttl, decision, policy = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered, now, bool(jkt))
         if ttl < 1:
             raise _Refusal(
                 OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service, decision,
@@ -496,7 +505,7 @@ def token_issue(
             task_pk = task.pk
         token_row, event, claims = _token_rows(
             identity=identity, task_id=task_pk, service=service, scopes=scopes, grant_id=grant_id,
-            client=client, signer=signer, ttl=ttl, now=now, details=details,
+            client=client, signer=signer, ttl=ttl, now=now, details=details, jkt=jkt,
         )
         return _Writes(policy, (*rows, token_row), event, claims, scopes, task_pk, details)
 
@@ -554,13 +563,19 @@ def token_exchange(
     scopes: list[str],
     context: TaskContext | None,
     requested_ttl: int | None = None,
+    jkt: str | None = None,
 ) -> IssuedAccessToken:
     """RFC 8693: narrow a held token into a sub-task's token. Never broader, never longer.
+    A subject token bound to a DPoP key is exchanged only with a proof made with that key.
 
     The token may be the client's own, or one held by an identity that lets the client act for
     it (a delegation): then `sub` stays the holder's subject and `act` names the client."""
     subject_claims, holder = _subject(subject_token, client)
     audience = audience or subject_claims["aud"]
+    bound = subject_claims.get("cnf", {}).get("jkt") if isinstance(subject_claims.get("cnf"), dict) else None
+    if bound and bound != jkt:
+        # Whoever holds a copy of a bound token without its key gets nothing from it, here too.
+        raise OAuthError(INVALID_GRANT, "The subject_token is bound to a DPoP key: send a DPoP proof made with that key.")
 
     def decide_and_write(identity, signer, now):
         if holder is not None and not delegations.delegation_live(principal_id=holder, delegate_id=identity.pk):
@@ -591,7 +606,7 @@ def token_exchange(
             )
         grant_id, grant_end = _grant_cover(wanted, grants)
         ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
-        ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now)
+        ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now, bool(jkt))
         if ttl < 1:
             raise _Refusal(
                 OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,
@@ -608,7 +623,7 @@ def token_exchange(
             act["act"] = subject_claims["act"]
         token_row, event, claims = _token_rows(
             identity=identity, task_id=task_id, service=service, scopes=wanted, grant_id=grant_id, client=client,
-            signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act, subject=subject_claims.get("sub"),
+            signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act, subject=subject_claims.get("sub"), jkt=jkt,
         )
         return _Writes(policy, (decision, task_row, token_row), event, claims, wanted, task_id, details)
 

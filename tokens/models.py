@@ -348,6 +348,8 @@ class IssuedToken(models.Model):
     signing_kid = models.CharField(max_length=64)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
+    # The thumbprint of the DPoP key the token is bound to (its cnf.jkt, RFC 9449); "" for a bearer token.
+    cnf_jkt = models.CharField(max_length=64, blank=True, default="")
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by_label = models.CharField(max_length=200, blank=True)
     revoke_reason = models.CharField(max_length=200, blank=True)

@@ -24,6 +24,12 @@ re-fetch, at most every `min_refetch_interval` seconds, so a flood of forged kid
 turn into a flood of requests to the portal. The portal publishes its next key ahead of
 rotation, so a rotation rarely needs even that.
 
+DPoP (RFC 9449): a token carrying cnf.jkt is bound to the agent's key. It is accepted only
+when sent as `Authorization: DPoP <token>` with a `DPoP` proof header made with that key for
+this request's method and URL and this token (tokens/dpop.py); each proof once. A bound token
+sent as Bearer, or a bearer token sent as DPoP, is refused: a copy of a bound token is
+useless without the key.
+
 Speed: parsed keys are kept as key objects, and a token already verified is remembered
 (bounded, until it expires), so repeated calls with the same token cost a dictionary
 lookup and a clock check. Offline verification cannot see revocation: pass an
@@ -37,12 +43,14 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
 
 import jwt
 from django.http import JsonResponse
 from rest_framework import authentication, exceptions, permissions
 
+from .dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS, InvalidProof, ProofReplayCache, check_proof
 from .jws import ClaimsError, JWSError, check_claims, parse
 
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
@@ -61,6 +69,19 @@ class InvalidToken(Exception):
 
 class InsufficientScope(InvalidToken):
     error = "insufficient_scope"
+
+
+class InvalidDPoPProof(InvalidToken):
+    error = "invalid_dpop_proof"
+
+
+@dataclass(frozen=True)
+class DPoPRequest:
+    """What a DPoP proof must prove: the proof header, and the request it came with."""
+
+    proof: str | None
+    method: str
+    url: str
 
 
 def _http_get_json(url: str, timeout: float = 5.0) -> dict:
@@ -126,6 +147,7 @@ class TokenVerifier:
         introspector: Introspector | None = None,
         http_get: Callable[[str], dict] = _http_get_json,
         clock: Callable[[], float] = time.time,
+        proof_replays: ProofReplayCache | None = None,
     ):
         self.issuer = issuer
         self.audience = audience
@@ -142,6 +164,7 @@ class TokenVerifier:
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
         self._verified: dict[str, tuple] = {}  # token -> (claims, scopes, kid, the key checked with)
+        self._proofs = proof_replays or ProofReplayCache()
 
     # Keys
 
@@ -216,8 +239,28 @@ class TokenVerifier:
         if claims.get("nbf", 0) - self.leeway > now:
             raise InvalidToken("The token is not valid yet.")
 
-    def verify(self, token: str, *, scopes: Iterable[str] = ()) -> dict:
-        """The token's claims, or InvalidToken / InsufficientScope."""
+    def _check_binding(self, token: str, claims: dict, dpop: DPoPRequest | None) -> None:
+        cnf = claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if jkt is None:
+            if dpop is not None:
+                raise InvalidToken("This token is not DPoP-bound: send it as a Bearer token.")
+            return
+        if dpop is None:
+            raise InvalidToken("This token is bound to a DPoP key: send it as Authorization: DPoP, with a DPoP proof.")
+        now = self.clock()
+        try:
+            proof = check_proof(dpop.proof, method=dpop.method, urls=(dpop.url,), now=now, access_token=token)
+        except InvalidProof as error:
+            raise InvalidDPoPProof(error.description) from None
+        if proof.jkt != jkt:
+            raise InvalidDPoPProof("The DPoP proof is not made with the key this token is bound to.")
+        if not self._proofs.first_use(proof, now):
+            raise InvalidDPoPProof("This DPoP proof was already used: make a new one for each request.")
+
+    def verify(self, token: str, *, scopes: Iterable[str] = (), dpop: DPoPRequest | None = None) -> dict:
+        """The token's claims, or InvalidToken / InvalidDPoPProof / InsufficientScope. `dpop`:
+        the proof and request, when the token came with the DPoP scheme."""
         cached = self._verified.get(token)
         if cached is not None and not self._still_published(*cached[2:]):
             cached = None  # its key left the JWKS (retired, or reported compromised): check it again
@@ -229,6 +272,7 @@ class TokenVerifier:
             self._verified[token] = cached = (claims, granted, kid, entry)
         claims, granted = cached[:2]
         self._check_time(claims)
+        self._check_binding(token, claims, dpop)
         missing = [s for s in scopes if s not in granted]
         if missing:
             raise InsufficientScope(f"The token lacks the scope(s): {' '.join(missing)}.")
@@ -237,15 +281,26 @@ class TokenVerifier:
         return claims
 
 
-def bearer_token(request) -> str | None:
+def access_token_of(request) -> tuple[str, DPoPRequest | None] | None:
+    """The access token a request carries (Bearer or DPoP scheme), with its DPoP proof and
+    request for the DPoP scheme; None without one of ours."""
     scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     token = token.strip()
     # Only JWTs are ours: other bearer tokens (personal API tokens) belong to other authenticators.
-    return token if scheme.lower() == "bearer" and token.count(".") == 2 else None
+    if token.count(".") != 2:
+        return None
+    if scheme.lower() == "bearer":
+        return token, None
+    if scheme.lower() == "dpop":
+        return token, DPoPRequest(request.META.get("HTTP_DPOP"), request.method, request.build_absolute_uri())
+    return None
 
 
 def _challenge(error: InvalidToken | None, status: int, realm: str, scopes=()) -> JsonResponse:
-    value = f'Bearer realm="{realm}"'
+    scheme = "DPoP" if isinstance(error, InvalidDPoPProof) else "Bearer"
+    value = f'{scheme} realm="{realm}"'
+    if scheme == "DPoP":
+        value += f', algs="{" ".join(DPOP_ALGORITHMS)}"'
     body = {}
     if error is not None:
         value += f', error="{error.error}", error_description="{error.description}"'
@@ -263,11 +318,12 @@ def require_token(verifier: TokenVerifier, *scopes: str, realm: str = "api"):
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            token = bearer_token(request)
-            if token is None:
+            found = access_token_of(request)
+            if found is None:
                 return _challenge(None, 401, realm)
+            token, dpop = found
             try:
-                request.token_claims = verifier.verify(token, scopes=scopes)
+                request.token_claims = verifier.verify(token, scopes=scopes, dpop=dpop)
             except InsufficientScope as error:
                 return _challenge(error, 403, realm, scopes)
             except InvalidToken as error:
@@ -310,11 +366,12 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         return type(f"{cls.__name__}For{abs(hash(verifier.audience))}", (cls,), {"verifier": verifier})
 
     def authenticate(self, request):
-        token = bearer_token(request)
-        if token is None:
+        found = access_token_of(request)
+        if found is None:
             return None
+        token, dpop = found
         try:
-            claims = self.verifier.verify(token)
+            claims = self.verifier.verify(token, dpop=dpop)
         except InvalidToken as error:
             raise exceptions.AuthenticationFailed(error.description) from None
         return AgentPrincipal(claims), claims

@@ -172,7 +172,8 @@ def short_lived_tokens(now) -> Evidence:
     ceiling = nhi_setting("TOKEN_TTL_CEILING")
     recent = IssuedToken.objects.filter(issued_at__gte=now - timedelta(days=RECENT_DAYS))
     facts = recent.aggregate(
-        n=Count("pk"), longest=Max(ExpressionWrapper(F("expires_at") - F("issued_at"), output_field=DurationField()))
+        n=Count("pk"), longest=Max(ExpressionWrapper(F("expires_at") - F("issued_at"), output_field=DurationField())),
+        bound=Count("pk", filter=~Q(cnf_jkt="")),
     )
     # The ledger keeps microseconds of issued_at, the token whole seconds: round up.
     longest = math.ceil(facts["longest"].total_seconds()) if facts["longest"] is not None else 0
@@ -184,7 +185,9 @@ def short_lived_tokens(now) -> Evidence:
         FAIL if count else PASS,
         f"Tokens are per task, for one audience, and live at most {ceiling} s; the longest issued in the last {RECENT_DAYS} days lived {longest} s.",
         {f"issued, last {RECENT_DAYS} days": facts["n"], "longest lifetime (s)": longest, "ceiling (s)": ceiling,
-         "live now": recent.filter(revoked_at__isnull=True, expires_at__gt=now).count()},
+         "live now": recent.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
+         # Holder-of-key (FAL3 by analogy): a copy of such a token is useless without the agent's key.
+         "bound to the agent's key (DPoP)": facts["bound"]},
         findings, count,
     )
 

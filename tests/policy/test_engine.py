@@ -46,6 +46,7 @@ def test_it_records_the_cedar_request_and_timing(agent, crm):
         "weekday": 2,
         "human_approval": False,
         "consequential": False,
+        "sender_constrained": False,
     }
     assert row.eval_ms >= 0
 

@@ -15,6 +15,7 @@ UNSUPPORTED_TOKEN_TYPE = "unsupported_token_type"  # RFC 7009
 # RFC 8628 section 3.5 (registered in the OAuth extensions error registry): ask again later.
 # Here: a person has yet to approve the task; the body carries its task_id to ask with.
 AUTHORIZATION_PENDING = "authorization_pending"
+INVALID_DPOP_PROOF = "invalid_dpop_proof"  # RFC 9449 section 5
 
 
 class OAuthError(Exception):

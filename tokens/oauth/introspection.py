@@ -49,7 +49,8 @@ def introspect(token: str, audience: str) -> dict:
         return INACTIVE
     if not hot_path.token_live(str(claims["jti"]), timezone.now()):
         return INACTIVE
-    return {"active": True, "token_type": "Bearer", **claims}
+    # A DPoP-bound token says so, and its cnf tells the service which key must prove it (RFC 9449 6.2).
+    return {"active": True, "token_type": "DPoP" if "cnf" in claims else "Bearer", **claims}
 
 
 @csrf_exempt

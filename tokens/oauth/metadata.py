@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from nhiportal.conf import nhi_setting
 
+from ..dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS
 from ..keys import published_jwks
 from ..models import ServiceScope
 from ..public_keys import ALGORITHMS
@@ -65,6 +66,8 @@ def authorization_server_metadata(request):
         "revocation_endpoint_auth_signing_alg_values_supported": auth["algs"],
         "scopes_supported": sorted(set(ServiceScope.objects.filter(service__is_active=True).values_list("name", flat=True))),
         "authorization_details_types_supported": [AGENT_TASK],
+        # RFC 9449: a DPoP proof with the token request binds the token to the agent's key.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
     }
     return _cached(JsonResponse(metadata), METADATA_MAX_AGE)
 

@@ -7,17 +7,31 @@ from django.views.decorators.http import require_POST
 
 from nhiportal import prepared_sql
 
+from ..dpop import InvalidProof, check_proof
 from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
 from .client_auth import authenticate_agent
-from .errors import INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError, error_response, no_store
-from .metadata import assertion_audiences
+from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError, error_response, no_store
+from .metadata import assertion_audiences, endpoint_url
 from .params import authorization_details_param, destination_param, scopes_param, task_id_param, ttl_param, unique_param
 
 CLIENT_CREDENTIALS = "client_credentials"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
-def _exchange(post, client):
+def _dpop_key(request) -> str | None:
+    """The thumbprint of the key a DPoP proof header proves (RFC 9449), or None without one."""
+    proof = request.META.get("HTTP_DPOP")
+    if proof is None:
+        return None
+    if "," in proof:  # repeated headers arrive joined by commas; a JWT has none
+        raise OAuthError(INVALID_DPOP_PROOF, "Send one DPoP proof.")
+    try:
+        return check_proof(proof.strip(), method="POST", urls=(endpoint_url("oauth:token"), request.build_absolute_uri())).jkt
+    except InvalidProof as error:
+        raise OAuthError(INVALID_DPOP_PROOF, error.description) from None
+
+
+def _exchange(post, client, jkt):
     if unique_param(post, "subject_token_type") != ACCESS_TOKEN_TYPE:
         raise OAuthError(INVALID_REQUEST, f"subject_token_type must be {ACCESS_TOKEN_TYPE}.")
     if unique_param(post, "requested_token_type") not in (None, ACCESS_TOKEN_TYPE):
@@ -34,6 +48,7 @@ def _exchange(post, client):
         scopes=scopes_param(post),
         context=authorization_details_param(post),
         requested_ttl=ttl_param(post),
+        jkt=jkt,
     ).response(exchanged=True)
 
 
@@ -41,20 +56,21 @@ def _exchange(post, client):
 @require_POST
 @sensitive_post_parameters("client_assertion", "subject_token", "actor_token")
 def token(request):
-    post = request.POST
     # A token costs a dozen statements: look the connection up once for all of them.
     with prepared_sql.pinned():
-        return _token(post)
+        return _token(request)
 
 
-def _token(post):
+def _token(request):
+    post = request.POST
     try:
         grant_type = unique_param(post, "grant_type")
         if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be client_credentials or token-exchange.")
+        jkt = _dpop_key(request)
         client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"))
         if grant_type == TOKEN_EXCHANGE:
-            body = _exchange(post, client)
+            body = _exchange(post, client, jkt)
         else:
             body = token_issue(
                 client=client,
@@ -63,6 +79,7 @@ def _token(post):
                 context=authorization_details_param(post),
                 task_id=task_id_param(post),
                 requested_ttl=ttl_param(post),
+                jkt=jkt,
             ).response()
     except OAuthError as error:
         return error_response(error)

@@ -45,6 +45,7 @@ CONTEXT_FACTS = {
     "weekday": (int, 2),
     "human_approval": (bool, False),
     "consequential": (bool, False),
+    "sender_constrained": (bool, False),
 }
 OPTIONAL_CONTEXT = frozenset({"sensitivity"})
 EXAMPLE_PRINCIPAL_ID = "example-agent"
@@ -144,6 +145,7 @@ def request_from_portal(request, *, owners_active: bool, at) -> CedarRequest:
         "weekday": at.weekday(),
         "human_approval": bool(request.human_approval),
         "consequential": bool(request.consequential),
+        "sender_constrained": bool(request.sender_constrained),
     }
     if request.sensitivity is not None:
         context["sensitivity"] = int(request.sensitivity)

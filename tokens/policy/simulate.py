@@ -38,6 +38,7 @@ def simulate(
     sensitivity: int | None = None,
     requested_ttl: int = 0,
     human_approval: bool = False,
+    sender_constrained: bool = False,
     version=None,
     at=None,
     assume_granted=(),
@@ -61,6 +62,7 @@ def simulate(
         requested_ttl=requested_ttl,
         human_approval=human_approval,
         consequential=bool(consequential),
+        sender_constrained=sender_constrained,
         at=at,
     )
     owners_active = Ownership.objects.filter(identity=identity, person__is_active=True).exists()

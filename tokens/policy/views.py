@@ -208,6 +208,7 @@ def simulator(request):
             sensitivity=data["sensitivity"],
             requested_ttl=data["requested_ttl"],
             human_approval=data["human_approval"],
+            sender_constrained=data["sender_constrained"],
             version=data["version"],
         )
     return render(

@@ -88,6 +88,7 @@ class SimulateSerializer(serializers.Serializer):
     sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False, allow_null=True, default=None)
     requested_ttl = serializers.IntegerField(min_value=0, max_value=86400, default=0)
     human_approval = serializers.BooleanField(default=False)
+    sender_constrained = serializers.BooleanField(default=False, help_text="The agent proves a DPoP key (RFC 9449).")
     version = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A version number; omit for what applies now.")
 
 

@@ -1,0 +1,239 @@
+"""DPoP (RFC 9449): tokens bound to a key the agent holds, at the token endpoint, introspection,
+token exchange, policy and the resource-server verifier. Proofs are real signed JWTs."""
+
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+from django.http import JsonResponse
+from django.test import RequestFactory
+
+from tokens.dpop import access_token_hash
+from tokens.models import IssuedToken, Task
+from tokens.policy.models import PolicyDecision
+from tokens.policy.schema import default_policy_text
+from tokens.public_keys import jwk_thumbprint
+from tokens.verifier import DPoPRequest, InvalidDPoPProof, InvalidToken, TokenVerifier, require_token
+from tests.policy.conftest import active_version
+from tests.tokens.test_introspection import crm_server  # noqa: F401  (fixture)
+
+from .conftest import ASSERTION_TYPE, CRM, TASK, new_private_key, public_jwk, token_request
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "http://testserver/oauth/token"
+API_URL = "https://crm.example.com/api/tickets"
+
+
+class Holder:
+    """An agent's DPoP key: the private half stays here."""
+
+    def __init__(self, alg="ES256"):
+        self.alg = alg
+        self.private_key = new_private_key(alg)
+        self.jwk = public_jwk(self.private_key)
+        self.jkt = jwk_thumbprint(self.jwk)
+
+    def proof(self, method="POST", url=TOKEN_URL, *, token=None, iat=None, jti=None, typ="dpop+jwt", jwk=None, **extra):
+        claims = {"htm": method, "htu": url, "iat": int(time.time()) if iat is None else iat, "jti": jti or uuid.uuid4().hex, **extra}
+        if token is not None:
+            claims["ath"] = access_token_hash(token)
+        headers = {"typ": typ, "jwk": jwk or self.jwk}
+        return jwt.encode(claims, self.private_key, algorithm=self.alg, headers=headers)
+
+
+@pytest.fixture
+def holder():
+    return Holder()
+
+
+@pytest.fixture
+def granted(agent, crm, grant):
+    grant(agent, crm, ["tickets:read", "tickets:write"])
+    return agent
+
+
+def dpop_token(client, agent, proof, **params):
+    data = {"grant_type": "client_credentials", "resource": CRM, "scope": "tickets:read", "authorization_details": json.dumps(TASK)}
+    data.update(params)
+    data.update(client_assertion_type=ASSERTION_TYPE, client_assertion=agent.assertion())
+    return client.post("/oauth/token", data, HTTP_DPOP=proof)
+
+
+def claims_of(token):
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def test_a_proof_with_the_token_request_binds_the_token_to_that_key(oauth, granted, holder):
+    response = dpop_token(oauth, granted, holder.proof())
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["token_type"] == "DPoP"
+    assert claims_of(body["access_token"])["cnf"] == {"jkt": holder.jkt}
+    assert IssuedToken.objects.get().cnf_jkt == holder.jkt
+    assert PolicyDecision.objects.get(action="issue").request["context"]["sender_constrained"] is True
+
+
+def test_without_a_proof_the_token_is_a_bearer_token(oauth, granted):
+    body = token_request(oauth, granted).json()
+    assert body["token_type"] == "Bearer" and "cnf" not in claims_of(body["access_token"])
+    assert IssuedToken.objects.get().cnf_jkt == ""
+
+
+def test_the_proof_may_name_the_endpoint_with_a_query_string(oauth, granted, holder):
+    assert dpop_token(oauth, granted, holder.proof(url=TOKEN_URL + "?x=1")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda h: h.proof(method="GET"), "htm must be POST"),
+        (lambda h: h.proof(url="http://testserver/oauth/introspect"), "htu is not this endpoint"),
+        (lambda h: h.proof(iat=int(time.time()) - 120), "iat must be the time it was made"),
+        (lambda h: h.proof(iat=int(time.time()) + 60), "iat must be the time it was made"),
+        (lambda h: h.proof(typ="JWT"), "typ must be dpop+jwt"),
+        (lambda h: h.proof(jwk=Holder().jwk), "signature does not verify"),
+        (lambda h: h.proof(jwk={**h.jwk, "d": "AAAA"}), "holds a private key"),
+        (lambda h: h.proof() + "," + h.proof(), "Send one DPoP proof"),
+        (lambda h: "not-a-jwt", "not a compact JWT"),
+        (lambda h: jwt.encode({"htm": "POST", "htu": TOKEN_URL, "iat": int(time.time()), "jti": "x"}, "a-shared-secret-is-no-proof-of-anything", algorithm="HS256", headers={"typ": "dpop+jwt", "jwk": h.jwk}), "must be signed with one of"),
+    ],
+)
+def test_a_bad_proof_is_an_invalid_dpop_proof_and_spends_nothing(oauth, granted, holder, make, says):
+    assertion = granted.assertion()
+    data = {"grant_type": "client_credentials", "resource": CRM, "scope": "tickets:read", "authorization_details": json.dumps(TASK),
+            "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    response = oauth.post("/oauth/token", data, HTTP_DPOP=make(holder))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_dpop_proof" and says in response.json()["error_description"]
+    assert not IssuedToken.objects.exists() and not Task.objects.exists()
+    # The client assertion was not spent on the refused request: the agent fixes the proof and retries.
+    data["client_assertion"] = assertion
+    assert oauth.post("/oauth/token", data, HTTP_DPOP=holder.proof()).status_code == 200
+
+
+def test_policy_can_require_sender_constrained_tokens(oauth, granted, holder, sam):
+    active_version(sam, default_policy_text() + """
+@id("forbid-unbound-tokens")
+forbid (principal, action == Action::"issue", resource) unless { context.sender_constrained };
+""", examples=[{"name": "bound", "expect": "allow", "context": {"sender_constrained": True}},
+               {"name": "unbound", "expect": "deny", "context": {"sender_constrained": False}}])
+    refused = token_request(oauth, granted)
+    assert refused.status_code == 400 and refused.json()["error"] == "access_denied"
+    assert dpop_token(oauth, granted, holder.proof()).status_code == 200
+
+
+def test_introspection_says_a_bound_token_is_dpop_with_its_key(oauth, granted, holder, crm_server):
+    token = dpop_token(oauth, granted, holder.proof()).json()["access_token"]
+    answer = crm_server.introspect(oauth, token).json()
+    assert answer["active"] is True and answer["token_type"] == "DPoP" and answer["cnf"] == {"jkt": holder.jkt}
+
+
+def test_a_bound_token_is_exchanged_only_with_a_proof_of_its_key(oauth, granted, holder):
+    token = dpop_token(oauth, granted, holder.proof()).json()["access_token"]
+    exchange = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": token,
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token", "scope": "tickets:read"}
+
+    def ask(**headers):
+        data = {**exchange, "client_assertion_type": ASSERTION_TYPE, "client_assertion": granted.assertion()}
+        return oauth.post("/oauth/token", data, **headers)
+
+    without = ask()
+    assert without.status_code == 400 and without.json()["error"] == "invalid_grant" and "DPoP" in without.json()["error_description"]
+    other = ask(HTTP_DPOP=Holder().proof())
+    assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
+    same = ask(HTTP_DPOP=holder.proof())
+    assert same.status_code == 200, same.content
+    assert same.json()["token_type"] == "DPoP" and claims_of(same.json()["access_token"])["cnf"] == {"jkt": holder.jkt}
+
+
+def test_discovery_lists_the_proof_algorithms(oauth):
+    assert set(oauth.get("/.well-known/oauth-authorization-server").json()["dpop_signing_alg_values_supported"]) == {
+        "ES256", "EdDSA", "PS256", "RS256",
+    }
+
+
+# The resource server's side
+
+
+@pytest.fixture
+def verifier(oauth):
+    return TokenVerifier(issuer="http://testserver", audience=CRM, http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).json())
+
+
+@pytest.fixture
+def bound(oauth, granted, holder):
+    return dpop_token(oauth, granted, holder.proof()).json()["access_token"]
+
+
+def test_the_verifier_accepts_a_bound_token_with_a_fresh_proof_of_its_key_once(verifier, bound, holder):
+    proof = holder.proof("GET", API_URL, token=bound)
+    claims = verifier.verify(bound, scopes=["tickets:read"], dpop=DPoPRequest(proof, "GET", API_URL + "?page=2"))
+    assert claims["cnf"] == {"jkt": holder.jkt}
+    with pytest.raises(InvalidDPoPProof, match="already used"):
+        verifier.verify(bound, dpop=DPoPRequest(proof, "GET", API_URL))
+    verifier.verify(bound, dpop=DPoPRequest(holder.proof("GET", API_URL, token=bound), "GET", API_URL))
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda h, t: Holder().proof("GET", API_URL, token=t), "not made with the key this token is bound to"),
+        (lambda h, t: h.proof("GET", API_URL), "ath is not this access token's hash"),
+        (lambda h, t: h.proof("GET", API_URL, token="another.token.here"), "ath is not this access token's hash"),
+        (lambda h, t: h.proof("POST", API_URL, token=t), "htm must be GET"),
+        (lambda h, t: h.proof("GET", "https://evil.example.com/api/tickets", token=t), "htu is not this endpoint"),
+        (lambda h, t: None, "proof is missing"),
+    ],
+)
+def test_the_verifier_refuses_a_proof_that_does_not_prove_this_request(verifier, bound, holder, make, says):
+    with pytest.raises(InvalidDPoPProof, match=says):
+        verifier.verify(bound, dpop=DPoPRequest(make(holder, bound), "GET", API_URL))
+
+
+def test_a_bound_token_sent_as_bearer_and_a_bearer_token_sent_as_dpop_are_refused(verifier, bound, oauth, granted, holder):
+    with pytest.raises(InvalidToken, match="bound to a DPoP key"):
+        verifier.verify(bound)
+    plain = token_request(oauth, granted).json()["access_token"]
+    with pytest.raises(InvalidToken, match="not DPoP-bound"):
+        verifier.verify(plain, dpop=DPoPRequest(holder.proof("GET", API_URL, token=plain), "GET", API_URL))
+
+
+def test_a_protected_view_takes_the_dpop_scheme_and_challenges_a_bad_proof(verifier, bound, holder):
+    @require_token(verifier, "tickets:read")
+    def tickets(request):
+        return JsonResponse({"for": request.token_claims["sub"]})
+
+    factory = RequestFactory()
+    url = "http://testserver/api/tickets"
+    good = factory.get("/api/tickets", HTTP_AUTHORIZATION=f"DPoP {bound}", HTTP_DPOP=holder.proof("GET", url, token=bound))
+    assert tickets(good).status_code == 200
+    bad = factory.get("/api/tickets", HTTP_AUTHORIZATION=f"DPoP {bound}", HTTP_DPOP=Holder().proof("GET", url, token=bound))
+    refused = tickets(bad)
+    assert refused.status_code == 401 and json.loads(refused.content)["error"] == "invalid_dpop_proof"
+    assert refused["WWW-Authenticate"].startswith('DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_dpop_proof"')
+    as_bearer = tickets(factory.get("/api/tickets", HTTP_AUTHORIZATION=f"Bearer {bound}"))
+    assert as_bearer.status_code == 401 and "bound to a DPoP key" in json.loads(as_bearer.content)["error_description"]
+
+
+def test_a_proof_made_with_another_jose_library_binds_to_the_thumbprint_it_computes(oauth, granted):
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256")
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    proof = jose_jwt.encode(header, {"htm": "POST", "htu": TOKEN_URL, "iat": int(time.time()), "jti": uuid.uuid4().hex}, key)
+    body = dpop_token(oauth, granted, proof).json()
+    assert claims_of(body["access_token"])["cnf"] == {"jkt": key.thumbprint()}
+
+
+def test_compliance_counts_the_tokens_bound_to_a_key(oauth, granted, holder):
+    from nhiportal.compliance.controls import assess, control_get
+
+    dpop_token(oauth, granted, holder.proof())
+    token_request(oauth, granted)
+    (result,) = assess([control_get("short-lived-tokens")])
+    assert result.result.figures["issued, last 30 days"] == 2
+    assert result.result.figures["bound to the agent's key (DPoP)"] == 1
