@@ -63,3 +63,18 @@ def test_it_explains_a_malformed_filter_with_a_400(rita, client_for):
 
 def test_it_is_read_only(sam, client_for):
     assert client_for(sam).post(LIST, {}, content_type="application/json").status_code == 405
+
+
+def test_a_siem_pulls_every_event_once_with_the_after_cursor(alice, carol, client_for, make_identity):
+    make_identity(alice)
+    client = client_for(carol)
+    ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
+    cursor = ids[0]
+    first = client.get(LIST, {"after": cursor}).json()
+    assert [e["id"] for e in first["results"]] == ids[1:]  # oldest first after the cursor
+    cursor = first["results"][-1]["id"]
+    make_identity(alice, name="later-agent")
+    later = client.get(LIST, {"after": cursor}).json()["results"]
+    assert [e["id"] for e in later] == list(AuditEvent.objects.filter(id__gt=cursor).order_by("id").values_list("id", flat=True))
+    assert later and all(e["id"] > cursor for e in later)
+    assert client.get(LIST, {"after": "not-a-number"}).status_code == 400

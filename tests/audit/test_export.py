@@ -67,3 +67,21 @@ def test_it_matches_the_export_page_line_for_line(alice, rita, client_for, make_
     call_command("audit_export", stdout=out)
     page = b"".join(client_for(rita).get(reverse("audit:event-export")).streaming_content).decode()
     assert page == out.getvalue()
+
+
+def test_it_exports_only_events_after_the_last_id_written(alice, make_identity):
+    make_identity(alice)
+    last = run()[-1]["id"]
+    make_identity(alice, name="later-agent")
+    records = run("--after", str(last))
+    assert records and [r["id"] for r in records] == list(AuditEvent.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True))
+
+
+def test_the_export_page_takes_the_cursor_too(alice, carol, client_for, make_identity):
+    make_identity(alice)
+    last = AuditEvent.objects.order_by("id").last().id
+    make_identity(alice, name="later-agent")
+    body = b"".join(client_for(carol).get(reverse("audit:event-export"), {"after": last}).streaming_content).decode()
+    assert [json.loads(line)["id"] for line in body.splitlines()] == list(
+        AuditEvent.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True)
+    )

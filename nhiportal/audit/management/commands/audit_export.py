@@ -27,12 +27,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--since", help="Only events at or after this ISO date or date-time.")
+        parser.add_argument("--after", type=int, help="Only events after this id (the last one a previous export wrote).")
         parser.add_argument("--output", help="Write to this file instead of standard output.")
 
-    def handle(self, *args, since=None, output=None, **options):
+    def handle(self, *args, since=None, after=None, output=None, **options):
         events = event_list()
         if since:
             events = events.filter(at__gte=parse_since(since))
+        if after is not None:
+            events = events.filter(id__gt=after)
         if output:
             with open(output, "w", encoding="utf-8") as stream:
                 count = self._write(events, stream)
