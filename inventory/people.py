@@ -44,13 +44,17 @@ def directory(*, q: str = "", role: str = "", state: str = "active") -> QuerySet
     return people
 
 
-def roles_shown(person) -> list[str]:
-    """The person's role labels as the gate reads them (a superuser is a security admin), even
-    while inactive, when the gate grants nothing."""
+def role_names(person) -> list[str]:
+    """The person's roles as the gate reads them (a superuser is a security admin), even while
+    inactive, when the gate grants nothing; in the usual order."""
     names = {g.name for g in person.groups.all()} & set(ALL_ROLES)
     if person.is_superuser:
         names.add(SECURITY_ADMIN)
-    return [ROLE_LABELS[name] for name in ALL_ROLES if name in names]
+    return [name for name in ALL_ROLES if name in names]
+
+
+def roles_shown(person) -> list[str]:
+    return [ROLE_LABELS[name] for name in role_names(person)]
 
 
 def owned_identities(person) -> QuerySet:

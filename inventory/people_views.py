@@ -12,8 +12,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from nhiportal.audit.selectors import event_changes
-from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.selectors import event_changes, events_for_object
 from nhiportal.pages import page_of
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
@@ -65,7 +64,7 @@ def person_list(request):
 def _person_page(request, person, *, status=200, **bound):
     manage = people.may_manage_people(request.user) and person.pk != request.user.pk
     owned = list(people.owned_identities(person))
-    events = AuditEvent.objects.filter(object_type=person._meta.label_lower, object_id=str(person.pk)).order_by("-id")[:20]
+    events = events_for_object(person)
     for event in events:
         event.changes = event_changes(event)
     return render(request, "inventory/person_detail.html", {

@@ -572,7 +572,8 @@ def token_exchange(
     it (a delegation): then `sub` stays the holder's subject and `act` names the client."""
     subject_claims, holder = _subject(subject_token, client)
     audience = audience or subject_claims["aud"]
-    bound = subject_claims.get("cnf", {}).get("jkt") if isinstance(subject_claims.get("cnf"), dict) else None
+    cnf = subject_claims.get("cnf")
+    bound = cnf.get("jkt") if isinstance(cnf, dict) else None
     if bound and bound != jkt:
         # Whoever holds a copy of a bound token without its key gets nothing from it, here too.
         raise OAuthError(INVALID_GRANT, "The subject_token is bound to a DPoP key: send a DPoP proof made with that key.")

@@ -30,10 +30,7 @@ class PersonSerializer(serializers.Serializer):
     backup_count = serializers.IntegerField(help_text="Identities in service they own as a backup owner.")
 
     def get_roles(self, person) -> list[str]:
-        names = {g.name for g in person.groups.all()} & set(ALL_ROLES)
-        if person.is_superuser:
-            names.add("security_admin")
-        return [name for name in ALL_ROLES if name in names]
+        return people.role_names(person)
 
 
 class OwnedIdentitySerializer(serializers.Serializer):

@@ -27,6 +27,11 @@ def events_for_identities(identity_ids):
     return AuditEvent.objects.filter(identity_id__in=identity_ids).order_by("-id")
 
 
+def events_for_object(obj, *, limit: int = 20) -> list:
+    """The latest events about one object (a person, say), newest first."""
+    return list(AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).order_by("-id")[:limit])
+
+
 def event_list():
     """The whole log, newest first; pages narrow it with AuditEventFilter."""
     return AuditEvent.objects.order_by("-id")
