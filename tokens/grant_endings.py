@@ -16,12 +16,12 @@ from django.utils import timezone
 from nhiportal.conf import nhi_setting
 
 from .models import Grant
-from .owner_notices import OwnerNotice
+from .owner_notices import OwnerNotice, digest
 
 
-def _ask_again_url(base_url: str, grant: Grant) -> str:
+def _ask_again_path(grant: Grant) -> str:
     query = urlencode([("identity", str(grant.identity_id)), ("service", grant.service_id)] + [("scope", s) for s in grant.scopes])
-    return f"{base_url}/access-requests/new/?{query}"
+    return f"/access-requests/new/?{query}"
 
 
 NOTICE = OwnerNotice(
@@ -38,15 +38,14 @@ def grant_endings_notify(*, actor, now=None) -> dict:
         .select_related("identity", "service")
         .order_by("ends_at")
     )
-    base_url = nhi_setting("ISSUER").rstrip("/")
-
-    def body(grants):
-        lines = [f"{len(grants)} grant{'s' if len(grants) != 1 else ''} of identities you own end{'' if len(grants) != 1 else 's'} soon; after that the agent gets no token for {'them' if len(grants) != 1 else 'it'}:", ""]
-        for g in grants:
-            lines += [f"- {g.identity.name}: {' '.join(g.scopes)} on {g.service.name}, ends {g.ends_at:%Y-%m-%d %H:%M} UTC",
-                      f"  still needed? ask again: {_ask_again_url(base_url, g)}"]
-        return "\n".join(lines)
-
+    body = digest(
+        lambda grants: (
+            f"{len(grants)} grant{'s' if len(grants) != 1 else ''} of identities you own end{'' if len(grants) != 1 else 's'} soon; "
+            f"after that the agent gets no token for {'them' if len(grants) != 1 else 'it'}:"
+        ),
+        lambda g: (f"{g.identity.name}: {' '.join(g.scopes)} on {g.service.name}, ends {g.ends_at:%Y-%m-%d %H:%M} UTC",
+                   "still needed? ask again", _ask_again_path(g)),
+    )
     return NOTICE.run(
         actor=actor, now=now, due=ending, body=body,
         subject=lambda mine: f"[NHI Portal] {len(mine)} grant{'s' if len(mine) != 1 else ''} of your agents end soon",

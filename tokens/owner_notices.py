@@ -15,7 +15,23 @@ from django.db import models, transaction
 
 from inventory.selectors import owner_digests
 from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
+
+
+def digest(intro: Callable[[list], str], item: Callable[[object], tuple[str, str, str]]) -> Callable[[list], str]:
+    """A notice's text: a sentence about the rows, then each row as a line and a link that acts
+    on it. item(row) is (what, what the link does, the link's path or URL under the portal)."""
+    base_url = nhi_setting("ISSUER").rstrip("/")
+
+    def body(rows) -> str:
+        lines = [intro(rows), ""]
+        for row in rows:
+            what, does, path = item(row)
+            lines += [f"- {what}", f"  {does}: {base_url}{path}" if does else f"  {base_url}{path}"]
+        return "\n".join(lines)
+
+    return body
 
 
 @dataclass(frozen=True)

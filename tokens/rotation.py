@@ -18,7 +18,7 @@ from django.utils import timezone
 from nhiportal.conf import nhi_setting
 
 from .models import CredentialKind, IssuedToken, WorkloadCredential
-from .owner_notices import OwnerNotice
+from .owner_notices import OwnerNotice, digest
 
 
 def max_age_days() -> int:
@@ -53,20 +53,14 @@ NOTICE = OwnerNotice(
 def credential_rotation_notify(*, actor, now=None) -> dict:
     now = now or timezone.now()
     due = due_for_rotation(now).filter(rotation_told_at__isnull=True).select_related("identity").order_by("created_at")
-    base_url = nhi_setting("ISSUER").rstrip("/")
     days = max_age_days()
-
-    def body(keys):
-        lines = [
+    body = digest(
+        lambda keys: (
             f"{len(keys)} public key{'s' if len(keys) != 1 else ''} of agents you own {'are' if len(keys) != 1 else 'is'} "
-            f"older than {days} days. Rotate: add a new public key, move the agent to it, then disable the old one.",
-            "",
-        ]
-        for c in keys:
-            lines += [f"- {c.identity.name}: key {c.label or c.kid}, added {c.created_at:%Y-%m-%d}",
-                      f"  {base_url}/identities/{c.identity_id}/#credentials"]
-        return "\n".join(lines)
-
+            f"older than {days} days. Rotate: add a new public key, move the agent to it, then disable the old one."
+        ),
+        lambda c: (f"{c.identity.name}: key {c.label or c.kid}, added {c.created_at:%Y-%m-%d}", "", f"/identities/{c.identity_id}/#credentials"),
+    )
     return NOTICE.run(
         actor=actor, now=now, due=due, body=body,
         subject=lambda mine: f"[NHI Portal] {len(mine)} agent key{'s are' if len(mine) != 1 else ' is'} due for rotation",

@@ -19,10 +19,9 @@ from django.utils import timezone
 
 from inventory.models import AIIdentity, Status
 from inventory.services import identity_suspend
-from nhiportal.conf import nhi_setting
 
 from .models import IssuedToken
-from .owner_notices import OwnerNotice
+from .owner_notices import OwnerNotice, digest
 from .usage import window_days
 
 
@@ -85,22 +84,17 @@ def unused_identities_notify(*, actor, now=None) -> dict:
     due = unused_identities(AIIdentity.objects.all(), now=now).filter(
         Q(unused_told_at__isnull=True) | Q(unused_told_at__lt=F("status_changed_at")) | used_since_told
     ).order_by("status_changed_at", "name")
-    base_url = nhi_setting("ISSUER").rstrip("/")
     days = window_days()
 
-    def body(identities):
+    def intro(identities):
         many = len(identities) != 1
-        lines = [
+        return (
             f"{len(identities)} agent{'s' if many else ''} you own {'have' if many else 'has'} obtained no token in the last "
             f"{days} days. If {'they are' if many else 'it is'} no longer used, offboard {'them' if many else 'it'}: "
-            "its keys and grants are still a way in.",
-            "",
-        ]
-        for identity in identities:
-            lines += [f"- {identity.name}: active since {identity.status_changed_at:%Y-%m-%d}",
-                      f"  offboard it: {base_url}/identities/{identity.pk}/offboard/"]
-        return "\n".join(lines)
+            "its keys and grants are still a way in."
+        )
 
+    body = digest(intro, lambda i: (f"{i.name}: active since {i.status_changed_at:%Y-%m-%d}", "offboard it", f"/identities/{i.pk}/offboard/"))
     return NOTICE.run(
         actor=actor, now=now, due=due, body=body,
         subject=lambda mine: f"[NHI Portal] {len(mine)} of your agents {'go' if len(mine) != 1 else 'goes'} unused",

@@ -25,7 +25,7 @@ from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 
 from .models import Grant, IssuedToken
-from .owner_notices import OwnerNotice
+from .owner_notices import OwnerNotice, digest
 from .services import grant_reduce
 
 
@@ -178,20 +178,14 @@ def unused_access_notify(*, actor, now=None) -> dict:
         unused(Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now, unused_told_at__isnull=True))
         .select_related("identity", "service").order_by("starts_at", "pk")
     )
-    base_url = nhi_setting("ISSUER").rstrip("/")
     days = window_days()
-
-    def body(grants):
-        lines = [
+    body = digest(
+        lambda grants: (
             f"{len(grants)} grant{'s' if len(grants) != 1 else ''} of agents you own hold{'' if len(grants) != 1 else 's'} "
-            f"scopes no token carried in the last {days} days. A right nobody uses serves only whoever takes the agent:",
-            "",
-        ]
-        for g in grants:
-            lines += [f"- {g.identity.name}: {' '.join(g.unused_scopes)} on {g.service.name}",
-                      f"  remove them: {base_url}/grants/{g.pk}/reduce/"]
-        return "\n".join(lines)
-
+            f"scopes no token carried in the last {days} days. A right nobody uses serves only whoever takes the agent:"
+        ),
+        lambda g: (f"{g.identity.name}: {' '.join(g.unused_scopes)} on {g.service.name}", "remove them", f"/grants/{g.pk}/reduce/"),
+    )
     return NOTICE.run(
         actor=actor, now=now, due=found, body=body,
         subject=lambda mine: f"[NHI Portal] {len(mine)} grant{'s' if len(mine) != 1 else ''} of your agents go{'' if len(mine) != 1 else 'es'} unused",
