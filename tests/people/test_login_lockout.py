@@ -24,7 +24,7 @@ def test_five_wrong_passwords_lock_the_username_from_that_address_even_for_the_r
     for _ in range(4):
         assert _try(client, "alice", "wrong-guess-123").status_code == 200  # the form, with its error
     locked = _try(client, "alice", "wrong-guess-123")
-    assert locked.status_code == 429 and b"Sign-in locked for now" in locked.content
+    assert locked.status_code == 429 and b"Sign-in locked for now" in locked.content and b"Try again in 15 minutes." in locked.content
     assert _try(Client(), "alice", PASSWORD).status_code == 429
     event = AuditEvent.objects.get(action="person.locked_out")
     assert event.object_repr == "alice" and event.after == {"ip_address": "198.51.100.7", "known_username": True}
