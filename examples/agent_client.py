@@ -1,0 +1,90 @@
+"""An agent talking to NHI Portal: a per-task token bound to its own key, used, then given back.
+
+Only `requests`, PyJWT and cryptography; copy it into an agent and adapt. The registered key
+(whose public half an owner put on the identity page) signs the client assertions; a second
+key, made fresh by each run, binds the tokens (DPoP, RFC 9449), so a token copied out of a log
+is of no use without it.
+
+    agent = PortalAgent("https://nhi.example.com", client_id, registered_private_key, kid="deploy-2026")
+    task = agent.token("https://crm.example.com", "tickets:read", intent="Summarise open tickets")
+    response = agent.call("GET", "https://crm.example.com/api/tickets", task)
+    agent.end_task(task)   # revokes every token of the task
+
+The tests run this file against a live portal (tests/examples/test_agent_client.py).
+"""
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class PortalError(Exception):
+    """An RFC 6749 error from the portal: `error` is the code, the message its description."""
+
+    def __init__(self, body: dict):
+        super().__init__(body.get("error_description", ""))
+        self.error = body.get("error", "")
+        self.body = body
+
+
+class PortalAgent:
+    def __init__(self, portal_url: str, client_id: str, private_key, *, kid: str, session: requests.Session | None = None):
+        self.client_id, self.private_key, self.kid = client_id, private_key, kid
+        self.http = session or requests.Session()
+        self.metadata = self.http.get(portal_url.rstrip("/") + "/.well-known/oauth-authorization-server", timeout=10).json()
+        self.dpop_key = ec.generate_private_key(ec.SECP256R1())  # never leaves this process
+        self.dpop_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.dpop_key.public_key()))
+
+    def _assertion(self, audience: str) -> str:
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience, "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.kid})
+
+    def _proof(self, method: str, url: str, access_token: str | None = None) -> str:
+        claims = {"htm": method, "htu": url, "iat": int(time.time()), "jti": uuid.uuid4().hex}
+        if access_token is not None:
+            claims["ath"] = _b64(hashlib.sha256(access_token.encode()).digest())
+        return jwt.encode(claims, self.dpop_key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.dpop_jwk})
+
+    def _post(self, endpoint: str, data: dict, *, proof: bool = False) -> dict:
+        url = self.metadata[endpoint]
+        data = {**data, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion(url)}
+        headers = {"DPoP": self._proof("POST", url)} if proof else {}
+        response = self.http.post(url, data=data, headers=headers, timeout=10)
+        body = response.json() if response.content else {}
+        if response.status_code != 200:
+            raise PortalError(body)
+        return body
+
+    def token(self, resource: str, scope: str, *, intent: str, sensitivity: str = "internal", actions=("read",)) -> dict:
+        """A token for a new task on one service: access_token, token_type "DPoP", task_id, ..."""
+        details = [{"type": "agent_task", "intent": intent, "actions": list(actions), "sensitivity": sensitivity}]
+        return self._post(
+            "token_endpoint",
+            {"grant_type": "client_credentials", "resource": resource, "scope": scope, "authorization_details": json.dumps(details)},
+            proof=True,
+        )
+
+    def call(self, method: str, url: str, task_token: dict, **kwargs) -> requests.Response:
+        """Call a resource server with the token, and a fresh proof for this very request."""
+        access_token = task_token["access_token"]
+        headers = {**kwargs.pop("headers", {}), "Authorization": f"{task_token['token_type']} {access_token}"}
+        if task_token["token_type"] == "DPoP":
+            headers["DPoP"] = self._proof(method, url, access_token)
+        return self.http.request(method, url, headers=headers, timeout=10, **kwargs)
+
+    def end_task(self, task_token: dict, reason: str = "Done.") -> dict:
+        """The task is over: the portal revokes all its tokens (and its sub-tasks')."""
+        return self._post("task_end_endpoint", {"task_id": task_token["task_id"], "reason": reason})
