@@ -77,25 +77,40 @@ def campaign_detail(request, pk):
         {
             "campaign": campaign, "progress": progress, "chart": chart, "page_obj": page_obj, "items": page_obj.object_list,
             "state": state, "states": selectors.CAMPAIGN_ITEM_STATES, "may_run": campaigns.may_run(request.user),
-            "today": timezone.localdate(),
+            "today": timezone.localdate(), "next_launch": campaigns.next_launch(campaign),
             "percent": round(100 * progress["attested"] / progress["total"]) if progress["total"] else 0,
         },
     )
 
 
-@require_POST
-@login_required
-def campaign_close(request, pk):
-    campaign = _campaign(request, pk)
-    if not campaigns.may_run(request.user):
-        raise PermissionDenied
-    try:
-        campaigns.campaign_close(actor=request.user, campaign=campaign)
-    except ValidationError:
-        messages.info(request, f"“{campaign.name}” was already closed.")  # a second click, or a colleague first
-    else:
-        messages.success(request, f"Closed “{campaign.name}”. What was not attested stays on record as missed.")
-    return redirect("inventory:campaign-detail", campaign.pk)
+def _campaign_action(act, done: str, already: str):
+    """A reviewer's or security admin's button on the campaign page: act(actor, campaign), then
+    back to the page. A second click (or a colleague first) is told so, not refused."""
+
+    @require_POST
+    @login_required
+    def view(request, pk):
+        campaign = _campaign(request, pk)
+        if not campaigns.may_run(request.user):
+            raise PermissionDenied
+        try:
+            act(actor=request.user, campaign=campaign)
+        except ValidationError:
+            messages.info(request, already.format(name=campaign.name))
+        else:
+            messages.success(request, done.format(name=campaign.name))
+        return redirect("inventory:campaign-detail", campaign.pk)
+
+    return view
+
+
+campaign_close = _campaign_action(
+    campaigns.campaign_close, "Closed “{name}”. What was not attested stays on record as missed.", "“{name}” was already closed.",
+)
+campaign_stop_repeating = _campaign_action(
+    campaigns.campaign_stop_repeating,
+    "“{name}” will not repeat; it stays open until its due date or until closed.", "“{name}” does not repeat any more.",
+)
 
 
 CSV_HEADER = ["identity", "environment", "kind", "primary_owner", "attested", "attested_at", "attested_by", "note"]

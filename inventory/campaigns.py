@@ -8,6 +8,11 @@ of that identity. Closing records who closed it; what was not attested stays on 
 missed. Reviewers and security admins launch and close campaigns; every change writes one
 audit event (the launch's records how many due dates it moved: the identities' own
 histories do not repeat it, which for a campaign over thousands would be thousands of events).
+
+A campaign may repeat (every 30, 90, 180 or 365 days): `manage.py repeat_campaigns`, a daily
+step of the sweep, closes it when its time comes round and launches the next on the same
+scope, with the same time to answer, in one transaction and two audit events. The launcher's
+decision stands for the repeats; a reviewer or security admin stops them.
 """
 
 from datetime import timedelta
@@ -18,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN, roles_of
@@ -26,6 +31,7 @@ from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN, roles_of
 from .models import AIIdentity, Campaign, CampaignItem, Ownership, Status
 
 LONGEST_DAYS = 365
+REPEATS = (30, 90, 180, 365)
 REMIND_DAYS = 3  # owners still asked this close to the due date are reminded once
 RUNS_CAMPAIGNS = frozenset({REVIEWER, SECURITY_ADMIN})
 
@@ -45,9 +51,18 @@ def in_scope(*, environment: str = "", kind: str = ""):
 
 
 @transaction.atomic
-def campaign_launch(*, actor, name: str, due, environment: str = "", kind: str = "", instructions: str = "") -> Campaign:
+def campaign_launch(
+    *, actor, name: str, due, environment: str = "", kind: str = "", instructions: str = "", repeat_days: int | None = None
+) -> Campaign:
     if not may_run(actor):
         raise PermissionDenied("Reviewers and security admins run attestation campaigns.")
+    return _launch(
+        actor=actor, launched_by=actor, name=name, due=due, environment=environment, kind=kind,
+        instructions=instructions, repeat_days=repeat_days,
+    )
+
+
+def _launch(*, actor, launched_by, name, due, environment, kind, instructions, repeat_days=None, follows=None) -> Campaign:
     errors = {}
     name = (name or "").strip()
     if not name:
@@ -57,13 +72,19 @@ def campaign_launch(*, actor, name: str, due, environment: str = "", kind: str =
         errors["due"] = "Choose a date after today."
     elif due > today + timedelta(days=LONGEST_DAYS):
         errors["due"] = f"Choose a date within {LONGEST_DAYS} days."
+    if repeat_days is not None and repeat_days not in REPEATS:
+        errors["repeat_days"] = f"Repeat every {', '.join(map(str, REPEATS))} days, or not at all."
+    elif repeat_days is not None and due > today + timedelta(days=repeat_days - 1):
+        # The next one would start while owners still answer this one.
+        errors["repeat_days"] = "Repeat after the due date: choose a longer period or an earlier date."
     identities = list(in_scope(environment=environment, kind=kind).select_for_update().values_list("pk", flat=True))
     if not identities and not errors:
         errors["environment"] = "No active or suspended identity is in this scope."
     if errors:
         raise ValidationError(errors)
     campaign = Campaign.objects.create(
-        name=name, instructions=(instructions or "").strip(), due=due, environment=environment, kind=kind, launched_by=actor,
+        name=name, instructions=(instructions or "").strip(), due=due, environment=environment, kind=kind,
+        launched_by=launched_by, repeat_days=repeat_days, follows=follows,
     )
     CampaignItem.objects.bulk_create([CampaignItem(campaign=campaign, identity_id=pk) for pk in identities])
     # The deadline moves forward, never back: an identity already due sooner stays so.
@@ -72,9 +93,59 @@ def campaign_launch(*, actor, name: str, due, environment: str = "", kind: str =
     )
     audit_record(
         actor=actor, action="campaign.launch", obj=campaign,
-        after={"due": due, "environment": environment, "kind": kind, "identities": len(identities), "due_dates_moved": moved},
+        after={"due": due, "environment": environment, "kind": kind, "identities": len(identities), "due_dates_moved": moved,
+               **({"repeat_days": repeat_days} if repeat_days else {}), **({"follows": follows.pk} if follows else {})},
     )
     return campaign
+
+
+@transaction.atomic
+def campaign_stop_repeating(*, actor, campaign: Campaign) -> Campaign:
+    if not may_run(actor):
+        raise PermissionDenied("Reviewers and security admins run attestation campaigns.")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.repeat_days is None or campaign.repeated_at is not None:
+        raise ValidationError("This campaign does not repeat (any more).")
+    audit_record(actor=actor, action="campaign.stop_repeating", obj=campaign, before={"repeat_days": campaign.repeat_days}, after={"repeat_days": None})
+    campaign.repeat_days = None
+    campaign.save(update_fields=["repeat_days"])
+    return campaign
+
+
+def next_launch(campaign: Campaign):
+    """When a repeating campaign's next one launches; None if it does not repeat (any more)."""
+    if campaign.repeat_days is None or campaign.repeated_at is not None:
+        return None
+    return campaign.launched_at + timedelta(days=campaign.repeat_days)
+
+
+def campaigns_repeat(*, now=None) -> dict:
+    """Launch the next of each repeating campaign whose time has come (manage.py repeat_campaigns).
+    Each in its own transaction, claimed by locking the row and re-reading repeated_at, so
+    several sweepers launch it once. One whose scope is empty today is tried again tomorrow."""
+    now = now or timezone.now()
+    actor = system_actor("repeat_campaigns")
+    done = {"launched": 0, "empty": 0}
+    due = Campaign.objects.filter(repeat_days__isnull=False, repeated_at__isnull=True).order_by("launched_at", "pk")
+    for campaign in [c for c in due if next_launch(c) <= now]:
+        try:
+            with transaction.atomic():
+                current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+                if current.repeat_days is None or current.repeated_at is not None:
+                    continue  # another sweeper, or someone stopping it, came first
+                if current.is_open:
+                    _close(actor=actor, campaign=current)
+                answer_days = (current.due - timezone.localdate(current.launched_at)).days
+                _launch(
+                    actor=actor, launched_by=current.launched_by, name=current.name,
+                    due=timezone.localdate(now) + timedelta(days=answer_days), environment=current.environment,
+                    kind=current.kind, instructions=current.instructions, repeat_days=current.repeat_days, follows=current,
+                )
+                Campaign.objects.filter(pk=current.pk).update(repeated_at=now)
+                done["launched"] += 1
+        except ValidationError:
+            done["empty"] += 1  # nothing in scope today (or the due date no longer fits): rolled back
+    return done
 
 
 def answer_open_items(identity, attestation) -> int:
@@ -88,6 +159,10 @@ def answer_open_items(identity, attestation) -> int:
 def campaign_close(*, actor, campaign: Campaign) -> Campaign:
     if not may_run(actor):
         raise PermissionDenied("Reviewers and security admins run attestation campaigns.")
+    return _close(actor=actor, campaign=campaign)
+
+
+def _close(*, actor, campaign: Campaign) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_open:
         raise ValidationError("This campaign is already closed.")

@@ -189,3 +189,8 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}), required=False,
         help_text="What owners should check before they attest: purpose, scopes, grants, who else uses it.",
     )
+    repeat_days = forms.TypedChoiceField(
+        label="Repeat", coerce=int, empty_value=None, required=False,
+        choices=[("", "Once"), (30, "Every 30 days"), (90, "Every 90 days (quarterly)"), (180, "Every 180 days"), (365, "Every year")],
+        help_text="The next round launches on the same scope that many days after this one, with as long to answer.",
+    )

@@ -183,6 +183,11 @@ class Campaign(models.Model):
     owners_told = models.PositiveIntegerField(default=0)
     # When it reminded the owners still asked, a few days before the due date.
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Launched again this many days after its own launch, on the same scope (null: once); the
+    # next one is made by manage.py repeat_campaigns, which notes when (repeated_at).
+    repeat_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    repeated_at = models.DateTimeField(null=True, blank=True)
+    follows = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-launched_at", "-id"]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("campaigns/new/", campaign_views.campaign_launch, name="campaign-launch"),
     path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign-detail"),
     path("campaigns/<int:pk>/close/", campaign_views.campaign_close, name="campaign-close"),
+    path("campaigns/<int:pk>/stop-repeating/", campaign_views.campaign_stop_repeating, name="campaign-stop-repeating"),
     path("campaigns/<int:pk>/export.csv", campaign_views.campaign_export, name="campaign-export"),
     path("claims/", claim_views.claim_list, name="claim-list"),
     path("claims/orphaned/", claim_views.orphaned_list, name="claim-orphaned"),

@@ -200,6 +200,12 @@ class CampaignSerializer(serializers.Serializer):
     instructions = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=4000, help_text="what owners should check before they attest"
     )
+    repeat_days = serializers.ChoiceField(
+        choices=[30, 90, 180, 365], required=False, allow_null=True, default=None,
+        help_text="launch the next round on the same scope this many days after this one; null: once",
+    )
+    repeated_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="when its next round was launched")
+    follows = serializers.IntegerField(source="follows_id", read_only=True, allow_null=True, help_text="the round it repeats")
     open = serializers.BooleanField(source="is_open", read_only=True)
     launched_by = serializers.CharField(source="launched_by.username", read_only=True)
     launched_at = serializers.DateTimeField(read_only=True)

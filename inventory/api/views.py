@@ -435,6 +435,15 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self.get_paginated_response(OrphanSerializer(page, many=True).data)
 
 
+def _campaign_action_responses(conflict: str) -> dict:
+    return {
+        200: CampaignDetailSerializer,
+        400: OpenApiResponse(description=conflict),
+        403: OpenApiResponse(description="Your role does not run campaigns."),
+        404: OpenApiResponse(description="No such campaign, or one you may not see."),
+    }
+
+
 @extend_schema_view(
     list=extend_schema(summary="List the attestation campaigns you may see, newest first"),
     retrieve=extend_schema(summary="One attestation campaign, with its progress", responses={200: CampaignDetailSerializer, 404: None}),
@@ -488,19 +497,24 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         summary="Close the campaign: what was not attested stays on record as missed",
-        request=None,
-        responses={
-            200: CampaignDetailSerializer,
-            400: OpenApiResponse(description="The campaign is closed already."),
-            403: OpenApiResponse(description="Your role does not run campaigns."),
-            404: OpenApiResponse(description="No such campaign, or one you may not see."),
-        },
+        request=None, responses=_campaign_action_responses("The campaign is closed already."),
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         campaign = self.get_object()
         self._require_runner()
         campaigns.campaign_close(actor=request.user, campaign=campaign)
+        return self._detail(self.get_object())
+
+    @extend_schema(
+        summary="Stop a repeating campaign from launching its next round",
+        request=None, responses=_campaign_action_responses("The campaign does not repeat (any more)."),
+    )
+    @action(detail=True, methods=["post"], url_path="stop-repeating")
+    def stop_repeating(self, request, pk=None):
+        campaign = self.get_object()
+        self._require_runner()
+        campaigns.campaign_stop_repeating(actor=request.user, campaign=campaign)
         return self._detail(self.get_object())
 
     @extend_schema(
