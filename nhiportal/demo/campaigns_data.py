@@ -50,6 +50,7 @@ def run_campaigns(people: dict, identities: list) -> None:
         campaign = campaign_launch(
             actor=people["rita"], name=OPEN_NAME, instructions=OPEN_INSTRUCTIONS,
             due=timezone.localdate() + timedelta(days=OPEN_DUE_DAYS), environment=Environment.PRODUCTION,
+            repeat_days=90,  # quarterly: the sweep launches the next round by itself
         )
         _answer_some(campaign, people, ours)
 
