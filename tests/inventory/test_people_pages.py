@@ -195,3 +195,10 @@ def test_nobody_manages_themselves(client_for, sam):
 def test_the_services_panel_lists_what_they_own(client_for, carol, alice, crm):
     Service.objects.filter(pk=crm.pk).update(owner=alice)
     assert "CRM" in client_for(carol).get(f"/users/{alice.pk}/services-panel/").content.decode()
+
+
+def test_the_identity_page_links_owners_to_their_people_page_for_readers_only(client_for, rita, alice, make_identity):
+    identity = make_identity(alice)
+    link = f'href="/users/{alice.pk}/"'
+    assert link in client_for(rita).get(f"/identities/{identity.pk}/").content.decode()
+    assert link not in client_for(alice).get(f"/identities/{identity.pk}/").content.decode()
