@@ -44,6 +44,14 @@ def directory(*, q: str = "", role: str = "", state: str = "active") -> QuerySet
     return people
 
 
+def leavers_still_owning() -> QuerySet:
+    """Inactive people still named as owners of identities in service: each such identity has
+    lost an owner, and orphaned ones have lost all (hand them over)."""
+    return get_user_model().objects.filter(is_active=False).filter(
+        Exists(Ownership.objects.filter(person=OuterRef("pk")).exclude(identity__status=Status.OFFBOARDED))
+    )
+
+
 def role_names(person) -> list[str]:
     """The person's roles as the gate reads them (a superuser is a security admin), even while
     inactive, when the gate grants nothing; in the usual order."""

@@ -58,6 +58,7 @@ def person_list(request):
     return render(request, "inventory/person_list.html", {
         "page_obj": page_obj, "q": q, "role": role, "state": state, "states": people.STATES,
         "roles": [(name, ROLE_LABELS[name]) for name in ALL_ROLES],
+        "leavers": people.leavers_still_owning().count(),
     })
 
 

@@ -202,3 +202,12 @@ def test_the_identity_page_links_owners_to_their_people_page_for_readers_only(cl
     link = f'href="/users/{alice.pk}/"'
     assert link in client_for(rita).get(f"/identities/{identity.pk}/").content.decode()
     assert link not in client_for(alice).get(f"/identities/{identity.pk}/").content.decode()
+
+
+def test_the_list_warns_of_leavers_who_still_own_identities(client_for, sam, alice, bob, make_identity):
+    make_identity(alice)
+    client = client_for(sam)
+    assert client.get(LIST).context["leavers"] == 0
+    get_user_model().objects.filter(pk__in=[alice.pk, bob.pk]).update(is_active=False)  # bob owns nothing
+    page = client.get(LIST)
+    assert page.context["leavers"] == 1 and "1 inactive person still owns identities in service" in page.content.decode()
