@@ -2,6 +2,7 @@
 pages, where reviewers, compliance and security admins see who answers for what, and a
 security admin hands a leaver's ownership over, deactivates them, or changes their roles."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from nhiportal.audit.selectors import event_changes, events_for_object
 from nhiportal.pages import page_of
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
+from nhiportal.people.selectors import sso_link_of
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
 from nhiportal.service_forms import submit
 
@@ -77,6 +79,9 @@ def _person_page(request, person, *, status=200, **bound):
         "manage": manage,
         "is_you": person.pk == request.user.pk,
         "superuser": person.is_superuser,
+        "sso_link": sso_link_of(person),
+        "sso_name": settings.SSO["NAME"],
+        "roles_from_provider": bool(settings.SSO["ROLE_GROUPS"]),
         "handover_form": bound.get("handover") or HandOverForm(leaver=person),
         "deactivate_form": bound.get("deactivate") or DeactivateForm(),
         "reactivate_form": bound.get("reactivate") or ReactivateForm(),

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
+from nhiportal.people.sign_in_views import SignInView, admin_sign_in, sso_callback, sso_start
 from nhiportal.sweep.api import SweepStatus
 
 api_v1 = [
@@ -18,13 +19,17 @@ api_v1 = [
     path("sweep/", SweepStatus.as_view(), name="sweep"),
 ]
 
+admin.site.login = admin_sign_in
+
 urlpatterns = [
     # First: Django tries patterns in order, and agents and services call these far more often
     # than people open pages (each include tried before costs a regex walk per request).
     path("", include("tokens.oauth.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("inventory.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/sso/", sso_start, name="sso-start"),
+    path("accounts/sso/callback/", sso_callback, name="sso-callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

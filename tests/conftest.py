@@ -188,3 +188,15 @@ def audit_actions_during(db):
         return result, list(AuditEvent.objects.filter(id__gt=first).order_by("id").values_list("action", flat=True))
 
     return run
+
+
+@pytest.fixture
+def oidc_provider(settings):
+    """A live OpenID Connect provider (tests/oidc_provider.py) that the portal's single sign-on
+    points at; `settings.SSO = oidc_provider.settings(...)` changes how the portal uses it."""
+    from tests.oidc_provider import OIDCProvider
+
+    provider = OIDCProvider().start()
+    settings.SSO = provider.settings()
+    yield provider
+    provider.stop()

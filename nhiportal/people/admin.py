@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import PersonalAPIToken
+from nhiportal.readonly_admin import ReadOnlyAdmin
+
+from .models import PersonalAPIToken, SingleSignOnLink
 
 
 @admin.register(PersonalAPIToken)
@@ -12,3 +14,11 @@ class PersonalAPITokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are created in the portal or by command, shown once
+
+
+@admin.register(SingleSignOnLink)
+class SingleSignOnLinkAdmin(ReadOnlyAdmin):
+    """Links are made by signing in through the provider, each with its audit event."""
+
+    list_display = ["user", "issuer", "subject", "created_at", "last_sign_in_at"]
+    search_fields = ["user__username", "subject"]

@@ -9,6 +9,7 @@ class PeopleConfig(AppConfig):
     def ready(self):
         # Registers the OpenAPI description of token authentication (drf-spectacular extension).
         from .api import schema  # noqa: F401
+        from . import checks  # noqa: F401  (registers the sign-in settings check)
         from axes.signals import user_locked_out
 
         from .lockouts import on_user_locked_out

@@ -81,3 +81,22 @@ class PortalSession(AbstractBaseSession):
         from .sessions import SessionStore
 
         return SessionStore
+
+
+class SingleSignOnLink(models.Model):
+    """Who a person is at the identity provider: its issuer and the subject it names them by.
+    Sign-ins find the person by this pair (never by a name or email the provider may let its
+    users change), so a link made once holds however the profile changes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_links")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="sso_link_issuer_subject")]
+        verbose_name = "single sign-on link"
+
+    def __str__(self):
+        return f"{self.user} at {self.issuer}"

@@ -1,5 +1,6 @@
 """Reads for people: their personal API tokens, and who can be mailed about decisions."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
@@ -22,3 +23,8 @@ def reviewers_and_admins() -> list:
         .distinct()
         .order_by("pk")
     )
+
+
+def sso_link_of(person):
+    """The person's link to the configured identity provider, if they ever signed in through it."""
+    return person.sso_links.filter(issuer=settings.SSO["ISSUER"]).first() if settings.SSO["ISSUER"] else None

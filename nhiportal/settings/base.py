@@ -159,6 +159,28 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are not domain changes; last_login says who came when
 AXES_VERBOSE = False
 
+# Single sign-on for people through the organisation's identity provider (OpenID Connect,
+# nhiportal/people/single_sign_on.py). On when the issuer and the portal's client id at the
+# provider are set; the client secret comes from the environment only and is never stored.
+SSO = {
+    "ISSUER": os.environ.get("NHI_SSO_ISSUER", "").rstrip("/"),
+    "CLIENT_ID": os.environ.get("NHI_SSO_CLIENT_ID", ""),
+    "CLIENT_SECRET": os.environ.get("NHI_SSO_CLIENT_SECRET", ""),
+    # What the sign-in button calls the provider ("Sign in with Okta").
+    "NAME": os.environ.get("NHI_SSO_NAME", "single sign-on"),
+    "SCOPE": os.environ.get("NHI_SSO_SCOPE", "openid email profile"),
+    # "role=group" pairs: a person's roles follow the ID token's groups claim at every sign-in.
+    # Unset, roles are managed in the portal and a new person starts with NHI_SSO_NEW_PERSON_ROLES.
+    "ROLE_GROUPS": [
+        tuple(part.strip() for part in pair.split("=", 1)) for pair in env_list("NHI_SSO_ROLE_GROUPS") if "=" in pair
+    ],
+    "GROUPS_CLAIM": os.environ.get("NHI_SSO_GROUPS_CLAIM", "groups"),
+    "CREATE_PEOPLE": env_bool("NHI_SSO_CREATE_PEOPLE", True),
+    "NEW_PERSON_ROLES": env_list("NHI_SSO_NEW_PERSON_ROLES", "owner"),
+}
+# Off, the password form is gone (Django admin included) and everyone signs in through SSO.
+PASSWORD_SIGN_IN = env_bool("NHI_PASSWORD_SIGN_IN", True)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inventory:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -247,7 +269,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("NHI_LOG_LEVEL", "INFO")},
     # axes logs every sign-in at INFO (usernames masked); its lockouts are WARNING.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # Authlib logs PKCE verifiers and tokens at DEBUG.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "authlib": {"level": "WARNING"},
+    },
 }
 
 # The portal's own knobs, one namespaced dict (see nhiportal/conf.py for defaults).

@@ -15,3 +15,21 @@ def test_it_refuses_a_wrong_password(page, alice):
     page.fill("input[name=password]", "not-her-password")
     page.click("button[type=submit]")
     assert "correct username and password" in page.locator(".alert-error").inner_text()
+
+
+def test_a_person_signs_in_through_the_identity_provider_and_lands_where_they_were_going(page, oidc_provider):
+    page.goto("/identities/?status=active")
+    page.click("text=Sign in with Example IdP")
+    # The browser went to the provider (a live server on loopback) and came back signed in.
+    page.wait_for_url(lambda url: "/identities/" in url and "/accounts/" not in url)
+    assert "status=active" in page.url
+    assert "ada" in page.locator(".topbar").inner_text() and "Owner" in page.locator(".topbar").inner_text()
+    assert page.locator(".topbar a", has_text="Password").count() == 0  # no password to change
+
+
+def test_the_providers_refusal_shows_on_the_sign_in_page(page, oidc_provider):
+    oidc_provider.refuse_with = "access_denied"
+    page.goto("/accounts/login/")
+    page.click("text=Sign in with Example IdP")
+    assert "Example IdP did not sign you in" in page.locator(".alert-error").inner_text()
+    assert page.locator("input[name=password]").is_visible()  # passwords still work here

@@ -1,0 +1,112 @@
+"""The sign-in page: a password form, single sign-on through the organisation's provider, or
+both (settings PASSWORD_SIGN_IN and SSO)."""
+
+import logging
+import re
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView, redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .single_sign_on import SignInRefused, check_provider_issuer, provider, sso_enabled, sso_sign_in
+
+logger = logging.getLogger(__name__)
+NEXT_KEY = "sso_next"
+
+
+def _sign_in_choices() -> dict:
+    return {
+        "password_sign_in": settings.PASSWORD_SIGN_IN,
+        "sso_name": settings.SSO["NAME"] if sso_enabled() else None,
+    }
+
+
+class SignInView(LoginView):
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **_sign_in_choices()}
+
+    def post(self, request, *args, **kwargs):
+        if not settings.PASSWORD_SIGN_IN:
+            # Nothing is checked, so a password guessed here tells nobody anything.
+            return _sso_failed(request, f"Passwords are not accepted here: sign in with {settings.SSO['NAME']}.", 403)
+        return super().post(request, *args, **kwargs)
+
+
+def admin_sign_in(request, extra_context=None):
+    """Django admin's sign-in. Its own password form would be a second way in, beside the
+    lockout and around PASSWORD_SIGN_IN, so it sends people to the portal's."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = reverse("admin:index")
+    if not request.user.is_authenticated:
+        return redirect_to_login(next_url)
+    if request.user.is_staff:
+        return redirect(next_url)
+    raise PermissionDenied("Django admin is for staff.")
+
+
+def _sso_failed(request, message: str, status: int):
+    form = AuthenticationForm(request) if settings.PASSWORD_SIGN_IN else None
+    return render(request, "registration/login.html", {"sso_error": message, "form": form, **_sign_in_choices()}, status=status)
+
+
+@never_cache
+@require_GET
+def sso_start(request):
+    """Send the browser to the provider, remembering where it was going."""
+    if not sso_enabled():
+        raise Http404
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = ""
+    request.session[NEXT_KEY] = next_url
+    client = provider()
+    try:
+        check_provider_issuer(client)
+        return client.authorize_redirect(request, request.build_absolute_uri(reverse("sso-callback")))
+    except Exception as exc:  # the provider is down, or answers with something that is not its metadata
+        logger.warning("single sign-on: could not start at %s: %s: %s", settings.SSO["ISSUER"], type(exc).__name__, exc)
+        return _sso_failed(request, f"{settings.SSO['NAME']} could not be reached. Try again in a moment.", 502)
+
+
+@never_cache
+@require_GET
+def sso_callback(request):
+    """The provider sends the browser back here with a code; Authlib exchanges it and checks
+    the ID token, then the person it names is signed in."""
+    if not sso_enabled():
+        raise Http404
+    if request.GET.get("error"):
+        # The person cancelled at the provider, or the provider refused them. Only the error
+        # code is shown, and only if it is one: anyone can send a link here with any text.
+        error = request.GET["error"]
+        logger.warning("single sign-on: the provider answered %.60r: %.200r", error, request.GET.get("error_description", ""))
+        code = f" ({error})" if re.fullmatch(r"[a-z_]{1,40}", error) else ""
+        return _sso_failed(request, f"{settings.SSO['NAME']} did not sign you in{code}. Start again, or ask your administrator.", 400)
+    try:
+        token = provider().authorize_access_token(request)
+    except Exception as exc:  # a stale or forged state, a refused code, a bad ID token
+        # Authlib's messages name the failed check, never a token or a code.
+        logger.warning("single sign-on: sign-in refused: %s: %s", type(exc).__name__, exc)
+        return _sso_failed(request, "The sign-in could not be completed. Start again from this page.", 400)
+    claims = token.get("userinfo")
+    if not claims:
+        logger.warning("single sign-on: the provider returned no ID token")
+        return _sso_failed(request, "The sign-in could not be completed. Start again from this page.", 400)
+    try:
+        person = sso_sign_in(issuer=settings.SSO["ISSUER"], claims=dict(claims))
+    except SignInRefused as exc:
+        return _sso_failed(request, str(exc), 403)
+    next_url = request.session.pop(NEXT_KEY, "")
+    login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
