@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from nhiportal.audit.selectors import event_changes, events_for_object
 from nhiportal.pages import page_of
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
-from nhiportal.people.selectors import sso_link_of
+from nhiportal.people.selectors import directory_entry_of, sso_link_of
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
 from nhiportal.service_forms import submit
 
@@ -80,6 +80,7 @@ def _person_page(request, person, *, status=200, **bound):
         "is_you": person.pk == request.user.pk,
         "superuser": person.is_superuser,
         "sso_link": sso_link_of(person),
+        "directory_entry": directory_entry_of(person),
         "sso_name": settings.SSO["NAME"],
         "roles_from_provider": bool(settings.SSO["ROLE_GROUPS"]),
         "handover_form": bound.get("handover") or HandOverForm(leaver=person),

@@ -1,16 +1,17 @@
 """Endpoints that answer programs, not browsers, skip the browser middleware.
 
-Agents and resource servers call the OAuth endpoints many times a second, and load balancers
-call /healthz. None of them has a session, a CSRF cookie, a logged-in user, flash messages,
-htmx headers or a page to frame, so the middleware for those (about a third of a bare
-request's cost) does nothing for them but cost time. This middleware sits after the
-security headers and the request id and, for these paths, calls the view straight away.
+Agents and resource servers call the OAuth endpoints many times a second, load balancers
+call /healthz, and identity providers provision people over SCIM. None of them has a
+session, a CSRF cookie, a logged-in user, flash messages, htmx headers or a page to frame,
+so the middleware for those (about a third of a bare request's cost) does nothing for them
+but cost time. This middleware sits after the security headers and the request id and, for
+these paths, calls the view straight away.
 Errors still become responses: Django wraps every middleware in its exception handler.
 """
 
 from django.urls import resolve
 
-MACHINE_PREFIXES = ("/oauth/", "/.well-known/", "/healthz")
+MACHINE_PREFIXES = ("/oauth/", "/.well-known/", "/healthz", "/scim/")
 
 
 class MachineEndpointsMiddleware:

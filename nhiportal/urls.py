@@ -26,6 +26,7 @@ urlpatterns = [
     # than people open pages (each include tried before costs a regex walk per request).
     path("", include("tokens.oauth.urls")),
     path("healthz", healthz, name="healthz"),
+    path("scim/v2/", include("nhiportal.people.scim_urls")),
     path("", include("inventory.urls")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/sso/", sso_start, name="sso-start"),

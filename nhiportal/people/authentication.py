@@ -5,10 +5,16 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from .models import TOKEN_PREFIX, PersonalAPIToken, hash_api_token
+from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
 
 # Writing last_used_at on every call would make each API read a write; a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def record_use(token) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        PersonalAPIToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
 class PersonalTokenAuthentication(authentication.BaseAuthentication):
@@ -28,9 +34,9 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not token.is_usable:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-            PersonalAPIToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if token.purpose != TokenPurpose.API:
+            raise exceptions.AuthenticationFailed("This token is for directory sync (SCIM) only.")
+        record_use(token)
         return token.user, token
 
     def authenticate_header(self, request):

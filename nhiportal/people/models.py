@@ -13,11 +13,19 @@ def hash_api_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenPurpose(models.TextChoices):
+    API = "api", "REST API"
+    # Only for the directory's provisioning (SCIM); the REST API refuses it, and it works only
+    # while its person is a security admin.
+    DIRECTORY_SYNC = "scim", "Directory sync (SCIM)"
+
+
 class PersonalAPIToken(models.Model):
     """A person's token for automation. Only its SHA-256 is stored; it is shown once."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=8, choices=TokenPurpose.choices, default=TokenPurpose.API)
     # The first characters, kept so people can tell their tokens apart in a list.
     hint = models.CharField(max_length=16)
     token_hash = models.CharField(max_length=64, unique=True)
@@ -100,3 +108,20 @@ class SingleSignOnLink(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.issuer}"
+
+
+class DirectoryEntry(models.Model):
+    """What the organisation's directory, provisioning people over SCIM, knows a person by: its
+    own id for them (externalId), and whether it deleted them (the person stays, inactive, with
+    their history; SCIM then answers 404 for them)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_entry")
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "directory entries"
+
+    def __str__(self):
+        return f"{self.user} ({self.external_id or 'no external id'})"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .models import PersonalAPIToken
+from .models import DirectoryEntry, PersonalAPIToken
 from .roles import REVIEWER, SECURITY_ADMIN
 
 
@@ -28,3 +28,8 @@ def reviewers_and_admins() -> list:
 def sso_link_of(person):
     """The person's link to the configured identity provider, if they ever signed in through it."""
     return person.sso_links.filter(issuer=settings.SSO["ISSUER"]).first() if settings.SSO["ISSUER"] else None
+
+
+def directory_entry_of(person):
+    """What the directory keeps of the person over SCIM, if it provisioned them."""
+    return DirectoryEntry.objects.filter(user=person).first()

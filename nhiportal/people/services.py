@@ -9,21 +9,24 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 
-from .models import TOKEN_PREFIX, PersonalAPIToken, hash_api_token
-from .roles import ALL_ROLES
+from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
+from .roles import ALL_ROLES, is_security_admin
 
 MAX_TOKEN_DAYS = 365
 
 
 @transaction.atomic
-def api_token_create(*, user, name: str, days: int, actor=None) -> tuple[PersonalAPIToken, str]:
+def api_token_create(*, user, name: str, days: int, actor=None, purpose: str = TokenPurpose.API) -> tuple[PersonalAPIToken, str]:
     """Create a token for user; return it and the raw value, which is never stored."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationError({"days": f"Choose between 1 and {MAX_TOKEN_DAYS} days."})
+    if purpose == TokenPurpose.DIRECTORY_SYNC and not is_security_admin(user):
+        raise ValidationError({"purpose": "Only a security admin holds a directory sync token: it creates and deactivates people."})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = PersonalAPIToken(
         user=user,
         name=name,
+        purpose=purpose,
         hint=raw[: len(TOKEN_PREFIX) + 6],
         token_hash=hash_api_token(raw),
         expires_at=timezone.now() + timedelta(days=days),
@@ -34,7 +37,7 @@ def api_token_create(*, user, name: str, days: int, actor=None) -> tuple[Persona
         actor=actor or user,
         action="api_token.create",
         obj=token,
-        after={"user": user.get_username(), "name": name, "expires_at": token.expires_at.isoformat()},
+        after={"user": user.get_username(), "name": name, "purpose": purpose, "expires_at": token.expires_at.isoformat()},
     )
     return token, raw
 
@@ -67,7 +70,7 @@ def role_assign(*, user, role: str, actor) -> None:
     audit_record(actor=actor, action="person.role_assign", obj=user, object_repr=user.get_username(), after={"role": role})
 
 
-def _lock_person(person):
+def lock_person(person):
     return type(person).objects.select_for_update().get(pk=person.pk)
 
 
@@ -82,24 +85,35 @@ def _forget_roles(person) -> None:
         del person._nhi_roles
 
 
+def roles_held(person) -> list[str]:
+    """The role groups a person is in (a superuser's implied role not counted), sorted."""
+    return sorted(person.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+
+
+def roles_replace(person, roles: set[str]) -> None:
+    """Put a person in exactly these role groups. The caller validates and audits."""
+    from django.contrib.auth.models import Group
+
+    current = set(roles_held(person))
+    person.groups.remove(*Group.objects.filter(name__in=current - roles))
+    person.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in sorted(roles - current)))
+    _forget_roles(person)
+
+
 @transaction.atomic
 def person_roles_set(*, person, roles, actor):
     """Put a person in exactly these role groups; one audit event (none if nothing changes).
     A superuser is a security admin whatever the groups say, as roles_of reads it."""
-    from django.contrib.auth.models import Group
-
     _not_yourself(person, actor, "change the roles of")
     roles = set(roles)
     unknown = roles - set(ALL_ROLES)
     if unknown:
         raise ValidationError({"roles": f"Unknown role {sorted(unknown)[0]!r}; one of {', '.join(ALL_ROLES)}."})
-    person = _lock_person(person)
-    before = sorted(person.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+    person = lock_person(person)
+    before = roles_held(person)
     if set(before) == roles:
         return person
-    person.groups.remove(*Group.objects.filter(name__in=set(before) - roles))
-    person.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in sorted(roles - set(before))))
-    _forget_roles(person)
+    roles_replace(person, roles)
     audit_record(
         actor=actor, action="person.roles_set", obj=person, object_repr=person.get_username(),
         before={"roles": before}, after={"roles": sorted(roles)},
@@ -116,7 +130,7 @@ def person_deactivate(*, person, actor, reason: str):
     _not_yourself(person, actor, "deactivate")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the person is deactivated."})
-    person = _lock_person(person)
+    person = lock_person(person)
     if not person.is_active:
         raise ValidationError("This person is already inactive.")
     person.is_active = False
@@ -131,7 +145,7 @@ def person_deactivate(*, person, actor, reason: str):
 
 @transaction.atomic
 def person_reactivate(*, person, actor, reason: str = ""):
-    person = _lock_person(person)
+    person = lock_person(person)
     if person.is_active:
         raise ValidationError("This person is already active.")
     person.is_active = True

@@ -12,14 +12,13 @@ from functools import lru_cache
 from authlib.integrations.django_client import OAuth
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from nhiportal.audit.services import audit_record, system_actor
 
 from .models import SingleSignOnLink
-from .roles import ALL_ROLES
+from .services import roles_held, roles_replace
 
 # How long the portal waits for the provider's discovery, keys and token endpoints.
 PROVIDER_TIMEOUT_SECONDS = 10
@@ -74,16 +73,6 @@ def roles_from_groups(claims: dict) -> set[str] | None:
     return {role for role, group in mapping if group in held}
 
 
-def _roles_of(person) -> list[str]:
-    return sorted(person.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
-
-
-def _set_roles(person, roles: set[str]) -> None:
-    current = set(_roles_of(person))
-    person.groups.remove(*Group.objects.filter(name__in=current - roles))
-    person.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in sorted(roles - current)))
-
-
 def _profile_from(claims: dict) -> dict:
     """The profile fields the token carries (a field it leaves out is left as it is)."""
     profile = {}
@@ -106,9 +95,29 @@ def _new_username(claims: dict, subject: str) -> str:
     return username
 
 
+def _provisioned(subject: str, claims: dict):
+    """A person the directory created over SCIM for this sign-in: by the external id it gave
+    (Okta sends the subject; Entra ID can send the object id, the `oid` claim), or by the
+    userName it set (Entra's UPN, the token's preferred_username). The provider vouched for
+    those itself, unlike for an email it may not have verified."""
+    ids = {subject, str(claims.get("oid") or subject)}
+    directory_people = get_user_model().objects.select_for_update().filter(
+        directory_entry__isnull=False, directory_entry__deleted_at__isnull=True, sso_links__isnull=True,
+    )
+    by_id = list(directory_people.filter(directory_entry__external_id__in=ids)[:2])
+    if len(by_id) == 1:
+        return by_id[0]
+    username = claims.get("preferred_username")
+    by_name = list(directory_people.filter(username__iexact=username)[:2]) if username else []
+    return by_name[0] if len(by_name) == 1 else None
+
+
 def _find_or_create(issuer: str, subject: str, claims: dict):
     """The person for a subject signing in for the first time, and how they were found."""
     User = get_user_model()
+    provisioned = _provisioned(subject, claims)
+    if provisioned is not None:
+        return provisioned, "person.sso_linked"
     email = claims.get("email")
     if email and claims.get("email_verified") is True:
         matches = list(User.objects.select_for_update().filter(email__iexact=email)[:2])
@@ -144,11 +153,9 @@ def sso_sign_in(*, issuer: str, claims: dict):
     roles = roles_from_groups(claims)
     if roles is None and action == "person.sso_provisioned":
         roles = set(settings.SSO["NEW_PERSON_ROLES"])
-    if roles is not None and set(_roles_of(person)) != roles:
-        before["roles"], after["roles"] = _roles_of(person), sorted(roles)
-        _set_roles(person, roles)
-        if hasattr(person, "_nhi_roles"):
-            del person._nhi_roles
+    if roles is not None and set(roles_held(person)) != roles:
+        before["roles"], after["roles"] = roles_held(person), sorted(roles)
+        roles_replace(person, roles)
     changed = [field for field, value in _profile_from(claims).items() if getattr(person, field) != value]
     for field in changed:
         before[field], after[field] = getattr(person, field), _profile_from(claims)[field]

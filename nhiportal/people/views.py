@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .forms import APITokenCreateForm
+from .models import TokenPurpose
 from .selectors import api_tokens_of
 from .services import api_token_create, api_token_revoke
 
@@ -18,19 +19,20 @@ def token_list(request):
     """List your tokens; creating one shows its value on this response only, never again."""
     raw_token = None
     if request.method == "POST":
-        form = APITokenCreateForm(request.POST)
+        form = APITokenCreateForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 token, raw_token = api_token_create(
-                    user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+                    user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"],
+                    purpose=form.cleaned_data.get("purpose", TokenPurpose.API),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 # No redirect: the value lives in this response alone, not in a session or message.
-                form = APITokenCreateForm()
+                form = APITokenCreateForm(user=request.user)
     else:
-        form = APITokenCreateForm()
+        form = APITokenCreateForm(user=request.user)
     page = Paginator(api_tokens_of(request.user), settings.NHI["PAGE_SIZE"]).get_page(request.GET.get("page"))
     return render(
         request,

@@ -246,3 +246,22 @@ def test_the_person_page_says_how_they_sign_in(oidc_provider, settings, client_f
     assert "through Example IdP" in page and "00u-ada" in page
     assert "Roles follow Example IdP's groups" in page
     assert "with a password" in client_for(sam).get(f"/users/{alice.pk}/").content.decode()
+
+
+def test_a_person_the_directory_created_is_found_at_their_first_sign_in(oidc_provider, sam):
+    from nhiportal.people.directory_sync import directory_person_create
+    from nhiportal.people.models import TokenPurpose
+    from nhiportal.people.services import api_token_create
+
+    token, _ = api_token_create(user=sam, name="okta", days=30, purpose=TokenPurpose.DIRECTORY_SYNC)
+    fields = {"username": "grace", "email": "grace@example.com", "first_name": "", "last_name": "", "active": True}
+    # Okta: the external id is the subject its ID tokens carry.
+    directory_person_create(token=token, fields={**fields, "external_id": "00u-grace"})
+    oidc_provider.person.update(sub="00u-grace", preferred_username="grace.h", email="grace@example.com", email_verified=False)
+    assert signed_in_as(_signed_in(Client())) == "grace"
+    # Entra ID: no external id to match, but the userName it set is the token's preferred_username.
+    directory_person_create(token=token, fields={**fields, "username": "lin@corp.example", "email": "", "external_id": ""})
+    oidc_provider.person.update(sub="entra-pairwise-sub", preferred_username="LIN@corp.example", email_verified=False)
+    oidc_provider.person.pop("email")
+    assert signed_in_as(_signed_in(Client())) == "lin@corp.example"
+    assert AuditEvent.objects.filter(action="person.sso_linked").count() == 2

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from nhiportal.audit.services import system_actor
+from nhiportal.people.models import TokenPurpose
 from nhiportal.people.services import MAX_TOKEN_DAYS, api_token_create
 
 
@@ -13,13 +14,20 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--name", required=True, help="What the token is for.")
         parser.add_argument("--days", type=int, default=90, help=f"Valid for 1 to {MAX_TOKEN_DAYS} days (default 90).")
+        parser.add_argument(
+            "--directory-sync", action="store_true",
+            help="A token for the identity provider's SCIM provisioning (/scim/v2/), not the API; the person must be a security admin.",
+        )
 
-    def handle(self, *args, username, name, days, **options):
+    def handle(self, *args, username, name, days, directory_sync, **options):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"No active person named {username!r}.")
         try:
-            token, raw = api_token_create(user=user, name=name, days=days, actor=system_actor("create_api_token"))
+            token, raw = api_token_create(
+                user=user, name=name, days=days, actor=system_actor("create_api_token"),
+                purpose=TokenPurpose.DIRECTORY_SYNC if directory_sync else TokenPurpose.API,
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stderr.write(f"Token {token.name!r} for {username}, valid until {token.expires_at:%Y-%m-%d %H:%M} UTC.")

@@ -1,0 +1,122 @@
+"""Writes the organisation's directory makes over SCIM: it creates people, keeps their names
+and emails, and deactivates those who leave, so a leaver's identities are orphaned (and their
+access suspended after the grace period) the day the directory says so.
+
+Each request is one transaction. The security admin whose directory sync token the provider
+holds is the actor, and the token's name is in each event's reason.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from nhiportal.audit.services import audit_record
+
+from .models import DirectoryEntry
+from .services import lock_person, person_deactivate, person_reactivate, roles_held, roles_replace
+
+PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
+
+
+class UsernameTaken(Exception):
+    """Another person has this userName (SCIM answers 409, uniqueness)."""
+
+
+def _reason(token) -> str:
+    return f"directory sync (token {token.name!r})"
+
+
+def _check_username(username: str, person=None) -> None:
+    if not username:
+        raise ValidationError({"userName": "userName is required."})
+    others = get_user_model().objects.filter(username__iexact=username)
+    if person is not None:
+        others = others.exclude(pk=person.pk)
+    if others.exists():
+        raise UsernameTaken(f"Another person already has the userName {username!r}.")
+
+
+def _validated(person) -> None:
+    try:
+        person.full_clean(exclude=["password"], validate_unique=False)
+    except ValidationError as exc:
+        raise ValidationError({("userName" if k == "username" else k): v for k, v in exc.message_dict.items()}) from exc
+
+
+@transaction.atomic
+def directory_person_create(*, token, fields: dict):
+    """A person the directory assigned to the portal. They sign in through single sign-on (no
+    password); their roles come from their groups at sign-in when a mapping is configured, or
+    else start as NHI_SSO_NEW_PERSON_ROLES."""
+    _check_username(fields["username"])
+    person = get_user_model()(**{f: fields[f] for f in PROFILE_FIELDS}, is_active=fields["active"] is not False)
+    person.set_unusable_password()
+    _validated(person)
+    person.save()
+    DirectoryEntry.objects.create(user=person, external_id=fields["external_id"])
+    roles = set() if settings.SSO["ROLE_GROUPS"] else set(settings.SSO["NEW_PERSON_ROLES"])
+    roles_replace(person, roles)
+    audit_record(
+        actor=token.user, action="person.directory_created", obj=person, object_repr=person.get_username(),
+        after={**{f: fields[f] for f in (*PROFILE_FIELDS, "external_id")}, "active": person.is_active, "roles": roles_held(person)},
+        reason=_reason(token),
+    )
+    return person
+
+
+def _set_active(*, token, person, active: bool | None) -> None:
+    if active is False and person.is_active:
+        if person.is_superuser:
+            # A directory (or a stolen sync token) must not lock the portal's own administrators out.
+            raise ValidationError({"active": "A superuser is deactivated in the portal, not by the directory."})
+        person_deactivate(person=person, actor=token.user, reason=_reason(token))
+    elif active is True and not person.is_active:
+        person_reactivate(person=person, actor=token.user, reason=_reason(token))
+
+
+@transaction.atomic
+def directory_person_update(*, token, person, fields: dict):
+    """Bring a person in line with the directory (PUT, or the result of a PATCH): profile and
+    external id in one audit event, then deactivation or reactivation through the people
+    services (a deactivation revokes their API tokens, as a security admin's does)."""
+    person = lock_person(person)
+    entry, _ = DirectoryEntry.objects.get_or_create(user=person)
+    if fields["username"] != person.username:
+        _check_username(fields["username"], person)
+    before, after = {}, {}
+    for field in PROFILE_FIELDS:
+        if getattr(person, field) != fields[field]:
+            before[field], after[field] = getattr(person, field), fields[field]
+            setattr(person, field, fields[field])
+    if entry.external_id != fields["external_id"]:
+        before["external_id"], after["external_id"] = entry.external_id, fields["external_id"]
+        entry.external_id = fields["external_id"]
+        entry.save(update_fields=["external_id"])
+    if set(after) & set(PROFILE_FIELDS):
+        _validated(person)
+        person.save(update_fields=sorted(set(after) & set(PROFILE_FIELDS)))
+    if after:
+        audit_record(
+            actor=token.user, action="person.directory_updated", obj=person, object_repr=person.get_username(),
+            before=before, after=after, reason=_reason(token),
+        )
+    _set_active(token=token, person=person, active=fields["active"])
+    person.refresh_from_db()
+    return person
+
+
+@transaction.atomic
+def directory_person_delete(*, token, person) -> None:
+    """The directory deleted the person: they are deactivated, and SCIM no longer shows them.
+    The person stays in the portal, with what they owned and their history."""
+    person = lock_person(person)
+    _set_active(token=token, person=person, active=False)
+    entry, _ = DirectoryEntry.objects.get_or_create(user=person)
+    entry.deleted_at = timezone.now()
+    entry.save(update_fields=["deleted_at"])
+    audit_record(
+        actor=token.user, action="person.directory_deleted", obj=person, object_repr=person.get_username(),
+        after={"deleted_at": entry.deleted_at.isoformat()}, reason=_reason(token),
+    )

@@ -1,0 +1,188 @@
+"""SCIM 2.0 (RFC 7644) for the organisation's directory: Okta, Entra ID and others create,
+update and deactivate people here. Base URL /scim/v2/; the provider authenticates with a
+security admin's directory sync token (Authorization: Bearer nhip_...)."""
+
+import functools
+import json
+import logging
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import ValidationError as PayloadError
+from scim2_models import (
+    Context,
+    Error,
+    ListResponse,
+    NotFoundException,
+    PatchOp,
+    ResourceType,
+    Schema,
+    SCIMException,
+    SearchRequest,
+)
+
+from . import scim
+from .authentication import record_use
+from .directory_sync import UsernameTaken, directory_person_create, directory_person_delete, directory_person_update
+from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
+from .roles import is_security_admin
+
+logger = logging.getLogger(__name__)
+CONTENT_TYPE = "application/scim+json"
+
+
+def _respond(payload: dict | None, status: int = 200, location: str | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(payload) if payload is not None else b"", status=status, content_type=CONTENT_TYPE)
+    if location:
+        response["Location"] = location
+    return response
+
+
+def _error(status: int, detail: str, scim_type: str | None = None) -> HttpResponse:
+    response = _respond(Error(status=status, scim_type=scim_type, detail=detail).model_dump(), status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="scim"'
+    return response
+
+
+def _directory_token(request):
+    """The usable directory sync token the request carries, or an error response."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    if scheme.lower() != "bearer" or not raw.startswith(TOKEN_PREFIX):
+        return None, _error(401, "Send a directory sync token: Authorization: Bearer nhip_...")
+    token = PersonalAPIToken.objects.select_related("user").filter(token_hash=hash_api_token(raw)).first()
+    if token is None or not token.is_usable:
+        return None, _error(401, "Invalid, expired or revoked token.")
+    if token.purpose != TokenPurpose.DIRECTORY_SYNC:
+        return None, _error(403, "This token is for the REST API; create a directory sync token for SCIM.")
+    if not is_security_admin(token.user):
+        # Checked at every call: a token outlives nobody's right to use it.
+        return None, _error(403, "The token's person is no longer a security admin.")
+    record_use(token)
+    return token, None
+
+
+def scim_endpoint(view):
+    """Authenticate the directory, and answer every failure as a SCIM error (RFC 7644 3.12)."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        token, refusal = _directory_token(request)
+        if refusal is not None:
+            return refusal
+        try:
+            return view(request, token, *args, **kwargs)
+        except SCIMException as exc:
+            error = exc.to_error()
+            return _respond(error.model_dump(), int(error.status))
+        except PayloadError as exc:
+            error = Error.from_validation_errors(exc)[0]
+            return _respond(error.model_dump(), int(error.status))
+        except json.JSONDecodeError:
+            return _error(400, "The body is not JSON.", "invalidSyntax")
+        except UsernameTaken as exc:
+            return _error(409, str(exc), "uniqueness")
+        except ValidationError as exc:
+            messages = [f"{field}: {'; '.join(errs)}" for field, errs in exc.message_dict.items()] if hasattr(exc, "error_dict") else exc.messages
+            return _error(400, " ".join(messages), "invalidValue")
+
+    return wrapper
+
+
+def _body(request) -> dict:
+    data = json.loads(request.body or b"null")
+    if not isinstance(data, dict):
+        raise json.JSONDecodeError("not an object", "", 0)
+    return data
+
+
+def _location(request, person) -> str:
+    return request.build_absolute_uri(reverse("scim-user", args=[person.pk]))
+
+
+def _user_response(request, person, status: int = 200) -> HttpResponse:
+    location = _location(request, person)
+    payload = scim.as_scim_user(person, location).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    return _respond(payload, status, location)
+
+
+def _person(pk: str):
+    person = scim.people_matching(None).filter(pk=pk).first() if str(pk).isdigit() else None
+    if person is None:
+        raise NotFoundException(detail=f"No User {pk}.")
+    return person
+
+
+def _method_not_allowed() -> HttpResponse:
+    return _error(405, "Method not allowed.")
+
+
+@scim_endpoint
+def users(request, token):
+    if request.method == "GET":
+        query = SearchRequest.model_validate(request.GET.dict(), scim_ctx=Context.SEARCH_REQUEST)
+        people = scim.people_matching(query.filter)
+        start = max(query.start_index or 1, 1)
+        count = min(scim.MAX_RESULTS if query.count is None else max(query.count, 0), scim.MAX_RESULTS)
+        page = list(people[start - 1:start - 1 + count]) if count else []
+        listing = ListResponse[scim.ScimUser](
+            total_results=people.count(), start_index=start, items_per_page=len(page),
+            resources=[scim.as_scim_user(person, _location(request, person)) for person in page] or None,
+        )
+        return _respond(listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    if request.method == "POST":
+        user = scim.ScimUser.model_validate(_body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        person = directory_person_create(token=token, fields=scim.person_fields(user))
+        return _user_response(request, person, 201)
+    return _method_not_allowed()
+
+
+@scim_endpoint
+def user(request, token, pk):
+    person = _person(pk)
+    if request.method == "GET":
+        return _user_response(request, person)
+    if request.method == "PUT":
+        replacement = scim.ScimUser.model_validate(_body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+        person = directory_person_update(token=token, person=person, fields=scim.person_fields(replacement))
+        return _user_response(request, person)
+    if request.method == "PATCH":
+        patch = PatchOp[scim.ScimUser].model_validate(_body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        current = scim.as_scim_user(person, _location(request, person))
+        patch.patch(current)
+        person = directory_person_update(token=token, person=person, fields=scim.person_fields(current))
+        return _user_response(request, person)
+    if request.method == "DELETE":
+        directory_person_delete(token=token, person=person)
+        return _respond(None, 204)
+    return _method_not_allowed()
+
+
+@scim_endpoint
+def service_provider_config(request, token):
+    return _respond(scim.service_provider_config().model_dump())
+
+
+def _discovery(model, documents: list, wanted: str | None) -> HttpResponse:
+    """A discovery listing (RFC 7644 section 4), or the one document its id names."""
+    if wanted is None:
+        listing = ListResponse[model](total_results=len(documents), start_index=1, items_per_page=len(documents), resources=documents)
+        return _respond(listing.model_dump())
+    found = next((document for document in documents if document.id == wanted), None)
+    if found is None:
+        raise NotFoundException(detail=f"No {model.__name__} {wanted}.")
+    return _respond(found.model_dump())
+
+
+@scim_endpoint
+def resource_types(request, token, name=None):
+    return _discovery(ResourceType, scim.resource_types(), name)
+
+
+@scim_endpoint
+def schemas(request, token, uri=None):
+    return _discovery(Schema, scim.schemas(), uri)

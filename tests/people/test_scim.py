@@ -1,0 +1,225 @@
+"""The organisation's directory provisions people over SCIM 2.0 (/scim/v2/): the payloads are
+those Okta and Entra ID send, over real URLs with a real directory sync token."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from inventory.models import AIIdentity
+from inventory.selectors import orphaned_q
+from inventory.services import identity_activate
+from nhiportal.audit.models import AuditEvent
+from nhiportal.people.models import PersonalAPIToken, TokenPurpose
+from nhiportal.people.roles import roles_of
+from nhiportal.people.services import api_token_create, person_roles_set
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SCIM = "application/scim+json"
+
+
+@pytest.fixture
+def directory(sam):
+    """The identity provider's HTTP client, holding sam's directory sync token."""
+    _, raw = api_token_create(user=sam, name="okta", days=30, purpose=TokenPurpose.DIRECTORY_SYNC)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+def send(client, method, path, body=None):
+    data = json.dumps(body) if body is not None else ""
+    response = getattr(client, method)(f"/scim/v2/{path}", data=data, content_type=SCIM)
+    payload = json.loads(response.content) if response.content else None
+    return response, payload
+
+
+def okta_user(username="grace", **overrides):
+    return {
+        "schemas": [CORE], "userName": username, "externalId": f"00u-{username}",
+        "name": {"givenName": "Grace", "familyName": "Hopper"},
+        "emails": [{"primary": True, "value": f"{username}@example.com", "type": "work"}],
+        "active": True, **overrides,
+    }
+
+
+def test_the_directory_creates_a_person_who_signs_in_through_single_sign_on(directory, sam):
+    response, body = send(directory, "post", "Users", okta_user())
+    assert response.status_code == 201 and response["Content-Type"] == SCIM
+    grace = User.objects.get(username="grace")
+    assert response["Location"] == f"http://testserver/scim/v2/Users/{grace.pk}"
+    assert body["id"] == str(grace.pk) and body["userName"] == "grace" and body["externalId"] == "00u-grace"
+    assert body["emails"] == [{"value": "grace@example.com", "type": "work", "primary": True}] and body["active"] is True
+    assert body["meta"]["resourceType"] == "User"
+    assert (grace.first_name, grace.last_name, grace.email) == ("Grace", "Hopper", "grace@example.com")
+    assert not grace.has_usable_password() and roles_of(grace) == {"owner"}
+    event = AuditEvent.objects.get(action="person.directory_created")
+    assert event.actor_id == sam.pk and event.reason == "directory sync (token 'okta')" and event.after["roles"] == ["owner"]
+
+
+def test_a_taken_username_is_a_conflict_and_writes_nothing(directory, alice):
+    events = AuditEvent.objects.count()
+    response, body = send(directory, "post", "Users", okta_user("ALICE"))
+    assert response.status_code == 409 and body["scimType"] == "uniqueness" and body["status"] == "409"
+    assert User.objects.filter(username__iexact="alice").count() == 1 and AuditEvent.objects.count() == events
+
+
+def test_it_finds_people_by_filter_and_pages_through_them(directory, alice, bob, charlie):
+    send(directory, "post", "Users", okta_user())
+    _, found = send(directory, "get", 'Users?filter=userName eq "ALICE"')
+    assert found["totalResults"] == 1 and found["Resources"][0]["userName"] == "alice"
+    _, found = send(directory, "get", 'Users?filter=externalId eq "00u-grace"')
+    assert [r["userName"] for r in found["Resources"]] == ["grace"]
+    _, found = send(directory, "get", "Users?filter=" + 'emails.value ew "@example.com" and not (userName sw "g")')
+    assert {r["userName"] for r in found["Resources"]} == {"alice", "bob", "charlie", "sam"}
+    _, nobody = send(directory, "get", 'Users?filter=userName eq "nobody"')
+    assert nobody["totalResults"] == 0 and "Resources" not in nobody
+    _, page = send(directory, "get", "Users?startIndex=2&count=2")
+    assert page["startIndex"] == 2 and page["itemsPerPage"] == 2 and page["totalResults"] == 5
+    assert [r["userName"] for r in page["Resources"]] == [u.username for u in User.objects.order_by("pk")[1:3]]
+
+
+@pytest.mark.parametrize("query, words", [
+    ('filter=userName eq', "invalid syntax"),
+    ('filter=title eq "CTO"', "'title' is not supported"),
+    ('filter=emails[type eq "work"]', "valuePath"),
+])
+def test_a_filter_it_cannot_answer_is_a_400(directory, query, words):
+    response, body = send(directory, "get", f"Users?{query}")
+    assert response.status_code == 400 and body["scimType"] == "invalidFilter" and words in body["detail"]
+
+
+def test_deactivating_an_owner_orphans_their_identities_and_revokes_their_api_tokens(directory, alice, sam, make_identity):
+    identity = make_identity(alice)
+    identity_activate(actor=alice, identity=identity)
+    api_token_create(user=alice, name="script", days=30)
+    # Entra ID's way: a capitalised op and a string for the boolean.
+    response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
+    assert response.status_code == 200 and body["active"] is False
+    alice.refresh_from_db()
+    assert not alice.is_active and not PersonalAPIToken.objects.filter(user=alice, revoked_at__isnull=True).exists()
+    assert AIIdentity.objects.filter(orphaned_q(), pk=identity.pk).exists()
+    event = AuditEvent.objects.get(action="person.deactivate")
+    assert event.actor_id == sam.pk and "directory sync (token 'okta')" in event.reason
+    # Okta's way back: a value object without a path.
+    response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
+    assert body["active"] is True and User.objects.get(pk=alice.pk).is_active
+    assert AuditEvent.objects.filter(action="person.reactivate").count() == 1
+
+
+def test_a_patch_changes_email_and_name_in_one_event(directory, alice):
+    ops = [
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "alice.liddell@example.com"},
+        {"op": "replace", "path": "name.familyName", "value": "Liddell"},
+        # Attributes the portal does not keep are accepted and left alone.
+        {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "R&D"},
+    ]
+    send(directory, "put", f"Users/{alice.pk}", okta_user("alice", name={"givenName": "Alice"}, emails=[{"value": "alice@example.com", "type": "work", "primary": True}]))
+    response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": ops})
+    assert response.status_code == 200 and body["emails"][0]["value"] == "alice.liddell@example.com"
+    alice.refresh_from_db()
+    assert (alice.email, alice.last_name) == ("alice.liddell@example.com", "Liddell")
+    event = AuditEvent.objects.filter(action="person.directory_updated").latest("id")
+    assert event.before == {"email": "alice@example.com", "last_name": ""}
+    assert event.after == {"email": "alice.liddell@example.com", "last_name": "Liddell"}
+
+
+def test_put_refuses_a_taken_or_malformed_username(directory, alice, bob):
+    response, body = send(directory, "put", f"Users/{alice.pk}", okta_user("bob"))
+    assert response.status_code == 409 and body["scimType"] == "uniqueness"
+    response, body = send(directory, "put", f"Users/{alice.pk}", okta_user("alice smith!", emails=[{"value": "alice@example.com", "primary": True}]))
+    assert response.status_code == 400 and body["scimType"] == "invalidValue" and "userName" in body["detail"]
+    assert User.objects.get(pk=alice.pk).username == "alice"
+
+
+def test_delete_deactivates_and_then_the_person_is_gone_for_scim(directory, alice):
+    response, _ = send(directory, "delete", f"Users/{alice.pk}")
+    assert response.status_code == 204
+    alice.refresh_from_db()
+    assert not alice.is_active  # kept, with their history, for the portal
+    assert send(directory, "get", f"Users/{alice.pk}")[0].status_code == 404
+    _, found = send(directory, "get", 'Users?filter=userName eq "alice"')
+    assert found["totalResults"] == 0
+    actions = list(AuditEvent.objects.filter(object_repr="alice").order_by("id").values_list("action", flat=True))
+    assert actions[-2:] == ["person.deactivate", "person.directory_deleted"]
+
+
+def test_the_directory_cannot_deactivate_a_superuser(directory):
+    root = User.objects.create_superuser("root-admin", "root@example.com", "correct-horse-battery-staple")
+    response, body = send(directory, "patch", f"Users/{root.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    assert response.status_code == 400 and "superuser" in body["detail"]
+    assert User.objects.get(pk=root.pk).is_active
+
+
+def test_bad_bodies_are_scim_errors(directory, alice):
+    response = directory.post("/scim/v2/Users", data="{not json", content_type=SCIM)
+    assert response.status_code == 400 and json.loads(response.content)["scimType"] == "invalidSyntax"
+    response, body = send(directory, "post", "Users", {"schemas": [CORE], "name": {"givenName": "No"}})
+    assert response.status_code == 400 and body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "explode", "path": "active"}]})
+    assert response.status_code == 400
+    assert send(directory, "get", "Users/999999")[0].status_code == 404
+    assert send(directory, "get", "Users/not-a-number")[0].status_code == 404
+
+
+def test_only_a_security_admins_directory_sync_token_gets_in(directory, sam, rita, alice):
+    response = Client().get("/scim/v2/Users")
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer") and b"alice" not in response.content
+    _, api_token = api_token_create(user=sam, name="script", days=30)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {api_token}").get("/scim/v2/Users").status_code == 403
+    assert Client(HTTP_AUTHORIZATION="Bearer nhip_forged").get("/scim/v2/Users").status_code == 401
+    # The sync token opens nothing of the REST API.
+    sync = directory.defaults["HTTP_AUTHORIZATION"]
+    assert Client(HTTP_AUTHORIZATION=sync).get("/api/v1/identities/").status_code == 401
+    # Nobody but a security admin holds one, and it stops when its person stops being one.
+    with pytest.raises(Exception, match="Only a security admin"):
+        api_token_create(user=rita, name="sneaky", days=30, purpose=TokenPurpose.DIRECTORY_SYNC)
+    person_roles_set(person=sam, roles=[], actor=rita)
+    sam.is_superuser = False
+    sam.save()
+    response = directory.get("/scim/v2/Users")
+    assert response.status_code == 403 and b"alice" not in response.content
+
+
+def test_discovery_documents_describe_what_is_supported(directory):
+    _, config = send(directory, "get", "ServiceProviderConfig")
+    assert config["patch"]["supported"] is True and config["bulk"]["supported"] is False
+    assert config["filter"] == {"supported": True, "maxResults": 200}
+    _, types = send(directory, "get", "ResourceTypes")
+    assert [t["id"] for t in types["Resources"]] == ["User"] and types["Resources"][0]["endpoint"] == "/Users"
+    _, schemas = send(directory, "get", "Schemas")
+    assert CORE in [s["id"] for s in schemas["Resources"]]
+    assert send(directory, "get", f"Schemas/{CORE}")[1]["name"] == "User"
+    assert send(directory, "get", "Schemas/urn:nothing")[0].status_code == 404
+    assert send(directory, "get", "ResourceTypes/Group")[0].status_code == 404
+
+
+def test_the_tokens_page_offers_directory_sync_to_security_admins_only(client_for, sam, alice):
+    page = client_for(sam).get("/accounts/tokens/").content.decode()
+    assert 'name="purpose"' in page and "Directory sync (SCIM)" in page
+    assert 'name="purpose"' not in client_for(alice).get("/accounts/tokens/").content.decode()
+    response = client_for(sam).post("/accounts/tokens/", {"name": "entra", "days": 365, "purpose": "scim"})
+    assert response.status_code == 200 and "Directory sync" in response.content.decode()
+    assert PersonalAPIToken.objects.get(name="entra").purpose == "scim"
+    # An owner posting the field anyway gets an API token.
+    client_for(alice).post("/accounts/tokens/", {"name": "mine", "days": 30, "purpose": "scim"})
+    assert PersonalAPIToken.objects.get(name="mine").purpose == "api"
+
+
+def test_filters_combine_with_or_ne_and_present(directory, alice, bob, charlie):
+    _, found = send(directory, "get", "Users?filter=" + 'userName eq "alice" or userName eq "bob"')
+    assert {r["userName"] for r in found["Resources"]} == {"alice", "bob"}
+    _, found = send(directory, "get", "Users?filter=" + 'userName ne "alice" and emails pr')
+    assert {r["userName"] for r in found["Resources"]} == {"bob", "charlie", "sam"}
+    _, found = send(directory, "get", "Users?filter=" + 'active eq true and userName co "LI"')
+    assert {r["userName"] for r in found["Resources"]} == {"alice", "charlie"}
+
+
+def test_the_person_page_says_the_directory_keeps_them(directory, client_for, sam):
+    _, body = send(directory, "post", "Users", okta_user())
+    page = client_for(sam).get(f"/users/{body['id']}/").content.decode()
+    assert "kept in sync over SCIM" in page and "00u-grace" in page
+    send(directory, "delete", f"Users/{body['id']}")
+    assert "deleted by the directory" in client_for(sam).get(f"/users/{body['id']}/").content.decode()
