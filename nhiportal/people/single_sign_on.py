@@ -101,7 +101,7 @@ def _provisioned(subject: str, claims: dict):
     userName it set (Entra's UPN, the token's preferred_username). The provider vouched for
     those itself, unlike for an email it may not have verified."""
     ids = {subject, str(claims.get("oid") or subject)}
-    directory_people = get_user_model().objects.select_for_update().filter(
+    directory_people = get_user_model().objects.select_for_update(of=("self",)).filter(
         directory_entry__isnull=False, directory_entry__deleted_at__isnull=True, sso_links__isnull=True,
     )
     by_id = list(directory_people.filter(directory_entry__external_id__in=ids)[:2])
