@@ -82,6 +82,9 @@ CONTROLS = (
     Control("identities-in-use", "NHIP-19", "Identities nothing uses are found",
             "An active identity that obtained no token for a whole window (30 days by default) is listed for offboarding: an agent retired without offboarding keeps its owners, keys and grants.",
             evidence.identities_in_use, ("NHI1:2025", "GOVERN 1.7", "ID.AM-08", "IAM-07", "IAM-08")),
+    Control("owners-in-directory", "NHIP-20", "Owners leave when the directory says so",
+            "An owner's account follows the organisation's directory (single sign-on or SCIM), so the day they leave their identities show as orphaned and their access to the portal ends, without waiting for someone to remember.",
+            evidence.owners_in_directory, ("NHI1:2025", "IAM-06", "IAM-07", "PR.AA-01")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

@@ -20,6 +20,8 @@ from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
+from nhiportal.people.models import DirectoryEntry, SingleSignOnLink
+from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
@@ -277,6 +279,37 @@ def identities_in_use(now) -> Evidence:
         if not count else f"{count} of {active} active identities obtained no token in {days} days: offboard what is gone.",
         {"active identities": active, f"no token in {days} days": count},
         findings, count,
+    )
+
+
+def _kept_by_directory(person_ref) -> Q:
+    """The person is the organisation directory's to end: linked through single sign-on, or
+    provisioned over SCIM and not deleted there."""
+    return Exists(SingleSignOnLink.objects.filter(user=person_ref)) | Exists(
+        DirectoryEntry.objects.filter(user=person_ref, deleted_at__isnull=True)
+    )
+
+
+def owners_in_directory(now) -> Evidence:
+    active_owners = Ownership.objects.filter(person__is_active=True).exclude(identity__status=Status.OFFBOARDED)
+    people = active_owners.values("person").distinct().count()
+    kept = active_owners.filter(_kept_by_directory(OuterRef("person"))).values("person").distinct().count()
+    kept_owner = Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True).filter(_kept_by_directory(OuterRef("person")))
+    findings, count, _ = _identity_findings(
+        _in_service().exclude(orphaned_q()).exclude(Exists(kept_owner)),
+        lambda i: "no active owner is kept by the directory: their leaving is known only if someone deactivates them here",
+    )
+    figures = {"active owners": people, "kept by the directory": kept, "identities no such owner answers for": count}
+    if not sso_enabled() and not DirectoryEntry.objects.exists():
+        return Evidence(
+            WARN, "Neither single sign-on nor directory sync is set up: an owner who leaves stays active here until a security admin deactivates them.",
+            figures, findings, count,
+        )
+    return Evidence(
+        WARN if count else PASS,
+        f"Every identity in service has an owner the directory keeps ({kept} of {people} active owners)."
+        if not count else f"{count} identit{pluralize(count, 'y,ies')} in service answer{pluralize(count, 's,')} only to owners the directory does not keep ({kept} of {people} active owners are).",
+        figures, findings, count,
     )
 
 

@@ -272,3 +272,31 @@ def test_an_agent_key_older_than_the_maximum_age_needs_rotating(agent):
     result = check("key-rotation")
     assert result.status == "warn" and names(result) == {agent.identity.name}
     assert result.summary == "1 enabled public key is older than 180 days: rotate it."
+
+
+def test_owners_the_directory_does_not_keep_are_named_until_it_keeps_one(alice, bob, sam, make_identity, settings):
+    from nhiportal.people.directory_sync import directory_person_update
+    from nhiportal.people.models import SingleSignOnLink, TokenPurpose
+    from nhiportal.people.services import api_token_create
+
+    identity = make_identity(alice, backups=[bob], name="invoice-reader")
+    result = check("owners-in-directory")
+    assert result.status == "warn" and "Neither single sign-on nor directory sync is set up" in result.summary
+    assert names(result) == {"invoice-reader"}
+
+    # The directory takes bob over (SCIM): one owner it keeps is enough for the identity.
+    token, _ = api_token_create(user=sam, name="okta", days=30, purpose=TokenPurpose.DIRECTORY_SYNC)
+    directory_person_update(token=token, person=bob, fields={
+        "username": "bob", "email": bob.email, "first_name": "", "last_name": "", "external_id": "00u-bob", "active": True,
+    })
+    result = check("owners-in-directory")
+    assert result.status == "pass" and result.figures == {"active owners": 2, "kept by the directory": 1, "identities no such owner answers for": 0}
+
+    # Bob leaves through the directory; alice, who signs in with a password, is left.
+    directory_person_update(token=token, person=bob, fields={
+        "username": "bob", "email": bob.email, "first_name": "", "last_name": "", "external_id": "00u-bob", "active": False,
+    })
+    result = check("owners-in-directory")
+    assert result.status == "warn" and names(result) == {identity.name} and "1 identity in service answers only" in result.summary
+    SingleSignOnLink.objects.create(user=alice, issuer="https://idp.example", subject="00u-alice")
+    assert check("owners-in-directory").status == "pass"
