@@ -1,4 +1,5 @@
-"""Forms of the people pages (security admins): hand over, deactivate or reactivate, roles."""
+"""Forms of the people pages (security admins): hand over, deactivate or reactivate, roles,
+reset a lost second factor."""
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -32,6 +33,13 @@ class ReactivateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="reactivate", **kwargs)
+
+
+class SecondFactorResetForm(forms.Form):
+    reason = forms.CharField(max_length=200, help_text="For someone who lost their phone: they sign in with their password alone, then set up a new app.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="second_factor", **kwargs)
 
 
 class RolesForm(forms.Form):

@@ -16,13 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 from nhiportal.audit.selectors import event_changes, events_for_object
 from nhiportal.pages import page_of
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
+from nhiportal.people.second_factor import has_second_factor, second_factor_remove
 from nhiportal.people.selectors import directory_entry_of, sso_link_of
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
 from nhiportal.service_forms import submit
 
 from . import people, selectors
 from .handover import ownerships_hand_over
-from .people_forms import DeactivateForm, HandOverForm, ReactivateForm, RolesForm
+from .people_forms import DeactivateForm, HandOverForm, ReactivateForm, RolesForm, SecondFactorResetForm
 from .people_picker import person_label
 
 MAX_QUERY_LENGTH = 100
@@ -86,6 +87,8 @@ def _person_page(request, person, *, status=200, **bound):
         "handover_form": bound.get("handover") or HandOverForm(leaver=person),
         "deactivate_form": bound.get("deactivate") or DeactivateForm(),
         "reactivate_form": bound.get("reactivate") or ReactivateForm(),
+        "second_factor_form": bound.get("second_factor") or SecondFactorResetForm(),
+        "has_second_factor": has_second_factor(person),
         "roles_form": bound.get("roles") or RolesForm(initial={"roles": sorted({g.name for g in person.groups.all()} & set(ALL_ROLES))}),
     }, status=status)
 
@@ -144,6 +147,10 @@ person_deactivate_view = _person_action(
 person_reactivate_view = _person_action(
     ReactivateForm, lambda actor, person, data: person_reactivate(person=person, actor=actor, reason=data["reason"]),
     "{person} is active again.",
+)
+person_second_factor_reset = _person_action(
+    SecondFactorResetForm, lambda actor, person, data: second_factor_remove(person=person, actor=actor, reason=data["reason"]),
+    "The second factor of {person} is reset: they sign in with their password, then set up a new app.",
 )
 person_roles = _person_action(
     RolesForm, lambda actor, person, data: person_roles_set(person=person, roles=data["roles"], actor=actor),

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
+from nhiportal.people import second_factor_views
 from nhiportal.people.sign_in_views import SignInView, admin_sign_in, sso_callback, sso_start
 from nhiportal.sweep.api import SweepStatus
 
@@ -30,6 +31,10 @@ urlpatterns = [
     path("", include("inventory.urls")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/sso/", sso_start, name="sso-start"),
+    path("accounts/login/code/", second_factor_views.second_factor_verify, name="second-factor-verify"),
+    path("accounts/second-factor/", second_factor_views.second_factor_page, name="second-factor"),
+    path("accounts/second-factor/qr.svg", second_factor_views.second_factor_qr, name="second-factor-qr"),
+    path("accounts/second-factor/remove/", second_factor_views.second_factor_remove_view, name="second-factor-remove"),
     path("accounts/sso/callback/", sso_callback, name="sso-callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

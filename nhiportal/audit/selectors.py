@@ -65,7 +65,8 @@ def _choice_labels(object_type: str, field: str) -> dict[str, str] | None:
     app_label, _, model_name = object_type.partition(".")
     try:
         model = apps.get_model(app_label, model_name)
-        choices = model._meta.get_field(field).flatchoices
+        # A name in an event may also be a relation's (a person's "recovery_codes"), which has no choices.
+        choices = getattr(model._meta.get_field(field), "flatchoices", None) or []
     except (LookupError, ValueError, FieldDoesNotExist):
         return None
     return {str(value): str(label) for value, label in choices} or None

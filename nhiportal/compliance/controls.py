@@ -85,6 +85,9 @@ CONTROLS = (
     Control("owners-in-directory", "NHIP-20", "Owners leave when the directory says so",
             "An owner's account follows the organisation's directory (single sign-on or SCIM), so the day they leave their identities show as orphaned and their access to the portal ends, without waiting for someone to remember.",
             evidence.owners_in_directory, ("NHI1:2025", "IAM-06", "IAM-07", "PR.AA-01")),
+    Control("two-factors", "NHIP-21", "People who decide access sign in with two factors",
+            "Reviewers and security admins approve access, confirm leaks and revoke tokens: a stolen password alone must not do that in their name.",
+            evidence.two_factors, ("AAL2", "IAM-14", "PR.AA-03")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

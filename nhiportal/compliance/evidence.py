@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
 from django.template.defaultfilters import pluralize
 
@@ -20,7 +22,8 @@ from inventory.selectors import attestation_overdue_q, orphaned_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
-from nhiportal.people.models import DirectoryEntry, SingleSignOnLink
+from nhiportal.people.models import DirectoryEntry, SecondFactor, SingleSignOnLink
+from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
@@ -310,6 +313,27 @@ def owners_in_directory(now) -> Evidence:
         f"Every identity in service has an owner the directory keeps ({kept} of {people} active owners)."
         if not count else f"{count} identit{pluralize(count, 'y,ies')} in service answer{pluralize(count, 's,')} only to owners the directory does not keep ({kept} of {people} active owners are).",
         figures, findings, count,
+    )
+
+
+def two_factors(now) -> Evidence:
+    """People who decide access (reviewers, security admins) and may sign in with a password."""
+    deciders = (
+        get_user_model().objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True)).distinct()
+    )
+    total = deciders.count()
+    if not settings.PASSWORD_SIGN_IN:
+        return Evidence(PASS, "Passwords are off: everyone signs in through single sign-on and its second factor.", {"people who decide access": total})
+    # An unusable password (single sign-on or directory people) starts with "!".
+    alone = deciders.exclude(password__startswith="!").exclude(Exists(SecondFactor.objects.filter(user=OuterRef("pk")))).order_by("username")
+    count = alone.count()
+    findings = [Finding(None, person.get_username(), "decides access and signs in with a password alone") for person in alone[:FINDINGS_SHOWN]]
+    return Evidence(
+        WARN if count else PASS,
+        f"Every one of the {total} people who decide access signs in with a second factor or through single sign-on."
+        if not count else f"{count} of {total} people who decide access sign in with a password alone.",
+        {"people who decide access": total, "password alone": count}, findings, count,
     )
 
 

@@ -33,4 +33,10 @@ def sign_in_settings(app_configs=None, **kwargs):
                 f"NHI_SSO_NEW_PERSON_ROLES names {role!r}, which is not a role.",
                 hint=f"The roles are {', '.join(ALL_ROLES)}.", id="people.E004",
             ))
+    for role in settings.MFA_REQUIRED_ROLES:
+        if role not in ALL_ROLES:
+            errors.append(Error(
+                f"NHI_MFA_REQUIRED_ROLES names {role!r}, which is not a role.",
+                hint=f"The roles are {', '.join(ALL_ROLES)}.", id="people.E005",
+            ))
     return errors

@@ -125,3 +125,26 @@ class DirectoryEntry(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.external_id or 'no external id'})"
+
+
+class SecondFactor(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238). The shared secret must be read back to
+    check codes, so it is kept encrypted under NHI_KEY_ENCRYPTION_KEY, never in the clear."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="second_factor")
+    secret_encrypted = models.BinaryField()
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    # The last 30-second step whose code was accepted: a code works once (RFC 6238 section 5.2).
+    last_used_step = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"authenticator app of {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """A single-use code for when the authenticator app is lost. Only its SHA-256 is kept: each
+    code carries 80 random bits, so a fast hash leaves nothing to guess."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .second_factor import VERIFIED_KEY, has_second_factor
+from .second_factor_views import start_pending_sign_in
 from .single_sign_on import SignInRefused, check_provider_issuer, provider, sso_enabled, sso_sign_in
 
 logger = logging.getLogger(__name__)
@@ -35,10 +37,16 @@ class SignInView(LoginView):
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), **_sign_in_choices()}
 
+    def form_valid(self, form):
+        person = form.get_user()
+        if has_second_factor(person):
+            return start_pending_sign_in(self.request, person, self.get_success_url())
+        return super().form_valid(form)
+
     def post(self, request, *args, **kwargs):
         if not settings.PASSWORD_SIGN_IN:
             # Nothing is checked, so a password guessed here tells nobody anything.
-            return _sso_failed(request, f"Passwords are not accepted here: sign in with {settings.SSO['NAME']}.", 403)
+            return sign_in_page(request, f"Passwords are not accepted here: sign in with {settings.SSO['NAME']}.", 403)
         return super().post(request, *args, **kwargs)
 
 
@@ -55,9 +63,10 @@ def admin_sign_in(request, extra_context=None):
     raise PermissionDenied("Django admin is for staff.")
 
 
-def _sso_failed(request, message: str, status: int):
+def sign_in_page(request, message: str, status: int):
+    """The sign-in page again, with what went wrong."""
     form = AuthenticationForm(request) if settings.PASSWORD_SIGN_IN else None
-    return render(request, "registration/login.html", {"sso_error": message, "form": form, **_sign_in_choices()}, status=status)
+    return render(request, "registration/login.html", {"sign_in_error": message, "form": form, **_sign_in_choices()}, status=status)
 
 
 @never_cache
@@ -76,7 +85,7 @@ def sso_start(request):
         return client.authorize_redirect(request, request.build_absolute_uri(reverse("sso-callback")))
     except Exception as exc:  # the provider is down, or answers with something that is not its metadata
         logger.warning("single sign-on: could not start at %s: %s: %s", settings.SSO["ISSUER"], type(exc).__name__, exc)
-        return _sso_failed(request, f"{settings.SSO['NAME']} could not be reached. Try again in a moment.", 502)
+        return sign_in_page(request, f"{settings.SSO['NAME']} could not be reached. Try again in a moment.", 502)
 
 
 @never_cache
@@ -92,21 +101,22 @@ def sso_callback(request):
         error = request.GET["error"]
         logger.warning("single sign-on: the provider answered %.60r: %.200r", error, request.GET.get("error_description", ""))
         code = f" ({error})" if re.fullmatch(r"[a-z_]{1,40}", error) else ""
-        return _sso_failed(request, f"{settings.SSO['NAME']} did not sign you in{code}. Start again, or ask your administrator.", 400)
+        return sign_in_page(request, f"{settings.SSO['NAME']} did not sign you in{code}. Start again, or ask your administrator.", 400)
     try:
         token = provider().authorize_access_token(request)
     except Exception as exc:  # a stale or forged state, a refused code, a bad ID token
         # Authlib's messages name the failed check, never a token or a code.
         logger.warning("single sign-on: sign-in refused: %s: %s", type(exc).__name__, exc)
-        return _sso_failed(request, "The sign-in could not be completed. Start again from this page.", 400)
+        return sign_in_page(request, "The sign-in could not be completed. Start again from this page.", 400)
     claims = token.get("userinfo")
     if not claims:
         logger.warning("single sign-on: the provider returned no ID token")
-        return _sso_failed(request, "The sign-in could not be completed. Start again from this page.", 400)
+        return sign_in_page(request, "The sign-in could not be completed. Start again from this page.", 400)
     try:
         person = sso_sign_in(issuer=settings.SSO["ISSUER"], claims=dict(claims))
     except SignInRefused as exc:
-        return _sso_failed(request, str(exc), 403)
+        return sign_in_page(request, str(exc), 403)
     next_url = request.session.pop(NEXT_KEY, "")
     login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[VERIFIED_KEY] = True  # the provider's sign-in stands for the second factor
     return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nhiportal.people.second_factor_middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,6 +181,10 @@ SSO = {
 }
 # Off, the password form is gone (Django admin included) and everyone signs in through SSO.
 PASSWORD_SIGN_IN = env_bool("NHI_PASSWORD_SIGN_IN", True)
+
+# Roles that must use a second factor (an authenticator app) when signing in with a password.
+# Sign-ins through SSO rely on the provider's own. Development turns it off (settings/dev.py).
+MFA_REQUIRED_ROLES = env_list("NHI_MFA_REQUIRED_ROLES", "security_admin")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inventory:dashboard"

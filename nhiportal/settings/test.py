@@ -20,3 +20,5 @@ WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = Path(tempfile.gettempdir()) / "nhiportal-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
 
+# The personas sign in with passwords; the second-factor tests turn the requirement on.
+MFA_REQUIRED_ROLES = []

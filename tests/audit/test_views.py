@@ -164,3 +164,11 @@ def test_it_shows_times_to_the_minute_lists_as_lists_mappings_as_pairs_and_flags
     }
     html = client_for(sam).get(LIST).content.decode()
     assert "2027-01-13 07:38" in html and "tickets:read, tickets:write" in html and "07:38:15.833Z" not in html
+
+
+def test_a_change_named_like_a_relation_of_the_object_is_shown_as_it_is(sam, alice):
+    # "recovery_codes" is both a figure in the event and a reverse relation of the person.
+    with transaction.atomic():
+        audit_record(actor=alice, action="person.second_factor_enrolled", obj=alice, object_repr="alice", after={"recovery_codes": 10})
+    [change] = event_changes(AuditEvent.objects.get(action="person.second_factor_enrolled"))
+    assert (change.field, change.after) == ("recovery_codes", 10)

@@ -1,4 +1,9 @@
+from datetime import datetime, timedelta
+
+import pyotp
 import pytest
+
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -33,3 +38,23 @@ def test_the_providers_refusal_shows_on_the_sign_in_page(page, oidc_provider):
     page.click("text=Sign in with Example IdP")
     assert "Example IdP did not sign you in" in page.locator(".alert-error").inner_text()
     assert page.locator("input[name=password]").is_visible()  # passwords still work here
+
+
+def test_a_person_sets_up_an_authenticator_app_and_signs_in_with_it(page, login, alice):
+    login(page, alice)
+    page.click("text=Second factor")
+    assert page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")  # the QR code rendered
+    secret = page.locator("p.muted .mono").inner_text()
+    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.click("button:has-text('Turn on')")
+    assert len(page.locator("code.recovery-codes").inner_text().split()) == 10
+    page.click("text=Log out")
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/login/code/")
+    page.fill("input[name=code]", pyotp.TOTP(secret).at(datetime.now() + timedelta(seconds=30)))
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(lambda url: "/accounts/" not in url)
+    assert page.locator("h1").first.inner_text() == "Dashboard"

@@ -300,3 +300,18 @@ def test_owners_the_directory_does_not_keep_are_named_until_it_keeps_one(alice, 
     assert result.status == "warn" and names(result) == {identity.name} and "1 identity in service answers only" in result.summary
     SingleSignOnLink.objects.create(user=alice, issuer="https://idp.example", subject="00u-alice")
     assert check("owners-in-directory").status == "pass"
+
+
+def test_people_who_decide_access_with_a_password_alone_are_named(rita, sam, alice, settings):
+    from nhiportal.people.second_factor import encrypt_secret
+    from nhiportal.people.models import SecondFactor
+
+    result = check("two-factors")
+    assert result.status == "warn" and names(result) == {"rita", "sam"}  # alice owns, she decides nothing
+    SecondFactor.objects.create(user=rita, secret_encrypted=encrypt_secret("JBSWY3DPEHPK3PXP"))
+    sam.set_unusable_password()  # signs in through single sign-on only
+    sam.save()
+    result = check("two-factors")
+    assert result.status == "pass" and result.figures == {"people who decide access": 2, "password alone": 0}
+    settings.PASSWORD_SIGN_IN = False
+    assert "Passwords are off" in check("two-factors").summary

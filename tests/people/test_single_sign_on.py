@@ -234,7 +234,8 @@ def test_sign_in_settings_that_would_lock_everyone_out_fail_the_checks(settings)
     settings.PASSWORD_SIGN_IN = True
     settings.SSO = {**settings.SSO, "ISSUER": "https://idp.example", "CLIENT_ID": "portal", "CLIENT_SECRET": "",
                     "ROLE_GROUPS": [("auditor", "grc")], "NEW_PERSON_ROLES": ["admin"]}
-    assert {"people.E001", "people.E003", "people.E004"} <= {message.id for message in run_checks()}
+    settings.MFA_REQUIRED_ROLES = ["superuser"]
+    assert {"people.E001", "people.E003", "people.E004", "people.E005"} <= {message.id for message in run_checks()}
 
 
 def test_the_person_page_says_how_they_sign_in(oidc_provider, settings, client_for, sam, alice):

@@ -1,0 +1,153 @@
+"""A second factor for password sign-in (NIST SP 800-63B, AAL2): an authenticator app
+(TOTP, RFC 6238, computed by pyotp) and ten single-use recovery codes.
+
+A person enrols from their account; the roles in settings.MFA_REQUIRED_ROLES (security admins
+by default) must, and are sent to enrol until they have. Sign-ins through single sign-on rely
+on the provider's own second factor.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+import pyotp
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from nhiportal.audit.services import audit_record
+
+from .models import RecoveryCode, SecondFactor
+from .roles import is_security_admin, roles_of
+
+ISSUER_NAME = "NHI Portal"
+RECOVERY_CODES = 10
+# A code of the step before or after the current one is accepted: clocks drift, people type slowly.
+STEP_TOLERANCE = 1
+# Session keys: the person who gave the right password and owes a code, and that this
+# session's sign-in passed a second factor (or single sign-on, which brings the provider's).
+PENDING_KEY = "second_factor_pending"
+VERIFIED_KEY = "second_factor_verified"
+PENDING_SECONDS = 300
+MAX_WRONG_CODES = 5
+
+
+def _fernet() -> Fernet:
+    return Fernet(settings.KEY_ENCRYPTION_KEY.encode())
+
+
+def encrypt_secret(secret: str) -> bytes:
+    return _fernet().encrypt(secret.encode())
+
+
+def decrypt_secret(encrypted: bytes) -> str:
+    return _fernet().decrypt(bytes(encrypted)).decode()
+
+
+def required_for(user) -> bool:
+    return bool(roles_of(user) & set(settings.MFA_REQUIRED_ROLES))
+
+
+def has_second_factor(user) -> bool:
+    return SecondFactor.objects.filter(user=user).exists()
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(secret: str, user) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.get_username(), issuer_name=ISSUER_NAME)
+
+
+def _matching_step(secret: str, code: str, after_step: int) -> int | None:
+    """The time step (later than after_step) whose code this is, if any."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(timezone.now())
+    for step in range(now - STEP_TOLERANCE, now + STEP_TOLERANCE + 1):
+        if step > after_step and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _hash_recovery_code(code: str) -> str:
+    return hashlib.sha256("".join(code.split()).replace("-", "").upper().encode()).hexdigest()
+
+
+def _new_recovery_codes(user) -> list[str]:
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = base64.b32encode(secrets.token_bytes(10)).decode()  # 80 bits, 16 characters
+        codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
+    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_hash_recovery_code(code)) for code in codes)
+    return codes
+
+
+@transaction.atomic
+def second_factor_enrol(*, user, secret: str, code: str) -> list[str]:
+    """Keep the app whose code proves it holds the secret (replacing any app before it), and
+    return new recovery codes, shown once."""
+    step = _matching_step(secret, code, after_step=0)
+    if step is None:
+        raise ValidationError({"code": "That code does not match. Enter the six digits the app shows now."})
+    replacing = SecondFactor.objects.filter(user=user).delete()[0] > 0
+    SecondFactor.objects.create(user=user, secret_encrypted=encrypt_secret(secret), last_used_step=step)
+    codes = _new_recovery_codes(user)
+    audit_record(
+        actor=user, action="person.second_factor_enrolled", obj=user, object_repr=user.get_username(),
+        after={"method": "authenticator app", "replaced_previous": replacing, "recovery_codes": RECOVERY_CODES},
+    )
+    return codes
+
+
+@transaction.atomic
+def second_factor_check(*, user, code: str) -> bool:
+    """Whether the code is the app's current one, not used before, or an unused recovery code
+    (which is then spent, and written to the audit log: the app may be lost)."""
+    factor = SecondFactor.objects.select_for_update().filter(user=user).first()
+    if factor is None:
+        return False
+    step = _matching_step(decrypt_secret(factor.secret_encrypted), code, after_step=factor.last_used_step)
+    if step is not None:
+        factor.last_used_step = step
+        factor.save(update_fields=["last_used_step"])
+        return True
+    spent = RecoveryCode.objects.filter(user=user, code_hash=_hash_recovery_code(code), used_at__isnull=True).update(used_at=timezone.now())
+    if spent:
+        left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+        audit_record(actor=user, action="person.recovery_code_used", obj=user, object_repr=user.get_username(), after={"recovery_codes_left": left})
+    return bool(spent)
+
+
+def recovery_codes_left(user) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+@transaction.atomic
+def second_factor_remove(*, person, actor, reason: str = ""):
+    """Remove a person's app and recovery codes: themselves (when no role requires one), or a
+    security admin for someone who lost theirs (never their own: another admin does that)."""
+    if actor.pk != person.pk and not is_security_admin(actor):
+        raise PermissionDenied
+    if actor.pk == person.pk and required_for(person):
+        raise ValidationError("Your role requires a second factor: replace the app instead of removing it.")
+    if actor.pk != person.pk and not reason.strip():
+        raise ValidationError({"reason": "Say why the second factor is reset."})
+    removed = SecondFactor.objects.filter(user=person).delete()[0]
+    RecoveryCode.objects.filter(user=person).delete()
+    if not removed:
+        raise ValidationError("There is no second factor to remove.")
+    audit_record(
+        actor=actor, action="person.second_factor_removed", obj=person, object_repr=person.get_username(),
+        before={"method": "authenticator app"}, reason=reason.strip(),
+    )
+    return person
+

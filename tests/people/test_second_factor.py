@@ -1,0 +1,181 @@
+"""A second factor after the password: an authenticator app (TOTP codes computed by pyotp, as
+the app would) and recovery codes, through the real sign-in pages."""
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from nhiportal.people.models import RecoveryCode, SecondFactor
+from nhiportal.people.second_factor import PENDING_KEY
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+PAGE = "/accounts/second-factor/"
+
+
+def code_at(secret, seconds_from_now=0):
+    return pyotp.TOTP(secret).at(timezone.now() + timedelta(seconds=seconds_from_now))
+
+
+def enrol(client):
+    """Set up an app as its person would; return its secret and the recovery codes shown."""
+    page = client.get(PAGE)
+    secret = page.context["secret"]
+    done = client.post(PAGE, {"code": code_at(secret)})
+    assert done.status_code == 200, done.content
+    return secret, done.context["recovery_codes"]
+
+
+def password_step(client, user, next_url="/identities/"):
+    return client.post(f"/accounts/login/?next={next_url}", {"username": user.get_username(), "password": PASSWORD})
+
+
+def signed_in_as(client):
+    response = client.get("/")
+    return response.wsgi_request.user.get_username() if response.status_code == 200 else None
+
+
+def test_a_person_enrols_an_app_and_then_signs_in_with_its_code(client_for, alice):
+    client = client_for(alice)
+    page = client.get(PAGE)
+    assert page.status_code == 200 and b"Set up an authenticator app" in page.content
+    qr = client.get(f"{PAGE}qr.svg")
+    assert qr["Content-Type"] == "image/svg+xml" and b"<svg" in qr.content and qr["Cache-Control"].startswith("max-age=0")
+    assert client.post(PAGE, {"code": "000000"}).status_code == 400  # a wrong code turns nothing on
+    secret, codes = enrol(client)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    factor = SecondFactor.objects.get(user=alice)
+    assert secret.encode() not in bytes(factor.secret_encrypted)  # encrypted at rest
+    assert all(code.replace("-", "") not in "".join(RecoveryCode.objects.values_list("code_hash", flat=True)) for code in codes)
+    assert AuditEvent.objects.filter(action="person.second_factor_enrolled", object_repr="alice").count() == 1
+
+    fresh = Client()
+    response = password_step(fresh, alice)
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
+    assert signed_in_as(fresh) is None  # the password alone signs nobody in
+    wrong = fresh.post("/accounts/login/code/", {"code": "123456"})
+    assert wrong.status_code == 400 and b"That code is not right" in wrong.content
+    # The code used to enrol was spent; the app's next one works.
+    assert fresh.post("/accounts/login/code/", {"code": code_at(secret)}).status_code == 400
+    right = fresh.post("/accounts/login/code/", {"code": code_at(secret, 30)})
+    assert right.status_code == 302 and right["Location"] == "/identities/"
+    assert signed_in_as(fresh) == "alice"
+    # The same code again, in another browser: refused (a code works once).
+    again = Client()
+    password_step(again, alice)
+    assert again.post("/accounts/login/code/", {"code": code_at(secret, 30)}).status_code == 400
+
+
+def test_a_recovery_code_signs_in_once_and_is_written_down(client_for, alice):
+    _, codes = enrol(client_for(alice))
+    client = Client()
+    password_step(client, alice)
+    assert client.post("/accounts/login/code/", {"code": codes[0].lower()}).status_code == 302
+    event = AuditEvent.objects.get(action="person.recovery_code_used")
+    assert event.after == {"recovery_codes_left": 9}
+    client = Client()
+    password_step(client, alice)
+    assert client.post("/accounts/login/code/", {"code": codes[0]}).status_code == 400
+
+
+def test_five_wrong_codes_send_the_person_back_to_the_password_and_a_stale_step_expires(client_for, alice):
+    secret, _ = enrol(client_for(alice))
+    client = Client()
+    password_step(client, alice)
+    for _ in range(4):
+        assert client.post("/accounts/login/code/", {"code": "111111"}).status_code == 400
+    last = client.post("/accounts/login/code/", {"code": "111111"})
+    assert last.status_code == 400 and b"Too many wrong codes" in last.content
+    assert client.post("/accounts/login/code/", {"code": code_at(secret, 30)}).status_code == 302  # to the sign-in page
+    assert signed_in_as(client) is None
+
+    password_step(client, alice)
+    session = client.session
+    session[PENDING_KEY] = {**session[PENDING_KEY], "at": (timezone.now() - timedelta(minutes=6)).timestamp()}
+    session.save()
+    late = client.post("/accounts/login/code/", {"code": code_at(secret, 30)})
+    assert late.status_code == 400 and b"That took too long" in late.content and signed_in_as(client) is None
+
+
+def test_a_role_that_requires_it_is_sent_to_enrol_before_anything_else(settings, sam, alice):
+    settings.MFA_REQUIRED_ROLES = ["security_admin"]
+    client = Client()
+    assert password_step(client, sam)["Location"] == "/identities/"
+    for path in ("/identities/", "/keys/", "/api/v1/identities/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == PAGE, path
+    page = client.get(PAGE)
+    assert b"your role requires one" in page.content
+    secret, _ = enrol(client)
+    assert client.get("/keys/").status_code == 200
+    # An owner is not asked.
+    owner = Client()
+    password_step(owner, alice)
+    assert owner.get("/identities/").status_code == 200
+    # A session that never gave a code (signed in before the app was set up) must sign in again.
+    stale = Client()
+    stale.force_login(sam)
+    response = stale.get("/keys/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert signed_in_as(stale) is None
+
+
+def test_single_sign_on_stands_for_the_second_factor(settings, oidc_provider):
+    from tests.people.test_single_sign_on import sign_in
+
+    settings.MFA_REQUIRED_ROLES = ["owner"]
+    client = Client()
+    sign_in(client)
+    assert client.get("/identities/").status_code == 200
+
+
+def test_turning_it_off_needs_a_current_code_and_a_role_that_allows_it(settings, client_for, alice, sam):
+    client = client_for(alice)
+    secret, _ = enrol(client)
+    client.post(f"{PAGE}remove/", {"code": "999999"})
+    assert SecondFactor.objects.filter(user=alice).exists()
+    client.post(f"{PAGE}remove/", {"code": code_at(secret, 30)})
+    assert not SecondFactor.objects.filter(user=alice).exists() and not RecoveryCode.objects.filter(user=alice).exists()
+    assert AuditEvent.objects.filter(action="person.second_factor_removed", actor=alice).count() == 1
+
+    settings.MFA_REQUIRED_ROLES = ["security_admin"]
+    admin = Client()
+    admin.force_login(sam)
+    secret, _ = enrol(admin)
+    admin.post(f"{PAGE}remove/", {"code": code_at(secret, 30)})
+    assert SecondFactor.objects.filter(user=sam).exists()
+
+
+def test_a_security_admin_resets_the_factor_of_someone_who_lost_their_phone(client_for, alice, sam, charlie):
+    enrol(client_for(alice))
+    url = f"/users/{alice.pk}/second-factor/reset/"
+    assert client_for(charlie).post(url, {"second_factor-reason": "let me in"}).status_code == 403
+    assert client_for(sam).post(url, {"second_factor-reason": ""}).status_code == 400
+    assert SecondFactor.objects.filter(user=alice).exists()
+    assert client_for(sam).post(url, {"second_factor-reason": "phone lost, ticket 4411"}).status_code == 302
+    assert not SecondFactor.objects.filter(user=alice).exists()
+    event = AuditEvent.objects.get(action="person.second_factor_removed")
+    assert event.actor_id == sam.pk and event.reason == "phone lost, ticket 4411"
+    assert b"authenticator app" not in client_for(sam).get(f"/users/{alice.pk}/").content.split(b"Second factor</dt>")[1][:40]
+    # Password alone again.
+    client = Client()
+    assert password_step(client, alice)["Location"] == "/identities/"
+
+
+def test_the_pages_refuse_people_who_are_not_signed_in(db):
+    anonymous = Client()
+    assert anonymous.get(PAGE)["Location"].startswith("/accounts/login/")
+    assert anonymous.get(f"{PAGE}qr.svg")["Location"].startswith("/accounts/login/")
+    assert anonymous.post(f"{PAGE}remove/", {"code": "123456"})["Location"].startswith("/accounts/login/")
+    assert anonymous.get("/accounts/login/code/")["Location"] == "/accounts/login/"
+
+
+def test_the_qr_code_is_there_only_while_enrolling(client_for, alice):
+    client = client_for(alice)
+    assert client.get(f"{PAGE}qr.svg").status_code == 404
+    client.get(PAGE)
+    assert client.get(f"{PAGE}qr.svg").status_code == 200
