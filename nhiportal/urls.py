@@ -43,6 +43,7 @@ urlpatterns = [
     path("audit/", include("nhiportal.audit.urls")),
     path("compliance/", include("nhiportal.compliance.urls")),
     path("sweep/", include("nhiportal.sweep.urls")),
+    path("webhooks/", include("nhiportal.webhooks.urls")),
     path("", include("tokens.urls")),
     path("policy/", include("tokens.policy.urls")),
     path("api/v1/", include((api_v1, "api"))),

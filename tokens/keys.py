@@ -17,10 +17,8 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,6 +26,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.conf import nhi_setting
+from nhiportal.encryption import decrypt, encrypt
 
 from .models import IssuedToken, KeyState, SigningKey
 from .public_keys import jwk_thumbprint
@@ -48,10 +47,6 @@ class Signer:
     private_key: object
 
 
-def _fernet() -> Fernet:
-    return Fernet(settings.KEY_ENCRYPTION_KEY.encode())
-
-
 def _generate(alg: str):
     if alg == "ES256":
         private = ec.generate_private_key(ec.SECP256R1())
@@ -64,11 +59,11 @@ def _generate(alg: str):
     kid = jwk_thumbprint(public_jwk)
     public_jwk.update(kid=kid, alg=alg, use="sig")
     der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return kid, public_jwk, _fernet().encrypt(der)
+    return kid, public_jwk, encrypt(der)
 
 
 def _decrypt(key: SigningKey):
-    der = _fernet().decrypt(bytes(key.private_key_encrypted))
+    der = decrypt(key.private_key_encrypted)
     return serialization.load_der_private_key(der, password=None)
 
 

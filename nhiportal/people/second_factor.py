@@ -12,13 +12,13 @@ import hmac
 import secrets
 
 import pyotp
-from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
+from nhiportal.encryption import decrypt, encrypt
 
 from .models import RecoveryCode, SecondFactor
 from .roles import is_security_admin, roles_of
@@ -35,16 +35,12 @@ PENDING_SECONDS = 300
 MAX_WRONG_CODES = 5
 
 
-def _fernet() -> Fernet:
-    return Fernet(settings.KEY_ENCRYPTION_KEY.encode())
-
-
 def encrypt_secret(secret: str) -> bytes:
-    return _fernet().encrypt(secret.encode())
+    return encrypt(secret.encode())
 
 
 def decrypt_secret(encrypted: bytes) -> str:
-    return _fernet().decrypt(bytes(encrypted)).decode()
+    return decrypt(encrypted).decode()
 
 
 def required_for(user) -> bool:

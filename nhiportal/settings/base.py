@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "nhiportal.compliance",
     "nhiportal.demo",
     "nhiportal.sweep",
+    "nhiportal.webhooks",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,8 @@
 Each step is one of the portal's idempotent management commands, run by name so this app
 imports none of the apps it drives. A step runs when its interval has passed since it last
 succeeded (0: on every sweep); a failed step is due again on the next sweep. Suspensions and
-pruning come before notices and the compliance snapshot, so those see the sweep's result.
+pruning come before notices and the compliance snapshot, so those see the sweep's result;
+webhooks go out last.
 """
 
 from dataclasses import dataclass
@@ -55,5 +56,7 @@ STEPS = (
     Step("repeat_campaigns", DAY, "Launches the next round of each repeating attestation campaign whose period has passed."),
     Step("notify_campaigns", DAY, "Announces new attestation campaigns to owners; reminds them before the due date."),
     Step("compliance_snapshot", DAY, "Records every compliance control's status for the history."),
+    # Last: it sends what the steps before it wrote to the audit log.
+    Step("deliver_webhooks", EVERY_SWEEP, "Sends new audit events to the webhook endpoints that subscribed to them; retries failing ones with a back-off."),
 )
 BY_NAME = {step.name: step for step in STEPS}

@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from nhiportal.readonly_admin import ReadOnlyAdmin
+
+from .models import WebhookDelivery, WebhookEndpoint
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["url", "enabled", "cursor", "failures", "failing_since", "last_success_at"]
+    exclude = ["secret_encrypted"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["endpoint", "event_id", "action", "attempted_at", "status_code", "duration_ms"]
+    list_filter = ["status_code"]

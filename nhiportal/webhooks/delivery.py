@@ -1,0 +1,139 @@
+"""Sending audit events to webhook endpoints (`manage.py deliver_webhooks`, a step of every
+governance sweep).
+
+The audit log is the outbox: each endpoint keeps a cursor (the last event id it was sent or
+skipped), so nothing is lost when the portal or the receiver is down, and events arrive in
+the order they happened. A sender leases an endpoint before sending, so several sweeps can
+run at once without sending an event twice. A receiver that does not answer 2xx within the
+timeout stops the endpoint's queue (order is kept) and is retried with a growing back-off,
+up to an hour between tries.
+
+Each request is signed per Standard Webhooks (webhook-id, webhook-timestamp and
+webhook-signature headers; HMAC-SHA256 by the standardwebhooks library). The webhook-id is
+the event's id, the same on every retry, so a receiver can drop duplicates.
+"""
+
+import json
+import time
+from datetime import timedelta
+
+import requests
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from nhiportal.audit.export import event_record
+from nhiportal.audit.models import AuditEvent
+from nhiportal.encryption import decrypt
+
+from .events import wanted
+from .models import WebhookDelivery, WebhookEndpoint
+
+TIMEOUT_SECONDS = 5
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(hours=1)
+BATCH = 100  # events read per endpoint per run
+KEEP_DELIVERIES = timedelta(days=30)
+USER_AGENT = "NHI-Portal-Webhooks/1"
+
+
+def payload(event: AuditEvent) -> dict:
+    return {"type": event.action, "timestamp": event.at, "data": event_record(event)}
+
+
+def signed_request(endpoint, msg_id: str, body: dict) -> tuple[bytes, dict]:
+    data = json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
+    now = timezone.now()
+    signature = Webhook(decrypt(endpoint.secret_encrypted).decode()).sign(msg_id=msg_id, timestamp=now, data=data)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    return data.encode(), headers
+
+
+def post(endpoint, msg_id: str, body: dict) -> tuple[int | None, str, int]:
+    """Send one message; (status code or None, error, milliseconds). Redirects are not followed:
+    a receiver's address is the one a security admin entered."""
+    data, headers = signed_request(endpoint, msg_id, body)
+    started = time.monotonic()
+    try:
+        response = requests.post(endpoint.url, data=data, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)
+        status, error = response.status_code, "" if 200 <= response.status_code < 300 else f"answered {response.status_code}"
+    except requests.RequestException as exc:
+        status, error = None, f"{type(exc).__name__}: {exc}"[:300]
+    return status, error, int((time.monotonic() - started) * 1000)
+
+
+def _claim(endpoint_id: int, now) -> bool:
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return WebhookEndpoint.objects.filter(free & due, pk=endpoint_id, enabled=True).update(leased_until=now + LEASE) == 1
+
+
+def _backoff(failures: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** min(failures - 1, 10)), MAX_BACKOFF)
+
+
+def deliver_endpoint(endpoint: WebhookEndpoint) -> tuple[int, bool]:
+    """Send this endpoint what it has not had, in order; (events sent, whether it failed)."""
+    sent = 0
+    events = AuditEvent.objects.filter(id__gt=endpoint.cursor).order_by("id")[:BATCH]
+    for event in events:
+        if not wanted(event.action, endpoint.categories):
+            endpoint.cursor = event.id
+            continue
+        status, error, ms = post(endpoint, f"evt_{event.id}", payload(event))
+        WebhookDelivery.objects.create(endpoint=endpoint, event_id=event.id, action=event.action, status_code=status, error=error, duration_ms=ms)
+        now = timezone.now()
+        if error:
+            endpoint.failures += 1
+            endpoint.failing_since = endpoint.failing_since or now
+            endpoint.next_attempt_at = now + _backoff(endpoint.failures)
+            _save_progress(endpoint)
+            return sent, True
+        sent += 1
+        endpoint.cursor, endpoint.failures, endpoint.failing_since, endpoint.next_attempt_at = event.id, 0, None, None
+        endpoint.last_success_at = now
+        _save_progress(endpoint)
+    _save_progress(endpoint)
+    return sent, False
+
+
+def _save_progress(endpoint) -> None:
+    # Saved after each event, so a crash resends at most the event in flight.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        cursor=endpoint.cursor, failures=endpoint.failures, failing_since=endpoint.failing_since,
+        next_attempt_at=endpoint.next_attempt_at, last_success_at=endpoint.last_success_at,
+    )
+
+
+def deliver_all() -> dict:
+    """One round over every enabled endpoint that is due; what it did, for the sweep's log."""
+    summary = {"endpoints": 0, "sent": 0, "failing": 0}
+    for endpoint_id in WebhookEndpoint.objects.filter(enabled=True).values_list("pk", flat=True):
+        if not _claim(endpoint_id, timezone.now()):
+            continue
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
+        try:
+            sent, failed = deliver_endpoint(endpoint)
+        finally:
+            WebhookEndpoint.objects.filter(pk=endpoint_id).update(leased_until=None)
+        summary["endpoints"] += 1
+        summary["sent"] += sent
+        summary["failing"] += failed
+    WebhookDelivery.objects.filter(attempted_at__lt=timezone.now() - KEEP_DELIVERIES).delete()
+    return summary
+
+
+def send_test(endpoint) -> WebhookDelivery:
+    """A ping a security admin sends from the page, to check the receiver and its secret. It is
+    no audit event and moves no cursor."""
+    status, error, ms = post(endpoint, f"test_{int(time.time() * 1000)}", {
+        "type": "webhook.test", "timestamp": timezone.now(), "data": {"endpoint": endpoint.pk, "url": endpoint.url},
+    })
+    return WebhookDelivery.objects.create(endpoint=endpoint, event_id=0, action="webhook.test", status_code=status, error=error, duration_ms=ms)

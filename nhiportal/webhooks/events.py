@@ -1,0 +1,24 @@
+"""The kinds of audit event a webhook can subscribe to, by the first word of their action."""
+
+CATEGORIES = {
+    "identities": ("Identities: lifecycle, owners, attestation, campaigns, claims",
+                   ("identity", "identities", "orphans", "lapses", "campaign", "claim", "claims", "delegation")),
+    "access": ("Access: requests, grants, agents' tasks and approvals",
+               ("access_request", "access_requests", "grant", "grants", "task", "approvals")),
+    "credentials": ("Credentials, services and tokens",
+                    ("credential", "credentials", "service", "trust_domain", "token", "tokens")),
+    "security": ("Leaks and signing keys", ("exposure", "signing_key")),
+    "policy": ("Policy versions and modes", ("policy",)),
+    "people": ("People, roles and sign-in", ("person", "api_token")),
+    "records": ("Compliance snapshots", ("compliance",)),
+}
+CHOICES = [(key, label) for key, (label, _) in CATEGORIES.items()]
+
+
+def prefixes_of(categories) -> set[str]:
+    return {prefix for key in categories for prefix in CATEGORIES[key][1]}
+
+
+def wanted(action: str, categories) -> bool:
+    """Whether an endpoint subscribed to these categories (none: everything) gets this action."""
+    return not categories or action.split(".", 1)[0] in prefixes_of(categories)

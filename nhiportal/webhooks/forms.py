@@ -1,0 +1,17 @@
+from django import forms
+
+from .events import CHOICES
+
+
+class EndpointForm(forms.Form):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https", help_text="Where the portal POSTs each event (JSON, signed).")
+    description = forms.CharField(max_length=200, required=False, help_text="What receives it, e.g. “SOC alerts in Slack”.")
+    categories = forms.MultipleChoiceField(
+        label="Events", choices=CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+    enabled = forms.BooleanField(required=False, initial=True, label="Send events")
+
+
+class DeleteForm(forms.Form):
+    reason = forms.CharField(max_length=200, required=False)

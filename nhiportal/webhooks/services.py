@@ -1,0 +1,90 @@
+"""Writes for webhook endpoints (security admins): each one transaction, one audit event. The
+signing secret is returned once, on creation and rotation, and kept only encrypted."""
+
+import base64
+import secrets
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.services import audit_record
+from nhiportal.encryption import encrypt
+from nhiportal.people.roles import is_security_admin
+
+from .events import CATEGORIES
+from .models import WebhookEndpoint
+
+SECRET_PREFIX = "whsec_"  # Standard Webhooks' form: the prefix, then the base64 key
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _only_security_admins(actor) -> None:
+    if not is_security_admin(actor):
+        raise PermissionDenied("Webhooks are managed by security admins.")
+
+
+def _check(url: str, categories) -> list[str]:
+    if not url.lower().startswith(("https://", "http://")):
+        raise ValidationError({"url": "Give an http:// or https:// URL."})
+    unknown = set(categories) - set(CATEGORIES)
+    if unknown:
+        raise ValidationError({"categories": f"Unknown event kind {sorted(unknown)[0]!r}."})
+    return sorted(categories)
+
+
+def _shown(endpoint) -> dict:
+    return {"url": endpoint.url, "description": endpoint.description, "categories": endpoint.categories or "all", "enabled": endpoint.enabled}
+
+
+@transaction.atomic
+def endpoint_create(*, actor, url: str, description: str = "", categories=()) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint receives what happens from now on (not the log's past)."""
+    _only_security_admins(actor)
+    raw = _new_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        url=url, description=description, categories=_check(url, categories), secret_encrypted=encrypt(raw.encode()),
+        created_by=actor, cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0,
+    )
+    audit_record(actor=actor, action="webhook.create", obj=endpoint, object_repr=endpoint.url, after=_shown(endpoint))
+    # The event just written is about the endpoint itself: it is not sent to it.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"])
+    return endpoint, raw
+
+
+@transaction.atomic
+def endpoint_update(*, actor, endpoint, url: str, description: str, categories, enabled: bool) -> WebhookEndpoint:
+    _only_security_admins(actor)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    before = _shown(endpoint)
+    endpoint.url, endpoint.description, endpoint.categories, endpoint.enabled = url, description, _check(url, categories), enabled
+    if enabled and not before["enabled"]:
+        # Back on: try at once, and start the back-off over.
+        endpoint.failures, endpoint.next_attempt_at = 0, None
+    endpoint.save()
+    after = _shown(endpoint)
+    if after != before:
+        audit_record(actor=actor, action="webhook.update", obj=endpoint, object_repr=endpoint.url, before=before, after=after)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, actor, endpoint) -> str:
+    """A new signing secret, in force at once; the old one stops verifying."""
+    _only_security_admins(actor)
+    raw = _new_secret()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=encrypt(raw.encode()))
+    audit_record(actor=actor, action="webhook.rotate_secret", obj=endpoint, object_repr=endpoint.url)
+    return raw
+
+
+@transaction.atomic
+def endpoint_delete(*, actor, endpoint, reason: str = "") -> WebhookEndpoint:
+    _only_security_admins(actor)
+    audit_record(actor=actor, action="webhook.delete", obj=endpoint, object_repr=endpoint.url, before=_shown(endpoint), reason=reason)
+    endpoint.delete()
+    return endpoint
