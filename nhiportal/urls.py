@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("nhiportal.audit.api.urls")),
     path("", include("nhiportal.people.api.urls")),
+    path("", include("nhiportal.webhooks.api_urls")),
     path("", include("tokens.api.urls")),
     path("", include("tokens.policy.api.urls")),
     path("compliance/", ComplianceAssessment.as_view(), name="compliance"),

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 
 from nhiportal.api import valid
 from nhiportal.people.roles import ALL_ROLES
+from nhiportal.people.second_factor import has_second_factor, second_factor_remove
+from nhiportal.people.selectors import directory_entry_of, sso_link_of
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
 
 from .. import people
@@ -41,8 +43,23 @@ class OwnedIdentitySerializer(serializers.Serializer):
     other_active_owner = serializers.BooleanField(source="others_active")
 
 
+class SignInSerializer(serializers.Serializer):
+    single_sign_on = serializers.BooleanField(help_text="They have signed in through the configured identity provider.")
+    password = serializers.BooleanField(help_text="They have a password to sign in with.")
+    second_factor = serializers.BooleanField(help_text="An authenticator app guards their password sign-in.")
+    kept_by_directory = serializers.BooleanField(help_text="The directory provisions them over SCIM.")
+
+
 class PersonDetailSerializer(PersonSerializer):
     owns = serializers.SerializerMethodField()
+    sign_in = serializers.SerializerMethodField()
+
+    def get_sign_in(self, person) -> dict:
+        entry = directory_entry_of(person)
+        return SignInSerializer({
+            "single_sign_on": sso_link_of(person) is not None, "password": person.has_usable_password(),
+            "second_factor": has_second_factor(person), "kept_by_directory": entry is not None and entry.deleted_at is None,
+        }).data
 
     def get_owns(self, person) -> list[dict]:
         return OwnedIdentitySerializer(people.owned_identities(person), many=True).data
@@ -131,6 +148,14 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         person = self._to_manage()
         person_reactivate(person=person, actor=request.user, reason=valid(OptionalPersonReasonSerializer, request.data)["reason"])
         return Response(PersonSerializer(self.get_object()).data)
+
+    @extend_schema(summary="Reset a lost second factor: they sign in with their password, then set up a new app",
+                   request=PersonReasonSerializer, responses=PersonDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="second-factor/reset")
+    def second_factor_reset(self, request, pk=None):
+        person = self._to_manage()
+        second_factor_remove(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
+        return Response(PersonDetailSerializer(self.get_object()).data)
 
     @extend_schema(summary="Set their roles", request=RolesSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["put"])

@@ -70,3 +70,19 @@ def test_a_security_admin_hands_over_deactivates_and_sets_roles(client_for, sam,
     assert [e.action for e in AuditEvent.objects.filter(actor_label="sam").order_by("id")] == [
         "identity.owners_set", "person.deactivate", "person.reactivate", "person.roles_set",
     ]
+
+
+def test_a_person_says_how_they_sign_in_and_a_lost_factor_is_reset(client_for, sam, rita, alice):
+    from nhiportal.people.models import SecondFactor
+    from nhiportal.people.second_factor import encrypt_secret
+
+    SecondFactor.objects.create(user=alice, secret_encrypted=encrypt_secret("JBSWY3DPEHPK3PXP"))
+    detail = client_for(rita).get(f"{API}{alice.pk}/").json()
+    assert detail["sign_in"] == {"single_sign_on": False, "password": True, "second_factor": True, "kept_by_directory": False}
+    url = f"{API}{alice.pk}/second-factor/reset/"
+    assert client_for(rita).post(url, {"reason": "lost"}, content_type="application/json").status_code == 403
+    assert client_for(sam).post(url, {}, content_type="application/json").status_code == 400
+    assert client_for(sam).post(f"{API}{sam.pk}/second-factor/reset/", {"reason": "mine"}, content_type="application/json").status_code == 403
+    reset = client_for(sam).post(url, {"reason": "phone lost"}, content_type="application/json")
+    assert reset.status_code == 200 and reset.json()["sign_in"]["second_factor"] is False
+    assert AuditEvent.objects.get(action="person.second_factor_removed").reason == "phone lost"
