@@ -36,6 +36,8 @@ run: $(STAMP)
 	@echo "                            dmitri left: hand his agents over on /users/)"
 	@echo "  background work (governance_sweep) runs every minute beside the server; its log and the"
 	@echo "  mails it sends go to var/sweep.log"
+	@echo "  each person can add an authenticator app under 'Second factor'; single sign-on, SCIM and"
+	@echo "  webhooks are set up as README.md says"
 	@echo ""
 	@$(PY) manage.py governance_sweep --loop 60 >> var/sweep.log 2>&1 & sweep=$$!; \
 	  trap 'kill $$sweep 2>/dev/null' EXIT; \
