@@ -294,13 +294,19 @@ def _kept_by_directory(person_ref) -> Q:
 
 
 def owners_in_directory(now) -> Evidence:
-    active_owners = Ownership.objects.filter(person__is_active=True).exclude(identity__status=Status.OFFBOARDED)
-    people = active_owners.values("person").distinct().count()
-    kept = active_owners.filter(_kept_by_directory(OuterRef("person"))).values("person").distinct().count()
-    kept_owner = Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True).filter(_kept_by_directory(OuterRef("person")))
+    # People are few next to identities: read who the directory keeps once, then ask each
+    # identity only whether one of its owners is among them.
+    kept_ids = list(get_user_model().objects.filter(_kept_by_directory(OuterRef("pk"))).values_list("pk", flat=True))
+    owners = get_user_model().objects.filter(is_active=True).filter(
+        Exists(Ownership.objects.filter(person=OuterRef("pk")).exclude(identity__status=Status.OFFBOARDED))
+    )
+    people = owners.count()
+    kept = owners.filter(pk__in=kept_ids).count() if kept_ids else 0
+    lacking = _in_service().exclude(orphaned_q())
+    if kept_ids:
+        lacking = lacking.exclude(Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True, person_id__in=kept_ids)))
     findings, count, _ = _identity_findings(
-        _in_service().exclude(orphaned_q()).exclude(Exists(kept_owner)),
-        lambda i: "no active owner is kept by the directory: their leaving is known only if someone deactivates them here",
+        lacking, lambda i: "no active owner is kept by the directory: their leaving is known only if someone deactivates them here",
     )
     figures = {"active owners": people, "kept by the directory": kept, "identities no such owner answers for": count}
     if not sso_enabled() and not DirectoryEntry.objects.exists():
