@@ -4,6 +4,7 @@ or change that. Reviewers, compliance and security admins read it; security admi
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
+from nhiportal.people.models import SecondFactor, SingleSignOnLink
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS, SECURITY_ADMIN, is_security_admin, sees_everything
 
 from .models import AIIdentity, Ownership, OwnerRole, Status
@@ -23,12 +24,26 @@ def _in_service(prefix: str = "") -> Q:
     return ~Q(**{f"{prefix}identity__status": Status.OFFBOARDED})
 
 
-def directory(*, q: str = "", role: str = "", state: str = "active") -> QuerySet:
-    """People by username, with how many identities in service each owns (as primary, as backup)."""
+# How people sign in, for the list's filter: through the provider, with an authenticator app,
+# or with a password alone (an unusable password, one that starts with "!", is no password).
+SIGN_INS = {"sso": "Single sign-on", "second_factor": "Second factor", "password_alone": "Password alone"}
+
+
+def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: str = "") -> QuerySet:
+    """People by username, with how many identities in service each owns (as primary, as backup)
+    and how they sign in."""
     people = get_user_model().objects.annotate(
         primary_count=Count("ownerships", filter=Q(ownerships__role=OwnerRole.PRIMARY) & _in_service("ownerships__")),
         backup_count=Count("ownerships", filter=Q(ownerships__role=OwnerRole.BACKUP) & _in_service("ownerships__")),
+        uses_sso=Exists(SingleSignOnLink.objects.filter(user=OuterRef("pk"))),
+        has_second_factor=Exists(SecondFactor.objects.filter(user=OuterRef("pk"))),
     ).prefetch_related("groups").order_by("username")
+    if sign_in == "sso":
+        people = people.filter(uses_sso=True)
+    elif sign_in == "second_factor":
+        people = people.filter(has_second_factor=True)
+    elif sign_in == "password_alone":
+        people = people.exclude(password__startswith="!").filter(has_second_factor=False)
     if state == "active":
         people = people.filter(is_active=True)
     elif state == "inactive":

@@ -55,11 +55,14 @@ def person_list(request):
     role = request.GET.get("role", "")
     role = role if role in ALL_ROLES else ""
     q = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
-    page_obj = page_of(request, people.directory(q=q, role=role, state=state))
+    sign_in = request.GET.get("sign_in", "")
+    sign_in = sign_in if sign_in in people.SIGN_INS else ""
+    page_obj = page_of(request, people.directory(q=q, role=role, state=state, sign_in=sign_in))
     for person in page_obj.object_list:
         person.roles_shown = people.roles_shown(person)
     return render(request, "inventory/person_list.html", {
         "page_obj": page_obj, "q": q, "role": role, "state": state, "states": people.STATES,
+        "sign_in": sign_in, "sign_ins": people.SIGN_INS.items(),
         "roles": [(name, ROLE_LABELS[name]) for name in ALL_ROLES],
         "leavers": people.leavers_still_owning().count(),
     })

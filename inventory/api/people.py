@@ -69,6 +69,7 @@ class PeopleQuerySerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=100)
     role = serializers.ChoiceField(choices=ALL_ROLES, required=False)
     state = serializers.ChoiceField(choices=people.STATES, required=False, default="active")
+    sign_in = serializers.ChoiceField(choices=list(people.SIGN_INS), required=False, help_text="How they sign in: sso, second_factor or password_alone.")
 
 
 class HandOverSerializer(serializers.Serializer):
@@ -111,7 +112,7 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self):
         query = valid(PeopleQuerySerializer, self.request.query_params) if self.action == "list" else {"state": "all"}
-        return people.directory(q=query.get("q", ""), role=query.get("role", ""), state=query["state"])
+        return people.directory(q=query.get("q", ""), role=query.get("role", ""), state=query["state"], sign_in=query.get("sign_in", ""))
 
     @extend_schema(parameters=[PeopleQuerySerializer])
     def list(self, request, *args, **kwargs):

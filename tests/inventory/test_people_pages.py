@@ -211,3 +211,27 @@ def test_the_list_warns_of_leavers_who_still_own_identities(client_for, sam, ali
     get_user_model().objects.filter(pk__in=[alice.pk, bob.pk]).update(is_active=False)  # bob owns nothing
     page = client.get(LIST)
     assert page.context["leavers"] == 1 and "1 inactive person still owns identities in service" in page.content.decode()
+
+
+def test_the_list_shows_and_filters_how_people_sign_in(client_for, sam, rita, alice, bob):
+    from nhiportal.people.models import SecondFactor, SingleSignOnLink
+    from nhiportal.people.second_factor import encrypt_secret
+
+    SecondFactor.objects.create(user=alice, secret_encrypted=encrypt_secret("JBSWY3DPEHPK3PXP"))
+    SingleSignOnLink.objects.create(user=bob, issuer="https://idp.example", subject="00u-bob")
+    bob.set_unusable_password()
+    bob.save()
+    client = client_for(rita)
+
+    def listed(sign_in):
+        return [p.username for p in client.get(f"{LIST}?sign_in={sign_in}").context["page_obj"].object_list]
+
+    assert listed("second_factor") == ["alice"]
+    assert listed("sso") == ["bob"]
+    assert listed("password_alone") == ["rita", "sam"]
+    assert len(listed("anything-else")) == 4  # an unknown choice filters nothing
+    row = client.get(LIST).content.decode()
+    assert '<span class="badge badge-ok">2FA</span>' in row and '<span class="badge badge-info">SSO</span>' in row
+    api = client.get("/api/v1/people/?sign_in=password_alone").json()
+    assert [p["username"] for p in api["results"]] == ["rita", "sam"]
+    assert client.get("/api/v1/people/?sign_in=telepathy").status_code == 400
