@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from .models import AIIdentity, Environment, Kind, Sensitivity, Status
+from .risk import LEVEL_LABELS, level_range
 from .selectors import attestation_overdue_q, orphaned_q
 
 SORTS = {
@@ -20,6 +21,8 @@ SORTS = {
     "-created": "-created_at",
     "attestation_due": "attestation_due",
     "-attestation_due": "-attestation_due",
+    "risk": "risk_score",
+    "-risk": "-risk_score",
 }
 
 
@@ -47,6 +50,7 @@ class IdentityFilter(django_filters.FilterSet):
     attestation_overdue = django_filters.ChoiceFilter(
         method="filter_attestation_overdue", choices=YES_NO, empty_label="Any", label="Attestation overdue"
     )
+    risk = django_filters.ChoiceFilter(method="filter_risk", choices=list(LEVEL_LABELS.items()), empty_label="Any", label="Risk")
     # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
         method="filter_sort",
@@ -58,7 +62,7 @@ class IdentityFilter(django_filters.FilterSet):
 
     class Meta:
         model = AIIdentity
-        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "sort"]
+        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "sort"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -75,6 +79,13 @@ class IdentityFilter(django_filters.FilterSet):
 
     def filter_attestation_overdue(self, queryset, name, value):
         return queryset.filter(attestation_overdue_q(value == "true")) if value else queryset
+
+    def filter_risk(self, queryset, name, value):
+        if not value:
+            return queryset
+        low, high = level_range(value)
+        queryset = queryset.filter(risk_score__gte=low)
+        return queryset.filter(risk_score__lt=high) if high is not None else queryset
 
     def filter_sort(self, queryset, name, value):
         return queryset.order_by(SORTS[value], "pk") if value else queryset

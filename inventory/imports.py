@@ -38,7 +38,7 @@ DESCRIBING = (
 )
 REQUIRED = ("name", "kind", "environment", "purpose")
 # What the export adds about state: accepted, not imported.
-IGNORED = ("id", "status", "has_active_owner", "attestation_due", "last_attested_at", "created_at")
+IGNORED = ("id", "status", "has_active_owner", "risk_score", "risk_factors", "attestation_due", "last_attested_at", "created_at")
 CHOICES = {"kind": Kind, "environment": Environment, "autonomy": Autonomy, "sensitivity_ceiling": Sensitivity}
 
 

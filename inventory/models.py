@@ -76,6 +76,10 @@ class AIIdentity(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     # Bumped by every write; an edit made against an older version is refused.
     version = models.PositiveIntegerField(default=1)
+    # Its risk, as the hourly scoring (tokens/posture.py) last found it: the sum of the weights
+    # of what is wrong with it, and which factors those were. Derived data: no version bump.
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    risk_factors = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -85,6 +89,7 @@ class AIIdentity(models.Model):
             models.Index(fields=["status", "name"], name="identity_status_name_idx"),
             models.Index(fields=["kind", "name"], name="identity_kind_name_idx"),
             models.Index(fields=["environment", "name"], name="identity_env_name_idx"),
+            models.Index(fields=["-risk_score", "name"], name="identity_risk_name_idx"),
         ]
 
     def __str__(self):
@@ -98,6 +103,12 @@ class AIIdentity(models.Model):
     @property
     def is_offboarded(self) -> bool:
         return self.status == Status.OFFBOARDED
+
+    @property
+    def risk_level(self) -> str:
+        from .risk import level_of
+
+        return level_of(self.risk_score)
 
 
 class OwnerRole(models.TextChoices):

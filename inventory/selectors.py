@@ -13,6 +13,7 @@ from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everyth
 from . import visibility
 from .claims import DECIDING_ROLES, may_claim
 from .models import AIIdentity, Campaign, CampaignItem, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
+from .risk import LEVELS, level_range
 
 
 def with_owner_facts(queryset: QuerySet) -> QuerySet:
@@ -33,6 +34,12 @@ def orphaned_q(orphaned: bool = True) -> Q:
 def attestation_overdue_q(overdue: bool = True) -> Q:
     q = Q(attestation_due__lt=timezone.localdate(), status__in=[Status.ACTIVE, Status.SUSPENDED])
     return q if overdue else ~q
+
+
+def undocumented_q() -> Q:
+    """An identity whose record lacks what activation asks for: purpose, trust boundary,
+    sensitivity ceiling or offboarding plan."""
+    return Q(purpose="") | Q(trust_boundary="") | Q(offboarding_plan="") | Q(sensitivity_ceiling__isnull=True)
 
 
 def identity_list(*, user, action: str = visibility.VIEW) -> QuerySet:
@@ -139,6 +146,21 @@ def status_counts(*, user) -> dict[str, int]:
     counts = {status: 0 for status in Status.values}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
+
+
+def risk_counts(*, user) -> dict[str, int]:
+    """How many identities in service the user may see are at each risk level (stored score)."""
+    seen = visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), user)
+
+    def in_level(level):
+        low, high = level_range(level)
+        return Q(risk_score__gte=low) & (Q(risk_score__lt=high) if high is not None else Q())
+
+    return seen.aggregate(**{level: Count("pk", filter=in_level(level)) for level, _ in LEVELS})
+
+
+def riskiest(*, user, limit: int) -> QuerySet:
+    return visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), user).filter(risk_score__gt=0).order_by("-risk_score", "name")[:limit]
 
 
 def orphaned_identities(*, user) -> QuerySet:

@@ -37,16 +37,21 @@ from .claims import may_claim
 from .models import AIIdentity, ClaimState, OwnerRole, Ownership, Status
 from .lapses import lapse_date
 from .orphans import suspension_due
+from .risk import LEVEL_LABELS
 
 HISTORY_PAGE_SIZE = 25
 DASHBOARD_LIST_LENGTH = 5
 ATTESTATION_HORIZON_DAYS = 14
 # Query parameters that shape the list without narrowing it.
 PRESENTATION_PARAMS = {"page", "sort"}
+RISK_FILLS = {"high": "fill-deny", "medium": "fill-suspended", "low": "fill-registered", "none": "fill-offboarded"}
+# Columns whose first click sorts the most first: the riskiest, not the safest.
+DESCENDING_FIRST = {"risk"}
 LIST_COLUMNS = [
     ("name", "Name"),
     ("kind", "Kind"),
     ("status", "Status"),
+    ("risk", "Risk"),
     ("environment", "Environment"),
     ("", "Primary owner"),
     ("attestation_due", "Attestation due"),
@@ -97,6 +102,11 @@ def dashboard(request):
         "status_cards": [(Status(s), n) for s, n in counts.items()],
         "total": sum(counts.values()),
         "chart": bar_chart(bars, title="Identities by status"),
+        "risk_chart": bar_chart(
+            [Bar(LEVEL_LABELS[level], n, RISK_FILLS[level], f"{list_url}?risk={level}&sort=-risk") for level, n in selectors.risk_counts(user=user).items()],
+            title="Identities in service by risk",
+        ),
+        "riskiest": selectors.riskiest(user=user, limit=DASHBOARD_LIST_LENGTH),
         "orphaned_count": orphaned.count(),
         "orphaned": orphaned[:DASHBOARD_LIST_LENGTH],
         "overdue_count": due.filter(attestation_due__lt=today).count(),
@@ -117,6 +127,12 @@ def _filtered_identities(request) -> IdentityFilter:
     return IdentityFilter(request.GET, queryset=selectors.identity_list(user=request.user))
 
 
+def _next_sort(key: str, active: bool, descending: bool) -> str:
+    if key in DESCENDING_FIRST:
+        return key if active and descending else f"-{key}"
+    return f"-{key}" if active and not descending else key
+
+
 def _columns(sort: str) -> list[dict]:
     """Column headers: each sortable one links to its ascending sort, or flips the current one."""
     current = sort or "name"
@@ -127,7 +143,7 @@ def _columns(sort: str) -> list[dict]:
         columns.append(
             {
                 "label": label,
-                "sort": (f"-{key}" if active and not descending else key) if key else "",
+                "sort": _next_sort(key, active, descending) if key else "",
                 "active": active,
                 "descending": descending,
             }
@@ -168,6 +184,8 @@ CSV_COLUMNS = [
     ("sensitivity_ceiling", lambda i: i.get_sensitivity_ceiling_display() if i.sensitivity_ceiling else ""),
     ("primary_owner", lambda i: i.primary_owner_name or ""),
     ("has_active_owner", lambda i: "yes" if i.has_active_owner else "no"),
+    ("risk_score", lambda i: i.risk_score),
+    ("risk_factors", lambda i: " ".join(i.risk_factors or ())),
     ("attestation_due", lambda i: i.attestation_due or ""),
     ("last_attested_at", lambda i: i.last_attested_at.isoformat() if i.last_attested_at else ""),
     ("created_at", lambda i: i.created_at.isoformat()),

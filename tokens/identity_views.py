@@ -23,6 +23,7 @@ from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, Spiffe
 from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
+from .posture import posture
 from .unused_identities import is_unused
 from .usage import window_days
 
@@ -170,3 +171,10 @@ def delegation_revoke_view(request, pk, delegation_pk):
     revoked = delegation_revoke(actor=request.user, delegation=delegation, reason=_reason(request, "Ended by an owner."))
     messages.success(request, f"{delegation.delegate.name} no longer acts for {identity.name}; {revoked} token{'s' if revoked != 1 else ''} revoked.")
     return _back_to_identity(identity, "#access")
+
+
+@login_required
+def risk_panel(request, pk):
+    """What is wrong with the identity now, each factor with its weight and its fix."""
+    identity = identity_get(user=request.user, pk=pk)
+    return render(request, "tokens/partials/risk_panel.html", {"identity": identity, **posture(identity)})

@@ -18,7 +18,7 @@ from django.template.defaultfilters import pluralize
 
 from inventory.models import AIIdentity, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
-from inventory.selectors import attestation_overdue_q, orphaned_q
+from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
@@ -90,7 +90,7 @@ def owned(now) -> Evidence:
 
 
 def documented(now) -> Evidence:
-    missing = Q(purpose="") | Q(trust_boundary="") | Q(offboarding_plan="") | Q(sensitivity_ceiling__isnull=True)
+    missing = undocumented_q()
     gaps = _in_service().filter(missing)
 
     def what(identity):

@@ -44,6 +44,7 @@ STEPS = (
     Step("suspend_unattested", HOUR, "Suspends identities whose attestation is overdue past the grace period, and tells their owners."),
     Step("prune_tokens", HOUR, "Deletes token ledger rows expired longer than the retention period, and spent assertion ids."),
     Step("grant_usage", HOUR, "Reads each live grant's last use off the token ledger; notes the scopes no token carried in NHI_UNUSED_ACCESS_DAYS."),
+    Step("score_identities", HOUR, "Scores each identity's risk from what is wrong with it now (no owner, a leak, an overdue attestation, unused access...) for the inventory's sort."),
     Step("prune_decisions", DAY, "Deletes policy decisions older than the retention period."),
     KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the signing key once it is older than NHI_SIGNING_KEY_MAX_AGE_DAYS; retires keys whose tokens have expired."),
     Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),

@@ -37,7 +37,7 @@ def test_it_exports_nothing_but_the_header_to_an_outsider(alice, charlie, client
     response = client_for(charlie).get(EXPORT)
     assert b"".join(response.streaming_content).decode().splitlines() == [
         "id,name,kind,status,environment,trust_boundary,autonomy,sensitivity_ceiling,primary_owner,"
-        "has_active_owner,attestation_due,last_attested_at,created_at,purpose,offboarding_plan,backup_owners,"
+        "has_active_owner,risk_score,risk_factors,attestation_due,last_attested_at,created_at,purpose,offboarding_plan,backup_owners,"
         "attestation_interval_days"
     ]
 
