@@ -14,6 +14,7 @@ from nhiportal.people.roles import is_security_admin
 from . import selectors
 from .delivery import send_test
 from .events import CATEGORIES
+from .models import PayloadFormat
 from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_update
 
 
@@ -35,6 +36,7 @@ class EndpointSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=list(CATEGORIES)), required=False, default=list,
         help_text="Kinds of event to send; empty: all.",
     )
+    format = serializers.ChoiceField(choices=PayloadFormat.choices, required=False, default=PayloadFormat.STANDARD)
     enabled = serializers.BooleanField(required=False, default=True)
     cursor = serializers.IntegerField(read_only=True, help_text="The id of the last audit event handled.")
     failures = serializers.IntegerField(read_only=True)
@@ -82,7 +84,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(request=EndpointSerializer, responses={201: EndpointWithSecretSerializer})
     def create(self, request):
         data = valid(EndpointSerializer, request.data)
-        endpoint, secret = endpoint_create(actor=request.user, url=data["url"], description=data["description"], categories=data["categories"])
+        endpoint, secret = endpoint_create(actor=request.user, url=data["url"], description=data["description"], categories=data["categories"], format=data["format"])
         return Response({**EndpointSerializer(endpoint).data, "secret": secret}, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=EndpointDetailSerializer)
@@ -92,7 +94,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(request=EndpointSerializer, responses=EndpointSerializer)
     def update(self, request, pk=None):
         data = valid(EndpointSerializer, request.data)
-        endpoint = endpoint_update(actor=request.user, endpoint=self.get_object(), **{k: data[k] for k in ("url", "description", "categories", "enabled")})
+        endpoint = endpoint_update(actor=request.user, endpoint=self.get_object(), **{k: data[k] for k in ("url", "description", "categories", "enabled", "format")})
         return Response(EndpointSerializer(endpoint).data)
 
     @extend_schema(request=DeleteSerializer, responses={204: None})

@@ -20,15 +20,17 @@ from datetime import timedelta
 import requests
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from nhiportal.audit.export import event_record
 from nhiportal.audit.models import AuditEvent
+from nhiportal.conf import nhi_setting
 from nhiportal.encryption import decrypt
 
 from .events import wanted
-from .models import WebhookDelivery, WebhookEndpoint
+from .models import PayloadFormat, WebhookDelivery, WebhookEndpoint
 
 TIMEOUT_SECONDS = 5
 LEASE = timedelta(minutes=2)
@@ -38,8 +40,20 @@ KEEP_DELIVERIES = timedelta(days=30)
 USER_AGENT = "NHI-Portal-Webhooks/1"
 
 
-def payload(event: AuditEvent) -> dict:
+def payload(event: AuditEvent, fmt: str = PayloadFormat.STANDARD) -> dict:
+    if fmt == PayloadFormat.CHAT:
+        return {"text": chat_line(event.actor_label, event.action, event.object_repr, event.reason, event.identity_id)}
     return {"type": event.action, "timestamp": event.at, "data": event_record(event)}
+
+
+def chat_line(actor: str, action: str, what: str, reason: str = "", identity_id=None) -> str:
+    """One line a person reads in a chat channel: who did what to which, why, and a link."""
+    line = f"NHI Portal: {actor} {action} {what}".rstrip()
+    if reason:
+        line += f" ({reason[:200]})"
+    if identity_id:
+        line += f" {nhi_setting('ISSUER').rstrip('/')}{reverse('inventory:identity-detail', args=[identity_id])}"
+    return line
 
 
 def signed_request(endpoint, msg_id: str, body: dict) -> tuple[bytes, dict]:
@@ -87,7 +101,7 @@ def deliver_endpoint(endpoint: WebhookEndpoint) -> tuple[int, bool]:
         if not wanted(event.action, endpoint.categories):
             endpoint.cursor = event.id
             continue
-        status, error, ms = post(endpoint, f"evt_{event.id}", payload(event))
+        status, error, ms = post(endpoint, f"evt_{event.id}", payload(event, endpoint.format))
         WebhookDelivery.objects.create(endpoint=endpoint, event_id=event.id, action=event.action, status_code=status, error=error, duration_ms=ms)
         now = timezone.now()
         if error:
@@ -133,7 +147,9 @@ def deliver_all() -> dict:
 def send_test(endpoint) -> WebhookDelivery:
     """A ping a security admin sends from the page, to check the receiver and its secret. It is
     no audit event and moves no cursor."""
-    status, error, ms = post(endpoint, f"test_{int(time.time() * 1000)}", {
-        "type": "webhook.test", "timestamp": timezone.now(), "data": {"endpoint": endpoint.pk, "url": endpoint.url},
-    })
+    if endpoint.format == PayloadFormat.CHAT:
+        body = {"text": chat_line("NHI Portal", "webhook.test", "a test message: this channel receives the portal's events")}
+    else:
+        body = {"type": "webhook.test", "timestamp": timezone.now(), "data": {"endpoint": endpoint.pk, "url": endpoint.url}}
+    status, error, ms = post(endpoint, f"test_{int(time.time() * 1000)}", body)
     return WebhookDelivery.objects.create(endpoint=endpoint, event_id=0, action="webhook.test", status_code=status, error=error, duration_ms=ms)

@@ -1,6 +1,7 @@
 from django import forms
 
 from .events import CHOICES
+from .models import PayloadFormat
 
 
 class EndpointForm(forms.Form):
@@ -9,6 +10,10 @@ class EndpointForm(forms.Form):
     categories = forms.MultipleChoiceField(
         label="Events", choices=CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every event.",
+    )
+    format = forms.ChoiceField(
+        choices=PayloadFormat.choices, initial=PayloadFormat.STANDARD, label="Format",
+        help_text="A chat channel's incoming webhook takes a line of text; a SIEM or your own receiver, the signed record.",
     )
     enabled = forms.BooleanField(required=False, initial=True, label="Send events")
 

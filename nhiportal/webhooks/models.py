@@ -3,6 +3,12 @@ from django.db import models
 from django.utils import timezone
 
 
+class PayloadFormat(models.TextChoices):
+    STANDARD = "standard", "Standard Webhooks: the audit record as JSON, signed"
+    # Slack, Mattermost, Google Chat and Teams incoming webhooks all read a "text" member.
+    CHAT = "chat", "Chat message (Slack, Mattermost, Google Chat, Teams): one line of text"
+
+
 class WebhookEndpoint(models.Model):
     """A URL that receives the audit events it subscribed to, signed (Standard Webhooks) under
     a secret kept encrypted at rest. Events go out in the audit log's order: `cursor` is the
@@ -11,6 +17,7 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     categories = models.JSONField(default=list, blank=True)  # keys of events.CATEGORIES; empty: all
+    format = models.CharField(max_length=10, choices=PayloadFormat.choices, default=PayloadFormat.STANDARD)
     secret_encrypted = models.BinaryField()
     enabled = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

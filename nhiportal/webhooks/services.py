@@ -14,7 +14,7 @@ from nhiportal.encryption import encrypt
 from nhiportal.people.roles import is_security_admin
 
 from .events import CATEGORIES
-from .models import WebhookEndpoint
+from .models import PayloadFormat, WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"  # Standard Webhooks' form: the prefix, then the base64 key
 
@@ -37,17 +37,26 @@ def _check(url: str, categories) -> list[str]:
     return sorted(categories)
 
 
+def _format(value: str) -> str:
+    if value not in PayloadFormat.values:
+        raise ValidationError({"format": f"Unknown format {value!r}; one of {', '.join(PayloadFormat.values)}."})
+    return value
+
+
 def _shown(endpoint) -> dict:
-    return {"url": endpoint.url, "description": endpoint.description, "categories": endpoint.categories or "all", "enabled": endpoint.enabled}
+    return {
+        "url": endpoint.url, "description": endpoint.description, "categories": endpoint.categories or "all",
+        "format": endpoint.format, "enabled": endpoint.enabled,
+    }
 
 
 @transaction.atomic
-def endpoint_create(*, actor, url: str, description: str = "", categories=()) -> tuple[WebhookEndpoint, str]:
+def endpoint_create(*, actor, url: str, description: str = "", categories=(), format: str = PayloadFormat.STANDARD) -> tuple[WebhookEndpoint, str]:
     """A new endpoint receives what happens from now on (not the log's past)."""
     _only_security_admins(actor)
     raw = _new_secret()
     endpoint = WebhookEndpoint.objects.create(
-        url=url, description=description, categories=_check(url, categories), secret_encrypted=encrypt(raw.encode()),
+        url=url, description=description, categories=_check(url, categories), format=_format(format), secret_encrypted=encrypt(raw.encode()),
         created_by=actor, cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0,
     )
     audit_record(actor=actor, action="webhook.create", obj=endpoint, object_repr=endpoint.url, after=_shown(endpoint))
@@ -57,11 +66,12 @@ def endpoint_create(*, actor, url: str, description: str = "", categories=()) ->
 
 
 @transaction.atomic
-def endpoint_update(*, actor, endpoint, url: str, description: str, categories, enabled: bool) -> WebhookEndpoint:
+def endpoint_update(*, actor, endpoint, url: str, description: str, categories, enabled: bool, format: str = PayloadFormat.STANDARD) -> WebhookEndpoint:
     _only_security_admins(actor)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = _shown(endpoint)
     endpoint.url, endpoint.description, endpoint.categories, endpoint.enabled = url, description, _check(url, categories), enabled
+    endpoint.format = _format(format)
     if enabled and not before["enabled"]:
         # Back on: try at once, and start the back-off over.
         endpoint.failures, endpoint.next_attempt_at = 0, None

@@ -41,7 +41,7 @@ def endpoint_new(request):
     _gate(request)
     form = EndpointForm(request.POST or None)
     if request.method == "POST":
-        created = submit(form, lambda data: endpoint_create(actor=request.user, url=data["url"], description=data["description"], categories=data["categories"]))
+        created = submit(form, lambda data: endpoint_create(actor=request.user, url=data["url"], description=data["description"], categories=data["categories"], format=data["format"]))
         if created:
             endpoint, secret = created
             return _detail(request, endpoint, secret=secret)
@@ -54,7 +54,10 @@ def _detail(request, endpoint, *, secret=None, form=None, status=200):
         "secret": secret,  # only on the response that created or rotated it
         "deliveries": selectors.recent_deliveries(endpoint),
         "labels": [CATEGORIES[key][0] for key in endpoint.categories],
-        "form": form or EndpointForm(initial={"url": endpoint.url, "description": endpoint.description, "categories": endpoint.categories, "enabled": endpoint.enabled}),
+        "form": form or EndpointForm(initial={
+            "url": endpoint.url, "description": endpoint.description, "categories": endpoint.categories,
+            "format": endpoint.format, "enabled": endpoint.enabled,
+        }),
         "delete_form": DeleteForm(),
     }, status=status)
 

@@ -110,3 +110,20 @@ def test_the_secret_is_kept_encrypted_and_the_sweep_sends(receiver, sam, alice, 
     call_command("governance_sweep", stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
     assert any(m["data"]["object_repr"] == "swept" for m in received(receiver, secret))
     assert json.loads(receiver.requests[0][1])["timestamp"]
+
+
+def test_a_chat_channel_gets_one_readable_line_per_event_with_a_link(receiver, sam, alice, make_identity):
+    from nhiportal.webhooks.delivery import send_test
+
+    endpoint, _ = endpoint_create(actor=sam, url=receiver.url, categories=["identities"], format="chat")
+    identity = make_identity(alice, name="ticket-bot")
+    identity_activate(actor=alice, identity=identity)
+    identity_suspend(actor=sam, identity=identity, reason="leaked key in a notebook")
+    deliver_all()
+    lines = [json.loads(body) for _, body in receiver.requests]
+    assert all(set(line) == {"text"} for line in lines)
+    assert lines[-1]["text"] == (
+        f"NHI Portal: sam identity.suspend ticket-bot (leaked key in a notebook) http://testserver/identities/{identity.pk}/"
+    )
+    send_test(endpoint)
+    assert json.loads(receiver.requests[-1][1])["text"].startswith("NHI Portal: NHI Portal webhook.test a test message")

@@ -17,7 +17,7 @@ LIST = "/webhooks/"
 def test_a_security_admin_adds_tests_changes_rekeys_and_deletes_a_webhook(client_for, sam, receiver):
     client = client_for(sam)
     assert b"No webhooks yet" in client.get(LIST).content
-    page = client.post(f"{LIST}new/", {"url": receiver.url, "description": "SOC alerts", "categories": ["security"], "enabled": "on"})
+    page = client.post(f"{LIST}new/", {"url": receiver.url, "description": "SOC alerts", "categories": ["security"], "format": "standard", "enabled": "on"})
     assert page.status_code == 200 and page["Cache-Control"].startswith("max-age=0")
     secret = re.search(r"<code>(whsec_[^<]+)</code>", page.content.decode()).group(1)
     endpoint = WebhookEndpoint.objects.get()
@@ -31,10 +31,11 @@ def test_a_security_admin_adds_tests_changes_rekeys_and_deletes_a_webhook(client
     response = client.post(f"{LIST}{endpoint.pk}/test/", follow=True)
     assert "was not delivered: answered 500" in response.content.decode()
 
-    response = client.post(f"{LIST}{endpoint.pk}/", {"url": receiver.url, "description": "SOC", "categories": ["security", "people"]})
+    response = client.post(f"{LIST}{endpoint.pk}/", {"url": receiver.url, "description": "SOC", "categories": ["security", "people"], "format": "chat"})
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.categories == ["people", "security"] and not endpoint.enabled  # the box was not ticked
+    assert endpoint.format == "chat"
 
     rotated = client.post(f"{LIST}{endpoint.pk}/rotate-secret/").content.decode()
     new_secret = re.search(r"<code>(whsec_[^<]+)</code>", rotated).group(1)
@@ -51,8 +52,9 @@ def test_a_security_admin_adds_tests_changes_rekeys_and_deletes_a_webhook(client
 
 @pytest.mark.parametrize("data, field", [
     ({"url": "not a url"}, "url"),
-    ({"url": "ftp://files.example/hook"}, "url"),
-    ({"url": "https://siem.example/hook", "categories": ["everything"]}, "categories"),
+    ({"url": "ftp://files.example/hook", "format": "standard"}, "url"),
+    ({"url": "https://siem.example/hook", "categories": ["everything"], "format": "standard"}, "categories"),
+    ({"url": "https://siem.example/hook", "format": "carrier-pigeon"}, "format"),
 ])
 def test_bad_input_is_refused_next_to_its_field(client_for, sam, data, field):
     response = client_for(sam).post(f"{LIST}new/", data)
