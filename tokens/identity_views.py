@@ -4,14 +4,19 @@ The identity page loads the two panels with htmx. Who may see the identity sees 
 (404 for outsiders); its owners and security admins change things (403 for read-only roles).
 """
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import visibility
+from nhiportal.conf import nhi_setting
 from nhiportal.service_forms import submit
 from inventory.selectors import identity_get
 from nhiportal.people.roles import is_security_admin
@@ -178,3 +183,22 @@ def risk_panel(request, pk):
     """What is wrong with the identity now, each factor with its weight and its fix."""
     identity = identity_get(user=request.user, pk=pk)
     return render(request, "tokens/partials/risk_panel.html", {"identity": identity, **posture(identity)})
+
+
+@login_required
+def connect_panel(request, pk):
+    """How the agent gets its tokens: its client_id, the portal's endpoints, the key ids it signs
+    with and the services granted, with the example client's code filled in. Nothing secret."""
+    identity = identity_get(user=request.user, pk=pk)
+    return render(request, "tokens/partials/connect_panel.html", {
+        "identity": identity, "issuer": nhi_setting("ISSUER").rstrip("/"), **selectors.connection_facts(identity),
+    })
+
+
+@login_required
+def example_client(request):
+    """examples/agent_client.py, for owners to copy into their agents."""
+    path = Path(settings.BASE_DIR) / "examples" / "agent_client.py"
+    response = HttpResponse(path.read_text(), content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="agent_client.py"'
+    return response

@@ -100,6 +100,20 @@ def identity_credentials(identity) -> QuerySet:
     )
 
 
+def connection_facts(identity) -> dict:
+    """What an agent's developer needs to get its first token: its enabled credentials (the
+    key ids to sign with) and the services it may call now, with the scopes granted."""
+    now = timezone.now()
+    live = (
+        Grant.objects.filter(identity=identity, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+        .select_related("service").order_by("service__name")
+    )
+    return {
+        "credentials": list(WorkloadCredential.objects.filter(identity=identity, enabled=True).order_by("-created_at")),
+        "grants": list(live),
+    }
+
+
 @dataclass
 class AccessPanel:
     grants: list

@@ -40,6 +40,8 @@ urlpatterns = [
     path("identities/<uuid:pk>/credentials-panel/", identity_views.credentials_panel, name="identity-credentials-panel"),
     path("identities/<uuid:pk>/access-panel/", identity_views.access_panel, name="identity-access-panel"),
     path("identities/<uuid:pk>/risk-panel/", identity_views.risk_panel, name="identity-risk-panel"),
+    path("identities/<uuid:pk>/connect-panel/", identity_views.connect_panel, name="identity-connect-panel"),
+    path("examples/agent_client.py", identity_views.example_client, name="example-client"),
     path("identities/<uuid:pk>/credentials/new-key/", identity_views.credential_add_key, name="credential-add-key"),
     path("identities/<uuid:pk>/credentials/new-spiffe/", identity_views.credential_add_spiffe_id, name="credential-add-spiffe"),
     path(

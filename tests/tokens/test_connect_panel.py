@@ -1,0 +1,30 @@
+"""The identity page tells an agent's developer how to connect it, filled in; nothing secret."""
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_panel_fills_in_the_client_id_key_services_and_code(client_for, agent, crm, grant, alice, rita, charlie):
+    grant(agent, crm, ["tickets:read", "tickets:write"])
+    url = f"/identities/{agent.identity.pk}/connect-panel/"
+    panel = client_for(alice).get(url).content.decode()
+    assert agent.identity.client_id in panel and "http://testserver/oauth/token" in panel
+    assert f"key id <span class=\"mono\">{agent.kid}</span>" in panel
+    assert '<span class="mono">https://crm.example.com</span> (tickets:read tickets:write)' in panel
+    assert f'kid="{agent.kid}"' in panel and 'agent.token("https://crm.example.com", "tickets:read"' in panel
+    assert "BEGIN" not in panel and "\"d\"" not in panel  # no key material: no PEM, no private JWK member
+    assert client_for(rita).get(url).status_code == 200  # readers may see it: nothing secret
+    assert client_for(charlie).get(url).status_code == 404
+    page = client_for(alice).get(f"/identities/{agent.identity.pk}/").content.decode()
+    assert "Connect the agent" in page and url in page
+
+
+def test_the_example_client_downloads_for_people_signed_in(client_for, alice):
+    response = client_for(alice).get("/examples/agent_client.py")
+    assert response.status_code == 200 and response["Content-Disposition"] == 'attachment; filename="agent_client.py"'
+    assert response.content.decode() == (Path(__file__).resolve().parents[2] / "examples" / "agent_client.py").read_text()
+    assert Client().get("/examples/agent_client.py")["Location"].startswith("/accounts/login/")
