@@ -1,6 +1,6 @@
 from functools import partial
 
-from .selectors import pending_approval_count, waiting_access_request_count
+from .selectors import owns_services, pending_approval_count, waiting_access_request_count
 
 
 def approvals(request):
@@ -9,4 +9,6 @@ def approvals(request):
     return {
         "approvals_waiting": partial(pending_approval_count, user),
         "access_requests_waiting": partial(waiting_access_request_count, user),
+        # Service owners decide their services' grants in access reviews.
+        "owns_services": partial(owns_services, user),
     }

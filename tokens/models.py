@@ -471,3 +471,49 @@ class Exposure(models.Model):
     def dwell(self):
         """How long it was out before the portal contained it."""
         return self.contained_at - self.seen_at
+
+
+class AccessReview(models.Model):
+    """A round of access review (certification): the people who answer for services decide, grant
+    by grant, whether each identity still needs its access. Launching fixes the grants; a
+    reviewer who owns a grant's identity does not decide it."""
+
+    name = models.CharField(max_length=120)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="access_reviews",
+                                help_text="empty: every service")
+    due = models.DateField()
+    instructions = models.TextField(blank=True)
+    # At closing, grants nobody decided are revoked: silence does not keep access.
+    revoke_unreviewed = models.BooleanField(default=False)
+    launched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    launched_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-launched_at", "-id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ReviewDecision(models.TextChoices):
+    KEEP = "keep", "Keep"
+    REVOKE = "revoke", "Revoke"
+
+
+class AccessReviewItem(models.Model):
+    review = models.ForeignKey(AccessReview, on_delete=models.CASCADE, related_name="items")
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="review_items")
+    decision = models.CharField(max_length=8, choices=ReviewDecision.choices, blank=True)
+    decided_by_label = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["review", "grant"], name="access_review_item_unique")]
+        ordering = ["grant__identity__name", "grant__service__name", "pk"]

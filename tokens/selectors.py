@@ -292,3 +292,7 @@ def live_tokens_by_service(now=None) -> list[tuple[str, int]]:
     )
     names = dict(Service.objects.values_list("audience", "name"))
     return [(names.get(row["audience"], row["audience"]), row["live"]) for row in counts]
+
+
+def owns_services(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and Service.objects.filter(owner=user).exists()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import access_request_views, approval_views, export_views, exposure_views, identity_views, unused_identity_views, views
+from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, identity_views, unused_identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -9,6 +9,12 @@ urlpatterns = [
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path("grants/", views.grant_list, name="grant-list"),
+    path("access-reviews/", access_review_views.review_list, name="access-review-list"),
+    path("access-reviews/new/", access_review_views.review_new, name="access-review-new"),
+    path("access-reviews/<int:pk>/", access_review_views.review_detail, name="access-review-detail"),
+    path("access-reviews/<int:pk>/items/<int:item_pk>/decide/", access_review_views.item_decide, name="access-review-decide"),
+    path("access-reviews/<int:pk>/close/", access_review_views.review_close, name="access-review-close"),
+    path("access-reviews/<int:pk>/export.csv", access_review_views.review_export, name="access-review-export"),
     path("users/<int:pk>/services-panel/", views.person_services_panel, name="person-services-panel"),
     path("identities/unused/", unused_identity_views.unused_identity_list, name="unused-identity-list"),
     path("identities/unused/card/", unused_identity_views.unused_identity_card, name="unused-identity-card"),

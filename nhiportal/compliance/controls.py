@@ -88,6 +88,9 @@ CONTROLS = (
     Control("two-factors", "NHIP-21", "People who decide access sign in with two factors",
             "Reviewers and security admins approve access, confirm leaks and revoke tokens: a stolen password alone must not do that in their name.",
             evidence.two_factors, ("AAL2", "IAM-14", "PR.AA-03")),
+    Control("access-reviewed", "NHIP-22", "Old access is reviewed",
+            "Access an agent has held for a year is confirmed by the people who answer for the service, or revoked: grants outlive the work they were made for.",
+            evidence.access_reviewed, ("NHI5:2025", "IAM-08", "PR.AA-05")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

@@ -26,7 +26,10 @@ from nhiportal.people.models import DirectoryEntry, SecondFactor, SingleSignOnLi
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
-from tokens.models import AccessRequest, AccessRequestState, CredentialKind, Exposure, Grant, IssuedToken, KeyState, ServiceScope, SigningKey, Task, WorkloadCredential
+from tokens.models import (
+    AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, Grant, IssuedToken, KeyState,
+    ReviewDecision, ServiceScope, SigningKey, Task, WorkloadCredential,
+)
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.unused_identities import unused_identities as idle_identities
@@ -319,6 +322,29 @@ def owners_in_directory(now) -> Evidence:
         f"Every identity in service has an owner the directory keeps ({kept} of {people} active owners)."
         if not count else f"{count} identit{pluralize(count, 'y,ies')} in service answer{pluralize(count, 's,')} only to owners the directory does not keep ({kept} of {people} active owners are).",
         figures, findings, count,
+    )
+
+
+REVIEW_DAYS = 365
+
+
+def access_reviewed(now) -> Evidence:
+    """Access held for over a year was confirmed in an access review within the year."""
+    year_ago = now - timedelta(days=REVIEW_DAYS)
+    kept_lately = AccessReviewItem.objects.filter(grant=OuterRef("pk"), decision=ReviewDecision.KEEP, decided_at__gte=year_ago)
+    stale = Grant.objects.filter(
+        identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now, created_at__lt=year_ago,
+    ).exclude(Exists(kept_lately))
+    findings, count, _ = _identity_findings(
+        AIIdentity.objects.filter(Exists(stale)), lambda i: f"holds a grant older than {REVIEW_DAYS} days that no access review kept in that time",
+    )
+    closed = AccessReview.objects.filter(closed_at__gte=year_ago).count()
+    return Evidence(
+        WARN if count else PASS,
+        f"Every grant held for over {REVIEW_DAYS} days was kept in an access review within them ({closed} review{pluralize(closed)} closed in the year)."
+        if not count else f"{count} identit{pluralize(count, 'y holds,ies hold')} access older than {REVIEW_DAYS} days that no access review confirmed.",
+        {"reviews closed in the year": closed, "identities with unreviewed old access": count},
+        findings, count,
     )
 
 

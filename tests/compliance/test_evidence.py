@@ -315,3 +315,17 @@ def test_people_who_decide_access_with_a_password_alone_are_named(rita, sam, ali
     assert result.status == "pass" and result.figures == {"people who decide access": 2, "password alone": 0}
     settings.PASSWORD_SIGN_IN = False
     assert "Passwords are off" in check("two-factors").summary
+
+
+def test_access_held_for_a_year_must_be_kept_in_a_review(agent, crm, grant, rita):
+    from tokens.access_reviews import access_review_decide, access_review_launch
+    from tokens.models import Grant
+
+    old = grant(agent, crm, ["tickets:read"], days=400)
+    assert check("access-reviewed").status == "pass"  # young access needs no review yet
+    Grant.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=370))
+    result = check("access-reviewed")
+    assert result.status == "warn" and names(result) == {agent.identity.name}
+    review = access_review_launch(actor=rita, name="Yearly", due=timezone.localdate(), service=crm)
+    access_review_decide(actor=rita, item=review.items.get(), decision="keep")
+    assert check("access-reviewed").status == "pass"

@@ -1,0 +1,28 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.tokens.conftest import crm, grant, make_agent  # noqa: F401  (fixtures)
+from tokens.models import Grant
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_reviewer_launches_a_review_keeps_one_grant_and_revokes_another(page, login, rita, bob, make_agent, crm, grant):  # noqa: F811
+    grant(make_agent(bob, name="needed-agent"), crm, ["tickets:read"])
+    gone = grant(make_agent(bob, name="stale-agent"), crm, ["tickets:write"])
+    login(page, rita)
+    page.click("nav >> text=Access reviews")
+    page.click("text=Launch a review")
+    page.fill("input[name=name]", "Q4 CRM access")
+    page.select_option("select[name=service]", label="CRM")
+    page.fill("input[name=due]", (timezone.localdate() + timedelta(days=14)).isoformat())
+    page.click("button:has-text('Launch')")
+    page.locator("tr", has_text="needed-agent").locator("button:has-text('Keep')").click()
+    stale = page.locator("tr", has_text="stale-agent")
+    stale.locator("input[name=reason]").fill("the project ended")
+    stale.locator("button:has-text('Revoke')").click()
+    assert "1 kept, 1 revoked, 0 waiting" in page.locator("section[aria-label='Progress']").inner_text()
+    gone.refresh_from_db()
+    assert gone.revoked_at is not None and Grant.objects.filter(revoked_at__isnull=True).count() == 1

@@ -1,0 +1,125 @@
+"""Access reviews: the people who answer for services keep or revoke each live grant; nobody
+reviews an identity they own; closing records what was missed and may revoke it."""
+
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.utils import timezone
+
+from nhiportal.audit.models import AuditEvent
+from tokens.models import AccessReview, AccessReviewItem, Grant, IssuedToken
+from tokens.services import service_create
+
+pytestmark = pytest.mark.django_db
+LIST = "/access-reviews/"
+DUE = (timezone.localdate() + timedelta(days=14)).isoformat()
+
+
+def launch(client, **data):
+    return client.post(f"{LIST}new/", {"name": "Q4 CRM access", "due": DUE, **data})
+
+
+def test_a_reviewer_launches_a_round_and_decides_each_grant(client_for, rita, make_agent, bob, crm, grant, get_token):
+    kept_agent, gone_agent = make_agent(bob, name="kept-agent"), make_agent(bob, name="gone-agent")
+    grant(kept_agent, crm, ["tickets:read"])
+    gone = grant(gone_agent, crm, ["tickets:read", "tickets:write"])
+    token = get_token(gone_agent)["access_token"]
+    client = client_for(rita)
+    response = launch(client, service=crm.pk)
+    review = AccessReview.objects.get()
+    assert response.status_code == 302 and review.items.count() == 2
+    page = client.get(f"{LIST}{review.pk}/").content.decode()
+    assert "kept-agent" in page and "gone-agent" in page and "0 kept, 0 revoked, 2 waiting" in page
+    keep_item = review.items.get(grant__identity=kept_agent.identity)
+    gone_item = review.items.get(grant=gone)
+    assert client.post(f"{LIST}{review.pk}/items/{keep_item.pk}/decide/", {"decision": "keep"}).status_code == 302
+    # Revoking needs a reason, and ends the grant and its live tokens at once.
+    client.post(f"{LIST}{review.pk}/items/{gone_item.pk}/decide/", {"decision": "revoke"})
+    assert Grant.objects.get(pk=gone.pk).revoked_at is None
+    client.post(f"{LIST}{review.pk}/items/{gone_item.pk}/decide/", {"decision": "revoke", "reason": "project ended"})
+    gone.refresh_from_db()
+    assert gone.revoked_at and "project ended" in gone.revoke_reason
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    assert IssuedToken.objects.get(jti=jti).revoked_at is not None
+    # Decisions are final.
+    client.post(f"{LIST}{review.pk}/items/{keep_item.pk}/decide/", {"decision": "revoke", "reason": "changed my mind"})
+    assert AccessReviewItem.objects.get(pk=keep_item.pk).decision == "keep"
+    actions = list(AuditEvent.objects.filter(action__startswith="access_review.").order_by("id").values_list("action", flat=True))
+    assert actions == ["access_review.launch", "access_review.decide", "access_review.decide"]
+    csv = b"".join(client.get(f"{LIST}{review.pk}/export.csv").streaming_content).decode().splitlines()
+    assert csv[0].startswith("identity,client_id,service") and any("gone-agent" in row and "revoke" in row and "project ended" in row for row in csv)
+
+
+def test_nobody_reviews_an_identity_they_own_and_a_service_owner_sees_only_their_grants(client_for, sam, rita, alice, bob, make_agent, crm, grant):
+    from nhiportal.people.services import role_assign
+    from nhiportal.audit.services import system_actor
+
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal",
+                          scopes=[{"name": "pages:read", "description": "Read pages"}])
+    rita_owns = make_agent(rita, name="rita-agent")
+    on_wiki = make_agent(alice, name="wiki-agent")
+    grant(rita_owns, crm, ["tickets:read"])
+    grant(on_wiki, wiki, ["pages:read"])
+    role_assign(user=rita, role="owner", actor=system_actor("tests"))
+    launch(client_for(sam))
+    review = AccessReview.objects.get()
+    own_item = review.items.get(grant__identity=rita_owns.identity)
+    # rita owns that agent: no buttons for her, and a forged POST is refused.
+    page = client_for(rita).get(f"{LIST}{review.pk}/").content.decode()
+    assert f'id="item-{own_item.pk}"' in page and f"/items/{own_item.pk}/decide/" not in page
+    assert client_for(rita).post(f"{LIST}{review.pk}/items/{own_item.pk}/decide/", {"decision": "keep"}).status_code == 403
+    assert AccessReviewItem.objects.get(pk=own_item.pk).decision == ""
+    # bob owns the Wiki service (not a reviewer): he sees and decides the Wiki grant only.
+    bob_page = client_for(bob).get(f"{LIST}{review.pk}/")
+    assert [i.grant.identity.name for i in bob_page.context["items"]] == ["wiki-agent"]
+    wiki_item = review.items.get(grant__identity=on_wiki.identity)
+    assert client_for(bob).post(f"{LIST}{review.pk}/items/{wiki_item.pk}/decide/", {"decision": "keep"}).status_code == 302
+    assert AccessReviewItem.objects.get(pk=wiki_item.pk).decision == "keep"
+    assert client_for(bob).post(f"{LIST}{review.pk}/items/{own_item.pk}/decide/", {"decision": "keep"}).status_code == 404
+    assert client_for(bob).post(f"{LIST}{review.pk}/close/").status_code == 403
+
+
+def test_closing_revokes_what_nobody_kept_when_the_round_says_so(client_for, rita, make_agent, bob, crm, grant):
+    quiet = make_agent(bob, name="quiet-agent")
+    quiet_grant = grant(quiet, crm, ["tickets:read"])
+    client = client_for(rita)
+    launch(client, service=crm.pk, revoke_unreviewed="on")
+    review = AccessReview.objects.get()
+    assert client.post(f"{LIST}{review.pk}/close/", follow=True).status_code == 200
+    review.refresh_from_db()
+    quiet_grant.refresh_from_db()
+    assert review.closed_at and quiet_grant.revoked_at and "Nobody kept it" in quiet_grant.revoke_reason
+    item = review.items.get()
+    assert (item.decision, item.decided_by_label) == ("revoke", "system:access_review")
+    event = AuditEvent.objects.get(action="access_review.close")
+    assert event.after["unreviewed"] == 1 and event.after["revoked_unreviewed"] == 1
+    # Closed: no more decisions, no second closing.
+    assert "This review is closed already" in client.post(f"{LIST}{review.pk}/close/", follow=True).content.decode()
+
+
+def test_launching_refuses_bad_input_next_to_the_field(client_for, rita, crm):
+    response = launch(client_for(rita), service=crm.pk, due="2020-01-01")
+    assert response.status_code == 400 and response.context["form"].errors["due"]
+    response = launch(client_for(rita), service=crm.pk)  # the CRM has no live grant
+    assert response.status_code == 400 and "No live grant" in str(response.context["form"].errors["service"])
+    assert not AccessReview.objects.exists()
+
+
+def test_outsiders_and_owners_who_own_no_service_see_nothing(client_for, sam, alice, charlie, carol, make_agent, crm, grant):
+    grant(make_agent(alice), crm, ["tickets:read"])
+    launch(client_for(sam))
+    review = AccessReview.objects.get()
+    item = review.items.get()
+    for person in (alice, charlie):
+        client = client_for(person)
+        assert client.get(LIST).status_code == 403
+        assert client.get(f"{LIST}{review.pk}/").status_code == 403
+        assert client.get(f"{LIST}{review.pk}/export.csv").status_code == 403
+        assert client.post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"}).status_code == 403
+        assert client.get(f"{LIST}new/").status_code == 403
+    # Compliance reads every round, decides nothing.
+    assert client_for(carol).get(f"{LIST}{review.pk}/").status_code == 200
+    assert client_for(carol).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"}).status_code == 403
+    assert client_for(carol).get(f"{LIST}new/").status_code == 403
+    assert AccessReviewItem.objects.get(pk=item.pk).decision == ""

@@ -1,0 +1,22 @@
+from django import forms
+
+from .models import ReviewDecision, Service
+
+
+class AccessReviewForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="What auditors will call it, e.g. “Q3 2026 CRM access”.")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("name"), required=False, empty_label="Every service",
+        help_text="The grants reviewed: every live grant on this service, or on all.",
+    )
+    due = forms.DateField(label="Decide by", widget=forms.DateInput(attrs={"type": "date"}))
+    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="What reviewers should check.")
+    revoke_unreviewed = forms.BooleanField(
+        required=False, label="Revoke what nobody decided when it closes",
+        help_text="Silence then ends access, as auditors prefer; otherwise undecided grants stay and are listed as missed.",
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=ReviewDecision.choices)
+    reason = forms.CharField(max_length=300, required=False)

@@ -1,0 +1,114 @@
+"""Access review pages: the rounds, one round's grants with keep and revoke, closing, and the
+answers as CSV. Readers of everything see all; a service's owner sees its grants' items."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from inventory.charts import Bar, bar_chart
+from nhiportal.csv_cells import csv_download
+from nhiportal.pages import page_of
+from nhiportal.people.roles import sees_everything
+from nhiportal.service_forms import submit
+
+from . import access_reviews
+from .access_review_forms import AccessReviewForm, DecisionForm
+from .models import AccessReview
+from .selectors import grant_state
+
+
+def _gate(request):
+    if not access_reviews.may_see_reviews(request.user):
+        raise PermissionDenied("Access reviews are open to reviewers, compliance, security admins and service owners.")
+
+
+def _review(request, pk):
+    _gate(request)
+    review = get_object_or_404(AccessReview.objects.select_related("service", "launched_by", "closed_by"), pk=pk)
+    if not sees_everything(request.user) and not access_reviews.items_for(request.user, review).exists():
+        raise Http404  # a service owner sees only the rounds over their services
+    return review
+
+
+@login_required
+def review_list(request):
+    _gate(request)
+    return render(request, "tokens/access_review_list.html", {
+        "page_obj": page_of(request, access_reviews.reviews_for(request.user)),
+        "may_launch": access_reviews.may_launch(request.user),
+    })
+
+
+@login_required
+def review_new(request):
+    if not access_reviews.may_launch(request.user):
+        raise PermissionDenied("Reviewers and security admins launch access reviews.")
+    form = AccessReviewForm(request.POST or None)
+    if request.method == "POST":
+        review = submit(form, lambda data: access_reviews.access_review_launch(actor=request.user, **data))
+        if review:
+            messages.success(request, f"Launched “{review.name}”: {review.items.count()} grants to review by {review.due:%Y-%m-%d}.")
+            return redirect("tokens:access-review-detail", pk=review.pk)
+    return render(request, "tokens/access_review_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def review_detail(request, pk):
+    review = _review(request, pk)
+    items = list(access_reviews.items_for(request.user, review))
+    for item in items:
+        item.state = grant_state(item.grant)
+        item.may_decide = item.state == "live" and access_reviews.may_decide(request.user, item)
+    counts = access_reviews.progress(review)
+    chart = bar_chart([
+        Bar("Kept", counts["kept"], "fill-allow"),
+        Bar("Revoked", counts["revoked"], "fill-deny"),
+        Bar("Waiting", counts["waiting"], "fill-suspended"),
+    ], title="Decisions so far")
+    return render(request, "tokens/access_review_detail.html", {
+        "review": review, "items": items, "progress": counts, "chart": chart,
+        "may_close": review.is_open and access_reviews.may_launch(request.user),
+    })
+
+
+@login_required
+@require_POST
+def item_decide(request, pk, item_pk):
+    review = _review(request, pk)
+    item = get_object_or_404(access_reviews.items_for(request.user, review), pk=item_pk)
+    form = DecisionForm(request.POST)
+    if submit(form, lambda data: access_reviews.access_review_decide(actor=request.user, item=item, **data)):
+        verb = "kept" if form.cleaned_data["decision"] == "keep" else "revoked, with its live tokens"
+        messages.success(request, f"{item.grant.identity.name} on {item.grant.service.name}: {verb}.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("tokens:access-review-detail", pk=review.pk)
+
+
+@login_required
+@require_POST
+def review_close(request, pk):
+    review = _review(request, pk)
+    try:
+        result = access_reviews.access_review_close(actor=request.user, review=review)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Closed: {result['kept']} kept, {result['revoked']} revoked, {result['unreviewed']} not reviewed.")
+    return redirect("tokens:access-review-detail", pk=review.pk)
+
+
+@login_required
+def review_export(request, pk):
+    review = _review(request, pk)
+    items = access_reviews.items_for(request.user, review)
+    rows = (
+        [i.grant.identity.name, str(i.grant.identity_id), i.grant.service.name, " ".join(i.grant.scopes),
+         i.grant.ends_at.isoformat(), i.decision or "waiting", i.decided_by_label, i.decided_at.isoformat() if i.decided_at else "", i.reason]
+        for i in items.iterator()
+    )
+    header = ["identity", "client_id", "service", "scopes", "grant_ends_at", "decision", "decided_by", "decided_at", "reason"]
+    return csv_download(header, rows, f"access-review-{review.pk}.csv")

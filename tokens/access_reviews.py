@@ -1,0 +1,145 @@
+"""Access reviews (certification): a reviewer or security admin launches a round over every
+live grant, or one service's; the people who answer for the service (its owner, reviewers,
+security admins) keep or revoke each grant; closing records what was missed and, if the round
+said so, revokes what nobody vouched for. Nobody decides a grant of an identity they own.
+
+Decisions are final: a revocation ends the grant and its live tokens in the same transaction
+(tokens/services.grant_revoke), and a kept grant stays until it ends or the next round.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from inventory.models import Ownership
+from nhiportal.audit.services import actor_label, audit_record, system_actor
+from nhiportal.people.roles import is_reviewer, is_security_admin, sees_everything
+
+from .models import AccessReview, AccessReviewItem, Grant, ReviewDecision
+from .selectors import owns_services
+from .services import grant_revoke
+
+
+def may_launch(user) -> bool:
+    return is_reviewer(user) or is_security_admin(user)
+
+
+def may_see_reviews(user) -> bool:
+    """Readers of everything, and owners of a service (who decide its grants)."""
+    return sees_everything(user) or owns_services(user)
+
+
+def reviews_for(user) -> QuerySet:
+    reviews = AccessReview.objects.select_related("service", "launched_by").annotate(
+        total=Count("items"),
+        decided=Count("items", filter=~Q(items__decision="")),
+        revoked=Count("items", filter=Q(items__decision=ReviewDecision.REVOKE)),
+    ).order_by("-launched_at", "-id")
+    if sees_everything(user):
+        return reviews
+    return reviews.filter(items__grant__service__owner=user).distinct()
+
+
+def items_for(user, review) -> QuerySet:
+    items = AccessReviewItem.objects.filter(review=review).select_related("grant__identity", "grant__service", "grant__service__owner")
+    return items if sees_everything(user) else items.filter(grant__service__owner=user)
+
+
+def _owns_identity(user, grant) -> bool:
+    return Ownership.objects.filter(identity_id=grant.identity_id, person=user).exists()
+
+
+def may_decide(user, item) -> bool:
+    grant = item.grant
+    answers_for_service = is_reviewer(user) or is_security_admin(user) or grant.service.owner_id == user.pk
+    return item.review.is_open and not item.decision and answers_for_service and not _owns_identity(user, grant)
+
+
+def progress(review) -> dict:
+    counts = review.items.aggregate(
+        total=Count("pk"),
+        kept=Count("pk", filter=Q(decision=ReviewDecision.KEEP)),
+        revoked=Count("pk", filter=Q(decision=ReviewDecision.REVOKE)),
+    )
+    counts["waiting"] = counts["total"] - counts["kept"] - counts["revoked"]
+    return counts
+
+
+@transaction.atomic
+def access_review_launch(*, actor, name: str, due, service=None, revoke_unreviewed: bool = False, instructions: str = "") -> AccessReview:
+    if not may_launch(actor):
+        raise PermissionDenied("Reviewers and security admins launch access reviews.")
+    if not name.strip():
+        raise ValidationError({"name": "Name the review, e.g. “Q3 CRM access”."})
+    if due < timezone.localdate():
+        raise ValidationError({"due": "The due date has passed."})
+    now = timezone.now()
+    grants = Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    if service is not None:
+        grants = grants.filter(service=service)
+    grant_ids = list(grants.values_list("pk", flat=True))
+    if not grant_ids:
+        raise ValidationError({"service": "No live grant to review there."})
+    review = AccessReview.objects.create(
+        name=name.strip(), service=service, due=due, revoke_unreviewed=revoke_unreviewed, instructions=instructions.strip(), launched_by=actor,
+    )
+    AccessReviewItem.objects.bulk_create(AccessReviewItem(review=review, grant_id=pk) for pk in grant_ids)
+    audit_record(
+        actor=actor, action="access_review.launch", obj=review, object_repr=review.name,
+        after={"service": service.name if service else "all", "due": due.isoformat(), "grants": len(grant_ids), "revoke_unreviewed": revoke_unreviewed},
+    )
+    return review
+
+
+@transaction.atomic
+def access_review_decide(*, actor, item, decision: str, reason: str = "") -> AccessReviewItem:
+    """Keep or revoke one grant; a revocation ends it and its tokens now."""
+    item = AccessReviewItem.objects.select_for_update().select_related("review", "grant__service", "grant__identity").get(pk=item.pk)
+    if decision not in ReviewDecision.values:
+        raise ValidationError({"decision": "Keep or revoke."})
+    if not item.review.is_open:
+        raise ValidationError("This review is closed.")
+    if item.decision:
+        raise ValidationError("This grant was decided already.")
+    if _owns_identity(actor, item.grant):
+        raise PermissionDenied("You own this identity: someone else reviews its access.")
+    if not may_decide(actor, item):
+        raise PermissionDenied("The service's owner, reviewers and security admins decide.")
+    if decision == ReviewDecision.REVOKE and not reason.strip():
+        raise ValidationError({"reason": "Say why the access goes."})
+    grant = item.grant
+    if decision == ReviewDecision.REVOKE:
+        grant_revoke(actor=actor, grant=grant, reason=f"Access review “{item.review.name}”: {reason.strip()}")
+    item.decision, item.decided_by_label, item.decided_at, item.reason = decision, actor_label(actor)[:200], timezone.now(), reason.strip()[:300]
+    item.save(update_fields=["decision", "decided_by_label", "decided_at", "reason"])
+    audit_record(
+        actor=actor, action="access_review.decide", obj=item.review, object_repr=f"{grant.identity.name} on {grant.service.name}",
+        identity=grant.identity_id, after={"decision": decision, "grant": grant.pk, "scopes": grant.scopes}, reason=reason.strip(),
+    )
+    return item
+
+
+@transaction.atomic
+def access_review_close(*, actor, review) -> dict:
+    """End the round: what nobody decided is on record, and revoked if the round said so."""
+    if not may_launch(actor):
+        raise PermissionDenied("Reviewers and security admins close access reviews.")
+    review = AccessReview.objects.select_for_update().get(pk=review.pk)
+    if not review.is_open:
+        raise ValidationError("This review is closed already.")
+    waiting = list(review.items.filter(decision="").select_related("grant"))
+    revoked = 0
+    if review.revoke_unreviewed:
+        for item in waiting:
+            if item.grant.revoked_at is None and item.grant.ends_at > timezone.now():
+                grant_revoke(actor=system_actor("access_review"), grant=item.grant, reason=f"Nobody kept it in the access review “{review.name}”.")
+                revoked += 1
+            item.decision, item.decided_by_label, item.decided_at = ReviewDecision.REVOKE, "system:access_review", timezone.now()
+            item.reason = "not reviewed by the due date"
+            item.save(update_fields=["decision", "decided_by_label", "decided_at", "reason"])
+    review.closed_at, review.closed_by = timezone.now(), actor
+    review.save(update_fields=["closed_at", "closed_by"])
+    result = {**progress(review), "unreviewed": len(waiting), "revoked_unreviewed": revoked}
+    audit_record(actor=actor, action="access_review.close", obj=review, object_repr=review.name, after=result)
+    return result
