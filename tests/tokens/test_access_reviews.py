@@ -123,3 +123,29 @@ def test_outsiders_and_owners_who_own_no_service_see_nothing(client_for, sam, al
     assert client_for(carol).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"}).status_code == 403
     assert client_for(carol).get(f"{LIST}new/").status_code == 403
     assert AccessReviewItem.objects.get(pk=item.pk).decision == ""
+
+
+API = "/api/v1/access-reviews/"
+
+
+def test_the_api_launches_lists_decides_and_closes(client_for, rita, alice, carol, make_agent, bob, crm, grant):
+    needed = make_agent(bob, name="needed")
+    grant(needed, crm, ["tickets:read"])
+    client = client_for(rita)
+    created = client.post(API, {"name": "Yearly", "due": DUE, "service": crm.pk}, content_type="application/json")
+    assert created.status_code == 201 and created.json()["progress"] == {"total": 1, "kept": 0, "revoked": 0, "waiting": 1}
+    pk = created.json()["id"]
+    [item] = client.get(f"{API}{pk}/items/").json()
+    assert (item["identity_name"], item["scopes"], item["decision"], item["grant_state"]) == ("needed", ["tickets:read"], "", "live")
+    bad = client.post(f"{API}{pk}/items/{item['id']}/decide/", {"decision": "revoke"}, content_type="application/json")
+    assert bad.status_code == 400 and "reason" in bad.json()
+    kept = client.post(f"{API}{pk}/items/{item['id']}/decide/", {"decision": "keep"}, content_type="application/json")
+    assert kept.status_code == 200 and kept.json()["decided_by"] == "rita"
+    assert client_for(carol).post(f"{API}{pk}/close/").status_code == 403
+    closed = client.post(f"{API}{pk}/close/")
+    assert closed.status_code == 200 and closed.json()["closed_at"]
+    assert client.post(f"{API}{pk}/close/").status_code == 400
+    assert [r["name"] for r in client_for(carol).get(API).json()["results"]] == ["Yearly"]
+    assert client_for(alice).get(API).status_code == 403
+    assert client_for(alice).get(f"{API}{pk}/items/").status_code == 403
+    assert client.post(API, {"name": "", "due": "2020-01-01"}, content_type="application/json").status_code == 400

@@ -2,6 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .access_reviews import AccessReviewViewSet
 from .views import EmergencyRevoke, AccessRequestViewSet, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -14,6 +15,7 @@ router.register("delegations", DelegationViewSet, basename="delegation")
 router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
+router.register("access-reviews", AccessReviewViewSet, basename="access-review")
 urlpatterns = [
     *router.urls,
     path("emergency-revoke/", EmergencyRevoke.as_view(), name="emergency-revoke"),

@@ -1,0 +1,125 @@
+"""The access reviews API: the same gate and services as the pages. Readers of everything see
+every round, a service's owner the rounds over their services (403 for others, 404 for a round
+they have no part in); reviewers and security admins launch and close; whoever may decide an
+item on the page decides it here."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from nhiportal.api import valid
+from nhiportal.people.roles import sees_everything
+
+from .. import access_reviews
+from ..models import ReviewDecision, Service
+from ..selectors import grant_state
+
+
+class AccessReviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), allow_null=True, required=False, help_text="empty: every service")
+    due = serializers.DateField()
+    instructions = serializers.CharField(required=False, allow_blank=True, default="")
+    revoke_unreviewed = serializers.BooleanField(required=False, default=False)
+    launched_at = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    progress = serializers.SerializerMethodField()
+
+    def get_progress(self, review) -> dict:
+        return access_reviews.progress(review)
+
+
+class AccessReviewItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    identity = serializers.UUIDField(source="grant.identity_id")
+    identity_name = serializers.CharField(source="grant.identity.name")
+    service = serializers.CharField(source="grant.service.name")
+    grant = serializers.IntegerField(source="grant_id")
+    scopes = serializers.ListField(source="grant.scopes", child=serializers.CharField())
+    grant_state = serializers.SerializerMethodField()
+    decision = serializers.CharField(help_text="keep, revoke, or empty while it waits")
+    decided_by = serializers.CharField(source="decided_by_label")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField()
+
+    def get_grant_state(self, item) -> str:
+        return grant_state(item.grant)
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ReviewDecision.choices)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+@extend_schema(tags=["access reviews"])
+class AccessReviewViewSet(viewsets.GenericViewSet):
+    lookup_value_converter = "int"
+    parser_classes = [JSONParser]
+    filter_backends = []
+    serializer_class = AccessReviewSerializer
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not access_reviews.may_see_reviews(request.user):
+            raise PermissionDenied("Access reviews are open to reviewers, compliance, security admins and service owners.")
+
+    def get_queryset(self):
+        return access_reviews.reviews_for(self.request.user)
+
+    def get_object(self):
+        review = super().get_object()
+        if not sees_everything(self.request.user) and not access_reviews.items_for(self.request.user, review).exists():
+            raise Http404
+        return review
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AccessReviewSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(AccessReviewSerializer(self.get_object()).data)
+
+    @extend_schema(request=AccessReviewSerializer, responses={201: AccessReviewSerializer})
+    def create(self, request):
+        data = valid(AccessReviewSerializer, request.data)
+        review = _allowed(lambda: access_reviews.access_review_launch(actor=request.user, **data))
+        return Response(AccessReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The grants of the round you may see, with their decisions", responses=AccessReviewItemSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def items(self, request, pk=None):
+        items = access_reviews.items_for(request.user, self.get_object())
+        return Response(AccessReviewItemSerializer(items, many=True).data)
+
+    @extend_schema(summary="Keep or revoke one grant (a reason to revoke)", request=DecisionSerializer, responses=AccessReviewItemSerializer)
+    @action(detail=True, methods=["post"], url_path="items/<int:item_pk>/decide")
+    def decide(self, request, pk=None, item_pk=None):
+        review = self.get_object()
+        item = access_reviews.items_for(request.user, review).filter(pk=item_pk).first()
+        if item is None:
+            raise Http404
+        data = valid(DecisionSerializer, request.data)
+        item = _allowed(lambda: access_reviews.access_review_decide(actor=request.user, item=item, **data))
+        return Response(AccessReviewItemSerializer(item).data)
+
+    @extend_schema(summary="Close the round", request=None, responses=AccessReviewSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        review = self.get_object()
+        _allowed(lambda: access_reviews.access_review_close(actor=request.user, review=review))
+        review.refresh_from_db()
+        return Response(AccessReviewSerializer(review).data)
+
+
+def _allowed(call):
+    """A service's refusal of the person (Django's PermissionDenied) as the API's 403."""
+    try:
+        return call()
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
