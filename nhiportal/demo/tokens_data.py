@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth import get_user_model
+from django.db.models import Count
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm
 
@@ -18,12 +19,13 @@ from inventory.models import AIIdentity, Environment, Kind, Sensitivity, Status
 from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
 from tokens.access_requests import access_request_approve, access_request_create, access_request_reject
+from tokens.access_reviews import access_review_decide, access_review_launch, may_decide
 from tokens.credentials import credential_add_jwk, credential_add_spiffe
 from tokens.delegations import delegation_create
 from tokens.exposures import exposure_report_token
 from tokens.issuance import token_issue
 from tokens.keys import signing_keys_rotate
-from tokens.models import CredentialKind, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from tokens.models import CredentialKind, Grant, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from tokens.oauth.client_auth import AuthenticatedClient
 from tokens.oauth.errors import OAuthError
 from tokens.oauth.params import TaskContext
@@ -219,6 +221,24 @@ def finish(identities: list) -> None:
     _lend_one(active)
     _report_one_leak(active)
     _request_access(active)
+    _review_one_service(sam)
+
+
+def _review_one_service(sam) -> None:
+    """sam launches a quarterly review of the busiest service's grants; a few are decided, the
+    rest wait for rita and the service's owner."""
+    now = timezone.now()
+    live = Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    busiest = Service.objects.filter(grants__in=live).annotate(n=Count("grants")).order_by("-n", "name").first()
+    if busiest is None:
+        return
+    review = access_review_launch(
+        actor=sam, name=f"Q4 access to {busiest.name}", due=timezone.localdate() + timedelta(days=21), service=busiest,
+        instructions="Keep what the agent still needs at the scopes it uses; revoke the rest.",
+    )
+    for item in list(review.items.select_related("grant__service", "grant__identity", "review"))[:2]:
+        if may_decide(sam, item):
+            access_review_decide(actor=sam, item=item, decision="keep")
 
 
 def _report_one_leak(active: list) -> None:

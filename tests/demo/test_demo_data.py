@@ -183,3 +183,16 @@ def test_a_tiny_demo_launches_what_it_can_and_an_empty_one_nothing(db):
         progress = campaign_progress(campaign, rita)
         assert 0 < progress["total"] and progress["attested"] < progress["total"]
     call_command("audit_verify", verbosity=0)
+
+
+def test_an_access_review_of_the_busiest_service_waits_for_rita(db):
+    from tokens.access_reviews import may_decide, progress
+    from tokens.models import AccessReview
+
+    call_command("demo_data")
+    review = AccessReview.objects.get()
+    counts = progress(review)
+    assert review.is_open and counts["kept"] >= 1 and counts["waiting"] >= 1
+    rita = get_user_model().objects.get(username="rita")
+    assert any(may_decide(rita, item) for item in review.items.select_related("grant__service", "review"))
+    assert AuditEvent.objects.filter(action="access_review.launch").count() == 1
