@@ -3,8 +3,8 @@
 CATEGORIES = {
     "identities": ("Identities: lifecycle, owners, attestation, campaigns, claims",
                    ("identity", "identities", "orphans", "lapses", "campaign", "claim", "claims", "delegation")),
-    "access": ("Access: requests, grants, agents' tasks and approvals",
-               ("access_request", "access_requests", "grant", "grants", "task", "approvals")),
+    "access": ("Access: requests, reviews, grants, agents' tasks and approvals",
+               ("access_request", "access_requests", "access_review", "grant", "grants", "task", "approvals")),
     "credentials": ("Credentials, services and tokens",
                     ("credential", "credentials", "service", "trust_domain", "token", "tokens")),
     "security": ("Leaks and signing keys", ("exposure", "signing_key")),
