@@ -56,6 +56,18 @@ def may_decide(user, item) -> bool:
     return item.review.is_open and not item.decision and answers_for_service and not _owns_identity(user, grant)
 
 
+def items_waiting_for(user) -> int:
+    """Grants in open rounds this person may decide and nobody has: the navigation's count."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    items = AccessReviewItem.objects.filter(review__closed_at__isnull=True, decision="")
+    if not (is_reviewer(user) or is_security_admin(user)):
+        items = items.filter(grant__service__owner=user)
+    now = timezone.now()
+    items = items.filter(grant__revoked_at__isnull=True, grant__ends_at__gt=now)
+    return items.exclude(grant__identity__ownerships__person=user).count()
+
+
 def progress(review) -> dict:
     counts = review.items.aggregate(
         total=Count("pk"),
@@ -125,6 +137,23 @@ def access_review_close(*, actor, review) -> dict:
     """End the round: what nobody decided is on record, and revoked if the round said so."""
     if not may_launch(actor):
         raise PermissionDenied("Reviewers and security admins close access reviews.")
+    return _close(actor=actor, review=review)
+
+
+def access_reviews_close_due(*, actor, today=None) -> int:
+    """Close every open round whose date to decide by has passed (manage.py close_access_reviews,
+    daily), so a round that revokes what nobody kept does so without waiting for a person."""
+    today = today or timezone.localdate()
+    closed = 0
+    for review in AccessReview.objects.filter(closed_at__isnull=True, due__lt=today).order_by("pk"):
+        with transaction.atomic():
+            if AccessReview.objects.select_for_update().filter(pk=review.pk, closed_at__isnull=True).exists():
+                _close(actor=actor, review=review)
+                closed += 1
+    return closed
+
+
+def _close(*, actor, review) -> dict:
     review = AccessReview.objects.select_for_update().get(pk=review.pk)
     if not review.is_open:
         raise ValidationError("This review is closed already.")
@@ -138,7 +167,7 @@ def access_review_close(*, actor, review) -> dict:
             item.decision, item.decided_by_label, item.decided_at = ReviewDecision.REVOKE, "system:access_review", timezone.now()
             item.reason = "not reviewed by the due date"
             item.save(update_fields=["decision", "decided_by_label", "decided_at", "reason"])
-    review.closed_at, review.closed_by = timezone.now(), actor
+    review.closed_at, review.closed_by = timezone.now(), actor if getattr(actor, "pk", None) else None
     review.save(update_fields=["closed_at", "closed_by"])
     result = {**progress(review), "unreviewed": len(waiting), "revoked_unreviewed": revoked}
     audit_record(actor=actor, action="access_review.close", obj=review, object_repr=review.name, after=result)

@@ -1,5 +1,6 @@
 from functools import partial
 
+from .access_reviews import items_waiting_for
 from .selectors import owns_services, pending_approval_count, waiting_access_request_count
 
 
@@ -11,4 +12,5 @@ def approvals(request):
         "access_requests_waiting": partial(waiting_access_request_count, user),
         # Service owners decide their services' grants in access reviews.
         "owns_services": partial(owns_services, user),
+        "access_reviews_waiting": partial(items_waiting_for, user),
     }

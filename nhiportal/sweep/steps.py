@@ -54,6 +54,7 @@ STEPS = (
     Step("notify_unused_access", DAY, "Tells owners of grants holding scopes no token carried in NHI_UNUSED_ACCESS_DAYS, once per grant."),
     Step("notify_unused_identities", DAY, "Tells owners of active identities that obtained no token in NHI_UNUSED_ACCESS_DAYS, once until used again."),
     Step("notify_credential_rotation", DAY, "Tells owners of agents' public keys older than NHI_CREDENTIAL_MAX_AGE_DAYS, once per key."),
+    Step("close_access_reviews", DAY, "Closes access reviews past their date; revokes what nobody kept where the review says so."),
     Step("repeat_campaigns", DAY, "Launches the next round of each repeating attestation campaign whose period has passed."),
     Step("notify_campaigns", DAY, "Announces new attestation campaigns to owners; reminds them before the due date."),
     Step("compliance_snapshot", DAY, "Records every compliance control's status for the history."),

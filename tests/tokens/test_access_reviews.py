@@ -149,3 +149,32 @@ def test_the_api_launches_lists_decides_and_closes(client_for, rita, alice, caro
     assert client_for(alice).get(API).status_code == 403
     assert client_for(alice).get(f"{API}{pk}/items/").status_code == 403
     assert client.post(API, {"name": "", "due": "2020-01-01"}, content_type="application/json").status_code == 400
+
+
+def test_the_sweep_closes_a_round_past_its_date_and_revokes_what_nobody_kept(rita, make_agent, bob, crm, grant):
+    from django.core.management import call_command
+
+    from tokens.access_reviews import access_review_launch
+
+    quiet_grant = grant(make_agent(bob, name="quiet"), crm, ["tickets:read"])
+    review = access_review_launch(actor=rita, name="Lapsing", due=timezone.localdate(), service=crm, revoke_unreviewed=True)
+    call_command("close_access_reviews", stdout=open("/dev/null", "w"))
+    review.refresh_from_db()
+    assert review.closed_at is None  # due today: still open
+    AccessReview.objects.filter(pk=review.pk).update(due=timezone.localdate() - timedelta(days=1))
+    call_command("governance_sweep", "--step", "close_access_reviews", stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+    review.refresh_from_db()
+    quiet_grant.refresh_from_db()
+    assert review.closed_at and review.closed_by is None and quiet_grant.revoked_at
+    assert AuditEvent.objects.get(action="access_review.close").actor_label == "system:close_access_reviews"
+
+
+def test_the_navigation_counts_the_grants_waiting_for_you(client_for, rita, bob, sam, make_agent, crm, grant):
+    from tokens.access_reviews import access_review_launch
+
+    grant(make_agent(bob, name="one"), crm, ["tickets:read"])
+    grant(make_agent(rita, name="ritas-own"), crm, ["tickets:read"])
+    access_review_launch(actor=sam, name="Counting", due=timezone.localdate(), service=crm)
+    nav = client_for(rita).get("/").content.decode()
+    assert 'Access reviews <span class="badge badge-pending" title="grants waiting for your decision">1</span>' in nav  # not her own agent's
+    assert 'title="grants waiting for your decision">2</span>' in client_for(sam).get("/").content.decode()
