@@ -178,3 +178,4 @@ def test_the_navigation_counts_the_grants_waiting_for_you(client_for, rita, bob,
     nav = client_for(rita).get("/").content.decode()
     assert 'Access reviews <span class="badge badge-pending" title="grants waiting for your decision">1</span>' in nav  # not her own agent's
     assert 'title="grants waiting for your decision">2</span>' in client_for(sam).get("/").content.decode()
+    assert "1 grant to review</a>" in nav  # and on the dashboard's list of what waits
