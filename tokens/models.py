@@ -489,6 +489,9 @@ class AccessReview(models.Model):
     launched_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # When the people who decide were told of it, and reminded before the date (notify_access_reviews).
+    announced_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-launched_at", "-id"]

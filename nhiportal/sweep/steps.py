@@ -49,6 +49,7 @@ STEPS = (
     KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the signing key once it is older than NHI_SIGNING_KEY_MAX_AGE_DAYS; retires keys whose tokens have expired."),
     Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),
     Step("notify_claims", EVERY_SWEEP, "Tells reviewers of ownership claims newly waiting."),
+    Step("notify_access_reviews", EVERY_SWEEP, "Tells the people who decide each new access review; reminds them before its date."),
     Step("notify_exposures", EVERY_SWEEP, "Tells owners of each newly reported leak."),
     Step("notify_grant_endings", DAY, "Tells owners of grants ending soon."),
     Step("notify_unused_access", DAY, "Tells owners of grants holding scopes no token carried in NHI_UNUSED_ACCESS_DAYS, once per grant."),

@@ -4,7 +4,7 @@ CATEGORIES = {
     "identities": ("Identities: lifecycle, owners, attestation, campaigns, claims",
                    ("identity", "identities", "orphans", "lapses", "campaign", "claim", "claims", "delegation")),
     "access": ("Access: requests, reviews, grants, agents' tasks and approvals",
-               ("access_request", "access_requests", "access_review", "grant", "grants", "task", "approvals")),
+               ("access_request", "access_requests", "access_review", "access_reviews", "grant", "grants", "task", "approvals")),
     "credentials": ("Credentials, services and tokens",
                     ("credential", "credentials", "service", "trust_domain", "token", "tokens")),
     "security": ("Leaks and signing keys", ("exposure", "signing_key")),

@@ -179,3 +179,29 @@ def test_the_navigation_counts_the_grants_waiting_for_you(client_for, rita, bob,
     assert 'Access reviews <span class="badge badge-pending" title="grants waiting for your decision">1</span>' in nav  # not her own agent's
     assert 'title="grants waiting for your decision">2</span>' in client_for(sam).get("/").content.decode()
     assert "1 grant to review</a>" in nav  # and on the dashboard's list of what waits
+
+
+def test_the_deciders_are_told_once_and_reminded_before_the_date(mailoutbox, rita, sam, bob, make_agent, crm, grant):
+    from django.core.management import call_command
+
+    from tokens.access_review_notices import access_reviews_notify
+    from tokens.access_reviews import access_review_launch
+    from nhiportal.audit.services import system_actor
+
+    grant(make_agent(bob, name="one"), crm, ["tickets:read"])
+    grant(make_agent(rita, name="ritas-own"), crm, ["tickets:read"])
+    review = access_review_launch(actor=sam, name="Q4", due=timezone.localdate() + timedelta(days=10), service=crm)
+    told = access_reviews_notify(actor=system_actor("tests"))
+    assert told == {"reviews": 1, "people": 2, "reminded": 0, "reminded_people": 0}
+    by_person = {m.to[0]: m for m in mailoutbox}
+    assert set(by_person) == {"rita@example.com", "sam@example.com"}  # sam owns the CRM and is a security admin
+    assert "1 grant to review" in by_person["rita@example.com"].subject  # not her own agent's
+    assert "2 grants to review" in by_person["sam@example.com"].subject
+    assert f"http://testserver/access-reviews/{review.pk}/" in by_person["rita@example.com"].body
+    assert access_reviews_notify(actor=system_actor("tests"))["reviews"] == 0 and len(mailoutbox) == 2  # once
+    AccessReview.objects.filter(pk=review.pk).update(due=timezone.localdate() + timedelta(days=2))
+    call_command("governance_sweep", "--step", "notify_access_reviews", stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+    assert len(mailoutbox) == 4 and all(m.subject.startswith("[NHI Portal] Reminder") for m in mailoutbox[2:])
+    assert list(AuditEvent.objects.filter(action__startswith="access_reviews.").order_by("id").values_list("action", flat=True)) == [
+        "access_reviews.notify", "access_reviews.remind",
+    ]
