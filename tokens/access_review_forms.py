@@ -20,3 +20,16 @@ class AccessReviewForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=ReviewDecision.choices)
     reason = forms.CharField(max_length=300, required=False)
+
+
+class KeepSeveralForm(forms.Form):
+    """The grants ticked to keep; `decidable` (at construction) is every item the person may decide."""
+
+    item = forms.ModelMultipleChoiceField(
+        queryset=None, label="Grants",
+        error_messages={"required": "Tick at least one grant.", "invalid_choice": "A grant ticked is not one you may decide."},
+    )
+
+    def __init__(self, *args, decidable, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = decidable

@@ -12,10 +12,10 @@ from inventory.charts import Bar, bar_chart
 from nhiportal.csv_cells import csv_download
 from nhiportal.pages import page_of
 from nhiportal.people.roles import sees_everything
-from nhiportal.service_forms import submit
+from nhiportal.service_forms import bulk_submit, submit
 
 from . import access_reviews
-from .access_review_forms import AccessReviewForm, DecisionForm
+from .access_review_forms import AccessReviewForm, DecisionForm, KeepSeveralForm
 from .models import AccessReview
 from .selectors import grant_state
 
@@ -71,6 +71,7 @@ def review_detail(request, pk):
     return render(request, "tokens/access_review_detail.html", {
         "review": review, "items": items, "progress": counts, "chart": chart,
         "may_close": review.is_open and access_reviews.may_launch(request.user),
+        "any_decidable": any(item.may_decide for item in items),
     })
 
 
@@ -85,6 +86,18 @@ def item_decide(request, pk, item_pk):
         messages.success(request, f"{item.grant.identity.name} on {item.grant.service.name}: {verb}.")
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("tokens:access-review-detail", pk=review.pk)
+
+
+@login_required
+@require_POST
+def keep_several(request, pk):
+    review = _review(request, pk)
+    decidable_pks = [item.pk for item in access_reviews.items_for(request.user, review) if item.grant.revoked_at is None and access_reviews.may_decide(request.user, item)]
+    form = KeepSeveralForm(request.POST, decidable=access_reviews.items_for(request.user, review).filter(pk__in=decidable_pks))
+    kept = bulk_submit(request, form, lambda data: access_reviews.access_review_keep_several(actor=request.user, items=list(data["item"])), nothing="Nothing was kept")
+    if kept:
+        messages.success(request, f"Kept {kept} grant{'s' if kept != 1 else ''}.")
     return redirect("tokens:access-review-detail", pk=review.pk)
 
 

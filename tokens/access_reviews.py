@@ -133,6 +133,15 @@ def access_review_decide(*, actor, item, decision: str, reason: str = "") -> Acc
 
 
 @transaction.atomic
+def access_review_keep_several(*, actor, items) -> int:
+    """Keep several grants at once (a service owner confirming a list): all or none, one audit
+    event per grant, each checked as a single decision is."""
+    for item in items:
+        access_review_decide(actor=actor, item=item, decision=ReviewDecision.KEEP)
+    return len(items)
+
+
+@transaction.atomic
 def access_review_close(*, actor, review) -> dict:
     """End the round: what nobody decided is on record, and revoked if the round said so."""
     if not may_launch(actor):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("access-reviews/<int:pk>/", access_review_views.review_detail, name="access-review-detail"),
     path("access-reviews/<int:pk>/items/<int:item_pk>/decide/", access_review_views.item_decide, name="access-review-decide"),
     path("access-reviews/<int:pk>/close/", access_review_views.review_close, name="access-review-close"),
+    path("access-reviews/<int:pk>/keep/", access_review_views.keep_several, name="access-review-keep"),
     path("access-reviews/<int:pk>/export.csv", access_review_views.review_export, name="access-review-export"),
     path("users/<int:pk>/services-panel/", views.person_services_panel, name="person-services-panel"),
     path("identities/unused/", unused_identity_views.unused_identity_list, name="unused-identity-list"),

@@ -26,3 +26,17 @@ def test_a_reviewer_launches_a_review_keeps_one_grant_and_revokes_another(page, 
     assert "1 kept, 1 revoked, 0 waiting" in page.locator("section[aria-label='Progress']").inner_text()
     gone.refresh_from_db()
     assert gone.revoked_at is not None and Grant.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_a_reviewer_ticks_every_grant_and_keeps_them_in_one_go(page, login, rita, bob, make_agent, crm, grant):  # noqa: F811
+    from tokens.access_reviews import access_review_launch
+
+    for name in ("first-agent", "second-agent", "third-agent"):
+        grant(make_agent(bob, name=name), crm, ["tickets:read"])
+    review = access_review_launch(actor=rita, name="Bulk", due=timezone.localdate(), service=crm)
+    login(page, rita)
+    page.goto(f"/access-reviews/{review.pk}/")
+    page.check("input[data-check-all=item]")
+    page.click("button:has-text('Keep the ticked grants')")
+    assert "Kept 3 grants." in page.locator(".msg").first.inner_text()
+    assert "3 kept, 0 revoked, 0 waiting" in page.locator("section[aria-label='Progress']").inner_text()

@@ -205,3 +205,23 @@ def test_the_deciders_are_told_once_and_reminded_before_the_date(mailoutbox, rit
     assert list(AuditEvent.objects.filter(action__startswith="access_reviews.").order_by("id").values_list("action", flat=True)) == [
         "access_reviews.notify", "access_reviews.remind",
     ]
+
+
+def test_a_service_owner_keeps_several_grants_at_once_all_or_none(client_for, sam, rita, bob, make_agent, crm, grant):
+    grant(make_agent(bob, name="a"), crm, ["tickets:read"])
+    grant(make_agent(bob, name="b"), crm, ["tickets:read"])
+    grant(make_agent(rita, name="ritas"), crm, ["tickets:read"])
+    client = client_for(rita)
+    launch(client, service=crm.pk)
+    review = AccessReview.objects.get()
+    mine = review.items.get(grant__identity__name="ritas")
+    theirs = list(review.items.exclude(pk=mine.pk).values_list("pk", flat=True))
+    # Her own agent's grant among those ticked: refused, nothing kept.
+    response = client.post(f"{LIST}{review.pk}/keep/", {"item": [*theirs, mine.pk]}, follow=True)
+    assert "not one you may decide" in response.content.decode()
+    assert not review.items.exclude(decision="").exists()
+    response = client.post(f"{LIST}{review.pk}/keep/", {"item": theirs}, follow=True)
+    assert "Kept 2 grants." in response.content.decode()
+    assert set(review.items.filter(decision="keep").values_list("pk", flat=True)) == set(theirs)
+    assert AuditEvent.objects.filter(action="access_review.decide").count() == 2
+    assert "Tick at least one grant" in client.post(f"{LIST}{review.pk}/keep/", {}, follow=True).content.decode()
