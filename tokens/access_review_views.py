@@ -6,17 +6,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from inventory.charts import Bar, bar_chart
 from nhiportal.csv_cells import csv_download
+from nhiportal.ids import as_id
 from nhiportal.pages import page_of
 from nhiportal.people.roles import sees_everything
 from nhiportal.service_forms import bulk_submit, submit
 
 from . import access_reviews
 from .access_review_forms import AccessReviewForm, DecisionForm, KeepSeveralForm
-from .models import AccessReview
+from .models import AccessReview, Service
 from .selectors import grant_state
 
 
@@ -46,7 +48,10 @@ def review_list(request):
 def review_new(request):
     if not access_reviews.may_launch(request.user):
         raise PermissionDenied("Reviewers and security admins launch access reviews.")
-    form = AccessReviewForm(request.POST or None)
+    # From a service's page: that service, and a name to start from.
+    service = Service.objects.filter(pk=as_id(request.GET.get("service"))).first()
+    initial = {"service": service, "name": f"Access to {service.name}, {timezone.localdate():%B %Y}"} if service else {}
+    form = AccessReviewForm(request.POST or None, initial=initial)
     if request.method == "POST":
         review = submit(form, lambda data: access_reviews.access_review_launch(actor=request.user, **data))
         if review:

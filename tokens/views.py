@@ -41,6 +41,7 @@ from .forms import (
     scope_rows,
 )
 from .access_previews import grant_preview
+from .access_reviews import may_launch as may_launch_review
 from .keys import signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
 from .models import Grant, KeyState, Service, SigningKey, TrustDomain
@@ -88,6 +89,7 @@ def service_detail(request, pk):
             "window_days": usage.window_days(),
             "bulk_reason": f"Not used in the last {usage.window_days()} days.",
             "may_change": is_security_admin(request.user),
+            "may_review": may_launch_review(request.user) and grants.exists(),
         },
     )
 

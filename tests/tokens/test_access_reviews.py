@@ -225,3 +225,13 @@ def test_a_service_owner_keeps_several_grants_at_once_all_or_none(client_for, sa
     assert set(review.items.filter(decision="keep").values_list("pk", flat=True)) == set(theirs)
     assert AuditEvent.objects.filter(action="access_review.decide").count() == 2
     assert "Tick at least one grant" in client.post(f"{LIST}{review.pk}/keep/", {}, follow=True).content.decode()
+
+
+def test_a_service_page_offers_reviewers_a_review_of_its_access(client_for, rita, alice, make_agent, bob, crm, grant):
+    grant(make_agent(bob), crm, ["tickets:read"])
+    page = client_for(rita).get(f"/services/{crm.pk}/").content.decode()
+    assert f'href="/access-reviews/new/?service={crm.pk}">Review its access</a>' in page
+    assert "Review its access" not in client_for(alice).get(f"/services/{crm.pk}/").content.decode()
+    form = client_for(rita).get(f"{LIST}new/?service={crm.pk}").context["form"]
+    assert form.initial["service"] == crm and form.initial["name"].startswith("Access to CRM, ")
+    assert client_for(rita).get(f"{LIST}new/?service=nonsense").status_code == 200  # no service chosen, no error
