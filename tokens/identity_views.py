@@ -28,6 +28,7 @@ from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, Spiffe
 from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
+from .access_reviews import may_see_reviews
 from .posture import posture
 from .unused_identities import is_unused
 from .usage import window_days
@@ -79,6 +80,7 @@ def access_panel(request, pk):
             "may_change": visibility.can(request.user, visibility.CHANGE, identity),
             "may_grant": is_security_admin(request.user) and not identity.is_offboarded,
             "may_request": access_requests.may_request(request.user, identity) and not identity.is_offboarded,
+            "may_see_reviews": may_see_reviews(request.user),
         },
     )
 

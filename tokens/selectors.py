@@ -14,7 +14,7 @@ from nhiportal.audit.models import AuditEvent
 from .revocation import live_tokens
 from .unused_identities import unused_identities, with_last_token
 from .usage import unused, window_days, with_uses
-from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -131,8 +131,14 @@ def identity_access(identity) -> AccessPanel:
     """Grants, the latest tasks with their latest tokens, and counts: what the identity holds and did."""
     now = timezone.now()
     grants = list(Grant.objects.filter(identity=identity).select_related("service").order_by("revoked_at", "-ends_at"))
+    # The open access review each grant waits in, if any: its owners see their access is being reviewed.
+    in_review = dict(
+        AccessReviewItem.objects.filter(grant__in=grants, decision="", review__closed_at__isnull=True)
+        .values_list("grant_id", "review_id")
+    )
     for grant in with_uses(grants):
         grant.state = grant_state(grant, now)
+        grant.review_id = in_review.get(grant.pk)
     tasks = list(
         Task.objects.filter(identity=identity)
         .select_related("service", "parent")

@@ -235,3 +235,18 @@ def test_a_service_page_offers_reviewers_a_review_of_its_access(client_for, rita
     form = client_for(rita).get(f"{LIST}new/?service={crm.pk}").context["form"]
     assert form.initial["service"] == crm and form.initial["name"].startswith("Access to CRM, ")
     assert client_for(rita).get(f"{LIST}new/?service=nonsense").status_code == 200  # no service chosen, no error
+
+
+def test_the_identity_page_says_which_grants_wait_in_a_review(client_for, sam, alice, make_agent, crm, grant):
+    agent = make_agent(alice)
+    grant(agent, crm, ["tickets:read"])
+    panel = f"/identities/{agent.identity.pk}/access-panel/"
+    assert "in review" not in client_for(alice).get(panel).content.decode()
+    launch(client_for(sam), service=crm.pk)
+    review = AccessReview.objects.get()
+    html = client_for(alice).get(panel).content.decode()
+    assert "in review" in html and "/access-reviews/" not in html  # a page she may not open is not linked
+    assert f'href="/access-reviews/{review.pk}/" class="badge badge-pending"' in client_for(sam).get(panel).content.decode()
+    item = review.items.get()
+    client_for(sam).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"})
+    assert "in review" not in client_for(alice).get(panel).content.decode()
