@@ -64,9 +64,10 @@ def review_new(request):
 def review_detail(request, pk):
     review = _review(request, pk)
     items = list(access_reviews.items_for(request.user, review))
+    allowed = access_reviews.decidable(request.user, review, items)
     for item in items:
         item.state = grant_state(item.grant)
-        item.may_decide = item.state == "live" and access_reviews.may_decide(request.user, item)
+        item.may_decide = item.state == "live" and item.pk in allowed
     counts = access_reviews.progress(review)
     chart = bar_chart([
         Bar("Kept", counts["kept"], "fill-allow"),
@@ -98,8 +99,9 @@ def item_decide(request, pk, item_pk):
 @require_POST
 def keep_several(request, pk):
     review = _review(request, pk)
-    decidable_pks = [item.pk for item in access_reviews.items_for(request.user, review) if item.grant.revoked_at is None and access_reviews.may_decide(request.user, item)]
-    form = KeepSeveralForm(request.POST, decidable=access_reviews.items_for(request.user, review).filter(pk__in=decidable_pks))
+    items = [item for item in access_reviews.items_for(request.user, review) if item.grant.revoked_at is None]
+    allowed = access_reviews.decidable(request.user, review, items)
+    form = KeepSeveralForm(request.POST, decidable=access_reviews.items_for(request.user, review).filter(pk__in=allowed))
     kept = bulk_submit(request, form, lambda data: access_reviews.access_review_keep_several(actor=request.user, items=list(data["item"])), nothing="Nothing was kept")
     if kept:
         messages.success(request, f"Kept {kept} grant{'s' if kept != 1 else ''}.")
