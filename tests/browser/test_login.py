@@ -43,7 +43,8 @@ def test_the_providers_refusal_shows_on_the_sign_in_page(page, oidc_provider):
 def test_a_person_sets_up_an_authenticator_app_and_signs_in_with_it(page, login, alice):
     login(page, alice)
     page.click("text=Second factor")
-    assert page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")  # the QR code rendered
+    # The QR code rendered (waited for: the image loads after the page does).
+    page.wait_for_function("() => { const img = document.querySelector('img.qr'); return img.complete && img.naturalWidth > 0; }")
     secret = page.locator("p.muted .mono").inner_text()
     page.fill("input[name=code]", pyotp.TOTP(secret).now())
     page.click("button:has-text('Turn on')")
