@@ -20,9 +20,11 @@ def test_a_reviewer_launches_a_review_keeps_one_grant_and_revokes_another(page, 
     page.fill("input[name=due]", (timezone.localdate() + timedelta(days=14)).isoformat())
     page.click("button:has-text('Launch')")
     page.locator("tr", has_text="needed-agent").locator("button:has-text('Keep')").click()
+    page.locator(".msg", has_text="needed-agent on CRM: kept.").wait_for()  # the page came back
     stale = page.locator("tr", has_text="stale-agent")
     stale.locator("input[name=reason]").fill("the project ended")
     stale.locator("button:has-text('Revoke')").click()
+    page.locator(".msg", has_text="stale-agent on CRM: revoked").wait_for()
     assert "1 kept, 1 revoked, 0 waiting" in page.locator("section[aria-label='Progress']").inner_text()
     gone.refresh_from_db()
     assert gone.revoked_at is not None and Grant.objects.filter(revoked_at__isnull=True).count() == 1
