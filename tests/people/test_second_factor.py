@@ -21,13 +21,15 @@ def code_at(secret, seconds_from_now=0):
     return pyotp.TOTP(secret).at(timezone.now() + timedelta(seconds=seconds_from_now))
 
 
-def enrol(client):
-    """Set up an app as its person would; return its secret and the recovery codes shown."""
+def enrol(client, *, with_code=False):
+    """Set up an app as its person would; return its secret and the recovery codes shown (and
+    the code that confirmed it, with_code)."""
     page = client.get(PAGE)
     secret = page.context["secret"]
-    done = client.post(PAGE, {"code": code_at(secret)})
+    code = code_at(secret)
+    done = client.post(PAGE, {"code": code})
     assert done.status_code == 200, done.content
-    return secret, done.context["recovery_codes"]
+    return (secret, done.context["recovery_codes"], code) if with_code else (secret, done.context["recovery_codes"])
 
 
 def password_step(client, user, next_url="/identities/"):
@@ -46,7 +48,7 @@ def test_a_person_enrols_an_app_and_then_signs_in_with_its_code(client_for, alic
     qr = client.get(f"{PAGE}qr.svg")
     assert qr["Content-Type"] == "image/svg+xml" and b"<svg" in qr.content and qr["Cache-Control"].startswith("max-age=0")
     assert client.post(PAGE, {"code": "000000"}).status_code == 400  # a wrong code turns nothing on
-    secret, codes = enrol(client)
+    secret, codes, enrolment_code = enrol(client, with_code=True)
     assert len(codes) == 10 and len(set(codes)) == 10
     factor = SecondFactor.objects.get(user=alice)
     assert secret.encode() not in bytes(factor.secret_encrypted)  # encrypted at rest
@@ -59,15 +61,16 @@ def test_a_person_enrols_an_app_and_then_signs_in_with_its_code(client_for, alic
     assert signed_in_as(fresh) is None  # the password alone signs nobody in
     wrong = fresh.post("/accounts/login/code/", {"code": "123456"})
     assert wrong.status_code == 400 and b"That code is not right" in wrong.content
-    # The code used to enrol was spent; the app's next one works.
-    assert fresh.post("/accounts/login/code/", {"code": code_at(secret)}).status_code == 400
-    right = fresh.post("/accounts/login/code/", {"code": code_at(secret, 30)})
+    # The code used to enrol was spent (even if a new 30-second step began since); the app's next one works.
+    assert fresh.post("/accounts/login/code/", {"code": enrolment_code}).status_code == 400
+    next_code = code_at(secret, 30)
+    right = fresh.post("/accounts/login/code/", {"code": next_code})
     assert right.status_code == 302 and right["Location"] == "/identities/"
     assert signed_in_as(fresh) == "alice"
     # The same code again, in another browser: refused (a code works once).
     again = Client()
     password_step(again, alice)
-    assert again.post("/accounts/login/code/", {"code": code_at(secret, 30)}).status_code == 400
+    assert again.post("/accounts/login/code/", {"code": next_code}).status_code == 400
 
 
 def test_a_recovery_code_signs_in_once_and_is_written_down(client_for, alice):
