@@ -22,7 +22,7 @@ from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
-from . import approvals, delegations, hot_path
+from . import approvals, delegations, hot_path, status_list
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer, signer_cache_clear
 from .models import IssuedToken, ServiceScope, Task
@@ -103,7 +103,8 @@ class _Writes:
     its ledger row and its audit event; and the claims it will carry."""
 
     policy: object  # the engine.ActivePolicy that decided
-    rows: tuple  # prepared_sql.Insert, in order
+    rows: tuple  # prepared_sql.Insert, in order, before the ledger row
+    token_row: prepared_sql.Insert
     event: PreparedEvent
     claims: dict
     scopes: list
@@ -114,8 +115,10 @@ class _Writes:
         connection = prepared_sql.db()
         for row in self.rows:
             row.run(connection)
+        # The ledger row's id is the token's place in the status lists (tokens/status_list.py).
+        claims = {**self.claims, "status": status_list.reference(self.token_row.run(connection, returning=True))}
         audit_append(self.event)
-        return self.claims, self.scopes, self.task_id, self.details
+        return claims, self.scopes, self.task_id, self.details
 
 
 PLAN_MAX_AGE = timedelta(milliseconds=250)
@@ -507,7 +510,7 @@ def token_issue(
             identity=identity, task_id=task_pk, service=service, scopes=scopes, grant_id=grant_id,
             client=client, signer=signer, ttl=ttl, now=now, details=details, jkt=jkt,
         )
-        return _Writes(policy, (*rows, token_row), event, claims, scopes, task_pk, details)
+        return _Writes(policy, tuple(rows), token_row, event, claims, scopes, task_pk, details)
 
     def decide_and_write(identity, signer, now) -> _Writes:
         service = _service(audience)
@@ -626,6 +629,6 @@ def token_exchange(
             identity=identity, task_id=task_id, service=service, scopes=wanted, grant_id=grant_id, client=client,
             signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act, subject=subject_claims.get("sub"), jkt=jkt,
         )
-        return _Writes(policy, (decision, task_row, token_row), event, claims, wanted, task_id, details)
+        return _Writes(policy, (decision, task_row), token_row, event, claims, wanted, task_id, details)
 
     return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write, holder=holder)

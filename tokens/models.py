@@ -360,6 +360,9 @@ class IssuedToken(models.Model):
             models.Index(fields=["identity", "-issued_at"], name="token_identity_idx"),
             # Only exchanged tokens have a parent (see Task's indexes).
             models.Index(fields=["parent"], name="token_parent_idx", condition=models.Q(parent__isnull=False)),
+            # The status lists read revoked tokens by id (tokens/status_list.py). Partial, so an
+            # issuance (never revoked yet) writes nothing to it.
+            models.Index(fields=["id"], name="token_revoked_idx", condition=models.Q(revoked_at__isnull=False)),
         ]
 
     def __str__(self):

@@ -30,18 +30,27 @@ this request's method and URL and this token (tokens/dpop.py); each proof once. 
 sent as Bearer, or a bearer token sent as DPoP, is refused: a copy of a bound token is
 useless without the key.
 
+Revocation (draft-ietf-oauth-status-list): each token names its place in one of the portal's
+status lists, a signed JWT of one bit per token. The verifier fetches a list when it first
+meets it and again every `ttl` seconds the list gives (30 by default), so a revoked token is
+refused within that time while each call stays offline. A list that cannot be fetched is used
+as last fetched until its own exp; past that the tokens it names are refused (fail closed).
+For consequential APIs that must see a revocation at once, pass an `Introspector` to also ask
+the portal (RFC 7662) on every call.
+
 Speed: parsed keys are kept as key objects, and a token already verified is remembered
 (bounded, until it expires), so repeated calls with the same token cost a dictionary
-lookup and a clock check. Offline verification cannot see revocation: pass an
-`Introspector` to also ask the portal (RFC 7662) on every call, for consequential APIs.
+lookup, a clock check and a bit in its status list.
 """
 
+import base64
 import json
 import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
@@ -84,9 +93,15 @@ class DPoPRequest:
     url: str
 
 
-def _http_get_json(url: str, timeout: float = 5.0) -> dict:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the configured JWKS URL
-        return json.loads(response.read())
+STATUS_LIST_TYPE = "statuslist+jwt"
+MAX_STATUS_LIST_BYTES = 16 << 20  # a list inflated past this is refused, not held in memory
+
+
+def _http_get(url: str, timeout: float = 5.0) -> bytes:
+    """GET the JWKS or a status list: the issuer's own URLs, never one a caller chose."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json, application/statuslist+jwt"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the issuer's URLs
+        return response.read()
 
 
 def _http_post_form(url: str, data: dict, timeout: float = 5.0) -> dict:
@@ -145,7 +160,8 @@ class TokenVerifier:
         jwks_max_age: float = 300.0,
         cache_size: int = 10_000,
         introspector: Introspector | None = None,
-        http_get: Callable[[str], dict] = _http_get_json,
+        check_status: bool = True,
+        http_get: Callable[[str], bytes] = _http_get,
         clock: Callable[[], float] = time.time,
         proof_replays: ProofReplayCache | None = None,
     ):
@@ -158,6 +174,7 @@ class TokenVerifier:
         self.jwks_max_age = jwks_max_age
         self.cache_size = cache_size
         self.introspector = introspector
+        self.check_status = check_status
         self.http_get = http_get
         self.clock = clock
         self._keys: dict[str, tuple[str, object]] = {}
@@ -165,6 +182,8 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self._verified: dict[str, tuple] = {}  # token -> (claims, scopes, kid, the key checked with)
         self._proofs = proof_replays or ProofReplayCache()
+        self._status_lists: dict[str, _StatusList] = {}
+        self._status_lock = threading.Lock()
 
     # Keys
 
@@ -188,7 +207,7 @@ class TokenVerifier:
                     return
             self._fetched_at = now
             try:
-                self._keys = self._load(self.http_get(self.jwks_url))
+                self._keys = self._load(json.loads(self.http_get(self.jwks_url)))
             except (OSError, ValueError):
                 pass  # keep the keys we had; the next allowed attempt tries again
 
@@ -258,6 +277,70 @@ class TokenVerifier:
         if not self._proofs.first_use(proof, now):
             raise InvalidDPoPProof("This DPoP proof was already used: make a new one for each request.")
 
+    # Status lists
+
+    def _check_status(self, status) -> None:
+        reference = status.get("status_list") if isinstance(status, dict) else None
+        if not isinstance(reference, dict):
+            raise InvalidToken("The token's status claim is malformed.")
+        index, uri = reference.get("idx"), reference.get("uri")
+        if type(index) is not int or index < 0 or not isinstance(uri, str):
+            raise InvalidToken("The token's status claim is malformed.")
+        if not uri.startswith(self.issuer.rstrip("/") + "/"):
+            # Only the issuer's own lists are fetched, whatever a token names.
+            raise InvalidToken("The token's status list is not the issuer's.")
+        if self._status_list(uri).status(index) != 0:
+            raise InvalidToken("The token has been revoked.")
+
+    def _status_list(self, uri: str) -> "_StatusList":
+        now = self.clock()
+        current = self._status_lists.get(uri)
+        if current is not None and now < current.fresh_until:
+            return current
+        with self._status_lock:  # not self._lock: fetching may refresh the keys, which takes that one
+            current = self._status_lists.get(uri)
+            if current is not None and now < current.fresh_until:
+                return current
+            try:
+                current = self._fetch_status_list(uri, now)
+            except (OSError, ValueError, InvalidToken):
+                if current is None or now >= current.expires_at:
+                    raise InvalidToken("The token's revocation status cannot be checked right now.") from None
+                # Keep what we had until its exp, and try again a little later, not on every call.
+                current = _StatusList(current.bits, current.lst, now + min(current.ttl, 5), current.expires_at, current.ttl)
+            self._status_lists[uri] = current
+            return current
+
+    def _fetch_status_list(self, uri: str, now: float) -> "_StatusList":
+        try:
+            jws = parse(self.http_get(uri).decode("ascii").strip())
+        except (JWSError, UnicodeDecodeError):
+            raise InvalidToken("The status list is malformed.") from None
+        if jws.header.get("typ") != STATUS_LIST_TYPE:
+            raise InvalidToken("This is not a status list (typ).")
+        alg, key = self._key(jws.header.get("kid"))
+        if not jws.verify(key, alg):
+            raise InvalidToken("The status list's signature does not verify.")
+        claims = jws.claims
+        try:
+            check_claims(claims, now=now, leeway=self.leeway, issuer=self.issuer if "iss" in claims else None, require=("sub", "iat"))
+        except ClaimsError as e:
+            raise InvalidToken(f"The status list's {e.claim} is {e.problem}.") from None
+        listed = claims.get("status_list")
+        if claims["sub"] != uri or not isinstance(listed, dict) or listed.get("bits") not in (1, 2, 4, 8):
+            raise InvalidToken("The status list is not the one the token names.")
+        try:
+            inflater = zlib.decompressobj()
+            lst = inflater.decompress(base64.urlsafe_b64decode(str(listed["lst"]) + "=="), MAX_STATUS_LIST_BYTES)
+        except (KeyError, ValueError, zlib.error):
+            raise InvalidToken("The status list is malformed.") from None
+        if inflater.unconsumed_tail:
+            raise InvalidToken("The status list is too large.")
+        ttl = claims.get("ttl")
+        ttl = ttl if isinstance(ttl, (int, float)) and ttl > 0 else 300
+        expires_at = claims["exp"] if isinstance(claims.get("exp"), (int, float)) else float("inf")
+        return _StatusList(listed["bits"], lst, now + ttl, expires_at, ttl)
+
     def verify(self, token: str, *, scopes: Iterable[str] = (), dpop: DPoPRequest | None = None) -> dict:
         """The token's claims, or InvalidToken / InvalidDPoPProof / InsufficientScope. `dpop`:
         the proof and request, when the token came with the DPoP scheme."""
@@ -273,12 +356,32 @@ class TokenVerifier:
         claims, granted = cached[:2]
         self._check_time(claims)
         self._check_binding(token, claims, dpop)
+        if self.check_status and "status" in claims:
+            self._check_status(claims["status"])
         missing = [s for s in scopes if s not in granted]
         if missing:
             raise InsufficientScope(f"The token lacks the scope(s): {' '.join(missing)}.")
         if self.introspector is not None and not self.introspector.active(token):
             raise InvalidToken("The token has been revoked.")
         return claims
+
+
+@dataclass(frozen=True)
+class _StatusList:
+    """A fetched status list: its statuses, and until when it is fresh and usable."""
+
+    bits: int
+    lst: bytes
+    fresh_until: float
+    expires_at: float
+    ttl: float
+
+    def status(self, index: int) -> int:
+        """The index's status: `bits` bits, packed from the least significant bit of each byte."""
+        position = index * self.bits
+        if position >> 3 >= len(self.lst):
+            raise InvalidToken("The token's status index is outside its status list.")
+        return (self.lst[position >> 3] >> (position & 7)) & ((1 << self.bits) - 1)
 
 
 def access_token_of(request) -> tuple[str, DPoPRequest | None] | None:

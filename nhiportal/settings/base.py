@@ -287,6 +287,9 @@ LOGGING = {
 NHI = {
     "ISSUER": os.environ.get("NHI_ISSUER", "http://127.0.0.1:8000"),
     "TOKEN_TTL_CEILING": int(os.environ.get("NHI_TOKEN_TTL_CEILING", "900")),
+    # How long a verifier may keep a token status list before fetching it again: a revoked
+    # token is refused by offline verifiers within this many seconds (tokens/status_list.py).
+    "STATUS_LIST_TTL": int(os.environ.get("NHI_STATUS_LIST_TTL", "30")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
     # A live grant none of whose tokens in this many days carried one of its scopes is unused

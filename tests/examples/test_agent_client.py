@@ -52,7 +52,7 @@ def test_the_example_agent_gets_a_bound_token_uses_it_and_ends_its_task(client, 
 
     assert client.call("GET", API_URL, task).status_code == 200
     sent = client.crm.received[-1]
-    verifier = TokenVerifier(issuer=live_server.url, audience=CRM, http_get=lambda url: http.get(url).json())
+    verifier = TokenVerifier(issuer=live_server.url, audience=CRM, http_get=lambda url: http.get(url).content)
     token = sent.headers["Authorization"].removeprefix("DPoP ")
     claims = verifier.verify(token, scopes=["tickets:read"], dpop=DPoPRequest(sent.headers["DPoP"], "GET", API_URL))
     assert claims["task_id"] == task["task_id"]

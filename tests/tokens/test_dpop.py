@@ -160,7 +160,7 @@ def test_discovery_lists_the_proof_algorithms(oauth):
 
 @pytest.fixture
 def verifier(oauth):
-    return TokenVerifier(issuer="http://testserver", audience=CRM, http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).json())
+    return TokenVerifier(issuer="http://testserver", audience=CRM, http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).content)
 
 
 @pytest.fixture

@@ -34,9 +34,10 @@ def fetches(oauth):
 
     def http_get(url):
         calls.append(url)
-        return oauth.get(url.removeprefix("http://testserver")).json()
+        return oauth.get(url.removeprefix("http://testserver")).content
 
     http_get.calls = calls
+    http_get.jwks = lambda: [url for url in calls if url.endswith("/jwks.json")]
     return http_get
 
 
@@ -49,9 +50,10 @@ def test_it_verifies_a_portal_token_through_the_published_jwks(agent, get_token,
     token = get_token(agent, scope="tickets:read tickets:write")["access_token"]
     claims = verifier.verify(token, scopes=["tickets:read"])
     assert claims["sub"] == agent.client_id and claims["task_id"]
-    assert fetches.calls == ["http://testserver/oauth/jwks.json"]
+    # The keys, and the status list the token names (is it revoked?), once each.
+    assert fetches.calls == ["http://testserver/oauth/jwks.json", "http://testserver/oauth/status/0"]
     verifier.verify(token)
-    assert len(fetches.calls) == 1
+    assert len(fetches.calls) == 2
 
 
 def test_it_checks_the_scopes(agent, get_token, verifier):
@@ -107,14 +109,14 @@ def test_it_refetches_on_an_unknown_kid_but_rate_limits_it(agent, get_token, fet
     fresh = get_token(agent)["access_token"]
     with pytest.raises(InvalidToken, match="unknown"):
         verifier.verify(fresh)  # the JWKS was fetched a moment ago: no second fetch yet
-    assert len(fetches.calls) == 1
+    assert len(fetches.jwks()) == 1
     now[0] += 31
     assert verifier.verify(fresh)["sub"] == agent.client_id
-    assert len(fetches.calls) == 2
+    assert len(fetches.jwks()) == 2
     for _ in range(5):
         with pytest.raises(InvalidToken):
             verifier.verify(fresh.replace(fresh.split(".")[0], jwt.utils.base64url_encode(b'{"alg":"ES256","typ":"at+jwt","kid":"forged"}').decode()))
-    assert len(fetches.calls) == 2
+    assert len(fetches.jwks()) == 2
 
 
 def test_the_portal_publishes_the_next_key_so_a_rotation_needs_no_refetch(agent, get_token, fetches, sam):
@@ -123,7 +125,7 @@ def test_the_portal_publishes_the_next_key_so_a_rotation_needs_no_refetch(agent,
     verifier.verify(get_token(agent)["access_token"])
     signing_keys_rotate(actor=sam)
     verifier.verify(get_token(agent)["access_token"])
-    assert len(fetches.calls) == 1
+    assert len(fetches.jwks()) == 1
 
 
 def test_the_view_decorator_answers_401_and_403(agent, get_token, verifier):

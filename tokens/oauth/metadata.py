@@ -68,6 +68,8 @@ def authorization_server_metadata(request):
         "authorization_details_types_supported": [AGENT_TASK],
         # RFC 9449: a DPoP proof with the token request binds the token to the agent's key.
         "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+        # draft-ietf-oauth-status-list: each token's `status` claim names its list; this lists them all.
+        "status_list_aggregation_endpoint": endpoint_url("oauth:status-lists"),
     }
     return _cached(JsonResponse(metadata), METADATA_MAX_AGE)
 
