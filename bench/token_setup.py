@@ -60,6 +60,8 @@ def main(out: Path) -> None:
         actor=sam, name=AGENT, kind="agent", environment="production", primary_owner=sam,
         purpose="Load for the token benchmark.", trust_boundary="corp-internal", autonomy="supervised",
         sensitivity_ceiling=3, offboarding_plan="Delete the benchmark database.",
+        # As a production agent should be, so each token pays for the network check.
+        allowed_networks=["127.0.0.0/8", "10.0.0.0/8"],
     )
     credential_add_jwk(actor=sam, identity=identity, jwk=public_jwk(agent_key, "bench-agent-key"))
     identity_activate(actor=sam, identity=identity)

@@ -9,6 +9,7 @@ from django.db.models import Q
 from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
 
+from . import networks
 from .models import AIIdentity, Environment, Kind, OwnerRole
 from .people_picker import PeopleChoiceField, PersonChoiceField
 from .selectors import people_who_can_own
@@ -33,8 +34,28 @@ class VersionedForm(ReportsBadVersion, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
+class NetworksField(forms.CharField):
+    """Networks one per line (or separated by commas or spaces), kept as a list of CIDRs."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "10.20.0.0/16\n2001:db8:42::/48"})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, (list, tuple)) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return networks.normalized(text.replace(",", " ").split())
+
+
 class IdentityForm(forms.ModelForm):
     """The identity's descriptive fields, shared by the register and edit pages."""
+
+    allowed_networks = NetworksField(
+        required=False,
+        label="Allowed networks",
+        help_text="Where its tokens may be asked for from: one network or address per line. "
+        "Empty: anywhere. A key used from elsewhere gets no token.",
+    )
 
     attestation_interval_days = forms.IntegerField(
         label="Attestation interval (days)",

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from .networks import validate_networks
+
 
 class Kind(models.TextChoices):
     AGENT = "agent", "Agent"
@@ -58,6 +60,8 @@ class AIIdentity(models.Model):
         choices=Sensitivity.choices, null=True, blank=True, help_text="The most sensitive data it may touch."
     )
     offboarding_plan = models.TextField(blank=True)
+    # Where its tokens may be asked for from (inventory/networks.py); empty: anywhere.
+    allowed_networks = models.JSONField(default=list, blank=True, validators=[validate_networks])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REGISTERED, db_index=True)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)

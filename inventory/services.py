@@ -10,7 +10,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 
-from . import campaigns
+from . import campaigns, networks
 from .lifecycle import (
     ACTIVATE,
     OFFBOARD,
@@ -33,6 +33,7 @@ EDITABLE_FIELDS = (
     "autonomy",
     "sensitivity_ceiling",
     "offboarding_plan",
+    "allowed_networks",
     "attestation_interval_days",
 )
 
@@ -56,6 +57,14 @@ def identity_snapshot(identity: AIIdentity) -> dict:
     data = {field: getattr(identity, field) for field in EDITABLE_FIELDS}
     data.update(status=identity.status, version=identity.version)
     return data
+
+
+def _networks(values) -> list[str]:
+    """Stored in one spelling (CIDRs, each once), so an edit that only respells them changes nothing."""
+    try:
+        return networks.normalized(list(values) if isinstance(values, tuple) else values)
+    except ValidationError as error:
+        raise ValidationError({"allowed_networks": error.messages}) from None
 
 
 def _lock(identity: AIIdentity) -> AIIdentity:
@@ -93,6 +102,7 @@ def identity_register(
     autonomy: str = "supervised",
     sensitivity_ceiling: int | None = None,
     offboarding_plan: str = "",
+    allowed_networks=(),
     attestation_interval_days: int | None = None,
 ) -> AIIdentity:
     """Register a new identity in state `registered`, with its owners."""
@@ -106,6 +116,7 @@ def identity_register(
         autonomy=autonomy,
         sensitivity_ceiling=sensitivity_ceiling,
         offboarding_plan=offboarding_plan.strip(),
+        allowed_networks=_networks(allowed_networks),
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     # The portal-wide interval (settings.NHI) unless this identity is given its own.
@@ -133,6 +144,8 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
+    if "allowed_networks" in changes:
+        changes["allowed_networks"] = _networks(changes["allowed_networks"])
     before = identity_snapshot(identity)
     for field, value in changes.items():
         setattr(identity, field, value.strip() if isinstance(value, str) else value)

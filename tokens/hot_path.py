@@ -20,7 +20,7 @@ from nhiportal.prepared_sql import columns as _columns, db, quote as _q, table
 
 from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, WorkloadCredential
 
-IDENTITY_FACTS = ("id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling")
+IDENTITY_FACTS = ("id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling", "allowed_networks")
 SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "updated_at")
 
 
@@ -33,6 +33,7 @@ class IdentityFacts:
         for name, value in zip(IDENTITY_FACTS, values):
             setattr(self, name, value)
         self.id = as_uuid(self.id)
+        self.allowed_networks = tuple(as_json(self.allowed_networks))
         self.has_active_owner = has_active_owner
 
     @property

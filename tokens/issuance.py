@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from inventory import networks
 from inventory.models import Status
 from nhiportal.audit.services import PreparedEvent, agent_actor, audit_append, audit_prepare
 from nhiportal import prepared_sql, sqlite_wal
@@ -76,8 +77,10 @@ class _Refusal(Exception):
     `evaluated`: the decision row of a policy evaluation that allowed the request before the
     portal refused it (no time left), recorded first: every evaluation is in the log."""
 
-    def __init__(self, error: OAuthError, rule: str, service=None, evaluated=None):
+    def __init__(self, error: OAuthError, rule: str, service=None, evaluated=None, detail: str | None = None):
         self.error, self.rule, self.service, self.evaluated = error, rule, service, evaluated
+        # What the owner reads in the decision log, when it says more than the caller is told.
+        self.detail = detail or error.description
 
 
 class _PolicyDenial(_Refusal):
@@ -271,7 +274,7 @@ def _record_refusal(action, identity, refusal: _Refusal, client, audience, scope
         identity=identity,
         service=refusal.service,
         rule=refusal.rule,
-        detail=refusal.error.description,
+        detail=refusal.detail,
         summary={"client_id": client.client_id, "audience": audience or "", "scopes": list(scopes), "error": refusal.error.error},
     )
 
@@ -435,6 +438,12 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                 raise _Refusal(
                     OAuthError(UNAUTHORIZED_CLIENT, f"The identity is {identity.get_status_display().lower()}, not active."),
                     "portal:identity-not-active",
+                )
+            if not networks.allows(identity.allowed_networks, client.address):
+                raise _Refusal(
+                    OAuthError(UNAUTHORIZED_CLIENT, "Tokens for this identity are issued only to requests from its allowed networks."),
+                    "portal:network",
+                    detail=f"Asked from {client.address or 'an unknown address'}, outside its allowed networks.",
                 )
             now = timezone.now()
             if ahead is not None and ahead.holds(identity, audience, now):

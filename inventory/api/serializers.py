@@ -6,6 +6,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inventory import networks
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.lifecycle import allowed_actions
 from inventory.models import Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
@@ -35,6 +36,7 @@ class IdentitySerializer(serializers.Serializer):
     autonomy = serializers.ChoiceField(choices=Autonomy.choices)
     sensitivity_ceiling = serializers.ChoiceField(choices=Sensitivity.choices, allow_null=True)
     offboarding_plan = serializers.CharField()
+    allowed_networks = serializers.ListField(child=serializers.CharField(), help_text="CIDRs its tokens may be asked for from; empty: anywhere.")
     status = serializers.CharField()
     status_reason = serializers.CharField()
     status_changed_at = serializers.DateTimeField()
@@ -72,6 +74,10 @@ class _DescriptiveFields(serializers.Serializer):
     autonomy = serializers.ChoiceField(choices=Autonomy.choices, required=False)
     sensitivity_ceiling = serializers.ChoiceField(choices=Sensitivity.choices, required=False, allow_null=True)
     offboarding_plan = serializers.CharField(required=False, allow_blank=True)
+    allowed_networks = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=networks.MAX_NETWORKS,
+        help_text="Networks or addresses its tokens may be asked for from, e.g. [\"10.20.0.0/16\"]; [] for anywhere.",
+    )
     attestation_interval_days = serializers.IntegerField(
         required=False,
         min_value=1,

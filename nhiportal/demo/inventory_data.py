@@ -101,6 +101,8 @@ ENVIRONMENTS = [Environment.PRODUCTION] * 12 + [Environment.STAGING] * 4 + [Envi
 STATUSES = [Status.ACTIVE] * 12 + [Status.REGISTERED] * 3 + [Status.SUSPENDED] * 3 + [Status.OFFBOARDED] * 3
 # One in six live identities has its attestation overdue, so the dashboard has work to show.
 OVERDUE_SHARE = 6
+# Production agents in these zones are bound to their networks (the rest show "any" on their page).
+ZONE_NETWORKS = {"corp-internal": ["10.20.0.0/16", "2001:db8:20::/48"], "analytics-zone": ["10.40.0.0/16"]}
 
 
 @dataclass
@@ -196,6 +198,7 @@ def create_identities(
             autonomy=spec.autonomy,
             sensitivity_ceiling=spec.sensitivity,
             offboarding_plan=spec.offboarding_plan,
+            allowed_networks=ZONE_NETWORKS.get(spec.trust_boundary, []) if spec.environment == Environment.PRODUCTION else [],
         )
         activated = False
         if spec.status in (Status.ACTIVE, Status.SUSPENDED) or (spec.status == Status.OFFBOARDED and rng.random() < 0.6):

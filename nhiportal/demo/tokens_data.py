@@ -6,6 +6,7 @@ the token services.
 are thrown away: the demo's agents cannot actually sign, which is the point of a demo.
 """
 
+import ipaddress
 import uuid
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -168,9 +169,12 @@ def _run_tasks(granted: list, sam) -> None:
 
 def _demo_client(identity: AIIdentity) -> AuthenticatedClient:
     credential = identity.credentials.filter(enabled=True).first()
+    # From inside its allowed networks, as the agent itself would ask.
+    address = next(ipaddress.ip_network(identity.allowed_networks[0]).hosts()) if identity.allowed_networks else ""
     return AuthenticatedClient(
         client_id=str(identity.pk), identity_id=identity.pk, credential_id=credential.pk,
         replay_key=uuid.uuid4().hex, replay_expires_at=datetime.now(dt_timezone.utc) + timedelta(minutes=5),
+        address=str(address),
     )
 
 

@@ -124,13 +124,13 @@ def oauth():
     return Client()
 
 
-def token_request(client, agent, *, assertion=None, **params) -> "object":
+def token_request(client, agent, *, assertion=None, address="127.0.0.1", **params) -> "object":
     data = {"grant_type": "client_credentials", "resource": CRM, "scope": "tickets:read", "authorization_details": json.dumps(TASK)}
     data.update(params)
     data = {k: v for k, v in data.items() if v is not None}
     data.setdefault("client_assertion_type", ASSERTION_TYPE)
     data["client_assertion"] = assertion or agent.assertion()
-    return client.post("/oauth/token", data)
+    return client.post("/oauth/token", data, REMOTE_ADDR=address)
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ class AuthenticatedClient:
     credential_id: int
     replay_key: str
     replay_expires_at: datetime
+    address: str = ""  # where the request came from (REMOTE_ADDR), for the identity's allowed networks
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _client_key(client_id: str, kid: str | None) -> tuple[uuid.UUID, int, Public
     return identity_id, credential_id, key
 
 
-def _authenticate_jwk(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
+def _authenticate_jwk(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
     claims = jws.claims
     client_id = post.get("client_id") or claims.get("iss")
     if not isinstance(client_id, str) or (post.get("client_id") and claims.get("iss") != client_id):
@@ -154,10 +155,10 @@ def _authenticate_jwk(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
     identity_id, credential_id, key = _client_key(client_id, kid)
     verified = _verify(jws, key, audiences=audiences, issuer=client_id, subject=client_id)
     replay_key, replay_expires = _replay(client_id, _jti(verified), verified["exp"])
-    return AuthenticatedClient(client_id, identity_id, credential_id, replay_key, replay_expires)
+    return AuthenticatedClient(client_id, identity_id, credential_id, replay_key, replay_expires, address)
 
 
-def _authenticate_svid(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
+def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
     spiffe_id = jws.claims["sub"]
     credential = (
         WorkloadCredential.objects.select_related("trust_domain")
@@ -185,16 +186,16 @@ def _authenticate_svid(jws: CompactJWS, post, audiences) -> AuthenticatedClient:
     # SPIRE may leave jti out; the SVID itself then becomes single-use at this endpoint.
     jti = verified.get("jti") or hashlib.sha256(jws.signing_input + jws.signature).hexdigest()
     replay_key, replay_expires = _replay(client_id, str(jti)[:255], verified["exp"])
-    return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires)
+    return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address)
 
 
-def authenticate_agent(post, *, audiences: list[str]) -> AuthenticatedClient:
+def authenticate_agent(post, *, audiences: list[str], address: str = "") -> AuthenticatedClient:
     """Check an agent's client assertion (or JWT-SVID). Does not consume its jti: see consume()."""
     jws = _parsed(_assertion(post))
     subject = jws.claims.get("sub")
     if isinstance(subject, str) and subject.startswith("spiffe://"):
-        return _authenticate_svid(jws, post, audiences)
-    return _authenticate_jwk(jws, post, audiences)
+        return _authenticate_svid(jws, post, audiences, address)
+    return _authenticate_jwk(jws, post, audiences, address)
 
 
 def authenticate_service(post, *, audiences: list[str]) -> AuthenticatedService:

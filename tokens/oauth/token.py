@@ -68,7 +68,7 @@ def _token(request):
         if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be client_credentials or token-exchange.")
         jkt = _dpop_key(request)
-        client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"))
+        client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"), address=request.META.get("REMOTE_ADDR", ""))
         if grant_type == TOKEN_EXCHANGE:
             body = _exchange(post, client, jkt)
         else:
