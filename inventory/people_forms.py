@@ -1,5 +1,5 @@
 """Forms of the people pages (security admins): hand over, deactivate or reactivate, roles,
-reset a lost second factor."""
+reset a lost second factor, end their sessions."""
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -22,7 +22,7 @@ class HandOverForm(forms.Form):
 
 
 class DeactivateForm(forms.Form):
-    reason = forms.CharField(max_length=200, help_text="Recorded in the audit log. They can no longer sign in; their API tokens are revoked.")
+    reason = forms.CharField(max_length=200, help_text="Recorded in the audit log. Their sessions end, they can no longer sign in, their API tokens are revoked.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="deactivate", **kwargs)
@@ -40,6 +40,14 @@ class SecondFactorResetForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="second_factor", **kwargs)
+
+
+class EndSessionsForm(forms.Form):
+    reason = forms.CharField(max_length=200, help_text="Recorded in the audit log, e.g. a stolen laptop. They can sign in again unless deactivated.")
+    confirm = forms.BooleanField(label="Sign them out of every browser now", error_messages={"required": "Tick this to confirm."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="sessions", **kwargs)
 
 
 class RolesForm(forms.Form):

@@ -1,6 +1,7 @@
 """People: the directory behind the type-ahead pickers (people_picker.py), and the people
 pages, where reviewers, compliance and security admins see who answers for what, and a
-security admin hands a leaver's ownership over, deactivates them, or changes their roles."""
+security admin hands a leaver's ownership over, deactivates them, ends their sessions, or
+changes their roles."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from nhiportal.audit.selectors import event_changes, events_for_object
 from nhiportal.pages import page_of
+from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove
 from nhiportal.people.selectors import directory_entry_of, sso_link_of
@@ -23,7 +25,7 @@ from nhiportal.service_forms import submit
 
 from . import people, selectors
 from .handover import ownerships_hand_over
-from .people_forms import DeactivateForm, HandOverForm, ReactivateForm, RolesForm, SecondFactorResetForm
+from .people_forms import DeactivateForm, EndSessionsForm, HandOverForm, ReactivateForm, RolesForm, SecondFactorResetForm
 from .people_picker import person_label
 
 MAX_QUERY_LENGTH = 100
@@ -92,6 +94,8 @@ def _person_page(request, person, *, status=200, **bound):
         "reactivate_form": bound.get("reactivate") or ReactivateForm(),
         "second_factor_form": bound.get("second_factor") or SecondFactorResetForm(),
         "has_second_factor": has_second_factor(person),
+        "open_sessions": open_sessions_of(person).count(),
+        "sessions_form": bound.get("sessions") or EndSessionsForm(),
         "roles_form": bound.get("roles") or RolesForm(initial={"roles": sorted({g.name for g in person.groups.all()} & set(ALL_ROLES))}),
     }, status=status)
 
@@ -126,6 +130,19 @@ def person_hand_over(request, pk):
     return redirect("inventory:person-detail", pk=leaver.pk)
 
 
+@login_required
+@require_POST
+def person_sessions_end_view(request, pk):
+    person = _person(request, pk, manage=True)
+    form = EndSessionsForm(request.POST)
+    ended = submit(form, lambda data: person_sessions_end(person=person, actor=request.user, reason=data["reason"]))
+    if ended is None:
+        return _person_page(request, person, status=400, sessions=form)
+    name = person.get_username()
+    messages.success(request, f"Ended {ended} session{pluralize(ended)} of {name}: they sign in again to go on." if ended else f"{name} had no open session.")
+    return redirect("inventory:person-detail", pk=person.pk)
+
+
 def _person_action(form_class, write, done: str):
     """A POST that changes one person (security admins, never themselves): write(actor, person,
     cleaned_data) through the form, or the person page again with the form's errors."""
@@ -145,7 +162,7 @@ def _person_action(form_class, write, done: str):
 
 person_deactivate_view = _person_action(
     DeactivateForm, lambda actor, person, data: person_deactivate(person=person, actor=actor, reason=data["reason"]),
-    "{person} is deactivated: they can no longer sign in, and their API tokens are revoked.",
+    "{person} is deactivated: they are signed out, can no longer sign in, and their API tokens are revoked.",
 )
 person_reactivate_view = _person_action(
     ReactivateForm, lambda actor, person, data: person_reactivate(person=person, actor=actor, reason=data["reason"]),

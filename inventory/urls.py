@@ -15,6 +15,7 @@ urlpatterns = [
     path("users/<int:pk>/reactivate/", people_views.person_reactivate_view, name="person-reactivate"),
     path("users/<int:pk>/roles/", people_views.person_roles, name="person-roles"),
     path("users/<int:pk>/second-factor/reset/", people_views.person_second_factor_reset, name="person-second-factor-reset"),
+    path("users/<int:pk>/sessions/end/", people_views.person_sessions_end_view, name="person-sessions-end"),
     path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
     path("campaigns/new/", campaign_views.campaign_launch, name="campaign-launch"),
     path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign-detail"),

@@ -7,6 +7,7 @@ from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
 from nhiportal.people import second_factor_views
 from nhiportal.people.sign_in_views import SignInView, admin_sign_in, sso_callback, sso_start
+from nhiportal.people.sign_out_views import SignOutView, sso_backchannel_logout
 from nhiportal.sweep.api import SweepStatus
 
 api_v1 = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("", include("tokens.oauth.urls")),
     path("healthz", healthz, name="healthz"),
     path("scim/v2/", include("nhiportal.people.scim_urls")),
+    path("accounts/sso/backchannel-logout/", sso_backchannel_logout, name="sso-backchannel-logout"),
     path("", include("inventory.urls")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/sso/", sso_start, name="sso-start"),
@@ -37,7 +39,7 @@ urlpatterns = [
     path("accounts/second-factor/qr.svg", second_factor_views.second_factor_qr, name="second-factor-qr"),
     path("accounts/second-factor/remove/", second_factor_views.second_factor_remove_view, name="second-factor-remove"),
     path("accounts/sso/callback/", sso_callback, name="sso-callback"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/", include("nhiportal.people.urls")),

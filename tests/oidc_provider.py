@@ -2,7 +2,9 @@
 the organisation's Okta or Entra. It publishes discovery metadata and keys, answers the
 authorization request for whoever `person` names, checks the client's secret and the PKCE
 verifier at its token endpoint, and signs ID tokens with PyJWT (the portal checks them with
-Authlib and joserfc, another JOSE library)."""
+Authlib and joserfc, another JOSE library). It ends its session at its end_session_endpoint
+(RP-initiated logout) and signs the logout tokens it would post to the portal (back-channel
+logout)."""
 
 import base64
 import hashlib
@@ -34,6 +36,8 @@ class OIDCProvider:
         self.signing_key = None  # another key to sign with (a forged token)
         self.published_issuer = None  # what the metadata says the issuer is, when not the truth
         self.authorizations = []  # the authorization requests received, as dicts
+        self.ends_sessions = True  # publishes an end_session_endpoint
+        self.sign_outs = []  # the RP-initiated logout requests received, as dicts
         self._codes = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.provider = self
@@ -67,7 +71,25 @@ class OIDCProvider:
             "id_token_signing_alg_values_supported": ["ES256"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            **({"end_session_endpoint": f"{self.issuer}/end_session"} if self.ends_sessions else {}),
         }
+
+    def end_session(self, query: dict) -> str:
+        """Where the browser goes after the provider's session ends: back to the portal."""
+        self.sign_outs.append(query)
+        return query["post_logout_redirect_uri"]
+
+    def logout_token(self, *, key=None, **claims) -> str:
+        """A logout token as the provider would post it to the portal's back-channel logout URI,
+        about `person`; claims given as None are left out."""
+        now = int(time.time())
+        body = {
+            "iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(16),
+            "sub": self.person["sub"], "sid": "provider-session-1",
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}}, **claims,
+        }
+        body = {name: value for name, value in body.items() if value is not None}
+        return jwt.encode(body, key or self.key, algorithm="ES256", headers={"kid": self.kid, "typ": "logout+jwt"})
 
     def jwks(self) -> dict:
         jwk = ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
@@ -124,6 +146,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, provider.metadata())
         if url.path == "/jwks":
             return self._json(200, provider.jwks())
+        if url.path == "/end_session":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            self.send_response(302)
+            self.send_header("Location", provider.end_session(query))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if url.path == "/authorize":
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             self.send_response(302)

@@ -374,12 +374,13 @@ class IssuedToken(models.Model):
 
 
 class UsedAssertion(models.Model):
-    """Client-assertion jtis seen while they could still be valid: a replay is refused.
+    """Client-assertion jtis seen while they could still be valid: a replay is refused. The
+    identity provider's logout tokens are kept here too (nhiportal/people/single_sign_out.py).
 
     The unique insert is the check, so it holds across workers and hosts.
     """
 
-    key = models.CharField(max_length=64, unique=True)  # sha256(client_id + jti)
+    key = models.CharField(max_length=64, unique=True)  # sha256(client_id + jti), or of the logout token's issuer + jti
     # Not indexed: every token would write to that index, and only the daily prune reads by
     # it, scanning rows in insertion order, where the expired ones come first.
     expires_at = models.DateTimeField()

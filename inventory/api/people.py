@@ -1,6 +1,6 @@
 """The people API, the same gate and services as the people pages: reviewers, compliance and
-security admins read (403 otherwise); security admins hand over, deactivate, reactivate and
-set roles, never their own (403)."""
+security admins read (403 otherwise); security admins hand over, deactivate, reactivate, end
+sessions and set roles, never their own (403)."""
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
@@ -11,6 +11,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from nhiportal.api import valid
+from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove
 from nhiportal.people.selectors import directory_entry_of, sso_link_of
@@ -48,6 +49,7 @@ class SignInSerializer(serializers.Serializer):
     password = serializers.BooleanField(help_text="They have a password to sign in with.")
     second_factor = serializers.BooleanField(help_text="An authenticator app guards their password sign-in.")
     kept_by_directory = serializers.BooleanField(help_text="The directory provisions them over SCIM.")
+    open_sessions = serializers.IntegerField(help_text="Browsers signed in as them now.")
 
 
 class PersonDetailSerializer(PersonSerializer):
@@ -59,6 +61,7 @@ class PersonDetailSerializer(PersonSerializer):
         return SignInSerializer({
             "single_sign_on": sso_link_of(person) is not None, "password": person.has_usable_password(),
             "second_factor": has_second_factor(person), "kept_by_directory": entry is not None and entry.deleted_at is None,
+            "open_sessions": open_sessions_of(person).count(),
         }).data
 
     def get_owns(self, person) -> list[dict]:
@@ -87,6 +90,10 @@ class OptionalPersonReasonSerializer(serializers.Serializer):
 
 class RolesSerializer(serializers.Serializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ALL_ROLES), allow_empty=True)
+
+
+class SessionsEndedSerializer(serializers.Serializer):
+    sessions_ended = serializers.IntegerField(help_text="How many browser sessions ended (0: none was open).")
 
 
 class HandedOverSerializer(serializers.Serializer):
@@ -136,7 +143,7 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         moved = ownerships_hand_over(actor=request.user, leaver=leaver, successor=successor, reason=data["reason"])
         return Response({"identities": moved["identities"], "services": moved.get("services", 0)})
 
-    @extend_schema(summary="Deactivate: no more sign-in; their API tokens are revoked", request=PersonReasonSerializer, responses=PersonSerializer)
+    @extend_schema(summary="Deactivate: their sessions end, no more sign-in; their API tokens are revoked", request=PersonReasonSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
         person = self._to_manage()
@@ -157,6 +164,14 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         person = self._to_manage()
         second_factor_remove(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
         return Response(PersonDetailSerializer(self.get_object()).data)
+
+    @extend_schema(summary="End all their browser sessions: they sign in again (unless deactivated)",
+                   request=PersonReasonSerializer, responses=SessionsEndedSerializer)
+    @action(detail=True, methods=["post"], url_path="sessions/end")
+    def sessions_end(self, request, pk=None):
+        person = self._to_manage()
+        ended = person_sessions_end(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
+        return Response({"sessions_ended": ended})
 
     @extend_schema(summary="Set their roles", request=RolesSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["put"])

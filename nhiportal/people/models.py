@@ -80,6 +80,11 @@ class PortalSession(AbstractBaseSession):
     """Django's session row, keyed by the digest of the id in the cookie (see people/sessions.py)."""
 
     session_key = SessionKeyField("session key", max_length=40, primary_key=True)
+    # Who is signed in to it, copied from the session data at every save (see
+    # people/sessions.py), so all of a person's sessions can be ended at once.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="portal_sessions",
+    )
 
     class Meta(AbstractBaseSession.Meta):
         verbose_name = "session"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 
+from .ending_sessions import end_sessions_of
 from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
 from .roles import ALL_ROLES, is_security_admin
 
@@ -123,10 +124,9 @@ def person_roles_set(*, person, roles, actor):
 
 @transaction.atomic
 def person_deactivate(*, person, actor, reason: str):
-    """A person leaves: they can no longer sign in, their sessions end at their next request
-    (Django's backend refuses an inactive user) and their API tokens are revoked, so coming
-    back does not revive them. What they own is untouched: hand it over first, or it is
-    orphaned (and suspended after the grace period)."""
+    """A person leaves: they can no longer sign in, their sessions end now and their API
+    tokens are revoked, so coming back does not revive them. What they own is untouched: hand
+    it over first, or it is orphaned (and suspended after the grace period)."""
     _not_yourself(person, actor, "deactivate")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the person is deactivated."})
@@ -136,9 +136,11 @@ def person_deactivate(*, person, actor, reason: str):
     person.is_active = False
     person.save(update_fields=["is_active"])
     revoked = PersonalAPIToken.objects.filter(user=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ended = end_sessions_of(person)
     audit_record(
         actor=actor, action="person.deactivate", obj=person, object_repr=person.get_username(),
-        before={"is_active": True}, after={"is_active": False, "api_tokens_revoked": revoked}, reason=reason.strip(),
+        before={"is_active": True}, after={"is_active": False, "api_tokens_revoked": revoked, "sessions_ended": ended},
+        reason=reason.strip(),
     )
     return person
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from .second_factor import VERIFIED_KEY, has_second_factor
 from .second_factor_views import start_pending_sign_in
 from .single_sign_on import SignInRefused, check_provider_issuer, provider, sso_enabled, sso_sign_in
+from .single_sign_out import SIGNED_IN_THROUGH_SSO
 
 logger = logging.getLogger(__name__)
 NEXT_KEY = "sso_next"
@@ -119,4 +120,5 @@ def sso_callback(request):
     next_url = request.session.pop(NEXT_KEY, "")
     login(request, person, backend="django.contrib.auth.backends.ModelBackend")
     request.session[VERIFIED_KEY] = True  # the provider's sign-in stands for the second factor
+    request.session[SIGNED_IN_THROUGH_SSO] = True
     return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))

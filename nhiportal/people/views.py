@@ -4,9 +4,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from .ending_sessions import open_sessions_of, own_other_sessions_end
 from .forms import APITokenCreateForm
 from .models import TokenPurpose
 from .selectors import api_tokens_of
@@ -49,3 +51,18 @@ def token_revoke(request, pk):
     api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” revoked. Calls made with it now get 401.")
     return redirect("people:token-list")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def own_sessions(request):
+    """How many browsers are signed in as you; POST signs out all of them but this one (a
+    laptop left signed in, a session you do not recognise)."""
+    if request.method == "POST":
+        ended = own_other_sessions_end(person=request.user, current_session_key=request.session.session_key)
+        messages.success(request, f"Signed out {ended} other session{pluralize(ended)}." if ended else "No other session was open.")
+        return redirect("people:sessions")
+    return render(request, "people/sessions.html", {
+        "others": open_sessions_of(request.user).exclude(session_key=request.session.session_key).count(),
+    })

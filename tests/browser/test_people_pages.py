@@ -1,4 +1,5 @@
-"""A leaver in a real browser: a security admin hands their identities over, then deactivates them."""
+"""The person page in a real browser: a security admin hands a leaver's identities over, then
+deactivates them; and signs someone out of every browser."""
 
 import re
 
@@ -40,4 +41,26 @@ def test_a_security_admin_hands_a_leavers_agents_over_then_deactivates_them(page
     expect(page.locator(".msg-success")).to_contain_text("alice is deactivated")
     expect(page.get_by_role("button", name="Reactivate")).to_be_visible()
     assert not get_user_model().objects.get(pk=alice.pk).is_active
+    assert blocked == []
+
+
+def test_a_security_admin_signs_a_person_out_of_every_browser(page, browser, live_server, login, sam, alice):
+    blocked = csp_watch(page)
+    alices = browser.new_context(base_url=live_server.url).new_page()
+    login(alices, alice)
+
+    login(page, sam)
+    page.goto(f"/users/{alice.pk}/")
+    expect(page.get_by_label("Facts")).to_contain_text("signed in on 1 browser")
+    page.fill("#id_sessions-reason", "Laptop stolen.")
+    page.get_by_role("button", name="End sessions").click()
+    expect(page.locator("#sessions .error")).to_have_text("Tick this to confirm.")  # nothing ended yet
+    page.get_by_label("Sign them out of every browser now").check()
+    page.get_by_role("button", name="End sessions").click()
+    expect(page.locator(".msg-success")).to_contain_text("Ended 1 session of alice")
+    expect(page.get_by_label("Facts")).to_contain_text("none open")
+
+    alices.reload()
+    expect(alices).to_have_url(re.compile(r"/accounts/login/"))
+    alices.context.close()
     assert blocked == []

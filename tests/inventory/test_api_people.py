@@ -78,7 +78,7 @@ def test_a_person_says_how_they_sign_in_and_a_lost_factor_is_reset(client_for, s
 
     SecondFactor.objects.create(user=alice, secret_encrypted=encrypt_secret("JBSWY3DPEHPK3PXP"))
     detail = client_for(rita).get(f"{API}{alice.pk}/").json()
-    assert detail["sign_in"] == {"single_sign_on": False, "password": True, "second_factor": True, "kept_by_directory": False}
+    assert detail["sign_in"] == {"single_sign_on": False, "password": True, "second_factor": True, "kept_by_directory": False, "open_sessions": 0}
     url = f"{API}{alice.pk}/second-factor/reset/"
     assert client_for(rita).post(url, {"reason": "lost"}, content_type="application/json").status_code == 403
     assert client_for(sam).post(url, {}, content_type="application/json").status_code == 400

@@ -151,7 +151,7 @@ def test_deactivating_warns_of_what_it_orphans_then_stops_sign_in_and_revokes_ap
     alice.refresh_from_db()
     assert not alice.is_active
     event = AuditEvent.objects.get(action="person.deactivate")
-    assert event.object_repr == "alice" and event.reason == "Left the company." and event.after == {"is_active": False, "api_tokens_revoked": 1}
+    assert event.object_repr == "alice" and event.reason == "Left the company." and event.after == {"is_active": False, "api_tokens_revoked": 1, "sessions_ended": 0}
     assert Client().post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 200  # the form again
     assert AIIdentity.objects.filter(orphaned_q(), name="solo-agent").exists()
     assert Client().get("/api/v1/identities/", HTTP_AUTHORIZATION=f"Bearer {raw_token}").status_code in (401, 403)
