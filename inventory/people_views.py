@@ -19,7 +19,7 @@ from nhiportal.pages import page_of
 from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove
-from nhiportal.people.selectors import directory_entry_of, sso_link_of
+from nhiportal.people.selectors import directory_entry_of, directory_groups_of, sso_link_of
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
 from nhiportal.service_forms import submit
 
@@ -87,6 +87,7 @@ def _person_page(request, person, *, status=200, **bound):
         "superuser": person.is_superuser,
         "sso_link": sso_link_of(person),
         "directory_entry": directory_entry_of(person),
+        "directory_groups": directory_groups_of(person),
         "sso_name": settings.SSO["NAME"],
         "roles_from_provider": bool(settings.SSO["ROLE_GROUPS"]),
         "handover_form": bound.get("handover") or HandOverForm(leaver=person),

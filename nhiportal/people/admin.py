@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from nhiportal.readonly_admin import ReadOnlyAdmin
 
-from .models import DirectoryEntry, PersonalAPIToken, SingleSignOnLink
+from .models import DirectoryEntry, DirectoryGroup, PersonalAPIToken, SingleSignOnLink
 
 
 @admin.register(PersonalAPIToken)
@@ -30,3 +30,11 @@ class DirectoryEntryAdmin(ReadOnlyAdmin):
 
     list_display = ["user", "external_id", "created_at", "deleted_at"]
     search_fields = ["user__username", "external_id"]
+
+
+@admin.register(DirectoryGroup)
+class DirectoryGroupAdmin(ReadOnlyAdmin):
+    """Written by the directory over SCIM, each change with its audit event."""
+
+    list_display = ["display_name", "external_id", "created_at", "updated_at", "deleted_at"]
+    search_fields = ["display_name", "external_id"]

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 
+from .directory_roles import directory_roles_follow
 from .models import DirectoryEntry
 from .services import lock_person, person_deactivate, person_reactivate, roles_held, roles_replace
 
@@ -24,7 +25,7 @@ class UsernameTaken(Exception):
     """Another person has this userName (SCIM answers 409, uniqueness)."""
 
 
-def _reason(token) -> str:
+def sync_reason(token) -> str:
     return f"directory sync (token {token.name!r})"
 
 
@@ -61,7 +62,7 @@ def directory_person_create(*, token, fields: dict):
     audit_record(
         actor=token.user, action="person.directory_created", obj=person, object_repr=person.get_username(),
         after={**{f: fields[f] for f in (*PROFILE_FIELDS, "external_id")}, "active": person.is_active, "roles": roles_held(person)},
-        reason=_reason(token),
+        reason=sync_reason(token),
     )
     return person
 
@@ -71,9 +72,9 @@ def _set_active(*, token, person, active: bool | None) -> None:
         if person.is_superuser:
             # A directory (or a stolen sync token) must not lock the portal's own administrators out.
             raise ValidationError({"active": "A superuser is deactivated in the portal, not by the directory."})
-        person_deactivate(person=person, actor=token.user, reason=_reason(token))
+        person_deactivate(person=person, actor=token.user, reason=sync_reason(token))
     elif active is True and not person.is_active:
-        person_reactivate(person=person, actor=token.user, reason=_reason(token))
+        person_reactivate(person=person, actor=token.user, reason=sync_reason(token))
 
 
 @transaction.atomic
@@ -100,7 +101,7 @@ def directory_person_update(*, token, person, fields: dict):
     if after:
         audit_record(
             actor=token.user, action="person.directory_updated", obj=person, object_repr=person.get_username(),
-            before=before, after=after, reason=_reason(token),
+            before=before, after=after, reason=sync_reason(token),
         )
     _set_active(token=token, person=person, active=fields["active"])
     person.refresh_from_db()
@@ -109,14 +110,20 @@ def directory_person_update(*, token, person, fields: dict):
 
 @transaction.atomic
 def directory_person_delete(*, token, person) -> None:
-    """The directory deleted the person: they are deactivated, and SCIM no longer shows them.
-    The person stays in the portal, with what they owned and their history."""
+    """The directory deleted the person: they are deactivated, SCIM no longer shows them, and
+    they leave the directory's groups (no Group lists a User SCIM answers 404 for), with the
+    roles those gave. The person stays in the portal, with what they owned and their history."""
     person = lock_person(person)
     _set_active(token=token, person=person, active=False)
     entry, _ = DirectoryEntry.objects.get_or_create(user=person)
     entry.deleted_at = timezone.now()
     entry.save(update_fields=["deleted_at"])
+    groups = sorted(person.directory_groups.values_list("display_name", flat=True))
+    person.directory_groups.clear()
     audit_record(
         actor=token.user, action="person.directory_deleted", obj=person, object_repr=person.get_username(),
-        after={"deleted_at": entry.deleted_at.isoformat()}, reason=_reason(token),
+        after={"deleted_at": entry.deleted_at.isoformat(), **({"directory_groups_left": groups} if groups else {})},
+        reason=sync_reason(token),
     )
+    if groups:
+        directory_roles_follow(people=[person], actor=token.user, reason=sync_reason(token))

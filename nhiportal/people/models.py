@@ -1,8 +1,10 @@
 import hashlib
+import uuid
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 TOKEN_PREFIX = "nhip_"
@@ -130,6 +132,34 @@ class DirectoryEntry(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.external_id or 'no external id'})"
+
+
+class DirectoryGroup(models.Model):
+    """A group the organisation's directory pushes over SCIM (Okta's Push Groups, Entra ID's group
+    provisioning). Where NHI_SSO_ROLE_GROUPS maps its displayName to a role, its members hold that
+    role (people/directory_roles.py). A group the directory deletes is kept, with no members, for
+    the history that names it; its displayName is then free for a new group."""
+
+    # The id SCIM knows the group by: a UUID, so group ids say nothing about how many there are.
+    scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    display_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="directory_groups", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # SCIM compares displayName without case (RFC 7643: caseExact false), so "SecOps" and
+            # "secops" would be one group to a filter: two live groups may not share it.
+            models.UniqueConstraint(
+                Lower("display_name"), condition=models.Q(deleted_at__isnull=True), name="directory_group_live_display_name",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
 
 
 class SecondFactor(models.Model):

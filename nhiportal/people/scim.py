@@ -1,4 +1,5 @@
-"""People as SCIM 2.0 Users (RFC 7643), for the organisation's directory to provision.
+"""People as SCIM 2.0 Users (RFC 7643), for the organisation's directory to provision, and what
+Users and Groups (scim_groups.py) share: filters as queries, and the discovery documents.
 
 scim2-models does the protocol's data: it validates request bodies, applies PATCH operations
 (RFC 7644 section 3.5.2, paths and value filters included), parses filters, and writes
@@ -16,6 +17,7 @@ from scim2_models import (
     EnterpriseUser,
     ETag,
     Filter,
+    Group,
     InvalidFilterException,
     Meta,
     Name,
@@ -49,30 +51,43 @@ _FIELDS = {
 _LOOKUPS = {"eq": "exact", "co": "contains", "sw": "startswith", "ew": "endswith", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 
 
-def _field(attr_path) -> tuple[str, bool]:
-    key = (attr_path.attr.lower(), attr_path.sub_attr.lower() if attr_path.sub_attr else None)
-    if key not in _FIELDS:
-        name = attr_path.attr + (f".{attr_path.sub_attr}" if attr_path.sub_attr else "")
-        raise InvalidFilterException(detail=f"Filtering on {name!r} is not supported.")
-    return _FIELDS[key]
+def user_pk(value) -> int | None:
+    """A SCIM User id as the person's primary key, or None for a value no person can have (not
+    digits, or past a 64-bit key, which SQLite cannot even be asked about)."""
+    value = str(value)
+    return int(value) if value.isascii() and value.isdigit() and int(value) < 2**63 else None
 
 
-class _ToQuery(FilterVisitor[Q]):
-    """A parsed filter as a Django Q over people."""
+class QueryFromFilter(FilterVisitor[Q]):
+    """A parsed filter as a Django Q. FIELDS maps each SCIM attribute (lower case, as the filter
+    names it, with its sub-attribute) to the model's field and whether it compares without case."""
+
+    FIELDS: dict[tuple[str, str | None], tuple[str, bool]] = {}
+
+    def field(self, attr_path) -> tuple[str, bool]:
+        key = (attr_path.attr.lower(), attr_path.sub_attr.lower() if attr_path.sub_attr else None)
+        if key not in self.FIELDS:
+            name = attr_path.attr + (f".{attr_path.sub_attr}" if attr_path.sub_attr else "")
+            raise InvalidFilterException(detail=f"Filtering on {name!r} is not supported.")
+        return self.FIELDS[key]
+
+    def may_match(self, field: str, value) -> bool:
+        """False for a value no row can have (an id of the wrong form), which the database is not asked."""
+        return True
 
     def visit_comparison(self, node: Comparison) -> Q:
-        field, ignore_case = _field(node.attr_path)
+        field, ignore_case = self.field(node.attr_path)
         if node.op == CompareOperator.ne:
             return ~self.visit_comparison(Comparison(attr_path=node.attr_path, op=CompareOperator.eq, value=node.value))
         lookup = _LOOKUPS[node.op]
-        if field == "pk" and not str(node.value).isdigit():
-            return Q(pk__in=[])  # no person has that id
+        if not self.may_match(field, node.value):
+            return Q(pk__in=[])
         if ignore_case and lookup in {"exact", "contains", "startswith", "endswith"}:
             lookup = "i" + lookup
         return Q(**{f"{field}__{lookup}": node.value})
 
     def visit_present(self, node: Present) -> Q:
-        field, _ = _field(node.attr_path)
+        field, _ = self.field(node.attr_path)
         return Q(**{f"{field}__isnull": False}) & ~Q(**{field: ""})
 
     def visit_not(self, node: Not) -> Q:
@@ -84,6 +99,15 @@ class _ToQuery(FilterVisitor[Q]):
         for term in terms[1:]:
             combined = (combined & term) if node.op == LogicalOperator.and_ else (combined | term)
         return combined
+
+
+class _ToQuery(QueryFromFilter):
+    """A parsed filter as a Django Q over people."""
+
+    FIELDS = _FIELDS
+
+    def may_match(self, field: str, value) -> bool:
+        return field != "pk" or user_pk(value) is not None
 
     def visit_value_path(self, node: ValuePath) -> Q:
         raise InvalidFilterException(detail="Filters in brackets (valuePath) are not supported; filter on emails.value.")
@@ -147,8 +171,8 @@ def service_provider_config() -> ServiceProviderConfig:
 
 
 def resource_types() -> list[ResourceType]:
-    return [ResourceType.from_resource(ScimUser)]
+    return [ResourceType.from_resource(ScimUser), ResourceType.from_resource(Group)]
 
 
 def schemas() -> list:
-    return [User.to_schema(), EnterpriseUser.to_schema()]
+    return [User.to_schema(), EnterpriseUser.to_schema(), Group.to_schema()]

@@ -7,6 +7,8 @@ from . import scim_views
 urlpatterns = [
     path("Users", scim_views.users, name="scim-users"),
     path("Users/<str:pk>", scim_views.user, name="scim-user"),
+    path("Groups", scim_views.groups, name="scim-groups"),
+    path("Groups/<str:pk>", scim_views.group, name="scim-group"),
     path("ServiceProviderConfig", scim_views.service_provider_config, name="scim-service-provider-config"),
     path("ResourceTypes", scim_views.resource_types, name="scim-resource-types"),
     path("ResourceTypes/<str:name>", scim_views.resource_types, name="scim-resource-type"),

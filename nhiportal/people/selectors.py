@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .models import DirectoryEntry, PersonalAPIToken
+from .models import DirectoryEntry, DirectoryGroup, PersonalAPIToken
 from .roles import REVIEWER, SECURITY_ADMIN
 
 
@@ -33,3 +33,8 @@ def sso_link_of(person):
 def directory_entry_of(person):
     """What the directory keeps of the person over SCIM, if it provisioned them."""
     return DirectoryEntry.objects.filter(user=person).first()
+
+
+def directory_groups_of(person) -> list[str]:
+    """The names of the directory's groups the person is in (a deleted group has no members)."""
+    return sorted(DirectoryGroup.objects.filter(members=person).values_list("display_name", flat=True))

@@ -9,7 +9,7 @@ CATEGORIES = {
                     ("credential", "credentials", "service", "trust_domain", "token", "tokens")),
     "security": ("Leaks and signing keys", ("exposure", "signing_key")),
     "policy": ("Policy versions and modes", ("policy",)),
-    "people": ("People, roles and sign-in", ("person", "api_token")),
+    "people": ("People, roles, directory groups and sign-in", ("person", "api_token", "group")),
     "records": ("Compliance snapshots", ("compliance",)),
 }
 CHOICES = [(key, label) for key, (label, _) in CATEGORIES.items()]

@@ -188,12 +188,12 @@ def test_discovery_documents_describe_what_is_supported(directory):
     assert config["patch"]["supported"] is True and config["bulk"]["supported"] is False
     assert config["filter"] == {"supported": True, "maxResults": 200}
     _, types = send(directory, "get", "ResourceTypes")
-    assert [t["id"] for t in types["Resources"]] == ["User"] and types["Resources"][0]["endpoint"] == "/Users"
+    assert [t["id"] for t in types["Resources"]] == ["User", "Group"] and types["Resources"][0]["endpoint"] == "/Users"
     _, schemas = send(directory, "get", "Schemas")
     assert CORE in [s["id"] for s in schemas["Resources"]]
     assert send(directory, "get", f"Schemas/{CORE}")[1]["name"] == "User"
     assert send(directory, "get", "Schemas/urn:nothing")[0].status_code == 404
-    assert send(directory, "get", "ResourceTypes/Group")[0].status_code == 404
+    assert send(directory, "get", "ResourceTypes/Role")[0].status_code == 404
 
 
 def test_the_tokens_page_offers_directory_sync_to_security_admins_only(client_for, sam, alice):
