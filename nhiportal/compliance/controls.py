@@ -50,7 +50,8 @@ CONTROLS = (
             "Access is granted per service and scope, for a period, with a justification.",
             evidence.least_privilege, ("NHI5:2025", "PR.AA-05", "IAM-05", "IAM-06", "IAM-19", "ASI03")),
     Control("ending-access", "NHIP-09", "Ending work ends access",
-            "Ending a task, suspending or offboarding an identity revokes its tokens, grants and credentials at once.",
+            "Ending a task, suspending or offboarding an identity revokes its tokens, grants and credentials at once; "
+            "resource servers verifying tokens offline see the revocation through the token status lists.",
             evidence.ending_access, ("NHI1:2025", "MANAGE 2.4", "GOVERN 1.7", "ID.AM-08", "IAM-07", "GV.SC-10")),
     Control("human-approval", "NHIP-10", "A person approves autonomous agents' consequential work",
             "Consequential scopes for autonomous agents need a reviewer's approval, for that task alone.",

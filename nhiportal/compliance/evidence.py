@@ -389,7 +389,8 @@ def ending_access(now) -> Evidence:
     count = sum(figures.values()) - figures["live tokens"]
     return Evidence(
         FAIL if count else PASS,
-        "Ending a task, suspending or offboarding an identity revokes what it holds, in the same transaction.",
+        "Ending a task, suspending or offboarding an identity revokes what it holds, in the same transaction; "
+        f"verifiers offline refuse a revoked token within {nhi_setting('STATUS_LIST_TTL')} s (token status lists).",
         figures,
         sorted(problems.values(), key=lambda f: f.name)[:FINDINGS_SHOWN], count,
     )
