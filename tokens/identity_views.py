@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import visibility
@@ -28,6 +29,7 @@ from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, Spiffe
 from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
+from .source_networks import NEW_NETWORK_DAYS, identity_sources
 from .access_reviews import may_see_reviews
 from .posture import posture
 from .unused_identities import is_unused
@@ -61,6 +63,8 @@ def credentials_panel(request, pk):
             "credentials": with_last_use(selectors.identity_credentials(identity)),
             "max_age_days": max_age_days(),
             "exposures": selectors.identity_exposures(identity),
+            "sources": identity_sources(identity, timezone.now()),
+            "new_network_days": NEW_NETWORK_DAYS,
             "may_change": visibility.can(request.user, visibility.CHANGE, identity) and not identity.is_offboarded,
         },
     )

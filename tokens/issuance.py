@@ -27,6 +27,7 @@ from . import approvals, delegations, hot_path, status_list
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer, signer_cache_clear
 from .models import IssuedToken, ServiceScope, Task
+from .source_networks import source_note
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
     ACCESS_DENIED,
@@ -453,6 +454,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     _last_facts.pop(ahead.key, None)
                 writes = decide_and_write(identity, signer, now)
             claims, scopes, task_id, details = writes.run()
+            source_note(identity_id=identity.pk, client_id=client.client_id, address=client.address, now=now)
         except _Refusal as refusal:
             _record_refusal(action, identity, refusal, client, audience, scopes)
             error = refusal.error

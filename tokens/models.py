@@ -423,6 +423,21 @@ class ApprovalNotice(models.Model):
         return f"notice of {self.task_id} to {self.recipients}"
 
 
+class SourceNetwork(models.Model):
+    """A network an identity's tokens were issued to (tokens/source_networks.py), and when first."""
+
+    identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="source_networks", db_index=False)
+    network = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-first_seen_at"]
+        constraints = [models.UniqueConstraint(fields=["identity", "network"], name="source_network_once")]
+
+    def __str__(self):
+        return f"{self.network} for {self.identity_id}"
+
+
 class ExposureKind(models.TextChoices):
     TOKEN = "token", "Access token"
     CREDENTIAL = "credential", "Workload credential (its private key)"

@@ -23,6 +23,7 @@ from nhiportal.audit.services import audit_record
 
 from .models import Exposure, Grant
 from .rotation import due_for_rotation, max_age_days
+from .source_networks import NEW_NETWORK_DAYS, new_networks
 from .unused_identities import unused_identities
 from .usage import unused, window_days
 
@@ -50,10 +51,12 @@ _LABELS = {
     "unused_identity": lambda: f"Active, yet obtained no token in {window_days()} days",
     "key_rotation_due": lambda: f"A public key older than {max_age_days()} days",
     "undocumented": lambda: "Its purpose, trust boundary, sensitivity ceiling or offboarding plan is missing",
+    "new_network": lambda: f"Got a token from a network it never used before, in the last {NEW_NETWORK_DAYS} days",
 }
 FACTORS = {f.key: f for f in (
     Factor("orphaned", 30, "Claim it, or offboard it."),
     Factor("leaked", 30, "Confirm or dismiss the exposure, and rotate what leaked."),
+    Factor("new_network", 20, "If the agent did not move, report its key leaked and rotate it; set its allowed networks."),
     Factor("attestation_overdue", 15, "An owner attests that it is still needed and its scope still right."),
     Factor("autonomous_sensitive", 10, "Keep a person in the loop, or lower its sensitivity ceiling."),
     Factor("unused_access", 10, "Remove the scopes nothing uses."),
@@ -82,6 +85,7 @@ def factors_by_identity(identities: QuerySet, *, now=None) -> dict:
     mark("leaked", Exposure.objects.filter(
         identity__in=in_service, dismissed_at__isnull=True, contained_at__gte=now - timedelta(days=LEAK_DAYS),
     ).values_list("identity_id", flat=True).distinct())
+    mark("new_network", new_networks(now).filter(identity__in=in_service).values_list("identity_id", flat=True).distinct())
     mark("attestation_overdue", in_service.filter(attestation_overdue_q()).values_list("pk", flat=True))
     mark("autonomous_sensitive", in_service.filter(
         autonomy=Autonomy.AUTONOMOUS, sensitivity_ceiling__gte=Sensitivity.CONFIDENTIAL,

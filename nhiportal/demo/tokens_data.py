@@ -162,15 +162,33 @@ def _run_tasks(granted: list, sam) -> None:
             continue  # refused by policy: the refusal shows on the identity's decisions panel, as it should
         if len(seen) % 3 == 0:
             task_end(task=Task.objects.get(pk=issued.task_id), actor=identity.ownerships.get(role="primary").person, reason="Done.")
+    _from_a_new_network(granted, seen)
     if granted:
         identity, grant = granted[-1]
         grant_revoke(actor=sam, grant=grant, reason="Scope no longer needed after the quarterly review.")
 
 
-def _demo_client(identity: AIIdentity) -> AuthenticatedClient:
+def _from_a_new_network(granted: list, seen: set) -> None:
+    """One unbound agent's key is used from a network it never used before: the identity page
+    shows the new network and its risk counts it (tokens/source_networks.py)."""
+    for identity, grant in granted:
+        if identity.pk in seen and not identity.allowed_networks:
+            intent = f"Demo run of {identity.name}"
+            try:
+                token_issue(
+                    client=_demo_client(identity, address="198.51.100.23"), audience=grant.service.audience, scopes=grant.scopes[:1],
+                    context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["read"]}], intent=intent, sensitivity=None),
+                )
+            except OAuthError:
+                continue
+            return
+
+
+def _demo_client(identity: AIIdentity, address: str = "") -> AuthenticatedClient:
     credential = identity.credentials.filter(enabled=True).first()
-    # From inside its allowed networks, as the agent itself would ask.
-    address = next(ipaddress.ip_network(identity.allowed_networks[0]).hosts()) if identity.allowed_networks else ""
+    # From inside its allowed networks, as the agent itself would ask; else from the demo's cluster.
+    if not address:
+        address = next(ipaddress.ip_network(identity.allowed_networks[0]).hosts()) if identity.allowed_networks else "10.30.0.15"
     return AuthenticatedClient(
         client_id=str(identity.pk), identity_id=identity.pk, credential_id=credential.pk,
         replay_key=uuid.uuid4().hex, replay_expires_at=datetime.now(dt_timezone.utc) + timedelta(minutes=5),

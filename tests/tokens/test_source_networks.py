@@ -1,0 +1,73 @@
+"""Where an identity's tokens are asked for from: the first network is its baseline, a later one is news."""
+
+from datetime import timedelta
+
+from django.urls import reverse
+
+from inventory.services import identity_update
+from nhiportal.audit.models import AuditEvent
+from tokens.models import SourceNetwork
+from tokens.posture import posture
+from tokens.source_networks import network_of
+
+from .conftest import token_request
+
+
+def networks(agent):
+    return list(SourceNetwork.objects.filter(identity=agent.identity).order_by("first_seen_at").values_list("network", flat=True))
+
+
+def test_the_first_network_is_the_baseline_and_a_later_one_is_announced(agent, oauth, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    assert token_request(oauth, agent, address="10.20.3.4").status_code == 200
+    assert networks(agent) == ["10.20.3.0/24"]
+    first = AuditEvent.objects.get(action="identity.first_network")
+    assert first.identity_id == agent.identity.pk and first.actor_label == f"agent:{agent.client_id}"
+    assert "new_network" not in [f.key for f in posture(agent.identity)["factors"]]
+
+    token_request(oauth, agent, address="10.20.3.200")  # the same /24: an autoscaled replica
+    assert networks(agent) == ["10.20.3.0/24"]
+    assert not AuditEvent.objects.filter(action="identity.new_network").exists()
+
+    assert token_request(oauth, agent, address="198.51.100.7").status_code == 200
+    assert networks(agent) == ["10.20.3.0/24", "198.51.100.0/24"]
+    news = AuditEvent.objects.get(action="identity.new_network")
+    assert news.after == {"network": "198.51.100.0/24", "address": "198.51.100.7"}
+    assert "new_network" in [f.key for f in posture(agent.identity)["factors"]]
+
+
+def test_a_new_network_counts_in_the_risk_for_a_week_only(agent, oauth, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    token_request(oauth, agent, address="10.20.3.4")
+    token_request(oauth, agent, address="198.51.100.7")
+    SourceNetwork.objects.filter(identity=agent.identity).update(first_seen_at=SourceNetwork.objects.get(network="10.20.3.0/24").first_seen_at - timedelta(days=8))
+    assert "new_network" not in [f.key for f in posture(agent.identity)["factors"]]
+
+
+def test_a_refused_request_records_no_network(agent, oauth, crm, grant, alice):
+    grant(agent, crm, ["tickets:read"])
+    identity = agent.identity
+    identity_update(actor=alice, identity=identity, expected_version=identity.version, allowed_networks=["10.20.0.0/16"])
+    assert token_request(oauth, agent, address="198.51.100.7").status_code == 400
+    assert token_request(oauth, agent, address="10.20.3.4", scope="tickets:admin").status_code == 400
+    assert networks(agent) == []
+    assert not AuditEvent.objects.filter(action__endswith="_network").exists()
+
+
+def test_addresses_group_into_a_24_or_a_64():
+    assert network_of("10.20.3.4") == "10.20.3.0/24"
+    assert network_of("::ffff:10.20.3.4") == "10.20.3.0/24"
+    assert network_of("2001:db8:42:7::9") == "2001:db8:42:7::/64"
+    assert network_of("not an address") is None
+
+
+def test_the_identity_page_shows_where_it_asks_from_and_an_outsider_sees_nothing(agent, oauth, crm, grant, client_for, alice, charlie):
+    grant(agent, crm, ["tickets:read"])
+    panel = reverse("tokens:identity-credentials-panel", args=[agent.identity.pk])
+    assert "No token yet" in client_for(alice).get(panel).content.decode()
+    token_request(oauth, agent, address="10.20.3.4")
+    token_request(oauth, agent, address="198.51.100.7")
+    html = client_for(alice).get(panel).content.decode()
+    assert "<code>198.51.100.0/24</code>" in html and "<code>10.20.3.0/24</code>" in html
+    assert html.index("198.51.100.0/24") < html.index(">new</span>") < html.index("10.20.3.0/24") < html.index("first seen")
+    assert client_for(charlie).get(panel).status_code == 404
