@@ -429,6 +429,8 @@ class SourceNetwork(models.Model):
     identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="source_networks", db_index=False)
     network = models.CharField(max_length=64)
     first_seen_at = models.DateTimeField()
+    # When its owners were emailed about it (manage.py notify_new_networks); never for a baseline.
+    told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at"]

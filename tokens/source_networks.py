@@ -5,8 +5,9 @@ network the identity never used before is the commonest sign that its key was co
 The portal remembers each network an identity got a token from (an IPv4 /24 or an IPv6 /64:
 autoscaling moves an agent within one, a thief comes from elsewhere) and when it was first
 seen. The first is the baseline (identity.first_network); each later one is news
-(identity.new_network), which webhooks push at once, the identity page shows and the risk
-score counts for NEW_NETWORK_DAYS. It detects, where allowed networks (inventory/networks.py)
+(identity.new_network), which webhooks push at once, the owners are mailed about on the next
+sweep (notify_new_networks), the identity page shows and the risk score counts for
+NEW_NETWORK_DAYS. It detects, where allowed networks (inventory/networks.py)
 prevent: an identity with none set is still watched.
 
 Each process remembers the pairs already recorded, so on the token path a known network
@@ -20,10 +21,12 @@ from functools import lru_cache
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from nhiportal.audit.services import agent_actor, audit_record
 
 from .models import SourceNetwork
+from .owner_notices import OwnerNotice, digest
 
 PREFIX_LENGTH = {4: 24, 6: 64}
 NEW_NETWORK_DAYS = 7
@@ -75,6 +78,32 @@ def new_networks(now) -> QuerySet:
     """Networks first seen in the last NEW_NETWORK_DAYS that were not their identity's first."""
     earlier = SourceNetwork.objects.filter(identity=OuterRef("identity"), first_seen_at__lt=OuterRef("first_seen_at"))
     return SourceNetwork.objects.filter(first_seen_at__gte=now - timedelta(days=NEW_NETWORK_DAYS)).filter(Exists(earlier))
+
+
+NOTICE = OwnerNotice(
+    model=SourceNetwork, told_field="told_at", action="identities.notify_new_networks",
+    object_type="tokens.sourcenetwork", object_id="new-networks", object_repr="new network notices", noun="networks",
+)
+
+
+def new_networks_notify(*, actor, now=None) -> dict:
+    """Mail each owner the new networks their identities got tokens from, each network once:
+    they know whether the agent moved; if it did not, its key was copied."""
+    now = now or timezone.now()
+    due = new_networks(now).filter(told_at__isnull=True).select_related("identity").order_by("pk")
+    body = digest(
+        lambda networks: (
+            f"{'These identities' if len(networks) != 1 else 'An identity'} you own got a token from a network "
+            "never used before. If the agent moved there, nothing needs doing. If not, its key was copied: "
+            "report the key leaked on its page (its tokens are revoked at once), give the agent a new key, "
+            "and set its allowed networks so a copy is refused anywhere else."
+        ),
+        lambda s: (f"{s.identity.name}: {s.network}, first at {s.first_seen_at:%Y-%m-%d %H:%M} UTC", "", f"/identities/{s.identity_id}/#credentials"),
+    )
+    return NOTICE.run(
+        actor=actor, now=now, due=due, body=body,
+        subject=lambda mine: f"[NHI Portal] {len(mine)} new network{'s' if len(mine) != 1 else ''} for agents you own",
+    )
 
 
 def identity_sources(identity, now, limit: int = 20) -> list[dict]:

@@ -1,7 +1,10 @@
 """Where an identity's tokens are asked for from: the first network is its baseline, a later one is news."""
 
 from datetime import timedelta
+from io import StringIO
 
+from django.core import mail
+from django.core.management import call_command
 from django.urls import reverse
 
 from inventory.services import identity_update
@@ -71,3 +74,26 @@ def test_the_identity_page_shows_where_it_asks_from_and_an_outsider_sees_nothing
     assert "<code>198.51.100.0/24</code>" in html and "<code>10.20.3.0/24</code>" in html
     assert html.index("198.51.100.0/24") < html.index(">new</span>") < html.index("10.20.3.0/24") < html.index("first seen")
     assert client_for(charlie).get(panel).status_code == 404
+
+
+def notify() -> str:
+    out = StringIO()
+    call_command("notify_new_networks", stdout=out)
+    return out.getvalue()
+
+
+def test_owners_hear_once_of_a_new_network_and_never_of_the_baseline(make_agent, oauth, crm, grant, alice, bob, charlie):
+    agent = make_agent(alice, backups=[bob])
+    grant(agent, crm, ["tickets:read"])
+    token_request(oauth, agent, address="10.20.3.4")
+    assert "Told 0 owner(s) about 0 new network(s)." in notify()
+    token_request(oauth, agent, address="198.51.100.7")
+    assert "Told 2 owner(s) about 1 new network(s)." in notify()
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "bob@example.com"]
+    body = mail.outbox[0].body
+    assert "198.51.100.0/24" in body and "10.20.3.0/24" not in body
+    assert f"/identities/{agent.identity.pk}/#credentials" in body
+    assert AuditEvent.objects.get(action="identities.notify_new_networks").after == {"networks": 1, "people": 2}
+    assert "Told 0 owner(s)" in notify()
+    assert len(mail.outbox) == 2
+
