@@ -38,6 +38,7 @@ class OIDCProvider:
         self.authorizations = []  # the authorization requests received, as dicts
         self.ends_sessions = True  # publishes an end_session_endpoint
         self.sign_outs = []  # the RP-initiated logout requests received, as dicts
+        self.key_fetches = 0  # how often its JWKS was asked for
         self._codes = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.provider = self
@@ -145,6 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/.well-known/openid-configuration":
             return self._json(200, provider.metadata())
         if url.path == "/jwks":
+            provider.key_fetches += 1
             return self._json(200, provider.jwks())
         if url.path == "/end_session":
             query = {k: v[0] for k, v in parse_qs(url.query).items()}

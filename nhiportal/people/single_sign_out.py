@@ -70,7 +70,19 @@ def _announces_logout(claims, events) -> bool:
     return isinstance(events, dict) and isinstance(events.get(BACKCHANNEL_LOGOUT_EVENT), dict)
 
 
+# A logout token naming a key id the portal has not seen makes it fetch the provider's keys
+# again, but at most this often per provider: anyone can post such tokens, and each must not
+# become a request to the provider.
+MIN_REFETCH_SECONDS = 30
+_refetched_at: dict[str, float] = {}
+
+
 def _keys(client, *, refresh: bool) -> KeySet:
+    if refresh:
+        now, issuer = time.monotonic(), settings.SSO["ISSUER"]
+        if now - _refetched_at.get(issuer, float("-inf")) < MIN_REFETCH_SECONDS:
+            raise LogoutRefused("The logout token is signed with a key the provider does not publish.")
+        _refetched_at[issuer] = now
     try:
         return KeySet.import_key_set(client.fetch_jwk_set(force=refresh))
     except Exception as exc:  # the provider is down, or its keys are not a key set

@@ -108,6 +108,18 @@ def test_a_key_the_provider_published_since_is_fetched(oidc_provider):
     assert signed_in_as(laptop) is None
 
 
+def test_unknown_key_ids_make_the_portal_fetch_the_providers_keys_at_most_every_half_minute(oidc_provider):
+    through_sso()
+    oidc_provider.kid = "provider-key-2"
+    assert post_logout_token(oidc_provider.logout_token()).status_code == 200
+    fetches = oidc_provider.key_fetches
+    for n in range(3):
+        oidc_provider.kid = f"forged-{n}"
+        response = post_logout_token(oidc_provider.logout_token())
+        assert response.status_code == 400 and "does not publish" in response.json()["error_description"]
+    assert oidc_provider.key_fetches == fetches
+
+
 def _unsigned(provider) -> str:
     def part(value):
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
