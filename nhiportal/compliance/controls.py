@@ -92,6 +92,9 @@ CONTROLS = (
     Control("access-reviewed", "NHIP-22", "Old access is reviewed",
             "Access an agent has held for a year is confirmed by the people who answer for the service, or revoked: grants outlive the work they were made for.",
             evidence.access_reviewed, ("NHI5:2025", "IAM-08", "PR.AA-05")),
+    Control("networks-bound", "NHIP-23", "A copied key is refused elsewhere and noticed",
+            "Production agents get tokens only from their own networks, and a token to a network an identity never used before reaches its owners at once: a key copied out of its deployment is refused, or seen.",
+            evidence.networks_bound, ("NHI2:2025", "NHI8:2025", "ASI03", "DE.CM-03", "L4")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

@@ -32,6 +32,7 @@ from tokens.models import (
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
+from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
 from tokens.unused_identities import unused_identities as idle_identities
 from tokens.usage import unused as unused_grants, window_days as usage_window_days
 
@@ -568,3 +569,28 @@ def governance_sweep(now) -> Evidence:
 
 def _age(days: int) -> str:
     return "less than a day old" if days < 1 else f"{days} day{pluralize(days)} old"
+
+
+def networks_bound(now) -> Evidence:
+    """Active production identities with allowed networks, and networks first seen lately."""
+    production = AIIdentity.objects.filter(status=Status.ACTIVE, environment=Environment.PRODUCTION)
+    unbound = production.filter(allowed_networks=[])
+    recent = new_networks(now).select_related("identity").order_by("-first_seen_at")
+    findings, count, _ = _identity_findings(unbound, lambda i: "active in production, tokens from any network")
+    news = list(recent[:FINDINGS_SHOWN])
+    findings += [Finding(s.identity_id, s.identity.name, f"a token from a new network, {s.network}, {s.first_seen_at:%Y-%m-%d %H:%M}") for s in news]
+    new_count = recent.count() if news else 0
+    total = production.count()
+    if not count and not new_count:
+        summary = f"Every active production identity ({total}) is bound to its networks, and none got a token from a new network in {NEW_NETWORK_DAYS} days."
+    else:
+        summary = (
+            f"{total - count} of {total} active production identities are bound to their networks"
+            + (f"; {new_count} new network{pluralize(new_count)} in {NEW_NETWORK_DAYS} days: did the agent move, or was its key copied?" if new_count else ".")
+        )
+    return Evidence(
+        WARN if count or new_count else PASS, summary,
+        {"active in production": total, "bound to networks": total - count, f"new networks in {NEW_NETWORK_DAYS} days": new_count},
+        findings[:FINDINGS_SHOWN], count + new_count,
+    )
+

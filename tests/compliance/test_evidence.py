@@ -329,3 +329,24 @@ def test_access_held_for_a_year_must_be_kept_in_a_review(agent, crm, grant, rita
     review = access_review_launch(actor=rita, name="Yearly", due=timezone.localdate(), service=crm)
     access_review_decide(actor=rita, item=review.items.get(), decision="keep")
     assert check("access-reviewed").status == "pass"
+
+
+def test_a_production_agent_without_networks_or_with_a_new_one_needs_a_look(agent, oauth, crm, grant, alice):
+    from inventory.services import identity_update
+
+    grant(agent, crm, ["tickets:read"])
+    result = check("networks-bound")
+    assert result.status == "warn" and names(result) == {agent.identity.name}
+    assert result.findings[0].detail == "active in production, tokens from any network"
+
+    identity = AIIdentity.objects.get(pk=agent.identity.pk)
+    identity_update(actor=alice, identity=identity, expected_version=identity.version, allowed_networks=["10.20.0.0/16"])
+    assert token_request(oauth, agent, address="10.20.3.4").status_code == 200
+    result = check("networks-bound")
+    assert result.status == "pass"
+    assert result.summary == "Every active production identity (1) is bound to its networks, and none got a token from a new network in 7 days."
+
+    assert token_request(oauth, agent, address="10.20.9.9").status_code == 200  # another /24 inside its networks
+    result = check("networks-bound")
+    assert result.status == "warn" and result.findings[0].detail.startswith("a token from a new network, 10.20.9.0/24, ")
+    assert result.summary.endswith("1 new network in 7 days: did the agent move, or was its key copied?")
