@@ -40,14 +40,19 @@ def _parsed(networks: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(n, strict=False) for n in networks)
 
 
+def address_of(text: str):
+    """The IP address a request came from, or None for anything else. A dual-stack listener
+    shows IPv4 clients as ::ffff:a.b.c.d: that is the IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
+
+
 def allows(networks, address: str) -> bool:
     """Whether a request from `address` may ask for this identity's tokens."""
     if not networks:
         return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped:  # a dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in _parsed(tuple(networks)))
+    ip = address_of(address)
+    return ip is not None and any(ip in network for network in _parsed(tuple(networks)))

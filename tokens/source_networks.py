@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from inventory.networks import address_of
 from nhiportal.audit.services import agent_actor, audit_record
 
 from .models import SourceNetwork
@@ -37,13 +38,8 @@ _recorded: set[tuple] = set()
 @lru_cache(maxsize=4096)
 def network_of(address: str) -> str | None:
     """The /24 or /64 the address is in; None for anything that is not an address."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return str(ipaddress.ip_network(f"{ip}/{PREFIX_LENGTH[ip.version]}", strict=False))
+    ip = address_of(address)
+    return None if ip is None else str(ipaddress.ip_network(f"{ip}/{PREFIX_LENGTH[ip.version]}", strict=False))
 
 
 def _remember(key: tuple) -> None:
