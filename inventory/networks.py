@@ -50,6 +50,13 @@ def address_of(text: str):
     return ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped else ip
 
 
+@lru_cache(maxsize=4096)
+def canonical(address: str) -> str:
+    """The address as networks and policy compare it (IPv4 unwrapped); "" for anything else."""
+    ip = address_of(address)
+    return "" if ip is None else str(ip)
+
+
 def allows(networks, address: str) -> bool:
     """Whether a request from `address` may ask for this identity's tokens."""
     if not networks:

@@ -47,6 +47,7 @@ def test_it_records_the_cedar_request_and_timing(agent, crm):
         "human_approval": False,
         "consequential": False,
         "sender_constrained": False,
+        "source_address": "0.0.0.0",  # no request, no address
     }
     assert row.eval_ms >= 0
 

@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from inventory.networks import canonical
 from nhiportal import prepared_sql
 
 from ..dpop import InvalidProof, check_proof
@@ -68,7 +69,7 @@ def _token(request):
         if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be client_credentials or token-exchange.")
         jkt = _dpop_key(request)
-        client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"), address=request.META.get("REMOTE_ADDR", ""))
+        client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"), address=canonical(request.META.get("REMOTE_ADDR", "")))
         if grant_type == TOKEN_EXCHANGE:
             body = _exchange(post, client, jkt)
         else:

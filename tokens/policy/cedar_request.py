@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 import cedarpy
 
+from inventory.networks import address_of
+
 from .schema import schema_handle
 
 ACTIONS = ("issue", "exchange", "approve")
+UNKNOWN_ADDRESS = "0.0.0.0"  # an address no network policy names: a range check on it fails
+
+
+class IPAddress:
+    """The type of a fact Cedar sees as an ipaddr extension value; stored and typed as text."""
 
 # Fact name -> (type, example value). Examples start from these, so an example only
 # spells out what it is about; the order is the order Cedar sees (and the cache key's).
@@ -46,6 +53,7 @@ CONTEXT_FACTS = {
     "human_approval": (bool, False),
     "consequential": (bool, False),
     "sender_constrained": (bool, False),
+    "source_address": (IPAddress, UNKNOWN_ADDRESS),
 }
 OPTIONAL_CONTEXT = frozenset({"sensitivity"})
 EXAMPLE_PRINCIPAL_ID = "example-agent"
@@ -76,12 +84,15 @@ class CedarRequest:
         }
 
     def call(self) -> dict:
-        """The request in the form cedarpy.is_authorized takes."""
+        """The request in the form cedarpy.is_authorized takes (the address as Cedar's ipaddr)."""
+        context = self.context
+        if "source_address" in context:
+            context = {**context, "source_address": {"__extn": {"fn": "ip", "arg": context["source_address"]}}}
         return {
             "principal": {"type": "Agent", "id": self.principal_id},
             "action": {"type": "Action", "id": self.action},
             "resource": {"type": "Service", "id": self.service_id},
-            "context": self.context,
+            "context": context,
         }
 
     def entities(self) -> cedarpy.Entities:
@@ -146,6 +157,7 @@ def request_from_portal(request, *, owners_active: bool, at) -> CedarRequest:
         "human_approval": bool(request.human_approval),
         "consequential": bool(request.consequential),
         "sender_constrained": bool(request.sender_constrained),
+        "source_address": request.source_address or UNKNOWN_ADDRESS,
     }
     if request.sensitivity is not None:
         context["sensitivity"] = int(request.sensitivity)
@@ -174,6 +186,11 @@ def _fact(section: str, name: str, kind: type, value):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise FactsError(f"{where} must be a list of texts.")
         value = list(value)
+    elif kind is IPAddress:
+        ip = address_of(value) if isinstance(value, str) else None
+        if ip is None:
+            raise FactsError(f"{where} must be an IP address, such as 10.20.3.4 or 2001:db8::7.")
+        value = str(ip)
     return value
 
 

@@ -102,6 +102,10 @@ class SimulatorForm(forms.Form):
     requested_ttl = forms.IntegerField(label="Requested TTL (seconds)", min_value=0, max_value=MAX_TTL, initial=300)
     human_approval = forms.BooleanField(label="A person approved this task", required=False)
     sender_constrained = forms.BooleanField(label="The agent proves a DPoP key (sender-constrained token)", required=False)
+    source_address = forms.GenericIPAddressField(
+        label="Asked from (IP address)", required=False, unpack_ipv4=True,
+        help_text="What policies see as context.source_address; empty: 0.0.0.0, an address no range holds.",
+    )
     version = VersionChoiceField(
         queryset=PolicyVersion.objects.none(), required=False, empty_label="What applies now", to_field_name="number"
     )

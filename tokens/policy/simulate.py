@@ -39,6 +39,7 @@ def simulate(
     requested_ttl: int = 0,
     human_approval: bool = False,
     sender_constrained: bool = False,
+    source_address: str = "",
     version=None,
     at=None,
     assume_granted=(),
@@ -63,6 +64,7 @@ def simulate(
         human_approval=human_approval,
         consequential=bool(consequential),
         sender_constrained=sender_constrained,
+        source_address=source_address,
         at=at,
     )
     owners_active = Ownership.objects.filter(identity=identity, person__is_active=True).exists()

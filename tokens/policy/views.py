@@ -209,6 +209,7 @@ def simulator(request):
             requested_ttl=data["requested_ttl"],
             human_approval=data["human_approval"],
             sender_constrained=data["sender_constrained"],
+            source_address=data["source_address"],
             version=data["version"],
         )
     return render(

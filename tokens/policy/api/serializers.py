@@ -89,6 +89,10 @@ class SimulateSerializer(serializers.Serializer):
     requested_ttl = serializers.IntegerField(min_value=0, max_value=86400, default=0)
     human_approval = serializers.BooleanField(default=False)
     sender_constrained = serializers.BooleanField(default=False, help_text="The agent proves a DPoP key (RFC 9449).")
+    source_address = serializers.IPAddressField(
+        required=False, default="", allow_blank=True,
+        help_text="The address the request comes from (context.source_address); omit for 0.0.0.0.",
+    )
     version = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A version number; omit for what applies now.")
 
 
