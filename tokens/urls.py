@@ -23,6 +23,7 @@ urlpatterns = [
     path("grants/unused-card/", views.unused_access_card, name="unused-access-card"),
     path("grants/unused/remove/", views.unused_scopes_remove, name="unused-scopes-remove"),
     path("keys/rotation-card/", views.key_rotation_card, name="key-rotation-card"),
+    path("identities/new-network-card/", views.new_network_card, name="new-network-card"),
     path("grants/export.csv", export_views.grant_export, name="grant-export"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),

@@ -24,7 +24,7 @@ from nhiportal.pages import dashboard_card, page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import bulk_submit, submit
 
-from . import rotation, selectors, services, usage
+from . import rotation, selectors, services, source_networks, usage
 from .forms import (
     EmergencyRevokeForm,
     KeyCompromisedForm,
@@ -255,6 +255,17 @@ def key_rotation_card(request):
     return dashboard_card(
         request, "tokens/partials/key_rotation_card.html", due.select_related("identity").order_by("created_at"), "keys",
         max_age_days=rotation.max_age_days(),
+    )
+
+
+@login_required
+def new_network_card(request):
+    """The dashboard's card (loaded with htmx): networks first seen in the last week by the
+    identities the user sees, newest first: each a copied key, unless the agent moved."""
+    found = source_networks.new_networks(timezone.now()).filter(identity__in=selectors.visible_identities(request.user))
+    return dashboard_card(
+        request, "tokens/partials/new_network_card.html", found.select_related("identity").order_by("-first_seen_at"), "networks",
+        days=source_networks.NEW_NETWORK_DAYS,
     )
 
 

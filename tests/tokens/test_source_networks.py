@@ -97,3 +97,18 @@ def test_owners_hear_once_of_a_new_network_and_never_of_the_baseline(make_agent,
     assert "Told 0 owner(s)" in notify()
     assert len(mail.outbox) == 2
 
+
+
+def test_the_dashboard_card_lists_new_networks_to_those_who_see_the_identity(agent, make_agent, oauth, crm, grant, alice, bob, charlie, sam, client_for, client):
+    grant(agent, crm, ["tickets:read"])
+    token_request(oauth, agent, address="10.20.3.4")  # the baseline: not news
+    assert client_for(alice).get("/identities/new-network-card/").context["count"] == 0
+    token_request(oauth, agent, address="198.51.100.7")
+    assert 'hx-get="/identities/new-network-card/"' in client_for(alice).get("/").content.decode()
+    card = client_for(alice).get("/identities/new-network-card/")
+    assert card.context["count"] == 1 and card.context["networks"][0].network == "198.51.100.0/24"
+    assert f"/identities/{agent.identity.pk}/#credentials" in card.content.decode()
+    assert client_for(sam).get("/identities/new-network-card/").context["count"] == 1
+    outsider = client_for(charlie).get("/identities/new-network-card/")
+    assert outsider.context["count"] == 0 and agent.identity.name not in outsider.content.decode()
+    assert client.get("/identities/new-network-card/").status_code == 302
