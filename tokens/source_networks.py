@@ -28,6 +28,7 @@ from nhiportal.audit.services import agent_actor, audit_record
 
 from .models import SourceNetwork
 from .owner_notices import OwnerNotice, digest
+from .selectors import visible_identities
 
 PREFIX_LENGTH = {4: 24, 6: 64}
 NEW_NETWORK_DAYS = 7
@@ -100,6 +101,17 @@ def new_networks_notify(*, actor, now=None) -> dict:
         actor=actor, now=now, due=due, body=body,
         subject=lambda mine: f"[NHI Portal] {len(mine)} new network{'s' if len(mine) != 1 else ''} for agents you own",
     )
+
+
+def source_list(*, user, identity=None, new_only: bool = False, now=None) -> QuerySet:
+    """The networks the identities `user` sees got tokens from, newest first, each annotated
+    `baseline` (its identity's first); new_only: the last NEW_NETWORK_DAYS' news."""
+    earlier = SourceNetwork.objects.filter(identity=OuterRef("identity"), first_seen_at__lt=OuterRef("first_seen_at"))
+    found = new_networks(now or timezone.now()) if new_only else SourceNetwork.objects.all()
+    found = found.filter(identity__in=visible_identities(user)).annotate(baseline=~Exists(earlier))
+    if identity is not None:
+        found = found.filter(identity_id=identity)
+    return found.select_related("identity").order_by("-first_seen_at", "-pk")
 
 
 def identity_sources(identity, now, limit: int = 20) -> list[dict]:

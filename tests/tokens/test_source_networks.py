@@ -112,3 +112,18 @@ def test_the_dashboard_card_lists_new_networks_to_those_who_see_the_identity(age
     outsider = client_for(charlie).get("/identities/new-network-card/")
     assert outsider.context["count"] == 0 and agent.identity.name not in outsider.content.decode()
     assert client.get("/identities/new-network-card/").status_code == 302
+
+
+def test_the_api_lists_the_networks_of_the_identities_you_see(agent, make_agent, oauth, crm, grant, alice, bob, charlie, client_for, client):
+    grant(agent, crm, ["tickets:read"])
+    token_request(oauth, agent, address="10.20.3.4")
+    token_request(oauth, agent, address="198.51.100.7")
+    url = reverse("api:source-network-list")
+    rows = client_for(alice).get(url).json()["results"]
+    assert [(r["network"], r["baseline"]) for r in rows] == [("198.51.100.0/24", False), ("10.20.3.0/24", True)]
+    assert rows[0]["identity"] == str(agent.identity.pk) and rows[0]["identity_name"] == agent.identity.name
+    news = client_for(alice).get(url, {"new": "true", "identity": str(agent.identity.pk)}).json()["results"]
+    assert [r["network"] for r in news] == ["198.51.100.0/24"]
+    assert client_for(alice).get(url, {"identity": "not-a-uuid"}).status_code == 400
+    assert client_for(charlie).get(url).json()["results"] == []
+    assert client.get(url).status_code in (401, 403)

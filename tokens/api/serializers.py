@@ -294,3 +294,12 @@ class RevokedSerializer(serializers.Serializer):
 
 class RotateSerializer(serializers.Serializer):
     alg = serializers.ChoiceField(choices=SIGNING_ALGORITHMS, required=False)
+
+
+class SourceNetworkSerializer(serializers.Serializer):
+    identity = serializers.UUIDField(source="identity_id", read_only=True)
+    identity_name = serializers.CharField(source="identity.name", read_only=True)
+    network = serializers.CharField(read_only=True, help_text="The IPv4 /24 or IPv6 /64 a token was issued to.")
+    first_seen_at = serializers.DateTimeField(read_only=True)
+    baseline = serializers.BooleanField(read_only=True, help_text="The identity's first network; any later one was news (identity.new_network).")
+

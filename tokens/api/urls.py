@@ -3,7 +3,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .access_reviews import AccessReviewViewSet
-from .views import EmergencyRevoke, AccessRequestViewSet, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, TaskViewSet, TrustDomainViewSet
+from .views import EmergencyRevoke, AccessRequestViewSet, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, SourceNetworkViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -13,6 +13,7 @@ router.register("credentials", CredentialViewSet, basename="credential")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("delegations", DelegationViewSet, basename="delegation")
 router.register("exposures", ExposureViewSet, basename="exposure")
+router.register("source-networks", SourceNetworkViewSet, basename="source-network")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
 router.register("access-reviews", AccessReviewViewSet, basename="access-review")

@@ -9,6 +9,7 @@
 - exposures: anyone signed in reports a leaked token (it is revoked; the answer names no
   identity); the list shows the exposures of the identities you may see; security admins
   confirm one, which suspends its identity, or dismiss one (403 otherwise);
+- source networks: those of the identities you may see;
 - trust domains and signing keys: security admins only;
 - access requests: you see those of the identities you may see, those on services you own
   and those you asked (404 otherwise); the identity's owners and security admins ask for its
@@ -19,13 +20,16 @@
 Refusals from the service functions are 400 with the reason keyed by field.
 """
 
+import uuid
+
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.generics import ListAPIView
@@ -54,6 +58,7 @@ from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_toke
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
+from ..source_networks import source_list
 from ..usage import with_uses
 from .serializers import (
     EmergencyRevokeSerializer,
@@ -75,6 +80,7 @@ from .serializers import (
     RotateSerializer,
     ServiceSerializer,
     SigningKeySerializer,
+    SourceNetworkSerializer,
     TaskSerializer,
     TrustDomainSerializer,
     TrustDomainUpdateSerializer,
@@ -295,6 +301,26 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         reason = valid(OptionalReasonSerializer, request.data)["reason"]
         delegation_revoke(actor=request.user, delegation=delegation, reason=reason)
         return Response(DelegationSerializer(self.get_queryset().get(pk=delegation.pk)).data)
+
+
+@extend_schema(tags=["identities"], parameters=[
+    OpenApiParameter("identity", OpenApiTypes.UUID, description="One identity's networks."),
+    OpenApiParameter("new", OpenApiTypes.BOOL, description="Only the networks first seen in the last 7 days that were not their identity's first."),
+])
+class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The networks the identities you may see got tokens from, and when first, newest first."""
+
+    serializer_class = SourceNetworkSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        identity = params.get("identity") or None
+        if identity is not None:
+            try:
+                identity = uuid.UUID(identity)
+            except ValueError:
+                raise ValidationError({"identity": ["Give an identity's id (a UUID)."]}) from None
+        return source_list(user=self.request.user, identity=identity, new_only=params.get("new") in ("true", "1"))
 
 
 @extend_schema(tags=["exposures"])
