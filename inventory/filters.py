@@ -51,6 +51,9 @@ class IdentityFilter(django_filters.FilterSet):
         method="filter_attestation_overdue", choices=YES_NO, empty_label="Any", label="Attestation overdue"
     )
     risk = django_filters.ChoiceFilter(method="filter_risk", choices=list(LEVEL_LABELS.items()), empty_label="Any", label="Risk")
+    networks_bound = django_filters.ChoiceFilter(
+        method="filter_networks_bound", choices=YES_NO, empty_label="Any", label="Bound to networks"
+    )
     # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
         method="filter_sort",
@@ -62,7 +65,7 @@ class IdentityFilter(django_filters.FilterSet):
 
     class Meta:
         model = AIIdentity
-        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "sort"]
+        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "networks_bound", "sort"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -79,6 +82,12 @@ class IdentityFilter(django_filters.FilterSet):
 
     def filter_attestation_overdue(self, queryset, name, value):
         return queryset.filter(attestation_overdue_q(value == "true")) if value else queryset
+
+    def filter_networks_bound(self, queryset, name, value):
+        """Yes: tokens only from its allowed networks; no: from anywhere (inventory/networks.py)."""
+        if not value:
+            return queryset
+        return queryset.exclude(allowed_networks=[]) if value == "true" else queryset.filter(allowed_networks=[])
 
     def filter_risk(self, queryset, name, value):
         if not value:

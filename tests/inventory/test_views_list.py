@@ -63,10 +63,13 @@ def test_it_searches_name_purpose_and_trust_boundary(sam, alice, client_for, mak
         ({"orphaned": "false"}, ["live-agent", "nightly-etl"]),
         ({"attestation_overdue": "true"}, ["live-agent"]),
         ({"kind": Kind.AGENT, "status": "registered"}, ["bobs-agent"]),
+        ({"networks_bound": "true"}, ["nightly-etl"]),
+        ({"networks_bound": "false"}, ["bobs-agent", "live-agent"]),
     ],
 )
 def test_it_filters(params, expected, alice, bob, sam, client_for, make_identity):
-    make_identity(alice, name="nightly-etl", kind=Kind.PIPELINE, environment=Environment.STAGING, sensitivity_ceiling=Sensitivity.RESTRICTED)
+    make_identity(alice, name="nightly-etl", kind=Kind.PIPELINE, environment=Environment.STAGING, sensitivity_ceiling=Sensitivity.RESTRICTED,
+                  allowed_networks=["10.40.0.0/16"])
     live = identity_activate(actor=alice, identity=make_identity(alice, name="live-agent"))
     AIIdentity.objects.filter(pk=live.pk).update(attestation_due="2020-01-01")
     make_identity(bob, name="bobs-agent")
