@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, Spiffe
 from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
-from .source_networks import NEW_NETWORK_DAYS, identity_sources
+from .source_networks import NEW_NETWORK_DAYS, identity_bind_to_seen_networks, identity_sources
 from .access_reviews import may_see_reviews
 from .posture import posture
 from .unused_identities import is_unused
@@ -55,6 +55,7 @@ def _back_to_identity(identity, anchor: str):
 @login_required
 def credentials_panel(request, pk):
     identity = identity_get(user=request.user, pk=pk)
+    sources = identity_sources(identity, timezone.now())
     return render(
         request,
         "tokens/partials/credentials_panel.html",
@@ -63,7 +64,9 @@ def credentials_panel(request, pk):
             "credentials": with_last_use(selectors.identity_credentials(identity)),
             "max_age_days": max_age_days(),
             "exposures": selectors.identity_exposures(identity),
-            "sources": identity_sources(identity, timezone.now()),
+            "sources": sources,
+            "sources_new": any(s["new"] for s in sources),
+            "sources_not_allowed": sorted(s["network"] for s in sources) != sorted(identity.allowed_networks),
             "new_network_days": NEW_NETWORK_DAYS,
             "may_change": visibility.can(request.user, visibility.CHANGE, identity) and not identity.is_offboarded,
         },
@@ -137,6 +140,23 @@ def credential_disable_view(request, pk, credential_pk):
     credential = get_object_or_404(WorkloadCredential, pk=credential_pk, identity=identity)
     credential_disable(actor=request.user, credential=credential, reason=_reason(request, "Disabled by an owner."))
     messages.success(request, f"Disabled {credential}; the tokens obtained with it are revoked.")
+    return _back_to_identity(identity, "#credentials")
+
+
+@require_POST
+@login_required
+def networks_bind_view(request, pk):
+    """Allow only the networks the identity got tokens from (the credentials panel's button)."""
+    identity = _identity_to_change(request, pk)
+    try:
+        version = int(request.POST.get("version", ""))
+        identity = identity_bind_to_seen_networks(actor=request.user, identity=identity, expected_version=version)
+    except ValueError:
+        messages.error(request, "This page is out of date. Reload it and try again.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{identity.name} now gets tokens only from {', '.join(identity.allowed_networks)}.")
     return _back_to_identity(identity, "#credentials")
 
 

@@ -19,11 +19,13 @@ import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from inventory.networks import address_of
+from inventory.services import identity_update
 from nhiportal.audit.services import agent_actor, audit_record
 
 from .models import SourceNetwork
@@ -112,6 +114,16 @@ def source_list(*, user, identity=None, new_only: bool = False, now=None) -> Que
     if identity is not None:
         found = found.filter(identity_id=identity)
     return found.select_related("identity").order_by("-first_seen_at", "-pk")
+
+
+def identity_bind_to_seen_networks(*, actor, identity, expected_version: int):
+    """Detection into prevention in one step: the identity's allowed networks become the
+    networks it got tokens from (identity_update: one identity.update event; refused if the
+    identity changed since the page was loaded)."""
+    seen = sorted(SourceNetwork.objects.filter(identity=identity).values_list("network", flat=True))
+    if not seen:
+        raise ValidationError("It got no token yet: there is no network to bind it to.")
+    return identity_update(actor=actor, identity=identity, expected_version=expected_version, allowed_networks=seen)
 
 
 def identity_sources(identity, now, limit: int = 20) -> list[dict]:

@@ -51,6 +51,7 @@ urlpatterns = [
     path("identities/<uuid:pk>/connect-panel/", identity_views.connect_panel, name="identity-connect-panel"),
     path("examples/agent_client.py", identity_views.example_client, name="example-client"),
     path("identities/<uuid:pk>/credentials/new-key/", identity_views.credential_add_key, name="credential-add-key"),
+    path("identities/<uuid:pk>/networks/bind/", identity_views.networks_bind_view, name="identity-networks-bind"),
     path("identities/<uuid:pk>/credentials/new-spiffe/", identity_views.credential_add_spiffe_id, name="credential-add-spiffe"),
     path(
         "identities/<uuid:pk>/credentials/<int:credential_pk>/disable/",

@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
+from inventory.models import AIIdentity
 from inventory.services import identity_update
 from nhiportal.audit.models import AuditEvent
 from tokens.models import SourceNetwork
@@ -127,3 +128,27 @@ def test_the_api_lists_the_networks_of_the_identities_you_see(agent, make_agent,
     assert client_for(alice).get(url, {"identity": "not-a-uuid"}).status_code == 400
     assert client_for(charlie).get(url).json()["results"] == []
     assert client.get(url).status_code in (401, 403)
+
+
+def test_an_owner_binds_the_identity_to_the_networks_it_used_in_one_click(agent, oauth, crm, grant, alice, rita, charlie, client_for):
+    grant(agent, crm, ["tickets:read"])
+    token_request(oauth, agent, address="10.20.3.4")
+    token_request(oauth, agent, address="10.20.7.1")
+    panel = reverse("tokens:identity-credentials-panel", args=[agent.identity.pk])
+    bind = reverse("tokens:identity-networks-bind", args=[agent.identity.pk])
+    assert "Allow only these networks" in client_for(alice).get(panel).content.decode()
+    assert "Allow only these networks" not in client_for(rita).get(panel).content.decode()  # reads, does not change
+    version = AIIdentity.objects.get(pk=agent.identity.pk).version
+
+    assert client_for(charlie).post(bind, {"version": version}).status_code == 404
+    assert client_for(rita).post(bind, {"version": version}).status_code == 403
+    stale = client_for(alice).post(bind, {"version": version - 1}, follow=True)
+    assert "changed since you loaded it" in stale.content.decode()
+    assert AIIdentity.objects.get(pk=agent.identity.pk).allowed_networks == []
+
+    done = client_for(alice).post(bind, {"version": version}, follow=True)
+    assert "now gets tokens only from 10.20.3.0/24, 10.20.7.0/24" in done.content.decode()
+    assert AIIdentity.objects.get(pk=agent.identity.pk).allowed_networks == ["10.20.3.0/24", "10.20.7.0/24"]
+    assert AuditEvent.objects.get(action="identity.update").after == {"allowed_networks": ["10.20.3.0/24", "10.20.7.0/24"]}
+    assert token_request(oauth, agent, address="198.51.100.7").json()["error"] == "unauthorized_client"
+    assert "Allow only these networks" not in client_for(alice).get(panel).content.decode()
