@@ -226,3 +226,21 @@ def test_a_security_admin_confirms_an_exposure_and_the_agent_is_suspended(page, 
     assert token_request(client, agent).json()["error"] == "unauthorized_client"
     assert IssuedToken.objects.get(jti=jwt.decode(held, options={"verify_signature": False})["jti"]).revoked_at is not None
     assert blocked == []
+
+
+def test_an_owner_sees_a_new_network_and_binds_the_agent_to_the_networks_it_used(page, login, sam, alice, make_identity, client):
+    blocked = csp_watch(page)
+    agent = _leaky_agent(alice, sam, make_identity)
+    token_request(client, agent, address="10.20.3.4")
+    token_request(client, agent, address="198.51.100.7")
+
+    login(page, alice)
+    page.goto(f"/identities/{agent.identity.pk}/")
+    credentials = page.locator("#credentials")
+    expect(credentials).to_contain_text("198.51.100.0/24")
+    expect(credentials.locator(".badge-warn", has_text="new")).to_be_visible()
+    credentials.get_by_role("button", name="Allow only these networks").click()
+    expect(page.locator(".msg-success")).to_contain_text("now gets tokens only from 10.20.3.0/24, 198.51.100.0/24")
+    expect(page.get_by_role("region", name="Facts")).to_contain_text("10.20.3.0/24, 198.51.100.0/24")
+    assert token_request(client, agent, address="203.0.113.1").json()["error"] == "unauthorized_client"
+    assert blocked == []
