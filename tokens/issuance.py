@@ -455,7 +455,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     _last_facts.pop(ahead.key, None)
                 writes = decide_and_write(identity, signer, now)
             claims, scopes, task_id, details = writes.run()
-            source_note(identity_id=identity.pk, client_id=client.client_id, address=client.address, now=now)
+            source_note(identity_id=identity.pk, name=identity.name, client_id=client.client_id, address=client.address, now=now)
         except _Refusal as refusal:
             _record_refusal(action, identity, refusal, client, audience, scopes)
             error = refusal.error

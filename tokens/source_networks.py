@@ -51,7 +51,7 @@ def _remember(key: tuple) -> None:
     _recorded.add(key)
 
 
-def source_note(*, identity_id, client_id: str, address: str, now) -> None:
+def source_note(*, identity_id, name: str, client_id: str, address: str, now) -> None:
     """Record the network of a request that is getting a token, inside its transaction."""
     network = network_of(address) if address else None
     key = (identity_id, network)
@@ -66,7 +66,8 @@ def source_note(*, identity_id, client_id: str, address: str, now) -> None:
         first = not SourceNetwork.objects.filter(identity_id=identity_id).exclude(network=network).exists()
         audit_record(
             actor=agent_actor(client_id), action="identity.first_network" if first else "identity.new_network",
-            object_type="inventory.aiidentity", object_id=str(identity_id), object_repr=network, identity=identity_id,
+            # Read in chat channels as "<agent> identity.new_network <name> from <network>".
+            object_type="inventory.aiidentity", object_id=str(identity_id), object_repr=f"{name} from {network}", identity=identity_id,
             after={"network": network, "address": address},
         )
     # Only once it is committed: a rolled-back insert must be tried again.

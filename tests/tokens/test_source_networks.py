@@ -37,6 +37,7 @@ def test_the_first_network_is_the_baseline_and_a_later_one_is_announced(agent, o
     assert networks(agent) == ["10.20.3.0/24", "198.51.100.0/24"]
     news = AuditEvent.objects.get(action="identity.new_network")
     assert news.after == {"network": "198.51.100.0/24", "address": "198.51.100.7"}
+    assert news.object_repr == f"{agent.identity.name} from 198.51.100.0/24"
     assert "new_network" in [f.key for f in posture(agent.identity)["factors"]]
 
 
