@@ -3,7 +3,9 @@
 Only `requests`, PyJWT and cryptography; copy it into an agent and adapt. The registered key
 (whose public half an owner put on the identity page) signs the client assertions; a second
 key, made fresh by each run, binds the tokens (DPoP, RFC 9449), so a token copied out of a log
-is of no use without it.
+is of no use without it. Where the portal or a resource server hands out DPoP nonces (RFC 9449
+sections 8 and 9), the agent puts the latest one from each server in its proofs, and retries
+once when told `use_dpop_nonce`.
 
     agent = PortalAgent("https://nhi.example.com", client_id, registered_private_key, kid="deploy-2026")
     task = agent.token("https://crm.example.com", "tickets:read", intent="Summarise open tickets")
@@ -17,6 +19,7 @@ import base64
 import hashlib
 import json
 import time
+import urllib.parse
 import uuid
 
 import jwt
@@ -46,23 +49,62 @@ class PortalAgent:
         self.metadata = self.http.get(portal_url.rstrip("/") + "/.well-known/oauth-authorization-server", timeout=10).json()
         self.dpop_key = ec.generate_private_key(ec.SECP256R1())  # never leaves this process
         self.dpop_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.dpop_key.public_key()))
+        self.nonces: dict[str, str] = {}  # origin -> the DPoP nonce it last handed out
 
     def _assertion(self, audience: str) -> str:
         now = int(time.time())
         claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience, "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.kid})
 
+    @staticmethod
+    def _origin(url: str) -> str:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def _proof(self, method: str, url: str, access_token: str | None = None) -> str:
         claims = {"htm": method, "htu": url, "iat": int(time.time()), "jti": uuid.uuid4().hex}
         if access_token is not None:
             claims["ath"] = _b64(hashlib.sha256(access_token.encode()).digest())
+        nonce = self.nonces.get(self._origin(url))
+        if nonce is not None:
+            claims["nonce"] = nonce
         return jwt.encode(claims, self.dpop_key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": self.dpop_jwk})
+
+    @staticmethod
+    def _wants_nonce(response: requests.Response) -> bool:
+        """use_dpop_nonce: in the JSON body from the portal (RFC 9449 section 8), in the
+        challenge from a resource server (section 9)."""
+        if "DPoP-Nonce" not in response.headers:
+            return False
+        if response.status_code == 401:
+            return 'error="use_dpop_nonce"' in response.headers.get("WWW-Authenticate", "")
+        try:
+            return response.status_code == 400 and response.json().get("error") == "use_dpop_nonce"
+        except ValueError:
+            return False
+
+    def _send(self, send, url: str, *, proof: bool) -> requests.Response:
+        """send(): one attempt. A server asking for a DPoP nonce gets one more, with its nonce."""
+        response = self._keep_nonce(url, send())
+        if proof and self._wants_nonce(response):
+            response = self._keep_nonce(url, send())
+        return response
+
+    def _keep_nonce(self, url: str, response: requests.Response) -> requests.Response:
+        if "DPoP-Nonce" in response.headers:
+            self.nonces[self._origin(url)] = response.headers["DPoP-Nonce"]
+        return response
 
     def _post(self, endpoint: str, data: dict, *, proof: bool = False) -> dict:
         url = self.metadata[endpoint]
-        data = {**data, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion(url)}
-        headers = {"DPoP": self._proof("POST", url)} if proof else {}
-        response = self.http.post(url, data=data, headers=headers, timeout=10)
+
+        def send():
+            # A new assertion and proof each attempt: the portal accepts each assertion only once.
+            signed = {**data, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion(url)}
+            headers = {"DPoP": self._proof("POST", url)} if proof else {}
+            return self.http.post(url, data=signed, headers=headers, timeout=10)
+
+        response = self._send(send, url, proof=proof)
         body = response.json() if response.content else {}
         if response.status_code != 200:
             raise PortalError(body)
@@ -80,10 +122,16 @@ class PortalAgent:
     def call(self, method: str, url: str, task_token: dict, **kwargs) -> requests.Response:
         """Call a resource server with the token, and a fresh proof for this very request."""
         access_token = task_token["access_token"]
-        headers = {**kwargs.pop("headers", {}), "Authorization": f"{task_token['token_type']} {access_token}"}
-        if task_token["token_type"] == "DPoP":
-            headers["DPoP"] = self._proof(method, url, access_token)
-        return self.http.request(method, url, headers=headers, timeout=10, **kwargs)
+        extra_headers = kwargs.pop("headers", {})
+        bound = task_token["token_type"] == "DPoP"
+
+        def send():
+            headers = {**extra_headers, "Authorization": f"{task_token['token_type']} {access_token}"}
+            if bound:
+                headers["DPoP"] = self._proof(method, url, access_token)
+            return self.http.request(method, url, headers=headers, timeout=10, **kwargs)
+
+        return self._send(send, url, proof=bound)
 
     def end_task(self, task_token: dict, reason: str = "Done.") -> dict:
         """The task is over: the portal revokes all its tokens (and its sub-tasks')."""

@@ -13,10 +13,16 @@ fragment ignored); iat within the last MAX_AGE seconds (SKEW ahead allowed); a j
 resource server, ath. The token endpoint does not remember proof jtis: each token request also
 carries a single-use client assertion, so a replayed proof gets nothing. Resource servers do
 remember them (ProofReplayCache), since a token is presented many times.
+
+Server nonces (RFC 9449 sections 8 and 9), where switched on (Nonces): a proof must also carry
+a nonce the server handed out lately, so a proof made ahead of time by someone who briefly had
+the agent's key is useless once its nonce is stale. A proof without one is refused with
+`use_dpop_nonce` and a `DPoP-Nonce` header to retry with.
 """
 
 import base64
 import hashlib
+import hmac
 import threading
 import time
 import urllib.parse
@@ -42,6 +48,52 @@ class InvalidProof(Exception):
         self.description = description
 
 
+class NonceRequired(InvalidProof):
+    """The proof lacks a current server nonce: `nonce` is the one to make it again with."""
+
+    def __init__(self, description: str, nonce: str):
+        super().__init__(description)
+        self.nonce = nonce
+
+
+class Nonces:
+    """Server-provided DPoP nonces, kept nowhere. A nonce is the number of the time window it
+    was made in and an HMAC of that number under a secret, so every worker and host sharing the
+    secret hands out and accepts the same nonces without a shared store. A nonce is accepted in
+    its own window and the next, so it lives between `lifetime` and twice that."""
+
+    def __init__(self, secret: bytes, lifetime: int = 300):
+        if lifetime <= 0:
+            raise ValueError("A nonce lifetime is a positive number of seconds.")
+        self._secret = secret
+        self.lifetime = lifetime
+        self._latest: tuple[int, str] = (-1, "")
+
+    def _make(self, window: int) -> str:
+        mac = hmac.new(self._secret, b"dpop-nonce:%d" % window, hashlib.sha256).digest()[:16]
+        return f"{window:x}.{_b64(mac)}"
+
+    def current(self, now: float | None = None) -> str:
+        window = int((time.time() if now is None else now) // self.lifetime)
+        latest = self._latest  # one tuple, read and replaced whole: safe across threads
+        if latest[0] != window:
+            latest = self._latest = (window, self._make(window))
+        return latest[1]
+
+    def accepts(self, nonce, now: float) -> bool:
+        if not isinstance(nonce, str) or len(nonce) > 64:
+            return False
+        head, dot, _ = nonce.partition(".")
+        if not dot or not head.isalnum():
+            return False
+        try:
+            window = int(head, 16)
+        except ValueError:
+            return False
+        current = int(now // self.lifetime)
+        return window in (current, current - 1) and hmac.compare_digest(nonce, self._make(window))
+
+
 @dataclass(frozen=True)
 class Proof:
     jkt: str  # RFC 7638 thumbprint of the proof's public key: what cnf.jkt binds to
@@ -63,9 +115,11 @@ def _without_query(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
-def check_proof(proof, *, method: str, urls, now: float | None = None, access_token: str | None = None) -> Proof:
+def check_proof(proof, *, method: str, urls, now: float | None = None, access_token: str | None = None,
+                nonces: Nonces | None = None) -> Proof:
     """The proof's key thumbprint and jti if it proves this request (one of `urls`, as the
-    client may know the endpoint by another name than the server); InvalidProof otherwise."""
+    client may know the endpoint by another name than the server), and carries a current
+    nonce when `nonces` are asked for; InvalidProof (NonceRequired for the nonce) otherwise."""
     if not isinstance(proof, str) or not proof:
         raise InvalidProof("The DPoP proof is missing.")
     try:
@@ -100,6 +154,10 @@ def check_proof(proof, *, method: str, urls, now: float | None = None, access_to
         raise InvalidProof("The DPoP proof needs a jti.")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise InvalidProof("The DPoP proof's ath is not this access token's hash.")
+    if nonces is not None and not nonces.accepts(claims.get("nonce"), now):
+        if "nonce" in claims:
+            raise NonceRequired("The DPoP proof's nonce is stale: make the proof again with the nonce in the DPoP-Nonce header.", nonces.current(now))
+        raise NonceRequired("The DPoP proof needs a nonce: make it again with the nonce in the DPoP-Nonce header.", nonces.current(now))
     return Proof(key.thumbprint, jti, int(iat))
 
 

@@ -28,7 +28,11 @@ DPoP (RFC 9449): a token carrying cnf.jkt is bound to the agent's key. It is acc
 when sent as `Authorization: DPoP <token>` with a `DPoP` proof header made with that key for
 this request's method and URL and this token (tokens/dpop.py); each proof once. A bound token
 sent as Bearer, or a bearer token sent as DPoP, is refused: a copy of a bound token is
-useless without the key.
+useless without the key. With `dpop_nonces=Nonces(secret)` (tokens/dpop.py), proofs must also
+carry a nonce this server handed out lately (RFC 9449 section 9): a proof without one gets 401
+`use_dpop_nonce` and a `DPoP-Nonce` header, and each answer to a DPoP call carries the current
+nonce. DRF views get that header through `exception_handler` (set it as REST_FRAMEWORK's
+EXCEPTION_HANDLER, or call it from yours).
 
 Revocation (draft-ietf-oauth-status-list): each token names its place in one of the portal's
 status lists, a signed JWT of one bit per token. The verifier fetches a list when it first
@@ -58,8 +62,9 @@ from functools import wraps
 import jwt
 from django.http import JsonResponse
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.views import exception_handler as drf_exception_handler
 
-from .dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS, InvalidProof, ProofReplayCache, check_proof
+from .dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS, InvalidProof, NonceRequired, Nonces, ProofReplayCache, check_proof
 from .jws import ClaimsError, JWSError, check_claims, parse
 
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
@@ -82,6 +87,16 @@ class InsufficientScope(InvalidToken):
 
 class InvalidDPoPProof(InvalidToken):
     error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The proof lacks a current nonce: send `nonce` back as the DPoP-Nonce header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str, nonce: str):
+        super().__init__(description)
+        self.nonce = nonce
 
 
 @dataclass(frozen=True)
@@ -164,6 +179,7 @@ class TokenVerifier:
         http_get: Callable[[str], bytes] = _http_get,
         clock: Callable[[], float] = time.time,
         proof_replays: ProofReplayCache | None = None,
+        dpop_nonces: Nonces | None = None,
     ):
         self.issuer = issuer
         self.audience = audience
@@ -182,6 +198,7 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self._verified: dict[str, tuple] = {}  # token -> (claims, scopes, kid, the key checked with)
         self._proofs = proof_replays or ProofReplayCache()
+        self.dpop_nonces = dpop_nonces
         self._status_lists: dict[str, _StatusList] = {}
         self._status_lock = threading.Lock()
 
@@ -269,7 +286,9 @@ class TokenVerifier:
             raise InvalidToken("This token is bound to a DPoP key: send it as Authorization: DPoP, with a DPoP proof.")
         now = self.clock()
         try:
-            proof = check_proof(dpop.proof, method=dpop.method, urls=(dpop.url,), now=now, access_token=token)
+            proof = check_proof(dpop.proof, method=dpop.method, urls=(dpop.url,), now=now, access_token=token, nonces=self.dpop_nonces)
+        except NonceRequired as error:
+            raise UseDPoPNonce(error.description, error.nonce) from None
         except InvalidProof as error:
             raise InvalidDPoPProof(error.description) from None
         if proof.jkt != jkt:
@@ -399,19 +418,32 @@ def access_token_of(request) -> tuple[str, DPoPRequest | None] | None:
     return None
 
 
-def _challenge(error: InvalidToken | None, status: int, realm: str, scopes=()) -> JsonResponse:
+def _challenge_value(error: InvalidToken | None, realm: str, scopes=()) -> str:
+    """The WWW-Authenticate value (RFC 6750 section 3, RFC 9449 section 7.1) for a refusal."""
     scheme = "DPoP" if isinstance(error, InvalidDPoPProof) else "Bearer"
     value = f'{scheme} realm="{realm}"'
     if scheme == "DPoP":
         value += f', algs="{" ".join(DPOP_ALGORITHMS)}"'
-    body = {}
     if error is not None:
         value += f', error="{error.error}", error_description="{error.description}"'
-        body = {"error": error.error, "error_description": error.description}
         if error.error == "insufficient_scope":
             value += f', scope="{" ".join(scopes)}"'
+    return value
+
+
+def _with_nonce(response, verifier: TokenVerifier, error: InvalidToken | None = None):
+    """The nonce to use next, on an answer to a DPoP call (RFC 9449 section 9)."""
+    if isinstance(error, UseDPoPNonce):
+        response["DPoP-Nonce"] = error.nonce
+    elif verifier.dpop_nonces is not None:
+        response["DPoP-Nonce"] = verifier.dpop_nonces.current(verifier.clock())
+    return response
+
+
+def _challenge(error: InvalidToken | None, status: int, realm: str, scopes=()) -> JsonResponse:
+    body = {"error": error.error, "error_description": error.description} if error is not None else {}
     response = JsonResponse(body, status=status)
-    response["WWW-Authenticate"] = value
+    response["WWW-Authenticate"] = _challenge_value(error, realm, scopes)
     return response
 
 
@@ -425,13 +457,16 @@ def require_token(verifier: TokenVerifier, *scopes: str, realm: str = "api"):
             if found is None:
                 return _challenge(None, 401, realm)
             token, dpop = found
+            refusal = None
             try:
                 request.token_claims = verifier.verify(token, scopes=scopes, dpop=dpop)
             except InsufficientScope as error:
-                return _challenge(error, 403, realm, scopes)
+                response = _challenge(error, 403, realm, scopes)
             except InvalidToken as error:
-                return _challenge(error, 401, realm)
-            return view(request, *args, **kwargs)
+                refusal, response = error, _challenge(error, 401, realm)
+            else:
+                response = view(request, *args, **kwargs)
+            return _with_nonce(response, verifier, refusal) if dpop is not None else response
 
         return wrapped
 
@@ -476,11 +511,28 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         try:
             claims = self.verifier.verify(token, dpop=dpop)
         except InvalidToken as error:
-            raise exceptions.AuthenticationFailed(error.description) from None
+            request.token_error = error  # for authenticate_header, which DRF asks next
+            raise TokenRefused(error, self.verifier) from None
         return AgentPrincipal(claims), claims
 
     def authenticate_header(self, request):
-        return f'Bearer realm="{self.realm}"'
+        return _challenge_value(getattr(request, "token_error", None), self.realm)
+
+
+class TokenRefused(exceptions.AuthenticationFailed):
+    """A 401 for a refused token, carrying what exception_handler needs for DPoP nonces."""
+
+    def __init__(self, error: InvalidToken, verifier: TokenVerifier):
+        super().__init__(error.description)
+        self.token_error, self.verifier = error, verifier
+
+
+def exception_handler(exc, context):
+    """DRF's exception handler, plus the DPoP-Nonce header a use_dpop_nonce refusal needs."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, TokenRefused) and isinstance(exc.token_error, UseDPoPNonce):
+        _with_nonce(response, exc.verifier, exc.token_error)
+    return response
 
 
 class HasScopes(permissions.BasePermission):

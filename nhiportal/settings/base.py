@@ -290,6 +290,9 @@ NHI = {
     # How long a verifier may keep a token status list before fetching it again: a revoked
     # token is refused by offline verifiers within this many seconds (tokens/status_list.py).
     "STATUS_LIST_TTL": int(os.environ.get("NHI_STATUS_LIST_TTL", "30")),
+    # Set (in seconds), a DPoP proof at the token endpoint must carry a nonce the portal handed
+    # out within that time, or twice it (RFC 9449 section 8); 0 leaves nonces off.
+    "DPOP_NONCE_SECONDS": int(os.environ.get("NHI_DPOP_NONCE_SECONDS", "0")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
     # A live grant none of whose tokens in this many days carried one of its scopes is unused

@@ -2,14 +2,18 @@
 
 import pytest
 import requests
+from django.http import JsonResponse
+from django.test import RequestFactory
 from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 
 from examples.agent_client import PortalAgent, PortalError
 from tests.tokens.conftest import CRM, agent, crm, grant, make_agent  # noqa: F401  (fixtures)
 from tests.tokens.test_standard_clients import portal  # noqa: F401  (fixture)
 from tokens.models import IssuedToken
 from tokens.public_keys import jwk_thumbprint
-from tokens.verifier import DPoPRequest, TokenVerifier
+from tokens.dpop import Nonces
+from tokens.verifier import DPoPRequest, TokenVerifier, require_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +69,52 @@ def test_the_example_agent_raises_the_portals_error(client):
     with pytest.raises(PortalError) as refused:
         client.token(CRM, "tickets:write", intent="Close every ticket")
     assert refused.value.error == "invalid_scope"
+
+
+class VerifyingResourceServer(BaseAdapter):
+    """The CRM on the network, verifying with tokens.verifier and handing out its own DPoP nonces."""
+
+    def __init__(self, verifier):
+        super().__init__()
+        self.statuses = []
+
+        @require_token(verifier, "tickets:read")
+        def tickets(request):
+            return JsonResponse({"for": request.token_claims["sub"]})
+
+        self.view = tickets
+
+    def send(self, request, **kwargs):
+        headers = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in request.headers.items()}
+        answer = self.view(RequestFactory().generic(request.method, request.url.removeprefix("https://crm.example.com"),
+                                                   secure=True, **{**headers, "HTTP_HOST": "crm.example.com"}))
+        self.statuses.append(answer.status_code)
+        response = requests.Response()
+        response.status_code, response.request, response._content = answer.status_code, request, answer.content
+        response.headers = CaseInsensitiveDict(answer.items())
+        return response
+
+    def close(self):
+        pass
+
+
+def test_the_example_agent_follows_the_dpop_nonces_of_the_portal_and_the_resource_server(client, live_server, portal, settings):
+    _metadata, http = portal
+    settings.NHI = {**settings.NHI, "DPOP_NONCE_SECONDS": 300}
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "crm.example.com"]
+    token_posts = []
+    http.hooks["response"].append(lambda r, **kw: token_posts.append(r.status_code) if r.request.url.endswith("/oauth/token") else None)
+
+    first = client.token(CRM, "tickets:read", intent="Summarise open tickets")
+    assert first["token_type"] == "DPoP" and token_posts == [400, 200]  # asked for a nonce, then issued
+    client.token(CRM, "tickets:read", intent="Summarise closed tickets")
+    assert token_posts == [400, 200, 200]  # the kept nonce is still good
+
+    crm_verifier = TokenVerifier(issuer=live_server.url, audience=CRM, dpop_nonces=Nonces(b"the crm's secret", 60),
+                                 http_get=lambda url: http.get(url).content)
+    crm_server = VerifyingResourceServer(crm_verifier)
+    http.mount("https://crm.example.com/", crm_server)
+    assert client.call("GET", API_URL, first).status_code == 200
+    assert client.call("GET", API_URL, first).status_code == 200
+    assert crm_server.statuses == [401, 200, 200]
+    assert client.nonces["https://crm.example.com"] != client.nonces[live_server.url]

@@ -10,7 +10,7 @@ import pytest
 from django.http import JsonResponse
 from django.test import RequestFactory
 
-from tokens.dpop import access_token_hash
+from tokens.dpop import Nonces, access_token_hash
 from tokens.models import IssuedToken, Task
 from tokens.policy.models import PolicyDecision
 from tokens.policy.schema import default_policy_text
@@ -237,3 +237,118 @@ def test_compliance_counts_the_tokens_bound_to_a_key(oauth, granted, holder):
     (result,) = assess([control_get("short-lived-tokens")])
     assert result.result.figures["issued, last 30 days"] == 2
     assert result.result.figures["bound to the agent's key (DPoP)"] == 1
+
+
+# Server nonces (RFC 9449 sections 8 and 9)
+
+
+@pytest.fixture
+def nonces_on(settings):
+    settings.NHI = {**settings.NHI, "DPOP_NONCE_SECONDS": 300}
+
+
+def test_nonces_are_accepted_in_their_window_and_the_next_only():
+    nonces = Nonces(b"k" * 32, lifetime=300)
+    made = nonces.current(now=1_000_000)
+    assert nonces.accepts(made, 1_000_000) and nonces.accepts(made, 1_000_000 + 300)
+    assert not nonces.accepts(made, 1_000_000 + 600)
+    assert not Nonces(b"x" * 32, lifetime=300).accepts(made, 1_000_000)
+    window, _, mac = made.partition(".")
+    for forged in (f"{window}.{'A' * len(mac)}", f"0x{window}.{mac}", window, "", None, 42, made + "=", " " + made):
+        assert not nonces.accepts(forged, 1_000_000), forged
+
+
+def test_the_token_endpoint_hands_out_no_nonce_unless_switched_on(oauth, granted, holder):
+    assert "DPoP-Nonce" not in dpop_token(oauth, granted, holder.proof())
+
+
+def test_with_nonces_on_a_proof_without_one_gets_use_dpop_nonce_and_spends_nothing(oauth, granted, holder, nonces_on):
+    assertion = granted.assertion()
+    data = {"grant_type": "client_credentials", "resource": CRM, "scope": "tickets:read", "authorization_details": json.dumps(TASK),
+            "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    refused = oauth.post("/oauth/token", data, HTTP_DPOP=holder.proof())
+    assert refused.status_code == 400 and refused.json()["error"] == "use_dpop_nonce"
+    assert "nonce in the DPoP-Nonce header" in refused.json()["error_description"]
+    assert refused["Cache-Control"] == "no-store"
+    nonce = refused["DPoP-Nonce"]
+    assert not IssuedToken.objects.exists() and not Task.objects.exists()
+
+    issued = oauth.post("/oauth/token", data, HTTP_DPOP=holder.proof(nonce=nonce))
+    assert issued.status_code == 200, issued.content
+    assert issued.json()["token_type"] == "DPoP" and issued["DPoP-Nonce"] == nonce
+
+
+def test_with_nonces_on_a_stale_or_forged_nonce_is_refused(oauth, granted, holder, nonces_on):
+    from tokens.oauth.token import dpop_nonces
+
+    stale = dpop_nonces().current(now=time.time() - 900)
+    refused = dpop_token(oauth, granted, holder.proof(nonce=stale))
+    assert refused.json()["error"] == "use_dpop_nonce" and "stale" in refused.json()["error_description"]
+    other_portal = Nonces(b"another portal's secret", 300).current()
+    assert dpop_token(oauth, granted, holder.proof(nonce=other_portal)).json()["error"] == "use_dpop_nonce"
+    assert not IssuedToken.objects.exists()
+
+
+def test_with_nonces_on_bearer_requests_and_bad_proofs_answer_as_before_with_a_nonce(oauth, granted, holder, nonces_on):
+    plain = token_request(oauth, granted)
+    assert plain.status_code == 200 and plain.json()["token_type"] == "Bearer" and plain["DPoP-Nonce"]
+    bad = dpop_token(oauth, granted, holder.proof(method="GET"))
+    assert bad.json()["error"] == "invalid_dpop_proof" and bad["DPoP-Nonce"]
+
+
+def test_a_resource_server_asks_for_its_own_nonce_then_accepts_the_proof(oauth, granted, holder):
+    nonces = Nonces(b"crm's own secret", lifetime=60)
+    verifier = TokenVerifier(issuer="http://testserver", audience=CRM, dpop_nonces=nonces,
+                             http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).content)
+    token = dpop_token(oauth, granted, holder.proof()).json()["access_token"]
+
+    @require_token(verifier, "tickets:read")
+    def tickets(request):
+        return JsonResponse({"for": request.token_claims["sub"]})
+
+    def call(proof):
+        return tickets(RequestFactory().get("/api/tickets", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof))
+
+    url = "http://testserver/api/tickets"
+    refused = call(holder.proof("GET", url, token=token))
+    assert refused.status_code == 401 and json.loads(refused.content)["error"] == "use_dpop_nonce"
+    assert 'error="use_dpop_nonce"' in refused["WWW-Authenticate"] and refused["WWW-Authenticate"].startswith("DPoP ")
+    nonce = refused["DPoP-Nonce"]
+    answered = call(holder.proof("GET", url, token=token, nonce=nonce))
+    assert answered.status_code == 200 and answered["DPoP-Nonce"] == nonces.current()
+    portal_nonce = Nonces(b"the portal's secret", 300).current()
+    assert call(holder.proof("GET", url, token=token, nonce=portal_nonce)).status_code == 401
+
+
+def test_a_drf_view_sends_the_nonce_with_its_use_dpop_nonce_refusal(oauth, granted, holder):
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    from tokens.verifier import AccessTokenAuthentication, HasScopes, exception_handler
+
+    nonces = Nonces(b"crm's own secret", lifetime=60)
+    verifier = TokenVerifier(issuer="http://testserver", audience=CRM, dpop_nonces=nonces,
+                             http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).content)
+    token = dpop_token(oauth, granted, holder.proof()).json()["access_token"]
+
+    class Tickets(APIView):
+        authentication_classes = [AccessTokenAuthentication.using(verifier)]
+        permission_classes = [HasScopes]
+        required_scopes = ["tickets:read"]
+
+        def get_exception_handler(self):
+            return exception_handler
+
+        def get(self, request):
+            return Response({"agent": request.user.client_id})
+
+    url = "http://testserver/api/tickets"
+
+    def call(proof):
+        return Tickets.as_view()(APIRequestFactory().get("/api/tickets", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof))
+
+    refused = call(holder.proof("GET", url, token=token))
+    assert refused.status_code == 401 and refused["DPoP-Nonce"] == nonces.current()
+    assert refused["WWW-Authenticate"].startswith('DPoP realm="api"') and 'error="use_dpop_nonce"' in refused["WWW-Authenticate"]
+    assert call(holder.proof("GET", url, token=token, nonce=refused["DPoP-Nonce"])).status_code == 200

@@ -16,16 +16,18 @@ UNSUPPORTED_TOKEN_TYPE = "unsupported_token_type"  # RFC 7009
 # Here: a person has yet to approve the task; the body carries its task_id to ask with.
 AUTHORIZATION_PENDING = "authorization_pending"
 INVALID_DPOP_PROOF = "invalid_dpop_proof"  # RFC 9449 section 5
+USE_DPOP_NONCE = "use_dpop_nonce"  # RFC 9449 section 8: retry with the DPoP-Nonce header's nonce
 
 
 class OAuthError(Exception):
     """An error the caller can act on. The description never names policies, keys or other clients."""
 
-    def __init__(self, error: str, description: str, status: int | None = None, **members):
+    def __init__(self, error: str, description: str, status: int | None = None, *, headers: dict | None = None, **members):
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status or (401 if error == INVALID_CLIENT else 400)
+        self.headers = headers or {}
         # Extra members of the error body (RFC 6749 section 5.2 lets extensions add them).
         self.members = members
 
@@ -40,4 +42,6 @@ def error_response(error: OAuthError) -> JsonResponse:
     # invalid_client answers 401 (RFC 6749 section 5.2 allows it); the client authenticated in the body
     # with private_key_jwt, not with an HTTP scheme, so there is no WWW-Authenticate challenge to offer.
     response = JsonResponse({"error": error.error, "error_description": error.description, **error.members}, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
     return no_store(response)

@@ -1,5 +1,9 @@
 """The token endpoint: client_credentials and token exchange, form-encoded in, JSON out."""
 
+import functools
+import hashlib
+
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
@@ -7,11 +11,12 @@ from django.views.decorators.http import require_POST
 
 from inventory.networks import canonical
 from nhiportal import prepared_sql
+from nhiportal.conf import nhi_setting
 
-from ..dpop import InvalidProof, check_proof
+from ..dpop import InvalidProof, NonceRequired, Nonces, check_proof
 from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
 from .client_auth import authenticate_agent
-from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError, error_response, no_store
+from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, USE_DPOP_NONCE, OAuthError, error_response, no_store
 from .metadata import assertion_audiences, endpoint_url
 from .params import authorization_details_param, destination_param, scopes_param, task_id_param, ttl_param, unique_param
 
@@ -19,15 +24,31 @@ CLIENT_CREDENTIALS = "client_credentials"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
-def _dpop_key(request) -> str | None:
+@functools.lru_cache(maxsize=2)
+def _nonces(secret_key: str, lifetime: int) -> Nonces:
+    # Derived from SECRET_KEY, which every worker and host shares, so any of them accepts a
+    # nonce another handed out; the label keeps this key apart from Django's other uses of it.
+    return Nonces(hashlib.sha256(b"nhi-portal:dpop-nonces:" + secret_key.encode()).digest(), lifetime)
+
+
+def dpop_nonces() -> Nonces | None:
+    """The token endpoint's DPoP nonces (RFC 9449 section 8), when NHI_DPOP_NONCE_SECONDS is set."""
+    lifetime = nhi_setting("DPOP_NONCE_SECONDS")
+    return _nonces(settings.SECRET_KEY, lifetime) if lifetime else None
+
+
+def _dpop_key(request, nonces: Nonces | None) -> str | None:
     """The thumbprint of the key a DPoP proof header proves (RFC 9449), or None without one."""
     proof = request.META.get("HTTP_DPOP")
     if proof is None:
         return None
     if "," in proof:  # repeated headers arrive joined by commas; a JWT has none
         raise OAuthError(INVALID_DPOP_PROOF, "Send one DPoP proof.")
+    urls = (endpoint_url("oauth:token"), request.build_absolute_uri())
     try:
-        return check_proof(proof.strip(), method="POST", urls=(endpoint_url("oauth:token"), request.build_absolute_uri())).jkt
+        return check_proof(proof.strip(), method="POST", urls=urls, nonces=nonces).jkt
+    except NonceRequired as error:
+        raise OAuthError(USE_DPOP_NONCE, error.description, headers={"DPoP-Nonce": error.nonce}) from None
     except InvalidProof as error:
         raise OAuthError(INVALID_DPOP_PROOF, error.description) from None
 
@@ -63,12 +84,21 @@ def token(request):
 
 
 def _token(request):
+    nonces = dpop_nonces()
+    response = _answer(request, nonces)
+    if nonces is not None and "DPoP-Nonce" not in response:
+        # Each answer carries the nonce of the moment, so an agent keeps a fresh one (section 8.2).
+        response["DPoP-Nonce"] = nonces.current()
+    return response
+
+
+def _answer(request, nonces):
     post = request.POST
     try:
         grant_type = unique_param(post, "grant_type")
         if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be client_credentials or token-exchange.")
-        jkt = _dpop_key(request)
+        jkt = _dpop_key(request, nonces)
         client = authenticate_agent(post, audiences=assertion_audiences("oauth:token"), address=canonical(request.META.get("REMOTE_ADDR", "")))
         if grant_type == TOKEN_EXCHANGE:
             body = _exchange(post, client, jkt)
