@@ -39,6 +39,8 @@ class OIDCProvider:
         self.ends_sessions = True  # publishes an end_session_endpoint
         self.sign_outs = []  # the RP-initiated logout requests received, as dicts
         self.key_fetches = 0  # how often its JWKS was asked for
+        self.issues_sids = False  # its ID tokens carry a sid, a new provider session per sign-in
+        self.sids = []  # the sids it put in ID tokens, in order
         self._codes = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.provider = self
@@ -71,6 +73,8 @@ class OIDCProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],
             "code_challenge_methods_supported": ["S256"],
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": self.issues_sids,
             "token_endpoint_auth_methods_supported": ["client_secret_basic"],
             **({"end_session_endpoint": f"{self.issuer}/end_session"} if self.ends_sessions else {}),
         }
@@ -122,6 +126,9 @@ class OIDCProvider:
             return 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": query.get("nonce"), **issued["person"]}
+        if self.issues_sids:
+            self.sids.append(f"provider-session-{len(self.sids) + 1}")
+            claims["sid"] = self.sids[-1]
         if self.tamper:
             claims = self.tamper(claims)
         id_token = jwt.encode(claims, self.signing_key or self.key, algorithm="ES256", headers={"kid": self.kid})

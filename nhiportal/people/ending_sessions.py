@@ -21,16 +21,22 @@ def open_sessions_of(person):
     return PortalSession.objects.filter(user=person, expire_date__gt=timezone.now())
 
 
-def end_sessions_of(person, *, keep: str | None = None) -> int:
-    """End the person's open sessions but `keep` (the id of the session asking, from its
-    cookie); return how many ended. The caller audits, inside its own transaction."""
-    sessions = open_sessions_of(person)
-    if keep:
-        sessions = sessions.exclude(session_key=keep)
+def end_sessions(sessions) -> int:
+    """End these sessions (a PortalSession queryset); return how many ended. The caller
+    audits, inside its own transaction."""
     keys = list(sessions.values_list("session_key", flat=True))
     if keys:
         import_module(settings.SESSION_ENGINE).SessionStore.end(keys)
     return len(keys)
+
+
+def end_sessions_of(person, *, keep: str | None = None) -> int:
+    """End the person's open sessions but `keep` (the id of the session asking, from its
+    cookie); return how many ended."""
+    sessions = open_sessions_of(person)
+    if keep:
+        sessions = sessions.exclude(session_key=keep)
+    return end_sessions(sessions)
 
 
 @transaction.atomic

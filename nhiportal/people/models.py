@@ -87,6 +87,9 @@ class PortalSession(AbstractBaseSession):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="portal_sessions",
     )
+    # The identity provider's session the sign-in came from (the ID token's sid), copied from
+    # the session data the same way, so a back-channel logout naming it ends this session only.
+    provider_session = models.CharField(max_length=255, blank=True, default="", db_index=True)
 
     class Meta(AbstractBaseSession.Meta):
         verbose_name = "session"

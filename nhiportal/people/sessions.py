@@ -5,12 +5,21 @@ person signed in to it, so their sessions can be ended at once (people/ending_se
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import db
 
+# Where a single sign-on keeps the provider's session id (sid) in the session data.
+PROVIDER_SESSION_KEY = "sso_sid"
+
 
 def _person_id(data: dict) -> int | None:
     try:
         return int(data.get(SESSION_KEY))
     except (TypeError, ValueError):
         return None  # nobody is signed in to it (yet)
+
+
+def _copy_columns(session, data: dict):
+    session.user_id = _person_id(data)
+    session.provider_session = data.get(PROVIDER_SESSION_KEY) or ""
+    return session
 
 
 class PortalSessions:
@@ -22,17 +31,13 @@ class PortalSessions:
 
         return PortalSession
 
-    # Every save writes the whole row, so the column follows the data: login() saves the
+    # Every save writes the whole row, so the columns follow the data: login() saves the
     # person's id in it, and a session nobody is signed in to names nobody.
     def create_model_instance(self, data):
-        session = super().create_model_instance(data)
-        session.user_id = _person_id(data)
-        return session
+        return _copy_columns(super().create_model_instance(data), data)
 
     async def acreate_model_instance(self, data):
-        session = await super().acreate_model_instance(data)
-        session.user_id = _person_id(data)
-        return session
+        return _copy_columns(await super().acreate_model_instance(data), data)
 
     @classmethod
     def end(cls, stored_keys) -> None:

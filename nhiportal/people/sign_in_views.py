@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from .second_factor import VERIFIED_KEY, has_second_factor
 from .second_factor_views import start_pending_sign_in
+from .sessions import PROVIDER_SESSION_KEY
 from .single_sign_on import SignInRefused, check_provider_issuer, provider, sso_enabled, sso_sign_in
 from .single_sign_out import SIGNED_IN_THROUGH_SSO
 
@@ -121,4 +122,8 @@ def sso_callback(request):
     login(request, person, backend="django.contrib.auth.backends.ModelBackend")
     request.session[VERIFIED_KEY] = True  # the provider's sign-in stands for the second factor
     request.session[SIGNED_IN_THROUGH_SSO] = True
+    sid = claims.get("sid")
+    if isinstance(sid, str) and 0 < len(sid) <= 255:
+        # The provider's session: a back-channel logout naming it ends this session alone.
+        request.session[PROVIDER_SESSION_KEY] = sid
     return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.claims import JWTClaims
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -25,8 +27,8 @@ from joserfc.jws import JWSRegistry
 from nhiportal.audit.services import audit_record, system_actor
 from tokens.models import UsedAssertion
 
-from .ending_sessions import end_sessions_of
-from .models import SingleSignOnLink
+from .ending_sessions import end_sessions, open_sessions_of
+from .models import PortalSession, SingleSignOnLink
 from .single_sign_on import check_provider_issuer, provider
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ def logout_token_claims(logout_token: str) -> dict:
         raise LogoutRefused("A logout token carries no nonce: this is an ID token.")
     if not (claims.get("sub") or claims.get("sid")):
         raise LogoutRefused("The logout token names neither a subject (sub) nor a session (sid).")
+    if "sid" in claims and not isinstance(claims["sid"], str):  # joserfc checks sub, not sid
+        raise LogoutRefused("The logout token's sid must be a string.")
     return dict(claims)
 
 
@@ -145,23 +149,38 @@ def _accept_once(issuer: str, claims: dict) -> None:
 
 @transaction.atomic
 def sso_sign_out(*, claims: dict) -> int:
-    """End the sessions of the person a verified logout token names; return how many ended.
-    One audit event when any did. A subject nobody is linked to has no session to end."""
+    """End the sessions a verified logout token names; return how many ended (Back-Channel
+    Logout 1.0, section 2.7). With a sid, the sessions signed in from that provider session;
+    with a sub alone, all of that person's sessions, and also when the sid names none of theirs
+    (they signed in before the portal kept sids, or their ID token carried none). One audit
+    event per person signed out; a subject or session the portal does not know ends nothing."""
     issuer = settings.SSO["ISSUER"]
-    subject = claims.get("sub")
-    if not subject:
-        # The portal knows people by the provider's subject, not by the provider's session ids.
-        raise LogoutRefused("The portal signs people out by subject: send sub in the logout token.")
+    subject, sid = claims.get("sub"), claims.get("sid")
     _accept_once(issuer, claims)
-    link = SingleSignOnLink.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
-    if link is None:
-        return 0
-    person = link.user
-    ended = end_sessions_of(person)
-    if ended:
+    person = None
+    if subject:
+        link = SingleSignOnLink.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+        if link is None:
+            return 0
+        person = link.user
+    sessions = None
+    if sid:
+        sessions = PortalSession.objects.filter(provider_session=sid, expire_date__gt=timezone.now())
+        if person is not None:
+            sessions = sessions.filter(user=person)
+            if not sessions.exists():
+                sessions = None
+    by_sid = sessions is not None
+    if sessions is None:
+        sessions = open_sessions_of(person)
+    ended = 0
+    for someone in get_user_model().objects.filter(pk__in=sessions.values("user")):
+        count = end_sessions(sessions.filter(user=someone))
+        ended += count
         audit_record(
-            actor=system_actor("sso"), action="person.sessions_ended", obj=person, object_repr=person.get_username(),
-            after={"sessions_ended": ended, "issuer": issuer, "subject": subject},
+            actor=system_actor("sso"), action="person.sessions_ended", obj=someone, object_repr=someone.get_username(),
+            after={"sessions_ended": count, "issuer": issuer, **({"subject": subject} if subject else {}),
+                   **({"provider_session": sid} if by_sid else {})},
             reason=f"signed out at {settings.SSO['NAME']} (back-channel logout)",
         )
     return ended

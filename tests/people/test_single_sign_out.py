@@ -77,6 +77,39 @@ def test_the_provider_signs_a_person_out_of_every_portal_session(oidc_provider):
     assert "back-channel logout" in event.reason
 
 
+def test_a_logout_token_naming_a_provider_session_ends_the_sessions_signed_in_from_it_only(oidc_provider, alice):
+    oidc_provider.issues_sids = True
+    laptop, phone = through_sso(), through_sso()
+    assert PortalSession.objects.filter(provider_session__in=oidc_provider.sids).count() == 2
+    response = post_logout_token(oidc_provider.logout_token(sid=oidc_provider.sids[0]))
+    assert response.status_code == 200
+    assert signed_in_as(laptop) is None and signed_in_as(phone) == "ada"
+    event = AuditEvent.objects.get(action="person.sessions_ended")
+    assert event.after == {"sessions_ended": 1, "issuer": oidc_provider.issuer, "subject": "00u-ada", "provider_session": "provider-session-1"}
+
+
+def test_a_logout_token_naming_only_a_provider_session_ends_that_session(oidc_provider):
+    oidc_provider.issues_sids = True
+    laptop, phone = through_sso(), through_sso()
+    assert post_logout_token(oidc_provider.logout_token(sub=None, sid=oidc_provider.sids[1])).status_code == 200
+    assert signed_in_as(laptop) == "ada" and signed_in_as(phone) is None
+    assert AuditEvent.objects.get(action="person.sessions_ended").after["provider_session"] == "provider-session-2"
+    unknown = post_logout_token(oidc_provider.logout_token(sub=None, sid="a-session-the-portal-never-saw"))
+    assert unknown.status_code == 200 and signed_in_as(laptop) == "ada"
+    assert AuditEvent.objects.filter(action="person.sessions_ended").count() == 1
+
+
+def test_a_provider_session_the_portal_never_saw_signs_the_subject_out_everywhere(oidc_provider, alice):
+    # ID tokens without a sid (or sessions from before sids were kept): the subject decides.
+    laptop, phone = through_sso(), through_sso()
+    password = Client()
+    password.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert post_logout_token(oidc_provider.logout_token(sid="provider-session-9")).status_code == 200
+    assert signed_in_as(laptop) is None and signed_in_as(phone) is None
+    assert signed_in_as(password) == "alice"
+    assert "provider_session" not in AuditEvent.objects.get(action="person.sessions_ended").after
+
+
 def test_the_endpoint_is_for_machines_no_csrf_token_no_cookie(oidc_provider):
     through_sso()
     provider = Client(enforce_csrf_checks=True)
@@ -142,7 +175,8 @@ REFUSED = {
     "for another event": (lambda p: p.logout_token(events={"http://schemas.openid.net/event/other": {}}), "'events'"),
     "an ID token": (lambda p: p.logout_token(nonce="n-0S6_WzA2Mj"), "no nonce"),
     "naming nobody": (lambda p: p.logout_token(sub=None, sid=None), "neither a subject (sub) nor a session (sid)"),
-    "naming only a session": (lambda p: p.logout_token(sub=None), "send sub"),
+    "with a subject that is not a string": (lambda p: p.logout_token(sub=42), "'sub'"),
+    "with a session that is not a string": (lambda p: p.logout_token(sid=["provider-session-1"]), "sid must be a string"),
     "not a token": (lambda p: "not.a.token", "does not verify"),
     "missing": (lambda p: "", "logout_token form field"),
 }
