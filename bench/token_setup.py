@@ -42,8 +42,15 @@ def public_jwk(key, kid: str) -> dict:
     return {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid}
 
 
+# The benchmark is one agent asking as fast as it can: a pipeline's limit, high enough never to
+# refuse it, so each token still pays for the rate-limit check and its write.
+RATE_PER_MINUTE = 1_000_000
+
+
 def main(out: Path) -> None:
     if out.exists() and AIIdentity.objects.filter(name=AGENT).exists():
+        # A database from before the rate limit existed: give its agent the same limit.
+        AIIdentity.objects.filter(name=AGENT).update(token_rate_per_minute=RATE_PER_MINUTE)
         return
     call_command("policy_seed", verbosity=0)
     User = get_user_model()
@@ -62,6 +69,7 @@ def main(out: Path) -> None:
         sensitivity_ceiling=3, offboarding_plan="Delete the benchmark database.",
         # As a production agent should be, so each token pays for the network check.
         allowed_networks=["127.0.0.0/8", "10.0.0.0/8"],
+        token_rate_per_minute=RATE_PER_MINUTE,
     )
     credential_add_jwk(actor=sam, identity=identity, jwk=public_jwk(agent_key, "bench-agent-key"))
     identity_activate(actor=sam, identity=identity)

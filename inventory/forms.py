@@ -10,12 +10,14 @@ from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
 
 from . import networks
-from .models import AIIdentity, Environment, Kind, OwnerRole
+from .models import MAX_TOKEN_RATE_PER_MINUTE, AIIdentity, Environment, Kind, OwnerRole
 from .people_picker import PeopleChoiceField, PersonChoiceField
 from .selectors import people_who_can_own
 from .services import EDITABLE_FIELDS
 
 MAX_ATTESTATION_INTERVAL_DAYS = 365
+# Identity fields that only security admins set, on the pages and the API alike.
+SECURITY_ADMIN_FIELDS = {"attestation_interval_days": "the attestation interval", "token_rate_per_minute": "the token rate limit"}
 
 
 class ReportsBadVersion:
@@ -63,6 +65,14 @@ class IdentityForm(forms.ModelForm):
         help_text="How often an owner must confirm the identity is still needed.",
     )
 
+    token_rate_per_minute = forms.IntegerField(
+        label="Token rate limit (a minute)",
+        required=False,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TOKEN_RATE_PER_MINUTE)],
+        help_text="The most tokens it may obtain in a minute; more are refused until it slows down. "
+        "Empty: the portal's default.",
+    )
+
     class Meta:
         model = AIIdentity
         fields = list(EDITABLE_FIELDS)
@@ -80,11 +90,16 @@ class IdentityForm(forms.ModelForm):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["purpose"].required = True
-        # Lengthening the interval weakens a control, so only security admins set it.
+        # Lengthening the interval or raising the rate limit weakens a control, so only
+        # security admins set them.
         if not is_security_admin(actor):
-            del self.fields["attestation_interval_days"]
-        elif self.instance._state.adding:
-            self.fields["attestation_interval_days"].initial = nhi_setting("ATTESTATION_INTERVAL_DAYS")
+            for name in SECURITY_ADMIN_FIELDS:
+                del self.fields[name]
+        else:
+            if self.instance._state.adding:
+                self.fields["attestation_interval_days"].initial = nhi_setting("ATTESTATION_INTERVAL_DAYS")
+            default = nhi_setting("TOKEN_RATE_PER_MINUTE")
+            self.fields["token_rate_per_minute"].widget.attrs["placeholder"] = f"{default} (the portal's default)" if default else "no limit (the portal's default)"
 
     def descriptive_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}

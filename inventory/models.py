@@ -1,9 +1,12 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from nhiportal.conf import nhi_setting
 
 from .networks import validate_networks
 
@@ -44,6 +47,14 @@ class Status(models.TextChoices):
     OFFBOARDED = "offboarded", "Offboarded"
 
 
+MAX_TOKEN_RATE_PER_MINUTE = 1_000_000
+
+
+def token_rate_limit(own: int | None) -> int:
+    """Tokens a minute an identity may obtain (0: no limit): its own limit, or the portal's."""
+    return own or nhi_setting("TOKEN_RATE_PER_MINUTE")
+
+
 class AIIdentity(models.Model):
     """A credentialed AI system: an agent, assistant, pipeline or MCP server."""
 
@@ -62,6 +73,10 @@ class AIIdentity(models.Model):
     offboarding_plan = models.TextField(blank=True)
     # Where its tokens may be asked for from (inventory/networks.py); empty: anywhere.
     allowed_networks = models.JSONField(default=list, blank=True, validators=[validate_networks])
+    # Tokens a minute it may obtain (tokens/rate_limit.py); empty: the portal's default.
+    token_rate_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_TOKEN_RATE_PER_MINUTE)],
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REGISTERED, db_index=True)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
@@ -107,6 +122,10 @@ class AIIdentity(models.Model):
     @property
     def is_offboarded(self) -> bool:
         return self.status == Status.OFFBOARDED
+
+    @property
+    def token_rate_limit(self) -> int:
+        return token_rate_limit(self.token_rate_per_minute)
 
     @property
     def risk_level(self) -> str:

@@ -35,6 +35,7 @@ EDITABLE_FIELDS = (
     "offboarding_plan",
     "allowed_networks",
     "attestation_interval_days",
+    "token_rate_per_minute",
 )
 
 
@@ -104,6 +105,7 @@ def identity_register(
     offboarding_plan: str = "",
     allowed_networks=(),
     attestation_interval_days: int | None = None,
+    token_rate_per_minute: int | None = None,
 ) -> AIIdentity:
     """Register a new identity in state `registered`, with its owners."""
     backups = _validate_owners(primary_owner, backup_owners)
@@ -117,6 +119,7 @@ def identity_register(
         sensitivity_ceiling=sensitivity_ceiling,
         offboarding_plan=offboarding_plan.strip(),
         allowed_networks=_networks(allowed_networks),
+        token_rate_per_minute=token_rate_per_minute,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     # The portal-wide interval (settings.NHI) unless this identity is given its own.

@@ -18,31 +18,38 @@ from inventory.models import AIIdentity, Ownership, Status
 from nhiportal import prepared_sql as sql
 from nhiportal.prepared_sql import columns as _columns, db, quote as _q, table
 
-from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, WorkloadCredential
+from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, TokenPace, WorkloadCredential
 
-IDENTITY_FACTS = ("id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling", "allowed_networks")
+IDENTITY_FACTS = (
+    "id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling", "allowed_networks",
+    "token_rate_per_minute",
+)
 SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "updated_at")
 
 
 class IdentityFacts:
-    """What issuance and policy read of an identity (the AIIdentity attributes of the same names)."""
+    """What issuance and policy read of an identity (the AIIdentity attributes of the same names),
+    and when its next token is due under its rate limit (TokenPace.next_at, None before its first)."""
 
-    __slots__ = IDENTITY_FACTS + ("has_active_owner",)
+    _COMPARED = IDENTITY_FACTS + ("has_active_owner",)
+    __slots__ = _COMPARED + ("token_pace",)
 
-    def __init__(self, values, has_active_owner: bool):
+    def __init__(self, values, has_active_owner: bool, token_pace: float | None = None):
         for name, value in zip(IDENTITY_FACTS, values):
             setattr(self, name, value)
         self.id = as_uuid(self.id)
         self.allowed_networks = tuple(as_json(self.allowed_networks))
         self.has_active_owner = has_active_owner
+        self.token_pace = token_pace
 
     @property
     def pk(self):
         return self.id
 
     def __eq__(self, other):
-        # Issuance compares the facts a plan was made on with the facts under the lock.
-        return type(other) is IdentityFacts and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+        # Issuance compares the facts a plan was made on with the facts under the lock. The
+        # pace moves with every token and decides nothing a plan holds, so it is not compared.
+        return type(other) is IdentityFacts and all(getattr(self, n) == getattr(other, n) for n in self._COMPARED)
 
     def get_status_display(self) -> str:
         return Status(self.status).label
@@ -131,9 +138,11 @@ def _identity_sql(vendor: str) -> str:
     signer_active = (
         f"EXISTS (SELECT 1 FROM {table(k)} k WHERE k.{_columns(k, ('kid',))} = %s AND k.{_columns(k, ('state',))} = %s)"
     )
+    p = TokenPace
+    pace = f"(SELECT p.{_columns(p, ('next_at',))} FROM {table(p)} p WHERE p.{_columns(p, ('identity',))} = i.{_q(i._meta.pk.column)})"
     facts = ", ".join(f"i.{_q(i._meta.get_field(n).column)}" for n in IDENTITY_FACTS)
     return (
-        f"SELECT {facts}, {owner_active}, {credential_enabled}, {signer_active} "
+        f"SELECT {facts}, {owner_active}, {credential_enabled}, {signer_active}, {pace} "
         f"FROM {table(i)} i WHERE i.{_q(i._meta.pk.column)} = %s"
     )
 
@@ -158,10 +167,26 @@ def lock_identity(identity_id: uuid.UUID, credential_id: int, signing_kid: str) 
     rows = sql.execute(_identity_sql(vendor), [credential_id, signing_kid, KeyState.ACTIVE, key], connection)
     if not rows:
         return None, False
-    *facts, owner_active, credential_enabled, signer_active = rows[0]
+    *facts, owner_active, credential_enabled, signer_active, pace = rows[0]
     if not credential_enabled:
         return None, bool(signer_active)
-    return IdentityFacts(facts, bool(owner_active)), bool(signer_active)
+    return IdentityFacts(facts, bool(owner_active), pace), bool(signer_active)
+
+
+@lru_cache(maxsize=2)
+def _pace_sql(vendor: str) -> str:
+    p = TokenPace
+    identity, next_at = _columns(p, ("identity",)), _columns(p, ("next_at",))
+    return (
+        f"INSERT INTO {table(p)} ({identity}, {next_at}) VALUES (%s, %s) "
+        f"ON CONFLICT ({identity}) DO UPDATE SET {next_at} = excluded.{next_at}"
+    )
+
+
+def pace_save(identity_id: uuid.UUID, next_at: float) -> None:
+    """When the identity's next token is due, after the one being issued (under its lock)."""
+    connection = db()
+    sql.execute(_pace_sql(connection.vendor), [_prep(connection, TokenPace, "identity", identity_id), next_at], connection)
 
 
 @lru_cache(maxsize=4)

@@ -23,10 +23,10 @@ from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
 
-from . import approvals, delegations, hot_path, status_list
+from . import approvals, delegations, hot_path, rate_limit, status_list
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer, signer_cache_clear
-from .models import IssuedToken, ServiceScope, Task
+from .models import IssuedToken, ServiceScope, Task, TokenPace
 from .source_networks import source_note
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
@@ -38,6 +38,7 @@ from .oauth.errors import (
     INVALID_REQUEST,
     INVALID_SCOPE,
     INVALID_TARGET,
+    SLOW_DOWN,
     UNAUTHORIZED_CLIENT,
     OAuthError,
 )
@@ -407,6 +408,37 @@ def _ask_for_approval(client, identity, service, scopes, now, context, denial: _
     )
 
 
+_slowed = rate_limit.Slowed()
+
+
+def _slow_down(seconds: int) -> OAuthError:
+    return OAuthError(
+        SLOW_DOWN, f"This identity asks for tokens faster than its rate limit allows: retry after {seconds} s.",
+        status=429, headers={"Retry-After": str(seconds)},
+    )
+
+
+def _pace(identity, now: datetime) -> tuple[int, float | None]:
+    """The identity's limit (0: none) and when its next token is due after this one; a
+    refusal when this one would pass the limit (recorded once a minute per process)."""
+    limit = rate_limit.limit_of(identity)
+    if not limit:
+        return 0, None
+    moment = now.timestamp()
+    pace = rate_limit.admit(limit, identity.token_pace, moment)
+    if pace is None:
+        wait = rate_limit.wait(limit, identity.token_pace, moment)
+        recorded = _slowed.refuse(identity.pk, wait)
+        if recorded:  # commits with the refusal's decision row
+            TokenPace.objects.filter(identity_id=identity.pk).update(slowed_at=now)
+        raise _Refusal(
+            _slow_down(rate_limit.whole_seconds(wait)), "portal:rate-limit" if recorded else "",
+            detail=f"Asked for more than its {limit} tokens a minute; the next in {wait:.1f} s. "
+            "Refusals in the minute after this one are not recorded.",
+        )
+    return limit, pace
+
+
 def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write, holder=None, plan_ahead=None):
     """The shared transaction: lock, consume the jti, then decide and write (or record a refusal).
 
@@ -420,7 +452,13 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
     is planned before queuing, on the facts the client's last token was decided on, and
     under the lock its facts are read again: if they are the same, the plan is written as
     it is; if anything changed, it is thrown away and the token is decided anew, under the lock.
+
+    An identity this process refused for its rate limit is refused again, until its next
+    token is due, before anything is written or planned.
     """
+    waiting = _slowed.refused_for(client.identity_id)
+    if waiting is not None:
+        raise _slow_down(waiting)
     signer = active_signer()
     ahead = plan_ahead(signer) if plan_ahead is not None else None
     with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
@@ -448,6 +486,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     detail=f"Asked from {client.address or 'an unknown address'}, outside its allowed networks.",
                 )
             now = timezone.now()
+            limit, pace = _pace(identity, now)
             if ahead is not None and ahead.holds(identity, audience, now):
                 writes = ahead.writes
             else:
@@ -455,6 +494,8 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     _last_facts.pop(ahead.key, None)
                 writes = decide_and_write(identity, signer, now)
             claims, scopes, task_id, details = writes.run()
+            if limit:
+                hot_path.pace_save(identity.pk, pace)
             source_note(identity_id=identity.pk, name=identity.name, client_id=client.client_id, address=client.address, now=now)
         except _Refusal as refusal:
             _record_refusal(action, identity, refusal, client, audience, scopes)

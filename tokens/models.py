@@ -386,6 +386,17 @@ class UsedAssertion(models.Model):
     expires_at = models.DateTimeField()
 
 
+class TokenPace(models.Model):
+    """Where an identity stands against its token rate limit (tokens/rate_limit.py): when its
+    next token is due, in seconds since the epoch. Written with each token it obtains."""
+
+    identity = models.OneToOneField(AIIdentity, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    next_at = models.FloatField()
+    # When it was last refused for its limit (written with the refusal's decision row, so at
+    # most once a minute per process): what compliance and the identity page show.
+    slowed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+
 class Delegation(models.Model):
     """The principal's owners let another identity act for it: exchange a token the principal
     holds (RFC 8693) into a narrower one of its own, with the act claim naming the actor."""

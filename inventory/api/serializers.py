@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from inventory import networks
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
+from inventory.models import MAX_TOKEN_RATE_PER_MINUTE
 from inventory.lifecycle import allowed_actions
 from inventory.models import Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
 from inventory.selectors import CAMPAIGN_ITEM_STATES, CLAIM_VIEWS, people_who_can_own
@@ -41,6 +42,8 @@ class IdentitySerializer(serializers.Serializer):
     status_reason = serializers.CharField()
     status_changed_at = serializers.DateTimeField()
     attestation_interval_days = serializers.IntegerField()
+    token_rate_per_minute = serializers.IntegerField(allow_null=True, help_text="Its own token rate limit; null: the portal's default.")
+    token_rate_limit = serializers.IntegerField(help_text="The tokens a minute it may obtain, its own limit or the portal's; 0: no limit.")
     attestation_due = serializers.DateField(allow_null=True)
     last_attested_at = serializers.DateTimeField(allow_null=True)
     attestation_overdue = serializers.BooleanField(source="is_attestation_overdue")
@@ -83,6 +86,10 @@ class _DescriptiveFields(serializers.Serializer):
         min_value=1,
         max_value=MAX_ATTESTATION_INTERVAL_DAYS,
         help_text="Security admins only: a longer interval weakens a control.",
+    )
+    token_rate_per_minute = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_TOKEN_RATE_PER_MINUTE,
+        help_text="Security admins only: the most tokens it may obtain in a minute; null for the portal's default.",
     )
 
 

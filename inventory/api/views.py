@@ -50,6 +50,7 @@ from rest_framework.response import Response
 
 from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
+from inventory.forms import SECURITY_ADMIN_FIELDS
 from inventory.imports import MAX_BYTES, ImportRefused, identities_import
 from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
@@ -177,11 +178,14 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         # Read back through the gate for the annotations the output shows.
         return Response(IdentitySerializer(self.get_queryset().get(pk=identity.pk)).data, status=status_code)
 
-    def _check_interval(self, fields: dict, current: int) -> None:
-        # Lengthening the attestation interval weakens a control: security admins only, as on the pages.
-        wanted = fields.get("attestation_interval_days", current)
-        if wanted != current and not is_security_admin(self.request.user):
-            raise ValidationError({"attestation_interval_days": ["Only security admins change the attestation interval."]})
+    def _check_admin_fields(self, fields: dict, current: dict) -> None:
+        # Lengthening the attestation interval or raising the token rate limit weakens a
+        # control: security admins only, as on the pages.
+        if is_security_admin(self.request.user):
+            return
+        for name, what in SECURITY_ADMIN_FIELDS.items():
+            if fields.get(name, current[name]) != current[name]:
+                raise ValidationError({name: [f"Only security admins change {what}."]})
 
     def create(self, request):
         user = request.user
@@ -195,7 +199,7 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if primary != user and not is_security_admin(user):
             # As on the register page: you register what you answer for; handing it over is a change of owners.
             raise ValidationError({"primary_owner": ["Name yourself as primary owner; add others as backups."]})
-        self._check_interval(fields, nhi_setting("ATTESTATION_INTERVAL_DAYS"))
+        self._check_admin_fields(fields, {"attestation_interval_days": nhi_setting("ATTESTATION_INTERVAL_DAYS"), "token_rate_per_minute": None})
         identity = services.identity_register(actor=user, primary_owner=primary, backup_owners=backups, **fields)
         return self._shown(identity, status.HTTP_201_CREATED)
 
@@ -207,7 +211,7 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if "version" not in changes:
             raise ValidationError({"version": ["Send the version you last read, so a concurrent edit is not overwritten."]})
         version = changes.pop("version")
-        self._check_interval(changes, identity.attestation_interval_days)
+        self._check_admin_fields(changes, {name: getattr(identity, name) for name in SECURITY_ADMIN_FIELDS})
         identity = _apply(
             lambda: services.identity_update(actor=request.user, identity=identity, expected_version=version, **changes)
         )

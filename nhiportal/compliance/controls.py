@@ -95,6 +95,9 @@ CONTROLS = (
     Control("networks-bound", "NHIP-23", "A copied key is refused elsewhere and noticed",
             "Production agents get tokens only from their own networks, and a token to a network an identity never used before reaches its owners at once: a key copied out of its deployment is refused, or seen.",
             evidence.networks_bound, ("NHI2:2025", "NHI8:2025", "ASI03", "DE.CM-03", "L4")),
+    Control("token-rates-limited", "NHIP-24", "A runaway agent is slowed down",
+            "Every identity may obtain only so many tokens a minute: an agent stuck in a loop, or a copied key in someone else's script, gets a minute's worth and then 429s, not thousands of live tokens, and the identities that reached their limit are listed.",
+            evidence.token_rates_limited, ("ASI08", "ASI10", "DE.CM-09", "MANAGE 2.4")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

@@ -28,7 +28,7 @@ from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (
     AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, Grant, IssuedToken, KeyState,
-    ReviewDecision, ServiceScope, SigningKey, Task, WorkloadCredential,
+    ReviewDecision, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
@@ -594,3 +594,32 @@ def networks_bound(now) -> Evidence:
         findings[:FINDINGS_SHOWN], count + new_count,
     )
 
+
+
+SLOWED_DAYS = 7  # how far back the rate-limit control lists identities refused for their limit
+
+
+def token_rates_limited(now) -> Evidence:
+    """Active identities with a token rate limit, and those refused for it lately."""
+    active = AIIdentity.objects.filter(status=Status.ACTIVE)
+    default = nhi_setting("TOKEN_RATE_PER_MINUTE")
+    unlimited = active.none() if default else active.filter(token_rate_per_minute__isnull=True)
+    findings, count, _ = _identity_findings(unlimited, lambda i: "active, and no limit on the tokens it may obtain")
+    slowed = TokenPace.objects.filter(slowed_at__gte=now - timedelta(days=SLOWED_DAYS)).select_related("identity").order_by("-slowed_at")
+    shown = list(slowed[:FINDINGS_SHOWN])
+    findings += [Finding(p.identity_id, p.identity.name, f"refused for its token rate limit, last {p.slowed_at:%Y-%m-%d %H:%M}") for p in shown]
+    slowed_count = slowed.count() if shown else 0
+    total = active.count()
+    limit = f"{default} tokens a minute" if default else "none"
+    if not count and not slowed_count:
+        summary = f"Every active identity ({total}) has a token rate limit (the portal's default: {limit}), and none reached it in {SLOWED_DAYS} days."
+    else:
+        summary = (
+            f"{total - count} of {total} active identities have a token rate limit (the portal's default: {limit})"
+            + (f"; {slowed_count} reached it in {SLOWED_DAYS} days: an agent in a loop, or a key in someone else's script?" if slowed_count else ".")
+        )
+    return Evidence(
+        WARN if count or slowed_count else PASS, summary,
+        {"active": total, "with a token rate limit": total - count, f"refused for their limit in {SLOWED_DAYS} days": slowed_count},
+        findings[:FINDINGS_SHOWN], count + slowed_count,
+    )

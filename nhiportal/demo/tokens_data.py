@@ -17,6 +17,7 @@ from django.utils import timezone
 from jwt.algorithms import ECAlgorithm
 
 from inventory.models import AIIdentity, Environment, Kind, Sensitivity, Status
+from inventory.services import identity_update
 from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
 from tokens.access_requests import access_request_approve, access_request_create, access_request_reject
@@ -65,6 +66,7 @@ SERVICES_BY_BOUNDARY = {
     "partner-network": ["CRM"],
 }
 DEMO_TASKS = 8  # identities that get a task and a token or two
+DEMO_RATE_PER_MINUTE = 3  # the limit of the agent stuck in a loop
 UNUSED_WINDOW_DEMO_DAYS = 40  # how long ago the demo grants began: past the default unused-access window
 DEMO_APPROVALS = 2  # autonomous agents whose consequential task waits for a reviewer
 
@@ -162,15 +164,36 @@ def _run_tasks(granted: list, sam) -> None:
             continue  # refused by policy: the refusal shows on the identity's decisions panel, as it should
         if len(seen) % 3 == 0:
             task_end(task=Task.objects.get(pk=issued.task_id), actor=identity.ownerships.get(role="primary").person, reason="Done.")
-    _from_a_new_network(granted, seen)
+    looping = _from_a_new_network(granted, seen)
+    _stuck_in_a_loop(granted, seen - {looping}, sam)
     if granted:
         identity, grant = granted[-1]
         grant_revoke(actor=sam, grant=grant, reason="Scope no longer needed after the quarterly review.")
 
 
-def _from_a_new_network(granted: list, seen: set) -> None:
+def _stuck_in_a_loop(granted: list, seen: set, sam) -> None:
+    """One agent with a small limit of its own asks for tokens past it: its decision log shows
+    the refusal and NHIP-24 lists it (tokens/rate_limit.py)."""
+    for identity, grant in granted:
+        if identity.pk not in seen:
+            continue
+        identity = AIIdentity.objects.get(pk=identity.pk)
+        identity = identity_update(actor=sam, identity=identity, expected_version=identity.version, token_rate_per_minute=DEMO_RATE_PER_MINUTE)
+        intent = f"Retrying {identity.name}'s summary"
+        for _ in range(DEMO_RATE_PER_MINUTE + 2):
+            try:
+                token_issue(
+                    client=_demo_client(identity), audience=grant.service.audience, scopes=grant.scopes[:1],
+                    context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["read"]}], intent=intent, sensitivity=None),
+                )
+            except OAuthError:
+                pass
+        return
+
+
+def _from_a_new_network(granted: list, seen: set):
     """One unbound agent's key is used from a network it never used before: the identity page
-    shows the new network and its risk counts it (tokens/source_networks.py)."""
+    shows the new network and its risk counts it (tokens/source_networks.py). Its id, if any."""
     for identity, grant in granted:
         if identity.pk in seen and not identity.allowed_networks:
             intent = f"Demo run of {identity.name}"
@@ -181,7 +204,8 @@ def _from_a_new_network(granted: list, seen: set) -> None:
                 )
             except OAuthError:
                 continue
-            return
+            return identity.pk
+    return None
 
 
 def _demo_client(identity: AIIdentity, address: str = "") -> AuthenticatedClient:

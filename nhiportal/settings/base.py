@@ -293,6 +293,9 @@ NHI = {
     # Set (in seconds), a DPoP proof at the token endpoint must carry a nonce the portal handed
     # out within that time, or twice it (RFC 9449 section 8); 0 leaves nonces off.
     "DPOP_NONCE_SECONDS": int(os.environ.get("NHI_DPOP_NONCE_SECONDS", "0")),
+    # Tokens a minute an identity may obtain unless it has a limit of its own (tokens/rate_limit.py);
+    # 0: no portal-wide limit.
+    "TOKEN_RATE_PER_MINUTE": int(os.environ.get("NHI_TOKEN_RATE_PER_MINUTE", "600")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
     # A live grant none of whose tokens in this many days carried one of its scopes is unused

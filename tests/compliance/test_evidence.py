@@ -350,3 +350,26 @@ def test_a_production_agent_without_networks_or_with_a_new_one_needs_a_look(agen
     result = check("networks-bound")
     assert result.status == "warn" and result.findings[0].detail.startswith("a token from a new network, 10.20.9.0/24, ")
     assert result.summary.endswith("1 new network in 7 days: did the agent move, or was its key copied?")
+
+
+def test_token_rates_limited_lists_identities_without_a_limit_and_those_that_reached_it(agent, oauth, crm, grant, sam, settings):
+    from inventory.services import identity_update
+
+    grant(agent, crm, ["tickets:read"])
+    settings.NHI = {**settings.NHI, "TOKEN_RATE_PER_MINUTE": 0}
+    result = check("token-rates-limited")
+    assert result.status == "warn" and names(result) == {agent.identity.name}
+    assert result.findings[0].detail == "active, and no limit on the tokens it may obtain"
+
+    identity = AIIdentity.objects.get(pk=agent.identity.pk)
+    identity_update(actor=sam, identity=identity, expected_version=identity.version, token_rate_per_minute=1)
+    result = check("token-rates-limited")
+    assert result.status == "pass"
+    assert result.summary == "Every active identity (1) has a token rate limit (the portal's default: none), and none reached it in 7 days."
+
+    assert token_request(oauth, agent).status_code == 200
+    assert token_request(oauth, agent).status_code == 429
+    result = check("token-rates-limited")
+    assert result.status == "warn" and result.findings[0].detail.startswith("refused for its token rate limit, last ")
+    assert result.figures["refused for their limit in 7 days"] == 1
+    assert result.summary.endswith("1 reached it in 7 days: an agent in a loop, or a key in someone else's script?")

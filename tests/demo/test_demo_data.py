@@ -196,3 +196,13 @@ def test_an_access_review_of_the_busiest_service_waits_for_rita(db):
     rita = get_user_model().objects.get(username="rita")
     assert any(may_decide(rita, item) for item in review.items.select_related("grant__service", "review"))
     assert AuditEvent.objects.filter(action="access_review.launch").count() == 1
+
+
+def test_the_demo_has_an_agent_that_reached_its_token_rate_limit(db):
+    from tokens.models import TokenPace
+    from tokens.policy.models import PolicyDecision
+
+    call_command("demo_data")
+    (slowed,) = TokenPace.objects.filter(slowed_at__isnull=False)
+    assert AIIdentity.objects.get(pk=slowed.identity_id).token_rate_per_minute == 3
+    assert PolicyDecision.objects.filter(identity_id=slowed.identity_id, policy_ids=["portal:rate-limit"]).count() == 1

@@ -59,7 +59,7 @@ def test_it_shows_explicit_fields_with_owners_and_flags(alice, bob, client_for, 
     assert set(body) == {
         "id", "name", "kind", "purpose", "environment", "trust_boundary", "autonomy", "sensitivity_ceiling",
         "offboarding_plan", "allowed_networks", "status", "status_reason", "status_changed_at", "attestation_interval_days",
-        "attestation_due", "last_attested_at", "attestation_overdue", "orphaned", "owners", "allowed_actions",
+        "token_rate_per_minute", "token_rate_limit", "attestation_due", "last_attested_at", "attestation_overdue", "orphaned", "owners", "allowed_actions",
         "created_at", "updated_at", "version", "risk_score", "risk_level", "risk_factors",
     }
 
@@ -248,6 +248,23 @@ def test_it_leaves_the_attestation_interval_to_security_admins(alice, sam, clien
     response = client_for(sam).patch(detail(identity), {"attestation_interval_days": 30, "version": 1}, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["attestation_interval_days"] == 30
+
+
+def test_it_leaves_the_token_rate_limit_to_security_admins(alice, sam, client_for, make_identity, settings):
+    settings.NHI = {**settings.NHI, "TOKEN_RATE_PER_MINUTE": 600}
+    refused = client_for(alice).post(LIST, register_body(token_rate_per_minute=100_000), content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["token_rate_per_minute"] == ["Only security admins change the token rate limit."]
+    identity = make_identity(alice)
+    shown = client_for(alice).get(detail(identity)).json()
+    assert shown["token_rate_per_minute"] is None and shown["token_rate_limit"] == 600
+    raised = client_for(alice).patch(detail(identity), {"token_rate_per_minute": 1000, "version": 1}, content_type="application/json")
+    assert raised.status_code == 400
+    response = client_for(sam).patch(detail(identity), {"token_rate_per_minute": 1000, "version": 1}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["token_rate_limit"] == 1000
+    too_many = client_for(sam).patch(detail(identity), {"token_rate_per_minute": 2_000_000, "version": 2}, content_type="application/json")
+    assert too_many.status_code == 400 and "token_rate_per_minute" in too_many.json()
+    back = client_for(sam).patch(detail(identity), {"token_rate_per_minute": None, "version": 2}, content_type="application/json")
+    assert back.status_code == 200 and back.json()["token_rate_limit"] == 600
 
 
 def test_it_requires_a_purpose(alice, client_for, make_identity):

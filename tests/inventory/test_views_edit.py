@@ -152,3 +152,25 @@ def test_a_security_admin_edits_the_attestation_interval(sam, alice, client_for,
     assert AIIdentity.objects.get(pk=identity.pk).attestation_interval_days == 30
     response = client_for(sam).post(url("identity-edit", identity), edit_data(identity, version=2, attestation_interval_days=400))
     assert b"Ensure this value is less than or equal to 365." in response.content
+
+
+def test_a_security_admin_sets_the_token_rate_limit_and_owners_read_it(sam, alice, client_for, make_identity):
+    identity = make_identity(alice)
+    page = client_for(alice).get(url("identity-detail", identity)).content.decode()
+    assert "600 a minute" in page and "(the portal's default)" in page
+    edit = edit_data(identity, attestation_interval_days=identity.attestation_interval_days, token_rate_per_minute=120)
+    assert client_for(sam).post(url("identity-edit", identity), edit).status_code == 302
+    assert AIIdentity.objects.get(pk=identity.pk).token_rate_per_minute == 120
+    page = client_for(alice).get(url("identity-detail", identity)).content.decode()
+    assert "120 a minute" in page and "portal's default" not in page
+    refused = client_for(sam).post(url("identity-edit", identity), {**edit, "version": 2, "token_rate_per_minute": 0})
+    assert refused.status_code == 400 and b"Ensure this value is greater than or equal to 1." in refused.content
+
+
+def test_an_owner_cannot_change_the_token_rate_limit(sam, alice, client_for, make_identity):
+    identity = make_identity(alice)
+    assert b"token_rate_per_minute" not in client_for(alice).get(url("identity-edit", identity)).content
+    assert b"token_rate_per_minute" in client_for(sam).get(url("identity-edit", identity)).content
+    client_for(alice).post(url("identity-edit", identity), edit_data(identity, purpose="Changed.", token_rate_per_minute=100_000))
+    identity.refresh_from_db()
+    assert identity.purpose == "Changed." and identity.token_rate_per_minute is None

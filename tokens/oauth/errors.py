@@ -15,6 +15,9 @@ UNSUPPORTED_TOKEN_TYPE = "unsupported_token_type"  # RFC 7009
 # RFC 8628 section 3.5 (registered in the OAuth extensions error registry): ask again later.
 # Here: a person has yet to approve the task; the body carries its task_id to ask with.
 AUTHORIZATION_PENDING = "authorization_pending"
+# RFC 8628 section 3.5, registered for token endpoint responses: the client asks too often.
+# Here with 429 and Retry-After, when an identity passes its token rate limit.
+SLOW_DOWN = "slow_down"
 INVALID_DPOP_PROOF = "invalid_dpop_proof"  # RFC 9449 section 5
 USE_DPOP_NONCE = "use_dpop_nonce"  # RFC 9449 section 8: retry with the DPoP-Nonce header's nonce
 

@@ -1,0 +1,83 @@
+"""How fast an identity may obtain tokens: at most its limit a minute, a burst of that many at once.
+
+An agent stuck in a loop, or a copied key in someone else's script, can ask for thousands of
+tokens a minute: each one a ledger row, a decision row and an audit event, and a token in
+someone's hands. The limit stops that at the token endpoint with 429 `slow_down` and a
+Retry-After, and the owner reads the refusal in the decision log.
+
+The arithmetic is the generic cell rate algorithm (GCRA): one number per identity, the
+moment its next token is due (`next_at`); each token moves it on by 60/limit seconds, and a
+request is refused while it lies more than a minute's allowance ahead. It is kept in the
+database, read with the identity's facts and written in the token's own transaction, under
+the identity's lock: exact across workers and hosts, at the cost of one small write per token.
+(Cache-based limiters count per process without Redis, and add a round trip with it.)
+"""
+
+import math
+import time
+
+from inventory.models import token_rate_limit
+
+WINDOW = 60.0  # seconds: limits are per minute
+
+
+def limit_of(identity) -> int:
+    """Tokens a minute this identity (its facts) may obtain; 0: no limit."""
+    return token_rate_limit(identity.token_rate_per_minute)
+
+
+def admit(limit: int, next_at: float | None, now: float) -> float | None:
+    """The identity's next `next_at` if a token may be issued now; None when over its limit."""
+    interval = WINDOW / limit
+    due = now if next_at is None or next_at < now else next_at
+    if due - now > WINDOW - interval:
+        return None
+    return due + interval
+
+
+def wait(limit: int, next_at: float, now: float) -> float:
+    """Seconds until a token would be admitted again."""
+    return max(0.0, next_at - now - (WINDOW - WINDOW / limit))
+
+
+def whole_seconds(seconds: float) -> int:
+    """As Retry-After gives it: whole seconds, at least 1."""
+    return max(1, math.ceil(seconds))
+
+
+class Slowed:
+    """What this process remembers of identities it refused: until when to refuse them again
+    without opening a transaction (a flood costs a dictionary lookup a request, not a write),
+    and when it last recorded a refusal (one decision row a minute per process, not one a
+    request)."""
+
+    RECORD_EVERY = WINDOW
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._until: dict = {}
+        self._recorded: dict = {}
+
+    def refused_for(self, identity_id) -> int | None:
+        """Seconds to tell the caller to wait, while this identity is still refused here."""
+        until = self._until.get(identity_id)
+        if until is None:
+            return None
+        left = until - self.clock()
+        if left <= 0:
+            del self._until[identity_id]
+            return None
+        return whole_seconds(left)
+
+    def refuse(self, identity_id, seconds: float) -> bool:
+        """Remember the refusal; True when it is the one to record in the decision log."""
+        now = self.clock()
+        if len(self._until) > 10_000:
+            self._until.clear()
+            self._recorded.clear()
+        self._until[identity_id] = now + seconds
+        last = self._recorded.get(identity_id)
+        if last is not None and now - last < self.RECORD_EVERY:
+            return False
+        self._recorded[identity_id] = now
+        return True
