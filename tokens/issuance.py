@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from inventory import networks
 from inventory.models import Status
-from nhiportal.audit.services import PreparedEvent, agent_actor, audit_append, audit_prepare
+from nhiportal.audit.services import PreparedEvent, agent_actor, audit_append, audit_prepare, audit_record
 from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 from tokens.policy import engine
@@ -418,9 +418,10 @@ def _slow_down(seconds: int) -> OAuthError:
     )
 
 
-def _pace(identity, now: datetime) -> tuple[int, float | None]:
+def _pace(identity, client: AuthenticatedClient, now: datetime) -> tuple[int, float | None]:
     """The identity's limit (0: none) and when its next token is due after this one; a
-    refusal when this one would pass the limit (recorded once a minute per process)."""
+    refusal when this one would pass the limit (recorded once a minute per process, with an
+    identity.rate_limited event that webhooks push: a runaway agent is news)."""
     limit = rate_limit.limit_of(identity)
     if not limit:
         return 0, None
@@ -431,6 +432,11 @@ def _pace(identity, now: datetime) -> tuple[int, float | None]:
         recorded = _slowed.refuse(identity.pk, wait)
         if recorded:  # commits with the refusal's decision row
             TokenPace.objects.filter(identity_id=identity.pk).update(slowed_at=now)
+            audit_record(
+                actor=agent_actor(client.client_id), action="identity.rate_limited",
+                object_type="inventory.aiidentity", object_id=str(identity.pk), object_repr=f"{identity.name} past {limit} tokens a minute",
+                identity=identity.pk, after={"limit_per_minute": limit, "retry_after_seconds": rate_limit.whole_seconds(wait)},
+            )
         raise _Refusal(
             _slow_down(rate_limit.whole_seconds(wait)), "portal:rate-limit" if recorded else "",
             detail=f"Asked for more than its {limit} tokens a minute; the next in {wait:.1f} s. "
@@ -486,7 +492,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
                     detail=f"Asked from {client.address or 'an unknown address'}, outside its allowed networks.",
                 )
             now = timezone.now()
-            limit, pace = _pace(identity, now)
+            limit, pace = _pace(identity, client, now)
             if ahead is not None and ahead.holds(identity, audience, now):
                 writes = ahead.writes
             else:

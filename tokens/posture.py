@@ -21,7 +21,8 @@ from inventory.risk import LEVELS, level_of
 from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_q
 from nhiportal.audit.services import audit_record
 
-from .models import Exposure, Grant
+from .models import Exposure, Grant, TokenPace
+from .rate_limit import SLOWED_DAYS
 from .rotation import due_for_rotation, max_age_days
 from .source_networks import NEW_NETWORK_DAYS, new_networks
 from .unused_identities import unused_identities
@@ -52,11 +53,13 @@ _LABELS = {
     "key_rotation_due": lambda: f"A public key older than {max_age_days()} days",
     "undocumented": lambda: "Its purpose, trust boundary, sensitivity ceiling or offboarding plan is missing",
     "new_network": lambda: f"Got a token from a network it never used before, in the last {NEW_NETWORK_DAYS} days",
+    "rate_limited": lambda: f"Asked for tokens past its rate limit in the last {SLOWED_DAYS} days",
 }
 FACTORS = {f.key: f for f in (
     Factor("orphaned", 30, "Claim it, or offboard it."),
     Factor("leaked", 30, "Confirm or dismiss the exposure, and rotate what leaked."),
     Factor("new_network", 20, "If the agent did not move, report its key leaked and rotate it; set its allowed networks."),
+    Factor("rate_limited", 15, "Find out why it asks so often: a loop, or its key in someone else's hands. Raise its limit only for a known reason."),
     Factor("attestation_overdue", 15, "An owner attests that it is still needed and its scope still right."),
     Factor("autonomous_sensitive", 10, "Keep a person in the loop, or lower its sensitivity ceiling."),
     Factor("unused_access", 10, "Remove the scopes nothing uses."),
@@ -86,6 +89,9 @@ def factors_by_identity(identities: QuerySet, *, now=None) -> dict:
         identity__in=in_service, dismissed_at__isnull=True, contained_at__gte=now - timedelta(days=LEAK_DAYS),
     ).values_list("identity_id", flat=True).distinct())
     mark("new_network", new_networks(now).filter(identity__in=in_service).values_list("identity_id", flat=True).distinct())
+    mark("rate_limited", TokenPace.objects.filter(
+        identity__in=in_service, slowed_at__gte=now - timedelta(days=SLOWED_DAYS),
+    ).values_list("identity_id", flat=True))
     mark("attestation_overdue", in_service.filter(attestation_overdue_q()).values_list("pk", flat=True))
     mark("autonomous_sensitive", in_service.filter(
         autonomy=Autonomy.AUTONOMOUS, sensitivity_ceiling__gte=Sensitivity.CONFIDENTIAL,

@@ -19,6 +19,7 @@ import time
 from inventory.models import token_rate_limit
 
 WINDOW = 60.0  # seconds: limits are per minute
+SLOWED_DAYS = 7  # how long reaching the limit counts in an identity's risk and in NHIP-24
 
 
 def limit_of(identity) -> int:

@@ -31,6 +31,7 @@ from tokens.models import (
     ReviewDecision, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
+from tokens.rate_limit import SLOWED_DAYS
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
 from tokens.unused_identities import unused_identities as idle_identities
@@ -594,9 +595,6 @@ def networks_bound(now) -> Evidence:
         findings[:FINDINGS_SHOWN], count + new_count,
     )
 
-
-
-SLOWED_DAYS = 7  # how far back the rate-limit control lists identities refused for their limit
 
 
 def token_rates_limited(now) -> Evidence:

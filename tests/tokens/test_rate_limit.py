@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 
 from inventory.services import identity_update
+from nhiportal.audit.models import AuditEvent
 from tokens.models import IssuedToken, TokenPace
 from tokens.policy.models import PolicyDecision
 from tokens.rate_limit import Slowed, admit, wait
@@ -71,11 +72,15 @@ def test_past_its_limit_an_identity_gets_slow_down_and_its_owner_reads_why(agent
     assert IssuedToken.objects.count() == 3
     decision = PolicyDecision.objects.get(identity_id=agent.identity.pk, decision="deny")
     assert decision.policy_ids == ["portal:rate-limit"] and "more than its 3 tokens a minute" in decision.errors[0]
+    event = AuditEvent.objects.get(action="identity.rate_limited")
+    assert event.object_id == str(agent.identity.pk) and event.object_repr == f"{agent.identity.name} past 3 tokens a minute"
+    assert event.actor_label == f"agent:{agent.client_id}" and event.after["limit_per_minute"] == 3
 
     # A flood is refused from memory: no transaction, no decision row per request.
     for _ in range(5):
         assert token_request(oauth, agent).status_code == 429
     assert PolicyDecision.objects.filter(identity_id=agent.identity.pk, decision="deny").count() == 1
+    assert AuditEvent.objects.filter(action="identity.rate_limited").count() == 1
     assert IssuedToken.objects.count() == 3
 
 
@@ -145,3 +150,21 @@ def test_concurrent_requests_get_exactly_the_limit_across_connections(agent, crm
         thread.join(timeout=60)
     assert sorted(set(statuses)) == [200, 429] and statuses.count(200) == 5
     assert IssuedToken.objects.filter(identity_id=agent.identity.pk).count() == 5
+
+
+def test_reaching_the_limit_counts_in_the_identitys_risk_for_a_week(agent, oauth, crm, grant, sam):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tokens.posture import posture
+
+    grant(agent, crm, ["tickets:read"])
+    limited(agent, sam, 1)
+    assert posture(agent.identity)["factors"] == []
+    token_request(oauth, agent)
+    assert token_request(oauth, agent).status_code == 429
+    (factor,) = posture(agent.identity)["factors"]
+    assert factor.key == "rate_limited" and factor.label == "Asked for tokens past its rate limit in the last 7 days"
+    TokenPace.objects.filter(identity_id=agent.identity.pk).update(slowed_at=timezone.now() - timedelta(days=8))
+    assert posture(agent.identity)["factors"] == []
