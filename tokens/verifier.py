@@ -34,6 +34,11 @@ carry a nonce this server handed out lately (RFC 9449 section 9): a proof withou
 nonce. DRF views get that header through `exception_handler` (set it as REST_FRAMEWORK's
 EXCEPTION_HANDLER, or call it from yours).
 
+Discovery (RFC 9728): `protected_resource_metadata(verifier)` is a view serving the resource's
+metadata, naming the portal as its authorization server; with `resource_metadata=` set, each
+401 and 403 names that document, so a client (an MCP client, say) that knows only the
+resource finds where to get a token.
+
 Revocation (draft-ietf-oauth-status-list): each token names its place in one of the portal's
 status lists, a signed JWT of one bit per token. The verifier fetches a list when it first
 meets it and again every `ttl` seconds the list gives (30 by default), so a revoked token is
@@ -61,6 +66,7 @@ from functools import wraps
 
 import jwt
 from django.http import JsonResponse
+from django.views.decorators.http import require_safe
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -180,6 +186,7 @@ class TokenVerifier:
         clock: Callable[[], float] = time.time,
         proof_replays: ProofReplayCache | None = None,
         dpop_nonces: Nonces | None = None,
+        resource_metadata: str | None = None,
     ):
         self.issuer = issuer
         self.audience = audience
@@ -199,6 +206,9 @@ class TokenVerifier:
         self._verified: dict[str, tuple] = {}  # token -> (claims, scopes, kid, the key checked with)
         self._proofs = proof_replays or ProofReplayCache()
         self.dpop_nonces = dpop_nonces
+        # Where this resource serves its RFC 9728 metadata (protected_resource_metadata): named
+        # in every challenge, so a client that only knows the resource finds the portal.
+        self.resource_metadata = resource_metadata
         self._status_lists: dict[str, _StatusList] = {}
         self._status_lock = threading.Lock()
 
@@ -418,10 +428,13 @@ def access_token_of(request) -> tuple[str, DPoPRequest | None] | None:
     return None
 
 
-def _challenge_value(error: InvalidToken | None, realm: str, scopes=()) -> str:
-    """The WWW-Authenticate value (RFC 6750 section 3, RFC 9449 section 7.1) for a refusal."""
+def _challenge_value(error: InvalidToken | None, realm: str, scopes=(), resource_metadata: str | None = None) -> str:
+    """The WWW-Authenticate value (RFC 6750 section 3, RFC 9449 section 7.1, RFC 9728
+    section 5.1) for a refusal."""
     scheme = "DPoP" if isinstance(error, InvalidDPoPProof) else "Bearer"
     value = f'{scheme} realm="{realm}"'
+    if resource_metadata:
+        value += f', resource_metadata="{resource_metadata}"'
     if scheme == "DPoP":
         value += f', algs="{" ".join(DPOP_ALGORITHMS)}"'
     if error is not None:
@@ -440,10 +453,10 @@ def _with_nonce(response, verifier: TokenVerifier, error: InvalidToken | None = 
     return response
 
 
-def _challenge(error: InvalidToken | None, status: int, realm: str, scopes=()) -> JsonResponse:
+def _challenge(verifier: TokenVerifier, error: InvalidToken | None, status: int, realm: str, scopes=()) -> JsonResponse:
     body = {"error": error.error, "error_description": error.description} if error is not None else {}
     response = JsonResponse(body, status=status)
-    response["WWW-Authenticate"] = _challenge_value(error, realm, scopes)
+    response["WWW-Authenticate"] = _challenge_value(error, realm, scopes, verifier.resource_metadata)
     return response
 
 
@@ -455,15 +468,15 @@ def require_token(verifier: TokenVerifier, *scopes: str, realm: str = "api"):
         def wrapped(request, *args, **kwargs):
             found = access_token_of(request)
             if found is None:
-                return _challenge(None, 401, realm)
+                return _challenge(verifier, None, 401, realm)
             token, dpop = found
             refusal = None
             try:
                 request.token_claims = verifier.verify(token, scopes=scopes, dpop=dpop)
             except InsufficientScope as error:
-                response = _challenge(error, 403, realm, scopes)
+                response = _challenge(verifier, error, 403, realm, scopes)
             except InvalidToken as error:
-                refusal, response = error, _challenge(error, 401, realm)
+                refusal, response = error, _challenge(verifier, error, 401, realm)
             else:
                 response = view(request, *args, **kwargs)
             return _with_nonce(response, verifier, refusal) if dpop is not None else response
@@ -516,7 +529,7 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         return AgentPrincipal(claims), claims
 
     def authenticate_header(self, request):
-        return _challenge_value(getattr(request, "token_error", None), self.realm)
+        return _challenge_value(getattr(request, "token_error", None), self.realm, resource_metadata=self.verifier.resource_metadata)
 
 
 class TokenRefused(exceptions.AuthenticationFailed):
@@ -544,3 +557,41 @@ class HasScopes(permissions.BasePermission):
         principal = request.user
         needed = getattr(view, "required_scopes", ())
         return isinstance(principal, AgentPrincipal) and all(scope in principal.scopes for scope in needed)
+
+
+PROTECTED_RESOURCE_PATH = "/.well-known/oauth-protected-resource"
+
+
+def resource_metadata_url(resource: str) -> str:
+    """Where a resource's RFC 9728 metadata lives: the well-known path between its host and
+    its own path (section 3.1), e.g. https://crm.example.com/.well-known/oauth-protected-resource/mcp."""
+    parts = urllib.parse.urlsplit(resource)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, PROTECTED_RESOURCE_PATH + parts.path.rstrip("/"), "", ""))
+
+
+def protected_resource_metadata(verifier: TokenVerifier, *, scopes_supported: Iterable[str] = (), resource_name: str | None = None,
+                                dpop_bound_tokens_required: bool = False):
+    """A Django view serving this resource's metadata (RFC 9728): its identifier (the audience
+    its tokens carry), the portal as its authorization server, its scopes, and the token forms
+    it takes. An agent or MCP client that is only told the resource's URL, or receives its 401,
+    learns from it where to get a token. Route it at resource_metadata_url(audience)'s path."""
+    body = {
+        "resource": verifier.audience,
+        "authorization_servers": [verifier.issuer],
+        "bearer_methods_supported": ["header"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+    }
+    if scopes_supported:
+        body["scopes_supported"] = list(scopes_supported)
+    if resource_name:
+        body["resource_name"] = resource_name
+    if dpop_bound_tokens_required:
+        body["dpop_bound_access_tokens_required"] = True
+
+    @require_safe
+    def metadata(request):
+        response = JsonResponse(body)
+        response["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    return metadata

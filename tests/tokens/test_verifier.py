@@ -1,5 +1,6 @@
 """The resource-server verifier, against the portal's real JWKS and introspection endpoints."""
 
+import json
 import time
 
 import jwt
@@ -25,7 +26,7 @@ from tokens.verifier import (
     require_token,
 )
 
-from .conftest import CRM, new_private_key, public_jwk
+from .conftest import CRM, new_private_key, public_jwk, token_request
 
 
 @pytest.fixture
@@ -201,3 +202,54 @@ def test_a_checked_token_is_refused_once_its_key_left_the_jwks(agent, get_token,
     now[0] += 301
     with pytest.raises(InvalidToken, match="unknown"):
         verifier.verify(token)
+
+
+def test_a_client_that_knows_only_the_resource_finds_the_portal_from_its_401(agent, oauth, crm, grant, fetches):
+    from tokens.verifier import protected_resource_metadata, resource_metadata_url
+
+    grant(agent, crm, ["tickets:read"])
+    where = resource_metadata_url(CRM)
+    assert where == "https://crm.example.com/.well-known/oauth-protected-resource"
+    assert resource_metadata_url("https://tools.example.com/mcp/") == "https://tools.example.com/.well-known/oauth-protected-resource/mcp"
+    verifier = TokenVerifier(issuer="http://testserver", audience=CRM, http_get=fetches, resource_metadata=where)
+    metadata_view = protected_resource_metadata(verifier, scopes_supported=["tickets:read"], resource_name="CRM")
+
+    @require_token(verifier, "tickets:read")
+    def tickets(request):
+        return JsonResponse({"for": request.token_claims["sub"]})
+
+    factory = RequestFactory()
+    challenge = tickets(factory.get("/api/tickets"))
+    assert challenge.status_code == 401
+    assert challenge["WWW-Authenticate"] == f'Bearer realm="api", resource_metadata="{where}"'
+
+    served = metadata_view(factory.get("/.well-known/oauth-protected-resource"))
+    metadata = json.loads(served.content)
+    assert metadata == {
+        "resource": CRM, "authorization_servers": ["http://testserver"], "bearer_methods_supported": ["header"],
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256", "RS256"], "scopes_supported": ["tickets:read"],
+        "resource_name": "CRM",
+    }
+    assert metadata_view(factory.post("/.well-known/oauth-protected-resource")).status_code == 405
+
+    (issuer,) = metadata["authorization_servers"]
+    server = oauth.get(issuer.removeprefix("http://testserver") + "/.well-known/oauth-authorization-server").json()
+    assert server["issuer"] == issuer
+    token = token_request(oauth, agent, resource=metadata["resource"], scope=metadata["scopes_supported"][0]).json()["access_token"]
+    assert tickets(factory.get("/api/tickets", HTTP_AUTHORIZATION=f"Bearer {token}")).status_code == 200
+
+
+def test_a_drf_view_names_the_resource_metadata_in_its_challenge(agent, get_token, fetches):
+    verifier = TokenVerifier(issuer="http://testserver", audience=CRM, http_get=fetches,
+                             resource_metadata="https://crm.example.com/.well-known/oauth-protected-resource")
+
+    class Tickets(APIView):
+        authentication_classes = [AccessTokenAuthentication.using(verifier)]
+        permission_classes = [HasScopes]
+
+        def get(self, request):
+            return Response({})
+
+    refused = Tickets.as_view()(APIRequestFactory().get("/", HTTP_AUTHORIZATION="Bearer x.y.z"))
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith('Bearer realm="api", resource_metadata="https://crm.example.com/.well-known/oauth-protected-resource", error="invalid_token"')
