@@ -244,3 +244,28 @@ def test_an_owner_sees_a_new_network_and_binds_the_agent_to_the_networks_it_used
     expect(page.get_by_role("region", name="Facts")).to_contain_text("10.20.3.0/24, 198.51.100.0/24")
     assert token_request(client, agent, address="203.0.113.1").json()["error"] == "unauthorized_client"
     assert blocked == []
+
+
+def test_a_security_admin_slows_a_looping_agent_and_its_owner_sees_why(page, login, sam, alice, make_identity, client):
+    blocked = csp_watch(page)
+    agent = _leaky_agent(alice, sam, make_identity)
+    login(page, sam)
+    page.goto(f"/identities/{agent.identity.pk}/edit/")
+    page.fill("#id_token_rate_per_minute", "0")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#id_token_rate_per_minute-error")).to_have_text("Ensure this value is greater than or equal to 1.")
+    page.fill("#id_token_rate_per_minute", "2")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("region", name="Facts")).to_contain_text("2 a minute")
+
+    statuses = [token_request(client, agent).status_code for _ in range(4)]
+    assert statuses == [200, 200, 429, 429]
+
+    page.context.clear_cookies()
+    login(page, alice)
+    page.goto(f"/identities/{agent.identity.pk}/")
+    expect(page.locator("table", has_text="portal:rate-limit")).to_contain_text("Asked for more than its 2 tokens a minute")
+    expect(page.get_by_role("region", name="Risk")).to_contain_text("Asked for tokens past its rate limit")
+    page.goto(f"/identities/{agent.identity.pk}/edit/")
+    assert page.locator("#id_token_rate_per_minute").count() == 0  # owners read the limit, security admins set it
+    assert blocked == []
