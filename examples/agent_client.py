@@ -34,12 +34,14 @@ def _b64(data: bytes) -> str:
 
 
 class PortalError(Exception):
-    """An RFC 6749 error from the portal: `error` is the code, the message its description."""
+    """An RFC 6749 error from the portal: `error` is the code, the message its description;
+    `retry_after`, in seconds, when the portal says when to ask again (`slow_down`, 429)."""
 
-    def __init__(self, body: dict):
+    def __init__(self, body: dict, retry_after: int | None = None):
         super().__init__(body.get("error_description", ""))
         self.error = body.get("error", "")
         self.body = body
+        self.retry_after = retry_after
 
 
 class PortalAgent:
@@ -107,7 +109,8 @@ class PortalAgent:
         response = self._send(send, url, proof=proof)
         body = response.json() if response.content else {}
         if response.status_code != 200:
-            raise PortalError(body)
+            retry_after = response.headers.get("Retry-After", "")
+            raise PortalError(body, int(retry_after) if retry_after.isdigit() else None)
         return body
 
     def token(self, resource: str, scope: str, *, intent: str, sensitivity: str = "internal", actions=("read",)) -> dict:

@@ -68,7 +68,19 @@ def test_the_example_agent_gets_a_bound_token_uses_it_and_ends_its_task(client, 
 def test_the_example_agent_raises_the_portals_error(client):
     with pytest.raises(PortalError) as refused:
         client.token(CRM, "tickets:write", intent="Close every ticket")
-    assert refused.value.error == "invalid_scope"
+    assert refused.value.error == "invalid_scope" and refused.value.retry_after is None
+
+
+def test_the_example_agent_is_told_when_to_ask_again_past_its_rate_limit(client, agent, sam):
+    from inventory.services import identity_update
+
+    identity = agent.identity
+    identity.refresh_from_db()
+    identity_update(actor=sam, identity=identity, expected_version=identity.version, token_rate_per_minute=1)
+    client.token(CRM, "tickets:read", intent="Summarise open tickets")
+    with pytest.raises(PortalError) as refused:
+        client.token(CRM, "tickets:read", intent="Summarise open tickets again")
+    assert refused.value.error == "slow_down" and 59 <= refused.value.retry_after <= 60
 
 
 class VerifyingResourceServer(BaseAdapter):
