@@ -79,17 +79,33 @@ def scope_rows(formset) -> list[dict]:
 def _bundle_field():
     return forms.CharField(
         label="JWT bundle (JWKS)",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-        help_text='The trust domain\'s JWKS: {"keys": [...]}, public keys with a kid each.',
+        help_text='The trust domain\'s JWKS: {"keys": [...]}, public keys with a kid each. '
+        "Leave it empty to take the one the bundle endpoint serves.",
+    )
+
+
+def _endpoint_field():
+    return forms.URLField(
+        label="Bundle endpoint",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="The trust domain's SPIFFE bundle endpoint (https_web), e.g. https://spire.example.com:8443/. "
+        "The portal fetches the bundle again as the bundle's refresh hint asks, so rotated keys keep working. "
+        "Empty: the bundle is replaced by hand.",
     )
 
 
 class TrustDomainBundleForm(forms.Form):
+    bundle_endpoint = _endpoint_field()
     jwks = _bundle_field()
 
 
 class TrustDomainForm(forms.Form):
     name = forms.CharField(max_length=255, help_text="The SPIFFE trust domain, e.g. prod.example.com.")
+    bundle_endpoint = _endpoint_field()
     jwks = _bundle_field()
 
 

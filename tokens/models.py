@@ -56,6 +56,11 @@ class TrustDomain(models.Model):
 
     name = models.CharField(max_length=255, unique=True, help_text="e.g. prod.example.com (no spiffe:// prefix)")
     jwks = models.JSONField(help_text="The trust domain's JWT bundle: a JWKS with public keys only.")
+    # Where the sweep fetches the bundle again (tokens/trust_bundles.py); empty: pasted by hand.
+    bundle_endpoint = models.URLField(max_length=500, blank=True)
+    refresh_hint = models.PositiveIntegerField(null=True, blank=True)  # seconds, as the bundle asks
+    bundle_fetched_at = models.DateTimeField(null=True, blank=True)
+    bundle_error = models.TextField(blank=True)  # why the last fetch failed; empty once one works
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -16,6 +16,7 @@ from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import clean_jwks, parse_public_jwk
+from .trust_bundles import BundleFetchFailed, fetch_bundle, validate_bundle_endpoint
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -171,18 +172,40 @@ def _clean_jwks(jwks) -> dict:
         raise ValidationError({"jwks": e.error_list}) from None
 
 
+def _bundle_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
+    """The bundle to keep, the endpoint, and its refresh hint: the pasted bundle, or else the
+    one the endpoint serves now (a trust domain is never registered without keys)."""
+    endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint else ""
+    if jwks not in (None, "", {}):
+        return _clean_jwks(jwks), endpoint, None
+    if not endpoint:
+        raise ValidationError({"jwks": "Paste the trust domain's bundle, or give its bundle endpoint."})
+    try:
+        fetched, hint = fetch_bundle(endpoint)
+    except BundleFetchFailed as error:
+        raise ValidationError({"bundle_endpoint": str(error)}) from None
+    return fetched, endpoint, hint
+
+
 @transaction.atomic
-def trust_domain_create(*, actor, name: str, jwks) -> TrustDomain:
-    """Register a SPIFFE trust domain and its JWT bundle (public keys only)."""
+def trust_domain_create(*, actor, name: str, jwks=None, bundle_endpoint: str = "") -> TrustDomain:
+    """Register a SPIFFE trust domain and its JWT bundle (public keys only), pasted or fetched
+    from its bundle endpoint, which the sweep then keeps fetching."""
     name = name.strip().lower().removeprefix("spiffe://").rstrip("/")
     if not TRUST_DOMAIN_NAME.match(name):
         raise ValidationError({"name": "A trust domain name is lower-case letters, digits, dots, dashes and underscores."})
     if TrustDomain.objects.filter(name=name).exists():
         raise ValidationError({"name": "This trust domain is already registered."})
-    domain = TrustDomain(name=name, jwks=_clean_jwks(jwks), created_by=actor if getattr(actor, "pk", None) else None)
+    keys, endpoint, hint = _bundle_from(jwks, bundle_endpoint)
+    domain = TrustDomain(
+        name=name, jwks=keys, bundle_endpoint=endpoint, refresh_hint=hint,
+        bundle_fetched_at=timezone.now() if endpoint and jwks in (None, "", {}) else None,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
     domain.full_clean()
     domain.save()
-    audit_record(actor=actor, action="trust_domain.create", obj=domain, after={"name": name, "kids": _kids(domain.jwks)})
+    audit_record(actor=actor, action="trust_domain.create", obj=domain,
+                 after={"name": name, "kids": _kids(domain.jwks), "bundle_endpoint": endpoint})
     return domain
 
 
@@ -191,15 +214,27 @@ def _kids(jwks: dict) -> list[str]:
 
 
 @transaction.atomic
-def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks) -> TrustDomain:
-    """Replace the bundle (the trust domain rotated its keys)."""
+def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks=None, bundle_endpoint: str | None = None) -> TrustDomain:
+    """Replace the bundle (the trust domain rotated its keys), or change where it is fetched
+    from: a new endpoint without a pasted bundle is fetched now; an empty one means by hand."""
     domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
-    before = {"kids": _kids(domain.jwks)}
-    domain.jwks = _clean_jwks(jwks)
+    before = {"kids": _kids(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
+    if bundle_endpoint is not None and bundle_endpoint.strip() != domain.bundle_endpoint:
+        endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint.strip() else ""
+        # Due at once: the sweep fetches it on its next run, unless it is fetched below.
+        domain.bundle_endpoint, domain.bundle_error, domain.bundle_fetched_at, domain.refresh_hint = endpoint, "", None, None
+    if jwks not in (None, "", {}):
+        domain.jwks = _clean_jwks(jwks)
+    elif domain.bundle_endpoint and domain.bundle_fetched_at is None:
+        domain.jwks, _, domain.refresh_hint = _bundle_from(None, domain.bundle_endpoint)
+        domain.bundle_fetched_at = timezone.now()
+    after = {"kids": _kids(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
     domain.updated_at = timezone.now()
     domain.full_clean()
     domain.save()
-    audit_record(actor=actor, action="trust_domain.update", obj=domain, before=before, after={"kids": _kids(domain.jwks)})
+    changed = [k for k in after if after[k] != before[k]]
+    audit_record(actor=actor, action="trust_domain.update", obj=domain,
+                 before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     return domain
 
 

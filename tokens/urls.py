@@ -44,6 +44,7 @@ urlpatterns = [
     path("trust-domains/", views.trustdomain_list, name="trustdomain-list"),
     path("trust-domains/new/", views.trustdomain_create, name="trustdomain-create"),
     path("trust-domains/<int:pk>/", views.trustdomain_edit, name="trustdomain-edit"),
+    path("trust-domains/<int:pk>/refresh/", views.trustdomain_refresh, name="trustdomain-refresh"),
     # Panels the identity page loads with htmx (inventory does not import tokens), and their actions.
     path("identities/<uuid:pk>/credentials-panel/", identity_views.credentials_panel, name="identity-credentials-panel"),
     path("identities/<uuid:pk>/access-panel/", identity_views.access_panel, name="identity-access-panel"),

@@ -44,6 +44,7 @@ from .access_previews import grant_preview
 from .access_reviews import may_launch as may_launch_review
 from .keys import signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
+from .trust_bundles import trust_domain_refresh
 from .models import Grant, KeyState, Service, SigningKey, TrustDomain
 
 
@@ -395,7 +396,9 @@ def trustdomain_create(request):
     _require_security_admin(request)
     form = TrustDomainForm(request.POST or None)
     domain = request.method == "POST" and _submitted(
-        form, lambda data: services.trust_domain_create(actor=request.user, name=data["name"], jwks=data["jwks"])
+        form, lambda data: services.trust_domain_create(
+            actor=request.user, name=data["name"], jwks=data["jwks"], bundle_endpoint=data["bundle_endpoint"],
+        )
     )
     if domain:
         messages.success(request, f"Registered the trust domain {domain.name}.")
@@ -403,17 +406,35 @@ def trustdomain_create(request):
     return _form_page(request, "tokens/trustdomain_form.html", form, cancel_url=reverse("tokens:trustdomain-list"))
 
 
+@require_POST
+@login_required
+def trustdomain_refresh(request, pk):
+    """Fetch the bundle from the endpoint now, rather than on the sweep's next turn."""
+    _require_security_admin(request)
+    domain = get_object_or_404(TrustDomain.objects.exclude(bundle_endpoint=""), pk=pk)
+    outcome = trust_domain_refresh(actor=request.user, trust_domain=domain)
+    if outcome == "failed":
+        messages.error(request, TrustDomain.objects.get(pk=pk).bundle_error)
+    else:
+        messages.success(request, f"Fetched the bundle of {domain.name}: {'new keys' if outcome == 'changed' else 'the same keys'}.")
+    return redirect("tokens:trustdomain-list")
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def trustdomain_edit(request, pk):
     _require_security_admin(request)
     domain = get_object_or_404(TrustDomain, pk=pk)
-    form = TrustDomainBundleForm(request.POST or None, initial={"jwks": json.dumps(domain.jwks, indent=2)})
+    form = TrustDomainBundleForm(
+        request.POST or None, initial={"jwks": json.dumps(domain.jwks, indent=2), "bundle_endpoint": domain.bundle_endpoint},
+    )
     saved = request.method == "POST" and _submitted(
-        form, lambda data: services.trust_domain_update(actor=request.user, trust_domain=domain, jwks=data["jwks"])
+        form, lambda data: services.trust_domain_update(
+            actor=request.user, trust_domain=domain, jwks=data["jwks"], bundle_endpoint=data["bundle_endpoint"],
+        )
     )
     if saved:
-        messages.success(request, f"Replaced the bundle of {domain.name}.")
+        messages.success(request, f"Saved the bundle of {domain.name}.")
         return redirect("tokens:trustdomain-list")
     return _form_page(
         request, "tokens/trustdomain_form.html", form, domain=domain, cancel_url=reverse("tokens:trustdomain-list")

@@ -43,13 +43,21 @@ class ServiceSerializer(serializers.Serializer):
 class TrustDomainSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=255)
-    jwks = serializers.JSONField()
+    jwks = serializers.JSONField(required=False, help_text="The JWT bundle; leave it out to take the bundle endpoint's.")
+    bundle_endpoint = serializers.CharField(
+        max_length=500, required=False, allow_blank=True,
+        help_text="The SPIFFE bundle endpoint (https_web) the portal fetches the bundle from again as it asks.",
+    )
+    refresh_hint = serializers.IntegerField(read_only=True, allow_null=True, help_text="Seconds between fetches, as the bundle asks (300 if it does not).")
+    bundle_fetched_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    bundle_error = serializers.CharField(read_only=True, help_text="Why the last fetch failed; empty once one works.")
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
 
 class TrustDomainUpdateSerializer(serializers.Serializer):
-    jwks = serializers.JSONField()
+    jwks = serializers.JSONField(required=False)
+    bundle_endpoint = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="Empty: replaced by hand from now on.")
 
 
 class GrantSerializer(serializers.Serializer):

@@ -58,6 +58,7 @@ from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_toke
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
+from ..trust_bundles import trust_domain_refresh
 from ..source_networks import source_list
 from ..usage import with_uses
 from .serializers import (
@@ -133,14 +134,30 @@ class TrustDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def create(self, request):
         data = valid(TrustDomainSerializer, request.data)
-        domain = services.trust_domain_create(actor=request.user, name=data["name"], jwks=data["jwks"])
+        domain = services.trust_domain_create(
+            actor=request.user, name=data["name"], jwks=data.get("jwks"), bundle_endpoint=data.get("bundle_endpoint", ""),
+        )
         return Response(TrustDomainSerializer(domain).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TrustDomainUpdateSerializer)
     def partial_update(self, request, pk=None):
         data = valid(TrustDomainUpdateSerializer, request.data)
-        domain = services.trust_domain_update(actor=request.user, trust_domain=self.get_object(), jwks=data["jwks"])
+        domain = services.trust_domain_update(
+            actor=request.user, trust_domain=self.get_object(), jwks=data.get("jwks"), bundle_endpoint=data.get("bundle_endpoint"),
+        )
         return Response(TrustDomainSerializer(domain).data)
+
+    @extend_schema(request=None, summary="Fetch the bundle from its endpoint now (409 without an endpoint)")
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, pk=None):
+        domain = self.get_object()
+        if not domain.bundle_endpoint:
+            return Response({"detail": "This trust domain has no bundle endpoint: replace its bundle instead."}, status=status.HTTP_409_CONFLICT)
+        outcome = trust_domain_refresh(actor=request.user, trust_domain=domain)
+        data = TrustDomainSerializer(TrustDomain.objects.get(pk=domain.pk)).data
+        if outcome == "failed":  # the endpoint's fault, not the caller's: the keys held stay in use
+            return Response({"detail": data["bundle_error"], **data}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response(data)
 
 
 @extend_schema(tags=["grants"])
