@@ -49,10 +49,12 @@ def bar_chart(bars: list[Bar], *, title: str, width: int = 480) -> SafeString:
             row = format_html('<a href="{}" aria-label="{}: {}">{}</a>', bar.url, bar.label, bar.value, row)
         rows.append((row,))
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="{}" aria-label="{}">'
         "<title>{}</title>{}</svg>",
         width,
         height,
+        # A picture with links in it is a group of them to assistive technology, not one image.
+        "group" if any(bar.url for bar in bars) else "img",
         title,
         title,
         format_html_join("", "{}", rows),
