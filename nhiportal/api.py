@@ -2,7 +2,10 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from nhiportal.conf import nhi_setting
 
 
 def exception_handler(exc, context):
@@ -18,3 +21,17 @@ def valid(serializer_class, data, **kwargs):
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class PersonRateThrottle(UserRateThrottle):
+    """At most NHI_API_RATE_PER_MINUTE calls a minute per person, whatever their token or
+    session (0: no limit): a stolen API token cannot page through the whole inventory at
+    machine speed. Counted in the default cache, so shared by every worker and host with
+    Redis, per worker without. Past it, 429 with Retry-After."""
+
+    scope = "person"
+
+    def get_rate(self):
+        # Read at call time, like the portal's other settings, not once at import.
+        rate = nhi_setting("API_RATE_PER_MINUTE")
+        return f"{rate}/min" if rate else None

@@ -223,6 +223,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "nhiportal.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["nhiportal.api.PersonRateThrottle"],
+    # Only REMOTE_ADDR is trusted (see allowed networks): a forwarded-for header is any client's to write.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NHI Portal API",
@@ -297,6 +300,8 @@ NHI = {
     # 0: no portal-wide limit.
     "TOKEN_RATE_PER_MINUTE": int(os.environ.get("NHI_TOKEN_RATE_PER_MINUTE", "600")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
+    # API calls a minute per person (nhiportal/api.py); 0: no limit.
+    "API_RATE_PER_MINUTE": int(os.environ.get("NHI_API_RATE_PER_MINUTE", "1200")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
     # A live grant none of whose tokens in this many days carried one of its scopes is unused
     # access (tokens/usage.py). The ledger answers for TOKEN_RETENTION_DAYS, so no longer.

@@ -12,7 +12,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # POLICY_CACHE_SECONDS 0: each test's rolled-back policy versions must not outlive it in memory.
-NHI = {**NHI, "ISSUER": "http://testserver", "POLICY_CACHE_SECONDS": 0}
+# API_RATE_PER_MINUTE 0: the throttle's counts live in the cache across tests, under person ids
+# that each test reuses; tests/nhiportal/test_api_throttle.py turns it on.
+NHI = {**NHI, "ISSUER": "http://testserver", "POLICY_CACHE_SECONDS": 0, "API_RATE_PER_MINUTE": 0}
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "nhiportal-test-media"
 # Static files come from the finders in tests; no collectstatic run is needed.
 WHITENOISE_USE_FINDERS = True
