@@ -6,6 +6,7 @@
 """
 
 import os
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -159,7 +160,16 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    pending = set()
+    page.on("request", lambda request: pending.add(request))
+    page.on("requestfinished", lambda request: pending.discard(request))
+    page.on("requestfailed", lambda request: pending.discard(request))
     yield page
+    # A panel htmx still loads when the test ends would query the database while the test
+    # empties it (on PostgreSQL, a deadlock with the flush): let the page's requests finish.
+    deadline = time.monotonic() + 5
+    while pending and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
     context.close()
 
 
