@@ -24,7 +24,7 @@ IDENTITY_FACTS = (
     "id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling", "allowed_networks",
     "token_rate_per_minute",
 )
-SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "updated_at")
+SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "requires_dpop", "updated_at")
 
 
 class IdentityFacts:

@@ -34,6 +34,7 @@ from .oauth.errors import (
     AUTHORIZATION_PENDING,
     INVALID_AUTHORIZATION_DETAILS,
     INVALID_CLIENT,
+    INVALID_DPOP_PROOF,
     INVALID_GRANT,
     INVALID_REQUEST,
     INVALID_SCOPE,
@@ -212,6 +213,14 @@ def _grant_cover(scopes: list[str], grants) -> tuple[int, datetime]:
         if bound is None or covering[2] < bound[2]:
             bound = covering
     return bound[0], bound[2]
+
+
+def _check_binding(service, jkt: str | None) -> None:
+    if service.requires_dpop and not jkt:
+        raise _Refusal(
+            OAuthError(INVALID_DPOP_PROOF, "This service takes only DPoP-bound tokens: send a DPoP proof (RFC 9449) with the request."),
+            "portal:dpop-required", service,
+        )
 
 
 def _check_scopes(requested: list[str], offered: dict, granted: set[str], service) -> None:
@@ -535,6 +544,7 @@ def token_issue(
 
     def plan(identity, service, grants, signer, now) -> _Writes:
         """The token's writes, decided on these facts (read under the lock, or planned ahead)."""
+        _check_binding(service, jkt)
         offered = _scopes_of(service)
         granted = {s for g in grants for s in g[1]}
         _check_scopes(scopes, offered, granted, service)
@@ -652,6 +662,7 @@ def token_exchange(
         if parent is None or parent.task.ended_at is not None:
             raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token has been revoked, has expired, or its task has ended."), "")
         service = _service(audience)
+        _check_binding(service, jkt)
         offered = _scopes_of(service)
         grants = hot_path.live_grants(identity.pk, service.pk, now)
         granted = {s for g in grants for s in g[1]}

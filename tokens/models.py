@@ -21,6 +21,9 @@ class Service(models.Model):
     trust_boundary = models.CharField(max_length=120, blank=True)
     sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
     is_active = models.BooleanField(default=True)
+    # Its tokens are issued only bound to the agent's key (DPoP, RFC 9449): a copy that leaks
+    # into a log is useless. Unbound requests for it are refused.
+    requires_dpop = models.BooleanField(default=False)
     # How the service authenticates to the introspection endpoint: private_key_jwt with this
     # public JWK, client_id = its audience. Empty: the service verifies offline only.
     introspection_jwk = models.JSONField(null=True, blank=True)

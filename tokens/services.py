@@ -23,7 +23,7 @@ from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_gr
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,80}$")
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
 TRUST_DOMAIN_NAME = re.compile(r"^[a-z0-9._\-]{1,255}$")
-SERVICE_FIELDS = ("name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active")
+SERVICE_FIELDS = ("name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active", "requires_dpop")
 
 
 def _scope_rows(scopes) -> list[dict]:
@@ -90,6 +90,7 @@ def service_create(
     sensitivity: int = 2,
     scopes=(),
     introspection_jwk=None,
+    requires_dpop: bool = False,
 ) -> Service:
     """Register a resource server and the scopes it offers."""
     service = Service(
@@ -101,6 +102,7 @@ def service_create(
         trust_boundary=trust_boundary.strip(),
         sensitivity=sensitivity,
         introspection_jwk=_clean_introspection_jwk(introspection_jwk),
+        requires_dpop=requires_dpop,
     )
     rows = _scope_rows(scopes)
     _save_service(service)

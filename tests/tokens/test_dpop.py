@@ -352,3 +352,47 @@ def test_a_drf_view_sends_the_nonce_with_its_use_dpop_nonce_refusal(oauth, grant
     assert refused.status_code == 401 and refused["DPoP-Nonce"] == nonces.current()
     assert refused["WWW-Authenticate"].startswith('DPoP realm="api"') and 'error="use_dpop_nonce"' in refused["WWW-Authenticate"]
     assert call(holder.proof("GET", url, token=token, nonce=refused["DPoP-Nonce"])).status_code == 200
+
+
+# A service that takes only bound tokens
+
+
+def test_a_service_that_takes_only_bound_tokens_refuses_a_bearer_request_from_the_next_one_on(oauth, granted, holder, crm, sam):
+    from tokens.services import service_update
+
+    assert token_request(oauth, granted).status_code == 200  # planned ahead on these facts next time
+    service_update(actor=sam, service=crm, requires_dpop=True)
+    refused = token_request(oauth, granted)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_dpop_proof"
+    assert "takes only DPoP-bound tokens" in refused.json()["error_description"]
+    decision = PolicyDecision.objects.filter(identity_id=granted.identity.pk, decision="deny").get()
+    assert decision.policy_ids == ["portal:dpop-required"]
+    assert IssuedToken.objects.count() == 1
+    bound = dpop_token(oauth, granted, holder.proof())
+    assert bound.status_code == 200 and bound.json()["token_type"] == "DPoP"
+
+
+def test_an_exchange_into_a_service_that_takes_only_bound_tokens_needs_a_proof(oauth, granted, holder, crm, sam):
+    from tokens.services import service_update
+
+    held = token_request(oauth, granted, scope="tickets:read tickets:write").json()["access_token"]
+    service_update(actor=sam, service=crm, requires_dpop=True)
+    exchange = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token": held,
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token", "scope": "tickets:read"}
+
+    def ask(**headers):
+        return oauth.post("/oauth/token", {**exchange, "client_assertion_type": ASSERTION_TYPE, "client_assertion": granted.assertion()}, **headers)
+
+    assert ask().json()["error"] == "invalid_dpop_proof"
+    bound = ask(HTTP_DPOP=holder.proof())
+    assert bound.status_code == 200 and claims_of(bound.json()["access_token"])["cnf"] == {"jkt": holder.jkt}
+
+
+def test_a_security_admin_makes_a_service_take_only_bound_tokens_on_its_page_and_the_api(client_for, sam, alice, crm):
+    page = client_for(sam).get(f"/services/{crm.pk}/edit/").content.decode()
+    assert 'name="requires_dpop"' in page and "Takes only DPoP-bound tokens" in page
+    assert "bearer or DPoP-bound" in client_for(alice).get(f"/services/{crm.pk}/").content.decode()
+    response = client_for(sam).patch(f"/api/v1/services/{crm.pk}/", {"requires_dpop": True}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["requires_dpop"] is True
+    assert "DPoP-bound only" in client_for(alice).get(f"/services/{crm.pk}/").content.decode()
+    assert client_for(alice).patch(f"/api/v1/services/{crm.pk}/", {"requires_dpop": False}, content_type="application/json").status_code == 403

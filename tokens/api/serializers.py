@@ -29,6 +29,9 @@ class ServiceSerializer(serializers.Serializer):
     trust_boundary = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
     is_active = serializers.BooleanField(required=False, default=True)
+    requires_dpop = serializers.BooleanField(
+        required=False, default=False, help_text="Its tokens are issued only DPoP-bound (RFC 9449); requests without a proof are refused.",
+    )
     scopes = ScopeSerializer(many=True, required=False, default=list)
     introspection_jwk = serializers.JSONField(required=False, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
