@@ -28,7 +28,7 @@ from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (
     AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, Grant, IssuedToken, KeyState,
-    ReviewDecision, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
+    ReviewDecision, Service, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rate_limit import SLOWED_DAYS
@@ -197,7 +197,8 @@ def short_lived_tokens(now) -> Evidence:
         {f"issued, last {RECENT_DAYS} days": facts["n"], "longest lifetime (s)": longest, "ceiling (s)": ceiling,
          "live now": recent.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
          # Holder-of-key (FAL3 by analogy): a copy of such a token is useless without the agent's key.
-         "bound to the agent's key (DPoP)": facts["bound"]},
+         "bound to the agent's key (DPoP)": facts["bound"],
+         "services taking only bound tokens": Service.objects.filter(is_active=True, requires_dpop=True).count()},
         findings, count,
     )
 

@@ -237,6 +237,7 @@ def test_compliance_counts_the_tokens_bound_to_a_key(oauth, granted, holder):
     (result,) = assess([control_get("short-lived-tokens")])
     assert result.result.figures["issued, last 30 days"] == 2
     assert result.result.figures["bound to the agent's key (DPoP)"] == 1
+    assert result.result.figures["services taking only bound tokens"] == 0
 
 
 # Server nonces (RFC 9449 sections 8 and 9)
@@ -395,4 +396,8 @@ def test_a_security_admin_makes_a_service_take_only_bound_tokens_on_its_page_and
     response = client_for(sam).patch(f"/api/v1/services/{crm.pk}/", {"requires_dpop": True}, content_type="application/json")
     assert response.status_code == 200 and response.json()["requires_dpop"] is True
     assert "DPoP-bound only" in client_for(alice).get(f"/services/{crm.pk}/").content.decode()
+    from nhiportal.compliance.controls import assess, control_get
+
+    (result,) = assess([control_get("short-lived-tokens")])
+    assert result.result.figures["services taking only bound tokens"] == 1
     assert client_for(alice).patch(f"/api/v1/services/{crm.pk}/", {"requires_dpop": False}, content_type="application/json").status_code == 403
