@@ -79,3 +79,39 @@ def test_an_outsider_cannot_open_a_decision(client_for, charlie, bob, agent, crm
     decision = policy_decide(issue_request(agent, crm)).decision_id
     assert client_for(charlie).get(reverse("policy:decision-detail", args=[decision])).status_code == 403
     assert client_for(bob).get(reverse("policy:decision-detail", args=[decision])).status_code == 404
+
+
+def exported(client, **params) -> list[list[str]]:
+    import csv
+    import io
+
+    response = client.get(reverse("policy:decision-export"), params)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="decisions.csv"' in response["Content-Disposition"]
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_the_log_exports_as_csv_with_its_filters_and_only_what_the_person_sees(client_for, rita, alice, bob, agent, crm, make_identity):
+    policy_decide(issue_request(agent, crm))
+    denied = policy_decide(issue_request(agent, crm, requested_ttl=3600)).decision_id
+    policy_decide(issue_request(make_active(make_identity(bob, name="bobs-agent")), crm))
+    decision_record_refusal(action="issue", identity=agent, service=crm, rule="portal:rate-limit", detail="=HYPERLINK(\"x\")", summary={})
+
+    rows = exported(client_for(rita))
+    assert rows[0][:6] == ["at", "action", "identity_id", "identity", "service", "decision"]
+    assert len(rows) == 1 + 4
+    assert {row[3] for row in rows[1:]} == {agent.name, "bobs-agent"}
+    refusal = next(row for row in rows[1:] if row[8] == "portal:rate-limit")
+    assert refusal[9].startswith("'=")  # a formula in a cell is defused for spreadsheets
+
+    denials = exported(client_for(rita), decision="deny", action="issue")
+    assert PolicyDecision.objects.get(pk=denied).at.isoformat() in {row[0] for row in denials[1:]}
+    assert all(row[5] == "deny" for row in denials[1:])
+    assert {row[3] for row in exported(client_for(alice))[1:]} == {agent.name}  # hers only
+    page = client_for(rita).get(reverse("policy:decision-list"), {"decision": "deny", "page": 1}).content.decode()
+    assert 'href="/policy/decisions/export.csv?decision=deny"' in page  # the filters shown, every page
+
+
+def test_the_export_refuses_bad_filters_and_outsiders(client_for, rita, charlie):
+    assert client_for(rita).get(reverse("policy:decision-export"), {"since": "yesterday"}).status_code == 400
+    assert client_for(charlie).get(reverse("policy:decision-export")).status_code == 403

@@ -13,6 +13,7 @@ urlpatterns = [
     path("compare/", views.version_diff, name="version-diff"),
     path("simulator/", views.simulator, name="simulator"),
     path("decisions/", views.decision_list, name="decision-list"),
+    path("decisions/export.csv", views.decision_export, name="decision-export"),
     path("decisions/<int:pk>/", views.decision_detail, name="decision-detail"),
     path("identities/<uuid:pk>/decisions-panel/", views.identity_decisions_panel, name="identity-decisions-panel"),
 ]
