@@ -28,3 +28,19 @@ def test_the_example_client_downloads_for_people_signed_in(client_for, alice):
     assert response.status_code == 200 and response["Content-Disposition"] == 'attachment; filename="agent_client.py"'
     assert response.content.decode() == (Path(__file__).resolve().parents[2] / "examples" / "agent_client.py").read_text()
     assert Client().get("/examples/agent_client.py")["Location"].startswith("/accounts/login/")
+
+
+def test_the_panel_says_where_from_how_often_and_which_services_want_bound_tokens(client_for, agent, crm, grant, alice, sam):
+    from inventory.services import identity_update
+    from tokens.services import service_update
+
+    grant(agent, crm, ["tickets:read"])
+    url = f"/identities/{agent.identity.pk}/connect-panel/"
+    panel = client_for(alice).get(url).content.decode()
+    assert "anywhere (no allowed networks set)" in panel and "600 tokens a minute" in panel and "DPoP-bound tokens only" not in panel
+    identity = agent.identity
+    identity.refresh_from_db()
+    identity_update(actor=sam, identity=identity, expected_version=identity.version, allowed_networks=["10.20.0.0/16"], token_rate_per_minute=30)
+    service_update(actor=sam, service=crm, requires_dpop=True)
+    panel = client_for(alice).get(url).content.decode()
+    assert '<span class="mono">10.20.0.0/16</span>' in panel and "30 tokens a minute" in panel and "DPoP-bound tokens only" in panel
