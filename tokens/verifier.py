@@ -31,8 +31,7 @@ sent as Bearer, or a bearer token sent as DPoP, is refused: a copy of a bound to
 useless without the key. With `dpop_nonces=Nonces(secret)` (tokens/dpop.py), proofs must also
 carry a nonce this server handed out lately (RFC 9449 section 9): a proof without one gets 401
 `use_dpop_nonce` and a `DPoP-Nonce` header, and each answer to a DPoP call carries the current
-nonce. DRF views get that header through `exception_handler` (set it as REST_FRAMEWORK's
-EXCEPTION_HANDLER, or call it from yours).
+nonce. DRF views send the header when they mix in `SendsDPoPNonce`.
 
 Discovery (RFC 9728): `protected_resource_metadata(verifier)` is a view serving the resource's
 metadata, naming the portal as its authorization server; with `resource_metadata=` set, each
@@ -68,7 +67,6 @@ import jwt
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 from rest_framework import authentication, exceptions, permissions
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from .dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS, InvalidProof, NonceRequired, Nonces, ProofReplayCache, check_proof
 from .jws import ClaimsError, JWSError, check_claims, parse
@@ -521,31 +519,32 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         if found is None:
             return None
         token, dpop = found
+        nonces = self.verifier.dpop_nonces
         try:
             claims = self.verifier.verify(token, dpop=dpop)
         except InvalidToken as error:
             request.token_error = error  # for authenticate_header, which DRF asks next
-            raise TokenRefused(error, self.verifier) from None
+            if isinstance(error, UseDPoPNonce):
+                request.dpop_nonce = error.nonce
+            raise exceptions.AuthenticationFailed(error.description) from None
+        if dpop is not None and nonces is not None:
+            request.dpop_nonce = nonces.current(self.verifier.clock())
         return AgentPrincipal(claims), claims
 
     def authenticate_header(self, request):
         return _challenge_value(getattr(request, "token_error", None), self.realm, resource_metadata=self.verifier.resource_metadata)
 
 
-class TokenRefused(exceptions.AuthenticationFailed):
-    """A 401 for a refused token, carrying what exception_handler needs for DPoP nonces."""
+class SendsDPoPNonce:
+    """A DRF view mixin: each answer to a DPoP call carries the nonce to use next, refusals
+    included (RFC 9449 section 9), when the view's verifier hands out nonces."""
 
-    def __init__(self, error: InvalidToken, verifier: TokenVerifier):
-        super().__init__(error.description)
-        self.token_error, self.verifier = error, verifier
-
-
-def exception_handler(exc, context):
-    """DRF's exception handler, plus the DPoP-Nonce header a use_dpop_nonce refusal needs."""
-    response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, TokenRefused) and isinstance(exc.token_error, UseDPoPNonce):
-        _with_nonce(response, exc.verifier, exc.token_error)
-    return response
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        nonce = getattr(request, "dpop_nonce", None)
+        if nonce:
+            response["DPoP-Nonce"] = nonce
+        return response
 
 
 class HasScopes(permissions.BasePermission):

@@ -321,38 +321,37 @@ def test_a_resource_server_asks_for_its_own_nonce_then_accepts_the_proof(oauth, 
     assert call(holder.proof("GET", url, token=token, nonce=portal_nonce)).status_code == 401
 
 
-def test_a_drf_view_sends_the_nonce_with_its_use_dpop_nonce_refusal(oauth, granted, holder):
+def test_a_drf_view_sends_its_nonce_with_the_refusal_and_every_answer_after(oauth, granted, holder):
     from rest_framework.response import Response
     from rest_framework.test import APIRequestFactory
     from rest_framework.views import APIView
 
-    from tokens.verifier import AccessTokenAuthentication, HasScopes, exception_handler
+    from tokens.verifier import AccessTokenAuthentication, HasScopes, SendsDPoPNonce
 
     nonces = Nonces(b"crm's own secret", lifetime=60)
     verifier = TokenVerifier(issuer="http://testserver", audience=CRM, dpop_nonces=nonces,
                              http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).content)
     token = dpop_token(oauth, granted, holder.proof()).json()["access_token"]
 
-    class Tickets(APIView):
+    class Tickets(SendsDPoPNonce, APIView):
         authentication_classes = [AccessTokenAuthentication.using(verifier)]
         permission_classes = [HasScopes]
         required_scopes = ["tickets:read"]
-
-        def get_exception_handler(self):
-            return exception_handler
 
         def get(self, request):
             return Response({"agent": request.user.client_id})
 
     url = "http://testserver/api/tickets"
 
-    def call(proof):
-        return Tickets.as_view()(APIRequestFactory().get("/api/tickets", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof))
+    def call(proof, scheme="DPoP"):
+        return Tickets.as_view()(APIRequestFactory().get("/api/tickets", HTTP_AUTHORIZATION=f"{scheme} {token}", HTTP_DPOP=proof))
 
     refused = call(holder.proof("GET", url, token=token))
     assert refused.status_code == 401 and refused["DPoP-Nonce"] == nonces.current()
     assert refused["WWW-Authenticate"].startswith('DPoP realm="api"') and 'error="use_dpop_nonce"' in refused["WWW-Authenticate"]
-    assert call(holder.proof("GET", url, token=token, nonce=refused["DPoP-Nonce"])).status_code == 200
+    answered = call(holder.proof("GET", url, token=token, nonce=refused["DPoP-Nonce"]))
+    assert answered.status_code == 200 and answered["DPoP-Nonce"] == nonces.current()
+    assert "DPoP-Nonce" not in call(None, scheme="Bearer")  # not a DPoP call: no nonce to give
 
 
 # A service that takes only bound tokens
