@@ -59,3 +59,39 @@ def bar_chart(bars: list[Bar], *, title: str, width: int = 480) -> SafeString:
         title,
         format_html_join("", "{}", rows),
     )
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str  # under the column, e.g. a day of the month
+    parts: tuple  # (value, portal.css fill class) pairs, stacked from the bottom
+    title: str  # what hovering the column says, e.g. "2026-11-28: 120 issued, 3 refused"
+
+
+COLUMN_AREA = 110  # the columns' height; the labels go below
+COLUMN_LABELS = 18
+
+
+def column_chart(columns: list[Column], *, title: str, width: int = 480) -> SafeString:
+    """A column chart over time, each column's parts stacked, heights relative to the tallest."""
+    slot = width / max(len(columns), 1)
+    bar = max(slot * 0.7, 2)
+    tallest = max((sum(v for v, _ in c.parts) for c in columns), default=0)
+    drawn = []
+    for index, column in enumerate(columns):
+        x = round(index * slot + (slot - bar) / 2, 1)
+        top = COLUMN_AREA
+        rects = []
+        for value, css_class in column.parts:
+            height = round(COLUMN_AREA * value / tallest, 1) if tallest else 0
+            if height:
+                top -= height
+                rects.append(format_html('<rect class="{}" x="{}" y="{}" width="{}" height="{}" rx="2"></rect>', css_class, x, round(top, 1), round(bar, 1), height))
+        drawn.append((format_html(
+            '<g><title>{}</title>{}<text class="bar-label" x="{}" y="{}" text-anchor="middle">{}</text></g>',
+            column.title, format_html_join("", "{}", ((r,) for r in rects)), round(x + bar / 2, 1), COLUMN_AREA + 14, column.label,
+        ),))
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-label="{}"><title>{}</title>{}</svg>',
+        width, COLUMN_AREA + COLUMN_LABELS, title, title, format_html_join("", "{}", drawn),
+    )

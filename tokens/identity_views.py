@@ -17,12 +17,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inventory import visibility
+from inventory.charts import Column, column_chart
 from nhiportal.conf import nhi_setting
 from nhiportal.service_forms import submit
 from inventory.selectors import identity_get
 from nhiportal.people.roles import is_security_admin
 
 from . import access_requests, selectors
+from .activity import daily_activity
 from .credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from .delegations import delegation_create, delegation_revoke
 from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
@@ -209,6 +211,26 @@ def risk_panel(request, pk):
     """What is wrong with the identity now, each factor with its weight and its fix."""
     identity = identity_get(user=request.user, pk=pk)
     return render(request, "tokens/partials/risk_panel.html", {"identity": identity, **posture(identity)})
+
+
+@login_required
+def activity_panel(request, pk):
+    """Tokens issued and requests refused per day, the last two weeks, as a chart."""
+    identity = identity_get(user=request.user, pk=pk)
+    days = daily_activity(identity)
+    chart = column_chart(
+        [Column(
+            f"{day.date:%d}", ((day.issued, "fill-allow"), (day.refused, "fill-deny")),
+            f"{day.date:%Y-%m-%d}: {day.issued}{'+' if day.capped else ''} issued, {day.refused} refused",
+        ) for day in days],
+        title=f"Tokens issued and refused per day, the last {len(days)} days",
+        width=960,  # drawn across a full-width card at about its own size
+    )
+    return render(request, "tokens/partials/activity_panel.html", {
+        "identity": identity, "days": days, "chart": chart,
+        "issued": sum(d.issued for d in days), "refused": sum(d.refused for d in days), "capped": any(d.capped for d in days),
+        "busiest": max(days, key=lambda d: d.issued + d.refused),
+    })
 
 
 @login_required
