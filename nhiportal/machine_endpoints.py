@@ -1,7 +1,7 @@
 """Endpoints that answer programs, not browsers, skip the browser middleware.
 
 Agents and resource servers call the OAuth endpoints many times a second, load balancers
-call /healthz, and identity providers provision people over SCIM and post back-channel
+call /healthz, Prometheus scrapes /metrics, and identity providers provision people over SCIM and post back-channel
 logouts. None of them has a session, a CSRF cookie, a logged-in user, flash messages, htmx
 headers or a page to frame, so the middleware for those (about a third of a bare request's cost) does nothing for them
 but cost time. This middleware sits after the security headers and the request id and, for
@@ -11,7 +11,7 @@ Errors still become responses: Django wraps every middleware in its exception ha
 
 from django.urls import resolve
 
-MACHINE_PREFIXES = ("/oauth/", "/.well-known/", "/healthz", "/scim/", "/accounts/sso/backchannel-logout/")
+MACHINE_PREFIXES = ("/oauth/", "/.well-known/", "/healthz", "/metrics", "/scim/", "/accounts/sso/backchannel-logout/")
 
 
 class MachineEndpointsMiddleware:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
+from nhiportal.metrics import metrics
 from nhiportal.people import second_factor_views
 from nhiportal.people.sign_in_views import SignInView, admin_sign_in, sso_callback, sso_start
 from nhiportal.people.sign_out_views import SignOutView, sso_backchannel_logout
@@ -29,6 +30,7 @@ urlpatterns = [
     # than people open pages (each include tried before costs a regex walk per request).
     path("", include("tokens.oauth.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("scim/v2/", include("nhiportal.people.scim_urls")),
     path("accounts/sso/backchannel-logout/", sso_backchannel_logout, name="sso-backchannel-logout"),
     path("", include("inventory.urls")),

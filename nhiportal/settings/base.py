@@ -300,6 +300,8 @@ NHI = {
     # 0: no portal-wide limit.
     "TOKEN_RATE_PER_MINUTE": int(os.environ.get("NHI_TOKEN_RATE_PER_MINUTE", "600")),
     "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
+    # The bearer token Prometheus scrapes GET /metrics with (nhiportal/metrics.py); unset: no /metrics.
+    "METRICS_TOKEN": os.environ.get("NHI_METRICS_TOKEN", ""),
     # API calls a minute per person (nhiportal/api.py); 0: no limit.
     "API_RATE_PER_MINUTE": int(os.environ.get("NHI_API_RATE_PER_MINUTE", "1200")),
     "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
