@@ -443,12 +443,12 @@ def _pace(identity, client: AuthenticatedClient, now: datetime) -> tuple[int, fl
             TokenPace.objects.filter(identity_id=identity.pk).update(slowed_at=now)
             audit_record(
                 actor=agent_actor(client.client_id), action="identity.rate_limited",
-                object_type="inventory.aiidentity", object_id=str(identity.pk), object_repr=f"{identity.name} past {limit} tokens a minute",
+                object_type="inventory.aiidentity", object_id=str(identity.pk), object_repr=f"{identity.name} past {rate_limit.per_minute(limit)}",
                 identity=identity.pk, after={"limit_per_minute": limit, "retry_after_seconds": rate_limit.whole_seconds(wait)},
             )
         raise _Refusal(
             _slow_down(rate_limit.whole_seconds(wait)), "portal:rate-limit" if recorded else "",
-            detail=f"Asked for more than its {limit} tokens a minute; the next in {wait:.1f} s. "
+            detail=f"Asked for more than its {rate_limit.per_minute(limit)}; the next in {wait:.1f} s. "
             "Refusals in the minute after this one are not recorded.",
         )
     return limit, pace

@@ -403,6 +403,8 @@ class TokenPace(models.Model):
     # When it was last refused for its limit (written with the refusal's decision row, so at
     # most once a minute per process): what compliance and the identity page show.
     slowed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When its owners were last mailed about it (tokens/rate_limit_notices.py): at most daily.
+    told_at = models.DateTimeField(null=True, blank=True)
 
 
 class Delegation(models.Model):

@@ -36,6 +36,11 @@ def admit(limit: int, next_at: float | None, now: float) -> float | None:
     return due + interval
 
 
+def per_minute(limit: int) -> str:
+    """A limit as people read it: "1 token a minute", "1,200 tokens a minute"."""
+    return f"{limit:,} token{'' if limit == 1 else 's'} a minute"
+
+
 def wait(limit: int, next_at: float, now: float) -> float:
     """Seconds until a token would be admitted again."""
     return max(0.0, next_at - now - (WINDOW - WINDOW / limit))

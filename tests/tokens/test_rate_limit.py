@@ -168,3 +168,31 @@ def test_reaching_the_limit_counts_in_the_identitys_risk_for_a_week(agent, oauth
     assert factor.key == "rate_limited" and factor.label == "Asked for tokens past its rate limit in the last 7 days"
     TokenPace.objects.filter(identity_id=agent.identity.pk).update(slowed_at=timezone.now() - timedelta(days=8))
     assert posture(agent.identity)["factors"] == []
+
+
+def test_owners_are_mailed_once_a_day_when_their_identity_reaches_its_limit(agent, oauth, crm, grant, sam, alice, mailoutbox):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    grant(agent, crm, ["tickets:read"])
+    limited(agent, sam, 1)
+    token_request(oauth, agent)
+    assert token_request(oauth, agent).status_code == 429
+    call_command("notify_rate_limited", stdout=open("/dev/null", "w"))
+    (mail,) = mailoutbox
+    assert mail.to == [alice.email] and "reached its token rate limit" in mail.subject
+    assert f"{agent.identity.name}: at most 1 token a minute" in mail.body and f"/identities/{agent.identity.pk}/" in mail.body
+    assert AuditEvent.objects.get(action="identities.notify_rate_limited").after == {"identities": 1, "people": 1}
+
+    call_command("notify_rate_limited", stdout=open("/dev/null", "w"))
+    assert len(mailoutbox) == 1  # told already today
+    TokenPace.objects.filter(identity_id=agent.identity.pk).update(told_at=timezone.now() - timedelta(days=2))
+    call_command("notify_rate_limited", stdout=open("/dev/null", "w"))
+    assert len(mailoutbox) == 2  # refused within the day, told more than a day ago
+    TokenPace.objects.filter(identity_id=agent.identity.pk).update(
+        slowed_at=timezone.now() - timedelta(days=3), told_at=timezone.now() - timedelta(days=2),
+    )
+    call_command("notify_rate_limited", stdout=open("/dev/null", "w"))
+    assert len(mailoutbox) == 2  # nothing new to tell
