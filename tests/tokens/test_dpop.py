@@ -395,6 +395,7 @@ def test_a_security_admin_makes_a_service_take_only_bound_tokens_on_its_page_and
     response = client_for(sam).patch(f"/api/v1/services/{crm.pk}/", {"requires_dpop": True}, content_type="application/json")
     assert response.status_code == 200 and response.json()["requires_dpop"] is True
     assert "DPoP-bound only" in client_for(alice).get(f"/services/{crm.pk}/").content.decode()
+    assert "DPoP-bound only" in client_for(alice).get("/services/").content.decode()
     from nhiportal.compliance.controls import assess, control_get
 
     (result,) = assess([control_get("short-lived-tokens")])
