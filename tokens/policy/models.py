@@ -61,7 +61,12 @@ class PolicyDecision(models.Model):
 
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["identity_id", "-at"], name="decision_identity_idx")]
+        indexes = [
+            models.Index(fields=["identity_id", "-at"], name="decision_identity_idx"),
+            # Refusals only (tokens/activity.py counts them per day): an allowed token's decision
+            # row never enters it, so issuance pays nothing for it.
+            models.Index(fields=["identity_id", "-at"], name="decision_denied_idx", condition=models.Q(enforced="deny")),
+        ]
 
     def __str__(self):
         return f"{self.action} {self.decision} at {self.at:%Y-%m-%d %H:%M:%S}"
