@@ -31,7 +31,7 @@ from tokens.models import (
     ReviewDecision, Service, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
-from tokens.rate_limit import SLOWED_DAYS
+from tokens.rate_limit import SLOWED_DAYS, per_minute
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
 from tokens.unused_identities import unused_identities as idle_identities
@@ -573,15 +573,24 @@ def _age(days: int) -> str:
     return "less than a day old" if days < 1 else f"{days} day{pluralize(days)} old"
 
 
+def _exceptions_and_news(exceptions, detail, news, news_detail) -> tuple[list[Finding], int, int]:
+    """Findings for the identities breaking a rule (`detail(identity)` says how), then for
+    recent events about identities (`news`, newest first, each told by `news_detail`): the
+    first FINDINGS_SHOWN of each, and the totals of both."""
+    findings, count, _ = _identity_findings(exceptions, detail)
+    shown = list(news[:FINDINGS_SHOWN])
+    findings += [Finding(n.identity_id, n.identity.name, news_detail(n)) for n in shown]
+    return findings, count, news.count() if shown else 0
+
+
 def networks_bound(now) -> Evidence:
     """Active production identities with allowed networks, and networks first seen lately."""
     production = AIIdentity.objects.filter(status=Status.ACTIVE, environment=Environment.PRODUCTION)
-    unbound = production.filter(allowed_networks=[])
-    recent = new_networks(now).select_related("identity").order_by("-first_seen_at")
-    findings, count, _ = _identity_findings(unbound, lambda i: "active in production, tokens from any network")
-    news = list(recent[:FINDINGS_SHOWN])
-    findings += [Finding(s.identity_id, s.identity.name, f"a token from a new network, {s.network}, {s.first_seen_at:%Y-%m-%d %H:%M}") for s in news]
-    new_count = recent.count() if news else 0
+    findings, count, new_count = _exceptions_and_news(
+        production.filter(allowed_networks=[]), lambda i: "active in production, tokens from any network",
+        new_networks(now).select_related("identity").order_by("-first_seen_at"),
+        lambda s: f"a token from a new network, {s.network}, {s.first_seen_at:%Y-%m-%d %H:%M}",
+    )
     total = production.count()
     if not count and not new_count:
         summary = f"Every active production identity ({total}) is bound to its networks, and none got a token from a new network in {NEW_NETWORK_DAYS} days."
@@ -597,19 +606,18 @@ def networks_bound(now) -> Evidence:
     )
 
 
-
 def token_rates_limited(now) -> Evidence:
     """Active identities with a token rate limit, and those refused for it lately."""
     active = AIIdentity.objects.filter(status=Status.ACTIVE)
     default = nhi_setting("TOKEN_RATE_PER_MINUTE")
-    unlimited = active.none() if default else active.filter(token_rate_per_minute__isnull=True)
-    findings, count, _ = _identity_findings(unlimited, lambda i: "active, and no limit on the tokens it may obtain")
-    slowed = TokenPace.objects.filter(slowed_at__gte=now - timedelta(days=SLOWED_DAYS)).select_related("identity").order_by("-slowed_at")
-    shown = list(slowed[:FINDINGS_SHOWN])
-    findings += [Finding(p.identity_id, p.identity.name, f"refused for its token rate limit, last {p.slowed_at:%Y-%m-%d %H:%M}") for p in shown]
-    slowed_count = slowed.count() if shown else 0
+    findings, count, slowed_count = _exceptions_and_news(
+        active.none() if default else active.filter(token_rate_per_minute__isnull=True),
+        lambda i: "active, and no limit on the tokens it may obtain",
+        TokenPace.objects.filter(slowed_at__gte=now - timedelta(days=SLOWED_DAYS)).select_related("identity").order_by("-slowed_at"),
+        lambda p: f"refused for its token rate limit, last {p.slowed_at:%Y-%m-%d %H:%M}",
+    )
     total = active.count()
-    limit = f"{default} tokens a minute" if default else "none"
+    limit = per_minute(default) if default else "none"
     if not count and not slowed_count:
         summary = f"Every active identity ({total}) has a token rate limit (the portal's default: {limit}), and none reached it in {SLOWED_DAYS} days."
     else:
