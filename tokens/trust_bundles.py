@@ -13,6 +13,7 @@ once, when it starts failing).
 
 import ipaddress
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import timedelta
@@ -65,7 +66,11 @@ def fetch_bundle(url: str) -> tuple[dict, int | None]:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - an admin's https endpoint
             body = response.read(MAX_BUNDLE_BYTES + 1)
-    except OSError as error:  # refused, timed out, TLS failure, HTTP error status
+    except urllib.error.HTTPError as error:
+        raise BundleFetchFailed(f"The bundle endpoint could not be fetched: it answered HTTP {error.code}.") from None
+    except urllib.error.URLError as error:  # refused, unknown host, TLS failure
+        raise BundleFetchFailed(f"The bundle endpoint could not be fetched: {error.reason}.") from None
+    except OSError as error:  # timed out, or the connection dropped mid-answer
         raise BundleFetchFailed(f"The bundle endpoint could not be fetched: {error}.") from None
     if len(body) > MAX_BUNDLE_BYTES:
         raise BundleFetchFailed("The bundle endpoint answered with more than 1 MB.")
