@@ -45,3 +45,14 @@ def test_a_busy_day_is_counted_up_to_the_cap(agent, oauth, crm, grant):
 def test_a_quiet_identity_says_so_and_outsiders_see_nothing(client_for, agent, alice, charlie):
     assert "No token asked for in two weeks" in panel(client_for(alice), agent).content.decode()
     assert panel(client_for(charlie), agent).status_code == 404
+
+
+def test_the_api_gives_the_same_days_to_those_who_may_see_the_identity(client_for, agent, oauth, crm, grant, alice, rita, charlie):
+    grant(agent, crm, ["tickets:read"])
+    token_request(oauth, agent)
+    url = f"/api/v1/identities/{agent.identity.pk}/activity/"
+    days = client_for(alice).get(url).json()
+    assert len(days) == 14 and days[-1] == {"date": timezone.now().date().isoformat(), "issued": 1, "refused": 0, "capped": False}
+    assert client_for(rita).get(url).status_code == 200
+    assert client_for(charlie).get(url).status_code == 404
+    assert client_for(alice).get("/api/v1/identities/not-a-uuid/activity/").status_code == 404

@@ -43,6 +43,13 @@ class ServiceSerializer(serializers.Serializer):
         return data
 
 
+class ActivityDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="A day in UTC.")
+    issued = serializers.IntegerField(help_text="Tokens issued to the identity that day.")
+    refused = serializers.IntegerField(help_text="Its requests refused that day, by policy or by the portal.")
+    capped = serializers.BooleanField(help_text="A count stopped at 10,000: the day had at least that many.")
+
+
 class TrustDomainSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=255)

@@ -3,7 +3,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .access_reviews import AccessReviewViewSet
-from .views import EmergencyRevoke, AccessRequestViewSet, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, SourceNetworkViewSet, TaskViewSet, TrustDomainViewSet
+from .views import EmergencyRevoke, AccessRequestViewSet, IdentityActivity, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, SourceNetworkViewSet, TaskViewSet, TrustDomainViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -21,4 +21,5 @@ urlpatterns = [
     *router.urls,
     path("emergency-revoke/", EmergencyRevoke.as_view(), name="emergency-revoke"),
     path("identities/unused/", UnusedIdentityList.as_view(), name="identity-unused"),
+    path("identities/<uuid:pk>/activity/", IdentityActivity.as_view(), name="identity-activity"),
 ]

@@ -51,6 +51,7 @@ from ..access_requests import (
     may_decide,
     may_request,
 )
+from ..activity import daily_activity
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
@@ -62,6 +63,7 @@ from ..trust_bundles import trust_domain_refresh
 from ..source_networks import source_list
 from ..usage import with_uses
 from .serializers import (
+    ActivityDaySerializer,
     EmergencyRevokeSerializer,
     RevokedSerializer,
     AccessRequestQuerySerializer,
@@ -488,6 +490,16 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema(tags=["identities"], responses=UnusedIdentitySerializer(many=True))
+@extend_schema(tags=["identities"], responses=ActivityDaySerializer(many=True))
+class IdentityActivity(APIView):
+    """GET: the identity's tokens issued and requests refused per day, the last 14 days (UTC),
+    oldest first: the identity page's activity chart, for the identities you may see."""
+
+    def get(self, request, pk):
+        identity = identity_get(user=request.user, pk=pk)
+        return Response(ActivityDaySerializer(daily_activity(identity), many=True).data)
+
+
 class UnusedIdentityList(ListAPIView):
     """Active identities you may see that obtained no token in the last NHI_UNUSED_ACCESS_DAYS
     days though active all that time, idle longest first. Read live from the token ledger."""
