@@ -83,3 +83,20 @@ def test_every_page_a_persona_opens_is_accessible(page, demo, persona):
         if violations:
             problems[path] = violations
     assert problems == {}
+
+
+def test_the_busiest_pages_are_accessible_on_a_phone_too(page, demo):
+    # A narrow screen makes tables and charts scroll sideways: each must be reachable by keyboard.
+    axe = Axe()
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, "sam")
+    page.goto("/identities/")
+    identity = page.locator("main a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    detail = next(href for href in identity if href and re.match(DETAILS["/identities/"], href))
+    problems = {}
+    for path in ("/", "/identities/", detail, "/grants/", "/policy/decisions/", "/trust-domains/"):
+        assert page.goto(path).status == 200, path
+        violations = serious_violations(page, axe)
+        if violations:
+            problems[path] = violations
+    assert problems == {}
