@@ -54,7 +54,8 @@ class OwnershipAdmin(ReadOnlyAdmin):
 
 @admin.register(Attestation)
 class AttestationAdmin(ReadOnlyAdmin):
-    list_display = ["identity", "person", "attested_at"]
+    list_display = ["identity", "person", "attested_at", "review", "reviewed_by_label"]
+    list_filter = ["review"]
     search_fields = ["identity__name", "person__username", "note"]
     date_hierarchy = "attested_at"
     list_select_related = ["identity", "person"]

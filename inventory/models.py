@@ -160,19 +160,47 @@ class Ownership(models.Model):
         return f"{self.person} ({self.get_role_display()}) of {self.identity_id}"
 
 
+class AttestationReview(models.TextChoices):
+    PENDING = "pending", "Waiting for a reviewer"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Superseded"
+
+
 class Attestation(models.Model):
-    """An owner's dated statement that the identity is still needed and its scope still right."""
+    """An owner's dated statement that the identity is still needed and its scope still right.
+
+    A reviewer or security admin who does not own the identity reviews it (a second pair of
+    eyes on the owner's word): confirmed, or rejected with a reason, which makes the identity
+    due for attestation again (inventory/attestation_reviews.py). A later attestation, or
+    offboarding, supersedes one still waiting."""
 
     identity = models.ForeignKey(AIIdentity, on_delete=models.CASCADE, related_name="attestations")
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     attested_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
+    review = models.CharField(max_length=12, choices=AttestationReview.choices, default=AttestationReview.PENDING)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by_label = models.CharField(max_length=200, blank=True)  # kept if the account goes
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(blank=True)
+    # When manage.py notify_attestation_reviews told the owners of a rejection.
+    owners_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-attested_at"]
+        indexes = [
+            models.Index(fields=["identity", "-attested_at"], name="attestation_identity_idx"),
+            models.Index(fields=["attested_at"], condition=models.Q(review="pending"), name="attestation_waiting_idx"),
+        ]
 
     def __str__(self):
         return f"Attestation of {self.identity_id} by {self.person} at {self.attested_at:%Y-%m-%d}"
+
+    @property
+    def review_badge(self) -> str:
+        """The status badge's colour: a confirmation is good news here (a confirmed leak is not)."""
+        return {AttestationReview.CONFIRMED: "approved", AttestationReview.SUPERSEDED: "cancelled"}.get(self.review, self.review)
 
 
 class LapseNotice(models.Model):

@@ -12,7 +12,7 @@ from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everyth
 
 from . import visibility
 from .claims import DECIDING_ROLES, may_claim
-from .models import AIIdentity, Campaign, CampaignItem, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
+from .models import AIIdentity, Attestation, AttestationReview, Campaign, CampaignItem, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
 from .risk import LEVELS, level_range
 
 
@@ -231,6 +231,44 @@ def claim_get(*, user, pk) -> OwnershipClaim:
 
 def waiting_claim_count(user) -> int:
     return claim_list(user=user, view="waiting").count()
+
+
+ATTESTATION_VIEWS = ("waiting", "mine", "all")
+ATTESTATION_STATES = (*AttestationReview.values, "all")
+
+
+def attestation_list(*, user, view: str = "all", state: str = "", identity=None) -> QuerySet:
+    """Attestations of the identities the user may see (the one gate); "mine": those the user
+    made; "waiting": those the user reviews (inventory/attestation_reviews.py), oldest first."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Attestation.objects.none()
+    attestations = Attestation.objects.select_related("identity", "person")
+    if identity is not None:
+        attestations = attestations.filter(identity=identity)
+    if view == "waiting":
+        return (
+            visibility.restrict_by_identity(attestations, user, visibility.APPROVE)
+            .filter(review=AttestationReview.PENDING).exclude(person=user).order_by("attested_at", "id")
+        )
+    attestations = visibility.restrict_by_identity(attestations, user)
+    if view == "mine":
+        attestations = attestations.filter(person=user)
+    if state in AttestationReview.values:
+        attestations = attestations.filter(review=state)
+    return attestations.order_by("-attested_at", "-id")
+
+
+def attestation_get(*, user, pk) -> Attestation:
+    """One attestation the user may see (Attestation.DoesNotExist otherwise)."""
+    return attestation_list(user=user).get(pk=pk)
+
+
+def waiting_attestation_count(user) -> int:
+    return attestation_list(user=user, view="waiting").count()
+
+
+def latest_attestation(identity) -> Attestation | None:
+    return identity.attestations.select_related("person").order_by("-attested_at", "-id").first()
 
 
 CAMPAIGN_ITEM_STATES = ("waiting", "attested", "all")

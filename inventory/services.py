@@ -10,7 +10,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 
-from . import campaigns, networks
+from . import attestation_reviews, campaigns, networks
 from .lifecycle import (
     ACTIVATE,
     OFFBOARD,
@@ -278,6 +278,7 @@ def identity_offboard(*, actor, identity: AIIdentity, reason: str, expected_vers
     if not reason.strip():
         raise ValidationError({"reason": "Say why the identity is offboarded."})
     identity = _transition(actor=actor, identity=identity, action=OFFBOARD, reason=reason, expected_version=expected_version)
+    attestation_reviews.attestations_supersede(identity, by="The identity was offboarded.")
     # No one can take over an offboarded identity: claims still waiting end with it.
     OwnershipClaim.objects.filter(identity=identity, state=ClaimState.PENDING).update(
         state=ClaimState.CANCELLED, decided_by_label=actor_label(actor)[:200], decided_at=identity.status_changed_at,
@@ -293,6 +294,8 @@ def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestati
     if identity.status not in (Status.ACTIVE, Status.SUSPENDED):
         raise TransitionRefused("Only active or suspended identities are attested.")
     now = timezone.now()
+    # The new statement is the one a reviewer reads: any still waiting is superseded by it.
+    superseded = attestation_reviews.attestations_supersede(identity, by="A later attestation stands in its place.")
     attestation = Attestation.objects.create(identity=identity, person=actor, attested_at=now, note=note.strip())
     answered = campaigns.answer_open_items(identity, attestation)
     before = {"attestation_due": identity.attestation_due}
@@ -306,7 +309,11 @@ def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestati
         action="identity.attest",
         obj=identity,
         before=before,
-        after={"attestation_due": identity.attestation_due, **({"campaign_items_answered": answered} if answered else {})},
+        after={
+            "attestation_due": identity.attestation_due,
+            **({"campaign_items_answered": answered} if answered else {}),
+            **({"attestations_superseded": superseded} if superseded else {}),
+        },
         reason=note.strip(),
     )
     return attestation

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import campaign_views, claim_views, import_views, people_views, views
+from . import attestation_views, campaign_views, claim_views, import_views, people_views, views
 from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
@@ -22,6 +22,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/close/", campaign_views.campaign_close, name="campaign-close"),
     path("campaigns/<int:pk>/stop-repeating/", campaign_views.campaign_stop_repeating, name="campaign-stop-repeating"),
     path("campaigns/<int:pk>/export.csv", campaign_views.campaign_export, name="campaign-export"),
+    path("attestations/", attestation_views.attestation_list, name="attestation-list"),
+    path("attestations/<int:pk>/", attestation_views.attestation_detail, name="attestation-detail"),
     path("claims/", claim_views.claim_list, name="claim-list"),
     path("claims/orphaned/", claim_views.orphaned_list, name="claim-orphaned"),
     path("claims/<int:pk>/", claim_views.claim_detail, name="claim-detail"),

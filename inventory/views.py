@@ -296,6 +296,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
         "sees_audit_log": sees_everything(user),
         "campaign_asks": selectors.campaign_asks(identity),
         "lapse_date": lapse_date(identity) if getattr(identity, "is_attestation_overdue", False) else None,
+        "latest_attestation": selectors.latest_attestation(identity),
         **_orphan_context(user, identity),
     }
     return render(request, "inventory/identity_detail.html", context, status=status)

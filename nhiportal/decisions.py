@@ -77,11 +77,11 @@ def decide(
     return decision
 
 
-def list_filters(request, *, views, waiting_count: Callable[[], int]) -> tuple[str, str]:
+def list_filters(request, *, views, waiting_count: Callable[[], int], states=LIST_STATES) -> tuple[str, str]:
     """A request list's ?view= and ?state=. An unknown or missing view opens on what waits for
     this person if anything does, else on everything they may see; an unknown state is "all"."""
     view = request.GET.get("view", "")
     if view not in views:
         view = "waiting" if waiting_count() else "all"
     state = request.GET.get("state", "all")
-    return view, state if state in LIST_STATES else "all"
+    return view, state if state in states else "all"

@@ -1,6 +1,7 @@
 # API routes are named "<thing>-<action>" and reversed as "api:<name>" (see nhiportal/urls.py).
 from rest_framework.routers import SimpleRouter
 
+from .attestations import AttestationViewSet
 from .people import PersonViewSet
 from .views import CampaignViewSet, ClaimViewSet, IdentityViewSet
 
@@ -9,5 +10,6 @@ router = SimpleRouter(use_regex_path=False)
 router.register("identities", IdentityViewSet, basename="identity")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("attestations", AttestationViewSet, basename="attestation")
 router.register("people", PersonViewSet, basename="person")
 urlpatterns = router.urls

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
 from django.template.defaultfilters import pluralize
 
-from inventory.models import AIIdentity, Autonomy, Campaign, Environment, Ownership, Status
+from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
 from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_q
 from nhiportal.audit.models import AuditEvent
@@ -41,6 +41,7 @@ PASS, WARN, FAIL = "pass", "warn", "fail"
 FINDINGS_SHOWN = 50
 RECENT_DAYS = 30  # the window of "recent" issuance the token controls look at
 LONG_GRANT_DAYS = 365
+REVIEW_WINDOW_DAYS = 90  # attestations whose review NHIP-03 reports
 AUDIT_TAIL = 2000  # events whose chain the page re-verifies; `manage.py audit_verify` walks them all
 UNCONFIRMED_HOURS = 24
 SCANNED_TASKS = 10_000
@@ -129,11 +130,22 @@ def attested(now) -> Evidence:
         asked=Count("items"), answered=Count("items", filter=Q(items__attestation__isnull=False))
     ).order_by("-launched_at", "-id").first()
     campaign = {"latest campaign answered": f"{latest.answered} of {latest.asked} ({latest.name})"} if latest else {}
+    # A second person's review of the owners' word (inventory/attestation_reviews.py).
+    reviews = dict(
+        Attestation.objects.filter(attested_at__gte=now - timedelta(days=REVIEW_WINDOW_DAYS))
+        .values_list("review").annotate(n=Count("pk"))
+    )
+    reviewed = {
+        f"attestations of the last {REVIEW_WINDOW_DAYS} days reviewed": (
+            f"{reviews.get(AttestationReview.CONFIRMED, 0)} confirmed, {reviews.get(AttestationReview.REJECTED, 0)} rejected, "
+            f"{reviews.get(AttestationReview.PENDING, 0)} waiting"
+        )
+    }
     return Evidence(
         FAIL if also["past_grace"] else WARN if count else PASS,
         f"{total - count} of {total} active or suspended identities were attested on time"
         + (f"; {also['past_grace']} active past the {nhi_setting('ATTESTATION_GRACE_DAYS')} days' grace." if also["past_grace"] else "."),
-        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"), **campaign},
+        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"), **campaign, **reviewed},
         findings, count,
     )
 

@@ -2,7 +2,7 @@
 
 CATEGORIES = {
     "identities": ("Identities: lifecycle, owners, attestation, campaigns, claims",
-                   ("identity", "identities", "orphans", "lapses", "campaign", "claim", "claims", "delegation")),
+                   ("identity", "identities", "orphans", "lapses", "campaign", "claim", "claims", "attestation", "attestations", "delegation")),
     "access": ("Access: requests, reviews, grants, agents' tasks and approvals",
                ("access_request", "access_requests", "access_review", "access_reviews", "grant", "grants", "task", "approvals")),
     "credentials": ("Credentials, services and tokens",

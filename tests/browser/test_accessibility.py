@@ -21,6 +21,7 @@ DETAILS = {
     "/access-reviews/": r"^/access-reviews/\d+/$",
     "/access-requests/": r"^/access-requests/\d+/$",
     "/claims/": r"^/claims/\d+/$",
+    "/attestations/": r"^/attestations/\d+/$",
     "/exposures/": r"^/exposures/\d+/$",
     "/compliance/": r"^/compliance/controls/[\w-]+/$",
     "/policy/": r"^/policy/versions/\d+/$",

@@ -6,7 +6,8 @@ before each activation (a workload credential), finish(identities) after, and
 prepare_bulk(identities) for each batch of the bulk path. Once the leavers have left, the
 ownership claims on their orphaned identities come from nhiportal/demo/claims_data.py, then
 the attestation campaigns (one open, partly answered; one older, closed) from
-nhiportal/demo/campaigns_data.py.
+nhiportal/demo/campaigns_data.py, and rita's reviews of the attestations from
+nhiportal/demo/attestations_data.py.
 
 All run inside the command's transaction; raising aborts the whole demo (nothing is left half-made).
 """
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from inventory.models import AIIdentity, Status
-from nhiportal.demo import campaigns_data, claims_data, inventory_data, people_data, tokens_data
+from nhiportal.demo import attestations_data, campaigns_data, claims_data, inventory_data, people_data, tokens_data
 
 # By default up to this many identities go through the services one by one (each with its own
 # history); the rest are bulk-inserted.
@@ -73,6 +74,7 @@ class Command(BaseCommand):
             people_data.deactivate_leavers(people)
             claims_data.claim_orphans(people, outcome.identities)
             campaigns_data.run_campaigns(people, outcome.identities)
+            attestations_data.review_attestations(people, outcome.identities)
         bulk = identities - len(specs)
         if bulk:
             active_owners = [o for o in owners if o.is_active]

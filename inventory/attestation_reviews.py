@@ -1,0 +1,165 @@
+"""Reviewing attestations: a second pair of eyes on an owner's word.
+
+An owner attests that an identity is still needed and its scope still right. A reviewer or
+security admin who does not own the identity (and did not attest) reviews that statement:
+confirms it, or rejects it with a reason. A rejected attestation no longer counts: the
+identity is due for attestation today, its last attestation is the one before, and the open
+campaigns it answered wait for it again. If no owner attests within the grace period, the
+sweep suspends the identity as for any lapse (inventory/lapses.py). The owners read the
+reason on the identity page and by mail (`manage.py notify_attestation_reviews`).
+
+Only an identity's latest attestation waits for review: a new one supersedes it, and so
+does offboarding. Every decision writes one audit event.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
+
+from . import visibility
+from .models import AIIdentity, Attestation, AttestationReview, CampaignItem, Ownership, Status
+
+REVIEWERS = "A reviewer or security admin who neither made the attestation nor owns the identity reviews it."
+
+
+def may_review(user, attestation: Attestation) -> bool:
+    """Waiting, and the user reviews (reviewer or security admin), did not attest, owns not."""
+    return (
+        attestation.review == AttestationReview.PENDING
+        and getattr(user, "pk", None) != attestation.person_id
+        and visibility.can(user, visibility.APPROVE, attestation.identity)
+    )
+
+
+def attestations_supersede(identity: AIIdentity, *, by: str) -> int:
+    """End the review of the identity's waiting attestations (a new one stands in their place,
+    or the identity was offboarded). Inside the caller's transaction, which writes its event."""
+    return Attestation.objects.filter(identity=identity, review=AttestationReview.PENDING).update(
+        review=AttestationReview.SUPERSEDED, reviewed_at=timezone.now(), review_reason=by,
+    )
+
+
+def _repr(attestation: Attestation) -> str:
+    return f"attestation #{attestation.pk} of {attestation.identity.name} by {attestation.person.get_username()}"[:200]
+
+
+def _waiting(attestation: Attestation, actor) -> Attestation:
+    """The attestation, re-read with its identity locked; refused unless it waits and the
+    actor may review it."""
+    AIIdentity.objects.select_for_update().filter(pk=attestation.identity_id).first()
+    attestation = Attestation.objects.select_related("identity", "person").get(pk=attestation.pk)
+    if attestation.review != AttestationReview.PENDING:
+        raise ValidationError(f"This attestation is {attestation.get_review_display().lower()}; it no longer waits for a review.")
+    if not may_review(actor, attestation):
+        raise PermissionDenied(REVIEWERS)
+    return attestation
+
+
+def _decide(attestation: Attestation, *, actor, review: str, reason: str) -> None:
+    attestation.review = review
+    attestation.reviewed_by = actor
+    attestation.reviewed_by_label = actor_label(actor)[:200]
+    attestation.reviewed_at = timezone.now()
+    attestation.review_reason = reason
+    attestation.save(update_fields=["review", "reviewed_by", "reviewed_by_label", "reviewed_at", "review_reason"])
+
+
+@transaction.atomic
+def attestation_confirm(*, actor, attestation: Attestation, reason: str = "") -> Attestation:
+    """The reviewer agrees: the identity is still needed and its scope still right."""
+    attestation = _waiting(attestation, actor)
+    _decide(attestation, actor=actor, review=AttestationReview.CONFIRMED, reason=(reason or "").strip())
+    audit_record(
+        actor=actor, action="attestation.confirm", obj=attestation, object_repr=_repr(attestation),
+        identity=attestation.identity_id, before={"review": AttestationReview.PENDING},
+        after={"review": attestation.review}, reason=attestation.review_reason,
+    )
+    return attestation
+
+
+@transaction.atomic
+def attestation_reject(*, actor, attestation: Attestation, reason: str) -> Attestation:
+    """The reviewer disagrees: the attestation no longer counts, and an owner attests again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say what is wrong (no longer needed, scope too wide...): the owners read this."})
+    attestation = _waiting(attestation, actor)
+    _decide(attestation, actor=actor, review=AttestationReview.REJECTED, reason=reason)
+    identity = attestation.identity
+    before = {"attestation_due": identity.attestation_due, "last_attested_at": identity.last_attested_at}
+    today = timezone.localdate()
+    if identity.status in (Status.ACTIVE, Status.SUSPENDED) and (identity.attestation_due is None or identity.attestation_due > today):
+        identity.attestation_due = today
+    standing = identity.attestations.exclude(pk=attestation.pk).exclude(review=AttestationReview.REJECTED).order_by("-attested_at").first()
+    identity.last_attested_at = standing.attested_at if standing else None
+    identity.version += 1
+    identity.updated_at = attestation.reviewed_at
+    identity.save(update_fields=["attestation_due", "last_attested_at", "version", "updated_at"])
+    # The campaigns still open that this attestation answered ask for it again.
+    reopened = CampaignItem.objects.filter(attestation=attestation, campaign__closed_at__isnull=True).update(attestation=None)
+    audit_record(
+        actor=actor, action="attestation.reject", obj=attestation, object_repr=_repr(attestation),
+        identity=identity.pk, before={"review": AttestationReview.PENDING, **before},
+        after={
+            "review": attestation.review, "attestation_due": identity.attestation_due, "last_attested_at": identity.last_attested_at,
+            **({"campaign_items_reopened": reopened} if reopened else {}),
+        },
+        reason=reason,
+    )
+    return attestation
+
+
+def rejections_notify(*, actor) -> dict:
+    """Email the active owners of each identity whose attestation was rejected, once per
+    rejection. Claimed (owners_told_at) before sending; withdrawn if the mail server refuses."""
+    with transaction.atomic():
+        rejected = list(
+            Attestation.objects.select_for_update(of=("self",))
+            .filter(review=AttestationReview.REJECTED, owners_told_at__isnull=True)
+            .select_related("identity", "person")
+            .order_by("reviewed_at")
+        )
+        if not rejected:
+            return {"attestations": 0, "people": 0}
+        owners = Ownership.objects.filter(identity__in=[a.identity_id for a in rejected], person__is_active=True).select_related("person")
+        told = {}
+        for ownership in owners:
+            if ownership.person.email:
+                told.setdefault(ownership.identity_id, []).append(ownership.person.email)
+        Attestation.objects.filter(pk__in=[a.pk for a in rejected]).update(owners_told_at=timezone.now())
+        audit_record(
+            actor=actor, action="attestations.notify", object_type="inventory.attestation", object_id="attestations",
+            object_repr="attestation rejection notices", after={"attestations": len(rejected), "people": len({e for v in told.values() for e in v})},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] Attest {a.identity.name} again: a reviewer rejected the last attestation",
+            body="\n".join([
+                f"{a.reviewed_by_label} rejected the attestation {a.person.get_username()} made of {a.identity.name} on {a.attested_at:%Y-%m-%d}:",
+                "",
+                f"  {a.review_reason}",
+                "",
+                f"The identity is due for attestation again today. Put right what the reviewer names, then attest: {base_url}/identities/{a.identity_id}/",
+                f"Unless an owner attests within {nhi_setting('ATTESTATION_GRACE_DAYS')} days, the identity is suspended and its tokens revoked.",
+            ]),
+            to=told[a.identity_id],
+        )
+        for a in rejected
+        if a.identity_id in told
+    ]
+
+    def withdraw(error):
+        Attestation.objects.filter(pk__in=[a.pk for a in rejected]).update(owners_told_at=None)
+        audit_record(
+            actor=actor, action="attestations.notify_failed", object_type="inventory.attestation", object_id="attestations",
+            object_repr="attestation rejection notices", after={"attestations": len(rejected)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"attestations": len(rejected), "people": len({e for v in told.values() for e in v})}
