@@ -194,9 +194,11 @@ def test_anonymous_visitors_are_sent_to_sign_in(attestation, client):
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_the_navigation_counts_what_waits_for_the_reviewer(attestation, rita, alice, client_for):
-    assert 'title="waiting for your review">1</span>' in client_for(rita).get("/").content.decode()
-    assert 'title="waiting for your review"' not in client_for(alice).get("/").content.decode()
+def test_the_navigation_and_dashboard_count_what_waits_for_the_reviewer(attestation, rita, alice, client_for):
+    dashboard = client_for(rita).get("/").content.decode()
+    assert 'title="waiting for your review">1</span>' in dashboard and "1 attestation waits for your review" in dashboard
+    dashboard = client_for(alice).get("/").content.decode()
+    assert 'title="waiting for your review"' not in dashboard and "for your review" not in dashboard
 
 
 def test_the_list_pages_and_filters_by_state(agent, alice, rita, client_for, settings):
