@@ -5,6 +5,7 @@ attestations); anything else is a 404. Reviewers and security admins who neither
 attestation nor own the identity confirm or reject it (403 for anyone else).
 """
 
+import uuid
 from functools import partial
 
 from django.contrib.auth.decorators import login_required
@@ -15,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from nhiportal.decisions import APPROVE, REJECT, decide, list_filters
 from nhiportal.pages import page_of
 
-from . import attestation_reviews, selectors
-from .models import Attestation, AttestationReview
+from . import attestation_reviews, selectors, visibility
+from .models import AIIdentity, Attestation, AttestationReview
 
 
 @require_GET
@@ -26,14 +27,25 @@ def attestation_list(request):
         request, views=selectors.ATTESTATION_VIEWS, waiting_count=lambda: selectors.waiting_attestation_count(request.user),
         states=selectors.ATTESTATION_STATES,
     )
-    page_obj = page_of(request, selectors.attestation_list(user=request.user, view=view, state="" if state == "all" else state))
+    # ?identity=: one identity's attestations (its page links here), if the person may see it.
+    identity = visibility.restrict(AIIdentity.objects.all(), request.user).filter(pk=_uuid(request.GET.get("identity"))).first()
+    page_obj = page_of(
+        request, selectors.attestation_list(user=request.user, view=view, state="" if state == "all" else state, identity=identity),
+    )
     return render(
         request, "inventory/attestation_list.html",
         {
             "page_obj": page_obj, "attestations": page_obj.object_list, "view": view, "views": selectors.ATTESTATION_VIEWS,
-            "state": state, "states": selectors.ATTESTATION_STATES,
+            "state": state, "states": selectors.ATTESTATION_STATES, "identity": identity,
         },
     )
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None
 
 
 @require_http_methods(["GET", "POST"])

@@ -259,3 +259,19 @@ def test_a_second_reviewer_still_sees_what_the_first_left(agent, alice, rita, sa
 def test_people_without_a_role_own_nothing_to_review(attestation):
     owner_only = _person("olga", OWNER)
     assert not attestation_list(user=owner_only, view="waiting").exists()
+
+
+def test_the_identity_page_links_to_its_attestations_alone(attestation, agent, make_identity, alice, client_for):
+    other = identity_activate(actor=alice, identity=make_identity(alice, name="other-bot"), reason="go")
+    identity_attest(actor=alice, identity=other, note="other note")
+    link = f"/attestations/?view=all&amp;state=all&amp;identity={agent.pk}"
+    assert link in client_for(alice).get(f"/identities/{agent.pk}/").content.decode()
+    listing = client_for(alice).get(link.replace("&amp;", "&")).content.decode()
+    assert "Still summarises the CRM" in listing and "other note" not in listing and "The attestations of" in listing
+    assert f"identity={agent.pk}" in listing.split("State")[1]  # the state filters keep to the identity
+
+
+def test_an_identity_filter_on_an_identity_one_may_not_see_shows_nothing_of_it(attestation, agent, bob, client_for):
+    listing = client_for(bob).get(f"/attestations/?view=all&identity={agent.pk}").content.decode()
+    assert "crm-summariser" not in listing and "Still summarises" not in listing
+    assert client_for(bob).get("/attestations/?identity=not-a-uuid").status_code == 200
