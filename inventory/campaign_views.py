@@ -113,7 +113,10 @@ campaign_stop_repeating = _campaign_action(
 )
 
 
-CSV_HEADER = ["identity", "environment", "kind", "primary_owner", "attested", "attested_at", "attested_by", "note"]
+CSV_HEADER = [
+    "identity", "environment", "kind", "primary_owner", "attested", "attested_at", "attested_by", "note",
+    "review", "reviewed_by", "reviewed_at", "review_reason",
+]
 
 
 @login_required
@@ -128,6 +131,11 @@ def campaign_export(request, pk):
             item.attestation.attested_at.isoformat() if item.attestation else "",
             item.attestation.person.get_username() if item.attestation else "",
             item.attestation.note if item.attestation else "",
+            # A second person's review of the answer (inventory/attestation_reviews.py).
+            item.attestation.review if item.attestation else "",
+            item.attestation.reviewed_by_label if item.attestation else "",
+            item.attestation.reviewed_at.isoformat() if item.attestation and item.attestation.reviewed_at else "",
+            item.attestation.review_reason if item.attestation else "",
         )
         for item in items.iterator(chunk_size=2000)
     )

@@ -10,7 +10,7 @@ from inventory import networks
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.models import MAX_TOKEN_RATE_PER_MINUTE
 from inventory.lifecycle import allowed_actions
-from inventory.models import Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
+from inventory.models import AttestationReview, Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
 from inventory.selectors import CAMPAIGN_ITEM_STATES, CLAIM_VIEWS, people_who_can_own
 
 
@@ -263,6 +263,11 @@ class CampaignItemSerializer(serializers.Serializer):
     attested_at = serializers.DateTimeField(source="attestation.attested_at", allow_null=True, default=None)
     attested_by = serializers.CharField(source="attestation.person.username", allow_null=True, default=None)
     note = serializers.CharField(source="attestation.note", default="", help_text="the attestation's note")
+    review = serializers.ChoiceField(
+        source="attestation.review", choices=AttestationReview.choices, allow_null=True, default=None,
+        help_text="a reviewer's verdict on the attestation (GET /api/v1/attestations/{id}/)",
+    )
+    reviewed_by = serializers.CharField(source="attestation.reviewed_by_label", default="")
 
     def get_attested(self, item) -> bool:
         return item.attestation_id is not None

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from inventory.attestation_reviews import attestation_confirm
 from inventory.campaigns import campaign_close, campaign_launch
 from inventory.models import Campaign, CampaignItem, Environment
 from inventory.selectors import attestations_asked_of
@@ -174,6 +175,19 @@ def test_compliance_exports_the_evidence_with_formulas_defused(client_for, campa
     assert {r["identity"]: r["attested"] for r in rows} == {"crm-bot": "yes", "ledger-bot": "no"}
     crm = next(r for r in rows if r["identity"] == "crm-bot")
     assert crm["attested_by"] == "alice" and crm["note"].startswith("'=")
+
+
+def test_the_page_export_and_api_say_how_each_answer_was_reviewed(client_for, campaign, carol, rita, alice, fleet):
+    answer = identity_attest(actor=alice, identity=fleet["crm"], note="still needed")
+    attestation_confirm(actor=rita, attestation=answer, reason="Grants match the purpose.")
+    page = client_for(carol).get(f"/campaigns/{campaign.pk}/?state=all").content.decode()
+    assert f'href="/attestations/{answer.pk}/"' in page and "Confirmed" in page
+    response = client_for(carol).get(f"/campaigns/{campaign.pk}/export.csv")
+    rows = {r["identity"]: r for r in csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))}
+    assert rows["crm-bot"]["review"] == "confirmed" and rows["crm-bot"]["reviewed_by"] == "rita"
+    assert rows["crm-bot"]["review_reason"] == "Grants match the purpose." and rows["ledger-bot"]["review"] == ""
+    items = client_for(carol).get(f"/api/v1/campaigns/{campaign.pk}/items/?state=attested").json()["results"]
+    assert [(i["identity_name"], i["review"], i["reviewed_by"]) for i in items] == [("crm-bot", "confirmed", "rita")]
 
 
 def test_the_forms_need_a_csrf_token(campaign, rita, fleet):
