@@ -275,3 +275,13 @@ def test_an_identity_filter_on_an_identity_one_may_not_see_shows_nothing_of_it(a
     listing = client_for(bob).get(f"/attestations/?view=all&identity={agent.pk}").content.decode()
     assert "crm-summariser" not in listing and "Still summarises" not in listing
     assert client_for(bob).get("/attestations/?identity=not-a-uuid").status_code == 200
+
+
+def test_the_review_forms_need_a_csrf_token(attestation, rita):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(rita)
+    assert strict.post(f"/attestations/{attestation.pk}/", {"decision": "approve"}).status_code == 403
+    attestation.refresh_from_db()
+    assert attestation.review == AttestationReview.PENDING
