@@ -196,9 +196,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(attestation, client):
 
 def test_the_navigation_and_dashboard_count_what_waits_for_the_reviewer(attestation, rita, alice, client_for):
     dashboard = client_for(rita).get("/").content.decode()
-    assert 'title="waiting for your review">1</span>' in dashboard and "1 attestation waits for your review" in dashboard
+    assert 'title="waiting for your review">1</span>' in dashboard and "1 attestation to review</a>" in dashboard
     dashboard = client_for(alice).get("/").content.decode()
-    assert 'title="waiting for your review"' not in dashboard and "for your review" not in dashboard
+    assert 'title="waiting for your review"' not in dashboard and "to review</a>" not in dashboard
 
 
 def test_the_list_pages_and_filters_by_state(agent, alice, rita, client_for, settings):
