@@ -14,7 +14,7 @@ from nhiportal.conf import nhi_setting
 
 from .active import forget_active_policy
 from .checking import policy_problems
-from .compiled import compiled_version
+from .compiled import CompiledPolicy, compiled_version
 from .examples import default_examples, examples_parse, examples_run
 from .models import PolicyDecision, PolicyMode, PolicyVersion
 from .replay import REPLAY_DEFAULT, ReplayReport, replay
@@ -177,6 +177,60 @@ def policy_version_mode_set(*, actor, version: PolicyVersion, mode: str) -> Poli
     audit_record(actor=actor, action="policy.mode_set", obj=version, before={"mode": before}, after={"mode": mode})
     _forget_everywhere_here()
     return version
+
+
+def policy_check(*, text: str, examples) -> list[str]:
+    """What stops this policy set and its examples from being saved and activated, read-only:
+    schema and annotation problems, malformed examples, and examples that do not pass."""
+    text = text.replace("\r\n", "\n")
+    problems = [str(p) for p in policy_problems(text)]
+    try:
+        examples = examples_parse(examples)
+    except ValidationError as exc:
+        return problems + [f"examples: {m}" for m in exc.messages]
+    if not examples:
+        problems.append("examples: add at least one example request with its expected decision.")
+    if problems:
+        return problems
+    return [
+        f"example {r.name!r}: expected {r.expect}"
+        + (f" by {', '.join(r.expect_policies)}" if r.expect_policies else "")
+        + f", got {r.decision}" + (f" by {', '.join(r.policy_ids)}" if r.policy_ids else "")
+        + (f" ({'; '.join(r.errors)})" if r.errors else "")
+        for r in examples_run(CompiledPolicy(text), examples)
+        if not r.passed
+    ]
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: PolicyVersion
+    created: bool  # False: the latest version already had this text and these examples
+    activated: bool  # False: not asked, or it was active already
+
+
+def policy_apply(*, actor, text: str, examples, note: str = "", mode: str = PolicyMode.ENFORCE, activate: bool = False,
+                 confirm_deny_all: bool = False) -> Applied:
+    """Policy as code: make a policy set kept in a repository the portal's latest version.
+
+    The latest version with the same text and examples is reused, so applying the same files
+    again changes nothing; otherwise a new version is saved (policy_version_create's checks
+    and audit event). With `activate`, it is activated as by the Activate button, all or
+    nothing: a refused activation saves no version either."""
+    text = text.replace("\r\n", "\n")
+    with transaction.atomic():
+        try:
+            parsed = examples_parse(examples)
+        except ValidationError as exc:
+            raise ValidationError({"examples": exc.messages}) from exc
+        latest = PolicyVersion.objects.order_by("-number").first()
+        created = latest is None or latest.text != text or latest.examples != parsed or latest.mode != mode
+        version = policy_version_create(actor=actor, text=text, examples=parsed, note=note, mode=mode) if created else latest
+        activated = activate and not version.is_active
+        if activated:
+            policy_version_activate(actor=actor, version=version, confirm_deny_all=confirm_deny_all)
+            version.refresh_from_db()
+    return Applied(version, created, activated)
 
 
 def policy_seed(*, actor) -> PolicyVersion | None:

@@ -29,6 +29,16 @@ class VersionCreateSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=PolicyMode.choices, default=PolicyMode.ENFORCE)
 
 
+class CheckSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False, help_text="Cedar policies")
+    examples = serializers.JSONField(help_text="a list of example requests with their expected decisions")
+
+
+class CheckResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="true: it validates and every example passes, so it could be saved and activated")
+    problems = serializers.ListField(child=serializers.CharField(), help_text="schema problems by line, malformed examples, failing examples")
+
+
 class ActivateSerializer(serializers.Serializer):
     confirm_deny_all = serializers.BooleanField(
         default=False, help_text="Activate even though the version would deny every recent request."

@@ -29,6 +29,8 @@ from ..simulate import simulate
 from .serializers import (
     ActivateSerializer,
     ActivationRefusedSerializer,
+    CheckResultSerializer,
+    CheckSerializer,
     DecisionSerializer,
     ModeSerializer,
     ReplayQuerySerializer,
@@ -82,6 +84,20 @@ class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         serializer.is_valid(raise_exception=True)
         version = services.policy_version_create(actor=request.user, **serializer.validated_data)
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Check a policy set and its examples without saving anything (for a policy repository's CI)",
+        request=CheckSerializer, responses={200: CheckResultSerializer, 400: None, 403: None},
+    )
+    @action(detail=False, methods=["post"])
+    def check(self, request):
+        """Validate against the schema and run the examples, as saving and activating would:
+        200 with ok and the problems either way (400 only for a malformed request)."""
+        _security_admins_only(request)
+        serializer = CheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        problems = services.policy_check(**serializer.validated_data)
+        return Response(CheckResultSerializer({"ok": not problems, "problems": problems}).data)
 
     @extend_schema(
         request=ActivateSerializer,
