@@ -16,7 +16,8 @@ from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import clean_jwks, parse_public_jwk
-from .trust_bundles import BundleFetchFailed, fetch_bundle, validate_bundle_endpoint
+from .remote_json import FetchFailed
+from .trust_bundles import fetch_bundle, validate_bundle_endpoint
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -184,7 +185,7 @@ def _bundle_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
         raise ValidationError({"jwks": "Paste the trust domain's bundle, or give its bundle endpoint."})
     try:
         fetched, hint = fetch_bundle(endpoint)
-    except BundleFetchFailed as error:
+    except FetchFailed as error:
         raise ValidationError({"bundle_endpoint": str(error)}) from None
     return fetched, endpoint, hint
 

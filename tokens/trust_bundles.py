@@ -11,11 +11,6 @@ the trust domains page, and is tried again on every sweep (`trust_domain.bundle_
 once, when it starts failing).
 """
 
-import ipaddress
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -26,62 +21,30 @@ from nhiportal.audit.services import audit_record
 
 from .models import TrustDomain
 from .public_keys import clean_jwks
+from .remote_json import FetchFailed, fetch_json, fetchable
 
 DEFAULT_REFRESH_SECONDS = 300
 MIN_REFRESH_SECONDS = 30  # whatever hint a bundle gives, not more often than this
-MAX_BUNDLE_BYTES = 1 << 20
-TIMEOUT_SECONDS = 10
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def validate_bundle_endpoint(url: str) -> str:
     """The endpoint as kept: https (the https_web profile), or http on this machine (a SPIRE
     server beside the portal, or a test)."""
     url = url.strip()
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+    if fetchable(url):
         return url
     raise ValidationError(
         {"bundle_endpoint": "Give the bundle endpoint's https:// URL (http:// only on this machine, e.g. http://127.0.0.1:8443/)."}
     )
 
 
-class BundleFetchFailed(Exception):
-    """Why the endpoint gave no usable bundle; shown to security admins."""
-
-
 def fetch_bundle(url: str) -> tuple[dict, int | None]:
     """The bundle at the endpoint, as the portal keeps it (public keys only), and its refresh hint."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - an admin's https endpoint
-            body = response.read(MAX_BUNDLE_BYTES + 1)
-    except urllib.error.HTTPError as error:
-        raise BundleFetchFailed(f"The bundle endpoint could not be fetched: it answered HTTP {error.code}.") from None
-    except urllib.error.URLError as error:  # refused, unknown host, TLS failure
-        raise BundleFetchFailed(f"The bundle endpoint could not be fetched: {error.reason}.") from None
-    except OSError as error:  # timed out, or the connection dropped mid-answer
-        raise BundleFetchFailed(f"The bundle endpoint could not be fetched: {error}.") from None
-    if len(body) > MAX_BUNDLE_BYTES:
-        raise BundleFetchFailed("The bundle endpoint answered with more than 1 MB.")
-    try:
-        bundle = json.loads(body)
-    except ValueError:
-        raise BundleFetchFailed("The bundle endpoint did not answer with JSON.") from None
+    bundle = fetch_json(url, "The bundle endpoint")
     try:
         keys = clean_jwks(bundle)
     except ValidationError as error:
-        raise BundleFetchFailed(f"The bundle endpoint's answer is not a usable bundle: {' '.join(error.messages)}") from None
+        raise FetchFailed(f"The bundle endpoint's answer is not a usable bundle: {' '.join(error.messages)}") from None
     hint = bundle.get("spiffe_refresh_hint")
     hint = hint if isinstance(hint, int) and not isinstance(hint, bool) and hint > 0 else None
     return keys, hint
@@ -107,7 +70,7 @@ def trust_domain_refresh(*, actor, trust_domain: TrustDomain, now=None) -> str:
     try:
         fetched, hint = fetch_bundle(trust_domain.bundle_endpoint)
         error = ""
-    except BundleFetchFailed as failure:
+    except FetchFailed as failure:
         fetched, hint, error = None, None, str(failure)[:500]
     with transaction.atomic():
         domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
