@@ -61,6 +61,16 @@ class ServiceForm(forms.ModelForm):
             del self.fields["is_active"]  # a new service starts active
 
 
+class ResourceMetadataForm(forms.Form):
+    """Fill the registration in from the service's protected resource metadata (RFC 9728)."""
+
+    metadata = forms.CharField(
+        label="Service URL", max_length=500,
+        help_text="Its resource URL, or its /.well-known/oauth-protected-resource URL: MCP servers and services "
+        "built on tokens/verifier.py publish one.",
+    )
+
+
 class ScopeForm(forms.Form):
     name = forms.CharField(max_length=80, required=False, help_text="e.g. tickets:read")
     description = forms.CharField(max_length=255, required=False)

@@ -10,7 +10,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -26,6 +26,7 @@ from nhiportal.service_forms import bulk_submit, submit
 
 from . import rotation, selectors, services, source_networks, usage
 from .forms import (
+    ResourceMetadataForm,
     EmergencyRevokeForm,
     KeyCompromisedForm,
     GrantForm,
@@ -44,6 +45,8 @@ from .access_previews import grant_preview
 from .access_reviews import may_launch as may_launch_review
 from .keys import signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
+from .remote_json import FetchFailed
+from .resource_metadata import service_draft
 from .trust_bundles import trust_domain_refresh
 from .models import Grant, KeyState, Service, SigningKey, TrustDomain
 
@@ -99,6 +102,19 @@ MORE_SCOPE_ROWS = 3
 MAX_SCOPE_ROWS = 100
 
 
+def _draft_from(metadata_form):
+    """The service the form's URL describes, or None with the reason on the form's field."""
+    if not metadata_form.is_bound or not metadata_form.is_valid():
+        return None
+    try:
+        return service_draft(metadata_form.cleaned_data["metadata"])
+    except ValidationError as refusal:
+        metadata_form.add_error("metadata", refusal.messages)
+    except FetchFailed as failure:
+        metadata_form.add_error("metadata", str(failure))
+    return None
+
+
 def _service_form_page(request, service=None):
     _require_security_admin(request)
     initial_scopes = [
@@ -106,6 +122,12 @@ def _service_form_page(request, service=None):
     ] if service else []
     initial_jwk = json.dumps(service.introspection_jwk, indent=2) if service and service.introspection_jwk else ""
     initial = {"introspection_jwk": initial_jwk, "owner": service.owner if service else request.user}
+    # A new service may start from its published metadata (a GET: nothing is saved until the form is).
+    metadata_form = ResourceMetadataForm(request.GET if "metadata" in request.GET else None) if service is None else None
+    draft = _draft_from(metadata_form) if metadata_form is not None and request.method == "GET" else None
+    if draft is not None:
+        initial.update(name=draft.name, audience=draft.audience, requires_dpop=draft.requires_dpop)
+        initial_scopes = [{"name": scope} for scope in draft.scopes]
     if request.method == "POST" and "more_rows" in request.POST:
         # Three more empty scope rows, nothing saved and nothing judged yet: what was typed stays.
         data = request.POST.copy()
@@ -117,6 +139,7 @@ def _service_form_page(request, service=None):
         scopes = ScopeFormSet(data, initial=initial_scopes, prefix="scopes")
         return render(request, "tokens/service_form.html", {
             "form": form, "scopes": scopes, "service": service, "cancel_url": reverse("tokens:service-list"),
+            "metadata_form": metadata_form,
         })
     form = ServiceForm(request.POST or None, instance=service, initial=initial)
     scopes = ScopeFormSet(request.POST or None, initial=initial_scopes, prefix="scopes")
@@ -141,8 +164,11 @@ def _service_form_page(request, service=None):
     return render(
         request,
         "tokens/service_form.html",
-        {"form": form, "scopes": scopes, "service": service, "cancel_url": reverse("tokens:service-list")},
-        status=400 if request.method == "POST" else 200,
+        {
+            "form": form, "scopes": scopes, "service": service, "cancel_url": reverse("tokens:service-list"),
+            "metadata_form": metadata_form, "draft": draft,
+        },
+        status=400 if request.method == "POST" or (metadata_form is not None and metadata_form.errors) else 200,
     )
 
 

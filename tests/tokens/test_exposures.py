@@ -7,10 +7,8 @@ import pytest
 from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
-from tokens.delegations import delegation_create
 from tokens.models import Exposure, IssuedToken, WorkloadCredential
 
-from .test_introspection import ServiceClient
 from .test_token_exchange import exchange, unverified
 
 REPORT = "/exposures/report/"

@@ -1,11 +1,8 @@
 """Trust domains kept current from their SPIFFE bundle endpoint: a bundle server on loopback
 rotates its keys, and the agents' JWT-SVIDs go on working without anyone pasting a bundle."""
 
-import json
-import threading
 import uuid
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,42 +15,30 @@ from tokens.services import trust_domain_create, trust_domain_update
 from tokens.trust_bundles import trust_bundles_refresh, trust_domain_refresh
 
 from .conftest import new_private_key, public_jwk
+from .json_server import JsonServer
 from .test_spiffe import request_with, svid, svid_agent  # noqa: F401  (svid_agent: a fixture, on this module's trust_domain)
 
 
-class BundleServer:
+class BundleServer(JsonServer):
     """A SPIFFE bundle endpoint on loopback: serves `bundle` (or `status` with garbage)."""
 
     def __init__(self):
-        self.bundle, self.status, self.fetches = None, 200, 0
-        server = self
+        super().__init__()
+        self.url = f"{self.origin}/"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+    @property
+    def bundle(self):
+        return self.documents.get("/")
 
-            def do_GET(self):
-                server.fetches += 1
-                body = json.dumps(server.bundle).encode() if server.status == 200 else b"<html>down</html>"
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._http.server_address[1]}/"
-        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    @bundle.setter
+    def bundle(self, value):
+        self.documents["/"] = value
 
     def serve(self, *keys, hint=None):
         self.bundle = {"keys": [public_jwk(key, kid=kid, use="jwt-svid") for kid, key in keys]}
         if hint is not None:
             self.bundle["spiffe_refresh_hint"] = hint
         self.bundle["spiffe_sequence"] = 1
-
-    def stop(self):
-        self._http.shutdown()
-        self._http.server_close()
 
 
 @pytest.fixture
