@@ -41,3 +41,15 @@ def test_it_generates_our_part_of_the_schema_without_warnings(db):
         SchemaGenerator(patterns=ours).get_schema(request=None, public=True)
     assert dict(GENERATOR_STATS._warn_cache) == {}
     assert dict(GENERATOR_STATS._error_cache) == {}
+
+
+def test_each_identity_endpoint_documents_its_own_answer(db, client):
+    schema = json.loads(client.get(reverse("api-schema"), {"format": "json"}).content)
+
+    def answer(route):
+        operation = schema["paths"][route]["get"]
+        return operation["tags"], json.dumps(operation["responses"]["200"]["content"]["application/json"]["schema"])
+
+    assert answer("/api/v1/identities/{id}/activity/") == (["identities"], '{"type": "array", "items": {"$ref": "#/components/schemas/ActivityDay"}}')
+    tags, listing = answer("/api/v1/identities/unused/")
+    assert tags == ["identities"] and "UnusedIdentity" in listing

@@ -489,7 +489,6 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response({"tokens_revoked": signing_key_compromised(actor=request.user, key=key, reason=reason)})
 
 
-@extend_schema(tags=["identities"], responses=UnusedIdentitySerializer(many=True))
 @extend_schema(tags=["identities"], responses=ActivityDaySerializer(many=True))
 class IdentityActivity(APIView):
     """GET: the identity's tokens issued and requests refused per day, the last 14 days (UTC),
@@ -500,6 +499,7 @@ class IdentityActivity(APIView):
         return Response(ActivityDaySerializer(daily_activity(identity), many=True).data)
 
 
+@extend_schema(tags=["identities"])
 class UnusedIdentityList(ListAPIView):
     """Active identities you may see that obtained no token in the last NHI_UNUSED_ACCESS_DAYS
     days though active all that time, idle longest first. Read live from the token ledger."""
