@@ -25,6 +25,7 @@ from nhiportal.people.roles import is_security_admin
 
 from . import access_requests, selectors
 from .activity import daily_activity
+from .blast_radius import blast_radius
 from .credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from .delegations import delegation_create, delegation_revoke
 from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
@@ -211,6 +212,15 @@ def risk_panel(request, pk):
     """What is wrong with the identity now, each factor with its weight and its fix."""
     identity = identity_get(user=request.user, pk=pk)
     return render(request, "tokens/partials/risk_panel.html", {"identity": identity, **posture(identity)})
+
+
+@login_required
+def blast_radius_panel(request, pk):
+    """What a copy of its key would reach now, and what would shrink that."""
+    identity = identity_get(user=request.user, pk=pk)
+    return render(request, "tokens/partials/blast_radius_panel.html", {
+        "identity": identity, "radius": blast_radius(identity), "may_change": visibility.can(request.user, visibility.CHANGE, identity),
+    })
 
 
 @login_required

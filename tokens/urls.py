@@ -49,6 +49,7 @@ urlpatterns = [
     path("identities/<uuid:pk>/credentials-panel/", identity_views.credentials_panel, name="identity-credentials-panel"),
     path("identities/<uuid:pk>/access-panel/", identity_views.access_panel, name="identity-access-panel"),
     path("identities/<uuid:pk>/risk-panel/", identity_views.risk_panel, name="identity-risk-panel"),
+    path("identities/<uuid:pk>/blast-radius-panel/", identity_views.blast_radius_panel, name="identity-blast-radius-panel"),
     path("identities/<uuid:pk>/activity-panel/", identity_views.activity_panel, name="identity-activity-panel"),
     path("identities/<uuid:pk>/connect-panel/", identity_views.connect_panel, name="identity-connect-panel"),
     path("examples/agent_client.py", identity_views.example_client, name="example-client"),

@@ -50,6 +50,29 @@ class ActivityDaySerializer(serializers.Serializer):
     capped = serializers.BooleanField(help_text="A count stopped at 10,000: the day had at least that many.")
 
 
+class ReachSerializer(serializers.Serializer):
+    service = serializers.IntegerField(source="service_id")
+    service_name = serializers.CharField()
+    environment = serializers.CharField()
+    sensitivity = serializers.CharField(source="sensitivity_label", help_text="The service's data sensitivity.")
+    requires_dpop = serializers.BooleanField(help_text="It takes only DPoP-bound tokens: a copied token alone is useless there.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    consequential = serializers.ListField(child=serializers.CharField(), help_text="Those scopes that send money, mail or delete data.")
+    ends_at = serializers.DateTimeField(help_text="When the grant ends.")
+    through = serializers.CharField(help_text="The identity it acts for (a delegation); empty for its own grants.")
+
+
+class BlastRadiusSerializer(serializers.Serializer):
+    gets_tokens = serializers.BooleanField(help_text="False: not active, so a copied key gets nothing until it is again.")
+    keys = serializers.IntegerField(help_text="Enabled workload credentials: each is a way in.")
+    networks = serializers.ListField(child=serializers.CharField(), help_text="Where tokens may be asked from; empty is anywhere.")
+    per_minute = serializers.IntegerField(help_text="Its token rate limit; 0 is none.")
+    ttl_seconds = serializers.IntegerField(help_text="The longest a token lives (policy may shorten it).")
+    top_sensitivity = serializers.CharField(allow_null=True)
+    reaches = ReachSerializer(many=True, help_text="Its live grants on active services.")
+    through_delegation = ReachSerializer(many=True, help_text="Reached only with a token of an identity it acts for in hand.")
+
+
 class TrustDomainSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=255)

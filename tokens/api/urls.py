@@ -3,7 +3,22 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .access_reviews import AccessReviewViewSet
-from .views import EmergencyRevoke, AccessRequestViewSet, IdentityActivity, UnusedIdentityList, CredentialViewSet, DelegationViewSet, ExposureViewSet, GrantViewSet, ServiceViewSet, SigningKeyViewSet, SourceNetworkViewSet, TaskViewSet, TrustDomainViewSet
+from .views import (
+    AccessRequestViewSet,
+    CredentialViewSet,
+    DelegationViewSet,
+    EmergencyRevoke,
+    ExposureViewSet,
+    GrantViewSet,
+    IdentityActivity,
+    IdentityBlastRadius,
+    ServiceViewSet,
+    SigningKeyViewSet,
+    SourceNetworkViewSet,
+    TaskViewSet,
+    TrustDomainViewSet,
+    UnusedIdentityList,
+)
 
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
@@ -22,4 +37,5 @@ urlpatterns = [
     path("emergency-revoke/", EmergencyRevoke.as_view(), name="emergency-revoke"),
     path("identities/unused/", UnusedIdentityList.as_view(), name="identity-unused"),
     path("identities/<uuid:pk>/activity/", IdentityActivity.as_view(), name="identity-activity"),
+    path("identities/<uuid:pk>/blast-radius/", IdentityBlastRadius.as_view(), name="identity-blast-radius"),
 ]

@@ -52,6 +52,7 @@ from ..access_requests import (
     may_request,
 )
 from ..activity import daily_activity
+from ..blast_radius import blast_radius
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
@@ -63,6 +64,7 @@ from ..trust_bundles import trust_domain_refresh
 from ..source_networks import source_list
 from ..usage import with_uses
 from .serializers import (
+    BlastRadiusSerializer,
     ActivityDaySerializer,
     EmergencyRevokeSerializer,
     RevokedSerializer,
@@ -497,6 +499,15 @@ class IdentityActivity(APIView):
     def get(self, request, pk):
         identity = identity_get(user=request.user, pk=pk)
         return Response(ActivityDaySerializer(daily_activity(identity), many=True).data)
+
+
+@extend_schema(tags=["identities"], responses=BlastRadiusSerializer)
+class IdentityBlastRadius(APIView):
+    """GET: what a copy of the identity's key would reach now (tokens/blast_radius.py): its live
+    grants, from where, how fast and for how long; for the identities you may see."""
+
+    def get(self, request, pk):
+        return Response(BlastRadiusSerializer(blast_radius(identity_get(user=request.user, pk=pk))).data)
 
 
 @extend_schema(tags=["identities"])
