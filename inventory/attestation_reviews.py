@@ -83,6 +83,21 @@ def attestation_confirm(*, actor, attestation: Attestation, reason: str = "") ->
 
 
 @transaction.atomic
+def attestations_confirm(*, actor, attestations, reason: str = "") -> dict:
+    """Confirm several at once (a reviewer's queue after a campaign), one audit event each.
+    One reviewed or superseded since the list was read is left as it is and counted; one the
+    actor may not review refuses them all."""
+    confirmed = already = 0
+    for attestation in sorted(attestations, key=lambda a: a.pk):
+        try:
+            attestation_confirm(actor=actor, attestation=attestation, reason=reason)
+            confirmed += 1
+        except ValidationError:
+            already += 1
+    return {"confirmed": confirmed, "no longer waiting": already}
+
+
+@transaction.atomic
 def attestation_reject(*, actor, attestation: Attestation, reason: str) -> Attestation:
     """The reviewer disagrees: the attestation no longer counts, and an owner attests again."""
     reason = (reason or "").strip()

@@ -8,15 +8,20 @@ attestation nor own the identity confirm or reject it (403 for anyone else).
 import uuid
 from functools import partial
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nhiportal.decisions import APPROVE, REJECT, decide, list_filters
 from nhiportal.pages import page_of
+from nhiportal.service_forms import bulk_submit
 
 from . import attestation_reviews, selectors, visibility
+from .forms import AttestationsConfirmForm
 from .models import AIIdentity, Attestation, AttestationReview
 
 
@@ -46,6 +51,25 @@ def _uuid(value) -> uuid.UUID | None:
         return uuid.UUID(value or "")
     except ValueError:
         return None
+
+
+@require_POST
+@login_required
+def attestations_confirm(request):
+    """The list's bulk action: confirm each attestation ticked that still waits for this reviewer."""
+    # Any the reviewer would review: one reviewed or superseded since the list was read is the
+    # service's to leave alone and count, not a reason to refuse the rest.
+    form = AttestationsConfirmForm(request.POST, choices=selectors.reviewable_attestations(request.user))
+    done = bulk_submit(
+        request, form, lambda data: attestation_reviews.attestations_confirm(actor=request.user, attestations=list(data["attestation"]), reason=data["reason"]),
+        nothing="Nothing was confirmed",
+    )
+    if done is not None:
+        said = f"Confirmed {done['confirmed']} attestation{pluralize(done['confirmed'])}."
+        if done["no longer waiting"]:
+            said += f" {done['no longer waiting']} left as {pluralize(done['no longer waiting'], 'it was,they were')}: reviewed or superseded since the list was read."
+        messages.success(request, said)
+    return redirect(f"{reverse('inventory:attestation-list')}?view=waiting")
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,7 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 from nhiportal.conf import nhi_setting
+from nhiportal.ids import IdsOnly
 from nhiportal.people.roles import is_security_admin
+from nhiportal.service_forms import bulk_action_form
 
 from . import networks
 from .models import MAX_TOKEN_RATE_PER_MINUTE, AIIdentity, Environment, Kind, OwnerRole
@@ -230,3 +232,10 @@ class CampaignForm(forms.Form):
         choices=[("", "Once"), (30, "Every 30 days"), (90, "Every 90 days (quarterly)"), (180, "Every 180 days"), (365, "Every year")],
         help_text="The next round launches on the same scope that many days after this one, with as long to answer.",
     )
+
+
+# The attestation list's bulk action: a reviewer confirms what waits for them (a rejection
+# names what is wrong with each, so it is made one at a time).
+AttestationsConfirmForm = bulk_action_form(
+    "attestation", IdsOnly, noun="attestation", plural="attestations", verb="confirm", reason_required=False,
+)

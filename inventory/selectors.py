@@ -246,16 +246,20 @@ def attestation_list(*, user, view: str = "all", state: str = "", identity=None)
     if identity is not None:
         attestations = attestations.filter(identity=identity)
     if view == "waiting":
-        return (
-            visibility.restrict_by_identity(attestations, user, visibility.APPROVE)
-            .filter(review=AttestationReview.PENDING).exclude(person=user).order_by("attested_at", "id")
-        )
+        return reviewable_attestations(user, attestations).filter(review=AttestationReview.PENDING).order_by("attested_at", "id")
     attestations = visibility.restrict_by_identity(attestations, user)
     if view == "mine":
         attestations = attestations.filter(person=user)
     if state in AttestationReview.values:
         attestations = attestations.filter(review=state)
     return attestations.order_by("-attested_at", "-id")
+
+
+def reviewable_attestations(user, attestations: QuerySet | None = None) -> QuerySet:
+    """Attestations, in any state, the user would review: not their own, of identities they
+    do not own, as a reviewer or security admin (those waiting are the "waiting" view)."""
+    attestations = Attestation.objects.all() if attestations is None else attestations
+    return visibility.restrict_by_identity(attestations, user, visibility.APPROVE).exclude(person=user)
 
 
 def attestation_get(*, user, pk) -> Attestation:

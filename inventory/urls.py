@@ -23,6 +23,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/stop-repeating/", campaign_views.campaign_stop_repeating, name="campaign-stop-repeating"),
     path("campaigns/<int:pk>/export.csv", campaign_views.campaign_export, name="campaign-export"),
     path("attestations/", attestation_views.attestation_list, name="attestation-list"),
+    path("attestations/confirm/", attestation_views.attestations_confirm, name="attestations-confirm"),
     path("attestations/<int:pk>/", attestation_views.attestation_detail, name="attestation-detail"),
     path("claims/", claim_views.claim_list, name="claim-list"),
     path("claims/orphaned/", claim_views.orphaned_list, name="claim-orphaned"),

@@ -53,3 +53,26 @@ def bulk_submit(request, form: forms.Form, write: Callable, *, nothing: str):
     except ValidationError as error:  # one row changed meanwhile: the service undid them all
         messages.error(request, f"{nothing}: {' '.join(error.messages)}")
         return None
+
+
+class _BulkAction(forms.Form):
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.ticked].queryset = choices
+
+
+def bulk_action_form(ticked: str, ids, *, noun: str, plural: str, verb: str, reason_required: bool = True):
+    """A list's bulk action form: the rows ticked (a multiple choice named `ticked`, over keys
+    `ids` vets: IdsOnly or UuidsOnly) and why, recorded on each (optional if not
+    `reason_required`). `choices` at construction is every row the person may act on."""
+    field_class = type(f"{ticked.capitalize()}ChoiceField", (ids, forms.ModelMultipleChoiceField), {})
+    refused = f"{'An' if noun[0] in 'aeiou' else 'A'} {noun} ticked is not one you may {verb}."
+    return type(f"{ticked.capitalize()}BulkForm", (_BulkAction,), {
+        "ticked": ticked,
+        ticked: field_class(
+            queryset=None,
+            error_messages={"required": f"Tick at least one {noun}.", "invalid_choice": refused, "invalid_pk_value": refused},
+        ),
+        "reason": forms.CharField(max_length=200, required=reason_required, help_text=f"Recorded in the audit log of each {noun}."),
+        "__doc__": f"Which {plural} to {verb}, and why.",
+    })

@@ -10,6 +10,7 @@ from django.utils import timezone
 from inventory.people_picker import PersonChoiceField
 from nhiportal.conf import nhi_setting
 from nhiportal.ids import IdsOnly, UuidsOnly, as_id
+from nhiportal.service_forms import bulk_action_form
 from inventory.models import AIIdentity, Status
 
 from .keys import SIGNING_ALGORITHMS
@@ -171,29 +172,6 @@ class GrantReduceForm(forms.Form):
         if scope in use.unused_scopes:
             return f"{scope}: not used in the last {window_days} days"
         return f"{scope}: used in the last {window_days} days"
-
-
-class _BulkAction(forms.Form):
-    def __init__(self, *args, choices, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields[self.ticked].queryset = choices
-
-
-def bulk_action_form(ticked: str, ids, *, noun: str, plural: str, verb: str):
-    """A list's bulk action form: the rows ticked (a multiple choice named `ticked`, over keys
-    `ids` vets: IdsOnly or UuidsOnly) and why, recorded on each. `choices` at construction is
-    every row the person may act on."""
-    field_class = type(f"{ticked.capitalize()}ChoiceField", (ids, forms.ModelMultipleChoiceField), {})
-    refused = f"{'An' if noun[0] in 'aeiou' else 'A'} {noun} ticked is not one you may {verb}."
-    return type(f"{ticked.capitalize()}BulkForm", (_BulkAction,), {
-        "ticked": ticked,
-        ticked: field_class(
-            queryset=None,
-            error_messages={"required": f"Tick at least one {noun}.", "invalid_choice": refused, "invalid_pk_value": refused},
-        ),
-        "reason": forms.CharField(max_length=200, help_text=f"Recorded in the audit log of each {noun}."),
-        "__doc__": f"Which {plural} to {verb}, and why.",
-    })
 
 
 # The unused-access list's bulk action, and the unused-identities list's.

@@ -285,3 +285,40 @@ def test_the_review_forms_need_a_csrf_token(attestation, rita):
     assert strict.post(f"/attestations/{attestation.pk}/", {"decision": "approve"}).status_code == 403
     attestation.refresh_from_db()
     assert attestation.review == AttestationReview.PENDING
+
+
+# Confirming several at once
+
+
+def test_a_reviewer_confirms_several_at_once_with_one_event_each(agent, make_identity, alice, rita, client_for):
+    others = [identity_activate(actor=alice, identity=make_identity(alice), reason="go") for _ in range(2)]
+    waiting = [identity_attest(actor=alice, identity=i) for i in (agent, *others)]
+    client = client_for(rita)
+    page = client.get("/attestations/?view=waiting").content.decode()
+    assert "Confirm the attestations ticked" in page and f'value="{waiting[0].pk}"' in page
+    response = client.post("/attestations/confirm/", {"attestation": [a.pk for a in waiting[:2]], "reason": "Campaign Q4"})
+    assert response.status_code == 302 and response["Location"] == "/attestations/?view=waiting"
+    assert [Attestation.objects.get(pk=a.pk).review for a in waiting] == ["confirmed", "confirmed", "pending"]
+    assert AuditEvent.objects.filter(action="attestation.confirm", reason="Campaign Q4").count() == 2
+    assert "Confirmed 2 attestations." in client.get("/attestations/?view=waiting").content.decode()
+
+
+def test_one_reviewed_meanwhile_is_left_and_counted(attestation, agent, make_identity, alice, rita, sam, client_for):
+    other = identity_attest(actor=alice, identity=identity_activate(actor=alice, identity=make_identity(alice), reason="go"))
+    client = client_for(rita)
+    client.get("/attestations/?view=waiting")  # the list as rita read it
+    attestation_reject(actor=sam, attestation=attestation, reason=REASON)
+    response = client.post("/attestations/confirm/", {"attestation": [attestation.pk, other.pk], "reason": ""}, follow=True)
+    assert "Confirmed 1 attestation. 1 left as it was: reviewed or superseded since the list was read." in response.content.decode()
+    assert Attestation.objects.get(pk=attestation.pk).review == AttestationReview.REJECTED
+
+
+def test_the_bulk_action_refuses_what_is_not_the_reviewers_to_confirm(attestation, agent, alice, bob, rita, client_for):
+    for person in (alice, bob):  # alice owns it and attested; bob has no right to review
+        response = client_for(person).post("/attestations/confirm/", {"attestation": [attestation.pk]}, follow=True)
+        assert "is not one you may confirm" in response.content.decode()
+    response = client_for(rita).post("/attestations/confirm/", {"reason": "x"}, follow=True)
+    assert "Tick at least one attestation." in response.content.decode()
+    attestation.refresh_from_db()
+    assert attestation.review == AttestationReview.PENDING
+    assert client_for(rita).get("/attestations/confirm/").status_code == 405
