@@ -6,7 +6,8 @@ confirms it, or rejects it with a reason. A rejected attestation no longer count
 identity is due for attestation today, its last attestation is the one before, and the open
 campaigns it answered wait for it again. If no owner attests within the grace period, the
 sweep suspends the identity as for any lapse (inventory/lapses.py). The owners read the
-reason on the identity page and by mail (`manage.py notify_attestation_reviews`).
+reason on the identity page and by mail (`manage.py notify_attestation_reviews`); reviewers
+hear of what waits for them once a day (`manage.py notify_attestation_waiting`).
 
 Only an identity's latest attestation waits for review: a new one supersedes it, and so
 does offboarding. Every decision writes one audit event.
@@ -20,6 +21,7 @@ from django.utils import timezone
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
+from nhiportal.people.selectors import reviewers_and_admins
 
 from . import visibility
 from .models import AIIdentity, Attestation, AttestationReview, CampaignItem, Ownership, Status
@@ -178,3 +180,60 @@ def rejections_notify(*, actor) -> dict:
 
     send_claimed(messages, withdraw=withdraw)
     return {"attestations": len(rejected), "people": len({e for v in told.values() for e in v})}
+
+
+DIGEST_LISTED = 20  # a campaign can bring hundreds at once: the mail lists some and links the rest
+
+
+def waiting_notify(*, actor) -> dict:
+    """Email each reviewer and security admin a digest of the attestations newly waiting that
+    they would review (never their own, never of an identity they own), each attestation
+    announced once. Claimed (announced_at) before sending; withdrawn if mail fails."""
+    with transaction.atomic():
+        waiting = list(
+            Attestation.objects.select_for_update(of=("self",))
+            .filter(review=AttestationReview.PENDING, announced_at__isnull=True)
+            .select_related("identity", "person")
+            .order_by("attested_at", "pk")
+        )
+        if not waiting:
+            return {"attestations": 0, "people": 0}
+        owners = {}
+        for identity_id, person_id in Ownership.objects.filter(identity__in={a.identity_id for a in waiting}).values_list("identity_id", "person_id"):
+            owners.setdefault(identity_id, set()).add(person_id)
+        digests = {}
+        for person in reviewers_and_admins():
+            theirs = [a for a in waiting if a.person_id != person.pk and person.pk not in owners.get(a.identity_id, ())]
+            if theirs:
+                digests[person] = theirs
+        Attestation.objects.filter(pk__in=[a.pk for a in waiting]).update(announced_at=timezone.now())
+        audit_record(
+            actor=actor, action="attestations.announce", object_type="inventory.attestation", object_id="attestations",
+            object_repr="attestation review notices", after={"attestations": len(waiting), "people": len(digests)},
+        )
+    base_url = nhi_setting("ISSUER").rstrip("/")
+
+    def body(attestations):
+        n = len(attestations)
+        lines = [f"{n} attestation{'s' if n != 1 else ''} of identities you do not own wait{'' if n != 1 else 's'} for your review:", ""]
+        for a in attestations[:DIGEST_LISTED]:
+            lines += [f"- {a.person.get_username()} attested {a.identity.name}: {a.note[:120] or '(no note)'}", f"  {base_url}/attestations/{a.pk}/"]
+        if n > DIGEST_LISTED:
+            lines += ["", f"and {n - DIGEST_LISTED} more."]
+        lines += ["", f"Confirm them, or reject one saying what is wrong: {base_url}/attestations/?view=waiting"]
+        return "\n".join(lines)
+
+    messages = [
+        EmailMessage(subject=f"[NHI Portal] {len(theirs)} attestation{'s' if len(theirs) != 1 else ''} to review", body=body(theirs), to=[p.email])
+        for p, theirs in digests.items()
+    ]
+
+    def withdraw(error):
+        Attestation.objects.filter(pk__in=[a.pk for a in waiting]).update(announced_at=None)
+        audit_record(
+            actor=actor, action="attestations.announce_failed", object_type="inventory.attestation", object_id="attestations",
+            object_repr="attestation review notices", after={"attestations": len(waiting)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"attestations": len(waiting), "people": len(digests)}

@@ -186,6 +186,8 @@ class Attestation(models.Model):
     review_reason = models.TextField(blank=True)
     # When manage.py notify_attestation_reviews told the owners of a rejection.
     owners_told_at = models.DateTimeField(null=True, blank=True)
+    # When manage.py notify_attestation_waiting told the reviewers it waits for them.
+    announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-attested_at"]

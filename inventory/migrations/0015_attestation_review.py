@@ -60,5 +60,10 @@ class Migration(migrations.Migration):
             model_name='attestation',
             index=models.Index(condition=models.Q(('review', 'pending')), fields=['attested_at'], name='attestation_waiting_idx'),
         ),
+        migrations.AddField(
+            model_name='attestation',
+            name='announced_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.RunPython(supersede_older, migrations.RunPython.noop),
     ]

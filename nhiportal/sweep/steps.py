@@ -62,6 +62,7 @@ STEPS = (
     Step("close_access_reviews", DAY, "Closes access reviews past their date; revokes what nobody kept where the review says so."),
     Step("repeat_campaigns", DAY, "Launches the next round of each repeating attestation campaign whose period has passed."),
     Step("notify_campaigns", DAY, "Announces new attestation campaigns to owners; reminds them before the due date."),
+    Step("notify_attestation_waiting", DAY, "Tells reviewers of the attestations newly waiting for their review, in one daily digest."),
     Step("compliance_snapshot", DAY, "Records every compliance control's status for the history."),
     # Last: it sends what the steps before it wrote to the audit log.
     Step("deliver_webhooks", EVERY_SWEEP, "Sends new audit events to the webhook endpoints that subscribed to them; retries failing ones with a back-off."),

@@ -322,3 +322,41 @@ def test_the_bulk_action_refuses_what_is_not_the_reviewers_to_confirm(attestatio
     attestation.refresh_from_db()
     assert attestation.review == AttestationReview.PENDING
     assert client_for(rita).get("/attestations/confirm/").status_code == 405
+
+
+# Telling the reviewers
+
+
+def run_announce() -> str:
+    out = StringIO()
+    call_command("notify_attestation_waiting", stdout=out)
+    return out.getvalue()
+
+
+def test_reviewers_hear_once_of_what_waits_and_never_of_their_own_or_what_they_own(agent, make_identity, alice, rita, sam):
+    theirs = identity_activate(actor=alice, identity=make_identity(alice, name="rita-helps-bot"), reason="go")
+    identity_owners_set(actor=alice, identity=theirs, primary_owner=alice, backup_owners=[rita])
+    identity_attest(actor=alice, identity=agent, note="still reads the CRM")
+    identity_attest(actor=alice, identity=theirs)
+    assert "Announced 2 attestation(s) to 2 person(s)." in run_announce()
+    by = {m.to[0]: m for m in mail.outbox}
+    assert set(by) == {"rita@example.com", "sam@example.com"}
+    assert "1 attestation" in by["rita@example.com"].subject and "rita-helps-bot" not in by["rita@example.com"].body
+    assert "alice attested crm-summariser: still reads the CRM" in by["rita@example.com"].body
+    assert "2 attestations" in by["sam@example.com"].subject and "/attestations/?view=waiting" in by["sam@example.com"].body
+    assert "Announced 0" in run_announce() and len(mail.outbox) == 2
+
+
+def test_a_reviewed_attestation_is_not_announced(attestation, rita):
+    attestation_confirm(actor=rita, attestation=attestation)
+    assert "Announced 0" in run_announce() and not mail.outbox
+
+
+def test_if_mail_fails_the_next_run_announces_again(attestation, rita, settings):
+    settings.EMAIL_BACKEND = "tests.tokens.test_notify_approvals.RefusingBackend"
+    with pytest.raises(ConnectionRefusedError):
+        run_announce()
+    assert Attestation.objects.get(pk=attestation.pk).announced_at is None
+    assert AuditEvent.objects.get(action="attestations.announce_failed").reason == "mail server down"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert "Announced 1" in run_announce()
