@@ -82,7 +82,12 @@ def exposure_report(request):
     exposure = request.method == "POST" and submit(form, lambda data: exposure_report_token(actor=request.user, **data))
     if exposure:
         # Says nothing of whose token it was: the reporter may not see that identity.
-        if exposure.tokens_revoked:
+        if getattr(exposure, "personal_api_token", False):
+            messages.success(request, (
+                "Revoked: that personal API token no longer works. Its holder sees why on their API tokens page."
+                if exposure.was_live else "Recorded. That personal API token no longer worked (expired or revoked already)."
+            ))
+        elif exposure.tokens_revoked:
             messages.success(request, f"Revoked: {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} no longer work. The owners see the report.")
         else:
             messages.success(request, "Recorded. The token no longer worked (expired or revoked already); the owners see the report.")

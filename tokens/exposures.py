@@ -14,6 +14,7 @@ identity, which revokes everything it still holds until its owners reactivate it
 """
 
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
@@ -27,6 +28,7 @@ from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
 from nhiportal.people.models import TOKEN_PREFIX
+from nhiportal.people.services import api_token_exposed
 from nhiportal.people.roles import is_security_admin
 
 from .access_tokens import InvalidAccessToken, verify_access_token
@@ -72,11 +74,26 @@ def _record(*, actor, identity_id, kind, where, seen_at, now, was_live, revoked,
     return exposure
 
 
+@dataclass(frozen=True)
+class PersonalTokenExposed:
+    """A person's API token (nhip_...) reported leaked: revoked, and no identity's exposure."""
+
+    was_live: bool
+    tokens_revoked: int
+    personal_api_token: bool = True
+
+
 @transaction.atomic
-def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) -> Exposure:
-    """Revoke a leaked access token (and what was exchanged from it); record the exposure."""
+def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) -> Exposure | PersonalTokenExposed:
+    """Revoke a leaked access token (and what was exchanged from it); record the exposure.
+    A personal API token pasted here is revoked too (nhiportal/people/services.py)."""
     now = timezone.now()
     where, seen_at = _clean(where_found, seen_at, now)
+    if token.strip().startswith(TOKEN_PREFIX):
+        exposed = api_token_exposed(actor=actor, raw=token, where=where)
+        if exposed is None:
+            raise ValidationError({"token": "This is not a token the portal issued, so there is nothing here to revoke."})
+        return PersonalTokenExposed(was_live=exposed.was_live, tokens_revoked=int(exposed.was_live))
     try:
         claims = verify_access_token(token.strip(), verify_exp=False)
     except InvalidAccessToken:

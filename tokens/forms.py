@@ -343,8 +343,9 @@ class ExposureFieldsMixin(forms.Form):
 
 class TokenExposureForm(ExposureFieldsMixin):
     token = forms.CharField(
-        label="The leaked access token", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="The portal checks its signature, revokes it and what was exchanged from it, and keeps only its id.",
+        label="The leaked token", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="An agent's access token (the portal checks its signature, revokes it and what was exchanged from it, "
+        "and keeps only its id), or a person's API token (nhip_...: revoked too).",
     )
     field_order = ["token", "where_found", "seen_at"]
 

@@ -35,6 +35,8 @@ class PersonalAPIToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Why, when it says more than "revoked": "Exposed: <where it was found>" for a leaked token.
+    revoke_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

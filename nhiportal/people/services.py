@@ -54,6 +54,26 @@ def api_token_revoke(*, token: PersonalAPIToken, actor) -> PersonalAPIToken:
 
 
 @transaction.atomic
+def api_token_exposed(*, actor, raw: str, where: str) -> PersonalAPIToken | None:
+    """Someone found this personal API token where it does not belong: revoke it at once
+    (whoever found it need not own it, as for a leaked access token). None if the portal
+    never issued it. One `api_token.exposed` event, naming where, never the token."""
+    token = PersonalAPIToken.objects.select_for_update().select_related("user").filter(token_hash=hash_api_token(raw.strip())).first()
+    if token is None:
+        return None
+    token.was_live = token.revoked_at is None and not token.is_expired
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.revoke_reason = f"Exposed: {where}"[:200]
+        token.save(update_fields=["revoked_at", "revoke_reason"])
+    audit_record(
+        actor=actor, action="api_token.exposed", obj=token, object_repr=f"{token} of {token.user.get_username()}"[:200],
+        after={"user": token.user.get_username(), "name": token.name, "was_live": token.was_live, "where_found": where[:200]},
+    )
+    return token
+
+
+@transaction.atomic
 def role_assign(*, user, role: str, actor) -> None:
     """Put a person in one of the four role groups."""
     from django.contrib.auth.models import Group

@@ -113,7 +113,47 @@ def test_the_api_reports_and_lists(client_for, alice, charlie, agent, get_token)
     bad = client_for(charlie).post("/api/v1/exposures/", {"token": "nope", "where_found": "x"}, content_type="application/json")
     assert bad.status_code == 400 and "token" in bad.json()
     created = client_for(charlie).post("/api/v1/exposures/", {"token": token, "where_found": "pastebin"}, content_type="application/json")
-    assert created.status_code == 201 and created.json() == {"tokens_revoked": 1, "was_live": True}
+    assert created.status_code == 201 and created.json() == {"tokens_revoked": 1, "was_live": True, "personal_api_token": False}
     assert client_for(charlie).get("/api/v1/exposures/").json()["results"] == []
     listed = client_for(alice).get("/api/v1/exposures/").json()["results"]
     assert listed[0]["where_found"] == "pastebin" and listed[0]["identity"] == str(agent.identity.pk)
+
+
+# A person's API token found where it should not be
+
+
+def test_anyone_signed_in_revokes_a_leaked_personal_api_token(client_for, charlie, alice):
+    from nhiportal.people.models import PersonalAPIToken
+    from nhiportal.people.services import api_token_create
+
+    token, raw = api_token_create(user=alice, name="ci pipeline", days=30)
+    response = client_for(charlie).post("/exposures/report/", {"token": raw, "where_found": "build log of job 4411"}, follow=True)
+    html = response.content.decode()
+    assert "that personal API token no longer works" in html and raw not in html and "alice" not in html
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoke_reason == "Exposed: build log of job 4411"
+    assert client_for(alice).get("/accounts/tokens/").content.decode().count("Exposed: build log of job 4411") == 1
+    event = AuditEvent.objects.get(action="api_token.exposed")
+    assert event.actor_label == "charlie" and event.after["was_live"] is True and raw not in str(event.after)
+    assert not Exposure.objects.exists()
+    # The token no longer opens the API.
+    from django.test import Client
+    assert Client().get("/api/v1/identities/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    assert PersonalAPIToken.objects.get(pk=token.pk).revoked_at is not None
+
+
+def test_a_personal_token_the_portal_never_issued_is_a_form_error(client_for, charlie):
+    response = client_for(charlie).post("/exposures/report/", {"token": "nhip_" + "x" * 40, "where_found": "a gist"})
+    assert response.status_code == 400 and "not a token the portal issued" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="api_token.exposed").exists()
+
+
+def test_the_api_reports_a_personal_token_and_says_so(client_for, charlie, alice):
+    from nhiportal.people.services import api_token_create, api_token_revoke
+
+    _, raw = api_token_create(user=alice, name="notebook", days=30)
+    body = client_for(charlie).post("/api/v1/exposures/", {"token": raw, "where_found": "a shared notebook"}, content_type="application/json").json()
+    assert body == {"tokens_revoked": 1, "was_live": True, "personal_api_token": True}
+    again = client_for(charlie).post("/api/v1/exposures/", {"token": raw, "where_found": "the notebook again"}, content_type="application/json")
+    assert again.status_code == 201 and again.json()["was_live"] is False
+    assert AuditEvent.objects.filter(action="api_token.exposed").count() == 2

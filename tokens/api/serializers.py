@@ -223,11 +223,12 @@ class ExposureSerializer(serializers.Serializer):
 
 
 class TokenExposureSerializer(serializers.Serializer):
-    token = serializers.CharField(write_only=True, help_text="the leaked access token: checked, revoked, never stored")
+    token = serializers.CharField(write_only=True, help_text="the leaked access token, or personal API token (nhip_...): checked, revoked, never stored")
     where_found = serializers.CharField(max_length=500, write_only=True)
     seen_at = serializers.DateTimeField(required=False, allow_null=True, default=None, write_only=True)
     tokens_revoked = serializers.IntegerField(read_only=True)
     was_live = serializers.BooleanField(read_only=True)
+    personal_api_token = serializers.BooleanField(read_only=True, default=False, help_text="it was a person's API token, not an agent's")
 
 
 class ReasonSerializer(serializers.Serializer):
