@@ -3,8 +3,9 @@ endpoint (tokens/trust_bundles.py), a service's protected resource metadata
 (tokens/resource_metadata.py).
 
 Only https, which the web PKI authenticates, or http on this machine (a server beside the
-portal, or a test): the portal never fetches plain http across a network. Answers are
-capped in size and time, and every failure becomes one sentence for the admin.
+portal, or a test): the portal never fetches plain http across a network, and follows no
+redirect (which would take it somewhere that rule never looked). Answers are capped in size
+and time, and every failure becomes one sentence for the admin.
 """
 
 import ipaddress
@@ -36,13 +37,27 @@ def fetchable(url: str) -> bool:
     return bool(parts.hostname) and (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)))
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect would take the fetch where the https-or-this-machine rule never looked (an
+    # https URL answering 302 to http://169.254.169.254/, say): it is an answer, not a hop.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def fetch_json(url: str, what: str):
     """The JSON document at `url`; FetchFailed names `what` (e.g. "The bundle endpoint") and why."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - https, or this machine
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # https, or this machine
             body = response.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            raise FetchFailed(
+                f"{what} answered with a redirect (HTTP {error.code}) to {str(error.headers.get('Location', 'somewhere'))[:200]}: give that URL instead."
+            ) from None
         raise FetchFailed(f"{what} could not be fetched: it answered HTTP {error.code}.") from None
     except urllib.error.URLError as error:  # refused, unknown host, TLS failure
         raise FetchFailed(f"{what} could not be fetched: {error.reason}.") from None

@@ -7,10 +7,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class JsonServer:
     """Serves `documents[path]` as JSON, or `status` with garbage when it is not 200;
-    any other path is a 404. Counts the fetches."""
+    `redirects[path]` answers 302 to that location; any other path is a 404. Counts the fetches."""
 
     def __init__(self):
-        self.documents, self.status, self.fetches = {}, 200, 0
+        self.documents, self.redirects, self.status, self.fetches = {}, {}, 200, 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -19,6 +19,12 @@ class JsonServer:
 
             def do_GET(self):
                 server.fetches += 1
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 found = self.path in server.documents
                 status = server.status if found else 404
                 body = json.dumps(server.documents[self.path]).encode() if found and status == 200 else b"<html>no</html>"

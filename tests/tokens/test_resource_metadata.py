@@ -74,6 +74,14 @@ def test_without_a_name_the_host_names_it_and_a_bare_host_may_end_in_a_slash(ser
     assert draft.name == "127.0.0.1" and draft.audience == server.origin + "/" and draft.scopes == []
 
 
+def test_a_redirect_is_not_followed(server, issuer):
+    # An https URL could otherwise hand the fetch to a plain-http address inside the network.
+    server.redirects[WELL_KNOWN + "/mcp"] = "http://169.254.169.254/latest/meta-data/"
+    with pytest.raises(FetchFailed, match="answered with a redirect \\(HTTP 302\\) to http://169.254.169.254/latest/meta-data/"):
+        service_draft(server.origin + "/mcp")
+    assert server.fetches == 1
+
+
 # The page
 
 
