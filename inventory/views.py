@@ -3,7 +3,6 @@
 import copy
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -192,7 +191,7 @@ CSV_COLUMNS = [
     ("purpose", lambda i: i.purpose),
     ("offboarding_plan", lambda i: i.offboarding_plan),
     # Space-separated usernames, as the import reads them: an export imports back whole.
-    ("backup_owners", lambda i: " ".join(o.person.get_username() for o in i.ownerships.all() if o.role == OwnerRole.BACKUP)),
+    ("backup_owners", lambda i: " ".join(i.backup_usernames)),
     ("attestation_interval_days", lambda i: i.attestation_interval_days),
 ]
 
@@ -203,9 +202,33 @@ def identity_export(request):
     identities = _filtered_identities(request)
     if not identities.is_valid():
         return HttpResponseBadRequest(identities.errors.as_text(), content_type="text/plain; charset=utf-8")
-    listed = identities.qs.prefetch_related(Prefetch("ownerships", queryset=Ownership.objects.select_related("person").order_by("person__username")))
-    rows = ([value(i) for _, value in CSV_COLUMNS] for i in listed.iterator(chunk_size=2000))
+    rows = ([value(i) for _, value in CSV_COLUMNS] for i in _with_backup_owners(identities.qs))
     return csv_download([name for name, _ in CSV_COLUMNS], rows, "identities.csv")
+
+
+EXPORT_CHUNK = 2000
+
+
+def _with_backup_owners(identities):
+    """Each identity with `backup_usernames` (sorted), read with one query per chunk: a
+    prefetch would build a queryset and model instances per identity, most of an export's time."""
+    chunk = []
+    for identity in identities.iterator(chunk_size=EXPORT_CHUNK):
+        chunk.append(identity)
+        if len(chunk) == EXPORT_CHUNK:
+            yield from _backups_filled(chunk)
+            chunk = []
+    yield from _backups_filled(chunk)
+
+
+def _backups_filled(chunk):
+    backups = {}
+    rows = Ownership.objects.filter(identity__in=[i.pk for i in chunk], role=OwnerRole.BACKUP).order_by("person__username")
+    for identity_id, username in rows.values_list("identity_id", "person__username"):
+        backups.setdefault(identity_id, []).append(username)
+    for identity in chunk:
+        identity.backup_usernames = backups.get(identity.pk, [])
+    return chunk
 
 
 def _form_page(request, form, *, template="inventory/identity_form.html", **context):

@@ -56,3 +56,14 @@ def test_it_answers_400_for_an_invalid_filter(sam, client_for):
 
 def test_it_sends_anonymous_visitors_to_log_in(client):
     assert client.get(EXPORT).status_code == 302
+
+
+def test_it_exports_backup_owners_as_the_import_reads_them(sam, alice, bob, carol, client_for, make_identity, monkeypatch):
+    from inventory import views
+
+    # Chunks of two, so the owners of a second chunk are read too.
+    monkeypatch.setattr(views, "EXPORT_CHUNK", 2)
+    for n in range(3):
+        make_identity(alice, name=f"shared-{n}", backups=[carol, bob] if n != 1 else [])
+    exported = {r["name"]: r["backup_owners"] for r in rows(client_for(sam).get(EXPORT))}
+    assert exported == {"shared-0": "bob carol", "shared-1": "", "shared-2": "bob carol"}
