@@ -11,4 +11,5 @@ urlpatterns = [
     path("export.json", views.export, {"fmt": "json"}, name="export-json"),
     path("export.oscal.json", views.export, {"fmt": "oscal.json"}, name="export-oscal"),
     path("history.csv", views.history_export, name="history-csv"),
+    path("evidence-pack.zip", views.evidence_pack_download, name="evidence-pack"),
 ]

@@ -3,13 +3,16 @@ covers each entry, and the exports. For those who read everything (compliance, r
 security admins): the evidence names identities across the whole inventory."""
 
 import json
+from datetime import timedelta
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from inventory.charts import Bar, bar_chart
 from nhiportal.people.roles import sees_everything
@@ -17,6 +20,7 @@ from nhiportal.people.roles import sees_everything
 from . import controls as catalogue_controls
 from .catalogue import frameworks
 from .evidence import FAIL, PASS, WARN
+from .evidence_pack import PackFailed, evidence_pack
 from .exports import as_json, write_csv, write_history_csv
 from .models import ComplianceSnapshot
 from .oscal import assessment_results_for
@@ -49,6 +53,7 @@ def overview(request):
     return render(request, "compliance/overview.html", {
         "rows": rows, "tally": tally, "chart": chart, "history": history,
         "snapshots": ComplianceSnapshot.objects.count(),
+        "pack_form": EvidencePackForm(initial={"since": timezone.localdate() - timedelta(days=PACK_DAYS)}),
     })
 
 
@@ -81,6 +86,39 @@ def framework_list(request):
         title="Entries covered by a control (%)",
     )
     return render(request, "compliance/framework_list.html", {"rows": rows, "chart": chart})
+
+
+class EvidencePackForm(forms.Form):
+    since = forms.DateField(
+        label="Since", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Policy decisions, audit events, campaigns and access reviews from this day on.",
+    )
+
+    def clean_since(self):
+        since = self.cleaned_data["since"]
+        if since > timezone.localdate():
+            raise forms.ValidationError("Choose a day that has begun.")
+        return since
+
+
+PACK_DAYS = 90  # the period a pack covers unless asked otherwise: a quarter
+
+
+@require_GET
+@login_required
+def evidence_pack_download(request):
+    """The evidence pack (nhiportal/compliance/evidence_pack.py) as a zip."""
+    _may_read(request)
+    form = EvidencePackForm(request.GET or {"since": timezone.localdate() - timedelta(days=PACK_DAYS)})
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            " ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()), content_type="text/plain; charset=utf-8",
+        )
+    try:
+        pack, filename = evidence_pack(request, since=form.cleaned_data["since"])
+    except PackFailed as failure:
+        return HttpResponse(str(failure), status=503, content_type="text/plain; charset=utf-8")
+    return FileResponse(pack, as_attachment=True, filename=filename, content_type="application/zip")
 
 
 @login_required
