@@ -37,6 +37,8 @@ class PersonalAPIToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # Why, when it says more than "revoked": "Exposed: <where it was found>" for a leaked token.
     revoke_reason = models.CharField(max_length=200, blank=True)
+    # When manage.py notify_exposures told its holder it was found leaked.
+    holder_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,14 +4,19 @@ import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
+from nhiportal.conf import nhi_setting
+from nhiportal.mail import send_claimed
 
 from .ending_sessions import end_sessions_of
 from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
 from .roles import ALL_ROLES, is_security_admin
+
+EXPOSED = "Exposed: "  # how a token revoked as leaked says why (api_token_exposed)
 
 MAX_TOKEN_DAYS = 365
 
@@ -64,13 +69,56 @@ def api_token_exposed(*, actor, raw: str, where: str) -> PersonalAPIToken | None
     token.was_live = token.revoked_at is None and not token.is_expired
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        token.revoke_reason = f"Exposed: {where}"[:200]
+        token.revoke_reason = f"{EXPOSED}{where}"[:200]
         token.save(update_fields=["revoked_at", "revoke_reason"])
     audit_record(
         actor=actor, action="api_token.exposed", obj=token, object_repr=f"{token} of {token.user.get_username()}"[:200],
         after={"user": token.user.get_username(), "name": token.name, "was_live": token.was_live, "where_found": where[:200]},
     )
     return token
+
+
+def exposed_tokens_notify(*, actor) -> dict:
+    """Email the holder of each personal API token reported leaked (api_token_exposed), once:
+    where it was found, that it no longer works, and to keep the next one out of logs.
+    Claimed (holder_told_at) before sending; withdrawn if the mail server refuses."""
+    with transaction.atomic():
+        tokens = list(
+            PersonalAPIToken.objects.select_for_update(of=("self",)).select_related("user")
+            .filter(revoked_at__isnull=False, revoke_reason__startswith=EXPOSED, holder_told_at__isnull=True)
+            .exclude(user__email="").order_by("revoked_at")
+        )
+        if not tokens:
+            return {"tokens": 0}
+        PersonalAPIToken.objects.filter(pk__in=[t.pk for t in tokens]).update(holder_told_at=timezone.now())
+        for token in tokens:
+            audit_record(actor=actor, action="api_token.holder_told", obj=token, after={"user": token.user.get_username()})
+    base_url = nhi_setting("ISSUER").rstrip("/")
+    messages = [
+        EmailMessage(
+            subject=f"[NHI Portal] Your API token “{token.name}” leaked and was revoked",
+            body="\n".join([
+                f"Your API token “{token.name}” ({token.hint}…) was found where it does not belong:",
+                "",
+                f"  {token.revoke_reason[len(EXPOSED):]}",
+                "",
+                f"It was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC and no longer works. Remove it from there,",
+                f"create a new one if you still need it, and keep it out of logs and notebooks: {base_url}/accounts/tokens/",
+            ]),
+            to=[token.user.email],
+        )
+        for token in tokens
+    ]
+
+    def withdraw(error):
+        PersonalAPIToken.objects.filter(pk__in=[t.pk for t in tokens]).update(holder_told_at=None)
+        audit_record(
+            actor=actor, action="api_token.holder_told_failed", object_type="people.personalapitoken", object_id="tokens",
+            object_repr="leaked API token notices", after={"tokens": len(tokens)}, reason=str(error)[:200],
+        )
+
+    send_claimed(messages, withdraw=withdraw)
+    return {"tokens": len(tokens)}
 
 
 @transaction.atomic

@@ -10,6 +10,8 @@ from django.core.management import call_command
 from inventory.models import Status
 from inventory.services import identity_offboard
 from nhiportal.audit.models import AuditEvent
+from nhiportal.people.models import PersonalAPIToken
+from nhiportal.people.services import api_token_create, api_token_revoke
 from tokens.exposures import exposure_report_token
 from tokens.models import Exposure, IssuedToken
 
@@ -183,3 +185,31 @@ def test_a_post_that_names_no_decision_confirms_nothing(client_for, sam, agent, 
         assert response.status_code == 400 and "Choose to confirm the exposure or to dismiss it." in response.content.decode()
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.ACTIVE and Exposure.objects.get().status == "reported"
+
+
+def test_the_holder_of_a_leaked_api_token_hears_once_where_it_was_found(client_for, charlie, alice, settings):
+
+    token, raw = api_token_create(user=alice, name="ci pipeline", days=30)
+    client_for(charlie).post("/exposures/report/", {"token": raw, "where_found": "build log of job 4411"})
+    assert "the holders of 1 leaked API token(s)" in notify()
+    (message,) = mail.outbox
+    assert message.to == ["alice@example.com"] and "ci pipeline" in message.subject
+    assert "build log of job 4411" in message.body and raw not in message.body and "/accounts/tokens/" in message.body
+    assert PersonalAPIToken.objects.get(pk=token.pk).holder_told_at is not None
+    assert "the holders of 0 leaked API token(s)" in notify() and len(mail.outbox) == 1
+    # A token revoked by its holder, not as leaked, is no news to anyone.
+    other, _ = api_token_create(user=alice, name="old", days=30)
+    api_token_revoke(token=other, actor=alice)
+    assert "the holders of 0 leaked" in notify()
+
+
+def test_if_mail_fails_the_holder_is_told_on_the_next_run(client_for, charlie, alice, settings):
+
+    token, raw = api_token_create(user=alice, name="notebook", days=30)
+    client_for(charlie).post("/exposures/report/", {"token": raw, "where_found": "a shared notebook"})
+    settings.EMAIL_BACKEND = "tests.tokens.test_notify_approvals.RefusingBackend"
+    with pytest.raises(ConnectionRefusedError):
+        notify()
+    assert PersonalAPIToken.objects.get(pk=token.pk).holder_told_at is None
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert "the holders of 1 leaked" in notify()

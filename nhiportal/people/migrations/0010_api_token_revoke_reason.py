@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='revoke_reason',
             field=models.CharField(blank=True, max_length=200),
         ),
+        migrations.AddField(
+            model_name='personalapitoken',
+            name='holder_told_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]
