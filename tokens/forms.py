@@ -43,17 +43,22 @@ class ServiceForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = ["name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active", "requires_dpop"]
+        fields = [
+            "name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active", "requires_dpop",
+            "metadata_url",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {
             "is_active": "Active (tokens can be issued for it)", "sensitivity": "Data sensitivity",
-            "requires_dpop": "Takes only DPoP-bound tokens",
+            "requires_dpop": "Takes only DPoP-bound tokens", "metadata_url": "Resource metadata URL",
         }
         help_texts = {
             "requires_dpop": "Its tokens are bound to the agent's own key (RFC 9449), so a copy that leaks into a log "
             "is useless; agents that send no DPoP proof are refused. The service must check the proofs (tokens/verifier.py does).",
             "audience": "The aud claim of its tokens, an absolute URI, e.g. https://crm.example.com.",
             "trust_boundary": "The zone it lives in; agents from another named zone are refused by policy.",
+            "metadata_url": "Optional. Where it publishes its protected resource metadata (RFC 9728): the portal compares the "
+            "scopes it advertises with these daily, so a tool that appears on an MCP server is noticed.",
         }
 
     def __init__(self, *args, **kwargs):

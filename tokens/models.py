@@ -27,6 +27,13 @@ class Service(models.Model):
     # How the service authenticates to the introspection endpoint: private_key_jwt with this
     # public JWK, client_id = its audience. Empty: the service verifies offline only.
     introspection_jwk = models.JSONField(null=True, blank=True)
+    # Where it publishes its protected resource metadata (RFC 9728), if anywhere: the sweep
+    # compares the scopes it advertises with those registered (tokens/resource_metadata.py).
+    metadata_url = models.CharField(max_length=500, blank=True)
+    metadata_checked_at = models.DateTimeField(null=True, blank=True)
+    # What the last check found: {} in step; else "unregistered" (advertised, not registered),
+    # "withdrawn" (registered, no longer advertised), "audience" (a new resource), or "error".
+    metadata_drift = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Bumped by every change to the service or its scopes; keys the in-process scope cache.
     updated_at = models.DateTimeField(default=timezone.now)

@@ -9,13 +9,23 @@ environment, sensitivity, scope descriptions) and saves as usual. Nothing is sav
 
 The metadata's `resource` must be the URL it was fetched for (RFC 9728 section 3.3): a
 server cannot pass itself off as another service's audience.
+
+A service registered with its metadata URL is checked again daily (`manage.py
+check_resource_metadata`, a sweep step): a scope it starts advertising that is not
+registered here (an MCP server that grew a tool), or a registered one it no longer
+advertises, is noted on the service's page with one `service.metadata_drift` event when it
+appears or changes. Agents still get only registered, granted scopes: the note is for the
+security admin to decide, never a change made behind their back.
 """
 
 import urllib.parse
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
+from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 
 from .models import Service, ServiceScope
@@ -34,6 +44,7 @@ class ServiceDraft:
     audience: str
     requires_dpop: bool
     scopes: list[str]
+    metadata_url: str = ""  # where it was read: kept on the service for the daily check
     notes: list[str] = field(default_factory=list)
 
 
@@ -101,5 +112,45 @@ def service_draft(url: str) -> ServiceDraft:
     dpop = metadata.get("dpop_bound_access_tokens_required") is True
     return ServiceDraft(
         name=name.strip()[:_NAME_MAX], audience=metadata["resource"], requires_dpop=dpop,
-        scopes=list(dict.fromkeys(s for s in scopes if s and len(s) <= _SCOPE_MAX)), notes=notes,
+        scopes=list(dict.fromkeys(s for s in scopes if s and len(s) <= _SCOPE_MAX)), metadata_url=location, notes=notes,
     )
+
+
+def scope_drift(service: Service) -> dict:
+    """How the service's metadata now differs from its registration: {} when in step."""
+    try:
+        draft = service_draft(service.metadata_url)
+    except (FetchFailed, ValidationError) as failure:
+        return {"error": " ".join(failure.messages) if isinstance(failure, ValidationError) else str(failure)}
+    registered = set(service.scopes.values_list("name", flat=True))
+    advertised = set(draft.scopes)
+    drift = {"unregistered": sorted(advertised - registered), "withdrawn": sorted(registered - advertised)}
+    if draft.audience.rstrip("/") != service.audience.rstrip("/"):
+        drift["audience"] = draft.audience
+    return {k: v for k, v in drift.items() if v}
+
+
+def resource_metadata_check(*, actor, service: Service, now=None) -> dict:
+    """Fetch the service's metadata now and keep what differs; one event when that changes.
+    The fetch happens before the row is locked, so a slow server holds no lock."""
+    now = now or timezone.now()
+    drift = scope_drift(service)
+    with transaction.atomic():
+        service = Service.objects.select_for_update().get(pk=service.pk)
+        if drift != service.metadata_drift:
+            audit_record(
+                actor=actor, action="service.metadata_drift", obj=service,
+                before=service.metadata_drift or {"in step": True}, after=drift or {"in step": True},
+            )
+        service.metadata_drift, service.metadata_checked_at = drift, now
+        service.save(update_fields=["metadata_drift", "metadata_checked_at"])
+    return drift
+
+
+def services_check_metadata(*, actor, now=None) -> dict:
+    """Check every service registered with a metadata URL (manage.py check_resource_metadata)."""
+    counts = {"in step": 0, "drifted": 0, "failed": 0}
+    for service in Service.objects.exclude(metadata_url="").order_by("name"):
+        drift = resource_metadata_check(actor=actor, service=service, now=now)
+        counts["failed" if "error" in drift else "drifted" if drift else "in step"] += 1
+    return counts

@@ -16,15 +16,18 @@ from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import clean_jwks, parse_public_jwk
-from .remote_json import FetchFailed
-from .trust_bundles import fetch_bundle, validate_bundle_endpoint
+from .remote_json import FetchFailed, fetchable
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
+from .trust_bundles import fetch_bundle, validate_bundle_endpoint
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,80}$")
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
 TRUST_DOMAIN_NAME = re.compile(r"^[a-z0-9._\-]{1,255}$")
-SERVICE_FIELDS = ("name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active", "requires_dpop")
+SERVICE_FIELDS = (
+    "name", "audience", "description", "owner", "environment", "trust_boundary", "sensitivity", "is_active", "requires_dpop",
+    "metadata_url",
+)
 
 
 def _scope_rows(scopes) -> list[dict]:
@@ -48,6 +51,13 @@ def _clean_audience(audience: str) -> str:
     if not ABSOLUTE_URI.match(audience):
         raise ValidationError({"audience": "The audience is an absolute URI, e.g. https://crm.example.com."})
     return audience
+
+
+def _clean_metadata_url(url: str) -> str:
+    url = (url or "").strip()
+    if url and not fetchable(url):
+        raise ValidationError({"metadata_url": "Give its metadata's https:// URL (http:// only on this machine), or leave it empty."})
+    return url
 
 
 def _clean_introspection_jwk(value):
@@ -92,9 +102,11 @@ def service_create(
     scopes=(),
     introspection_jwk=None,
     requires_dpop: bool = False,
+    metadata_url: str = "",
 ) -> Service:
     """Register a resource server and the scopes it offers."""
     service = Service(
+        metadata_url=_clean_metadata_url(metadata_url),
         name=name.strip(),
         audience=_clean_audience(audience),
         owner=owner,
@@ -124,6 +136,9 @@ def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..
     for field, value in changes.items():
         setattr(service, field, value.strip() if isinstance(value, str) else value)
     service.audience = _clean_audience(service.audience)
+    service.metadata_url = _clean_metadata_url(service.metadata_url)
+    if service.metadata_url != before.get("metadata_url"):
+        service.metadata_drift, service.metadata_checked_at = {}, None  # judged anew by the next check
     if introspection_jwk is not ...:
         service.introspection_jwk = _clean_introspection_jwk(introspection_jwk)
     removed = set()

@@ -126,7 +126,7 @@ def _service_form_page(request, service=None):
     metadata_form = ResourceMetadataForm(request.GET if "metadata" in request.GET else None) if service is None else None
     draft = _draft_from(metadata_form) if metadata_form is not None and request.method == "GET" else None
     if draft is not None:
-        initial.update(name=draft.name, audience=draft.audience, requires_dpop=draft.requires_dpop)
+        initial.update(name=draft.name, audience=draft.audience, requires_dpop=draft.requires_dpop, metadata_url=draft.metadata_url)
         initial_scopes = [{"name": scope} for scope in draft.scopes]
     if request.method == "POST" and "more_rows" in request.POST:
         # Three more empty scope rows, nothing saved and nothing judged yet: what was typed stays.

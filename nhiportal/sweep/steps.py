@@ -47,6 +47,7 @@ STEPS = (
     Step("score_identities", HOUR, "Scores each identity's risk from what is wrong with it now (no owner, a leak, an overdue attestation, unused access...) for the inventory's sort."),
     Step("prune_decisions", DAY, "Deletes policy decisions older than the retention period."),
     KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the signing key once it is older than NHI_SIGNING_KEY_MAX_AGE_DAYS; retires keys whose tokens have expired."),
+    Step("check_resource_metadata", DAY, "Fetches each service's resource metadata (RFC 9728); notes scopes it advertises that are not registered, or registered ones it no longer advertises."),
     Step("refresh_trust_bundles", EVERY_SWEEP, "Fetches each SPIFFE trust domain's bundle from its bundle endpoint once its refresh hint has passed, so rotated keys verify."),
     Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),
     Step("notify_claims", EVERY_SWEEP, "Tells reviewers of ownership claims newly waiting."),

@@ -2,13 +2,18 @@
 publishes it, and the registration form starts from what it says."""
 
 import json
+from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
+from nhiportal.audit.models import AuditEvent
 from tokens.models import Service
 from tokens.remote_json import FetchFailed
 from tokens.resource_metadata import metadata_location, service_draft
+from tokens.services import service_create, service_update
 from tokens.verifier import TokenVerifier, protected_resource_metadata
 
 from .json_server import JsonServer
@@ -126,3 +131,71 @@ def test_only_security_admins_fill_in_a_service(server, issuer, alice, rita, car
     for person in (alice, rita, carol, charlie):
         assert page(client_for, person, resource).status_code == 403
     assert server.fetches == 0  # nobody else makes the portal fetch anything
+
+
+# The daily check of a service registered with its metadata
+
+
+def check() -> str:
+    out = StringIO()
+    call_command("check_resource_metadata", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def files_mcp(server, issuer, sam):
+    resource = publish(server, scopes_supported=["files:read", "files:write"])
+    return service_create(
+        actor=sam, name="Files MCP", audience=resource, owner=sam, metadata_url=f"{server.origin}{WELL_KNOWN}/mcp",
+        scopes=[{"name": "files:read", "description": "Read"}, {"name": "files:write", "description": "Write"}],
+    )
+
+
+def test_a_tool_that_appears_on_the_server_is_noticed_once(server, files_mcp, sam, client_for):
+    assert check().startswith("1 in step")
+    server.documents[WELL_KNOWN + "/mcp"]["scopes_supported"] = ["files:read", "files:share"]
+    assert check().startswith("0 in step, 1 with scopes to look at")
+    files_mcp.refresh_from_db()
+    assert files_mcp.metadata_drift == {"unregistered": ["files:share"], "withdrawn": ["files:write"]}
+    check()
+    event = AuditEvent.objects.get(action="service.metadata_drift")  # once, not on every check
+    assert event.after == {"unregistered": ["files:share"], "withdrawn": ["files:write"]}
+    page = client_for(sam).get(f"/services/{files_mcp.pk}/").content.decode()
+    assert "Its metadata differs from this registration" in page and "<code>files:share</code>" in page
+    assert "metadata differs" in client_for(sam).get("/services/").content.decode()
+
+
+def test_agents_still_get_only_registered_scopes_and_fixing_the_registration_brings_it_in_step(server, files_mcp, sam):
+    server.documents[WELL_KNOWN + "/mcp"]["scopes_supported"] = ["files:read", "files:write", "files:share"]
+    check()
+    files_mcp.refresh_from_db()
+    assert set(files_mcp.scopes.values_list("name", flat=True)) == {"files:read", "files:write"}  # nothing changed behind anyone's back
+    service_update(actor=sam, service=files_mcp, scopes=[{"name": s} for s in ("files:read", "files:write", "files:share")])
+    assert check().startswith("1 in step")
+    files_mcp.refresh_from_db()
+    assert files_mcp.metadata_drift == {}
+    assert AuditEvent.objects.filter(action="service.metadata_drift").count() == 2  # drifted, then in step
+
+
+def test_a_server_that_stops_answering_fails_the_step_and_says_why(server, files_mcp):
+    del server.documents[WELL_KNOWN + "/mcp"]
+    with pytest.raises(CommandError, match="1 not fetched"):
+        check()
+    files_mcp.refresh_from_db()
+    assert files_mcp.metadata_drift == {"error": "The service's metadata could not be fetched: it answered HTTP 404."}
+
+
+def test_the_registration_keeps_the_metadata_url_it_was_filled_from(server, issuer, sam, client_for):
+    resource = publish(server, scopes_supported=["files:read"])
+    html = page(client_for, sam, resource).content.decode()
+    assert f'value="{server.origin}{WELL_KNOWN}/mcp"' in html
+
+
+def test_a_metadata_url_off_this_machine_over_http_is_refused(sam, client_for):
+    with pytest.raises(ValidationError) as refused:
+        service_create(actor=sam, name="X", audience="https://x.example.com", owner=sam, metadata_url="http://x.example.com/meta")
+    assert "metadata_url" in refused.value.message_dict
+    response = client_for(sam).post("/api/v1/services/", {
+        "name": "X", "audience": "https://x.example.com", "owner": "sam", "metadata_url": "ftp://x.example.com/",
+    }, content_type="application/json")
+    assert response.status_code == 400 and "metadata_url" in response.json()

@@ -34,6 +34,14 @@ class ServiceSerializer(serializers.Serializer):
     )
     scopes = ScopeSerializer(many=True, required=False, default=list)
     introspection_jwk = serializers.JSONField(required=False, allow_null=True, default=None)
+    metadata_url = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="",
+        help_text="Where it publishes its protected resource metadata (RFC 9728); its scopes are compared with these daily.",
+    )
+    metadata_checked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    metadata_drift = serializers.JSONField(
+        read_only=True, help_text="What the last check found: {} in step; else unregistered, withdrawn, audience or error.",
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
