@@ -98,6 +98,9 @@ CONTROLS = (
     Control("token-rates-limited", "NHIP-24", "A runaway agent is slowed down",
             "Every identity may obtain only so many tokens a minute: an agent stuck in a loop, or a copied key in someone else's script, gets a minute's worth and then 429s, not thousands of live tokens, and the identities that reached their limit are listed.",
             evidence.token_rates_limited, ("ASI08", "ASI10", "DE.CM-09", "MANAGE 2.4")),
+    Control("tool-servers-in-step", "NHIP-25", "Tool servers offer only what was registered",
+            "A service that publishes its resource metadata, as MCP servers do, is compared with its registration every day: a scope that appears there (a new tool) or goes is listed until a security admin registers or removes it, and none reaches an agent unregistered.",
+            evidence.tool_servers_in_step, ("ASI02", "ASI04", "ID.AM-02", "DE.CM-09", "L7")),
 )
 _BY_ID = {control.id: control for control in CONTROLS}
 _BY_NUMBER = {control.number.lower(): control for control in CONTROLS}

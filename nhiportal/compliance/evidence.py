@@ -642,3 +642,40 @@ def token_rates_limited(now) -> Evidence:
         {"active": total, "with a token rate limit": total - count, f"refused for their limit in {SLOWED_DAYS} days": slowed_count},
         findings[:FINDINGS_SHOWN], count + slowed_count,
     )
+
+
+METADATA_STALE = timedelta(days=2)  # a daily check that has not run for two days is not running
+
+
+def tool_servers_in_step(now) -> Evidence:
+    """Services registered with their resource metadata: in step, drifted, or not checked."""
+    published = list(Service.objects.filter(is_active=True).exclude(metadata_url="").order_by("name"))
+    findings = []
+    for service in published:
+        drift = service.metadata_drift or {}
+        if service.metadata_checked_at is None or now - service.metadata_checked_at > METADATA_STALE:
+            findings.append(Finding(None, service.name, "its metadata has not been checked in two days (is check_resource_metadata running?)"))
+        elif "error" in drift:
+            findings.append(Finding(None, service.name, f"its metadata could not be read: {drift['error']}"))
+        else:
+            said = []
+            if drift.get("unregistered"):
+                said.append(f"advertises scopes not registered: {', '.join(drift['unregistered'])}")
+            if drift.get("withdrawn"):
+                said.append(f"no longer advertises: {', '.join(drift['withdrawn'])}")
+            if drift.get("audience"):
+                said.append(f"names its resource {drift['audience']}")
+            if said:
+                findings.append(Finding(None, service.name, "; ".join(said)))
+    total = Service.objects.filter(is_active=True).count()
+    if not published:
+        summary = f"None of the {total} active services is registered with its resource metadata, so none is compared with what it advertises."
+    elif findings:
+        summary = f"{len(findings)} of {len(published)} services registered with their metadata differ from it, or were not checked: register or remove the scopes named."
+    else:
+        summary = f"All {len(published)} services registered with their metadata advertise exactly the scopes registered here."
+    return Evidence(
+        WARN if findings else PASS, summary,
+        {"active services": total, "registered with their metadata": len(published), "differing or unchecked": len(findings)},
+        findings[:FINDINGS_SHOWN], len(findings),
+    )

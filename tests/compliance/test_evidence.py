@@ -22,7 +22,7 @@ from tests.tokens.conftest import CRM, token_request
 from tokens.credentials import credential_disable
 from tokens.exposures import exposure_dismiss, exposure_report_token
 from tokens.access_requests import access_request_approve, access_request_create
-from tokens.models import AccessRequest, Exposure, IssuedToken, SigningKey, Task, WorkloadCredential
+from tokens.models import AccessRequest, Exposure, IssuedToken, Service, SigningKey, Task, WorkloadCredential
 from tokens.policy.active import forget_active_policy
 from tokens.revocation import task_end
 from tokens.services import service_create
@@ -373,3 +373,17 @@ def test_token_rates_limited_lists_identities_without_a_limit_and_those_that_rea
     assert result.status == "warn" and result.findings[0].detail.startswith("refused for its token rate limit, last ")
     assert result.figures["refused for their limit in 7 days"] == 1
     assert result.summary.endswith("1 reached it in 7 days: an agent in a loop, or a key in someone else's script?")
+
+
+def test_a_tool_server_whose_metadata_drifted_or_went_unchecked_needs_a_look(sam):
+    assert check("tool-servers-in-step").status == "pass"  # no service publishes its metadata
+    files = service_create(actor=sam, name="Files MCP", audience="https://files.example.com/mcp", owner=sam,
+                           metadata_url="https://files.example.com/.well-known/oauth-protected-resource/mcp")
+    result = check("tool-servers-in-step")
+    assert result.status == "warn" and names(result) == {"Files MCP"} and "not been checked" in result.findings[0].detail
+    Service.objects.filter(pk=files.pk).update(metadata_checked_at=timezone.now(), metadata_drift={})
+    assert check("tool-servers-in-step").status == "pass"
+    Service.objects.filter(pk=files.pk).update(metadata_drift={"unregistered": ["files:share"]})
+    result = check("tool-servers-in-step")
+    assert result.status == "warn" and result.findings[0].detail == "advertises scopes not registered: files:share"
+    assert result.findings[0].identity_id is None
