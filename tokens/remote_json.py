@@ -8,6 +8,7 @@ redirect (which would take it somewhere that rule never looked). Answers are cap
 and time, and every failure becomes one sentence for the admin.
 """
 
+import http.client
 import ipaddress
 import json
 import urllib.error
@@ -32,9 +33,18 @@ def _loopback(host: str) -> bool:
 
 
 def fetchable(url: str) -> bool:
-    """https anywhere, or http on this machine."""
-    parts = urllib.parse.urlsplit(url)
-    return bool(parts.hostname) and (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)))
+    """https anywhere, or http on this machine; a URL that does not parse, or holds spaces or
+    control characters, is neither."""
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address), or a port past 65535
+        return False
+    if not host or "%" in host:  # a percent-encoded host is no host name
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(host))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -62,6 +72,8 @@ def fetch_json(url: str, what: str):
     except urllib.error.URLError as error:  # refused, unknown host, TLS failure
         raise FetchFailed(f"{what} could not be fetched: {error.reason}.") from None
     except OSError as error:  # timed out, or the connection dropped mid-answer
+        raise FetchFailed(f"{what} could not be fetched: {error}.") from None
+    except (ValueError, http.client.HTTPException) as error:  # a URL or an answer http.client refuses
         raise FetchFailed(f"{what} could not be fetched: {error}.") from None
     if len(body) > MAX_BYTES:
         raise FetchFailed(f"{what} answered with more than 1 MB.")

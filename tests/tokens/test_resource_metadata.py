@@ -115,6 +115,10 @@ def test_a_security_admin_registers_an_mcp_server_from_its_url(server, issuer, s
     ("url", "says"),
     [
         ("ftp://files.example.com/", "https:// URL"),
+        ("http://[::1", "https:// URL"),  # does not parse
+        ("https://files example.com/", "https:// URL"),
+        ("https://%00/", "https:// URL"),
+        ("https://files.example.com:99999/", "https:// URL"),
         ("http://files.example.com/", "https:// URL"),  # plain http off this machine is never fetched
         ("{origin}/nothing-here", "answered HTTP 404"),
     ],
