@@ -5,6 +5,7 @@ import base64
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
 
@@ -28,9 +29,14 @@ def _only_security_admins(actor) -> None:
         raise PermissionDenied("Webhooks are managed by security admins.")
 
 
+_URL = URLValidator(schemes=["http", "https"])
+
+
 def _check(url: str, categories) -> list[str]:
-    if not url.lower().startswith(("https://", "http://")):
-        raise ValidationError({"url": "Give an http:// or https:// URL."})
+    try:
+        _URL(url)
+    except ValidationError:
+        raise ValidationError({"url": "Give an http:// or https:// URL."}) from None
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
         raise ValidationError({"categories": f"Unknown event kind {sorted(unknown)[0]!r}."})

@@ -32,6 +32,9 @@ def test_a_security_admin_manages_webhooks_through_the_api(client_for, sam, rece
 def test_bad_input_is_a_400_with_the_field(client_for, sam):
     response = client_for(sam).post(API, {"url": "nope", "categories": ["all-the-things"]}, content_type="application/json")
     assert response.status_code == 400 and set(response.json()) == {"url", "categories"}
+    for url in ("http://exa mple.com/hook", "https://[::1/hook", "http:///hook"):
+        response = client_for(sam).post(API, {"url": url}, content_type="application/json")
+        assert response.status_code == 400 and "url" in response.json(), url
     assert not WebhookEndpoint.objects.exists()
 
 
