@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inventory.models import AttestationReview
-from inventory.services import identity_activate
+from inventory.services import identity_activate, identity_attest
 from tests.browser.test_token_pages import csp_watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,3 +61,19 @@ def test_a_reviewer_rejects_an_attestation_and_the_owner_reads_why(page, login, 
     expect(review).to_contain_text(REASON)
     expect(review.get_by_role("link", name=re.compile("by alice"))).to_have_attribute("href", f"/attestations/{attestation.pk}/")
     assert not blocked
+
+
+def test_a_reviewer_confirms_every_attestation_on_the_page_at_once(page, login, alice, rita, make_identity):
+    agents = [identity_activate(actor=alice, identity=make_identity(alice, name=f"bot-{n}"), reason="go") for n in range(3)]
+    for agent in agents:
+        identity_attest(actor=alice, identity=agent, note="still needed")
+    login(page, rita)
+    page.goto("/attestations/")
+    form = page.get_by_role("form", name="Confirm attestations")
+    form.get_by_label("Choose every attestation on this page").check()
+    expect(form.locator("input[name=attestation]:checked")).to_have_count(3)
+    form.get_by_label("Note (optional, recorded on each attestation)").fill("Q4 campaign, grants checked")
+    form.get_by_role("button", name="Confirm the attestations ticked").click()
+    expect(page.locator(".msg-success")).to_contain_text("Confirmed 3 attestations.")
+    expect(page.locator("main")).to_contain_text("Nothing waits for you")
+    assert {a.attestations.get().review for a in agents} == {AttestationReview.CONFIRMED}
