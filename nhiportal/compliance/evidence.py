@@ -22,8 +22,9 @@ from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
-from nhiportal.people.models import DirectoryEntry, SecondFactor, SingleSignOnLink
+from nhiportal.people.models import DirectoryEntry, PersonalAPIToken, SecondFactor, SingleSignOnLink
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
+from nhiportal.people.services import EXPOSED
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (
@@ -492,12 +493,18 @@ def exposure_response(now) -> Evidence:
     untold = [e for e in recent if e.told_at is None and e.contained_at < now - timedelta(hours=1)]
     findings = [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, neither confirmed nor dismissed, identity still active") for e in untriaged]
     findings += [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, owners not told (is notify_exposures running?)") for e in untold]
+    # People's API tokens reported leaked belong to no identity: their record is the token's own.
+    leaked = PersonalAPIToken.objects.filter(revoke_reason__startswith=EXPOSED, revoked_at__gte=now - timedelta(days=90))
+    holders_untold = leaked.filter(holder_told_at__isnull=True, revoked_at__lt=now - timedelta(hours=1)).exclude(user__email="")
+    findings += [Finding(None, f"API token {t.name} of {t.user.get_username()}", f"reported {t.revoked_at:%Y-%m-%d %H:%M}, holder not told (is notify_exposures running?)")
+                 for t in holders_untold.select_related("user")]
     return Evidence(
         WARN if findings else PASS,
         "A leaked token or key is revoked the moment it is reported; owners are told and a security admin confirms or dismisses it.",
         {"exposures, last 90 days": len(recent), "median dwell (min)": round(statistics.median(dwell)) if dwell else "—",
          "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
-         f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold)},
+         f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold),
+         "personal API tokens reported leaked, last 90 days (each revoked)": leaked.count()},
         findings[:FINDINGS_SHOWN], len(findings),
     )
 

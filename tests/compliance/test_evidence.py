@@ -15,6 +15,8 @@ from inventory.models import AIIdentity, Ownership
 from inventory.campaigns import campaign_launch
 from inventory.services import identity_attest, identity_suspend
 from nhiportal.audit.models import AuditEvent
+from nhiportal.people.models import PersonalAPIToken
+from nhiportal.people.services import api_token_create
 from nhiportal.compliance.controls import assess, control_get
 from nhiportal.sweep.models import SweepStep
 from tests.policy.conftest import ALLOW_ALL, active_version, default_version
@@ -387,3 +389,15 @@ def test_a_tool_server_whose_metadata_drifted_or_went_unchecked_needs_a_look(sam
     result = check("tool-servers-in-step")
     assert result.status == "warn" and result.findings[0].detail == "advertises scopes not registered: files:share"
     assert result.findings[0].identity_id is None
+
+
+def test_a_leaked_personal_api_token_counts_and_an_untold_holder_needs_a_look(alice, charlie):
+    _, raw = api_token_create(user=alice, name="ci pipeline", days=30)
+    exposure_report_token(actor=charlie, token=raw, where_found="build log 4411")
+    result = check("exposure-response")
+    assert result.figures["personal API tokens reported leaked, last 90 days (each revoked)"] == 1 and result.status == "pass"
+    PersonalAPIToken.objects.update(revoked_at=timezone.now() - timedelta(hours=2))  # and notify_exposures never ran
+    result = check("exposure-response")
+    assert result.status == "warn" and names(result) == {"API token ci pipeline of alice"}
+    call_command("notify_exposures", stdout=io.StringIO())
+    assert check("exposure-response").status == "pass"
