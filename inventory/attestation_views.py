@@ -5,7 +5,6 @@ attestations); anything else is a 404. Reviewers and security admins who neither
 attestation nor own the identity confirm or reject it (403 for anyone else).
 """
 
-import uuid
 from functools import partial
 
 from django.contrib import messages
@@ -17,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nhiportal.decisions import APPROVE, REJECT, decide, list_filters
+from nhiportal.ids import as_uuid
 from nhiportal.pages import page_of
 from nhiportal.service_forms import bulk_submit
 
@@ -33,7 +33,7 @@ def attestation_list(request):
         states=selectors.ATTESTATION_STATES,
     )
     # ?identity=: one identity's attestations (its page links here), if the person may see it.
-    identity = visibility.restrict(AIIdentity.objects.all(), request.user).filter(pk=_uuid(request.GET.get("identity"))).first()
+    identity = visibility.restrict(AIIdentity.objects.all(), request.user).filter(pk=as_uuid(request.GET.get("identity"))).first()
     page_obj = page_of(
         request, selectors.attestation_list(user=request.user, view=view, state="" if state == "all" else state, identity=identity),
     )
@@ -45,12 +45,6 @@ def attestation_list(request):
         },
     )
 
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value or "")
-    except ValueError:
-        return None
 
 
 @require_POST
