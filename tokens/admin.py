@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from nhiportal.readonly_admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
-from .models import AccessRequest, Delegation, Exposure, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
+from .models import AccessRequest, Delegation, Exposure, FederatedIssuer, Grant, IssuedToken, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential
 
 
 class ScopeInline(ReadOnlyTabularInline):
@@ -27,11 +27,16 @@ class TrustDomainAdmin(ReadOnlyAdmin):
     list_display = ("name", "updated_at")
 
 
+@admin.register(FederatedIssuer)
+class FederatedIssuerAdmin(ReadOnlyAdmin):
+    list_display = ("name", "issuer", "audience", "max_lifetime", "reusable", "updated_at")
+
+
 @admin.register(WorkloadCredential)
 class WorkloadCredentialAdmin(ReadOnlyAdmin):
-    list_display = ("identity", "kind", "kid", "spiffe_id", "enabled", "created_at")
+    list_display = ("identity", "kind", "kid", "spiffe_id", "subject", "enabled", "created_at")
     list_filter = ("kind", "enabled")
-    search_fields = ("kid", "spiffe_id", "identity__name")
+    search_fields = ("kid", "spiffe_id", "subject", "identity__name")
 
 
 @admin.register(SigningKey)

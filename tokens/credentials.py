@@ -1,8 +1,10 @@
 """Workload credentials: how an identity proves itself at the token endpoint.
 
 A public JWK (the agent signs RFC 7523 client assertions with the private half, which the
-portal never sees) or a SPIFFE ID under a registered trust domain (the agent presents a
-JWT-SVID). Several may be enabled at once so keys can rotate without downtime.
+portal never sees), a SPIFFE ID under a registered trust domain (the agent presents a
+JWT-SVID), or the subject of a federated issuer's workload tokens (the agent presents the
+token its platform gave it: tokens/federation.py). Several may be enabled at once so keys
+can rotate without downtime.
 """
 
 import re
@@ -14,12 +16,15 @@ from django.utils import timezone
 from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
-from .models import CredentialKind, IssuedToken, TrustDomain, WorkloadCredential
+from .models import CredentialKind, FederatedIssuer, IssuedToken, TrustDomain, WorkloadCredential
 from .public_keys import parse_public_jwk
 from .revocation import lock_identity, revoke_matching
 
 SPIFFE_ID = re.compile(r"^spiffe://([a-z0-9._\-]{1,255})(/[A-Za-z0-9._\-/]*)?$")
 NO_CREDENTIAL = "a workload credential"
+# Checked by client authentication itself, so a federated credential cannot pin them.
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+MAX_REQUIRED_CLAIMS = 10
 
 
 def credential_activation_check(identity: AIIdentity) -> list[str]:
@@ -50,6 +55,9 @@ def _snapshot(credential: WorkloadCredential) -> dict:
         "kid": credential.kid,
         "thumbprint": credential.thumbprint,
         "spiffe_id": credential.spiffe_id,
+        "issuer": credential.federated_issuer.issuer if credential.federated_issuer_id else "",
+        "subject": credential.subject,
+        "required_claims": credential.required_claims,
     }
     return {name: value for name, value in facts.items() if value}
 
@@ -103,6 +111,54 @@ def credential_add_spiffe(*, actor, identity: AIIdentity, spiffe_id: str, label:
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     _save(credential, "spiffe_id", "This SPIFFE ID is already in use by an enabled credential.")
+    audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
+    return credential
+
+
+def required_claims_from(value) -> dict[str, str]:
+    """Other claims a federated token must carry, exactly: a JSON object of strings, or
+    name=value lines as the form takes them."""
+    if isinstance(value, str):
+        pairs = [line.split("=", 1) for line in value.splitlines() if line.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValidationError({"required_claims": "Write one claim a line, as name=value."})
+        value = {name.strip(): text.strip() for name, text in pairs}
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationError({"required_claims": "Give the claims as names and string values."})
+    if len(value) > MAX_REQUIRED_CLAIMS:
+        raise ValidationError({"required_claims": f"At most {MAX_REQUIRED_CLAIMS} claims."})
+    for name, text in value.items():
+        if name in REGISTERED_CLAIMS:
+            raise ValidationError({"required_claims": f"{name!r} is checked already; name other claims, e.g. repository_owner."})
+        if not name or len(name) > 100 or not text or len(text) > 255:
+            raise ValidationError({"required_claims": "Each claim needs a name (up to 100 characters) and a value (up to 255)."})
+    return value
+
+
+@transaction.atomic
+def credential_add_federated(
+    *, actor, identity: AIIdentity, federated_issuer: FederatedIssuer, subject: str, required_claims=None, label: str = "",
+) -> WorkloadCredential:
+    """Let the identity present its platform's workload token: one from this issuer whose sub is
+    this subject and whose other claims are as required."""
+    subject = (subject or "").strip()
+    if not subject or len(subject) > 255:
+        raise ValidationError({"subject": "Give the sub the tokens carry, e.g. repo:acme/agents:environment:production."})
+    claims = required_claims_from(required_claims)
+    identity = _usable_identity(identity)
+    credential = WorkloadCredential(
+        identity=identity,
+        kind=CredentialKind.FEDERATED,
+        label=label.strip(),
+        federated_issuer=federated_issuer,
+        subject=subject,
+        required_claims=claims,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    # Which identity holds it is not said: the person registering may not see that one.
+    _save(credential, "subject", "This issuer's subject is already in use by an enabled credential.")
     audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
     return credential
 

@@ -15,7 +15,7 @@ from inventory.models import AIIdentity, Status
 
 from .keys import SIGNING_ALGORITHMS
 from .public_keys import looks_private
-from .models import Service
+from .models import FederatedIssuer, Service
 
 
 def forget_pasted_private_key(form: forms.Form, error=None) -> None:
@@ -130,6 +130,41 @@ class TrustDomainForm(forms.Form):
     jwks = _bundle_field()
 
 
+class FederatedIssuerEditForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="What people call it, e.g. GitHub Actions, or the cluster's name.")
+    audience = forms.CharField(
+        max_length=255, required=False,
+        help_text="The aud its tokens must carry, as the workload asks for it (GitHub Actions: the audience given to "
+        "getIDToken; Kubernetes: the projected token's audience). Empty: this portal's token endpoint or issuer.",
+    )
+    bundle_endpoint = forms.URLField(
+        label="JWKS URI", max_length=500, required=False, assume_scheme="https",
+        help_text="Where its signing keys are published; the portal fetches them again every few minutes. "
+        "Leave it and the JWKS empty to find it through the issuer's OpenID discovery document.",
+    )
+    jwks = forms.CharField(
+        label="JWKS", required=False, widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text='Its public keys, {"keys": [...]}, for an issuer the portal cannot reach (a cluster\'s '
+        "kubectl get --raw /openid/v1/jwks). They are then replaced by hand.",
+    )
+    max_lifetime = forms.IntegerField(
+        label="Longest token lifetime (seconds)", min_value=60, max_value=3600, initial=300,
+        help_text="A token expiring further ahead is refused. Kubernetes projected tokens last 600 seconds at least.",
+    )
+    reusable = forms.BooleanField(
+        label="Accept a token again until it expires", required=False,
+        help_text="For Kubernetes projected tokens, which a pod presents until the kubelet refreshes them. "
+        "Otherwise each token is accepted once, as a client assertion is.",
+    )
+
+
+class FederatedIssuerForm(FederatedIssuerEditForm):
+    issuer = forms.CharField(
+        max_length=500, help_text="Exactly as its tokens carry it in iss, e.g. https://token.actions.githubusercontent.com"
+    )
+    field_order = ["issuer", "name"]
+
+
 class JWKCredentialForm(forms.Form):
     label = forms.CharField(max_length=120, required=False, help_text="e.g. the host or the key's rotation date.")
     jwk = forms.CharField(
@@ -146,6 +181,23 @@ class SpiffeCredentialForm(forms.Form):
     label = forms.CharField(max_length=120, required=False)
     spiffe_id = forms.CharField(
         label="SPIFFE ID", max_length=255, help_text="e.g. spiffe://prod.example.com/ns/support/sa/summariser"
+    )
+
+
+class FederatedCredentialForm(forms.Form):
+    label = forms.CharField(max_length=120, required=False)
+    federated_issuer = forms.ModelChoiceField(
+        queryset=FederatedIssuer.objects.order_by("name"), label="Issuer", empty_label=None,
+        help_text="A security admin registers the issuers the portal trusts.",
+    )
+    subject = forms.CharField(
+        max_length=255,
+        help_text="The sub of the workload's tokens, exactly: e.g. repo:acme/agents:environment:production "
+        "(GitHub Actions) or system:serviceaccount:agents:summariser (Kubernetes).",
+    )
+    required_claims = forms.CharField(
+        label="Other claims", required=False, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One a line, as name=value, each must match exactly: e.g. repository_owner=acme.",
     )
 
 

@@ -26,10 +26,10 @@ from nhiportal.people.roles import is_security_admin
 from . import access_requests, selectors
 from .activity import daily_activity
 from .blast_radius import blast_radius
-from .credentials import credential_add_jwk, credential_add_spiffe, credential_disable
+from .credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
 from .delegations import delegation_create, delegation_revoke
-from .forms import DelegationForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
-from .models import Delegation, IssuedToken, Task, TrustDomain, WorkloadCredential
+from .forms import DelegationForm, FederatedCredentialForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
+from .models import Delegation, FederatedIssuer, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
 from .source_networks import NEW_NETWORK_DAYS, identity_bind_to_seen_networks, identity_sources
@@ -132,6 +132,20 @@ def credential_add_spiffe_id(request, pk):
             "title": "Add a SPIFFE ID",
             "intro": "The agent presents a JWT-SVID from its trust domain as its client assertion.",
             "trust_domains": TrustDomain.objects.order_by("name").values_list("name", flat=True),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def credential_add_federated_subject(request, pk):
+    return _credential_page(
+        request, pk, FederatedCredentialForm, credential_add_federated,
+        {
+            "title": "Add a federated workload token",
+            "intro": "The agent presents the token its platform gives it (GitHub Actions, Kubernetes, a cloud) "
+            "as its client assertion, with client_id set to this identity's; it keeps no key of its own.",
+            "issuers_missing": not FederatedIssuer.objects.exists(),
         },
     )
 

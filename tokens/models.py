@@ -82,9 +82,45 @@ class TrustDomain(models.Model):
         return self.name
 
 
+class FederatedIssuer(models.Model):
+    """An OpenID Connect issuer whose workload tokens agents may present instead of a key of
+    their own: GitHub Actions, a Kubernetes cluster's service account tokens, a cloud's
+    workload identity (workload identity federation, as Entra's federated credentials or
+    Vault's JWT auth). A token is accepted for the one identity whose federated credential
+    names its issuer and subject (tokens/oauth/client_auth.py).
+
+    The key fields are named as on TrustDomain: tokens/trust_bundles.py keeps both current.
+    """
+
+    name = models.CharField(max_length=120, help_text="e.g. GitHub Actions, or the cluster's name")
+    issuer = models.CharField(max_length=500, unique=True, help_text="The tokens' iss, exactly")
+    # Blank: the portal's token endpoint or issuer, as for a client assertion.
+    audience = models.CharField(max_length=255, blank=True)
+    jwks = models.JSONField()
+    bundle_endpoint = models.URLField("JWKS URI", max_length=500, blank=True)  # empty: keys pasted by hand
+    refresh_hint = models.PositiveIntegerField(null=True, blank=True)
+    bundle_fetched_at = models.DateTimeField(null=True, blank=True)
+    bundle_error = models.TextField(blank=True)
+    # How far ahead a token's exp may be. Kubernetes projected tokens live ten minutes at least.
+    max_lifetime = models.PositiveIntegerField(default=300)
+    # A pod presents the kubelet's projected token until it is refreshed: such issuers' tokens
+    # may be presented again until they expire. Otherwise each is accepted once.
+    reusable = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class CredentialKind(models.TextChoices):
     JWK = "jwk", "Public key (private_key_jwt)"
     SPIFFE = "spiffe", "SPIFFE ID (JWT-SVID)"
+    FEDERATED = "federated", "Federated workload token (OIDC)"
 
 
 class WorkloadCredential(models.Model):
@@ -100,6 +136,12 @@ class WorkloadCredential(models.Model):
     # SPIFFE credentials: the full spiffe:// ID and its trust domain.
     spiffe_id = models.CharField(max_length=255, blank=True, db_index=True)
     trust_domain = models.ForeignKey(TrustDomain, null=True, blank=True, on_delete=models.PROTECT, related_name="credentials")
+    # Federated credentials: the issuer, the token's sub, and other claims that must match exactly.
+    federated_issuer = models.ForeignKey(
+        FederatedIssuer, null=True, blank=True, on_delete=models.PROTECT, related_name="credentials"
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    required_claims = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -121,6 +163,12 @@ class WorkloadCredential(models.Model):
                 condition=models.Q(kind="spiffe", enabled=True),
                 name="credential_unique_live_spiffe_id",
             ),
+            # Likewise a federated token names its issuer and subject.
+            models.UniqueConstraint(
+                fields=["federated_issuer", "subject"],
+                condition=models.Q(kind="federated", enabled=True),
+                name="credential_unique_live_federated_subject",
+            ),
         ]
         # Registration refuses a key another identity holds, and the compliance page looks
         # for shared ones: both ask "who else has this thumbprint?".
@@ -131,7 +179,7 @@ class WorkloadCredential(models.Model):
         ]
 
     def __str__(self):
-        return self.label or self.kid or self.spiffe_id
+        return self.label or self.kid or self.spiffe_id or self.subject
 
     @property
     def rotation_due(self) -> bool:

@@ -95,7 +95,7 @@ def identity_exposures(identity, limit: int = 5) -> list:
 
 
 def identity_credentials(identity) -> QuerySet:
-    return WorkloadCredential.objects.filter(identity=identity).select_related("trust_domain", "created_by").order_by(
+    return WorkloadCredential.objects.filter(identity=identity).select_related("trust_domain", "federated_issuer", "created_by").order_by(
         "-enabled", "-created_at"
     )
 

@@ -15,10 +15,10 @@ from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
-from .public_keys import clean_jwks, parse_public_jwk
-from .remote_json import FetchFailed, fetchable
+from .public_keys import parse_public_jwk
+from .remote_json import fetchable
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
-from .trust_bundles import fetch_bundle, validate_bundle_endpoint
+from .trust_bundles import clean_bundle, keys_from, kids_of, validate_bundle_endpoint
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,80}$")
@@ -183,28 +183,6 @@ def on_ownerships_handed_over(sender, *, leaver, successor, actor, reason, **kwa
     return {"services": len(services)}
 
 
-def _clean_jwks(jwks) -> dict:
-    try:
-        return clean_jwks(jwks)
-    except ValidationError as e:
-        raise ValidationError({"jwks": e.error_list}) from None
-
-
-def _bundle_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
-    """The bundle to keep, the endpoint, and its refresh hint: the pasted bundle, or else the
-    one the endpoint serves now (a trust domain is never registered without keys)."""
-    endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint else ""
-    if jwks not in (None, "", {}):
-        return _clean_jwks(jwks), endpoint, None
-    if not endpoint:
-        raise ValidationError({"jwks": "Paste the trust domain's bundle, or give its bundle endpoint."})
-    try:
-        fetched, hint = fetch_bundle(endpoint)
-    except FetchFailed as error:
-        raise ValidationError({"bundle_endpoint": str(error)}) from None
-    return fetched, endpoint, hint
-
-
 @transaction.atomic
 def trust_domain_create(*, actor, name: str, jwks=None, bundle_endpoint: str = "") -> TrustDomain:
     """Register a SPIFFE trust domain and its JWT bundle (public keys only), pasted or fetched
@@ -214,7 +192,7 @@ def trust_domain_create(*, actor, name: str, jwks=None, bundle_endpoint: str = "
         raise ValidationError({"name": "A trust domain name is lower-case letters, digits, dots, dashes and underscores."})
     if TrustDomain.objects.filter(name=name).exists():
         raise ValidationError({"name": "This trust domain is already registered."})
-    keys, endpoint, hint = _bundle_from(jwks, bundle_endpoint)
+    keys, endpoint, hint = keys_from(jwks, bundle_endpoint)
     domain = TrustDomain(
         name=name, jwks=keys, bundle_endpoint=endpoint, refresh_hint=hint,
         bundle_fetched_at=timezone.now() if endpoint and jwks in (None, "", {}) else None,
@@ -223,12 +201,8 @@ def trust_domain_create(*, actor, name: str, jwks=None, bundle_endpoint: str = "
     domain.full_clean()
     domain.save()
     audit_record(actor=actor, action="trust_domain.create", obj=domain,
-                 after={"name": name, "kids": _kids(domain.jwks), "bundle_endpoint": endpoint})
+                 after={"name": name, "kids": kids_of(domain.jwks), "bundle_endpoint": endpoint})
     return domain
-
-
-def _kids(jwks: dict) -> list[str]:
-    return [k.get("kid", "") for k in jwks.get("keys", [])]
 
 
 @transaction.atomic
@@ -236,17 +210,17 @@ def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks=None, bundle_e
     """Replace the bundle (the trust domain rotated its keys), or change where it is fetched
     from: a new endpoint without a pasted bundle is fetched now; an empty one means by hand."""
     domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
-    before = {"kids": _kids(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
+    before = {"kids": kids_of(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
     if bundle_endpoint is not None and bundle_endpoint.strip() != domain.bundle_endpoint:
         endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint.strip() else ""
         # Due at once: the sweep fetches it on its next run, unless it is fetched below.
         domain.bundle_endpoint, domain.bundle_error, domain.bundle_fetched_at, domain.refresh_hint = endpoint, "", None, None
     if jwks not in (None, "", {}):
-        domain.jwks = _clean_jwks(jwks)
+        domain.jwks = clean_bundle(jwks)
     elif domain.bundle_endpoint and domain.bundle_fetched_at is None:
-        domain.jwks, _, domain.refresh_hint = _bundle_from(None, domain.bundle_endpoint)
+        domain.jwks, _, domain.refresh_hint = keys_from(None, domain.bundle_endpoint)
         domain.bundle_fetched_at = timezone.now()
-    after = {"kids": _kids(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
+    after = {"kids": kids_of(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
     domain.updated_at = timezone.now()
     domain.full_clean()
     domain.save()

@@ -1,4 +1,4 @@
-"""A trust domain's bundle, kept current from its SPIFFE bundle endpoint.
+"""A trust domain's bundle, or a federated issuer's keys, kept current from where they are served.
 
 SPIRE and other SPIFFE issuers rotate the keys that sign JWT-SVIDs: a bundle pasted once
 stops verifying the trust domain's SVIDs at the first rotation. A trust domain given a bundle
@@ -9,6 +9,10 @@ replaces the old one with one `trust_domain.bundle_refresh` event; an endpoint t
 fetched or serves something that is not a bundle keeps the keys the portal has, says why on
 the trust domains page, and is tried again on every sweep (`trust_domain.bundle_refresh_failed`
 once, when it starts failing).
+
+A federated issuer's JWKS URI (from its OpenID discovery document) is kept current the same
+way: the two models name their key fields alike, and a JWKS is a bundle without the SPIFFE
+members.
 """
 
 from datetime import timedelta
@@ -19,7 +23,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 
-from .models import TrustDomain
+from .models import FederatedIssuer, TrustDomain
 from .public_keys import clean_jwks
 from .remote_json import FetchFailed, fetch_json, fetchable
 
@@ -50,11 +54,33 @@ def fetch_bundle(url: str) -> tuple[dict, int | None]:
     return keys, hint
 
 
-def _kids(jwks: dict) -> list[str]:
+def kids_of(jwks: dict) -> list[str]:
     return [k["kid"] for k in jwks.get("keys", []) if "kid" in k]
 
 
-def is_due(domain: TrustDomain, now) -> bool:
+def clean_bundle(jwks) -> dict:
+    try:
+        return clean_jwks(jwks)
+    except ValidationError as e:
+        raise ValidationError({"jwks": e.error_list}) from None
+
+
+def keys_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
+    """The bundle to keep, the endpoint, and its refresh hint: the pasted bundle, or else the
+    one the endpoint serves now (a trust domain is never registered without keys)."""
+    endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint else ""
+    if jwks not in (None, "", {}):
+        return clean_bundle(jwks), endpoint, None
+    if not endpoint:
+        raise ValidationError({"jwks": "Paste the trust domain's bundle, or give its bundle endpoint."})
+    try:
+        fetched, hint = fetch_bundle(endpoint)
+    except FetchFailed as error:
+        raise ValidationError({"bundle_endpoint": str(error)}) from None
+    return fetched, endpoint, hint
+
+
+def is_due(domain: TrustDomain | FederatedIssuer, now) -> bool:
     if not domain.bundle_endpoint:
         return False
     if domain.bundle_fetched_at is None or domain.bundle_error:
@@ -63,39 +89,46 @@ def is_due(domain: TrustDomain, now) -> bool:
     return now - domain.bundle_fetched_at >= timedelta(seconds=every)
 
 
-def trust_domain_refresh(*, actor, trust_domain: TrustDomain, now=None) -> str:
-    """Fetch the trust domain's bundle now: "changed", "unchanged" or "failed". The fetch
-    happens before the row is locked, so a slow endpoint holds no lock."""
+# What each kind of key holder's refresh is audited as.
+_ACTIONS = {TrustDomain: "trust_domain.bundle_refresh", FederatedIssuer: "federated_issuer.keys_refresh"}
+
+
+def bundle_refresh(*, actor, holder: TrustDomain | FederatedIssuer, now=None) -> str:
+    """Fetch a trust domain's bundle or an issuer's keys now: "changed", "unchanged" or
+    "failed". The fetch happens before the row is locked, so a slow endpoint holds no lock."""
     now = now or timezone.now()
+    model, action = type(holder), _ACTIONS[type(holder)]
     try:
-        fetched, hint = fetch_bundle(trust_domain.bundle_endpoint)
+        fetched, hint = fetch_bundle(holder.bundle_endpoint)
         error = ""
     except FetchFailed as failure:
         fetched, hint, error = None, None, str(failure)[:500]
     with transaction.atomic():
-        domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
+        held = model.objects.select_for_update().get(pk=holder.pk)
         if error:
-            if not domain.bundle_error:
-                audit_record(actor=actor, action="trust_domain.bundle_refresh_failed", obj=domain,
-                             after={"bundle_endpoint": domain.bundle_endpoint, "error": error})
-            domain.bundle_error = error
-            domain.save(update_fields=["bundle_error"])
+            if not held.bundle_error:
+                audit_record(actor=actor, action=f"{action}_failed", obj=held,
+                             after={"bundle_endpoint": held.bundle_endpoint, "error": error})
+            held.bundle_error = error
+            held.save(update_fields=["bundle_error"])
             return "failed"
-        changed = fetched != domain.jwks
+        changed = fetched != held.jwks
         if changed:
-            audit_record(actor=actor, action="trust_domain.bundle_refresh", obj=domain,
-                         before={"kids": _kids(domain.jwks)}, after={"kids": _kids(fetched), "bundle_endpoint": domain.bundle_endpoint})
-            domain.jwks, domain.updated_at = fetched, now
-        domain.bundle_error, domain.bundle_fetched_at, domain.refresh_hint = "", now, hint
-        domain.save(update_fields=["jwks", "updated_at", "bundle_error", "bundle_fetched_at", "refresh_hint"])
+            audit_record(actor=actor, action=action, obj=held,
+                         before={"kids": kids_of(held.jwks)}, after={"kids": kids_of(fetched), "bundle_endpoint": held.bundle_endpoint})
+            held.jwks, held.updated_at = fetched, now
+        held.bundle_error, held.bundle_fetched_at, held.refresh_hint = "", now, hint
+        held.save(update_fields=["jwks", "updated_at", "bundle_error", "bundle_fetched_at", "refresh_hint"])
         return "changed" if changed else "unchanged"
 
 
 def trust_bundles_refresh(*, actor, now=None) -> dict:
-    """Refresh every trust domain whose bundle is due (manage.py refresh_trust_bundles)."""
+    """Refresh every trust domain's bundle and federated issuer's keys that are due
+    (manage.py refresh_trust_bundles)."""
     now = now or timezone.now()
     counts = {"changed": 0, "unchanged": 0, "failed": 0}
-    for domain in TrustDomain.objects.exclude(bundle_endpoint="").order_by("name"):
-        if is_due(domain, now):
-            counts[trust_domain_refresh(actor=actor, trust_domain=domain, now=now)] += 1
+    for model in (TrustDomain, FederatedIssuer):
+        for holder in model.objects.exclude(bundle_endpoint="").order_by("name"):
+            if is_due(holder, now):
+                counts[bundle_refresh(actor=actor, holder=holder, now=now)] += 1
     return counts

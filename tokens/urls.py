@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, identity_views, unused_identity_views, views
+from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, federation_views, identity_views, unused_identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -45,6 +45,10 @@ urlpatterns = [
     path("trust-domains/new/", views.trustdomain_create, name="trustdomain-create"),
     path("trust-domains/<int:pk>/", views.trustdomain_edit, name="trustdomain-edit"),
     path("trust-domains/<int:pk>/refresh/", views.trustdomain_refresh, name="trustdomain-refresh"),
+    path("federated-issuers/", federation_views.issuer_list, name="issuer-list"),
+    path("federated-issuers/new/", federation_views.issuer_create, name="issuer-create"),
+    path("federated-issuers/<int:pk>/", federation_views.issuer_edit, name="issuer-edit"),
+    path("federated-issuers/<int:pk>/refresh/", federation_views.issuer_refresh, name="issuer-refresh"),
     # Panels the identity page loads with htmx (inventory does not import tokens), and their actions.
     path("identities/<uuid:pk>/credentials-panel/", identity_views.credentials_panel, name="identity-credentials-panel"),
     path("identities/<uuid:pk>/access-panel/", identity_views.access_panel, name="identity-access-panel"),
@@ -56,6 +60,10 @@ urlpatterns = [
     path("identities/<uuid:pk>/credentials/new-key/", identity_views.credential_add_key, name="credential-add-key"),
     path("identities/<uuid:pk>/networks/bind/", identity_views.networks_bind_view, name="identity-networks-bind"),
     path("identities/<uuid:pk>/credentials/new-spiffe/", identity_views.credential_add_spiffe_id, name="credential-add-spiffe"),
+    path(
+        "identities/<uuid:pk>/credentials/new-federated/", identity_views.credential_add_federated_subject,
+        name="credential-add-federated",
+    ),
     path(
         "identities/<uuid:pk>/credentials/<int:credential_pk>/disable/",
         identity_views.credential_disable_view,

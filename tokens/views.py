@@ -47,7 +47,7 @@ from .keys import signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
 from .remote_json import FetchFailed
 from .resource_metadata import service_draft
-from .trust_bundles import trust_domain_refresh
+from .trust_bundles import bundle_refresh
 from .models import Grant, KeyState, Service, SigningKey, TrustDomain
 
 
@@ -432,18 +432,23 @@ def trustdomain_create(request):
     return _form_page(request, "tokens/trustdomain_form.html", form, cancel_url=reverse("tokens:trustdomain-list"))
 
 
+def keys_refresh_page(request, model, pk, what: str, back: str):
+    """A "Fetch now" button: fetch a trust domain's bundle or an issuer's keys now, rather than
+    on the sweep's next turn."""
+    _require_security_admin(request)
+    holder = get_object_or_404(model.objects.exclude(bundle_endpoint=""), pk=pk)
+    outcome = bundle_refresh(actor=request.user, holder=holder)
+    if outcome == "failed":
+        messages.error(request, model.objects.get(pk=pk).bundle_error)
+    else:
+        messages.success(request, f"Fetched the {what} of {holder.name}: {'new keys' if outcome == 'changed' else 'the same keys'}.")
+    return redirect(back)
+
+
 @require_POST
 @login_required
 def trustdomain_refresh(request, pk):
-    """Fetch the bundle from the endpoint now, rather than on the sweep's next turn."""
-    _require_security_admin(request)
-    domain = get_object_or_404(TrustDomain.objects.exclude(bundle_endpoint=""), pk=pk)
-    outcome = trust_domain_refresh(actor=request.user, trust_domain=domain)
-    if outcome == "failed":
-        messages.error(request, TrustDomain.objects.get(pk=pk).bundle_error)
-    else:
-        messages.success(request, f"Fetched the bundle of {domain.name}: {'new keys' if outcome == 'changed' else 'the same keys'}.")
-    return redirect("tokens:trustdomain-list")
+    return keys_refresh_page(request, TrustDomain, pk, "bundle", "tokens:trustdomain-list")
 
 
 @require_http_methods(["GET", "POST"])

@@ -28,7 +28,7 @@ from nhiportal.people.services import EXPOSED
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (
-    AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, Grant, IssuedToken, KeyState,
+    AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState,
     ReviewDecision, Service, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
@@ -162,8 +162,11 @@ def workload_identity(now) -> Evidence:
     kinds = dict(WorkloadCredential.objects.filter(enabled=True).values_list("kind").annotate(n=Count("pk")))
     return Evidence(
         FAIL if count else PASS,
-        "Agents prove themselves with a registered public key or a SPIFFE JWT-SVID; the portal accepts no shared secret.",
+        "Agents prove themselves with a registered public key, a SPIFFE JWT-SVID or their platform's workload token "
+        "(a federated issuer's); the portal accepts no shared secret.",
         {"active identities": active.count(), "public keys": kinds.get("jwk", 0), "SPIFFE IDs": kinds.get("spiffe", 0),
+         "federated subjects": kinds.get("federated", 0),
+         "federated issuers accepting a token again": FederatedIssuer.objects.filter(reusable=True).count(),
          "static secrets": 0, "active without a credential": count},
         findings, count,
     )
@@ -185,7 +188,7 @@ def no_reuse(now) -> Evidence:
     ]
     return Evidence(
         FAIL if count else PASS,
-        "Each enabled key or SPIFFE ID belongs to one identity, so a token names the one system that asked.",
+        "Each enabled key, SPIFFE ID or federated subject belongs to one identity, so a token names the one system that asked.",
         {"enabled credentials": enabled.count(), "shared": count},
         findings, count,
     )

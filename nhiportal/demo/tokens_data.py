@@ -22,12 +22,13 @@ from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
 from tokens.access_requests import access_request_approve, access_request_create, access_request_reject
 from tokens.access_reviews import access_review_decide, access_review_launch, may_decide
-from tokens.credentials import credential_add_jwk, credential_add_spiffe
+from tokens.credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe
 from tokens.delegations import delegation_create
 from tokens.exposures import exposure_report_token
+from tokens.federation import federated_issuer_create
 from tokens.issuance import token_issue
 from tokens.keys import signing_keys_rotate
-from tokens.models import CredentialKind, Grant, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from tokens.models import CredentialKind, FederatedIssuer, Grant, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from tokens.oauth.client_auth import AuthenticatedClient
 from tokens.oauth.errors import OAuthError
 from tokens.oauth.params import TaskContext
@@ -36,6 +37,9 @@ from tokens.revocation import task_end
 from tokens.services import grant_create, grant_revoke, service_create, trust_domain_create
 
 TRUST_DOMAIN = "prod.example.com"
+# A scheduled workflow in GitHub Actions: it presents the job's OIDC token, and keeps no key.
+GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
+IN_GITHUB_ACTIONS = {"knowledge-base-indexer": "repo:acme/knowledge-base:ref:refs/heads/main"}
 CONSEQUENTIAL = "!"  # a scope name starting with it is consequential
 
 # name, audience, environment, trust boundary, sensitivity, scopes, description
@@ -89,14 +93,27 @@ def prepare(people: dict) -> None:
         )
     if not TrustDomain.objects.filter(name=TRUST_DOMAIN).exists():
         trust_domain_create(actor=sam, name=TRUST_DOMAIN, jwks={"keys": [_public_jwk(kid="spire-2026-1", use="jwt-svid")]})
+    if not FederatedIssuer.objects.filter(issuer=GITHUB_ACTIONS).exists():
+        # Pasted, not discovered: the demo makes no call outside this machine.
+        federated_issuer_create(
+            actor=sam, name="GitHub Actions", issuer=GITHUB_ACTIONS, audience="api://nhi-portal",
+            jwks={"keys": [_public_jwk(kid="github-actions-demo")]},
+        )
     if not SigningKey.objects.filter(state=KeyState.ACTIVE).exists():
         signing_keys_rotate(actor=system_actor("demo_data"))
 
 
 def prepare_identity(identity: AIIdentity) -> None:
-    """A workload credential, so activation succeeds: SPIFFE for pipelines, a public key for the rest."""
+    """A workload credential, so activation succeeds: SPIFFE for pipelines (a GitHub Actions token
+    for the one that runs there), a public key for the rest."""
     owner = identity.ownerships.get(role="primary").person
-    if identity.kind == Kind.PIPELINE and TrustDomain.objects.filter(name=TRUST_DOMAIN).exists():
+    github = FederatedIssuer.objects.filter(issuer=GITHUB_ACTIONS).first()
+    if identity.name in IN_GITHUB_ACTIONS and github:
+        credential_add_federated(
+            actor=owner, identity=identity, federated_issuer=github, subject=IN_GITHUB_ACTIONS[identity.name],
+            required_claims={"repository_owner": "acme"}, label="GitHub Actions workflow",
+        )
+    elif identity.kind == Kind.PIPELINE and TrustDomain.objects.filter(name=TRUST_DOMAIN).exists():
         spiffe_id = f"spiffe://{TRUST_DOMAIN}/ns/{identity.environment}/sa/{identity.name}"
         credential_add_spiffe(actor=owner, identity=identity, spiffe_id=spiffe_id, label="SPIRE workload")
     else:

@@ -48,7 +48,7 @@ STEPS = (
     Step("prune_decisions", DAY, "Deletes policy decisions older than the retention period."),
     KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the signing key once it is older than NHI_SIGNING_KEY_MAX_AGE_DAYS; retires keys whose tokens have expired."),
     Step("check_resource_metadata", DAY, "Fetches each service's resource metadata (RFC 9728); notes scopes it advertises that are not registered, or registered ones it no longer advertises."),
-    Step("refresh_trust_bundles", EVERY_SWEEP, "Fetches each SPIFFE trust domain's bundle from its bundle endpoint once its refresh hint has passed, so rotated keys verify."),
+    Step("refresh_trust_bundles", EVERY_SWEEP, "Fetches each SPIFFE trust domain's bundle from its bundle endpoint once its refresh hint has passed, and each federated issuer's keys from its JWKS URI, so rotated keys verify."),
     Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),
     Step("notify_claims", EVERY_SWEEP, "Tells reviewers of ownership claims newly waiting."),
     Step("notify_attestation_reviews", EVERY_SWEEP, "Tells owners when a reviewer rejected their identity's attestation, with the reason."),

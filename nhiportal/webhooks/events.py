@@ -6,7 +6,7 @@ CATEGORIES = {
     "access": ("Access: requests, reviews, grants, agents' tasks and approvals",
                ("access_request", "access_requests", "access_review", "access_reviews", "grant", "grants", "task", "approvals")),
     "credentials": ("Credentials, services and tokens",
-                    ("credential", "credentials", "service", "trust_domain", "token", "tokens")),
+                    ("credential", "credentials", "service", "trust_domain", "federated_issuer", "token", "tokens")),
     "security": ("Leaks, signing keys and the key-encryption key", ("exposure", "signing_key", "encryption")),
     "policy": ("Policy versions and modes", ("policy",)),
     "people": ("People, roles, directory groups and sign-in", ("person", "api_token", "group")),

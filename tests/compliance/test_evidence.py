@@ -20,9 +20,10 @@ from nhiportal.people.services import api_token_create
 from nhiportal.compliance.controls import assess, control_get
 from nhiportal.sweep.models import SweepStep
 from tests.policy.conftest import ALLOW_ALL, active_version, default_version
-from tests.tokens.conftest import CRM, token_request
-from tokens.credentials import credential_disable
+from tests.tokens.conftest import CRM, new_private_key, public_jwk, token_request
+from tokens.credentials import credential_add_federated, credential_disable
 from tokens.exposures import exposure_dismiss, exposure_report_token
+from tokens.federation import federated_issuer_create
 from tokens.access_requests import access_request_approve, access_request_create
 from tokens.models import AccessRequest, Exposure, IssuedToken, Service, SigningKey, Task, WorkloadCredential
 from tokens.policy.active import forget_active_policy
@@ -91,6 +92,14 @@ def test_an_active_identity_without_an_enabled_credential_fails_workload_identit
     result = check("workload-identity")
     assert result.status == "fail" and names(result) == {agent.identity.name}
     assert result.figures["static secrets"] == 0
+
+
+def test_workload_identity_counts_federated_subjects_and_issuers_that_accept_a_token_again(sam, alice, make_identity):
+    jwks = {"keys": [public_jwk(new_private_key(), kid="k1")]}
+    issuer = federated_issuer_create(actor=sam, name="Cluster", issuer="https://k8s.example.com", jwks=jwks, max_lifetime=900, reusable=True)
+    credential_add_federated(actor=alice, identity=make_identity(alice, credential=False), federated_issuer=issuer, subject="system:serviceaccount:a:b")
+    figures = check("workload-identity").figures
+    assert (figures["federated subjects"], figures["federated issuers accepting a token again"]) == (1, 1)
 
 
 def test_one_public_key_on_two_identities_fails_reuse(alice, make_agent, agent):

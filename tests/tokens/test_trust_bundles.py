@@ -12,7 +12,7 @@ from django.utils import timezone
 from nhiportal.audit.models import AuditEvent
 from tokens.models import TrustDomain
 from tokens.services import trust_domain_create, trust_domain_update
-from tokens.trust_bundles import trust_bundles_refresh, trust_domain_refresh
+from tokens.trust_bundles import bundle_refresh, trust_bundles_refresh
 
 from .conftest import new_private_key, public_jwk
 from .json_server import JsonServer
@@ -89,13 +89,13 @@ def test_a_key_rotation_at_the_trust_domain_reaches_the_portal_on_the_next_due_s
 
 def test_an_unchanged_bundle_writes_nothing_but_the_fetch_time(sam, trust_domain, bundle_server):
     events = AuditEvent.objects.count()
-    assert trust_domain_refresh(actor=sam, trust_domain=trust_domain) == "unchanged"
+    assert bundle_refresh(actor=sam, holder=trust_domain) == "unchanged"
     assert AuditEvent.objects.count() == events
 
 
 def test_an_endpoint_that_fails_keeps_the_keys_says_why_and_is_tried_every_sweep(oauth, sam, svid_agent, trust_domain, bundle_server, first_key):
     bundle_server.status = 503
-    assert trust_domain_refresh(actor=sam, trust_domain=trust_domain) == "failed"
+    assert bundle_refresh(actor=sam, holder=trust_domain) == "failed"
     trust_domain.refresh_from_db()
     assert trust_domain.bundle_error == "The bundle endpoint could not be fetched: it answered HTTP 503."
     assert [k["kid"] for k in trust_domain.jwks["keys"]] == ["k1"]
@@ -104,12 +104,12 @@ def test_an_endpoint_that_fails_keeps_the_keys_says_why_and_is_tried_every_sweep
     assert AuditEvent.objects.filter(action="trust_domain.bundle_refresh_failed").count() == 1  # told once
 
     bundle_server.status, bundle_server.bundle = 200, {"keys": [{"kty": "EC", "kid": "x", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}]}
-    assert trust_domain_refresh(actor=sam, trust_domain=trust_domain) == "failed"
+    assert bundle_refresh(actor=sam, holder=trust_domain) == "failed"
     trust_domain.refresh_from_db()
     assert "not a usable bundle" in trust_domain.bundle_error
 
     bundle_server.serve(("k1", first_key))
-    assert trust_domain_refresh(actor=sam, trust_domain=trust_domain) == "unchanged"
+    assert bundle_refresh(actor=sam, holder=trust_domain) == "unchanged"
     trust_domain.refresh_from_db()
     assert trust_domain.bundle_error == "" and trust_domain.refresh_hint is None
 

@@ -9,7 +9,7 @@ from inventory.models import Environment, Sensitivity
 
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
-from ..models import AccessRequestState, Service
+from ..models import AccessRequestState, FederatedIssuer, Service
 from ..selectors import ACCESS_REQUEST_VIEWS
 
 
@@ -261,6 +261,9 @@ class CredentialSerializer(serializers.Serializer):
     thumbprint = serializers.CharField(read_only=True)
     public_jwk = serializers.JSONField(read_only=True)
     spiffe_id = serializers.CharField(read_only=True)
+    federated_issuer = serializers.CharField(source="federated_issuer.issuer", read_only=True, default="")
+    subject = serializers.CharField(read_only=True, help_text="A federated credential: the sub of the issuer's tokens.")
+    required_claims = serializers.DictField(child=serializers.CharField(), read_only=True)
     enabled = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     disabled_at = serializers.DateTimeField(read_only=True)
@@ -272,17 +275,51 @@ class CredentialSerializer(serializers.Serializer):
 
 
 class CredentialCreateSerializer(serializers.Serializer):
-    """Either a public JWK or a SPIFFE ID."""
+    """A public JWK, a SPIFFE ID, or a federated issuer's subject."""
 
     identity = serializers.UUIDField()
     label = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     jwk = serializers.JSONField(required=False)
     spiffe_id = serializers.CharField(max_length=255, required=False)
+    federated_issuer = serializers.PrimaryKeyRelatedField(
+        queryset=FederatedIssuer.objects.all(), required=False, help_text="With subject: the federated issuer's id."
+    )
+    subject = serializers.CharField(max_length=255, required=False, help_text="The sub of the issuer's workload tokens.")
+    required_claims = serializers.JSONField(
+        required=False, help_text='Other claims its tokens must carry, exactly: {"repository_owner": "acme"}.'
+    )
 
     def validate(self, data):
-        if ("jwk" in data) == ("spiffe_id" in data):
-            raise serializers.ValidationError("Send either jwk (a public JWK) or spiffe_id.")
+        if sum(name in data for name in ("jwk", "spiffe_id", "subject")) != 1:
+            raise serializers.ValidationError("Send one of jwk (a public JWK), spiffe_id, or federated_issuer and subject.")
+        if ("subject" in data) != ("federated_issuer" in data):
+            raise serializers.ValidationError("A federated credential needs both federated_issuer and subject.")
         return data
+
+
+class FederatedIssuerUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    audience = serializers.CharField(
+        max_length=255, required=False, allow_blank=True,
+        help_text="The aud its tokens must carry; empty: this portal's token endpoint or issuer.",
+    )
+    jwks = serializers.JSONField(required=False, help_text="Its public keys; leave it out to fetch them.")
+    bundle_endpoint = serializers.CharField(
+        max_length=500, required=False, allow_blank=True,
+        help_text="Its JWKS URI, fetched again every few minutes; empty with no jwks: found by OpenID discovery.",
+    )
+    max_lifetime = serializers.IntegerField(required=False, help_text="Seconds ahead a token's exp may be (60 to 3600).")
+    reusable = serializers.BooleanField(required=False, help_text="Accept a token again until it expires (Kubernetes projected tokens).")
+
+
+class FederatedIssuerSerializer(FederatedIssuerUpdateSerializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=120)
+    issuer = serializers.CharField(max_length=500, help_text="Exactly as its tokens carry it in iss (https).")
+    bundle_fetched_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    bundle_error = serializers.CharField(read_only=True, help_text="Why the last fetch failed; empty once one works.")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class TokenSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .access_reviews import AccessReviewViewSet
+from .federation import FederatedIssuerViewSet
 from .views import (
     AccessRequestViewSet,
     CredentialViewSet,
@@ -23,6 +24,7 @@ from .views import (
 router = SimpleRouter(use_regex_path=False)
 router.register("services", ServiceViewSet, basename="service")
 router.register("trust-domains", TrustDomainViewSet, basename="trust-domain")
+router.register("federated-issuers", FederatedIssuerViewSet, basename="federated-issuer")
 router.register("grants", GrantViewSet, basename="grant")
 router.register("credentials", CredentialViewSet, basename="credential")
 router.register("tasks", TaskViewSet, basename="task")

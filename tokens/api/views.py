@@ -54,13 +54,13 @@ from ..access_requests import (
 from ..activity import daily_activity
 from ..blast_radius import blast_radius
 from ..approvals import task_approve, task_reject
-from ..credentials import credential_add_jwk, credential_add_spiffe, credential_disable
+from ..credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
 from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
-from ..trust_bundles import trust_domain_refresh
+from ..trust_bundles import bundle_refresh
 from ..source_networks import source_list
 from ..usage import with_uses
 from .serializers import (
@@ -126,8 +126,27 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(ServiceSerializer(self.get_queryset().get(pk=service.pk)).data)
 
 
+class KeysRefreshMixin:
+    """POST <id>/refresh/ for a holder of keys fetched from where they are published
+    (tokens/trust_bundles.py): a trust domain or a federated issuer."""
+
+    pasted = "Its keys are pasted by hand, with no endpoint to fetch them from: replace them instead."
+
+    @extend_schema(request=None, summary="Fetch the keys from where they are published now (409 when they are pasted by hand)")
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, pk=None):
+        held = self.get_object()
+        if not held.bundle_endpoint:
+            return Response({"detail": self.pasted}, status=status.HTTP_409_CONFLICT)
+        outcome = bundle_refresh(actor=request.user, holder=held)
+        data = self.get_serializer(type(held).objects.get(pk=held.pk)).data
+        if outcome == "failed":  # the endpoint's fault, not the caller's: the keys held stay in use
+            return Response({"detail": data["bundle_error"], **data}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response(data)
+
+
 @extend_schema(tags=["services"])
-class TrustDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TrustDomainViewSet(KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TrustDomainSerializer
     parser_classes = [JSONParser]
     queryset = TrustDomain.objects.order_by("name")
@@ -151,17 +170,7 @@ class TrustDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         return Response(TrustDomainSerializer(domain).data)
 
-    @extend_schema(request=None, summary="Fetch the bundle from its endpoint now (409 without an endpoint)")
-    @action(detail=True, methods=["post"])
-    def refresh(self, request, pk=None):
-        domain = self.get_object()
-        if not domain.bundle_endpoint:
-            return Response({"detail": "This trust domain has no bundle endpoint: replace its bundle instead."}, status=status.HTTP_409_CONFLICT)
-        outcome = trust_domain_refresh(actor=request.user, trust_domain=domain)
-        data = TrustDomainSerializer(TrustDomain.objects.get(pk=domain.pk)).data
-        if outcome == "failed":  # the endpoint's fault, not the caller's: the keys held stay in use
-            return Response({"detail": data["bundle_error"], **data}, status=status.HTTP_502_BAD_GATEWAY)
-        return Response(data)
+    pasted = "This trust domain has no bundle endpoint: replace its bundle instead."
 
 
 @extend_schema(tags=["grants"])
@@ -234,6 +243,11 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         identity = _changeable_identity(request, data["identity"])
         if "jwk" in data:
             credential = credential_add_jwk(actor=request.user, identity=identity, jwk=data["jwk"], label=data["label"])
+        elif "subject" in data:
+            credential = credential_add_federated(
+                actor=request.user, identity=identity, federated_issuer=data["federated_issuer"], subject=data["subject"],
+                required_claims=data.get("required_claims"), label=data["label"],
+            )
         else:
             credential = credential_add_spiffe(actor=request.user, identity=identity, spiffe_id=data["spiffe_id"], label=data["label"])
         return Response(CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)

@@ -1,4 +1,5 @@
-"""Client authentication: private_key_jwt (RFC 7523) for agents and services, JWT-SVIDs for SPIFFE.
+"""Client authentication: private_key_jwt (RFC 7523) for agents and services, JWT-SVIDs for
+SPIFFE, and federated workload tokens (an OIDC issuer's, as tokens/federation.py trusts them).
 
 RFC 8725 in practice: the algorithm comes from the registered key, never from the token
 (so "none", HS256-with-the-public-key and algorithm swaps fail); keys are looked up only
@@ -20,7 +21,7 @@ from nhiportal import prepared_sql
 
 from .. import hot_path
 from ..jws import ClaimsError, CompactJWS, JWSError, check_claims, parse
-from ..models import CredentialKind, Service, UsedAssertion, WorkloadCredential
+from ..models import CredentialKind, FederatedIssuer, Service, UsedAssertion, WorkloadCredential
 from ..public_keys import KeyCache, PublicKey, parse_jwks, parse_public_jwk
 from .errors import INVALID_CLIENT, OAuthError
 
@@ -47,8 +48,8 @@ class AuthenticatedClient:
     client_id: str
     identity_id: uuid.UUID
     credential_id: int
-    replay_key: str
-    replay_expires_at: datetime
+    replay_key: str  # empty: a token its issuer lets agents present again (FederatedIssuer.reusable)
+    replay_expires_at: datetime | None
     address: str = ""  # where the request came from (REMOTE_ADDR), for the identity's allowed networks
 
 
@@ -89,7 +90,9 @@ CLAIM_PROBLEMS = {
 }
 
 
-def _verify(jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: str | None, subject: str) -> dict:
+def _verify(
+    jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: str | None, subject: str, max_lifetime: int = MAX_LIFETIME,
+) -> dict:
     alg = jws.header.get("alg")
     if alg not in key.algorithms:
         raise _fail("The client assertion's algorithm does not match the registered key.")
@@ -104,8 +107,8 @@ def _verify(jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: st
         )
     except ClaimsError as e:
         raise _fail(CLAIM_PROBLEMS.get(e.problem, f"The client assertion's {e.claim!r} claim is {e.problem}.")) from None
-    if claims["exp"] - now > MAX_LIFETIME + LEEWAY:
-        raise _fail(f"The client assertion must expire within {MAX_LIFETIME} seconds.")
+    if claims["exp"] - now > max_lifetime + LEEWAY:
+        raise _fail(f"The client assertion must expire within {max_lifetime} seconds.")
     return claims
 
 
@@ -158,6 +161,24 @@ def _authenticate_jwk(jws: CompactJWS, post, audiences, address: str) -> Authent
     return AuthenticatedClient(client_id, identity_id, credential_id, replay_key, replay_expires, address)
 
 
+def _bundle_key(jws: CompactJWS, bundle: dict[str, PublicKey]) -> PublicKey:
+    """The key of a trust domain's bundle or an issuer's JWKS that signed it: named by kid, or
+    the only one."""
+    kid = jws.header.get("kid")
+    if isinstance(kid, str) and kid in bundle:
+        return bundle[kid]
+    if kid is None and len(bundle) == 1:
+        return next(iter(bundle.values()))
+    raise _fail("Unknown client or key.")
+
+
+def _single_use(client_id: str, verified: dict, jws: CompactJWS) -> tuple[str, datetime]:
+    """The replay key of a token its issuer may leave without a jti: the token itself then
+    becomes single-use at this endpoint."""
+    jti = verified.get("jti") or hashlib.sha256(jws.signing_input + jws.signature).hexdigest()
+    return _replay(client_id, str(jti)[:255], verified["exp"])
+
+
 def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
     spiffe_id = jws.claims["sub"]
     credential = (
@@ -175,17 +196,45 @@ def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> Authen
         bundle = _keys.get(("svid", domain.pk, domain.updated_at), lambda: parse_jwks(domain.jwks))
     except ValidationError:  # a bundle stored before the portal checked what it checks now
         raise _fail("Unknown client or key.") from None
-    kid = jws.header.get("kid")
-    if isinstance(kid, str) and kid in bundle:
-        key = bundle[kid]
-    elif kid is None and len(bundle) == 1:
-        key = next(iter(bundle.values()))
-    else:
+    verified = _verify(jws, _bundle_key(jws, bundle), audiences=audiences, issuer=None, subject=spiffe_id)
+    replay_key, replay_expires = _single_use(client_id, verified, jws)  # SPIRE may leave jti out
+    return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address)
+
+
+def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
+    """A workload token of a registered OIDC issuer, for the identity whose federated
+    credential names its subject. Its audience is the one the issuer was registered with (a
+    GitHub Actions or Kubernetes token names the audience it was asked for), or else the
+    portal's, as for a client assertion."""
+    claims = jws.claims
+    issuer = FederatedIssuer.objects.filter(issuer=claims["iss"]).first()
+    subject = claims.get("sub")
+    if issuer is None or not isinstance(subject, str):
         raise _fail("Unknown client or key.")
-    verified = _verify(jws, key, audiences=audiences, issuer=None, subject=spiffe_id)
-    # SPIRE may leave jti out; the SVID itself then becomes single-use at this endpoint.
-    jti = verified.get("jti") or hashlib.sha256(jws.signing_input + jws.signature).hexdigest()
-    replay_key, replay_expires = _replay(client_id, str(jti)[:255], verified["exp"])
+    credentials = WorkloadCredential.objects.filter(
+        kind=CredentialKind.FEDERATED, federated_issuer=issuer, subject=subject, enabled=True
+    )
+    if post.get("client_id"):
+        try:
+            credentials = credentials.filter(identity_id=uuid.UUID(post["client_id"]))
+        except (ValueError, TypeError, AttributeError):
+            raise _fail("Unknown client or key.") from None
+    credential = credentials.only("pk", "identity_id", "required_claims").first()
+    if credential is None:
+        raise _fail("Unknown client or key.")
+    try:
+        keys = _keys.get(("federated", issuer.pk, issuer.updated_at), lambda: parse_jwks(issuer.jwks))
+    except ValidationError:
+        raise _fail("Unknown client or key.") from None
+    verified = _verify(
+        jws, _bundle_key(jws, keys), audiences=[issuer.audience] if issuer.audience else audiences,
+        issuer=issuer.issuer, subject=subject, max_lifetime=issuer.max_lifetime,
+    )
+    for name, value in credential.required_claims.items():
+        if verified.get(name) != value:
+            raise _fail(f"The token's {name!r} claim is not the one this identity's credential requires.")
+    client_id = str(credential.identity_id)
+    replay_key, replay_expires = ("", None) if issuer.reusable else _single_use(client_id, verified, jws)
     return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address)
 
 
@@ -195,6 +244,10 @@ def authenticate_agent(post, *, audiences: list[str], address: str = "") -> Auth
     subject = jws.claims.get("sub")
     if isinstance(subject, str) and subject.startswith("spiffe://"):
         return _authenticate_svid(jws, post, audiences, address)
+    issuer = jws.claims.get("iss")
+    # An agent's own assertion is issued by its client_id, which is never a URL.
+    if isinstance(issuer, str) and issuer.startswith(("https://", "http://")):
+        return _authenticate_federated(jws, post, audiences, address)
     return _authenticate_jwk(jws, post, audiences, address)
 
 
@@ -241,11 +294,14 @@ def confirm(client: AuthenticatedClient) -> None:
 
 
 def consume(client: AuthenticatedClient, *, first_write: bool = False) -> None:
-    """Accept the assertion's jti once. Call inside the request's transaction.
+    """Accept the assertion's jti once. Call inside the request's transaction. A token its issuer
+    lets agents present again has no replay key: there is nothing to accept.
 
     first_write: nothing was written yet and a replay ends the transaction, so no savepoint
     is needed (two statements fewer on the issuance path).
     """
+    if not client.replay_key:
+        return
     try:
         if first_write:
             prepared_sql.insert(UsedAssertion, key=client.replay_key, expires_at=client.replay_expires_at)

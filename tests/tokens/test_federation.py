@@ -1,0 +1,236 @@
+"""Workload identity federation: an agent in GitHub Actions or Kubernetes presents the token its
+platform signed, and gets a portal token for the one identity whose federated credential names
+that issuer and subject. The issuers here are real JWKS servers on loopback."""
+
+import time
+import uuid
+
+import jwt
+import pytest
+from django.core.exceptions import ValidationError
+
+from inventory.services import identity_activate
+from nhiportal.audit.models import AuditEvent
+from tokens.credentials import credential_add_federated, credential_disable
+from tokens.federation import federated_issuer_create, federated_issuer_update
+from tokens.models import FederatedIssuer, IssuedToken, UsedAssertion, WorkloadCredential
+from tokens.trust_bundles import trust_bundles_refresh
+
+from .conftest import TOKEN_URL, new_private_key, public_jwk
+from .json_server import JsonServer
+from .test_spiffe import request_with
+
+GITHUB = "https://token.actions.example.com"
+SUBJECT = "repo:acme/agents:environment:production"
+
+
+@pytest.fixture
+def platform_key():
+    return new_private_key()
+
+
+@pytest.fixture
+def issuer(sam, platform_key):
+    return federated_issuer_create(
+        actor=sam, name="GitHub Actions", issuer=GITHUB, jwks={"keys": [public_jwk(platform_key, kid="gh-1")]},
+    )
+
+
+@pytest.fixture
+def pipeline(make_identity, alice, issuer, crm, grant):
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(
+        actor=alice, identity=identity, federated_issuer=issuer, subject=SUBJECT, required_claims="repository_owner=acme",
+    )
+    identity = identity_activate(actor=alice, identity=identity)
+    grant(identity, crm, ["tickets:read"])
+    return identity
+
+
+def workload_token(key, *, iss=GITHUB, sub=SUBJECT, aud=TOKEN_URL, kid="gh-1", lifetime=240, **claims):
+    now = int(time.time())
+    payload = {"iss": iss, "sub": sub, "aud": aud, "iat": now, "exp": now + lifetime, "repository_owner": "acme", **claims}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, key, algorithm="ES256", headers={"kid": kid, "typ": "JWT"})
+
+
+def test_a_workload_token_of_a_registered_issuer_gets_the_identity_a_token(oauth, pipeline, platform_key):
+    response = request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex), client_id=str(pipeline.pk))
+    assert response.status_code == 200, response.content
+    claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == claims["client_id"] == str(pipeline.pk)
+    credential = IssuedToken.objects.get().credential
+    assert (credential.federated_issuer.issuer, credential.subject) == (GITHUB, SUBJECT)
+
+
+def test_the_issuer_and_subject_name_the_identity_without_a_client_id(oauth, pipeline, platform_key):
+    response = request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex))
+    assert response.status_code == 200, response.content
+    assert IssuedToken.objects.get().identity_id == pipeline.pk
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kid": "gh-2"},
+        {"sub": "repo:acme/agents:environment:staging"},
+        {"iss": "https://other-issuer.example.com"},
+        {"aud": "https://crm.example.com"},
+        {"lifetime": 3600},
+        {"lifetime": -120},
+        {"repository_owner": "mallory"},
+        {"repository_owner": None},
+    ],
+    ids=["unknown kid", "other subject", "unregistered issuer", "wrong audience", "too long lived", "expired",
+         "required claim differs", "required claim missing"],
+)
+def test_a_token_that_does_not_match_the_credential_is_refused(oauth, pipeline, platform_key, change):
+    response = request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, **change))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert not IssuedToken.objects.exists() and not UsedAssertion.objects.exists()
+
+
+def test_a_token_signed_by_another_key_is_refused(oauth, pipeline):
+    response = request_with(oauth, workload_token(new_private_key(), jti=uuid.uuid4().hex))
+    assert response.status_code == 401 and not IssuedToken.objects.exists()
+
+
+def test_a_client_id_of_another_identity_is_refused(oauth, pipeline, platform_key, make_identity, alice):
+    other = make_identity(alice)
+    for client_id in (str(other.pk), "not-a-uuid"):
+        response = request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex), client_id=client_id)
+        assert response.status_code == 401, client_id
+    assert not IssuedToken.objects.exists()
+
+
+def test_each_token_is_accepted_once_unless_the_issuer_allows_reuse(oauth, pipeline, platform_key, issuer, sam):
+    token = workload_token(platform_key)  # no jti: the token itself is single-use
+    assert request_with(oauth, token).status_code == 200
+    assert request_with(oauth, token).status_code == 401
+    federated_issuer_update(
+        actor=sam, federated_issuer=issuer, name=issuer.name, audience="", jwks=issuer.jwks, max_lifetime=900, reusable=True,
+    )
+    projected = workload_token(platform_key, lifetime=800)
+    assert [request_with(oauth, projected).status_code for _ in range(2)] == [200, 200]
+    assert IssuedToken.objects.count() == 3
+
+
+def test_an_issuer_registered_with_an_audience_accepts_that_audience_only(oauth, pipeline, platform_key, issuer, sam):
+    federated_issuer_update(
+        actor=sam, federated_issuer=issuer, name=issuer.name, audience="api://nhi-portal", jwks=issuer.jwks,
+        max_lifetime=300, reusable=False,
+    )
+    assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex)).status_code == 401
+    assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, aud="api://nhi-portal")).status_code == 200
+
+
+def test_disabling_the_credential_refuses_its_tokens_and_revokes_what_it_got(oauth, pipeline, platform_key, alice):
+    assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex)).status_code == 200
+    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(identity=pipeline))
+    assert IssuedToken.objects.get().revoked_at is not None
+    assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex)).status_code == 401
+
+
+def test_a_subject_belongs_to_one_identity(pipeline, issuer, make_identity, alice):
+    other = make_identity(alice, credential=False)
+    with pytest.raises(ValidationError) as refused:
+        credential_add_federated(actor=alice, identity=other, federated_issuer=issuer, subject=SUBJECT)
+    assert "already in use" in str(refused.value)
+    assert WorkloadCredential.objects.filter(subject=SUBJECT).count() == 1
+
+
+@pytest.mark.parametrize(
+    "claims, message",
+    [
+        ("sub=someone", "checked already"),
+        ("repository_owner", "name=value"),
+        ({"ref": 3}, "string values"),
+        ("\n".join(f"c{n}=v" for n in range(11)), "At most 10"),
+    ],
+)
+def test_it_refuses_required_claims_it_cannot_check(issuer, make_identity, alice, claims, message):
+    identity = make_identity(alice, credential=False)
+    with pytest.raises(ValidationError) as refused:
+        credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject=SUBJECT, required_claims=claims)
+    assert message in str(refused.value)
+    assert not WorkloadCredential.objects.filter(identity=identity).exists()
+
+
+def test_adding_a_federated_credential_is_audited_with_what_it_matches(pipeline):
+    event = AuditEvent.objects.get(action="credential.add", object_id=str(WorkloadCredential.objects.get().pk))
+    assert event.after["issuer"] == GITHUB and event.after["subject"] == SUBJECT
+    assert event.after["required_claims"] == {"repository_owner": "acme"}
+
+
+class OidcIssuer(JsonServer):
+    """An OpenID provider on loopback: its discovery document and its JWKS."""
+
+    def __init__(self):
+        super().__init__()
+        self.issuer = self.origin
+        self.documents["/.well-known/openid-configuration"] = {"issuer": self.issuer, "jwks_uri": f"{self.origin}/jwks"}
+
+    def publish(self, *keys):
+        self.documents["/jwks"] = {"keys": [public_jwk(key, kid=kid) for kid, key in keys]}
+
+
+@pytest.fixture
+def oidc_issuer():
+    server = OidcIssuer()
+    yield server
+    server.stop()
+
+
+def test_registering_an_issuer_finds_its_keys_by_discovery_and_the_sweep_follows_rotation(
+    oauth, sam, alice, make_identity, crm, grant, oidc_issuer,
+):
+    first, second = new_private_key(), new_private_key()
+    oidc_issuer.publish(("k1", first))
+    issuer = federated_issuer_create(actor=sam, name="Cluster", issuer=oidc_issuer.issuer)
+    assert issuer.bundle_endpoint == f"{oidc_issuer.origin}/jwks" and issuer.bundle_fetched_at is not None
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:bot")
+    identity_activate(actor=alice, identity=identity)
+    grant(identity, crm, ["tickets:read"])
+
+    def token(key, kid):
+        return workload_token(key, iss=oidc_issuer.issuer, sub="system:serviceaccount:agents:bot", kid=kid, jti=uuid.uuid4().hex)
+
+    assert request_with(oauth, token(first, "k1")).status_code == 200
+    oidc_issuer.publish(("k2", second))
+    FederatedIssuer.objects.filter(pk=issuer.pk).update(bundle_fetched_at=issuer.bundle_fetched_at.replace(year=2000))
+    assert trust_bundles_refresh(actor=None)["changed"] == 1
+    assert request_with(oauth, token(second, "k2")).status_code == 200
+    assert request_with(oauth, token(first, "k1")).status_code == 401
+    assert AuditEvent.objects.filter(action="federated_issuer.keys_refresh").count() == 1
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(sam, oidc_issuer):
+    oidc_issuer.publish(("k1", new_private_key()))
+    oidc_issuer.documents["/.well-known/openid-configuration"]["issuer"] = "https://elsewhere.example.com"
+    with pytest.raises(ValidationError) as refused:
+        federated_issuer_create(actor=sam, name="Cluster", issuer=oidc_issuer.issuer)
+    assert "names another issuer" in str(refused.value) and not FederatedIssuer.objects.exists()
+
+
+def test_an_unreachable_issuer_asks_for_its_jwks(sam):
+    with pytest.raises(ValidationError) as refused:
+        federated_issuer_create(actor=sam, name="Cluster", issuer="http://127.0.0.1:9/")
+    assert "Paste the issuer's JWKS" in str(refused.value) and not FederatedIssuer.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["token.actions.example.com", "http://issuer.example.com", "ftp://x.example.com"])
+def test_an_issuer_is_an_https_url(sam, platform_key, value):
+    with pytest.raises(ValidationError) as refused:
+        federated_issuer_create(actor=sam, name="x", issuer=value, jwks={"keys": [public_jwk(platform_key, kid="k")]})
+    assert "issuer" in refused.value.message_dict and not FederatedIssuer.objects.exists()
+
+
+def test_an_issuer_is_registered_once_with_a_bounded_lifetime(sam, issuer, platform_key):
+    jwks = {"keys": [public_jwk(platform_key, kid="k")]}
+    with pytest.raises(ValidationError, match="already registered"):
+        federated_issuer_create(actor=sam, name="again", issuer=GITHUB, jwks=jwks)
+    with pytest.raises(ValidationError) as refused:
+        federated_issuer_create(actor=sam, name="k8s", issuer="https://k8s.example.com", jwks=jwks, max_lifetime=86400)
+    assert "max_lifetime" in refused.value.message_dict
+    assert list(FederatedIssuer.objects.values_list("issuer", flat=True)) == [GITHUB]

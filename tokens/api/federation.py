@@ -1,0 +1,43 @@
+"""API for federated issuers (tokens/federation.py), for security admins."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from nhiportal.api import valid
+
+from ..federation import federated_issuer_create, federated_issuer_update
+from ..models import FederatedIssuer
+from .serializers import FederatedIssuerSerializer, FederatedIssuerUpdateSerializer
+from .views import KeysRefreshMixin, _require_security_admin
+
+
+@extend_schema(tags=["services"])
+class FederatedIssuerViewSet(KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """OpenID Connect issuers whose workload tokens agents may present (GitHub Actions, Kubernetes)."""
+
+    serializer_class = FederatedIssuerSerializer
+    parser_classes = [JSONParser]
+    queryset = FederatedIssuer.objects.order_by("name")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _require_security_admin(request)
+
+    def create(self, request):
+        data = valid(FederatedIssuerSerializer, request.data)
+        issuer = federated_issuer_create(actor=request.user, **data)
+        return Response(FederatedIssuerSerializer(issuer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=FederatedIssuerUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        """What is left out stays as it is; keys are fetched again unless jwks is given."""
+        held = self.get_object()
+        data = valid(FederatedIssuerUpdateSerializer, request.data)
+        current = {
+            "name": held.name, "audience": held.audience, "bundle_endpoint": held.bundle_endpoint,
+            "jwks": None if held.bundle_endpoint else held.jwks, "max_lifetime": held.max_lifetime, "reusable": held.reusable,
+        }
+        issuer = federated_issuer_update(actor=request.user, federated_issuer=held, **{**current, **data})
+        return Response(FederatedIssuerSerializer(issuer).data)

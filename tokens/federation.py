@@ -1,0 +1,127 @@
+"""Workload identity federation: the OpenID Connect issuers whose tokens agents may present.
+
+A pipeline in GitHub Actions, a pod in Kubernetes or a function in a cloud already holds a
+short-lived token its platform signed. Registering that platform as a federated issuer lets
+such an agent present the token as its client assertion, so it needs no key of its own to
+keep, rotate or leak (Entra's federated credentials, Vault's JWT auth). The identity's
+federated credential says which issuer and subject (and other claims) stand for it
+(tokens/credentials.py); client authentication checks them (tokens/oauth/client_auth.py).
+
+The issuer's keys come from its OpenID discovery document (jwks_uri), and the sweep fetches
+them again like a trust domain's bundle (tokens/trust_bundles.py); a cluster whose issuer is
+not reachable from the portal has its JWKS pasted.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from nhiportal.audit.services import audit_record
+
+from .models import FederatedIssuer
+from .remote_json import FetchFailed, fetch_json, fetchable
+from .trust_bundles import keys_from, kids_of
+
+MIN_LIFETIME, MAX_LIFETIME = 60, 3600
+
+
+def discover_jwks_uri(issuer: str) -> str:
+    """The jwks_uri of the issuer's OpenID discovery document (OpenID Connect Discovery 1.0,
+    section 4: the document must name the same issuer)."""
+    document = fetch_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration", "The issuer's discovery document")
+    if not isinstance(document, dict) or document.get("issuer") != issuer:
+        raise FetchFailed("The issuer's discovery document names another issuer.")
+    uri = document.get("jwks_uri")
+    if not isinstance(uri, str) or not fetchable(uri):
+        raise FetchFailed("The issuer's discovery document has no https:// jwks_uri.")
+    return uri
+
+
+def _issuer(value: str) -> str:
+    value = (value or "").strip()
+    if not fetchable(value):
+        raise ValidationError({"issuer": "Give the issuer as its tokens carry it in iss: an https:// URL."})
+    return value
+
+
+def _jwks_uri(value: str) -> str:
+    value = (value or "").strip()
+    if value and not fetchable(value):
+        raise ValidationError({"bundle_endpoint": "Give the JWKS URI as an https:// URL (http:// only on this machine)."})
+    return value
+
+
+def _lifetime(value) -> int:
+    if not isinstance(value, int) or not MIN_LIFETIME <= value <= MAX_LIFETIME:
+        raise ValidationError({"max_lifetime": f"Between {MIN_LIFETIME} and {MAX_LIFETIME} seconds."})
+    return value
+
+
+def _keys(issuer: str, jwks, jwks_uri: str) -> tuple[dict, str, bool]:
+    """The keys to keep, where they are fetched again, and whether they were fetched now.
+    Nothing pasted and no JWKS URI: the discovery document says where the keys are."""
+    pasted = jwks not in (None, "", {})
+    if not pasted and not jwks_uri:
+        try:
+            jwks_uri = discover_jwks_uri(issuer)
+        except FetchFailed as error:
+            raise ValidationError({"issuer": f"{error} Paste the issuer's JWKS instead, or give its JWKS URI."}) from None
+    keys, endpoint, _ = keys_from(jwks, jwks_uri)
+    return keys, endpoint, not pasted
+
+
+def _snapshot(issuer: FederatedIssuer) -> dict:
+    return {
+        "name": issuer.name, "issuer": issuer.issuer, "audience": issuer.audience, "kids": kids_of(issuer.jwks),
+        "bundle_endpoint": issuer.bundle_endpoint, "max_lifetime": issuer.max_lifetime, "reusable": issuer.reusable,
+    }
+
+
+@transaction.atomic
+def federated_issuer_create(
+    *, actor, name: str, issuer: str, audience: str = "", jwks=None, bundle_endpoint: str = "",
+    max_lifetime: int = 300, reusable: bool = False,
+) -> FederatedIssuer:
+    """Trust an OIDC issuer's workload tokens, for the identities whose credentials name it."""
+    issuer = _issuer(issuer)
+    if FederatedIssuer.objects.filter(issuer=issuer).exists():
+        raise ValidationError({"issuer": "This issuer is already registered."})
+    keys, endpoint, fetched = _keys(issuer, jwks, _jwks_uri(bundle_endpoint))
+    now = timezone.now()
+    held = FederatedIssuer(
+        name=(name or "").strip(), issuer=issuer, audience=(audience or "").strip(), jwks=keys, bundle_endpoint=endpoint,
+        bundle_fetched_at=now if fetched else None, max_lifetime=_lifetime(max_lifetime), reusable=bool(reusable),
+        created_by=actor if getattr(actor, "pk", None) else None, created_at=now, updated_at=now,
+    )
+    held.full_clean()
+    held.save()
+    audit_record(actor=actor, action="federated_issuer.create", obj=held, after=_snapshot(held))
+    return held
+
+
+@transaction.atomic
+def federated_issuer_update(
+    *, actor, federated_issuer: FederatedIssuer, name: str, audience: str, jwks=None, bundle_endpoint: str = "",
+    max_lifetime: int, reusable: bool,
+) -> FederatedIssuer:
+    """Change what is checked of the issuer's tokens, or its keys: pasted keys replace the
+    ones held; otherwise they are fetched now from the JWKS URI (or found again by discovery)."""
+    held = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)
+    before = _snapshot(held)
+    held.jwks, held.bundle_endpoint, fetched = _keys(held.issuer, jwks, _jwks_uri(bundle_endpoint))
+    if fetched:
+        held.bundle_fetched_at, held.bundle_error, held.refresh_hint = timezone.now(), "", None
+    held.name, held.audience = (name or "").strip(), (audience or "").strip()
+    held.max_lifetime, held.reusable = _lifetime(max_lifetime), bool(reusable)
+    after = _snapshot(held)
+    changed = [k for k in after if after[k] != before[k]]
+    if not changed:
+        if fetched:  # the same keys, fetched again: only when is kept
+            held.save(update_fields=["bundle_fetched_at", "bundle_error", "refresh_hint"])
+        return held
+    held.updated_at = timezone.now()
+    held.full_clean()
+    held.save()
+    audit_record(actor=actor, action="federated_issuer.update", obj=held,
+                 before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return held
