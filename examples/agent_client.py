@@ -12,6 +12,13 @@ once when told `use_dpop_nonce`.
     response = agent.call("GET", "https://crm.example.com/api/tickets", task)
     agent.end_task(task)   # revokes every token of the task
 
+An agent in GitHub Actions or Kubernetes whose identity has a federated credential holds no
+key: it hands over its platform's token instead, asked for afresh at each request (a
+Kubernetes projected token file is re-read; in GitHub Actions, ask ACTIONS_ID_TOKEN_REQUEST_URL
+for a new one, since the portal accepts each of those once).
+
+    agent = PortalAgent(portal_url, client_id, workload_token=lambda: open(TOKEN_FILE).read().strip())
+
 The tests run this file against a live portal (tests/examples/test_agent_client.py).
 """
 
@@ -45,8 +52,13 @@ class PortalError(Exception):
 
 
 class PortalAgent:
-    def __init__(self, portal_url: str, client_id: str, private_key, *, kid: str, session: requests.Session | None = None):
-        self.client_id, self.private_key, self.kid = client_id, private_key, kid
+    def __init__(
+        self, portal_url: str, client_id: str, private_key=None, *, kid: str = "", workload_token=None,
+        session: requests.Session | None = None,
+    ):
+        if (private_key is None) == (workload_token is None):
+            raise ValueError("Give the registered private key (and its kid), or workload_token: not both.")
+        self.client_id, self.private_key, self.kid, self.workload_token = client_id, private_key, kid, workload_token
         self.http = session or requests.Session()
         self.metadata = self.http.get(portal_url.rstrip("/") + "/.well-known/oauth-authorization-server", timeout=10).json()
         self.dpop_key = ec.generate_private_key(ec.SECP256R1())  # never leaves this process
@@ -54,6 +66,8 @@ class PortalAgent:
         self.nonces: dict[str, str] = {}  # origin -> the DPoP nonce it last handed out
 
     def _assertion(self, audience: str) -> str:
+        if self.workload_token:  # the platform's own token: its issuer signed it for the portal's audience
+            return self.workload_token()
         now = int(time.time())
         claims = {"iss": self.client_id, "sub": self.client_id, "aud": audience, "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.kid})
@@ -102,7 +116,10 @@ class PortalAgent:
 
         def send():
             # A new assertion and proof each attempt: the portal accepts each assertion only once.
-            signed = {**data, "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion(url)}
+            signed = {
+                **data, "client_id": self.client_id,
+                "client_assertion_type": ASSERTION_TYPE, "client_assertion": self._assertion(url),
+            }
             headers = {"DPoP": self._proof("POST", url)} if proof else {}
             return self.http.post(url, data=signed, headers=headers, timeout=10)
 

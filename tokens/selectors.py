@@ -109,7 +109,9 @@ def connection_facts(identity) -> dict:
         .select_related("service").order_by("service__name")
     )
     return {
-        "credentials": list(WorkloadCredential.objects.filter(identity=identity, enabled=True).order_by("-created_at")),
+        "credentials": list(
+            WorkloadCredential.objects.filter(identity=identity, enabled=True).select_related("federated_issuer").order_by("-created_at")
+        ),
         "grants": list(live),
     }
 

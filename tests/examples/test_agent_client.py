@@ -8,8 +8,12 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from examples.agent_client import PortalAgent, PortalError
-from tests.tokens.conftest import CRM, agent, crm, grant, make_agent  # noqa: F401  (fixtures)
+from inventory.services import identity_activate
+from tests.tokens.conftest import CRM, agent, crm, grant, make_agent, new_private_key, public_jwk  # noqa: F401  (fixtures)
+from tests.tokens.test_federation import workload_token
 from tests.tokens.test_standard_clients import portal  # noqa: F401  (fixture)
+from tokens.credentials import credential_add_federated
+from tokens.federation import federated_issuer_create
 from tokens.models import IssuedToken
 from tokens.public_keys import jwk_thumbprint
 from tokens.dpop import Nonces
@@ -130,3 +134,24 @@ def test_the_example_agent_follows_the_dpop_nonces_of_the_portal_and_the_resourc
     assert client.call("GET", API_URL, first).status_code == 200
     assert crm_server.statuses == [401, 200, 200]
     assert client.nonces["https://crm.example.com"] != client.nonces[live_server.url]
+
+
+def test_the_example_agent_in_a_cluster_presents_its_projected_token_and_holds_no_key(portal, live_server, sam, alice, make_identity, crm, grant):
+    _metadata, http = portal
+    cluster_key = new_private_key()
+    issuer = federated_issuer_create(
+        actor=sam, name="Agents cluster", issuer="https://k8s.example.com", audience="api://nhi-portal",
+        jwks={"keys": [public_jwk(cluster_key, kid="c1")]}, max_lifetime=900, reusable=True,
+    )
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:bot")
+    identity_activate(actor=alice, identity=identity)
+    grant(identity, crm, ["tickets:read"])
+    projected = workload_token(cluster_key, iss=issuer.issuer, sub="system:serviceaccount:agents:bot", aud="api://nhi-portal", kid="c1", lifetime=800)
+    client = PortalAgent(live_server.url, str(identity.pk), workload_token=lambda: projected, session=http)
+    task = client.token(CRM, "tickets:read", intent="Summarise open tickets")
+    assert client.token(CRM, "tickets:read", intent="And again")["token_type"] == "DPoP"
+    assert client.end_task(task)["tokens_revoked"] == 1
+    assert IssuedToken.objects.filter(identity=identity).count() == 2
+    with pytest.raises(ValueError):
+        PortalAgent(live_server.url, str(identity.pk), new_private_key(), kid="k", workload_token=lambda: projected, session=http)

@@ -5,6 +5,11 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from tokens.credentials import credential_add_federated
+from tokens.federation import federated_issuer_create
+
+from .conftest import new_private_key, public_jwk
+
 pytestmark = pytest.mark.django_db
 
 
@@ -44,3 +49,16 @@ def test_the_panel_says_where_from_how_often_and_which_services_want_bound_token
     service_update(actor=sam, service=crm, requires_dpop=True)
     panel = client_for(alice).get(url).content.decode()
     assert '<span class="mono">10.20.0.0/16</span>' in panel and "30 tokens a minute" in panel and "DPoP-bound tokens only" in panel
+
+
+def test_the_panel_of_a_federated_agent_shows_its_platform_token_and_no_key(client_for, alice, sam, make_identity):
+    issuer = federated_issuer_create(
+        actor=sam, name="GitHub Actions", issuer="https://token.actions.example.com", audience="api://nhi-portal",
+        jwks={"keys": [public_jwk(new_private_key(), kid="gh-1")]},
+    )
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="repo:acme/agents:ref:refs/heads/main")
+    panel = client_for(alice).get(f"/identities/{identity.pk}/connect-panel/").content.decode()
+    assert 'its GitHub Actions token for <span class="mono">repo:acme/agents:ref:refs/heads/main</span>' in panel
+    assert '<span class="mono">api://nhi-portal</span>' in panel
+    assert "workload_token=read_platform_token" in panel and "private_key," not in panel
