@@ -8,6 +8,9 @@ and the portal's TTL ceiling (policy may refuse or shorten more, request by requ
 delegation adds the grants of each identity it may act for, but only with a token of that
 identity in hand: the key alone does not reach them.
 
+An agent with a federated credential has no key to copy: what leaks is its platform's token,
+which works only until it expires, and once unless its issuer accepts a token again.
+
 A leaked access token reaches less: one service, its scopes, until it expires, and nothing
 at all when it is DPoP-bound (the key it is bound to stays with the agent).
 """
@@ -20,7 +23,7 @@ from django.utils import timezone
 from inventory.models import AIIdentity, Sensitivity, Status
 from nhiportal.conf import nhi_setting
 
-from .models import Grant, ServiceScope, WorkloadCredential
+from .models import CredentialKind, Grant, ServiceScope, WorkloadCredential
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,20 @@ class Reach:
 
 
 @dataclass(frozen=True)
+class FederatedWay:
+    """A federated credential: a copy of the platform's token is the way in, for a short while."""
+
+    issuer: str
+    subject: str
+    max_lifetime: int  # seconds a token of that issuer may live
+    reusable: bool  # a copy works again and again until it expires, not once
+
+    @property
+    def minutes(self) -> int:
+        return max(1, self.max_lifetime // 60)
+
+
+@dataclass(frozen=True)
 class BlastRadius:
     gets_tokens: bool  # False: not active, so a leaked key gets nothing until it is reactivated
     status_label: str
@@ -52,6 +69,7 @@ class BlastRadius:
     ttl_seconds: int  # the longest a token lives
     reaches: list[Reach]
     through_delegation: list[Reach]
+    federated: tuple[FederatedWay, ...] = ()
 
     @property
     def ttl_minutes(self) -> int:
@@ -112,4 +130,9 @@ def blast_radius(identity: AIIdentity) -> BlastRadius:
         ttl_seconds=nhi_setting("TOKEN_TTL_CEILING"),
         reaches=_reaches([identity.pk], now),
         through_delegation=_reaches(list(principals), now, principals),
+        federated=tuple(
+            FederatedWay(c.federated_issuer.name, c.subject, c.federated_issuer.max_lifetime, c.federated_issuer.reusable)
+            for c in WorkloadCredential.objects.filter(identity=identity, enabled=True, kind=CredentialKind.FEDERATED)
+            .select_related("federated_issuer").order_by("pk")
+        ),
     )

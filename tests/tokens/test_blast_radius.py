@@ -2,11 +2,15 @@
 
 import pytest
 
-from inventory.services import identity_suspend, identity_update
+from inventory.services import identity_activate, identity_suspend, identity_update
 from tokens.blast_radius import blast_radius
+from tokens.credentials import credential_add_federated
 from tokens.delegations import delegation_create
+from tokens.federation import federated_issuer_create
 from tokens.models import Service
 from tokens.services import grant_revoke, service_create
+
+from .conftest import new_private_key, public_jwk
 
 
 @pytest.fixture
@@ -83,6 +87,24 @@ def test_the_api_answers_the_same(agent, crm, grant, rita, client_for):
     body = client_for(rita).get(f"/api/v1/identities/{agent.identity.pk}/blast-radius/").json()
     assert body["gets_tokens"] is True and body["networks"] == [] and body["ttl_seconds"] == 900
     assert [(r["service_name"], r["consequential"], r["sensitivity"]) for r in body["reaches"]] == [("CRM", ["customers:export"], "Internal")]
+
+
+def test_a_federated_agent_has_no_key_to_copy_and_its_platform_tokens_work_briefly(sam, alice, make_identity, crm, grant, client_for):
+    issuer = federated_issuer_create(
+        actor=sam, name="Agents cluster", issuer="https://k8s.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="c1")]},
+        max_lifetime=900, reusable=True,
+    )
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:bot")
+    identity = identity_activate(actor=alice, identity=identity)
+    grant(identity, crm, ["tickets:read"])
+    panel = client_for(alice).get(f"/identities/{identity.pk}/blast-radius-panel/").content.decode()
+    assert "Whoever copied one of its Agents cluster tokens could get tokens" in panel
+    assert "there is no key of its own to copy" in panel and "<strong>again and again</strong>" in panel and "at most 15 minutes" in panel
+    body = client_for(alice).get(f"/api/v1/identities/{identity.pk}/blast-radius/").json()
+    assert body["federated"] == [
+        {"issuer": "Agents cluster", "subject": "system:serviceaccount:agents:bot", "max_lifetime": 900, "reusable": True}
+    ]
 
 
 def test_outsiders_learn_nothing(agent, crm, grant, bob, charlie, client_for, client):

@@ -70,6 +70,13 @@ class ReachSerializer(serializers.Serializer):
     through = serializers.CharField(help_text="The identity it acts for (a delegation); empty for its own grants.")
 
 
+class FederatedWaySerializer(serializers.Serializer):
+    issuer = serializers.CharField(help_text="The federated issuer's name.")
+    subject = serializers.CharField()
+    max_lifetime = serializers.IntegerField(help_text="Seconds a copied token of that issuer works at most.")
+    reusable = serializers.BooleanField(help_text="True: a copy works again and again until it expires; false: once.")
+
+
 class BlastRadiusSerializer(serializers.Serializer):
     gets_tokens = serializers.BooleanField(help_text="False: not active, so a copied key gets nothing until it is again.")
     keys = serializers.IntegerField(help_text="Enabled workload credentials: each is a way in.")
@@ -79,6 +86,7 @@ class BlastRadiusSerializer(serializers.Serializer):
     top_sensitivity = serializers.CharField(allow_null=True)
     reaches = ReachSerializer(many=True, help_text="Its live grants on active services.")
     through_delegation = ReachSerializer(many=True, help_text="Reached only with a token of an identity it acts for in hand.")
+    federated = FederatedWaySerializer(many=True, help_text="Its federated credentials: a copied platform token is the way in.")
 
 
 class TrustDomainSerializer(serializers.Serializer):
