@@ -175,8 +175,9 @@ def _bundle_key(jws: CompactJWS, bundle: dict[str, PublicKey]) -> PublicKey:
 def _single_use(client_id: str, verified: dict, jws: CompactJWS) -> tuple[str, datetime]:
     """The replay key of a token its issuer may leave without a jti: the token itself then
     becomes single-use at this endpoint."""
-    jti = verified.get("jti") or hashlib.sha256(jws.signing_input + jws.signature).hexdigest()
-    return _replay(client_id, str(jti)[:255], verified["exp"])
+    if "jti" not in verified:
+        return _replay(client_id, hashlib.sha256(jws.signing_input + jws.signature).hexdigest(), verified["exp"])
+    return _replay(client_id, _jti(verified), verified["exp"])
 
 
 def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
