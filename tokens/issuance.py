@@ -245,7 +245,7 @@ def _ttl(now: datetime, *bounds) -> int:
     return ttl
 
 
-def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now, sender_constrained=False, source_address=""):
+def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now, sender_constrained, client):
     """Ask policy; return the token's lifetime, the decision row to write and the policy that
     decided. A denial raises _PolicyDenial, which records itself when the refusal commits."""
     human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > now)
@@ -261,7 +261,8 @@ def _decide(action, identity, service, scopes, granted, context: TaskContext | N
         human_approval=human_approval,
         consequential=any(offered[s] for s in scopes),
         sender_constrained=sender_constrained,
-        source_address=source_address,
+        source_address=client.address,
+        credential=client.credential_kind,
         at=now,
     )
     evaluation = engine.policy_evaluate(request)
@@ -560,7 +561,7 @@ def token_issue(
             )
         grant_id, grant_end = _grant_cover(scopes, grants)
         ttl = _ttl(now, requested_ttl, grant_end)
-        ttl, decision, policy = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered, now, bool(jkt), client.address)
+        ttl, decision, policy = _decide(engine.ISSUE, identity, service, scopes, granted, context, ttl, task, offered, now, bool(jkt), client)
         if ttl < 1:
             raise _Refusal(
                 OAuthError(INVALID_SCOPE, "The grant or approval ends too soon for a token."), "portal:no-time-left", service, decision,
@@ -680,7 +681,7 @@ def token_exchange(
             )
         grant_id, grant_end = _grant_cover(wanted, grants)
         ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
-        ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now, bool(jkt), client.address)
+        ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now, bool(jkt), client)
         if ttl < 1:
             raise _Refusal(
                 OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,

@@ -48,6 +48,7 @@ def test_it_records_the_cedar_request_and_timing(agent, crm):
         "consequential": False,
         "sender_constrained": False,
         "source_address": "0.0.0.0",  # no request, no address
+        "credential": "jwk",
     }
     assert row.eval_ms >= 0
 

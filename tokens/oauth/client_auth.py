@@ -51,6 +51,7 @@ class AuthenticatedClient:
     replay_key: str  # empty: a token its issuer lets agents present again (FederatedIssuer.reusable)
     replay_expires_at: datetime | None
     address: str = ""  # where the request came from (REMOTE_ADDR), for the identity's allowed networks
+    credential_kind: str = CredentialKind.JWK  # how it proved itself, for policy (context.credential)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,9 @@ def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> Authen
         raise _fail("Unknown client or key.") from None
     verified = _verify(jws, _bundle_key(jws, bundle), audiences=audiences, issuer=None, subject=spiffe_id)
     replay_key, replay_expires = _single_use(client_id, verified, jws)  # SPIRE may leave jti out
-    return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address)
+    return AuthenticatedClient(
+        client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address, CredentialKind.SPIFFE
+    )
 
 
 def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
@@ -236,7 +239,9 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
             raise _fail(f"The token's {name!r} claim is not the one this identity's credential requires.")
     client_id = str(credential.identity_id)
     replay_key, replay_expires = ("", None) if issuer.reusable else _single_use(client_id, verified, jws)
-    return AuthenticatedClient(client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address)
+    return AuthenticatedClient(
+        client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address, CredentialKind.FEDERATED
+    )
 
 
 def authenticate_agent(post, *, audiences: list[str], address: str = "") -> AuthenticatedClient:

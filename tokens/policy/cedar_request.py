@@ -54,6 +54,7 @@ CONTEXT_FACTS = {
     "consequential": (bool, False),
     "sender_constrained": (bool, False),
     "source_address": (IPAddress, UNKNOWN_ADDRESS),
+    "credential": (str, "jwk"),
 }
 OPTIONAL_CONTEXT = frozenset({"sensitivity"})
 EXAMPLE_PRINCIPAL_ID = "example-agent"
@@ -158,6 +159,7 @@ def request_from_portal(request, *, owners_active: bool, at) -> CedarRequest:
         "consequential": bool(request.consequential),
         "sender_constrained": bool(request.sender_constrained),
         "source_address": request.source_address or UNKNOWN_ADDRESS,
+        "credential": request.credential,
     }
     if request.sensitivity is not None:
         context["sensitivity"] = int(request.sensitivity)

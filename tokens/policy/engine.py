@@ -44,6 +44,7 @@ class PolicyRequest:
     consequential: bool = False  # any requested scope is consequential on the service
     sender_constrained: bool = False  # the token will be bound to the agent's DPoP key
     source_address: str = ""  # the request's address (REMOTE_ADDR); "" when there is none
+    credential: str = "jwk"  # how the agent proved itself: a CredentialKind value
     # "owners_active": bool, when the caller already knows it (saves a query).
     extra_context: dict = field(default_factory=dict)
     at: datetime | None = None  # when the request is evaluated (hour, weekday); now if None

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from inventory import selectors as inventory_selectors
 from inventory.models import Sensitivity
-from tokens.models import Service
+from tokens.models import CredentialKind, Service
 
 from .cedar_request import ACTIONS
 from .checking import policy_problems
@@ -106,9 +106,16 @@ class SimulatorForm(forms.Form):
         label="Asked from (IP address)", required=False, unpack_ipv4=True,
         help_text="What policies see as context.source_address; empty: 0.0.0.0, an address no range holds.",
     )
+    credential = forms.ChoiceField(
+        label="Proves itself with", choices=CredentialKind.choices, initial=CredentialKind.JWK, required=False,
+        help_text="What policies see as context.credential.",
+    )
     version = VersionChoiceField(
         queryset=PolicyVersion.objects.none(), required=False, empty_label="What applies now", to_field_name="number"
     )
+
+    def clean_credential(self):
+        return self.cleaned_data["credential"] or CredentialKind.JWK  # a link that does not say
 
     def __init__(self, *args, user, versions, **kwargs):
         super().__init__(*args, **kwargs)

@@ -40,6 +40,7 @@ def simulate(
     human_approval: bool = False,
     sender_constrained: bool = False,
     source_address: str = "",
+    credential: str = "jwk",
     version=None,
     at=None,
     assume_granted=(),
@@ -65,6 +66,7 @@ def simulate(
         consequential=bool(consequential),
         sender_constrained=sender_constrained,
         source_address=source_address,
+        credential=credential,
         at=at,
     )
     owners_active = Ownership.objects.filter(identity=identity, person__is_active=True).exists()

@@ -211,6 +211,7 @@ def simulator(request):
             human_approval=data["human_approval"],
             sender_constrained=data["sender_constrained"],
             source_address=data["source_address"],
+            credential=data["credential"],
             version=data["version"],
         )
     return render(

@@ -4,6 +4,7 @@ field never leaks into a response by accident."""
 from rest_framework import serializers
 
 from inventory.models import Sensitivity
+from tokens.models import CredentialKind
 
 from ..cedar_request import ACTIONS
 from ..models import Decision, PolicyMode
@@ -102,6 +103,9 @@ class SimulateSerializer(serializers.Serializer):
     source_address = serializers.IPAddressField(
         required=False, default="", allow_blank=True,
         help_text="The address the request comes from (context.source_address); omit for 0.0.0.0.",
+    )
+    credential = serializers.ChoiceField(
+        choices=CredentialKind.choices, default=CredentialKind.JWK, help_text="How the agent proves itself (context.credential).",
     )
     version = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A version number; omit for what applies now.")
 
