@@ -98,9 +98,12 @@ def credential_add_spiffe(*, actor, identity: AIIdentity, spiffe_id: str, label:
     match = SPIFFE_ID.match(spiffe_id)
     if not match:
         raise ValidationError({"spiffe_id": "A SPIFFE ID looks like spiffe://trust-domain/path/to/workload."})
-    domain = TrustDomain.objects.filter(name=match.group(1)).first()
+    # Locked before the identity, as tokens/distrust.py locks them: trust cannot end meanwhile.
+    domain = TrustDomain.objects.select_for_update().filter(name=match.group(1)).first()
     if domain is None:
         raise ValidationError({"spiffe_id": f"The trust domain {match.group(1)!r} is not registered; ask a security admin to add it."})
+    if domain.distrusted_at:
+        raise ValidationError({"spiffe_id": f"The trust domain {domain.name!r} is no longer trusted: {domain.distrust_reason}"})
     identity = _usable_identity(identity)
     credential = WorkloadCredential(
         identity=identity,
@@ -147,6 +150,9 @@ def credential_add_federated(
     if not subject or len(subject) > 255:
         raise ValidationError({"subject": "Give the sub the tokens carry, e.g. repo:acme/agents:environment:production."})
     claims = required_claims_from(required_claims)
+    federated_issuer = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)  # as for a trust domain
+    if federated_issuer.distrusted_at:
+        raise ValidationError({"federated_issuer": f"{federated_issuer.name} is no longer trusted: {federated_issuer.distrust_reason}"})
     identity = _usable_identity(identity)
     credential = WorkloadCredential(
         identity=identity,

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .federation import federated_issuer_create, federated_issuer_update
 from .forms import FederatedIssuerEditForm, FederatedIssuerForm
 from .models import FederatedIssuer
-from .views import _form_page, _require_security_admin, _submitted, keys_refresh_page
+from .views import _form_page, _require_security_admin, _submitted, keys_refresh_page, trust_change_page
 
 
 @login_required
@@ -56,6 +56,12 @@ def issuer_edit(request, pk):
     return _form_page(
         request, "tokens/federatedissuer_form.html", form, issuer=issuer, cancel_url=reverse("tokens:issuer-list")
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def issuer_trust(request, pk):
+    return trust_change_page(request, FederatedIssuer, pk, "federated issuer", "tokens:issuer-list")
 
 
 @require_POST

@@ -187,7 +187,7 @@ class SpiffeCredentialForm(forms.Form):
 class FederatedCredentialForm(forms.Form):
     label = forms.CharField(max_length=120, required=False)
     federated_issuer = forms.ModelChoiceField(
-        queryset=FederatedIssuer.objects.order_by("name"), label="Issuer", empty_label=None,
+        queryset=FederatedIssuer.objects.filter(distrusted_at__isnull=True).order_by("name"), label="Issuer", empty_label=None,
         help_text="A security admin registers the issuers the portal trusts.",
     )
     subject = forms.CharField(

@@ -131,7 +131,7 @@ def credential_add_spiffe_id(request, pk):
         {
             "title": "Add a SPIFFE ID",
             "intro": "The agent presents a JWT-SVID from its trust domain as its client assertion.",
-            "trust_domains": TrustDomain.objects.order_by("name").values_list("name", flat=True),
+            "trust_domains": TrustDomain.objects.filter(distrusted_at__isnull=True).order_by("name").values_list("name", flat=True),
         },
     )
 
@@ -145,7 +145,7 @@ def credential_add_federated_subject(request, pk):
             "title": "Add a federated workload token",
             "intro": "The agent presents the token its platform gives it (GitHub Actions, Kubernetes, a cloud) "
             "as its client assertion, with client_id set to this identity's; it keeps no key of its own.",
-            "issuers_missing": not FederatedIssuer.objects.exists(),
+            "issuers_missing": not FederatedIssuer.objects.filter(distrusted_at__isnull=True).exists(),
         },
     )
 

@@ -71,6 +71,10 @@ class TrustDomain(models.Model):
     refresh_hint = models.PositiveIntegerField(null=True, blank=True)  # seconds, as the bundle asks
     bundle_fetched_at = models.DateTimeField(null=True, blank=True)
     bundle_error = models.TextField(blank=True)  # why the last fetch failed; empty once one works
+    # Set when a security admin stopped trusting it (tokens/distrust.py): its SVIDs are refused.
+    distrusted_at = models.DateTimeField(null=True, blank=True)
+    distrusted_by_label = models.CharField(max_length=200, blank=True)
+    distrust_reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -106,6 +110,10 @@ class FederatedIssuer(models.Model):
     # A pod presents the kubelet's projected token until it is refreshed: such issuers' tokens
     # may be presented again until they expire. Otherwise each is accepted once.
     reusable = models.BooleanField(default=False)
+    # As on TrustDomain: set when a security admin stopped trusting it; its tokens are refused.
+    distrusted_at = models.DateTimeField(null=True, blank=True)
+    distrusted_by_label = models.CharField(max_length=200, blank=True)
+    distrust_reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -128,7 +128,7 @@ def trust_bundles_refresh(*, actor, now=None) -> dict:
     now = now or timezone.now()
     counts = {"changed": 0, "unchanged": 0, "failed": 0}
     for model in (TrustDomain, FederatedIssuer):
-        for holder in model.objects.exclude(bundle_endpoint="").order_by("name"):
+        for holder in model.objects.exclude(bundle_endpoint="").filter(distrusted_at__isnull=True).order_by("name"):
             if is_due(holder, now):
                 counts[bundle_refresh(actor=actor, holder=holder, now=now)] += 1
     return counts

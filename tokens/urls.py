@@ -45,10 +45,12 @@ urlpatterns = [
     path("trust-domains/new/", views.trustdomain_create, name="trustdomain-create"),
     path("trust-domains/<int:pk>/", views.trustdomain_edit, name="trustdomain-edit"),
     path("trust-domains/<int:pk>/refresh/", views.trustdomain_refresh, name="trustdomain-refresh"),
+    path("trust-domains/<int:pk>/trust/", views.trustdomain_trust, name="trustdomain-trust"),
     path("federated-issuers/", federation_views.issuer_list, name="issuer-list"),
     path("federated-issuers/new/", federation_views.issuer_create, name="issuer-create"),
     path("federated-issuers/<int:pk>/", federation_views.issuer_edit, name="issuer-edit"),
     path("federated-issuers/<int:pk>/refresh/", federation_views.issuer_refresh, name="issuer-refresh"),
+    path("federated-issuers/<int:pk>/trust/", federation_views.issuer_trust, name="issuer-trust"),
     # Panels the identity page loads with htmx (inventory does not import tokens), and their actions.
     path("identities/<uuid:pk>/credentials-panel/", identity_views.credentials_panel, name="identity-credentials-panel"),
     path("identities/<uuid:pk>/access-panel/", identity_views.access_panel, name="identity-access-panel"),

@@ -47,8 +47,9 @@ from .keys import signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
 from .remote_json import FetchFailed
 from .resource_metadata import service_draft
+from .distrust import trust_end, trust_restore
 from .trust_bundles import bundle_refresh
-from .models import Grant, KeyState, Service, SigningKey, TrustDomain
+from .models import Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
 
 
 # A refused credential-bearing form must not echo a pasted private key back into the page.
@@ -443,6 +444,37 @@ def keys_refresh_page(request, model, pk, what: str, back: str):
     else:
         messages.success(request, f"Fetched the {what} of {holder.name}: {'new keys' if outcome == 'changed' else 'the same keys'}.")
     return redirect(back)
+
+
+def trust_change_page(request, model, pk, kind: str, back: str):
+    """Stop trusting a trust domain or an issuer (tokens/distrust.py), or trust it again: what
+    it disables, and why."""
+    _require_security_admin(request)
+    holder = get_object_or_404(model, pk=pk)
+    form = ReasonForm(request.POST or None)
+    change = trust_restore if holder.distrusted_at else trust_end
+    changed = request.method == "POST" and _submitted(form, lambda data: change(actor=request.user, holder=holder, reason=data["reason"]))
+    if changed and changed.distrusted_at:
+        messages.success(
+            request, f"Stopped trusting {changed.name}: {changed.credentials_disabled} credential{pluralize(changed.credentials_disabled)} "
+            f"disabled, {changed.tokens_revoked} token{pluralize(changed.tokens_revoked)} revoked.",
+        )
+    elif changed:
+        messages.success(request, f"{changed.name} is trusted again; owners may add credentials that name it.")
+    if changed:
+        return redirect(back)
+    credentials = holder.credentials.filter(enabled=True).select_related("identity").order_by("identity__name")
+    live = IssuedToken.objects.filter(credential__in=credentials, revoked_at__isnull=True, expires_at__gt=timezone.now()).count()
+    return _form_page(
+        request, "tokens/trust_change.html", form, holder=holder, kind=kind, kind_plural=f"{kind}s",
+        credentials=credentials, live_tokens=live, cancel_url=reverse(back),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def trustdomain_trust(request, pk):
+    return trust_change_page(request, TrustDomain, pk, "trust domain", "tokens:trustdomain-list")
 
 
 @require_POST

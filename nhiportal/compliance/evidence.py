@@ -29,7 +29,7 @@ from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (
     AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState,
-    ReviewDecision, Service, ServiceScope, SigningKey, Task, TokenPace, WorkloadCredential,
+    ReviewDecision, Service, ServiceScope, SigningKey, Task, TokenPace, TrustDomain, WorkloadCredential,
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rate_limit import SLOWED_DAYS, per_minute
@@ -166,7 +166,10 @@ def workload_identity(now) -> Evidence:
         "(a federated issuer's); the portal accepts no shared secret.",
         {"active identities": active.count(), "public keys": kinds.get("jwk", 0), "SPIFFE IDs": kinds.get("spiffe", 0),
          "federated subjects": kinds.get("federated", 0),
-         "federated issuers accepting a token again": FederatedIssuer.objects.filter(reusable=True).count(),
+         "federated issuers accepting a token again": FederatedIssuer.objects.filter(reusable=True, distrusted_at=None).count(),
+         "trust domains and issuers no longer trusted": (
+             TrustDomain.objects.exclude(distrusted_at=None).count() + FederatedIssuer.objects.exclude(distrusted_at=None).count()
+         ),
          "static secrets": 0, "active without a credential": count},
         findings, count,
     )

@@ -54,6 +54,16 @@ def test_a_security_admin_trusts_an_issuer_by_its_url(page, login, sam, cluster)
     expect(row).to_contain_text("again until they expire")
     expect(row).to_contain_text("fetched")
     assert FederatedIssuer.objects.get().bundle_endpoint == f"{cluster.origin}/jwks"
+
+    row.get_by_role("link", name="Stop trusting…").click()
+    expect(page.locator("main")).to_contain_text("No identity uses it now")
+    page.get_by_role("button", name="Stop trusting").click()
+    expect(page.locator("main")).to_contain_text("This field is required")  # the reason, next to its field
+    page.get_by_label("Reason").fill("The cluster's service account signing key was copied.")
+    page.get_by_role("button", name="Stop trusting").click()
+    expect(page.get_by_role("status").or_(page.locator(".messages"))).to_contain_text("Stopped trusting Agents cluster")
+    expect(page.get_by_role("row", name=re.compile("Agents cluster"))).to_contain_text("not trusted")
+    assert FederatedIssuer.objects.get().distrusted_at is not None
     assert not blocked
 
 

@@ -23,6 +23,7 @@ from tests.policy.conftest import ALLOW_ALL, active_version, default_version
 from tests.tokens.conftest import CRM, new_private_key, public_jwk, token_request
 from tokens.credentials import credential_add_federated, credential_disable
 from tokens.exposures import exposure_dismiss, exposure_report_token
+from tokens.distrust import trust_end
 from tokens.federation import federated_issuer_create
 from tokens.access_requests import access_request_approve, access_request_create
 from tokens.models import AccessRequest, Exposure, IssuedToken, Service, SigningKey, Task, WorkloadCredential
@@ -100,6 +101,9 @@ def test_workload_identity_counts_federated_subjects_and_issuers_that_accept_a_t
     credential_add_federated(actor=alice, identity=make_identity(alice, credential=False), federated_issuer=issuer, subject="system:serviceaccount:a:b")
     figures = check("workload-identity").figures
     assert (figures["federated subjects"], figures["federated issuers accepting a token again"]) == (1, 1)
+    trust_end(actor=sam, holder=issuer, reason="Cluster breached.")
+    figures = check("workload-identity").figures
+    assert (figures["federated subjects"], figures["trust domains and issuers no longer trusted"]) == (0, 1)
 
 
 def test_one_public_key_on_two_identities_fails_reuse(alice, make_agent, agent):

@@ -10,11 +10,11 @@ from nhiportal.api import valid
 from ..federation import federated_issuer_create, federated_issuer_update
 from ..models import FederatedIssuer
 from .serializers import FederatedIssuerSerializer, FederatedIssuerUpdateSerializer
-from .views import KeysRefreshMixin, _require_security_admin
+from .views import KeysRefreshMixin, TrustChangeMixin, _require_security_admin
 
 
 @extend_schema(tags=["services"])
-class FederatedIssuerViewSet(KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FederatedIssuerViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """OpenID Connect issuers whose workload tokens agents may present (GitHub Actions, Kubernetes)."""
 
     serializer_class = FederatedIssuerSerializer

@@ -100,6 +100,8 @@ class TrustDomainSerializer(serializers.Serializer):
     refresh_hint = serializers.IntegerField(read_only=True, allow_null=True, help_text="Seconds between fetches, as the bundle asks (300 if it does not).")
     bundle_fetched_at = serializers.DateTimeField(read_only=True, allow_null=True)
     bundle_error = serializers.CharField(read_only=True, help_text="Why the last fetch failed; empty once one works.")
+    distrusted_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Set: its SVIDs are refused (POST distrust/).")
+    distrust_reason = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -326,6 +328,8 @@ class FederatedIssuerSerializer(FederatedIssuerUpdateSerializer):
     issuer = serializers.CharField(max_length=500, help_text="Exactly as its tokens carry it in iss (https).")
     bundle_fetched_at = serializers.DateTimeField(read_only=True, allow_null=True)
     bundle_error = serializers.CharField(read_only=True, help_text="Why the last fetch failed; empty once one works.")
+    distrusted_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Set: its tokens are refused (POST distrust/).")
+    distrust_reason = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 

@@ -56,6 +56,7 @@ from ..blast_radius import blast_radius
 from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
+from ..distrust import trust_end, trust_restore
 from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
@@ -145,8 +146,26 @@ class KeysRefreshMixin:
         return Response(data)
 
 
+class TrustChangeMixin:
+    """POST <id>/distrust/ and <id>/trust/ for a trust domain or a federated issuer (tokens/distrust.py)."""
+
+    @extend_schema(request=ReasonSerializer, summary="Stop trusting it: its tokens are refused, its credentials disabled")
+    @action(detail=True, methods=["post"])
+    def distrust(self, request, pk=None):
+        reason = valid(ReasonSerializer, request.data)["reason"]
+        held = trust_end(actor=request.user, holder=self.get_object(), reason=reason)
+        data = self.get_serializer(held).data
+        return Response({**data, "credentials_disabled": held.credentials_disabled, "tokens_revoked": held.tokens_revoked})
+
+    @extend_schema(request=ReasonSerializer, summary="Trust it again, for credentials added from now on")
+    @action(detail=True, methods=["post"])
+    def trust(self, request, pk=None):
+        reason = valid(ReasonSerializer, request.data)["reason"]
+        return Response(self.get_serializer(trust_restore(actor=request.user, holder=self.get_object(), reason=reason)).data)
+
+
 @extend_schema(tags=["services"])
-class TrustDomainViewSet(KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TrustDomainViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TrustDomainSerializer
     parser_classes = [JSONParser]
     queryset = TrustDomain.objects.order_by("name")

@@ -194,6 +194,8 @@ def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> Authen
     if post.get("client_id") and post["client_id"] != client_id:
         raise _fail("The client_id does not match the SPIFFE ID's identity.")
     domain = credential.trust_domain
+    if domain.distrusted_at:  # its credentials were disabled in the same transaction: never reached
+        raise _fail("Unknown client or key.")
     try:
         bundle = _keys.get(("svid", domain.pk, domain.updated_at), lambda: parse_jwks(domain.jwks))
     except ValidationError:  # a bundle stored before the portal checked what it checks now
@@ -211,7 +213,7 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
     GitHub Actions or Kubernetes token names the audience it was asked for), or else the
     portal's, as for a client assertion."""
     claims = jws.claims
-    issuer = FederatedIssuer.objects.filter(issuer=claims["iss"]).first()
+    issuer = FederatedIssuer.objects.filter(issuer=claims["iss"], distrusted_at__isnull=True).first()
     subject = claims.get("sub")
     if issuer is None or not isinstance(subject, str):
         raise _fail("Unknown client or key.")

@@ -1,0 +1,65 @@
+"""Stop trusting a trust domain or a federated issuer: the response to a compromised workload
+platform (a SPIRE server's signing key copied, a cluster's service account key leaked, a CI
+provider breached).
+
+Whoever holds such a platform's signing key can mint an SVID or a workload token for any of
+its workloads, so every identity that trusts it is exposed at once. Stopping trust refuses
+its tokens from the next request, disables every enabled credential under it (each revoking
+the live tokens obtained with it, as disabling one by hand does) and keeps new credentials
+from naming it. Trusting it again enables nothing: the owners add their credentials again,
+once the platform is sound.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from nhiportal.audit.services import actor_label, audit_record
+
+from .credentials import credential_disable
+from .models import FederatedIssuer, TrustDomain
+
+_ACTIONS = {TrustDomain: "trust_domain", FederatedIssuer: "federated_issuer"}
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, for the owners whose credentials this disables."})
+    return reason[:200]
+
+
+@transaction.atomic
+def trust_end(*, actor, holder: TrustDomain | FederatedIssuer, reason: str):
+    """Refuse the holder's tokens, and disable every enabled credential that names it."""
+    reason = _reason(reason)
+    model = type(holder)
+    held = model.objects.select_for_update().get(pk=holder.pk)
+    if held.distrusted_at:
+        raise ValidationError(f"{held.name} is not trusted already.")
+    held.distrusted_at, held.distrusted_by_label, held.distrust_reason = timezone.now(), actor_label(actor)[:200], reason
+    held.save(update_fields=["distrusted_at", "distrusted_by_label", "distrust_reason"])
+    credentials, tokens = 0, 0
+    for credential in held.credentials.filter(enabled=True).order_by("pk"):
+        disabled = credential_disable(actor=actor, credential=credential, reason=f"{held.name} is no longer trusted: {reason}"[:200])
+        credentials, tokens = credentials + 1, tokens + disabled.tokens_revoked
+    audit_record(
+        actor=actor, action=f"{_ACTIONS[model]}.distrust", obj=held, reason=reason,
+        before={"trusted": True}, after={"trusted": False, "credentials_disabled": credentials, "tokens_revoked": tokens},
+    )
+    held.credentials_disabled, held.tokens_revoked = credentials, tokens  # for the page's message and the API
+    return held
+
+
+@transaction.atomic
+def trust_restore(*, actor, holder: TrustDomain | FederatedIssuer, reason: str):
+    """Trust it again, for credentials added from now on; the disabled ones stay disabled."""
+    reason = _reason(reason)
+    model = type(holder)
+    held = model.objects.select_for_update().get(pk=holder.pk)
+    if not held.distrusted_at:
+        raise ValidationError(f"{held.name} is trusted already.")
+    held.distrusted_at, held.distrusted_by_label, held.distrust_reason = None, "", ""
+    held.save(update_fields=["distrusted_at", "distrusted_by_label", "distrust_reason"])
+    audit_record(actor=actor, action=f"{_ACTIONS[model]}.trust", obj=held, reason=reason, before={"trusted": False}, after={"trusted": True})
+    return held
