@@ -12,12 +12,14 @@ once the platform is sound.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record
 
 from .credentials import credential_disable
-from .models import FederatedIssuer, TrustDomain
+from .models import FederatedIssuer, TrustDomain, WorkloadCredential
+from .owner_notices import OwnerNotice, digest
 
 _ACTIONS = {TrustDomain: "trust_domain", FederatedIssuer: "federated_issuer"}
 
@@ -63,3 +65,42 @@ def trust_restore(*, actor, holder: TrustDomain | FederatedIssuer, reason: str):
     held.save(update_fields=["distrusted_at", "distrusted_by_label", "distrust_reason"])
     audit_record(actor=actor, action=f"{_ACTIONS[model]}.trust", obj=held, reason=reason, before={"trusted": False}, after={"trusted": True})
     return held
+
+
+NOTICE = OwnerNotice(
+    model=WorkloadCredential, told_field="trust_ended_told_at", action="credentials.notify_trust_ended",
+    object_type="tokens.workloadcredential", object_id="credentials", object_repr="trust ended notices", noun="credentials",
+)
+
+
+def trust_ended_notify(*, actor, now=None) -> dict:
+    """Tell the owners whose credentials were disabled when trust in their platform ended (each
+    credential once), so they know why their agents get no token and what to do."""
+    now = now or timezone.now()
+    due = (
+        WorkloadCredential.objects.filter(enabled=False, trust_ended_told_at__isnull=True)
+        .filter(
+            Q(trust_domain__distrusted_at__isnull=False, disabled_at__gte=F("trust_domain__distrusted_at"))
+            | Q(federated_issuer__distrusted_at__isnull=False, disabled_at__gte=F("federated_issuer__distrusted_at"))
+        )
+        .select_related("identity", "trust_domain", "federated_issuer").order_by("disabled_at", "pk")
+    )
+
+    def line(c):
+        holder = c.trust_domain or c.federated_issuer
+        return (
+            f"{c.identity.name}: {c.spiffe_id or c.subject}, as {holder.name} is no longer trusted ({holder.distrust_reason})",
+            "Add another credential once it is sound", f"/identities/{c.identity_id}/#credentials",
+        )
+
+    body = digest(
+        lambda rows: (
+            f"A security admin stopped trusting the platform {len(rows)} credential{'s' if len(rows) != 1 else ''} of agents you own "
+            "relied on: they are disabled, and the tokens obtained with them revoked. Those agents get no token until they have another."
+        ),
+        line,
+    )
+    return NOTICE.run(
+        actor=actor, now=now, due=due, body=body,
+        subject=lambda mine: f"[NHI Portal] {len(mine)} agent credential{'s were' if len(mine) != 1 else ' was'} disabled: its platform is no longer trusted",
+    )

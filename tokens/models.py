@@ -158,6 +158,8 @@ class WorkloadCredential(models.Model):
     disable_reason = models.CharField(max_length=200, blank=True)
     # When manage.py notify_credential_rotation told the identity's owners the key is due.
     rotation_told_at = models.DateTimeField(null=True, blank=True)
+    # When manage.py notify_trust_ended told them it was disabled because its platform is no longer trusted.
+    trust_ended_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -54,6 +54,7 @@ STEPS = (
     Step("notify_attestation_reviews", EVERY_SWEEP, "Tells owners when a reviewer rejected their identity's attestation, with the reason."),
     Step("notify_access_reviews", EVERY_SWEEP, "Tells the people who decide each new access review; reminds them before its date."),
     Step("notify_exposures", EVERY_SWEEP, "Tells owners of each newly reported leak."),
+    Step("notify_trust_ended", EVERY_SWEEP, "Tells owners whose credentials were disabled because a security admin stopped trusting their trust domain or federated issuer."),
     Step("notify_new_networks", EVERY_SWEEP, "Tells owners when an identity got a token from a network it never used before."),
     Step("notify_rate_limited", EVERY_SWEEP, "Tells owners when an identity reached its token rate limit, at most daily per identity."),
     Step("notify_grant_endings", DAY, "Tells owners of grants ending soon."),

@@ -8,15 +8,15 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from nhiportal.audit.models import AuditEvent
-from tokens.credentials import credential_add_federated, credential_add_spiffe
-from tokens.distrust import trust_end, trust_restore
+from tokens.credentials import credential_add_federated, credential_add_spiffe, credential_disable
+from tokens.distrust import trust_end, trust_ended_notify, trust_restore
 from tokens.federation import federated_issuer_create
 from tokens.models import FederatedIssuer, IssuedToken, TrustDomain, WorkloadCredential
 from tokens.trust_bundles import trust_bundles_refresh
 
 from .conftest import new_private_key, public_jwk
 from .test_api import api
-from .test_federation import GITHUB, SUBJECT, issuer, pipeline, platform_key, workload_token  # noqa: F401  (fixtures)
+from .test_federation import SUBJECT, issuer, pipeline, platform_key, workload_token  # noqa: F401  (fixtures)
 from .test_spiffe import SPIFFE_ID, bundle_key, request_with, svid, svid_agent, trust_domain  # noqa: F401  (fixtures)
 
 
@@ -110,3 +110,20 @@ def test_the_api_stops_and_restores_trust(client_for, sam, pipeline, issuer):
     assert twice.status_code == 400 and "not trusted already" in twice.content.decode()
     restored = call("post", f"federated-issuers/{issuer.pk}/trust/", {"reason": "Rotated."})
     assert restored.status_code == 200 and restored.json()["distrusted_at"] is None
+
+
+def test_the_owners_are_told_once_why_their_credentials_were_disabled(sam, alice, pipeline, issuer, mailoutbox):
+    trust_end(actor=sam, holder=issuer, reason="The CI provider's signing key leaked.")
+    assert trust_ended_notify(actor=None) == {"credentials": 1, "people": 1}
+    (mail,) = mailoutbox
+    assert mail.to == [alice.email] and "no longer trusted" in mail.subject
+    assert pipeline.name in mail.body and "The CI provider's signing key leaked." in mail.body
+    assert f"/identities/{pipeline.pk}/#credentials" in mail.body
+    assert trust_ended_notify(actor=None) == {"credentials": 0, "people": 0}
+    assert AuditEvent.objects.filter(action="credentials.notify_trust_ended").count() == 1
+
+
+def test_credentials_disabled_by_hand_before_trust_ended_are_not_announced(sam, alice, pipeline, issuer, mailoutbox):
+    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(identity=pipeline), reason="Moved to a key.")
+    trust_end(actor=sam, holder=issuer, reason="Breach.")
+    assert trust_ended_notify(actor=None) == {"credentials": 0, "people": 0} and not mailoutbox
