@@ -23,6 +23,16 @@ from .remote_json import FetchFailed, fetch_json, fetchable
 from .trust_bundles import keys_from, kids_of
 
 MIN_LIFETIME, MAX_LIFETIME = 60, 3600
+GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
+KUBERNETES_SUBJECT = "system:serviceaccount:"
+
+
+def platform_of(credential) -> str:
+    """Where a federated credential's workload runs, for the setup the connect panel shows:
+    "github", "kubernetes", or "" when the portal cannot tell."""
+    if credential.federated_issuer.issuer == GITHUB_ACTIONS:
+        return "github"
+    return "kubernetes" if credential.subject.startswith(KUBERNETES_SUBJECT) else ""
 
 
 def discover_jwks_uri(issuer: str) -> str:

@@ -11,10 +11,11 @@ from inventory.selectors import with_owner_facts
 from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
 
+from .federation import platform_of
 from .revocation import live_tokens
 from .unused_identities import unused_identities, with_last_token
 from .usage import unused, window_days, with_uses
-from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, CredentialKind, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -108,11 +109,14 @@ def connection_facts(identity) -> dict:
         Grant.objects.filter(identity=identity, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
         .select_related("service").order_by("service__name")
     )
+    credentials = list(
+        WorkloadCredential.objects.filter(identity=identity, enabled=True).select_related("federated_issuer").order_by("-created_at")
+    )
+    first = credentials[0] if credentials else None
     return {
-        "credentials": list(
-            WorkloadCredential.objects.filter(identity=identity, enabled=True).select_related("federated_issuer").order_by("-created_at")
-        ),
+        "credentials": credentials,
         "grants": list(live),
+        "platform": platform_of(first) if first and first.kind == CredentialKind.FEDERATED else "",
     }
 
 

@@ -25,7 +25,7 @@ from tokens.access_reviews import access_review_decide, access_review_launch, ma
 from tokens.credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe
 from tokens.delegations import delegation_create
 from tokens.exposures import exposure_report_token
-from tokens.federation import federated_issuer_create
+from tokens.federation import GITHUB_ACTIONS, federated_issuer_create
 from tokens.issuance import token_issue
 from tokens.keys import signing_keys_rotate
 from tokens.models import CredentialKind, FederatedIssuer, Grant, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
@@ -38,7 +38,6 @@ from tokens.services import grant_create, grant_revoke, service_create, trust_do
 
 TRUST_DOMAIN = "prod.example.com"
 # A scheduled workflow in GitHub Actions: it presents the job's OIDC token, and keeps no key.
-GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
 IN_GITHUB_ACTIONS = {"knowledge-base-indexer": "repo:acme/knowledge-base:ref:refs/heads/main"}
 CONSEQUENTIAL = "!"  # a scope name starting with it is consequential
 

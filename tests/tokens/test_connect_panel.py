@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from tokens.credentials import credential_add_federated
-from tokens.federation import federated_issuer_create
+from tokens.federation import GITHUB_ACTIONS, federated_issuer_create
 
 from .conftest import new_private_key, public_jwk
 
@@ -62,3 +62,26 @@ def test_the_panel_of_a_federated_agent_shows_its_platform_token_and_no_key(clie
     assert 'its GitHub Actions token for <span class="mono">repo:acme/agents:ref:refs/heads/main</span>' in panel
     assert '<span class="mono">api://nhi-portal</span>' in panel
     assert "workload_token=read_platform_token" in panel and "private_key," not in panel
+
+
+def test_the_panel_shows_the_workflow_steps_for_github_actions(client_for, alice, sam, make_identity):
+    issuer = federated_issuer_create(
+        actor=sam, name="GitHub Actions", issuer=GITHUB_ACTIONS, audience="api://nhi-portal", jwks={"keys": [public_jwk(new_private_key(), kid="gh-1")]},
+    )
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="repo:acme/agents:environment:production")
+    panel = client_for(alice).get(f"/identities/{identity.pk}/connect-panel/").content.decode()
+    assert "id-token: write" in panel and "&amp;audience=api%3A//nhi-portal" in panel
+    assert f"-d client_id={identity.pk}" in panel and "serviceAccountToken" not in panel
+
+
+def test_the_panel_shows_the_projected_token_for_a_kubernetes_service_account(client_for, alice, sam, make_identity):
+    issuer = federated_issuer_create(
+        actor=sam, name="Agents cluster", issuer="https://k8s.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="c1")]},
+    )
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:summariser")
+    panel = client_for(alice).get(f"/identities/{identity.pk}/connect-panel/").content.decode()
+    assert "serviceAccountToken" in panel and "service account <code>agents:summariser</code>" in panel
+    assert "Kubernetes makes none shorter than 600 s" in panel  # the issuer's 300 s would refuse them
+    assert "accepts each token once" in panel and "id-token: write" not in panel
