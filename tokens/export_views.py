@@ -1,4 +1,5 @@
-"""CSV of access requests and grants: who asked for what, who decided, and what access exists.
+"""CSV of access requests, grants and workload credentials: who asked for what, who decided,
+what access exists, and how each identity proves itself.
 
 For compliance staff and auditors asking "who approved this agent's access, and why": the same
 rows the lists show the person (the same selectors, so the same visibility), every page at once,
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from nhiportal.csv_cells import csv_download
 
 from . import selectors
+from .models import CredentialKind
 
 
 def _iso(value) -> str:
@@ -54,6 +56,34 @@ GRANT_COLUMNS = [
 ]
 
 
+def credential_how(c) -> str:
+    """What a credential matches, in one cell: the key, the SPIFFE ID, or the issuer and subject."""
+    if c.kind == CredentialKind.JWK:
+        return f"{(c.public_jwk or {}).get('kty', '')} key {c.kid} (thumbprint {c.thumbprint})"
+    if c.kind == CredentialKind.SPIFFE:
+        return c.spiffe_id
+    claims = "".join(f"; {name}={value}" for name, value in c.required_claims.items())
+    return f"{c.federated_issuer.issuer} sub={c.subject}{claims}"
+
+
+CREDENTIAL_COLUMNS = [
+    ("id", lambda c: c.pk),
+    ("identity", lambda c: c.identity.name),
+    ("identity_id", lambda c: c.identity_id),
+    ("kind", lambda c: c.kind),
+    ("label", lambda c: c.label),
+    ("matches", credential_how),
+    ("enabled", lambda c: "yes" if c.enabled else "no"),
+    ("created_at", lambda c: _iso(c.created_at)),
+    ("created_by", lambda c: c.created_by.get_username() if c.created_by else ""),
+    ("last_token_at", lambda c: _iso(c.last_token_at)),
+    ("rotation_due", lambda c: "yes" if c.rotation_due else ""),
+    ("disabled_at", lambda c: _iso(c.disabled_at)),
+    ("disabled_by", lambda c: c.disabled_by_label),
+    ("disable_reason", lambda c: c.disable_reason),
+]
+
+
 def _csv(rows, columns, filename: str):
     return csv_download([name for name, _ in columns], ([value(row) for _, value in columns] for row in rows), filename)
 
@@ -70,3 +100,9 @@ def access_request_export(request):
 def grant_export(request):
     grants = selectors.grant_list(user=request.user, state="").select_related("identity", "service", "granted_by")
     return _csv(grants.order_by("created_at", "pk").iterator(chunk_size=2000), GRANT_COLUMNS, "grants.csv")
+
+
+@login_required
+def credential_export(request):
+    credentials = selectors.credential_list(user=request.user, state="all")
+    return _csv(credentials.iterator(chunk_size=2000), CREDENTIAL_COLUMNS, "credentials.csv")

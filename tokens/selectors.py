@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from inventory import visibility
@@ -31,6 +31,25 @@ def service_get(pk) -> Service:
 
 def visible_identities(user) -> QuerySet:
     return visibility.restrict(AIIdentity.objects.all(), user, visibility.VIEW)
+
+
+CREDENTIAL_STATES = ("enabled", "disabled", "all")
+
+
+def credential_list(*, user, kind: str = "", state: str = "enabled") -> QuerySet:
+    """Workload credentials of the identities the user may see, newest first, each with the
+    time of the last token obtained with it (last_token_at: the ledger's, None once pruned)."""
+    credentials = WorkloadCredential.objects.filter(identity__in=visible_identities(user))
+    if kind in CredentialKind.values:
+        credentials = credentials.filter(kind=kind)
+    if state != "all":
+        credentials = credentials.filter(enabled=state != "disabled")
+    last_token = IssuedToken.objects.filter(credential=OuterRef("pk")).order_by("-id").values("issued_at")[:1]
+    return (
+        credentials.annotate(last_token_at=Subquery(last_token))
+        .select_related("identity", "trust_domain", "federated_issuer", "created_by")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def grant_list(*, user, state: str = "", service=None) -> QuerySet:

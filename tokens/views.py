@@ -49,7 +49,7 @@ from .remote_json import FetchFailed
 from .resource_metadata import service_draft
 from .distrust import trust_end, trust_restore
 from .trust_bundles import bundle_refresh
-from .models import Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
+from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
 
 
 # A refused credential-bearing form must not echo a pasted private key back into the page.
@@ -244,6 +244,21 @@ def grant_list(request):
             "bulk": state == "unused" and any(g.may_reduce for g in rows),
         },
     )
+
+
+@login_required
+def credential_list(request):
+    """Every workload credential the person may see, across identities: how each agent proves
+    itself, which keys are old, which platforms are trusted for which workloads."""
+    state = request.GET.get("state", "enabled")
+    state = state if state in selectors.CREDENTIAL_STATES else "enabled"
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in CredentialKind.values else ""
+    page_obj = page_of(request, selectors.credential_list(user=request.user, kind=kind, state=state))
+    return render(request, "tokens/credential_list.html", {
+        "page_obj": page_obj, "credentials": page_obj.object_list, "state": state, "states": selectors.CREDENTIAL_STATES,
+        "kind": kind, "kinds": CredentialKind.choices, "max_age_days": rotation.max_age_days(),
+    })
 
 
 @require_http_methods(["GET", "POST"])

@@ -51,6 +51,7 @@ def parts(since: date) -> list[Part]:
         Part("compliance-history.csv", "compliance:history-csv", "each control's status, day by day"),
         Part("identities.csv", "inventory:identity-export", "the inventory: every identity, its owners, purpose and state"),
         Part("grants.csv", "tokens:grant-export", "every grant: who holds what on which service, granted by whom, revoked why"),
+        Part("credentials.csv", "tokens:credential-export", "every workload credential: how each identity proves itself, since when, its last token"),
         Part("access-requests.csv", "tokens:access-request-export", "who asked for access, who vouched, who decided and why"),
         Part("policy-decisions.csv", "policy:decision-export", f"every policy decision since {since:%Y-%m-%d}", query={"since": since.isoformat()}),
         Part("audit-events.jsonl", "audit:event-export", f"the audit log since {since:%Y-%m-%d}, every field, oldest first", query={"since": instant}),

@@ -95,7 +95,7 @@ def test_the_busiest_pages_are_accessible_on_a_phone_too(page, demo):
     identity = page.locator("main a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     detail = next(href for href in identity if href and re.match(DETAILS["/identities/"], href))
     problems = {}
-    for path in ("/", "/identities/", detail, "/grants/", "/policy/decisions/", "/trust-domains/", "/federated-issuers/"):
+    for path in ("/", "/identities/", detail, "/grants/", "/policy/decisions/", "/trust-domains/", "/federated-issuers/", "/credentials/"):
         assert page.goto(path).status == 200, path
         violations = serious_violations(page, axe)
         if violations:

@@ -33,7 +33,7 @@ def test_compliance_staff_take_every_export_in_one_zip_with_checksums(client_for
     names = set(pack.namelist())
     assert {
         "README.txt", "compliance.json", "compliance.csv", "compliance.oscal.json", "compliance-history.csv", "identities.csv",
-        "grants.csv", "access-requests.csv", "policy-decisions.csv", "audit-events.jsonl", f"campaigns/{campaign.pk}.csv",
+        "grants.csv", "credentials.csv", "access-requests.csv", "policy-decisions.csv", "audit-events.jsonl", f"campaigns/{campaign.pk}.csv",
     } <= names
     readme = pack.read("README.txt").decode()
     assert "by carol" in readme
@@ -41,6 +41,8 @@ def test_compliance_staff_take_every_export_in_one_zip_with_checksums(client_for
         assert f"{hashlib.sha256(pack.read(name)).hexdigest()}  {name}  (" in readme, name
     identities = list(csv.DictReader(io.StringIO(pack.read("identities.csv").decode())))
     assert [row["name"] for row in identities] == ["crm-summariser"]
+    credentials = list(csv.DictReader(io.StringIO(pack.read("credentials.csv").decode())))
+    assert [(row["identity"], row["kind"], row["enabled"]) for row in credentials] == [("crm-summariser", "jwk", "yes")]
     assert len(json.loads(pack.read("compliance.json"))["controls"]) >= 20
     actions = [json.loads(line)["action"] for line in pack.read("audit-events.jsonl").decode().splitlines()]
     assert "identity.activate" in actions and "campaign.launch" in actions
