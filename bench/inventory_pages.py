@@ -1,5 +1,5 @@
-"""Inventory pages at scale: list (first page, filtered, searched) and identity page; and the
-compliance page, which computes every control's evidence over the whole inventory.
+"""Inventory pages at scale: list (first page, filtered, searched), identity page, unused
+identities and the workload credentials list; and the compliance page, which computes every control's evidence over the whole inventory.
 
 Target (issue #2): with 50,000 identities each answers in under 150 ms median on this machine.
 Requests go over HTTP to gunicorn, logged in as a security admin (sees all rows: the worst case)
@@ -58,6 +58,7 @@ def run(base: str, *, rounds: int = 40) -> dict:
             "list: sorted by attestation due, page 3": "/identities/?sort=attestation_due&page=3",
             "identity page": f"/identities/{ids[0]}/",
             "unused identities, first page": "/identities/unused/",
+            "workload credentials, first page": "/credentials/",
         }
         for label, path in pages.items():
             results[f"{username} · {label}"] = timed(session, base + path, rounds)

@@ -39,7 +39,7 @@ CREDENTIAL_STATES = ("enabled", "disabled", "all")
 def credential_list(*, user, kind: str = "", state: str = "enabled") -> QuerySet:
     """Workload credentials of the identities the user may see, newest first, each with the
     time of the last token obtained with it (last_token_at: the ledger's, None once pruned)."""
-    credentials = WorkloadCredential.objects.filter(identity__in=visible_identities(user))
+    credentials = visibility.restrict_by_identity(WorkloadCredential.objects.all(), user)
     if kind in CredentialKind.values:
         credentials = credentials.filter(kind=kind)
     if state != "all":
@@ -48,7 +48,7 @@ def credential_list(*, user, kind: str = "", state: str = "enabled") -> QuerySet
     return (
         credentials.annotate(last_token_at=Subquery(last_token))
         .select_related("identity", "trust_domain", "federated_issuer", "created_by")
-        .order_by("-created_at", "-pk")
+        .order_by("-pk")  # newest first: ids grow with time, and the key's index needs no sort
     )
 
 
