@@ -18,7 +18,7 @@ from django.utils import timezone
 from nhiportal.audit.services import actor_label, audit_record
 
 from .credentials import credential_disable
-from .models import FederatedIssuer, TrustDomain, WorkloadCredential
+from .models import FederatedIssuer, TrustDomain, WorkloadCredential, WorkloadPlatform
 from .owner_notices import OwnerNotice, digest
 
 _ACTIONS = {TrustDomain: "trust_domain", FederatedIssuer: "federated_issuer"}
@@ -32,7 +32,7 @@ def _reason(reason: str) -> str:
 
 
 @transaction.atomic
-def trust_end(*, actor, holder: TrustDomain | FederatedIssuer, reason: str):
+def trust_end(*, actor, holder: WorkloadPlatform, reason: str):
     """Refuse the holder's tokens, and disable every enabled credential that names it."""
     reason = _reason(reason)
     model = type(holder)
@@ -54,7 +54,7 @@ def trust_end(*, actor, holder: TrustDomain | FederatedIssuer, reason: str):
 
 
 @transaction.atomic
-def trust_restore(*, actor, holder: TrustDomain | FederatedIssuer, reason: str):
+def trust_restore(*, actor, holder: WorkloadPlatform, reason: str):
     """Trust it again, for credentials added from now on; the disabled ones stay disabled."""
     reason = _reason(reason)
     model = type(holder)

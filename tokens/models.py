@@ -61,17 +61,16 @@ class ServiceScope(models.Model):
         return self.name
 
 
-class TrustDomain(models.Model):
-    """A SPIFFE trust domain and its JWKS bundle, used to verify JWT-SVIDs."""
+class WorkloadPlatform(models.Model):
+    """What a trust domain and a federated issuer share: a platform that signs its workloads'
+    tokens, whose keys the portal keeps current (tokens/trust_bundles.py) and can stop
+    trusting (tokens/distrust.py). Each subclass has `jwks` and `bundle_endpoint` of its own
+    words; the credentials that name it are its `credentials`."""
 
-    name = models.CharField(max_length=255, unique=True, help_text="e.g. prod.example.com (no spiffe:// prefix)")
-    jwks = models.JSONField(help_text="The trust domain's JWT bundle: a JWKS with public keys only.")
-    # Where the sweep fetches the bundle again (tokens/trust_bundles.py); empty: pasted by hand.
-    bundle_endpoint = models.URLField(max_length=500, blank=True)
-    refresh_hint = models.PositiveIntegerField(null=True, blank=True)  # seconds, as the bundle asks
+    refresh_hint = models.PositiveIntegerField(null=True, blank=True)  # seconds, as a SPIFFE bundle asks
     bundle_fetched_at = models.DateTimeField(null=True, blank=True)
     bundle_error = models.TextField(blank=True)  # why the last fetch failed; empty once one works
-    # Set when a security admin stopped trusting it (tokens/distrust.py): its SVIDs are refused.
+    # Set when a security admin stopped trusting it: its tokens are refused.
     distrusted_at = models.DateTimeField(null=True, blank=True)
     distrusted_by_label = models.CharField(max_length=200, blank=True)
     distrust_reason = models.CharField(max_length=200, blank=True)
@@ -80,20 +79,31 @@ class TrustDomain(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self):
         return self.name
 
 
-class FederatedIssuer(models.Model):
+class TrustDomain(WorkloadPlatform):
+    """A SPIFFE trust domain and its JWKS bundle, used to verify JWT-SVIDs."""
+
+    name = models.CharField(max_length=255, unique=True, help_text="e.g. prod.example.com (no spiffe:// prefix)")
+    jwks = models.JSONField(help_text="The trust domain's JWT bundle: a JWKS with public keys only.")
+    # Where the sweep fetches the bundle again; empty: pasted by hand.
+    bundle_endpoint = models.URLField(max_length=500, blank=True)
+
+    class Meta(WorkloadPlatform.Meta):
+        pass
+
+
+class FederatedIssuer(WorkloadPlatform):
     """An OpenID Connect issuer whose workload tokens agents may present instead of a key of
     their own: GitHub Actions, a Kubernetes cluster's service account tokens, a cloud's
     workload identity (workload identity federation, as Entra's federated credentials or
     Vault's JWT auth). A token is accepted for the one identity whose federated credential
     names its issuer and subject (tokens/oauth/client_auth.py).
-
-    The key fields are named as on TrustDomain: tokens/trust_bundles.py keeps both current.
     """
 
     name = models.CharField(max_length=120, help_text="e.g. GitHub Actions, or the cluster's name")
@@ -102,27 +112,14 @@ class FederatedIssuer(models.Model):
     audience = models.CharField(max_length=255, blank=True)
     jwks = models.JSONField()
     bundle_endpoint = models.URLField("JWKS URI", max_length=500, blank=True)  # empty: keys pasted by hand
-    refresh_hint = models.PositiveIntegerField(null=True, blank=True)
-    bundle_fetched_at = models.DateTimeField(null=True, blank=True)
-    bundle_error = models.TextField(blank=True)
     # How far ahead a token's exp may be. Kubernetes projected tokens live ten minutes at least.
     max_lifetime = models.PositiveIntegerField(default=300)
     # A pod presents the kubelet's projected token until it is refreshed: such issuers' tokens
     # may be presented again until they expire. Otherwise each is accepted once.
     reusable = models.BooleanField(default=False)
-    # As on TrustDomain: set when a security admin stopped trusting it; its tokens are refused.
-    distrusted_at = models.DateTimeField(null=True, blank=True)
-    distrusted_by_label = models.CharField(max_length=200, blank=True)
-    distrust_reason = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
+    class Meta(WorkloadPlatform.Meta):
+        pass
 
 
 class CredentialKind(models.TextChoices):

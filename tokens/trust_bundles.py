@@ -11,7 +11,7 @@ the trust domains page, and is tried again on every sweep (`trust_domain.bundle_
 once, when it starts failing).
 
 A federated issuer's JWKS URI (from its OpenID discovery document) is kept current the same
-way: the two models name their key fields alike, and a JWKS is a bundle without the SPIFFE
+way: both are WorkloadPlatforms (tokens/models.py), and a JWKS is a bundle without the SPIFFE
 members.
 """
 
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 
-from .models import FederatedIssuer, TrustDomain
+from .models import FederatedIssuer, TrustDomain, WorkloadPlatform
 from .public_keys import clean_jwks
 from .remote_json import FetchFailed, fetch_json, fetchable
 
@@ -80,7 +80,7 @@ def keys_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
     return fetched, endpoint, hint
 
 
-def is_due(domain: TrustDomain | FederatedIssuer, now) -> bool:
+def is_due(domain: WorkloadPlatform, now) -> bool:
     if not domain.bundle_endpoint:
         return False
     if domain.bundle_fetched_at is None or domain.bundle_error:
@@ -93,7 +93,7 @@ def is_due(domain: TrustDomain | FederatedIssuer, now) -> bool:
 _ACTIONS = {TrustDomain: "trust_domain.bundle_refresh", FederatedIssuer: "federated_issuer.keys_refresh"}
 
 
-def bundle_refresh(*, actor, holder: TrustDomain | FederatedIssuer, now=None) -> str:
+def bundle_refresh(*, actor, holder: WorkloadPlatform, now=None) -> str:
     """Fetch a trust domain's bundle or an issuer's keys now: "changed", "unchanged" or
     "failed". The fetch happens before the row is locked, so a slow endpoint holds no lock."""
     now = now or timezone.now()
