@@ -36,10 +36,13 @@ def visible_identities(user) -> QuerySet:
 CREDENTIAL_STATES = ("enabled", "disabled", "all")
 
 
-def credential_list(*, user, kind: str = "", state: str = "enabled") -> QuerySet:
+def credential_list(*, user, kind: str = "", state: str = "enabled", platform=None) -> QuerySet:
     """Workload credentials of the identities the user may see, newest first, each with the
-    time of the last token obtained with it (last_token_at: the ledger's, None once pruned)."""
+    time of the last token obtained with it (last_token_at: the ledger's, None once pruned).
+    platform: only those naming this trust domain or federated issuer."""
     credentials = visibility.restrict_by_identity(WorkloadCredential.objects.all(), user)
+    if platform is not None:
+        credentials = platform.credentials.filter(pk__in=credentials.values("pk"))
     if kind in CredentialKind.values:
         credentials = credentials.filter(kind=kind)
     if state != "all":

@@ -49,7 +49,7 @@ from .remote_json import FetchFailed
 from .resource_metadata import service_draft
 from .distrust import trust_end, trust_restore
 from .trust_bundles import bundle_refresh
-from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
+from .models import CredentialKind, FederatedIssuer, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
 
 
 # A refused credential-bearing form must not echo a pasted private key back into the page.
@@ -254,10 +254,18 @@ def credential_list(request):
     state = state if state in selectors.CREDENTIAL_STATES else "enabled"
     kind = request.GET.get("kind", "")
     kind = kind if kind in CredentialKind.values else ""
-    page_obj = page_of(request, selectors.credential_list(user=request.user, kind=kind, state=state))
+    # ?issuer= or ?trust_domain=: the identities that trust one platform (linked from its list).
+    platform, platform_param = None, ""
+    for param, model in (("issuer", FederatedIssuer), ("trust_domain", TrustDomain)):
+        if request.GET.get(param):
+            platform = get_object_or_404(model, pk=as_id(request.GET[param]) or 0)
+            platform_param = f"&{param}={platform.pk}"
+    credentials = selectors.credential_list(user=request.user, kind=kind, state=state, platform=platform)
+    page_obj = page_of(request, credentials)
     return render(request, "tokens/credential_list.html", {
         "page_obj": page_obj, "credentials": page_obj.object_list, "state": state, "states": selectors.CREDENTIAL_STATES,
         "kind": kind, "kinds": CredentialKind.choices, "max_age_days": rotation.max_age_days(),
+        "platform": platform, "platform_param": platform_param,
     })
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tokens.credentials import credential_add_federated, credential_disable
 from tokens.federation import federated_issuer_create
-from tokens.models import WorkloadCredential
+from tokens.models import FederatedIssuer, WorkloadCredential
 
 from .conftest import new_private_key, public_jwk
 
@@ -74,3 +74,20 @@ def test_the_list_pages_through_many(client_for, sam, alice, make_agent):
     shown = [f"agent-{n:02}" for n in range(30)]
     assert sum(name in first for name in shown) + sum(name in second for name in shown) == 30
     assert sum(name in first for name in shown) < 30
+
+
+def test_the_list_narrows_to_one_platform_from_its_count(client_for, sam, estate):
+    issuer = FederatedIssuer.objects.get()
+    listing = client_for(sam).get("/federated-issuers/").content.decode()
+    assert f'href="/credentials/?issuer={issuer.pk}">1</a>' in listing
+    page = client_for(sam).get("/credentials/", {"issuer": issuer.pk}).content.decode()
+    assert "Only the credentials that name <strong>GitHub Actions</strong>" in page
+    assert "alice-pipeline" in page and "alice-agent" not in page and "bob-agent" not in page
+    assert f"&amp;issuer={issuer.pk}" in page  # the filters keep it
+    assert client_for(sam).get("/credentials/", {"issuer": "999"}).status_code == 404
+    assert client_for(sam).get("/credentials/", {"trust_domain": "x"}).status_code == 404
+
+
+def test_an_owner_narrowed_to_a_platform_still_sees_only_her_own(client_for, bob, estate):
+    page = client_for(bob).get("/credentials/", {"issuer": FederatedIssuer.objects.get().pk}).content.decode()
+    assert "alice-pipeline" not in page and "No credential here" in page
