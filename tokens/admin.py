@@ -29,7 +29,7 @@ class TrustDomainAdmin(ReadOnlyAdmin):
 
 @admin.register(FederatedIssuer)
 class FederatedIssuerAdmin(ReadOnlyAdmin):
-    list_display = ("name", "issuer", "audience", "max_lifetime", "reusable", "updated_at")
+    list_display = ("name", "issuer", "audience", "max_age", "reusable", "updated_at")
 
 
 @admin.register(WorkloadCredential)

@@ -51,12 +51,12 @@ class FederatedWay:
 
     issuer: str
     subject: str
-    max_lifetime: int  # seconds a token of that issuer may live
+    max_age: int  # seconds a token of that issuer may live
     reusable: bool  # a copy works again and again until it expires, not once
 
     @property
     def minutes(self) -> int:
-        return max(1, self.max_lifetime // 60)
+        return max(1, self.max_age // 60)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def blast_radius(identity: AIIdentity) -> BlastRadius:
         reaches=_reaches([identity.pk], now),
         through_delegation=_reaches(list(principals), now, principals),
         federated=tuple(
-            FederatedWay(c.federated_issuer.name, c.subject, c.federated_issuer.max_lifetime, c.federated_issuer.reusable)
+            FederatedWay(c.federated_issuer.name, c.subject, c.federated_issuer.max_age, c.federated_issuer.reusable)
             for c in WorkloadCredential.objects.filter(identity=identity, enabled=True, kind=CredentialKind.FEDERATED)
             .select_related("federated_issuer").order_by("pk")
         ),

@@ -22,7 +22,7 @@ from .models import FederatedIssuer
 from .remote_json import FetchFailed, fetch_json, fetchable
 from .trust_bundles import keys_from, kids_of
 
-MIN_LIFETIME, MAX_LIFETIME = 60, 3600
+MIN_AGE, MAX_AGE = 60, 3600
 GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
 KUBERNETES_SUBJECT = "system:serviceaccount:"
 
@@ -61,9 +61,9 @@ def _jwks_uri(value: str) -> str:
     return value
 
 
-def _lifetime(value) -> int:
-    if not isinstance(value, int) or not MIN_LIFETIME <= value <= MAX_LIFETIME:
-        raise ValidationError({"max_lifetime": f"Between {MIN_LIFETIME} and {MAX_LIFETIME} seconds."})
+def _max_age(value) -> int:
+    if not isinstance(value, int) or not MIN_AGE <= value <= MAX_AGE:
+        raise ValidationError({"max_age": f"Between {MIN_AGE} and {MAX_AGE} seconds."})
     return value
 
 
@@ -83,14 +83,14 @@ def _keys(issuer: str, jwks, jwks_uri: str) -> tuple[dict, str, bool]:
 def _snapshot(issuer: FederatedIssuer) -> dict:
     return {
         "name": issuer.name, "issuer": issuer.issuer, "audience": issuer.audience, "kids": kids_of(issuer.jwks),
-        "bundle_endpoint": issuer.bundle_endpoint, "max_lifetime": issuer.max_lifetime, "reusable": issuer.reusable,
+        "bundle_endpoint": issuer.bundle_endpoint, "max_age": issuer.max_age, "reusable": issuer.reusable,
     }
 
 
 @transaction.atomic
 def federated_issuer_create(
     *, actor, name: str, issuer: str, audience: str = "", jwks=None, bundle_endpoint: str = "",
-    max_lifetime: int = 300, reusable: bool = False,
+    max_age: int = 300, reusable: bool = False,
 ) -> FederatedIssuer:
     """Trust an OIDC issuer's workload tokens, for the identities whose credentials name it."""
     issuer = _issuer(issuer)
@@ -100,7 +100,7 @@ def federated_issuer_create(
     now = timezone.now()
     held = FederatedIssuer(
         name=(name or "").strip(), issuer=issuer, audience=(audience or "").strip(), jwks=keys, bundle_endpoint=endpoint,
-        bundle_fetched_at=now if fetched else None, max_lifetime=_lifetime(max_lifetime), reusable=bool(reusable),
+        bundle_fetched_at=now if fetched else None, max_age=_max_age(max_age), reusable=bool(reusable),
         created_by=actor if getattr(actor, "pk", None) else None, created_at=now, updated_at=now,
     )
     held.full_clean()
@@ -112,7 +112,7 @@ def federated_issuer_create(
 @transaction.atomic
 def federated_issuer_update(
     *, actor, federated_issuer: FederatedIssuer, name: str, audience: str, jwks=None, bundle_endpoint: str = "",
-    max_lifetime: int, reusable: bool,
+    max_age: int, reusable: bool,
 ) -> FederatedIssuer:
     """Change what is checked of the issuer's tokens, or its keys: pasted keys replace the
     ones held; otherwise they are fetched now from the JWKS URI (or found again by discovery)."""
@@ -122,7 +122,7 @@ def federated_issuer_update(
     if fetched:
         held.bundle_fetched_at, held.bundle_error, held.refresh_hint = timezone.now(), "", None
     held.name, held.audience = (name or "").strip(), (audience or "").strip()
-    held.max_lifetime, held.reusable = _lifetime(max_lifetime), bool(reusable)
+    held.max_age, held.reusable = _max_age(max_age), bool(reusable)
     after = _snapshot(held)
     changed = [k for k in after if after[k] != before[k]]
     if not changed:

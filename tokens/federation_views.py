@@ -44,7 +44,7 @@ def issuer_edit(request, pk):
     initial = {
         "name": issuer.name, "audience": issuer.audience, "bundle_endpoint": issuer.bundle_endpoint,
         "jwks": "" if issuer.bundle_endpoint else json.dumps(issuer.jwks, indent=2),
-        "max_lifetime": issuer.max_lifetime, "reusable": issuer.reusable,
+        "max_age": issuer.max_age, "reusable": issuer.reusable,
     }
     form = FederatedIssuerEditForm(request.POST or None, initial=initial)
     saved = request.method == "POST" and _submitted(

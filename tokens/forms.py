@@ -147,9 +147,10 @@ class FederatedIssuerEditForm(forms.Form):
         help_text='Its public keys, {"keys": [...]}, for an issuer the portal cannot reach (a cluster\'s '
         "kubectl get --raw /openid/v1/jwks). They are then replaced by hand.",
     )
-    max_lifetime = forms.IntegerField(
-        label="Longest token lifetime (seconds)", min_value=60, max_value=3600, initial=300,
-        help_text="A token expiring further ahead is refused. Kubernetes projected tokens last 600 seconds at least.",
+    max_age = forms.IntegerField(
+        label="Oldest token accepted (seconds since it was issued)", min_value=60, max_value=3600, initial=300,
+        help_text="A token issued longer ago (its iat) is refused, whatever its exp says: GitHub Actions tokens last hours. "
+        "A pod presents its projected token until it is 80% of its lifetime old: 480 seconds for the shortest, 600-second one.",
     )
     reusable = forms.BooleanField(
         label="Accept a token again until it expires", required=False,

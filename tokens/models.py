@@ -112,8 +112,10 @@ class FederatedIssuer(WorkloadPlatform):
     audience = models.CharField(max_length=255, blank=True)
     jwks = models.JSONField()
     bundle_endpoint = models.URLField("JWKS URI", max_length=500, blank=True)  # empty: keys pasted by hand
-    # How far ahead a token's exp may be. Kubernetes projected tokens live ten minutes at least.
-    max_lifetime = models.PositiveIntegerField(default=300)
+    # How long after it was issued (iat) a token is accepted. The platform sets exp, and it can be
+    # far off (six hours for GitHub Actions); a pod presents its projected token until it is 80%
+    # of its lifetime old.
+    max_age = models.PositiveIntegerField(default=300)
     # A pod presents the kubelet's projected token until it is refreshed: such issuers' tokens
     # may be presented again until they expire. Otherwise each is accepted once.
     reusable = models.BooleanField(default=False)

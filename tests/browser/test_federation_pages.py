@@ -41,11 +41,11 @@ def test_a_security_admin_trusts_an_issuer_by_its_url(page, login, sam, cluster)
     page.get_by_role("link", name="Register issuer").first.click()
     page.get_by_label("Issuer").fill(cluster.issuer)
     page.get_by_label("Name").fill("Agents cluster")
-    page.get_by_label("Longest token lifetime (seconds)").fill("99999")
+    page.get_by_label("Oldest token accepted (seconds since it was issued)").fill("99999")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("main")).to_contain_text("less than or equal to 3600")  # next to the field, nothing saved
     assert not FederatedIssuer.objects.exists()
-    page.get_by_label("Longest token lifetime (seconds)").fill("900")
+    page.get_by_label("Oldest token accepted (seconds since it was issued)").fill("900")
     page.get_by_label("Accept a token again until it expires").check()
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/federated-issuers/$"))
@@ -71,7 +71,7 @@ def test_an_owner_names_the_workload_and_its_own_token_gets_an_access_token(page
     key = new_private_key()
     issuer = federated_issuer_create(
         actor=sam, name="Agents cluster", issuer=cluster.issuer, audience="api://nhi-portal",
-        jwks={"keys": [public_jwk(key, kid="cluster-1")]}, max_lifetime=900, reusable=True,
+        jwks={"keys": [public_jwk(key, kid="cluster-1")]}, max_age=900, reusable=True,
     )
     crm = service_create(actor=sam, name="CRM", audience=CRM, owner=sam, scopes=[{"name": "tickets:read"}])
     identity = make_identity(alice, credential=False)

@@ -97,7 +97,7 @@ def test_an_active_identity_without_an_enabled_credential_fails_workload_identit
 
 def test_workload_identity_counts_federated_subjects_and_issuers_that_accept_a_token_again(sam, alice, make_identity):
     jwks = {"keys": [public_jwk(new_private_key(), kid="k1")]}
-    issuer = federated_issuer_create(actor=sam, name="Cluster", issuer="https://k8s.example.com", jwks=jwks, max_lifetime=900, reusable=True)
+    issuer = federated_issuer_create(actor=sam, name="Cluster", issuer="https://k8s.example.com", jwks=jwks, max_age=900, reusable=True)
     credential_add_federated(actor=alice, identity=make_identity(alice, credential=False), federated_issuer=issuer, subject="system:serviceaccount:a:b")
     figures = check("workload-identity").figures
     assert (figures["federated subjects"], figures["federated issuers accepting a token again"]) == (1, 1)

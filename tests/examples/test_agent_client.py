@@ -141,7 +141,7 @@ def test_the_example_agent_in_a_cluster_presents_its_projected_token_and_holds_n
     cluster_key = new_private_key()
     issuer = federated_issuer_create(
         actor=sam, name="Agents cluster", issuer="https://k8s.example.com", audience="api://nhi-portal",
-        jwks={"keys": [public_jwk(cluster_key, kid="c1")]}, max_lifetime=900, reusable=True,
+        jwks={"keys": [public_jwk(cluster_key, kid="c1")]}, max_age=900, reusable=True,
     )
     identity = make_identity(alice, credential=False)
     credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:bot")

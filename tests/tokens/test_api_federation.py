@@ -20,10 +20,10 @@ def test_a_security_admin_registers_and_changes_an_issuer(client_for, sam, jwks)
     created = call("post", "federated-issuers/", {"name": "GitHub Actions", "issuer": GITHUB, "jwks": jwks})
     assert created.status_code == 201, created.content
     body = created.json()
-    assert (body["issuer"], body["max_lifetime"], body["reusable"], body["bundle_endpoint"]) == (GITHUB, 300, False, "")
-    changed = call("patch", f"federated-issuers/{body['id']}/", {"audience": "api://nhi-portal", "max_lifetime": 600})
+    assert (body["issuer"], body["max_age"], body["reusable"], body["bundle_endpoint"]) == (GITHUB, 300, False, "")
+    changed = call("patch", f"federated-issuers/{body['id']}/", {"audience": "api://nhi-portal", "max_age": 600})
     assert changed.status_code == 200, changed.content
-    assert (changed.json()["audience"], changed.json()["max_lifetime"], changed.json()["name"]) == ("api://nhi-portal", 600, "GitHub Actions")
+    assert (changed.json()["audience"], changed.json()["max_age"], changed.json()["name"]) == ("api://nhi-portal", 600, "GitHub Actions")
     pasted = call("post", f"federated-issuers/{body['id']}/refresh/")
     assert pasted.status_code == 409 and "pasted by hand" in pasted.json()["detail"]
 
@@ -32,8 +32,8 @@ def test_bad_issuer_input_gets_a_reason(client_for, sam, jwks):
     call = api(client_for, sam)
     not_https = call("post", "federated-issuers/", {"name": "x", "issuer": "http://issuer.example.com", "jwks": jwks})
     assert not_https.status_code == 400 and "issuer" in not_https.json()
-    too_long = call("post", "federated-issuers/", {"name": "x", "issuer": GITHUB, "jwks": jwks, "max_lifetime": 7200})
-    assert too_long.status_code == 400 and "max_lifetime" in too_long.json()
+    too_long = call("post", "federated-issuers/", {"name": "x", "issuer": GITHUB, "jwks": jwks, "max_age": 7200})
+    assert too_long.status_code == 400 and "max_age" in too_long.json()
     assert not FederatedIssuer.objects.exists()
 
 

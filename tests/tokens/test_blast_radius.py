@@ -92,7 +92,7 @@ def test_the_api_answers_the_same(agent, crm, grant, rita, client_for):
 def test_a_federated_agent_has_no_key_to_copy_and_its_platform_tokens_work_briefly(sam, alice, make_identity, crm, grant, client_for):
     issuer = federated_issuer_create(
         actor=sam, name="Agents cluster", issuer="https://k8s.example.com", jwks={"keys": [public_jwk(new_private_key(), kid="c1")]},
-        max_lifetime=900, reusable=True,
+        max_age=900, reusable=True,
     )
     identity = make_identity(alice, credential=False)
     credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:bot")
@@ -103,7 +103,7 @@ def test_a_federated_agent_has_no_key_to_copy_and_its_platform_tokens_work_brief
     assert "there is no key of its own to copy" in panel and "<strong>again and again</strong>" in panel and "at most 15 minutes" in panel
     body = client_for(alice).get(f"/api/v1/identities/{identity.pk}/blast-radius/").json()
     assert body["federated"] == [
-        {"issuer": "Agents cluster", "subject": "system:serviceaccount:agents:bot", "max_lifetime": 900, "reusable": True}
+        {"issuer": "Agents cluster", "subject": "system:serviceaccount:agents:bot", "max_age": 900, "reusable": True}
     ]
 
 

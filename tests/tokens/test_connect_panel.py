@@ -83,5 +83,5 @@ def test_the_panel_shows_the_projected_token_for_a_kubernetes_service_account(cl
     credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:agents:summariser")
     panel = client_for(alice).get(f"/identities/{identity.pk}/connect-panel/").content.decode()
     assert "serviceAccountToken" in panel and "service account <code>agents:summariser</code>" in panel
-    assert "Kubernetes makes none shorter than 600 s" in panel  # the issuer's 300 s would refuse them
+    assert "the pod presents this one until it is 480 s old" in panel  # the issuer's 300 s would refuse it
     assert "accepts each token once" in panel and "id-token: write" not in panel

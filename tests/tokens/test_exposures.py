@@ -149,7 +149,7 @@ def test_a_personal_token_the_portal_never_issued_is_a_form_error(client_for, ch
 
 
 def test_the_api_reports_a_personal_token_and_says_so(client_for, charlie, alice):
-    from nhiportal.people.services import api_token_create, api_token_revoke
+    from nhiportal.people.services import api_token_create
 
     _, raw = api_token_create(user=alice, name="notebook", days=30)
     body = client_for(charlie).post("/api/v1/exposures/", {"token": raw, "where_found": "a shared notebook"}, content_type="application/json").json()

@@ -76,18 +76,26 @@ def test_the_issuer_and_subject_name_the_identity_without_a_client_id(oauth, pip
         {"sub": "repo:acme/agents:environment:staging"},
         {"iss": "https://other-issuer.example.com"},
         {"aud": "https://crm.example.com"},
-        {"lifetime": 3600},
+        {"iat": int(time.time()) - 600},
         {"lifetime": -120},
         {"repository_owner": "mallory"},
         {"repository_owner": None},
     ],
-    ids=["unknown kid", "other subject", "unregistered issuer", "wrong audience", "too long lived", "expired",
+    ids=["unknown kid", "other subject", "unregistered issuer", "wrong audience", "issued too long ago", "expired",
          "required claim differs", "required claim missing"],
 )
 def test_a_token_that_does_not_match_the_credential_is_refused(oauth, pipeline, platform_key, change):
     response = request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, **change))
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert not IssuedToken.objects.exists() and not UsedAssertion.objects.exists()
+
+
+def test_a_fresh_token_is_accepted_however_far_off_its_platform_set_its_expiry(oauth, pipeline, platform_key):
+    six_hours = workload_token(platform_key, jti=uuid.uuid4().hex, lifetime=6 * 3600)  # as GitHub Actions issues them
+    assert request_with(oauth, six_hours).status_code == 200
+    without_iat = workload_token(platform_key, jti=uuid.uuid4().hex, iat=None)
+    refused = request_with(oauth, without_iat)
+    assert refused.status_code == 401 and "iat" in refused.json()["error_description"]
 
 
 def test_a_token_signed_by_another_key_is_refused(oauth, pipeline):
@@ -108,7 +116,7 @@ def test_each_token_is_accepted_once_unless_the_issuer_allows_reuse(oauth, pipel
     assert request_with(oauth, token).status_code == 200
     assert request_with(oauth, token).status_code == 401
     federated_issuer_update(
-        actor=sam, federated_issuer=issuer, name=issuer.name, audience="", jwks=issuer.jwks, max_lifetime=900, reusable=True,
+        actor=sam, federated_issuer=issuer, name=issuer.name, audience="", jwks=issuer.jwks, max_age=900, reusable=True,
     )
     projected = workload_token(platform_key, lifetime=800)
     assert [request_with(oauth, projected).status_code for _ in range(2)] == [200, 200]
@@ -118,7 +126,7 @@ def test_each_token_is_accepted_once_unless_the_issuer_allows_reuse(oauth, pipel
 def test_an_issuer_registered_with_an_audience_accepts_that_audience_only(oauth, pipeline, platform_key, issuer, sam):
     federated_issuer_update(
         actor=sam, federated_issuer=issuer, name=issuer.name, audience="api://nhi-portal", jwks=issuer.jwks,
-        max_lifetime=300, reusable=False,
+        max_age=300, reusable=False,
     )
     assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex)).status_code == 401
     assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, aud="api://nhi-portal")).status_code == 200
@@ -226,11 +234,11 @@ def test_an_issuer_is_an_https_url(sam, platform_key, value):
     assert "issuer" in refused.value.message_dict and not FederatedIssuer.objects.exists()
 
 
-def test_an_issuer_is_registered_once_with_a_bounded_lifetime(sam, issuer, platform_key):
+def test_an_issuer_is_registered_once_with_a_bounded_max_age(sam, issuer, platform_key):
     jwks = {"keys": [public_jwk(platform_key, kid="k")]}
     with pytest.raises(ValidationError, match="already registered"):
         federated_issuer_create(actor=sam, name="again", issuer=GITHUB, jwks=jwks)
     with pytest.raises(ValidationError) as refused:
-        federated_issuer_create(actor=sam, name="k8s", issuer="https://k8s.example.com", jwks=jwks, max_lifetime=86400)
-    assert "max_lifetime" in refused.value.message_dict
+        federated_issuer_create(actor=sam, name="k8s", issuer="https://k8s.example.com", jwks=jwks, max_age=86400)
+    assert "max_age" in refused.value.message_dict
     assert list(FederatedIssuer.objects.values_list("issuer", flat=True)) == [GITHUB]

@@ -21,14 +21,14 @@ def issuer(sam):
 
 
 @pytest.mark.parametrize("data", [
-    {"name": "x", "max_lifetime": 300},
-    {"issuer": "https://x.example.com", "name": "x", "max_lifetime": "abc"},
-    {"issuer": "https://x.example.com", "name": "x", "max_lifetime": 300, "jwks": "not json"},
-    {"issuer": "https://x.example.com", "name": "x", "max_lifetime": 300, "jwks": "[1, 2]"},
-    {"issuer": "https://x.example.com", "name": "x", "max_lifetime": 300, "jwks": '{"keys": "no"}'},
-    {"issuer": "https://x.example.com", "name": "x", "max_lifetime": 300, "bundle_endpoint": "javascript:alert(1)"},
-    {"issuer": "https://exa mple.com", "name": "x", "max_lifetime": 300, "jwks": '{"keys": []}'},
-    {"issuer": "https://x.example.com/" + "a" * 600, "name": "x", "max_lifetime": 300},
+    {"name": "x", "max_age": 300},
+    {"issuer": "https://x.example.com", "name": "x", "max_age": "abc"},
+    {"issuer": "https://x.example.com", "name": "x", "max_age": 300, "jwks": "not json"},
+    {"issuer": "https://x.example.com", "name": "x", "max_age": 300, "jwks": "[1, 2]"},
+    {"issuer": "https://x.example.com", "name": "x", "max_age": 300, "jwks": '{"keys": "no"}'},
+    {"issuer": "https://x.example.com", "name": "x", "max_age": 300, "bundle_endpoint": "javascript:alert(1)"},
+    {"issuer": "https://exa mple.com", "name": "x", "max_age": 300, "jwks": '{"keys": []}'},
+    {"issuer": "https://x.example.com/" + "a" * 600, "name": "x", "max_age": 300},
 ])
 def test_the_issuer_form_refuses_bad_input_with_a_400(client_for, sam, data):
     response = client_for(sam).post("/federated-issuers/new/", data)
@@ -40,7 +40,7 @@ def test_the_issuer_form_refuses_bad_input_with_a_400(client_for, sam, data):
     {"name": "x", "issuer": "https://x.example.com", "jwks": {"keys": [{"kty": "EC"}]}},
     {"name": "x", "issuer": 7, "jwks": {"keys": []}},
     {"name": "x", "issuer": "https://x.example.com", "jwks": {"keys": []}, "reusable": "maybe"},
-    {"name": "x", "issuer": "https://x.example.com", "jwks": {"keys": []}, "max_lifetime": "long"},
+    {"name": "x", "issuer": "https://x.example.com", "jwks": {"keys": []}, "max_age": "long"},
     {"name": "x", "issuer": "https://x.example.com", "bundle_endpoint": "ftp://x.example.com/jwks"},
 ])
 def test_the_issuers_api_refuses_bad_input_with_a_reason(client_for, sam, body):

@@ -25,7 +25,7 @@ def test_only_security_admins_see_and_change_federated_issuers(request, client_f
         response = client.get(url)
         assert response.status_code == 403 and GITHUB.encode() not in response.content, url
     assert client.post("/federated-issuers/new/", {"issuer": "https://k8s.example.com", "name": "k8s"}).status_code == 403
-    assert client.post(f"/federated-issuers/{issuer.pk}/", {"name": "renamed", "max_lifetime": 300}).status_code == 403
+    assert client.post(f"/federated-issuers/{issuer.pk}/", {"name": "renamed", "max_age": 300}).status_code == 403
     assert client.post(f"/federated-issuers/{issuer.pk}/refresh/").status_code == 403
     assert list(FederatedIssuer.objects.values_list("name", flat=True)) == ["GitHub Actions"]
 
@@ -40,11 +40,11 @@ def test_a_security_admin_registers_an_issuer_by_its_url_alone(client_for, sam):
     try:
         server.publish(("k1", new_private_key()))
         response = client_for(sam).post(
-            "/federated-issuers/new/", {"issuer": server.issuer, "name": "Cluster", "max_lifetime": 900, "reusable": "on"}
+            "/federated-issuers/new/", {"issuer": server.issuer, "name": "Cluster", "max_age": 900, "reusable": "on"}
         )
         assert response.status_code == 302, response.content
         issuer = FederatedIssuer.objects.get()
-        assert (issuer.bundle_endpoint, issuer.max_lifetime, issuer.reusable) == (f"{server.origin}/jwks", 900, True)
+        assert (issuer.bundle_endpoint, issuer.max_age, issuer.reusable) == (f"{server.origin}/jwks", 900, True)
         listing = client_for(sam).get("/federated-issuers/").content
         assert b"k1" in listing and b"again until they expire" in listing
         server.publish(("k2", new_private_key()))
@@ -60,15 +60,15 @@ def test_a_refused_registration_shows_the_error_by_its_field_and_keeps_no_privat
     client = client_for(sam)
     response = client.post(
         "/federated-issuers/new/",
-        {"issuer": "https://k8s.example.com", "name": "k8s", "jwks": json.dumps({"keys": [private]}), "max_lifetime": 600},
+        {"issuer": "https://k8s.example.com", "name": "k8s", "jwks": json.dumps({"keys": [private]}), "max_age": 600},
     )
     assert response.status_code == 400 and b"private key" in response.content
     assert private["d"].encode() not in response.content
     long_lived = client.post(
-        "/federated-issuers/new/", {"issuer": "https://k8s.example.com", "name": "k8s", "max_lifetime": 86400}
+        "/federated-issuers/new/", {"issuer": "https://k8s.example.com", "name": "k8s", "max_age": 86400}
     )
     assert long_lived.status_code == 400 and b"less than or equal to 3600" in long_lived.content
-    not_a_url = client.post("/federated-issuers/new/", {"issuer": "k8s", "name": "k8s", "max_lifetime": 600})
+    not_a_url = client.post("/federated-issuers/new/", {"issuer": "k8s", "name": "k8s", "max_age": 600})
     assert not_a_url.status_code == 400 and b"https:// URL" in not_a_url.content
     assert not FederatedIssuer.objects.exists()
 
@@ -78,7 +78,7 @@ def test_a_security_admin_edits_what_is_checked_of_its_tokens(client_for, sam, i
     assert edit.status_code == 200 and b"gh-1" in edit.content
     response = client_for(sam).post(
         f"/federated-issuers/{issuer.pk}/",
-        {"name": "GitHub", "audience": "api://nhi-portal", "jwks": json.dumps(issuer.jwks), "max_lifetime": 300},
+        {"name": "GitHub", "audience": "api://nhi-portal", "jwks": json.dumps(issuer.jwks), "max_age": 300},
     )
     assert response.status_code == 302, response.content
     issuer.refresh_from_db()

@@ -37,7 +37,7 @@ class FederatedIssuerViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListMode
         data = valid(FederatedIssuerUpdateSerializer, request.data)
         current = {
             "name": held.name, "audience": held.audience, "bundle_endpoint": held.bundle_endpoint,
-            "jwks": None if held.bundle_endpoint else held.jwks, "max_lifetime": held.max_lifetime, "reusable": held.reusable,
+            "jwks": None if held.bundle_endpoint else held.jwks, "max_age": held.max_age, "reusable": held.reusable,
         }
         issuer = federated_issuer_update(actor=request.user, federated_issuer=held, **{**current, **data})
         return Response(FederatedIssuerSerializer(issuer).data)

@@ -73,7 +73,7 @@ class ReachSerializer(serializers.Serializer):
 class FederatedWaySerializer(serializers.Serializer):
     issuer = serializers.CharField(help_text="The federated issuer's name.")
     subject = serializers.CharField()
-    max_lifetime = serializers.IntegerField(help_text="Seconds a copied token of that issuer works at most.")
+    max_age = serializers.IntegerField(help_text="Seconds after it was made that a copied token of that issuer works at most.")
     reusable = serializers.BooleanField(help_text="True: a copy works again and again until it expires; false: once.")
 
 
@@ -318,7 +318,7 @@ class FederatedIssuerUpdateSerializer(serializers.Serializer):
         max_length=500, required=False, allow_blank=True,
         help_text="Its JWKS URI, fetched again every few minutes; empty with no jwks: found by OpenID discovery.",
     )
-    max_lifetime = serializers.IntegerField(required=False, help_text="Seconds ahead a token's exp may be (60 to 3600).")
+    max_age = serializers.IntegerField(required=False, help_text="How long after it was issued (iat) a token is accepted, in seconds (60 to 3600).")
     reusable = serializers.BooleanField(required=False, help_text="Accept a token again until it expires (Kubernetes projected tokens).")
 
 

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 ('refresh_hint', models.PositiveIntegerField(blank=True, null=True)),
                 ('bundle_fetched_at', models.DateTimeField(blank=True, null=True)),
                 ('bundle_error', models.TextField(blank=True)),
-                ('max_lifetime', models.PositiveIntegerField(default=300)),
+                ('max_age', models.PositiveIntegerField(default=300)),
                 ('reusable', models.BooleanField(default=False)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),

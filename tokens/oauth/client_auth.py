@@ -92,8 +92,11 @@ CLAIM_PROBLEMS = {
 
 
 def _verify(
-    jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: str | None, subject: str, max_lifetime: int = MAX_LIFETIME,
+    jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: str | None, subject: str, max_age: int | None = None,
 ) -> dict:
+    """The claims of a signed assertion. Without max_age its exp must be near, as a client
+    assertion's is; with it (a platform's token, whose lifetime the platform sets: six hours
+    for GitHub Actions) it must have been issued (iat) at most max_age seconds ago."""
     alg = jws.header.get("alg")
     if alg not in key.algorithms:
         raise _fail("The client assertion's algorithm does not match the registered key.")
@@ -104,12 +107,14 @@ def _verify(
     try:
         check_claims(
             claims, now=now, leeway=LEEWAY, audiences=audiences, issuer=issuer, subject=subject,
-            require=("exp", "sub", "aud") + (("iss",) if issuer else ()),
+            require=("exp", "sub", "aud") + (("iss",) if issuer else ()) + (("iat",) if max_age else ()),
         )
     except ClaimsError as e:
         raise _fail(CLAIM_PROBLEMS.get(e.problem, f"The client assertion's {e.claim!r} claim is {e.problem}.")) from None
-    if claims["exp"] - now > max_lifetime + LEEWAY:
-        raise _fail(f"The client assertion must expire within {max_lifetime} seconds.")
+    if max_age is None and claims["exp"] - now > MAX_LIFETIME + LEEWAY:
+        raise _fail(f"The client assertion must expire within {MAX_LIFETIME} seconds.")
+    if max_age is not None and now - claims["iat"] > max_age + LEEWAY:
+        raise _fail(f"The token was issued more than {max_age} seconds ago.")
     return claims
 
 
@@ -234,7 +239,7 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
         raise _fail("Unknown client or key.") from None
     verified = _verify(
         jws, _bundle_key(jws, keys), audiences=[issuer.audience] if issuer.audience else audiences,
-        issuer=issuer.issuer, subject=subject, max_lifetime=issuer.max_lifetime,
+        issuer=issuer.issuer, subject=subject, max_age=issuer.max_age,
     )
     for name, value in credential.required_claims.items():
         if verified.get(name) != value:
