@@ -185,6 +185,8 @@ class WorkloadCredential(models.Model):
         indexes = [
             models.Index(fields=["thumbprint"], condition=models.Q(kind="jwk", enabled=True), name="credential_live_key_idx"),
             models.Index(fields=["created_at"], condition=models.Q(kind="jwk", enabled=True), name="credential_live_key_age_idx"),
+            # The credentials list, newest first, pages without sorting every row.
+            models.Index(fields=["created_at"], name="credential_created_idx"),
         ]
 
     def __str__(self):

@@ -51,7 +51,7 @@ def credential_list(*, user, kind: str = "", state: str = "enabled", platform=No
     return (
         credentials.annotate(last_token_at=Subquery(last_token))
         .select_related("identity", "trust_domain", "federated_issuer", "created_by")
-        .order_by("-pk")  # newest first: ids grow with time, and the key's index needs no sort
+        .order_by("-created_at", "-pk")
     )
 
 
