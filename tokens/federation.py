@@ -76,7 +76,7 @@ def _keys(issuer: str, jwks, jwks_uri: str) -> tuple[dict, str, bool]:
             jwks_uri = discover_jwks_uri(issuer)
         except FetchFailed as error:
             raise ValidationError({"issuer": f"{error} Paste the issuer's JWKS instead, or give its JWKS URI."}) from None
-    keys, endpoint, _ = keys_from(jwks, jwks_uri)
+    keys, endpoint, _ = keys_from(jwks, jwks_uri, FederatedIssuer.KEYS_FROM)
     return keys, endpoint, not pasted
 
 
@@ -115,10 +115,13 @@ def federated_issuer_update(
     max_age: int, reusable: bool,
 ) -> FederatedIssuer:
     """Change what is checked of the issuer's tokens, or its keys: pasted keys replace the
-    ones held; otherwise they are fetched now from the JWKS URI (or found again by discovery)."""
+    ones held; a new JWKS URI (or none, for discovery) is fetched now; the same JWKS URI keeps
+    the keys held, which the sweep fetches again anyway, so an outage there blocks no edit."""
     held = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)
     before = _snapshot(held)
-    held.jwks, held.bundle_endpoint, fetched = _keys(held.issuer, jwks, _jwks_uri(bundle_endpoint))
+    jwks_uri, fetched = _jwks_uri(bundle_endpoint), False
+    if jwks not in (None, "", {}) or not jwks_uri or jwks_uri != held.bundle_endpoint:
+        held.jwks, held.bundle_endpoint, fetched = _keys(held.issuer, jwks, jwks_uri)
     if fetched:
         held.bundle_fetched_at, held.bundle_error, held.refresh_hint = timezone.now(), "", None
     held.name, held.audience = (name or "").strip(), (audience or "").strip()

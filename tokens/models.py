@@ -93,6 +93,7 @@ class TrustDomain(WorkloadPlatform):
     jwks = models.JSONField(help_text="The trust domain's JWT bundle: a JWKS with public keys only.")
     # Where the sweep fetches the bundle again; empty: pasted by hand.
     bundle_endpoint = models.URLField(max_length=500, blank=True)
+    KEYS_FROM = "The bundle endpoint"  # what a failed fetch names
 
     class Meta(WorkloadPlatform.Meta):
         pass
@@ -112,6 +113,7 @@ class FederatedIssuer(WorkloadPlatform):
     audience = models.CharField(max_length=255, blank=True)
     jwks = models.JSONField()
     bundle_endpoint = models.URLField("JWKS URI", max_length=500, blank=True)  # empty: keys pasted by hand
+    KEYS_FROM = "The JWKS URI"
     # How long after it was issued (iat) a token is accepted. The platform sets exp, and it can be
     # far off (six hours for GitHub Actions); a pod presents its projected token until it is 80%
     # of its lifetime old.

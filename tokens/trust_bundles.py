@@ -42,13 +42,14 @@ def validate_bundle_endpoint(url: str) -> str:
     )
 
 
-def fetch_bundle(url: str) -> tuple[dict, int | None]:
-    """The bundle at the endpoint, as the portal keeps it (public keys only), and its refresh hint."""
-    bundle = fetch_json(url, "The bundle endpoint")
+def fetch_bundle(url: str, what: str = "The bundle endpoint") -> tuple[dict, int | None]:
+    """The bundle at the endpoint, as the portal keeps it (public keys only), and its refresh
+    hint. `what` names the endpoint in a failure (a trust domain's, or an issuer's JWKS URI)."""
+    bundle = fetch_json(url, what)
     try:
         keys = clean_jwks(bundle)
     except ValidationError as error:
-        raise FetchFailed(f"The bundle endpoint's answer is not a usable bundle: {' '.join(error.messages)}") from None
+        raise FetchFailed(f"{what}'s answer is not a usable bundle: {' '.join(error.messages)}") from None
     hint = bundle.get("spiffe_refresh_hint")
     hint = hint if isinstance(hint, int) and not isinstance(hint, bool) and hint > 0 else None
     return keys, hint
@@ -65,7 +66,7 @@ def clean_bundle(jwks) -> dict:
         raise ValidationError({"jwks": e.error_list}) from None
 
 
-def keys_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
+def keys_from(jwks, bundle_endpoint: str, what: str = "The bundle endpoint") -> tuple[dict, str, int | None]:
     """The bundle to keep, the endpoint, and its refresh hint: the pasted bundle, or else the
     one the endpoint serves now (a trust domain is never registered without keys)."""
     endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint else ""
@@ -74,7 +75,7 @@ def keys_from(jwks, bundle_endpoint: str) -> tuple[dict, str, int | None]:
     if not endpoint:
         raise ValidationError({"jwks": "Paste the trust domain's bundle, or give its bundle endpoint."})
     try:
-        fetched, hint = fetch_bundle(endpoint)
+        fetched, hint = fetch_bundle(endpoint, what)
     except FetchFailed as error:
         raise ValidationError({"bundle_endpoint": str(error)}) from None
     return fetched, endpoint, hint
@@ -99,7 +100,7 @@ def bundle_refresh(*, actor, holder: WorkloadPlatform, now=None) -> str:
     now = now or timezone.now()
     model, action = type(holder), _ACTIONS[type(holder)]
     try:
-        fetched, hint = fetch_bundle(holder.bundle_endpoint)
+        fetched, hint = fetch_bundle(holder.bundle_endpoint, holder.KEYS_FROM)
         error = ""
     except FetchFailed as failure:
         fetched, hint, error = None, None, str(failure)[:500]

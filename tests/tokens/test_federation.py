@@ -242,3 +242,19 @@ def test_an_issuer_is_registered_once_with_a_bounded_max_age(sam, issuer, platfo
         federated_issuer_create(actor=sam, name="k8s", issuer="https://k8s.example.com", jwks=jwks, max_age=86400)
     assert "max_age" in refused.value.message_dict
     assert list(FederatedIssuer.objects.values_list("issuer", flat=True)) == [GITHUB]
+
+
+def test_editing_an_issuer_whose_jwks_uri_is_down_keeps_its_keys(sam, oidc_issuer):
+    oidc_issuer.publish(("k1", new_private_key()))
+    issuer = federated_issuer_create(actor=sam, name="Cluster", issuer=oidc_issuer.issuer)
+    oidc_issuer.status = 503
+    changed = federated_issuer_update(
+        actor=sam, federated_issuer=issuer, name="Cluster", audience="api://nhi-portal", jwks=None,
+        bundle_endpoint=issuer.bundle_endpoint, max_age=600, reusable=False,
+    )
+    assert (changed.audience, changed.max_age, [k["kid"] for k in changed.jwks["keys"]]) == ("api://nhi-portal", 600, ["k1"])
+    with pytest.raises(ValidationError, match="The JWKS URI could not be fetched"):  # a new one is fetched now
+        federated_issuer_update(
+            actor=sam, federated_issuer=issuer, name="Cluster", audience="", jwks=None,
+            bundle_endpoint=f"{oidc_issuer.origin}/other-jwks", max_age=600, reusable=False,
+        )
