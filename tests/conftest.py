@@ -178,6 +178,9 @@ def login():
     """Log a person in through the real login form."""
 
     def do(page, user):
+        # The page before may still be loading its htmx panels: a late answer to one of those
+        # would set a CSRF cookie that no longer matches the login form's token.
+        page.wait_for_load_state("networkidle")
         page.goto("/accounts/login/")
         page.fill("input[name=username]", user.get_username())
         page.fill("input[name=password]", PASSWORD)
