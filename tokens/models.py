@@ -161,6 +161,10 @@ class WorkloadCredential(models.Model):
     rotation_told_at = models.DateTimeField(null=True, blank=True)
     # When manage.py notify_trust_ended told them it was disabled because its platform is no longer trusted.
     trust_ended_told_at = models.DateTimeField(null=True, blank=True)
+    # The last assertion or platform token refused for it, and why (at most one a minute noted):
+    # what an owner reads when the agent gets no token (tokens/oauth/client_auth.py).
+    refused_at = models.DateTimeField(null=True, blank=True)
+    refusal = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -258,3 +258,20 @@ def test_editing_an_issuer_whose_jwks_uri_is_down_keeps_its_keys(sam, oidc_issue
             actor=sam, federated_issuer=issuer, name="Cluster", audience="", jwks=None,
             bundle_endpoint=f"{oidc_issuer.origin}/other-jwks", max_age=600, reusable=False,
         )
+
+
+def test_a_refused_token_for_a_known_subject_tells_the_owner_why(oauth, pipeline, platform_key, client_for, alice):
+    refused = request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, aud="https://github.com/acme"))
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    credential = WorkloadCredential.objects.get(identity=pipeline)
+    assert credential.refused_at is not None and "audience (aud)" in credential.refusal
+    panel = client_for(alice).get(f"/identities/{pipeline.pk}/credentials-panel/").content.decode()
+    assert "refused" in panel and "audience (aud)" in panel
+    # At most one note a minute: a flood of refusals writes once.
+    request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, repository_owner="mallory"))
+    assert "audience (aud)" in WorkloadCredential.objects.get(identity=pipeline).refusal
+
+
+def test_a_token_for_an_unknown_subject_notes_nothing(oauth, pipeline, platform_key):
+    request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, sub="repo:mallory/x:ref:refs/heads/main"))
+    assert WorkloadCredential.objects.get(identity=pipeline).refused_at is None

@@ -8,7 +8,7 @@ from django.utils import timezone
 from inventory.services import identity_suspend
 from nhiportal.audit.models import AuditEvent
 from tokens.keys import verification_key
-from tokens.models import IssuedToken, Task, UsedAssertion
+from tokens.models import IssuedToken, Task, UsedAssertion, WorkloadCredential
 from tokens.policy.models import PolicyDecision
 from tokens.revocation import task_end
 from tokens.services import service_create
@@ -243,3 +243,17 @@ def test_the_oauth_endpoints_mark_their_secrets_for_error_reports(agent, oauth, 
     for url in ("/oauth/introspect", "/oauth/revoke"):
         refused = oauth.post(url, {"token": "x"})
         assert {"client_assertion", "token"} <= set(refused.wsgi_request.sensitive_post_parameters), url
+
+
+def test_a_refused_assertion_naming_a_key_is_noted_for_the_owners_not_the_caller(agent, oauth, crm, grant, client_for, alice, charlie):
+    grant(agent, crm, ["tickets:read"])
+    refused = token_request(oauth, agent, assertion=agent.assertion(lifetime=3600))
+    assert refused.status_code == 401 and refused.json() == {
+        "error": "invalid_client", "error_description": "The client assertion must expire within 300 seconds.",
+    }
+    credential = WorkloadCredential.objects.get(identity=agent.identity)
+    assert credential.refusal == "The client assertion must expire within 300 seconds."
+    body = client_for(alice).get(f"/api/v1/credentials/?identity={agent.identity.pk}").json()
+    assert body["results"][0]["refusal"] == credential.refusal
+    assert client_for(charlie).get(f"/api/v1/credentials/?identity={agent.identity.pk}").json()["results"] == []
+    assert token_request(oauth, agent).status_code == 200  # a refusal blocks nothing after it

@@ -273,6 +273,8 @@ class CredentialSerializer(serializers.Serializer):
     spiffe_id = serializers.CharField(read_only=True)
     federated_issuer = serializers.CharField(source="federated_issuer.issuer", read_only=True, default="")
     subject = serializers.CharField(read_only=True, help_text="A federated credential: the sub of the issuer's tokens.")
+    refused_at = serializers.DateTimeField(read_only=True, help_text="When an assertion or token naming it was last refused.")
+    refusal = serializers.CharField(read_only=True, help_text="Why (the agent itself only heard invalid_client).")
     required_claims = serializers.DictField(child=serializers.CharField(), read_only=True)
     enabled = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)

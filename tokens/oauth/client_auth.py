@@ -12,10 +12,12 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from nhiportal import prepared_sql
 
@@ -162,9 +164,30 @@ def _authenticate_jwk(jws: CompactJWS, post, audiences, address: str) -> Authent
     if kid is not None and (not isinstance(kid, str) or len(kid) > 128):
         raise _fail("Unknown client or key.")
     identity_id, credential_id, key = _client_key(client_id, kid)
-    verified = _verify(jws, key, audiences=audiences, issuer=client_id, subject=client_id)
-    replay_key, replay_expires = _replay(client_id, _jti(verified), verified["exp"])
+    try:
+        verified = _verify(jws, key, audiences=audiences, issuer=client_id, subject=client_id)
+        replay_key, replay_expires = _replay(client_id, _jti(verified), verified["exp"])
+    except OAuthError as error:
+        raise _refused(error, credential_id) from None
     return AuthenticatedClient(client_id, identity_id, credential_id, replay_key, replay_expires, address)
+
+
+REFUSAL_NOTED_EVERY = timedelta(seconds=60)
+
+
+def _refused(error: OAuthError, credential_id: int) -> OAuthError:
+    """Mark a refusal of an assertion that named a credential, so authenticate_agent notes it."""
+    error.credential_id = credential_id
+    return error
+
+
+def _note_refusal(credential_id: int, description: str) -> None:
+    """Keep the latest refusal on the credential, for its owners: at most one write a minute,
+    since whoever knows a key id or a subject can send refused assertions at will."""
+    now = timezone.now()
+    WorkloadCredential.objects.filter(pk=credential_id).filter(
+        Q(refused_at__isnull=True) | Q(refused_at__lt=now - REFUSAL_NOTED_EVERY)
+    ).update(refused_at=now, refusal=description[:200])
 
 
 def _bundle_key(jws: CompactJWS, bundle: dict[str, PublicKey]) -> PublicKey:
@@ -205,8 +228,11 @@ def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> Authen
         bundle = _keys.get(("svid", domain.pk, domain.updated_at), lambda: parse_jwks(domain.jwks))
     except ValidationError:  # a bundle stored before the portal checked what it checks now
         raise _fail("Unknown client or key.") from None
-    verified = _verify(jws, _bundle_key(jws, bundle), audiences=audiences, issuer=None, subject=spiffe_id)
-    replay_key, replay_expires = _single_use(client_id, verified, jws)  # SPIRE may leave jti out
+    try:
+        verified = _verify(jws, _bundle_key(jws, bundle), audiences=audiences, issuer=None, subject=spiffe_id)
+        replay_key, replay_expires = _single_use(client_id, verified, jws)  # SPIRE may leave jti out
+    except OAuthError as error:
+        raise _refused(error, credential.pk) from None
     return AuthenticatedClient(
         client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address, CredentialKind.SPIFFE
     )
@@ -237,31 +263,45 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
         keys = _keys.get(("federated", issuer.pk, issuer.updated_at), lambda: parse_jwks(issuer.jwks))
     except ValidationError:
         raise _fail("Unknown client or key.") from None
-    verified = _verify(
-        jws, _bundle_key(jws, keys), audiences=[issuer.audience] if issuer.audience else audiences,
-        issuer=issuer.issuer, subject=subject, max_age=issuer.max_age,
-    )
-    for name, value in credential.required_claims.items():
-        if verified.get(name) != value:
-            raise _fail(f"The token's {name!r} claim is not the one this identity's credential requires.")
     client_id = str(credential.identity_id)
-    replay_key, replay_expires = ("", None) if issuer.reusable else _single_use(client_id, verified, jws)
+    try:
+        verified = _verify(
+            jws, _bundle_key(jws, keys), audiences=[issuer.audience] if issuer.audience else audiences,
+            issuer=issuer.issuer, subject=subject, max_age=issuer.max_age,
+        )
+        for name, value in credential.required_claims.items():
+            if verified.get(name) != value:
+                raise _fail(f"The token's {name!r} claim is not the one this identity's credential requires.")
+        replay_key, replay_expires = ("", None) if issuer.reusable else _single_use(client_id, verified, jws)
+    except OAuthError as error:
+        raise _refused(error, credential.pk) from None
     return AuthenticatedClient(
         client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address, CredentialKind.FEDERATED
     )
 
 
 def authenticate_agent(post, *, audiences: list[str], address: str = "") -> AuthenticatedClient:
-    """Check an agent's client assertion (or JWT-SVID). Does not consume its jti: see consume()."""
+    """Check an agent's client assertion (or JWT-SVID). Does not consume its jti: see consume().
+
+    A refusal of an assertion that named one of the portal's credentials is noted on it (the
+    caller only hears invalid_client): its owners read why on the identity page.
+    """
     jws = _parsed(_assertion(post))
     subject = jws.claims.get("sub")
-    if isinstance(subject, str) and subject.startswith("spiffe://"):
-        return _authenticate_svid(jws, post, audiences, address)
     issuer = jws.claims.get("iss")
+    if isinstance(subject, str) and subject.startswith("spiffe://"):
+        authenticate = _authenticate_svid
     # An agent's own assertion is issued by its client_id, which is never a URL.
-    if isinstance(issuer, str) and issuer.startswith(("https://", "http://")):
-        return _authenticate_federated(jws, post, audiences, address)
-    return _authenticate_jwk(jws, post, audiences, address)
+    elif isinstance(issuer, str) and issuer.startswith(("https://", "http://")):
+        authenticate = _authenticate_federated
+    else:
+        authenticate = _authenticate_jwk
+    try:
+        return authenticate(jws, post, audiences, address)
+    except OAuthError as error:
+        if getattr(error, "credential_id", None):
+            _note_refusal(error.credential_id, error.description)
+        raise
 
 
 def authenticate_service(post, *, audiences: list[str]) -> AuthenticatedService:
