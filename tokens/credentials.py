@@ -62,6 +62,17 @@ def _snapshot(credential: WorkloadCredential) -> dict:
     return {name: value for name, value in facts.items() if value}
 
 
+def _attach(*, actor, identity: AIIdentity, label: str, field: str, taken: str, **fields) -> WorkloadCredential:
+    """Lock the identity, add the credential and audit it; `taken` is what a clash with an
+    enabled credential says, next to `field`."""
+    credential = WorkloadCredential(
+        identity=_usable_identity(identity), label=label.strip(), created_by=actor if getattr(actor, "pk", None) else None, **fields,
+    )
+    _save(credential, field, taken)
+    audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
+    return credential
+
+
 @transaction.atomic
 def credential_add_jwk(*, actor, identity: AIIdentity, jwk, label: str = "") -> WorkloadCredential:
     """Attach a public JWK. A private key is refused (and not stored); the kid defaults to the thumbprint."""
@@ -104,18 +115,10 @@ def credential_add_spiffe(*, actor, identity: AIIdentity, spiffe_id: str, label:
         raise ValidationError({"spiffe_id": f"The trust domain {match.group(1)!r} is not registered; ask a security admin to add it."})
     if domain.distrusted_at:
         raise ValidationError({"spiffe_id": f"The trust domain {domain.name!r} is no longer trusted: {domain.distrust_reason}"})
-    identity = _usable_identity(identity)
-    credential = WorkloadCredential(
-        identity=identity,
-        kind=CredentialKind.SPIFFE,
-        label=label.strip(),
-        spiffe_id=spiffe_id,
-        trust_domain=domain,
-        created_by=actor if getattr(actor, "pk", None) else None,
+    return _attach(
+        actor=actor, identity=identity, label=label, field="spiffe_id", taken="This SPIFFE ID is already in use by an enabled credential.",
+        kind=CredentialKind.SPIFFE, spiffe_id=spiffe_id, trust_domain=domain,
     )
-    _save(credential, "spiffe_id", "This SPIFFE ID is already in use by an enabled credential.")
-    audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
-    return credential
 
 
 def required_claims_from(value) -> dict[str, str]:
@@ -153,20 +156,11 @@ def credential_add_federated(
     federated_issuer = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)  # as for a trust domain
     if federated_issuer.distrusted_at:
         raise ValidationError({"federated_issuer": f"{federated_issuer.name} is no longer trusted: {federated_issuer.distrust_reason}"})
-    identity = _usable_identity(identity)
-    credential = WorkloadCredential(
-        identity=identity,
-        kind=CredentialKind.FEDERATED,
-        label=label.strip(),
-        federated_issuer=federated_issuer,
-        subject=subject,
-        required_claims=claims,
-        created_by=actor if getattr(actor, "pk", None) else None,
-    )
     # Which identity holds it is not said: the person registering may not see that one.
-    _save(credential, "subject", "This issuer's subject is already in use by an enabled credential.")
-    audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
-    return credential
+    return _attach(
+        actor=actor, identity=identity, label=label, field="subject", taken="This issuer's subject is already in use by an enabled credential.",
+        kind=CredentialKind.FEDERATED, federated_issuer=federated_issuer, subject=subject, required_claims=claims,
+    )
 
 
 @transaction.atomic

@@ -4,11 +4,11 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from . import selectors
 from .federation import federated_issuer_create, federated_issuer_update
 from .forms import FederatedIssuerEditForm, FederatedIssuerForm
 from .models import FederatedIssuer
@@ -18,10 +18,7 @@ from .views import _form_page, _require_security_admin, _submitted, keys_refresh
 @login_required
 def issuer_list(request):
     _require_security_admin(request)
-    issuers = FederatedIssuer.objects.annotate(
-        credential_count=Count("credentials", filter=Q(credentials__enabled=True))
-    ).order_by("name")
-    return render(request, "tokens/federatedissuer_list.html", {"issuers": issuers})
+    return render(request, "tokens/federatedissuer_list.html", {"issuers": selectors.platforms(FederatedIssuer)})
 
 
 @require_http_methods(["GET", "POST"])

@@ -106,8 +106,9 @@ def signing_keys() -> QuerySet:
     return sorted(keys, key=lambda k: (order[k.state], -k.created_at.timestamp()))
 
 
-def trust_domains() -> QuerySet:
-    return TrustDomain.objects.annotate(
+def platforms(model=TrustDomain) -> QuerySet:
+    """Trust domains (or federated issuers), each with how many enabled credentials name it."""
+    return model.objects.annotate(
         credential_count=Count("credentials", filter=Q(credentials__enabled=True))
     ).order_by("name")
 

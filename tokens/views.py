@@ -437,7 +437,7 @@ def emergency_revoke(request):
 @login_required
 def trustdomain_list(request):
     _require_security_admin(request)
-    return render(request, "tokens/trustdomain_list.html", {"domains": selectors.trust_domains()})
+    return render(request, "tokens/trustdomain_list.html", {"domains": selectors.platforms(TrustDomain)})
 
 
 @require_http_methods(["GET", "POST"])
