@@ -34,6 +34,7 @@ from nhiportal.people.roles import is_security_admin
 from .access_tokens import InvalidAccessToken, verify_access_token
 from .credentials import credential_disable
 from .models import Exposure, ExposureKind, IssuedToken, WorkloadCredential
+from .posture import identity_rescore
 from .public_keys import looks_private
 from .revocation import lock_identity, revoke_matching
 
@@ -65,6 +66,7 @@ def _record(*, actor, identity_id, kind, where, seen_at, now, was_live, revoked,
         identity_id=identity_id, kind=kind, token_jti=token_jti, credential=credential, where_found=where[:500],
         seen_at=seen_at, reported_by=actor, contained_at=now, was_live=was_live, tokens_revoked=revoked,
     )
+    identity_rescore(identity_id, now=now)  # a policy on principal.risk_score sees the leak now
     audit_record(
         actor=actor, action="exposure.report", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
         identity=identity_id,
@@ -178,6 +180,7 @@ def exposure_dismiss(*, actor, exposure: Exposure, reason: str) -> Exposure:
     _still_open(exposure)
     exposure.dismissed_at, exposure.dismissed_by, exposure.dismiss_reason = timezone.now(), actor, reason
     exposure.save(update_fields=["dismissed_at", "dismissed_by", "dismiss_reason"])
+    identity_rescore(exposure.identity_id, now=exposure.dismissed_at)
     audit_record(
         actor=actor, action="exposure.dismiss", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
         identity=exposure.identity_id, after={"dismissed_at": exposure.dismissed_at}, reason=reason,

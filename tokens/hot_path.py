@@ -22,7 +22,7 @@ from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, Signi
 
 IDENTITY_FACTS = (
     "id", "name", "kind", "status", "autonomy", "environment", "trust_boundary", "sensitivity_ceiling", "allowed_networks",
-    "token_rate_per_minute",
+    "token_rate_per_minute", "risk_score", "risk_factors",
 )
 SERVICE_FACTS = ("id", "name", "audience", "environment", "trust_boundary", "sensitivity", "requires_dpop", "updated_at")
 
@@ -39,6 +39,7 @@ class IdentityFacts:
             setattr(self, name, value)
         self.id = as_uuid(self.id)
         self.allowed_networks = tuple(as_json(self.allowed_networks))
+        self.risk_factors = tuple(as_json(self.risk_factors) or ())
         self.has_active_owner = has_active_owner
         self.token_pace = token_pace
 

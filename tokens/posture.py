@@ -111,6 +111,16 @@ def posture(identity: AIIdentity, *, now=None) -> dict:
     return {"factors": [FACTORS[key] for key in keys], "score": score, "level": level_of(score)}
 
 
+def identity_rescore(identity_id, *, now=None) -> int:
+    """Store one identity's score and factors now, inside the caller's transaction (whose audit
+    event says why): a reported or dismissed leak changes what policies see at once, not at the
+    next sweep. Returns the score."""
+    keys = factors_by_identity(AIIdentity.objects.filter(pk=identity_id), now=now).get(identity_id, [])
+    score = score_of(keys)
+    AIIdentity.objects.filter(pk=identity_id).update(risk_score=score, risk_factors=keys)
+    return score
+
+
 def identities_score(*, actor, now=None) -> dict:
     """Store every identity's score and factors (manage.py score_identities, hourly). Only the
     rows whose score or factors changed are written; one audit event sums up a run that changed any."""

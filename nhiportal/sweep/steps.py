@@ -44,7 +44,9 @@ STEPS = (
     Step("suspend_unattested", HOUR, "Suspends identities whose attestation is overdue past the grace period, and tells their owners."),
     Step("prune_tokens", HOUR, "Deletes token ledger rows expired longer than the retention period, and spent assertion ids."),
     Step("grant_usage", HOUR, "Reads each live grant's last use off the token ledger; notes the scopes no token carried in NHI_UNUSED_ACCESS_DAYS."),
-    Step("score_identities", HOUR, "Scores each identity's risk from what is wrong with it now (no owner, a leak, an overdue attestation, unused access...) for the inventory's sort."),
+    # Each sweep, not hourly: policies read the stored score (principal.risk_score), so an
+    # owner's fix, or a token from a new network, counts within one sweep.
+    Step("score_identities", EVERY_SWEEP, "Scores each identity's risk from what is wrong with it now (no owner, a leak, an overdue attestation, unused access...) for the inventory's sort and for policies (principal.risk_score, principal.risk_factors)."),
     Step("prune_decisions", DAY, "Deletes policy decisions older than the retention period."),
     KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the signing key once it is older than NHI_SIGNING_KEY_MAX_AGE_DAYS; retires keys whose tokens have expired."),
     Step("check_resource_metadata", DAY, "Fetches each service's resource metadata (RFC 9728); notes scopes it advertises that are not registered, or registered ones it no longer advertises."),

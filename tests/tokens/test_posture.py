@@ -100,6 +100,10 @@ def test_the_identity_page_shows_what_to_fix_and_outsiders_see_nothing(client_fo
     panel = client_for(alice).get(url).content.decode()
     assert "Autonomous, with access up to confidential or restricted data" in panel and "Keep a person in the loop" in panel
     assert "Low risk · 10 of 100" in panel
+    # Until the sweep stores it, policies still read the old score, and the owner is told so.
+    assert "Token policies read 0 of 100" in panel
+    identities_score(actor=system_actor("tests"))
+    assert "Token policies read" not in client_for(alice).get(url).content.decode()
     assert client_for(charlie).get(url).status_code == 404
     assert 'hx-get="' + url in client_for(alice).get(f"/identities/{agent.identity.pk}/").content.decode()
 

@@ -35,6 +35,8 @@ AGENT_FACTS = {
     "trust_boundary": (str, "corp-internal"),
     "sensitivity_ceiling": (int, 3),
     "kind": (str, "agent"),
+    "risk_score": (int, 0),
+    "risk_factors": (list, []),
 }
 SERVICE_FACTS = {
     "audience": (str, "https://service.example.com"),
@@ -108,7 +110,7 @@ ENTITY_CACHE_SIZE = 4096
 
 
 def _entities(principal_id: str, principal: dict, service_id: str, service: dict) -> cedarpy.Entities:
-    key = (principal_id, *principal.values(), service_id, *service.values())
+    key = (principal_id, *(tuple(v) if type(v) is list else v for v in principal.values()), service_id, *service.values())
     entities = _ENTITY_CACHE.get(key)
     if entities is not None:
         return entities
@@ -134,6 +136,10 @@ def agent_facts(identity, *, owners_active: bool) -> dict:
         # An unset ceiling is 0, so any data above "nothing" is refused: never fail open.
         "sensitivity_ceiling": int(identity.sensitivity_ceiling or 0),
         "kind": identity.kind,
+        # As the sweep last stored them (tokens/posture.py): reading every factor live would
+        # cost a dozen queries per token.
+        "risk_score": int(identity.risk_score or 0),
+        "risk_factors": list(identity.risk_factors or ()),
     }
 
 
