@@ -43,3 +43,30 @@ def test_an_owner_sees_which_policy_refused_their_agent(page, login, alice, agen
     panel.locator("table").wait_for()
     assert "forbid-ttl-above-ceiling" in panel.inner_text()
     assert "Deny" in panel.inner_text()
+
+
+def test_a_security_admin_adds_a_library_rule_with_its_examples_and_saves_it(page, login, sam):
+    login(page, sam)
+    page.goto(reverse("policy:version-create"))
+    shipped = page.input_value("textarea[name=text]")
+    page.fill("textarea[name=examples]", "[{\"name\": \"unfinished\"")
+    page.click("summary:has-text('High-risk agents stay off confidential data')")
+    add = page.locator("button[data-library-rule='high-risk-agents-stay-off-confidential-data']")
+    add.click()
+    assert "Nothing was added" in page.locator("#library-status").inner_text()
+    assert page.input_value("textarea[name=text]") == shipped
+
+    page.fill("textarea[name=examples]", '[{"name": "active agents pass", "expect": "allow"}]')
+    add.click()
+    assert "Added “High-risk agents stay off confidential data” and its 2 examples" in page.locator("#library-status").inner_text()
+    add.click()
+    assert "in this version already" in page.locator("#library-status").inner_text()
+    assert page.input_value("textarea[name=text]").count('@id("high-risk-agents-stay-off-confidential-data")') == 1
+    page.click("button:has-text('Save version')")
+    page.wait_for_url("**/policy/versions/1/")
+    version = PolicyVersion.objects.get()
+    assert 'principal.risk_score >= 40' in version.text and version.text.startswith(shipped.rstrip())
+    assert [e["name"] for e in version.examples] == [
+        "active agents pass", "A high-risk agent is refused confidential data", "A high-risk agent still gets internal data",
+    ]
+    assert "All pass" in page.locator("section[aria-label=Examples]").inner_text()

@@ -25,6 +25,7 @@ from .diff import diff_rows
 from .examples import default_examples, examples_run
 from .filters import DecisionFilter
 from .forms import ActivateForm, CompareForm, ModeForm, ReplayForm, SimulatorForm, VersionForm
+from .library import RULES, library_json
 from .replay import REPLAY_DEFAULT, replay
 from .schema import default_policy_text, schema_text
 from .simulate import simulate
@@ -122,6 +123,8 @@ def version_create(request):
             "lines": _numbered(text.replace("\r\n", "\n"), form.problems) if form.problems else None,
             "schema": schema_text(),
             "example_facts": _example_facts(),
+            "library": RULES,
+            "library_json": library_json(),
         },
         status=400 if form.is_bound else 200,
     )
