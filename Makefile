@@ -34,6 +34,7 @@ run: $(STAMP)
 	@echo "                            for her, and the grants of the access review on /access-reviews/)"
 	@echo "    carol    compliance     (read-only; control evidence and exports on /compliance/)"
 	@echo "    sam      security admin (superuser: /admin/ too; a reported leak waits on /exposures/;"
+	@echo "                            a stricter policy draft waits on /policy/ to be replayed;"
 	@echo "                            dmitri left: hand his agents over on /users/)"
 	@echo "  background work (governance_sweep) runs every minute beside the server; its log and the"
 	@echo "  mails it sends go to var/sweep.log"

@@ -32,6 +32,10 @@ from tokens.models import CredentialKind, FederatedIssuer, Grant, KeyState, Serv
 from tokens.oauth.client_auth import AuthenticatedClient
 from tokens.oauth.errors import OAuthError
 from tokens.oauth.params import TaskContext
+from tokens.policy.examples import default_examples
+from tokens.policy.library import BY_ID as POLICY_LIBRARY
+from tokens.policy.schema import default_policy_text
+from tokens.policy.services import policy_version_create
 from tokens.public_keys import jwk_thumbprint
 from tokens.revocation import task_end
 from tokens.services import grant_create, grant_revoke, service_create, trust_domain_create
@@ -284,6 +288,23 @@ def finish(identities: list) -> None:
     _report_one_leak(active)
     _request_access(active)
     _review_one_service(sam)
+    _draft_a_stricter_policy(sam)
+
+
+# The draft's additions, from the rule library on the new-version page.
+STRICTER_RULES = ("high-risk-agents-stay-off-confidential-data", "confidential-data-needs-a-stated-intent")
+
+
+def _draft_a_stricter_policy(sam) -> None:
+    """sam drafts the shipped set plus two library rules, not yet active: its page replays it
+    against the demo's decisions, showing what it would change before anyone is refused."""
+    rules = [POLICY_LIBRARY[rule_id] for rule_id in STRICTER_RULES]
+    policy_version_create(
+        actor=sam,
+        text="\n\n".join([default_policy_text().rstrip("\n"), *(rule.text for rule in rules)]),
+        examples=default_examples() + [example for rule in rules for example in rule.examples],
+        note="Draft: keep high-risk agents off confidential data, and ask for a stated intent there. Replay before activating.",
+    )
 
 
 def _review_one_service(sam) -> None:

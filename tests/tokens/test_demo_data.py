@@ -3,6 +3,8 @@ from django.core.management import call_command
 
 from inventory.models import AIIdentity, Status
 from tokens.models import AccessRequest, AccessRequestState, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
+from tokens.policy.models import PolicyVersion
+from tokens.policy.services import policy_check
 from tokens.selectors import access_requests_waiting_for
 
 
@@ -20,6 +22,10 @@ def test_the_demo_has_a_token_side(db):
     # A leaked token, contained, waiting for a security admin to confirm it.
     exposure = Exposure.objects.get()
     assert exposure.status == "reported" and exposure.tokens_revoked == 1
+    # A stricter policy drafted from the rule library, waiting to be replayed and activated.
+    draft = PolicyVersion.objects.get(is_active=False)
+    assert "principal.risk_score >= 40" in draft.text and draft.note.startswith("Draft:")
+    assert policy_check(text=draft.text, examples=draft.examples) == []
     call_command("audit_verify", verbosity=0)
 
 
