@@ -59,6 +59,7 @@ STEPS = (
     Step("notify_trust_ended", EVERY_SWEEP, "Tells owners whose credentials were disabled because a security admin stopped trusting their trust domain or federated issuer."),
     Step("notify_new_networks", EVERY_SWEEP, "Tells owners when an identity got a token from a network it never used before."),
     Step("notify_rate_limited", EVERY_SWEEP, "Tells owners when an identity reached its token rate limit, at most daily per identity."),
+    Step("notify_refusals", EVERY_SWEEP, "Tells owners when the portal refused their identities tokens (policy, a missing grant...), with the rules that said no, at most daily per identity."),
     Step("notify_grant_endings", DAY, "Tells owners of grants ending soon."),
     Step("notify_unused_access", DAY, "Tells owners of grants holding scopes no token carried in NHI_UNUSED_ACCESS_DAYS, once per grant."),
     Step("notify_unused_identities", DAY, "Tells owners of active identities that obtained no token in NHI_UNUSED_ACCESS_DAYS, once until used again."),

@@ -75,3 +75,16 @@ class PolicyDecision(models.Model):
     def is_portal_refusal(self) -> bool:
         """Refused by the portal's own checks before policy (rule ids like "portal:no-live-grant")."""
         return bool(self.policy_ids) and str(self.policy_ids[0]).startswith("portal:")
+
+
+class RefusalNotice(models.Model):
+    """When an identity's owners were last told the portal refused it tokens (notify_refusals).
+
+    Made by the notice for identities it finds refused, never by issuance, so a refusal costs
+    the token path nothing more than its decision row."""
+
+    identity = models.OneToOneField("inventory.AIIdentity", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    told_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"refusal notice for {self.identity_id}"
