@@ -60,7 +60,7 @@ def refusals_notify(*, actor, now=None) -> dict:
     )
     body = digest(
         lambda notices: (
-            f"The portal refused {'these identities' if len(notices) != 1 else 'an identity'} you own tokens, so "
+            f"The portal refused tokens to {'these identities' if len(notices) != 1 else 'an identity'} you own, so "
             f"{'they are' if len(notices) != 1 else 'it is'} not doing {'their' if len(notices) != 1 else 'its'} work. "
             "Each refusal is on the identity's page with the rule that said no: give it the grant it asks for, "
             "fix what its risk panel lists, or ask a security admin about the policy. If nothing of yours should "
