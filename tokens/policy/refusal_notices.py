@@ -10,7 +10,7 @@ decisions refuse nothing and are not told).
 from collections import Counter
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from inventory.models import AIIdentity
@@ -31,7 +31,10 @@ NOTICE = OwnerNotice(
 def _refusals(identity_id, since) -> tuple[int, list[tuple[str, int]]]:
     """How often the identity was refused since `since`, and by which rules, commonest first."""
     refused = PolicyDecision.objects.filter(identity_id=identity_id, enforced=DENY, at__gte=since)
-    rules = Counter(ids[0] if ids else "no policy allowed it" for ids in refused.values_list("policy_ids", flat=True))
+    # Counted by the database: an agent retrying in a loop can leave a decision row a request.
+    rules = Counter()
+    for row in refused.values("policy_ids").annotate(n=Count("pk")).order_by():
+        rules[row["policy_ids"][0] if row["policy_ids"] else "no policy allowed it"] += row["n"]
     return sum(rules.values()), rules.most_common(RULES_NAMED)
 
 
