@@ -23,6 +23,7 @@ from django.utils import timezone
 from inventory.models import AIIdentity, Sensitivity, Status
 from nhiportal.conf import nhi_setting
 
+from .federation import subject_prefix
 from .models import CredentialKind, Grant, ServiceScope, WorkloadCredential
 
 
@@ -57,6 +58,11 @@ class FederatedWay:
     @property
     def minutes(self) -> int:
         return max(1, self.max_age // 60)
+
+    @property
+    def prefix(self) -> str | None:
+        """What a subject ending in * stands for the start of: a wider way in than one sub."""
+        return subject_prefix(self.subject)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
+from .federation import WILDCARD, subject_check, subject_prefix, subjects_overlap
 from .models import CredentialKind, FederatedIssuer, IssuedToken, TrustDomain, WorkloadCredential
 from .public_keys import parse_public_jwk
 from .revocation import lock_identity, revoke_matching
@@ -156,6 +157,16 @@ def credential_add_federated(
     federated_issuer = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)  # as for a trust domain
     if federated_issuer.distrusted_at:
         raise ValidationError({"federated_issuer": f"{federated_issuer.name} is no longer trusted: {federated_issuer.distrust_reason}"})
+    subject_check(subject)
+    # Each token leads to one identity: no other identity's subject may match a token this one
+    # matches. Checked under the issuer's lock, so two owners cannot both pass at once.
+    others = WorkloadCredential.objects.filter(
+        kind=CredentialKind.FEDERATED, federated_issuer=federated_issuer, enabled=True
+    ).exclude(identity_id=identity.pk)
+    prefix = subject_prefix(subject)
+    candidates = others.filter(subject__endswith=WILDCARD) | (others.filter(subject__startswith=prefix) if prefix else others.none())
+    if any(subjects_overlap(subject, other) for other in candidates.values_list("subject", flat=True)):
+        raise ValidationError({"subject": "A token for this subject could also be one for a subject already in use by an enabled credential: each token must lead to one identity."})
     # Which identity holds it is not said: the person registering may not see that one.
     return _attach(
         actor=actor, identity=identity, label=label, field="subject", taken="This issuer's subject is already in use by an enabled credential.",

@@ -27,6 +27,50 @@ GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
 KUBERNETES_SUBJECT = "system:serviceaccount:"
 
 
+# A federated subject may end in "*": it then stands for every subject that starts with the
+# rest, as a release pipeline needs (GitHub builds the sub from the tag it runs for). The *
+# comes right after a ":" or "/", with at least two parts fixed before it: repo:acme* would
+# match repo:acme-evil, and repo:* every repository on GitHub.
+WILDCARD = "*"
+_DELIMITERS = (":", "/")
+_FIXED_PARTS = 2
+
+
+def subject_prefix(subject: str) -> str | None:
+    """What a subject ending in * stands for the start of; None for an exact subject."""
+    return subject[:-1] if subject.endswith(WILDCARD) else None
+
+
+def subject_matches(credential_subject: str, token_subject: str) -> bool:
+    prefix = subject_prefix(credential_subject)
+    return token_subject == credential_subject if prefix is None else token_subject.startswith(prefix)
+
+
+def subject_check(subject: str) -> None:
+    """Refuse a subject pattern that is malformed or wider than one workload's family of jobs."""
+    if WILDCARD not in subject:
+        return
+    prefix = subject_prefix(subject)
+    if prefix is None or WILDCARD in prefix:
+        raise ValidationError({"subject": "A * stands for the rest of the subject: put one, last, as in repo:acme/agents:ref:refs/tags/*."})
+    if not prefix.endswith(_DELIMITERS):
+        raise ValidationError({"subject": "Put the * right after a ':' or '/': repo:acme* would match repo:acme-evil too."})
+    if sum(prefix.count(d) for d in _DELIMITERS) < _FIXED_PARTS:
+        raise ValidationError({"subject": "Fix at least two parts before the *, as in repo:acme/agents:* or system:serviceaccount:agents:*: repo:* would match every repository on the platform."})
+
+
+def subjects_overlap(a: str, b: str) -> bool:
+    """Whether one token's sub could match both subjects (each exact, or ending in *)."""
+    pa, pb = subject_prefix(a), subject_prefix(b)
+    if pa is None and pb is None:
+        return a == b
+    if pa is None:
+        return a.startswith(pb)
+    if pb is None:
+        return b.startswith(pa)
+    return pa.startswith(pb) or pb.startswith(pa)
+
+
 def platform_of(credential) -> str:
     """Where a federated credential's workload runs, for the setup the connect panel shows:
     "github", "kubernetes", or "" when the portal cannot tell."""

@@ -194,7 +194,8 @@ class FederatedCredentialForm(forms.Form):
     subject = forms.CharField(
         max_length=255,
         help_text="The sub of the workload's tokens, exactly: e.g. repo:acme/agents:environment:production "
-        "(GitHub Actions) or system:serviceaccount:agents:summariser (Kubernetes).",
+        "(GitHub Actions) or system:serviceaccount:agents:summariser (Kubernetes). End it with * for every sub "
+        "that starts with the rest, as a release pipeline's tags need: repo:acme/agents:ref:refs/tags/*.",
     )
     required_claims = forms.CharField(
         label="Other claims", required=False, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),

@@ -166,6 +166,9 @@ def workload_identity(now) -> Evidence:
         "(a federated issuer's); the portal accepts no shared secret.",
         {"active identities": active.count(), "public keys": kinds.get("jwk", 0), "SPIFFE IDs": kinds.get("spiffe", 0),
          "federated subjects": kinds.get("federated", 0),
+         "federated subjects ending in * (a family of jobs)": WorkloadCredential.objects.filter(
+             enabled=True, kind="federated", subject__endswith="*",
+         ).count(),
          "federated issuers accepting a token again": FederatedIssuer.objects.filter(reusable=True, distrusted_at=None).count(),
          "trust domains and issuers no longer trusted": (
              TrustDomain.objects.exclude(distrusted_at=None).count() + FederatedIssuer.objects.exclude(distrusted_at=None).count()

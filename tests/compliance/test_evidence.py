@@ -99,8 +99,10 @@ def test_workload_identity_counts_federated_subjects_and_issuers_that_accept_a_t
     jwks = {"keys": [public_jwk(new_private_key(), kid="k1")]}
     issuer = federated_issuer_create(actor=sam, name="Cluster", issuer="https://k8s.example.com", jwks=jwks, max_age=900, reusable=True)
     credential_add_federated(actor=alice, identity=make_identity(alice, credential=False), federated_issuer=issuer, subject="system:serviceaccount:a:b")
+    credential_add_federated(actor=alice, identity=make_identity(alice, credential=False), federated_issuer=issuer, subject="system:serviceaccount:c:*")
     figures = check("workload-identity").figures
-    assert (figures["federated subjects"], figures["federated issuers accepting a token again"]) == (1, 1)
+    assert (figures["federated subjects"], figures["federated issuers accepting a token again"]) == (2, 1)
+    assert figures["federated subjects ending in * (a family of jobs)"] == 1
     trust_end(actor=sam, holder=issuer, reason="Cluster breached.")
     figures = check("workload-identity").figures
     assert (figures["federated subjects"], figures["trust domains and issuers no longer trusted"]) == (0, 1)

@@ -105,6 +105,10 @@ def test_a_federated_agent_has_no_key_to_copy_and_its_platform_tokens_work_brief
     assert body["federated"] == [
         {"issuer": "Agents cluster", "subject": "system:serviceaccount:agents:bot", "max_age": 900, "reusable": True}
     ]
+    assert "<code>system:serviceaccount:agents:bot</code>" in panel and "starts with" not in panel
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject="system:serviceaccount:jobs:*")
+    panel = client_for(alice).get(f"/identities/{identity.pk}/blast-radius-panel/").content.decode()
+    assert "<strong>every</strong> sub that starts with <code>system:serviceaccount:jobs:</code>" in panel
 
 
 def test_outsiders_learn_nothing(agent, crm, grant, bob, charlie, client_for, client):

@@ -73,6 +73,11 @@ def test_the_panel_shows_the_workflow_steps_for_github_actions(client_for, alice
     panel = client_for(alice).get(f"/identities/{identity.pk}/connect-panel/").content.decode()
     assert "id-token: write" in panel and "&amp;audience=api%3A//nhi-portal" in panel
     assert f"-d client_id={identity.pk}" in panel and "serviceAccountToken" not in panel
+    assert "Its sub must be <code>repo:acme/agents:environment:production</code>" in panel
+    releases = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=releases, federated_issuer=issuer, subject="repo:acme/agents:ref:refs/tags/*")
+    panel = client_for(alice).get(f"/identities/{releases.pk}/connect-panel/").content.decode()
+    assert "Its sub must start with <code>repo:acme/agents:ref:refs/tags/</code>" in panel
 
 
 def test_the_panel_shows_the_projected_token_for_a_kubernetes_service_account(client_for, alice, sam, make_identity):

@@ -275,3 +275,62 @@ def test_a_refused_token_for_a_known_subject_tells_the_owner_why(oauth, pipeline
 def test_a_token_for_an_unknown_subject_notes_nothing(oauth, pipeline, platform_key):
     request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex, sub="repo:mallory/x:ref:refs/heads/main"))
     assert WorkloadCredential.objects.get(identity=pipeline).refused_at is None
+
+
+RELEASES = "repo:acme/agents:ref:refs/tags/*"
+
+
+@pytest.fixture
+def releaser(make_identity, alice, issuer, crm, grant):
+    """A release pipeline: GitHub builds its sub from the tag it runs for, so one credential names them all."""
+    identity = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject=RELEASES, required_claims="repository_owner=acme")
+    identity = identity_activate(actor=alice, identity=identity)
+    grant(identity, crm, ["tickets:read"])
+    return identity
+
+
+@pytest.mark.parametrize("tag", ["v1.2.0", "v2.0.0-rc.1"])
+def test_a_subject_ending_in_a_star_accepts_every_sub_that_starts_with_the_rest(oauth, releaser, platform_key, tag):
+    response = request_with(oauth, workload_token(platform_key, sub=f"repo:acme/agents:ref:refs/tags/{tag}", jti=uuid.uuid4().hex))
+    assert response.status_code == 200, response.content
+    assert IssuedToken.objects.get().identity_id == releaser.pk
+
+
+@pytest.mark.parametrize("sub", [
+    "repo:acme/agents:ref:refs/heads/main",  # a branch, not a tag
+    "repo:acme/agents:ref:refs/tags",  # the prefix without its slash
+    "repo:acme/agents-evil:ref:refs/tags/v1",
+])
+def test_a_star_subject_refuses_subs_that_do_not_start_with_the_rest(oauth, releaser, platform_key, sub):
+    response = request_with(oauth, workload_token(platform_key, sub=sub, jti=uuid.uuid4().hex))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert not IssuedToken.objects.exists()
+
+
+def test_an_exact_subject_and_a_star_subject_of_different_identities_never_overlap(pipeline, releaser, issuer, make_identity, alice):
+    """Each token leads to one identity, whichever was registered first."""
+    other = make_identity(alice, credential=False)
+    for subject in ("repo:acme/agents:*", "repo:acme/*", "repo:acme/agents:ref:refs/tags/v1.0.0", RELEASES):
+        with pytest.raises(ValidationError) as refused:
+            credential_add_federated(actor=alice, identity=other, federated_issuer=issuer, subject=subject)
+        assert "each token must lead to one identity" in str(refused.value), subject
+    # Disjoint subjects are fine, and one identity may hold overlapping ones of its own.
+    credential_add_federated(actor=alice, identity=other, federated_issuer=issuer, subject="repo:acme/agents:ref:refs/heads/*")
+    credential_add_federated(actor=alice, identity=releaser, federated_issuer=issuer, subject="repo:acme/agents:ref:refs/tags/v1.0.0")
+    assert WorkloadCredential.objects.filter(identity=other).count() == 1
+
+
+@pytest.mark.parametrize("subject, message", [
+    ("repo:acme/agents:*:production", "put one, last"),
+    ("repo:acme/agents:ref:refs/tags/**", "put one, last"),
+    ("repo:acme*", "right after a ':' or '/'"),
+    ("repo:*", "at least two parts"),
+    ("*", "right after a ':' or '/'"),
+])
+def test_a_star_subject_must_fix_enough_of_the_sub_and_end_with_the_star(issuer, make_identity, alice, subject, message):
+    identity = make_identity(alice, credential=False)
+    with pytest.raises(ValidationError) as refused:
+        credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject=subject)
+    assert message in str(refused.value)
+    assert not WorkloadCredential.objects.filter(identity=identity).exists()

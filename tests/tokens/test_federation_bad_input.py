@@ -56,6 +56,7 @@ def test_the_issuers_api_refuses_bad_input_with_a_reason(client_for, sam, body):
     {"subject": "s", "federated_issuer": 1, "required_claims": ["a=b"]},
     {"subject": "s", "federated_issuer": 1, "required_claims": {"a": {"b": "c"}}},
     {"subject": "s" * 300, "federated_issuer": 1},
+    {"subject": "repo:*", "federated_issuer": 1},
 ])
 def test_the_credentials_api_refuses_a_bad_federated_credential(client_for, alice, make_identity, issuer, body):
     identity = make_identity(alice, credential=False)
@@ -64,6 +65,15 @@ def test_the_credentials_api_refuses_a_bad_federated_credential(client_for, alic
         body["federated_issuer"] = issuer.pk
     response = api(client_for, alice)("post", "credentials/", body)
     assert response.status_code == 400, response.content
+    assert not WorkloadCredential.objects.filter(identity=identity).exists()
+
+
+def test_the_credential_form_says_why_a_star_subject_is_too_wide_next_to_it(client_for, alice, make_identity, issuer):
+    identity = make_identity(alice, credential=False)
+    response = client_for(alice).post(
+        f"/identities/{identity.pk}/credentials/new-federated/", {"federated_issuer": str(issuer.pk), "subject": "repo:*"}
+    )
+    assert response.status_code == 400 and "at least two parts" in response.context["form"].errors["subject"][0]
     assert not WorkloadCredential.objects.filter(identity=identity).exists()
 
 

@@ -296,7 +296,10 @@ class CredentialCreateSerializer(serializers.Serializer):
     federated_issuer = serializers.PrimaryKeyRelatedField(
         queryset=FederatedIssuer.objects.all(), required=False, help_text="With subject: the federated issuer's id."
     )
-    subject = serializers.CharField(max_length=255, required=False, help_text="The sub of the issuer's workload tokens.")
+    subject = serializers.CharField(
+        max_length=255, required=False,
+        help_text="The sub of the issuer's workload tokens; ending in * after a : or /, every sub that starts with the rest.",
+    )
     required_claims = serializers.JSONField(
         required=False, help_text='Other claims its tokens must carry, exactly: {"repository_owner": "acme"}.'
     )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from nhiportal import prepared_sql
 
 from .. import hot_path
+from ..federation import WILDCARD, subject_matches
 from ..jws import ClaimsError, CompactJWS, JWSError, check_claims, parse
 from ..models import CredentialKind, FederatedIssuer, Service, UsedAssertion, WorkloadCredential
 from ..public_keys import KeyCache, PublicKey, parse_jwks, parse_public_jwk
@@ -248,15 +249,18 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
     subject = claims.get("sub")
     if issuer is None or not isinstance(subject, str):
         raise _fail("Unknown client or key.")
-    credentials = WorkloadCredential.objects.filter(
-        kind=CredentialKind.FEDERATED, federated_issuer=issuer, subject=subject, enabled=True
-    )
+    credentials = WorkloadCredential.objects.filter(kind=CredentialKind.FEDERATED, federated_issuer=issuer, enabled=True)
     if post.get("client_id"):
         try:
             credentials = credentials.filter(identity_id=uuid.UUID(post["client_id"]))
         except (ValueError, TypeError, AttributeError):
             raise _fail("Unknown client or key.") from None
-    credential = credentials.only("pk", "identity_id", "required_claims").first()
+    credentials = credentials.only("pk", "identity_id", "required_claims", "subject")
+    # Its exact subject, else a subject ending in * that it starts with; subjects of different
+    # identities never overlap (credential_add_federated), so either names one identity.
+    credential = credentials.filter(subject=subject).first() or next(
+        (c for c in credentials.filter(subject__endswith=WILDCARD).order_by("pk") if subject_matches(c.subject, subject)), None
+    )
     if credential is None:
         raise _fail("Unknown client or key.")
     try:
