@@ -381,6 +381,13 @@ def approval_forms(data=None, *, deciding: str = ""):
     )
 
 
+class NetworkRecogniseForm(forms.Form):
+    address = forms.CharField(
+        label="An address the agent asks from", max_length=64,
+        help_text="Its network (the /24, or the /64 for IPv6) becomes one of the agent's: a request from there is no longer new to policy.",
+    )
+
+
 class DelegationForm(forms.Form):
     delegate = forms.UUIDField(
         label="client_id of the identity that may act for it",

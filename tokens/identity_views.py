@@ -28,11 +28,14 @@ from .activity import daily_activity
 from .blast_radius import blast_radius
 from .credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
 from .delegations import delegation_create, delegation_revoke
-from .forms import DelegationForm, FederatedCredentialForm, JWKCredentialForm, OptionalReasonForm, SpiffeCredentialForm, forget_pasted_private_key
+from .forms import (
+    DelegationForm, FederatedCredentialForm, JWKCredentialForm, NetworkRecogniseForm, OptionalReasonForm, SpiffeCredentialForm,
+    forget_pasted_private_key,
+)
 from .models import Delegation, FederatedIssuer, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days, with_last_use
-from .source_networks import NEW_NETWORK_DAYS, identity_bind_to_seen_networks, identity_sources
+from .source_networks import NEW_NETWORK_DAYS, identity_bind_to_seen_networks, identity_sources, network_recognise
 from .access_reviews import may_see_reviews
 from .posture import posture
 from .unused_identities import is_unused
@@ -175,6 +178,21 @@ def networks_bind_view(request, pk):
     else:
         messages.success(request, f"{identity.name} now gets tokens only from {', '.join(identity.allowed_networks)}.")
     return _back_to_identity(identity, "#credentials")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def network_recognise_view(request, pk):
+    """An owner vouches for a network before any token came from it (a policy refused the first)."""
+    identity = _identity_to_change(request, pk)
+    form = NetworkRecogniseForm(request.POST or None, initial={"address": request.GET.get("address", "")})
+    source = request.method == "POST" and submit(
+        form, lambda data: network_recognise(actor=request.user, identity=identity, address=data["address"])
+    )
+    if source:
+        messages.success(request, f"{source.network} is one of {identity.name}'s networks now: its requests from there are not new.")
+        return _back_to_identity(identity, "#credentials")
+    return render(request, "tokens/network_recognise.html", {"identity": identity, "form": form}, status=400 if form.is_bound else 200)
 
 
 @require_POST

@@ -27,7 +27,7 @@ from . import approvals, delegations, hot_path, rate_limit, status_list
 from .access_tokens import InvalidAccessToken, sign_access_token, verify_access_token
 from .keys import active_signer, signer_cache_clear
 from .models import IssuedToken, ServiceScope, Task, TokenPace
-from .source_networks import source_note
+from .source_networks import network_is_new, source_note
 from .oauth.client_auth import AuthenticatedClient, consume
 from .oauth.errors import (
     ACCESS_DENIED,
@@ -263,6 +263,7 @@ def _decide(action, identity, service, scopes, granted, context: TaskContext | N
         sender_constrained=sender_constrained,
         source_address=client.address,
         credential=client.credential_kind,
+        new_network=network_is_new(identity.pk, client.address),
         at=now,
     )
     evaluation = engine.policy_evaluate(request)

@@ -524,6 +524,9 @@ class SourceNetwork(models.Model):
     first_seen_at = models.DateTimeField()
     # When its owners were emailed about it (manage.py notify_new_networks); never for a baseline.
     told_at = models.DateTimeField(null=True, blank=True)
+    # Set when an owner recognised it before any token came from it (a policy refused the first
+    # one, on context.new_network): it is the agent's, so it is neither news nor a risk.
+    recognised_by_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at"]

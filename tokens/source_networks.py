@@ -26,9 +26,10 @@ from django.utils import timezone
 
 from inventory.networks import address_of
 from inventory.services import identity_update
-from nhiportal.audit.services import agent_actor, audit_record
+from nhiportal.audit.services import actor_label, agent_actor, audit_record
 
 from .models import SourceNetwork
+from .revocation import lock_identity
 from .owner_notices import OwnerNotice, digest
 from .selectors import visible_identities
 
@@ -75,9 +76,46 @@ def source_note(*, identity_id, name: str, client_id: str, address: str, now) ->
 
 
 def new_networks(now) -> QuerySet:
-    """Networks first seen in the last NEW_NETWORK_DAYS that were not their identity's first."""
+    """Networks first seen in the last NEW_NETWORK_DAYS that were not their identity's first,
+    nor recognised by an owner."""
     earlier = SourceNetwork.objects.filter(identity=OuterRef("identity"), first_seen_at__lt=OuterRef("first_seen_at"))
-    return SourceNetwork.objects.filter(first_seen_at__gte=now - timedelta(days=NEW_NETWORK_DAYS)).filter(Exists(earlier))
+    return (
+        SourceNetwork.objects.filter(first_seen_at__gte=now - timedelta(days=NEW_NETWORK_DAYS), recognised_by_label="")
+        .filter(Exists(earlier))
+    )
+
+
+def network_is_new(identity_id, address: str) -> bool:
+    """Whether a request comes from a network the identity never got a token from, when it has
+    got tokens before (its first network is its baseline, not news): policy's context.new_network.
+    A network this process recorded costs a set lookup; any other, one query or two."""
+    network = network_of(address) if address else None
+    if network is None or (identity_id, network) in _recorded:
+        return False
+    if SourceNetwork.objects.filter(identity_id=identity_id, network=network).exists():
+        _remember((identity_id, network))
+        return False
+    return SourceNetwork.objects.filter(identity_id=identity_id).exists()
+
+
+@transaction.atomic
+def network_recognise(*, actor, identity, address: str) -> SourceNetwork:
+    """An owner says a network is the agent's before any token came from it (a policy refused
+    the first on context.new_network): its next request from there is not new. One audit event."""
+    network = network_of(address.strip()) if address and address.strip() else None
+    if network is None:
+        raise ValidationError({"address": "Give an IP address the agent asks from, such as 10.20.3.4 or 2001:db8::7."})
+    lock_identity(identity.pk)
+    if SourceNetwork.objects.filter(identity=identity, network=network).exists():
+        raise ValidationError({"address": f"{network} is one of its networks already."})
+    source = SourceNetwork.objects.create(
+        identity=identity, network=network, first_seen_at=timezone.now(), recognised_by_label=actor_label(actor)[:200],
+    )
+    audit_record(
+        actor=actor, action="identity.network_recognise", object_type="inventory.aiidentity", object_id=str(identity.pk),
+        object_repr=f"{identity.name} from {network}", identity=identity.pk, after={"network": network},
+    )
+    return source
 
 
 NOTICE = OwnerNotice(
@@ -134,6 +172,7 @@ def identity_sources(identity, now, limit: int = 20) -> list[dict]:
     cutoff = now - timedelta(days=NEW_NETWORK_DAYS)
     return [
         {"network": s.network, "first_seen_at": s.first_seen_at, "baseline": s.pk == first,
-         "new": s.pk != first and s.first_seen_at >= cutoff}
+         "recognised_by": s.recognised_by_label,
+         "new": s.pk != first and not s.recognised_by_label and s.first_seen_at >= cutoff}
         for s in sources
     ]

@@ -63,6 +63,7 @@ urlpatterns = [
     path("examples/agent_client.py", identity_views.example_client, name="example-client"),
     path("identities/<uuid:pk>/credentials/new-key/", identity_views.credential_add_key, name="credential-add-key"),
     path("identities/<uuid:pk>/networks/bind/", identity_views.networks_bind_view, name="identity-networks-bind"),
+    path("identities/<uuid:pk>/networks/recognise/", identity_views.network_recognise_view, name="identity-network-recognise"),
     path("identities/<uuid:pk>/credentials/new-spiffe/", identity_views.credential_add_spiffe_id, name="credential-add-spiffe"),
     path(
         "identities/<uuid:pk>/credentials/new-federated/", identity_views.credential_add_federated_subject,

@@ -49,6 +49,7 @@ def test_it_records_the_cedar_request_and_timing(agent, crm):
         "sender_constrained": False,
         "source_address": "0.0.0.0",  # no request, no address
         "credential": "jwk",
+        "new_network": False,
     }
     assert row.eval_ms >= 0
 

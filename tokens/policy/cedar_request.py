@@ -57,6 +57,7 @@ CONTEXT_FACTS = {
     "sender_constrained": (bool, False),
     "source_address": (IPAddress, UNKNOWN_ADDRESS),
     "credential": (str, "jwk"),
+    "new_network": (bool, False),
 }
 OPTIONAL_CONTEXT = frozenset({"sensitivity"})
 EXAMPLE_PRINCIPAL_ID = "example-agent"
@@ -166,6 +167,7 @@ def request_from_portal(request, *, owners_active: bool, at) -> CedarRequest:
         "sender_constrained": bool(request.sender_constrained),
         "source_address": request.source_address or UNKNOWN_ADDRESS,
         "credential": request.credential,
+        "new_network": bool(request.new_network),
     }
     if request.sensitivity is not None:
         context["sensitivity"] = int(request.sensitivity)

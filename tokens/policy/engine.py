@@ -45,6 +45,7 @@ class PolicyRequest:
     sender_constrained: bool = False  # the token will be bound to the agent's DPoP key
     source_address: str = ""  # the request's address (REMOTE_ADDR); "" when there is none
     credential: str = "jwk"  # how the agent proved itself: a CredentialKind value
+    new_network: bool = False  # it asks from a network it never got a token from (tokens/source_networks.py)
     # "owners_active": bool, when the caller already knows it (saves a query).
     extra_context: dict = field(default_factory=dict)
     at: datetime | None = None  # when the request is evaluated (hour, weekday); now if None

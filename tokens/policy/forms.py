@@ -110,6 +110,10 @@ class SimulatorForm(forms.Form):
         label="Proves itself with", choices=CredentialKind.choices, initial=CredentialKind.JWK, required=False,
         help_text="What policies see as context.credential.",
     )
+    new_network = forms.BooleanField(
+        label="It asks from a network it never got a token from", required=False,
+        help_text="What policies see as context.new_network.",
+    )
     version = VersionChoiceField(
         queryset=PolicyVersion.objects.none(), required=False, empty_label="What applies now", to_field_name="number"
     )

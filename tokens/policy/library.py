@@ -114,6 +114,23 @@ RULES = (
         ),
     ),
     LibraryRule(
+        id="unfamiliar-networks-stay-off-restricted-data",
+        title="No restricted data from an unfamiliar network",
+        why="A request from a network the agent never got a token from is the commonest sign that its key was copied: refuse restricted data until an owner recognises the network on the identity's page.",
+        text=(
+            '@id("unfamiliar-networks-stay-off-restricted-data")\n'
+            "forbid (principal, action, resource)\n"
+            "when { context.new_network && resource.sensitivity >= 4 };\n"
+        ),
+        examples=(
+            {"name": "Restricted data from an unfamiliar network is refused", "principal": {"sensitivity_ceiling": 4},
+             "service": {"sensitivity": 4}, "context": {"new_network": True},
+             "expect": "deny", "expect_policies": ["unfamiliar-networks-stay-off-restricted-data"]},
+            {"name": "Restricted data from a known network is allowed", "principal": {"sensitivity_ceiling": 4},
+             "service": {"sensitivity": 4}, "expect": "allow"},
+        ),
+    ),
+    LibraryRule(
         id="high-risk-agents-stay-off-confidential-data",
         title="High-risk agents stay off confidential data",
         why="An agent whose risk score is high (40 or more: no owner, a leak, a new network...) gets no confidential data until its owners fix what its risk panel lists.",

@@ -41,6 +41,7 @@ def simulate(
     sender_constrained: bool = False,
     source_address: str = "",
     credential: str = "jwk",
+    new_network: bool = False,
     version=None,
     at=None,
     assume_granted=(),
@@ -67,6 +68,7 @@ def simulate(
         sender_constrained=sender_constrained,
         source_address=source_address,
         credential=credential,
+        new_network=new_network,
         at=at,
     )
     owners_active = Ownership.objects.filter(identity=identity, person__is_active=True).exists()

@@ -215,6 +215,7 @@ def simulator(request):
             sender_constrained=data["sender_constrained"],
             source_address=data["source_address"],
             credential=data["credential"],
+            new_network=data["new_network"],
             version=data["version"],
         )
     return render(

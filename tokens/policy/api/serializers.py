@@ -107,6 +107,9 @@ class SimulateSerializer(serializers.Serializer):
     credential = serializers.ChoiceField(
         choices=CredentialKind.choices, default=CredentialKind.JWK, help_text="How the agent proves itself (context.credential).",
     )
+    new_network = serializers.BooleanField(
+        default=False, help_text="It asks from a network it never got a token from (context.new_network).",
+    )
     version = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A version number; omit for what applies now.")
 
 
