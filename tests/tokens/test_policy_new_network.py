@@ -108,3 +108,25 @@ def test_the_simulator_and_its_api_take_new_network(client_for, sam, agent, crm,
     body = {"identity": str(agent.identity.pk), "service": crm.pk, "scopes": ["tickets:read"], "new_network": True}
     answer = client.post(reverse("api:policy-simulate"), json.dumps(body), content_type="application/json").json()
     assert answer["decision"] == "deny" and answer["request"]["context"]["new_network"] is True
+
+
+def test_the_api_recognises_a_network_for_those_who_change_the_identity(oauth, agent, crm, grant, client_for, alice, bob, rita):
+    grant(agent, crm, ["tickets:read"])
+    assert token_request(oauth, agent, address=HOME).status_code == 200
+    url, body = "/api/v1/source-networks/", {"identity": str(agent.identity.pk), "address": ELSEWHERE}
+
+    def post(person, data):
+        return client_for(person).post(url, json.dumps(data), content_type="application/json")
+
+    assert post(bob, body).status_code == 404 and post(rita, body).status_code == 403
+    refused = post(alice, {**body, "address": "nowhere"})
+    assert refused.status_code == 400 and "address" in refused.json()
+    created = post(alice, body)
+    assert created.status_code == 201, created.content
+    assert created.json() | {"first_seen_at": None} == {
+        "identity": str(agent.identity.pk), "identity_name": agent.identity.name, "network": "198.51.100.0/24",
+        "first_seen_at": None, "baseline": False, "recognised_by": "alice",
+    }
+    assert post(alice, body).status_code == 400  # one of its networks already
+    listed = client_for(alice).get(url, {"identity": str(agent.identity.pk)}).json()["results"]
+    assert [(n["network"], n["recognised_by"]) for n in listed] == [("198.51.100.0/24", "alice"), ("10.1.2.0/24", "")]

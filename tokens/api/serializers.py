@@ -406,4 +406,13 @@ class SourceNetworkSerializer(serializers.Serializer):
     network = serializers.CharField(read_only=True, help_text="The IPv4 /24 or IPv6 /64 a token was issued to.")
     first_seen_at = serializers.DateTimeField(read_only=True)
     baseline = serializers.BooleanField(read_only=True, help_text="The identity's first network; any later one was news (identity.new_network).")
+    recognised_by = serializers.CharField(
+        source="recognised_by_label", read_only=True,
+        help_text="Who recognised it before any token came from it (a policy refused the first on context.new_network); empty when a token did.",
+    )
+
+
+class NetworkRecogniseSerializer(serializers.Serializer):
+    identity = serializers.UUIDField()
+    address = serializers.CharField(max_length=64, help_text="An address the agent asks from; its /24 or /64 becomes one of its networks.")
 

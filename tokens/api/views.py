@@ -62,7 +62,7 @@ from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..revocation import task_end, tokens_revoke_all
 from ..trust_bundles import bundle_refresh
-from ..source_networks import source_list
+from ..source_networks import network_recognise, source_list
 from ..usage import with_uses
 from .serializers import (
     BlastRadiusSerializer,
@@ -86,6 +86,7 @@ from .serializers import (
     RotateSerializer,
     ServiceSerializer,
     SigningKeySerializer,
+    NetworkRecogniseSerializer,
     SourceNetworkSerializer,
     TaskSerializer,
     TrustDomainSerializer,
@@ -375,6 +376,16 @@ class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             except ValueError:
                 raise ValidationError({"identity": ["Give an identity's id (a UUID)."]}) from None
         return source_list(user=self.request.user, identity=identity, new_only=params.get("new") in ("true", "1"))
+
+    @extend_schema(request=NetworkRecogniseSerializer, responses={201: SourceNetworkSerializer})
+    def create(self, request):
+        """Recognise a network the agent moved to, before any token came from it: its requests
+        from there are no longer new to policy (context.new_network). Its owners and security admins."""
+        data = valid(NetworkRecogniseSerializer, request.data)
+        identity = _changeable_identity(request, data["identity"])
+        source = network_recognise(actor=request.user, identity=identity, address=data["address"])
+        listed = source_list(user=request.user, identity=identity.pk).get(pk=source.pk)  # with its baseline mark
+        return Response(SourceNetworkSerializer(listed).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["exposures"])
