@@ -29,8 +29,8 @@ from inventory.services import identity_update
 from nhiportal.audit.services import actor_label, agent_actor, audit_record
 
 from .models import SourceNetwork
-from .revocation import lock_identity
 from .owner_notices import OwnerNotice, digest
+from .revocation import lock_identity
 from .selectors import visible_identities
 
 PREFIX_LENGTH = {4: 24, 6: 64}

@@ -7,7 +7,7 @@ tells the owners they happened, how often, and which rules said no (log-only "wo
 decisions refuse nothing and are not told).
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 from django.db.models import Count, Q
@@ -28,20 +28,20 @@ NOTICE = OwnerNotice(
 )
 
 
-def _refusals(identity_id, since) -> tuple[int, list[tuple[str, int]]]:
-    """How often the identity was refused since `since`, and by which rules, commonest first."""
-    refused = PolicyDecision.objects.filter(identity_id=identity_id, enforced=DENY, at__gte=since)
-    # Counted by the database: an agent retrying in a loop can leave a decision row a request.
-    rules = Counter()
-    for row in refused.values("policy_ids").annotate(n=Count("pk")).order_by():
-        rules[row["policy_ids"][0] if row["policy_ids"] else "no policy allowed it"] += row["n"]
-    return sum(rules.values()), rules.most_common(RULES_NAMED)
+def _refusals_by_identity(since) -> dict:
+    """identity id -> Counter of the rules that refused it since `since`. One grouped query:
+    an agent retrying in a loop can leave a decision row a request."""
+    refused = PolicyDecision.objects.filter(enforced=DENY, at__gte=since, identity_id__isnull=False)
+    found = defaultdict(Counter)
+    for row in refused.values("identity_id", "policy_ids").annotate(n=Count("pk")).order_by():
+        found[row["identity_id"]][row["policy_ids"][0] if row["policy_ids"] else "no policy allowed it"] += row["n"]
+    return found
 
 
-def _line(notice: RefusalNotice, since) -> str:
-    count, rules = _refusals(notice.identity_id, since)
-    named = ", ".join(f"{rule} ({n})" for rule, n in rules)
-    return f"{notice.identity.name}: refused {count} time{'s' if count != 1 else ''} in the last day, by {named}"
+def _line(name: str, rules: Counter) -> str:
+    count = sum(rules.values())
+    named = ", ".join(f"{rule} ({n})" for rule, n in rules.most_common(RULES_NAMED))
+    return f"{name}: refused {count} time{'s' if count != 1 else ''} in the last day, by {named}"
 
 
 def refusals_notify(*, actor, now=None) -> dict:
@@ -49,12 +49,9 @@ def refusals_notify(*, actor, now=None) -> dict:
     unless they were told about that identity within the day."""
     now = now or timezone.now()
     since = now - TELL_EVERY
-    refused = (
-        PolicyDecision.objects.filter(enforced=DENY, at__gte=since, identity_id__isnull=False)
-        .values_list("identity_id", flat=True).distinct()
-    )
+    refusals = _refusals_by_identity(since)
     # Decisions keep identity ids without a foreign key: only identities still on record are told.
-    found = list(AIIdentity.objects.filter(pk__in=refused).values_list("pk", flat=True))
+    found = list(AIIdentity.objects.filter(pk__in=list(refusals)).values_list("pk", flat=True))
     RefusalNotice.objects.bulk_create([RefusalNotice(identity_id=pk) for pk in found], ignore_conflicts=True)
     due = (
         RefusalNotice.objects.filter(identity_id__in=found)
@@ -69,7 +66,7 @@ def refusals_notify(*, actor, now=None) -> dict:
             "fix what its risk panel lists, or ask a security admin about the policy. If nothing of yours should "
             "be asking, someone else may hold its key: report it leaked."
         ),
-        lambda notice: (_line(notice, since), "Its decisions", f"/identities/{notice.identity_id}/#decisions"),
+        lambda notice: (_line(notice.identity.name, refusals[notice.identity_id]), "Its decisions", f"/identities/{notice.identity_id}/#decisions"),
     )
     return NOTICE.run(
         actor=actor, now=now, due=due, body=body,
