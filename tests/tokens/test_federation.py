@@ -2,6 +2,7 @@
 platform signed, and gets a portal token for the one identity whose federated credential names
 that issuer and subject. The issuers here are real JWKS servers on loopback."""
 
+import base64
 import time
 import uuid
 
@@ -22,6 +23,7 @@ from .test_spiffe import request_with
 
 GITHUB = "https://token.actions.example.com"
 SUBJECT = "repo:acme/agents:environment:production"
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 @pytest.fixture
@@ -334,3 +336,16 @@ def test_a_star_subject_must_fix_enough_of_the_sub_and_end_with_the_star(issuer,
         credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject=subject)
     assert message in str(refused.value)
     assert not WorkloadCredential.objects.filter(identity=identity).exists()
+
+
+def test_a_token_without_jti_cannot_come_back_with_its_signatures_twin(oauth, pipeline, platform_key):
+    # An ECDSA signature (r, s) has a twin (r, n - s) that verifies as well: spending the token
+    # must spend the twin.
+    token = workload_token(platform_key)
+    assert request_with(oauth, token).status_code == 200
+    head, payload, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    twin = raw[:32] + (P256_ORDER - int.from_bytes(raw[32:], "big")).to_bytes(32, "big")
+    replayed = request_with(oauth, f"{head}.{payload}.{base64.urlsafe_b64encode(twin).rstrip(b'=').decode()}")
+    assert replayed.status_code == 401 and "replay" in replayed.json()["error_description"]
+    assert IssuedToken.objects.count() == 1

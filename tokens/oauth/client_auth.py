@@ -206,7 +206,9 @@ def _single_use(client_id: str, verified: dict, jws: CompactJWS) -> tuple[str, d
     """The replay key of a token its issuer may leave without a jti: the token itself then
     becomes single-use at this endpoint."""
     if "jti" not in verified:
-        return _replay(client_id, hashlib.sha256(jws.signing_input + jws.signature).hexdigest(), verified["exp"])
+        # The signed bytes, never the signature: an ECDSA signature (r, s) has a twin (r, n - s)
+        # that verifies as well, so a key taken from the signature would let the token in twice.
+        return _replay(client_id, hashlib.sha256(jws.signing_input).hexdigest(), verified["exp"])
     return _replay(client_id, _jti(verified), verified["exp"])
 
 
