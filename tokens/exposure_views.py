@@ -24,7 +24,7 @@ from .exposures import (
 )
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
-from .models import WorkloadCredential
+from .models import ExposureKind, WorkloadCredential
 
 
 def _forget_token(form) -> None:
@@ -86,6 +86,13 @@ def exposure_report(request):
             messages.success(request, (
                 "Revoked: that personal API token no longer works. Its holder sees why on their API tokens page."
                 if exposure.was_live else "Recorded. That personal API token no longer worked (expired or revoked already)."
+            ))
+        elif exposure.kind == ExposureKind.PLATFORM:
+            revoked = f" {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} it obtained revoked." if exposure.tokens_revoked else ""
+            messages.success(request, (
+                f"Shut out: the portal will not accept that platform token again.{revoked} The owners see the report."
+                if exposure.was_live else
+                f"Recorded. That platform token no longer worked here (expired, or its credential disabled).{revoked} The owners see the report."
             ))
         elif exposure.tokens_revoked:
             messages.success(request, f"Revoked: {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} no longer work. The owners see the report.")

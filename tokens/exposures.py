@@ -4,8 +4,10 @@ Tokens drift into logs, notebooks and tickets. Whoever finds one pastes it into 
 the portal checks it is one it signed, revokes it and every token exchanged from it, and
 records where it was found and for how long it was out (dwell time). Anyone signed in may
 report a token, since revoking only takes access away, and a reporter who may not see the
-identity learns nothing about it. A leaked private key is reported by the identity's owners
-on its credential: the credential is disabled, which revokes the tokens obtained with it.
+identity learns nothing about it. A platform's token (an agent's way in through a federated
+credential) pasted there is never accepted again, and what it obtained is revoked. A leaked
+private key is reported by the identity's owners on its credential: the credential is
+disabled, which revokes the tokens obtained with it.
 The leaked secret itself is never stored: a token is named by its jti.
 
 Then people respond: the identity's owners are emailed (manage.py notify_exposures; the
@@ -15,6 +17,7 @@ identity, which revokes everything it still holds until its owners reactivate it
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
@@ -33,7 +36,8 @@ from nhiportal.people.roles import is_security_admin
 
 from .access_tokens import InvalidAccessToken, verify_access_token
 from .credentials import credential_disable
-from .models import Exposure, ExposureKind, IssuedToken, WorkloadCredential
+from .models import Exposure, ExposureKind, IssuedToken, UsedAssertion, WorkloadCredential
+from .oauth.client_auth import LEEWAY, PlatformToken, platform_token
 from .posture import identity_rescore
 from .public_keys import looks_private
 from .revocation import lock_identity, revoke_matching
@@ -83,6 +87,7 @@ class PersonalTokenExposed:
     was_live: bool
     tokens_revoked: int
     personal_api_token: bool = True
+    kind: str = "personal_api_token"
 
 
 @transaction.atomic
@@ -99,7 +104,13 @@ def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) 
     try:
         claims = verify_access_token(token.strip(), verify_exp=False)
     except InvalidAccessToken:
-        raise ValidationError({"token": "This is not an access token the portal issued, so there is nothing here to revoke."}) from None
+        found = platform_token(token)
+        if found is None:
+            raise ValidationError({"token": (
+                "This is not an access token the portal issued, nor a platform's token for one of its identities, "
+                "so there is nothing here to revoke."
+            )}) from None
+        return _report_platform_token(actor=actor, found=found, where=where, seen_at=seen_at, now=now)
     row = IssuedToken.objects.filter(jti=claims["jti"]).only("pk", "identity_id").first()
     if row is None:
         raise ValidationError({"token": "The portal no longer keeps this token: it expired long ago and left the ledger."})
@@ -111,6 +122,46 @@ def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) 
     return _record(
         actor=actor, identity_id=row.identity_id, kind=ExposureKind.TOKEN, where=where, seen_at=seen_at, now=now,
         was_live=live, revoked=revoked, token_jti=claims["jti"],
+    )
+
+
+def _when(claims: dict, name: str):
+    value = claims.get(name)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=dt_timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, now) -> Exposure:
+    """A platform's token (GitHub Actions, a cluster's) leaked: the portal will not accept it
+    again, and revokes what its credential obtained since the platform issued it. The ledger
+    does not keep which platform token each access token came from, so under a subject ending
+    in * (or an issuer whose tokens are reused) the family's other jobs of that window lose
+    theirs too: they ask again. The credential stays: the next job's token is a new one."""
+    credential = found.credential
+    lock_identity(credential.identity_id)
+    issued, expires = _when(found.claims, "iat"), _when(found.claims, "exp")
+    # After exp (and the leeway) the token endpoint refuses it anyway: nothing to keep out.
+    usable_until = expires + timedelta(seconds=LEEWAY) if expires else None
+    shut_out = UsedAssertion.objects.filter(key=found.leaked_key).exists()
+    live = bool(
+        usable_until and usable_until > now and not shut_out and credential.enabled and found.issuer.distrusted_at is None
+    )
+    if usable_until and usable_until > now and not shut_out:
+        UsedAssertion.objects.create(key=found.leaked_key, expires_at=usable_until)
+    revoked = 0
+    if issued:  # without iat the token endpoint never accepted it
+        revoked = revoke_matching(
+            IssuedToken.objects.filter(credential=credential, issued_at__gte=issued - timedelta(seconds=LEEWAY)),
+            label=actor_label(actor), reason=f"Exposed: {where}"[:200], now=now,
+        )
+    jti = found.claims.get("jti")
+    return _record(
+        actor=actor, identity_id=credential.identity_id, kind=ExposureKind.PLATFORM, where=where, seen_at=seen_at, now=now,
+        was_live=live, revoked=revoked, token_jti=jti[:64] if isinstance(jti, str) else "", credential=credential,
     )
 
 
@@ -200,7 +251,12 @@ def _owners_to_tell(exposures) -> dict:
 
 
 def _message(exposure: Exposure, base_url: str) -> str:
-    what = f"token {exposure.token_jti[:8]}…" if exposure.token_jti else f"the key {exposure.credential.kid if exposure.credential else ''}"
+    if exposure.kind == ExposureKind.PLATFORM:
+        what = f"a token its platform issued for {exposure.credential.subject}" if exposure.credential else "a platform's token"
+    elif exposure.token_jti:
+        what = f"token {exposure.token_jti[:8]}…"
+    else:
+        what = f"the key {exposure.credential.kid if exposure.credential else ''}"
     return "\n".join([
         f"Someone reported that a credential of {exposure.identity.name} leaked: {exposure.get_kind_display().lower()}, {what}.",
         f"Found in: {exposure.where_found}",

@@ -411,7 +411,8 @@ class TokenExposureForm(ExposureFieldsMixin):
     token = forms.CharField(
         label="The leaked token", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
         help_text="An agent's access token (the portal checks its signature, revokes it and what was exchanged from it, "
-        "and keeps only its id), or a person's API token (nhip_...: revoked too).",
+        "and keeps only its id), a platform's token an agent signs in with (GitHub Actions, a cluster: never accepted "
+        "again, and what it obtained is revoked), or a person's API token (nhip_...: revoked too).",
     )
     field_order = ["token", "where_found", "seen_at"]
 

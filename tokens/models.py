@@ -539,6 +539,7 @@ class SourceNetwork(models.Model):
 class ExposureKind(models.TextChoices):
     TOKEN = "token", "Access token"
     CREDENTIAL = "credential", "Workload credential (its private key)"
+    PLATFORM = "platform", "Platform token (federated)"
 
 
 class Exposure(models.Model):

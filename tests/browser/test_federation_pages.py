@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from inventory.services import identity_activate
+from tokens.credentials import credential_add_federated
 from tests.browser.test_token_pages import csp_watch
 from tests.tokens.conftest import ASSERTION_TYPE, CRM, TASK, new_private_key, public_jwk
 from tests.tokens.test_federation import OidcIssuer, workload_token
@@ -100,3 +101,44 @@ def test_an_owner_names_the_workload_and_its_own_token_gets_an_access_token(page
     assert IssuedToken.objects.filter(identity=identity).count() == 2
     page.reload()
     expect(page.locator("#credentials")).to_contain_text("last used")
+
+
+def test_a_pods_token_found_in_a_log_is_reported_in_the_browser_and_shut_out(page, login, live_server, sam, alice, make_identity, cluster):
+    blocked = csp_watch(page)
+    key = new_private_key()
+    issuer = federated_issuer_create(
+        actor=sam, name="Agents cluster", issuer=cluster.issuer, audience="api://nhi-portal",
+        jwks={"keys": [public_jwk(key, kid="cluster-1")]}, max_age=3600, reusable=True,
+    )
+    crm = service_create(actor=sam, name="CRM", audience=CRM, owner=sam, scopes=[{"name": "tickets:read"}])
+    identity = make_identity(alice, credential=False, name="summariser")
+    credential_add_federated(actor=alice, identity=identity, federated_issuer=issuer, subject=SUBJECT)
+    identity_activate(actor=alice, identity=identity)
+    grant_create(actor=sam, identity=identity, service=crm, scopes=["tickets:read"], ends_at=timezone.now() + timedelta(days=1))
+    projected = workload_token(key, iss=cluster.issuer, sub=SUBJECT, aud="api://nhi-portal", kid="cluster-1", lifetime=3600)
+
+    def ask():
+        return requests.post(f"{live_server.url}/oauth/token", data={
+            "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": projected,
+            "resource": CRM, "scope": "tickets:read", "authorization_details": json.dumps(TASK),
+        }, timeout=10)
+
+    assert [ask().status_code for _ in range(2)] == [200, 200]
+
+    login(page, alice)
+    page.goto("/exposures/report/")
+    page.fill("#id_token", projected)
+    page.fill("#id_where_found", "pod logs of summariser-7f9c")
+    page.get_by_role("button", name="Revoke and report").click()
+    expect(page.locator(".msg-success")).to_contain_text("Shut out: the portal will not accept that platform token again. 2 tokens it obtained revoked.")
+    expect(page.locator("#id_token")).to_have_value("")
+    refused = ask()
+    assert refused.status_code == 401 and "reported leaked" in refused.json()["error_description"]
+    assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Exposures").click()
+    page.get_by_role("link", name=re.compile(r"\d{4}-\d{2}-\d{2}")).first.click()
+    expect(page.locator("h1")).to_contain_text("Platform token (federated) exposed")
+    expect(page.locator("main")).to_contain_text(f"Agents cluster for {SUBJECT}")
+    expect(page.locator("main")).to_contain_text("the portal will not accept it again")
+    assert blocked == []

@@ -113,7 +113,7 @@ def test_the_api_reports_and_lists(client_for, alice, charlie, agent, get_token)
     bad = client_for(charlie).post("/api/v1/exposures/", {"token": "nope", "where_found": "x"}, content_type="application/json")
     assert bad.status_code == 400 and "token" in bad.json()
     created = client_for(charlie).post("/api/v1/exposures/", {"token": token, "where_found": "pastebin"}, content_type="application/json")
-    assert created.status_code == 201 and created.json() == {"tokens_revoked": 1, "was_live": True, "personal_api_token": False}
+    assert created.status_code == 201 and created.json() == {"tokens_revoked": 1, "was_live": True, "personal_api_token": False, "kind": "token"}
     assert client_for(charlie).get("/api/v1/exposures/").json()["results"] == []
     listed = client_for(alice).get("/api/v1/exposures/").json()["results"]
     assert listed[0]["where_found"] == "pastebin" and listed[0]["identity"] == str(agent.identity.pk)
@@ -153,7 +153,7 @@ def test_the_api_reports_a_personal_token_and_says_so(client_for, charlie, alice
 
     _, raw = api_token_create(user=alice, name="notebook", days=30)
     body = client_for(charlie).post("/api/v1/exposures/", {"token": raw, "where_found": "a shared notebook"}, content_type="application/json").json()
-    assert body == {"tokens_revoked": 1, "was_live": True, "personal_api_token": True}
+    assert body == {"tokens_revoked": 1, "was_live": True, "personal_api_token": True, "kind": "personal_api_token"}
     again = client_for(charlie).post("/api/v1/exposures/", {"token": raw, "where_found": "the notebook again"}, content_type="application/json")
     assert again.status_code == 201 and again.json()["was_live"] is False
     assert AuditEvent.objects.filter(action="api_token.exposed").count() == 2

@@ -241,12 +241,18 @@ class ExposureSerializer(serializers.Serializer):
 
 
 class TokenExposureSerializer(serializers.Serializer):
-    token = serializers.CharField(write_only=True, help_text="the leaked access token, or personal API token (nhip_...): checked, revoked, never stored")
+    token = serializers.CharField(
+        write_only=True,
+        help_text="the leaked access token, platform token (a federated credential's) or personal API token (nhip_...): checked, revoked or shut out, never stored",
+    )
     where_found = serializers.CharField(max_length=500, write_only=True)
     seen_at = serializers.DateTimeField(required=False, allow_null=True, default=None, write_only=True)
     tokens_revoked = serializers.IntegerField(read_only=True)
     was_live = serializers.BooleanField(read_only=True)
     personal_api_token = serializers.BooleanField(read_only=True, default=False, help_text="it was a person's API token, not an agent's")
+    kind = serializers.CharField(
+        read_only=True, help_text="token (an agent's access token), platform (a platform's token, never accepted again) or personal_api_token",
+    )
 
 
 class ReasonSerializer(serializers.Serializer):

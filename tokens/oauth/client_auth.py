@@ -212,6 +212,49 @@ def _single_use(client_id: str, verified: dict, jws: CompactJWS) -> tuple[str, d
     return _replay(client_id, _jti(verified), verified["exp"])
 
 
+def leaked_key(jws: CompactJWS) -> str:
+    """The UsedAssertion key that shuts out a platform token reported leaked (tokens/exposures.py):
+    from its signed bytes, as _single_use's, so no re-encoding of its signature gets past it."""
+    return hashlib.sha256(b"leaked\x00" + jws.signing_input).hexdigest()
+
+
+@dataclass(frozen=True)
+class PlatformToken:
+    """A token a registered platform signed for the subject of one of its federated credentials."""
+
+    issuer: FederatedIssuer
+    credential: WorkloadCredential
+    claims: dict
+    leaked_key: str
+
+
+def platform_token(token: str) -> PlatformToken | None:
+    """The federated credential a platform token is for, its signature checked against the
+    issuer's registered keys, whatever its age or audience: what is reported when one leaks.
+    An enabled credential before a disabled one, as their subjects may repeat. None when no
+    registered issuer signed it or no credential names its subject."""
+    try:
+        jws = parse(token.strip())
+    except JWSError:
+        return None
+    iss, sub = jws.claims.get("iss"), jws.claims.get("sub")
+    issuer = FederatedIssuer.objects.filter(issuer=iss).first() if isinstance(iss, str) else None
+    if issuer is None or not isinstance(sub, str):
+        return None
+    try:
+        key = _bundle_key(jws, parse_jwks(issuer.jwks))
+    except (ValidationError, OAuthError):
+        return None
+    if jws.header.get("alg") not in key.algorithms or not jws.verify(key.key, jws.header["alg"]):
+        return None
+    credentials = WorkloadCredential.objects.filter(kind=CredentialKind.FEDERATED, federated_issuer=issuer)
+    matching = [
+        c for c in credentials.filter(Q(subject=sub) | Q(subject__endswith=WILDCARD)).order_by("-enabled", "pk")
+        if subject_matches(c.subject, sub)
+    ]
+    return PlatformToken(issuer, matching[0], jws.claims, leaked_key(jws)) if matching else None
+
+
 def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
     spiffe_id = jws.claims["sub"]
     credential = (
@@ -278,6 +321,8 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
         for name, value in credential.required_claims.items():
             if verified.get(name) != value:
                 raise _fail(f"The token's {name!r} claim is not the one this identity's credential requires.")
+        if UsedAssertion.objects.filter(key=leaked_key(jws)).exists():
+            raise _fail("This token was reported leaked: the portal no longer accepts it. Ask the platform for a new one.")
         replay_key, replay_expires = ("", None) if issuer.reusable else _single_use(client_id, verified, jws)
     except OAuthError as error:
         raise _refused(error, credential.pk) from None
