@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from inventory.models import Status
 from nhiportal.pages import page_of
+from nhiportal.people.selectors import leaked_api_tokens
 from nhiportal.service_forms import submit
 
 from . import selectors
@@ -25,6 +26,8 @@ from .exposures import (
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import ExposureKind, WorkloadCredential
+
+LEAKED_API_TOKENS_SHOWN = 10
 
 
 def _forget_token(form) -> None:
@@ -41,8 +44,12 @@ def exposure_list(request):
     state = request.GET.get("state", "")
     state = state if state in selectors.EXPOSURE_STATES else ""
     page_obj = page_of(request, selectors.exposure_list(user=request.user, state=state))
+    # Personal tokens have no confirm or dismiss: listed under All only, the latest few.
+    leaked = leaked_api_tokens(request.user) if not state else None
     return render(request, "tokens/exposure_list.html", {
         "page_obj": page_obj, "exposures": page_obj.object_list, "state": state, "states": selectors.EXPOSURE_STATES,
+        "leaked_api_tokens": leaked[:LEAKED_API_TOKENS_SHOWN] if leaked is not None else [],
+        "leaked_api_tokens_count": leaked.count() if leaked is not None else 0,
     })
 
 

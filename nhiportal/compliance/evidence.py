@@ -22,9 +22,8 @@ from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
-from nhiportal.people.models import DirectoryEntry, PersonalAPIToken, SecondFactor, SingleSignOnLink
+from nhiportal.people.models import EXPOSED, DirectoryEntry, PersonalAPIToken, SecondFactor, SingleSignOnLink
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
-from nhiportal.people.services import EXPOSED
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (

@@ -22,6 +22,9 @@ class TokenPurpose(models.TextChoices):
     DIRECTORY_SYNC = "scim", "Directory sync (SCIM)"
 
 
+EXPOSED = "Exposed: "  # how a token revoked as leaked says why (services.api_token_exposed)
+
+
 class PersonalAPIToken(models.Model):
     """A person's token for automation. Only its SHA-256 is stored; it is shown once."""
 
@@ -49,6 +52,11 @@ class PersonalAPIToken(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+    @property
+    def where_exposed(self) -> str:
+        """Where it was found, for a token revoked as leaked; "" for any other."""
+        return self.revoke_reason[len(EXPOSED):] if self.revoke_reason.startswith(EXPOSED) else ""
 
     @property
     def is_usable(self) -> bool:

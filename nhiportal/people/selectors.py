@@ -4,13 +4,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .models import DirectoryEntry, DirectoryGroup, PersonalAPIToken
-from .roles import REVIEWER, SECURITY_ADMIN
+from .models import EXPOSED, DirectoryEntry, DirectoryGroup, PersonalAPIToken
+from .roles import REVIEWER, SECURITY_ADMIN, is_security_admin
 
 
 def api_tokens_of(user) -> QuerySet:
     """A person's own tokens, newest first. Nobody else's: other people's tokens are a 404."""
     return PersonalAPIToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def leaked_api_tokens(user) -> QuerySet:
+    """Personal API tokens reported leaked (api_token_exposed), newest first: every person's for
+    a security admin, else the person's own. An agent's leaks are Exposures (tokens app)."""
+    leaked = PersonalAPIToken.objects.filter(revoked_at__isnull=False, revoke_reason__startswith=EXPOSED)
+    if not is_security_admin(user):
+        leaked = leaked.filter(user=user)
+    return leaked.select_related("user").order_by("-revoked_at", "-id")
 
 
 def reviewers_and_admins() -> list:

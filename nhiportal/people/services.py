@@ -13,10 +13,9 @@ from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed
 
 from .ending_sessions import end_sessions_of
-from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
+from .models import EXPOSED, TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
 from .roles import ALL_ROLES, is_security_admin
 
-EXPOSED = "Exposed: "  # how a token revoked as leaked says why (api_token_exposed)
 
 MAX_TOKEN_DAYS = 365
 
@@ -100,7 +99,7 @@ def exposed_tokens_notify(*, actor) -> dict:
             body="\n".join([
                 f"Your API token “{token.name}” ({token.hint}…) was found where it does not belong:",
                 "",
-                f"  {token.revoke_reason[len(EXPOSED):]}",
+                f"  {token.where_exposed}",
                 "",
                 f"It was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC and no longer works. Remove it from there,",
                 f"create a new one if you still need it, and keep it out of logs and notebooks: {base_url}/accounts/tokens/",

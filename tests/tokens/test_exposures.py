@@ -157,3 +157,18 @@ def test_the_api_reports_a_personal_token_and_says_so(client_for, charlie, alice
     again = client_for(charlie).post("/api/v1/exposures/", {"token": raw, "where_found": "the notebook again"}, content_type="application/json")
     assert again.status_code == 201 and again.json()["was_live"] is False
     assert AuditEvent.objects.filter(action="api_token.exposed").count() == 2
+
+
+def test_security_admins_see_every_leaked_personal_token_and_people_their_own(client_for, charlie, alice, bob, sam):
+    from nhiportal.people.services import api_token_create
+
+    _, raw = api_token_create(user=alice, name="laptop script", days=30)
+    client_for(charlie).post(REPORT, {"token": raw, "where_found": "a public gist"})
+    admin_page = client_for(sam).get("/exposures/").content.decode()
+    assert 'aria-label="Personal API tokens reported leaked"' in admin_page
+    assert "laptop script" in admin_page and "a public gist" in admin_page and "alice" in admin_page and raw not in admin_page
+    own = client_for(alice).get("/exposures/").content.decode()
+    assert "laptop script" in own and ">you<" in own
+    for outsider in (bob, charlie):  # the reporter too: where it was found is the holder's business
+        assert "laptop script" not in client_for(outsider).get("/exposures/").content.decode()
+    assert "laptop script" not in client_for(sam).get("/exposures/?state=open").content.decode()
