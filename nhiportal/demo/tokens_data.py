@@ -20,6 +20,7 @@ from inventory.models import AIIdentity, Environment, Kind, Sensitivity, Status
 from inventory.services import identity_update
 from nhiportal.audit.services import system_actor
 from nhiportal.demo.people_data import LEAVERS
+from nhiportal.people.services import api_token_create
 from tokens.access_requests import access_request_approve, access_request_create, access_request_reject
 from tokens.access_reviews import access_review_decide, access_review_launch, may_decide
 from tokens.credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe
@@ -286,6 +287,7 @@ def finish(identities: list) -> None:
     _ask_for_approvals(active, sam)
     _lend_one(active)
     _report_one_leak(active)
+    _report_a_personal_token_leak()
     _request_access(active)
     _review_one_service(sam)
     _draft_a_stricter_policy(sam)
@@ -343,6 +345,13 @@ def _report_one_leak(active: list) -> None:
             seen_at=timezone.now() - timedelta(hours=2),
         )
         return
+
+
+def _report_a_personal_token_leak() -> None:
+    """bob's API token for a sync script turns up in a CI log: rita reports it, and it is revoked."""
+    people = get_user_model().objects.in_bulk(["bob", "rita"], field_name="username")
+    _, raw = api_token_create(user=people["bob"], name="inventory sync script", days=90)
+    exposure_report_token(actor=people["rita"], token=raw, where_found="Printed in the CI log of build 4211 (nightly-sync)")
 
 
 def _lend_one(active: list) -> None:

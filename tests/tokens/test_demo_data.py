@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from inventory.models import AIIdentity, Status
+from nhiportal.people.selectors import leaked_api_tokens
 from tokens.models import AccessRequest, AccessRequestState, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
 from tokens.policy.models import PolicyVersion
 from tokens.policy.services import policy_check
@@ -22,6 +23,8 @@ def test_the_demo_has_a_token_side(db):
     # A leaked token, contained, waiting for a security admin to confirm it.
     exposure = Exposure.objects.get()
     assert exposure.status == "reported" and exposure.tokens_revoked == 1
+    # And a person's API token found in a CI log, revoked, for the Exposures page to list.
+    assert list(leaked_api_tokens(get_user_model().objects.get(username="sam")).values_list("user__username", flat=True)) == ["bob"]
     # A stricter policy drafted from the rule library, waiting to be replayed and activated.
     draft = PolicyVersion.objects.get(is_active=False)
     assert "principal.risk_score >= 40" in draft.text and draft.note.startswith("Draft:")
