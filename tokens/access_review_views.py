@@ -68,7 +68,7 @@ def review_detail(request, pk):
     for item in items:
         item.state = grant_state(item.grant)
         item.may_decide = item.state == "live" and item.pk in allowed
-    counts = access_reviews.progress(review)
+    counts = access_reviews.progress(review, request.user)
     chart = bar_chart([
         Bar("Kept", counts["kept"], "fill-allow"),
         Bar("Revoked", counts["revoked"], "fill-deny"),

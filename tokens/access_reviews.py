@@ -31,14 +31,16 @@ def may_see_reviews(user) -> bool:
 
 
 def reviews_for(user) -> QuerySet:
+    """The rounds the person takes part in, each counted over the grants they may see: a
+    service's owner learns nothing of the other services' grants, not even how many."""
+    everything = sees_everything(user)
+    theirs = Q() if everything else Q(items__grant__service__owner=user)
     reviews = AccessReview.objects.select_related("service", "launched_by").annotate(
-        total=Count("items"),
-        decided=Count("items", filter=~Q(items__decision="")),
-        revoked=Count("items", filter=Q(items__decision=ReviewDecision.REVOKE)),
+        total=Count("items", filter=theirs),
+        decided=Count("items", filter=theirs & ~Q(items__decision="")),
+        revoked=Count("items", filter=theirs & Q(items__decision=ReviewDecision.REVOKE)),
     ).order_by("-launched_at", "-id")
-    if sees_everything(user):
-        return reviews
-    return reviews.filter(items__grant__service__owner=user).distinct()
+    return reviews if everything else reviews.filter(total__gt=0)
 
 
 def items_for(user, review) -> QuerySet:
@@ -81,8 +83,11 @@ def items_waiting_for(user) -> int:
     return items.exclude(grant__identity__ownerships__person=user).count()
 
 
-def progress(review) -> dict:
-    counts = review.items.aggregate(
+def progress(review, user=None) -> dict:
+    """Decisions so far, over the grants the user may see (items_for); over the whole round
+    without a user, for the round's own record (closing)."""
+    items = review.items.all() if user is None else items_for(user, review)
+    counts = items.aggregate(
         total=Count("pk"),
         kept=Count("pk", filter=Q(decision=ReviewDecision.KEEP)),
         revoked=Count("pk", filter=Q(decision=ReviewDecision.REVOKE)),

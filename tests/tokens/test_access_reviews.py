@@ -250,3 +250,22 @@ def test_the_identity_page_says_which_grants_wait_in_a_review(client_for, sam, a
     item = review.items.get()
     client_for(sam).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"})
     assert "in review" not in client_for(alice).get(panel).content.decode()
+
+
+def test_a_service_owner_counts_only_the_grants_of_their_services(client_for, sam, alice, bob, make_agent, crm, grant):
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal",
+                          scopes=[{"name": "pages:read", "description": "Read pages"}])
+    grant(make_agent(alice, name="wiki-agent"), wiki, ["pages:read"])
+    for n in range(3):
+        grant(make_agent(alice, name=f"crm-agent-{n}"), crm, ["tickets:read"])
+    launch(client_for(sam), name="Q4 access")
+    review = AccessReview.objects.get()
+    client = client_for(bob)
+    page = client.get(f"/access-reviews/{review.pk}/")
+    assert [i.grant.identity.name for i in page.context["items"]] == ["wiki-agent"]
+    assert page.context["progress"] == {"total": 1, "kept": 0, "revoked": 0, "waiting": 1}
+    assert client.get(f"/api/v1/access-reviews/{review.pk}/").json()["progress"]["total"] == 1
+    assert client.get("/api/v1/access-reviews/").json()["results"][0]["progress"]["total"] == 1
+    assert "0 of 1" in client.get("/access-reviews/").content.decode()
+    # A reviewer reads the whole round.
+    assert client_for(sam).get(f"/api/v1/access-reviews/{review.pk}/").json()["progress"]["total"] == 4
