@@ -42,7 +42,8 @@ def delegation_create(*, actor, principal: AIIdentity, delegate_id, reason: str)
         raise ValidationError({"delegate": "Offboarded identities neither act nor lend."})
     lock_identity(principal.pk)
     if Delegation.objects.filter(principal=principal, delegate=delegate, revoked_at__isnull=True).exists():
-        raise ValidationError({"delegate": f"{delegate.name} may already act for {principal.name}."})
+        named = delegate.name if visibility.can(actor, visibility.VIEW, delegate) else "That identity"
+        raise ValidationError({"delegate": f"{named} may already act for {principal.name}."})
     delegation = Delegation.objects.create(principal=principal, delegate=delegate, reason=reason, created_by=actor)
     audit_record(
         actor=actor, action="delegation.create", obj=delegation, object_repr=f"{delegate.name} acts for {principal.name}",

@@ -87,7 +87,7 @@ def access_panel(request, pk):
         "tokens/partials/access_panel.html",
         {
             "identity": identity,
-            "access": selectors.identity_access(identity),
+            "access": selectors.identity_access(identity, request.user),
             "unused": is_unused(identity),
             "window_days": window_days(),
             "may_change": visibility.can(request.user, visibility.CHANGE, identity),
@@ -215,6 +215,12 @@ def token_revoke_view(request, pk, token_pk):
     return _back_to_identity(identity, "#access")
 
 
+def _delegate_label(user, delegation) -> str:
+    """The delegate by name if the user may see it, else by the client_id they typed."""
+    delegate = delegation.delegate
+    return delegate.name if visibility.can(user, visibility.VIEW, delegate) else f"The identity {delegate.pk}"
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def delegation_add(request, pk):
@@ -224,7 +230,7 @@ def delegation_add(request, pk):
         form, lambda data: delegation_create(actor=request.user, principal=identity, delegate_id=data["delegate"], reason=data["reason"])
     )
     if delegation:
-        messages.success(request, f"{delegation.delegate.name} may now act for {identity.name}.")
+        messages.success(request, f"{_delegate_label(request.user, delegation)} may now act for {identity.name}.")
         return _back_to_identity(identity, "#access")
     return render(request, "tokens/delegation_form.html", {"identity": identity, "form": form}, status=400 if form.is_bound else 200)
 
@@ -235,7 +241,7 @@ def delegation_revoke_view(request, pk, delegation_pk):
     identity = _identity_to_change(request, pk)
     delegation = get_object_or_404(Delegation, pk=delegation_pk, principal=identity)
     revoked = delegation_revoke(actor=request.user, delegation=delegation, reason=_reason(request, "Ended by an owner."))
-    messages.success(request, f"{delegation.delegate.name} no longer acts for {identity.name}; {revoked} token{'s' if revoked != 1 else ''} revoked.")
+    messages.success(request, f"{_delegate_label(request.user, delegation)} no longer acts for {identity.name}; {revoked} token{'s' if revoked != 1 else ''} revoked.")
     return _back_to_identity(identity, "#access")
 
 

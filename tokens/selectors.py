@@ -156,8 +156,19 @@ class AccessPanel:
     window_days: int  # the window each grant's use (grant.use) is read over
 
 
-def identity_access(identity) -> AccessPanel:
-    """Grants, the latest tasks with their latest tokens, and counts: what the identity holds and did."""
+def _mark_visible(delegations: list, user, field: str) -> list:
+    """Mark whether the user may see each delegation's other identity: the panel names it only
+    then, else shows its client_id (which whoever lent it typed)."""
+    others = [getattr(d, f"{field}_id") for d in delegations]
+    seen = set(visible_identities(user).filter(pk__in=others).values_list("pk", flat=True)) if others else set()
+    for d in delegations:
+        d.other_visible = getattr(d, f"{field}_id") in seen
+    return delegations
+
+
+def identity_access(identity, user) -> AccessPanel:
+    """Grants, the latest tasks with their latest tokens, and counts: what the identity holds and
+    did, as the user reads it."""
     now = timezone.now()
     grants = list(Grant.objects.filter(identity=identity).select_related("service").order_by("revoked_at", "-ends_at"))
     # The open access review each grant waits in, if any: its owners see their access is being reviewed.
@@ -185,8 +196,12 @@ def identity_access(identity) -> AccessPanel:
         task_count=counts["total"],
         open_task_count=counts["open"],
         live_token_count=IssuedToken.objects.filter(identity=identity, revoked_at__isnull=True, expires_at__gt=now).count(),
-        lent_to=list(identity.delegations_given.filter(revoked_at__isnull=True).select_related("delegate", "created_by")),
-        acts_for=list(identity.delegations_received.filter(revoked_at__isnull=True).select_related("principal")),
+        lent_to=_mark_visible(
+            list(identity.delegations_given.filter(revoked_at__isnull=True).select_related("delegate", "created_by")), user, "delegate",
+        ),
+        acts_for=_mark_visible(
+            list(identity.delegations_received.filter(revoked_at__isnull=True).select_related("principal")), user, "principal",
+        ),
         waiting_requests=list(
             identity.access_requests.filter(state__in=PENDING_ACCESS).select_related("service", "requested_by").order_by("requested_at")
         ),

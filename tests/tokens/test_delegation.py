@@ -164,3 +164,23 @@ def test_the_api_lends_lists_and_ends(client_for, alice, bob, charlie, orchestra
     assert client_for(bob).post(f"/api/v1/delegations/{pk}/revoke/", {}, content_type="application/json").status_code == 403
     ended = client_for(alice).post(f"/api/v1/delegations/{pk}/revoke/", {"reason": "done"}, content_type="application/json")
     assert ended.status_code == 200 and ended.json()["revoked_by"] == "alice"
+
+
+def test_the_panel_names_only_the_identities_its_reader_may_see(client_for, alice, bob, sam, orchestrator, helper):
+    # alice lends her orchestrator to bob's helper by the client_id bob gave her; she may not see
+    # the helper, so nothing she reads names it, and bob reads the orchestrator's client_id only.
+    client = client_for(alice)
+    assert client.get(f"/identities/{helper.identity.pk}/").status_code == 404
+    lent = client.post(delegation_page(orchestrator.identity), {"delegate": str(helper.identity.pk), "reason": "Triage helper"}, follow=True)
+    assert lent.status_code == 200 and b"helper may now act" not in lent.content and str(helper.identity.pk).encode() in lent.content
+    again = client.post(delegation_page(orchestrator.identity), {"delegate": str(helper.identity.pk), "reason": "again"})
+    assert again.status_code == 400 and b"That identity may already act for orchestrator" in again.content
+    panel = client.get(f"/identities/{orchestrator.identity.pk}/access-panel/").content.decode()
+    assert str(helper.identity.pk) in panel and ">helper<" not in panel
+    bobs = client_for(bob).get(f"/identities/{helper.identity.pk}/access-panel/").content.decode()
+    assert "It may act for" in bobs and str(orchestrator.identity.pk) in bobs and "orchestrator" not in bobs
+    # A security admin, who sees both, reads both names.
+    assert "helper<br>" in client_for(sam).get(f"/identities/{orchestrator.identity.pk}/access-panel/").content.decode()
+    delegation = orchestrator.identity.delegations_given.get()
+    ended = client.post(f"/identities/{orchestrator.identity.pk}/delegations/{delegation.pk}/revoke/", {"reason": "done"}, follow=True)
+    assert b"helper no longer acts" not in ended.content and b"no longer acts for orchestrator" in ended.content
