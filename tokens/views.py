@@ -49,7 +49,7 @@ from .remote_json import FetchFailed
 from .resource_metadata import service_draft
 from .distrust import trust_end, trust_restore
 from .trust_bundles import bundle_refresh
-from .models import CredentialKind, FederatedIssuer, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
+from .models import CredentialKind, FederatedIssuer, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
 
 
 # A refused credential-bearing form must not echo a pasted private key back into the page.
@@ -255,10 +255,16 @@ def credential_list(request):
     kind = request.GET.get("kind", "")
     kind = kind if kind in CredentialKind.values else ""
     # ?issuer= or ?trust_domain=: the identities that trust one platform (linked from its list).
+    # Platforms are security admins' to list; anyone else filters only by one that a credential
+    # they may see names, so the banner names no other (a 404 like an unknown id).
     platform, platform_param = None, ""
     for param, model in (("issuer", FederatedIssuer), ("trust_domain", TrustDomain)):
         if request.GET.get(param):
-            platform = get_object_or_404(model, pk=as_id(request.GET[param]) or 0)
+            platforms = model.objects.all()
+            if not is_security_admin(request.user):
+                seen = visibility.restrict_by_identity(WorkloadCredential.objects.all(), request.user)
+                platforms = platforms.filter(credentials__in=seen.values("pk"))
+            platform = get_object_or_404(platforms.distinct(), pk=as_id(request.GET[param]) or 0)
             platform_param = f"&{param}={platform.pk}"
     credentials = selectors.credential_list(user=request.user, kind=kind, state=state, platform=platform)
     page_obj = page_of(request, credentials)

@@ -88,6 +88,12 @@ def test_the_list_narrows_to_one_platform_from_its_count(client_for, sam, estate
     assert client_for(sam).get("/credentials/", {"trust_domain": "x"}).status_code == 404
 
 
-def test_an_owner_narrowed_to_a_platform_still_sees_only_her_own(client_for, bob, estate):
-    page = client_for(bob).get("/credentials/", {"issuer": FederatedIssuer.objects.get().pk}).content.decode()
-    assert "alice-pipeline" not in page and "No credential here" in page
+def test_only_a_platform_one_of_your_credentials_names_narrows_your_list(client_for, alice, bob, charlie, estate):
+    issuer = FederatedIssuer.objects.get()
+    page = client_for(alice).get("/credentials/", {"issuer": issuer.pk}).content.decode()
+    assert "Only the credentials that name <strong>GitHub Actions</strong>" in page and "alice-pipeline" in page
+    # Platforms are security admins' to list: to anyone else, one their credentials do not name
+    # is unknown, like an id that does not exist.
+    for person in (bob, charlie):
+        refused = client_for(person).get("/credentials/", {"issuer": issuer.pk})
+        assert refused.status_code == 404 and b"GitHub Actions" not in refused.content
