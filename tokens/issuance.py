@@ -245,10 +245,16 @@ def _ttl(now: datetime, *bounds) -> int:
     return ttl
 
 
-def _decide(action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now, sender_constrained, client):
+def _decide(
+    action, identity, service, scopes, granted, context: TaskContext | None, ttl, task, offered, now, sender_constrained, client,
+    approval_applies: bool = True,
+):
     """Ask policy; return the token's lifetime, the decision row to write and the policy that
-    decided. A denial raises _PolicyDenial, which records itself when the refusal commits."""
-    human_approval = bool(task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > now)
+    decided. A denial raises _PolicyDenial, which records itself when the refusal commits.
+    A person's approval of the task counts only where approval_applies (its own service)."""
+    human_approval = approval_applies and bool(
+        task and task.approved_by_id and task.approval_expires_at and task.approval_expires_at > now
+    )
     request = engine.PolicyRequest(
         action=action,
         identity=identity,
@@ -456,12 +462,14 @@ def _pace(identity, client: AuthenticatedClient, now: datetime) -> tuple[int, fl
     return limit, pace
 
 
-def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write, holder=None, plan_ahead=None):
+def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write, ancestors=(), plan_ahead=None):
     """The shared transaction: lock, consume the jti, then decide and write (or record a refusal).
 
-    `holder`: the identity the client acts for (a delegation). Its row is locked too, so that
-    revoking its token, ending its task or offboarding it waits for us, or we for them; the
-    two rows are locked in one order, so two agents acting for each other cannot deadlock.
+    `ancestors`: for an exchange, the identities that held the subject token or any token it
+    came from (a delegation chain: _token_ancestors). Their rows are locked too, so that
+    revoking any of those tokens, ending a task of theirs or offboarding one of them waits for
+    us, or we for them, and its cascade then finds our token. Every row is locked in one order
+    (by id), so agents acting for each other cannot deadlock.
 
     `plan_ahead(signer)`: an _Ahead or None. On SQLite every issuing worker waits for the one
     write lock, so the time a request holds it bounds the whole portal's issuance rate; the
@@ -478,12 +486,15 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
         raise _slow_down(waiting)
     signer = active_signer()
     ahead = plan_ahead(signer) if plan_ahead is not None else None
+    others = sorted({str(a) for a in ancestors} - {str(client.identity_id)})
     with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
-        if holder is not None and str(holder) < str(client.identity_id):
-            lock_identity(holder)
+        for other in others:
+            if other < str(client.identity_id):
+                lock_identity(other)
         identity, signer_active = _lock_identity(client, signer.kid)
-        if holder is not None and str(holder) > str(client.identity_id):
-            lock_identity(holder)
+        for other in others:
+            if other > str(client.identity_id):
+                lock_identity(other)
         if not signer_active:
             # Another process retired the key this one signs with (a rotation, or a key reported
             # compromised, whose tokens must not outlive the report): sign with the active one.
@@ -629,6 +640,22 @@ def _subject(subject_token: str, client: AuthenticatedClient) -> tuple[dict, uui
     return claims, holder
 
 
+def _token_ancestors(claims: dict) -> set[uuid.UUID]:
+    """The identities whose tokens this one came from: its holder, its subject (the principal
+    of a delegation) and each actor of its act chain (act nests, one level a hand)."""
+    named, level = [claims.get("client_id"), claims.get("sub")], claims.get("act")
+    while isinstance(level, dict):
+        named.append(level.get("sub"))
+        level = level.get("act")
+    found = set()
+    for value in named:
+        try:
+            found.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue  # not an identity's client_id: nothing of ours to lock
+    return found
+
+
 def token_exchange(
     *,
     client: AuthenticatedClient,
@@ -682,7 +709,11 @@ def token_exchange(
             )
         grant_id, grant_end = _grant_cover(wanted, grants)
         ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
-        ttl, decision, policy = _decide(engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now, bool(jkt), client)
+        ttl, decision, policy = _decide(
+            engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now, bool(jkt), client,
+            # A person approved the parent task on its service: on another one, nobody did.
+            approval_applies=parent_task.service_id == service.pk,
+        )
         if ttl < 1:
             raise _Refusal(
                 OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,
@@ -703,4 +734,4 @@ def token_exchange(
         )
         return _Writes(policy, (decision, task_row), token_row, event, claims, wanted, task_id, details)
 
-    return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write, holder=holder)
+    return _run(engine.EXCHANGE, client, audience, scopes, decide_and_write, ancestors=_token_ancestors(subject_claims))

@@ -12,7 +12,10 @@ from tokens.approvals import task_approve, task_reject
 from tokens.models import IssuedToken, Task
 from tokens.policy.models import PolicyDecision
 
+from tokens.services import service_create
+
 from .conftest import token_request
+from .test_token_exchange import exchange
 
 EXPORT = "customers:export"  # consequential on the CRM
 
@@ -135,3 +138,25 @@ def test_an_approved_tasks_sub_task_shares_its_approval_and_window(oauth, autono
     claims = jwt.decode(narrowed.json()["access_token"], options={"verify_signature": False})
     assert claims["exp"] <= int(task.approval_expires_at.timestamp())
     assert Task.objects.get(pk=claims["task_id"]).parent_id == task.pk
+
+
+def test_an_approval_on_one_service_does_not_carry_over_to_another_by_exchange(make_agent, crm, grant, oauth, sam, rita):
+    # A person approved the task on the CRM; exchanging its token towards Billing is a new
+    # consequential request there, which nobody approved.
+    agent = make_agent(autonomy="autonomous")
+    billing = service_create(
+        actor=sam, name="Billing", audience="https://billing.example.com", owner=sam, trust_boundary="corp-internal",
+        scopes=[{"name": "customers:export", "description": "Export every customer's card data", "consequential": True}],
+    )
+    grant(agent, crm, ["customers:export"])
+    grant(agent, billing, ["customers:export"])
+    crm_task = token_request(oauth, agent, scope="customers:export").json()["task_id"]
+    task_approve(actor=rita, task=Task.objects.get(pk=crm_task), minutes=10)
+    held = token_request(oauth, agent, scope="customers:export", task_id=crm_task, authorization_details=None)
+    assert held.status_code == 200, held.content
+
+    moved = exchange(oauth, agent, held.json()["access_token"], audience="https://billing.example.com", scope="customers:export")
+    assert moved.status_code == 400 and moved.json()["error"] == "access_denied"
+    assert not IssuedToken.objects.filter(audience="https://billing.example.com").exists()
+    # Within the service it was approved on, the exchange still works.
+    assert exchange(oauth, agent, held.json()["access_token"], scope="customers:export").status_code == 200

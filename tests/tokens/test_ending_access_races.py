@@ -154,3 +154,37 @@ def test_ending_a_delegation_or_its_source_under_load_leaves_no_active_delegated
     assert set(statuses) <= {200, 400}
     assert not IssuedToken.objects.filter(identity=helper.identity, revoked_at__isnull=True).exists()
     assert _all_inactive(crm_server, issued)
+
+
+def test_revoking_the_first_token_of_a_delegation_chain_under_load_leaves_none_of_its_line_active(
+    make_agent, get_token, alice, bob, crm, grant, crm_server
+):
+    # The orchestrator lends to a helper, which hands on to a second helper (act nests). The
+    # second helper's exchanges lock every identity the token passed through, so revoking the
+    # orchestrator's token (which locks only the orchestrator) waits for them, or they for it.
+    orchestrator, helper, second = make_agent(alice, name="orchestrator"), make_agent(bob, name="helper"), make_agent(bob, name="second")
+    for agent in (helper, second):
+        grant(agent, crm, ["tickets:read"])
+    held = get_token(orchestrator, scope="tickets:read", ttl="600")["access_token"]
+    delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="hand off")
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=second.identity.pk, reason="hand on")
+
+    def exchange(client, assertion, subject):
+        return client.post("/oauth/token", {
+            "grant_type": EXCHANGE, "subject_token": subject, "subject_token_type": ACCESS_TOKEN,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": assertion,
+        })
+
+    handed = exchange(Client(), helper.assertion(), subject=held)
+    assert handed.status_code == 200, handed.content
+    source = IssuedToken.objects.get(identity=orchestrator.identity)
+
+    issued, statuses = _requesting_tokens_while(
+        second, lambda: token_revoke(token=source, actor=alice, reason="Leaked"),
+        ask=lambda client, assertion: exchange(client, assertion, subject=handed.json()["access_token"]),
+    )
+
+    assert issued, "some tokens were exchanged before the revocation"
+    assert set(statuses) <= {200, 400}
+    assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+    assert _all_inactive(crm_server, issued)
