@@ -23,6 +23,7 @@ the agent's key is useless once its nonce is stale. A proof without one is refus
 import base64
 import hashlib
 import hmac
+import re
 import threading
 import time
 import urllib.parse
@@ -36,6 +37,7 @@ from .public_keys import parse_public_jwk
 PROOF_TYPE = "dpop+jwt"
 SIGNING_ALGORITHMS = tuple(sorted(ALGORITHMS))  # what the discovery document and challenges list
 MAX_AGE = 60  # seconds a proof is accepted after it was made
+_HEX = re.compile(r"[0-9a-f]+")
 SKEW = 5  # seconds a proof may claim to come from the future (clocks drift)
 MAX_JTI = 255
 
@@ -84,7 +86,8 @@ class Nonces:
         if not isinstance(nonce, str) or len(nonce) > 64:
             return False
         head, dot, _ = nonce.partition(".")
-        if not dot or not head.isalnum():
+        # ASCII hex only: int() takes other scripts' digits, and compare_digest no non-ASCII text.
+        if not dot or not nonce.isascii() or _HEX.fullmatch(head) is None:
             return False
         try:
             window = int(head, 16)
@@ -143,7 +146,11 @@ def check_proof(proof, *, method: str, urls, now: float | None = None, access_to
     if claims.get("htm") != method:
         raise InvalidProof(f"The DPoP proof's htm must be {method}.")
     htu = claims.get("htu")
-    if not isinstance(htu, str) or _without_query(htu) not in {_without_query(u) for u in urls}:
+    try:
+        named = isinstance(htu, str) and _without_query(htu) in {_without_query(u) for u in urls}
+    except ValueError:  # not a URL urlsplit can read (an unclosed IPv6 bracket, say)
+        named = False
+    if not named:
         raise InvalidProof("The DPoP proof's htu is not this endpoint's URL.")
     iat = claims.get("iat")
     now = time.time() if now is None else now
@@ -161,12 +168,18 @@ def check_proof(proof, *, method: str, urls, now: float | None = None, access_to
     return Proof(key.thumbprint, jti, int(iat))
 
 
+class ReplayCacheFull(InvalidProof):
+    """Every remembered proof could still be presented again: none is forgotten early."""
+
+
 class ProofReplayCache:
-    """A resource server's memory of the proof jtis it accepted while they could still be
-    fresh (bounded: when full, the oldest half goes; a proof that old is refused on age)."""
+    """A resource server's memory of the proof jtis it accepted, each kept until its proof is
+    refused on age anyway (RFC 9449 section 11.1). Bounded: when full, the proofs past their
+    age go; if none is, a new proof is refused (ReplayCacheFull) rather than any forgotten
+    early, which would let a caller who floods the cache with its own proofs replay another's."""
 
     def __init__(self, max_entries: int = 100_000):
-        self._seen: dict[tuple[str, str], float] = {}
+        self._seen: dict[tuple[str, str], float] = {}  # -> when its proof is too old to accept
         self._max = max_entries
         self._lock = threading.Lock()
 
@@ -176,7 +189,8 @@ class ProofReplayCache:
             if key in self._seen:
                 return False
             if len(self._seen) >= self._max:
-                for old in sorted(self._seen, key=self._seen.get)[: self._max // 2]:
-                    del self._seen[old]
-            self._seen[key] = now
+                self._seen = {k: until for k, until in self._seen.items() if until >= now}
+                if len(self._seen) >= self._max:
+                    raise ReplayCacheFull("Too many DPoP proofs in the last minute: try again shortly.")
+            self._seen[key] = max(proof.iat, now) + MAX_AGE
             return True

@@ -68,6 +68,8 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 from rest_framework import authentication, exceptions, permissions
 
+from nhiportal import json_input
+
 from .dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS, InvalidProof, NonceRequired, Nonces, ProofReplayCache, check_proof
 from .jws import ClaimsError, JWSError, check_claims, parse
 
@@ -232,7 +234,7 @@ class TokenVerifier:
                     return
             self._fetched_at = now
             try:
-                self._keys = self._load(json.loads(self.http_get(self.jwks_url)))
+                self._keys = self._load(json_input.loads(self.http_get(self.jwks_url)))
             except (OSError, ValueError):
                 pass  # keep the keys we had; the next allowed attempt tries again
 
@@ -301,7 +303,11 @@ class TokenVerifier:
             raise InvalidDPoPProof(error.description) from None
         if proof.jkt != jkt:
             raise InvalidDPoPProof("The DPoP proof is not made with the key this token is bound to.")
-        if not self._proofs.first_use(proof, now):
+        try:
+            first = self._proofs.first_use(proof, now)
+        except InvalidProof as error:  # the replay cache is full of proofs still young
+            raise InvalidDPoPProof(error.description) from None
+        if not first:
             raise InvalidDPoPProof("This DPoP proof was already used: make a new one for each request.")
 
     # Status lists

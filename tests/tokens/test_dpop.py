@@ -10,7 +10,7 @@ import pytest
 from django.http import JsonResponse
 from django.test import RequestFactory
 
-from tokens.dpop import Nonces, access_token_hash
+from tokens.dpop import Nonces, Proof, ProofReplayCache, ReplayCacheFull, access_token_hash
 from tokens.models import IssuedToken, Task
 from tokens.policy.models import PolicyDecision
 from tokens.policy.schema import default_policy_text
@@ -91,6 +91,7 @@ def test_the_proof_may_name_the_endpoint_with_a_query_string(oauth, granted, hol
     [
         (lambda h: h.proof(method="GET"), "htm must be POST"),
         (lambda h: h.proof(url="http://testserver/oauth/introspect"), "htu is not this endpoint"),
+        (lambda h: h.proof(url="http://[testserver/oauth/token"), "htu is not this endpoint"),  # no URL urlsplit reads
         (lambda h: h.proof(iat=int(time.time()) - 120), "iat must be the time it was made"),
         (lambda h: h.proof(iat=int(time.time()) + 60), "iat must be the time it was made"),
         (lambda h: h.proof(typ="JWT"), "typ must be dpop+jwt"),
@@ -401,3 +402,44 @@ def test_a_security_admin_makes_a_service_take_only_bound_tokens_on_its_page_and
     (result,) = assess([control_get("short-lived-tokens")])
     assert result.result.figures["services taking only bound tokens"] == 1
     assert client_for(alice).patch(f"/api/v1/services/{crm.pk}/", {"requires_dpop": False}, content_type="application/json").status_code == 403
+
+
+def test_a_nonce_written_with_other_scripts_digits_is_stale_not_a_crash():
+    nonces = Nonces(b"k" * 32, 300)
+    now = time.time()
+    head, dot, mac = nonces.current(now).partition(".")
+    digit = next(i for i, ch in enumerate(head) if ch.isdigit())
+    fullwidth = head[:digit] + chr(0xFF10 + int(head[digit])) + head[digit + 1:]  # int(..., 16) reads it the same
+    assert nonces.accepts(nonces.current(now), now) and not nonces.accepts(fullwidth + dot + mac, now)
+
+
+def test_flooding_the_verifiers_replay_memory_never_lets_a_captured_proof_in_again(oauth, make_agent, crm, grant):
+    # RFC 9449 section 11.1: a proof's jti is refused for as long as the proof could be accepted.
+    victim, attacker = make_agent(), make_agent()
+    for agent in (victim, attacker):
+        grant(agent, crm, ["tickets:read"])
+    victim_key, attacker_key = Holder(), Holder()
+    victim_token = dpop_token(oauth, victim, victim_key.proof()).json()["access_token"]
+    attacker_token = dpop_token(oauth, attacker, attacker_key.proof()).json()["access_token"]
+    verifier = TokenVerifier(
+        issuer="http://testserver", audience=CRM, proof_replays=ProofReplayCache(max_entries=4),
+        http_get=lambda url: oauth.get(url.removeprefix("http://testserver")).content,
+    )
+    captured = victim_key.proof("GET", API_URL, token=victim_token)
+    verifier.verify(victim_token, dpop=DPoPRequest(captured, "GET", API_URL))
+    for _ in range(3):
+        verifier.verify(attacker_token, dpop=DPoPRequest(attacker_key.proof("GET", API_URL, token=attacker_token), "GET", API_URL))
+    with pytest.raises(InvalidDPoPProof, match="Too many DPoP proofs"):  # full of young proofs: none is forgotten
+        verifier.verify(attacker_token, dpop=DPoPRequest(attacker_key.proof("GET", API_URL, token=attacker_token), "GET", API_URL))
+    with pytest.raises(InvalidDPoPProof):
+        verifier.verify(victim_token, dpop=DPoPRequest(captured, "GET", API_URL))
+
+
+def test_the_replay_memory_makes_room_only_by_forgetting_proofs_past_their_age():
+    cache, now = ProofReplayCache(max_entries=1), time.time()
+    assert cache.first_use(Proof("key", "first", int(now)), now)
+    with pytest.raises(ReplayCacheFull):
+        cache.first_use(Proof("key", "second", int(now)), now + 30)
+    later = now + 61  # the first proof is refused on age from here on: it may go
+    assert cache.first_use(Proof("key", "second", int(later)), later)
+    assert not cache.first_use(Proof("key", "second", int(later)), later)
