@@ -11,11 +11,12 @@ from the token: "none" and HS* are not in ALGORITHMS, so they cannot verify.
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 
 from jwt.algorithms import get_default_algorithms
+
+from nhiportal import json_input
 
 ALGORITHMS = {name: alg for name, alg in get_default_algorithms().items() if name in ("ES256", "EdDSA", "RS256", "PS256")}
 _SEGMENT = re.compile(rb"[A-Za-z0-9_-]*")
@@ -52,7 +53,7 @@ def _b64decode(segment: bytes) -> bytes:
 
 def _json_object(data: bytes, what: str) -> dict:
     try:
-        value = json.loads(data)
+        value = json_input.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise JWSError(f"{what} is not JSON") from None
     if not isinstance(value, dict):
@@ -74,8 +75,13 @@ def parse(token) -> CompactJWS:
     return CompactJWS(header, claims, header_b64 + b"." + payload_b64, _b64decode(signature_b64))
 
 
+# The last second a datetime holds (9999-12-31T23:59:59Z): a NumericDate past it means nothing.
+_LATEST = 253_402_300_799
+
+
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A NumericDate (RFC 7519 section 2): a number, finite and a datetime's (no 1e400, no 10**400)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and -_LATEST <= value <= _LATEST
 
 
 class ClaimsError(JWSError):

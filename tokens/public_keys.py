@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.core.exceptions import ValidationError
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from nhiportal import json_input
+
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 PUBLIC_MEMBERS = {
     "EC": ("kty", "crv", "x", "y"),
@@ -54,7 +56,7 @@ def looks_private(text) -> bool:
     if "PRIVATE KEY-----" in text:
         return True
     try:
-        return has_private_members(json.loads(text))
+        return has_private_members(json_input.loads(text))
     except ValueError:
         return bool(_PRIVATE_MEMBER_TEXT.search(text))
 
@@ -108,7 +110,7 @@ def _as_dict(value) -> dict:
     if "PRIVATE KEY-----" in text:
         raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
     try:
-        data = json.loads(text)
+        data = json_input.loads(text)
     except ValueError:
         raise ValidationError("This is not valid JSON. Paste the public JWK as a JSON object.", code="invalid") from None
     if not isinstance(data, dict):
@@ -159,7 +161,7 @@ def _parse_bundle(value) -> tuple[dict[str, PublicKey], list[dict]]:
     """The bundle's JWT signing keys by kid, and the bundle as the portal keeps it."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json_input.loads(value)
         except ValueError:
             raise ValidationError("This is not valid JSON. Paste the bundle as a JWKS object.", code="invalid") from None
     keys = value.get("keys") if isinstance(value, dict) else None

@@ -10,10 +10,11 @@ and time, and every failure becomes one sentence for the admin.
 
 import http.client
 import ipaddress
-import json
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from nhiportal import json_input
 
 MAX_BYTES = 1 << 20
 TIMEOUT_SECONDS = 10
@@ -78,6 +79,6 @@ def fetch_json(url: str, what: str):
     if len(body) > MAX_BYTES:
         raise FetchFailed(f"{what} answered with more than 1 MB.")
     try:
-        return json.loads(body)
+        return json_input.loads(body)
     except ValueError:
         raise FetchFailed(f"{what} did not answer with JSON.") from None

@@ -14,10 +14,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from nhiportal.api import valid
+from nhiportal.api import JSONParser, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 
 from .. import attestation_reviews, selectors

@@ -7,10 +7,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from nhiportal.api import valid
+from nhiportal.api import JSONParser, valid
 from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove

@@ -27,6 +27,8 @@ from scim2_models import (
     SearchRequest,
 )
 
+from nhiportal import json_input
+
 from . import scim, scim_groups
 from .authentication import record_use
 from .directory_groups import DisplayNameTaken, directory_group_create, directory_group_delete, directory_group_update
@@ -87,8 +89,8 @@ def scim_endpoint(view):
         except PayloadError as exc:
             error = Error.from_validation_errors(exc)[0]
             return _respond(error.model_dump(), int(error.status))
-        except json.JSONDecodeError:
-            return _error(400, "The body is not JSON.", "invalidSyntax")
+        except _NotJSON:
+            return _error(400, "The body is not a JSON object.", "invalidSyntax")
         except (UsernameTaken, DisplayNameTaken) as exc:
             return _error(409, str(exc), "uniqueness")
         except DirectoryGroup.DoesNotExist:
@@ -101,10 +103,17 @@ def scim_endpoint(view):
     return wrapper
 
 
+class _NotJSON(ValueError):
+    pass
+
+
 def _body(request) -> dict:
-    data = json.loads(request.body or b"null")
+    try:
+        data = json_input.loads(request.body or b"null")
+    except ValueError:
+        raise _NotJSON from None
     if not isinstance(data, dict):
-        raise json.JSONDecodeError("not an object", "", 0)
+        raise _NotJSON
     return data
 
 

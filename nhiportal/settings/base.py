@@ -222,6 +222,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "nhiportal.api.JSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "nhiportal.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["nhiportal.api.PersonRateThrottle"],
     # Only REMOTE_ADDR is trusted (see allowed networks): a forwarded-for header is any client's to write.

@@ -9,10 +9,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from nhiportal.api import valid
+from nhiportal.api import JSONParser, valid
 from nhiportal.people.roles import sees_everything
 
 from .. import access_reviews

@@ -2,10 +2,9 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from nhiportal.api import valid
+from nhiportal.api import JSONParser, valid
 
 from ..federation import federated_issuer_create, federated_issuer_update
 from ..models import FederatedIssuer

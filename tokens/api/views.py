@@ -30,14 +30,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from inventory import visibility
 from inventory.selectors import identity_get
-from nhiportal.api import valid
+from nhiportal.api import JSONParser, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 from nhiportal.people.roles import is_security_admin
 

@@ -139,6 +139,10 @@ def _client_key(client_id: str, kid: str | None) -> tuple[uuid.UUID, int, Public
         identity_id = uuid.UUID(client_id)
     except (ValueError, TypeError, AttributeError):
         raise _fail("Unknown client or key.") from None
+    if str(identity_id) != client_id:
+        # One spelling only (lower case, hyphens): the client_id becomes the token's sub and
+        # client_id, and one agent must not reach services under several subjects.
+        raise _fail("The client_id is the identity's id as the portal writes it: lower case, with hyphens.")
 
     def lookup():
         rows = hot_path.client_keys(identity_id, kid)

@@ -1,10 +1,10 @@
 """Reading token-request parameters: scopes, destination, task context (RFC 9396), TTL."""
 
-import json
 import uuid
 from dataclasses import dataclass
 
 from inventory.models import Sensitivity
+from nhiportal import json_input
 
 from .errors import INVALID_AUTHORIZATION_DETAILS, INVALID_REQUEST, INVALID_SCOPE, INVALID_TARGET, OAuthError
 
@@ -103,7 +103,7 @@ def authorization_details_param(post) -> TaskContext | None:
     if len(raw) > MAX_DETAILS_CHARS:
         raise _bad("authorization_details is too large.")
     try:
-        details = json.loads(raw)
+        details = json_input.loads(raw)
     except ValueError:
         raise _bad("authorization_details is a JSON array of objects.") from None
     if not isinstance(details, list) or not details or not all(isinstance(d, dict) for d in details):

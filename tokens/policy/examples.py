@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from nhiportal import json_input
+
 from .cedar_request import FactsError, request_from_facts
 from .compiled import ALLOW, DENY, CompiledPolicy
 from .schema import HERE
@@ -54,9 +56,11 @@ def examples_parse(raw) -> list[dict]:
         if not raw.strip():
             return []
         try:
-            raw = json.loads(raw)
+            raw = json_input.loads(raw)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc
+        except ValueError as exc:  # nested too deeply, or NaN
+            raise ValidationError(f"Not valid JSON: {exc}") from exc
     if not isinstance(raw, list):
         raise ValidationError("Examples must be a JSON list of objects.")
     problems = [p for i, example in enumerate(raw, start=1) if (p := _example_problem(i, example))]

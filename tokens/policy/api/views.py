@@ -13,11 +13,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import selectors as inventory_selectors
+from nhiportal.api import JSONParser
 from tokens.models import Service
 
 from .. import selectors, services
