@@ -102,6 +102,8 @@ def _from_pem(text: str) -> dict:
 def _as_dict(value) -> dict:
     if isinstance(value, dict):
         return value
+    if value is not None and not isinstance(value, str):  # a list, a number, true: sent as JSON to the API
+        raise ValidationError("A JWK is a JSON object, e.g. {\"kty\": \"EC\", ...}.", code="invalid")
     text = (value or "").strip()
     if not text:
         raise ValidationError("Paste a public key as a JWK (JSON).", code="required")

@@ -1,10 +1,11 @@
 """The audit log's filters, shared by the event list page, its JSON-lines export and the API."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
 import django_filters
 from django import forms
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from nhiportal.identity_filter import IdentityFilter
 
@@ -13,6 +14,24 @@ from .models import AuditEvent
 
 def _start_of(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class _InstantField(IsoDateTimeField):
+    """An ISO 8601 instant that exists in UTC: 0001-01-01T00:00+05:00 does not, and the database
+    adapter would overflow turning it into UTC."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is not None:
+            try:
+                instant.astimezone(dt_timezone.utc)
+            except OverflowError:
+                raise forms.ValidationError("That instant is outside the calendar once in UTC.", code="invalid") from None
+        return instant
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = _InstantField
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -37,8 +56,8 @@ class AuditEventFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(method="filter_date_to", label="To", widget=forms.DateInput(attrs={"type": "date"}))
     request_id = django_filters.CharFilter(field_name="request_id", label="Request id")
     # Instants for automation (the API, SIEM pulls): ISO 8601, `since` inclusive, `until` exclusive.
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="Since (ISO 8601)")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Until (ISO 8601)")
+    since = InstantFilter(field_name="at", lookup_expr="gte", label="Since (ISO 8601)")
+    until = InstantFilter(field_name="at", lookup_expr="lt", label="Until (ISO 8601)")
     # A SIEM's cursor: the events after the last id it holds, none missed and none twice. Ids
     # follow commit order, since each append waits for the one before it to commit (the chain
     # head's row lock), which times cannot promise. Hidden on the page: a machine's filter.
@@ -52,4 +71,6 @@ class AuditEventFilter(django_filters.FilterSet):
         return queryset.filter(at__gte=_start_of(value))
 
     def filter_date_to(self, queryset, name, value):
+        if value >= date.max:  # no day after it: every event is before its end
+            return queryset
         return queryset.filter(at__lt=_start_of(value + timedelta(days=1)))

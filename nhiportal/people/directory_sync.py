@@ -39,6 +39,12 @@ def _check_username(username: str, person=None) -> None:
         raise UsernameTaken(f"Another person already has the userName {username!r}.")
 
 
+def _check_external_id(external_id: str) -> None:
+    longest = DirectoryEntry._meta.get_field("external_id").max_length
+    if len(external_id or "") > longest:
+        raise ValidationError({"externalId": f"externalId is at most {longest} characters."})
+
+
 def _validated(person) -> None:
     try:
         person.full_clean(exclude=["password"], validate_unique=False)
@@ -52,6 +58,7 @@ def directory_person_create(*, token, fields: dict):
     password); their roles come from their groups at sign-in when a mapping is configured, or
     else start as NHI_SSO_NEW_PERSON_ROLES."""
     _check_username(fields["username"])
+    _check_external_id(fields["external_id"])
     person = get_user_model()(**{f: fields[f] for f in PROFILE_FIELDS}, is_active=fields["active"] is not False)
     person.set_unusable_password()
     _validated(person)
@@ -82,6 +89,7 @@ def directory_person_update(*, token, person, fields: dict):
     """Bring a person in line with the directory (PUT, or the result of a PATCH): profile and
     external id in one audit event, then deactivation or reactivation through the people
     services (a deactivation revokes their API tokens, as a security admin's does)."""
+    _check_external_id(fields["external_id"])
     person = lock_person(person)
     entry, _ = DirectoryEntry.objects.get_or_create(user=person)
     if fields["username"] != person.username:

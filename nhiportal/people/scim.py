@@ -7,8 +7,12 @@ responses, errors and the discovery documents. This module maps its User onto th
 person and turns a parsed filter into a database query.
 """
 
+from datetime import timezone as dt_timezone
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -71,9 +75,35 @@ class QueryFromFilter(FilterVisitor[Q]):
             raise InvalidFilterException(detail=f"Filtering on {name!r} is not supported.")
         return self.FIELDS[key]
 
+    # The fields that hold a flag or a time; ids go through may_match; every other one is text.
+    FLAGS = frozenset({"is_active"})
+    TIMES = frozenset({"date_joined", "created_at", "updated_at"})
+    IDS = frozenset({"pk", "user_id", "scim_id"})
+
     def may_match(self, field: str, value) -> bool:
         """False for a value no row can have (an id of the wrong form), which the database is not asked."""
         return True
+
+    def value_for(self, field: str, value):
+        """The filter's value as the field holds it; InvalidFilterException for a value of the
+        wrong kind (userName eq true, meta.created gt 5), which the database is never asked."""
+        if field in self.IDS:
+            return value
+        if field in self.FLAGS:
+            if not isinstance(value, bool):
+                raise InvalidFilterException(detail="Compare active with true or false.")
+            return value
+        if not isinstance(value, str):
+            raise InvalidFilterException(detail="Compare this attribute with a quoted string.")
+        if field not in self.TIMES:
+            return value
+        when = parse_datetime(value)
+        if when is None:
+            raise InvalidFilterException(detail="Compare a time with an ISO 8601 date and time, quoted.")
+        try:
+            return (when if timezone.is_aware(when) else timezone.make_aware(when)).astimezone(dt_timezone.utc)
+        except OverflowError:
+            raise InvalidFilterException(detail="That time is outside the calendar once in UTC.") from None
 
     def visit_comparison(self, node: Comparison) -> Q:
         field, ignore_case = self.field(node.attr_path)
@@ -82,9 +112,10 @@ class QueryFromFilter(FilterVisitor[Q]):
         lookup = _LOOKUPS[node.op]
         if not self.may_match(field, node.value):
             return Q(pk__in=[])
+        value = self.value_for(field, node.value)
         if ignore_case and lookup in {"exact", "contains", "startswith", "endswith"}:
             lookup = "i" + lookup
-        return Q(**{f"{field}__{lookup}": node.value})
+        return Q(**{f"{field}__{lookup}": value})
 
     def visit_present(self, node: Present) -> Q:
         field, _ = self.field(node.attr_path)

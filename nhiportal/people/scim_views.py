@@ -140,7 +140,8 @@ def _method_not_allowed() -> HttpResponse:
 
 def _page(query: SearchRequest, found) -> tuple[int, list]:
     """The page a search asks for (startIndex counts from 1; at most MAX_RESULTS), and where it starts."""
-    start = max(query.start_index or 1, 1)
+    # Past the last row nothing is found; past a 64-bit offset the database cannot be asked.
+    start = min(max(query.start_index or 1, 1), 2**62)
     count = min(scim.MAX_RESULTS if query.count is None else max(query.count, 0), scim.MAX_RESULTS)
     return start, (list(found[start - 1:start - 1 + count]) if count else [])
 

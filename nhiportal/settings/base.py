@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "nhiportal.audit.middleware.RequestIdMiddleware",
+    "nhiportal.nul_bytes.NulBytesMiddleware",
     "nhiportal.machine_endpoints.MachineEndpointsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -78,3 +78,20 @@ def test_a_siem_pulls_every_event_once_with_the_after_cursor(alice, carol, clien
     assert [e["id"] for e in later] == list(AuditEvent.objects.filter(id__gt=cursor).order_by("id").values_list("id", flat=True))
     assert later and all(e["id"] > cursor for e in later)
     assert client.get(LIST, {"after": "not-a-number"}).status_code == 400
+
+
+@pytest.mark.parametrize("query, answers", [
+    ("date_to=9999-12-31", 200),  # the last day there is: every event is before its end
+    ("since=0001-01-01T00:00:00%2B05:00", 400),  # before the calendar once in UTC
+    ("until=9999-12-31T23:59:59-05:00", 400),  # after it
+])
+def test_the_edges_of_the_calendar_are_an_answer_not_a_500(rita, client_for, alice, make_identity, query, answers):
+    make_identity(alice)
+    client = client_for(rita)
+    response = client.get(f"/api/v1/audit-events/?{query}")
+    assert response.status_code == answers
+    if answers == 200:
+        assert response.json()["count"] == AuditEvent.objects.count()
+    else:
+        assert "outside the calendar" in str(response.json())
+    assert client.get(f"/audit/?{query}").status_code in (200, 400)

@@ -85,6 +85,11 @@ def test_it_finds_people_by_filter_and_pages_through_them(directory, alice, bob,
     ('filter=userName eq', "invalid syntax"),
     ('filter=title eq "CTO"', "'title' is not supported"),
     ('filter=emails[type eq "work"]', "valuePath"),
+    ("filter=meta.created gt 5", "quoted string"),
+    ('filter=meta.created gt "yesterday"', "ISO 8601"),
+    ('filter=meta.created gt "9999-12-31T23:59:59-05:00"', "outside the calendar"),
+    ("filter=userName eq true", "quoted string"),
+    ('filter=active eq "yes"', "true or false"),
 ])
 def test_a_filter_it_cannot_answer_is_a_400(directory, query, words):
     response, body = send(directory, "get", f"Users?{query}")
@@ -223,3 +228,17 @@ def test_the_person_page_says_the_directory_keeps_them(directory, client_for, sa
     assert "kept in sync over SCIM" in page and "00u-grace" in page
     send(directory, "delete", f"Users/{body['id']}")
     assert "deleted by the directory" in client_for(sam).get(f"/users/{body['id']}/").content.decode()
+
+
+def test_a_start_index_past_any_row_is_an_empty_page(directory, alice):
+    response, page = send(directory, "get", "Users?startIndex=99999999999999999999999")
+    assert response.status_code == 200 and page.get("Resources", []) == [] and page["totalResults"] >= 1
+
+
+def test_an_external_id_longer_than_kept_is_refused_and_nothing_is_written(directory):
+    response, body = send(directory, "post", "Users", okta_user(externalId="e" * 300))
+    assert response.status_code == 400 and "externalId is at most 255" in body["detail"]
+    assert not get_user_model().objects.filter(username="grace").exists()
+    created, user = send(directory, "post", "Users", okta_user())
+    replaced, _ = send(directory, "put", f"Users/{user['id']}", okta_user(externalId="e" * 300))
+    assert replaced.status_code == 400 and get_user_model().objects.get(username="grace").directory_entry.external_id == "00u-grace"

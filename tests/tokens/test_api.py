@@ -121,3 +121,15 @@ def test_a_security_admin_manages_trust_domains_and_keys(client_for, sam):
     keys = call("get", "signing-keys/").json()
     assert {k["state"] for k in keys} == {"active", "next"}
     assert all("private" not in str(k).lower() for k in keys)
+
+
+@pytest.mark.parametrize("jwk", [["not", "an", "object"], True, 42, 1.5])
+def test_a_jwk_that_is_no_json_object_is_a_400_on_its_field(client_for, alice, sam, make_identity, jwk):
+    identity = make_identity(alice, credential=False)
+    credential = client_for(alice).post("/api/v1/credentials/", {"identity": str(identity.pk), "jwk": jwk}, content_type="application/json")
+    assert credential.status_code == 400 and "JSON object" in str(credential.json()["jwk"])
+    service = client_for(sam).post("/api/v1/services/", {
+        "name": "Wiki", "audience": "https://wiki.example.com", "owner": "sam", "introspection_jwk": jwk,
+    }, content_type="application/json")
+    assert service.status_code == 400 and "introspection_jwk" in service.json()
+    assert not WorkloadCredential.objects.filter(identity=identity).exists() and not Service.objects.filter(name="Wiki").exists()

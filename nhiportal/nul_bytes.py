@@ -1,0 +1,59 @@
+"""Requests that carry a NUL character are refused at the door, with a 400 in the caller's own
+terms: an RFC 6749 error on the OAuth endpoints, a SCIM error, the API's {"detail"}, a page.
+
+No field of the portal takes one, and PostgreSQL refuses U+0000 in text and jsonb, so a NUL
+that reached a query or a write was a 500 there (and a stored oddity on SQLite). One check
+here, before any view, rather than one per field: it reads the query string, the path and a
+form or JSON body (as %00, \\u0000 or the raw byte); a multipart form's fields once parsed.
+"""
+
+import json
+
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+REASON = "The request holds a NUL character (U+0000), which no field takes."
+_FORM_BODY = (b"%00", b"\x00")
+_JSON_BODY = (b"\\u0000", b"\x00")
+_WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _holds_nul(request) -> bool:
+    if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path_info:
+        return True
+    if request.method not in _WITH_BODY:
+        return False
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        return any("\x00" in value for values in request.POST.lists() for value in values[1])
+    if content_type == "application/x-www-form-urlencoded":
+        needles = _FORM_BODY
+    elif content_type.endswith("json"):
+        needles = _JSON_BODY
+    else:
+        return False
+    body = request.body
+    return any(needle in body for needle in needles)
+
+
+def _refusal(path: str) -> HttpResponse:
+    if path.startswith("/oauth/"):
+        response = JsonResponse({"error": "invalid_request", "error_description": REASON}, status=400)
+        response["Cache-Control"] = "no-store"
+        return response
+    if path.startswith("/scim/"):
+        error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidValue", "detail": REASON}
+        return HttpResponse(json.dumps(error), status=400, content_type="application/scim+json")
+    if path.startswith("/api/"):
+        return JsonResponse({"detail": REASON}, status=400)
+    return HttpResponse(render_to_string("400.html", {"reason": REASON}), status=400)
+
+
+class NulBytesMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _holds_nul(request):
+            return _refusal(request.path_info)
+        return self.get_response(request)
