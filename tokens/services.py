@@ -15,7 +15,7 @@ from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
-from .public_keys import parse_public_jwk
+from .public_keys import jwk_thumbprint, parse_public_jwk
 from .remote_json import fetchable
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
 from .trust_bundles import clean_bundle, keys_from, kids_of, validate_bundle_endpoint
@@ -73,9 +73,11 @@ def service_snapshot(service: Service) -> dict:
     data = {f: getattr(service, f) for f in SERVICE_FIELDS if f != "owner"}
     data["owner"] = service.owner.get_username()
     data["scopes"] = [
-        {"name": s.name, "consequential": s.consequential} for s in service.scopes.all()
+        {"name": s.name, "description": s.description, "consequential": s.consequential} for s in service.scopes.all()
     ]
-    data["introspection"] = bool(service.introspection_jwk)
+    # Which key authenticates its introspection calls, by thumbprint (public, and short): a swap
+    # of one key for another is a change the trail must show.
+    data["introspection"] = jwk_thumbprint(service.introspection_jwk) if service.introspection_jwk else None
     return data
 
 

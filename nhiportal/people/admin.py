@@ -1,19 +1,66 @@
+import axes.admin  # noqa: F401  (registers Axes' admins, replaced below)
+import django.contrib.auth.admin  # noqa: F401  (registers Django's user and group admins, replaced below)
+from axes.models import AccessAttempt
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
 
 from nhiportal.readonly_admin import ReadOnlyAdmin
 
+from .lockouts import lockout_lift
 from .models import DirectoryEntry, DirectoryGroup, PersonalAPIToken, SingleSignOnLink
+
+# People, their roles (groups) and API tokens change through the portal's pages and services,
+# each change with its audit event; Django's own admins for them would write none.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(get_user_model())
+class PersonAdmin(ReadOnlyAdmin):
+    """Roles, deactivation and hand-over are on /users/ in the portal."""
+
+    list_display = ["username", "email", "is_active", "is_superuser", "last_login", "date_joined"]
+    list_filter = ["is_active", "is_superuser", "groups"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    exclude = ["password", "user_permissions"]
+
+
+@admin.register(Group)
+class RoleAdmin(ReadOnlyAdmin):
+    """The portal's roles; who holds one is set on /users/."""
+
+    list_display = ["name"]
+    exclude = ["permissions"]
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(axes.admin.AccessAttemptAdmin):
+    """Deleting an attempt lifts its lockout early (README, Sign-in): each one audited, in the
+    deletion's transaction."""
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            lockout_lift(actor=request.user, attempt=obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for attempt in queryset:
+                lockout_lift(actor=request.user, attempt=attempt)
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(PersonalAPIToken)
-class PersonalAPITokenAdmin(admin.ModelAdmin):
+class PersonalAPITokenAdmin(ReadOnlyAdmin):
+    """Created in the portal or by command (shown once), revoked on the holder's API tokens page."""
+
     list_display = ["name", "user", "purpose", "hint", "created_at", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "user__username", "hint"]
-    readonly_fields = ["user", "name", "purpose", "hint", "token_hash", "created_at", "expires_at", "last_used_at", "revoked_at"]
-
-    def has_add_permission(self, request):
-        return False  # tokens are created in the portal or by command, shown once
+    exclude = ["token_hash"]
 
 
 @admin.register(SingleSignOnLink)

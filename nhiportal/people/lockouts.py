@@ -25,3 +25,17 @@ def on_user_locked_out(sender, request=None, username=None, ip_address=None, **k
                 actor=system_actor("login"), action="person.locked_out", object_type="auth.user", object_id="unknown",
                 object_repr="an unknown username", after=after,
             )
+
+
+def lockout_lift(*, actor, attempt: AccessAttempt) -> None:
+    """A security admin lifts a lockout early (Django admin, Axes' access attempts): the attempt
+    row goes, with one event naming whose lock it was. Call inside the deletion's transaction."""
+    person = get_user_model().objects.filter(username=attempt.username).first() if attempt.username else None
+    after = {"ip_address": attempt.ip_address, "failures": attempt.failures_since_start, "known_username": person is not None}
+    if person is not None:
+        audit_record(actor=actor, action="person.lockout_lifted", obj=person, object_repr=person.get_username(), after=after)
+    else:
+        audit_record(
+            actor=actor, action="person.lockout_lifted", object_type="auth.user", object_id="unknown",
+            object_repr="an unknown username", after=after,
+        )

@@ -120,3 +120,20 @@ def test_an_unknown_service_is_404(client_for, alice):
 def test_the_list_has_an_empty_state(client_for, alice, sam):
     assert b"No services registered yet" in client_for(alice).get("/services/").content
     assert b"Register service" in client_for(sam).get("/services/").content
+
+
+def test_swapping_the_introspection_key_or_a_scopes_description_is_audited(crm, sam, audit_actions_during):
+    from tokens.public_keys import jwk_thumbprint
+    from tokens.services import service_update
+
+    first, second = public_jwk(new_private_key()), public_jwk(new_private_key())
+    service_update(actor=sam, service=crm, introspection_jwk=first)
+    _, actions = audit_actions_during(lambda: service_update(actor=sam, service=crm, introspection_jwk=second))
+    assert actions == ["service.update"]
+    event = AuditEvent.objects.filter(action="service.update").latest("id")
+    assert (event.before["introspection"], event.after["introspection"]) == (jwk_thumbprint(first), jwk_thumbprint(second))
+    scopes = [{"name": s.name, "description": s.description, "consequential": s.consequential} for s in crm.scopes.all()]
+    scopes[0]["description"] = "Read and delete tickets"
+    _, actions = audit_actions_during(lambda: service_update(actor=sam, service=crm, scopes=scopes))
+    assert actions == ["service.update"]
+    assert "Read and delete tickets" in str(AuditEvent.objects.filter(action="service.update").latest("id").after["scopes"])
