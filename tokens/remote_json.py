@@ -10,6 +10,7 @@ and time, and every failure becomes one sentence for the admin.
 
 import http.client
 import ipaddress
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,12 +59,28 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
+def read_within(response, limit: int, deadline: float) -> bytes:
+    """Up to `limit` bytes of the answer, read by whatever each packet brings, until `deadline`
+    (time.monotonic()). The socket's timeout bounds each read only: a server sending a byte
+    just inside it, again and again, would hold the sweep or a worker for as long as it liked."""
+    chunks, held = [], 0
+    while held < limit:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer took too long to arrive")
+        chunk = response.read1(min(65536, limit - held))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        held += len(chunk)
+    return b"".join(chunks)
+
+
 def fetch_json(url: str, what: str):
     """The JSON document at `url`; FetchFailed names `what` (e.g. "The bundle endpoint") and why."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
         with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # https, or this machine
-            body = response.read(MAX_BYTES + 1)
+            body = read_within(response, MAX_BYTES + 1, time.monotonic() + TIMEOUT_SECONDS)
     except urllib.error.HTTPError as error:
         if 300 <= error.code < 400:
             raise FetchFailed(

@@ -52,6 +52,7 @@ lookup, a clock check and a bit in its status list.
 """
 
 import base64
+import http.client
 import json
 import threading
 import time
@@ -121,8 +122,12 @@ MAX_STATUS_LIST_BYTES = 16 << 20  # a list inflated past this is refused, not he
 def _http_get(url: str, timeout: float = 5.0) -> bytes:
     """GET the JWKS or a status list: the issuer's own URLs, never one a caller chose."""
     request = urllib.request.Request(url, headers={"Accept": "application/json, application/statuslist+jwt"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the issuer's URLs
-        return response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the issuer's URLs
+            return response.read()
+    except http.client.HTTPException as error:  # cut off mid-answer (IncompleteRead), or not HTTP
+        # An OSError, like a refused connection: the callers keep what they fetched last.
+        raise OSError(f"{url} answered badly: {error!r}") from None
 
 
 def _http_post_form(url: str, data: dict, timeout: float = 5.0) -> dict:

@@ -208,3 +208,20 @@ def test_the_api_registers_by_endpoint_and_refreshes(client_for, sam, bundle_ser
     pasted = client.post("/api/v1/trust-domains/", {"name": "dev.example.com", "jwks": {"keys": [public_jwk(new_private_key(), kid="d1")]}},
                          content_type="application/json").json()
     assert client.post(f"/api/v1/trust-domains/{pasted['id']}/refresh/").status_code == 409
+
+
+def test_an_endpoint_answering_a_byte_at_a_time_is_cut_off_at_the_timeout(monkeypatch):
+    import time
+
+    from tests.slow_server import SlowServer
+    from tokens import remote_json
+
+    monkeypatch.setattr(remote_json, "TIMEOUT_SECONDS", 1)
+    server = SlowServer(body=b'{"keys": []}' + b" " * 28, every=0.3)  # never a second's silence, 12 s in all
+    try:
+        started = time.monotonic()
+        with pytest.raises(remote_json.FetchFailed, match="took too long"):
+            remote_json.fetch_json(server.origin + "/bundle", "The bundle endpoint")
+    finally:
+        server.stop()
+    assert time.monotonic() - started < 3

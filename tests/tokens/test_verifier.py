@@ -253,3 +253,36 @@ def test_a_drf_view_names_the_resource_metadata_in_its_challenge(agent, get_toke
     refused = Tickets.as_view()(APIRequestFactory().get("/", HTTP_AUTHORIZATION="Bearer x.y.z"))
     assert refused.status_code == 401
     assert refused["WWW-Authenticate"].startswith('Bearer realm="api", resource_metadata="https://crm.example.com/.well-known/oauth-protected-resource", error="invalid_token"')
+
+
+@pytest.fixture
+def cut_off_server():
+    from tests.slow_server import SlowServer
+
+    server = SlowServer(body=b"eyJhbGciOi", every=0, declared_length=4000)  # 10 of 4,000 bytes, then it hangs up
+    yield server
+    server.stop()
+
+
+def test_an_answer_cut_off_mid_way_is_a_fetch_that_failed_not_a_500(agent, get_token, oauth, cut_off_server):
+    from tokens import verifier as verifier_module
+
+    token = get_token(agent)["access_token"]
+    broken = TokenVerifier(
+        issuer="http://testserver", audience=CRM,
+        http_get=lambda url: verifier_module._http_get(url.replace("http://testserver", cut_off_server.origin)),
+    )
+    view = require_token(broken)(lambda request: JsonResponse({"ok": True}))
+    assert view(RequestFactory().get("/tickets", HTTP_AUTHORIZATION=f"Bearer {token}")).status_code == 401
+    # The status list held is used until its own exp when a fetch breaks off, as when it fails.
+    now, down = [time.time()], [False]
+
+    def http_get(url):
+        if down[0] and "/oauth/status/" in url:
+            return verifier_module._http_get(url.replace("http://testserver", cut_off_server.origin))
+        return oauth.get(url.removeprefix("http://testserver")).content
+
+    verifier = TokenVerifier(issuer="http://testserver", audience=CRM, http_get=http_get, clock=lambda: now[0])
+    verifier.verify(token)
+    down[0], now[0] = True, now[0] + 60
+    assert verifier.verify(token)["sub"] == agent.client_id

@@ -127,3 +127,33 @@ def test_a_chat_channel_gets_one_readable_line_per_event_with_a_link(receiver, s
     )
     send_test(endpoint)
     assert json.loads(receiver.requests[-1][1])["text"].startswith("NHI Portal: NHI Portal webhook.test a test message")
+
+
+def test_a_receiver_answering_a_byte_at_a_time_holds_the_sweep_no_longer_than_its_timeout(sam, monkeypatch):
+    import time
+
+    from nhiportal.webhooks import delivery
+    from tests.slow_server import SlowServer
+
+    monkeypatch.setattr(delivery, "TIMEOUT_SECONDS", 1)
+    server = SlowServer(body=b"x" * 40, every=0.3)  # 200, then 40 bytes a third of a second apart: 12 s
+    try:
+        endpoint, _ = endpoint_create(actor=sam, url=server.origin + "/hooks")
+        started = time.monotonic()
+        status, error, _ = delivery.post(endpoint, "evt_1", {"type": "webhook.test"})
+    finally:
+        server.stop()
+    assert (status, error) == (200, "") and time.monotonic() - started < 3
+
+
+def test_a_chat_channels_secret_url_stays_out_of_the_trail_the_others_receive(receiver, sam):
+    from nhiportal.webhooks.models import PayloadFormat
+
+    secret_path = "T0AAAAAAA/B0BBBBBBB/XyZsecretPartOfTheHook123"
+    endpoint_create(actor=sam, url=receiver.url, description="SOC", format=PayloadFormat.CHAT)
+    endpoint_create(actor=sam, url=f"https://hooks.slack.com/services/{secret_path}", format=PayloadFormat.CHAT, categories=["people"])
+    deliver_all()
+    sent = b"".join(body for _headers, body in receiver.requests)
+    assert b"webhook.create" in sent and b"https://hooks.slack.com/\\u2026 (sha256 " in sent  # JSON-escaped
+    assert secret_path.encode() not in sent
+    assert not AuditEvent.objects.filter(after__icontains="XyZsecret").exists()
