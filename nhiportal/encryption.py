@@ -18,6 +18,7 @@ ENCRYPTED_FIELDS = (
     ("tokens", "SigningKey", "private_key_encrypted", "signing keys"),
     ("people", "SecondFactor", "secret_encrypted", "second factors"),
     ("webhooks", "WebhookEndpoint", "secret_encrypted", "webhook secrets"),
+    ("webhooks", "WebhookEndpoint", "url_encrypted", "webhook URLs"),
 )
 
 

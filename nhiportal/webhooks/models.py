@@ -1,6 +1,21 @@
+import hashlib
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from nhiportal.encryption import decrypt, encrypt
+
+
+def shown_url(url: str) -> str:
+    """An endpoint's address as lists, ordering and the audit trail keep it: its origin, and a
+    fingerprint of the rest. A chat's incoming-webhook URL is that channel's only credential
+    (Slack's path is the secret), and the trail is pushed to every other receiver and exported."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    rest = url[len(origin):]
+    return origin + (f"/… (sha256 {hashlib.sha256(rest.encode()).hexdigest()[:12]})" if rest.strip("/") else "")
 
 
 class PayloadFormat(models.TextChoices):
@@ -11,10 +26,12 @@ class PayloadFormat(models.TextChoices):
 
 class WebhookEndpoint(models.Model):
     """A URL that receives the audit events it subscribed to, signed (Standard Webhooks) under
-    a secret kept encrypted at rest. Events go out in the audit log's order: `cursor` is the
-    id of the last event handled, so a receiver that was down gets what it missed."""
+    a secret kept encrypted at rest, as the URL is (a chat's incoming-webhook URL is a
+    credential). Events go out in the audit log's order: `cursor` is the id of the last event
+    handled, so a receiver that was down gets what it missed."""
 
-    url = models.URLField(max_length=500)
+    url_encrypted = models.BinaryField()
+    url_shown = models.CharField(max_length=300, help_text="origin and a fingerprint of the rest (shown_url)")
     description = models.CharField(max_length=200, blank=True)
     categories = models.JSONField(default=list, blank=True)  # keys of events.CATEGORIES; empty: all
     format = models.CharField(max_length=10, choices=PayloadFormat.choices, default=PayloadFormat.STANDARD)
@@ -32,10 +49,18 @@ class WebhookEndpoint(models.Model):
     leased_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["url"]
+        ordering = ["url_shown"]
 
     def __str__(self):
-        return self.url
+        return self.url_shown
+
+    @property
+    def url(self) -> str:
+        return decrypt(bytes(self.url_encrypted)).decode() if self.url_encrypted else ""
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.url_encrypted, self.url_shown = encrypt(value.encode()), shown_url(value)
 
 
 class WebhookDelivery(models.Model):

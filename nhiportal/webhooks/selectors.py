@@ -8,7 +8,7 @@ RECENT = 25
 
 
 def endpoints() -> QuerySet:
-    return WebhookEndpoint.objects.select_related("created_by").order_by("url", "pk")
+    return WebhookEndpoint.objects.select_related("created_by").order_by("url_shown", "pk")
 
 
 def recent_deliveries(endpoint) -> list[WebhookDelivery]:

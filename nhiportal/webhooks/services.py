@@ -2,9 +2,7 @@
 signing secret is returned once, on creation and rotation, and kept only encrypted."""
 
 import base64
-import hashlib
 import secrets
-from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
@@ -51,18 +49,9 @@ def _format(value: str) -> str:
     return value
 
 
-def url_shown(url: str) -> str:
-    """An endpoint's address as the audit trail keeps it: its origin, and a fingerprint of the
-    rest. A chat's incoming-webhook URL is that channel's only credential (Slack's path is the
-    secret), and the trail is pushed to every other receiver and exported."""
-    parts = urlsplit(url)
-    rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
-    return f"{parts.scheme}://{parts.netloc}" + (f"/… (sha256 {hashlib.sha256(rest.encode()).hexdigest()[:12]})" if rest.strip("/") else "")
-
-
 def _shown(endpoint) -> dict:
     return {
-        "url": url_shown(endpoint.url), "description": endpoint.description, "categories": endpoint.categories or "all",
+        "url": endpoint.url_shown, "description": endpoint.description, "categories": endpoint.categories or "all",
         "format": endpoint.format, "enabled": endpoint.enabled,
     }
 
@@ -76,7 +65,7 @@ def endpoint_create(*, actor, url: str, description: str = "", categories=(), fo
         url=url, description=description, categories=_check(url, categories), format=_format(format), secret_encrypted=encrypt(raw.encode()),
         created_by=actor, cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0,
     )
-    audit_record(actor=actor, action="webhook.create", obj=endpoint, object_repr=url_shown(endpoint.url), after=_shown(endpoint))
+    audit_record(actor=actor, action="webhook.create", obj=endpoint, object_repr=endpoint.url_shown, after=_shown(endpoint))
     # The event just written is about the endpoint itself: it is not sent to it.
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"])
     return endpoint, raw
@@ -95,7 +84,7 @@ def endpoint_update(*, actor, endpoint, url: str, description: str, categories, 
     endpoint.save()
     after = _shown(endpoint)
     if after != before:
-        audit_record(actor=actor, action="webhook.update", obj=endpoint, object_repr=url_shown(endpoint.url), before=before, after=after)
+        audit_record(actor=actor, action="webhook.update", obj=endpoint, object_repr=endpoint.url_shown, before=before, after=after)
     return endpoint
 
 
@@ -105,13 +94,13 @@ def endpoint_rotate_secret(*, actor, endpoint) -> str:
     _only_security_admins(actor)
     raw = _new_secret()
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=encrypt(raw.encode()))
-    audit_record(actor=actor, action="webhook.rotate_secret", obj=endpoint, object_repr=url_shown(endpoint.url))
+    audit_record(actor=actor, action="webhook.rotate_secret", obj=endpoint, object_repr=endpoint.url_shown)
     return raw
 
 
 @transaction.atomic
 def endpoint_delete(*, actor, endpoint, reason: str = "") -> WebhookEndpoint:
     _only_security_admins(actor)
-    audit_record(actor=actor, action="webhook.delete", obj=endpoint, object_repr=url_shown(endpoint.url), before=_shown(endpoint), reason=reason)
+    audit_record(actor=actor, action="webhook.delete", obj=endpoint, object_repr=endpoint.url_shown, before=_shown(endpoint), reason=reason)
     endpoint.delete()
     return endpoint

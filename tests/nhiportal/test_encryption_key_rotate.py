@@ -38,13 +38,13 @@ def test_it_reencrypts_every_secret_under_the_new_key_and_the_old_key_can_go(sec
     old = settings.KEY_ENCRYPTION_KEY
     new = Fernet.generate_key().decode()
     settings.KEY_ENCRYPTION_KEY = f"{new},{old}"
-    with pytest.raises(CommandError, match="3 secret\\(s\\) are still under an older key"):
+    with pytest.raises(CommandError, match="4 secret\\(s\\) are still under an older key"):
         run("--check")
     said = run()
-    assert "1 signing keys, 1 second factors, 1 webhook secrets" in said
+    assert "1 signing keys, 1 second factors, 1 webhook secrets, 1 webhook URLs" in said
     assert "every secret is under the newest key" in run("--check").lower()
     event = AuditEvent.objects.get(action="encryption.key_rotate")
-    assert event.after == {"signing keys": 1, "second factors": 1, "webhook secrets": 1, "keys configured": 2}
+    assert event.after == {"signing keys": 1, "second factors": 1, "webhook secrets": 1, "webhook URLs": 1, "keys configured": 2}
 
     # The old key dropped: everything still reads, under the new key alone.
     settings.KEY_ENCRYPTION_KEY = new
@@ -55,6 +55,7 @@ def test_it_reencrypts_every_secret_under_the_new_key_and_the_old_key_can_go(sec
     endpoint.refresh_from_db()
     body, headers = signed_request(endpoint, "msg_1", {"hello": "world"})
     Webhook(secrets_kept["webhook_secret"]).verify(body, headers)  # the receiver's secret still matches
+    assert endpoint.url == "https://siem.example.com/hook"
 
 
 def test_without_a_new_key_in_front_it_refuses_and_changes_nothing(secrets_kept):

@@ -157,3 +157,7 @@ def test_a_chat_channels_secret_url_stays_out_of_the_trail_the_others_receive(re
     assert b"webhook.create" in sent and b"https://hooks.slack.com/\\u2026 (sha256 " in sent  # JSON-escaped
     assert secret_path.encode() not in sent
     assert not AuditEvent.objects.filter(after__icontains="XyZsecret").exists()
+    # Kept encrypted, as the signing secret is; read back whole for the delivery.
+    kept = WebhookEndpoint.objects.get(format=PayloadFormat.CHAT, categories=["people"])
+    assert b"XyZsecret" not in bytes(kept.url_encrypted) and kept.url.endswith(secret_path)
+    assert kept.url_shown.startswith("https://hooks.slack.com/… (sha256 ")

@@ -1,7 +1,7 @@
 """`manage.py encryption_key_rotate`: re-encrypt every kept secret under the newest NHI_KEY_ENCRYPTION_KEY.
 
-With NHI_KEY_ENCRYPTION_KEY set to `new,old`, every signing key, authenticator secret and
-webhook secret is decrypted and encrypted again under `new`, in one transaction, with one
+With NHI_KEY_ENCRYPTION_KEY set to `new,old`, every signing key, authenticator secret,
+webhook secret and webhook URL is decrypted and encrypted again under `new`, in one transaction, with one
 audit event that counts them (never a secret). `--check` changes nothing: it counts what is
 still under an older key and fails if any is, or if some secret no configured key reads.
 Then drop the old key from the setting.
