@@ -186,6 +186,10 @@ class SecondFactor(models.Model):
     confirmed_at = models.DateTimeField(default=timezone.now)
     # The last 30-second step whose code was accepted: a code works once (RFC 6238 section 5.2).
     last_used_step = models.BigIntegerField(default=0)
+    # Wrong codes in a row, whatever the session: past a limit the app takes no code for a while
+    # (NIST SP 800-63B 5.2.2), since a password holder may start the code step again at will.
+    wrong_codes = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"authenticator app of {self.user}"

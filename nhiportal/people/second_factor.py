@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 import pyotp
 from django.conf import settings
@@ -32,7 +33,9 @@ STEP_TOLERANCE = 1
 PENDING_KEY = "second_factor_pending"
 VERIFIED_KEY = "second_factor_verified"
 PENDING_SECONDS = 300
-MAX_WRONG_CODES = 5
+MAX_WRONG_CODES = 5  # in one sign-in: then the password again
+WRONG_CODES_IN_A_ROW = 20  # across sign-ins: then no code is taken for LOCK_MINUTES
+LOCK_MINUTES = 15
 
 
 def encrypt_secret(secret: str) -> bytes:
@@ -111,16 +114,36 @@ def second_factor_check(*, user, code: str) -> bool:
     factor = SecondFactor.objects.select_for_update().filter(user=user).first()
     if factor is None:
         return False
+    now = timezone.now()
+    if factor.locked_until and factor.locked_until > now:
+        return False  # not even the right code: guessing must not learn which one it was
     step = _matching_step(decrypt_secret(factor.secret_encrypted), code, after_step=factor.last_used_step)
     if step is not None:
-        factor.last_used_step = step
-        factor.save(update_fields=["last_used_step"])
+        factor.last_used_step, factor.wrong_codes = step, 0
+        factor.save(update_fields=["last_used_step", "wrong_codes"])
         return True
-    spent = RecoveryCode.objects.filter(user=user, code_hash=_hash_recovery_code(code), used_at__isnull=True).update(used_at=timezone.now())
+    spent = RecoveryCode.objects.filter(user=user, code_hash=_hash_recovery_code(code), used_at__isnull=True).update(used_at=now)
     if spent:
+        factor.wrong_codes = 0
+        factor.save(update_fields=["wrong_codes"])
         left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
         audit_record(actor=user, action="person.recovery_code_used", obj=user, object_repr=user.get_username(), after={"recovery_codes_left": left})
-    return bool(spent)
+        return True
+    factor.wrong_codes += 1
+    if factor.wrong_codes >= WRONG_CODES_IN_A_ROW:
+        factor.wrong_codes, factor.locked_until = 0, now + timedelta(minutes=LOCK_MINUTES)
+        audit_record(
+            actor=user, action="person.second_factor_locked", obj=user, object_repr=user.get_username(),
+            after={"wrong_codes_in_a_row": WRONG_CODES_IN_A_ROW, "locked_until": factor.locked_until},
+        )
+    factor.save(update_fields=["wrong_codes", "locked_until"])
+    return False
+
+
+def second_factor_locked_until(user):
+    """Until when the person's app takes no code (too many wrong ones in a row), or None."""
+    until = SecondFactor.objects.filter(user=user, locked_until__gt=timezone.now()).values_list("locked_until", flat=True).first()
+    return until
 
 
 def recovery_codes_left(user) -> int:

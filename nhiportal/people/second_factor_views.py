@@ -29,6 +29,7 @@ from .second_factor import (
     required_for,
     second_factor_check,
     second_factor_enrol,
+    second_factor_locked_until,
     second_factor_remove,
 )
 
@@ -41,6 +42,18 @@ class CodeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
         help_text="The six digits your authenticator app shows, or one of your recovery codes.",
     )
+
+
+class ReplaceForm(CodeForm):
+    """Replacing an app asks for a code of the one in place, as removing it does: a borrowed
+    session (or one signed in before the app was enrolled) must not swap in its own."""
+
+    current = forms.CharField(
+        label="A code from the app you have now", max_length=24, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text="Or one of your recovery codes, if that app is lost.",
+    )
+    field_order = ["current", "code"]
 
 
 def start_pending_sign_in(request, user, next_url: str):
@@ -66,6 +79,9 @@ def second_factor_verify(request):
     person = get_user_model().objects.filter(pk=pending["user"], is_active=True).first()
     if person is None or timezone.now().timestamp() - pending["at"] > PENDING_SECONDS:
         return _start_again(request, "That took too long: sign in again.")
+    locked_until = second_factor_locked_until(person)
+    if locked_until:
+        return _start_again(request, f"Too many wrong codes in a row for this account: try again after {locked_until:%H:%M} UTC.")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if second_factor_check(user=person, code=form.cleaned_data["code"]):
@@ -94,9 +110,11 @@ def second_factor_page(request):
     user = request.user
     enrolled = has_second_factor(user)
     enrolling = not enrolled or request.GET.get("replace") == "1" or request.method == "POST"
-    form, codes = CodeForm(request.POST or None), None
+    form, codes = (ReplaceForm if enrolled and enrolling else CodeForm)(request.POST or None), None
     if request.method == "POST" and form.is_valid() and SETUP_KEY in request.session:
         try:
+            if enrolled and not second_factor_check(user=user, code=form.cleaned_data["current"]):
+                raise ValidationError({"current": "That is not a current code of your app, nor an unused recovery code."})
             codes = second_factor_enrol(user=user, secret=_setup_secret(request, fresh=False), code=form.cleaned_data["code"])
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -106,7 +124,7 @@ def second_factor_page(request):
             enrolled, enrolling = True, False
     secret = _setup_secret(request, fresh=request.method == "GET") if enrolling else None
     if enrolling:
-        form.fields["code"].help_text = "The six digits the app shows now."
+        form.fields["code"].help_text = f"The six digits the {'new ' if enrolled else ''}app shows now."
     return render(request, "people/second_factor.html", {
         "enrolled": enrolled,
         "enrolling": enrolling,

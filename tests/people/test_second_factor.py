@@ -182,3 +182,58 @@ def test_the_qr_code_is_there_only_while_enrolling(client_for, alice):
     assert client.get(f"{PAGE}qr.svg").status_code == 404
     client.get(PAGE)
     assert client.get(f"{PAGE}qr.svg").status_code == 200
+
+
+def test_replacing_the_app_asks_for_a_code_of_the_one_in_place(client_for, alice):
+    client = client_for(alice)
+    first, codes = enrol(client)
+    page = client.get(f"{PAGE}?replace=1")
+    new = page.context["secret"]
+    refused = client.post(PAGE, {"current": "000000", "code": code_at(new)})
+    assert refused.status_code == 400 and b"not a current code of your app" in refused.content
+    factor = SecondFactor.objects.get(user=alice)
+    from nhiportal.people.second_factor import decrypt_secret
+
+    assert decrypt_secret(factor.secret_encrypted) == first
+    # A recovery code stands for an app that is lost.
+    replaced = client.post(PAGE, {"current": codes[0], "code": code_at(new, 30)})
+    assert replaced.status_code == 200 and replaced.context["recovery_codes"]
+    assert decrypt_secret(SecondFactor.objects.get(user=alice).secret_encrypted) == new
+
+
+def test_a_session_that_never_gave_a_code_cannot_swap_in_its_own_app(settings, sam):
+    from nhiportal.people.second_factor import decrypt_secret, new_secret, second_factor_enrol
+
+    settings.MFA_REQUIRED_ROLES = ["security_admin"]
+    stale = Client()
+    assert password_step(stale, sam)["Location"] == "/identities/"  # no app yet: the password was enough
+    own = new_secret()
+    second_factor_enrol(user=sam, secret=own, code=code_at(own))
+    page = stale.get(f"{PAGE}?replace=1")
+    if page.status_code == 200:
+        stale.post(PAGE, {"current": "123456", "code": code_at(page.context["secret"])})
+    assert stale.get("/keys/").status_code == 302
+    assert decrypt_secret(SecondFactor.objects.get(user=sam).secret_encrypted) == own
+
+
+def test_wrong_codes_in_a_row_close_the_code_step_for_a_while_whatever_the_session(alice):
+    from nhiportal.people.second_factor import LOCK_MINUTES, WRONG_CODES_IN_A_ROW, new_secret, second_factor_enrol
+
+    secret = new_secret()
+    second_factor_enrol(user=alice, secret=secret, code=code_at(secret, -30))
+    for _ in range(WRONG_CODES_IN_A_ROW // 5):  # the password again after every five
+        client = Client()
+        assert password_step(client, alice)["Location"] == "/accounts/login/code/"
+        for _ in range(5):
+            assert client.post("/accounts/login/code/", {"code": "000000"}).status_code == 400
+    client = Client()
+    password_step(client, alice)
+    right = client.post("/accounts/login/code/", {"code": code_at(secret, 30)})
+    assert right.status_code == 400 and b"Too many wrong codes in a row" in right.content and signed_in_as(client) is None
+    event = AuditEvent.objects.get(action="person.second_factor_locked")
+    assert event.object_repr == "alice" and event.after["wrong_codes_in_a_row"] == WRONG_CODES_IN_A_ROW
+    # Once the lock has passed, the right code signs in.
+    SecondFactor.objects.filter(user=alice).update(locked_until=timezone.now() - timedelta(minutes=LOCK_MINUTES))
+    client = Client()
+    password_step(client, alice)
+    assert client.post("/accounts/login/code/", {"code": code_at(secret)})["Location"] == "/identities/"
