@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
+from .second_factor import TOKEN_LACKS_SECOND_FACTOR, token_lacks_second_factor
 
 # Writing last_used_at on every call would make each API read a write; a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -36,6 +37,8 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
         if token.purpose != TokenPurpose.API:
             raise exceptions.AuthenticationFailed("This token is for directory sync (SCIM) only.")
+        if token_lacks_second_factor(token):
+            raise exceptions.AuthenticationFailed(TOKEN_LACKS_SECOND_FACTOR)
         record_use(token)
         return token.user, token
 

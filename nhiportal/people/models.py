@@ -42,6 +42,11 @@ class PersonalAPIToken(models.Model):
     revoke_reason = models.CharField(max_length=200, blank=True)
     # When manage.py notify_exposures told its holder it was found leaked.
     holder_told_at = models.DateTimeField(null=True, blank=True)
+    # Made in a session that passed a second factor (or single sign-on), or by an operator at the
+    # server. A token carries its person's rights as they are at each call, so a role that needs a
+    # second factor takes none made without one (NIST SP 800-63B: a derived credential is worth
+    # the authentication it was made under).
+    made_with_second_factor = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

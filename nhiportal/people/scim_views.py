@@ -35,6 +35,7 @@ from .directory_groups import DisplayNameTaken, directory_group_create, director
 from .directory_sync import UsernameTaken, directory_person_create, directory_person_delete, directory_person_update
 from .models import TOKEN_PREFIX, DirectoryGroup, PersonalAPIToken, TokenPurpose, hash_api_token
 from .roles import is_security_admin
+from .second_factor import TOKEN_LACKS_SECOND_FACTOR, token_lacks_second_factor
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPE = "application/scim+json"
@@ -68,6 +69,8 @@ def _directory_token(request):
     if not is_security_admin(token.user):
         # Checked at every call: a token outlives nobody's right to use it.
         return None, _error(403, "The token's person is no longer a security admin.")
+    if token_lacks_second_factor(token):
+        return None, _error(401, TOKEN_LACKS_SECOND_FACTOR)
     record_use(token)
     return token, None
 

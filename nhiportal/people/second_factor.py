@@ -50,6 +50,18 @@ def required_for(user) -> bool:
     return bool(roles_of(user) & set(settings.MFA_REQUIRED_ROLES))
 
 
+def token_lacks_second_factor(token) -> bool:
+    """A personal API token made without a second factor, held by someone whose role needs one
+    (given since, or needing one since): refused until they make a new one, signed in with it."""
+    return not token.made_with_second_factor and required_for(token.user)
+
+
+TOKEN_LACKS_SECOND_FACTOR = (
+    "This token was made without a second factor, and your role requires one: "
+    "sign in with your authenticator app and make a new token."
+)
+
+
 def has_second_factor(user) -> bool:
     return SecondFactor.objects.filter(user=user).exists()
 

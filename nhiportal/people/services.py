@@ -21,8 +21,11 @@ MAX_TOKEN_DAYS = 365
 
 
 @transaction.atomic
-def api_token_create(*, user, name: str, days: int, actor=None, purpose: str = TokenPurpose.API) -> tuple[PersonalAPIToken, str]:
-    """Create a token for user; return it and the raw value, which is never stored."""
+def api_token_create(
+    *, user, name: str, days: int, actor=None, purpose: str = TokenPurpose.API, made_with_second_factor: bool = False,
+) -> tuple[PersonalAPIToken, str]:
+    """Create a token for user; return it and the raw value, which is never stored.
+    `made_with_second_factor`: the session that asks passed one (see PersonalAPIToken)."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationError({"days": f"Choose between 1 and {MAX_TOKEN_DAYS} days."})
     if purpose == TokenPurpose.DIRECTORY_SYNC and not is_security_admin(user):
@@ -35,6 +38,7 @@ def api_token_create(*, user, name: str, days: int, actor=None, purpose: str = T
         hint=raw[: len(TOKEN_PREFIX) + 6],
         token_hash=hash_api_token(raw),
         expires_at=timezone.now() + timedelta(days=days),
+        made_with_second_factor=made_with_second_factor,
     )
     token.full_clean()
     token.save()
@@ -42,7 +46,10 @@ def api_token_create(*, user, name: str, days: int, actor=None, purpose: str = T
         actor=actor or user,
         action="api_token.create",
         obj=token,
-        after={"user": user.get_username(), "name": name, "purpose": purpose, "expires_at": token.expires_at.isoformat()},
+        after={
+            "user": user.get_username(), "name": name, "purpose": purpose, "expires_at": token.expires_at.isoformat(),
+            "made_with_second_factor": made_with_second_factor,
+        },
     )
     return token, raw
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .ending_sessions import open_sessions_of, own_other_sessions_end
 from .forms import APITokenCreateForm
 from .models import TokenPurpose
+from .second_factor import VERIFIED_KEY, required_for
 from .selectors import api_tokens_of
 from .services import api_token_create, api_token_revoke
 
@@ -27,6 +28,7 @@ def token_list(request):
                 token, raw_token = api_token_create(
                     user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"],
                     purpose=form.cleaned_data.get("purpose", TokenPurpose.API),
+                    made_with_second_factor=bool(request.session.get(VERIFIED_KEY)),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -39,7 +41,10 @@ def token_list(request):
     return render(
         request,
         "people/token_list.html",
-        {"form": form, "page_obj": page, "tokens": page.object_list, "raw_token": raw_token},
+        {
+            "form": form, "page_obj": page, "tokens": page.object_list, "raw_token": raw_token,
+            "second_factor_required": required_for(request.user),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -17,6 +17,14 @@ def test_it_prints_a_working_token_once(alice, capsys):
     assert response.status_code == 200
 
 
+def test_its_token_works_for_a_role_that_requires_a_second_factor(settings, alice, capsys):
+    # Whoever runs manage.py holds the server already: the token stands as made with a second factor.
+    settings.MFA_REQUIRED_ROLES = ["owner"]
+    call_command("create_api_token", "alice", "--name", "ci")
+    raw = capsys.readouterr().out.strip()
+    assert Client(headers={"Authorization": f"Bearer {raw}"}).get(reverse("api:identity-list")).status_code == 200
+
+
 def test_it_refuses_an_unknown_person(db):
     with pytest.raises(CommandError, match="No active person"):
         call_command("create_api_token", "nobody", "--name", "ci")

@@ -237,3 +237,37 @@ def test_wrong_codes_in_a_row_close_the_code_step_for_a_while_whatever_the_sessi
     client = Client()
     password_step(client, alice)
     assert client.post("/accounts/login/code/", {"code": code_at(secret)})["Location"] == "/identities/"
+
+
+def test_a_token_made_without_a_second_factor_stops_working_once_the_role_requires_one(settings, client_for, alice):
+    tokens_page = "/accounts/tokens/"
+    made = client_for(alice).post(tokens_page, {"name": "nightly export", "days": 30})
+    old = made.context["raw_token"]
+    api = "/api/v1/identities/"
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {old}").get(api).status_code == 200
+
+    settings.MFA_REQUIRED_ROLES = ["owner"]
+    refused = Client(HTTP_AUTHORIZATION=f"Bearer {old}").get(api)
+    assert refused.status_code == 401 and "make a new token" in refused.json()["detail"]
+    # Signing in now means enrolling; a token made in that session works, the old one never again.
+    client = Client()
+    password_step(client, alice)
+    enrol(client)
+    page = client.post(tokens_page, {"name": "nightly export v2", "days": 30})
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {page.context['raw_token']}").get(api).status_code == 200
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {old}").get(api).status_code == 401
+    listed = client.get(tokens_page).content.decode()
+    assert listed.count("Made without a second factor") == 1
+    assert AuditEvent.objects.filter(action="api_token.create", after__made_with_second_factor=True).count() == 1
+
+
+def test_a_directory_sync_token_made_without_a_second_factor_is_refused_once_admins_need_one(settings, sam):
+    from nhiportal.people.models import TokenPurpose
+    from nhiportal.people.services import api_token_create
+
+    _, raw = api_token_create(user=sam, name="okta", days=30, purpose=TokenPurpose.DIRECTORY_SYNC)
+    _, by_operator = api_token_create(user=sam, name="okta", days=30, purpose=TokenPurpose.DIRECTORY_SYNC, made_with_second_factor=True)
+    settings.MFA_REQUIRED_ROLES = ["security_admin"]
+    refused = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/scim/v2/Users")
+    assert refused.status_code == 401 and b"second factor" in refused.content and b"sam" not in refused.content
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {by_operator}").get("/scim/v2/Users").status_code == 200
