@@ -64,7 +64,7 @@ def template_csv() -> str:
     writer = csv.writer(out)
     writer.writerow(DESCRIBING[:-1])
     writer.writerow([
-        "invoice-triage-agent", "agent", "production", "Sorts incoming invoices for the AP team.", "finance-internal",
+        "example-invoice-agent", "agent", "production", "Sorts incoming invoices for the AP team.", "finance-internal",
         "supervised", "confidential", "Disable its key, end its tasks, delete its mailbox rule.", "alice", "bob carol",
     ])
     return out.getvalue()

@@ -121,7 +121,7 @@ def test_the_template_downloads_and_imports(sam, alice, bob, carol, client_for):
     template = client.get(reverse("inventory:identity-import-template"))
     assert template["Content-Type"].startswith("text/csv")
     assert upload(client, template.content.decode()).status_code == 302
-    assert AIIdentity.objects.filter(name="invoice-triage-agent").exists()
+    assert AIIdentity.objects.filter(name="example-invoice-agent").exists()
 
 
 def test_reviewers_compliance_and_outsiders_cannot_import(rita, carol, charlie, client_for):

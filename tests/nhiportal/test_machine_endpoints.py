@@ -4,9 +4,9 @@ import re
 
 import pytest
 from django.test import Client
-from django.urls import get_resolver
 
 from nhiportal.machine_endpoints import MACHINE_PREFIXES
+from tests.routes import all_routes
 
 
 @pytest.mark.django_db
@@ -38,15 +38,7 @@ def test_pages_still_get_the_browser_middleware(client):
 
 def test_every_machine_endpoint_is_csrf_exempt_or_read_only():
     """Skipping CsrfViewMiddleware is safe only where the view never trusted a browser's cookies."""
-    def walk(patterns, prefix=""):
-        for p in patterns:
-            route = prefix + str(p.pattern)
-            if hasattr(p, "url_patterns"):
-                yield from walk(p.url_patterns, route)
-            else:
-                yield "/" + route, p.callback
-
-    machine = [(route, view) for route, view in walk(get_resolver().url_patterns) if route.startswith(MACHINE_PREFIXES)]
+    machine = [(route, view) for route, view in all_routes() if route.startswith(MACHINE_PREFIXES)]
     assert len(machine) >= 7
     client = Client(enforce_csrf_checks=True)
     for route, view in machine:

@@ -1,0 +1,150 @@
+"""Every page and endpoint, walked over a populated portal by two people without rights to
+what they ask for: a signed-in person with no role, and an owner who owns none of it.
+
+Whatever they ask, with whatever method, they get a 403, a 404, a redirect or a page that names
+no identity they may not see; never a 500; and nothing they send changes anything (the audit
+log, where every change writes one event, stays as it was). A view added without the gate
+fails here, whoever forgets its own outsider test.
+"""
+
+import itertools
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from inventory.models import AIIdentity
+from inventory.selectors import orphaned_to_claim
+from nhiportal.audit.models import AuditEvent
+from nhiportal.compliance.controls import CONTROLS
+from nhiportal.people.roles import OWNER
+from tests.conftest import _person
+from tests.routes import all_routes
+from tokens.models import AccessReviewItem, Delegation, IssuedToken, SigningKey, Task, WorkloadCredential
+
+pytestmark = pytest.mark.django_db
+
+# Programs' endpoints authenticate clients, not browser sessions (their own tests cover that),
+# and Django admin sends anyone who is not staff to its sign-in.
+NOT_SESSIONS = ("/admin/", "/oauth/", "/scim/", "/.well-known/", "/healthz", "/metrics", "/accounts/sso/backchannel-logout/")
+# Signing out would end the walk; and public by design: the agent example and the API's description.
+SKIPPED = ("/accounts/logout/",)
+PUBLIC = ("/examples/agent_client.py", "/api/schema/", "/api/docs/")
+PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def routes():
+    return [
+        route for route in dict.fromkeys(route for route, _view in all_routes())
+        if not route.startswith(NOT_SESSIONS + SKIPPED + PUBLIC) and "(?P<" not in route
+    ]
+
+
+def _first(model, **filters):
+    found = model.objects.filter(**filters).order_by("pk").first()
+    assert found is not None, f"the demo has no {model.__name__} {filters}"
+    return found
+
+
+def fillings(route) -> list[dict]:
+    """Values for the route's parameters naming real objects, so the gate, not a missing row,
+    answers: a nested object comes with its own parent."""
+    params = dict((name, kind) for kind, name in PARAM.findall(route))
+    if not params:
+        return [{}]
+    nested = {
+        "credential_pk": lambda: _first(WorkloadCredential),
+        "token_pk": lambda: _first(IssuedToken),
+        "task_pk": lambda: _first(Task),
+        "delegation_pk": lambda: _first(Delegation),
+    }
+    options = {}
+    for name, kind in params.items():
+        if name in nested:
+            child = nested[name]()
+            parent = child.principal_id if name == "delegation_pk" else child.identity_id
+            options[name], options["pk"] = [child.pk], [parent]
+        elif name == "item_pk":
+            item = _first(AccessReviewItem)
+            options[name], options["pk"] = [item.pk], [item.review_id]
+        elif name in options:
+            continue  # set by its child
+        elif kind == "uuid" and "identities/" in route:
+            options[name] = [_first(AIIdentity, status="active").pk, _first(AIIdentity, status="suspended").pk]
+        elif kind == "uuid":  # a task: to approve, end or read
+            options[name] = [_first(Task, requires_approval=True).pk, _first(Task).pk]
+        elif name == "kid":
+            options[name] = [_first(SigningKey, state="active").kid]
+        elif name == "control_id":
+            options[name] = [CONTROLS[0].id]
+        else:
+            options[name] = [1, 2]
+    names = list(options)
+    return [dict(zip(names, values)) for values in itertools.product(*(options[n] for n in names))]
+
+
+def fill(route, values) -> str:
+    return PARAM.sub(lambda m: str(values[m.group(2)]), route)
+
+
+@pytest.fixture
+def portal(db):
+    call_command("demo_data", "--identities", "24", stdout=open("/dev/null", "w"))
+
+
+def _walk(client, hidden: set[str], walked=None) -> list[str]:
+    """Every route (or those walked) with every method: what went wrong, one line each."""
+    problems = []
+    for route in walked or routes():
+        for values in fillings(route):
+            path = fill(route, values)
+            api = path.startswith("/api/")
+            calls = [("get", {}), ("post", {"data": "{}", "content_type": "application/json"} if api else {})]
+            if api:
+                calls += [(m, {"data": "{}", "content_type": "application/json"}) for m in ("put", "patch", "delete")]
+            for method, kwargs in calls:
+                response = getattr(client, method)(path, **kwargs)
+                where = f"{method.upper()} {path} ({response.status_code})"
+                if response.status_code >= 500:
+                    problems.append(f"{where}: a server error")
+                    continue
+                body = b"".join(response) if response.streaming else response.content
+                text = body.decode("utf-8", "replace")
+                named = sorted(name for name in hidden if name in text)
+                if named:
+                    problems.append(f"{where}: names {named[:3]}")
+    return problems
+
+
+def _names_hidden_from(person) -> set[str]:
+    claimable = set(orphaned_to_claim(person).values_list("name", flat=True))
+    return set(AIIdentity.objects.values_list("name", flat=True)) - claimable
+
+
+@pytest.mark.parametrize("role", [None, OWNER], ids=["no role", "owner of nothing"])
+def test_a_person_without_rights_gets_nothing_from_any_page_or_endpoint(portal, role):
+    person = _person("olga", *([role] if role else []))
+    client = Client()
+    client.force_login(person)
+    hidden = _names_hidden_from(person)
+    assert len(hidden) >= 15
+    events = AuditEvent.objects.count()
+    assert len(routes()) >= 200
+
+    problems = _walk(client, hidden)
+
+    assert not problems, "\n".join(problems)
+    written = list(AuditEvent.objects.order_by("id")[events:].values_list("action", flat=True))
+    assert written == []
+    # Still signed in, as nobody else: the walk saw what olga sees.
+    assert client.get("/").wsgi_request.user == person
+
+
+def test_the_walk_finds_a_name_on_a_page_that_shows_it(portal):
+    # The walk must be able to fail: the owner of an identity meets its name on its page.
+    identity = AIIdentity.objects.filter(ownerships__person__is_active=True, status="active").order_by("pk").first()
+    client = Client()
+    client.force_login(identity.ownerships.filter(person__is_active=True).first().person)
+    problems = _walk(client, {identity.name}, walked=[f"/identities/{identity.pk}/"])
+    assert problems and problems[0].startswith(f"GET /identities/{identity.pk}/ (200): names")
