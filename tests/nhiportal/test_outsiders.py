@@ -4,7 +4,8 @@ what they ask for: a signed-in person with no role, and an owner who owns none o
 Whatever they ask, with whatever method, they get a 403, a 404, a redirect or a page that names
 no identity they may not see; never a 500; and nothing they send changes anything (the audit
 log, where every change writes one event, stays as it was). A view added without the gate
-fails here, whoever forgets its own outsider test.
+fails here, whoever forgets its own outsider test. Someone not signed in is sent to sign in or
+refused, everywhere but the sign-in pages.
 """
 
 import itertools
@@ -93,8 +94,9 @@ def portal(db):
     call_command("demo_data", "--identities", "24", stdout=open("/dev/null", "w"))
 
 
-def _walk(client, hidden: set[str], walked=None) -> list[str]:
-    """Every route (or those walked) with every method: what went wrong, one line each."""
+def _walk(client, hidden: set[str], walked=None, answers=None) -> list[str]:
+    """Every route (or those walked) with every method: what went wrong, one line each.
+    `answers(path, response)`: whether that answer is one the walker may get at all."""
     problems = []
     for route in walked or routes():
         for values in fillings(route):
@@ -109,6 +111,8 @@ def _walk(client, hidden: set[str], walked=None) -> list[str]:
                 if response.status_code >= 500:
                     problems.append(f"{where}: a server error")
                     continue
+                if answers is not None and not answers(path, response):
+                    problems.append(f"{where}: answered {response.get('Location', 'with content')}")
                 body = b"".join(response) if response.streaming else response.content
                 text = body.decode("utf-8", "replace")
                 named = sorted(name for name in hidden if name in text)
@@ -148,3 +152,17 @@ def test_the_walk_finds_a_name_on_a_page_that_shows_it(portal):
     client.force_login(identity.ownerships.filter(person__is_active=True).first().person)
     problems = _walk(client, {identity.name}, walked=[f"/identities/{identity.pk}/"])
     assert problems and problems[0].startswith(f"GET /identities/{identity.pk}/ (200): names")
+
+
+def test_someone_not_signed_in_is_sent_to_sign_in_or_refused_everywhere(portal):
+    def answers(path, response):
+        if path.startswith("/accounts/"):  # signing in, and what leads to it
+            return True
+        if response.status_code == 302:
+            return response["Location"].startswith("/accounts/login/")
+        return response.status_code in (401, 403, 404, 405)
+
+    events = AuditEvent.objects.count()
+    problems = _walk(Client(), set(AIIdentity.objects.values_list("name", flat=True)), answers=answers)
+    assert not problems, "\n".join(problems)
+    assert AuditEvent.objects.count() == events
