@@ -282,11 +282,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("NHI_LOG_LEVEL", "INFO")},
     # axes logs every sign-in at INFO (usernames masked); its lockouts are WARNING.
-    # Authlib logs PKCE verifiers and tokens at DEBUG.
+    # Authlib logs PKCE verifiers and tokens at DEBUG, and urllib3 every URL it fetches: a chat
+    # webhook's URL is that channel's credential.
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "authlib": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }
 
