@@ -8,97 +8,24 @@ fails here, whoever forgets its own outsider test. Someone not signed in is sent
 refused, everywhere but the sign-in pages.
 """
 
-import itertools
-import re
-
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from inventory.models import AIIdentity
 from inventory.selectors import orphaned_to_claim
 from nhiportal.audit.models import AuditEvent
-from nhiportal.compliance.controls import CONTROLS
 from nhiportal.people.roles import OWNER
 from tests.conftest import _person
-from tests.routes import all_routes
-from tokens.models import AccessReviewItem, Delegation, IssuedToken, SigningKey, Task, WorkloadCredential
+from tests.routes import fill, fillings, session_routes
 
 pytestmark = pytest.mark.django_db
-
-# Programs' endpoints authenticate clients, not browser sessions (their own tests cover that),
-# and Django admin sends anyone who is not staff to its sign-in.
-NOT_SESSIONS = ("/admin/", "/oauth/", "/scim/", "/.well-known/", "/healthz", "/metrics", "/accounts/sso/backchannel-logout/")
-# Signing out would end the walk; and public by design: the agent example and the API's description.
-SKIPPED = ("/accounts/logout/",)
-PUBLIC = ("/examples/agent_client.py", "/api/schema/", "/api/docs/")
-PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
-
-
-def routes():
-    return [
-        route for route in dict.fromkeys(route for route, _view in all_routes())
-        if not route.startswith(NOT_SESSIONS + SKIPPED + PUBLIC) and "(?P<" not in route
-    ]
-
-
-def _first(model, **filters):
-    found = model.objects.filter(**filters).order_by("pk").first()
-    assert found is not None, f"the demo has no {model.__name__} {filters}"
-    return found
-
-
-def fillings(route) -> list[dict]:
-    """Values for the route's parameters naming real objects, so the gate, not a missing row,
-    answers: a nested object comes with its own parent."""
-    params = dict((name, kind) for kind, name in PARAM.findall(route))
-    if not params:
-        return [{}]
-    nested = {
-        "credential_pk": lambda: _first(WorkloadCredential),
-        "token_pk": lambda: _first(IssuedToken),
-        "task_pk": lambda: _first(Task),
-        "delegation_pk": lambda: _first(Delegation),
-    }
-    options = {}
-    for name, kind in params.items():
-        if name in nested:
-            child = nested[name]()
-            parent = child.principal_id if name == "delegation_pk" else child.identity_id
-            options[name], options["pk"] = [child.pk], [parent]
-        elif name == "item_pk":
-            item = _first(AccessReviewItem)
-            options[name], options["pk"] = [item.pk], [item.review_id]
-        elif name in options:
-            continue  # set by its child
-        elif kind == "uuid" and "identities/" in route:
-            options[name] = [_first(AIIdentity, status="active").pk, _first(AIIdentity, status="suspended").pk]
-        elif kind == "uuid":  # a task: to approve, end or read
-            options[name] = [_first(Task, requires_approval=True).pk, _first(Task).pk]
-        elif name == "kid":
-            options[name] = [_first(SigningKey, state="active").kid]
-        elif name == "control_id":
-            options[name] = [CONTROLS[0].id]
-        else:
-            options[name] = [1, 2]
-    names = list(options)
-    return [dict(zip(names, values)) for values in itertools.product(*(options[n] for n in names))]
-
-
-def fill(route, values) -> str:
-    return PARAM.sub(lambda m: str(values[m.group(2)]), route)
-
-
-@pytest.fixture
-def portal(db):
-    call_command("demo_data", "--identities", "24", stdout=open("/dev/null", "w"))
 
 
 def _walk(client, hidden: set[str], walked=None, answers=None) -> list[str]:
     """Every route (or those walked) with every method: what went wrong, one line each.
     `answers(path, response)`: whether that answer is one the walker may get at all."""
     problems = []
-    for route in walked or routes():
+    for route in walked or session_routes():
         for values in fillings(route):
             path = fill(route, values)
             api = path.startswith("/api/")
@@ -134,7 +61,7 @@ def test_a_person_without_rights_gets_nothing_from_any_page_or_endpoint(portal, 
     hidden = _names_hidden_from(person)
     assert len(hidden) >= 15
     events = AuditEvent.objects.count()
-    assert len(routes()) >= 200
+    assert len(session_routes()) >= 200
 
     problems = _walk(client, hidden)
 
