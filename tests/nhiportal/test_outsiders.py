@@ -5,7 +5,8 @@ Whatever they ask, with whatever method, they get a 403, a 404, a redirect or a 
 no identity they may not see; never a 500; and nothing they send changes anything (the audit
 log, where every change writes one event, stays as it was). A view added without the gate
 fails here, whoever forgets its own outsider test. Someone not signed in is sent to sign in or
-refused, everywhere but the sign-in pages.
+refused, everywhere but the sign-in pages. And compliance staff, who read everything, change
+nothing, whatever they send.
 """
 
 import pytest
@@ -14,7 +15,7 @@ from django.test import Client
 from inventory.models import AIIdentity
 from inventory.selectors import orphaned_to_claim
 from nhiportal.audit.models import AuditEvent
-from nhiportal.people.roles import OWNER
+from nhiportal.people.roles import COMPLIANCE, OWNER
 from tests.conftest import _person
 from tests.routes import fill, fillings, session_routes
 
@@ -93,3 +94,19 @@ def test_someone_not_signed_in_is_sent_to_sign_in_or_refused_everywhere(portal):
     problems = _walk(Client(), set(AIIdentity.objects.values_list("name", flat=True)), answers=answers)
     assert not problems, "\n".join(problems)
     assert AuditEvent.objects.count() == events
+
+
+def test_compliance_staff_read_everything_and_change_nothing(portal):
+    # They see every identity, so nothing is hidden from them; but nothing they send, with any
+    # method, to any route, changes anything. Taking the evidence pack is written down (who
+    # carried the evidence off, and when): a record of a read, not a change.
+    client = Client()
+    client.force_login(_person("olga", COMPLIANCE))
+    events = AuditEvent.objects.count()
+
+    problems = _walk(client, set())
+
+    assert not problems, "\n".join(problems)
+    written = set(AuditEvent.objects.order_by("id")[events:].values_list("action", flat=True))
+    assert written <= {"compliance.evidence_pack"}
+    assert client.get("/identities/").status_code == 200 and client.get("/compliance/").status_code == 200
