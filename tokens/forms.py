@@ -10,6 +10,7 @@ from django.utils import timezone
 from inventory.people_picker import PersonChoiceField
 from nhiportal.conf import nhi_setting
 from nhiportal.ids import IdsOnly, UuidsOnly, as_id
+from nhiportal.instants import InstantField
 from nhiportal.service_forms import bulk_action_form
 from inventory.models import AIIdentity, Status
 
@@ -283,7 +284,7 @@ class GrantForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple, help_text="Only scopes of the chosen service count."
     )
-    ends_at = forms.DateTimeField(
+    ends_at = InstantField(
         label="Ends at (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
@@ -401,7 +402,7 @@ class ExposureFieldsMixin(forms.Form):
         label="Where it was found", max_length=500,
         help_text="A file and line, a log, a ticket, a chat, a URL: where someone else could have read it.",
     )
-    seen_at = forms.DateTimeField(
+    seen_at = InstantField(
         label="First seen there", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="When it was exposed, if known (UTC); empty means now. The dwell time runs from here.",
     )

@@ -1,6 +1,6 @@
 """The audit log's filters, shared by the event list page, its JSON-lines export and the API."""
 
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
 from nhiportal.identity_filter import IdentityFilter
+from nhiportal.instants import in_utc
 
 from .models import AuditEvent
 
@@ -17,17 +18,8 @@ def _start_of(day) -> datetime:
 
 
 class _InstantField(IsoDateTimeField):
-    """An ISO 8601 instant that exists in UTC: 0001-01-01T00:00+05:00 does not, and the database
-    adapter would overflow turning it into UTC."""
-
     def to_python(self, value):
-        instant = super().to_python(value)
-        if instant is not None:
-            try:
-                instant.astimezone(dt_timezone.utc)
-            except OverflowError:
-                raise forms.ValidationError("That instant is outside the calendar once in UTC.", code="invalid") from None
-        return instant
+        return in_utc(super().to_python(value))
 
 
 class InstantFilter(django_filters.IsoDateTimeFilter):

@@ -1,7 +1,7 @@
 """Exposure response: a leaked token or key is contained when reported, and the report says
 where it was and for how long; the leaked secret is never kept."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -172,3 +172,13 @@ def test_security_admins_see_every_leaked_personal_token_and_people_their_own(cl
     for outsider in (bob, charlie):  # the reporter too: where it was found is the holder's business
         assert "laptop script" not in client_for(outsider).get("/exposures/").content.decode()
     assert "laptop script" not in client_for(sam).get("/exposures/?state=open").content.decode()
+
+
+def test_a_time_seen_with_any_offset_is_kept_in_utc(client_for, alice, agent, get_token):
+    # ISO 8601 takes offsets PostgreSQL refuses (past 15:59): the instant is what counts.
+    token = get_token(agent)["access_token"]
+    seen = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
+    far_west = seen.astimezone(dt_timezone(-timedelta(hours=21, minutes=14)))
+    response = client_for(alice).post(REPORT, {"token": token, "where_found": "a wiki page", "seen_at": far_west.isoformat()})
+    assert response.status_code == 302
+    assert Exposure.objects.get().seen_at == seen
