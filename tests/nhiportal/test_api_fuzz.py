@@ -5,19 +5,32 @@ sends requests built from it: valid ones, and ones that break it (wrong types, m
 extra fields, out-of-range numbers, odd strings) in the body, the query and the path. As a
 security admin, who may call every operation, the requests get past the gate to validation
 and the services. The filters of every list, the creates and every action are covered by
-the same check, on SQLite and PostgreSQL alike.
+the same check, on SQLite and PostgreSQL alike. A second pass aims the operations that name an
+object at real ones, over the demo portal, so actions meet live identities, grants, tasks and
+reviews with broken bodies and queries, not a 404.
 """
 
 import os
+import re
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 
+from inventory.models import AIIdentity, Attestation, Campaign, OwnershipClaim
+from nhiportal.audit.models import AuditEvent
 from nhiportal.people.services import api_token_create
+from nhiportal.webhooks.models import WebhookEndpoint
 from nhiportal.wsgi import application
+from tokens.models import (
+    AccessRequest, AccessReview, Delegation, Exposure, FederatedIssuer, Grant, KeyState, Service, SigningKey, Task,
+    TrustDomain, WorkloadCredential,
+)
+from tokens.policy.models import PolicyDecision, PolicyVersion
 
 # Per operation. By default the same requests every run, so a failure reproduces and CI never
 # fails on a draw nobody saw; NHI_FUZZ_EXAMPLES=200 explores: that many, new ones each run.
@@ -29,14 +42,19 @@ schema.config.generation.update(modes=["positive", "negative"], max_examples=EXA
 
 
 @pytest.fixture
-def admin_token(sam):
+def connection_kept():
     # The test's transaction must outlive each request: Django's test client keeps the
     # connection open across requests the same way; this calls the WSGI app directly.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield api_token_create(user=sam, name="fuzzing", days=1)[1]
+    yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(sam, connection_kept):
+    return api_token_create(user=sam, name="fuzzing", days=1)[1]
 
 
 @pytest.mark.django_db
@@ -46,3 +64,69 @@ def test_the_api_answers_any_request_without_a_server_error(case, admin_token):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {admin_token}"}, checks=[schemathesis.checks.not_a_server_error],
     )
+
+
+# What each collection of the API names by its id: the first of them in the demo.
+NAMED = {
+    "identities": lambda: AIIdentity.objects.filter(status="active").order_by("name").first().pk,
+    "tasks": lambda: Task.objects.order_by("identity__name", "opened_at").first().pk,
+    "grants": lambda: Grant.objects.filter(revoked_at__isnull=True).order_by("pk").first().pk,
+    "access-requests": lambda: AccessRequest.objects.order_by("pk").first().pk,
+    "access-reviews": lambda: AccessReview.objects.order_by("pk").first().pk,
+    "credentials": lambda: WorkloadCredential.objects.order_by("pk").first().pk,
+    "delegations": lambda: Delegation.objects.order_by("pk").first().pk,
+    "exposures": lambda: Exposure.objects.order_by("pk").first().pk,
+    "campaigns": lambda: Campaign.objects.order_by("pk").first().pk,
+    "attestations": lambda: Attestation.objects.order_by("pk").first().pk,
+    "claims": lambda: OwnershipClaim.objects.order_by("pk").first().pk,
+    "people": lambda: get_user_model().objects.get(username="alice").pk,
+    "webhooks": lambda: WebhookEndpoint.objects.order_by("pk").first().pk,
+    "trust-domains": lambda: TrustDomain.objects.order_by("pk").first().pk,
+    "federated-issuers": lambda: FederatedIssuer.objects.order_by("pk").first().pk,
+    "services": lambda: Service.objects.order_by("pk").first().pk,
+    "policy-versions": lambda: PolicyVersion.objects.order_by("number").first().number,
+    "policy-decisions": lambda: PolicyDecision.objects.order_by("pk").first().pk,
+    "signing-keys": lambda: SigningKey.objects.get(state=KeyState.ACTIVE).kid,
+    "audit-events": lambda: AuditEvent.objects.order_by("pk").first().pk,
+}
+
+
+def _real(path: str) -> dict | None:
+    """Real values for the operation's path parameters, or None if the demo holds none."""
+    names = re.findall(r"{(\w+)}", path)
+    collection = path.split("/")[3]
+    try:
+        values = {names[0]: NAMED[collection]()}
+    except (KeyError, AttributeError, IndexError):
+        return None
+    if "item_pk" in names:
+        item = AccessReview.objects.get(pk=values[names[0]]).items.order_by("pk").first()
+        values["item_pk"] = item.pk
+    return values
+
+
+def test_the_api_answers_broken_requests_about_real_objects_without_a_server_error(portal, connection_kept):
+    token = api_token_create(user=get_user_model().objects.get(username="sam"), name="fuzzing", days=1)[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    problems, aimed = [], 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        values = _real(operation.path) if "{" in operation.path else None
+        if values is None:
+            continue
+        aimed += 1
+        for mode in ("positive", "negative"):
+            @given(case=operation.as_strategy(schemathesis.GenerationMode(mode), path_parameters=values))
+            @settings(max_examples=EXAMPLES, derandomize=not EXPLORING, database=None, deadline=None,
+                      suppress_health_check=list(HealthCheck))
+            def send(case):
+                response = case.call(headers=headers)
+                if response.status_code >= 500:
+                    problems.append(f"{case.method} {case.formatted_path} {case.query} {case.body!r:.200}: {response.status_code}")
+
+            try:
+                send()
+            except Unsatisfiable:
+                pass  # nothing left to break: the path is fixed and it takes no body or query
+    assert aimed >= 60
+    assert not problems, "\n".join(problems)
