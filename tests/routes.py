@@ -4,11 +4,19 @@ objects' ids to fill their parameters with, for the walks over the demo portal."
 import itertools
 import re
 
+from django.contrib.auth import get_user_model
 from django.urls import get_resolver
 
-from inventory.models import AIIdentity
+from inventory.models import AIIdentity, Attestation, Campaign, OwnershipClaim
+from nhiportal.audit.models import AuditEvent
 from nhiportal.compliance.controls import CONTROLS
-from tokens.models import AccessReviewItem, Delegation, IssuedToken, SigningKey, Task, WorkloadCredential
+from nhiportal.people.models import PersonalAPIToken
+from nhiportal.webhooks.models import WebhookEndpoint
+from tokens.models import (
+    AccessRequest, AccessReview, AccessReviewItem, Delegation, Exposure, FederatedIssuer, Grant, IssuedToken, Service,
+    SigningKey, Task, TrustDomain, WorkloadCredential,
+)
+from tokens.policy.models import PolicyDecision, PolicyVersion
 
 # Programs' endpoints authenticate clients, not browser sessions (their own tests cover that),
 # and Django admin sends anyone who is not staff to its sign-in.
@@ -41,50 +49,99 @@ def session_routes() -> list[str]:
     ]
 
 
-def _first(model, **filters):
-    # By a field the demo's seed fixes: random UUIDs would pick another object every run.
-    order = {AIIdentity: ("name",), Task: ("identity__name", "opened_at")}.get(model, ("pk",))
-    found = model.objects.filter(**filters).order_by(*order).first()
-    assert found is not None, f"the demo has no {model.__name__} {filters}"
-    return found
+# What each collection names by the id in its routes (pages and API alike), as (model,
+# filters, order): real objects of the demo, in an order its seed fixes. Not by id: on
+# PostgreSQL a rolled-back test does not rewind the sequences, so ids depend on what ran before.
+OBJECTS = {
+    "identities": (AIIdentity, {"status": "active"}, "name"),
+    "tasks": (Task, {}, "identity__name", "opened_at"),
+    "approvals": (Task, {"requires_approval": True}, "identity__name", "opened_at"),
+    "grants": (Grant, {"revoked_at__isnull": True}, "pk"),
+    "access-requests": (AccessRequest, {}, "pk"),
+    "access-reviews": (AccessReview, {}, "pk"),
+    "credentials": (WorkloadCredential, {}, "pk"),
+    "delegations": (Delegation, {}, "pk"),
+    "exposures": (Exposure, {}, "pk"),
+    "campaigns": (Campaign, {}, "pk"),
+    "attestations": (Attestation, {}, "pk"),
+    "claims": (OwnershipClaim, {}, "pk"),
+    "people": (get_user_model(), {"username__in": ["alice", "priya"]}, "username"),
+    "webhooks": (WebhookEndpoint, {}, "pk"),
+    "trust-domains": (TrustDomain, {}, "pk"),
+    "federated-issuers": (FederatedIssuer, {}, "pk"),
+    "services": (Service, {}, "pk"),
+    "policy-versions": (PolicyVersion, {}, "number"),
+    "policy-decisions": (PolicyDecision, {}, "pk"),
+    "signing-keys": (SigningKey, {"state": "active"}, "kid"),
+    "audit-events": (AuditEvent, {}, "pk"),
+    "tokens": (PersonalAPIToken, {}, "pk"),
+}
+# The pages' names for the same collections.
+OBJECTS |= {
+    "users": OBJECTS["people"], "policy/versions": OBJECTS["policy-versions"], "policy/decisions": OBJECTS["policy-decisions"],
+    "keys": OBJECTS["signing-keys"], "accounts/tokens": OBJECTS["tokens"], "policy/identities": OBJECTS["identities"],
+}
+KEYS = {PolicyVersion: "number", SigningKey: "kid"}
+
+
+def real_objects(collection: str, count: int = 2) -> list:
+    """The first `count` objects of the collection in the demo (none for webhooks: the demo
+    has none), as their routes name them."""
+    model, filters, *order = OBJECTS[collection]
+    return list(model.objects.filter(**filters).order_by(*order, "pk")[:count])
+
+
+def _key(obj):
+    return getattr(obj, KEYS.get(type(obj), "pk"))
+
+
+def collection_of(route: str) -> str:
+    """ "/api/v1/policy-versions/<int:number>/mode/" -> "policy-versions"."""
+    head = re.split(r"[<{]", route, maxsplit=1)[0].removeprefix("/api/v1/").strip("/")
+    return head
 
 
 def fillings(route) -> list[dict]:
     """Values for the route's parameters naming real objects, so the gate, not a missing row,
-    answers: a nested object comes with its own parent."""
-    params = dict((name, kind) for kind, name in PARAM.findall(route))
+    answers: a nested object comes with its own parent. None when the demo holds no such object."""
+    # Routes name their parameters <int:pk>; the OpenAPI description names the same one {id}.
+    params = [name for _kind, name in PARAM.findall(route)] or [
+        "pk" if name == "id" else name for name in re.findall(r"{(\w+)}", route)
+    ]
     if not params:
         return [{}]
-    nested = {
-        "credential_pk": lambda: _first(WorkloadCredential),
-        "token_pk": lambda: _first(IssuedToken),
-        "task_pk": lambda: _first(Task),
-        "delegation_pk": lambda: _first(Delegation),
-    }
+    nested = {"credential_pk": "credentials", "token_pk": None, "task_pk": "tasks", "delegation_pk": "delegations"}
     options = {}
-    for name, kind in params.items():
+    for name in params:
         if name in nested:
-            child = nested[name]()
+            child = (
+                IssuedToken.objects.order_by("identity__name", "pk").first() if name == "token_pk"
+                else real_objects(nested[name], 1)[0]
+            )
             parent = child.principal_id if name == "delegation_pk" else child.identity_id
             options[name], options["pk"] = [child.pk], [parent]
         elif name == "item_pk":
-            item = _first(AccessReviewItem)
+            item = AccessReviewItem.objects.filter(review__in=real_objects("access-reviews", 1)).order_by("pk").first()
             options[name], options["pk"] = [item.pk], [item.review_id]
         elif name in options:
             continue  # set by its child
-        elif kind == "uuid" and "identities/" in route:
-            options[name] = [_first(AIIdentity, status="active").pk, _first(AIIdentity, status="suspended").pk]
-        elif kind == "uuid":  # a task: to approve, end or read
-            options[name] = [_first(Task, requires_approval=True).pk, _first(Task).pk]
-        elif name == "kid":
-            options[name] = [_first(SigningKey, state="active").kid]
         elif name == "control_id":
             options[name] = [CONTROLS[0].id]
+        elif collection_of(route) == "identities" or (collection_of(route) == "policy/identities"):
+            # One identity in service and one suspended: their pages and actions differ.
+            options[name] = [real_objects("identities", 1)[0].pk, AIIdentity.objects.filter(status="suspended").order_by("name").first().pk]
         else:
-            options[name] = [1, 2]
+            options[name] = [_key(obj) for obj in real_objects(collection_of(route))]
     names = list(options)
+    if not all(options.values()):
+        return []
     return [dict(zip(names, values)) for values in itertools.product(*(options[n] for n in names))]
 
 
 def fill(route, values) -> str:
     return PARAM.sub(lambda m: str(values[m.group(2)]), route)
+
+
+def fill_api(path, values) -> dict:
+    """An OpenAPI path's parameters ({id}, {number}, {kid}, {item_pk}) from fillings()."""
+    return {name: values["pk" if name == "id" else name] for name in re.findall(r"{(\w+)}", path)}

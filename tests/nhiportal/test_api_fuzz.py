@@ -11,7 +11,6 @@ reviews with broken bodies and queries, not a 404.
 """
 
 import os
-import re
 
 import pytest
 import schemathesis
@@ -21,16 +20,9 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from inventory.models import AIIdentity, Attestation, Campaign, OwnershipClaim
-from nhiportal.audit.models import AuditEvent
 from nhiportal.people.services import api_token_create
-from nhiportal.webhooks.models import WebhookEndpoint
 from nhiportal.wsgi import application
-from tokens.models import (
-    AccessRequest, AccessReview, Delegation, Exposure, FederatedIssuer, Grant, KeyState, Service, SigningKey, Task,
-    TrustDomain, WorkloadCredential,
-)
-from tokens.policy.models import PolicyDecision, PolicyVersion
+from tests.routes import fill_api, fillings
 
 # Per operation. By default the same requests every run, so a failure reproduces and CI never
 # fails on a draw nobody saw; NHI_FUZZ_EXAMPLES=200 explores: that many, new ones each run.
@@ -66,59 +58,16 @@ def test_the_api_answers_any_request_without_a_server_error(case, admin_token):
     )
 
 
-# What each collection of the API names by its id, and which of them: the first in the demo,
-# in an order its seed fixes.
-NAMED = {
-    "identities": (AIIdentity, {"status": "active"}, "name"),
-    "tasks": (Task, {}, "identity__name", "opened_at"),
-    "grants": (Grant, {"revoked_at__isnull": True}, "pk"),
-    "access-requests": (AccessRequest, {}, "pk"),
-    "access-reviews": (AccessReview, {}, "pk"),
-    "credentials": (WorkloadCredential, {}, "pk"),
-    "delegations": (Delegation, {}, "pk"),
-    "exposures": (Exposure, {}, "pk"),
-    "campaigns": (Campaign, {}, "pk"),
-    "attestations": (Attestation, {}, "pk"),
-    "claims": (OwnershipClaim, {}, "pk"),
-    "people": (get_user_model(), {"username": "alice"}, "pk"),
-    "webhooks": (WebhookEndpoint, {}, "pk"),
-    "trust-domains": (TrustDomain, {}, "pk"),
-    "federated-issuers": (FederatedIssuer, {}, "pk"),
-    "services": (Service, {}, "pk"),
-    "policy-versions": (PolicyVersion, {}, "number"),
-    "policy-decisions": (PolicyDecision, {}, "pk"),
-    "signing-keys": (SigningKey, {"state": KeyState.ACTIVE}, "kid"),
-    "audit-events": (AuditEvent, {}, "pk"),
-}
-KEYS = {"policy-versions": "number", "signing-keys": "kid"}
-
-
-def _real(path: str) -> dict | None:
-    """Real values for the operation's path parameters, or None if the demo holds none."""
-    names = re.findall(r"{(\w+)}", path)
-    collection = path.split("/")[3]
-    if collection not in NAMED:
-        return None
-    model, filters, *order = NAMED[collection]
-    found = model.objects.filter(**filters).order_by(*order, "pk").first()
-    if found is None:
-        return None
-    values = {names[0]: getattr(found, KEYS.get(collection, "pk"))}
-    if "item_pk" in names:
-        item = AccessReview.objects.get(pk=values[names[0]]).items.order_by("pk").first()
-        values["item_pk"] = item.pk
-    return values
-
-
 def test_the_api_answers_broken_requests_about_real_objects_without_a_server_error(portal, connection_kept):
     token = api_token_create(user=get_user_model().objects.get(username="sam"), name="fuzzing", days=1)[1]
     headers = {"Authorization": f"Bearer {token}"}
     problems, aimed = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()
-        values = _real(operation.path) if "{" in operation.path else None
-        if values is None:
+        real = fillings(operation.path) if "{" in operation.path else []
+        if not real:
             continue
+        values = fill_api(operation.path, real[0])
         aimed += 1
         for mode in ("positive", "negative"):
             @given(case=operation.as_strategy(schemathesis.GenerationMode(mode), path_parameters=values))

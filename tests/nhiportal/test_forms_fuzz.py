@@ -2,10 +2,12 @@
 never a 500.
 
 Over the demo portal, every page a security admin opens (every route, with real objects'
-ids) is read for its forms; each form is sent back twice (with the page's own CSRF token, where htmx does not send it):
-once with every field empty, once with every field wrong for its kind (text far past any
-length, numbers out of range, impossible dates and offsets past what PostgreSQL takes, choices
-the select does not offer, control characters and markup). Forms that sign out are left alone.
+ids) is read for its forms, and each form is sent back (with the page's own CSRF token, where
+htmx does not send it): with every field empty; with every field wrong for its kind (text far
+past any length, numbers out of range, impossible dates and offsets past what PostgreSQL
+takes, choices the select does not offer, control characters and markup); and with each field
+wrong alone, the others as the page filled them, so the wrong one gets past the form's other
+checks. Forms that sign out are left alone.
 """
 
 from html.parser import HTMLParser
@@ -31,37 +33,87 @@ WRONG = {
 WRONG_TEXT = "\u202e<script>alert(1)</script>\t" + "é" * 6000
 
 
+# A value each kind of field takes, for a field the page leaves empty.
+PLAUSIBLE = {
+    "number": "1",
+    "date": "2027-01-15",
+    "datetime-local": "2026-11-20T10:00",
+    "email": "grace@example.com",
+    "url": "https://siem.example.com/hooks/nhi",
+    "checkbox": "on",
+}
+
+
+class Form:
+    def __init__(self, action: str):
+        self.action = action
+        self.kinds: dict[str, str] = {}  # field -> kind (input type, select, text)
+        self.values: dict[str, str] = {}  # what the page filled in, or a plausible value
+        self.hidden: dict[str, str] = {}
+
+
 class Forms(HTMLParser):
-    """The POST forms of a page: (action, {field: kind}, hidden values)."""
+    """The POST forms of a page, each field with its kind and the value the page gives it."""
 
     def __init__(self):
         super().__init__()
-        self.forms, self._current = [], None
+        self.forms: list[Form] = []
+        self._form = self._select = self._textarea = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        form, name = self._form, attrs.get("name")
         if tag == "form" and (attrs.get("method") or "").lower() == "post":
-            self._current = (attrs.get("action") or "", {}, {})
-            self.forms.append(self._current)
-        elif self._current is not None and attrs.get("name"):
-            _action, fields, hidden = self._current
-            if tag == "input" and attrs.get("type") == "hidden":
-                hidden[attrs["name"]] = attrs.get("value") or ""
-            elif tag == "input" and attrs.get("type") not in ("submit", "button", "file"):
-                fields[attrs["name"]] = attrs.get("type") or "text"
-            elif tag in ("select", "textarea"):
-                fields[attrs["name"]] = "select" if tag == "select" else "text"
+            self._form = Form(attrs.get("action") or "")
+            self.forms.append(self._form)
+        elif form is None:
+            return
+        elif tag == "option" and self._select and attrs.get("value"):
+            if "selected" in attrs or not form.values.get(self._select):
+                form.values[self._select] = attrs["value"]
+        elif not name:
+            return
+        elif tag == "input" and attrs.get("type") == "hidden":
+            form.hidden[name] = attrs.get("value") or ""
+        elif tag == "input" and attrs.get("type") not in ("submit", "button", "file"):
+            kind = form.kinds[name] = attrs.get("type") or "text"
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                form.values.setdefault(name, "")
+            else:
+                form.values[name] = attrs.get("value") or PLAUSIBLE.get(kind, "fuzzed")
+        elif tag == "select":
+            form.kinds[name], self._select = "select", name
+        elif tag == "textarea":
+            form.kinds[name], self._textarea = "text", name
+            form.values[name] = ""
+
+    def handle_data(self, data):
+        if self._form is not None and self._textarea:
+            self._form.values[self._textarea] += data
 
     def handle_endtag(self, tag):
         if tag == "form":
-            self._current = None
+            self._form = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            if self._form is not None and not self._form.values[self._textarea].strip():
+                self._form.values[self._textarea] = "fuzzed"
+            self._textarea = None
 
 
-def _sent(fields: dict, hidden: dict, wrong: bool) -> dict:
-    data = dict(hidden)
-    for name, kind in fields.items():
-        data[name] = (WRONG.get(kind, WRONG_TEXT) if wrong else "")
-    return data
+def _wrong(kind: str) -> str:
+    return WRONG.get(kind, WRONG_TEXT)
+
+
+def sendings(form: Form):
+    """(what, data): every field empty; every field wrong; and each field wrong alone, the
+    others as the page filled them (or plausibly), so the wrong one reaches the code past the
+    form's other checks."""
+    yield "empty", {**form.hidden, **{name: "" for name in form.kinds}}
+    yield "all wrong", {**form.hidden, **{name: _wrong(kind) for name, kind in form.kinds.items()}}
+    for name, kind in form.kinds.items():
+        yield f"{name} wrong", {**form.hidden, **form.values, name: _wrong(kind)}
 
 
 def test_every_form_answers_empty_and_wrong_input_without_a_server_error(portal):
@@ -78,14 +130,14 @@ def test_every_form_answers_empty_and_wrong_input_without_a_server_error(portal)
                 continue
             parser = Forms()
             parser.feed(page.content.decode())
-            for action, fields, hidden in parser.forms:
-                target = urljoin(path, action) if action else path
+            for form in parser.forms:
+                target = urljoin(path, form.action) if form.action else path
                 if target.startswith(LEFT_ALONE):
                     continue
-                for wrong in (False, True):
-                    response = client.post(target, _sent(fields, hidden, wrong))
+                for what, data in sendings(form):
+                    response = client.post(target, {k: v for k, v in data.items() if v != ""} if what != "empty" else data)
                     sent += 1
                     if response.status_code >= 500:
-                        problems.append(f"POST {target} from {path}, {'wrong' if wrong else 'empty'} fields: {response.status_code}")
-    assert sent >= 120  # the walk reached the forms: about 70 of them, twice each
+                        problems.append(f"POST {target} from {path}, {what}: {response.status_code}")
+    assert sent >= 300  # the walk reached the forms: 391 sendings over the demo as it is
     assert not problems, "\n".join(problems)
