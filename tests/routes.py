@@ -82,13 +82,22 @@ OBJECTS |= {
     "keys": OBJECTS["signing-keys"], "accounts/tokens": OBJECTS["tokens"], "policy/identities": OBJECTS["identities"],
 }
 KEYS = {PolicyVersion: "number", SigningKey: "kid"}
+# For a walk as an owner: the objects that are theirs, where a collection has an owner.
+THEIRS = {
+    "identities": "ownerships__person", "policy/identities": "ownerships__person", "tasks": "identity__ownerships__person",
+    "approvals": "identity__ownerships__person", "grants": "identity__ownerships__person",
+    "credentials": "identity__ownerships__person", "delegations": "principal__ownerships__person",
+    "access-requests": "requested_by", "claims": "claimant", "attestations": "person", "tokens": "user",
+}
 
 
-def real_objects(collection: str, count: int = 2) -> list:
+def real_objects(collection: str, count: int = 2, person=None) -> list:
     """The first `count` objects of the collection in the demo (none for webhooks: the demo
-    has none), as their routes name them."""
+    has none), as their routes name them; the person's own, given one, where that means something."""
     model, filters, *order = OBJECTS[collection]
-    return list(model.objects.filter(**filters).order_by(*order, "pk")[:count])
+    if person is not None and collection in THEIRS:
+        filters = {**filters, THEIRS[collection]: person}
+    return list(model.objects.filter(**filters).order_by(*order, "pk").distinct()[:count])
 
 
 def _key(obj):
@@ -101,7 +110,7 @@ def collection_of(route: str) -> str:
     return head
 
 
-def fillings(route) -> list[dict]:
+def fillings(route, person=None) -> list[dict]:
     """Values for the route's parameters naming real objects, so the gate, not a missing row,
     answers: a nested object comes with its own parent. None when the demo holds no such object."""
     # Routes name their parameters <int:pk>; the OpenAPI description names the same one {id}.
@@ -116,7 +125,7 @@ def fillings(route) -> list[dict]:
         if name in nested:
             child = (
                 IssuedToken.objects.order_by("identity__name", "pk").first() if name == "token_pk"
-                else real_objects(nested[name], 1)[0]
+                else real_objects(nested[name], 1, person)[0]
             )
             parent = child.principal_id if name == "delegation_pk" else child.identity_id
             options[name], options["pk"] = [child.pk], [parent]
@@ -127,11 +136,11 @@ def fillings(route) -> list[dict]:
             continue  # set by its child
         elif name == "control_id":
             options[name] = [CONTROLS[0].id]
-        elif collection_of(route) == "identities" or (collection_of(route) == "policy/identities"):
+        elif collection_of(route) in ("identities", "policy/identities") and person is None:
             # One identity in service and one suspended: their pages and actions differ.
             options[name] = [real_objects("identities", 1)[0].pk, AIIdentity.objects.filter(status="suspended").order_by("name").first().pk]
         else:
-            options[name] = [_key(obj) for obj in real_objects(collection_of(route))]
+            options[name] = [_key(obj) for obj in real_objects(collection_of(route), person=person)]
     names = list(options)
     if not all(options.values()):
         return []
