@@ -1,7 +1,7 @@
 """No secret the portal handles is kept or logged as it is.
 
 One run passes every place a secret goes through: an agent's client assertion and access
-token, a token exchanged from it, a person's API and directory sync tokens, tokens reported
+token, a JWT-SVID another agent signs in with, a service's assertion when it introspects, a token exchanged from it, a person's API and directory sync tokens, tokens reported
 leaked, a webhook's secret and its URL (a chat's incoming webhook is that channel's
 credential), an authenticator app's secret and recovery codes, a password, a session id, and
 the portal's own signing key. Then every row of every table, and every log record of the run,
@@ -21,6 +21,8 @@ from django.test import Client
 from tests.conftest import PASSWORD
 from tests.people.test_second_factor import enrol, password_step
 from tests.tokens.conftest import ASSERTION_TYPE, TOKEN_URL
+from tests.tokens.test_introspection import crm_server  # noqa: F401  (a fixture: a service that introspects)
+from tests.tokens.test_spiffe import bundle_key, request_with, svid, svid_agent, trust_domain  # noqa: F401  (fixtures)
 from tests.webhooks.conftest import receiver  # noqa: F401  (a fixture: the webhook's real receiver)
 from tokens.keys import _decrypt
 from tokens.models import KeyState, SigningKey
@@ -56,7 +58,9 @@ def _places(secret: str | bytes, values, records) -> list[str]:
     return sorted(set(found))
 
 
-def test_no_secret_the_portal_handles_is_kept_or_logged_as_it_is(caplog, client_for, oauth, alice, sam, agent, get_token, receiver):
+def test_no_secret_the_portal_handles_is_kept_or_logged_as_it_is(
+    caplog, client_for, oauth, alice, sam, agent, get_token, receiver, crm_server, svid_agent, bundle_key,
+):
     caplog.set_level(logging.DEBUG)
     secrets = {"password": PASSWORD}
 
@@ -71,6 +75,14 @@ def test_no_secret_the_portal_handles_is_kept_or_logged_as_it_is(caplog, client_
     })
     assert exchanged.status_code == 200, exchanged.content
     secrets["exchanged token"] = exchanged.json()["access_token"]
+    # Another agent signs in with a JWT-SVID from its platform, and a service introspects.
+    platform_token = svid(bundle_key)
+    assert request_with(oauth, platform_token).status_code == 200
+    secrets["JWT-SVID"] = platform_token
+    service_assertion = crm_server.assertion()
+    introspected = oauth.post("/oauth/introspect", {"token": token, "client_assertion_type": ASSERTION_TYPE, "client_assertion": service_assertion})
+    assert introspected.json()["active"] is True
+    secrets["service's client assertion"] = service_assertion
 
     # alice signs in with her password, sets up an app, and makes an API token.
     browser = Client()
@@ -105,7 +117,7 @@ def test_no_secret_the_portal_handles_is_kept_or_logged_as_it_is(caplog, client_
     secrets["signing key's private number"] = private.private_numbers().private_value.to_bytes(32, "big")
 
     # A JWT's signature is what no one can make again from its claims, which the ledger keeps.
-    for name in ("client assertion", "access token", "exchanged token"):
+    for name in ("client assertion", "access token", "exchanged token", "JWT-SVID", "service's client assertion"):
         secrets[f"{name}'s signature"] = secrets[name].rsplit(".", 1)[1]
 
     values = list(stored_values())
