@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST, require_http_methods, require_safe
 
 from nhiportal.csv_cells import csv_download
 from nhiportal.pages import page_of
@@ -33,6 +33,7 @@ def _campaign(request, pk) -> Campaign:
 
 
 @login_required
+@require_safe
 def campaign_list(request):
     page_obj = page_of(request, selectors.campaign_list(user=request.user))
     return render(
@@ -56,6 +57,7 @@ def campaign_launch(request):
 
 
 @login_required
+@require_safe
 def campaign_detail(request, pk):
     campaign = _campaign(request, pk)
     state = request.GET.get("state", "waiting")
@@ -120,6 +122,7 @@ CSV_HEADER = [
 
 
 @login_required
+@require_safe
 def campaign_export(request, pk):
     """The campaign's identities the user may see, answered or not: evidence for an auditor."""
     campaign = _campaign(request, pk)

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from nhiportal.decisions import APPROVE, CANCEL, LIST_STATES, REJECT, decide, list_filters
 from nhiportal.pages import page_of
@@ -26,6 +26,7 @@ from .models import AIIdentity, ClaimState, OwnershipClaim
 from .orphans import suspension_due
 
 @login_required
+@require_safe
 def orphaned_list(request):
     if not (claims.may_claim(request.user) or sees_everything(request.user)):
         raise PermissionDenied
@@ -39,6 +40,7 @@ def orphaned_list(request):
 
 
 @login_required
+@require_safe
 def claim_list(request):
     view, state = list_filters(request, views=selectors.CLAIM_VIEWS, waiting_count=lambda: selectors.waiting_claim_count(request.user))
     page_obj = page_of(request, selectors.claim_list(user=request.user, view=view, state="" if state == "all" else state))

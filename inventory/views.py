@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST, require_http_methods, require_safe
 
 from nhiportal.audit.selectors import event_changes, events_for_identity
 from nhiportal.people.roles import is_security_admin, sees_everything
@@ -89,6 +89,7 @@ def _with_lapse_date(identity):
 
 
 @login_required
+@require_safe
 def dashboard(request):
     user = request.user
     today = timezone.localdate()
@@ -151,6 +152,7 @@ def _columns(sort: str) -> list[dict]:
 
 
 @login_required
+@require_safe
 def identity_list(request):
     identities = _filtered_identities(request)
     context = {
@@ -197,6 +199,7 @@ CSV_COLUMNS = [
 
 
 @login_required
+@require_safe
 def identity_export(request):
     """Every identity the current filters show (all pages, in the list's order), as CSV."""
     identities = _filtered_identities(request)
@@ -326,6 +329,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
 
 
 @login_required
+@require_safe
 def identity_detail(request, pk):
     return _identity_page(request, selectors.identity_page_get(user=request.user, pk=pk))
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership, Status
@@ -31,6 +31,7 @@ from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
 
 @login_required
+@require_safe
 def access_request_list(request):
     # "Waiting for me" and "Mine" are offered to those they could ever hold something for.
     views = selectors.ACCESS_REQUEST_VIEWS if access_requests.takes_part(request.user) else ("all",)

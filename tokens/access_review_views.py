@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from inventory.charts import Bar, bar_chart
 from nhiportal.csv_cells import csv_download
@@ -36,6 +36,7 @@ def _review(request, pk):
 
 
 @login_required
+@require_safe
 def review_list(request):
     _gate(request)
     return render(request, "tokens/access_review_list.html", {
@@ -61,6 +62,7 @@ def review_new(request):
 
 
 @login_required
+@require_safe
 def review_detail(request, pk):
     review = _review(request, pk)
     items = list(access_reviews.items_for(request.user, review))
@@ -122,6 +124,7 @@ def review_close(request, pk):
 
 
 @login_required
+@require_safe
 def review_export(request, pk):
     review = _review(request, pk)
     items = access_reviews.items_for(request.user, review)

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from inventory import visibility
 from nhiportal.pages import page_of
@@ -26,6 +26,7 @@ from .models import Task
 
 
 @login_required
+@require_safe
 def approval_list(request):
     state = request.GET.get("state", "pending")
     if state not in selectors.APPROVAL_STATES:

@@ -7,6 +7,7 @@ with cells a spreadsheet would run as formulas defused.
 """
 
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.http import require_safe
 
 from nhiportal.csv_cells import csv_download
 
@@ -89,6 +90,7 @@ def _csv(rows, columns, filename: str):
 
 
 @login_required
+@require_safe
 def access_request_export(request):
     requests = selectors.access_request_list(user=request.user, view="all").select_related(
         "identity", "service", "requested_by", "owner_approved_by"
@@ -97,12 +99,14 @@ def access_request_export(request):
 
 
 @login_required
+@require_safe
 def grant_export(request):
     grants = selectors.grant_list(user=request.user, state="").select_related("identity", "service", "granted_by")
     return _csv(grants.order_by("created_at", "pk").iterator(chunk_size=2000), GRANT_COLUMNS, "grants.csv")
 
 
 @login_required
+@require_safe
 def credential_export(request):
     credentials = selectors.credential_list(user=request.user, state="all")
     return _csv(credentials.iterator(chunk_size=2000), CREDENTIAL_COLUMNS, "credentials.csv")

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from inventory.models import Status
 from nhiportal.pages import page_of
@@ -40,6 +40,7 @@ def _forget_token(form) -> None:
 
 
 @login_required
+@require_safe
 def exposure_list(request):
     state = request.GET.get("state", "")
     state = state if state in selectors.EXPOSURE_STATES else ""

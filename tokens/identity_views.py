@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST, require_http_methods, require_safe
 
 from inventory import visibility
 from inventory.charts import Column, column_chart
@@ -59,6 +59,7 @@ def _back_to_identity(identity, anchor: str):
 
 
 @login_required
+@require_safe
 def credentials_panel(request, pk):
     identity = identity_get(user=request.user, pk=pk)
     sources = identity_sources(identity, timezone.now())
@@ -80,6 +81,7 @@ def credentials_panel(request, pk):
 
 
 @login_required
+@require_safe
 def access_panel(request, pk):
     identity = identity_get(user=request.user, pk=pk)
     return render(
@@ -246,6 +248,7 @@ def delegation_revoke_view(request, pk, delegation_pk):
 
 
 @login_required
+@require_safe
 def risk_panel(request, pk):
     """What is wrong with the identity now, each factor with its weight and its fix."""
     identity = identity_get(user=request.user, pk=pk)
@@ -253,6 +256,7 @@ def risk_panel(request, pk):
 
 
 @login_required
+@require_safe
 def blast_radius_panel(request, pk):
     """What a copy of its key would reach now, and what would shrink that."""
     identity = identity_get(user=request.user, pk=pk)
@@ -262,6 +266,7 @@ def blast_radius_panel(request, pk):
 
 
 @login_required
+@require_safe
 def activity_panel(request, pk):
     """Tokens issued and requests refused per day, the last two weeks, as a chart."""
     identity = identity_get(user=request.user, pk=pk)
@@ -282,6 +287,7 @@ def activity_panel(request, pk):
 
 
 @login_required
+@require_safe
 def connect_panel(request, pk):
     """How the agent gets its tokens: its client_id, the portal's endpoints, the key ids it signs
     with and the services granted, with the example client's code filled in. Nothing secret."""

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from inventory import visibility
 from inventory.models import AIIdentity
@@ -28,6 +28,7 @@ def _with_suspend_rights(user, identities: list) -> list:
 
 
 @login_required
+@require_safe
 def unused_identity_list(request):
     page_obj = page_of(request, selectors.unused_identity_list(user=request.user))
     rows = _with_suspend_rights(request.user, list(page_obj.object_list))
@@ -45,6 +46,7 @@ def unused_identity_list(request):
 
 
 @login_required
+@require_safe
 def unused_identity_card(request):
     """The dashboard's card (loaded with htmx): the identities the user sees that nothing used."""
     return dashboard_card(

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST, require_http_methods, require_safe
 
 from inventory import people, visibility
 from inventory.models import AIIdentity
@@ -67,6 +67,7 @@ def _form_page(request, template, form, **context):
 
 
 @login_required
+@require_safe
 def service_list(request):
     page_obj = page_of(request, selectors.service_list())
     return render(
@@ -77,6 +78,7 @@ def service_list(request):
 
 
 @login_required
+@require_safe
 def service_detail(request, pk):
     service = get_object_or_404(Service.objects.select_related("owner"), pk=pk)
     grants = selectors.grant_list(user=request.user, service=service, state="live")
@@ -200,6 +202,7 @@ def _with_reduce_rights(user, grants: list) -> list:
 
 
 @login_required
+@require_safe
 def person_services_panel(request, pk):
     """The person page's services (loaded with htmx): those they own, which a handover moves too."""
     if not people.may_see_people(request.user):
@@ -209,6 +212,7 @@ def person_services_panel(request, pk):
 
 
 @login_required
+@require_safe
 def unused_access_card(request):
     """The dashboard's card (loaded with htmx): unused grants among the identities the user sees."""
     return dashboard_card(
@@ -218,6 +222,7 @@ def unused_access_card(request):
 
 
 @login_required
+@require_safe
 def grant_list(request):
     state = request.GET.get("state", "live")
     if state not in GRANT_STATES:
@@ -247,6 +252,7 @@ def grant_list(request):
 
 
 @login_required
+@require_safe
 def credential_list(request):
     """Every workload credential the person may see, across identities: how each agent proves
     itself, which keys are old, which platforms are trusted for which workloads."""
@@ -305,6 +311,7 @@ def grant_create(request):
 
 
 @login_required
+@require_safe
 def key_rotation_card(request):
     """The dashboard's card (loaded with htmx): agents' public keys due for rotation among the
     identities the user sees, oldest first."""
@@ -316,6 +323,7 @@ def key_rotation_card(request):
 
 
 @login_required
+@require_safe
 def new_network_card(request):
     """The dashboard's card (loaded with htmx): networks first seen in the last week by the
     identities the user sees, newest first: each a copied key, unless the agent moved."""

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from nhiportal.people.roles import sees_everything
 
@@ -21,6 +22,7 @@ def _filtered_events(request) -> AuditEventFilter:
 
 
 @login_required
+@require_safe
 def event_list(request):
     events = _filtered_events(request)
     # The page's date pickers cover what since/until say to automation: keep them, out of sight,
@@ -42,6 +44,7 @@ def event_list(request):
 
 
 @login_required
+@require_safe
 def event_export(request):
     """The filtered events as JSON lines, every field, oldest first."""
     events = _filtered_events(request)

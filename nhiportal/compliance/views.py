@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequ
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from inventory.charts import Bar, bar_chart
 from nhiportal.people.roles import sees_everything
@@ -42,6 +42,7 @@ def _tally(assessments) -> dict:
 
 
 @login_required
+@require_safe
 def overview(request):
     _may_read(request)
     assessments = catalogue_controls.assess()
@@ -58,6 +59,7 @@ def overview(request):
 
 
 @login_required
+@require_safe
 def control_detail(request, control_id):
     _may_read(request)
     control = catalogue_controls.control_get(control_id)
@@ -71,6 +73,7 @@ def control_detail(request, control_id):
 
 
 @login_required
+@require_safe
 def framework_list(request):
     _may_read(request)
     status_of = {a.control.id: a.result.status for a in catalogue_controls.assess()}
@@ -122,6 +125,7 @@ def evidence_pack_download(request):
 
 
 @login_required
+@require_safe
 def history_export(request):
     _may_read(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -131,6 +135,7 @@ def history_export(request):
 
 
 @login_required
+@require_safe
 def export(request, fmt):
     _may_read(request)
     now = timezone.now()

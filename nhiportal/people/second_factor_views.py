@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .second_factor import (
     MAX_WRONG_CODES,
@@ -139,6 +139,7 @@ def second_factor_page(request):
 
 @never_cache
 @login_required
+@require_safe
 def second_factor_qr(request):
     """The QR code of the secret being enrolled, for the app to scan (SVG, never cached)."""
     if SETUP_KEY not in request.session:

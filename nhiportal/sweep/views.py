@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from nhiportal.people.roles import sees_everything
 
@@ -10,6 +11,7 @@ from .selectors import BADGES, sweep_status
 
 
 @login_required
+@require_safe
 def status(request):
     if not sees_everything(request.user):
         raise PermissionDenied("Background work is open to reviewers, compliance and security admins.")

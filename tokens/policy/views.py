@@ -10,7 +10,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from inventory import selectors as inventory_selectors
 from nhiportal.csv_cells import csv_download
@@ -55,6 +55,7 @@ def _example_facts() -> list[tuple[str, dict]]:
 
 
 @login_required
+@require_safe
 def version_list(request):
     require(can_read_policies(request.user))
     versions = selectors.version_list(user=request.user)
@@ -72,6 +73,7 @@ def version_list(request):
 
 
 @login_required
+@require_safe
 def version_detail(request, number):
     require(can_read_policies(request.user))
     version = selectors.version_get(user=request.user, number=number)
@@ -171,6 +173,7 @@ def version_mode(request, number):
 
 
 @login_required
+@require_safe
 def version_diff(request):
     require(reads_every_version(request.user))
     versions = selectors.version_list(user=request.user)
@@ -182,6 +185,7 @@ def version_diff(request):
 
 
 @login_required
+@require_safe
 def version_replay(request, number):
     require(reads_every_version(request.user))
     version = selectors.version_get(user=request.user, number=number)
@@ -195,6 +199,7 @@ def version_replay(request, number):
 
 
 @login_required
+@require_safe
 def simulator(request):
     require(can_read_policies(request.user))
     versions = selectors.version_list(user=request.user)
@@ -230,6 +235,7 @@ def simulator(request):
 
 
 @login_required
+@require_safe
 def decision_list(request):
     require(can_read_policies(request.user))
     decisions = selectors.decision_list(user=request.user)
@@ -275,6 +281,7 @@ def _decision_cells(d) -> list:
 
 
 @login_required
+@require_safe
 def decision_export(request):
     """Every decision the current filters show (all pages, newest first), as CSV."""
     require(can_read_policies(request.user))
@@ -285,6 +292,7 @@ def decision_export(request):
 
 
 @login_required
+@require_safe
 def decision_detail(request, pk):
     require(can_read_policies(request.user))
     decision = selectors.with_names([selectors.decision_get(user=request.user, pk=pk)])[0]
@@ -301,6 +309,7 @@ def decision_detail(request, pk):
 
 
 @login_required
+@require_safe
 def identity_decisions_panel(request, pk):
     identity = inventory_selectors.identity_get(user=request.user, pk=pk)
     return render(
