@@ -106,8 +106,7 @@ def _key(obj):
 
 def collection_of(route: str) -> str:
     """ "/api/v1/policy-versions/<int:number>/mode/" -> "policy-versions"."""
-    head = re.split(r"[<{]", route, maxsplit=1)[0].removeprefix("/api/v1/").strip("/")
-    return head
+    return re.split(r"[<{]", route, maxsplit=1)[0].removeprefix("/api/v1/").strip("/")
 
 
 def fillings(route, person=None) -> list[dict]:
@@ -120,6 +119,7 @@ def fillings(route, person=None) -> list[dict]:
     if not params:
         return [{}]
     nested = {"credential_pk": "credentials", "token_pk": None, "task_pk": "tasks", "delegation_pk": "delegations"}
+    collection = collection_of(route)
     options = {}
     for name in params:
         if name in nested:
@@ -136,11 +136,11 @@ def fillings(route, person=None) -> list[dict]:
             continue  # set by its child
         elif name == "control_id":
             options[name] = [CONTROLS[0].id]
-        elif collection_of(route) in ("identities", "policy/identities") and person is None:
+        elif collection in ("identities", "policy/identities") and person is None:
             # One identity in service and one suspended: their pages and actions differ.
             options[name] = [real_objects("identities", 1)[0].pk, AIIdentity.objects.filter(status="suspended").order_by("name").first().pk]
         else:
-            options[name] = [_key(obj) for obj in real_objects(collection_of(route), person=person)]
+            options[name] = [_key(obj) for obj in real_objects(collection, person=person)]
     names = list(options)
     if not all(options.values()):
         return []

@@ -154,8 +154,7 @@ def second_factor_check(*, user, code: str) -> bool:
 
 def second_factor_locked_until(user):
     """Until when the person's app takes no code (too many wrong ones in a row), or None."""
-    until = SecondFactor.objects.filter(user=user, locked_until__gt=timezone.now()).values_list("locked_until", flat=True).first()
-    return until
+    return SecondFactor.objects.filter(user=user, locked_until__gt=timezone.now()).values_list("locked_until", flat=True).first()
 
 
 def recovery_codes_left(user) -> int:
