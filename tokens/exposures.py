@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory import visibility
@@ -137,10 +138,10 @@ def _when(claims: dict, name: str):
 
 def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, now) -> Exposure:
     """A platform's token (GitHub Actions, a cluster's) leaked: the portal will not accept it
-    again, and revokes what its credential obtained since the platform issued it. The ledger
-    does not keep which platform token each access token came from, so under a subject ending
-    in * (or an issuer whose tokens are reused) the family's other jobs of that window lose
-    theirs too: they ask again. The credential stays: the next job's token is a new one."""
+    again, and revokes what that token obtained (the ledger keeps which platform token each
+    access token came from), so the other jobs under a subject ending in * keep theirs. Tokens
+    issued before the ledger kept it are taken by their credential and the platform token's
+    window, as before. The credential stays: the next job's token is a new one."""
     credential = found.credential
     lock_identity(credential.identity_id)
     issued, expires = _when(found.claims, "iat"), _when(found.claims, "exp")
@@ -155,7 +156,10 @@ def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, 
     revoked = 0
     if issued:  # without iat the token endpoint never accepted it
         revoked = revoke_matching(
-            IssuedToken.objects.filter(credential=credential, issued_at__gte=issued - timedelta(seconds=LEEWAY)),
+            IssuedToken.objects.filter(
+                Q(platform_token_key=found.leaked_key) | Q(platform_token_key=""),
+                credential=credential, issued_at__gte=issued - timedelta(seconds=LEEWAY),
+            ),
             label=actor_label(actor), reason=f"Exposed: {where}"[:200], now=now,
         )
     jti = found.claims.get("jti")

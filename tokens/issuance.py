@@ -323,6 +323,7 @@ def _token_rows(*, identity, task_id, service, scopes, grant_id, client, signer,
             revoked_by_label="",
             revoke_reason="",
             cnf_jkt=jkt or "",
+            platform_token_key=client.platform_token_key,
         ),
     )
     event = audit_prepare(

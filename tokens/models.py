@@ -430,6 +430,11 @@ class IssuedToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     # The thumbprint of the DPoP key the token is bound to (its cnf.jkt, RFC 9449); "" for a bearer token.
     cnf_jkt = models.CharField(max_length=64, blank=True, default="")
+    # Which platform token (GitHub Actions, a cluster's) the agent signed in with, as the key that
+    # shuts it out when it leaks (client_auth.leaked_key); "" for other credentials. A leak report
+    # then revokes what that one token obtained, not the other jobs under a wildcard subject.
+    # Not indexed: the report finds the credential's tokens first.
+    platform_token_key = models.CharField(max_length=64, blank=True, default="")
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by_label = models.CharField(max_length=200, blank=True)
     revoke_reason = models.CharField(max_length=200, blank=True)

@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
-from tokens.credentials import credential_disable
+from inventory.services import identity_activate
+from tokens.credentials import credential_add_federated, credential_disable
 from tokens.federation import federated_issuer_update
 from tokens.models import Exposure, IssuedToken, UsedAssertion, WorkloadCredential
 
@@ -71,6 +72,30 @@ def test_tokens_its_credential_got_before_the_leaked_token_was_issued_stay(clien
     client_for(alice).post(REPORT, {"token": leaked, "where_found": "build log #78"})
     assert IssuedToken.objects.get(pk=earlier.pk).revoked_at is None
     assert IssuedToken.objects.exclude(pk=earlier.pk).get().revoked_at is not None
+
+
+def test_the_other_jobs_under_a_wildcard_subject_keep_their_tokens(client_for, oauth, alice, sam, platform_key, issuer, make_identity, crm, grant):  # noqa: F811
+    builds = make_identity(alice, credential=False)
+    credential_add_federated(actor=alice, identity=builds, federated_issuer=issuer, subject="repo:acme/agents:*")
+    grant(identity_activate(actor=alice, identity=builds), crm, ["tickets:read"])
+    main_job = workload_token(platform_key, sub="repo:acme/agents:ref:refs/heads/main", jti=uuid.uuid4().hex, lifetime=3600)
+    other_job = workload_token(platform_key, sub="repo:acme/agents:ref:refs/heads/dev", jti=uuid.uuid4().hex, lifetime=3600)
+    assert request_with(oauth, other_job).status_code == 200
+    leaked_got = request_with(oauth, main_job).json()["access_token"]
+    held = jwt.decode(leaked_got, options={"verify_signature": False})["jti"]
+    response = client_for(alice).post(REPORT, {"token": main_job, "where_found": "build log #83"}, follow=True)
+    assert b"1 token it obtained revoked" in response.content
+    assert IssuedToken.objects.get(jti=held).revoked_at is not None
+    assert IssuedToken.objects.exclude(jti=held).get().revoked_at is None
+    assert Exposure.objects.get().tokens_revoked == 1
+
+
+def test_tokens_from_before_the_ledger_named_their_platform_token_go_by_its_window(client_for, oauth, alice, pipeline, platform_key):  # noqa: F811
+    leaked = workload_token(platform_key, jti=uuid.uuid4().hex)
+    assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex)).status_code == 200
+    IssuedToken.objects.update(platform_token_key="")  # as a row written before the upgrade
+    client_for(alice).post(REPORT, {"token": leaked, "where_found": "build log #84"})
+    assert IssuedToken.objects.get().revoked_at is not None
 
 
 def test_an_expired_platform_token_is_recorded_as_no_longer_working(client_for, alice, pipeline, platform_key):  # noqa: F811

@@ -55,6 +55,7 @@ class AuthenticatedClient:
     replay_expires_at: datetime | None
     address: str = ""  # where the request came from (REMOTE_ADDR), for the identity's allowed networks
     credential_kind: str = CredentialKind.JWK  # how it proved itself, for policy (context.credential)
+    platform_token_key: str = ""  # the platform token it presented, as a leak report names it (leaked_key)
 
 
 @dataclass(frozen=True)
@@ -325,13 +326,15 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
         for name, value in credential.required_claims.items():
             if verified.get(name) != value:
                 raise _fail(f"The token's {name!r} claim is not the one this identity's credential requires.")
-        if UsedAssertion.objects.filter(key=leaked_key(jws)).exists():
+        platform_token_key = leaked_key(jws)
+        if UsedAssertion.objects.filter(key=platform_token_key).exists():
             raise _fail("This token was reported leaked: the portal no longer accepts it. Ask the platform for a new one.")
         replay_key, replay_expires = ("", None) if issuer.reusable else _single_use(client_id, verified, jws)
     except OAuthError as error:
         raise _refused(error, credential.pk) from None
     return AuthenticatedClient(
-        client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address, CredentialKind.FEDERATED
+        client_id, credential.identity_id, credential.pk, replay_key, replay_expires, address, CredentialKind.FEDERATED,
+        platform_token_key,
     )
 
 
