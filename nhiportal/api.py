@@ -5,6 +5,7 @@ from rest_framework import exceptions, parsers
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from nhiportal import json_input
 from nhiportal.conf import nhi_setting
 
 
@@ -18,13 +19,17 @@ def exception_handler(exc, context):
 
 class JSONParser(parsers.JSONParser):
     """DRF's, but a body nested deeper than the decoder's recursion limit is a 400 like any
-    other malformed JSON: RecursionError is no ValueError, so DRF let it out as a 500."""
+    other malformed JSON: RecursionError is no ValueError, so DRF let it out as a 500. So is
+    a string with an unpaired surrogate escape, which no database or response can encode."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+        if json_input.holds_lone_surrogate(data):
+            raise exceptions.ParseError(f"JSON parse error - {json_input.LONE_SURROGATE}")
+        return data
 
 
 def valid(serializer_class, data, **kwargs):

@@ -71,6 +71,8 @@ def parse(token) -> CompactJWS:
     header = _json_object(_b64decode(header_b64), "header")
     if "crit" in header:
         raise JWSError("unsupported critical header")  # RFC 7515 4.1.11: we understand no extension
+    if not isinstance(header.get("alg"), str):  # RFC 7515 4.1.1: required, a string
+        raise JWSError("no alg")
     claims = _json_object(_b64decode(payload_b64), "payload")
     return CompactJWS(header, claims, header_b64 + b"." + payload_b64, _b64decode(signature_b64))
 

@@ -40,11 +40,17 @@ _PRIVATE_MEMBER_TEXT = re.compile(r'"(?:%s)"\s*:' % "|".join(PRIVATE_MEMBERS))
 
 
 def has_private_members(data) -> bool:
-    """Whether a parsed JWK or JWKS carries a private part anywhere (a bundle's keys included)."""
-    if isinstance(data, dict):
-        return any(m in data for m in PRIVATE_MEMBERS) or any(has_private_members(v) for v in data.values())
-    if isinstance(data, list):
-        return any(has_private_members(v) for v in data)
+    """Whether a parsed JWK or JWKS carries a private part anywhere (a bundle's keys included).
+    Without a stack of calls: a DPoP proof's jwk may be nested as deep as the JSON reader allows."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if any(m in item for m in PRIVATE_MEMBERS):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
@@ -126,7 +132,7 @@ def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
     if has_private_members(data):
         raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
     kty = data.get("kty")
-    if kty not in PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
         raise ValidationError("Use an EC P-256, Ed25519 or RSA (2048 bits or more) key.", code="key_type")
     if kty == "EC" and data.get("crv") != "P-256":
         raise ValidationError("EC keys must be on curve P-256 (ES256).", code="key_type")

@@ -85,3 +85,71 @@ def test_another_spelling_of_the_client_id_is_refused(agent, crm, grant, oauth, 
     assert response.status_code == 401 and "lower case, with hyphens" in response.json()["error_description"]
     ok = token_request(oauth, agent)
     assert jwt.decode(ok.json()["access_token"], options={"verify_signature": False})["sub"] == agent.client_id
+
+
+def unsigned_jwt(header: str, payload: str) -> str:
+    """Raw JSON segments, as no JSON library writes them."""
+    return f"{_b64(header.encode())}.{_b64(payload.encode())}.{_b64(b'x' * 64)}"
+
+
+LONE = "\\ud800"  # an escaped surrogate with no pair: decodes to no character
+
+
+@pytest.mark.parametrize(
+    "header, payload",
+    [
+        ('{"alg":"ES256","kid":"k%s"}' % LONE, '{"iss":"%(id)s","sub":"%(id)s","exp":9999999999,"jti":"abcdefghij"}'),
+        ('{"alg":"ES256"}', '{"iss":"x","sub":"spiffe://example.org/%s","exp":9999999999}' % LONE),
+        ('{"alg":"ES256"}', '{"iss":"https://x%s","sub":"repo","exp":9999999999}' % LONE),
+        ('{"alg":["ES256"]}', '{"iss":"%(id)s","sub":"%(id)s","exp":9999999999,"jti":"abcdefghij"}'),
+    ],
+    ids=["kid", "SPIFFE ID", "federated issuer", "alg not a string"],
+)
+@pytest.mark.parametrize("endpoint", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_an_assertion_no_json_reader_can_encode_is_invalid_client(agent, endpoint, header, payload):
+    assertion = unsigned_jwt(header, payload % {"id": agent.client_id} if "%(id)s" in payload else payload)
+    response = Client(raise_request_exception=False).post(endpoint, {
+        "grant_type": "client_credentials", "token": "x", "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion,
+    })
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_a_signed_assertion_whose_jti_holds_a_lone_surrogate_is_invalid_client(agent, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    response = token_request(Client(raise_request_exception=False), agent, assertion=agent.assertion(jti="abcdefgh\ud800"))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_a_token_to_introspect_or_revoke_with_a_lone_surrogate_is_simply_not_live(agent, oauth, crm_server):  # noqa: F811
+    token = unsigned_jwt('{"alg":"ES256","typ":"at+jwt","kid":"k%s"}' % LONE, '{"jti":"x"}')
+    assert crm_server.introspect(oauth, token).json() == {"active": False}
+    assert oauth.post("/oauth/revoke", {"token": token, **agent.auth()}).status_code == 200
+
+
+def test_authorization_details_with_a_lone_surrogate_are_invalid_authorization_details(agent, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    details = '[{"type":"agent_task","intent":"Summarise %s","actions":["read"],"sensitivity":"internal"}]' % LONE
+    response = token_request(Client(raise_request_exception=False), agent, authorization_details=details)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_authorization_details"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        '{"typ":"dpop+jwt","alg":["ES256"],"jwk":{"kty":"EC"}}',
+        '{"typ":"dpop+jwt","alg":{"ES256":1},"jwk":{"kty":"EC"}}',
+        '{"typ":"dpop+jwt","alg":"ES256","jwk":{"kty":["EC"]}}',
+        '{"typ":"dpop+jwt","alg":"ES256","jwk":{"kty":"EC","x":' + "[" * 900 + "]" * 900 + "}}",
+    ],
+    ids=["alg a list", "alg an object", "kty a list", "jwk nested deep"],
+)
+def test_a_dpop_proof_of_the_wrong_shapes_is_invalid_dpop_proof(header):
+    proof = unsigned_jwt(header, '{"htm":"POST"}')
+    response = Client(raise_request_exception=False).post("/oauth/token", {"grant_type": "client_credentials"}, HTTP_DPOP=proof)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_dpop_proof"
+
+
+def test_the_api_answers_a_body_with_a_lone_surrogate_with_400(client_for, alice):
+    body = '{"name": "agent %s", "purpose": "x"}' % LONE
+    response = client_for(alice).post("/api/v1/identities/", body, content_type="application/json")
+    assert response.status_code == 400 and "unpaired surrogate" in response.json()["detail"]
