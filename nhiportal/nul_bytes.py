@@ -9,10 +9,17 @@ form or JSON body (as %00, \\u0000 or the raw byte); a multipart form's fields o
 
 import json
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 
 REASON = "The request holds a NUL character (U+0000), which no field takes."
+UNREADABLE = (
+    "The request body cannot be read: send the parameters form-encoded (application/x-www-form-urlencoded) in UTF-8, "
+    "within the size and parameter limits."
+)
+_UNREADABLE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError, BadRequest, UnicodeDecodeError)
 _FORM_BODY = (b"%00", b"\x00")
 _JSON_BODY = (b"\\u0000", b"\x00")
 _WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
@@ -36,11 +43,15 @@ def _holds_nul(request) -> bool:
     return any(needle in body for needle in needles)
 
 
+def _oauth_error(description: str) -> HttpResponse:
+    response = JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _refusal(path: str) -> HttpResponse:
     if path.startswith("/oauth/"):
-        response = JsonResponse({"error": "invalid_request", "error_description": REASON}, status=400)
-        response["Cache-Control"] = "no-store"
-        return response
+        return _oauth_error(REASON)
     if path.startswith("/scim/"):
         error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidValue", "detail": REASON}
         return HttpResponse(json.dumps(error), status=400, content_type="application/scim+json")
@@ -54,6 +65,14 @@ class NulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if _holds_nul(request):
+        try:
+            holds_nul = _holds_nul(request)
+        except _UNREADABLE:
+            # Read here before any view, so the OAuth views' own handling of an unreadable body
+            # (tokens/oauth/endpoint.py) never sees the exception: answer in their terms.
+            if request.path_info.startswith("/oauth/"):
+                return _oauth_error(UNREADABLE)
+            raise  # Django's 400 page, as for any other body it cannot read
+        if holds_nul:
             return _refusal(request.path_info)
         return self.get_response(request)

@@ -726,9 +726,12 @@ def token_exchange(
             sensitivity=context.sensitivity if context else parent_task.sensitivity,
             details=details,
         )
-        act = {"sub": client.client_id}
-        if isinstance(subject_claims.get("act"), dict):
-            act["act"] = subject_claims["act"]
+        # RFC 8693 section 4.1: act names who acts for the subject, so a level is added only
+        # for a delegation (another identity's token). A client narrowing its own token acts
+        # for no one new: the token keeps the chain it had (none, or its delegation's).
+        act = subject_claims.get("act") if isinstance(subject_claims.get("act"), dict) else None
+        if holder is not None:
+            act = {"sub": client.client_id, **({"act": act} if act else {})}
         token_row, event, claims = _token_rows(
             identity=identity, task_id=task_id, service=service, scopes=wanted, grant_id=grant_id, client=client,
             signer=signer, ttl=ttl, now=now, details=details, parent=parent, act=act, subject=subject_claims.get("sub"), jkt=jkt,

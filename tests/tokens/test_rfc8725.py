@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import ECAlgorithm
 
-from tokens.models import IssuedToken
+from tokens.models import IssuedToken, WorkloadCredential
 
 from .conftest import ASSERTION_TYPE, TOKEN_URL, new_private_key, token_request
 
@@ -207,3 +207,18 @@ def test_garbage_is_refused(granted, oauth):
         response = oauth.post("/oauth/token", {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": junk})
         assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert not IssuedToken.objects.exists()
+
+
+def test_a_registered_kid_with_a_signature_that_does_not_verify_sounds_like_an_unknown_kid(granted, oauth):
+    # Whoever can tell the two apart learns which key ids (and client ids) exist, signing nothing.
+    unknown_kid = refused(token_request(oauth, granted, assertion=granted.assertion(headers={"kid": "no-such-key"})))
+    forged = refused(token_request(oauth, granted, assertion=granted.assertion(key=new_private_key())))
+    wrong_alg = refused(token_request(oauth, granted, assertion=granted.assertion(key=new_private_key("RS256"), alg="RS256")))
+    no_kid = refused(token_request(oauth, granted, assertion=granted.assertion(headers={"kid": None}, key=new_private_key())))
+    assert forged == wrong_alg == no_kid == unknown_kid == "Unknown client or key."
+    # The owners read the reason on the identity page.
+    credential = WorkloadCredential.objects.get(identity=granted.identity)
+    assert credential.refusal == "The client assertion's signature does not verify."
+    WorkloadCredential.objects.filter(pk=credential.pk).update(refused_at=None)
+    refused(token_request(oauth, granted, assertion=granted.assertion(key=new_private_key("RS256"), alg="RS256")))
+    assert WorkloadCredential.objects.get(pk=credential.pk).refusal == "The client assertion's algorithm does not match the registered key."

@@ -2,6 +2,7 @@ import jwt
 import pytest
 
 from nhiportal.audit.models import AuditEvent
+from tokens.delegations import delegation_create
 from tokens.models import IssuedToken, Task
 from tokens.revocation import token_revoke
 from tokens.services import service_create
@@ -41,7 +42,7 @@ def test_it_narrows_a_token_into_a_sub_task(agent, oauth, held):
     assert body["issued_token_type"] == ACCESS_TOKEN and body["scope"] == "tickets:read"
     claims = unverified(body["access_token"])
     parent_claims = unverified(held["access_token"])
-    assert claims["act"] == {"sub": agent.client_id}
+    assert "act" not in claims  # its own token: no one acts for another (RFC 8693 section 4.1)
     assert claims["exp"] <= parent_claims["exp"] and body["expires_in"] <= 60
     child = IssuedToken.objects.get(jti=claims["jti"])
     assert child.parent.jti == parent_claims["jti"]
@@ -50,10 +51,27 @@ def test_it_narrows_a_token_into_a_sub_task(agent, oauth, held):
     assert AuditEvent.objects.filter(action="token.exchange").count() == 1
 
 
-def test_it_keeps_the_actor_chain_across_exchanges(agent, oauth, held):
+def test_narrowing_its_own_token_again_and_again_names_no_actor(agent, oauth, held):
+    # act says who acts for the subject (RFC 8693 section 4.1). An agent narrowing its own
+    # token acts for itself: no act claim, and no chain of itself nested in itself.
     once = exchange(oauth, agent, held["access_token"], scope="tickets:read").json()["access_token"]
     twice = exchange(oauth, agent, once).json()["access_token"]
-    assert unverified(twice)["act"] == {"sub": agent.client_id, "act": {"sub": agent.client_id}}
+    for token in (once, twice):
+        claims = unverified(token)
+        assert "act" not in claims and claims["sub"] == claims["client_id"] == agent.client_id
+
+
+def test_a_helper_narrowing_the_token_it_got_for_another_keeps_the_act_chain_as_it_is(agent, make_agent, oauth, held, crm, grant, alice):
+    helper = make_agent()
+    grant(helper, crm, ["tickets:read"])
+    delegation_create(actor=alice, principal=agent.identity, delegate_id=helper.identity.pk, reason="Triage helper")
+    lent = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["access_token"]
+    narrowed = exchange(oauth, helper, lent, ttl="60")
+    assert narrowed.status_code == 200, narrowed.content
+    claims = unverified(narrowed.json()["access_token"])
+    # Still the helper acting for the agent: the same single level as the token it narrowed.
+    assert claims["sub"] == agent.client_id and claims["client_id"] == helper.client_id
+    assert claims["act"] == unverified(lent)["act"] == {"sub": helper.client_id}
 
 
 def test_it_defaults_to_the_subject_tokens_scopes_and_audience(agent, oauth, held):

@@ -27,6 +27,7 @@ from ..jws import ClaimsError, CompactJWS, JWSError, check_claims, parse
 from ..models import CredentialKind, FederatedIssuer, Service, UsedAssertion, WorkloadCredential
 from ..public_keys import KeyCache, PublicKey, parse_jwks, parse_public_jwk
 from .errors import INVALID_CLIENT, OAuthError
+from .params import unique_param
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_LIFETIME = 300  # seconds an assertion may be valid ahead
@@ -68,9 +69,12 @@ def _fail(description: str) -> OAuthError:
 
 
 def _assertion(post) -> str:
-    if post.get("client_assertion_type") != ASSERTION_TYPE or not post.get("client_assertion"):
+    # RFC 6749 section 3.2: each parameter at most once (invalid_request otherwise). Checked
+    # here, before any of them is read, so that post.get() below never picks one of two.
+    assertion_type, assertion = unique_param(post, "client_assertion_type"), unique_param(post, "client_assertion")
+    unique_param(post, "client_id")
+    if assertion_type != ASSERTION_TYPE or not assertion:
         raise _fail(f"Authenticate with private_key_jwt: client_assertion_type={ASSERTION_TYPE} and a client_assertion.")
-    assertion = post["client_assertion"]
     if len(assertion) > MAX_ASSERTION_CHARS:
         raise _fail("The client assertion is too large.")
     return assertion
@@ -95,6 +99,15 @@ CLAIM_PROBLEMS = {
 }
 
 
+def _unknown(reason: str) -> OAuthError:
+    """A refusal before the signature proved the caller holds the key. The caller hears what
+    it hears for a key that does not exist, so refusals cannot tell it which client ids and
+    key ids do; the reason goes to the credential's owners only (_note_refusal)."""
+    error = _fail("Unknown client or key.")
+    error.reason = reason
+    return error
+
+
 def _verify(
     jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: str | None, subject: str, max_age: int | None = None,
 ) -> dict:
@@ -103,9 +116,9 @@ def _verify(
     for GitHub Actions) it must have been issued (iat) at most max_age seconds ago."""
     alg = jws.header.get("alg")
     if alg not in key.algorithms:
-        raise _fail("The client assertion's algorithm does not match the registered key.")
+        raise _unknown("The client assertion's algorithm does not match the registered key.")
     if not jws.verify(key.key, alg):
-        raise _fail("The client assertion's signature does not verify.")
+        raise _unknown("The client assertion's signature does not verify.")
     claims = jws.claims
     now = time.time()
     try:
@@ -358,7 +371,7 @@ def authenticate_agent(post, *, audiences: list[str], address: str = "") -> Auth
         return authenticate(jws, post, audiences, address)
     except OAuthError as error:
         if getattr(error, "credential_id", None):
-            _note_refusal(error.credential_id, error.description)
+            _note_refusal(error.credential_id, getattr(error, "reason", error.description))
         raise
 
 

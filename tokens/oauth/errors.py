@@ -42,8 +42,9 @@ def no_store(response):
 
 
 def error_response(error: OAuthError) -> JsonResponse:
-    # invalid_client answers 401 (RFC 6749 section 5.2 allows it); the client authenticated in the body
-    # with private_key_jwt, not with an HTTP scheme, so there is no WWW-Authenticate challenge to offer.
+    # invalid_client answers 401 (RFC 6749 section 5.2 allows it). A client that authenticated in
+    # the body (private_key_jwt) gets no WWW-Authenticate challenge: it used no HTTP scheme. One
+    # that sent an Authorization header gets one in its scheme (endpoint.form adds it).
     response = JsonResponse({"error": error.error, "error_description": error.description, **error.members}, status=error.status)
     for name, value in error.headers.items():
         response[name] = value

@@ -12,11 +12,11 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 
 from .. import hot_path
 from ..access_tokens import InvalidAccessToken, verify_access_token
 from .client_auth import authenticate_service
+from .endpoint import form, post_only
 from .errors import INVALID_REQUEST, OAuthError, error_response, no_store
 from .metadata import assertion_audiences
 from .params import unique_param
@@ -54,11 +54,11 @@ def introspect(token: str, audience: str) -> dict:
 
 
 @csrf_exempt
-@require_POST
+@post_only
 @sensitive_post_parameters("client_assertion", "token")
 def introspection(request):
-    post = request.POST
     try:
+        post = form(request)
         client = authenticate_service(post, audiences=assertion_audiences("oauth:introspect"))
         token = unique_param(post, "token")
         if not token:

@@ -5,7 +5,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from nhiportal.conf import nhi_setting
 
@@ -45,7 +45,7 @@ def _cached(response, max_age: int):
     return response
 
 
-@require_GET
+@require_safe  # GET and HEAD (RFC 9110 section 9.1)
 def authorization_server_metadata(request):
     auth = {"methods": ["private_key_jwt"], "algs": CLIENT_ASSERTION_ALGORITHMS}
     metadata = {
@@ -74,6 +74,6 @@ def authorization_server_metadata(request):
     return _cached(JsonResponse(metadata), METADATA_MAX_AGE)
 
 
-@require_GET
+@require_safe
 def jwks(request):
     return _cached(JsonResponse(published_jwks()), JWKS_MAX_AGE)

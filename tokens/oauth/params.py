@@ -1,5 +1,6 @@
 """Reading token-request parameters: scopes, destination, task context (RFC 9396), TTL."""
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -14,6 +15,10 @@ LIST_FIELDS = ("actions", "locations", "datatypes", "privileges")
 SENSITIVITY_NAMES = {label.lower(): value for value, label in Sensitivity.choices}
 MAX_DETAILS_CHARS = 8192
 MAX_LIST_ITEMS = 50
+# RFC 6749 section 3.3: scope = scope-token *( SP scope-token ), scope-token = 1*( %x21 / %x23-5B
+# / %x5D-7E ). The characters tokens/services.py's SCOPE_TOKEN lets a service name a scope with,
+# and the space between them.
+SCOPE_CHARACTERS = re.compile(r"[\x20\x21\x23-\x5B\x5D-\x7E]*")
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,14 @@ def unique_param(post, name: str) -> str | None:
 
 def scopes_param(post) -> list[str]:
     raw = unique_param(post, "scope") or ""
-    scopes = list(dict.fromkeys(raw.split()))
+    if not SCOPE_CHARACTERS.fullmatch(raw):
+        # A tab or a line break is no separator, and no scope holds one (nor a quote, a
+        # backslash or a character beyond ASCII): refused rather than read as a list.
+        raise OAuthError(
+            INVALID_SCOPE,
+            "scope is a list of scope names separated by spaces; a name is printable ASCII without quotes or backslashes.",
+        )
+    scopes = list(dict.fromkeys(s for s in raw.split(" ") if s))
     if len(scopes) > 50:
         raise OAuthError(INVALID_SCOPE, "Ask for at most 50 scopes.")
     return scopes
@@ -65,10 +77,13 @@ def ttl_param(post) -> int | None:
     raw = unique_param(post, "ttl")
     if not raw:
         return None
+    # ASCII digits only: int() would also take " 60 ", "+60", "6_0" and other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()):
+        raise OAuthError(INVALID_REQUEST, "ttl is a number of seconds, in ASCII digits.")
     try:
         ttl = int(raw)
-    except ValueError:
-        raise OAuthError(INVALID_REQUEST, "ttl is a number of seconds.") from None
+    except ValueError:  # more digits than int() converts
+        raise OAuthError(INVALID_REQUEST, "ttl is a number of seconds, in ASCII digits.") from None
     if ttl < 1:
         raise OAuthError(INVALID_REQUEST, "ttl is a positive number of seconds.")
     return ttl

@@ -4,7 +4,6 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 
 from nhiportal.audit.services import agent_actor
 
@@ -12,6 +11,7 @@ from ..access_tokens import InvalidAccessToken, verify_access_token
 from ..models import IssuedToken, Task
 from ..revocation import task_end, token_revoke
 from .client_auth import authenticate_agent, confirm
+from .endpoint import form, post_only
 from .errors import INVALID_REQUEST, OAuthError, error_response, no_store
 from .metadata import assertion_audiences
 from .params import task_id_param, unique_param
@@ -25,12 +25,12 @@ def _authenticated(post, endpoint):
 
 
 @csrf_exempt
-@require_POST
+@post_only
 @sensitive_post_parameters("client_assertion", "token")
 def revoke(request):
     """Revoke one of the client's tokens. Unknown, expired or foreign tokens: 200 all the same."""
-    post = request.POST
     try:
+        post = form(request)
         client = _authenticated(post, "oauth:revoke")
         token = unique_param(post, "token")
         if not token:
@@ -50,12 +50,12 @@ def revoke(request):
 
 
 @csrf_exempt
-@require_POST
+@post_only
 @sensitive_post_parameters("client_assertion")
 def end_task(request):
     """The agent ends its task: every token of the task and its sub-tasks is revoked."""
-    post = request.POST
     try:
+        post = form(request)
         client = _authenticated(post, "oauth:task-end")
         task_id = task_id_param(post)
         task = Task.objects.filter(pk=task_id, identity_id=client.identity_id).first() if task_id else None

@@ -4,7 +4,7 @@ says only which numbered tokens were revoked, never whose they are."""
 from django.db.models import Max, Min
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from nhiportal.conf import nhi_setting
 
@@ -12,7 +12,7 @@ from .. import status_list
 from ..models import IssuedToken
 
 
-@require_GET
+@require_safe  # GET and HEAD (RFC 9110 section 9.1)
 def status_list_token(request, number: int):
     if not status_list.exists(number):
         return JsonResponse({"error": "not_found", "error_description": "No token was issued in this status list."}, status=404)
@@ -22,7 +22,7 @@ def status_list_token(request, number: int):
     return response
 
 
-@require_GET
+@require_safe
 def status_list_aggregation(request):
     """Every list naming a token that has not expired (the draft's Status List Aggregation),
     so a verifier can fetch them ahead of the first token it meets."""

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 
 from inventory.networks import canonical
 from nhiportal import prepared_sql
@@ -16,6 +15,7 @@ from nhiportal.conf import nhi_setting
 from ..dpop import InvalidProof, NonceRequired, Nonces, check_proof
 from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
 from .client_auth import authenticate_agent
+from .endpoint import form, post_only
 from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, USE_DPOP_NONCE, OAuthError, error_response, no_store
 from .metadata import assertion_audiences, endpoint_url
 from .params import authorization_details_param, destination_param, scopes_param, task_id_param, ttl_param, unique_param
@@ -58,8 +58,12 @@ def _exchange(post, client, jkt):
         raise OAuthError(INVALID_REQUEST, f"subject_token_type must be {ACCESS_TOKEN_TYPE}.")
     if unique_param(post, "requested_token_type") not in (None, ACCESS_TOKEN_TYPE):
         raise OAuthError(INVALID_REQUEST, f"Only {ACCESS_TOKEN_TYPE} can be requested.")
-    if post.get("actor_token"):
+    actor_token = unique_param(post, "actor_token")
+    if actor_token:
         raise OAuthError(INVALID_REQUEST, "actor_token is not supported: the authenticated client is the actor.")
+    if unique_param(post, "actor_token_type"):
+        # RFC 8693 section 2.1: present when actor_token is, and never otherwise.
+        raise OAuthError(INVALID_REQUEST, "actor_token_type goes only with an actor_token.")
     subject_token = unique_param(post, "subject_token")
     if not subject_token:
         raise OAuthError(INVALID_REQUEST, "subject_token is required.")
@@ -75,7 +79,7 @@ def _exchange(post, client, jkt):
 
 
 @csrf_exempt
-@require_POST
+@post_only
 @sensitive_post_parameters("client_assertion", "subject_token", "actor_token")
 def token(request):
     # A token costs a dozen statements: look the connection up once for all of them.
@@ -93,9 +97,13 @@ def _token(request):
 
 
 def _answer(request, nonces):
-    post = request.POST
     try:
+        post = form(request)
         grant_type = unique_param(post, "grant_type")
+        if not grant_type:
+            # RFC 6749 section 5.2: a missing parameter is invalid_request. A JSON or text body
+            # gets here too: Django reads parameters from form bodies only.
+            raise OAuthError(INVALID_REQUEST, "grant_type is required, with the parameters form-encoded (application/x-www-form-urlencoded).")
         if grant_type not in (CLIENT_CREDENTIALS, TOKEN_EXCHANGE):
             raise OAuthError(UNSUPPORTED_GRANT_TYPE, "grant_type must be client_credentials or token-exchange.")
         jkt = _dpop_key(request, nonces)

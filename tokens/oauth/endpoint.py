@@ -1,0 +1,72 @@
+"""What every OAuth POST endpoint (token, revoke, introspect, task end) does before its own
+work, so that whatever arrives is answered in RFC 6749 section 5.2's terms: JSON with error
+and error_description, Cache-Control: no-store. Django's own answers to these requests are
+an empty or HTML page, which an OAuth client cannot read."""
+
+import functools
+import re
+
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http.multipartparser import MultiPartParserError
+
+from nhiportal.conf import nhi_setting
+
+from .errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError, error_response
+
+# RFC 9110 section 11.1: auth-scheme = token. A scheme to echo back must be one.
+_AUTH_SCHEME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,40}")
+
+
+def post_only(view):
+    """Like Django's require_POST (405 with Allow: POST), with an RFC 6749 error body rather
+    than an empty text/html one."""
+
+    @functools.wraps(view)
+    def post(request, *args, **kwargs):
+        if request.method != "POST":
+            error = OAuthError(INVALID_REQUEST, "This endpoint takes POST only.", status=405, headers={"Allow": "POST"})
+            return error_response(error)
+        return view(request, *args, **kwargs)
+
+    return post
+
+
+def form(request):
+    """The request's parameters (request.POST), or an OAuthError saying why they cannot be read.
+
+    Django parses the body on the first read of request.POST and raises there when it is too
+    large, has too many fields, is a form in a charset other than UTF-8 or a multipart body it
+    cannot split; uncaught, those become its HTML 400 page (a 500 page under DEBUG).
+    """
+    try:
+        post = request.POST
+    except RequestDataTooBig:
+        raise OAuthError(INVALID_REQUEST, "The request body is too large.") from None
+    except (TooManyFieldsSent, TooManyFilesSent):
+        raise OAuthError(INVALID_REQUEST, "The request has too many parameters.") from None
+    except (BadRequest, UnicodeDecodeError):
+        raise OAuthError(INVALID_REQUEST, "Send the parameters form-encoded (application/x-www-form-urlencoded) in UTF-8.") from None
+    except MultiPartParserError:
+        raise OAuthError(INVALID_REQUEST, "The multipart body cannot be read: send the parameters form-encoded (application/x-www-form-urlencoded).") from None
+    _refuse_http_authentication(request)
+    return post
+
+
+def _refuse_http_authentication(request) -> None:
+    """Clients authenticate here with a signed assertion in the body only (private_key_jwt).
+    One that tried an HTTP scheme (client_secret_basic, say) is refused rather than judged by
+    its body alone: RFC 6749 section 2.3 allows one method per request, and section 5.2 wants
+    the 401 to carry a challenge in the scheme it used."""
+    authorization = request.META.get("HTTP_AUTHORIZATION", "").strip()
+    if not authorization:
+        return
+    scheme = authorization.split(None, 1)[0]
+    # A scheme that is no RFC 9110 token is not echoed (it could hold anything): the one
+    # scheme RFC 6749 names for clients (section 2.3.1) is offered instead.
+    scheme = scheme if _AUTH_SCHEME.fullmatch(scheme) else "Basic"
+    realm = nhi_setting("ISSUER").replace("\\", "\\\\").replace('"', '\\"')
+    raise OAuthError(
+        INVALID_CLIENT,
+        "Authenticate with private_key_jwt (client_assertion in the body), not the Authorization header.",
+        headers={"WWW-Authenticate": f'{scheme} realm="{realm}"'},
+    )
