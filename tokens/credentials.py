@@ -5,6 +5,12 @@ portal never sees), a SPIFFE ID under a registered trust domain (the agent prese
 JWT-SVID), or the subject of a federated issuer's workload tokens (the agent presents the
 token its platform gave it: tokens/federation.py). Several may be enabled at once so keys
 can rotate without downtime.
+
+A public key is registered once, ever: one any credential held, even one disabled since (its
+private half may have leaked, which is why keys get disabled), is refused on every identity.
+A SPIFFE ID or a federated subject names a workload, not a secret: once its credential is
+disabled it may be registered again (the workload moves to a new identity, or was disabled by
+mistake), since what proves it is a short-lived token its platform signs, not a key it keeps.
 """
 
 import re
@@ -26,6 +32,10 @@ NO_CREDENTIAL = "a workload credential"
 # Checked by client authentication itself, so a federated credential cannot pin them.
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 MAX_REQUIRED_CLAIMS = 10
+KEY_USED_BEFORE = (
+    "This key was registered before and has been disabled: a key once registered is never taken "
+    "again, on any identity. Generate a new key pair and register its public key."
+)
 
 
 def credential_activation_check(identity: AIIdentity) -> list[str]:
@@ -91,13 +101,20 @@ def credential_add_jwk(*, actor, identity: AIIdentity, jwk, label: str = "") -> 
         thumbprint=key.thumbprint,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    in_use = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=key.thumbprint, enabled=True)
+    # By thumbprint (RFC 7638), so a new kid, other members or PEM instead of JWK change nothing.
+    held = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=key.thumbprint)
+    in_use = held.filter(enabled=True)
     if in_use.filter(identity=identity).exists():
         raise ValidationError({"jwk": "This key is already registered for this identity."})
     if in_use.exists():
         # NHI reuse: tokens of two identities sharing a key could not be told apart. Which
         # identity holds it is not said: the person registering may not see that one.
         raise ValidationError({"jwk": "This key is registered to another identity; give each agent a key pair of its own."})
+    if held.exists():
+        # A key is disabled because it leaked, was lost or was rotated out: its private half may
+        # be in someone else's hands, so taking it back (on any identity) would hand them tokens
+        # again. Nor is it said where it was, for the same reason as above.
+        raise ValidationError({"jwk": KEY_USED_BEFORE})
     _save(credential, "jwk", f"This identity already has a key with kid {credential.kid!r}; give the new key another kid.")
     audit_record(actor=actor, action="credential.add", obj=credential, after=_snapshot(credential))
     return credential
