@@ -32,6 +32,13 @@ def _waiting_by_person(reviews: list) -> dict:
     owners = {}
     for ownership in Ownership.objects.filter(identity__in={i.grant.identity_id for i in items}).values("identity_id", "person_id"):
         owners.setdefault(ownership["identity_id"], set()).add(ownership["person_id"])
+    # Nobody certifies access they gave (access_reviews._made_by): they are not asked either.
+    makers = {}
+    for pk, *people in AccessReviewItem.objects.filter(pk__in=[i.pk for i in items]).values_list(
+        "pk", "grant__granted_by", "grant__access_request__requested_by",
+        "grant__access_request__owner_approved_by", "grant__access_request__decided_by",
+    ):
+        makers.setdefault(pk, set()).update(p for p in people if p is not None)
     deciders = {p.pk: p for p in reviewers_and_admins()}
     counts = {}
     for item in items:
@@ -39,8 +46,9 @@ def _waiting_by_person(reviews: list) -> dict:
         service_owner = item.grant.service.owner
         if service_owner.is_active and service_owner.email:
             people.setdefault(service_owner.pk, service_owner)
+        excluded = owners.get(item.grant.identity_id, set()) | makers.get(item.pk, set())
         for pk, person in people.items():
-            if pk not in owners.get(item.grant.identity_id, set()):
+            if pk not in excluded:
                 counts[(item.review_id, person)] = counts.get((item.review_id, person), 0) + 1
     return counts
 

@@ -66,10 +66,12 @@ def review_new(request):
 def review_detail(request, pk):
     review = _review(request, pk)
     items = list(access_reviews.items_for(request.user, review))
-    allowed = access_reviews.decidable(request.user, review, items)
+    allowed, not_yours = access_reviews.deciding(request.user, review, items)
     for item in items:
         item.state = grant_state(item.grant)
         item.may_decide = item.state == "live" and item.pk in allowed
+        if item.state == "live" and item.pk in not_yours:
+            item.others_decide = access_reviews.others_decide(request.user, item, not_yours[item.pk])
     counts = access_reviews.progress(review, request.user)
     chart = bar_chart([
         Bar("Kept", counts["kept"], "fill-allow"),

@@ -1,7 +1,9 @@
 """Access reviews (certification): a reviewer or security admin launches a round over every
 live grant, or one service's; the people who answer for the service (its owner, reviewers,
 security admins) keep or revoke each grant; closing records what was missed and, if the round
-said so, revokes what nobody vouched for. Nobody decides a grant of an identity they own.
+said so, revokes what nobody vouched for. Nobody decides a grant of an identity they own, nor
+one they made themselves: nobody certifies their own decision, so whoever granted it, and for
+a grant an access request made, whoever asked for it or approved either stage, leave it to others.
 
 Decisions are final: a revocation ends the grant and its live tokens in the same transaction
 (tokens/services.grant_revoke), and a kept grant stays until it ends or the next round.
@@ -9,7 +11,7 @@ Decisions are final: a revocation ends the grant and its live tokens in the same
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from inventory.models import Ownership
@@ -48,23 +50,68 @@ def items_for(user, review) -> QuerySet:
     return items if sees_everything(user) else items.filter(grant__service__owner=user)
 
 
-def _owns_identity(user, grant) -> bool:
-    return Ownership.objects.filter(identity_id=grant.identity_id, person=user).exists()
+OWNS_IT = "You own this identity, so you do not review its access"
+# Nobody certifies their own decision.
+GRANTED_IT = "You granted this access, so you do not certify it"
+APPROVED_IT = "You approved the access request that made this grant, so you do not certify it"
+ASKED_FOR_IT = "You asked for this access, so you do not certify it"
+
+
+def _made_by(user) -> Q:
+    """Items whose grant this person decided to give: they granted it (a security admin directly,
+    or the service's reviewer by approving), or asked for it or vouched for it as an owner."""
+    return (
+        Q(grant__granted_by=user)
+        | Q(grant__access_request__requested_by=user)
+        | Q(grant__access_request__owner_approved_by=user)
+        | Q(grant__access_request__decided_by=user)
+    )
+
+
+def not_yours(user, items) -> dict[int, str]:
+    """The items among these that the person may never decide, whatever their role, each with
+    why: an identity they own, or access they gave themselves. One query for the lot."""
+    owned = Ownership.objects.filter(identity_id=OuterRef("grant__identity_id"), person=user)
+    rows = (
+        AccessReviewItem.objects.filter(pk__in=[item.pk for item in items])
+        .annotate(owned=Exists(owned))
+        .filter(Q(owned=True) | _made_by(user))
+        .values_list("pk", "owned", "grant__granted_by", "grant__access_request__decided_by", "grant__access_request__requested_by")
+    )
+    why = {}
+    for pk, owns, granted_by, decided_by, requested_by in rows:
+        if owns:
+            why[pk] = OWNS_IT
+        elif user.pk in (granted_by, decided_by):
+            why[pk] = GRANTED_IT
+        elif user.pk == requested_by:
+            why[pk] = ASKED_FOR_IT
+        else:  # the owner who vouched for someone else's request (and owns the identity no more)
+            why[pk] = APPROVED_IT
+    return why
+
+
+def deciding(user, review, items) -> tuple[set[int], dict[int, str]]:
+    """Of these items of one review: the ids the person may decide (the service's owner,
+    reviewers and security admins), and those they would but may not, with why (not_yours)."""
+    if not review.is_open:
+        return set(), {}
+    broad = is_reviewer(user) or is_security_admin(user)
+    candidates = [item for item in items if not item.decision and (broad or item.grant.service.owner_id == user.pk)]
+    excluded = not_yours(user, candidates) if candidates else {}
+    return {item.pk for item in candidates if item.pk not in excluded}, excluded
 
 
 def decidable(user, review, items) -> set[int]:
-    """The ids of these items of one review that the person may decide: the service's owner,
-    reviewers and security admins, never for an identity they own. One query for the lot."""
-    if not review.is_open:
-        return set()
-    owned = set(
-        Ownership.objects.filter(person=user, identity_id__in={item.grant.identity_id for item in items}).values_list("identity_id", flat=True)
-    )
-    broad = is_reviewer(user) or is_security_admin(user)
-    return {
-        item.pk for item in items
-        if not item.decision and (broad or item.grant.service.owner_id == user.pk) and item.grant.identity_id not in owned
-    }
+    return deciding(user, review, items)[0]
+
+
+def others_decide(user, item, why: str) -> str:
+    """What the page shows and the API answers instead of the decision: why not this person,
+    and who decides instead."""
+    owner = item.grant.service.owner
+    others = "a reviewer or a security admin" if owner.pk == user.pk else f"the service's owner ({owner.get_username()}), a reviewer or a security admin"
+    return f"{why}: {others} who took no part in it decides."
 
 
 def may_decide(user, item) -> bool:
@@ -80,7 +127,7 @@ def items_waiting_for(user) -> int:
         items = items.filter(grant__service__owner=user)
     now = timezone.now()
     items = items.filter(grant__revoked_at__isnull=True, grant__ends_at__gt=now)
-    return items.exclude(grant__identity__ownerships__person=user).count()
+    return items.exclude(grant__identity__ownerships__person=user).exclude(_made_by(user)).count()
 
 
 def progress(review, user=None) -> dict:
@@ -132,8 +179,9 @@ def access_review_decide(*, actor, item, decision: str, reason: str = "") -> Acc
         raise ValidationError("This review is closed.")
     if item.decision:
         raise ValidationError("This grant was decided already.")
-    if _owns_identity(actor, item.grant):
-        raise PermissionDenied("You own this identity: someone else reviews its access.")
+    why = not_yours(actor, [item]).get(item.pk)
+    if why:
+        raise PermissionDenied(others_decide(actor, item, why))
     if not may_decide(actor, item):
         raise PermissionDenied("The service's owner, reviewers and security admins decide.")
     if decision == ReviewDecision.REVOKE and not reason.strip():

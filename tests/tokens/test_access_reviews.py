@@ -177,8 +177,9 @@ def test_the_navigation_counts_the_grants_waiting_for_you(client_for, rita, bob,
     access_review_launch(actor=sam, name="Counting", due=timezone.localdate(), service=crm)
     nav = client_for(rita).get("/").content.decode()
     assert 'Access reviews <span class="badge badge-pending" title="grants waiting for your decision">1</span>' in nav  # not her own agent's
-    assert 'title="grants waiting for your decision">2</span>' in client_for(sam).get("/").content.decode()
     assert "1 grant to review</a>" in nav  # and on the dashboard's list of what waits
+    # sam granted both (the grant fixture's actor): neither waits for him.
+    assert 'title="grants waiting for your decision"' not in client_for(sam).get("/").content.decode()
 
 
 def test_the_deciders_are_told_once_and_reminded_before_the_date(mailoutbox, rita, sam, bob, make_agent, crm, grant):
@@ -192,16 +193,15 @@ def test_the_deciders_are_told_once_and_reminded_before_the_date(mailoutbox, rit
     grant(make_agent(rita, name="ritas-own"), crm, ["tickets:read"])
     review = access_review_launch(actor=sam, name="Q4", due=timezone.localdate() + timedelta(days=10), service=crm)
     told = access_reviews_notify(actor=system_actor("tests"))
-    assert told == {"reviews": 1, "people": 2, "reminded": 0, "reminded_people": 0}
-    by_person = {m.to[0]: m for m in mailoutbox}
-    assert set(by_person) == {"rita@example.com", "sam@example.com"}  # sam owns the CRM and is a security admin
-    assert "1 grant to review" in by_person["rita@example.com"].subject  # not her own agent's
-    assert "2 grants to review" in by_person["sam@example.com"].subject
-    assert f"http://testserver/access-reviews/{review.pk}/" in by_person["rita@example.com"].body
-    assert access_reviews_notify(actor=system_actor("tests"))["reviews"] == 0 and len(mailoutbox) == 2  # once
+    assert told == {"reviews": 1, "people": 1, "reminded": 0, "reminded_people": 0}
+    # sam owns the CRM and is a security admin, but granted both: he certifies neither, so is not asked.
+    [mail] = mailoutbox
+    assert mail.to == ["rita@example.com"] and "1 grant to review" in mail.subject  # not her own agent's
+    assert f"http://testserver/access-reviews/{review.pk}/" in mail.body
+    assert access_reviews_notify(actor=system_actor("tests"))["reviews"] == 0 and len(mailoutbox) == 1  # once
     AccessReview.objects.filter(pk=review.pk).update(due=timezone.localdate() + timedelta(days=2))
     call_command("governance_sweep", "--step", "notify_access_reviews", stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
-    assert len(mailoutbox) == 4 and all(m.subject.startswith("[NHI Portal] Reminder") for m in mailoutbox[2:])
+    assert len(mailoutbox) == 2 and mailoutbox[1].subject.startswith("[NHI Portal] Reminder")
     assert list(AuditEvent.objects.filter(action__startswith="access_reviews.").order_by("id").values_list("action", flat=True)) == [
         "access_reviews.notify", "access_reviews.remind",
     ]
@@ -237,7 +237,7 @@ def test_a_service_page_offers_reviewers_a_review_of_its_access(client_for, rita
     assert client_for(rita).get(f"{LIST}new/?service=nonsense").status_code == 200  # no service chosen, no error
 
 
-def test_the_identity_page_says_which_grants_wait_in_a_review(client_for, sam, alice, make_agent, crm, grant):
+def test_the_identity_page_says_which_grants_wait_in_a_review(client_for, sam, rita, alice, make_agent, crm, grant):
     agent = make_agent(alice)
     grant(agent, crm, ["tickets:read"])
     panel = f"/identities/{agent.identity.pk}/access-panel/"
@@ -248,7 +248,7 @@ def test_the_identity_page_says_which_grants_wait_in_a_review(client_for, sam, a
     assert "in review" in html and "/access-reviews/" not in html  # a page she may not open is not linked
     assert f'href="/access-reviews/{review.pk}/" class="badge badge-pending"' in client_for(sam).get(panel).content.decode()
     item = review.items.get()
-    client_for(sam).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"})
+    client_for(rita).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"})  # sam granted it: not his to keep
     assert "in review" not in client_for(alice).get(panel).content.decode()
 
 
@@ -269,3 +269,68 @@ def test_a_service_owner_counts_only_the_grants_of_their_services(client_for, sa
     assert "0 of 1" in client.get("/access-reviews/").content.decode()
     # A reviewer reads the whole round.
     assert client_for(sam).get(f"/api/v1/access-reviews/{review.pk}/").json()["progress"]["total"] == 4
+
+
+def _asked_and_approved(*, asker, vouching_owner=None, approver, identity, service, scopes):
+    """A grant made the way access requests make one (tokens/access_requests.py)."""
+    from tokens.access_requests import access_request_approve, access_request_create
+
+    request = access_request_create(
+        actor=asker, identity=identity, service=service, scopes=scopes,
+        ends_at=timezone.now() + timedelta(days=30), justification="Reads tickets to draft replies.",
+    )
+    if vouching_owner is not None:
+        request = access_request_approve(actor=vouching_owner, access_request=request)
+    return access_request_approve(actor=approver, access_request=request).grant
+
+
+def test_nobody_certifies_access_they_approved_or_granted_themselves(client_for, sam, rita, bob, make_agent, crm, grant):
+    approved_by_rita = _asked_and_approved(
+        asker=bob, approver=rita, identity=make_agent(bob, name="asked-agent").identity, service=crm, scopes=["tickets:read"],
+    )
+    granted_by_sam = grant(make_agent(bob, name="granted-agent"), crm, ["tickets:read"])  # sam, directly
+    launch(client_for(rita), service=crm.pk)
+    review = AccessReview.objects.get()
+    ritas, sams = review.items.get(grant=approved_by_rita), review.items.get(grant=granted_by_sam)
+
+    refused = client_for(rita).post(f"{API}{review.pk}/items/{ritas.pk}/decide/", {"decision": "keep"}, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "You granted this access, so you do not certify it: the service's owner (sam), a reviewer or a security admin who took no part in it decides."
+    )
+    page = client_for(rita).get(f"{LIST}{review.pk}/").content.decode()
+    assert f"/items/{ritas.pk}/decide/" not in page and f'value="{ritas.pk}" form="keep-several"' not in page
+    assert "You granted this access, so you do not certify it" in page
+    assert f"/items/{sams.pk}/decide/" in page and f'value="{sams.pk}" form="keep-several"' in page
+    assert 'title="grants waiting for your decision">1</span>' in client_for(rita).get("/").content.decode()  # sam's only
+    # The same for the security admin who granted directly, on the page; each decides the other's.
+    assert client_for(sam).post(f"{LIST}{review.pk}/items/{sams.pk}/decide/", {"decision": "keep"}).status_code == 403
+    assert client_for(sam).post(f"{API}{review.pk}/items/{ritas.pk}/decide/", {"decision": "keep"}, content_type="application/json").status_code == 200
+    assert client_for(rita).post(f"{LIST}{review.pk}/items/{sams.pk}/decide/", {"decision": "keep"}).status_code == 302
+    assert [e.actor_label for e in AuditEvent.objects.filter(action="access_review.decide").order_by("id")] == ["sam", "rita"]
+
+
+def test_the_requester_and_the_owner_who_vouched_do_not_certify_it_either(client_for, sam, rita, alice, bob, make_agent):
+    from inventory.services import identity_owners_set
+
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal",
+                          scopes=[{"name": "pages:read", "description": "Read pages"}])
+    agent = make_agent(alice, name="wiki-agent", backups=[bob])
+    # sam (not an owner) asks, bob vouches as a backup owner, rita approves at the service stage.
+    made = _asked_and_approved(asker=sam, vouching_owner=bob, approver=rita, identity=agent.identity, service=wiki, scopes=["pages:read"])
+    identity_owners_set(actor=alice, identity=agent.identity, primary_owner=alice)  # bob owns it no more; he still owns the Wiki
+    launch(client_for(rita), service=wiki.pk)
+    review = AccessReview.objects.get()
+    item = review.items.get(grant=made)
+
+    page = client_for(bob).get(f"{LIST}{review.pk}/").content.decode()
+    assert f'id="item-{item.pk}"' in page and f"/items/{item.pk}/decide/" not in page
+    assert "You approved the access request that made this grant, so you do not certify it: a reviewer or a security admin" in page
+    assert client_for(bob).post(f"{LIST}{review.pk}/items/{item.pk}/decide/", {"decision": "revoke", "reason": "x"}).status_code == 403
+    kept = client_for(bob).post(f"{LIST}{review.pk}/keep/", {"item": [item.pk]}, follow=True).content.decode()
+    assert "not one you may decide" in kept
+    assert 'title="grants waiting for your decision"' not in client_for(bob).get("/").content.decode()
+    asked = client_for(sam).post(f"{API}{review.pk}/items/{item.pk}/decide/", {"decision": "keep"}, content_type="application/json")
+    assert asked.status_code == 403 and asked.json()["detail"].startswith("You asked for this access, so you do not certify it")
+    assert AccessReviewItem.objects.get(pk=item.pk).decision == ""
+    assert not AuditEvent.objects.filter(action="access_review.decide").exists()
