@@ -14,6 +14,7 @@ from nhiportal.service_forms import bulk_action_form
 from . import networks
 from .models import MAX_TOKEN_RATE_PER_MINUTE, AIIdentity, Environment, Kind, OwnerRole
 from .people_picker import PeopleChoiceField, PersonChoiceField
+from .policy_facts import in_service
 from .selectors import people_who_can_own
 from .services import EDITABLE_FIELDS
 
@@ -97,6 +98,14 @@ class IdentityForm(forms.ModelForm):
         if not is_security_admin(actor):
             for name in SECURITY_ADMIN_FIELDS:
                 del self.fields[name]
+            if not self.instance._state.adding and in_service(self.instance):
+                # Policy decides on these (inventory/policy_facts.py): the owner sees why they
+                # are fixed, or which way they may still move, before trying.
+                for name in ("autonomy", "environment", "trust_boundary"):
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = "Policy decides on this: a security admin changes it now that the identity is in service."
+                self.fields["sensitivity_ceiling"].help_text = "You may lower it; a security admin raises it."
+                self.fields["allowed_networks"].help_text += " You may narrow them; a security admin widens or clears them."
         else:
             if self.instance._state.adding:
                 self.fields["attestation_interval_days"].initial = nhi_setting("ATTESTATION_INTERVAL_DAYS")

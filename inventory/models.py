@@ -80,6 +80,9 @@ class AIIdentity(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REGISTERED, db_index=True)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # Suspended by a security admin (by hand, or confirming an exposure): the owners under
+    # investigation must not undo it, so only a security admin reactivates it.
+    held_by_security_admin = models.BooleanField(default=False)
     attestation_interval_days = models.PositiveSmallIntegerField(default=90)
     attestation_due = models.DateField(null=True, blank=True, db_index=True)
     last_attested_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.people.roles import is_security_admin
 
 from . import attestation_reviews, campaigns, networks
 from .lifecycle import (
@@ -21,7 +22,8 @@ from .lifecycle import (
     identity_deactivated,
     missing_for_activation,
 )
-from .models import AIIdentity, Attestation, ClaimState, Ownership, OwnershipClaim, OwnerRole, Status
+from .models import AIIdentity, Attestation, ClaimState, Ownership, OwnerRole, OwnershipClaim, Status
+from .policy_facts import in_service, loosened
 
 OWNER_PERMS = ("inventory.view_aiidentity", "inventory.change_aiidentity")
 EDITABLE_FIELDS = (
@@ -153,9 +155,14 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
     for field, value in changes.items():
         setattr(identity, field, value.strip() if isinstance(value, str) else value)
     identity.full_clean()
-    changed = {f: v for f, v in identity_snapshot(identity).items() if before.get(f) != v}
+    after = identity_snapshot(identity)
+    changed = {f: v for f, v in after.items() if before.get(f) != v}
     if not changed:
         return identity
+    if not is_security_admin(actor) and in_service(identity):
+        refused = loosened(before, after)
+        if refused:
+            raise ValidationError(refused)
     identity.version += 1
     identity.updated_at = timezone.now()
     identity.save()
@@ -213,7 +220,7 @@ def identity_owners_set(
     return identity
 
 
-def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expected_version: int | None):
+def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expected_version: int | None, hold: bool = False):
     identity = _lock(identity)
     if expected_version is not None and identity.version != expected_version:
         raise StaleEdit()
@@ -222,6 +229,8 @@ def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expect
         raise TransitionRefused(
             f"Cannot {action} an identity that is {identity.get_status_display().lower()}."
         )
+    if action == REACTIVATE and identity.held_by_security_admin and not is_security_admin(actor):
+        raise TransitionRefused(f"A security admin suspended it ({identity.status_reason}): only a security admin reactivates it.")
     if action == REACTIVATE and attestation_lapsed(identity):
         # Else reactivating would undo suspend_unattested until its next run (inventory/lapses.py).
         raise TransitionRefused(
@@ -234,6 +243,7 @@ def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expect
     before = {"status": identity.status}
     now = timezone.now()
     identity.status = target
+    identity.held_by_security_admin = target == Status.SUSPENDED and hold
     identity.status_reason = reason.strip()
     identity.status_changed_at = now
     if target == Status.ACTIVE and identity.attestation_due is None:
@@ -261,10 +271,13 @@ def identity_activate(*, actor, identity: AIIdentity, reason: str = "", expected
 
 
 @transaction.atomic
-def identity_suspend(*, actor, identity: AIIdentity, reason: str, expected_version: int | None = None):
+def identity_suspend(*, actor, identity: AIIdentity, reason: str, expected_version: int | None = None, hold: bool | None = None):
+    """`hold`: only a security admin may reactivate it; by default, when a security admin suspends
+    it (by hand, or confirming an exposure). Housekeeping passes False (unused identities)."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the identity is suspended."})
-    return _transition(actor=actor, identity=identity, action=SUSPEND, reason=reason, expected_version=expected_version)
+    hold = is_security_admin(actor) if hold is None else hold
+    return _transition(actor=actor, identity=identity, action=SUSPEND, reason=reason, expected_version=expected_version, hold=hold)
 
 
 @transaction.atomic

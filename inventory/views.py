@@ -297,6 +297,9 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
     bound_forms = bound_forms or {}
     actions = []
     for action in allowed_actions(identity) if may_change else []:
+        if action == REACTIVATE and identity.held_by_security_admin and not is_security_admin(user):
+            actions.append({"name": action, "label": ACTION_LABELS[action], "held": True})
+            continue
         form = bound_forms.get(action)
         if form is None and action in TRANSITIONS:
             form = TRANSITIONS[action][1](initial={"version": identity.version})

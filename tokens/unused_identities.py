@@ -63,7 +63,8 @@ def unused_identities_suspend(*, actor, identities, reason: str) -> dict:
         if not is_unused(locked):
             done["in use again"] += 1
             continue
-        identity_suspend(actor=actor, identity=locked, reason=reason)
+        # Housekeeping, not an investigation: an owner reactivates what is still needed.
+        identity_suspend(actor=actor, identity=locked, reason=reason, hold=False)
         done["suspended"] += 1
     return done
 
