@@ -14,6 +14,7 @@ the event's id, the same on every retry, so a receiver can drop duplicates.
 """
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -46,11 +47,42 @@ def payload(event: AuditEvent, fmt: str = PayloadFormat.STANDARD) -> dict:
     return {"type": event.action, "timestamp": event.at, "data": event_record(event)}
 
 
+# Line breaks and other control characters in a person's text: one space each, so the message
+# stays one line (no forged second "NHI Portal: ..." line, no Markdown heading, quote or link
+# reference definition, which all need a line of their own).
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Markdown (Mattermost, Teams, Google Chat's Markdown syntax) links "[text](url)" and images
+# "![x](url)": a zero-width space after "]" keeps the text as it reads but breaks the link, even
+# where a renderer allows a space before "(" (" (" follows the object's name in the line).
+_LINK_CLOSE = re.compile(r"\]")
+# Mattermost turns "@channel", "@all", "@here" and "@name" into mentions in a webhook's text
+# whatever the sender asks; a zero-width space after "@" keeps them text.
+_MENTION = re.compile(r"@(?=\w)")
+_ZWSP = "\u200b"
+
+
+def chat_text(value) -> str:
+    """A person's words (a name, a reason, a note) made plain text in any chat's markup.
+
+    Slack reads "<...>" as control sequences (<!channel> pings everyone, <https://x|label> is a
+    link that shows only its label) and asks senders to escape &, < and > as &amp; &lt; &gt;;
+    Google Chat reads the same "<url|label>" and "<users/all>", Mattermost converts Slack's
+    forms on receipt, and Markdown receivers decode the entities back to the characters. Only
+    the portal's own parts of a line stay markup."""
+    text = _BREAKS.sub(" ", str(value)).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _LINK_CLOSE.sub("]" + _ZWSP, text)
+    return _MENTION.sub("@" + _ZWSP, text)
+
+
 def chat_line(actor: str, action: str, what: str, reason: str = "", identity_id=None) -> str:
-    """One line a person reads in a chat channel: who did what to which, why, and a link."""
-    line = f"NHI Portal: {actor} {action} {what}".rstrip()
-    if reason:
-        line += f" ({reason[:200]})"
+    """One line a person reads in a chat channel: who did what to which, why, and a link.
+    Every part but the link may come from a person (names, reasons, the actor's label), so each
+    is escaped (chat_text); the reason is cut before escaping, so no entity is cut in half."""
+    line = " ".join(part for part in (chat_text(actor), chat_text(action), chat_text(what)) if part)
+    line = f"NHI Portal: {line}".rstrip()
+    if reason and (reason := chat_text(reason[:200])):
+        line += f" ({reason})"
     if identity_id:
         line += f" {nhi_setting('ISSUER').rstrip('/')}{reverse('inventory:identity-detail', args=[identity_id])}"
     return line
