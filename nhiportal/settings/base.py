@@ -57,6 +57,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise (static files keep their own caching) and before everything else, so it
+    # sees each response last, machine endpoints' included (nhiportal/cache_headers.py).
+    "nhiportal.cache_headers.NoStoreMiddleware",
     "nhiportal.audit.middleware.RequestIdMiddleware",
     "nhiportal.nul_bytes.NulBytesMiddleware",
     "nhiportal.machine_endpoints.MachineEndpointsMiddleware",
@@ -330,6 +333,10 @@ NHI = {
     # governance_sweep rotates the signing key once it is this old.
     "SIGNING_KEY_MAX_AGE_DAYS": int(os.environ.get("NHI_SIGNING_KEY_MAX_AGE_DAYS", "30")),
     "PAGE_SIZE": 25,
+    # Keep a well-formed inbound X-Request-ID as the audit log's request id (audit/middleware.py):
+    # only behind a proxy that sets it on every request, overwriting the client's. Off: the
+    # portal makes every id, so no client can file its events under another request's id.
+    "TRUST_REQUEST_ID": env_bool("NHI_TRUST_REQUEST_ID"),
     # How often a background thread checkpoints SQLite's WAL (nhiportal/sqlite_wal.py); 0: on commit.
     "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("NHI_SQLITE_CHECKPOINT_SECONDS", "0.2")),
 }
