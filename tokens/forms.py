@@ -275,7 +275,12 @@ class KeyCompromisedForm(forms.Form):
 
 
 class KeyRotateForm(forms.Form):
-    alg = forms.ChoiceField(label="Algorithm of the new keys", choices=[(a, a) for a in SIGNING_ALGORITHMS])
+    alg = forms.ChoiceField(
+        label="Algorithm of the key prepared next",
+        choices=[(a, a) for a in SIGNING_ALGORITHMS],
+        help_text="The published next key signs now, whatever its algorithm; a key of this one is published in its place "
+        "and signs from the following rotation, so verifiers hold it first.",
+    )
 
 
 class GrantForm(forms.Form):

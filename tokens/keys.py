@@ -103,15 +103,22 @@ def _retire_due(now) -> list[str]:
 
 @transaction.atomic
 def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
-    """Promote the next key to active, demote the active one to retiring, prepare a new next.
+    """Promote the next key to active, demote the active one to retiring, prepare a new next
+    of `alg` (by default the algorithm of the key promoted).
+
+    The key promoted is always the one the JWKS has published since the last rotation, so
+    verifiers that refresh on the JWKS's schedule hold it before its first token; a change of
+    algorithm therefore takes two rotations: the first publishes a key of the new algorithm,
+    the second makes it sign. Only when no next key exists is a new one made to sign at once.
 
     Returns the new active key. Retiring keys old enough to have outlived every token
     they signed are retired in the same step.
     """
     now = timezone.now()
     keys = {k.state: k for k in SigningKey.objects.select_for_update().exclude(state=KeyState.RETIRED).order_by("created_at")}
-    old_active = keys.get(KeyState.ACTIVE)
-    alg = alg or (old_active.alg if old_active else DEFAULT_ALGORITHM)
+    old_active, promoted = keys.get(KeyState.ACTIVE), keys.get(KeyState.NEXT)
+    latest = promoted or old_active
+    alg = alg or (latest.alg if latest else DEFAULT_ALGORITHM)
     if alg not in SIGNING_ALGORITHMS:
         raise ValueError(f"Signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
     retired = _retire_due(now)
@@ -119,12 +126,7 @@ def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
         old_active.state = KeyState.RETIRING
         old_active.retiring_at = now
         old_active.save(update_fields=["state", "retiring_at"])
-    promoted = keys.get(KeyState.NEXT)
-    if promoted is None or promoted.alg != alg:
-        if promoted is not None:  # a next key of another algorithm never signed anything
-            promoted.state, promoted.retired_at = KeyState.RETIRED, now
-            promoted.save(update_fields=["state", "retired_at"])
-            retired.append(promoted.kid)
+    if promoted is None:
         promoted = _new_key(alg, KeyState.NEXT, now)
     promoted.state = KeyState.ACTIVE
     promoted.activated_at = now
@@ -142,6 +144,15 @@ def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
     signer_cache_clear()
     transaction.on_commit(signer_cache_clear)
     return promoted
+
+
+def rotated_message(key: SigningKey, alg: str | None) -> str:
+    """What the rotation did, for the page and the command: which key signs now, and when an
+    algorithm asked for that is not the signing one's takes over."""
+    said = f"Rotated: {key.kid[:12]}… ({key.alg}) signs now; the previous key stays published until its tokens expire."
+    if alg and alg != key.alg:
+        said += f" The next key, published from now, is {alg}: it signs from the next rotation, once verifiers hold it."
+    return said
 
 
 @transaction.atomic
@@ -232,13 +243,17 @@ def signer_cache_clear() -> None:
 
 
 def _ensure_active_key() -> SigningKey:
-    """First run: no key signs yet, so make one. Two workers racing: one insert wins."""
+    """First run: no key signs yet, so make one, and publish the next beside it, so that the
+    first rotation promotes a key verifiers already hold. Two workers racing: one insert wins."""
     try:
         with transaction.atomic():
-            key = _new_key(DEFAULT_ALGORITHM, KeyState.ACTIVE, timezone.now())
+            now = timezone.now()
+            key = _new_key(DEFAULT_ALGORITHM, KeyState.ACTIVE, now)
+            if not SigningKey.objects.filter(state=KeyState.NEXT).exists():
+                _new_key(DEFAULT_ALGORITHM, KeyState.NEXT, now)
             audit_record(
                 actor=system_actor("signing-keys"), action="signing_key.create", obj=key,
-                after=_summary(key), reason="No active signing key: created on first use.",
+                after=_summary(key), reason="No active signing key: created on first use, with the next one published.",
             )
             return key
     except IntegrityError:

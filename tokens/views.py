@@ -43,7 +43,7 @@ from .forms import (
 )
 from .access_previews import grant_preview
 from .access_reviews import may_launch as may_launch_review
-from .keys import signing_key_compromised, signing_keys_rotate
+from .keys import rotated_message, signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
 from .remote_json import FetchFailed
 from .resource_metadata import service_draft
@@ -411,7 +411,7 @@ def key_rotate(request):
     if not form.is_valid():
         return render(request, "tokens/key_list.html", {"keys": selectors.signing_keys(), "form": form}, status=400)
     key = signing_keys_rotate(actor=request.user, alg=form.cleaned_data["alg"])
-    messages.success(request, f"Rotated: {key.kid[:12]}… signs now; the previous key stays published until its tokens expire.")
+    messages.success(request, rotated_message(key, form.cleaned_data["alg"]))
     return redirect("tokens:key-list")
 
 

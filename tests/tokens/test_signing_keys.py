@@ -17,19 +17,19 @@ def states():
 
 def test_the_first_token_creates_an_es256_key(db):
     signer = active_signer()
-    key = SigningKey.objects.get()
+    key = SigningKey.objects.get(state=KeyState.ACTIVE)
     assert key.state == KeyState.ACTIVE and key.alg == "ES256" and key.kid == signer.kid
     assert AuditEvent.objects.filter(action="signing_key.create", actor_label="system:signing-keys").count() == 1
 
 
 def test_the_private_key_is_encrypted_at_rest(db, settings):
     signer = active_signer()
-    stored = bytes(SigningKey.objects.get().private_key_encrypted)
+    stored = bytes(SigningKey.objects.get(state=KeyState.ACTIVE).private_key_encrypted)
     der = signer.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     pem = signer.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     assert der not in stored and pem not in stored and b"PRIVATE" not in stored
     assert Fernet(settings.KEY_ENCRYPTION_KEY.encode()).decrypt(stored) == der
-    assert "private" not in str(SigningKey.objects.get().public_jwk).lower() and "d" not in SigningKey.objects.get().public_jwk
+    assert "private" not in str(SigningKey.objects.get(state=KeyState.ACTIVE).public_jwk).lower() and "d" not in SigningKey.objects.get(state=KeyState.ACTIVE).public_jwk
 
 
 def test_rotation_walks_the_states(sam):
@@ -68,10 +68,30 @@ def test_the_jwks_publishes_next_active_and_retiring_but_not_retired(sam, oauth)
     assert published_jwks() == response.json()
 
 
-def test_eddsa_is_allowed(sam):
+def test_eddsa_is_allowed_and_signs_from_the_rotation_after_it_was_published(sam):
+    active_signer()  # the first token made the first key, and published the next beside it
     signing_keys_rotate(actor=sam, alg="EdDSA")
-    assert SigningKey.objects.get(state=KeyState.ACTIVE).alg == "EdDSA"
-    assert active_signer().alg == "EdDSA"
+    assert SigningKey.objects.get(state=KeyState.ACTIVE).alg == "ES256"
+    published_next = SigningKey.objects.get(state=KeyState.NEXT)
+    assert published_next.alg == "EdDSA" and published_next.kid in {k["kid"] for k in published_jwks()["keys"]}
+    signing_keys_rotate(actor=sam)  # no algorithm named: the next key's
+    assert active_signer().kid == published_next.kid and active_signer().alg == "EdDSA"
+    assert SigningKey.objects.get(state=KeyState.NEXT).alg == "EdDSA"
+
+
+def test_every_rotation_signs_with_a_key_the_jwks_published_before_it(sam, oauth):
+    active_signer()
+    for alg in ("EdDSA", "ES256", None, "EdDSA"):
+        published = {k["kid"] for k in oauth.get("/oauth/jwks.json").json()["keys"]}
+        signing_keys_rotate(actor=sam, alg=alg)
+        assert active_signer().kid in published
+
+
+def test_the_rotate_button_says_when_another_algorithm_takes_over(client_for, sam):
+    active_signer()
+    response = client_for(sam).post("/keys/rotate/", {"alg": "EdDSA"}, follow=True)
+    assert b"(ES256) signs now" in response.content
+    assert b"The next key, published from now, is EdDSA: it signs from the next rotation" in response.content
 
 
 def test_a_next_key_can_be_prepared_ahead(sam):

@@ -22,7 +22,7 @@ def test_only_security_admins_see_keys_and_trust_domains(request, client_for, pe
 
 def test_a_security_admin_sees_the_keys_but_never_a_private_part(client_for, sam, db):
     active_signer()
-    key = SigningKey.objects.get()
+    key = SigningKey.objects.get(state=KeyState.ACTIVE)
     response = client_for(sam).get("/keys/")
     assert response.status_code == 200 and key.kid.encode() in response.content
     assert bytes(key.private_key_encrypted)[:20] not in response.content
@@ -33,7 +33,9 @@ def test_the_rotate_button_rotates(client_for, sam, db):
     response = client_for(sam).post("/keys/rotate/", {"alg": "EdDSA"})
     assert response.status_code == 302
     assert SigningKey.objects.get(kid=first.kid).state == KeyState.RETIRING
-    assert SigningKey.objects.get(state=KeyState.ACTIVE).alg == "EdDSA"
+    # The key published beside the first signs now; an EdDSA key is published to sign next.
+    assert SigningKey.objects.get(state=KeyState.ACTIVE).alg == "ES256"
+    assert SigningKey.objects.get(state=KeyState.NEXT).alg == "EdDSA"
     assert AuditEvent.objects.filter(action="signing_key.rotate", actor=sam).count() == 1
 
 

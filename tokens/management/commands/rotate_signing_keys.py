@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from nhiportal.audit.services import system_actor
-from tokens.keys import SIGNING_ALGORITHMS, signing_keys_retire_due, signing_keys_rotate
+from tokens.keys import SIGNING_ALGORITHMS, rotated_message, signing_keys_retire_due, signing_keys_rotate
 from tokens.models import KeyState, SigningKey
 
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--alg", choices=SIGNING_ALGORITHMS, help="Algorithm of the new keys (default: the current one's).")
+        parser.add_argument("--alg", choices=SIGNING_ALGORITHMS, help="Algorithm of the key prepared next, which signs from the following rotation (default: the next key's).")
         parser.add_argument("--if-older-than", type=int, metavar="DAYS", help="Rotate only if the active key is older.")
         parser.add_argument("--retire-only", action="store_true")
 
@@ -35,4 +35,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"The active key {active.kid} is younger than {if_older_than} days; not rotated. Retired {len(retired)}.")
                 return
         key = signing_keys_rotate(actor=actor, alg=alg)
-        self.stdout.write(f"Rotated: {key.kid} ({key.alg}) signs now.")
+        self.stdout.write(rotated_message(key, alg))
