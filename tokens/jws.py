@@ -19,6 +19,9 @@ from jwt.algorithms import get_default_algorithms
 from nhiportal import json_input
 
 ALGORITHMS = {name: alg for name, alg in get_default_algorithms().items() if name in ("ES256", "EdDSA", "RS256", "PS256")}
+# RFC 9864: "Ed25519" is the fully specified name of EdDSA over Ed25519, the one curve taken
+# here; libraries that follow it (joserfc) sign with that name and refuse "EdDSA" by default.
+ALGORITHMS["Ed25519"] = ALGORITHMS["EdDSA"]
 _SEGMENT = re.compile(rb"[A-Za-z0-9_-]*")
 MAX_TOKEN_BYTES = 16_384
 

@@ -25,7 +25,8 @@ PUBLIC_MEMBERS = {
     "OKP": ("kty", "crv", "x"),
     "RSA": ("kty", "e", "n"),
 }
-ALGORITHMS = {"EC": ("ES256",), "OKP": ("EdDSA",), "RSA": ("RS256", "PS256")}
+# For an Ed25519 key, "EdDSA" and RFC 9864's "Ed25519" name the same signature.
+ALGORITHMS = {"EC": ("ES256",), "OKP": ("EdDSA", "Ed25519"), "RSA": ("RS256", "PS256")}
 MIN_RSA_BITS = 2048
 PRIVATE_KEY_REFUSED = (
     "This is a private key. Paste the public key only; nothing was stored. "
@@ -147,7 +148,7 @@ def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
     if "alg" in data:
         if data["alg"] not in algorithms:
             raise ValidationError(f"A {kty} key signs with {' or '.join(algorithms)}, not {data['alg']!s:.20}.", code="alg")
-        algorithms = (data["alg"],)
+        algorithms = ALGORITHMS["OKP"] if kty == "OKP" else (data["alg"],)
     if require_kid and not data.get("kid"):
         raise ValidationError("Every key in the bundle needs a \"kid\".", code="invalid")
     public = {m: data[m] for m in PUBLIC_MEMBERS[kty]}

@@ -152,7 +152,7 @@ def test_a_bound_token_is_exchanged_only_with_a_proof_of_its_key(oauth, granted,
 
 def test_discovery_lists_the_proof_algorithms(oauth):
     assert set(oauth.get("/.well-known/oauth-authorization-server").json()["dpop_signing_alg_values_supported"]) == {
-        "ES256", "EdDSA", "PS256", "RS256",
+        "ES256", "Ed25519", "EdDSA", "PS256", "RS256",
     }
 
 
@@ -214,7 +214,7 @@ def test_a_protected_view_takes_the_dpop_scheme_and_challenges_a_bad_proof(verif
     bad = factory.get("/api/tickets", HTTP_AUTHORIZATION=f"DPoP {bound}", HTTP_DPOP=Holder().proof("GET", url, token=bound))
     refused = tickets(bad)
     assert refused.status_code == 401 and json.loads(refused.content)["error"] == "invalid_dpop_proof"
-    assert refused["WWW-Authenticate"].startswith('DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_dpop_proof"')
+    assert refused["WWW-Authenticate"].startswith('DPoP realm="api", algs="ES256 Ed25519 EdDSA PS256 RS256", error="invalid_dpop_proof"')
     as_bearer = tickets(factory.get("/api/tickets", HTTP_AUTHORIZATION=f"Bearer {bound}"))
     assert as_bearer.status_code == 401 and "bound to a DPoP key" in json.loads(as_bearer.content)["error_description"]
 
