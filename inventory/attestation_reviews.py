@@ -4,8 +4,12 @@ An owner attests that an identity is still needed and its scope still right. A r
 security admin who does not own the identity (and did not attest) reviews that statement:
 confirms it, or rejects it with a reason. A rejected attestation no longer counts: the
 identity is due for attestation today, its last attestation is the one before, and the open
-campaigns it answered wait for it again. If no owner attests within the grace period, the
-sweep suspends the identity as for any lapse (inventory/lapses.py). The owners read the
+campaigns it answered wait for it again. While that rejection is the latest review, an
+owner's new attestation counts only once a reviewer confirms it: it waits for review as any
+does, but the due date and the last attestation stay as they are until the confirmation
+moves them (else attesting again at once would undo the rejection). If no attestation is
+confirmed within the grace period, the sweep suspends the identity as for any lapse
+(inventory/lapses.py). The owners read the
 reason on the identity page and by mail (`manage.py notify_attestation_reviews`); reviewers
 hear of what waits for them once a day (`manage.py notify_attestation_waiting`).
 
@@ -13,9 +17,13 @@ Only an identity's latest attestation waits for review: a new one supersedes it,
 does offboarding. Every decision writes one audit event.
 """
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record
@@ -27,6 +35,64 @@ from . import visibility
 from .models import AIIdentity, Attestation, AttestationReview, CampaignItem, Ownership, Status
 
 REVIEWERS = "A reviewer or security admin who neither made the attestation nor owns the identity reviews it."
+REVIEWED = (AttestationReview.CONFIRMED, AttestationReview.REJECTED)
+
+
+def standing_rejection(identity: AIIdentity, *, before: Attestation | None = None) -> Attestation | None:
+    """The identity's latest reviewed attestation (of those made before `before`, if given) if
+    a reviewer rejected it: while it stands, a new attestation counts only once confirmed."""
+    reviewed = Attestation.objects.filter(identity_id=identity.pk, review__in=REVIEWED)
+    if before is not None:
+        reviewed = reviewed.filter(Q(attested_at__lt=before.attested_at) | Q(attested_at=before.attested_at, pk__lt=before.pk))
+    latest = reviewed.order_by("-attested_at", "-pk").first()
+    return latest if latest is not None and latest.review == AttestationReview.REJECTED else None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an identity's attestation stands: the one waiting for a reviewer, if any, and the
+    rejection that stands, if its latest review was one."""
+
+    waiting: Attestation | None = None
+    rejection: Attestation | None = None
+
+    @property
+    def counts_once_confirmed(self) -> bool:
+        """An owner's attestation (the one waiting, or the next) moves nothing until confirmed."""
+        return self.rejection is not None
+
+    @property
+    def notice(self) -> str:
+        if self.rejection is None:
+            return ""
+        r = self.rejection
+        said = f"{r.reviewed_by_label} rejected the attestation of {r.attested_at:%Y-%m-%d}: {r.review_reason}"
+        if self.waiting is None:
+            return f"{said} Put that right, then attest again: that attestation counts once a reviewer confirms it."
+        return (
+            f"{said} The attestation {self.waiting.person.get_username()} made on {self.waiting.attested_at:%Y-%m-%d} "
+            "waits for a reviewer: since the last one was rejected, the due date and last attestation move only once a reviewer confirms it."
+        )
+
+
+def standings(identity_ids) -> dict:
+    """Standing by identity id, for those with an attestation waiting or a rejection standing
+    (two queries however many identities: the API lists them a page at a time)."""
+    latest_reviewed = Attestation.objects.filter(identity=OuterRef("identity"), review__in=REVIEWED).order_by("-attested_at", "-pk").values("pk")[:1]
+    rows = (
+        Attestation.objects.filter(identity__in=list(identity_ids))
+        .filter(Q(review=AttestationReview.PENDING) | Q(review=AttestationReview.REJECTED, pk=Subquery(latest_reviewed)))
+        .select_related("person").order_by("attested_at", "pk")
+    )
+    found = {}
+    for attestation in rows:  # oldest first: a later one waiting stands in place of an earlier
+        waiting, rejection = found.get(attestation.identity_id, (None, None))
+        if attestation.review == AttestationReview.PENDING:
+            waiting = attestation
+        else:
+            rejection = attestation
+        found[attestation.identity_id] = (waiting, rejection)
+    return {pk: Standing(waiting=w, rejection=r) for pk, (w, r) in found.items()}
 
 
 def may_review(user, attestation: Attestation) -> bool:
@@ -71,15 +137,41 @@ def _decide(attestation: Attestation, *, actor, review: str, reason: str) -> Non
     attestation.save(update_fields=["review", "reviewed_by", "reviewed_by_label", "reviewed_at", "review_reason"])
 
 
+def _count(attestation: Attestation) -> tuple[dict, dict]:
+    """An attestation made while a rejection stood is confirmed: it counts now, as it would have
+    when made (due its interval after it), though no later than an open campaign that asks for
+    an attestation since. Never brings the due date forward. Answers (before, after)."""
+    identity = attestation.identity
+    before = {"attestation_due": identity.attestation_due, "last_attested_at": identity.last_attested_at}
+    due = (attestation.attested_at + timedelta(days=identity.attestation_interval_days)).date()
+    asked = CampaignItem.objects.filter(identity=identity, attestation__isnull=True, campaign__closed_at__isnull=True)
+    asked_by = asked.aggregate(due=Min("campaign__due"))["due"]
+    if asked_by is not None:
+        due = min(due, asked_by)
+    if identity.attestation_due is None or due > identity.attestation_due:
+        identity.attestation_due = due
+    if identity.last_attested_at is None or attestation.attested_at > identity.last_attested_at:
+        identity.last_attested_at = attestation.attested_at
+    after = {"attestation_due": identity.attestation_due, "last_attested_at": identity.last_attested_at}
+    if after != before:
+        identity.version += 1
+        identity.updated_at = attestation.reviewed_at
+        identity.save(update_fields=["attestation_due", "last_attested_at", "version", "updated_at"])
+    return before, after
+
+
 @transaction.atomic
 def attestation_confirm(*, actor, attestation: Attestation, reason: str = "") -> Attestation:
-    """The reviewer agrees: the identity is still needed and its scope still right."""
+    """The reviewer agrees: the identity is still needed and its scope still right. If it was
+    made while a rejection stood, it counts from now (the due date and last attestation move)."""
     attestation = _waiting(attestation, actor)
+    held = standing_rejection(attestation.identity, before=attestation) is not None
     _decide(attestation, actor=actor, review=AttestationReview.CONFIRMED, reason=(reason or "").strip())
+    before, after = _count(attestation) if held else ({}, {})
     audit_record(
         actor=actor, action="attestation.confirm", obj=attestation, object_repr=_repr(attestation),
-        identity=attestation.identity_id, before={"review": AttestationReview.PENDING},
-        after={"review": attestation.review}, reason=attestation.review_reason,
+        identity=attestation.identity_id, before={"review": AttestationReview.PENDING, **before},
+        after={"review": attestation.review, **after}, reason=attestation.review_reason,
     )
     return attestation
 
@@ -106,14 +198,17 @@ def attestation_reject(*, actor, attestation: Attestation, reason: str) -> Attes
     if not reason:
         raise ValidationError({"reason": "Say what is wrong (no longer needed, scope too wide...): the owners read this."})
     attestation = _waiting(attestation, actor)
+    # Made while a rejection stood, it never counted: the last attestation stays as it is.
+    held = standing_rejection(attestation.identity, before=attestation) is not None
     _decide(attestation, actor=actor, review=AttestationReview.REJECTED, reason=reason)
     identity = attestation.identity
     before = {"attestation_due": identity.attestation_due, "last_attested_at": identity.last_attested_at}
     today = timezone.localdate()
     if identity.status in (Status.ACTIVE, Status.SUSPENDED) and (identity.attestation_due is None or identity.attestation_due > today):
         identity.attestation_due = today
-    standing = identity.attestations.exclude(pk=attestation.pk).exclude(review=AttestationReview.REJECTED).order_by("-attested_at").first()
-    identity.last_attested_at = standing.attested_at if standing else None
+    if not held:
+        standing = identity.attestations.exclude(pk=attestation.pk).exclude(review=AttestationReview.REJECTED).order_by("-attested_at").first()
+        identity.last_attested_at = standing.attested_at if standing else None
     identity.version += 1
     identity.updated_at = attestation.reviewed_at
     identity.save(update_fields=["attestation_due", "last_attested_at", "version", "updated_at"])
@@ -163,7 +258,8 @@ def rejections_notify(*, actor) -> dict:
                 f"  {a.review_reason}",
                 "",
                 f"The identity is due for attestation again today. Put right what the reviewer names, then attest: {base_url}/identities/{a.identity_id}/",
-                f"Unless an owner attests within {nhi_setting('ATTESTATION_GRACE_DAYS')} days, the identity is suspended and its tokens revoked.",
+                "That attestation counts once a reviewer confirms it: until then the identity stays due.",
+                f"Unless one is confirmed within {nhi_setting('ATTESTATION_GRACE_DAYS')} days, the identity is suspended and its tokens revoked.",
             ]),
             to=told[a.identity_id],
         )
@@ -201,6 +297,8 @@ def waiting_notify(*, actor) -> dict:
         owners = {}
         for identity_id, person_id in Ownership.objects.filter(identity__in={a.identity_id for a in waiting}).values_list("identity_id", "person_id"):
             owners.setdefault(identity_id, set()).add(person_id)
+        # The owners of these wait for a confirmation before their attestation counts.
+        held = {pk for pk, standing in standings({a.identity_id for a in waiting}).items() if standing.counts_once_confirmed}
         digests = {}
         for person in reviewers_and_admins():
             theirs = [a for a in waiting if a.person_id != person.pk and person.pk not in owners.get(a.identity_id, ())]
@@ -217,7 +315,8 @@ def waiting_notify(*, actor) -> dict:
         n = len(attestations)
         lines = [f"{n} attestation{'s' if n != 1 else ''} of identities you do not own wait{'' if n != 1 else 's'} for your review:", ""]
         for a in attestations[:DIGEST_LISTED]:
-            lines += [f"- {a.person.get_username()} attested {a.identity.name}: {a.note[:120] or '(no note)'}", f"  {base_url}/attestations/{a.pk}/"]
+            after = " after a rejection (it counts once confirmed)" if a.identity_id in held else ""
+            lines += [f"- {a.person.get_username()} attested {a.identity.name}{after}: {a.note[:120] or '(no note)'}", f"  {base_url}/attestations/{a.pk}/"]
         if n > DIGEST_LISTED:
             lines += ["", f"and {n - DIGEST_LISTED} more."]
         lines += ["", f"Confirm them, or reject one saying what is wrong: {base_url}/attestations/?view=waiting"]

@@ -7,16 +7,17 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 from nhiportal.conf import nhi_setting
+from nhiportal.identity_filter import name_key
 from nhiportal.ids import IdsOnly
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import bulk_action_form
 
 from . import networks
-from .models import MAX_TOKEN_RATE_PER_MINUTE, AIIdentity, Environment, Kind, OwnerRole
+from .models import MAX_TOKEN_RATE_PER_MINUTE, NAME_TAKEN, AIIdentity, Environment, Kind, OwnerRole
 from .people_picker import PeopleChoiceField, PersonChoiceField
 from .policy_facts import in_service
 from .selectors import people_who_can_own
-from .services import EDITABLE_FIELDS
+from .services import EDITABLE_FIELDS, PRIMARY_OWNER_DECIDES, name_taken
 
 MAX_ATTESTATION_INTERVAL_DAYS = 365
 # Identity fields that only security admins set, on the pages and the API alike.
@@ -83,9 +84,9 @@ class IdentityForm(forms.ModelForm):
             "purpose": forms.Textarea(attrs={"rows": 3}),
             "offboarding_plan": forms.Textarea(attrs={"rows": 3}),
         }
-        error_messages = {"name": {"unique": "Another identity already has this name; choose another."}}
+        error_messages = {"name": {"unique": NAME_TAKEN}}
         help_texts = {
-            "name": "Unique in the portal, e.g. support-summariser-prod.",
+            "name": "Unique in the portal whatever the case of its letters, e.g. support-summariser-prod.",
             "purpose": "What it does and for whom: reviewers judge its access against this.",
             "offboarding_plan": "What must happen when it is retired (keys, data, downstream systems).",
         }
@@ -111,6 +112,15 @@ class IdentityForm(forms.ModelForm):
                 self.fields["attestation_interval_days"].initial = nhi_setting("ATTESTATION_INTERVAL_DAYS")
             default = nhi_setting("TOKEN_RATE_PER_MINUTE")
             self.fields["token_rate_per_minute"].widget.attrs["placeholder"] = f"{default} (the portal's default)" if default else "no limit (the portal's default)"
+
+    def clean_name(self):
+        # Next to the field, as the service would refuse it; the database's constraint on the
+        # name in lower case would otherwise answer above the form, naming no field.
+        name = name_key(self.cleaned_data["name"])
+        unchanged = not self.instance._state.adding and name == self.instance.name
+        if name and not unchanged and name_taken(name, other_than=None if self.instance._state.adding else self.instance.pk):
+            raise ValidationError(NAME_TAKEN)
+        return name
 
     def descriptive_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}
@@ -149,8 +159,14 @@ class EditForm(ReportsBadVersion, IdentityForm):
 
 
 class OwnersForm(VersionedForm):
-    primary_owner = PersonChoiceField(queryset=None, help_text="The person accountable for the identity.")
-    backup_owners = PeopleChoiceField(queryset=None, required=False)
+    """Who may change what is the service's rule (inventory/services.identity_owners_set): the
+    form says it beside the fields, and the service's refusal lands next to the field."""
+
+    primary_owner = PersonChoiceField(queryset=None, help_text=f"The person accountable for the identity. {PRIMARY_OWNER_DECIDES}")
+    backup_owners = PeopleChoiceField(
+        queryset=None, required=False,
+        help_text="A backup owner may add backups, or remove themselves; only the primary owner or a security admin removes others.",
+    )
 
     def __init__(self, *args, identity: AIIdentity, owners, **kwargs):
         primary = next((o.person for o in owners if o.role == OwnerRole.PRIMARY), None)

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -48,6 +49,11 @@ class Status(models.TextChoices):
 
 
 MAX_TOKEN_RATE_PER_MINUTE = 1_000_000
+
+
+# Names are unique without regard to case: "payroll-bot" and "Payroll-Bot" would read as one
+# identity, and the audit and decision filters match names in any case.
+NAME_TAKEN = "Another identity already has this name (names are compared without regard to case)."
 
 
 def token_rate_limit(own: int | None) -> int:
@@ -112,6 +118,10 @@ class AIIdentity(models.Model):
             models.Index(fields=["kind", "name"], name="identity_kind_name_idx"),
             models.Index(fields=["environment", "name"], name="identity_env_name_idx"),
             models.Index(fields=["-risk_score", "name"], name="identity_risk_name_idx"),
+        ]
+        # `name` stays unique as well: its index serves the list's sort by name.
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="identity_name_unique_any_case", violation_error_message=NAME_TAKEN),
         ]
 
     def __str__(self):

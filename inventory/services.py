@@ -2,13 +2,14 @@
 
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.identity_filter import identities_named, name_key
 from nhiportal.people.roles import is_security_admin
 
 from . import attestation_reviews, campaigns, networks
@@ -22,7 +23,7 @@ from .lifecycle import (
     identity_deactivated,
     missing_for_activation,
 )
-from .models import AIIdentity, Attestation, ClaimState, Ownership, OwnerRole, OwnershipClaim, Status
+from .models import NAME_TAKEN, AIIdentity, Attestation, ClaimState, Ownership, OwnerRole, OwnershipClaim, Status
 from .policy_facts import in_service, loosened
 
 OWNER_PERMS = ("inventory.view_aiidentity", "inventory.change_aiidentity")
@@ -84,6 +85,34 @@ def _revoke_owner_perms(identity: AIIdentity, person) -> None:
         remove_perm(perm, person, identity)
 
 
+def name_taken(name: str, *, other_than=None) -> bool:
+    """Whether another identity has this name, in any case (as the unique constraint compares)."""
+    others = AIIdentity.objects.exclude(pk=other_than) if other_than else AIIdentity.objects.all()
+    return identities_named(others, name).exists()
+
+
+def _identity_name(name: str, *, other_than=None) -> str:
+    """The name as stored (NFKC, so a full-width or ligature look-alike is the plain name);
+    refused next to the field if another identity has it in any case, rather than by the
+    database as an error without a field."""
+    name = name_key(name)
+    if name and name_taken(name, other_than=other_than):
+        raise ValidationError({"name": NAME_TAKEN})
+    return name
+
+
+def _save_named(identity: AIIdentity) -> None:
+    """Save; a name someone took since it was checked (a concurrent registration or rename)
+    is refused as one taken before, not answered with a server error."""
+    try:
+        with transaction.atomic():
+            identity.save()
+    except IntegrityError:
+        if name_taken(identity.name, other_than=identity.pk):
+            raise ValidationError({"name": NAME_TAKEN}) from None
+        raise
+
+
 def _validate_owners(primary_owner, backup_owners) -> list:
     if primary_owner is None:
         raise ValidationError({"primary_owner": "An identity needs a primary owner."})
@@ -112,7 +141,7 @@ def identity_register(
     """Register a new identity in state `registered`, with its owners."""
     backups = _validate_owners(primary_owner, backup_owners)
     identity = AIIdentity(
-        name=name.strip(),
+        name=_identity_name(name),
         kind=kind,
         purpose=purpose.strip(),
         environment=environment,
@@ -127,7 +156,7 @@ def identity_register(
     # The portal-wide interval (settings.NHI) unless this identity is given its own.
     identity.attestation_interval_days = attestation_interval_days or nhi_setting("ATTESTATION_INTERVAL_DAYS")
     identity.full_clean()
-    identity.save()
+    _save_named(identity)
     owners = [(primary_owner, OwnerRole.PRIMARY)] + [(p, OwnerRole.BACKUP) for p in backups]
     for person, role in owners:
         Ownership.objects.create(identity=identity, person=person, role=role)
@@ -151,6 +180,9 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
         raise ValidationError(f"Not editable: {', '.join(sorted(unknown))}")
     if "allowed_networks" in changes:
         changes["allowed_networks"] = _networks(changes["allowed_networks"])
+    if "name" in changes:  # checked only when it changes: keeping one's own name is no clash
+        name = name_key(changes["name"])
+        changes["name"] = name if name == identity.name else _identity_name(name, other_than=identity.pk)
     before = identity_snapshot(identity)
     for field, value in changes.items():
         setattr(identity, field, value.strip() if isinstance(value, str) else value)
@@ -165,7 +197,7 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
             raise ValidationError(refused)
     identity.version += 1
     identity.updated_at = timezone.now()
-    identity.save()
+    _save_named(identity)
     audit_record(
         actor=actor,
         action="identity.update",
@@ -176,11 +208,60 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
     return identity
 
 
+PRIMARY_OWNER_DECIDES = "Only the primary owner or a security admin changes the primary owner."
+OWNERS_CHANGED_BY = "Only the identity's owners or a security admin change its owners."
+
+
+def _approves_claim(actor, identity: AIIdentity, new_primary) -> bool:
+    """The actor approves the new primary owner's claim on the identity (inventory/claims.py,
+    which has already found it orphaned): the reviewer decides who answers for it now."""
+    from .claims import may_decide  # claims imports this module
+
+    if getattr(actor, "pk", None) is None:  # a system or agent actor decides no claim
+        return False
+    claim = OwnershipClaim.objects.filter(identity=identity, claimant=new_primary, state=ClaimState.PENDING).first()
+    return claim is not None and may_decide(actor, claim)
+
+
+def _refuse_owner_change(actor, identity: AIIdentity, current: dict, wanted: dict) -> None:
+    """Who changes which owners. The primary owner answers for the identity, so they and
+    security admins change anything (a handover of a leaver's identities is a security
+    admin's); a reviewer approving a claim makes the claimant primary. A backup owner may
+    add backups and remove themselves, never change the primary owner or remove another:
+    else a backup could take the identity from the person who answers for it."""
+    if is_security_admin(actor):
+        return
+    mine = current.get(getattr(actor, "pk", None))
+    if mine is not None and mine.role == OwnerRole.PRIMARY:
+        return
+    new_primary = next(person for person, role in wanted.values() if role == OwnerRole.PRIMARY)
+    if mine is None:
+        if _approves_claim(actor, identity, new_primary):
+            return
+        raise PermissionDenied(OWNERS_CHANGED_BY)
+    errors = {}
+    primary = next((o.person for o in current.values() if o.role == OwnerRole.PRIMARY), None)
+    if primary is None or new_primary.pk != primary.pk:
+        errors["primary_owner"] = f"{PRIMARY_OWNER_DECIDES} Keep {primary.get_username() if primary else 'it as it is'}."
+    removed = sorted(
+        o.person.get_username() for person_id, o in current.items()
+        if person_id not in wanted and o.role == OwnerRole.BACKUP and person_id != actor.pk
+    )
+    if removed:
+        errors["backup_owners"] = (
+            f"Only the primary owner or a security admin removes other owners: keep {', '.join(removed)}. "
+            "You may add backups, or remove yourself."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def identity_owners_set(
     *, actor, identity: AIIdentity, primary_owner, backup_owners=(), expected_version: int | None = None, reason: str = ""
 ) -> AIIdentity:
-    """Replace the owner list: one primary, any backups. Object permissions follow."""
+    """Replace the owner list: one primary, any backups. Object permissions follow.
+    Who may change what: _refuse_owner_change."""
     identity = _lock(identity)
     if expected_version is not None and identity.version != expected_version:
         raise StaleEdit()
@@ -190,6 +271,7 @@ def identity_owners_set(
     wanted = {primary_owner.pk: (primary_owner, OwnerRole.PRIMARY)}
     wanted.update({p.pk: (p, OwnerRole.BACKUP) for p in backups})
     current = {o.person_id: o for o in identity.ownerships.select_related("person")}
+    _refuse_owner_change(actor, identity, current, wanted)
     before = {o.person.get_username(): o.role for o in current.values()}
     for person_id, ownership in current.items():
         if person_id not in wanted:
@@ -302,21 +384,29 @@ def identity_offboard(*, actor, identity: AIIdentity, reason: str, expected_vers
 
 @transaction.atomic
 def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestation:
-    """An owner confirms the identity is still needed; the next attestation falls due later."""
+    """An owner confirms the identity is still needed; the next attestation falls due later.
+
+    While a reviewer's rejection is the identity's latest review, the attestation waits for a
+    reviewer before it counts: the due date and last attestation stay as they are until a
+    confirmation moves them (inventory/attestation_reviews.py), else attesting again at once
+    would undo the rejection, and the sweep's suspension for a lapse with it. The attestation
+    returned carries `standing_rejection` (None, or the rejected one), so callers can say so."""
     identity = _lock(identity)
     if identity.status not in (Status.ACTIVE, Status.SUSPENDED):
         raise TransitionRefused("Only active or suspended identities are attested.")
     now = timezone.now()
+    rejection = attestation_reviews.standing_rejection(identity)
     # The new statement is the one a reviewer reads: any still waiting is superseded by it.
     superseded = attestation_reviews.attestations_supersede(identity, by="A later attestation stands in its place.")
     attestation = Attestation.objects.create(identity=identity, person=actor, attested_at=now, note=note.strip())
     answered = campaigns.answer_open_items(identity, attestation)
     before = {"attestation_due": identity.attestation_due}
-    identity.last_attested_at = now
-    identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
-    identity.version += 1
-    identity.updated_at = now
-    identity.save()
+    if rejection is None:
+        identity.last_attested_at = now
+        identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
+        identity.version += 1
+        identity.updated_at = now
+        identity.save()
     audit_record(
         actor=actor,
         action="identity.attest",
@@ -324,9 +414,11 @@ def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestati
         before=before,
         after={
             "attestation_due": identity.attestation_due,
+            **({"counts_once_confirmed": True, "rejected_attestation": rejection.pk} if rejection else {}),
             **({"campaign_items_answered": answered} if answered else {}),
             **({"attestations_superseded": superseded} if superseded else {}),
         },
         reason=note.strip(),
     )
+    attestation.standing_rejection = rejection
     return attestation

@@ -1,17 +1,44 @@
 """The identity filter of the audit and decision logs: people type a name, links carry the id."""
 
+import re
+import unicodedata
 import uuid
 
 import django_filters
 from django import forms
 from django.apps import apps
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Lower
+
+
+def name_key(name: str) -> str:
+    """A name as the portal stores it: Unicode NFKC (a full-width or ligature spelling is
+    the plain one), without surrounding spaces."""
+    return unicodedata.normalize("NFKC", name or "").strip()
+
+
+def identities_named(identities: QuerySet, name: str) -> QuerySet:
+    """The identities whose name is `name` (as name_key spells it) regardless of case.
+
+    Lower on both sides is the rule of the unique constraint on names, and its index answers
+    it. A name with letters beyond ASCII is also matched case-insensitively by a regular
+    expression: SQLite's LOWER folds ASCII letters only, so "PÄY" and "päy" differ there.
+    """
+    name = name_key(name)
+    same = Q(folded_name=Lower(Value(name)))
+    if not name.isascii():
+        same |= Q(name__iregex=f"^{re.escape(name)}$")
+    return identities.alias(folded_name=Lower("name")).filter(same)
 
 
 class IdentityFilter(django_filters.CharFilter):
-    """Rows about one identity, named by its id (its client_id) or by its exact name, any case.
+    """Rows about one identity, named by its id (its client_id) or by its name, in any case.
 
-    A name no identity has matches nothing, as an unknown id does. Looked up by name (the
-    audit log imports no app); callers narrow the rows by their own gate first.
+    A name matches one identity or none: names are unique regardless of case, and should
+    older data still hold two that differ only in case of letters beyond ASCII, the name is
+    ambiguous and matches nothing (the id tells them apart), so one trail never shows as
+    another's. A name no identity has matches nothing, as an unknown id does. Looked up by
+    name (the audit log imports no app); callers narrow the rows by their own gate first.
     """
 
     def __init__(self, **kwargs):
@@ -27,5 +54,6 @@ class IdentityFilter(django_filters.CharFilter):
         try:
             return qs.filter(identity_id=uuid.UUID(value))
         except ValueError:
-            named = apps.get_model("inventory", "AIIdentity").objects.filter(name__iexact=value)
-            return qs.filter(identity_id__in=named.values("pk"))
+            identities = apps.get_model("inventory", "AIIdentity").objects.all()
+            matches = list(identities_named(identities, value).values_list("pk", flat=True)[:2])
+            return qs.filter(identity_id=matches[0]) if len(matches) == 1 else qs.none()

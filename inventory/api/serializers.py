@@ -6,7 +6,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inventory import networks
+from inventory import attestation_reviews, networks
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.models import MAX_TOKEN_RATE_PER_MINUTE
 from inventory.lifecycle import allowed_actions
@@ -25,8 +25,46 @@ def primary_first(ownerships) -> list:
     return sorted(ownerships, key=lambda o: (o.role != OwnerRole.PRIMARY, o.person.username))
 
 
+class AttestationRejectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="the rejected attestation (GET /api/v1/attestations/{id}/)")
+    attested_at = serializers.DateTimeField()
+    reviewed_by = serializers.CharField(source="reviewed_by_label")
+    reviewed_at = serializers.DateTimeField()
+    reason = serializers.CharField(source="review_reason")
+
+
+class WaitingAttestationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    attested_by = serializers.CharField(source="person.username")
+    attested_at = serializers.DateTimeField()
+
+
+class AttestationStandingSerializer(serializers.Serializer):
+    """Where the identity's attestation stands with its reviewers."""
+
+    waiting = WaitingAttestationSerializer(allow_null=True, help_text="the owner's latest attestation, while it waits for a reviewer")
+    rejection = AttestationRejectionSerializer(allow_null=True, help_text="the latest review, if a reviewer rejected the attestation")
+    counts_once_confirmed = serializers.BooleanField(
+        help_text="a rejection stands: an owner's attestation (the one waiting, or the next) moves attestation_due and "
+        "last_attested_at only once a reviewer confirms it",
+    )
+    detail = serializers.CharField(help_text="what that means, in words; empty when no rejection stands")
+
+
+class IdentityListSerializer(serializers.ListSerializer):
+    """Reads where every identity's attestation stands at once, not once per identity."""
+
+    def to_representation(self, data):
+        identities = list(data.all() if hasattr(data, "all") else data)
+        self.child.attestation_standings = attestation_reviews.standings([i.pk for i in identities])
+        return super().to_representation(identities)
+
+
 class IdentitySerializer(serializers.Serializer):
     """An identity as the API shows it. Expects the viewset's annotated, prefetched queryset."""
+
+    class Meta:
+        list_serializer_class = IdentityListSerializer
 
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -51,6 +89,7 @@ class IdentitySerializer(serializers.Serializer):
     risk_score = serializers.IntegerField(help_text="0 to 100: the weights of what was wrong with it at the last hourly scoring.")
     risk_level = serializers.ChoiceField(choices=["high", "medium", "low", "none"])
     risk_factors = serializers.ListField(child=serializers.CharField(), help_text="What was wrong: orphaned, leaked, attestation_overdue, ...")
+    attestation_review = serializers.SerializerMethodField()
     owners = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -63,6 +102,17 @@ class IdentitySerializer(serializers.Serializer):
 
     def get_allowed_actions(self, identity) -> list[str]:
         return allowed_actions(identity)
+
+    @extend_schema_field(AttestationStandingSerializer)
+    def get_attestation_review(self, identity):
+        known = getattr(self, "attestation_standings", None)
+        if known is None:  # one identity, not a list
+            known = attestation_reviews.standings([identity.pk])
+        standing = known.get(identity.pk) or attestation_reviews.Standing()
+        return AttestationStandingSerializer({
+            "waiting": standing.waiting, "rejection": standing.rejection,
+            "counts_once_confirmed": standing.counts_once_confirmed, "detail": standing.notice,
+        }).data
 
 
 class _DescriptiveFields(serializers.Serializer):

@@ -60,7 +60,7 @@ def test_it_shows_explicit_fields_with_owners_and_flags(alice, bob, client_for, 
         "id", "name", "kind", "purpose", "environment", "trust_boundary", "autonomy", "sensitivity_ceiling",
         "offboarding_plan", "allowed_networks", "status", "status_reason", "status_changed_at", "attestation_interval_days",
         "token_rate_per_minute", "token_rate_limit", "attestation_due", "last_attested_at", "attestation_overdue", "orphaned", "owners", "allowed_actions",
-        "created_at", "updated_at", "version", "risk_score", "risk_level", "risk_factors",
+        "attestation_review", "created_at", "updated_at", "version", "risk_score", "risk_level", "risk_factors",
     }
 
 

@@ -48,7 +48,7 @@ def test_it_refuses_a_name_already_taken(alice, bob, client_for, make_identity):
     make_identity(bob, name="ticket-summariser")
     response = client_for(alice).post(REGISTER, form_data())
     assert response.status_code == 400
-    assert b'id="id_name-error">Another identity already has this name; choose another.' in response.content
+    assert b'id="id_name-error">Another identity already has this name (names are compared without regard to case).' in response.content
     assert AIIdentity.objects.count() == 1
 
 
