@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from nhiportal.audit.selectors import event_list, events_for_identities
 from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everything
+from nhiportal.sweep.models import SweepStep
 
 from . import visibility
 from .claims import DECIDING_ROLES, may_claim
@@ -59,6 +60,29 @@ def with_attention_flags(queryset: QuerySet) -> QuerySet:
     )
 
 
+# The governance sweep's step that stores every identity's risk score (tokens/posture.py).
+RISK_SCORING_STEP = "score_identities"
+
+
+def risk_scored_at():
+    """When the sweep's risk scoring last succeeded; None if it never has."""
+    return SweepStep.objects.filter(name=RISK_SCORING_STEP).values_list("last_success_at", flat=True).first()
+
+
+def unscored_q(scored_at) -> Q:
+    """Identities the risk scoring has not looked at yet: the stored 0 is the column's default,
+    not a finding. That is every 0 before the scoring first ran, and since then a 0 on an
+    identity registered after its last run."""
+    unscored = Q(risk_score=0)
+    return unscored if scored_at is None else unscored & Q(created_at__gt=scored_at)
+
+
+def is_unscored(identity: AIIdentity) -> bool:
+    """unscored_q for one identity already read."""
+    scored_at = risk_scored_at()
+    return identity.risk_score == 0 and (scored_at is None or identity.created_at > scored_at)
+
+
 def identity_rows(pks: list) -> list[AIIdentity]:
     """The identities with these primary keys, in that order, with owner facts and flags.
 
@@ -66,7 +90,8 @@ def identity_rows(pks: list) -> list[AIIdentity]:
     annotates only the rows it shows, so the per-row subqueries run 25 times, not per match.
     Callers pass keys they took from a gated queryset.
     """
-    rows = with_attention_flags(with_owner_facts(AIIdentity.objects.filter(pk__in=pks))).in_bulk()
+    rows = with_attention_flags(with_owner_facts(AIIdentity.objects.filter(pk__in=pks)))
+    rows = rows.annotate(risk_unscored=ExpressionWrapper(unscored_q(risk_scored_at()), output_field=BooleanField())).in_bulk()
     return [rows[pk] for pk in pks if pk in rows]
 
 
@@ -149,14 +174,16 @@ def status_counts(*, user) -> dict[str, int]:
 
 
 def risk_counts(*, user) -> dict[str, int]:
-    """How many identities in service the user may see are at each risk level (stored score)."""
+    """How many identities in service the user may see are at each risk level (stored score),
+    and how many the scoring has not looked at yet ("unscored", counted in no level)."""
     seen = visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), user)
+    unscored = unscored_q(risk_scored_at())
 
     def in_level(level):
         low, high = level_range(level)
-        return Q(risk_score__gte=low) & (Q(risk_score__lt=high) if high is not None else Q())
+        return Q(risk_score__gte=low) & (Q(risk_score__lt=high) if high is not None else Q()) & ~unscored
 
-    return seen.aggregate(**{level: Count("pk", filter=in_level(level)) for level, _ in LEVELS})
+    return seen.aggregate(**{level: Count("pk", filter=in_level(level)) for level, _ in LEVELS}, unscored=Count("pk", filter=unscored))
 
 
 def riskiest(*, user, limit: int) -> QuerySet:

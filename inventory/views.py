@@ -1,6 +1,7 @@
 """The inventory pages. Thin: selectors read (through the visibility gate), services write."""
 
 import copy
+from collections import Counter
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +19,7 @@ from nhiportal.people.roles import is_security_admin, sees_everything
 from nhiportal.csv_cells import csv_download
 from nhiportal.service_forms import apply_service_errors, submit
 from nhiportal.sweep.selectors import stalled_steps
+from nhiportal.sweep.steps import STEPS
 
 from . import selectors, services, visibility
 from .charts import Bar, bar_chart
@@ -43,7 +45,9 @@ DASHBOARD_LIST_LENGTH = 5
 ATTESTATION_HORIZON_DAYS = 14
 # Query parameters that shape the list without narrowing it.
 PRESENTATION_PARAMS = {"page", "sort"}
-RISK_FILLS = {"high": "fill-deny", "medium": "fill-suspended", "low": "fill-registered", "none": "fill-offboarded"}
+RISK_FILLS = {"high": "fill-deny", "medium": "fill-suspended", "low": "fill-registered", "none": "fill-offboarded", "unscored": "fill-unscored"}
+# "None" means scored and nothing found; identities the scoring never looked at are told apart.
+RISK_LABELS = {**LEVEL_LABELS, "unscored": "Not scored yet"}
 # Columns whose first click sorts the most first: the riskiest, not the safest.
 DESCENDING_FIRST = {"risk"}
 LIST_COLUMNS = [
@@ -88,6 +92,25 @@ def _with_lapse_date(identity):
     return identity
 
 
+# Up to this many stalled steps the dashboard names each; more are summed up by state.
+SWEEP_ALERT_NAMES = 5
+
+
+def _sweep_alert(user) -> dict:
+    """Only security admins run the sweep; a stalled one silently stops suspensions and notices."""
+    if not is_security_admin(user):
+        return {"sweep_stalled": []}
+    stalled = stalled_steps()
+    tally = Counter(row.badge[1] for row in stalled)
+    return {
+        "sweep_stalled": stalled,
+        "sweep_step_count": len(STEPS),
+        "sweep_never_run": tally["never run"],
+        "sweep_named": len(stalled) <= SWEEP_ALERT_NAMES,
+        "sweep_tally": sorted(tally.items()),
+    }
+
+
 @login_required
 @require_safe
 def dashboard(request):
@@ -98,27 +121,32 @@ def dashboard(request):
     bars = [Bar(Status(s).label, n, f"fill-{s}", f"{list_url}?status={s}") for s, n in counts.items()]
     orphaned = selectors.orphaned_identities(user=user)
     due = selectors.attestations_due(user=user, within_days=ATTESTATION_HORIZON_DAYS)
+    shown_due = [_with_lapse_date(i) for i in due[: DASHBOARD_LIST_LENGTH * 2]]
+    risk_counts = selectors.risk_counts(user=user)
+    unscored = risk_counts.pop("unscored")
+    risk_bars = [Bar(RISK_LABELS[level], n, RISK_FILLS[level], f"{list_url}?risk={level}&sort=-risk") for level, n in risk_counts.items()]
+    if unscored:  # no link: the list's risk filter reads levels, and these have none yet
+        risk_bars.append(Bar(RISK_LABELS["unscored"], unscored, RISK_FILLS["unscored"]))
     context = {
         "status_cards": [(Status(s), n) for s, n in counts.items()],
         "total": sum(counts.values()),
         "chart": bar_chart(bars, title="Identities by status"),
-        "risk_chart": bar_chart(
-            [Bar(LEVEL_LABELS[level], n, RISK_FILLS[level], f"{list_url}?risk={level}&sort=-risk") for level, n in selectors.risk_counts(user=user).items()],
-            title="Identities in service by risk",
-        ),
+        "risk_chart": bar_chart(risk_bars, title="Identities in service by risk"),
+        "unscored_count": unscored,
         "riskiest": selectors.riskiest(user=user, limit=DASHBOARD_LIST_LENGTH),
         "orphaned_count": orphaned.count(),
         "orphaned": orphaned[:DASHBOARD_LIST_LENGTH],
         "overdue_count": due.filter(attestation_due__lt=today).count(),
         "due_soon_count": due.filter(attestation_due__gte=today).count(),
-        "due": [_with_lapse_date(i) for i in due[: DASHBOARD_LIST_LENGTH * 2]],
+        "due": shown_due,
+        # Past their suspension day yet active: the background work that suspends them is not running.
+        "overdue_for_suspension": any(i.lapse_date and i.lapse_date < today for i in shown_due),
         "horizon_days": ATTESTATION_HORIZON_DAYS,
         "campaigns_asking": selectors.campaigns_asking(user),
         "recent": selectors.recent_activity(user=user),
         "may_register": selectors.may_register(user),
         "today": today,
-        # Only security admins run the sweep; a stalled one silently stops suspensions and notices.
-        "sweep_stalled": stalled_steps() if is_security_admin(user) else [],
+        **_sweep_alert(user),
     }
     return render(request, "inventory/dashboard.html", context)
 

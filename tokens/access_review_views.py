@@ -16,7 +16,7 @@ from nhiportal.pages import page_of
 from nhiportal.people.roles import sees_everything
 from nhiportal.service_forms import bulk_submit, submit
 
-from . import access_reviews
+from . import access_reviews, usage
 from .access_review_forms import AccessReviewForm, DecisionForm, KeepSeveralForm
 from .models import AccessReview, Service
 from .selectors import grant_state
@@ -67,8 +67,10 @@ def review_detail(request, pk):
     review = _review(request, pk)
     items = list(access_reviews.items_for(request.user, review))
     allowed, not_yours = access_reviews.deciding(request.user, review, items)
+    # The last-use column reads the grant's stored use, as the grants list does (grant_use.html).
+    usage.with_uses([item.grant for item in items])
     for item in items:
-        item.state = grant_state(item.grant)
+        item.state = item.grant.state = grant_state(item.grant)
         item.may_decide = item.state == "live" and item.pk in allowed
         if item.state == "live" and item.pk in not_yours:
             item.others_decide = access_reviews.others_decide(request.user, item, not_yours[item.pk])
@@ -82,6 +84,7 @@ def review_detail(request, pk):
         "review": review, "items": items, "progress": counts, "chart": chart,
         "may_close": review.is_open and access_reviews.may_launch(request.user),
         "any_decidable": any(item.may_decide for item in items),
+        "window_days": usage.window_days(),
     })
 
 

@@ -3,13 +3,15 @@ what access exists, and how each identity proves itself.
 
 For compliance staff and auditors asking "who approved this agent's access, and why": the same
 rows the lists show the person (the same selectors, so the same visibility), every page at once,
-with cells a spreadsheet would run as formulas defused.
+with cells a spreadsheet would run as formulas defused. Each honours its list's filters (the
+list's Export link carries them); without any it exports everything the person may see.
 """
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.http import require_safe
 
 from nhiportal.csv_cells import csv_download
+from nhiportal.decisions import LIST_STATES
 
 from . import selectors
 from .models import CredentialKind
@@ -85,6 +87,12 @@ CREDENTIAL_COLUMNS = [
 ]
 
 
+def _choice(request, name: str, allowed, default: str = "all") -> str:
+    """A filter from the query; one the list would not offer exports everything, as missing does."""
+    value = request.GET.get(name, default)
+    return value if value in allowed else default
+
+
 def _csv(rows, columns, filename: str):
     return csv_download([name for name, _ in columns], ([value(row) for _, value in columns] for row in rows), filename)
 
@@ -92,7 +100,9 @@ def _csv(rows, columns, filename: str):
 @login_required
 @require_safe
 def access_request_export(request):
-    requests = selectors.access_request_list(user=request.user, view="all").select_related(
+    view = _choice(request, "view", selectors.ACCESS_REQUEST_VIEWS)
+    state = _choice(request, "state", LIST_STATES)
+    requests = selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state).select_related(
         "identity", "service", "requested_by", "owner_approved_by"
     )
     return _csv(requests.order_by("requested_at", "pk").iterator(chunk_size=2000), ACCESS_REQUEST_COLUMNS, "access-requests.csv")
@@ -101,12 +111,17 @@ def access_request_export(request):
 @login_required
 @require_safe
 def grant_export(request):
-    grants = selectors.grant_list(user=request.user, state="").select_related("identity", "service", "granted_by")
+    state = _choice(request, "state", selectors.GRANT_STATES)
+    grants = selectors.grants_in_state(user=request.user, state=state).select_related("identity", "service", "granted_by")
     return _csv(grants.order_by("created_at", "pk").iterator(chunk_size=2000), GRANT_COLUMNS, "grants.csv")
 
 
 @login_required
 @require_safe
 def credential_export(request):
-    credentials = selectors.credential_list(user=request.user, state="all")
+    platform, _ = selectors.credential_platform(user=request.user, params=request.GET)
+    credentials = selectors.credential_list(
+        user=request.user, state=_choice(request, "state", selectors.CREDENTIAL_STATES),
+        kind=_choice(request, "kind", CredentialKind.values, default=""), platform=platform,
+    )
     return _csv(credentials.iterator(chunk_size=2000), CREDENTIAL_COLUMNS, "credentials.csv")

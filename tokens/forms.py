@@ -55,7 +55,7 @@ class ServiceForm(forms.ModelForm):
         }
         help_texts = {
             "requires_dpop": "Its tokens are bound to the agent's own key (RFC 9449), so a copy that leaks into a log "
-            "is useless; agents that send no DPoP proof are refused. The service must check the proofs (tokens/verifier.py does).",
+            "is useless; agents that send no DPoP proof are refused. The service must check the proofs, as the portal's token verifier for Python services does.",
             "audience": "The aud claim of its tokens, an absolute URI, e.g. https://crm.example.com.",
             "trust_boundary": "The zone it lives in; agents from another named zone are refused by policy.",
             "metadata_url": "Optional. Where it publishes its protected resource metadata (RFC 9728): the portal compares the "
@@ -74,7 +74,7 @@ class ResourceMetadataForm(forms.Form):
     metadata = forms.CharField(
         label="Service URL", max_length=500,
         help_text="Its resource URL, or its /.well-known/oauth-protected-resource URL: MCP servers and services "
-        "built on tokens/verifier.py publish one.",
+        "built on the portal's token verifier publish one.",
     )
 
 

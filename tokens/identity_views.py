@@ -20,7 +20,7 @@ from inventory import visibility
 from inventory.charts import Column, column_chart
 from nhiportal.conf import nhi_setting
 from nhiportal.service_forms import submit
-from inventory.selectors import identity_get
+from inventory.selectors import identity_get, is_unscored
 from nhiportal.people.roles import is_security_admin
 
 from . import access_requests, selectors
@@ -252,7 +252,7 @@ def delegation_revoke_view(request, pk, delegation_pk):
 def risk_panel(request, pk):
     """What is wrong with the identity now, each factor with its weight and its fix."""
     identity = identity_get(user=request.user, pk=pk)
-    return render(request, "tokens/partials/risk_panel.html", {"identity": identity, **posture(identity)})
+    return render(request, "tokens/partials/risk_panel.html", {"identity": identity, "unscored": is_unscored(identity), **posture(identity)})
 
 
 @login_required

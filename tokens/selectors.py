@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from inventory import visibility
@@ -10,12 +11,13 @@ from inventory.models import AIIdentity, Ownership
 from inventory.selectors import with_owner_facts
 from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
+from nhiportal.ids import as_id
 
 from .federation import platform_of
 from .revocation import live_tokens
 from .unused_identities import unused_identities, with_last_token
 from .usage import unused, window_days, with_uses
-from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, CredentialKind, Delegation, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, CredentialKind, Delegation, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -75,6 +77,41 @@ def unused_grant_list(*, user) -> QuerySet:
     whole window, as the last grant_usage run found (tokens/usage.py), oldest grant first:
     the longest-standing unused rights."""
     return unused(grant_list(user=user, state="live")).order_by("starts_at", "pk")
+
+
+def grant_usage_unchecked(*, user) -> bool:
+    """Whether the user sees live grants yet the hourly grant_usage step has checked none of
+    them: until it has, "nothing unused" would be a guess, not a finding."""
+    counts = grant_list(user=user, state="live").order_by().aggregate(
+        live=Count("pk"), checked=Count("pk", filter=Q(usage_checked_at__isnull=False)),
+    )
+    return counts["live"] > 0 and counts["checked"] == 0
+
+
+GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
+
+
+def grants_in_state(*, user, state: str) -> QuerySet:
+    """The grants list's rows, and its export's, for one of GRANT_STATES."""
+    if state == "unused":
+        return unused_grant_list(user=user)
+    return grant_list(user=user, state="" if state == "all" else state)
+
+
+def credential_platform(*, user, params) -> tuple:
+    """The platform a credential list is narrowed to by ?issuer= or ?trust_domain= (linked from
+    the platform's list), and that parameter to keep in its links; (None, "") for none.
+    Platforms are security admins' to list; anyone else filters only by one that a credential
+    they may see names, so the banner names no other (a 404 like an unknown id)."""
+    for param, model in (("issuer", FederatedIssuer), ("trust_domain", TrustDomain)):
+        if params.get(param):
+            platforms = model.objects.all()
+            if not is_security_admin(user):
+                seen = visibility.restrict_by_identity(WorkloadCredential.objects.all(), user)
+                platforms = platforms.filter(credentials__in=seen.values("pk"))
+            platform = get_object_or_404(platforms.distinct(), pk=as_id(params[param]) or 0)
+            return platform, f"&{param}={platform.pk}"
+    return None, ""
 
 
 def unused_identity_list(*, user) -> QuerySet:

@@ -49,7 +49,7 @@ from .remote_json import FetchFailed
 from .resource_metadata import service_draft
 from .distrust import trust_end, trust_restore
 from .trust_bundles import bundle_refresh
-from .models import CredentialKind, FederatedIssuer, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
+from .models import CredentialKind, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain
 
 
 # A refused credential-bearing form must not echo a pasted private key back into the page.
@@ -187,7 +187,7 @@ def service_edit(request, pk):
     return _service_form_page(request, get_object_or_404(Service, pk=pk))
 
 
-GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
+GRANT_STATES = selectors.GRANT_STATES
 
 
 def _with_reduce_rights(user, grants: list) -> list:
@@ -218,6 +218,7 @@ def unused_access_card(request):
     return dashboard_card(
         request, "tokens/partials/unused_access_card.html", selectors.unused_grant_list(user=request.user), "grants",
         prepare=lambda grants: _with_reduce_rights(request.user, usage.with_uses(grants)), window_days=usage.window_days(),
+        unchecked=selectors.grant_usage_unchecked(user=request.user),
     )
 
 
@@ -227,11 +228,7 @@ def grant_list(request):
     state = request.GET.get("state", "live")
     if state not in GRANT_STATES:
         state = "live"
-    if state == "unused":
-        grants = selectors.unused_grant_list(user=request.user)
-    else:
-        grants = selectors.grant_list(user=request.user, state="" if state == "all" else state)
-    page_obj = page_of(request, grants)
+    page_obj = page_of(request, selectors.grants_in_state(user=request.user, state=state))
     rows = list(page_obj.object_list)
     for grant in _with_reduce_rights(request.user, usage.with_uses(rows)):
         grant.state = selectors.grant_state(grant)
@@ -261,17 +258,7 @@ def credential_list(request):
     kind = request.GET.get("kind", "")
     kind = kind if kind in CredentialKind.values else ""
     # ?issuer= or ?trust_domain=: the identities that trust one platform (linked from its list).
-    # Platforms are security admins' to list; anyone else filters only by one that a credential
-    # they may see names, so the banner names no other (a 404 like an unknown id).
-    platform, platform_param = None, ""
-    for param, model in (("issuer", FederatedIssuer), ("trust_domain", TrustDomain)):
-        if request.GET.get(param):
-            platforms = model.objects.all()
-            if not is_security_admin(request.user):
-                seen = visibility.restrict_by_identity(WorkloadCredential.objects.all(), request.user)
-                platforms = platforms.filter(credentials__in=seen.values("pk"))
-            platform = get_object_or_404(platforms.distinct(), pk=as_id(request.GET[param]) or 0)
-            platform_param = f"&{param}={platform.pk}"
+    platform, platform_param = selectors.credential_platform(user=request.user, params=request.GET)
     credentials = selectors.credential_list(user=request.user, kind=kind, state=state, platform=platform)
     page_obj = page_of(request, credentials)
     return render(request, "tokens/credential_list.html", {

@@ -529,8 +529,8 @@ def audit_integrity(now) -> Evidence:
                         [Finding(None, where, broken.problem)], 1)
     return Evidence(
         PASS,
-        f"Every change writes one hash-chained, HMAC-signed audit event; the newest {checked} verify now "
-        "(`manage.py audit_verify` walks the whole chain).",
+        f"Every change writes one hash-chained, HMAC-signed audit event; the newest {checked} verify now. "
+        "A security admin checks the whole chain with the audit_verify command.",
         figures,
     )
 

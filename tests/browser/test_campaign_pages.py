@@ -81,7 +81,8 @@ def test_a_reviewer_launches_a_campaign_an_owner_answers_it_and_the_reviewer_clo
     expect(page).to_have_url(re.compile(rf"/identities/{fleet['crm-bot'].pk}/#attest$"))
     notice = page.get_by_role("note")
     expect(notice).to_have_text(f"The campaign {NAME} asks you to attest this identity by {due}. {ASK}")
-    expect(page.locator("p[role=note] + form#attest")).to_have_count(1)  # right above the attest form
+    # Across the top of the actions card, above the action columns that hold the attest form.
+    expect(page.locator("section[aria-label=Actions] > p[role=note] + .grid > form#attest")).to_have_count(1)
     expect(notice.get_by_role("link", name=NAME)).to_have_attribute("href", f"/campaigns/{campaign.pk}/")
     page.fill("#id_note", NOTE)
     page.locator("form#attest").get_by_role("button", name="Attest").click()
