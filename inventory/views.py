@@ -21,7 +21,7 @@ from nhiportal.service_forms import apply_service_errors, submit
 from nhiportal.sweep.selectors import stalled_steps
 from nhiportal.sweep.steps import STEPS
 
-from . import selectors, services, visibility
+from . import attestation_reviews, selectors, services, visibility
 from .charts import Bar, bar_chart
 from .filters import IdentityFilter
 from .forms import (
@@ -354,6 +354,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
         "campaign_asks": selectors.campaign_asks(identity),
         "lapse_date": lapse_date(identity) if getattr(identity, "is_attestation_overdue", False) else None,
         "latest_attestation": selectors.latest_attestation(identity),
+        "attestation_standing": attestation_reviews.standings([identity.pk]).get(identity.pk),
         **_orphan_context(user, identity),
     }
     return render(request, "inventory/identity_detail.html", context, status=status)
@@ -514,10 +515,16 @@ def identity_attest(request, pk):
     if not form.is_valid():
         return _identity_page(request, identity, status=400, bound_forms={"attest": form})
     try:
-        services.identity_attest(actor=request.user, identity=identity, note=form.cleaned_data["note"])
+        attestation = services.identity_attest(actor=request.user, identity=identity, note=form.cleaned_data["note"])
     except ValidationError as refusal:
         return _identity_page(request, identity, status=409, refusal=refusal)
     identity.refresh_from_db(fields=["attestation_due"])
-    messages.success(request, f"Attested {identity.name}. The next attestation is due {identity.attestation_due:%Y-%m-%d}.")
+    if attestation.standing_rejection is not None:
+        messages.warning(request, (
+            f"Attested {identity.name}. A reviewer rejected the last attestation, so this one waits for a reviewer: "
+            f"it stays due {identity.attestation_due:%Y-%m-%d} until one confirms it."
+        ))
+    else:
+        messages.success(request, f"Attested {identity.name}. The next attestation is due {identity.attestation_due:%Y-%m-%d}.")
     return _to_identity(identity)
 

@@ -60,7 +60,7 @@ def test_a_reviewer_rejects_an_attestation_and_the_owner_reads_why(page, login, 
     login(page, alice)
     page.goto(f"/identities/{agent.pk}/")
     review = page.get_by_role("region", name="Attestation")
-    expect(review).to_contain_text("rita rejected the last attestation")
+    expect(review).to_contain_text("rita rejected the attestation of")
     expect(review).to_contain_text(REASON)
     expect(review.get_by_role("link", name=re.compile("by alice"))).to_have_attribute("href", f"/attestations/{attestation.pk}/")
     assert not blocked

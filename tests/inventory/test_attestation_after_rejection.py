@@ -173,3 +173,18 @@ def test_the_identity_list_reads_every_standing_in_a_fixed_number_of_queries(rej
     standing = {i["name"]: i["attestation_review"] for i in client.get("/api/v1/identities/").json()["results"]}
     assert standing["crm-summariser"]["counts_once_confirmed"] is True
     assert standing["more-0"]["waiting"] is not None and standing["more-0"]["counts_once_confirmed"] is False
+
+
+def test_the_owner_is_told_on_the_identity_page_that_the_attestation_waits_after_a_rejection(rejected, agent, client_for, alice):
+    page = f"/identities/{agent.pk}/"
+    before = client_for(alice).get(page)
+    assert b"Put that right, then attest again: that attestation counts once a reviewer confirms it." in before.content
+    response = client_for(alice).post(f"/identities/{agent.pk}/attest/", {"note": "Dropped contacts:write."}, follow=True)
+    assert b"A reviewer rejected the last attestation, so this one waits for a reviewer" in response.content
+    # The rejection still stands on the page after the new attestation, with the one that waits.
+    assert b"waits for a reviewer: since the last one was rejected" in response.content
+
+
+def test_an_ordinary_attestation_says_when_the_next_is_due(agent, client_for, alice):
+    response = client_for(alice).post(f"/identities/{agent.pk}/attest/", {"note": "Still needed."}, follow=True)
+    assert b"Attested crm-summariser. The next attestation is due" in response.content
