@@ -86,7 +86,20 @@ class ScopeForm(forms.Form):
     )
 
 
-ScopeFormSet = forms.formset_factory(ScopeForm, extra=3, can_delete=True)
+class _ScopeFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        # The rows sit in a table under column headings: a screen reader names each control
+        # by its row too, as the column alone does not say which scope it belongs to.
+        if index is None:
+            return
+        labels = {"name": "name", "description": "description", "consequential": "consequential", "DELETE": "remove"}
+        for name, what in labels.items():
+            if name in form.fields:
+                form.fields[name].widget.attrs["aria-label"] = f"Scope {index + 1}: {what}"
+
+
+ScopeFormSet = forms.formset_factory(ScopeForm, formset=_ScopeFormSet, extra=3, can_delete=True)
 
 
 def scope_rows(formset) -> list[dict]:
