@@ -118,3 +118,11 @@ def test_the_dashboard_says_what_waits_for_the_persons_decision(alice, bob, rita
     page = client_for(rita).get("/").content.decode()
     assert 'aria-label="Waiting for your decision"' in page and '?view=waiting">1 ownership claim</a>' in page
     assert "Waiting for your decision" not in client_for(carol).get("/").content.decode()  # compliance decides nothing
+
+
+def test_none_without_an_active_owner_is_good_news_and_some_a_warning(alice, bob, sam, client_for, make_identity):
+    make_identity(alice, name="owned-agent")
+    assert '<span class="badge badge-ok">0</span>' in client_for(sam).get(DASHBOARD).content.decode()
+    make_identity(bob, name="orphan-agent")
+    get_user_model().objects.filter(pk=bob.pk).update(is_active=False)
+    assert '<span class="badge badge-orphaned">1</span>' in client_for(sam).get(DASHBOARD).content.decode()
