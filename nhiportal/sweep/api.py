@@ -12,7 +12,7 @@ from .selectors import BADGES, sweep_status
 
 class SweepStepSerializer(serializers.Serializer):
     step = serializers.CharField(source="step.name")
-    does = serializers.CharField(source="step.does")
+    does = serializers.CharField(source="step.text")
     every_seconds = serializers.SerializerMethodField()
     state = serializers.ChoiceField(choices=list(BADGES))
     started_at = serializers.DateTimeField(source="record.started_at", allow_null=True, default=None)

@@ -27,8 +27,30 @@ class Step:
         return ()
 
     @property
+    def text(self) -> str:
+        """What it does, with the periods it works to as this portal is configured."""
+        return self.does.format(**_periods())
+
+    @property
     def every_label(self) -> str:
         return {EVERY_SWEEP: "each sweep", HOUR: "hourly", DAY: "daily"}.get(self.every, f"every {self.every}")
+
+
+def _periods() -> dict[str, str]:
+    """Read when shown: operators change the settings without a restart."""
+    days = lambda n: f"{n} day" if n == 1 else f"{n} days"  # noqa: E731
+    retention = nhi_setting("TOKEN_RETENTION_DAYS")
+    return {
+        # The ledger answers for its retention period, so no longer (tokens/usage.py).
+        "unused": days(min(nhi_setting("UNUSED_ACCESS_DAYS"), retention)),
+        "retention": days(retention),
+        "decisions": days(nhi_setting("DECISION_RETENTION_DAYS")),
+        "key_age": days(nhi_setting("CREDENTIAL_MAX_AGE_DAYS")),
+        "signing_key_age": days(nhi_setting("SIGNING_KEY_MAX_AGE_DAYS")),
+        "attestation_grace": days(nhi_setting("ATTESTATION_GRACE_DAYS")),
+        "orphan_grace": days(nhi_setting("ORPHAN_GRACE_DAYS")),
+        "ending_notice": days(nhi_setting("GRANT_ENDING_NOTICE_DAYS")),
+    }
 
 
 @dataclass(frozen=True)
@@ -40,15 +62,15 @@ class KeyRotationStep(Step):
 
 STEPS = (
     Step("notify_access_requests", EVERY_SWEEP, "Cancels access requests whose end date passed undecided; tells each stage's deciders once."),
-    Step("suspend_orphans", HOUR, "Notes identities left without an active owner; suspends those still orphaned after the grace period."),
-    Step("suspend_unattested", HOUR, "Suspends identities whose attestation is overdue past the grace period, and tells their owners."),
-    Step("prune_tokens", HOUR, "Deletes token ledger rows expired longer than the retention period, and spent assertion ids."),
-    Step("grant_usage", HOUR, "Reads each live grant's last use off the token ledger; notes the scopes no token carried in the unused-access period."),
+    Step("suspend_orphans", HOUR, "Notes identities left without an active owner; suspends those still orphaned after {orphan_grace}."),
+    Step("suspend_unattested", HOUR, "Suspends identities whose attestation is overdue by more than {attestation_grace}, and tells their owners."),
+    Step("prune_tokens", HOUR, "Deletes token ledger rows expired more than {retention} ago, and spent assertion ids."),
+    Step("grant_usage", HOUR, "Reads each live grant's last use off the token ledger; notes the scopes no token carried in the last {unused}."),
     # Each sweep, not hourly: policies read the stored score (principal.risk_score), so an
     # owner's fix, or a token from a new network, counts within one sweep.
     Step("score_identities", EVERY_SWEEP, "Scores each identity's risk from what is wrong with it now (no owner, a leak, an overdue attestation, unused access...) for the identities list's sort and for token policies, which read the stored score."),
-    Step("prune_decisions", DAY, "Deletes policy decisions older than the retention period."),
-    KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the portal's signing key once it reaches its maximum age; retires keys whose tokens have expired."),
+    Step("prune_decisions", DAY, "Deletes policy decisions older than {decisions}."),
+    KeyRotationStep("rotate_signing_keys", HOUR, "Rotates the portal's signing key once it is {signing_key_age} old; retires keys whose tokens have expired."),
     Step("check_resource_metadata", DAY, "Fetches each service's resource metadata (RFC 9728); notes scopes it advertises that are not registered, or registered ones it no longer advertises."),
     Step("refresh_trust_bundles", EVERY_SWEEP, "Fetches each SPIFFE trust domain's bundle from its bundle endpoint once its refresh hint has passed, and each federated issuer's keys from its JWKS URI, so rotated keys verify."),
     Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),
@@ -60,10 +82,10 @@ STEPS = (
     Step("notify_new_networks", EVERY_SWEEP, "Tells owners when an identity got a token from a network it never used before."),
     Step("notify_rate_limited", EVERY_SWEEP, "Tells owners when an identity reached its token rate limit, at most daily per identity."),
     Step("notify_refusals", EVERY_SWEEP, "Tells owners when the portal refused tokens to their identities (policy, a missing grant...), with the rules that said no, at most daily per identity."),
-    Step("notify_grant_endings", DAY, "Tells owners of grants ending soon."),
-    Step("notify_unused_access", DAY, "Tells owners of grants holding scopes no token carried in the unused-access period, once per grant."),
-    Step("notify_unused_identities", DAY, "Tells owners of active identities that obtained no token in the unused-access period, once until used again."),
-    Step("notify_credential_rotation", DAY, "Tells owners of agents' public keys past the maximum key age, once per key."),
+    Step("notify_grant_endings", DAY, "Tells owners of grants ending in the next {ending_notice}."),
+    Step("notify_unused_access", DAY, "Tells owners of grants holding scopes no token carried in the last {unused}, once per grant."),
+    Step("notify_unused_identities", DAY, "Tells owners of active identities that obtained no token in the last {unused}, once until used again."),
+    Step("notify_credential_rotation", DAY, "Tells owners of agents' public keys older than {key_age}, once per key."),
     Step("close_access_reviews", DAY, "Closes access reviews past their date; revokes what nobody kept where the review says so."),
     Step("repeat_campaigns", DAY, "Launches the next round of each repeating attestation campaign whose period has passed."),
     Step("notify_campaigns", DAY, "Announces new attestation campaigns to owners; reminds them before the due date."),

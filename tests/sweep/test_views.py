@@ -75,3 +75,12 @@ def test_the_dashboard_tells_security_admins_when_background_work_stalls(sam, ca
     SweepStep.objects.filter(name="suspend_orphans").update(succeeded=False)
     html = client_for(sam).get(dashboard).content.decode()
     assert "Background work needs a look:</strong>\n  <code>suspend_orphans</code> failed." in html
+
+
+def test_each_step_names_the_periods_it_works_to_as_configured(carol, sam, client_for, settings):
+    settings.NHI = {**settings.NHI, "UNUSED_ACCESS_DAYS": 14, "ORPHAN_GRACE_DAYS": 1}
+    page = client_for(carol).get("/sweep/").content.decode()
+    assert "notes the scopes no token carried in the last 14 days." in page
+    assert "suspends those still orphaned after 1 day." in page
+    steps = {row["step"]: row["does"] for row in client_for(sam).get(API).json()}
+    assert steps["notify_unused_identities"].startswith("Tells owners of active identities that obtained no token in the last 14 days")
