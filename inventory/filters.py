@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from .models import AIIdentity, Environment, Kind, Sensitivity, Status
 from .risk import LEVEL_LABELS, level_range
-from .selectors import attestation_overdue_q, orphaned_q
+from .selectors import attestation_overdue_q, orphaned_q, risk_scored_at, unscored_q
 
 SORTS = {
     "name": "name",
@@ -50,7 +50,9 @@ class IdentityFilter(django_filters.FilterSet):
     attestation_overdue = django_filters.ChoiceFilter(
         method="filter_attestation_overdue", choices=YES_NO, empty_label="Any", label="Attestation overdue"
     )
-    risk = django_filters.ChoiceFilter(method="filter_risk", choices=list(LEVEL_LABELS.items()), empty_label="Any", label="Risk")
+    risk = django_filters.ChoiceFilter(
+        method="filter_risk", choices=[*LEVEL_LABELS.items(), ("unscored", "Not scored yet")], empty_label="Any", label="Risk",
+    )
     networks_bound = django_filters.ChoiceFilter(
         method="filter_networks_bound", choices=YES_NO, empty_label="Any", label="Bound to networks"
     )
@@ -90,10 +92,15 @@ class IdentityFilter(django_filters.FilterSet):
         return queryset.exclude(allowed_networks=[]) if value == "true" else queryset.filter(allowed_networks=[])
 
     def filter_risk(self, queryset, name, value):
+        """A level reads the stored score; a 0 the scoring never set is no level yet (the
+        dashboard's chart counts it apart, and so does this filter)."""
         if not value:
             return queryset
+        unscored = unscored_q(risk_scored_at())
+        if value == "unscored":
+            return queryset.filter(unscored)
         low, high = level_range(value)
-        queryset = queryset.filter(risk_score__gte=low)
+        queryset = queryset.filter(risk_score__gte=low).exclude(unscored)
         return queryset.filter(risk_score__lt=high) if high is not None else queryset
 
     def filter_sort(self, queryset, name, value):

@@ -125,8 +125,8 @@ def dashboard(request):
     risk_counts = selectors.risk_counts(user=user)
     unscored = risk_counts.pop("unscored")
     risk_bars = [Bar(RISK_LABELS[level], n, RISK_FILLS[level], f"{list_url}?risk={level}&sort=-risk") for level, n in risk_counts.items()]
-    if unscored:  # no link: the list's risk filter reads levels, and these have none yet
-        risk_bars.append(Bar(RISK_LABELS["unscored"], unscored, RISK_FILLS["unscored"]))
+    if unscored:
+        risk_bars.append(Bar(RISK_LABELS["unscored"], unscored, RISK_FILLS["unscored"], f"{list_url}?risk=unscored"))
     context = {
         "status_cards": [(Status(s), n) for s, n in counts.items()],
         "total": sum(counts.values()),

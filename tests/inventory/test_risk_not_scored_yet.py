@@ -31,9 +31,9 @@ def test_the_dashboard_counts_unscored_identities_apart_from_those_with_no_risk(
 
 def test_the_identity_list_says_not_scored_yet_until_the_scoring_runs(client_for, alice, make_identity):
     make_identity(alice, name="first")
-    assert "Not scored yet" in client_for(alice).get("/identities/").content.decode()
+    assert [i.risk_unscored for i in client_for(alice).get("/identities/").context["identities"]] == [True]
     _score()
-    assert "Not scored yet" not in client_for(alice).get("/identities/").content.decode()
+    assert [i.risk_unscored for i in client_for(alice).get("/identities/").context["identities"]] == [False]
     # One registered since the last run has not been looked at either.
     make_identity(alice, name="second")
     rows = client_for(alice).get("/identities/").context["identities"]
@@ -45,3 +45,12 @@ def test_the_risk_panel_promises_no_time_for_the_next_scoring(client_for, alice,
     html = client_for(alice).get(f"/identities/{identity.pk}/risk-panel/").content.decode()
     assert "Token policies read 0 of 100 until the background risk scoring first scores it" in html
     assert "within minutes" not in html
+
+
+def test_the_risk_filter_keeps_not_scored_yet_apart_from_none(client_for, alice, make_identity):
+    make_identity(alice, name="first")
+    _score()
+    make_identity(alice, name="second")
+    names = lambda risk: [i.name for i in client_for(alice).get(f"/identities/?risk={risk}").context["identities"]]  # noqa: E731
+    assert names("none") == ["first"] and names("unscored") == ["second"]
+    assert 'href="/identities/?risk=unscored"' in client_for(alice).get("/").content.decode()
