@@ -17,6 +17,15 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name or "").strip()
 
 
+def identity_names(ids) -> dict:
+    """Identity id -> name, for the logs' pages that name each event's identity. Only for
+    people who read every identity: the logs' pages are theirs alone."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(apps.get_model("inventory", "AIIdentity").objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
 def identities_named(identities: QuerySet, name: str) -> QuerySet:
     """The identities whose name is `name` (as name_key spells it) regardless of case.
 

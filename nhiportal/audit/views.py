@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from nhiportal.identity_filter import identity_names
 from nhiportal.people.roles import sees_everything
 
 from .export import export_lines
@@ -37,8 +38,10 @@ def event_list(request):
         page_obj = paginator.page(request.GET.get("page") or 1)
     except InvalidPage as exc:
         raise Http404("No such page") from exc
+    names = identity_names(event.identity_id for event in page_obj.object_list)
     for event in page_obj.object_list:
         event.changes = event_changes(event)
+        event.identity_name = names.get(event.identity_id)
     context.update(page_obj=page_obj, events=page_obj.object_list)
     return render(request, "audit/event_list.html", context)
 

@@ -30,6 +30,17 @@ def test_it_shows_the_log_to_reviewers_compliance_and_security_admins(persona, r
     assert b"ticket-summariser" in response.content
 
 
+def test_it_names_the_identity_of_each_event_in_its_column(alice, rita, client_for, make_identity):
+    from inventory.services import identity_update
+
+    identity = make_identity(alice, name="ticket-summariser")
+    identity_update(actor=alice, identity=identity, expected_version=1, purpose="Reads tickets.")
+    page = client_for(rita).get(LIST).content.decode()
+    link = f'<a href="/identities/{identity.pk}/">ticket-summariser</a>'
+    assert page.count(link) >= 2  # the registration and the edit at least, by name
+    assert f">{str(identity.pk)[:8]}…</a>" not in page  # not the truncated id it showed before
+
+
 @pytest.mark.parametrize("persona", ["alice", "charlie"])
 def test_it_refuses_owners_and_outsiders(persona, request, client_for):
     client = client_for(request.getfixturevalue(persona))
