@@ -73,6 +73,7 @@ def test_the_decision_page_shows_which_policy_said_no(client_for, alice, agent, 
     page = client_for(alice).get(reverse("policy:decision-detail", args=[denied.decision_id]))
     assert page.status_code == 200
     assert b"forbid-ttl-above-ceiling" in page.content and b"requested_ttl" in page.content
+    assert f"<h1>Token request by {agent.name} ".encode() in page.content and b"<h1>Issue " not in page.content
 
 
 def test_an_outsider_cannot_open_a_decision(client_for, charlie, bob, agent, crm):
