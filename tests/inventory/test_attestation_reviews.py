@@ -147,7 +147,7 @@ def test_a_reviewer_rejects_in_the_browser_and_the_owner_reads_why_on_the_identi
     response = client_for(rita).post(f"/attestations/{attestation.pk}/", {"decision": "reject", "reject-reason": REASON})
     assert response.status_code == 302 and response["Location"] == f"/attestations/{attestation.pk}/"
     identity_page = client_for(alice).get(f"/identities/{agent.pk}/").content.decode()
-    assert "rejected the last attestation" in identity_page and REASON in identity_page
+    assert "rejected the attestation of" in identity_page and REASON in identity_page
 
 
 def test_the_refusal_form_shows_the_missing_reason_next_to_the_field(attestation, rita, client_for):

@@ -230,7 +230,7 @@ def test_a_client_that_knows_only_the_resource_finds_the_portal_from_its_401(age
     metadata = json.loads(served.content)
     assert metadata == {
         "resource": CRM, "authorization_servers": ["http://testserver"], "bearer_methods_supported": ["header"],
-        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256", "RS256"], "scopes_supported": ["tickets:read"],
+        "dpop_signing_alg_values_supported": ["ES256", "Ed25519", "EdDSA", "PS256", "RS256"], "scopes_supported": ["tickets:read"],
         "resource_name": "CRM",
     }
     assert metadata_view(factory.post("/.well-known/oauth-protected-resource")).status_code == 405
