@@ -77,7 +77,7 @@ class Standing:
 
 def standings(identity_ids) -> dict:
     """Standing by identity id, for those with an attestation waiting or a rejection standing
-    (two queries however many identities: the API lists them a page at a time)."""
+    (one query however many identities: the API lists them a page at a time)."""
     latest_reviewed = Attestation.objects.filter(identity=OuterRef("identity"), review__in=REVIEWED).order_by("-attested_at", "-pk").values("pk")[:1]
     rows = (
         Attestation.objects.filter(identity__in=list(identity_ids))

@@ -109,7 +109,7 @@ def claim_approve(*, actor, claim: OwnershipClaim, reason: str = "") -> Ownershi
     if not claim.claimant.is_active:
         raise ValidationError("The claimant's account is no longer active.")
     former = [o.person for o in identity.ownerships.select_related("person").exclude(person=claim.claimant).order_by("role")]
-    services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former)
+    services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former, claim=claim)
     _end(claim, actor=actor, state=ClaimState.APPROVED, reason=(reason or "").strip())
     # The identity has an owner now: the other claims on it can no longer be approved.
     OwnershipClaim.objects.filter(identity=identity, state=ClaimState.PENDING).exclude(pk=claim.pk).update(

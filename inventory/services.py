@@ -212,18 +212,7 @@ PRIMARY_OWNER_DECIDES = "Only the primary owner or a security admin changes the 
 OWNERS_CHANGED_BY = "Only the identity's owners or a security admin change its owners."
 
 
-def _approves_claim(actor, identity: AIIdentity, new_primary) -> bool:
-    """The actor approves the new primary owner's claim on the identity (inventory/claims.py,
-    which has already found it orphaned): the reviewer decides who answers for it now."""
-    from .claims import may_decide  # claims imports this module
-
-    if getattr(actor, "pk", None) is None:  # a system or agent actor decides no claim
-        return False
-    claim = OwnershipClaim.objects.filter(identity=identity, claimant=new_primary, state=ClaimState.PENDING).first()
-    return claim is not None and may_decide(actor, claim)
-
-
-def _refuse_owner_change(actor, identity: AIIdentity, current: dict, wanted: dict) -> None:
+def _refuse_owner_change(actor, current: dict, wanted: dict, claim) -> None:
     """Who changes which owners. The primary owner answers for the identity, so they and
     security admins change anything (a handover of a leaver's identities is a security
     admin's); a reviewer approving a claim makes the claimant primary. A backup owner may
@@ -236,8 +225,8 @@ def _refuse_owner_change(actor, identity: AIIdentity, current: dict, wanted: dic
         return
     new_primary = next(person for person, role in wanted.values() if role == OwnerRole.PRIMARY)
     if mine is None:
-        if _approves_claim(actor, identity, new_primary):
-            return
+        if claim is not None and claim.claimant_id == new_primary.pk:
+            return  # inventory/claims.py checked that this actor decides the claim
         raise PermissionDenied(OWNERS_CHANGED_BY)
     errors = {}
     primary = next((o.person for o in current.values() if o.role == OwnerRole.PRIMARY), None)
@@ -258,9 +247,12 @@ def _refuse_owner_change(actor, identity: AIIdentity, current: dict, wanted: dic
 
 @transaction.atomic
 def identity_owners_set(
-    *, actor, identity: AIIdentity, primary_owner, backup_owners=(), expected_version: int | None = None, reason: str = ""
+    *, actor, identity: AIIdentity, primary_owner, backup_owners=(), expected_version: int | None = None, reason: str = "",
+    claim=None,
 ) -> AIIdentity:
     """Replace the owner list: one primary, any backups. Object permissions follow.
+    `claim`: the ownership claim an approver is approving (inventory/claims.py, which checked
+    they decide it), making its claimant the primary owner.
     Who may change what: _refuse_owner_change."""
     identity = _lock(identity)
     if expected_version is not None and identity.version != expected_version:
@@ -271,7 +263,7 @@ def identity_owners_set(
     wanted = {primary_owner.pk: (primary_owner, OwnerRole.PRIMARY)}
     wanted.update({p.pk: (p, OwnerRole.BACKUP) for p in backups})
     current = {o.person_id: o for o in identity.ownerships.select_related("person")}
-    _refuse_owner_change(actor, identity, current, wanted)
+    _refuse_owner_change(actor, current, wanted, claim)
     before = {o.person.get_username(): o.role for o in current.values()}
     for person_id, ownership in current.items():
         if person_id not in wanted:
@@ -302,6 +294,11 @@ def identity_owners_set(
     return identity
 
 
+def reactivation_held(actor, identity: AIIdentity) -> bool:
+    """A security admin suspended it (held_by_security_admin): only a security admin reactivates it."""
+    return identity.held_by_security_admin and not is_security_admin(actor)
+
+
 def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expected_version: int | None, hold: bool = False):
     identity = _lock(identity)
     if expected_version is not None and identity.version != expected_version:
@@ -311,7 +308,7 @@ def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expect
         raise TransitionRefused(
             f"Cannot {action} an identity that is {identity.get_status_display().lower()}."
         )
-    if action == REACTIVATE and identity.held_by_security_admin and not is_security_admin(actor):
+    if action == REACTIVATE and reactivation_held(actor, identity):
         raise TransitionRefused(f"A security admin suspended it ({identity.status_reason}): only a security admin reactivates it.")
     if action == REACTIVATE and attestation_lapsed(identity):
         # Else reactivating would undo suspend_unattested until its next run (inventory/lapses.py).

@@ -305,13 +305,30 @@ TRANSITIONS = {
 }
 
 
+def _lapse_context(identity) -> dict:
+    """For an overdue attestation: when suspend_unattested suspends it (or since when it should
+    have), and where the identity's attestation stands: after a rejection, attesting keeps it
+    active only once a reviewer confirms."""
+    standing = attestation_reviews.standings([identity.pk]).get(identity.pk)
+    lapse = lapse_date(identity) if getattr(identity, "is_attestation_overdue", False) else None
+    return {
+        "attestation_standing": standing,
+        "lapse_date": lapse,
+        "lapse_overdue": lapse is not None and lapse < timezone.localdate(),
+        "attesting_counts_once_confirmed": bool(standing and standing.counts_once_confirmed),
+    }
+
+
 def _orphan_context(user, identity) -> dict:
     """For an orphaned identity: when suspend_orphans will suspend it, whether this person may
     claim it, and the claims waiting."""
     if not getattr(identity, "is_orphaned", False):
         return {}
+    due = suspension_due(identity)
     return {
-        "suspension_due": suspension_due(identity),
+        "suspension_due": due,
+        # Past while still active: the background work is not running (the page says so).
+        "suspension_overdue": due is not None and timezone.localdate(due) < timezone.localdate(),
         "may_claim": may_claim(user) and not identity.claims.filter(claimant=user, state=ClaimState.PENDING).exists(),
         "pending_claims": list(identity.claims.filter(state=ClaimState.PENDING).select_related("claimant")),
     }
@@ -325,7 +342,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
     bound_forms = bound_forms or {}
     actions = []
     for action in allowed_actions(identity) if may_change else []:
-        if action == REACTIVATE and identity.held_by_security_admin and not is_security_admin(user):
+        if action == REACTIVATE and services.reactivation_held(user, identity):
             actions.append({"name": action, "label": ACTION_LABELS[action], "held": True})
             continue
         form = bound_forms.get(action)
@@ -352,9 +369,8 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
         "events": history.object_list,
         "sees_audit_log": sees_everything(user),
         "campaign_asks": selectors.campaign_asks(identity),
-        "lapse_date": lapse_date(identity) if getattr(identity, "is_attestation_overdue", False) else None,
+        **_lapse_context(identity),
         "latest_attestation": selectors.latest_attestation(identity),
-        "attestation_standing": attestation_reviews.standings([identity.pk]).get(identity.pk),
         **_orphan_context(user, identity),
     }
     return render(request, "inventory/identity_detail.html", context, status=status)

@@ -1,5 +1,6 @@
 """API plumbing shared by every app: errors as 4xx with a reason, never a 500."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, parsers
 from rest_framework.throttling import UserRateThrottle
@@ -18,18 +19,16 @@ def exception_handler(exc, context):
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's, but a body nested deeper than the decoder's recursion limit is a 400 like any
-    other malformed JSON: RecursionError is no ValueError, so DRF let it out as a 500. So is
-    a string with an unpaired surrogate escape, which no database or response can encode."""
+    """DRF's, reading with the portal's strict JSON reader (nhiportal/json_input.py): a body
+    nested deeper than the decoder's recursion limit, or with an unpaired surrogate escape, is
+    a 400 like any other malformed JSON, not a 500."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
-        if json_input.holds_lone_surrogate(data):
-            raise exceptions.ParseError(f"JSON parse error - {json_input.LONE_SURROGATE}")
-        return data
+            return json_input.loads(stream.read().decode(encoding))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
 
 
 def valid(serializer_class, data, **kwargs):

@@ -19,7 +19,7 @@ UNREADABLE = (
     "The request body cannot be read: send the parameters form-encoded (application/x-www-form-urlencoded) in UTF-8, "
     "within the size and parameter limits."
 )
-_UNREADABLE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError, BadRequest, UnicodeDecodeError)
+UNREADABLE_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError, BadRequest, UnicodeDecodeError)
 _FORM_BODY = (b"%00", b"\x00")
 _JSON_BODY = (b"\\u0000", b"\x00")
 _WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
@@ -67,7 +67,7 @@ class NulBytesMiddleware:
     def __call__(self, request):
         try:
             holds_nul = _holds_nul(request)
-        except _UNREADABLE:
+        except UNREADABLE_ERRORS:
             # Read here before any view, so the OAuth views' own handling of an unreadable body
             # (tokens/oauth/endpoint.py) never sees the exception: answer in their terms.
             if request.path_info.startswith("/oauth/"):

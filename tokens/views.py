@@ -187,9 +187,6 @@ def service_edit(request, pk):
     return _service_form_page(request, get_object_or_404(Service, pk=pk))
 
 
-GRANT_STATES = selectors.GRANT_STATES
-
-
 def _with_reduce_rights(user, grants: list) -> list:
     """Set grant.may_reduce: the user may change its identity (an owner, a security admin) and it
     has not ended. One query for the page's identities."""
@@ -226,7 +223,7 @@ def unused_access_card(request):
 @require_safe
 def grant_list(request):
     state = request.GET.get("state", "live")
-    if state not in GRANT_STATES:
+    if state not in selectors.GRANT_STATES:
         state = "live"
     page_obj = page_of(request, selectors.grants_in_state(user=request.user, state=state))
     rows = list(page_obj.object_list)
@@ -239,7 +236,7 @@ def grant_list(request):
             "page_obj": page_obj,
             "grants": rows,
             "state": state,
-            "states": GRANT_STATES,
+            "states": selectors.GRANT_STATES,
             "window_days": usage.window_days(),
             "bulk_reason": f"Not used in the last {usage.window_days()} days.",
             "may_change": is_security_admin(request.user),

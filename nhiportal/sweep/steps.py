@@ -39,11 +39,9 @@ class Step:
 def _periods() -> dict[str, str]:
     """Read when shown: operators change the settings without a restart."""
     days = lambda n: f"{n} day" if n == 1 else f"{n} days"  # noqa: E731
-    retention = nhi_setting("TOKEN_RETENTION_DAYS")
     return {
-        # The ledger answers for its retention period, so no longer (tokens/usage.py).
-        "unused": days(min(nhi_setting("UNUSED_ACCESS_DAYS"), retention)),
-        "retention": days(retention),
+        "unused": days(nhi_setting("UNUSED_ACCESS_DAYS")),  # at most the retention: a system check says so
+        "retention": days(nhi_setting("TOKEN_RETENTION_DAYS")),
         "decisions": days(nhi_setting("DECISION_RETENTION_DAYS")),
         "key_age": days(nhi_setting("CREDENTIAL_MAX_AGE_DAYS")),
         "signing_key_age": days(nhi_setting("SIGNING_KEY_MAX_AGE_DAYS")),

@@ -188,3 +188,10 @@ def test_the_owner_is_told_on_the_identity_page_that_the_attestation_waits_after
 def test_an_ordinary_attestation_says_when_the_next_is_due(agent, client_for, alice):
     response = client_for(alice).post(f"/identities/{agent.pk}/attest/", {"note": "Still needed."}, follow=True)
     assert b"Attested crm-summariser. The next attestation is due" in response.content
+
+
+def test_an_overdue_identity_after_a_rejection_is_kept_active_only_by_a_confirmed_attestation(rejected, agent, client_for, alice):
+    AIIdentity.objects.filter(pk=agent.pk).update(attestation_due=timezone.localdate() - timedelta(days=3))
+    page = client_for(alice).get(f"/identities/{agent.pk}/").content.decode()
+    assert "Unless a reviewer confirms an owner's attestation, the identity is suspended on" in page
+    assert "Unless an owner attests" not in page

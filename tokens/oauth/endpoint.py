@@ -6,10 +6,8 @@ an empty or HTML page, which an OAuth client cannot read."""
 import functools
 import re
 
-from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http.multipartparser import MultiPartParserError
-
 from nhiportal.conf import nhi_setting
+from nhiportal.nul_bytes import UNREADABLE, UNREADABLE_ERRORS
 
 from .errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError, error_response
 
@@ -34,20 +32,15 @@ def post_only(view):
 def form(request):
     """The request's parameters (request.POST), or an OAuthError saying why they cannot be read.
 
-    Django parses the body on the first read of request.POST and raises there when it is too
-    large, has too many fields, is a form in a charset other than UTF-8 or a multipart body it
-    cannot split; uncaught, those become its HTML 400 page (a 500 page under DEBUG).
+    Django parses the body on the first read and raises when it cannot (too large, too many
+    fields, a form in a charset other than UTF-8, a multipart body it cannot split); uncaught,
+    that is its HTML 400 page. Usually nhiportal/nul_bytes.py has read it first and answered
+    already; this answers the same, in the same words, whichever reads first.
     """
     try:
         post = request.POST
-    except RequestDataTooBig:
-        raise OAuthError(INVALID_REQUEST, "The request body is too large.") from None
-    except (TooManyFieldsSent, TooManyFilesSent):
-        raise OAuthError(INVALID_REQUEST, "The request has too many parameters.") from None
-    except (BadRequest, UnicodeDecodeError):
-        raise OAuthError(INVALID_REQUEST, "Send the parameters form-encoded (application/x-www-form-urlencoded) in UTF-8.") from None
-    except MultiPartParserError:
-        raise OAuthError(INVALID_REQUEST, "The multipart body cannot be read: send the parameters form-encoded (application/x-www-form-urlencoded).") from None
+    except UNREADABLE_ERRORS:
+        raise OAuthError(INVALID_REQUEST, UNREADABLE) from None
     _refuse_http_authentication(request)
     return post
 
