@@ -86,7 +86,9 @@ def test_the_list_sorts_riskiest_first_and_filters_by_level(client_for, make_age
     assert [i.name for i in ranked.context["identities"]] == ["worst", "worse", "calm"]
     assert "High · 45" in ranked.content.decode()
     assert [i.name for i in client.get("/identities/?risk=medium").context["identities"]] == ["worse"]
-    assert [i.name for i in client.get("/identities/?risk=none").context["identities"]] == ["calm"]
+    # calm's 0 is the column's default: the scoring never ran, so it is no level yet.
+    assert [i.name for i in client.get("/identities/?risk=unscored").context["identities"]] == ["calm"]
+    assert [i.name for i in client.get("/identities/?risk=none").context["identities"]] == []
     assert client.get("/identities/?risk=extreme").status_code == 400
     api = client.get("/api/v1/identities/?risk=high").json()["results"]
     assert [(i["name"], i["risk_score"], i["risk_level"], i["risk_factors"]) for i in api] == [("worst", 45, "high", ["orphaned", "attestation_overdue"])]
