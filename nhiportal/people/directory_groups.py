@@ -107,12 +107,18 @@ def directory_group_update(*, token, group, wanted: Callable[[DirectoryGroup], d
     as it stands once locked (a PUT's body, or the result of a PATCH applied to it): two PATCHes
     adding members at once then each build on the other's, and neither undoes the other."""
     group = DirectoryGroup.objects.select_for_update().get(pk=group.pk, deleted_at__isnull=True)
+    seen_ids = set(group.members.values_list("pk", flat=True))
     fields = wanted(group)
     renamed = fields["display_name"] != group.display_name
     if renamed:
         _check_display_name(fields["display_name"], group)
     wanted_ids = _ids(fields["members"])
     current_ids = set(group.members.values_list("pk", flat=True))
+    # The group's lock keeps other changes to it out, but not the directory deleting a member,
+    # which takes them out of every group (directory_person_delete). One who left so since this
+    # change read the group is kept by a PATCH's result as it stood, not asked back in: without
+    # this, removing one member while another is deleted answered "No User".
+    wanted_ids -= seen_ids - current_ids
     # A new name may map to other roles: then everyone in the group is touched.
     people = _lock((current_ids | wanted_ids) if renamed else (current_ids ^ wanted_ids))
     added = _joining(people, wanted_ids - current_ids)
