@@ -18,8 +18,8 @@ def name_key(name: str) -> str:
 
 
 def identity_names(ids) -> dict:
-    """Identity id -> name, for the logs' pages that name each event's identity. Only for
-    people who read every identity: the logs' pages are theirs alone."""
+    """Identity id -> name, for pages that name each event's or decision's identity (one query
+    a page). Callers pass the ids of rows the person may already see."""
     ids = {i for i in ids if i}
     if not ids:
         return {}

@@ -91,13 +91,17 @@ def not_yours(user, items) -> dict[int, str]:
     return why
 
 
+def _owns_service(user, item) -> bool:
+    return item.grant.service.owner_id == user.pk
+
+
 def deciding(user, review, items) -> tuple[set[int], dict[int, str]]:
     """Of these items of one review: the ids the person may decide (the service's owner,
     reviewers and security admins), and those they would but may not, with why (not_yours)."""
     if not review.is_open:
         return set(), {}
     broad = is_reviewer(user) or is_security_admin(user)
-    candidates = [item for item in items if not item.decision and (broad or item.grant.service.owner_id == user.pk)]
+    candidates = [item for item in items if not item.decision and (broad or _owns_service(user, item))]
     excluded = not_yours(user, candidates) if candidates else {}
     return {item.pk for item in candidates if item.pk not in excluded}, excluded
 
@@ -182,7 +186,7 @@ def access_review_decide(*, actor, item, decision: str, reason: str = "") -> Acc
     why = not_yours(actor, [item]).get(item.pk)
     if why:
         raise PermissionDenied(others_decide(actor, item, why))
-    if not may_decide(actor, item):
+    if not (is_reviewer(actor) or is_security_admin(actor) or _owns_service(actor, item)):
         raise PermissionDenied("The service's owner, reviewers and security admins decide.")
     if decision == ReviewDecision.REVOKE and not reason.strip():
         raise ValidationError({"reason": "Say why the access goes."})

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import AIIdentity
+from nhiportal.identity_filter import identity_names
 from nhiportal.people.roles import sees_everything
 from tokens.models import Grant, Service, ServiceScope
 
@@ -56,9 +57,8 @@ def with_names(decisions: list[PolicyDecision]) -> list[PolicyDecision]:
 
     Decisions keep plain ids, not foreign keys, so they outlive what they name.
     """
-    identity_ids = {d.identity_id for d in decisions if d.identity_id}
     service_ids = {d.service_id for d in decisions if d.service_id}
-    identities = dict(AIIdentity.objects.filter(pk__in=identity_ids).values_list("pk", "name")) if identity_ids else {}
+    identities = identity_names(d.identity_id for d in decisions)
     services = dict(Service.objects.filter(pk__in=service_ids).values_list("pk", "name")) if service_ids else {}
     for decision in decisions:
         decision.identity_name = identities.get(decision.identity_id, "")
