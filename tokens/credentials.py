@@ -13,6 +13,7 @@ disabled it may be registered again (the workload moves to a new identity, or wa
 mistake), since what proves it is a short-lived token its platform signs, not a key it keeps.
 """
 
+import hashlib
 import re
 
 from django.core.exceptions import ValidationError
@@ -48,6 +49,17 @@ def _usable_identity(identity: AIIdentity) -> AIIdentity:
     if identity.is_offboarded:
         raise ValidationError("An offboarded identity cannot get new credentials.")
     return identity
+
+
+def _hold_key(thumbprint: str) -> None:
+    """Until the caller's transaction ends, no other registration of this key checks or writes:
+    two owners pasting the same key at once would each find it free, and both keep it. SQLite
+    needs no more: its IMMEDIATE transaction already holds the one write lock."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"credential-key:{thumbprint}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _save(credential: WorkloadCredential, field: str, message: str) -> None:
@@ -102,6 +114,7 @@ def credential_add_jwk(*, actor, identity: AIIdentity, jwk, label: str = "") -> 
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     # By thumbprint (RFC 7638), so a new kid, other members or PEM instead of JWK change nothing.
+    _hold_key(key.thumbprint)
     held = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=key.thumbprint)
     in_use = held.filter(enabled=True)
     if in_use.filter(identity=identity).exists():
