@@ -11,7 +11,10 @@ class PeopleConfig(AppConfig):
         from .api import schema  # noqa: F401
         from . import checks  # noqa: F401  (registers the sign-in settings check)
         from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
 
         from .lockouts import on_user_locked_out
+        from .sessions import note_sign_in
 
         user_locked_out.connect(on_user_locked_out, dispatch_uid="people.audit_lockouts")
+        user_logged_in.connect(note_sign_in, dispatch_uid="people.note_sign_in")

@@ -4,6 +4,7 @@ identity provider's back-channel logout (single_sign_out.py), and a person signi
 other browsers out. Each session row names its person (PortalSession.user); the engine in
 use deletes the rows and whatever it keeps in front of them (cached_sessions.py)."""
 
+import hashlib
 from importlib import import_module
 
 from django.conf import settings
@@ -28,6 +29,12 @@ def end_sessions(sessions) -> int:
     if keys:
         import_module(settings.SESSION_ENGINE).SessionStore.end(keys)
     return len(keys)
+
+
+def session_reference(stored_key: str) -> str:
+    """How the sessions page names a session in its forms: not the stored digest, which also
+    keys the session cache, but a digest of it, which opens nothing."""
+    return hashlib.sha256(f"session-reference:{stored_key}".encode()).hexdigest()[:20]
 
 
 def end_sessions_of(person, *, keep: str | None = None) -> int:
@@ -65,3 +72,21 @@ def own_other_sessions_end(*, person, current_session_key: str) -> int:
             after={"sessions_ended": ended, "kept_their_current_session": True}, reason="signed out their other sessions",
         )
     return ended
+
+
+@transaction.atomic
+def own_session_end(*, person, reference: str, current_session_key: str) -> bool:
+    """A person signs one of their other browsers out (one they do not recognise, a shared
+    computer); False when no such session of theirs is open (ended meanwhile, or not theirs)."""
+    keys = [
+        key for key in open_sessions_of(person).exclude(session_key=current_session_key).values_list("session_key", flat=True)
+        if session_reference(key) == reference
+    ]
+    if not keys:
+        return False
+    end_sessions(PortalSession.objects.filter(session_key__in=keys))
+    audit_record(
+        actor=person, action="person.sessions_ended", obj=person, object_repr=person.get_username(),
+        after={"sessions_ended": len(keys), "kept_their_current_session": True}, reason="signed out one of their other sessions",
+    )
+    return True

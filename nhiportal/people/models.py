@@ -107,6 +107,11 @@ class PortalSession(AbstractBaseSession):
     # The identity provider's session the sign-in came from (the ID token's sid), copied from
     # the session data the same way, so a back-channel logout naming it ends this session only.
     provider_session = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # Where and when it was signed in to, copied the same way, so the person can tell their
+    # sessions apart and end the one they do not recognise (people/views.py own_sessions).
+    signed_in_at = models.DateTimeField(null=True, blank=True)
+    client = models.CharField("browser", max_length=400, blank=True, default="")
+    address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta(AbstractBaseSession.Meta):
         verbose_name = "session"

@@ -2,11 +2,30 @@
 ids are stored hashed. The cookie carries the id; the table holds only its digest, and the
 person signed in to it, so their sessions can be ended at once (people/ending_sessions.py)."""
 
+from datetime import datetime
+
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import db
+from django.utils import timezone
+
+from inventory.networks import canonical
 
 # Where a single sign-on keeps the provider's session id (sid) in the session data.
 PROVIDER_SESSION_KEY = "sso_sid"
+# Where every sign-in (password, second factor, single sign-on) notes when, from which browser
+# and from which address it happened (note_sign_in, on Django's user_logged_in signal).
+SIGN_IN_KEY = "signed_in"
+MAX_CLIENT = 400
+
+
+def note_sign_in(sender, request, user, **kwargs):
+    """Receives user_logged_in: login() has just given the session its new id and person.
+    The address is REMOTE_ADDR only, as everywhere: a forwarded-for header is the client's to write."""
+    request.session[SIGN_IN_KEY] = {
+        "at": timezone.now().isoformat(),
+        "client": request.META.get("HTTP_USER_AGENT", "")[:MAX_CLIENT],
+        "address": canonical(request.META.get("REMOTE_ADDR", "")) or None,
+    }
 
 
 def _person_id(data: dict) -> int | None:
@@ -16,9 +35,22 @@ def _person_id(data: dict) -> int | None:
         return None  # nobody is signed in to it (yet)
 
 
+def _sign_in(data: dict) -> dict:
+    noted = data.get(SIGN_IN_KEY)
+    if not isinstance(noted, dict):
+        return {"signed_in_at": None, "client": "", "address": None}
+    try:
+        at = datetime.fromisoformat(noted.get("at"))
+    except (TypeError, ValueError):
+        at = None
+    return {"signed_in_at": at, "client": str(noted.get("client") or "")[:MAX_CLIENT], "address": noted.get("address") or None}
+
+
 def _copy_columns(session, data: dict):
     session.user_id = _person_id(data)
     session.provider_session = data.get(PROVIDER_SESSION_KEY) or ""
+    for column, value in _sign_in(data).items():
+        setattr(session, column, value)
     return session
 
 

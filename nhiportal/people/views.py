@@ -8,11 +8,11 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .ending_sessions import open_sessions_of, own_other_sessions_end
+from .ending_sessions import own_other_sessions_end, own_session_end
 from .forms import APITokenCreateForm
 from .models import TokenPurpose
 from .second_factor import VERIFIED_KEY, required_for
-from .selectors import api_tokens_of
+from .selectors import api_tokens_of, sessions_of
 from .services import api_token_create, api_token_revoke
 
 
@@ -62,12 +62,18 @@ def token_revoke(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def own_sessions(request):
-    """How many browsers are signed in as you; POST signs out all of them but this one (a
-    laptop left signed in, a session you do not recognise)."""
+    """Every browser signed in as you: when, from where, until when. POST signs out one of
+    them (`session`) or all but this one (a laptop left signed in, a session you do not recognise)."""
+    current = request.session.session_key
     if request.method == "POST":
-        ended = own_other_sessions_end(person=request.user, current_session_key=request.session.session_key)
-        messages.success(request, f"Signed out {ended} other session{pluralize(ended)}." if ended else "No other session was open.")
+        if "session" in request.POST:
+            if own_session_end(person=request.user, reference=request.POST["session"], current_session_key=current):
+                messages.success(request, "Signed that session out: its browser has to sign in again.")
+            else:
+                messages.info(request, "That session was no longer open.")
+        else:
+            ended = own_other_sessions_end(person=request.user, current_session_key=current)
+            messages.success(request, f"Signed out {ended} other session{pluralize(ended)}." if ended else "No other session was open.")
         return redirect("people:sessions")
-    return render(request, "people/sessions.html", {
-        "others": open_sessions_of(request.user).exclude(session_key=request.session.session_key).count(),
-    })
+    sessions = sessions_of(request.user, current_session_key=current)
+    return render(request, "people/sessions.html", {"sessions": sessions, "others": sum(not s.is_current for s in sessions)})

@@ -4,11 +4,13 @@ deactivates them; and signs someone out of every browser."""
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from inventory.models import OwnerRole
 from nhiportal.people.roles import OWNER
+from tests.browser.test_accessibility import serious_violations
 from tests.browser.test_token_pages import csp_watch
 from tests.conftest import _person
 
@@ -63,4 +65,30 @@ def test_a_security_admin_signs_a_person_out_of_every_browser(page, browser, liv
     alices.reload()
     expect(alices).to_have_url(re.compile(r"/accounts/login/"))
     alices.context.close()
+    assert blocked == []
+
+
+def test_a_person_signs_out_a_browser_they_do_not_recognise(page, browser, live_server, login, alice):
+    blocked = csp_watch(page)
+    unknown_context = browser.new_context(
+        base_url=live_server.url, user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0",
+    )
+    unknown = unknown_context.new_page()
+    login(unknown, alice)
+
+    login(page, alice)
+    page.get_by_role("link", name="Sessions").click()
+    sessions = page.locator("#sessions tbody tr")
+    expect(sessions).to_have_count(2)
+    expect(sessions.first).to_contain_text("This browser")
+    expect(sessions.nth(1)).to_contain_text("Firefox 140 on Windows")
+    expect(sessions.nth(1)).to_contain_text("127.0.0.1")
+    assert serious_violations(page, Axe()) == []
+    page.get_by_role("button", name="Sign out Firefox 140 on Windows at 127.0.0.1").click()
+    expect(page.locator(".msg-success")).to_contain_text("Signed that session out")
+    expect(sessions).to_have_count(1)
+
+    unknown.reload()
+    expect(unknown).to_have_url(re.compile(r"/accounts/login/"))
+    unknown_context.close()
     assert blocked == []
