@@ -72,15 +72,18 @@ def person_list(request):
 
 def _person_page(request, person, *, status=200, **bound):
     manage = people.may_manage_people(request.user) and person.pk != request.user.pk
-    owned = list(people.owned_identities(person))
+    # Someone who took over a team's agents can own thousands: a page of them, and the counts.
+    owned = people.owned_identities(person)
+    page_obj = page_of(request, owned)
     events = events_for_object(person)
     for event in events:
         event.changes = event_changes(event)
     return render(request, "inventory/person_detail.html", {
         "person": person,
         "roles_shown": people.roles_shown(person),
-        "owned": owned,
-        "would_orphan": [i for i in owned if not i.others_active],
+        "page_obj": page_obj,
+        "owned": list(page_obj.object_list),
+        "would_orphan": owned.filter(others_active=False),  # counted by the page, not loaded
         "events": events,
         "manage": manage,
         "is_you": person.pk == request.user.pk,

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
@@ -33,6 +34,13 @@ def _review(request, pk):
     if not sees_everything(request.user) and not access_reviews.items_for(request.user, review).exists():
         raise Http404  # a service owner sees only the rounds over their services
     return review
+
+
+def _back_to_page(request, review):
+    """The round's page the person decided on (the forms post to ?page=N), not its first."""
+    url = reverse("tokens:access-review-detail", args=[review.pk])
+    page = as_id(request.GET.get("page"))
+    return redirect(f"{url}?page={page}" if page else url)
 
 
 @login_required
@@ -65,7 +73,9 @@ def review_new(request):
 @require_safe
 def review_detail(request, pk):
     review = _review(request, pk)
-    items = list(access_reviews.items_for(request.user, review))
+    # A round over every service holds a grant per identity and service: a page at a time.
+    page_obj = page_of(request, access_reviews.items_for(request.user, review))
+    items = list(page_obj.object_list)
     allowed, not_yours = access_reviews.deciding(request.user, review, items)
     # The last-use column reads the grant's stored use, as the grants list does (grant_use.html).
     usage.with_uses([item.grant for item in items])
@@ -81,7 +91,7 @@ def review_detail(request, pk):
         Bar("Waiting", counts["waiting"], "fill-suspended"),
     ], title="Decisions so far")
     return render(request, "tokens/access_review_detail.html", {
-        "review": review, "items": items, "progress": counts, "chart": chart,
+        "review": review, "page_obj": page_obj, "items": items, "progress": counts, "chart": chart,
         "may_close": review.is_open and access_reviews.may_launch(request.user),
         "any_decidable": any(item.may_decide for item in items),
         "window_days": usage.window_days(),
@@ -99,20 +109,22 @@ def item_decide(request, pk, item_pk):
         messages.success(request, f"{item.grant.identity.name} on {item.grant.service.name}: {verb}.")
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect("tokens:access-review-detail", pk=review.pk)
+    return _back_to_page(request, review)
 
 
 @login_required
 @require_POST
 def keep_several(request, pk):
     review = _review(request, pk)
-    items = [item for item in access_reviews.items_for(request.user, review) if item.grant.revoked_at is None]
+    # Only the items ticked: a round can hold tens of thousands, and the rest are not at stake.
+    ticked = access_reviews.items_for(request.user, review).filter(pk__in=[as_id(v) for v in request.POST.getlist("item") if as_id(v)])
+    items = [item for item in ticked if item.grant.revoked_at is None]
     allowed = access_reviews.decidable(request.user, review, items)
     form = KeepSeveralForm(request.POST, decidable=access_reviews.items_for(request.user, review).filter(pk__in=allowed))
     kept = bulk_submit(request, form, lambda data: access_reviews.access_review_keep_several(actor=request.user, items=list(data["item"])), nothing="Nothing was kept")
     if kept:
         messages.success(request, f"Kept {kept} grant{'s' if kept != 1 else ''}.")
-    return redirect("tokens:access-review-detail", pk=review.pk)
+    return _back_to_page(request, review)
 
 
 @login_required

@@ -34,7 +34,7 @@ from .forms import (
 )
 from .models import Delegation, FederatedIssuer, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
-from .rotation import max_age_days, with_last_use
+from .rotation import max_age_days
 from .source_networks import NEW_NETWORK_DAYS, identity_bind_to_seen_networks, identity_sources, network_recognise
 from .access_reviews import may_see_reviews
 from .posture import posture
@@ -68,7 +68,7 @@ def credentials_panel(request, pk):
         "tokens/partials/credentials_panel.html",
         {
             "identity": identity,
-            "credentials": with_last_use(selectors.identity_credentials(identity)),
+            "credentials": selectors.identity_credentials(identity),
             "max_age_days": max_age_days(),
             "exposures": selectors.identity_exposures(identity),
             "sources": sources,

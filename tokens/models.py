@@ -420,8 +420,9 @@ class IssuedToken(models.Model):
     # (tokens/revocation.py), and grants are revoked, never deleted.
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens", db_index=False)
     # The workload credential the agent proved itself with: disabling it revokes these tokens.
+    # Indexed by token_credential_idx, which starts with it.
     credential = models.ForeignKey(
-        WorkloadCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens"
+        WorkloadCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens", db_index=False
     )
     audience = models.CharField(max_length=255)
     scopes = models.JSONField(default=list)
@@ -443,6 +444,11 @@ class IssuedToken(models.Model):
         ordering = ["-issued_at"]
         indexes = [
             models.Index(fields=["identity", "-issued_at"], name="token_identity_idx"),
+            # A credential's latest token (its last use on the credentials pages) is this index's
+            # first entry for it. In place of the foreign key's own index, which serves revocation
+            # as well, so issuance writes no more: on PostgreSQL that one made each credential's
+            # lookup read and sort every token it ever obtained.
+            models.Index(fields=["credential", "-id"], name="token_credential_idx"),
             # Only exchanged tokens have a parent (see Task's indexes).
             models.Index(fields=["parent"], name="token_parent_idx", condition=models.Q(parent__isnull=False)),
             # The status lists read revoked tokens by id (tokens/status_list.py). Partial, so an

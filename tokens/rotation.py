@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from nhiportal.conf import nhi_setting
 
-from .models import CredentialKind, IssuedToken, WorkloadCredential
+from .models import CredentialKind, WorkloadCredential
 from .owner_notices import OwnerNotice, digest
 
 
@@ -30,18 +30,6 @@ def due_for_rotation(now=None):
     credentials, so these belong to identities still in service)."""
     now = now or timezone.now()
     return WorkloadCredential.objects.filter(kind=CredentialKind.JWK, enabled=True, created_at__lt=now - timedelta(days=max_age_days()))
-
-
-def with_last_use(credentials) -> list:
-    """Set credential.last_used_at: when the ledger last issued a token to a client that proved
-    itself with it (None if none in the ledger's retention). The newest row by id, read off the
-    ledger's credential index backwards: one short lookup per credential, however busy the agent."""
-    credentials = list(credentials)
-    for credential in credentials:
-        credential.last_used_at = (
-            IssuedToken.objects.filter(credential_id=credential.pk).order_by("-id").values_list("issued_at", flat=True).first()
-        )
-    return credentials
 
 
 NOTICE = OwnerNotice(
