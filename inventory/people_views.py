@@ -19,7 +19,7 @@ from nhiportal.pages import page_of
 from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove
-from nhiportal.people.selectors import directory_entry_of, directory_groups_of, sso_link_of
+from nhiportal.people.selectors import directory_entry_of, directory_groups_of, sessions_of, sso_link_of
 from nhiportal.people.services import person_deactivate, person_reactivate, person_roles_set
 from nhiportal.service_forms import submit
 
@@ -99,6 +99,9 @@ def _person_page(request, person, *, status=200, **bound):
         "second_factor_form": bound.get("second_factor") or SecondFactorResetForm(),
         "has_second_factor": has_second_factor(person),
         "open_sessions": open_sessions_of(person).count(),
+        # Which browsers, from where: what "a laptop was stolen" is checked against. For those
+        # who may end them only; others learn the count alone.
+        "sessions": sessions_of(person, current_session_key=None) if manage else [],
         "sessions_form": bound.get("sessions") or EndSessionsForm(),
         "roles_form": bound.get("roles") or RolesForm(initial={"roles": sorted({g.name for g in person.groups.all()} & set(ALL_ROLES))}),
     }, status=status)

@@ -92,3 +92,14 @@ def test_a_reference_names_a_session_without_being_its_stored_key(alice):
     ref, = references(signed_in(alice).get("/accounts/sessions/"))
     stored = set(PortalSession.objects.values_list("session_key", flat=True))
     assert ref not in stored and not any(ref in key for key in stored)
+
+
+def test_a_security_admin_sees_which_browsers_a_person_is_signed_in_on_and_others_only_how_many(alice, sam, rita):
+    signed_in(alice, agent=FIREFOX_ON_WINDOWS, address="198.51.100.7")
+    admin_view = signed_in(sam).get(f"/users/{alice.pk}/").content.decode()
+    assert "signed in on 1 browser" in admin_view
+    assert "Firefox 140 on Windows" in admin_view and "198.51.100.7" in admin_view
+
+    reviewer_view = signed_in(rita).get(f"/users/{alice.pk}/")
+    assert reviewer_view.status_code == 200 and "signed in on 1 browser" in reviewer_view.content.decode()
+    assert "Firefox" not in reviewer_view.content.decode() and "198.51.100.7" not in reviewer_view.content.decode()
