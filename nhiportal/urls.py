@@ -24,6 +24,7 @@ api_v1 = [
 ]
 
 admin.site.login = admin_sign_in
+handler404 = "nhiportal.api.not_found"
 
 urlpatterns = [
     # First: Django tries patterns in order, and agents and services call these far more often

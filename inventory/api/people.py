@@ -3,7 +3,7 @@ security admins read (403 otherwise); security admins hand over, deactivate, rea
 sessions and set roles, never their own (403)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -55,7 +55,8 @@ class PersonDetailSerializer(PersonSerializer):
     owns = serializers.SerializerMethodField()
     sign_in = serializers.SerializerMethodField()
 
-    def get_sign_in(self, person) -> dict:
+    @extend_schema_field(SignInSerializer)
+    def get_sign_in(self, person):
         entry = directory_entry_of(person)
         return SignInSerializer({
             "single_sign_on": sso_link_of(person) is not None, "password": person.has_usable_password(),
@@ -63,7 +64,8 @@ class PersonDetailSerializer(PersonSerializer):
             "open_sessions": open_sessions_of(person).count(),
         }).data
 
-    def get_owns(self, person) -> list[dict]:
+    @extend_schema_field(OwnedIdentitySerializer(many=True))
+    def get_owns(self, person):
         return OwnedIdentitySerializer(people.owned_identities(person), many=True).data
 
 

@@ -351,4 +351,6 @@ class ImportProblemSerializer(serializers.Serializer):
 
 class ImportProblemsSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    problems = ImportProblemSerializer(many=True)
+    problems = ImportProblemSerializer(
+        many=True, required=False, help_text="Each problem of the CSV; empty or absent when the body itself was refused."
+    )

@@ -120,6 +120,11 @@ def _attest(*, actor, identity, reason, expected_version):
     return services.identity_attest(actor=actor, identity=identity, note=reason).identity
 
 
+def _import_refused(reason: str) -> Response:
+    # The import's one 400 body (ImportProblemsSerializer), whatever it refused.
+    return Response({"detail": reason, "problems": []}, status=status.HTTP_400_BAD_REQUEST)
+
+
 _WRITE_RESPONSES = {
     200: IdentitySerializer,
     400: OpenApiResponse(description="A field is invalid; the reasons are keyed by field name."),
@@ -251,11 +256,11 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         upload = request.data.get("file")
         content = upload.read(MAX_BYTES + 1) if hasattr(upload, "read") else request.data.get(CSV_BODY)
         if not isinstance(content, bytes):  # a multipart form without its file
-            raise ValidationError({"file": ["Send the CSV as the body (text/csv) or as a multipart file named file."]})
+            return _import_refused("Send the CSV as the body (text/csv) or as a multipart file named file.")
         try:
             outcome = identities_import(actor=request.user, content=content)
         except ImportRefused as refusal:
-            return Response({"detail": str(refusal), "problems": []}, status=status.HTTP_400_BAD_REQUEST)
+            return _import_refused(str(refusal))
         if outcome.problems:
             problems = [{"line": p.line, "column": p.column, "message": p.message} for p in outcome.problems]
             return Response({"detail": "Nothing was imported.", "problems": problems}, status=status.HTTP_400_BAD_REQUEST)

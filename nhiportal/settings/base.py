@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error answers, with their bodies (nhiportal/api.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "nhiportal.api.document_errors"],
     # One schema name per shared choice set, however each API field is called.
     "ENUM_NAME_OVERRIDES": {
         "SensitivityEnum": "inventory.models.Sensitivity",
@@ -247,6 +249,9 @@ SPECTACULAR_SETTINGS = {
         # Access requests and ownership claims both have a `state`: one name each, whichever is generated first.
         "AccessRequestStateEnum": "tokens.models.AccessRequestState",
         "ClaimStateEnum": "inventory.models.ClaimState",
+        # Identities and exposures both have a `kind`.
+        "KindEnum": "inventory.models.Kind",
+        "ExposureKindEnum": "tokens.models.ExposureKind",
     },
 }
 

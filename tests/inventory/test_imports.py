@@ -233,7 +233,7 @@ def test_the_apostrophe_the_export_puts_before_a_formula_is_dropped_on_import(sa
 
 def test_a_multipart_form_without_its_file_is_refused(sam, client_for):
     response = client_for(sam).post(API, {"csv": HEADER + "x,agent,production,X.,,,,,,\n"})
-    assert response.status_code == 400 and "file" in response.json()
+    assert response.status_code == 400 and "multipart file named file" in response.json()["detail"]
     assert not AIIdentity.objects.exists()
 
 

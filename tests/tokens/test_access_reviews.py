@@ -135,7 +135,7 @@ def test_the_api_launches_lists_decides_and_closes(client_for, rita, alice, caro
     created = client.post(API, {"name": "Yearly", "due": DUE, "service": crm.pk}, content_type="application/json")
     assert created.status_code == 201 and created.json()["progress"] == {"total": 1, "kept": 0, "revoked": 0, "waiting": 1}
     pk = created.json()["id"]
-    [item] = client.get(f"{API}{pk}/items/").json()
+    [item] = client.get(f"{API}{pk}/items/").json()["results"]
     assert (item["identity_name"], item["scopes"], item["decision"], item["grant_state"]) == ("needed", ["tickets:read"], "", "live")
     bad = client.post(f"{API}{pk}/items/{item['id']}/decide/", {"decision": "revoke"}, content_type="application/json")
     assert bad.status_code == 400 and "reason" in bad.json()

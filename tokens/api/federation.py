@@ -8,10 +8,11 @@ from nhiportal.api import JSONParser, valid
 
 from ..federation import federated_issuer_create, federated_issuer_update
 from ..models import FederatedIssuer
-from .serializers import FederatedIssuerSerializer, FederatedIssuerUpdateSerializer
-from .views import KeysRefreshMixin, TrustChangeMixin, _require_security_admin
+from .serializers import FederatedIssuerDistrustedSerializer, FederatedIssuerSerializer, FederatedIssuerUpdateSerializer
+from .views import KeysRefreshMixin, TrustChangeMixin, _require_security_admin, keys_holder_schema
 
 
+@keys_holder_schema(FederatedIssuerSerializer, FederatedIssuerDistrustedSerializer)
 @extend_schema(tags=["services"])
 class FederatedIssuerViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """OpenID Connect issuers whose workload tokens agents may present (GitHub Actions, Kubernetes)."""

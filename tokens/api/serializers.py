@@ -9,8 +9,8 @@ from inventory.models import Environment, Sensitivity
 
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
-from ..models import AccessRequestState, FederatedIssuer, Service
-from ..selectors import ACCESS_REQUEST_VIEWS
+from ..models import AccessRequestState, ExposureKind, FederatedIssuer, KeyState, Service
+from ..selectors import ACCESS_REQUEST_VIEWS, EXPOSURE_STATES
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -106,6 +106,17 @@ class TrustDomainSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+class DistrustedSerializer(serializers.Serializer):
+    """What distrusting a trust domain or a federated issuer ended, besides the holder itself."""
+
+    credentials_disabled = serializers.IntegerField(help_text="Its credentials, disabled.")
+    tokens_revoked = serializers.IntegerField(help_text="The live tokens obtained with them, revoked.")
+
+
+class TrustDomainDistrustedSerializer(TrustDomainSerializer, DistrustedSerializer):
+    pass
+
+
 class TrustDomainUpdateSerializer(serializers.Serializer):
     jwks = serializers.JSONField(required=False)
     bundle_endpoint = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="Empty: replaced by hand from now on.")
@@ -120,9 +131,9 @@ class GrantSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField(required=False)
     ends_at = serializers.DateTimeField()
     justification = serializers.CharField()
-    granted_by = serializers.CharField(source="granted_by.username", read_only=True, default=None)
+    granted_by = serializers.CharField(source="granted_by.username", read_only=True, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
-    revoked_at = serializers.DateTimeField(read_only=True)
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
     revoked_by = serializers.CharField(source="revoked_by_label", read_only=True)
     revoke_reason = serializers.CharField(read_only=True)
     usage_checked_at = serializers.DateTimeField(
@@ -134,6 +145,14 @@ class GrantSerializer(serializers.Serializer):
     unused_scopes = serializers.ListField(
         child=serializers.CharField(), read_only=True,
         help_text="Its scopes no token carried in NHI_UNUSED_ACCESS_DAYS (empty while the grant is younger than that).",
+    )
+
+
+class GrantQuerySerializer(serializers.Serializer):
+    identity = serializers.UUIDField(required=False, help_text="one identity's grants")
+    state = serializers.ChoiceField(
+        choices=["live", "ended", "revoked"], required=False, allow_blank=True, default="",
+        help_text="live, ended (ran out) or revoked; blank: all (grants/unused/ lists the unused live ones)",
     )
 
 
@@ -206,34 +225,38 @@ class DelegationSerializer(serializers.Serializer):
     principal = serializers.UUIDField(source="principal_id", help_text="the identity that lends its authority")
     delegate = serializers.UUIDField(source="delegate_id", help_text="the identity that may act for it")
     reason = serializers.CharField(max_length=500)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
-    revoked_at = serializers.DateTimeField(read_only=True)
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
     revoked_by = serializers.CharField(source="revoked_by_label", read_only=True)
     revoke_reason = serializers.CharField(read_only=True)
+
+
+# Exposure.status: what a security admin made of the report.
+EXPOSURE_STATUSES = ["reported", "confirmed", "dismissed"]
 
 
 class ExposureSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     identity = serializers.UUIDField(source="identity_id")
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ExposureKind.choices)
     token_jti = serializers.CharField()
-    credential_kid = serializers.CharField(source="credential.kid", default=None)
+    credential_kid = serializers.CharField(source="credential.kid", allow_null=True, default=None)
     where_found = serializers.CharField()
     seen_at = serializers.DateTimeField()
     contained_at = serializers.DateTimeField()
     dwell_seconds = serializers.SerializerMethodField()
     was_live = serializers.BooleanField()
     tokens_revoked = serializers.IntegerField()
-    reported_by = serializers.CharField(source="reported_by.username", default=None)
-    told_at = serializers.DateTimeField(help_text="when the identity's owners were emailed")
+    reported_by = serializers.CharField(source="reported_by.username", allow_null=True, default=None)
+    told_at = serializers.DateTimeField(allow_null=True, help_text="when the identity's owners were emailed; null: not yet")
     owners_told = serializers.ListField(child=serializers.CharField())
-    status = serializers.CharField(help_text="reported; confirmed by a security admin (which suspends the identity); or dismissed")
-    confirmed_at = serializers.DateTimeField()
-    confirmed_by = serializers.CharField(source="confirmed_by.username", default=None)
+    status = serializers.ChoiceField(choices=EXPOSURE_STATUSES, help_text="reported; confirmed by a security admin (which suspends the identity); or dismissed")
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    confirmed_by = serializers.CharField(source="confirmed_by.username", allow_null=True, default=None)
     confirm_reason = serializers.CharField()
-    dismissed_at = serializers.DateTimeField()
-    dismissed_by = serializers.CharField(source="dismissed_by.username", default=None)
+    dismissed_at = serializers.DateTimeField(allow_null=True)
+    dismissed_by = serializers.CharField(source="dismissed_by.username", allow_null=True, default=None)
     dismiss_reason = serializers.CharField()
 
     def get_dwell_seconds(self, exposure) -> int:
@@ -275,21 +298,25 @@ class CredentialSerializer(serializers.Serializer):
     label = serializers.CharField(read_only=True)
     kid = serializers.CharField(read_only=True)
     thumbprint = serializers.CharField(read_only=True)
-    public_jwk = serializers.JSONField(read_only=True)
+    public_jwk = serializers.JSONField(read_only=True, allow_null=True, help_text="A public key credential's JWK; null for the others.")
     spiffe_id = serializers.CharField(read_only=True)
     federated_issuer = serializers.CharField(source="federated_issuer.issuer", read_only=True, default="")
     subject = serializers.CharField(read_only=True, help_text="A federated credential: the sub of the issuer's tokens.")
-    refused_at = serializers.DateTimeField(read_only=True, help_text="When an assertion or token naming it was last refused.")
+    refused_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="When an assertion or token naming it was last refused.")
     refusal = serializers.CharField(read_only=True, help_text="Why (the agent itself only heard invalid_client).")
     required_claims = serializers.DictField(child=serializers.CharField(), read_only=True)
     enabled = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
-    disabled_at = serializers.DateTimeField(read_only=True)
+    disabled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     disabled_by = serializers.CharField(source="disabled_by_label", read_only=True)
     disable_reason = serializers.CharField(read_only=True)
     rotation_due = serializers.BooleanField(
         read_only=True, help_text="An enabled public key older than NHI_CREDENTIAL_MAX_AGE_DAYS: add a new one, then disable this."
     )
+
+
+class CredentialQuerySerializer(serializers.Serializer):
+    identity = serializers.UUIDField(required=False, help_text="one identity's credentials")
 
 
 class CredentialCreateSerializer(serializers.Serializer):
@@ -345,6 +372,10 @@ class FederatedIssuerSerializer(FederatedIssuerUpdateSerializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+class FederatedIssuerDistrustedSerializer(FederatedIssuerSerializer, DistrustedSerializer):
+    pass
+
+
 class TokenSerializer(serializers.Serializer):
     """A ledger row: facts about a token, never the token."""
 
@@ -353,8 +384,8 @@ class TokenSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField())
     issued_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
-    exchanged_from = serializers.CharField(source="parent.jti", default=None)
-    revoked_at = serializers.DateTimeField()
+    exchanged_from = serializers.CharField(source="parent.jti", allow_null=True, default=None)
+    revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_by = serializers.CharField(source="revoked_by_label")
     revoke_reason = serializers.CharField()
 
@@ -368,13 +399,29 @@ class TaskSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField())
     authorization_details = serializers.JSONField()
     opened_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
     ended_by = serializers.CharField(source="ended_by_label")
     end_reason = serializers.CharField()
     approval = serializers.CharField(source="approval_state", help_text='"" (none needed), pending, lapsed, approved, expired, rejected or withdrawn')
-    approved_by = serializers.CharField(source="approved_by.get_username", default=None)
-    approval_expires_at = serializers.DateTimeField()
+    approved_by = serializers.CharField(source="approved_by.get_username", allow_null=True, default=None)
+    approval_expires_at = serializers.DateTimeField(allow_null=True)
     tokens = TokenSerializer(many=True)
+
+
+class TaskQuerySerializer(serializers.Serializer):
+    identity = serializers.UUIDField(required=False, help_text="one identity's tasks")
+    open = serializers.BooleanField(required=False, default=False, help_text="true: only the tasks not ended yet")
+    approval = serializers.ChoiceField(
+        choices=["pending"], required=False, allow_blank=True, default="",
+        help_text="pending: only the tasks waiting for a person's approval",
+    )
+
+
+class ExposureQuerySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=EXPOSURE_STATES, required=False, allow_blank=True, default="",
+        help_text="open (neither confirmed nor dismissed), confirmed or dismissed; blank: all",
+    )
 
 
 class ApprovalSerializer(serializers.Serializer):
@@ -385,12 +432,12 @@ class ApprovalSerializer(serializers.Serializer):
 class SigningKeySerializer(serializers.Serializer):
     kid = serializers.CharField()
     alg = serializers.CharField()
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=KeyState.choices)
     public_jwk = serializers.JSONField()
     created_at = serializers.DateTimeField()
-    activated_at = serializers.DateTimeField()
-    retiring_at = serializers.DateTimeField()
-    retired_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+    retiring_at = serializers.DateTimeField(allow_null=True)
+    retired_at = serializers.DateTimeField(allow_null=True)
 
 
 class EmergencyRevokeSerializer(serializers.Serializer):

@@ -26,7 +26,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -76,7 +76,10 @@ from .serializers import (
     TokenExposureSerializer,
     UnusedIdentitySerializer,
     CredentialCreateSerializer,
+    CredentialQuerySerializer,
     CredentialSerializer,
+    ExposureQuerySerializer,
+    GrantQuerySerializer,
     GrantReduceSerializer,
     GrantSerializer,
     UnusedGrantSerializer,
@@ -87,7 +90,9 @@ from .serializers import (
     SigningKeySerializer,
     NetworkRecogniseSerializer,
     SourceNetworkSerializer,
+    TaskQuerySerializer,
     TaskSerializer,
+    TrustDomainDistrustedSerializer,
     TrustDomainSerializer,
     TrustDomainUpdateSerializer,
 )
@@ -164,6 +169,19 @@ class TrustChangeMixin:
         return Response(self.get_serializer(trust_restore(actor=request.user, holder=self.get_object(), reason=reason)).data)
 
 
+def keys_holder_schema(serializer, distrusted):
+    """The answers of refresh/ and distrust/ (KeysRefreshMixin, TrustChangeMixin) for one kind of holder."""
+    return extend_schema_view(
+        refresh=extend_schema(responses={
+            200: serializer,
+            409: OpenApiResponse(description="Its keys are pasted by hand: there is no endpoint to fetch them from."),
+            502: OpenApiResponse(description="The endpoint failed (`detail` says how, beside the holder's fields); the keys held stay in use."),
+        }),
+        distrust=extend_schema(responses=distrusted),
+    )
+
+
+@keys_holder_schema(TrustDomainSerializer, TrustDomainDistrustedSerializer)
 @extend_schema(tags=["services"])
 class TrustDomainViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TrustDomainSerializer
@@ -198,10 +216,15 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        grants = selectors.grant_list(user=self.request.user, state=self.request.query_params.get("state", ""))
-        if self.request.query_params.get("identity"):
-            grants = grants.filter(identity_id=self.request.query_params["identity"])
+        query = valid(GrantQuerySerializer, self.request.query_params) if self.action == "list" else {}
+        grants = selectors.grant_list(user=self.request.user, state=query.get("state", ""))
+        if query.get("identity"):
+            grants = grants.filter(identity_id=query["identity"])
         return grants.select_related("granted_by")
+
+    @extend_schema(parameters=[GrantQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     def create(self, request):
         _require_security_admin(request)
@@ -219,7 +242,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def unused(self, request):
         """Live grants with a scope no token carried in the last NHI_UNUSED_ACCESS_DAYS days, as the
         hourly grant_usage step last found, oldest first."""
-        page = with_uses(self.paginate_queryset(selectors.unused_grant_list(user=request.user)))
+        page = with_uses(self.paginate_queryset(selectors.unused_grant_list(user=request.user).select_related("granted_by")))
         return self.get_paginated_response(UnusedGrantSerializer(page, many=True).data)
 
     @extend_schema(request=GrantReduceSerializer, responses=GrantSerializer)
@@ -251,10 +274,15 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     parser_classes = [JSONParser]
 
     def get_queryset(self):
+        query = valid(CredentialQuerySerializer, self.request.query_params) if self.action == "list" else {}
         credentials = WorkloadCredential.objects.filter(identity__in=selectors.visible_identities(self.request.user))
-        if self.request.query_params.get("identity"):
-            credentials = credentials.filter(identity_id=self.request.query_params["identity"])
-        return credentials.order_by("-created_at")
+        if query.get("identity"):
+            credentials = credentials.filter(identity_id=query["identity"])
+        return credentials.select_related("federated_issuer").order_by("-created_at")
+
+    @extend_schema(parameters=[CredentialQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer})
     def create(self, request):
@@ -290,12 +318,13 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     lookup_value_converter = "uuid"
 
     def get_queryset(self):
+        query = valid(TaskQuerySerializer, self.request.query_params) if self.action == "list" else {}
         tasks = Task.objects.filter(identity__in=selectors.visible_identities(self.request.user))
-        if self.request.query_params.get("identity"):
-            tasks = tasks.filter(identity_id=self.request.query_params["identity"])
-        if self.request.query_params.get("open") in ("1", "true"):
+        if query.get("identity"):
+            tasks = tasks.filter(identity_id=query["identity"])
+        if query.get("open"):
             tasks = tasks.filter(ended_at__isnull=True)
-        if self.request.query_params.get("approval") == "pending":
+        if query.get("approval") == "pending":
             tasks = selectors.waiting_for_approval(tasks)
         tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
         return (
@@ -303,6 +332,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             .prefetch_related(Prefetch("tokens", queryset=tokens))
             .order_by("-opened_at")
         )
+
+    @extend_schema(parameters=[TaskQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=OptionalReasonSerializer, responses=TaskSerializer)
     @action(detail=True, methods=["post"])
@@ -396,7 +429,12 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        return selectors.exposure_list(user=self.request.user)
+        query = valid(ExposureQuerySerializer, self.request.query_params) if self.action == "list" else {}
+        return selectors.exposure_list(user=self.request.user, state=query.get("state", ""))
+
+    @extend_schema(parameters=[ExposureQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=TokenExposureSerializer, responses={201: TokenExposureSerializer})
     def create(self, request):

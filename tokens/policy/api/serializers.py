@@ -18,9 +18,9 @@ class VersionSerializer(serializers.Serializer):
     note = serializers.CharField()
     text = serializers.CharField()
     examples = serializers.JSONField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
-    activated_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
 
 
 class VersionCreateSerializer(serializers.Serializer):
@@ -61,7 +61,7 @@ class DecisionSerializer(serializers.Serializer):
     action = serializers.CharField()
     identity_id = serializers.UUIDField(allow_null=True)
     service_id = serializers.IntegerField(allow_null=True)
-    version = serializers.IntegerField(source="version.number", default=None)
+    version = serializers.IntegerField(source="version.number", allow_null=True, default=None)
     mode = serializers.ChoiceField(choices=PolicyMode.choices)
     decision = serializers.ChoiceField(choices=Decision.choices)
     enforced = serializers.ChoiceField(choices=Decision.choices)
