@@ -21,6 +21,9 @@ browser:
 	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for browser tests"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# The OAuth issuer (discovery, token audience, links in mails) follows the port served,
+# unless NHI_ISSUER is set.
+run: export NHI_ISSUER ?= http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py policy_seed
@@ -41,8 +44,9 @@ run: $(STAMP)
 	@echo "  each person can add an authenticator app under 'Second factor'; single sign-on, SCIM and"
 	@echo "  webhooks are set up as README.md says"
 	@echo ""
+	@# Ctrl-C reaches the sweep too only through the trap: sh starts it with SIGINT ignored.
 	@$(PY) manage.py governance_sweep --loop 60 >> var/sweep.log 2>&1 & sweep=$$!; \
-	  trap 'kill $$sweep 2>/dev/null' EXIT; \
+	  trap 'kill $$sweep 2>/dev/null' EXIT; trap 'exit 130' INT TERM HUP; \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP) browser

@@ -5,20 +5,69 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
-from .keys import secret
+from .keys import encryption_keys, secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("NHI_VAR_DIR", BASE_DIR / "var"))
 DEV_KEYS_DIR: Path | None = VAR_DIR / "keys"
 
+# A value the portal cannot read stops it at start-up, naming the variable, rather than
+# being taken for its default or failing in the first request that reads it. None of these
+# is a secret, so the message may quote what was given. Set but empty is unset.
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
 
 def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return default
+    if given.lower() in TRUE_WORDS:
+        return True
+    if given.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {given!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return default
+    try:
+        value = int(given)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {given!r}.") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {bound}, not {value}.")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float = 0) -> float:
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return default
+    try:
+        value = float(given)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {given!r}.") from None
+    if not value >= minimum:  # NaN too
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {given}.")
+    return value
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return default
+    if given.upper() not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {given!r}.")
+    return given.upper()
 
 
 DEBUG = False
@@ -101,7 +150,15 @@ TEMPLATES = [
 SQLITE_PATH = VAR_DIR / "nhiportal.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+    except ValueError as error:  # the URL may hold a password, so only its scheme is quoted
+        why = "it does not parse"
+        if isinstance(error, dj_database_url.UnknownSchemeError):
+            why = f"scheme {DATABASE_URL.partition(':')[0]!r} is unknown"
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL ({why}): write postgres://user:password@host:5432/name."
+        ) from None
     if os.environ.get("NHI_TEST_DB_NAME"):
         # Lets several test runs share one PostgreSQL server without clashing.
         DATABASES["default"]["TEST"] = {"NAME": os.environ["NHI_TEST_DB_NAME"]}
@@ -129,6 +186,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    # The URL may hold a password, so it is not quoted.
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://, e.g. redis://127.0.0.1:6379/0.")
 # Sessions whose ids are stored hashed (nhiportal/people/sessions.py): a session id logs its
 # holder in, so neither the table nor the cache keeps one.
 if REDIS_URL:
@@ -157,8 +217,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # NHI_LOGIN_FAILURE_LIMIT failures for one username from one address, that pair is refused for
 # NHI_LOGIN_LOCKOUT_MINUTES; a success clears the count. Behind a proxy every client has the
 # proxy's address, so the lock falls on the username alone.
-AXES_FAILURE_LIMIT = int(os.environ.get("NHI_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("NHI_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("NHI_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("NHI_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -177,8 +237,10 @@ SSO = {
     "SCOPE": os.environ.get("NHI_SSO_SCOPE", "openid email profile"),
     # "role=group" pairs: a person's roles follow the ID token's groups claim at every sign-in.
     # Unset, roles are managed in the portal and a new person starts with NHI_SSO_NEW_PERSON_ROLES.
+    # A pair without "=" is kept with an empty group, so the sign-in check (people.E003) names it.
     "ROLE_GROUPS": [
-        tuple(part.strip() for part in pair.split("=", 1)) for pair in env_list("NHI_SSO_ROLE_GROUPS") if "=" in pair
+        tuple(part.strip() for part in pair.split("=", 1)) if "=" in pair else (pair, "")
+        for pair in env_list("NHI_SSO_ROLE_GROUPS")
     ],
     "GROUPS_CLAIM": os.environ.get("NHI_SSO_GROUPS_CLAIM", "groups"),
     "CREATE_PEOPLE": env_bool("NHI_SSO_CREATE_PEOPLE", True),
@@ -213,7 +275,7 @@ SECRET_KEY = secret("NHI_SECRET_KEY", dev_dir=DEV_KEYS_DIR)
 # not invalidate the other, and a leaked SECRET_KEY does not let anyone re-sign history.
 AUDIT_HMAC_KEY = secret("NHI_AUDIT_HMAC_KEY", dev_dir=DEV_KEYS_DIR)
 # Encrypts the portal's private signing keys at rest (Fernet key, urlsafe base64 of 32 bytes).
-KEY_ENCRYPTION_KEY = secret("NHI_KEY_ENCRYPTION_KEY", dev_dir=DEV_KEYS_DIR, nbytes=32)
+KEY_ENCRYPTION_KEY = encryption_keys(secret("NHI_KEY_ENCRYPTION_KEY", dev_dir=DEV_KEYS_DIR, nbytes=32))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -277,10 +339,15 @@ SESSION_COOKIE_AGE = 8 * 3600
 
 EMAIL_BACKEND = os.environ.get("NHI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("NHI_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("NHI_EMAIL_PORT", "25"))
+EMAIL_PORT = env_int("NHI_EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = os.environ.get("NHI_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("NHI_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("NHI_EMAIL_TLS")
+EMAIL_USE_TLS = env_bool("NHI_EMAIL_TLS")  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("NHI_EMAIL_SSL")  # TLS from the first byte, usually port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set NHI_EMAIL_TLS (STARTTLS, port 587) or NHI_EMAIL_SSL (port 465), not both.")
+# A mail server that stops answering must not hold a sweep step past its lease.
+EMAIL_TIMEOUT = env_int("NHI_EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = os.environ.get("NHI_EMAIL_FROM", "nhi-portal@localhost")
 
 LOGGING = {
@@ -288,7 +355,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("NHI_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("NHI_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     # axes logs every sign-in at INFO (usernames masked); its lockouts are WARNING.
     # Authlib logs PKCE verifiers and tokens at DEBUG, and urllib3 every URL it fetches: a chat
     # webhook's URL is that channel's credential.
@@ -303,47 +373,47 @@ LOGGING = {
 # The portal's own knobs, one namespaced dict (see nhiportal/conf.py for defaults).
 NHI = {
     "ISSUER": os.environ.get("NHI_ISSUER", "http://127.0.0.1:8000"),
-    "TOKEN_TTL_CEILING": int(os.environ.get("NHI_TOKEN_TTL_CEILING", "900")),
+    "TOKEN_TTL_CEILING": env_int("NHI_TOKEN_TTL_CEILING", 900, minimum=1),
     # How long a verifier may keep a token status list before fetching it again: a revoked
     # token is refused by offline verifiers within this many seconds (tokens/status_list.py).
-    "STATUS_LIST_TTL": int(os.environ.get("NHI_STATUS_LIST_TTL", "30")),
+    "STATUS_LIST_TTL": env_int("NHI_STATUS_LIST_TTL", 30, minimum=1),
     # Set (in seconds), a DPoP proof at the token endpoint must carry a nonce the portal handed
     # out within that time, or twice it (RFC 9449 section 8); 0 leaves nonces off.
-    "DPOP_NONCE_SECONDS": int(os.environ.get("NHI_DPOP_NONCE_SECONDS", "0")),
+    "DPOP_NONCE_SECONDS": env_int("NHI_DPOP_NONCE_SECONDS", 0),
     # Tokens a minute an identity may obtain unless it has a limit of its own (tokens/rate_limit.py);
     # 0: no portal-wide limit.
-    "TOKEN_RATE_PER_MINUTE": int(os.environ.get("NHI_TOKEN_RATE_PER_MINUTE", "600")),
-    "TOKEN_RETENTION_DAYS": int(os.environ.get("NHI_TOKEN_RETENTION_DAYS", "30")),
+    "TOKEN_RATE_PER_MINUTE": env_int("NHI_TOKEN_RATE_PER_MINUTE", 600),
+    "TOKEN_RETENTION_DAYS": env_int("NHI_TOKEN_RETENTION_DAYS", 30),
     # The bearer token Prometheus scrapes GET /metrics with (nhiportal/metrics.py); unset: no /metrics.
     "METRICS_TOKEN": os.environ.get("NHI_METRICS_TOKEN", ""),
     # API calls a minute per person (nhiportal/api.py); 0: no limit.
-    "API_RATE_PER_MINUTE": int(os.environ.get("NHI_API_RATE_PER_MINUTE", "1200")),
-    "DECISION_RETENTION_DAYS": int(os.environ.get("NHI_DECISION_RETENTION_DAYS", "30")),
+    "API_RATE_PER_MINUTE": env_int("NHI_API_RATE_PER_MINUTE", 1200),
+    "DECISION_RETENTION_DAYS": env_int("NHI_DECISION_RETENTION_DAYS", 30),
     # A live grant none of whose tokens in this many days carried one of its scopes is unused
     # access (tokens/usage.py). The ledger answers for TOKEN_RETENTION_DAYS, so no longer.
-    "UNUSED_ACCESS_DAYS": int(os.environ.get("NHI_UNUSED_ACCESS_DAYS", "30")),
+    "UNUSED_ACCESS_DAYS": env_int("NHI_UNUSED_ACCESS_DAYS", 30),
     # An agent's public key older than this is due for rotation (tokens/rotation.py).
-    "CREDENTIAL_MAX_AGE_DAYS": int(os.environ.get("NHI_CREDENTIAL_MAX_AGE_DAYS", "180")),
+    "CREDENTIAL_MAX_AGE_DAYS": env_int("NHI_CREDENTIAL_MAX_AGE_DAYS", 180, minimum=1),
     # How long an agent's request for approval waits before it lapses (the agent must ask anew),
     # and the longest a reviewer may approve a task for (its tokens expire with the window).
-    "APPROVAL_REQUEST_HOURS": int(os.environ.get("NHI_APPROVAL_REQUEST_HOURS", "24")),
-    "APPROVAL_WINDOW_MAX_MINUTES": int(os.environ.get("NHI_APPROVAL_WINDOW_MAX_MINUTES", "480")),
+    "APPROVAL_REQUEST_HOURS": env_int("NHI_APPROVAL_REQUEST_HOURS", 24, minimum=1),
+    "APPROVAL_WINDOW_MAX_MINUTES": env_int("NHI_APPROVAL_WINDOW_MAX_MINUTES", 480, minimum=1),
     # How long before a grant ends its identity's owners are told (manage.py notify_grant_endings).
-    "GRANT_ENDING_NOTICE_DAYS": int(os.environ.get("NHI_GRANT_ENDING_NOTICE_DAYS", "7")),
+    "GRANT_ENDING_NOTICE_DAYS": env_int("NHI_GRANT_ENDING_NOTICE_DAYS", 7),
     # The longest grant an access request may ask for.
-    "ACCESS_REQUEST_MAX_DAYS": int(os.environ.get("NHI_ACCESS_REQUEST_MAX_DAYS", "90")),
-    "ATTESTATION_INTERVAL_DAYS": int(os.environ.get("NHI_ATTESTATION_INTERVAL_DAYS", "90")),
-    "ATTESTATION_GRACE_DAYS": int(os.environ.get("NHI_ATTESTATION_GRACE_DAYS", "14")),
-    "ORPHAN_GRACE_DAYS": int(os.environ.get("NHI_ORPHAN_GRACE_DAYS", "7")),
+    "ACCESS_REQUEST_MAX_DAYS": env_int("NHI_ACCESS_REQUEST_MAX_DAYS", 90, minimum=1),
+    "ATTESTATION_INTERVAL_DAYS": env_int("NHI_ATTESTATION_INTERVAL_DAYS", 90, minimum=1),
+    "ATTESTATION_GRACE_DAYS": env_int("NHI_ATTESTATION_GRACE_DAYS", 14),
+    "ORPHAN_GRACE_DAYS": env_int("NHI_ORPHAN_GRACE_DAYS", 7),
     # governance_sweep rotates the signing key once it is this old.
-    "SIGNING_KEY_MAX_AGE_DAYS": int(os.environ.get("NHI_SIGNING_KEY_MAX_AGE_DAYS", "30")),
+    "SIGNING_KEY_MAX_AGE_DAYS": env_int("NHI_SIGNING_KEY_MAX_AGE_DAYS", 30),
     "PAGE_SIZE": 25,
     # Keep a well-formed inbound X-Request-ID as the audit log's request id (audit/middleware.py):
     # only behind a proxy that sets it on every request, overwriting the client's. Off: the
     # portal makes every id, so no client can file its events under another request's id.
     "TRUST_REQUEST_ID": env_bool("NHI_TRUST_REQUEST_ID"),
     # How often a background thread checkpoints SQLite's WAL (nhiportal/sqlite_wal.py); 0: on commit.
-    "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("NHI_SQLITE_CHECKPOINT_SECONDS", "0.2")),
+    "SQLITE_CHECKPOINT_SECONDS": env_float("NHI_SQLITE_CHECKPOINT_SECONDS", 0.2),
 }
 SPECTACULAR_SETTINGS.update(
     SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR"
