@@ -52,7 +52,9 @@ CONTROLS = (
     Control("ending-access", "NHIP-09", "Ending work ends access",
             "Ending a task, suspending or offboarding an identity revokes its tokens, grants and credentials at once; "
             "resource servers verifying tokens offline see the revocation through the token status lists.",
-            evidence.ending_access, ("NHI1:2025", "MANAGE 2.4", "GOVERN 1.7", "ID.AM-08", "IAM-07", "GV.SC-10")),
+            # Not GV.SC-10 (supply chain: what happens when a supplier partnership ends): ending
+            # an agent's task or identity says nothing about a supplier's access or data.
+            evidence.ending_access, ("NHI1:2025", "MANAGE 2.4", "GOVERN 1.7", "ID.AM-08", "IAM-07")),
     Control("human-approval", "NHIP-10", "A person approves autonomous agents' consequential work",
             "Consequential scopes for autonomous agents need a reviewer's approval, for that task alone.",
             evidence.human_approval, ("ASI09", "ASI10", "MAP 3.5", "GOVERN 3.2", "IAM-11")),

@@ -9,7 +9,7 @@ import math
 import statistics
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -32,6 +32,7 @@ from tokens.models import (
 )
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rate_limit import SLOWED_DAYS, per_minute
+from tokens.federation import WILDCARD, subject_prefix, subjects_overlap
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
 from tokens.unused_identities import unused_identities as idle_identities
@@ -66,6 +67,17 @@ class Evidence:
 IDENTITY_FIELDS = ("id", "name", "status", "status_changed_at", "attestation_due", "purpose", "trust_boundary", "sensitivity_ceiling", "offboarding_plan")
 
 
+def _no_evidence(what: str, figures: dict) -> Evidence:
+    """The control has nothing to judge (an empty portal, say): not a pass, since no data shows
+    it working, and an auditor must not read an absence of data as a control operating."""
+    return Evidence(WARN, f"No evidence yet: {what}", figures)
+
+
+def _at(moment) -> str:
+    """A time in the evidence text, which the exports carry as it is: its zone said."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _identity_findings(queryset, detail, **also) -> tuple[list[Finding], int, dict]:
     """Findings for a queryset of identities, `detail(identity)` saying what is wrong with each;
     their total; and the extra counts asked for (name=Q). One query: the counts ride along
@@ -83,6 +95,8 @@ def _in_service():
 
 def owned(now) -> Evidence:
     total = _in_service().count()
+    if not total:
+        return _no_evidence("no identity is in service, so none shows an owner.", {"identities in service": 0, "without an active owner": 0})
     findings, count, also = _identity_findings(
         AIIdentity.objects.filter(orphaned_q()), lambda i: f"{i.get_status_display()}: no active owner",
         active=Q(status=Status.ACTIVE),
@@ -96,8 +110,10 @@ def owned(now) -> Evidence:
 
 
 def documented(now) -> Evidence:
-    missing = undocumented_q()
-    gaps = _in_service().filter(missing)
+    total = _in_service().count()
+    if not total:
+        return _no_evidence("no identity is in service, so none shows its record.", {"identities in service": 0, "incomplete": 0})
+    gaps = _in_service().filter(undocumented_q())
 
     def what(identity):
         absent = [label for label, value in (
@@ -107,7 +123,6 @@ def documented(now) -> Evidence:
         return f"{identity.get_status_display()}: no {', '.join(absent)}"
 
     findings, count, also = _identity_findings(gaps, what, in_use=~Q(status=Status.REGISTERED))
-    total = _in_service().count()
     # A registered identity is a draft (activation refuses it while anything is missing).
     return Evidence(
         FAIL if also["in_use"] else WARN if count else PASS,
@@ -118,13 +133,22 @@ def documented(now) -> Evidence:
 
 
 def attested(now) -> Evidence:
+    attesting = [Status.ACTIVE, Status.SUSPENDED]
+    total = AIIdentity.objects.filter(status__in=attesting).count()
+    if not total:
+        return _no_evidence("no identity is active or suspended, so none was due to attest.", {"attested identities": 0, "overdue": 0})
+    # Activation sets the due date, but the admin can clear it: an identity without one is
+    # never overdue, so the sweep never suspends it. Not on time: never asked.
+    unscheduled = Q(attestation_due__isnull=True, status__in=attesting)
     findings, count, also = _identity_findings(
-        AIIdentity.objects.filter(attestation_overdue_q()), lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}",
+        AIIdentity.objects.filter(attestation_overdue_q() | unscheduled),
+        lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}" if i.attestation_due else "no attestation due date: never asked to attest",
         # Past grace and still active: the sweep should have suspended it (inventory/lapses.py).
         # One it did suspend is still a finding, but access is contained: a warning.
         past_grace=Q(attestation_due__lte=lapse_cutoff(), status=Status.ACTIVE),
+        unscheduled_active=Q(attestation_due__isnull=True, status=Status.ACTIVE),
+        unscheduled=Q(attestation_due__isnull=True),
     )
-    total = AIIdentity.objects.filter(status__in=[Status.ACTIVE, Status.SUSPENDED]).count()
     # The latest campaign's answer rate: what a reviewer reports after asking everyone at once.
     latest = Campaign.objects.annotate(
         asked=Count("items"), answered=Count("items", filter=Q(items__attestation__isnull=False))
@@ -142,10 +166,12 @@ def attested(now) -> Evidence:
         )
     }
     return Evidence(
-        FAIL if also["past_grace"] else WARN if count else PASS,
+        FAIL if also["past_grace"] or also["unscheduled_active"] else WARN if count else PASS,
         f"{total - count} of {total} active or suspended identities were attested on time"
-        + (f"; {also['past_grace']} active past the {nhi_setting('ATTESTATION_GRACE_DAYS')} days' grace." if also["past_grace"] else "."),
-        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"), **campaign, **reviewed},
+        + (f"; {also['past_grace']} active past the {nhi_setting('ATTESTATION_GRACE_DAYS')} days' grace" if also["past_grace"] else "")
+        + (f"; {also['unscheduled_active']} active with no attestation due date" if also["unscheduled_active"] else "") + ".",
+        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"),
+         **({"no due date": also["unscheduled"]} if also["unscheduled"] else {}), **campaign, **reviewed},
         findings, count,
     )
 
@@ -159,7 +185,7 @@ def workload_identity(now) -> Evidence:
     bare = active.exclude(Exists(_enabled_credential()))
     findings, count, _ = _identity_findings(bare, lambda i: "active with no enabled workload credential")
     kinds = dict(WorkloadCredential.objects.filter(enabled=True).values_list("kind").annotate(n=Count("pk")))
-    return Evidence(
+    evidence = Evidence(
         FAIL if count else PASS,
         "Agents prove themselves with a registered public key, a SPIFFE JWT-SVID or their platform's workload token "
         "(a federated issuer's); the portal accepts no shared secret.",
@@ -175,26 +201,61 @@ def workload_identity(now) -> Evidence:
          "static secrets": 0, "active without a credential": count},
         findings, count,
     )
+    if not evidence.figures["active identities"]:
+        return _no_evidence("no identity is active, so none has proved itself.", evidence.figures)
+    return evidence
+
+
+def _overlapping_subjects(enabled) -> set[int]:
+    """Enabled federated credentials of different identities under one issuer that a single
+    token's sub could both match. The database keeps exact subjects unique; a subject ending
+    in * that covers another identity's is refused only by the registration service, so data
+    loaded around it, or two registrations at once, can still overlap."""
+    federated = enabled.filter(kind=CredentialKind.FEDERATED)
+    clashing = set()
+    for pk, identity_id, issuer_id, subject in federated.filter(subject__endswith=WILDCARD).values_list("pk", "identity_id", "federated_issuer_id", "subject"):
+        others = federated.filter(federated_issuer_id=issuer_id).exclude(identity_id=identity_id)
+        candidates = others.filter(subject__startswith=subject_prefix(subject)) | others.filter(subject__endswith=WILDCARD)
+        for other_pk, other_subject in candidates.values_list("pk", "subject"):
+            if subjects_overlap(subject, other_subject):
+                clashing |= {pk, other_pk}
+    return clashing
 
 
 def no_reuse(now) -> Evidence:
     enabled = WorkloadCredential.objects.filter(enabled=True)
+    total = enabled.count()
+    if not total:
+        return _no_evidence("no workload credential is enabled, so none can be shared.", {"enabled credentials": 0, "shared": 0})
 
     def shared(kind, field):
         return list(enabled.filter(kind=kind).values(field).annotate(n=Count("identity", distinct=True))
                     .filter(n__gt=1).values_list(field, flat=True))
 
     keys, spiffe_ids = shared(CredentialKind.JWK, "thumbprint"), shared(CredentialKind.SPIFFE, "spiffe_id")
-    rows = enabled.filter(Q(thumbprint__in=keys) | Q(spiffe_id__in=spiffe_ids)) if keys or spiffe_ids else enabled.none()
-    count = rows.count() if keys or spiffe_ids else 0
+    subjects = _overlapping_subjects(enabled)
+    sharing = (
+        Q(kind=CredentialKind.JWK, thumbprint__in=keys) | Q(kind=CredentialKind.SPIFFE, spiffe_id__in=spiffe_ids) | Q(pk__in=subjects)
+    )
+    rows = enabled.filter(sharing) if keys or spiffe_ids or subjects else enabled.none()
+    count = rows.count() if keys or spiffe_ids or subjects else 0
+
+    def what(credential) -> str:
+        if credential.kind == CredentialKind.JWK:
+            return f"shares key {credential.thumbprint[:12]}… with another identity"
+        if credential.kind == CredentialKind.SPIFFE:
+            return f"shares {credential.spiffe_id} with another identity"
+        return f"subject {credential.subject} could match another identity's tokens"
+
     findings = [
-        Finding(c.identity_id, c.identity.name, f"shares {'key ' + c.thumbprint[:12] + '…' if c.thumbprint else c.spiffe_id} with another identity")
-        for c in rows.select_related("identity").only("identity_id", "identity__name", "thumbprint", "spiffe_id").order_by("identity__name")[:FINDINGS_SHOWN]
+        Finding(c.identity_id, c.identity.name, what(c))
+        for c in rows.select_related("identity").only("identity_id", "identity__name", "kind", "thumbprint", "spiffe_id", "subject")
+        .order_by("identity__name")[:FINDINGS_SHOWN]
     ]
     return Evidence(
         FAIL if count else PASS,
         "Each enabled key, SPIFFE ID or federated subject belongs to one identity, so a token names the one system that asked.",
-        {"enabled credentials": enabled.count(), "shared": count},
+        {"enabled credentials": total, "shared": count},
         findings, count,
     )
 
@@ -212,15 +273,17 @@ def short_lived_tokens(now) -> Evidence:
     count = too_long.count()
     findings = [Finding(t.identity_id, t.identity.name, f"token {t.jti[:8]}… lived {math.ceil((t.expires_at - t.issued_at).total_seconds())} s")
                 for t in too_long.order_by("-issued_at")[:FINDINGS_SHOWN]]
+    figures = {f"issued, last {RECENT_DAYS} days": facts["n"], "longest lifetime (s)": longest, "ceiling (s)": ceiling,
+               "live now": recent.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
+               # Holder-of-key (FAL3 by analogy): a copy of such a token is useless without the agent's key.
+               "bound to the agent's key (DPoP)": facts["bound"],
+               "services taking only bound tokens": Service.objects.filter(is_active=True, requires_dpop=True).count()}
+    if not facts["n"]:
+        return _no_evidence(f"no token was issued in the last {RECENT_DAYS} days, so none shows how long tokens live.", figures)
     return Evidence(
         FAIL if count else PASS,
         f"Tokens are per task, for one audience, and live at most {ceiling} s; the longest issued in the last {RECENT_DAYS} days lived {longest} s.",
-        {f"issued, last {RECENT_DAYS} days": facts["n"], "longest lifetime (s)": longest, "ceiling (s)": ceiling,
-         "live now": recent.filter(revoked_at__isnull=True, expires_at__gt=now).count(),
-         # Holder-of-key (FAL3 by analogy): a copy of such a token is useless without the agent's key.
-         "bound to the agent's key (DPoP)": facts["bound"],
-         "services taking only bound tokens": Service.objects.filter(is_active=True, requires_dpop=True).count()},
-        findings, count,
+        figures, findings, count,
     )
 
 
@@ -245,6 +308,8 @@ def policy_at_issuance(now) -> Evidence:
 
 def least_privilege(now) -> Evidence:
     live = Grant.objects.filter(revoked_at__isnull=True, ends_at__gt=now)
+    if not live.exists():
+        return _no_evidence("no grant is live, so none shows its scopes and end.", {"live grants": 0, f"ending beyond {LONG_GRANT_DAYS} days": 0})
     long = live.filter(ends_at__gt=now + timedelta(days=LONG_GRANT_DAYS)).select_related("identity", "service")
     count = long.count()
     findings = [Finding(g.identity_id, g.identity.name, f"{' '.join(g.scopes)} on {g.service.name} until {g.ends_at:%Y-%m-%d}")
@@ -261,6 +326,11 @@ def least_privilege(now) -> Evidence:
 def key_rotation(now) -> Evidence:
     days = credential_max_age_days()
     enabled = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, enabled=True)
+    if not enabled.exists():
+        figures = {"enabled public keys": 0, f"older than {days} days": 0}
+        if not WorkloadCredential.objects.filter(enabled=True).exists():
+            return _no_evidence("no workload credential is enabled, so no key shows its age.", figures)
+        return Evidence(PASS, "No enabled public key: agents prove themselves with SPIFFE IDs or federated tokens, which leave no key of theirs to rotate.", figures)
     due = credentials_due(now).select_related("identity").order_by("created_at")
     count = due.count()
     findings = [Finding(c.identity_id, c.identity.name, f"key {c.label or c.kid} added {c.created_at:%Y-%m-%d}") for c in due[:FINDINGS_SHOWN]]
@@ -275,9 +345,11 @@ def key_rotation(now) -> Evidence:
 
 def unused_access(now) -> Evidence:
     live = Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    days = usage_window_days()
+    if not live.exists():
+        return _no_evidence("no grant is live, so there is no use to judge.", {"live grants": 0, f"with a scope unused for {days} days": 0})
     found = unused_grants(live).select_related("identity", "service").order_by("starts_at", "pk")
     count = found.count()
-    days = usage_window_days()
     findings = [
         Finding(g.identity_id, g.identity.name,
                 f"{' '.join(g.unused_scopes)} on {g.service.name}: no token in {days} days"
@@ -288,8 +360,21 @@ def unused_access(now) -> Evidence:
     unchecked = live.filter(usage_checked_at__isnull=True).count()
     if unchecked:
         figures["not checked yet (grant_usage runs hourly)"] = unchecked
+    # A grant is judged only by a grant_usage run after its first whole window (tokens/usage.py):
+    # one old enough that no run has judged it (a day's slack for the hourly run) is unknown,
+    # not in use, and must not pass for want of a look.
+    unjudged = live.filter(starts_at__lte=now - timedelta(days=days + 1)).filter(
+        Q(usage_checked_at__isnull=True) | Q(usage_checked_at__lt=F("starts_at") + timedelta(days=days))
+    ).count()
+    if unjudged:
+        figures[f"older than {days} days, never judged (is grant_usage running?)"] = unjudged
+    if unjudged and not count:
+        return Evidence(
+            WARN, f"{unjudged} live grant{pluralize(unjudged, ' is,s are')} older than {days} days but no grant_usage run has judged "
+            f"{pluralize(unjudged, 'its,their')} use: nothing shows {pluralize(unjudged, 'it,them')} used.", figures, findings, count,
+        )
     return Evidence(
-        WARN if count else PASS,
+        WARN if count or unjudged else PASS,
         f"Every live grant older than {days} days had each of its scopes used by a token in that time."
         if not count else f"{count} live grant{pluralize(count, ' holds,s hold')} a scope no token carried in {days} days.",
         figures, findings, count,
@@ -303,6 +388,8 @@ def identities_in_use(now) -> Evidence:
         lambda i: f"active since {i.status_changed_at:%Y-%m-%d}, no token in {days} days",
     )
     active = AIIdentity.objects.filter(status=Status.ACTIVE).count()
+    if not active:
+        return _no_evidence("no identity is active, so none shows whether it is used.", {"active identities": 0, f"no token in {days} days": 0})
     return Evidence(
         WARN if count else PASS,
         f"Every identity active for {days} days obtained a token in that time."
@@ -336,6 +423,8 @@ def owners_in_directory(now) -> Evidence:
         lacking, lambda i: "no active owner is kept by the directory: their leaving is known only if someone deactivates them here",
     )
     figures = {"active owners": people, "kept by the directory": kept, "identities no such owner answers for": count}
+    if not _in_service().exists():
+        return _no_evidence("no identity is in service, so no owner shows whether the directory keeps them.", figures)
     if not sso_enabled() and not DirectoryEntry.objects.exists():
         return Evidence(
             WARN, "Neither single sign-on nor directory sync is set up: an owner who leaves stays active here until a security admin deactivates them.",
@@ -363,6 +452,9 @@ def access_reviewed(now) -> Evidence:
         AIIdentity.objects.filter(Exists(stale)), lambda i: f"holds a grant older than {REVIEW_DAYS} days that no access review kept in that time",
     )
     closed = AccessReview.objects.filter(closed_at__gte=year_ago).count()
+    if not Grant.objects.filter(revoked_at__isnull=True, ends_at__gt=now).exists():
+        return _no_evidence("no grant is live, so no access shows whether it was reviewed.",
+                            {"reviews closed in the year": closed, "identities with unreviewed old access": 0})
     return Evidence(
         WARN if count else PASS,
         f"Every grant held for over {REVIEW_DAYS} days was kept in an access review within them ({closed} review{pluralize(closed)} closed in the year)."
@@ -379,6 +471,9 @@ def two_factors(now) -> Evidence:
         .filter(Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True)).distinct()
     )
     total = deciders.count()
+    if not total:
+        return _no_evidence("nobody active reviews or administers security, so nobody shows how those who decide access sign in.",
+                            {"people who decide access": 0})
     if not settings.PASSWORD_SIGN_IN:
         return Evidence(PASS, "Passwords are off: everyone signs in through single sign-on and its second factor.", {"people who decide access": total})
     # An unusable password (single sign-on or directory people) starts with "!".
@@ -393,10 +488,28 @@ def two_factors(now) -> Evidence:
     )
 
 
+def _outliving_their_grant(live, now) -> list:
+    """Live tokens whose grant was revoked or has ended, and that no live grant on the service
+    covers: what grant revocation (tokens/revocation.py, revoke_not_covered_by_grants) keeps
+    live is only what another grant still covers. Few rows: read them one by one."""
+    outliving = []
+    ended = live.filter(Q(grant__revoked_at__isnull=False) | Q(grant__ends_at__lte=now)).select_related("identity", "grant")
+    for token in ended.order_by("-issued_at")[:SCANNED_TASKS]:
+        covered = {scope for scopes in Grant.objects.filter(
+            identity_id=token.identity_id, service_id=token.grant.service_id, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now,
+        ).values_list("scopes", flat=True) for scope in scopes}
+        if not set(token.scopes) <= covered:
+            outliving.append(token)
+    return outliving
+
+
 def ending_access(now) -> Evidence:
     live = IssuedToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
     after_task = live.filter(task__ended_at__isnull=False)
     after_identity = live.filter(identity__status__in=[Status.SUSPENDED, Status.OFFBOARDED])
+    # Disabling a credential revokes the tokens it obtained (tokens/credentials.py).
+    after_credential = live.filter(credential__enabled=False).select_related("identity")
+    after_grant = _outliving_their_grant(live, now)
     offboarded = AIIdentity.objects.filter(status=Status.OFFBOARDED)
     holding = offboarded.filter(
         Exists(Grant.objects.filter(identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now)) | Exists(_enabled_credential())
@@ -405,12 +518,28 @@ def ending_access(now) -> Evidence:
     for token in (after_task | after_identity).select_related("identity", "task")[:FINDINGS_SHOWN]:
         why = "its task ended" if token.task.ended_at else f"the identity is {token.identity.get_status_display().lower()}"
         problems.setdefault(token.identity_id, Finding(token.identity_id, token.identity.name, f"live token {token.jti[:8]}… though {why}"))
+    for token in after_credential[:FINDINGS_SHOWN]:
+        problems.setdefault(token.identity_id, Finding(token.identity_id, token.identity.name, f"live token {token.jti[:8]}… though its credential was disabled"))
+    for token in after_grant[:FINDINGS_SHOWN]:
+        problems.setdefault(token.identity_id, Finding(token.identity_id, token.identity.name, f"live token {token.jti[:8]}… though no live grant covers {' '.join(token.scopes)}"))
     for identity in holding.only("id", "name").order_by("name")[:FINDINGS_SHOWN]:
         problems.setdefault(identity.pk, Finding(identity.pk, identity.name, "offboarded, still holds a grant or an enabled credential"))
     figures = {"live tokens": live.count(), "live after their task ended": after_task.count() if problems else 0,
                "live for suspended or offboarded identities": after_identity.count() if problems else 0,
+               "live after their credential was disabled": after_credential.count() if problems else 0,
+               "live after their grant ended": len(after_grant),
                "offboarded still holding access": holding.count() if problems else 0}
     count = sum(figures.values()) - figures["live tokens"]
+    # Nothing ended yet: nothing shows ending revoking access.
+    if not count and not (
+        Task.objects.filter(ended_at__isnull=False).exists()
+        or AIIdentity.objects.filter(status__in=[Status.SUSPENDED, Status.OFFBOARDED]).exists()
+        or Grant.objects.filter(Q(revoked_at__isnull=False) | Q(ends_at__lte=now)).exists()
+        or WorkloadCredential.objects.filter(enabled=False).exists()
+    ):
+        return _no_evidence(
+            "no task, grant or credential has ended and no identity was suspended or offboarded, so nothing shows ending revoking access.", figures,
+        )
     return Evidence(
         FAIL if count else PASS,
         "Ending a task, suspending or offboarding an identity revokes what it holds, in the same transaction; "
@@ -418,6 +547,10 @@ def ending_access(now) -> Evidence:
         figures,
         sorted(problems.values(), key=lambda f: f.name)[:FINDINGS_SHOWN], count,
     )
+
+
+def _tokens_issued_since(moment) -> bool:
+    return IssuedToken.objects.filter(issued_at__gte=moment).exists()
 
 
 def _consequential_scopes() -> dict[int, set[str]]:
@@ -458,11 +591,13 @@ def human_approval(now) -> Evidence:
         needs = set(scopes) & consequential.get(service_id, set())
         if needs and not approved(pk):
             findings.append(Finding(identity_id, name, f"task {str(pk)[:8]} got {' '.join(sorted(needs))} without approval"))
+    figures = {f"autonomous agents' tasks, last {RECENT_DAYS} days": len(rows), "without the approval they needed": len(findings)}
+    if not rows and not _tokens_issued_since(now - timedelta(days=RECENT_DAYS)):
+        return _no_evidence(f"no agent obtained a token in the last {RECENT_DAYS} days, so no work shows whether it was approved.", figures)
     return Evidence(
         FAIL if findings else PASS,
         "Autonomous agents get consequential scopes only for tasks a person approved.",
-        {f"autonomous agents' tasks, last {RECENT_DAYS} days": len(rows), "without the approval they needed": len(findings)},
-        findings[:FINDINGS_SHOWN], len(findings),
+        figures, findings[:FINDINGS_SHOWN], len(findings),
     )
 
 
@@ -479,6 +614,10 @@ def separation_of_duties(now) -> Evidence:
         | Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("decided_by"), since__lte=OuterRef("decided_at")))
     ).select_related("identity", "decided_by")
     count = self_approved.count() + self_granted.count()
+    figures = {"approved tasks": Task.objects.filter(approved_by__isnull=False).count(), "approved by an owner": self_approved.count(),
+               "granted access requests": approved_requests.count(), "granted by the requester or an owner": self_granted.count()}
+    if not figures["approved tasks"] and not figures["granted access requests"]:
+        return _no_evidence("no task was approved and no access request granted, so no decision shows who made it.", figures)
     findings = [Finding(t.identity_id, t.identity.name, f"task {str(t.pk)[:8]} approved by its owner {t.approved_by.get_username()}")
                 for t in self_approved.order_by("-opened_at")[:FINDINGS_SHOWN]]
     findings += [Finding(r.identity_id, r.identity.name, f"access request #{r.pk} granted by {r.decided_by_label}, who asked for it or owns the identity")
@@ -487,9 +626,7 @@ def separation_of_duties(now) -> Evidence:
         FAIL if count else PASS,
         "A person never approves their own agent's task or their own access request: a reviewer, security admin or "
         "service owner who neither asked nor owns the identity decides.",
-        {"approved tasks": Task.objects.filter(approved_by__isnull=False).count(), "approved by an owner": self_approved.count(),
-         "granted access requests": approved_requests.count(), "granted by the requester or an owner": self_granted.count()},
-        findings[:FINDINGS_SHOWN], count,
+        figures, findings[:FINDINGS_SHOWN], count,
     )
 
 
@@ -499,21 +636,27 @@ def exposure_response(now) -> Evidence:
     untriaged = [e for e in recent if e.is_open and e.identity.status == Status.ACTIVE
                  and e.contained_at < now - timedelta(hours=UNCONFIRMED_HOURS)]
     untold = [e for e in recent if e.told_at is None and e.contained_at < now - timedelta(hours=1)]
-    findings = [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, neither confirmed nor dismissed, identity still active") for e in untriaged]
-    findings += [Finding(e.identity_id, e.identity.name, f"reported {e.contained_at:%Y-%m-%d %H:%M}, owners not told (is notify_exposures running?)") for e in untold]
+    findings = [Finding(e.identity_id, e.identity.name, f"reported {_at(e.contained_at)}, neither confirmed nor dismissed, identity still active") for e in untriaged]
+    findings += [Finding(e.identity_id, e.identity.name, f"reported {_at(e.contained_at)}, owners not told (is notify_exposures running?)") for e in untold]
     # People's API tokens reported leaked belong to no identity: their record is the token's own.
     leaked = PersonalAPIToken.objects.filter(revoke_reason__startswith=EXPOSED, revoked_at__gte=now - timedelta(days=90))
     holders_untold = leaked.filter(holder_told_at__isnull=True, revoked_at__lt=now - timedelta(hours=1)).exclude(user__email="")
-    findings += [Finding(None, f"API token {t.name} of {t.user.get_username()}", f"reported {t.revoked_at:%Y-%m-%d %H:%M}, holder not told (is notify_exposures running?)")
+    findings += [Finding(None, f"API token {t.name} of {t.user.get_username()}", f"reported {_at(t.revoked_at)}, holder not told (is notify_exposures running?)")
                  for t in holders_untold.select_related("user")]
+    figures = {"exposures, last 90 days": len(recent), "median dwell (min)": round(statistics.median(dwell)) if dwell else "—",
+         "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
+         f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold),
+         "personal API tokens reported leaked, last 90 days (each revoked)": leaked.count()}
+    if not recent and not figures["personal API tokens reported leaked, last 90 days (each revoked)"]:
+        if not _in_service().exists():
+            return _no_evidence("no identity is in service and no leak was reported, so nothing shows a response.", figures)
+        # Identities in service and no leak reported in the period: nothing is left uncontained.
+        return Evidence(PASS, "No leak was reported in the last 90 days; a leaked token or key is revoked the moment it is reported, "
+                        "its owners are told and a security admin confirms or dismisses it.", figures)
     return Evidence(
         WARN if findings else PASS,
         "A leaked token or key is revoked the moment it is reported; owners are told and a security admin confirms or dismisses it.",
-        {"exposures, last 90 days": len(recent), "median dwell (min)": round(statistics.median(dwell)) if dwell else "—",
-         "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
-         f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold),
-         "personal API tokens reported leaked, last 90 days (each revoked)": leaked.count()},
-        findings[:FINDINGS_SHOWN], len(findings),
+        figures, findings[:FINDINGS_SHOWN], len(findings),
     )
 
 
@@ -523,6 +666,8 @@ def audit_integrity(now) -> Evidence:
     start_after = before_tail[0] if before_tail else 0
     checked, broken = audit_chain_verify(start_after=start_after)
     figures = {"events re-verified now": checked, "newest event": newest}
+    if not broken and not checked:
+        return _no_evidence("the audit log holds no event, so no chain shows it intact.", figures)
     if broken:
         where = f"event {broken.event_id}" if broken.event_id else "the chain head"
         return Evidence(FAIL, f"The audit chain is broken at {where}: {broken.problem}.", figures,
@@ -560,6 +705,8 @@ def environment_isolation(now) -> Evidence:
         .select_related("identity", "service")
     )
     count = crossing.count()
+    if not count and not _tokens_issued_since(now - timedelta(days=RECENT_DAYS)):
+        return _no_evidence(f"no agent obtained a token in the last {RECENT_DAYS} days, so none shows where its tokens went.", {"crossing tasks": 0})
     findings = [Finding(t.identity_id, t.identity.name, f"production agent got a token for {t.service.name} ({t.service.get_environment_display().lower()})")
                 for t in crossing.order_by("-opened_at")[:FINDINGS_SHOWN]]
     return Evidence(
@@ -580,7 +727,7 @@ def governance_sweep(now) -> Evidence:
     stalled = [r for r in rows if r.state in STALLED]
     def detail(row) -> str:
         if row.state == "overdue":
-            return f"last succeeded {row.record.last_success_at:%Y-%m-%d %H:%M}, due {row.next_due:%Y-%m-%d %H:%M}"
+            return f"last succeeded {_at(row.record.last_success_at)}, due {_at(row.next_due)}"
         return "has never run" if row.state == "never" else "failed on its last run"
 
     findings = [Finding(None, r.step.name, detail(r)) for r in stalled]
@@ -590,7 +737,7 @@ def governance_sweep(now) -> Evidence:
     return Evidence(
         FAIL if enforcing else WARN if stalled else PASS,
         f"{ok} of {len(rows)} background steps ran on schedule; "
-        + (f"the last finished {last:%Y-%m-%d %H:%M}." if last else "the governance sweep has never run."),
+        + (f"the last finished {_at(last)}." if last else "the governance sweep has never run."),
         {"steps": len(rows), "on schedule": ok, "stalled": len(stalled)},
         findings, len(stalled),
     )
@@ -616,9 +763,12 @@ def networks_bound(now) -> Evidence:
     findings, count, new_count = _exceptions_and_news(
         production.filter(allowed_networks=[]), lambda i: "active in production, tokens from any network",
         new_networks(now).select_related("identity").order_by("-first_seen_at"),
-        lambda s: f"a token from a new network, {s.network}, {s.first_seen_at:%Y-%m-%d %H:%M}",
+        lambda s: f"a token from a new network, {s.network}, {_at(s.first_seen_at)}",
     )
     total = production.count()
+    figures = {"active in production": total, "bound to networks": total - count, f"new networks in {NEW_NETWORK_DAYS} days": new_count}
+    if not new_count and not AIIdentity.objects.filter(status=Status.ACTIVE).exists():
+        return _no_evidence("no identity is active, so none shows where it obtains tokens.", figures)
     if not count and not new_count:
         summary = f"Every active production identity ({total}) is bound to its networks, and none got a token from a new network in {NEW_NETWORK_DAYS} days."
     else:
@@ -627,9 +777,7 @@ def networks_bound(now) -> Evidence:
             + (f"; {new_count} new network{pluralize(new_count)} in {NEW_NETWORK_DAYS} days: did the agent move, or was its key copied?" if new_count else ".")
         )
     return Evidence(
-        WARN if count or new_count else PASS, summary,
-        {"active in production": total, "bound to networks": total - count, f"new networks in {NEW_NETWORK_DAYS} days": new_count},
-        findings[:FINDINGS_SHOWN], count + new_count,
+        WARN if count or new_count else PASS, summary, figures, findings[:FINDINGS_SHOWN], count + new_count,
     )
 
 
@@ -641,10 +789,13 @@ def token_rates_limited(now) -> Evidence:
         active.none() if default else active.filter(token_rate_per_minute__isnull=True),
         lambda i: "active, and no limit on the tokens it may obtain",
         TokenPace.objects.filter(slowed_at__gte=now - timedelta(days=SLOWED_DAYS)).select_related("identity").order_by("-slowed_at"),
-        lambda p: f"refused for its token rate limit, last {p.slowed_at:%Y-%m-%d %H:%M}",
+        lambda p: f"refused for its token rate limit, last {_at(p.slowed_at)}",
     )
     total = active.count()
     limit = per_minute(default) if default else "none"
+    figures = {"active": total, "with a token rate limit": total - count, f"refused for their limit in {SLOWED_DAYS} days": slowed_count}
+    if not total and not slowed_count:
+        return _no_evidence("no identity is active, so none shows a token rate limit.", figures)
     if not count and not slowed_count:
         summary = f"Every active identity ({total}) has a token rate limit (the portal's default: {limit}), and none reached it in {SLOWED_DAYS} days."
     else:
@@ -653,9 +804,7 @@ def token_rates_limited(now) -> Evidence:
             + (f"; {slowed_count} reached it in {SLOWED_DAYS} days: an agent in a loop, or a key in someone else's script?" if slowed_count else ".")
         )
     return Evidence(
-        WARN if count or slowed_count else PASS, summary,
-        {"active": total, "with a token rate limit": total - count, f"refused for their limit in {SLOWED_DAYS} days": slowed_count},
-        findings[:FINDINGS_SHOWN], count + slowed_count,
+        WARN if count or slowed_count else PASS, summary, figures, findings[:FINDINGS_SHOWN], count + slowed_count,
     )
 
 
@@ -683,6 +832,9 @@ def tool_servers_in_step(now) -> Evidence:
             if said:
                 findings.append(Finding(None, service.name, "; ".join(said)))
     total = Service.objects.filter(is_active=True).count()
+    figures = {"active services": total, "registered with their metadata": len(published), "differing or unchecked": len(findings)}
+    if not total:
+        return _no_evidence("no service is registered, so none shows what it offers.", figures)
     if not published:
         summary = f"None of the {total} active services is registered with its resource metadata, so none is compared with what it advertises."
     elif findings:
@@ -690,7 +842,5 @@ def tool_servers_in_step(now) -> Evidence:
     else:
         summary = f"All {len(published)} services registered with their metadata advertise exactly the scopes registered here."
     return Evidence(
-        WARN if findings else PASS, summary,
-        {"active services": total, "registered with their metadata": len(published), "differing or unchecked": len(findings)},
-        findings[:FINDINGS_SHOWN], len(findings),
+        WARN if findings else PASS, summary, figures, findings[:FINDINGS_SHOWN], len(findings),
     )

@@ -26,6 +26,8 @@ from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 from tokens.models import AccessReview
 
+from .exports import file_stamp
+
 SPILL_BYTES = 16 << 20  # kept in memory up to this, then on disk
 
 
@@ -115,4 +117,4 @@ def evidence_pack(request, *, since: date):
             after={"since": since.isoformat(), "files": len(manifest), "readme_sha256": hashlib.sha256(readme).hexdigest()},
         )
     pack.seek(0)
-    return pack, f"nhi-evidence-{now:%Y%m%d-%H%M}.zip"
+    return pack, f"nhi-evidence-since-{since:%Y%m%d}-{file_stamp(now)}.zip"

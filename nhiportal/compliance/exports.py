@@ -3,11 +3,18 @@ and as CSV (one row per control and framework entry it serves, for a spreadsheet
 
 import csv
 from dataclasses import asdict
+from datetime import UTC
 
 from nhiportal.conf import nhi_setting
+from nhiportal.csv_cells import safe_cell
 
 from .catalogue import framework, frameworks
 from .controls import control_get
+
+def file_stamp(moment) -> str:
+    """When, in an export's file name: in UTC and saying so, as the files inside carry their zone."""
+    return f"{moment.astimezone(UTC):%Y%m%d-%H%M}Z"
+
 
 CSV_HEADER = [
     "framework", "framework_version", "entry_id", "entry_title", "control", "control_title",
@@ -54,10 +61,12 @@ def write_csv(assessments, now, out) -> None:
     for a in assessments:
         for entry in a.entries:
             source = framework(entry.framework_id)
-            writer.writerow([
+            # Defused like every CSV the portal writes: evidence text that starts with = or -
+            # (a figure, a name quoted some day) must not open as a formula in the auditor's sheet.
+            writer.writerow([safe_cell(cell) for cell in (
                 source.name, source.version, entry.id, entry.title, a.control.number, a.control.title,
                 a.result.status, a.result.summary, a.result.findings_total, now.isoformat(),
-            ])
+            )])
 
 
 HISTORY_HEADER = ["taken_at", "control", "control_title", "status", "exceptions", "evidence"]
@@ -70,7 +79,7 @@ def write_history_csv(snapshots, out) -> None:
     for snapshot in snapshots:
         for control_id, result in snapshot.results.items():
             control = control_get(control_id)
-            writer.writerow([
+            writer.writerow([safe_cell(cell) for cell in (
                 snapshot.taken_at.isoformat(), control.number if control else control_id, control.title if control else "",
                 result["status"], result["exceptions"], result["evidence"],
-            ])
+            )])

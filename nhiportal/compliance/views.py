@@ -21,7 +21,7 @@ from . import controls as catalogue_controls
 from .catalogue import frameworks
 from .evidence import FAIL, PASS, WARN
 from .evidence_pack import PackFailed, evidence_pack
-from .exports import as_json, write_csv, write_history_csv
+from .exports import as_json, file_stamp, write_csv, write_history_csv
 from .models import ComplianceSnapshot
 from .oscal import assessment_results_for
 from .selectors import snapshot_history
@@ -130,7 +130,7 @@ def history_export(request):
     _may_read(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     write_history_csv(ComplianceSnapshot.objects.order_by("taken_at").iterator(), response)
-    response["Content-Disposition"] = f'attachment; filename="nhi-compliance-history-{timezone.now():%Y%m%d-%H%M}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="nhi-compliance-history-{file_stamp(timezone.now())}.csv"'
     return response
 
 
@@ -140,7 +140,7 @@ def export(request, fmt):
     _may_read(request)
     now = timezone.now()
     assessments = catalogue_controls.assess(now=now)
-    stamp = now.strftime("%Y%m%d-%H%M")
+    stamp = file_stamp(now)
     if fmt == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         write_csv(assessments, now, response)

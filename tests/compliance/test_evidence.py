@@ -17,7 +17,6 @@ from inventory.services import identity_attest, identity_suspend
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.models import PersonalAPIToken
 from nhiportal.people.services import api_token_create
-from nhiportal.compliance.controls import assess, control_get
 from nhiportal.sweep.models import SweepStep
 from tests.policy.conftest import ALLOW_ALL, active_version, default_version
 from tests.tokens.conftest import CRM, new_private_key, public_jwk, token_request
@@ -27,23 +26,12 @@ from tokens.distrust import trust_end
 from tokens.federation import federated_issuer_create
 from tokens.access_requests import access_request_approve, access_request_create
 from tokens.models import AccessRequest, Exposure, IssuedToken, Service, SigningKey, Task, WorkloadCredential
-from tokens.policy.active import forget_active_policy
 from tokens.revocation import task_end
 from tokens.services import service_create
 
+from .conftest import check
+
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_policy_memo():
-    forget_active_policy()
-    yield
-    forget_active_policy()
-
-
-def check(control_id):
-    [assessment] = assess([control_get(control_id)])
-    return assessment.result
 
 
 def names(result) -> set:
@@ -392,8 +380,8 @@ def test_token_rates_limited_lists_identities_without_a_limit_and_those_that_rea
     assert result.summary.endswith("1 reached it in 7 days: an agent in a loop, or a key in someone else's script?")
 
 
-def test_a_tool_server_whose_metadata_drifted_or_went_unchecked_needs_a_look(sam):
-    assert check("tool-servers-in-step").status == "pass"  # no service publishes its metadata
+def test_a_tool_server_whose_metadata_drifted_or_went_unchecked_needs_a_look(sam, crm):
+    assert check("tool-servers-in-step").status == "pass"  # the one service publishes no metadata to compare
     files = service_create(actor=sam, name="Files MCP", audience="https://files.example.com/mcp", owner=sam,
                            metadata_url="https://files.example.com/.well-known/oauth-protected-resource/mcp")
     result = check("tool-servers-in-step")

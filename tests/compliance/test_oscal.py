@@ -49,10 +49,19 @@ def test_each_control_is_a_finding_on_its_own_evidence(client_for, carol, alice,
     assert all(f["target"]["status"]["state"] in ("satisfied", "not-satisfied") for f in result["findings"])
 
 
-def test_a_passing_control_is_satisfied(client_for, carol):
+def test_a_passing_control_is_satisfied(client_for, carol, alice, make_identity):
+    make_identity(alice)  # one key, held by one identity
     [result] = _export(client_for(carol))["assessment-results"]["results"]
-    # An empty inventory leaves every identity control with nothing to fault.
     assert next(f for f in result["findings"] if f["target"]["target-id"] == "NHIP-05")["target"]["status"] == {"state": "satisfied", "reason": "pass"}
+
+
+def test_an_empty_portal_satisfies_no_control(client_for, carol):
+    """Nothing to fault is not evidence: an auditor's GRC tool must not record a control as met."""
+    [result] = _export(client_for(carol))["assessment-results"]["results"]
+    # Only the audit chain has evidence: carol's own role assignment, an audited event.
+    assert {f["target"]["target-id"]: f["target"]["status"]["state"] for f in result["findings"]} == {
+        c.number: "satisfied" if c.number == "NHIP-13" else "not-satisfied" for c in CONTROLS
+    }
 
 
 def test_the_same_portal_keeps_one_document_uuid(client_for, carol):
