@@ -31,6 +31,7 @@ TRANSITIONS = {
 ACTION_LABELS = {ACTIVATE: "Activate", SUSPEND: "Suspend", REACTIVATE: "Reactivate", OFFBOARD: "Offboard"}
 
 # Sent with sender=AIIdentity, identity=..., action=SUSPEND|OFFBOARD, actor=..., reason=...
+# Receivers answer a dict of what they took ({"tokens_revoked": 3}), counted in the event.
 identity_deactivated = Signal()
 
 ActivationCheck = Callable[[AIIdentity], list[str]]

@@ -330,17 +330,27 @@ def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expect
     identity.version += 1
     identity.updated_at = now
     identity.save()
+    taken = {}
+    if action == OFFBOARD:
+        taken["attestations_superseded"] = attestation_reviews.attestations_supersede(identity, by="The identity was offboarded.")
+        # No one can take over an offboarded identity: claims still waiting end with it.
+        taken["claims_cancelled"] = OwnershipClaim.objects.filter(identity=identity, state=ClaimState.PENDING).update(
+            state=ClaimState.CANCELLED, decided_by_label=actor_label(actor)[:200], decided_at=now,
+            decision_reason=f"Identity offboarded: {reason.strip()}",
+        )
+    if action in (SUSPEND, OFFBOARD):
+        # Receivers (the token service) revoke what the identity holds, in this transaction, and
+        # answer what they took, which the one event counts.
+        for _receiver, answer in identity_deactivated.send(sender=AIIdentity, identity=identity, action=action, actor=actor, reason=reason):
+            taken.update(answer or {})
     audit_record(
         actor=actor,
         action=f"identity.{action}",
         obj=identity,
         before=before,
-        after={"status": identity.status},
+        after={"status": identity.status, **{name: count for name, count in taken.items() if count}},
         reason=reason.strip(),
     )
-    if action in (SUSPEND, OFFBOARD):
-        # Receivers (the token service) revoke what the identity holds, in this transaction.
-        identity_deactivated.send(sender=AIIdentity, identity=identity, action=action, actor=actor, reason=reason)
     return identity
 
 
@@ -369,14 +379,7 @@ def identity_offboard(*, actor, identity: AIIdentity, reason: str, expected_vers
     """Terminal: revokes everything the identity holds (via identity_deactivated), keeps the record."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the identity is offboarded."})
-    identity = _transition(actor=actor, identity=identity, action=OFFBOARD, reason=reason, expected_version=expected_version)
-    attestation_reviews.attestations_supersede(identity, by="The identity was offboarded.")
-    # No one can take over an offboarded identity: claims still waiting end with it.
-    OwnershipClaim.objects.filter(identity=identity, state=ClaimState.PENDING).update(
-        state=ClaimState.CANCELLED, decided_by_label=actor_label(actor)[:200], decided_at=identity.status_changed_at,
-        decision_reason=f"Identity offboarded: {reason.strip()}",
-    )
-    return identity
+    return _transition(actor=actor, identity=identity, action=OFFBOARD, reason=reason, expected_version=expected_version)
 
 
 @transaction.atomic

@@ -86,9 +86,15 @@ def signing_key_create(*, actor, alg: str = DEFAULT_ALGORITHM) -> SigningKey:
     """Add a `next` key: published for pre-fetch, signing from the next rotation."""
     if alg not in SIGNING_ALGORITHMS:
         raise ValueError(f"Signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
-    SigningKey.objects.select_for_update().filter(state=KeyState.NEXT).update(state=KeyState.RETIRED, retired_at=timezone.now())
+    # The next key it replaces leaves the JWKS unused: the event names it, so the trail shows
+    # which published key went, and why.
+    replaced = list(SigningKey.objects.select_for_update().filter(state=KeyState.NEXT).values_list("kid", flat=True))
+    SigningKey.objects.filter(kid__in=replaced).update(state=KeyState.RETIRED, retired_at=timezone.now())
     key = _new_key(alg, KeyState.NEXT, timezone.now())
-    audit_record(actor=actor, action="signing_key.create", obj=key, after=_summary(key))
+    audit_record(
+        actor=actor, action="signing_key.create", obj=key, before={"next": replaced} if replaced else None,
+        after={**_summary(key), **({"retired": replaced} if replaced else {})},
+    )
     return key
 
 

@@ -126,27 +126,30 @@ def revoke_not_covered_by_grants(*, identity_id, service, label: str, reason: st
     return revoke_matching(IssuedToken.objects.filter(pk__in=uncovered), label=label, reason=reason, now=now)
 
 
-def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwargs):
+def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwargs) -> dict:
     """inventory.lifecycle.identity_deactivated: runs inside the suspend/offboard transaction.
 
-    The transition writes the one audit event; what this takes with it is recorded on the
-    rows themselves (revoked/ended/disabled by whom and why).
+    The transition writes the one audit event, with the counts this answers (only those not
+    zero); each row taken records by whom and why itself.
     """
     now = timezone.now()
     label = actor_label(actor)
     why = f"Identity {'offboarded' if action == OFFBOARD else 'suspended'}" + (f": {reason.strip()}" if reason.strip() else "")
     why = why[:200]
+    taken = {"tokens_revoked": 0}
     if action == OFFBOARD:
         open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
-        end_tasks(open_tasks, label=label, reason=why, now=now)
-        Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(
+        taken["tokens_revoked"] += end_tasks(open_tasks, label=label, reason=why, now=now)
+        taken["tasks_ended"] = len(open_tasks)
+        taken["grants_revoked"] = Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by_label=label[:200], revoke_reason=why
         )
-        WorkloadCredential.objects.filter(identity=identity, enabled=True).update(
+        taken["credentials_disabled"] = WorkloadCredential.objects.filter(identity=identity, enabled=True).update(
             enabled=False, disabled_at=now, disabled_by_label=label[:200], disable_reason=why
         )
         # What still waits will never be granted.
-        AccessRequest.objects.filter(identity=identity, state__in=PENDING_ACCESS).update(
+        taken["access_requests_cancelled"] = AccessRequest.objects.filter(identity=identity, state__in=PENDING_ACCESS).update(
             state=AccessRequestState.CANCELLED, decided_by_label=label[:200], decided_at=now, decision_reason=why
         )
-    revoke_matching(IssuedToken.objects.filter(identity=identity), label=label, reason=why, now=now)
+    taken["tokens_revoked"] += revoke_matching(IssuedToken.objects.filter(identity=identity), label=label, reason=why, now=now)
+    return {name: count for name, count in taken.items() if count}

@@ -156,22 +156,26 @@ def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..
             elif (scope.description, scope.consequential) != (row["description"], row["consequential"]):
                 scope.description, scope.consequential = row["description"], row["consequential"]
                 scope.save(update_fields=["description", "consequential"])
-    service.updated_at = timezone.now()
-    _save_service(service)
+    # Read before the save: an edit that changes nothing writes nothing, not even updated_at.
     after = service_snapshot(service)
     if after == before:
         return service
+    service.updated_at = timezone.now()
+    _save_service(service)
     label = actor_label(actor)
     tokens = IssuedToken.objects.filter(audience=old_audience)
+    revoked = 0
     if not service.is_active or service.audience != old_audience:
-        revoke_matching(tokens, label=label, reason="The service was deactivated or its audience changed.")
+        revoked = revoke_matching(tokens, label=label, reason="The service was deactivated or its audience changed.")
     elif removed:
         affected = [pk for pk, scopes in tokens.filter(revoked_at__isnull=True).values_list("pk", "scopes") if removed & set(scopes)]
-        revoke_matching(IssuedToken.objects.filter(pk__in=affected), label=label, reason="A scope it carried was removed from the service.")
+        revoked = revoke_matching(
+            IssuedToken.objects.filter(pk__in=affected), label=label, reason="A scope it carried was removed from the service."
+        )
     changed = {k for k in after if after[k] != before.get(k)}
     audit_record(
-        actor=actor, action="service.update", obj=service,
-        before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed}, reason=reason.strip(),
+        actor=actor, action="service.update", obj=service, before={k: before.get(k) for k in changed},
+        after={**{k: after[k] for k in changed}, **({"tokens_revoked": revoked} if revoked else {})}, reason=reason.strip(),
     )
     return service
 
@@ -212,7 +216,9 @@ def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks=None, bundle_e
     """Replace the bundle (the trust domain rotated its keys), or change where it is fetched
     from: a new endpoint without a pasted bundle is fetched now; an empty one means by hand."""
     domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
-    before = {"kids": kids_of(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
+    held = domain.jwks
+    before = {"kids": kids_of(held), "bundle_endpoint": domain.bundle_endpoint}
+    fetched = False
     if bundle_endpoint is not None and bundle_endpoint.strip() != domain.bundle_endpoint:
         endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint.strip() else ""
         # Due at once: the sweep fetches it on its next run, unless it is fetched below.
@@ -221,12 +227,22 @@ def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks=None, bundle_e
         domain.jwks = clean_bundle(jwks)
     elif domain.bundle_endpoint and domain.bundle_fetched_at is None:
         domain.jwks, _, domain.refresh_hint = keys_from(None, domain.bundle_endpoint)
-        domain.bundle_fetched_at = timezone.now()
+        domain.bundle_fetched_at, fetched = timezone.now(), True
     after = {"kids": kids_of(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
+    if domain.jwks != held and after["kids"] == before["kids"]:
+        # Other keys (or other members) under the same kids: the trail keeps the keys themselves,
+        # public halves only, else it would show no change where verification changed.
+        before["keys"], after["keys"] = held.get("keys", []), domain.jwks.get("keys", [])
+    changed = [k for k in after if after[k] != before[k]]
+    if not changed:
+        # The same bundle pasted or fetched again changes nothing to record: only when it was
+        # fetched is kept (as federated_issuer_update does), and without an event.
+        if fetched:
+            domain.save(update_fields=["bundle_fetched_at", "refresh_hint"])
+        return domain
     domain.updated_at = timezone.now()
     domain.full_clean()
     domain.save()
-    changed = [k for k in after if after[k] != before[k]]
     audit_record(actor=actor, action="trust_domain.update", obj=domain,
                  before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     return domain

@@ -1,6 +1,6 @@
 import axes.admin  # noqa: F401  (registers Axes' admins, replaced below)
 import django.contrib.auth.admin  # noqa: F401  (registers Django's user and group admins, replaced below)
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -16,6 +16,9 @@ from .models import DirectoryEntry, DirectoryGroup, PersonalAPIToken, SingleSign
 admin.site.unregister(get_user_model())
 admin.site.unregister(Group)
 admin.site.unregister(AccessAttempt)
+# Axes' sign-in logs would be deletable there with no trace: read-only, as every record here.
+admin.site.unregister(AccessLog)
+admin.site.unregister(AccessFailureLog)
 
 
 @admin.register(get_user_model())
@@ -51,6 +54,16 @@ class AccessAttemptAdmin(axes.admin.AccessAttemptAdmin):
             for attempt in queryset:
                 lockout_lift(actor=request.user, attempt=attempt)
             super().delete_queryset(request, queryset)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin, axes.admin.AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(ReadOnlyAdmin, axes.admin.AccessFailureLogAdmin):
+    pass
 
 
 @admin.register(PersonalAPIToken)

@@ -91,7 +91,7 @@ def directory_person_update(*, token, person, fields: dict):
     services (a deactivation revokes their API tokens, as a security admin's does)."""
     _check_external_id(fields["external_id"])
     person = lock_person(person)
-    entry, _ = DirectoryEntry.objects.get_or_create(user=person)
+    entry, joined = DirectoryEntry.objects.get_or_create(user=person)
     if fields["username"] != person.username:
         _check_username(fields["username"], person)
     before, after = {}, {}
@@ -99,8 +99,10 @@ def directory_person_update(*, token, person, fields: dict):
         if getattr(person, field) != fields[field]:
             before[field], after[field] = getattr(person, field), fields[field]
             setattr(person, field, fields[field])
-    if entry.external_id != fields["external_id"]:
-        before["external_id"], after["external_id"] = entry.external_id, fields["external_id"]
+    if joined or entry.external_id != fields["external_id"]:
+        # A person the portal made joins the directory here, even with no external id: that
+        # changes how single sign-on finds them (single_sign_on._provisioned), so it is recorded.
+        before["external_id"], after["external_id"] = None if joined else entry.external_id, fields["external_id"]
         entry.external_id = fields["external_id"]
         entry.save(update_fields=["external_id"])
     if set(after) & set(PROFILE_FIELDS):
