@@ -1,20 +1,60 @@
 """Mail for work claimed in the database first (a notice per task, a told_at per exposure).
 
 Claiming before sending keeps two runs of a notify command from both sending; if the mail
-server refuses, the claims are withdrawn so the next run tries again, and the run fails
-loudly rather than marking people as told.
+server refuses, the claims of the mails that did not go are withdrawn so the next run tries
+again, and the run fails loudly rather than marking people as told. Delivery is at least
+once: a claim is withdrawn for every mail not known to be sent, so a mail whose claim it
+shares with one that went (two owners told of one row) may go again, but a claim never
+stands for a mail that did not go.
 """
 
+import smtplib
 from collections.abc import Callable
 
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 
 
-def send_claimed(messages: list[EmailMessage], *, withdraw: Callable[[Exception], None]) -> None:
+def send_claimed(
+    messages: list[EmailMessage], *, withdraw: Callable[[Exception], None],
+    withdraw_unsent: Callable[[Exception, list[int]], None] | None = None,
+) -> None:
+    """Send the messages over one connection, each on its own. When any did not go, withdraw
+    the claims: with withdraw_unsent, only those of the unsent messages (their positions in
+    `messages`); else all of them (withdraw). Then raise the first error.
+
+    One refused recipient (a mailbox gone) does not stop the others' mail; a server that is
+    down or drops the connection stops the run at once, as each further mail would wait out
+    the connection timeout again."""
+    if not messages:
+        return  # as Django's SMTP backend: with nothing to send, never connect
+    connection, unsent, first_error = get_connection(), [], None
     try:
-        get_connection().send_messages(messages)
+        connection.open()
     except Exception as error:
-        with transaction.atomic():  # told nobody: withdraw the claims (and audit that)
-            withdraw(error)
-        raise
+        unsent, first_error = list(range(len(messages))), error
+    else:
+        try:
+            for position, message in enumerate(messages):
+                try:
+                    connection.send_messages([message])
+                except smtplib.SMTPRecipientsRefused as error:  # this mailbox's refusal: go on with the rest
+                    unsent.append(position)
+                    first_error = first_error or error
+                except Exception as error:
+                    unsent.extend(range(position, len(messages)))
+                    first_error = first_error or error
+                    break
+        finally:
+            try:
+                connection.close()
+            except Exception:  # the mails went or did not; a failed QUIT changes neither
+                pass
+    if first_error is None:
+        return
+    with transaction.atomic():  # told nobody of these: withdraw their claims (and audit that)
+        if withdraw_unsent is not None and len(unsent) < len(messages):
+            withdraw_unsent(first_error, unsent)
+        else:
+            withdraw(first_error)
+    raise first_error

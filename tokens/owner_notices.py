@@ -3,8 +3,8 @@ unused-access, unused-identity and key-rotation notices.
 
 Each notice claims its rows (a told-at column) in the transaction that selected them for
 update, with one audit event; the mail goes after that commits, one digest per owner. If the
-mail server refuses, the claims are withdrawn (and that is audited too) so the next run tries
-again (nhiportal/mail.py).
+mail server refuses a mail, the claims on its rows are withdrawn (and that is audited too) so
+the next run tries again (nhiportal/mail.py).
 """
 
 from collections.abc import Callable
@@ -65,15 +65,22 @@ class OwnerNotice:
         return digests
 
     def _send(self, *, actor, rows: list, digests: dict, subject: Callable[[list], str], body: Callable[[list], str]) -> dict:
-        """After the claim commits: one mail per owner listing their rows."""
+        """After the claim commits: one mail per owner listing their rows. A mail that does not
+        go withdraws the claims on its rows only, so one owner's mailbox refusing does not mail
+        every other owner again on each run until it is fixed (a row two owners share is told
+        again to the one whose mail went: at least once, nhiportal/mail.py)."""
         messages = [EmailMessage(subject=subject(mine), body=body(mine), to=[person.email]) for person, mine in digests.items()]
+        rows_of = list(digests.values())  # in the messages' order
 
-        def withdraw(error):
-            self.model.objects.filter(pk__in=[r.pk for r in rows]).update(**{self.told_field: None})
+        def withdraw_rows(error, unsent: list) -> None:
+            self.model.objects.filter(pk__in=[r.pk for r in unsent]).update(**{self.told_field: None})
             audit_record(
                 actor=actor, action=f"{self.action}_failed", object_type=self.object_type, object_id=self.object_id,
-                object_repr=self.object_repr, after={self.noun: len(rows)}, reason=str(error)[:200],
+                object_repr=self.object_repr, after={self.noun: len({r.pk for r in unsent})}, reason=str(error)[:200],
             )
 
-        send_claimed(messages, withdraw=withdraw)
+        send_claimed(
+            messages, withdraw=lambda error: withdraw_rows(error, rows),
+            withdraw_unsent=lambda error, positions: withdraw_rows(error, [r for p in positions for r in rows_of[p]]),
+        )
         return {self.noun: len(rows), "people": len(digests)}

@@ -8,8 +8,11 @@ redirect (which would take it somewhere that rule never looked). Answers are cap
 and time, and every failure becomes one sentence for the admin.
 """
 
+import functools
 import http.client
 import ipaddress
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -56,7 +59,56 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _cut_off(sock) -> None:
+    # socket.socket's own shutdown, even on a TLS socket: it wakes a read blocked in another
+    # thread (which then sees the end of the stream) without touching the TLS object under it.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:  # already closed: the fetch ended first
+        pass
+
+
+class _Deadline:
+    """A connection that is cut off at `deadline` (time.monotonic()), whatever it is doing. The
+    socket's timeout bounds each read only: a server sending its status line and headers a byte
+    just inside it, again and again, would hold the sweep or a worker as long as it liked."""
+
+    def __init__(self, *args, deadline: float, watchdogs: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._deadline, self._watchdogs = deadline, watchdogs
+
+    def connect(self):
+        super().connect()
+        watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), _cut_off, (self.sock,))
+        watchdog.daemon = True
+        self._watchdogs.append(watchdog)
+        watchdog.start()
+
+
+class _DeadlineHTTPConnection(_Deadline, http.client.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_Deadline, http.client.HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, **deadline):
+        super().__init__()
+        self._deadline = deadline
+
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(functools.partial(_DeadlineHTTPConnection, **self._deadline), req, **kwargs)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, **deadline):
+        super().__init__()
+        self._deadline = deadline
+
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(functools.partial(_DeadlineHTTPSConnection, **self._deadline), req, **kwargs)
 
 
 def read_within(response, limit: int, deadline: float) -> bytes:
@@ -78,21 +130,32 @@ def read_within(response, limit: int, deadline: float) -> bytes:
 def fetch_json(url: str, what: str):
     """The JSON document at `url`; FetchFailed names `what` (e.g. "The bundle endpoint") and why."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    deadline, watchdogs = time.monotonic() + TIMEOUT_SECONDS, []
+    opener = urllib.request.build_opener(
+        _NoRedirects, _DeadlineHTTPHandler(deadline=deadline, watchdogs=watchdogs),
+        _DeadlineHTTPSHandler(deadline=deadline, watchdogs=watchdogs),
+    )
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # https, or this machine
-            body = read_within(response, MAX_BYTES + 1, time.monotonic() + TIMEOUT_SECONDS)
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # https, or this machine
+            body = read_within(response, MAX_BYTES + 1, deadline)
     except urllib.error.HTTPError as error:
         if 300 <= error.code < 400:
             raise FetchFailed(
                 f"{what} answered with a redirect (HTTP {error.code}) to {str(error.headers.get('Location', 'somewhere'))[:200]}: give that URL instead."
             ) from None
         raise FetchFailed(f"{what} could not be fetched: it answered HTTP {error.code}.") from None
-    except urllib.error.URLError as error:  # refused, unknown host, TLS failure
-        raise FetchFailed(f"{what} could not be fetched: {error.reason}.") from None
-    except OSError as error:  # timed out, or the connection dropped mid-answer
-        raise FetchFailed(f"{what} could not be fetched: {error}.") from None
-    except (ValueError, http.client.HTTPException) as error:  # a URL or an answer http.client refuses
-        raise FetchFailed(f"{what} could not be fetched: {error}.") from None
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        if time.monotonic() >= deadline:  # cut off by the watchdog, or the socket's own timeout
+            raise FetchFailed(f"{what} could not be fetched: it took too long to answer (over {TIMEOUT_SECONDS} s).") from None
+        # refused, unknown host, TLS failure, the connection dropped mid-answer, or a URL or an
+        # answer http.client refuses
+        reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        raise FetchFailed(f"{what} could not be fetched: {reason}.") from None
+    finally:
+        for watchdog in watchdogs:
+            watchdog.cancel()
+    if time.monotonic() >= deadline:  # cut off mid-body: what arrived is not the whole answer
+        raise FetchFailed(f"{what} could not be fetched: it took too long to answer (over {TIMEOUT_SECONDS} s).")
     if len(body) > MAX_BYTES:
         raise FetchFailed(f"{what} answered with more than 1 MB.")
     try:

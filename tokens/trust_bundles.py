@@ -29,6 +29,9 @@ from .remote_json import FetchFailed, fetch_json, fetchable
 
 DEFAULT_REFRESH_SECONDS = 300
 MIN_REFRESH_SECONDS = 30  # whatever hint a bundle gives, not more often than this
+# Nor less often than daily: a key withdrawn at the source leaves the portal within a day, and
+# a hint of 10**30 seconds (the bundle's to write) fits the column and a timedelta.
+MAX_REFRESH_SECONDS = 86400
 
 
 def validate_bundle_endpoint(url: str) -> str:
@@ -51,7 +54,7 @@ def fetch_bundle(url: str, what: str = "The bundle endpoint") -> tuple[dict, int
     except ValidationError as error:
         raise FetchFailed(f"{what}'s answer is not a usable bundle: {' '.join(error.messages)}") from None
     hint = bundle.get("spiffe_refresh_hint")
-    hint = hint if isinstance(hint, int) and not isinstance(hint, bool) and hint > 0 else None
+    hint = min(hint, MAX_REFRESH_SECONDS) if isinstance(hint, int) and not isinstance(hint, bool) and hint > 0 else None
     return keys, hint
 
 
@@ -86,7 +89,7 @@ def is_due(domain: WorkloadPlatform, now) -> bool:
         return False
     if domain.bundle_fetched_at is None or domain.bundle_error:
         return True
-    every = max(domain.refresh_hint or DEFAULT_REFRESH_SECONDS, MIN_REFRESH_SECONDS)
+    every = min(max(domain.refresh_hint or DEFAULT_REFRESH_SECONDS, MIN_REFRESH_SECONDS), MAX_REFRESH_SECONDS)
     return now - domain.bundle_fetched_at >= timedelta(seconds=every)
 
 

@@ -4,6 +4,8 @@ both (settings PASSWORD_SIGN_IN and SSO)."""
 import logging
 import re
 
+import requests
+from authlib.integrations.base_client import OAuthError
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import AuthenticationForm
@@ -90,6 +92,15 @@ def sso_start(request):
         return sign_in_page(request, f"{settings.SSO['NAME']} could not be reached. Try again in a moment.", 502)
 
 
+def _provider_failed(exc: Exception) -> bool:
+    """Whether the provider, not the sign-in, failed: its token or keys endpoint was unreachable,
+    slow, or answered 5xx or something other than JSON (RFC 6749 5.2's server errors too). The
+    person can do nothing but wait; the provider's operators need the 502 in the logs."""
+    if isinstance(exc, requests.RequestException):
+        return True
+    return isinstance(exc, OAuthError) and exc.error in ("server_error", "temporarily_unavailable")
+
+
 @never_cache
 @require_GET
 def sso_callback(request):
@@ -104,11 +115,18 @@ def sso_callback(request):
         logger.warning("single sign-on: the provider answered %.60r: %.200r", error, request.GET.get("error_description", ""))
         code = f" ({error})" if re.fullmatch(r"[a-z_]{1,40}", error) else ""
         return sign_in_page(request, f"{settings.SSO['NAME']} did not sign you in{code}. Start again, or ask your administrator.", 400)
+    client = provider()
+    if request.user.is_authenticated and not client.framework.get_state_data(request.session, request.GET.get("state")):
+        # Back to a callback already used (the browser's back button, a reload): the person is
+        # signed in, and this state was spent on it. Nothing to refuse; on to the portal.
+        return redirect(resolve_url(settings.LOGIN_REDIRECT_URL))
     try:
-        token = provider().authorize_access_token(request)
-    except Exception as exc:  # a stale or forged state, a refused code, a bad ID token
+        token = client.authorize_access_token(request)
+    except Exception as exc:  # a stale or forged state, a refused code, a bad ID token, the provider down
         # Authlib's messages name the failed check, never a token or a code.
         logger.warning("single sign-on: sign-in refused: %s: %s", type(exc).__name__, exc)
+        if _provider_failed(exc):
+            return sign_in_page(request, f"{settings.SSO['NAME']} could not be reached. Try again in a moment.", 502)
         return sign_in_page(request, "The sign-in could not be completed. Start again from this page.", 400)
     claims = token.get("userinfo")
     if not claims:

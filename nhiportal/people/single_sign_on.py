@@ -52,12 +52,25 @@ def _provider(issuer: str, client_id: str, client_secret: str, scope: str):
     )
 
 
+_ENDPOINTS_NEEDED = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
 def check_provider_issuer(client) -> None:
     """OpenID Connect Discovery 4.3: the metadata must name the issuer it was fetched for, or
-    ID tokens would be checked against an issuer nobody configured."""
-    published = client.load_server_metadata().get("issuer", "")
-    if published.rstrip("/") != settings.SSO["ISSUER"]:
-        raise ValueError(f"the provider's metadata names the issuer {published!r}, not the one configured")
+    ID tokens would be checked against an issuer nobody configured; and it must say where to
+    send people, exchange codes and find keys."""
+    metadata = client.load_server_metadata()
+    published = metadata.get("issuer")
+    missing = [name for name in _ENDPOINTS_NEEDED if not isinstance(metadata.get(name), str)]
+    if isinstance(published, str) and published.rstrip("/") == settings.SSO["ISSUER"] and not missing:
+        return
+    # Authlib keeps whatever metadata it loaded for the client's lifetime: a document served
+    # wrong once (a proxy's page, a provider mid-migration) would refuse every sign-in until a
+    # restart. Forgetting the client fetches the metadata again on the next sign-in.
+    _provider.cache_clear()
+    if missing:
+        raise ValueError(f"the provider's metadata has no {', '.join(missing)}")
+    raise ValueError(f"the provider's metadata names the issuer {published!r}, not the one configured")
 
 
 def roles_from_groups(claims: dict) -> set[str] | None:

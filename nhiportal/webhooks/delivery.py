@@ -14,6 +14,7 @@ the event's id, the same on every retry, so a receiver can drop duplicates.
 """
 
 import json
+import logging
 import re
 import time
 from datetime import timedelta
@@ -32,6 +33,8 @@ from nhiportal.encryption import decrypt
 
 from .events import wanted
 from .models import PayloadFormat, WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5
 LEASE = timedelta(minutes=2)
@@ -119,60 +122,108 @@ def post(endpoint, msg_id: str, body: dict) -> tuple[int | None, str, int]:
     return status, error, int((time.monotonic() - started) * 1000)
 
 
-def _claim(endpoint_id: int, now) -> bool:
+def _claim(endpoint_id: int, now):
+    """The lease's end if this sender now holds the endpoint, else None. The lease's end is the
+    claim's mark: only its holder renews it, saves progress under it, or lets it go."""
     free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return WebhookEndpoint.objects.filter(free & due, pk=endpoint_id, enabled=True).update(leased_until=now + LEASE) == 1
+    lease = now + LEASE
+    claimed = WebhookEndpoint.objects.filter(free & due, pk=endpoint_id, enabled=True).update(leased_until=lease)
+    return lease if claimed == 1 else None
 
 
 def _backoff(failures: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** min(failures - 1, 10)), MAX_BACKOFF)
 
 
-def deliver_endpoint(endpoint: WebhookEndpoint) -> tuple[int, bool]:
-    """Send this endpoint what it has not had, in order; (events sent, whether it failed)."""
+class _LeaseLost(Exception):
+    """The endpoint was taken over (this sender outlived its lease): stop, write nothing more."""
+
+
+class _Lease:
+    def __init__(self, endpoint_id: int, until):
+        self.endpoint_id, self.until = endpoint_id, until
+
+    def renew(self, **progress) -> None:
+        """Push the lease on, with the progress made, if it is still this sender's: a batch of
+        slow receivers' answers may take longer than one lease, and a sender that lost it must
+        not move the cursor of the one that took over."""
+        until = timezone.now() + LEASE
+        if not WebhookEndpoint.objects.filter(pk=self.endpoint_id, leased_until=self.until).update(leased_until=until, **progress):
+            raise _LeaseLost
+        self.until = until
+
+    def release(self) -> None:
+        WebhookEndpoint.objects.filter(pk=self.endpoint_id, leased_until=self.until).update(leased_until=None)
+
+
+def _progress(endpoint) -> dict:
+    return {
+        "cursor": endpoint.cursor, "failures": endpoint.failures, "failing_since": endpoint.failing_since,
+        "next_attempt_at": endpoint.next_attempt_at, "last_success_at": endpoint.last_success_at,
+    }
+
+
+def _failed(endpoint, now) -> None:
+    endpoint.failures += 1
+    endpoint.failing_since = endpoint.failing_since or now
+    endpoint.next_attempt_at = now + _backoff(endpoint.failures)
+
+
+def deliver_endpoint(endpoint: WebhookEndpoint, lease: _Lease) -> tuple[int, bool]:
+    """Send this endpoint what it has not had, in order; (events sent, whether it failed).
+    Progress is saved after each event, so a crash resends at most the event in flight."""
     sent = 0
     events = AuditEvent.objects.filter(id__gt=endpoint.cursor).order_by("id")[:BATCH]
     for event in events:
         if not wanted(event.action, endpoint.categories):
             endpoint.cursor = event.id
             continue
+        lease.renew(**_progress(endpoint))
         status, error, ms = post(endpoint, f"evt_{event.id}", payload(event, endpoint.format))
         WebhookDelivery.objects.create(endpoint=endpoint, event_id=event.id, action=event.action, status_code=status, error=error, duration_ms=ms)
         now = timezone.now()
         if error:
-            endpoint.failures += 1
-            endpoint.failing_since = endpoint.failing_since or now
-            endpoint.next_attempt_at = now + _backoff(endpoint.failures)
-            _save_progress(endpoint)
+            _failed(endpoint, now)
+            lease.renew(**_progress(endpoint))
             return sent, True
         sent += 1
         endpoint.cursor, endpoint.failures, endpoint.failing_since, endpoint.next_attempt_at = event.id, 0, None, None
         endpoint.last_success_at = now
-        _save_progress(endpoint)
-    _save_progress(endpoint)
+        lease.renew(**_progress(endpoint))
+    lease.renew(**_progress(endpoint))
     return sent, False
-
-
-def _save_progress(endpoint) -> None:
-    # Saved after each event, so a crash resends at most the event in flight.
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        cursor=endpoint.cursor, failures=endpoint.failures, failing_since=endpoint.failing_since,
-        next_attempt_at=endpoint.next_attempt_at, last_success_at=endpoint.last_success_at,
-    )
 
 
 def deliver_all() -> dict:
     """One round over every enabled endpoint that is due; what it did, for the sweep's log."""
     summary = {"endpoints": 0, "sent": 0, "failing": 0}
     for endpoint_id in WebhookEndpoint.objects.filter(enabled=True).values_list("pk", flat=True):
-        if not _claim(endpoint_id, timezone.now()):
+        until = _claim(endpoint_id, timezone.now())
+        if until is None:
             continue
+        lease = _Lease(endpoint_id, until)
         endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
         try:
-            sent, failed = deliver_endpoint(endpoint)
+            sent, failed = deliver_endpoint(endpoint, lease)
+        except _LeaseLost:
+            logger.warning("webhooks: lost the lease on endpoint %s mid-batch; its new sender goes on", endpoint_id)
+            continue
+        except Exception as error:
+            # Not the receiver's answer (that is recorded by post) but the portal's own failure
+            # with this endpoint, e.g. a secret that no longer decrypts under the portal's keys:
+            # recorded and backed off like a receiver's failure, so the other endpoints still get
+            # their events and this one is tried again later.
+            logger.exception("webhooks: could not send to endpoint %s", endpoint_id)
+            WebhookDelivery.objects.create(endpoint=endpoint, event_id=0, action="webhook.send", error=f"the portal could not send: {type(error).__name__}"[:300])
+            _failed(endpoint, timezone.now())
+            sent, failed = 0, True
+            try:
+                lease.renew(**_progress(endpoint))
+            except _LeaseLost:
+                continue
         finally:
-            WebhookEndpoint.objects.filter(pk=endpoint_id).update(leased_until=None)
+            lease.release()
         summary["endpoints"] += 1
         summary["sent"] += sent
         summary["failing"] += failed
