@@ -20,7 +20,7 @@ from nhiportal.audit.services import audit_record
 
 from .models import FederatedIssuer
 from .remote_json import FetchFailed, fetch_json, fetchable
-from .trust_bundles import keys_from, kids_of
+from .trust_bundles import keys_change, keys_from, kids_of
 
 MIN_AGE, MAX_AGE = 60, 3600
 GITHUB_ACTIONS = "https://token.actions.githubusercontent.com"
@@ -126,7 +126,7 @@ def _keys(issuer: str, jwks, jwks_uri: str) -> tuple[dict, str, bool]:
 
 def _snapshot(issuer: FederatedIssuer) -> dict:
     return {
-        "name": issuer.name, "issuer": issuer.issuer, "audience": issuer.audience, "kids": kids_of(issuer.jwks),
+        "name": issuer.name, "issuer": issuer.issuer, "audience": issuer.audience,
         "bundle_endpoint": issuer.bundle_endpoint, "max_age": issuer.max_age, "reusable": issuer.reusable,
     }
 
@@ -149,7 +149,7 @@ def federated_issuer_create(
     )
     held.full_clean()
     held.save()
-    audit_record(actor=actor, action="federated_issuer.create", obj=held, after=_snapshot(held))
+    audit_record(actor=actor, action="federated_issuer.create", obj=held, after={**_snapshot(held), "kids": kids_of(held.jwks)})
     return held
 
 
@@ -162,7 +162,7 @@ def federated_issuer_update(
     ones held; a new JWKS URI (or none, for discovery) is fetched now; the same JWKS URI keeps
     the keys held, which the sweep fetches again anyway, so an outage there blocks no edit."""
     held = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)
-    before = _snapshot(held)
+    before, keys_held = _snapshot(held), held.jwks
     jwks_uri, fetched = _jwks_uri(bundle_endpoint), False
     if jwks not in (None, "", {}) or not jwks_uri or jwks_uri != held.bundle_endpoint:
         held.jwks, held.bundle_endpoint, fetched = _keys(held.issuer, jwks, jwks_uri)
@@ -170,7 +170,10 @@ def federated_issuer_update(
         held.bundle_fetched_at, held.bundle_error, held.refresh_hint = timezone.now(), "", None
     held.name, held.audience = (name or "").strip(), (audience or "").strip()
     held.max_age, held.reusable = _max_age(max_age), bool(reusable)
-    after = _snapshot(held)
+    # The keys by what they are, not only their kids: other keys under the same kids (a
+    # rotation that kept its names) are a change to save and record.
+    keys_before, keys_after = keys_change(keys_held, held.jwks)
+    before, after = {**before, **keys_before}, {**_snapshot(held), **keys_after}
     changed = [k for k in after if after[k] != before[k]]
     if not changed:
         if fetched:  # the same keys, fetched again: only when is kept

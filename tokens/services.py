@@ -18,7 +18,7 @@ from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import jwk_thumbprint, parse_public_jwk
 from .remote_json import fetchable
 from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
-from .trust_bundles import clean_bundle, keys_from, kids_of, validate_bundle_endpoint
+from .trust_bundles import clean_bundle, keys_change, keys_from, kids_of, validate_bundle_endpoint
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]{1,80}$")
@@ -216,8 +216,7 @@ def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks=None, bundle_e
     """Replace the bundle (the trust domain rotated its keys), or change where it is fetched
     from: a new endpoint without a pasted bundle is fetched now; an empty one means by hand."""
     domain = TrustDomain.objects.select_for_update().get(pk=trust_domain.pk)
-    held = domain.jwks
-    before = {"kids": kids_of(held), "bundle_endpoint": domain.bundle_endpoint}
+    held, endpoint_before = domain.jwks, domain.bundle_endpoint
     fetched = False
     if bundle_endpoint is not None and bundle_endpoint.strip() != domain.bundle_endpoint:
         endpoint = validate_bundle_endpoint(bundle_endpoint) if bundle_endpoint.strip() else ""
@@ -228,11 +227,8 @@ def trust_domain_update(*, actor, trust_domain: TrustDomain, jwks=None, bundle_e
     elif domain.bundle_endpoint and domain.bundle_fetched_at is None:
         domain.jwks, _, domain.refresh_hint = keys_from(None, domain.bundle_endpoint)
         domain.bundle_fetched_at, fetched = timezone.now(), True
-    after = {"kids": kids_of(domain.jwks), "bundle_endpoint": domain.bundle_endpoint}
-    if domain.jwks != held and after["kids"] == before["kids"]:
-        # Other keys (or other members) under the same kids: the trail keeps the keys themselves,
-        # public halves only, else it would show no change where verification changed.
-        before["keys"], after["keys"] = held.get("keys", []), domain.jwks.get("keys", [])
+    before, after = keys_change(held, domain.jwks)
+    before["bundle_endpoint"], after["bundle_endpoint"] = endpoint_before, domain.bundle_endpoint
     changed = [k for k in after if after[k] != before[k]]
     if not changed:
         # The same bundle pasted or fetched again changes nothing to record: only when it was

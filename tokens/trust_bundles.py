@@ -62,6 +62,16 @@ def kids_of(jwks: dict) -> list[str]:
     return [k["kid"] for k in jwks.get("keys", []) if "kid" in k]
 
 
+def keys_change(held: dict, new: dict) -> tuple[dict, dict]:
+    """A key set's change as the audit trail records it: the kids before and after; and, when
+    other keys came under the same kids, the keys themselves (public halves only), else the
+    trail would show no change where verification changed."""
+    before, after = {"kids": kids_of(held or {})}, {"kids": kids_of(new or {})}
+    if (new or {}) != (held or {}) and before["kids"] == after["kids"]:
+        before["keys"], after["keys"] = (held or {}).get("keys", []), (new or {}).get("keys", [])
+    return before, after
+
+
 def clean_bundle(jwks) -> dict:
     try:
         return clean_jwks(jwks)
@@ -118,8 +128,8 @@ def bundle_refresh(*, actor, holder: WorkloadPlatform, now=None) -> str:
             return "failed"
         changed = fetched != held.jwks
         if changed:
-            audit_record(actor=actor, action=action, obj=held,
-                         before={"kids": kids_of(held.jwks)}, after={"kids": kids_of(fetched), "bundle_endpoint": held.bundle_endpoint})
+            before, after = keys_change(held.jwks, fetched)
+            audit_record(actor=actor, action=action, obj=held, before=before, after={**after, "bundle_endpoint": held.bundle_endpoint})
             held.jwks, held.updated_at = fetched, now
         held.bundle_error, held.bundle_fetched_at, held.refresh_hint = "", now, hint
         held.save(update_fields=["jwks", "updated_at", "bundle_error", "bundle_fetched_at", "refresh_hint"])

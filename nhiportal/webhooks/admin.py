@@ -7,8 +7,9 @@ from .models import WebhookDelivery, WebhookEndpoint
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ReadOnlyAdmin):
-    list_display = ["url", "enabled", "cursor", "failures", "failing_since", "last_success_at"]
-    exclude = ["secret_encrypted"]
+    # url_shown, never url: a chat's incoming-webhook URL is that channel's credential.
+    list_display = ["url_shown", "enabled", "cursor", "failures", "failing_since", "last_success_at"]
+    exclude = ["secret_encrypted", "url_encrypted"]
 
 
 @admin.register(WebhookDelivery)

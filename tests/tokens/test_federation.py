@@ -349,3 +349,30 @@ def test_a_token_without_jti_cannot_come_back_with_its_signatures_twin(oauth, pi
     replayed = request_with(oauth, f"{head}.{payload}.{base64.urlsafe_b64encode(twin).rstrip(b'=').decode()}")
     assert replayed.status_code == 401 and "replay" in replayed.json()["error_description"]
     assert IssuedToken.objects.count() == 1
+
+
+def test_new_keys_pasted_under_the_old_kids_replace_them_and_the_trail_shows_the_keys(oauth, pipeline, platform_key, issuer, sam):
+    rotated = new_private_key()
+    federated_issuer_update(
+        actor=sam, federated_issuer=issuer, name=issuer.name, audience="", jwks={"keys": [public_jwk(rotated, kid="gh-1")]},
+        max_age=issuer.max_age, reusable=False,
+    )
+    # The platform signs with its new key under the same kid: accepted; the old key no longer.
+    assert request_with(oauth, workload_token(rotated, jti=uuid.uuid4().hex)).status_code == 200
+    assert request_with(oauth, workload_token(platform_key, jti=uuid.uuid4().hex)).status_code == 401
+    event = AuditEvent.objects.get(action="federated_issuer.update")
+    assert set(event.after) == {"keys"}  # the kids did not change; the keys did
+    assert event.before["keys"][0]["x"] == public_jwk(platform_key)["x"] and event.after["keys"][0]["x"] == public_jwk(rotated)["x"]
+    assert not any("d" in key for key in event.after["keys"])  # public halves only
+
+
+def test_the_sweep_records_a_key_swapped_under_the_same_kid(sam, oidc_issuer):
+    first, second = new_private_key(), new_private_key()
+    oidc_issuer.publish(("k1", first))
+    issuer = federated_issuer_create(actor=sam, name="Cluster", issuer=oidc_issuer.issuer)
+    oidc_issuer.publish(("k1", second))
+    FederatedIssuer.objects.filter(pk=issuer.pk).update(bundle_fetched_at=issuer.bundle_fetched_at.replace(year=2000))
+    assert trust_bundles_refresh(actor=None)["changed"] == 1
+    event = AuditEvent.objects.get(action="federated_issuer.keys_refresh")
+    assert event.before["kids"] == event.after["kids"] == ["k1"]
+    assert event.before["keys"] != event.after["keys"]
