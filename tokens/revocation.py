@@ -7,14 +7,14 @@ and revokes it, or runs before issuance, which then sees the changed state and r
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inventory.lifecycle import OFFBOARD
 from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
-from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Grant, IssuedToken, Task, WorkloadCredential
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Grant, IssuedToken, Task, WorkloadCredential
 
 
 def lock_identity(identity_id) -> AIIdentity:
@@ -147,6 +147,12 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
         taken["credentials_disabled"] = WorkloadCredential.objects.filter(identity=identity, enabled=True).update(
             enabled=False, disabled_at=now, disabled_by_label=label[:200], disable_reason=why
         )
+        # Neither acting for others nor letting them act for it outlives the identity: its rows
+        # would read as live on both identities' pages. Their tokens go with its own below
+        # (revoke_matching follows every exchange).
+        taken["delegations_ended"] = Delegation.objects.filter(
+            Q(principal=identity) | Q(delegate=identity), revoked_at__isnull=True,
+        ).update(revoked_at=now, revoked_by_label=label[:200], revoke_reason=why)
         # What still waits will never be granted.
         taken["access_requests_cancelled"] = AccessRequest.objects.filter(identity=identity, state__in=PENDING_ACCESS).update(
             state=AccessRequestState.CANCELLED, decided_by_label=label[:200], decided_at=now, decision_reason=why

@@ -184,3 +184,17 @@ def test_the_panel_names_only_the_identities_its_reader_may_see(client_for, alic
     delegation = orchestrator.identity.delegations_given.get()
     ended = client.post(f"/identities/{orchestrator.identity.pk}/delegations/{delegation.pk}/revoke/", {"reason": "done"}, follow=True)
     assert b"helper no longer acts" not in ended.content and b"no longer acts for orchestrator" in ended.content
+
+
+@pytest.mark.parametrize("leaver", ["principal", "delegate"])
+def test_offboarding_either_identity_ends_its_delegations_and_counts_them(oauth, alice, bob, orchestrator, helper, held, lent, leaver):
+    got = unverified(exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["access_token"])
+    gone, owner = (orchestrator, alice) if leaver == "principal" else (helper, bob)
+    identity_offboard(actor=owner, identity=gone.identity, reason="retired")
+
+    lent.refresh_from_db()
+    assert lent.revoked_at is not None and lent.revoke_reason == "Identity offboarded: retired"
+    assert IssuedToken.objects.get(jti=got["jti"]).revoked_at is not None
+    assert AuditEvent.objects.get(action="identity.offboard").after["delegations_ended"] == 1
+    # No exchange through it any more.
+    assert exchange(oauth, helper, held["access_token"], scope="tickets:read").status_code in (400, 401)
