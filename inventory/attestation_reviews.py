@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.selectors import reviewers_and_admins
 
 from . import visibility
@@ -249,6 +249,7 @@ def rejections_notify(*, actor) -> dict:
             object_repr="attestation rejection notices", after={"attestations": len(rejected), "people": len({e for v in told.values() for e in v})},
         )
     base_url = nhi_setting("ISSUER").rstrip("/")
+    told_of = [a for a in rejected if a.identity_id in told]  # one mail each, to all its owners
     messages = [
         EmailMessage(
             subject=f"[NHI Portal] Attest {a.identity.name} again: a reviewer rejected the last attestation",
@@ -263,18 +264,17 @@ def rejections_notify(*, actor) -> dict:
             ]),
             to=told[a.identity_id],
         )
-        for a in rejected
-        if a.identity_id in told
+        for a in told_of
     ]
 
-    def withdraw(error):
-        Attestation.objects.filter(pk__in=[a.pk for a in rejected]).update(owners_told_at=None)
+    def withdraw(error, attestations):
+        Attestation.objects.filter(pk__in=[a.pk for a in attestations]).update(owners_told_at=None)
         audit_record(
             actor=actor, action="attestations.notify_failed", object_type="inventory.attestation", object_id="attestations",
-            object_repr="attestation rejection notices", after={"attestations": len(rejected)}, reason=str(error)[:200],
+            object_repr="attestation rejection notices", after={"attestations": len(attestations)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=[[a] for a in told_of], claimed=rejected, withdraw=withdraw)
     return {"attestations": len(rejected), "people": len({e for v in told.values() for e in v})}
 
 
@@ -327,12 +327,12 @@ def waiting_notify(*, actor) -> dict:
         for p, theirs in digests.items()
     ]
 
-    def withdraw(error):
-        Attestation.objects.filter(pk__in=[a.pk for a in waiting]).update(announced_at=None)
+    def withdraw(error, attestations):
+        Attestation.objects.filter(pk__in=[a.pk for a in attestations]).update(announced_at=None)
         audit_record(
             actor=actor, action="attestations.announce_failed", object_type="inventory.attestation", object_id="attestations",
-            object_repr="attestation review notices", after={"attestations": len(waiting)}, reason=str(error)[:200],
+            object_repr="attestation review notices", after={"attestations": len(attestations)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=list(digests.values()), claimed=waiting, withdraw=withdraw)
     return {"attestations": len(waiting), "people": len(digests)}

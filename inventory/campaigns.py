@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN, roles_of
 
 from .models import AIIdentity, Campaign, CampaignItem, Ownership, Status
@@ -246,15 +246,15 @@ def _tell_owners(*, actor, campaigns_to_tell, reminder: bool) -> dict:
         for (cid, person), identities in digests.items()
     ]
 
-    def withdraw(error):
-        Campaign.objects.filter(pk__in=by_id).update(**({mark: None} if reminder else {mark: None, "owners_told": 0}))
+    def withdraw(error, campaign_ids):
+        Campaign.objects.filter(pk__in=campaign_ids).update(**({mark: None} if reminder else {mark: None, "owners_told": 0}))
         audit_record(
             actor=actor, action=f"{action}_failed", object_type="inventory.campaign", object_id="campaigns",
             object_repr="campaign reminders" if reminder else "campaign announcements",
-            after={"campaigns": len(campaigns)}, reason=str(error)[:200],
+            after={"campaigns": len(campaign_ids)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=[[cid] for (cid, _) in digests], claimed=list(by_id), withdraw=withdraw)
     return {"campaigns": len(campaigns), "people": len({person.pk for (_, person) in digests})}
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.selectors import reviewers_and_admins
 from nhiportal.people.roles import COMPLIANCE, REVIEWER, SECURITY_ADMIN, roles_of
 
@@ -178,12 +178,12 @@ def claims_notify(*, actor) -> dict:
         for p, mine in digests.items()
     ]
 
-    def withdraw(error):
-        OwnershipClaim.objects.filter(pk__in=[c.pk for c in waiting]).update(announced_at=None)
+    def withdraw(error, claims):
+        OwnershipClaim.objects.filter(pk__in=[c.pk for c in claims]).update(announced_at=None)
         audit_record(
             actor=actor, action="claims.notify_failed", object_type="inventory.ownershipclaim", object_id="claims",
-            object_repr="ownership claim notices", after={"claims": len(waiting)}, reason=str(error)[:200],
+            object_repr="ownership claim notices", after={"claims": len(claims)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=list(digests.values()), claimed=waiting, withdraw=withdraw)
     return {"claims": len(waiting), "people": len(digests)}

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 
 from . import services
 from .lifecycle import lapse_cutoff
@@ -109,12 +109,12 @@ def lapse_notices_send(*, actor) -> int:
         for person, mine in by_person.items()
     ]
 
-    def withdraw(error):
-        LapseNotice.objects.filter(pk__in=[n.pk for n in pending]).update(told_at=None, owners_told=0)
+    def withdraw(error, notices):
+        LapseNotice.objects.filter(pk__in=[n.pk for n in notices]).update(told_at=None, owners_told=0)
         audit_record(
             actor=actor, action="lapses.notify_failed", object_type="inventory.aiidentity", object_id="lapses",
-            object_repr="attestation lapse notices", after={"identities": len(live)}, reason=str(error)[:200],
+            object_repr="attestation lapse notices", after={"identities": len(notices)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=list(by_person.values()), claimed=pending, withdraw=withdraw)
     return len(by_person)

@@ -58,3 +58,17 @@ def send_claimed(
         else:
             withdraw(first_error)
     raise first_error
+
+
+def send_claimed_rows(
+    messages: list[EmailMessage], *, rows_of: list[list], claimed: list, withdraw: Callable[[Exception, list], None],
+) -> None:
+    """send_claimed for mails that each claimed some rows: rows_of[i] are those messages[i]
+    tells of, `claimed` all the run claimed. withdraw(error, rows) withdraws the claims on
+    `rows` and audits it: called with the rows of the mails that did not go (each row once,
+    though several such mails tell of it, and even if another mail of it went: at least once),
+    or with all `claimed` when none went."""
+    send_claimed(
+        messages, withdraw=lambda error: withdraw(error, claimed),
+        withdraw_unsent=lambda error, positions: withdraw(error, list(dict.fromkeys(row for p in positions for row in rows_of[p]))),
+    )

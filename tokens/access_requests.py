@@ -25,7 +25,7 @@ from inventory import visibility
 from inventory.models import Ownership
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.selectors import reviewers_and_admins
 from nhiportal.people.roles import is_reviewer, is_security_admin
 
@@ -321,13 +321,13 @@ def access_requests_notify(*, actor) -> dict:
         for person, mine in digests.items()
     ]
 
-    def withdraw(error):
-        for pk, state in before.items():
-            AccessRequest.objects.filter(pk=pk).update(announced_state=state)
+    def withdraw(error, requests):
+        for access_request in requests:
+            AccessRequest.objects.filter(pk=access_request.pk).update(announced_state=before[access_request.pk])
         audit_record(
             actor=actor, action="access_requests.notify_failed", object_type="tokens.accessrequest", object_id="access-requests",
-            object_repr="access request notices", after={"requests": len(waiting)}, reason=str(error)[:200],
+            object_repr="access request notices", after={"requests": len(requests)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=list(digests.values()), claimed=waiting, withdraw=withdraw)
     return {"requests": len(waiting), "people": len(digests)}

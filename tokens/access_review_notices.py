@@ -14,7 +14,7 @@ from django.utils import timezone
 from inventory.models import Ownership
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.selectors import reviewers_and_admins
 
 from .models import AccessReview, AccessReviewItem
@@ -83,14 +83,14 @@ def _tell(*, actor, reviews_to_tell, reminder: bool) -> dict:
         )
         messages.append(EmailMessage(subject=f"[NHI Portal] {'Reminder: ' if reminder else ''}{grants} to review by {review.due:%Y-%m-%d}", body=body, to=[person.email]))
 
-    def withdraw(error):
-        AccessReview.objects.filter(pk__in=by_id).update(**{mark: None})
+    def withdraw(error, review_ids):
+        AccessReview.objects.filter(pk__in=review_ids).update(**{mark: None})
         audit_record(
             actor=actor, action=f"{action}_failed", object_type="tokens.accessreview", object_id="access_reviews",
-            object_repr="access review notices", after={"reviews": len(reviews)}, reason=str(error)[:200],
+            object_repr="access review notices", after={"reviews": len(review_ids)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=[[review_id] for (review_id, _) in counts], claimed=list(by_id), withdraw=withdraw)
     return {"reviews": len(reviews), "people": len({person.pk for (_, person) in counts})}
 
 

@@ -22,7 +22,7 @@ from inventory import visibility
 from inventory.models import Ownership, Status
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.selectors import reviewers_and_admins
 
 from .models import ApprovalNotice, Task
@@ -146,12 +146,12 @@ def approvals_notify(*, actor, tasks) -> dict:
         for person, mine in digests.items()
     ]
 
-    def withdraw(error):
-        ApprovalNotice.objects.filter(task__in=tasks).delete()
+    def withdraw(error, unsent_tasks):
+        ApprovalNotice.objects.filter(task__in=unsent_tasks).delete()
         audit_record(
             actor=actor, action="approvals.notify_failed", object_type="tokens.task", object_id="approvals",
-            object_repr="approval notices", after={"tasks": len(tasks)}, reason=str(error)[:200],
+            object_repr="approval notices", after={"tasks": len(unsent_tasks)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=list(digests.values()), claimed=tasks, withdraw=withdraw)
     return {"tasks": len(tasks), "people": len(digests)}

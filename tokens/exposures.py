@@ -30,7 +30,7 @@ from inventory.models import Ownership, Status
 from inventory.services import identity_suspend
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 from nhiportal.people.models import TOKEN_PREFIX
 from nhiportal.people.services import api_token_exposed
 from nhiportal.people.roles import is_security_admin
@@ -290,22 +290,22 @@ def exposures_notify(*, actor, exposures) -> dict:
                 identity=exposure.identity_id, after={"owners_told": exposure.owners_told},
             )
     base_url = nhi_setting("ISSUER").rstrip("/")
+    mails = [(exposure, person) for exposure in exposures for person in owners.get(exposure.identity_id, [])]
     messages = [
         EmailMessage(
             subject=f"[NHI Portal] A credential of {exposure.identity.name} leaked",
             body=_message(exposure, base_url), to=[person.email],
         )
-        for exposure in exposures
-        for person in owners.get(exposure.identity_id, [])
+        for exposure, person in mails
     ]
 
-    def withdraw(error):
-        Exposure.objects.filter(pk__in=[e.pk for e in exposures]).update(told_at=None, owners_told=[])
-        for exposure in exposures:
+    def withdraw(error, withdrawn):
+        Exposure.objects.filter(pk__in=[e.pk for e in withdrawn]).update(told_at=None, owners_told=[])
+        for exposure in withdrawn:
             audit_record(
                 actor=actor, action="exposure.notify_failed", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
                 identity=exposure.identity_id, after={"owners_told": []}, reason=str(error)[:200],
             )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=[[exposure] for exposure, _ in mails], claimed=exposures, withdraw=withdraw)
     return {"exposures": len(exposures), "emails": len(messages)}

@@ -16,7 +16,7 @@ from django.db import models, transaction
 from inventory.selectors import owner_digests
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 
 
 def digest(intro: Callable[[list], str], item: Callable[[object], tuple[str, str, str]]) -> Callable[[list], str]:
@@ -79,8 +79,5 @@ class OwnerNotice:
                 object_repr=self.object_repr, after={self.noun: len({r.pk for r in unsent})}, reason=str(error)[:200],
             )
 
-        send_claimed(
-            messages, withdraw=lambda error: withdraw_rows(error, rows),
-            withdraw_unsent=lambda error, positions: withdraw_rows(error, [r for p in positions for r in rows_of[p]]),
-        )
+        send_claimed_rows(messages, rows_of=rows_of, claimed=rows, withdraw=withdraw_rows)
         return {self.noun: len(rows), "people": len(digests)}

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
-from nhiportal.mail import send_claimed
+from nhiportal.mail import send_claimed_rows
 
 from .ending_sessions import end_sessions_of
 from .models import EXPOSED, TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
@@ -116,14 +116,14 @@ def exposed_tokens_notify(*, actor) -> dict:
         for token in tokens
     ]
 
-    def withdraw(error):
-        PersonalAPIToken.objects.filter(pk__in=[t.pk for t in tokens]).update(holder_told_at=None)
+    def withdraw(error, unsent_tokens):
+        PersonalAPIToken.objects.filter(pk__in=[t.pk for t in unsent_tokens]).update(holder_told_at=None)
         audit_record(
             actor=actor, action="api_token.holder_told_failed", object_type="people.personalapitoken", object_id="tokens",
-            object_repr="leaked API token notices", after={"tokens": len(tokens)}, reason=str(error)[:200],
+            object_repr="leaked API token notices", after={"tokens": len(unsent_tokens)}, reason=str(error)[:200],
         )
 
-    send_claimed(messages, withdraw=withdraw)
+    send_claimed_rows(messages, rows_of=[[token] for token in tokens], claimed=tokens, withdraw=withdraw)
     return {"tokens": len(tokens)}
 
 
