@@ -29,14 +29,9 @@ from tokens.exposures import exposure_report_token
 from tokens.models import AccessRequest, AccessReview, ApprovalNotice, Exposure, Task
 from tokens.services import service_create
 
+from .test_mail import smtp  # noqa: F401  (the fixture)
+
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_TIMEOUT = "127.0.0.1", 2
-    return settings
 
 
 def sweep(step: str):
