@@ -78,9 +78,9 @@ def task_approve(*, actor, task: Task, minutes: int, reason: str = "") -> Task:
     if not 1 <= minutes <= longest:
         raise ValidationError({"minutes": f"Approve for 1 to {longest} minutes."})
     task = _pending_task_to_decide(actor=actor, task=task)
-    task.approved_by = actor
-    task.approval_expires_at = timezone.now() + timedelta(minutes=minutes)
-    task.save(update_fields=["approved_by", "approval_expires_at"])
+    task.approved_by, task.approved_at = actor, timezone.now()
+    task.approval_expires_at = task.approved_at + timedelta(minutes=minutes)
+    task.save(update_fields=["approved_by", "approved_at", "approval_expires_at"])
     audit_record(
         actor=actor, action="task.approve", obj=task, object_repr=f"task {task.pk}",
         after={"approval_expires_at": task.approval_expires_at, "scope": " ".join(task.scopes)},

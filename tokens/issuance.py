@@ -370,6 +370,7 @@ def _task_row(*, identity, service, scopes, now, intent, sensitivity, details, p
             authorization_details=details,
             requires_approval=requires_approval,
             approved_by=None,
+            approved_at=None,
             approval_expires_at=None,
             approval_rejected=False,
             opened_at=now,

@@ -362,6 +362,9 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     approval_expires_at = models.DateTimeField(null=True, blank=True)
+    # When it was approved: separation of duties asks whether the approver owned the identity
+    # then, not whether they own it now (they may have taken it over since).
+    approved_at = models.DateTimeField(null=True, blank=True)
     # A reviewer said no: the task ended then, and the agent is told it was refused, not pending.
     approval_rejected = models.BooleanField(default=False)
     opened_at = models.DateTimeField(default=timezone.now)

@@ -14,6 +14,7 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
@@ -603,7 +604,12 @@ def human_approval(now) -> Evidence:
 
 def separation_of_duties(now) -> Evidence:
     self_approved = Task.objects.filter(approved_by__isnull=False).filter(
-        Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("approved_by")))
+        # an owner when they approved, not one who took it over since; a task approved before
+        # approved_at was kept counts from when it opened
+        Exists(Ownership.objects.filter(
+            identity=OuterRef("identity"), person=OuterRef("approved_by"),
+            since__lte=Coalesce(OuterRef("approved_at"), OuterRef("opened_at")),
+        ))
     ).select_related("identity", "approved_by")
     # An access request granted by the person who asked, or by an owner of the identity at
     # the service's stage: the second pair of eyes was not a second party.

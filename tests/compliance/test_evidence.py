@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from inventory.models import AIIdentity, Ownership
+from inventory.models import AIIdentity, OwnerRole, Ownership
 from inventory.campaigns import campaign_launch
 from inventory.services import identity_attest, identity_suspend
 from nhiportal.audit.models import AuditEvent
@@ -171,6 +171,17 @@ def test_an_owner_approving_their_own_agent_fails_separation_of_duties(alice, ri
     Task.objects.update(approved_by=alice)
     result = check("separation-of-duties")
     assert result.status == "fail" and "alice" in result.findings[0].detail
+
+
+def test_an_approver_who_became_an_owner_later_does_not_fail_separation_of_duties(alice, rita, agent, get_token):
+    get_token(agent)
+    Task.objects.update(approved_by=rita, approved_at=timezone.now())
+    # rita takes the agent over an hour later (a claim, a handover): her approval was a second party's.
+    Ownership.objects.create(identity=agent.identity, person=rita, role=OwnerRole.BACKUP, since=timezone.now() + timedelta(hours=1))
+    assert check("separation-of-duties").status == "pass"
+    Task.objects.update(approved_at=timezone.now() + timedelta(hours=2))  # approved once she owned it
+    result = check("separation-of-duties")
+    assert result.status == "fail" and "rita" in result.findings[0].detail
 
 
 def test_an_access_request_granted_by_an_owner_fails_separation_of_duties(alice, bob, rita, make_agent, crm):

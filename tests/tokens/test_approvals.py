@@ -57,6 +57,7 @@ def test_asking_again_before_anyone_decides_is_still_pending(oauth, autonomous):
 def test_an_approved_task_gets_tokens_that_end_with_the_window(oauth, autonomous, rita):
     task_id = ask(oauth, autonomous).json()["task_id"]
     task = task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=2)
+    assert task.approval_expires_at - task.approved_at == timedelta(minutes=2)  # the window runs from the approval
     response = ask(oauth, autonomous, task_id=task_id, authorization_details=None, ttl="900")
     assert response.status_code == 200, response.content
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})

@@ -404,6 +404,7 @@ class TaskSerializer(serializers.Serializer):
     end_reason = serializers.CharField()
     approval = serializers.CharField(source="approval_state", help_text='"" (none needed), pending, lapsed, approved, expired, rejected or withdrawn')
     approved_by = serializers.CharField(source="approved_by.get_username", allow_null=True, default=None)
+    approved_at = serializers.DateTimeField(allow_null=True)
     approval_expires_at = serializers.DateTimeField(allow_null=True)
     tokens = TokenSerializer(many=True)
 
