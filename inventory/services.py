@@ -326,7 +326,7 @@ def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expect
     identity.status_reason = reason.strip()
     identity.status_changed_at = now
     if target == Status.ACTIVE and identity.attestation_due is None:
-        identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
+        identity.attestation_due = timezone.localdate(now) + timedelta(days=identity.attestation_interval_days)
     identity.version += 1
     identity.updated_at = now
     identity.save()
@@ -403,7 +403,7 @@ def identity_attest(*, actor, identity: AIIdentity, note: str = "") -> Attestati
     before = {"attestation_due": identity.attestation_due}
     if rejection is None:
         identity.last_attested_at = now
-        identity.attestation_due = (now + timedelta(days=identity.attestation_interval_days)).date()
+        identity.attestation_due = timezone.localdate(now) + timedelta(days=identity.attestation_interval_days)
         identity.version += 1
         identity.updated_at = now
         identity.save()

@@ -4,6 +4,8 @@ from datetime import timezone as dt_timezone
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
 
 
 def in_utc(instant):
@@ -23,3 +25,23 @@ class InstantField(forms.DateTimeField):
 
     def to_python(self, value):
         return in_utc(super().to_python(value))
+
+
+class ZonedInstantField(serializers.DateTimeField):
+    """An instant a program sends: with its zone (Z or an offset), kept in UTC. A date alone, or
+    a time without a zone, is refused rather than read as UTC: a client writing its own local
+    time would otherwise get a grant hours off, or one ending at the start of the day it named."""
+
+    default_error_messages = {
+        "zone": "Give a date, a time and a zone (Z or an offset), e.g. 2027-01-31T18:00:00Z: without a zone the moment is ambiguous.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None  # a well-formed but impossible date: the parent says so
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("zone")
+        return super().to_internal_value(value)

@@ -1,5 +1,6 @@
 from django import forms
 
+from .access_reviews import LONGEST_DAYS
 from .models import ReviewDecision, Service
 
 
@@ -9,7 +10,10 @@ class AccessReviewForm(forms.Form):
         queryset=Service.objects.order_by("name"), required=False, empty_label="Every service",
         help_text="The grants reviewed: every live grant on this service, or on all.",
     )
-    due = forms.DateField(label="Decide by", widget=forms.DateInput(attrs={"type": "date"}))
+    due = forms.DateField(
+        label="Decide by", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=f"Decisions are taken until the end of that day (UTC); the round closes after it. At most {LONGEST_DAYS} days ahead.",
+    )
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="What reviewers should check.")
     revoke_unreviewed = forms.BooleanField(
         required=False, label="Revoke what nobody decided when it closes",

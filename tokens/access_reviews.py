@@ -9,6 +9,8 @@ Decisions are final: a revocation ends the grant and its live tokens in the same
 (tokens/services.grant_revoke), and a kept grant stays until it ends or the next round.
 """
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -21,6 +23,8 @@ from nhiportal.people.roles import is_reviewer, is_security_admin, sees_everythi
 from .models import AccessReview, AccessReviewItem, Grant, ReviewDecision
 from .selectors import owns_services
 from .services import grant_revoke
+
+LONGEST_DAYS = 365  # as for attestation campaigns: a round is decided within the year
 
 
 def may_launch(user) -> bool:
@@ -153,8 +157,12 @@ def access_review_launch(*, actor, name: str, due, service=None, revoke_unreview
         raise PermissionDenied("Reviewers and security admins launch access reviews.")
     if not name.strip():
         raise ValidationError({"name": "Name the review, e.g. “Q3 CRM access”."})
-    if due < timezone.localdate():
+    today = timezone.localdate()
+    if due < today:
         raise ValidationError({"due": "The due date has passed."})
+    if due > today + timedelta(days=LONGEST_DAYS):
+        # A round open for years (or until 9999) certifies nothing and never closes.
+        raise ValidationError({"due": f"Choose a date within {LONGEST_DAYS} days."})
     now = timezone.now()
     grants = Grant.objects.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
     if service is not None:

@@ -81,12 +81,12 @@ def parse(token) -> CompactJWS:
 
 
 # The last second a datetime holds (9999-12-31T23:59:59Z): a NumericDate past it means nothing.
-_LATEST = 253_402_300_799
+LATEST = 253_402_300_799
 
 
 def _number(value) -> bool:
     """A NumericDate (RFC 7519 section 2): a number, finite and a datetime's (no 1e400, no 10**400)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and -_LATEST <= value <= _LATEST
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and -LATEST <= value <= LATEST
 
 
 class ClaimsError(JWSError):

@@ -32,7 +32,7 @@ class AccessReviewSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=120)
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), allow_null=True, required=False, help_text="empty: every service")
-    due = serializers.DateField()
+    due = serializers.DateField(help_text="decide by: decisions are taken until the end of that day (UTC); today or later, within a year")
     instructions = serializers.CharField(required=False, allow_blank=True, default="")
     revoke_unreviewed = serializers.BooleanField(required=False, default=False)
     launched_at = serializers.DateTimeField(read_only=True)

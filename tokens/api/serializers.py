@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import Environment, Sensitivity
+from nhiportal.instants import ZonedInstantField
 
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
@@ -128,8 +129,8 @@ class GrantSerializer(serializers.Serializer):
     service = serializers.IntegerField(source="service_id")
     service_audience = serializers.CharField(source="service.audience", read_only=True)
     scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=False)
-    starts_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField()
+    starts_at = ZonedInstantField(required=False)
+    ends_at = ZonedInstantField()
     justification = serializers.CharField()
     granted_by = serializers.CharField(source="granted_by.username", read_only=True, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
@@ -191,7 +192,7 @@ class AccessRequestSerializer(serializers.Serializer):
     # Empty scopes and a blank justification reach the service function, whose reasons say
     # what to send instead (one rule for the pages and the API).
     scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=True)
-    ends_at = serializers.DateTimeField(help_text="when the grant asked for would end")
+    ends_at = ZonedInstantField(help_text="when the grant asked for would end, with its zone (e.g. 2027-01-31T18:00:00Z)")
     justification = serializers.CharField(allow_blank=True, help_text="what the agent needs it for: the deciders read this")
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     requested_at = serializers.DateTimeField(read_only=True)
@@ -269,7 +270,7 @@ class TokenExposureSerializer(serializers.Serializer):
         help_text="the leaked access token, platform token (a federated credential's) or personal API token (nhip_...): checked, revoked or shut out, never stored",
     )
     where_found = serializers.CharField(max_length=500, write_only=True)
-    seen_at = serializers.DateTimeField(required=False, allow_null=True, default=None, write_only=True)
+    seen_at = ZonedInstantField(required=False, allow_null=True, default=None, write_only=True)
     tokens_revoked = serializers.IntegerField(read_only=True)
     was_live = serializers.BooleanField(read_only=True)
     personal_api_token = serializers.BooleanField(read_only=True, default=False, help_text="it was a person's API token, not an agent's")

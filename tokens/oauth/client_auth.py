@@ -23,7 +23,7 @@ from nhiportal import prepared_sql
 
 from .. import hot_path
 from ..federation import WILDCARD, subject_matches
-from ..jws import ClaimsError, CompactJWS, JWSError, check_claims, parse
+from ..jws import LATEST, ClaimsError, CompactJWS, JWSError, check_claims, parse
 from ..models import CredentialKind, FederatedIssuer, Service, UsedAssertion, WorkloadCredential
 from ..public_keys import KeyCache, PublicKey, parse_jwks, parse_public_jwk
 from .errors import INVALID_CLIENT, OAuthError
@@ -137,7 +137,9 @@ def _verify(
 
 def _replay(client_id: str, jti: str, exp: float) -> tuple[str, datetime]:
     key = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
-    return key, datetime.fromtimestamp(exp + LEEWAY, tz=dt_timezone.utc)
+    # A platform may set exp as late as a datetime goes (9999-12-31): the leeway must not push
+    # the row's expiry past it, which no datetime holds (a 500, not a token).
+    return key, datetime.fromtimestamp(min(exp + LEEWAY, LATEST), tz=dt_timezone.utc)
 
 
 def _jti(claims: dict) -> str:
