@@ -143,7 +143,8 @@ def _count(attestation: Attestation) -> tuple[dict, dict]:
     an attestation since. Never brings the due date forward. Answers (before, after)."""
     identity = attestation.identity
     before = {"attestation_due": identity.attestation_due, "last_attested_at": identity.last_attested_at}
-    due = (attestation.attested_at + timedelta(days=identity.attestation_interval_days)).date()
+    # The portal's own date, as inventory/services.py counts due dates and lapses compare them.
+    due = timezone.localdate(attestation.attested_at) + timedelta(days=identity.attestation_interval_days)
     asked = CampaignItem.objects.filter(identity=identity, attestation__isnull=True, campaign__closed_at__isnull=True)
     asked_by = asked.aggregate(due=Min("campaign__due"))["due"]
     if asked_by is not None:

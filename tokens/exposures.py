@@ -126,6 +126,15 @@ def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) 
     )
 
 
+def _leeway_from(instant: datetime, sign: int) -> datetime:
+    """The instant the leeway after (+1) or before (-1), held to the calendar: a platform may
+    set exp to 9999-12-31 or iat to year 1, which no datetime goes past."""
+    try:
+        return instant + sign * timedelta(seconds=LEEWAY)
+    except OverflowError:
+        return (datetime.max if sign > 0 else datetime.min).replace(tzinfo=dt_timezone.utc)
+
+
 def _when(claims: dict, name: str):
     value = claims.get(name)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -146,7 +155,7 @@ def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, 
     lock_identity(credential.identity_id)
     issued, expires = _when(found.claims, "iat"), _when(found.claims, "exp")
     # After exp (and the leeway) the token endpoint refuses it anyway: nothing to keep out.
-    usable_until = expires + timedelta(seconds=LEEWAY) if expires else None
+    usable_until = _leeway_from(expires, +1) if expires else None
     shut_out = UsedAssertion.objects.filter(key=found.leaked_key).exists()
     live = bool(
         usable_until and usable_until > now and not shut_out and credential.enabled and found.issuer.distrusted_at is None
@@ -158,7 +167,7 @@ def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, 
         revoked = revoke_matching(
             IssuedToken.objects.filter(
                 Q(platform_token_key=found.leaked_key) | Q(platform_token_key=""),
-                credential=credential, issued_at__gte=issued - timedelta(seconds=LEEWAY),
+                credential=credential, issued_at__gte=_leeway_from(issued, -1),
             ),
             label=actor_label(actor), reason=f"Exposed: {where}"[:200], now=now,
         )

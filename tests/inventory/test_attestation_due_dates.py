@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from inventory.attestation_reviews import attestation_confirm, attestation_reject
 from inventory.services import identity_activate, identity_attest
 
 
@@ -28,3 +29,13 @@ def test_an_identity_attested_falls_due_a_whole_interval_after_today(zone_a_day_
     identity_attest(actor=alice, identity=identity)
     identity.refresh_from_db()
     assert identity.attestation_due == timezone.localdate() + timedelta(days=identity.attestation_interval_days)
+
+
+def test_an_attestation_confirmed_after_a_rejection_falls_due_a_whole_interval_after_its_day(zone_a_day_off_utc, make_identity, alice, rita):
+    identity = identity_activate(actor=alice, identity=make_identity(alice))
+    first = identity_attest(actor=alice, identity=identity, note="first")
+    attestation_reject(actor=rita, attestation=first, reason="It holds contacts:write, yet its purpose says it only reads.")
+    again = identity_attest(actor=alice, identity=identity, note="Fixed the scopes.")
+    attestation_confirm(actor=rita, attestation=again)
+    identity.refresh_from_db()
+    assert identity.attestation_due == timezone.localdate(again.attested_at) + timedelta(days=identity.attestation_interval_days)

@@ -164,3 +164,11 @@ def test_the_owners_mail_names_the_leaked_tokens_subject(client_for, charlie, pi
     call_command("notify_exposures", stdout=io.StringIO())
     [message] = mail.outbox
     assert message.to == ["alice@example.com"] and f"a token its platform issued for {SUBJECT}" in message.body
+
+
+def test_a_leaked_platform_token_expiring_at_the_end_of_the_calendar_is_shut_out(client_for, oauth, alice, pipeline, platform_key):  # noqa: F811
+    leaked = workload_token(platform_key, jti=uuid.uuid4().hex, exp=253_402_300_799)  # 9999-12-31T23:59:59Z
+    response = client_for(alice).post("/api/v1/exposures/", {"token": leaked, "where_found": "build log #99"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert UsedAssertion.objects.get().expires_at.year == 9999
+    assert request_with(oauth, leaked).status_code == 401
