@@ -77,7 +77,7 @@ def _launch(*, actor, launched_by, name, due, environment, kind, instructions, r
     elif repeat_days is not None and due > today + timedelta(days=repeat_days - 1):
         # The next one would start while owners still answer this one.
         errors["repeat_days"] = "Repeat after the due date: choose a longer period or an earlier date."
-    identities = list(in_scope(environment=environment, kind=kind).select_for_update().values_list("pk", flat=True))
+    identities = list(in_scope(environment=environment, kind=kind).select_for_update().order_by("pk").values_list("pk", flat=True))
     if not identities and not errors:
         errors["environment"] = "No active or suspended identity is in this scope."
     if errors:
@@ -166,6 +166,11 @@ def _close(*, actor, campaign: Campaign) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_open:
         raise ValidationError("This campaign is already closed.")
+    # Attesting answers (and rejecting an attestation reopens) the items of the campaigns it
+    # reads as open, under the identity's lock: holding its identities too (in pk order, as
+    # launching does), each answer either lands before the count below or sees it closed.
+    asked = CampaignItem.objects.filter(campaign=campaign).values("identity_id")
+    list(AIIdentity.objects.select_for_update().filter(pk__in=asked).order_by("pk").values_list("pk", flat=True))
     campaign.closed_at = timezone.now()
     campaign.closed_by_label = actor_label(actor)[:200]
     campaign.save(update_fields=["closed_at", "closed_by_label"])

@@ -156,11 +156,16 @@ def access_request_create(*, actor, identity, service: Service, scopes, ends_at,
 
 def _waiting_to_decide(*, actor, access_request: AccessRequest) -> AccessRequest:
     """The request re-read under its identity's lock, if it still waits and this person decides it."""
+    seen = access_request.state
     lock_identity(access_request.identity_id)
     access_request = AccessRequest.objects.select_related("identity", "service").get(pk=access_request.pk)
     if not access_request.is_pending:
         raise ValidationError(f"This request is {access_request.get_state_display().lower()}; it no longer waits for a decision.")
     if not may_decide(actor, access_request):
+        if access_request.state != seen:
+            # Another owner vouched while this one was deciding (no one decides both stages):
+            # their decision is not needed, rather than not theirs to make.
+            raise ValidationError("An owner of the identity approved it meanwhile; it now waits for the service's reviewer.")
         raise PermissionDenied(
             "The requester decides no stage of their own request; an owner of the identity decides the first stage, "
             "and the service's owner, a reviewer or a security admin who does not own the identity decides the second."

@@ -184,7 +184,11 @@ def access_review_launch(*, actor, name: str, due, service=None, revoke_unreview
 @transaction.atomic
 def access_review_decide(*, actor, item, decision: str, reason: str = "") -> AccessReviewItem:
     """Keep or revoke one grant; a revocation ends it and its tokens now."""
-    item = AccessReviewItem.objects.select_for_update().select_related("review", "grant__service", "grant__identity").get(pk=item.pk)
+    # The round first, as closing locks it before the items it revokes: a decision and the
+    # close then take turns (the close sees the decision, or the decision sees the round
+    # closed), where locking the item first let each wait for the other.
+    AccessReview.objects.select_for_update().get(pk=item.review_id)
+    item = AccessReviewItem.objects.select_for_update(of=("self",)).select_related("review", "grant__service", "grant__identity").get(pk=item.pk)
     if decision not in ReviewDecision.values:
         raise ValidationError({"decision": "Keep or revoke."})
     if not item.review.is_open:

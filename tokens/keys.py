@@ -88,7 +88,7 @@ def signing_key_create(*, actor, alg: str = DEFAULT_ALGORITHM) -> SigningKey:
         raise ValueError(f"Signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
     # The next key it replaces leaves the JWKS unused: the event names it, so the trail shows
     # which published key went, and why.
-    replaced = list(SigningKey.objects.select_for_update().filter(state=KeyState.NEXT).values_list("kid", flat=True))
+    replaced = [key.kid for key in _lock_unretired() if key.state == KeyState.NEXT]
     SigningKey.objects.filter(kid__in=replaced).update(state=KeyState.RETIRED, retired_at=timezone.now())
     key = _new_key(alg, KeyState.NEXT, timezone.now())
     audit_record(
@@ -96,6 +96,16 @@ def signing_key_create(*, actor, alg: str = DEFAULT_ALGORITHM) -> SigningKey:
         after={**_summary(key), **({"retired": replaced} if replaced else {})},
     )
     return key
+
+
+def _lock_unretired() -> list[SigningKey]:
+    """Every key not retired, locked, as it is once the lock is held (oldest first, the order
+    every writer of keys locks in). Read twice: a statement waiting for a row lock still reads
+    as of its start (READ COMMITTED), so a rotation that committed meanwhile would leave the new
+    next key it made unseen and this one would promote, or publish, another beside it."""
+    unretired = SigningKey.objects.select_for_update().exclude(state=KeyState.RETIRED).order_by("created_at")
+    list(unretired.values_list("pk", flat=True))
+    return list(unretired)
 
 
 def _retire_due(now) -> list[str]:
@@ -121,7 +131,7 @@ def signing_keys_rotate(*, actor, alg: str | None = None) -> SigningKey:
     they signed are retired in the same step.
     """
     now = timezone.now()
-    keys = {k.state: k for k in SigningKey.objects.select_for_update().exclude(state=KeyState.RETIRED).order_by("created_at")}
+    keys = {k.state: k for k in _lock_unretired()}
     old_active, promoted = keys.get(KeyState.ACTIVE), keys.get(KeyState.NEXT)
     latest = promoted or old_active
     alg = alg or (latest.alg if latest else DEFAULT_ALGORITHM)
