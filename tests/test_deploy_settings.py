@@ -90,6 +90,21 @@ def test_it_refuses_a_database_url_it_cannot_use_without_quoting_its_password(pr
     assert "hunter2-db-password" not in result.stderr
 
 
+@pytest.mark.parametrize("value", [
+    "host=db user=nhi password=hunter2-db-password dbname=nhiportal",  # libpq's keyword form
+    "nhi:hunter2-db-password@db/nhiportal",  # the scheme forgotten
+    "postgres//nhi:hunter2-db-password@db/nhiportal",  # its colon forgotten
+])
+def test_it_refuses_a_database_url_without_a_scheme_without_quoting_any_of_it(production_env, value):
+    production_env["DATABASE_URL"] = value
+    result = run(["manage.py", "check"], production_env)
+    assert result.returncode != 0
+    refusal = result.stderr.strip().splitlines()[-1]
+    assert "DATABASE_URL is not a database URL" in refusal
+    # Neither the password nor the user name before it: no part of what was given is quoted.
+    assert "hunter2-db-password" not in result.stderr and "nhi" not in refusal
+
+
 def test_it_refuses_both_kinds_of_mail_tls_at_once(production_env):
     production_env.update(NHI_EMAIL_TLS="1", NHI_EMAIL_SSL="1")
     result = run(["manage.py", "check"], production_env)

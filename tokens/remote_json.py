@@ -11,14 +11,13 @@ and time, and every failure becomes one sentence for the admin.
 import functools
 import http.client
 import ipaddress
-import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from nhiportal import json_input
+from nhiportal.deadlines import Deadline
 
 MAX_BYTES = 1 << 20
 TIMEOUT_SECONDS = 10
@@ -59,37 +58,11 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _cut_off(sock) -> None:
-    # socket.socket's own shutdown, even on a TLS socket: it wakes a read blocked in another
-    # thread (which then sees the end of the stream) without touching the TLS object under it.
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:  # already closed: the fetch ended first
-        pass
-
-
-class _Deadline:
-    """A connection that is cut off at `deadline` (time.monotonic()), whatever it is doing. The
-    socket's timeout bounds each read only: a server sending its status line and headers a byte
-    just inside it, again and again, would hold the sweep or a worker as long as it liked."""
-
-    def __init__(self, *args, deadline: float, watchdogs: list, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._deadline, self._watchdogs = deadline, watchdogs
-
-    def connect(self):
-        super().connect()
-        watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), _cut_off, (self.sock,))
-        watchdog.daemon = True
-        self._watchdogs.append(watchdog)
-        watchdog.start()
-
-
-class _DeadlineHTTPConnection(_Deadline, http.client.HTTPConnection):
+class _DeadlineHTTPConnection(Deadline, http.client.HTTPConnection):
     pass
 
 
-class _DeadlineHTTPSConnection(_Deadline, http.client.HTTPSConnection):
+class _DeadlineHTTPSConnection(Deadline, http.client.HTTPSConnection):
     pass
 
 

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Environment variables configure deployments."""
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -154,8 +155,12 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
     except ValueError as error:  # the URL may hold a password, so only its scheme is quoted
         why = "it does not parse"
+        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", DATABASE_URL)
         if isinstance(error, dj_database_url.UnknownSchemeError):
-            why = f"scheme {DATABASE_URL.partition(':')[0]!r} is unknown"
+            # Only what stands before "://" is a scheme: a value without one (libpq's
+            # "host=... password=...", "user:password@host") would be quoted up to its first
+            # colon, or whole.
+            why = f"scheme {scheme.group(1)!r} is unknown" if scheme else "it names no scheme"
         raise ImproperlyConfigured(
             f"DATABASE_URL is not a database URL ({why}): write postgres://user:password@host:5432/name."
         ) from None

@@ -13,6 +13,7 @@ webhook-signature headers; HMAC-SHA256 by the standardwebhooks library). The web
 the event's id, the same on every retry, so a receiver can drop duplicates.
 """
 
+import functools
 import json
 import logging
 import re
@@ -20,6 +21,10 @@ import time
 from datetime import timedelta
 
 import requests
+from requests.adapters import HTTPAdapter
+from requests.utils import requote_uri
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.urls import reverse
@@ -29,10 +34,11 @@ from standardwebhooks.webhooks import Webhook
 from nhiportal.audit.export import event_record
 from nhiportal.audit.models import AuditEvent
 from nhiportal.conf import nhi_setting
+from nhiportal.deadlines import Deadline
 from nhiportal.encryption import decrypt
 
 from .events import wanted
-from .models import PayloadFormat, WebhookDelivery, WebhookEndpoint
+from .models import PayloadFormat, WebhookDelivery, WebhookEndpoint, shown_url
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +67,8 @@ _LINK_CLOSE = re.compile(r"\]")
 # Mattermost turns "@channel", "@all", "@here" and "@name" into mentions in a webhook's text
 # whatever the sender asks; a zero-width space after "@" keeps them text.
 _MENTION = re.compile(r"@(?=\w)")
+# How urllib3 names the path (and query) it was asking for when a connection failed.
+_QUOTED_PATH = re.compile(r"(with url: )\S+")
 _ZWSP = "\u200b"
 
 
@@ -105,20 +113,63 @@ def signed_request(endpoint, msg_id: str, body: dict) -> tuple[bytes, dict]:
     return data.encode(), headers
 
 
+class _DeadlineHTTPConnection(Deadline, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(Deadline, HTTPSConnection):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' own adapter (its CA bundle, proxies and errors), opening its connections as
+    the ones above. One per message: its pools, and so their connections, are that message's."""
+
+    def __init__(self, **deadline):
+        super().__init__()
+        self._deadline = deadline
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        connection = _DeadlineHTTPSConnection if isinstance(pool, HTTPSConnectionPool) else _DeadlineHTTPConnection
+        pool.ConnectionCls = functools.partial(connection, **self._deadline)
+        return pool
+
+
+def _without_address(message: str, url: str) -> str:
+    """A failure in requests' words, less the receiver's path and query, which it quotes ("Max
+    retries exceeded with url: /services/..."): a chat's incoming-webhook URL is that channel's
+    credential, kept encrypted and shown as shown_url shows it, and the failure is kept and shown."""
+    for held in sorted({url, requote_uri(url)}, key=len, reverse=True):
+        message = message.replace(held, shown_url(url))
+    return _QUOTED_PATH.sub(r"\1…", message)
+
+
 def post(endpoint, msg_id: str, body: dict) -> tuple[int | None, str, int]:
     """Send one message; (status code or None, error, milliseconds). Redirects are not followed:
-    a receiver's address is the one a security admin entered."""
+    a receiver's address is the one a security admin entered. The whole exchange ends within
+    TIMEOUT_SECONDS, so a batch of them stays inside the sender's lease."""
     data, headers = signed_request(endpoint, msg_id, body)
     started = time.monotonic()
+    deadline, watchdogs = started + TIMEOUT_SECONDS, []
     try:
-        # stream: the status is all a delivery needs, and the answer's body is never read, so a
-        # receiver that answers 200 and then sends its body a byte at a time holds nothing.
-        with requests.post(
-            endpoint.url, data=data, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True,
-        ) as response:
-            status, error = response.status_code, "" if 200 <= response.status_code < 300 else f"answered {response.status_code}"
+        with requests.Session() as session:
+            adapter = _DeadlineAdapter(deadline=deadline, watchdogs=watchdogs)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            # stream: the status is all a delivery needs, and the answer's body is never read, so a
+            # receiver that answers 200 and then sends its body a byte at a time holds nothing.
+            with session.post(
+                endpoint.url, data=data, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True,
+            ) as response:
+                status, error = response.status_code, "" if 200 <= response.status_code < 300 else f"answered {response.status_code}"
     except requests.RequestException as exc:
-        status, error = None, f"{type(exc).__name__}: {exc}"[:300]
+        status, error = None, _without_address(f"{type(exc).__name__}: {exc}", endpoint.url)[:300]
+        if time.monotonic() >= deadline:  # cut off by the watchdog, or the last read's own timeout
+            error = f"the receiver took too long to answer (over {TIMEOUT_SECONDS} s)"
+    finally:
+        for watchdog in watchdogs:
+            watchdog.cancel()
     return status, error, int((time.monotonic() - started) * 1000)
 
 

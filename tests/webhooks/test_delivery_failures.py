@@ -2,6 +2,7 @@
 sent twice by design, no cursor moved by a sender that lost the endpoint, no endpoint starving
 the others."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 from nhiportal.webhooks import delivery
 from nhiportal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from nhiportal.webhooks.services import endpoint_create
+from tests.misbehaving_server import MisbehavingServer
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +58,34 @@ def test_an_endpoint_the_portal_cannot_sign_for_is_backed_off_and_the_others_sti
     recorded = WebhookDelivery.objects.get(endpoint=broken)
     assert recorded.status_code is None and recorded.error.startswith("the portal could not send")
     assert WebhookEndpoint.objects.get(pk=working.pk).failures == 0
+
+
+def test_a_receiver_trickling_its_status_line_and_headers_is_cut_off_and_the_others_still_get_their_events(receiver, sam, alice, make_identity, monkeypatch):
+    monkeypatch.setattr(delivery, "TIMEOUT_SECONDS", 1)
+    trickling = MisbehavingServer(every=0.2)  # a byte every fifth of a second: never a second's silence
+    trickling.respond("204 No Content", b"", X_Padding="p" * 40)  # some 25 s in all
+    try:
+        slow, _ = endpoint_create(actor=sam, url=trickling.origin + "/hooks")
+        working, _ = endpoint_create(actor=sam, url=receiver.url)
+        make_identity(alice, name="seen")
+        started = time.monotonic()
+        summary = delivery.deliver_all()
+    finally:
+        trickling.stop()
+    assert time.monotonic() - started < 4
+    assert summary["failing"] == 1 and summary["sent"] >= 1 and receiver.requests
+    recorded = WebhookDelivery.objects.get(endpoint=slow)
+    assert recorded.status_code is None and "took too long" in recorded.error
+    assert WebhookEndpoint.objects.get(pk=working.pk).failures == 0
+
+
+def test_a_failed_delivery_records_why_without_the_receivers_secret_path(sam, alice, make_identity):
+    # A chat's incoming-webhook URL is that channel's credential, kept encrypted at rest; the
+    # delivery's error is kept in clear (and listed in Django admin), and requests names the
+    # URL it failed on in its message.
+    endpoint, _ = endpoint_create(actor=sam, url="http://127.0.0.1:9/services/T0/B0/XyZsecretPart?token=QsecretQ", format="chat")
+    make_identity(alice, name="seen")
+    delivery.deliver_all()
+    recorded = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert recorded.error.startswith("ConnectionError") and "Connection refused" in recorded.error
+    assert "XyZsecretPart" not in recorded.error and "QsecretQ" not in recorded.error
