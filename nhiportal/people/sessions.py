@@ -23,7 +23,9 @@ def note_sign_in(sender, request, user, **kwargs):
     The address is REMOTE_ADDR only, as everywhere: a forwarded-for header is the client's to write."""
     request.session[SIGN_IN_KEY] = {
         "at": timezone.now().isoformat(),
-        "client": request.META.get("HTTP_USER_AGENT", "")[:MAX_CLIENT],
+        # Printable characters only: a NUL, which PostgreSQL refuses in text, would keep the
+        # session from being saved, and the browser from signing in.
+        "client": "".join(c for c in request.META.get("HTTP_USER_AGENT", "")[:MAX_CLIENT] if c.isprintable()),
         "address": canonical(request.META.get("REMOTE_ADDR", "")) or None,
     }
 

@@ -103,3 +103,9 @@ def test_a_security_admin_sees_which_browsers_a_person_is_signed_in_on_and_other
     reviewer_view = signed_in(rita).get(f"/users/{alice.pk}/")
     assert reviewer_view.status_code == 200 and "signed in on 1 browser" in reviewer_view.content.decode()
     assert "Firefox" not in reviewer_view.content.decode() and "198.51.100.7" not in reviewer_view.content.decode()
+
+
+def test_a_browser_naming_itself_with_control_characters_still_signs_in(alice):
+    here = signed_in(alice, agent="Mozilla/5.0\x00\x1b[31m (X11; Linux x86_64) Firefox/140.0")
+    assert is_signed_in(here)
+    assert PortalSession.objects.get().client == "Mozilla/5.0[31m (X11; Linux x86_64) Firefox/140.0"
