@@ -62,7 +62,7 @@ def campaign_launch(
     )
 
 
-def _launch(*, actor, launched_by, name, due, environment, kind, instructions, repeat_days=None, follows=None) -> Campaign:
+def _launch(*, actor, launched_by, name, due, environment, kind, instructions, repeat_days=None, follows=None, launched_at=None) -> Campaign:
     errors = {}
     name = (name or "").strip()
     if not name:
@@ -84,7 +84,7 @@ def _launch(*, actor, launched_by, name, due, environment, kind, instructions, r
         raise ValidationError(errors)
     campaign = Campaign.objects.create(
         name=name, instructions=(instructions or "").strip(), due=due, environment=environment, kind=kind,
-        launched_by=launched_by, repeat_days=repeat_days, follows=follows,
+        launched_by=launched_by, repeat_days=repeat_days, follows=follows, launched_at=launched_at or timezone.now(),
     )
     CampaignItem.objects.bulk_create([CampaignItem(campaign=campaign, identity_id=pk) for pk in identities])
     # The deadline moves forward, never back: an identity already due sooner stays so.
@@ -136,10 +136,17 @@ def campaigns_repeat(*, now=None) -> dict:
                 if current.is_open:
                     _close(actor=actor, campaign=current)
                 answer_days = (current.due - timezone.localdate(current.launched_at)).days
+                # The round starts when it was due, not when the (daily) sweep noticed: else each
+                # would start up to a day after the last and the schedule drift. After a whole
+                # period missed (the sweep stopped), it starts afresh now.
+                anchor = next_launch(current)
+                if now - anchor >= timedelta(days=current.repeat_days):
+                    anchor = now
+                due = max(timezone.localdate(anchor) + timedelta(days=answer_days), timezone.localdate(now) + timedelta(days=1))
                 _launch(
-                    actor=actor, launched_by=current.launched_by, name=current.name,
-                    due=timezone.localdate(now) + timedelta(days=answer_days), environment=current.environment,
+                    actor=actor, launched_by=current.launched_by, name=current.name, due=due, environment=current.environment,
                     kind=current.kind, instructions=current.instructions, repeat_days=current.repeat_days, follows=current,
+                    launched_at=anchor,
                 )
                 Campaign.objects.filter(pk=current.pk).update(repeated_at=now)
                 done["launched"] += 1

@@ -96,3 +96,24 @@ def test_the_api_launches_a_repeating_campaign_and_stops_it(client_for, rita, ca
     stopped = client.post(f"/api/v1/campaigns/{pk}/stop-repeating/")
     assert stopped.status_code == 200 and stopped.json()["repeat_days"] is None
     assert client.post(f"/api/v1/campaigns/{pk}/stop-repeating/").status_code == 400
+
+
+def test_a_round_the_sweep_notices_late_starts_when_it_was_due_so_the_schedule_does_not_drift(quarterly):
+    # The daily sweep comes by 20 hours after the round was due.
+    Campaign.objects.filter(pk=quarterly.pk).update(
+        launched_at=quarterly.launched_at - timedelta(days=90, hours=20), due=quarterly.due - timedelta(days=90)
+    )
+    old = Campaign.objects.get(pk=quarterly.pk)
+    was_due, answer_days = old.launched_at + timedelta(days=90), (old.due - timezone.localdate(old.launched_at)).days
+    run()
+    new = Campaign.objects.exclude(pk=quarterly.pk).get()
+    assert new.launched_at == was_due  # and the round after it is due 90 days after that, not after today
+    assert new.due == max(timezone.localdate(was_due) + timedelta(days=answer_days), in_days(1))
+
+
+def test_after_a_whole_period_missed_the_next_round_starts_afresh_now(quarterly):
+    _launched_ago(quarterly, 200)  # the sweep was stopped for more than a quarter
+    before = timezone.now()
+    run()
+    new = Campaign.objects.exclude(pk=quarterly.pk).get()
+    assert new.launched_at >= before and new.due == in_days(14)
