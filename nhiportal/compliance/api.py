@@ -15,8 +15,12 @@ from .exports import as_json
 from .oscal import assessment_results_for
 
 
+class SeesCompliance(SeesEverything):
+    message = "Compliance evidence is open to reviewers, compliance and security admins."
+
+
 class ComplianceAssessment(APIView):
-    permission_classes = [permissions.IsAuthenticated, SeesEverything]
+    permission_classes = [permissions.IsAuthenticated, SeesCompliance]
 
     @extend_schema(
         tags=["compliance"], responses=OpenApiTypes.OBJECT,
@@ -28,7 +32,7 @@ class ComplianceAssessment(APIView):
 
 
 class ComplianceOscal(APIView):
-    permission_classes = [permissions.IsAuthenticated, SeesEverything]
+    permission_classes = [permissions.IsAuthenticated, SeesCompliance]
 
     @extend_schema(
         tags=["compliance"], responses=OpenApiTypes.OBJECT,

@@ -132,6 +132,7 @@ def test_an_access_reviews_items_come_in_pages_like_every_list(client_for, sam, 
     ("tasks/?open=perhaps", "open"),
     ("tasks/?approval=granted", "approval"),
     ("exposures/?state=lost", "state"),
+    ("source-networks/?new=maybe", "new"),
 ])
 def test_it_refuses_a_filter_value_it_does_not_know_on_its_name(client_for, alice, url, field):
     response = client_for(alice).get(API + url)

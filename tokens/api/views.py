@@ -407,7 +407,10 @@ class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 identity = uuid.UUID(identity)
             except ValueError:
                 raise ValidationError({"identity": ["Give an identity's id (a UUID)."]}) from None
-        return source_list(user=self.request.user, identity=identity, new_only=params.get("new") in ("true", "1"))
+        new = params.get("new", "false")
+        if new not in ("true", "1", "false", "0"):
+            raise ValidationError({"new": ["Say true or false."]})
+        return source_list(user=self.request.user, identity=identity, new_only=new in ("true", "1"))
 
     @extend_schema(request=NetworkRecogniseSerializer, responses={201: SourceNetworkSerializer})
     def create(self, request):
