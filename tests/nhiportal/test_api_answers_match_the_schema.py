@@ -11,9 +11,7 @@ import json
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.test import Client
 
 from nhiportal.people.services import api_token_create
@@ -24,16 +22,6 @@ CHECKS = [
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
 ]
-
-
-@pytest.fixture
-def connection_kept():
-    # The test's transaction must outlive each request, which calls the WSGI app directly.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.mark.parametrize("username", ["sam", "alice", "carol"])

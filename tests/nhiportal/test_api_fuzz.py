@@ -16,8 +16,6 @@ import os
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
@@ -32,17 +30,6 @@ EXAMPLES = int(EXPLORING or 8)
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 schema.config.generation.update(modes=["positive", "negative"], max_examples=EXAMPLES, deterministic=not EXPLORING)
-
-
-@pytest.fixture
-def connection_kept():
-    # The test's transaction must outlive each request: Django's test client keeps the
-    # connection open across requests the same way; this calls the WSGI app directly.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
