@@ -82,9 +82,14 @@ class BlastRadius:
         return max(1, self.ttl_seconds // 60)
 
     @property
+    def services(self) -> int:
+        """Services reached: several grants on one service are one service."""
+        return len({r.service_id for r in self.reaches})
+
+    @property
     def unbound_services(self) -> int:
         """Services reached that take bearer tokens, which work for whoever holds a copy."""
-        return sum(1 for r in self.reaches if not r.requires_dpop)
+        return len({r.service_id for r in self.reaches if not r.requires_dpop})
 
     @property
     def top_sensitivity(self) -> str | None:
@@ -93,7 +98,7 @@ class BlastRadius:
 
     @property
     def consequential(self) -> int:
-        return sum(len(r.consequential) for r in self.reaches)
+        return len({(r.service_id, scope) for r in self.reaches for scope in r.consequential})
 
     @property
     def production(self) -> bool:

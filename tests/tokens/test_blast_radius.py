@@ -33,6 +33,16 @@ def test_it_lists_the_live_grants_most_sensitive_first_with_their_consequential_
     assert radius.top_sensitivity == "Restricted" and radius.consequential == 2 and radius.unbound_services == 1
 
 
+def test_two_grants_on_one_service_count_as_one_service(agent, crm, grant, alice, client_for):
+    grant(agent, crm, ["tickets:read", "customers:export"])
+    grant(agent, crm, ["customers:export"])
+    radius = blast_radius(agent.identity)
+    assert len(radius.reaches) == 2  # each grant listed, with its own end
+    assert (radius.services, radius.unbound_services, radius.consequential) == (1, 1, 1)
+    panel = client_for(alice).get(f"/identities/{agent.identity.pk}/blast-radius-panel/").content.decode()
+    assert "on 1 service holding" in panel and "Have 1 of its services" in panel
+
+
 def test_revoked_grants_and_inactive_services_are_out_of_reach(agent, crm, vault, grant, sam):
     grant_revoke(actor=sam, grant=grant(agent, crm, ["tickets:read"]), reason="not needed")
     grant(agent, vault, ["payments:read"])
