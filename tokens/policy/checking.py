@@ -6,8 +6,9 @@ Cedar's messages carry no positions, so the line is found here: the text is cut 
 statements (at each top-level `;`), the failing statement is the first that does not parse
 on its own, and within it the line is where a growing prefix first fails for a reason other
 than "unexpected end of input" (or, for errors only seen once a statement is complete, the
-line naming the token the message quotes). Validation errors name their policy (`policyN`,
-by position), which maps to the Nth statement.
+line naming the token the message quotes, else the line of the condition that gives the same
+error on its own). Validation errors name their policy (`policyN`, by position), which maps
+to the Nth statement.
 """
 
 import re
@@ -22,10 +23,15 @@ from .schema import schema_handle
 END_OF_INPUT = "unexpected end of input"
 _QUOTED = re.compile(r"`([^`]+)`")
 _POLICY_REF = re.compile(r"\bpolicy(\d+)\b")
-# The validator repeats an error once per action the policy applies to; one is enough.
-_PER_ACTION = re.compile(r' for Action::"[^"]*"$')
+# The validator repeats an error once per action the policy applies to ("attribute `x` in
+# context for Action::"issue" not found"); one is enough.
+_PER_ACTION = re.compile(r' for Action::"[^"]*"')
 _CONDITION = re.compile(r"\b(when|unless)\b")
 _EFFECT = re.compile(r"^\s*(permit|forbid)\b")
+_JOINERS = re.compile(r"^(?:&&|\|\|)\s*|\s*(?:&&|\|\|)$")
+# Trying each line of a condition on its own costs a parse (and a validation) per line, on
+# the error path only; a longer statement falls back to its condition's first line.
+MAX_LINES_TRIED = 200
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,53 @@ def _parse_error(text: str) -> str | None:
     return None
 
 
-def _line_naming(statement: Statement, message: str, skip: str = "") -> int:
-    """The first line of the statement that contains a token the message quotes."""
+def _condition_parts(statement: Statement):
+    """(line number, expression) for each line of the statement's condition that reads as an
+    expression of its own once the `&&` or `||` joining it to the next is taken off."""
+    in_condition = False
+    for offset, line in enumerate(statement.lines[:MAX_LINES_TRIED]):
+        code = line.split("//", 1)[0]
+        match = _CONDITION.search(code)
+        if match:
+            in_condition = True
+            code = code[match.end():].lstrip().removeprefix("{")
+        if not in_condition:
+            continue
+        code = code.strip().removesuffix(";").rstrip().removesuffix("}").strip()
+        while True:
+            shorter = _JOINERS.sub("", code).strip()
+            if shorter == code:
+                break
+            code = shorter
+        if code:
+            yield statement.first_line + offset, code
+
+
+def _alone(expression: str) -> str:
+    return f"permit (principal, action, resource) when {{ {expression} }};"
+
+
+def _gives_parse_error(message: str):
+    return lambda expression: _parse_error(_alone(expression)) == message
+
+
+def _gives_validation_error(message: str):
+    def gives(expression: str) -> bool:
+        text = _alone(expression)
+        if _parse_error(text) is not None:
+            return False
+        return any(_validation_message(e) == message for e in cedarpy.validate_policies(text, schema_handle()).errors)
+
+    return gives
+
+
+def _validation_message(error) -> str:
+    return _PER_ACTION.sub("", error.error.replace(f"for policy `{error.policy_id}`, ", ""))
+
+
+def _line_naming(statement: Statement, message: str, skip: str = "", gives_it=None) -> int:
+    """The first line of the statement that contains a token the message quotes; else the
+    first line of its condition that `gives_it` (the same error on its own)."""
     tokens = [t for t in _QUOTED.findall(message) if t != skip]
     if ":" in message:
         tokens.append(message.rsplit(":", 1)[1].strip())
@@ -100,6 +151,10 @@ def _line_naming(statement: Statement, message: str, skip: str = "") -> int:
             code = line.split("//", 1)[0]
             if re.search(rf"(?<![\w]){re.escape(token)}(?![\w])", code):
                 return statement.first_line + offset
+    if gives_it is not None and "scope" not in message:
+        for number, expression in _condition_parts(statement):
+            if gives_it(expression):
+                return number
     # Messages that quote nothing are about the scope (the effect's line) or, more often,
     # about types in a condition.
     wanted = _EFFECT if "scope" in message else _CONDITION
@@ -116,7 +171,7 @@ def _locate_parse_error(statement: Statement, message: str) -> int:
         error = _parse_error("\n".join(lines[:count]))
         if error is not None and error != END_OF_INPUT:
             return statement.first_line + count - 1
-    return _line_naming(statement, message)
+    return _line_naming(statement, message, gives_it=_gives_parse_error(message))
 
 
 def _parse_problem(text: str, message: str) -> Problem:
@@ -127,10 +182,15 @@ def _parse_problem(text: str, message: str) -> Problem:
     return Problem(None, message)
 
 
-def _annotation_problems(policy_set: cedarpy.PolicySet, found: list[Statement]) -> list[Problem]:
+def _annotation_problems(policy_set: cedarpy.PolicySet, found: list[Statement], validated: bool) -> list[Problem]:
     problems = []
     seen: dict[str, int] = {}
-    pst = policy_set.to_pst()
+    try:
+        pst = policy_set.to_pst()
+    except ValueError as exc:
+        # Some mistakes (an extension function called with the wrong number of arguments)
+        # parse but cannot be read back; the validator names them at their line.
+        return [] if validated else [Problem(None, str(exc))]
     if pst.templates:
         problems.append(Problem(None, "Templates (?principal, ?resource) are not supported; write concrete policies."))
     for position, (policy_id, policy) in enumerate(pst.static_policies.items()):
@@ -165,9 +225,10 @@ def policy_problems(text: str) -> list[Problem]:
         match = _POLICY_REF.fullmatch(error.policy_id or "")
         if match and int(match.group(1)) < len(found):
             statement = found[int(match.group(1))]
-            message = _PER_ACTION.sub("", error.error.replace(f"for policy `{error.policy_id}`, ", ""))
-            problems.append(Problem(_line_naming(statement, message, skip=error.policy_id), message))
+            message = _validation_message(error)
+            line = _line_naming(statement, message, skip=error.policy_id, gives_it=_gives_validation_error(message))
+            problems.append(Problem(line, message))
         else:
             problems.append(Problem(None, error.error))
-    problems.extend(_annotation_problems(policy_set, found))
+    problems.extend(_annotation_problems(policy_set, found, validated=bool(problems)))
     return sorted(set(problems), key=lambda p: (p.line or 0, p.message))

@@ -119,9 +119,14 @@ def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: 
 
     A version that would deny every recent request needs confirm_deny_all.
     """
-    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    # Activations take turns: every version's row is locked, in one order, before anything is
+    # read, so a second activation waits for the first to commit and then sees what it made
+    # active (what this one replaces, for the audit event), and two cannot deadlock.
+    rows = list(PolicyVersion.objects.select_for_update().order_by("pk").values_list("pk", "number", "is_active"))
+    version = PolicyVersion.objects.get(pk=version.pk)
     if version.is_active:
         raise ActivationRefused(f"Version {version.number} is already active.")
+    previous = next((number for _, number, is_active in rows if is_active), None)
     check = activation_check(version)
     if check.problems:
         raise ActivationRefused(" ".join(check.problems))
@@ -137,7 +142,6 @@ def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: 
             needs_confirmation=True,
             report=check.report,
         )
-    previous = PolicyVersion.objects.select_for_update().filter(is_active=True).first()
     try:
         with transaction.atomic():
             PolicyVersion.objects.filter(is_active=True).update(is_active=False)
@@ -150,7 +154,7 @@ def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: 
         actor=actor,
         action="policy.activate",
         obj=version,
-        before={"active_version": previous.number if previous else None},
+        before={"active_version": previous},
         after={
             "active_version": version.number,
             "mode": version.mode,

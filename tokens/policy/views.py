@@ -190,9 +190,12 @@ def version_replay(request, number):
     require(reads_every_version(request.user))
     version = selectors.version_get(user=request.user, number=number)
     form = ReplayForm(request.GET or None)
-    limit = (form.cleaned_data.get("limit") if form.is_valid() else None) or REPLAY_DEFAULT
-    report = replay(compiled_version(version), limit=limit)
-    selectors.with_names([change.decision for change in report.changes])
+    report = limit = None
+    # A limit out of range is shown as the form's error, not answered with another limit's replay.
+    if not form.is_bound or form.is_valid():
+        limit = (form.cleaned_data.get("limit") if form.is_bound else None) or REPLAY_DEFAULT
+        report = replay(compiled_version(version), limit=limit)
+        selectors.with_names([change.decision for change in report.changes])
     return render(
         request, "policy/version_replay.html", {"version": version, "form": form, "report": report, "limit": limit}
     )
