@@ -51,6 +51,18 @@ def _end_stray_database_sessions(django_db_setup, django_db_blocker):
         )
 
 
+@pytest.fixture(autouse=True)
+def _postgres_marked_tests_need_postgresql(request):
+    """@pytest.mark.postgres("why"): the test runs on PostgreSQL only, the others skip it (races
+    need row locks; SQLite serializes every write anyway)."""
+    marker = request.node.get_closest_marker("postgres")
+    if marker is not None:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip(f"needs PostgreSQL: {marker.args[0] if marker.args else 'SQLite serializes every write anyway'}")
+
+
 @pytest.fixture
 def alice(db):
     return _person("alice", OWNER)

@@ -5,7 +5,6 @@ it no longer waits (or the name is taken), never shown a server error."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from inventory.attestation_reviews import REVIEWED
@@ -23,11 +22,6 @@ from .test_views_register import REGISTER, form_data
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 6
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes every write anyway")
 
 
 @pytest.fixture

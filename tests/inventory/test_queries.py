@@ -70,10 +70,8 @@ def test_the_dashboard_does_not_query_per_identity(persona, request, alice, clie
     assert query_count(client, "/") == few
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres("trigram indexes are PostgreSQL's; SQLite scans")
 def test_the_search_reads_trigram_indexes_on_postgresql(sam, alice, client_for, make_identity):
-    if connection.vendor != "postgresql":
-        pytest.skip("trigram indexes are PostgreSQL's; SQLite scans")
     make_identity(alice, name="invoice-reader", credential=False)
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'inventory_aiidentity' AND indexname LIKE '%%trgm'")

@@ -400,8 +400,6 @@ def _at_once(directory, calls) -> list[int]:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_patches_at_once_lose_no_member_and_no_role(roles_follow_groups, directory):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite runs one write at a time anyway")
     people = [User.objects.create_user(f"p{n}") for n in range(8)]
     secops, builders = push(directory, "secops"), push(directory, "ai-builders")
     # Okta sends a PATCH for each membership, several at once: the same group, the same person.
@@ -416,8 +414,6 @@ def test_patches_at_once_lose_no_member_and_no_role(roles_follow_groups, directo
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_deleting_people_while_removing_them_from_a_group_fails_neither(roles_follow_groups, directory):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite runs one write at a time anyway")
     people = [User.objects.create_user(f"p{n}") for n in range(6)]
     group = push(directory, "secops", *people)
     calls = [call for person in people for call in (

@@ -6,7 +6,6 @@ pytest.mark.postgres, django_db(transaction=True): SQLite serializes writers, so
 PostgreSQL's row locks show whether two activations can cross."""
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from nhiportal.audit.models import AuditEvent
@@ -20,11 +19,6 @@ from .conftest import active_version, new_version
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 6
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes every write anyway")
 
 
 def test_two_admins_activating_at_once_leave_one_active_and_each_names_what_it_replaced(sam):

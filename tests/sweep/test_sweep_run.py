@@ -150,8 +150,6 @@ def test_a_loop_shorter_than_a_second_is_refused(db):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sweepers_never_run_a_step_twice():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes every write anyway")
     start = threading.Barrier(4)
     ran = []
 

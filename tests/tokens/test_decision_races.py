@@ -5,7 +5,6 @@ and its one effect; the other person is told it no longer waits, never shown a s
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
@@ -26,11 +25,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 6
 EXPORT = "customers:export"
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes every write anyway")
 
 
 @pytest.fixture

@@ -32,11 +32,6 @@ THREADS = 20
 REQUESTS_PER_THREAD = 5
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes every write anyway")
-
 
 @pytest.fixture
 def crm_server(crm, sam):

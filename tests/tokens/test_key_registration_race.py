@@ -4,7 +4,6 @@ is refused, never both (tokens of two identities sharing a key could not be told
 import json
 
 import pytest
-from django.db import connection
 
 from tests.at_once import at_once
 from tokens.models import WorkloadCredential
@@ -14,11 +13,6 @@ from .conftest import new_private_key, public_jwk
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 8
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes every write anyway")
 
 
 def test_the_same_key_registered_on_two_identities_at_once_lands_on_one(alice, bob, make_identity):
