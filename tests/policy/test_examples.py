@@ -67,3 +67,19 @@ def test_it_runs_examples_and_reports_each_result():
 def test_it_fails_a_stored_example_that_no_longer_fits_the_schema():
     result = examples_run(CompiledPolicy(DENY_ALL), [{"name": "old", "expect": "deny", "principal": {"gone": 1}}])[0]
     assert not result.passed and result.decision == "error" and "gone" in result.errors[0]
+
+
+def test_an_example_denied_by_an_evaluation_error_fails_whatever_it_expected():
+    overflowing = CompiledPolicy("""
+@id("permit-all")
+permit (principal, action, resource);
+
+@id("forbid-overflow")
+forbid (principal, action, resource)
+when { context.requested_ttl * 9223372036854775807 > 1 };
+""")
+    [result] = examples_run(
+        overflowing, [{"name": "a long ttl is refused", "context": {"requested_ttl": 300}, "expect": "deny", "expect_policies": ["forbid-overflow"]}],
+    )
+    assert result.decision == "deny" and result.policy_ids == ("forbid-overflow",)  # what the engine answered
+    assert result.errors and not result.passed  # but the policy never decided it

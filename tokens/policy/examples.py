@@ -85,7 +85,9 @@ class ExampleResult:
 
     @property
     def passed(self) -> bool:
-        return self.decision == self.expect and set(self.expect_policies) <= set(self.policy_ids)
+        # A deny from an evaluation error is the engine failing closed, not the policy deciding:
+        # an example "passing" on it would make a broken policy look tested.
+        return not self.errors and self.decision == self.expect and set(self.expect_policies) <= set(self.policy_ids)
 
 
 def examples_run(compiled: CompiledPolicy, examples: list[dict]) -> list[ExampleResult]:
