@@ -53,14 +53,20 @@ class Decision:
 
 
 def decide(
-    request, *, waiting: bool, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable]
+    request, *, waiting: bool, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable], stage: str | None = None
 ) -> Decision:
     """Dispatch the page's POST (field `decision`) to act[decision](**form data); on success,
     flash said[decision](result). 403 when this person may not do what they posted to something
     still waiting; once it no longer waits (a second click, a colleague faster), the service
-    answers, and its "no longer waits" lands on the form."""
+    answers, and its "no longer waits" lands on the form.
+
+    Where a request passes through stages, the page posts the stage it showed (field `stage`):
+    a colleague who decided that stage first moved the request on, and the later click is told
+    so and does nothing, rather than a 403 for a stage the person never saw."""
     deciding = request.POST.get("decision", "") if request.method == "POST" else ""
-    if request.method == "POST" and waiting and not (may_cancel if deciding == CANCEL else may_decide):
+    seen = request.POST.get("stage", "") if request.method == "POST" else ""
+    moved_on = bool(waiting and stage and seen and seen != stage and deciding != CANCEL)
+    if request.method == "POST" and waiting and not moved_on and not (may_cancel if deciding == CANCEL else may_decide):
         raise PermissionDenied
     data = request.POST or None
     decision = Decision(
@@ -70,7 +76,9 @@ def decide(
         NoteForm(data if deciding == CANCEL else None, prefix=CANCEL),
     )
     form = {APPROVE: decision.approve_form, REJECT: decision.reject_form, CANCEL: decision.cancel_form}.get(deciding)
-    if form is not None:
+    if form is not None and moved_on:
+        form.add_error(None, f"Someone decided the {seen} stage while you were reading it; it now waits at the {stage} stage. Nothing was done.")
+    elif form is not None:
         decision.done = submit(form, lambda cleaned: act[deciding](**cleaned))
         if decision.done:
             messages.success(request, said[deciding](decision.done))

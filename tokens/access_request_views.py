@@ -125,6 +125,7 @@ def access_request_detail(request, pk):
             CANCEL: partial(access_requests.access_request_cancel, actor=request.user, access_request=access_request),
         },
         said={APPROVE: _approved, REJECT: lambda _: "Refused; the requester reads your reason on the request.", CANCEL: lambda _: "Cancelled the request."},
+        stage=access_requests.stage_of(access_request),
     )
     if decision.done:
         return redirect("tokens:access-request-detail", access_request.pk)

@@ -66,7 +66,8 @@ def test_two_owners_approving_the_owner_stage_at_once_move_it_on_once(make_agent
     for _ in range(ROUNDS):
         waiting = _ask(sam, agent, crm)  # a security admin asks: an owner vouches first
         url = f"/access-requests/{waiting.pk}/"
-        statuses = at_once((alice, url, {"decision": "approve"}), (bob, url, {"decision": "approve"}))
+        vouch = {"decision": "approve", "stage": "owner"}  # as the page posts it
+        statuses = at_once((alice, url, vouch), (bob, url, vouch))
         assert sorted(statuses) == [302, 400]
         assert AccessRequest.objects.get(pk=waiting.pk).state == AccessRequestState.SERVICE_REVIEW
         assert events("access_request.approve", waiting) == 1

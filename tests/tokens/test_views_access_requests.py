@@ -205,3 +205,21 @@ def test_compliance_is_not_offered_tabs_that_could_never_hold_anything(client_fo
     assert "Waiting for me" not in carol_page and ">Mine<" not in carol_page and "All I can see" in carol_page
     assert "Waiting for me" in client_for(rita).get("/access-requests/").content.decode()
     assert client_for(carol).get("/access-requests/?view=mine").context["view"] == "all"
+
+
+def test_an_owner_vouching_after_a_co_owner_did_is_told_it_moved_on(client_for, make_agent, alice, bob, sam, crm):
+    agent = make_agent(alice, backups=[bob])
+    asked = access_request_create(
+        actor=sam, identity=agent.identity, service=crm, scopes=["tickets:read"],
+        ends_at=timezone.now() + timedelta(days=7), justification="Drafts replies to open tickets.",
+    )
+    url = f"/access-requests/{asked.pk}/"
+    page = client_for(bob).get(url).content.decode()
+    assert '<input type="hidden" name="stage" value="owner">' in page  # what bob's click will post
+    assert client_for(alice).post(url, {"decision": "approve", "stage": "owner"}).status_code == 302
+    late = client_for(bob).post(url, {"decision": "approve", "stage": "owner"})
+    assert late.status_code == 400
+    assert "Someone decided the owner stage while you were reading it; it now waits at the service stage. Nothing was done." in late.content.decode()
+    assert AuditEvent.objects.filter(action="access_request.approve", object_id=str(asked.pk)).count() == 1
+    # Without the stage it showed, a click at a stage the person does not decide stays refused.
+    assert client_for(bob).post(url, {"decision": "approve"}).status_code == 403
