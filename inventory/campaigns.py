@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from nhiportal.audit.services import actor_label, audit_record, system_actor
@@ -133,6 +133,13 @@ def campaigns_repeat(*, now=None) -> dict:
                 current = Campaign.objects.select_for_update().get(pk=campaign.pk)
                 if current.repeat_days is None or current.repeated_at is not None:
                     continue  # another sweeper, or someone stopping it, came first
+                # Closing locks the last round's identities and launching those in scope today,
+                # each in pk order; taken as two runs, a person closing another campaign that
+                # shares identities could hold one between them (a deadlock on PostgreSQL).
+                # Locked together first, in one pk order, the later locks are already held.
+                asked = CampaignItem.objects.filter(campaign=current).values("identity_id")
+                scope = in_scope(environment=current.environment, kind=current.kind).values("pk")
+                list(AIIdentity.objects.select_for_update().filter(Q(pk__in=asked) | Q(pk__in=scope)).order_by("pk").values_list("pk", flat=True))
                 if current.is_open:
                     _close(actor=actor, campaign=current)
                 answer_days = (current.due - timezone.localdate(current.launched_at)).days
