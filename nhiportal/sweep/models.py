@@ -19,6 +19,11 @@ class SweepStep(models.Model):
     succeeded = models.BooleanField(null=True)
     output = models.TextField(blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # The time the last successful run was due (its slot), which may be a little before it
+    # started: the sweep notices a due step only on its next pass. The next run is due one
+    # interval after the slot, so a daily step keeps its hour instead of moving on by up to
+    # one sweep interval every day.
+    slot_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -37,7 +37,7 @@ def _state(step: Step, record: SweepStep | None, now) -> tuple[str, datetime | N
         return "running", None
     if record.succeeded is False:
         return "failed", now
-    next_due = record.last_success_at + step.every
+    next_due = (record.slot_at or record.last_success_at) + step.every
     late = now - max(next_due, record.finished_at) > EXPECTED_EVERY
     return ("overdue" if late else "ok"), next_due
 

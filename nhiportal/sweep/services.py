@@ -45,12 +45,25 @@ def _claim_mark() -> str:
 
 def _claim(step: Step, now, by: str) -> bool:
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    due = Q(finished_at__isnull=True) | Q(succeeded=False) | Q(last_success_at__lte=now - step.every)
+    due = (
+        Q(finished_at__isnull=True) | Q(succeeded=False) | Q(slot_at__lte=now - step.every)
+        | Q(slot_at__isnull=True, last_success_at__lte=now - step.every)  # a record from before slots
+    )
     return bool(
         SweepStep.objects.filter(free, due, name=step.name).update(
             claimed_until=now + LEASE, claimed_by=by, started_at=now
         )
     )
+
+
+def _slot(step: Step, record: SweepStep, started):
+    """The slot this run fills: one interval after the last, if it started within an interval
+    of being due; else (the first run, or the sweep stopped for a while) the time it started."""
+    last = record.slot_at or record.last_success_at
+    if last is None or not step.every:
+        return started
+    due = last + step.every
+    return due if started - due < step.every else started
 
 
 def _run(step: Step) -> tuple[bool, str]:
@@ -77,6 +90,7 @@ def sweep_run(*, only: list[str] | None = None) -> list[StepRun]:
         # Only while the claim is still this one: one whose lease ran out and was taken over
         # must not overwrite the new holder's record.
         mine = SweepStep.objects.filter(name=step.name, claimed_by=by)
+        slot = _slot(step, mine.get(), started)
         try:
             succeeded, output = _run(step)
         except BaseException:  # stopped (Ctrl-C): hand the step back now rather than when the lease ends
@@ -85,7 +99,7 @@ def sweep_run(*, only: list[str] | None = None) -> list[StepRun]:
         finished = timezone.now()
         mine.update(
             claimed_until=None, finished_at=finished, succeeded=succeeded, output=output[:OUTPUT_LIMIT],
-            **({"last_success_at": started} if succeeded else {}),
+            **({"last_success_at": started, "slot_at": slot} if succeeded else {}),
         )
         runs.append(StepRun(step.name, ran=True, succeeded=succeeded, output=output))
     return runs

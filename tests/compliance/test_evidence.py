@@ -259,7 +259,7 @@ def test_governance_sweep_warns_of_a_failed_notice_and_fails_when_suspensions_st
     result = check("governance-sweep")
     assert result.status == "warn" and names(result) == {"notify_claims"}
     long_ago = timezone.now() - timedelta(days=2)
-    SweepStep.objects.filter(name="suspend_orphans").update(last_success_at=long_ago, finished_at=long_ago)
+    SweepStep.objects.filter(name="suspend_orphans").update(last_success_at=long_ago, slot_at=long_ago, finished_at=long_ago)
     result = check("governance-sweep")
     assert result.status == "fail" and names(result) == {"notify_claims", "suspend_orphans"}
     assert "last succeeded" in {f.name: f.detail for f in result.findings}["suspend_orphans"]

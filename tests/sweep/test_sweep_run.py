@@ -74,10 +74,31 @@ def test_a_sweep_right_after_runs_only_the_steps_due_on_every_sweep(db):
 
 def test_a_step_is_due_again_once_its_interval_has_passed(db):
     sweep()
-    SweepStep.objects.filter(name="compliance_snapshot").update(last_success_at=timezone.now() - timedelta(days=1, minutes=1))
+    SweepStep.objects.filter(name="compliance_snapshot").update(slot_at=timezone.now() - timedelta(days=1, minutes=1))
     out, _ = sweep()
     assert "compliance_snapshot" in out and "prune_decisions" not in out
     assert ComplianceSnapshot.objects.count() == 2
+
+
+def test_a_daily_step_the_sweep_noticed_late_keeps_its_hour_so_the_schedule_does_not_drift(db):
+    sweep()
+    slot = timezone.now() - timedelta(days=1, minutes=5)  # due five minutes before this sweep
+    SweepStep.objects.filter(name="compliance_snapshot").update(slot_at=slot, last_success_at=slot + timedelta(seconds=2))
+    out, _ = sweep()
+    assert "compliance_snapshot" in out
+    step = SweepStep.objects.get(name="compliance_snapshot")
+    assert step.slot_at == slot + timedelta(days=1)  # the next is due at the same hour tomorrow
+    assert step.last_success_at > step.slot_at  # while it says when it really ran
+
+
+def test_a_step_missed_for_longer_than_its_interval_starts_afresh_when_it_runs(db):
+    sweep()
+    long_ago = timezone.now() - timedelta(days=3)
+    SweepStep.objects.filter(name="compliance_snapshot").update(slot_at=long_ago, last_success_at=long_ago)
+    before = timezone.now()
+    sweep()
+    step = SweepStep.objects.get(name="compliance_snapshot")
+    assert step.slot_at >= before and step.slot_at == step.last_success_at  # not three runs to catch up
 
 
 def test_a_step_another_sweeper_holds_is_skipped_until_its_lease_ends(db):

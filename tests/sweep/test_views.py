@@ -35,7 +35,7 @@ def test_a_failed_or_overdue_step_asks_for_a_look(carol, client_for):
     call_command("governance_sweep", stdout=open("/dev/null", "w"))
     SweepStep.objects.filter(name="notify_claims").update(succeeded=False, output="ConnectionRefusedError: mail server down")
     long_ago = timezone.now() - timedelta(days=3)
-    SweepStep.objects.filter(name="compliance_snapshot").update(last_success_at=long_ago, finished_at=long_ago)
+    SweepStep.objects.filter(name="compliance_snapshot").update(last_success_at=long_ago, slot_at=long_ago, finished_at=long_ago)
     html = client_for(carol).get(PAGE).content.decode()
     assert "Some steps need a look" in html
     assert '<span class="badge badge-fail">failed</span>' in html and '<span class="badge badge-overdue">overdue</span>' in html
