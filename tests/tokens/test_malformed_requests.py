@@ -131,6 +131,17 @@ def test_authorization_details_with_a_lone_surrogate_are_invalid_authorization_d
     details = '[{"type":"agent_task","intent":"Summarise %s","actions":["read"],"sensitivity":"internal"}]' % LONE
     response = token_request(Client(raise_request_exception=False), agent, authorization_details=details)
     assert response.status_code == 400 and response.json()["error"] == "invalid_authorization_details"
+    assert "unpaired surrogate" in response.json()["error_description"]  # what is wrong, not just what is wanted
+
+
+def test_authorization_details_that_are_not_json_say_where_they_break(agent, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    response = token_request(Client(), agent, authorization_details='[{"type":"agent_task" "intent":"x"}]')
+    assert response.status_code == 400 and response.json() == {
+        "error": "invalid_authorization_details",
+        "error_description": "authorization_details is a JSON array of objects; this is not valid JSON: "
+                             "Expecting ',' delimiter: line 1 column 23 (char 22)",
+    }
 
 
 @pytest.mark.parametrize(

@@ -119,8 +119,8 @@ def authorization_details_param(post) -> TaskContext | None:
         raise _bad("authorization_details is too large.")
     try:
         details = json_input.loads(raw)
-    except ValueError:
-        raise _bad("authorization_details is a JSON array of objects.") from None
+    except ValueError as error:  # says where the JSON breaks, or that it holds a NUL or half a character
+        raise _bad(f"authorization_details is a JSON array of objects; this is not valid JSON: {error}"[:300]) from None
     if not isinstance(details, list) or not details or not all(isinstance(d, dict) for d in details):
         raise _bad("authorization_details is a JSON array of objects.")
     if len(details) != 1 or details[0].get("type") != AGENT_TASK:
