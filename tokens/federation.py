@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
+from nhiportal.outbound import validate_url
 
 from .models import FederatedIssuer
 from .remote_json import FetchFailed, fetch_json, fetchable
@@ -93,6 +94,7 @@ def discover_jwks_uri(issuer: str) -> str:
 
 def _issuer(value: str) -> str:
     value = (value or "").strip()
+    validate_url(value, "issuer")
     if not fetchable(value):
         raise ValidationError({"issuer": "Give the issuer as its tokens carry it in iss: an https:// URL."})
     return value
@@ -100,6 +102,7 @@ def _issuer(value: str) -> str:
 
 def _jwks_uri(value: str) -> str:
     value = (value or "").strip()
+    validate_url(value, "bundle_endpoint")
     if value and not fetchable(value):
         raise ValidationError({"bundle_endpoint": "Give the JWKS URI as an https:// URL (http:// only on this machine)."})
     return value

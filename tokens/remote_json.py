@@ -4,8 +4,10 @@ endpoint (tokens/trust_bundles.py), a service's protected resource metadata
 
 Only https, which the web PKI authenticates, or http on this machine (a server beside the
 portal, or a test): the portal never fetches plain http across a network, and follows no
-redirect (which would take it somewhere that rule never looked). Answers are capped in size
-and time, and every failure becomes one sentence for the admin.
+redirect (which would take it somewhere that rule never looked). Nor does it connect to a
+link-local, metadata, unspecified, multicast or reserved address, whatever name resolves to it
+(nhiportal/outbound.py). Answers are capped in size and time, and every failure becomes one
+sentence for the admin.
 """
 
 import functools
@@ -16,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from nhiportal import json_input
+from nhiportal import json_input, outbound
 from nhiportal.deadlines import Deadline
 
 MAX_BYTES = 1 << 20
@@ -58,11 +60,21 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class _DeadlineHTTPConnection(Deadline, http.client.HTTPConnection):
+class _Checked:
+    """An http.client connection that connects only to addresses the portal may call, judged
+    as the host's name resolves (nhiportal/outbound.py): a refusal is an OSError like a refused
+    connection, and so a FetchFailed that says why."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = outbound.connect  # http.client sets socket.create_connection per connection
+
+
+class _DeadlineHTTPConnection(_Checked, Deadline, http.client.HTTPConnection):
     pass
 
 
-class _DeadlineHTTPSConnection(Deadline, http.client.HTTPSConnection):
+class _DeadlineHTTPSConnection(_Checked, Deadline, http.client.HTTPSConnection):
     pass
 
 

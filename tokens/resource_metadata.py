@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
+from nhiportal.outbound import url_refusal
 
 from .models import Service, ServiceScope
 from .remote_json import FetchFailed, fetch_json, fetchable
@@ -52,6 +53,8 @@ def metadata_location(url: str) -> tuple[str, str]:
     """(where the metadata is, the resource it must describe), for a resource URL or for the
     metadata URL itself. The well-known part goes between the host and the path (section 3.1)."""
     url = url.strip()
+    if refusal := url_refusal(url):
+        raise ValidationError(refusal)
     if not fetchable(url):
         raise ValidationError("Give the service's https:// URL (http:// only on this machine).")
     parts = urllib.parse.urlsplit(url)

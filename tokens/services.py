@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.outbound import validate_url
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import jwk_thumbprint, parse_public_jwk
@@ -55,6 +56,7 @@ def _clean_audience(audience: str) -> str:
 
 def _clean_metadata_url(url: str) -> str:
     url = (url or "").strip()
+    validate_url(url, "metadata_url")
     if url and not fetchable(url):
         raise ValidationError({"metadata_url": "Give its metadata's https:// URL (http:// only on this machine), or leave it empty."})
     return url

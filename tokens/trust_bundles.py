@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nhiportal.audit.services import audit_record
+from nhiportal.outbound import validate_url
 
 from .models import FederatedIssuer, TrustDomain, WorkloadPlatform
 from .public_keys import clean_jwks
@@ -38,6 +39,7 @@ def validate_bundle_endpoint(url: str) -> str:
     """The endpoint as kept: https (the https_web profile), or http on this machine (a SPIRE
     server beside the portal, or a test)."""
     url = url.strip()
+    validate_url(url, "bundle_endpoint")
     if fetchable(url):
         return url
     raise ValidationError(

@@ -17,6 +17,8 @@ import functools
 import json
 import logging
 import re
+import socket
+import sys
 import time
 from datetime import timedelta
 
@@ -25,12 +27,14 @@ from requests.adapters import HTTPAdapter
 from requests.utils import requote_uri
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from nhiportal import outbound
 from nhiportal.audit.export import event_record
 from nhiportal.audit.models import AuditEvent
 from nhiportal.conf import nhi_setting
@@ -113,11 +117,32 @@ def signed_request(endpoint, msg_id: str, body: dict) -> tuple[bytes, dict]:
     return data.encode(), headers
 
 
-class _DeadlineHTTPConnection(Deadline, HTTPConnection):
+class _Checked:
+    """A urllib3 connection that connects only to addresses the portal may call, judged as the
+    host's name resolves (nhiportal/outbound.py). urllib3 has no hook for its connect, so this is
+    its _new_conn with outbound.connect in place of its own create_connection: errors as urllib3
+    raises them, a refusal a NewConnectionError like a refused connection's."""
+
+    def _new_conn(self):
+        try:
+            sock = outbound.connect(
+                (self._dns_host, self.port), self.timeout, self.source_address, socket_options=self.socket_options,
+            )
+        except socket.gaierror as e:
+            raise NameResolutionError(self.host, self, e) from e
+        except TimeoutError as e:
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from e
+        except OSError as e:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {e}") from e
+        sys.audit("http.client.connect", self, self.host, self.port)
+        return sock
+
+
+class _DeadlineHTTPConnection(_Checked, Deadline, HTTPConnection):
     pass
 
 
-class _DeadlineHTTPSConnection(Deadline, HTTPSConnection):
+class _DeadlineHTTPSConnection(_Checked, Deadline, HTTPSConnection):
     pass
 
 
@@ -147,8 +172,9 @@ def _without_address(message: str, url: str) -> str:
 
 def post(endpoint, msg_id: str, body: dict) -> tuple[int | None, str, int]:
     """Send one message; (status code or None, error, milliseconds). Redirects are not followed:
-    a receiver's address is the one a security admin entered. The whole exchange ends within
-    TIMEOUT_SECONDS, so a batch of them stays inside the sender's lease."""
+    a receiver's address is the one a security admin entered, and it is never one the portal
+    refuses to call (nhiportal/outbound.py). The whole exchange ends within TIMEOUT_SECONDS, so
+    a batch of them stays inside the sender's lease."""
     data, headers = signed_request(endpoint, msg_id, body)
     started = time.monotonic()
     deadline, watchdogs = started + TIMEOUT_SECONDS, []
@@ -165,6 +191,8 @@ def post(endpoint, msg_id: str, body: dict) -> tuple[int | None, str, int]:
                 status, error = response.status_code, "" if 200 <= response.status_code < 300 else f"answered {response.status_code}"
     except requests.RequestException as exc:
         status, error = None, _without_address(f"{type(exc).__name__}: {exc}", endpoint.url)[:300]
+        if refused := outbound.refusal_behind(exc):  # its own words, not buried (or cut off) in urllib3's
+            error = str(refused)[:300]
         if time.monotonic() >= deadline:  # cut off by the watchdog, or the last read's own timeout
             error = f"the receiver took too long to answer (over {TIMEOUT_SECONDS} s)"
     finally:

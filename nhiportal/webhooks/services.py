@@ -12,6 +12,7 @@ from django.db.models import Max
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import audit_record
 from nhiportal.encryption import encrypt
+from nhiportal.outbound import validate_url
 from nhiportal.people.roles import is_security_admin
 
 from .events import CATEGORIES
@@ -37,6 +38,7 @@ def _check(url: str, categories) -> list[str]:
         _URL(url)
     except ValidationError:
         raise ValidationError({"url": "Give an http:// or https:// URL."}) from None
+    validate_url(url, "url")
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
         raise ValidationError({"categories": f"Unknown event kind {sorted(unknown)[0]!r}."})
