@@ -842,8 +842,14 @@ def tool_servers_in_step(now) -> Evidence:
     if not total:
         return _no_evidence("no service is registered, so none shows what it offers.", figures)
     if not published:
-        summary = f"None of the {total} active services is registered with its resource metadata, so none is compared with what it advertises."
-    elif findings:
+        # Services without metadata leave nothing to compare: that is an absence of evidence, and
+        # an auditor must not read it as tool servers shown to be in step.
+        return _no_evidence(
+            f"no active service publishes its tool and resource metadata ({total} registered without a metadata URL), "
+            "so nothing compares what a tool server offers with its registration: set the resource metadata URL "
+            "of each MCP or tool server on its service.", figures,
+        )
+    if findings:
         summary = f"{len(findings)} of {len(published)} services registered with their metadata differ from it, or were not checked: register or remove the scopes named."
     else:
         summary = f"All {len(published)} services registered with their metadata advertise exactly the scopes registered here."

@@ -391,8 +391,14 @@ def test_token_rates_limited_lists_identities_without_a_limit_and_those_that_rea
     assert result.summary.endswith("1 reached it in 7 days: an agent in a loop, or a key in someone else's script?")
 
 
+def test_tool_servers_in_step_warns_of_no_evidence_when_no_service_publishes_its_metadata(crm):
+    result = check("tool-servers-in-step")
+    assert result.status == "warn" and result.summary.startswith("No evidence yet: no active service publishes its tool and resource metadata")
+    assert "set the resource metadata URL" in result.summary
+    assert result.figures == {"active services": 1, "registered with their metadata": 0, "differing or unchecked": 0}
+
+
 def test_a_tool_server_whose_metadata_drifted_or_went_unchecked_needs_a_look(sam, crm):
-    assert check("tool-servers-in-step").status == "pass"  # the one service publishes no metadata to compare
     files = service_create(actor=sam, name="Files MCP", audience="https://files.example.com/mcp", owner=sam,
                            metadata_url="https://files.example.com/.well-known/oauth-protected-resource/mcp")
     result = check("tool-servers-in-step")
