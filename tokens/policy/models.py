@@ -60,7 +60,9 @@ class PolicyDecision(models.Model):
     eval_ms = models.FloatField()
 
     class Meta:
-        ordering = ["-at"]
+        # The id breaks ties: decisions recorded in the same microsecond would otherwise come in
+        # any order, and the log's pages (page, API, CSV) could show one twice and another never.
+        ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["identity_id", "-at"], name="decision_identity_idx"),
             # Refusals only (tokens/activity.py counts them per day): an allowed token's decision
