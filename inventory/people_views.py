@@ -78,6 +78,10 @@ def _person_page(request, person, *, status=200, **bound):
     events = events_for_object(person)
     for event in events:
         event.changes = event_changes(event)
+    # Which browsers, from where: what "a laptop was stolen" is checked against. For those who
+    # may end them only; others learn the count alone. The list holds every open session (it is
+    # not paginated), so its length is the count: no second query for the same number.
+    sessions = sessions_of(person, current_session_key=None) if manage else None
     return render(request, "inventory/person_detail.html", {
         "person": person,
         "roles_shown": people.roles_shown(person),
@@ -98,10 +102,8 @@ def _person_page(request, person, *, status=200, **bound):
         "reactivate_form": bound.get("reactivate") or ReactivateForm(),
         "second_factor_form": bound.get("second_factor") or SecondFactorResetForm(),
         "has_second_factor": has_second_factor(person),
-        "open_sessions": open_sessions_of(person).count(),
-        # Which browsers, from where: what "a laptop was stolen" is checked against. For those
-        # who may end them only; others learn the count alone.
-        "sessions": sessions_of(person, current_session_key=None) if manage else [],
+        "open_sessions": len(sessions) if sessions is not None else open_sessions_of(person).count(),
+        "sessions": sessions or [],
         "sessions_form": bound.get("sessions") or EndSessionsForm(),
         "roles_form": bound.get("roles") or RolesForm(initial={"roles": sorted({g.name for g in person.groups.all()} & set(ALL_ROLES))}),
     }, status=status)
