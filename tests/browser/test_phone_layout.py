@@ -62,3 +62,19 @@ def test_the_identity_actions_each_have_a_heading_and_their_buttons_line_up(page
     buttons = [actions.get_by_role("button", name="Suspend"), actions.get_by_role("link", name="Offboard…"), actions.get_by_role("button", name="Attest")]
     bottoms = {round(b.bounding_box()["y"] + b.bounding_box()["height"]) for b in buttons}
     assert len(bottoms) == 1, f"the action buttons end at {sorted(bottoms)}"
+
+
+def test_the_activity_chart_opens_on_the_latest_day_on_a_phone(page, login, alice, agent, get_token):
+    get_token(agent)  # today's column has a bar: the chart is drawn only once there is activity
+    page.set_viewport_size(PHONE)
+    login(page, alice)
+    page.goto(f"/identities/{agent.identity.pk}/")
+    chart = page.get_by_role("group", name="Activity by day")
+    today = chart.locator("g", has=page.locator("title", has_text=f"{timezone.now():%Y-%m-%d}:"))
+    expect(today).to_have_count(1)
+    assert chart.evaluate("c => c.scrollWidth > c.clientWidth")  # too wide for the phone: it scrolls
+    shown, latest = chart.bounding_box(), today.bounding_box()
+    assert shown["x"] <= latest["x"] and latest["x"] + latest["width"] <= shown["x"] + shown["width"], (shown, latest)
+    # The oldest days are a swipe away, still in their order: left of the latest.
+    oldest = chart.locator("g").first.bounding_box()
+    assert oldest["x"] + oldest["width"] <= shown["x"] < latest["x"]
