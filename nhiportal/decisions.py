@@ -53,7 +53,8 @@ class Decision:
 
 
 def decide(
-    request, *, waiting: bool, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable], stage: str | None = None
+    request, *, waiting: bool, may_decide: bool, may_cancel: bool, act: dict[str, Callable], said: dict[str, Callable],
+    stage: str | None = None, may_decide_stage: Callable[[str], bool] | None = None,
 ) -> Decision:
     """Dispatch the page's POST (field `decision`) to act[decision](**form data); on success,
     flash said[decision](result). 403 when this person may not do what they posted to something
@@ -61,11 +62,14 @@ def decide(
     answers, and its "no longer waits" lands on the form.
 
     Where a request passes through stages, the page posts the stage it showed (field `stage`):
-    a colleague who decided that stage first moved the request on, and the later click is told
-    so and does nothing, rather than a 403 for a stage the person never saw."""
+    a colleague who decided that stage first moved the request on, and the later click of a
+    person who decides that stage (may_decide_stage) is told so and does nothing, rather than a
+    403 for a stage they never saw. Anyone else posting a stage is refused as before."""
     deciding = request.POST.get("decision", "") if request.method == "POST" else ""
     seen = request.POST.get("stage", "") if request.method == "POST" else ""
-    moved_on = bool(waiting and stage and seen and seen != stage and deciding != CANCEL)
+    moved_on = bool(
+        waiting and stage and seen and seen != stage and deciding != CANCEL and may_decide_stage and may_decide_stage(seen)
+    )
     if request.method == "POST" and waiting and not moved_on and not (may_cancel if deciding == CANCEL else may_decide):
         raise PermissionDenied
     data = request.POST or None

@@ -126,6 +126,7 @@ def access_request_detail(request, pk):
         },
         said={APPROVE: _approved, REJECT: lambda _: "Refused; the requester reads your reason on the request.", CANCEL: lambda _: "Cancelled the request."},
         stage=access_requests.stage_of(access_request),
+        may_decide_stage=lambda seen: access_requests.may_decide(request.user, access_request, stage=seen),
     )
     if decision.done:
         return redirect("tokens:access-request-detail", access_request.pk)

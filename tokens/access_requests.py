@@ -53,13 +53,14 @@ def stage_of(access_request: AccessRequest) -> str | None:
     }.get(access_request.state)
 
 
-def may_decide(user, access_request: AccessRequest) -> bool:
-    """Whether this person decides the stage the request waits at now."""
+def may_decide(user, access_request: AccessRequest, *, stage: str | None = None) -> bool:
+    """Whether this person decides the stage the request waits at now (or `stage`: the one a
+    page showed them before a colleague moved the request on)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.pk == access_request.requested_by_id:
         return False
-    stage = stage_of(access_request)
+    stage = stage or stage_of(access_request)
     if stage == OWNER_STAGE:
         return _owns(user, access_request.identity_id)
     if stage == SERVICE_STAGE:
@@ -156,13 +157,13 @@ def access_request_create(*, actor, identity, service: Service, scopes, ends_at,
 
 def _waiting_to_decide(*, actor, access_request: AccessRequest) -> AccessRequest:
     """The request re-read under its identity's lock, if it still waits and this person decides it."""
-    seen = access_request.state
+    seen = stage_of(access_request)
     lock_identity(access_request.identity_id)
     access_request = AccessRequest.objects.select_related("identity", "service").get(pk=access_request.pk)
     if not access_request.is_pending:
         raise ValidationError(f"This request is {access_request.get_state_display().lower()}; it no longer waits for a decision.")
     if not may_decide(actor, access_request):
-        if access_request.state != seen:
+        if stage_of(access_request) != seen and may_decide(actor, access_request, stage=seen):
             # Another owner vouched while this one was deciding (no one decides both stages):
             # their decision is not needed, rather than not theirs to make.
             raise ValidationError("An owner of the identity approved it meanwhile; it now waits for the service's reviewer.")

@@ -223,3 +223,10 @@ def test_an_owner_vouching_after_a_co_owner_did_is_told_it_moved_on(client_for, 
     assert AuditEvent.objects.filter(action="access_request.approve", object_id=str(asked.pk)).count() == 1
     # Without the stage it showed, a click at a stage the person does not decide stays refused.
     assert client_for(bob).post(url, {"decision": "approve"}).status_code == 403
+
+
+@pytest.mark.parametrize("stage", ["owner", "service", "anything"])
+def test_posting_a_stage_does_not_turn_a_refusal_into_a_form_error(client_for, carol, alice, waiting, stage):
+    # compliance staff read the request and decide no stage; the requester decides none of theirs
+    for person in (carol, alice):
+        assert client_for(person).post(f"/access-requests/{waiting.pk}/", {"decision": "approve", "stage": stage}).status_code == 403
