@@ -112,6 +112,32 @@ def test_federated_subjects_of_two_identities_that_one_token_could_match_fail_re
     assert "could match another identity's tokens" in result.findings[0].detail
 
 
+def test_reuse_finds_overlapping_wildcards_in_one_query_however_many_job_families_there_are(
+    sam, alice, make_identity, django_assert_max_num_queries,
+):
+    def issuer_named(name, url):
+        return federated_issuer_create(actor=sam, name=name, issuer=url, jwks={"keys": [public_jwk(new_private_key(), kid="k1")]}, max_age=900)
+
+    github, cluster = issuer_named("GitHub", "https://gh.example.com"), issuer_named("Cluster", "https://k8s.example.com")
+    for n in range(30):  # families that never meet: each repository its own identity
+        WorkloadCredential.objects.create(identity=make_identity(alice, credential=False, name=f"repo-{n}"), kind="federated",
+                                          federated_issuer=github, subject=f"repo:acme/r{n}:*")
+    mine = make_identity(alice, credential=False, name="deployer")
+    for subject in ("repo:acme/deploy:*", "repo:acme/deploy:ref:refs/heads/main"):  # one identity's own overlap is no reuse
+        WorkloadCredential.objects.create(identity=mine, kind="federated", federated_issuer=github, subject=subject)
+    # The same subject under another issuer is another workload.
+    WorkloadCredential.objects.create(identity=make_identity(alice, credential=False, name="k8s-deployer"), kind="federated",
+                                      federated_issuer=cluster, subject="repo:acme/deploy:*")
+    with django_assert_max_num_queries(12):
+        assert check("no-reuse").status == "pass"
+    # A narrower wildcard of another identity inside a family: one token could match both.
+    WorkloadCredential.objects.create(identity=make_identity(alice, credential=False, name="release"), kind="federated",
+                                      federated_issuer=github, subject="repo:acme/r1:ref:refs/tags/*")
+    with django_assert_max_num_queries(12):
+        result = check("no-reuse")
+    assert result.status == "fail" and {f.name for f in result.findings} == {"repo-1", "release"}
+
+
 def test_a_token_living_after_its_grant_was_revoked_fails_ending_access(sam, agent, crm, grant, oauth):
     kept = grant(agent, crm, ["tickets:read"])
     assert token_request(oauth, agent).status_code == 200
