@@ -510,14 +510,19 @@ def two_factors(now) -> Evidence:
 def _outliving_their_grant(live, now) -> list:
     """Live tokens whose grant was revoked or has ended, and that no live grant on the service
     covers: what grant revocation (tokens/revocation.py, revoke_not_covered_by_grants) keeps
-    live is only what another grant still covers. Few rows: read them one by one."""
+    live is only what another grant still covers. A grant renewed (the old one revoked, a new
+    one covering) leaves a whole token lifetime's worth of such tokens, of one identity and
+    service: what covers them is read once per identity and service, not once per token."""
     outliving = []
     ended = live.filter(Q(grant__revoked_at__isnull=False) | Q(grant__ends_at__lte=now)).select_related("identity", "grant")
+    covering = {}
     for token in ended.order_by("-issued_at")[:SCANNED_TASKS]:
-        covered = {scope for scopes in Grant.objects.filter(
-            identity_id=token.identity_id, service_id=token.grant.service_id, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now,
-        ).values_list("scopes", flat=True) for scope in scopes}
-        if not set(token.scopes) <= covered:
+        key = (token.identity_id, token.grant.service_id)
+        if key not in covering:
+            covering[key] = {scope for scopes in Grant.objects.filter(
+                identity_id=token.identity_id, service_id=token.grant.service_id, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now,
+            ).values_list("scopes", flat=True) for scope in scopes}
+        if not set(token.scopes) <= covering[key]:
             outliving.append(token)
     return outliving
 

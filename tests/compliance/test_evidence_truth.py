@@ -152,6 +152,19 @@ def test_a_token_living_after_its_grant_was_revoked_fails_ending_access(sam, age
     assert check("ending-access").status == "pass"
 
 
+def test_tokens_kept_by_a_renewed_grant_pass_ending_access_without_a_query_each(
+    sam, agent, crm, grant, oauth, django_assert_max_num_queries,
+):
+    old = grant(agent, crm, ["tickets:read"])
+    for _ in range(15):
+        assert token_request(oauth, agent).status_code == 200
+    grant(agent, crm, ["tickets:read"])  # renewed: the new grant covers what the old one let out
+    grant_revoke(actor=sam, grant=old, reason="Replaced by the renewal.")
+    assert IssuedToken.objects.filter(revoked_at=None).count() == 15  # kept: still covered
+    with django_assert_max_num_queries(12):
+        assert check("ending-access").status == "pass"
+
+
 def test_a_token_living_after_its_grant_ended_fails_ending_access(agent, crm, grant, oauth):
     held = grant(agent, crm, ["tickets:read"])
     assert token_request(oauth, agent).status_code == 200
