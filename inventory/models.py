@@ -159,6 +159,10 @@ class Ownership(models.Model):
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ownerships")
     role = models.CharField(max_length=10, choices=OwnerRole.choices)
     since = models.DateTimeField(default=timezone.now)
+    # When the person was told they answer for it (manage.py notify_new_owners), the claim on
+    # that mail. Null: someone else made them owner, or primary, and they have not been told
+    # yet; set at once when they made themselves owner (inventory/services.py).
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["role", "person__username"]

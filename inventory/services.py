@@ -113,6 +113,14 @@ def _save_named(identity: AIIdentity) -> None:
         raise
 
 
+def _notified_at(actor, person, now, claim=None):
+    """An ownership's notified_at as it begins, or as its person becomes primary: now when they
+    chose it (they named themselves, or it is their claim being approved), as there is nothing
+    to tell them; else None, so notify_new_owners tells them whom someone made accountable."""
+    chose = getattr(actor, "pk", None) == person.pk or (claim is not None and claim.claimant_id == person.pk)
+    return now if chose else None
+
+
 def _validate_owners(primary_owner, backup_owners) -> list:
     if primary_owner is None:
         raise ValidationError({"primary_owner": "An identity needs a primary owner."})
@@ -158,8 +166,9 @@ def identity_register(
     identity.full_clean()
     _save_named(identity)
     owners = [(primary_owner, OwnerRole.PRIMARY)] + [(p, OwnerRole.BACKUP) for p in backups]
+    now = timezone.now()
     for person, role in owners:
-        Ownership.objects.create(identity=identity, person=person, role=role)
+        Ownership.objects.create(identity=identity, person=person, role=role, since=now, notified_at=_notified_at(actor, person, now))
         _grant_owner_perms(identity, person)
     after = identity_snapshot(identity)
     after["owners"] = {p.get_username(): role for p, role in owners}
@@ -274,14 +283,20 @@ def identity_owners_set(
         if person_id in wanted and ownership.role != wanted[person_id][1] and ownership.role == OwnerRole.PRIMARY:
             ownership.role = OwnerRole.BACKUP
             ownership.save(update_fields=["role"])
+    now = timezone.now()
     for person_id, (person, role) in wanted.items():
         ownership = current.get(person_id)
         if ownership is None:
-            Ownership.objects.create(identity=identity, person=person, role=role)
+            Ownership.objects.create(
+                identity=identity, person=person, role=role, since=now, notified_at=_notified_at(actor, person, now, claim),
+            )
             _grant_owner_perms(identity, person)
         elif ownership.role != role:
             ownership.role = role
-            ownership.save(update_fields=["role"])
+            # A backup made primary (demotions ran above): a new accountability, told as a new
+            # ownership is. A primary moved down answers for less and keeps its notified_at.
+            ownership.notified_at = _notified_at(actor, person, now, claim)
+            ownership.save(update_fields=["role", "notified_at"])
     after = {p.get_username(): role for p, role in wanted.values()}
     if before == after:
         return identity

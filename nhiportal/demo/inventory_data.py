@@ -300,7 +300,8 @@ def bulk_create_identities(
             if rng.random() < 0.6:
                 people.append((rng.choice([o for o in owners if o != people[0][0]]), OwnerRole.BACKUP))
             for person, role in people:
-                ownerships.append(Ownership(identity=identity, person=person, role=role, since=created))
+                # Owners of long standing, not people someone just made owner: nothing to tell them.
+                ownerships.append(Ownership(identity=identity, person=person, role=role, since=created, notified_at=created))
                 owner_perms.extend(
                     IdentityUserObjectPermission(content_object=identity, user=person, permission=perm) for perm in perms
                 )

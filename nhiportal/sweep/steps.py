@@ -73,6 +73,7 @@ STEPS = (
     Step("refresh_trust_bundles", EVERY_SWEEP, "Fetches each SPIFFE trust domain's bundle from its bundle endpoint once its refresh hint has passed, and each federated issuer's keys from its JWKS URI, so rotated keys verify."),
     Step("notify_approvals", EVERY_SWEEP, "Tells reviewers of agent tasks newly waiting for approval."),
     Step("notify_claims", EVERY_SWEEP, "Tells reviewers of ownership claims newly waiting."),
+    Step("notify_new_owners", EVERY_SWEEP, "Tells people they were made an owner of an identity by someone else, once."),
     Step("notify_attestation_reviews", EVERY_SWEEP, "Tells owners when a reviewer rejected their identity's attestation, with the reason."),
     Step("notify_access_reviews", EVERY_SWEEP, "Tells the people who decide each new access review; reminds them before its date."),
     Step("notify_exposures", EVERY_SWEEP, "Tells owners of each newly reported leak."),

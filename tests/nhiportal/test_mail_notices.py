@@ -15,7 +15,7 @@ from django.utils import timezone
 from inventory.attestation_reviews import attestation_reject
 from inventory.campaigns import campaign_launch
 from inventory.claims import claim_create
-from inventory.models import AIIdentity, Attestation, Campaign, Environment, LapseNotice, OwnershipClaim
+from inventory.models import AIIdentity, Attestation, Campaign, Environment, LapseNotice, Ownership, OwnershipClaim
 from inventory.services import identity_attest
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.models import PersonalAPIToken
@@ -75,6 +75,12 @@ def claims(get):
     get("sam")
     for claimant in (get("bob"), get("rita")):
         claim_create(actor=claimant, identity=identity, reason="My team runs it now.")
+
+
+def new_owners(get):
+    """alice makes bob a backup of one identity, rita of another."""
+    for name, backup in (("bobs-share", get("bob")), ("ritas-share", get("rita"))):
+        get("make_identity")(get("alice"), name=name, backups=[backup])
 
 
 def rejections(get):
@@ -153,6 +159,12 @@ CASES = {
         "notify_claims", "rita@example.com", claims,
         lambda: {c.claimant.username: c.announced_at is not None for c in OwnershipClaim.objects.select_related("claimant")},
         {"bob": False, "rita": True}, "claims.notify_failed", [{"claims": 1}],
+    ),
+    "new owners": Case(
+        "notify_new_owners", "bob@example.com", new_owners,
+        lambda: {f"{o.identity.name} {o.person.username}": o.notified_at is not None for o in Ownership.objects.select_related("identity", "person")},
+        {"bobs-share alice": True, "bobs-share bob": False, "ritas-share alice": True, "ritas-share rita": True},
+        "identities.notify_new_owners_failed", [{"ownerships": 1}],
     ),
     "attestation rejections": Case(
         "notify_attestation_reviews", "bob@example.com", rejections,
