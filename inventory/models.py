@@ -172,6 +172,9 @@ class Ownership(models.Model):
                 fields=["identity"], condition=models.Q(role="primary"), name="ownership_one_primary"
             ),
         ]
+        # Each sweep asks for the ownerships not yet told (notify_new_owners): a handful among
+        # every ownership there is, found without reading them all.
+        indexes = [models.Index(fields=["notified_at"], condition=models.Q(notified_at__isnull=True), name="ownership_untold")]
 
     def __str__(self):
         return f"{self.person} ({self.get_role_display()}) of {self.identity_id}"

@@ -26,5 +26,10 @@ class Migration(migrations.Migration):
             name="notified_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
+        # Schema first, data last: PostgreSQL alters no table with the update's row events pending.
+        migrations.AddIndex(
+            model_name="ownership",
+            index=models.Index(condition=models.Q(("notified_at__isnull", True)), fields=["notified_at"], name="ownership_untold"),
+        ),
         migrations.RunPython(told_when_it_began, migrations.RunPython.noop),
     ]
