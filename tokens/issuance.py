@@ -35,7 +35,6 @@ from .oauth.errors import (
     INVALID_AUTHORIZATION_DETAILS,
     INVALID_CLIENT,
     INVALID_DPOP_PROOF,
-    INVALID_GRANT,
     INVALID_REQUEST,
     INVALID_SCOPE,
     INVALID_TARGET,
@@ -198,7 +197,9 @@ def _scopes_of(service) -> dict[str, bool]:
 
 def _service(audience: str | None) -> hot_path.ServiceFacts:
     if not audience:
-        raise _Refusal(OAuthError(INVALID_REQUEST, "Name the destination with resource (RFC 8707) or audience."), "portal:no-destination")
+        # RFC 8707 section 2 lets a server refuse a request without one as invalid_target; a token
+        # here is always for one service, and guessing it from the scopes could pick the wrong one.
+        raise _Refusal(OAuthError(INVALID_TARGET, "Name the destination with resource (RFC 8707) or audience."), "portal:no-destination")
     service = hot_path.active_service(audience)
     if service is None:
         raise _Refusal(OAuthError(INVALID_TARGET, "No registered service has this audience."), "portal:unknown-service")
@@ -630,7 +631,7 @@ def _subject(subject_token: str, client: AuthenticatedClient) -> tuple[dict, uui
     try:
         claims = verify_access_token(subject_token)
     except InvalidAccessToken:
-        raise OAuthError(INVALID_GRANT, "The subject_token is not a live access token of this portal.") from None
+        raise OAuthError(INVALID_REQUEST, "The subject_token is not a live access token of this portal.") from None
     if claims.get("client_id") == client.client_id:
         return claims, None
     try:
@@ -638,7 +639,7 @@ def _subject(subject_token: str, client: AuthenticatedClient) -> tuple[dict, uui
     except ValueError:
         holder = None
     if holder is None or not delegations.delegation_live(principal_id=holder, delegate_id=client.identity_id):
-        raise OAuthError(INVALID_GRANT, "The subject_token was not issued to this client, and its holder has not let this client act for it.")
+        raise OAuthError(INVALID_REQUEST, "The subject_token was not issued to this client, and its holder has not let this client act for it.")
     return claims, holder
 
 
@@ -679,19 +680,19 @@ def token_exchange(
     bound = cnf.get("jkt") if isinstance(cnf, dict) else None
     if bound and bound != jkt:
         # Whoever holds a copy of a bound token without its key gets nothing from it, here too.
-        raise OAuthError(INVALID_GRANT, "The subject_token is bound to a DPoP key: send a DPoP proof made with that key.")
+        raise OAuthError(INVALID_REQUEST, "The subject_token is bound to a DPoP key: send a DPoP proof made with that key.")
 
     def decide_and_write(identity, signer, now):
         if holder is not None and not delegations.delegation_live(principal_id=holder, delegate_id=identity.pk):
             # Ended while we queued for the lock (delegation_revoke locks this client's row).
-            raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token's holder no longer lets this client act for it."), "")
+            raise _Refusal(OAuthError(INVALID_REQUEST, "The subject_token's holder no longer lets this client act for it."), "")
         parent = (
             IssuedToken.objects.select_related("task")
             .filter(jti=subject_claims["jti"], identity_id=holder or identity.pk, revoked_at__isnull=True, expires_at__gt=now)
             .first()
         )
         if parent is None or parent.task.ended_at is not None:
-            raise _Refusal(OAuthError(INVALID_GRANT, "The subject_token has been revoked, has expired, or its task has ended."), "")
+            raise _Refusal(OAuthError(INVALID_REQUEST, "The subject_token has been revoked, has expired, or its task has ended."), "")
         service = _service(audience)
         _check_binding(service, jkt)
         offered = _scopes_of(service)
@@ -718,7 +719,7 @@ def token_exchange(
         )
         if ttl < 1:
             raise _Refusal(
-                OAuthError(INVALID_GRANT, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,
+                OAuthError(INVALID_REQUEST, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,
             )
         details = context.details if context else parent_task.authorization_details
         task_id, task_row = _task_row(

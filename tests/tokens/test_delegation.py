@@ -60,7 +60,7 @@ def test_the_act_chain_grows_with_each_hand(oauth, make_agent, crm, grant, orche
 
 def test_without_a_delegation_another_agents_token_is_refused(oauth, helper, held):
     response = exchange(oauth, helper, held["access_token"], scope="tickets:read")
-    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert IssuedToken.objects.count() == 1
 
 
@@ -74,7 +74,7 @@ def test_ending_the_delegation_revokes_what_the_helper_got(oauth, alice, helper,
     got = unverified(exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["access_token"])
     assert delegation_revoke(actor=alice, delegation=lent, reason="Pilot over") == 1
     assert IssuedToken.objects.get(jti=got["jti"]).revoked_at is not None
-    assert exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["error"] == "invalid_grant"
+    assert exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["error"] == "invalid_request"
     assert AuditEvent.objects.filter(action="delegation.revoke", identity_id=lent.principal_id).count() == 1
 
 

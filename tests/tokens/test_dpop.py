@@ -142,9 +142,9 @@ def test_a_bound_token_is_exchanged_only_with_a_proof_of_its_key(oauth, granted,
         return oauth.post("/oauth/token", data, **headers)
 
     without = ask()
-    assert without.status_code == 400 and without.json()["error"] == "invalid_grant" and "DPoP" in without.json()["error_description"]
+    assert without.status_code == 400 and without.json()["error"] == "invalid_request" and "DPoP" in without.json()["error_description"]
     other = ask(HTTP_DPOP=Holder().proof())
-    assert other.status_code == 400 and other.json()["error"] == "invalid_grant"
+    assert other.status_code == 400 and other.json()["error"] == "invalid_request"
     same = ask(HTTP_DPOP=holder.proof())
     assert same.status_code == 200, same.content
     assert same.json()["token_type"] == "DPoP" and claims_of(same.json()["access_token"])["cnf"] == {"jkt": holder.jkt}

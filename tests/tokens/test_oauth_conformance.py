@@ -4,6 +4,7 @@ writes them, and every answer (a wrong method, a body Django cannot read, an HTT
 authentication scheme) an RFC 6749 section 5.2 JSON error with Cache-Control: no-store."""
 
 import json
+import re
 import uuid
 from urllib.parse import urlencode
 
@@ -76,11 +77,91 @@ def test_it_refuses_a_repeated_client_authentication_parameter(oauth, ready, url
 def test_it_refuses_a_repeated_actor_token(agent, oauth, get_token):
     held = get_token(agent)["access_token"]
     pairs = [("grant_type", EXCHANGE), ("subject_token", held), ("subject_token_type", ACCESS_TOKEN),
-             ("actor_token", "someone-elses-token"), ("actor_token", ""),
+             ("actor_token", "someone-elses-token"), ("actor_token", "another-token"),
              ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", agent.assertion())]
     description = assert_oauth_error(post_form(oauth, "/oauth/token", pairs), "invalid_request")
     assert description == "The actor_token parameter must not repeat."
     assert IssuedToken.objects.count() == 1
+
+
+# RFC 6749 section 3.2: "Parameters sent without a value MUST be treated as if they were omitted
+# from the request."
+
+def test_a_parameter_sent_without_a_value_counts_as_omitted(agent, oauth, get_token):
+    held = get_token(agent)["access_token"]
+    pairs = [("grant_type", EXCHANGE), ("subject_token", held), ("subject_token_type", ACCESS_TOKEN),
+             ("requested_token_type", ""), ("actor_token", ""), ("actor_token_type", ""), ("resource", ""),
+             ("audience", CRM), ("ttl", ""), ("authorization_details", ""),
+             ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", agent.assertion())]
+    response = post_form(oauth, "/oauth/token", pairs)
+    assert response.status_code == 200, response.content
+    assert IssuedToken.objects.count() == 2
+
+
+def test_an_empty_parameter_beside_the_same_one_with_a_value_is_no_repeat(agent, oauth, crm, grant):
+    grant(agent, crm, ["tickets:read"])
+    pairs = [("grant_type", "client_credentials"), ("scope", ""), ("scope", "tickets:read"), ("resource", CRM),
+             ("authorization_details", json.dumps(TASK)),
+             ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", agent.assertion())]
+    response = post_form(oauth, "/oauth/token", pairs)
+    assert response.status_code == 200 and response.json()["scope"] == "tickets:read", response.content
+
+
+def test_a_required_parameter_sent_empty_is_missing(agent, oauth):
+    response = exchange(oauth, agent, "")
+    assert assert_oauth_error(response, "invalid_request") == "subject_token is required."
+
+
+# RFC 6749 section 5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ): no quote, no
+# backslash, nothing beyond ASCII, even where the description quotes what the client sent.
+
+@pytest.mark.parametrize("details", [
+    [{"type": "agent_task", "intent": "x", 'f\u00f6"o\\': 1}],  # a field name the portal names back
+    '["\\q"]',  # a parser message quoting the escape it stopped at
+    '["\\u0000"]',
+])
+def test_an_error_description_holds_only_the_characters_rfc6749_allows(agent, oauth, crm, grant, details):
+    grant(agent, crm, ["tickets:read"])
+    raw = details if isinstance(details, str) else json.dumps(details, ensure_ascii=False)
+    description = assert_oauth_error(token_request(oauth, agent, authorization_details=raw), "invalid_authorization_details")
+    assert re.fullmatch(r"[\x20\x21\x23-\x5B\x5D-\x7E]+", description), description
+
+
+# RFC 7523 section 3 lets the server refuse a replayed jti; the portal accepts each assertion
+# once, whatever its request came to (ARCHITECTURE.md: "jti never reused").
+
+@pytest.mark.parametrize("bad", [{"ttl": "x"}, {"scope": "tickets:read\tother"}, {"authorization_details": "{"},
+                                 {"resource": "https://nowhere.example"}])
+def test_an_assertion_is_spent_by_a_request_refused_after_it_authenticated(agent, oauth, crm, grant, bad):
+    grant(agent, crm, ["tickets:read"])
+    assertion = agent.assertion()
+    assert token_request(oauth, agent, assertion=assertion, **bad).status_code == 400
+    again = token_request(oauth, agent, assertion=assertion)
+    assert assert_oauth_error(again, "invalid_client", status=401) == "This client assertion was already used (jti replay)."
+    assert not IssuedToken.objects.exists()
+
+
+def test_an_assertion_is_spent_by_an_exchange_of_an_unusable_subject_token(agent, oauth, get_token):
+    get_token(agent)
+    assertion = agent.assertion()
+    refused = exchange(oauth, agent, "abc.def.ghi", client_assertion=assertion)
+    assert assert_oauth_error(refused, "invalid_request") == "The subject_token is not a live access token of this portal."
+    again = token_request(oauth, agent, assertion=assertion)
+    assert assert_oauth_error(again, "invalid_client", status=401) == "This client assertion was already used (jti replay)."
+    assert IssuedToken.objects.count() == 1
+
+
+# RFC 8707 section 2 and RFC 8693 section 2.2.2: a target the server will not issue for is
+# invalid_target, whether it is missing, unknown or one of several.
+
+@pytest.mark.parametrize("destination", [{"resource": None}, {"audience": [CRM, CRM]}, {"audience": [CRM, "https://other.example"]}])
+def test_a_destination_missing_or_repeated_is_invalid_target(agent, oauth, crm, grant, destination):
+    grant(agent, crm, ["tickets:read"])
+    if destination.get("audience"):
+        destination = {"resource": None, **destination}
+    response = token_request(oauth, agent, **destination)
+    assert_oauth_error(response, "invalid_target")
+    assert not IssuedToken.objects.exists()
 
 
 # RFC 8693 section 2.1: actor_token_type "is REQUIRED when the actor_token parameter is present

@@ -157,7 +157,7 @@ def test_a_client_assertion_presented_as_an_access_token_is_refused(granted, oau
             "client_assertion": granted.assertion(),
         },
     )
-    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert IssuedToken.objects.count() == before
     assert held  # the real token was never the problem
 

@@ -110,13 +110,13 @@ def test_it_refuses_another_clients_token(agent, make_agent, oauth, held, crm, g
     thief = make_agent()
     grant(thief, crm, ["tickets:read"])
     response = exchange(oauth, thief, held["access_token"], scope="tickets:read")
-    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
 def test_it_refuses_a_revoked_subject_token(agent, oauth, held, alice):
     token_revoke(token=IssuedToken.objects.get(), actor=alice)
     response = exchange(oauth, agent, held["access_token"])
-    assert response.json()["error"] == "invalid_grant"
+    assert response.json()["error"] == "invalid_request"
 
 
 def test_revoking_the_parent_revokes_the_children(agent, oauth, held, alice):

@@ -6,6 +6,8 @@ an empty or HTML page, which an OAuth client cannot read."""
 import functools
 import re
 
+from django.http import QueryDict
+
 from nhiportal.conf import nhi_setting
 from nhiportal.nul_bytes import UNREADABLE, UNREADABLE_ERRORS
 
@@ -42,7 +44,19 @@ def form(request):
     except UNREADABLE_ERRORS:
         raise OAuthError(INVALID_REQUEST, UNREADABLE) from None
     _refuse_http_authentication(request)
-    return post
+    return _without_empty_values(post)
+
+
+def _without_empty_values(post):
+    """RFC 6749 section 3.2: "Parameters sent without a value MUST be treated as if they were
+    omitted from the request." (resource= beside an audience, say, or requested_token_type=)."""
+    if all(value for _name, values in post.lists() for value in values):
+        return post  # the usual request: nothing to copy
+    kept = QueryDict(mutable=True)
+    for name, values in post.lists():
+        if values := [value for value in values if value]:
+            kept.setlist(name, values)
+    return kept
 
 
 def _refuse_http_authentication(request) -> None:

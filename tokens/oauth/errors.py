@@ -1,10 +1,11 @@
 """RFC 6749 section 5.2 error responses, shared by every OAuth endpoint."""
 
+import re
+
 from django.http import JsonResponse
 
 INVALID_REQUEST = "invalid_request"
 INVALID_CLIENT = "invalid_client"
-INVALID_GRANT = "invalid_grant"
 UNAUTHORIZED_CLIENT = "unauthorized_client"
 UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
 INVALID_SCOPE = "invalid_scope"
@@ -35,6 +36,18 @@ class OAuthError(Exception):
         self.members = members
 
 
+# RFC 6749 section 5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ). Descriptions
+# may quote what the caller sent (a field name, a parser's message), so anything else in one
+# is replaced as it is answered: quotes and backslashes by their look-alikes, the rest by "?".
+_DESCRIPTION_LOOKALIKES = str.maketrans({'"': "'", "\\": "/", "\t": " ", "\n": " ", "\r": " "})
+_OUTSIDE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5B\x5D-\x7E]")
+
+
+def description_text(description: str) -> str:
+    """`description` in the characters an error_description may hold."""
+    return _OUTSIDE_DESCRIPTION.sub("?", description.translate(_DESCRIPTION_LOOKALIKES))
+
+
 def no_store(response):
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
@@ -45,7 +58,7 @@ def error_response(error: OAuthError) -> JsonResponse:
     # invalid_client answers 401 (RFC 6749 section 5.2 allows it). A client that authenticated in
     # the body (private_key_jwt) gets no WWW-Authenticate challenge: it used no HTTP scheme. One
     # that sent an Authorization header gets one in its scheme (endpoint.form adds it).
-    response = JsonResponse({"error": error.error, "error_description": error.description, **error.members}, status=error.status)
+    response = JsonResponse({"error": error.error, "error_description": description_text(error.description), **error.members}, status=error.status)
     for name, value in error.headers.items():
         response[name] = value
     return no_store(response)

@@ -55,9 +55,12 @@ def scopes_param(post) -> list[str]:
 
 def destination_param(post) -> str | None:
     """One destination: `resource` (RFC 8707) or `audience` (RFC 8693), or both naming the same."""
-    resources = post.getlist("resource")
-    audience = unique_param(post, "audience")
-    named = set(resources) | ({audience} if audience else set())
+    resources, audiences = post.getlist("resource"), post.getlist("audience")
+    if len(audiences) > 1:
+        # RFC 8693 allows several audiences; a token here serves one: invalid_target, as for
+        # several resources (RFC 8693 section 2.2.2).
+        raise OAuthError(INVALID_TARGET, "Name one destination per token: send audience once.")
+    named = set(resources) | set(audiences)
     if len(named) > 1:
         raise OAuthError(INVALID_TARGET, "Name one destination per token (resource or audience).")
     return named.pop() if named else None

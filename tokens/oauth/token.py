@@ -4,19 +4,20 @@ import functools
 import hashlib
 
 from django.conf import settings
+from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 
 from inventory.networks import canonical
-from nhiportal import prepared_sql
+from nhiportal import prepared_sql, sqlite_wal
 from nhiportal.conf import nhi_setting
 
 from ..dpop import InvalidProof, NonceRequired, Nonces, check_proof
 from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
-from .client_auth import authenticate_agent
+from .client_auth import AuthenticatedClient, authenticate_agent, consume
 from .endpoint import form, post_only
-from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, USE_DPOP_NONCE, OAuthError, error_response, no_store
+from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, SLOW_DOWN, UNSUPPORTED_GRANT_TYPE, USE_DPOP_NONCE, OAuthError, error_response, no_store
 from .metadata import assertion_audiences, endpoint_url
 from .params import authorization_details_param, destination_param, scopes_param, task_id_param, ttl_param, unique_param
 
@@ -96,7 +97,19 @@ def _token(request):
     return response
 
 
+def _spend(client: AuthenticatedClient) -> None:
+    """Spend the assertion of a request refused after it authenticated (a bad parameter, an
+    unusable subject_token, a refusal by policy): an assertion is accepted once, whatever its
+    request came to, so a copy of it left in a proxy's or client's log gets nothing."""
+    with sqlite_wal.writer_queue.held(prepared_sql.db()), transaction.atomic():
+        try:
+            consume(client)
+        except OAuthError:
+            pass  # spent already: a refusal decided under the identity lock commits its jti
+
+
 def _answer(request, nonces):
+    client = None
     try:
         post = form(request)
         grant_type = unique_param(post, "grant_type")
@@ -121,5 +134,9 @@ def _answer(request, nonces):
                 jkt=jkt,
             ).response()
     except OAuthError as error:
+        # A rate-limit refusal writes nothing, by design (it sheds load): the agent may send
+        # the same request again after Retry-After.
+        if client is not None and error.error != SLOW_DOWN:
+            _spend(client)
         return error_response(error)
     return no_store(JsonResponse(body))
