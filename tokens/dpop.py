@@ -136,7 +136,7 @@ def check_proof(proof, *, method: str, urls, now: float | None = None, access_to
     if alg not in ALGORITHMS:
         raise InvalidProof(f"The DPoP proof must be signed with one of {', '.join(SIGNING_ALGORITHMS)}.")
     try:
-        key = parse_public_jwk(header.get("jwk") if isinstance(header.get("jwk"), dict) else "")
+        key = parse_public_jwk(header.get("jwk") if isinstance(header.get("jwk"), dict) else "", proof_alg=alg)
     except ValidationError as error:
         if error.code == "private_key":
             raise InvalidProof("The DPoP proof's jwk holds a private key: send the public key only, and replace this one.") from None

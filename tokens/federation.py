@@ -108,6 +108,26 @@ def _jwks_uri(value: str) -> str:
     return value
 
 
+def _audience(value: str, issuer: str) -> str:
+    """The aud the issuer's tokens must carry here; empty: the portal's token endpoint or issuer.
+
+    Another name (api://nhi-portal, say) is taken as well: RFC 7523 lets an authorization
+    server be known by such a name, and a workload asks its platform for a token naming it
+    (GitHub's getIDToken(audience), a projected token's audience). It is safe while the
+    platform issues tokens under that name for the portal alone, which the admin vouches for
+    as for the issuer's keys. The issuer's own URL never is: a Kubernetes pod's default
+    service account token names it, and pods hand that token to whatever they call.
+    """
+    value = (value or "").strip()
+    if value and value.rstrip("/") == issuer.rstrip("/"):
+        raise ValidationError({"audience": (
+            "This is the issuer itself, which the platform's own tokens name (a pod's default token, say): "
+            "any workload could present those here. Give a name only the portal takes, such as api://nhi-portal, "
+            "or leave it empty for this portal's token endpoint or issuer."
+        )})
+    return value
+
+
 def _max_age(value) -> int:
     if not isinstance(value, int) or not MIN_AGE <= value <= MAX_AGE:
         raise ValidationError({"max_age": f"Between {MIN_AGE} and {MAX_AGE} seconds."})
@@ -141,12 +161,13 @@ def federated_issuer_create(
 ) -> FederatedIssuer:
     """Trust an OIDC issuer's workload tokens, for the identities whose credentials name it."""
     issuer = _issuer(issuer)
+    audience = _audience(audience, issuer)
     if FederatedIssuer.objects.filter(issuer=issuer).exists():
         raise ValidationError({"issuer": "This issuer is already registered."})
     keys, endpoint, fetched = _keys(issuer, jwks, _jwks_uri(bundle_endpoint))
     now = timezone.now()
     held = FederatedIssuer(
-        name=(name or "").strip(), issuer=issuer, audience=(audience or "").strip(), jwks=keys, bundle_endpoint=endpoint,
+        name=(name or "").strip(), issuer=issuer, audience=audience, jwks=keys, bundle_endpoint=endpoint,
         bundle_fetched_at=now if fetched else None, max_age=_max_age(max_age), reusable=bool(reusable),
         created_by=actor if getattr(actor, "pk", None) else None, created_at=now, updated_at=now,
     )
@@ -166,12 +187,13 @@ def federated_issuer_update(
     the keys held, which the sweep fetches again anyway, so an outage there blocks no edit."""
     held = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)
     before, keys_held = _snapshot(held), held.jwks
+    audience = _audience(audience, held.issuer)
     jwks_uri, fetched = _jwks_uri(bundle_endpoint), False
     if jwks not in (None, "", {}) or not jwks_uri or jwks_uri != held.bundle_endpoint:
         held.jwks, held.bundle_endpoint, fetched = _keys(held.issuer, jwks, jwks_uri)
     if fetched:
         held.bundle_fetched_at, held.bundle_error, held.refresh_hint = timezone.now(), "", None
-    held.name, held.audience = (name or "").strip(), (audience or "").strip()
+    held.name, held.audience = (name or "").strip(), audience
     held.max_age, held.reusable = _max_age(max_age), bool(reusable)
     # The keys by what they are, not only their kids: other keys under the same kids (a
     # rotation that kept its names) are a change to save and record.

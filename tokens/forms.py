@@ -38,7 +38,8 @@ class ServiceForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text=(
             "Optional. The service's public key, if it calls /oauth/introspect: it signs a private_key_jwt "
-            "assertion with client_id = its audience. Leave empty for offline verification only."
+            "assertion with client_id = its audience (RS256 for an RSA key, unless its JWK says \"alg\": \"PS256\"). "
+            "Leave empty for offline verification only."
         ),
     )
 
@@ -187,7 +188,9 @@ class JWKCredentialForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text=(
             "A public JWK (EC P-256, Ed25519, or RSA of 2048 bits or more), or a PEM public key. "
-            "Never paste the private key: keep it with the agent."
+            "Never paste the private key: keep it with the agent. The key is used with one algorithm: "
+            'its "alg" if the JWK has one, else ES256, EdDSA, or RS256 for RSA; '
+            'an agent that signs PS256 registers its RSA key with "alg": "PS256" (a PEM key cannot say so).'
         ),
     )
 

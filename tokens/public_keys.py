@@ -4,6 +4,10 @@ services' introspection keys. Validated once on the way in, parsed once per proc
 Only asymmetric public keys are accepted: EC P-256 (ES256), Ed25519 (EdDSA) and RSA of
 2048 bits or more (RS256, PS256). Anything carrying a private part is refused before it
 can be stored, with an error that says so and never echoes the key.
+
+Each key verifies under exactly one algorithm (RFC 8725 section 3.1): the one its JWK names
+in "alg", else its type's default (RS256 for RSA). An RSA key signs PS256 only when its JWK
+says "alg": "PS256".
 """
 
 import base64
@@ -25,8 +29,15 @@ PUBLIC_MEMBERS = {
     "OKP": ("kty", "crv", "x"),
     "RSA": ("kty", "e", "n"),
 }
-# For an Ed25519 key, "EdDSA" and RFC 9864's "Ed25519" name the same signature.
+# What a key of each type may name as its "alg" (and so what the portal verifies at all).
 ALGORITHMS = {"EC": ("ES256",), "OKP": ("EdDSA", "Ed25519"), "RSA": ("RS256", "PS256")}
+# The one algorithm of a key whose JWK names none. RS256 for RSA: what JWT libraries sign with
+# an RSA key unless told otherwise. Stored keys are left as they were registered: one without
+# alg, taken under both RSA algorithms before this rule, now verifies RS256 only (a data
+# migration could not know which of the two an agent signs with).
+DEFAULT_ALGORITHM = {"EC": "ES256", "OKP": "EdDSA", "RSA": "RS256"}
+# For an Ed25519 key, "EdDSA" and RFC 9864's "Ed25519" name the same signature: one algorithm, two names.
+SAME_ALGORITHM = {"EdDSA": ("EdDSA", "Ed25519"), "Ed25519": ("EdDSA", "Ed25519")}
 MIN_RSA_BITS = 2048
 PRIVATE_KEY_REFUSED = (
     "This is a private key. Paste the public key only; nothing was stored. "
@@ -72,12 +83,16 @@ def looks_private(text) -> bool:
 class PublicKey:
     jwk: dict  # public members, plus kid, alg and use when given
     key: object  # the cryptography public key, ready for PyJWT
-    algorithms: tuple[str, ...]
+    algorithms: tuple[str, ...]  # the names of its one algorithm (two for EdDSA, one otherwise)
     thumbprint: str  # RFC 7638
 
     @property
     def kid(self) -> str:
         return self.jwk.get("kid", "")
+
+    @property
+    def algorithm(self) -> str:
+        return self.algorithms[0]
 
 
 def _b64(data: bytes) -> str:
@@ -127,8 +142,13 @@ def _as_dict(value) -> dict:
     return data
 
 
-def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
-    """Validate a public JWK (dict, JSON text or a PEM public key); refuse private keys."""
+def parse_public_jwk(value, *, require_kid: bool = False, proof_alg: str | None = None) -> PublicKey:
+    """Validate a public JWK (dict, JSON text or a PEM public key); refuse private keys.
+
+    proof_alg: for a key that arrives inside the proof it verifies (a DPoP proof's jwk, which
+    RFC 9449 lets the client pick afresh for each proof), the proof's alg stands in for an
+    "alg" the JWK does not name, when it fits the key type. Registered keys never take it.
+    """
     data = _as_dict(value)
     if has_private_members(data):
         raise ValidationError(PRIVATE_KEY_REFUSED, code="private_key")
@@ -144,11 +164,13 @@ def parse_public_jwk(value, *, require_kid: bool = False) -> PublicKey:
         raise ValidationError(f"The key lacks its {', '.join(missing)} member(s).", code="invalid")
     if data.get("use") not in (None, "sig"):
         raise ValidationError("The key's \"use\" must be \"sig\".", code="invalid")
-    algorithms = ALGORITHMS[kty]
     if "alg" in data:
-        if data["alg"] not in algorithms:
-            raise ValidationError(f"A {kty} key signs with {' or '.join(algorithms)}, not {data['alg']!s:.20}.", code="alg")
-        algorithms = ALGORITHMS["OKP"] if kty == "OKP" else (data["alg"],)
+        if data["alg"] not in ALGORITHMS[kty]:
+            raise ValidationError(f"A {kty} key signs with {' or '.join(ALGORITHMS[kty])}, not {data['alg']!s:.20}.", code="alg")
+        alg = data["alg"]
+    else:
+        alg = proof_alg if proof_alg in ALGORITHMS[kty] else DEFAULT_ALGORITHM[kty]
+    algorithms = SAME_ALGORITHM.get(alg, (alg,))
     if require_kid and not data.get("kid"):
         raise ValidationError("Every key in the bundle needs a \"kid\".", code="invalid")
     public = {m: data[m] for m in PUBLIC_MEMBERS[kty]}

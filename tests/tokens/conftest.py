@@ -76,6 +76,8 @@ def make_agent(make_identity, alice):
         identity = make_identity(owner, credential=False, **fields)
         private_key = new_private_key(alg)
         members = {"kid": kid} if kid else {}
+        if alg == "PS256":  # an RSA key is used with RS256 unless its JWK names another algorithm
+            members["alg"] = alg
         credential = credential_add_jwk(actor=owner, identity=identity, jwk=public_jwk(private_key, **members))
         if activate:
             identity = identity_activate(actor=owner, identity=identity)

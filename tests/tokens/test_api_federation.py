@@ -63,3 +63,14 @@ def test_an_owner_adds_a_federated_credential_over_the_api(client_for, sam, alic
         "federated", GITHUB, SUBJECT, {"repository_owner": "acme"}
     )
     assert WorkloadCredential.objects.get(identity=identity).federated_issuer == issuer
+
+
+def test_the_api_refuses_the_issuers_own_url_as_the_audience(client_for, sam, jwks):
+    call = api(client_for, sam)
+    created = call("post", "federated-issuers/", {"name": "GitHub Actions", "issuer": GITHUB, "audience": GITHUB, "jwks": jwks})
+    assert created.status_code == 400 and "the issuer itself" in created.json()["audience"][0]
+    issuer = federated_issuer_create(actor=sam, name="GitHub Actions", issuer=GITHUB, jwks=jwks)
+    changed = call("patch", f"federated-issuers/{issuer.pk}/", {"audience": GITHUB})
+    assert changed.status_code == 400 and "audience" in changed.json()
+    issuer.refresh_from_db()
+    assert issuer.audience == ""

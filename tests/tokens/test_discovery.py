@@ -27,3 +27,9 @@ def test_discovery_is_read_only(oauth, db):
     assert oauth.post("/.well-known/oauth-authorization-server").status_code == 405
     assert oauth.post("/oauth/jwks.json").status_code == 405
     assert oauth.get("/oauth/token").status_code == 405
+
+
+def test_discovery_lists_every_algorithm_a_client_key_may_be_registered_for(oauth, db):
+    # Each key is used with one algorithm, but an RSA key registered with "alg": "PS256" signs PS256.
+    metadata = oauth.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["token_endpoint_auth_signing_alg_values_supported"] == ["ES256", "Ed25519", "EdDSA", "PS256", "RS256"]

@@ -76,6 +76,23 @@ def test_a_proof_with_the_token_request_binds_the_token_to_that_key(oauth, grant
     assert PolicyDecision.objects.get(action="issue").request["context"]["sender_constrained"] is True
 
 
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_a_proof_with_an_rsa_key_signs_with_the_algorithm_the_proof_names(oauth, granted, alg):
+    # The proof carries its own key, and RFC 9449 lets the client choose the algorithm per proof:
+    # a registered key's one-algorithm rule (tokens/public_keys.py) does not tie it.
+    holder = Holder(alg)
+    response = dpop_token(oauth, granted, holder.proof())
+    assert response.status_code == 200, response.content
+    assert claims_of(response.json()["access_token"])["cnf"] == {"jkt": holder.jkt}
+
+
+def test_a_proof_key_that_names_its_alg_verifies_under_that_alg_only(oauth, granted):
+    holder = Holder("PS256")
+    response = dpop_token(oauth, granted, holder.proof(jwk={**holder.jwk, "alg": "RS256"}))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_dpop_proof"
+    assert not IssuedToken.objects.exists()
+
+
 def test_without_a_proof_the_token_is_a_bearer_token(oauth, granted):
     body = token_request(oauth, granted).json()
     assert body["token_type"] == "Bearer" and "cnf" not in claims_of(body["access_token"])

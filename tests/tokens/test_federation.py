@@ -17,9 +17,9 @@ from tokens.federation import federated_issuer_create, federated_issuer_update
 from tokens.models import FederatedIssuer, IssuedToken, UsedAssertion, WorkloadCredential
 from tokens.trust_bundles import trust_bundles_refresh
 
-from .conftest import TOKEN_URL, new_private_key, public_jwk
+from .conftest import ISSUER, TOKEN_URL, new_private_key, public_jwk
 from .json_server import JsonServer
-from .test_spiffe import request_with
+from .test_spiffe import request_with, spiffe_request
 
 GITHUB = "https://token.actions.example.com"
 SUBJECT = "repo:acme/agents:environment:production"
@@ -49,11 +49,11 @@ def pipeline(make_identity, alice, issuer, crm, grant):
     return identity
 
 
-def workload_token(key, *, iss=GITHUB, sub=SUBJECT, aud=TOKEN_URL, kid="gh-1", lifetime=240, **claims):
+def workload_token(key, *, iss=GITHUB, sub=SUBJECT, aud=TOKEN_URL, kid="gh-1", lifetime=240, alg="ES256", **claims):
     now = int(time.time())
     payload = {"iss": iss, "sub": sub, "aud": aud, "iat": now, "exp": now + lifetime, "repository_owner": "acme", **claims}
     payload = {k: v for k, v in payload.items() if v is not None}
-    return jwt.encode(payload, key, algorithm="ES256", headers={"kid": kid, "typ": "JWT"})
+    return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid, "typ": "JWT"})
 
 
 def test_a_workload_token_of_a_registered_issuer_gets_the_identity_a_token(oauth, pipeline, platform_key):
@@ -376,3 +376,40 @@ def test_the_sweep_records_a_key_swapped_under_the_same_kid(sam, oidc_issuer):
     event = AuditEvent.objects.get(action="federated_issuer.keys_refresh")
     assert event.before["kids"] == event.after["kids"] == ["k1"]
     assert event.before["keys"] != event.after["keys"]
+
+
+def test_an_issuers_rsa_key_without_alg_verifies_rs256_tokens_only(oauth, pipeline, issuer, sam):
+    platform = new_private_key("RS256")
+    federated_issuer_update(
+        actor=sam, federated_issuer=issuer, name=issuer.name, audience="", jwks={"keys": [public_jwk(platform, kid="gh-rsa")]},
+        max_age=300, reusable=False,
+    )
+    response = request_with(oauth, workload_token(platform, kid="gh-rsa", alg="PS256", jti=uuid.uuid4().hex))
+    assert response.status_code == 401 and response.json()["error_description"] == "Unknown client or key."
+    refusal = WorkloadCredential.objects.get(identity=pipeline).refusal
+    assert "used with RS256 only" in refusal and 'the issuer\'s JWKS must say "alg": "PS256"' in refusal
+    assert request_with(oauth, workload_token(platform, kid="gh-rsa", alg="RS256", jti=uuid.uuid4().hex)).status_code == 200
+
+
+def test_a_workload_token_is_not_a_jwt_spiffe_assertion(oauth, pipeline, platform_key):
+    response = spiffe_request(oauth, workload_token(platform_key, aud=ISSUER, jti=uuid.uuid4().hex), client_id=str(pipeline.pk))
+    assert response.status_code == 401 and "jwt-spiffe" in response.json()["error_description"]
+    assert not IssuedToken.objects.exists()
+
+
+@pytest.mark.parametrize("audience", [GITHUB, GITHUB + "/"])
+def test_an_issuer_cannot_take_its_own_url_as_the_audience(sam, issuer, platform_key, audience):
+    # The platform's own tokens name it (a pod's default token names the API server): any
+    # workload's token for the platform would pass here.
+    with pytest.raises(ValidationError) as error:
+        federated_issuer_update(
+            actor=sam, federated_issuer=issuer, name=issuer.name, audience=audience, jwks=issuer.jwks, max_age=300, reusable=False,
+        )
+    assert "the issuer itself" in error.value.message_dict["audience"][0]
+    issuer.refresh_from_db()
+    assert issuer.audience == ""
+    cluster = "https://k8s.example.com"
+    with pytest.raises(ValidationError) as error:
+        federated_issuer_create(actor=sam, name="Cluster", issuer=cluster, audience=cluster, jwks={"keys": [public_jwk(platform_key, kid="k1")]})
+    assert "audience" in error.value.message_dict
+    assert list(FederatedIssuer.objects.values_list("issuer", flat=True)) == [GITHUB]

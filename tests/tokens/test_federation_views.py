@@ -121,3 +121,13 @@ def test_an_outsider_cannot_add_a_federated_credential(client_for, charlie, alic
     assert client.get(url).status_code == 404
     assert client.post(url, {"federated_issuer": issuer.pk, "subject": SUBJECT}).status_code == 404
     assert not WorkloadCredential.objects.filter(identity=identity).exists()
+
+
+def test_the_issuer_form_refuses_the_issuers_own_url_as_the_audience_next_to_the_field(client_for, sam, issuer):
+    response = client_for(sam).post(
+        f"/federated-issuers/{issuer.pk}/",
+        {"name": issuer.name, "audience": issuer.issuer, "jwks": json.dumps(issuer.jwks), "max_age": 300},
+    )
+    assert response.status_code == 400 and "the issuer itself" in response.context["form"].errors["audience"][0]
+    issuer.refresh_from_db()
+    assert issuer.audience == ""

@@ -11,10 +11,36 @@ from tokens.public_keys import parse_jwks, parse_public_jwk
 from .conftest import new_private_key, public_jwk
 
 
-@pytest.mark.parametrize("alg, expected", [("ES256", ("ES256",)), ("EdDSA", ("EdDSA", "Ed25519")), ("RS256", ("RS256", "PS256"))])
+# Without "alg", each key type's one algorithm (RFC 8725 section 3.1); EdDSA under both its names.
+@pytest.mark.parametrize("alg, expected", [("ES256", ("ES256",)), ("EdDSA", ("EdDSA", "Ed25519")), ("RS256", ("RS256",))])
 def test_it_accepts_the_three_key_types(alg, expected):
     key = parse_public_jwk(public_jwk(new_private_key(alg)))
     assert key.algorithms == expected and len(key.thumbprint) == 43
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_an_rsa_key_is_used_with_the_one_algorithm_its_jwk_names(alg):
+    key = parse_public_jwk({**public_jwk(new_private_key("RS256")), "alg": alg})
+    assert key.algorithms == (alg,) and key.jwk["alg"] == alg
+
+
+def test_an_rsa_pem_key_is_used_with_rs256_only():
+    pem = new_private_key("RS256").public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert parse_public_jwk(pem.decode()).algorithms == ("RS256",)
+
+
+def test_a_bundles_rsa_keys_are_used_with_rs256_unless_they_name_ps256():
+    rsa_key = new_private_key("RS256")
+    bundle = parse_jwks({"keys": [public_jwk(rsa_key, kid="plain"), public_jwk(new_private_key("RS256"), kid="pss", alg="PS256")]})
+    assert (bundle["plain"].algorithms, bundle["pss"].algorithms) == (("RS256",), ("PS256",))
+
+
+def test_a_proofs_own_key_takes_the_proofs_algorithm_only_when_its_jwk_names_none():
+    # A DPoP proof carries its key, and RFC 9449 lets the client choose the algorithm per proof.
+    plain = public_jwk(new_private_key("RS256"))
+    assert parse_public_jwk(plain, proof_alg="PS256").algorithms == ("PS256",)
+    assert parse_public_jwk({**plain, "alg": "RS256"}, proof_alg="PS256").algorithms == ("RS256",)
+    assert parse_public_jwk(plain, proof_alg="ES256").algorithms == ("RS256",)  # not the key's type: its default
 
 
 def test_it_accepts_a_pem_public_key():

@@ -222,3 +222,25 @@ def test_a_registered_kid_with_a_signature_that_does_not_verify_sounds_like_an_u
     WorkloadCredential.objects.filter(pk=credential.pk).update(refused_at=None)
     refused(token_request(oauth, granted, assertion=granted.assertion(key=new_private_key("RS256"), alg="RS256")))
     assert WorkloadCredential.objects.get(pk=credential.pk).refusal == "The client assertion's algorithm does not match the registered key."
+
+
+def test_an_rsa_key_registered_without_alg_is_used_with_rs256_only_and_tells_the_owners_why(make_agent, oauth, crm, grant):
+    # RFC 8725 section 3.1: one algorithm per key. The key is never tried under PS256, so the
+    # caller hears what it hears for an unknown key; the owners read what to do.
+    agent = make_agent(alg="RS256")
+    grant(agent, crm, ["tickets:read"])
+    credential = WorkloadCredential.objects.get(identity=agent.identity)
+    assert "alg" not in credential.public_jwk
+    assert refused(token_request(oauth, agent, assertion=agent.assertion(alg="PS256"))) == "Unknown client or key."
+    refusal = WorkloadCredential.objects.get(pk=credential.pk).refusal
+    assert "used with RS256 only" in refusal and 'register a new key whose JWK says "alg": "PS256"' in refusal
+    assert token_request(oauth, agent).status_code == 200
+
+
+def test_an_rsa_key_registered_for_ps256_refuses_rs256(make_agent, oauth, crm, grant):
+    agent = make_agent(alg="PS256")
+    grant(agent, crm, ["tickets:read"])
+    assert WorkloadCredential.objects.get(identity=agent.identity).public_jwk["alg"] == "PS256"
+    assert refused(token_request(oauth, agent, assertion=agent.assertion(alg="RS256"))) == "Unknown client or key."
+    assert "used with PS256 only" in WorkloadCredential.objects.get(identity=agent.identity).refusal
+    assert token_request(oauth, agent).status_code == 200

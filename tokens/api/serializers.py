@@ -325,7 +325,11 @@ class CredentialCreateSerializer(serializers.Serializer):
 
     identity = serializers.UUIDField()
     label = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    jwk = serializers.JSONField(required=False)
+    jwk = serializers.JSONField(
+        required=False,
+        help_text='A public JWK. It verifies one algorithm: its "alg", else ES256, EdDSA, or RS256 for RSA '
+        '(an RSA key for PS256 says "alg": "PS256").',
+    )
     spiffe_id = serializers.CharField(max_length=255, required=False)
     federated_issuer = serializers.PrimaryKeyRelatedField(
         queryset=FederatedIssuer.objects.all(), required=False, help_text="With subject: the federated issuer's id."

@@ -1,8 +1,16 @@
 """Client authentication: private_key_jwt (RFC 7523) for agents and services, JWT-SVIDs for
 SPIFFE, and federated workload tokens (an OIDC issuer's, as tokens/federation.py trusts them).
 
+Two assertion types. jwt-bearer (RFC 7523) takes an agent's own assertion, a platform's
+token, and, as the portal took them before the SPIFFE profile existed, JWT-SVIDs: those lack
+the iss and jti RFC 7523 asks for, and their sub is a SPIFFE ID, not the client_id; clients
+already send them so, and the checks below stand in (the trust domain's keys, the SPIFFE ID
+registered to one identity, single use). jwt-spiffe (draft-ietf-oauth-spiffe-client-auth)
+is the type made for a JWT-SVID as it is, and takes nothing else.
+
 RFC 8725 in practice: the algorithm comes from the registered key, never from the token
-(so "none", HS256-with-the-public-key and algorithm swaps fail); keys are looked up only
+(so "none", HS256-with-the-public-key and algorithm swaps fail), and each key has exactly
+one (tokens/public_keys.py: its JWK's alg, else its type's default); keys are looked up only
 among the ones registered here, so jku, x5u, x5c and jwk headers are never fetched or
 trusted; the typ header keeps access tokens from passing as client assertions; exp is
 required and near; each jti is accepted once (UsedAssertion's unique insert).
@@ -20,16 +28,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from nhiportal import prepared_sql
+from nhiportal.conf import nhi_setting
 
 from .. import hot_path
 from ..federation import WILDCARD, subject_matches
 from ..jws import LATEST, ClaimsError, CompactJWS, JWSError, check_claims, parse
 from ..models import CredentialKind, FederatedIssuer, Service, UsedAssertion, WorkloadCredential
-from ..public_keys import KeyCache, PublicKey, parse_jwks, parse_public_jwk
+from ..public_keys import ALGORITHMS, KeyCache, PublicKey, parse_jwks, parse_public_jwk
 from .errors import INVALID_CLIENT, OAuthError
 from .params import unique_param
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SPIFFE_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe"
+AGENT_ASSERTION_TYPES = (ASSERTION_TYPE, SPIFFE_ASSERTION_TYPE)
 MAX_LIFETIME = 300  # seconds an assertion may be valid ahead
 LEEWAY = 30
 ACCEPTED_TYP = ("jwt", "jose", "client-authentication+jwt", "")
@@ -68,16 +79,18 @@ def _fail(description: str) -> OAuthError:
     return OAuthError(INVALID_CLIENT, description)
 
 
-def _assertion(post) -> str:
+def _assertion(post, types=(ASSERTION_TYPE,)) -> tuple[str, str]:
+    """The assertion's type (one of `types`) and the assertion."""
     # RFC 6749 section 3.2: each parameter at most once (invalid_request otherwise). Checked
     # here, before any of them is read, so that post.get() below never picks one of two.
     assertion_type, assertion = unique_param(post, "client_assertion_type"), unique_param(post, "client_assertion")
     unique_param(post, "client_id")
-    if assertion_type != ASSERTION_TYPE or not assertion:
-        raise _fail(f"Authenticate with private_key_jwt: client_assertion_type={ASSERTION_TYPE} and a client_assertion.")
+    if assertion_type not in types or not assertion:
+        svid = f" (or {SPIFFE_ASSERTION_TYPE} for a JWT-SVID)" if SPIFFE_ASSERTION_TYPE in types else ""
+        raise _fail(f"Authenticate with private_key_jwt: client_assertion_type={ASSERTION_TYPE}{svid} and a client_assertion.")
     if len(assertion) > MAX_ASSERTION_CHARS:
         raise _fail("The client assertion is too large.")
-    return assertion
+    return assertion_type, assertion
 
 
 def _parsed(assertion: str) -> CompactJWS:
@@ -108,26 +121,49 @@ def _unknown(reason: str) -> OAuthError:
     return error
 
 
+# What an owner can do when an assertion used the other algorithm of a key that names none.
+NEW_KEY_WITH_ALG = 'register a new key whose JWK says "alg": "{alg}"'
+
+
+def _wrong_algorithm(key: PublicKey, alg, remedy: str) -> OAuthError:
+    """RFC 8725 section 3.1: a key verifies under its one algorithm only, and the key is never
+    tried under another (not even to word the refusal). The caller hears what it hears for a
+    key that does not exist; the owners read which algorithm the key is used with."""
+    kty = key.jwk["kty"]
+    if alg not in ALGORITHMS[kty]:
+        return _unknown("The client assertion's algorithm does not match the registered key.")
+    if "alg" in key.jwk:
+        return _unknown(f'The key is used with {key.algorithm} only, as the "alg" of its JWK says; the assertion used {alg}.')
+    return _unknown(
+        f'This {kty} key names no "alg", so it is used with {key.algorithm} only (RFC 8725). '
+        f"To sign with {alg}, {remedy.format(alg=alg)}."
+    )
+
+
 def _verify(
     jws: CompactJWS, key: PublicKey, *, audiences: list[str], issuer: str | None, subject: str, max_age: int | None = None,
+    sole_audience: str | None = None, alg_remedy: str = NEW_KEY_WITH_ALG,
 ) -> dict:
     """The claims of a signed assertion. Without max_age its exp must be near, as a client
     assertion's is; with it (a platform's token, whose lifetime the platform sets: six hours
-    for GitHub Actions) it must have been issued (iat) at most max_age seconds ago."""
+    for GitHub Actions) it must have been issued (iat) at most max_age seconds ago.
+    sole_audience: aud must be that value and no other (a jwt-spiffe JWT-SVID's)."""
     alg = jws.header.get("alg")
     if alg not in key.algorithms:
-        raise _unknown("The client assertion's algorithm does not match the registered key.")
+        raise _wrong_algorithm(key, alg, alg_remedy)
     if not jws.verify(key.key, alg):
         raise _unknown("The client assertion's signature does not verify.")
     claims = jws.claims
     now = time.time()
     try:
         check_claims(
-            claims, now=now, leeway=LEEWAY, audiences=audiences, issuer=issuer, subject=subject,
+            claims, now=now, leeway=LEEWAY, audiences=None if sole_audience else audiences, issuer=issuer, subject=subject,
             require=("exp", "sub", "aud") + (("iss",) if issuer else ()) + (("iat",) if max_age else ()),
         )
     except ClaimsError as e:
         raise _fail(CLAIM_PROBLEMS.get(e.problem, f"The client assertion's {e.claim!r} claim is {e.problem}.")) from None
+    if sole_audience and claims["aud"] not in (sole_audience, [sole_audience]):
+        raise _fail(f"A JWT-SVID sent as jwt-spiffe names this portal's issuer ({sole_audience}) as its only audience (aud).")
     if max_age is None and claims["exp"] - now > MAX_LIFETIME + LEEWAY:
         raise _fail(f"The client assertion must expire within {MAX_LIFETIME} seconds.")
     if max_age is not None and now - claims["iat"] > max_age + LEEWAY:
@@ -275,7 +311,12 @@ def platform_token(token: str) -> PlatformToken | None:
     return PlatformToken(issuer, matching[0], jws.claims, leaked_key(jws)) if matching else None
 
 
-def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
+def _authenticate_svid(
+    jws: CompactJWS, post, audiences, address: str, *, sole_audience: str | None = None,
+) -> AuthenticatedClient:
+    """A JWT-SVID of a registered trust domain, for the identity its SPIFFE ID is registered to.
+    Its iss is not read (the trust domain's bundle vouches for it, keyed by the SPIFFE ID's
+    trust domain, never found from iss); without a jti the SVID itself is single-use."""
     spiffe_id = jws.claims["sub"]
     credential = (
         WorkloadCredential.objects.select_related("trust_domain")
@@ -295,7 +336,10 @@ def _authenticate_svid(jws: CompactJWS, post, audiences, address: str) -> Authen
     except ValidationError:  # a bundle stored before the portal checked what it checks now
         raise _fail("Unknown client or key.") from None
     try:
-        verified = _verify(jws, _bundle_key(jws, bundle), audiences=audiences, issuer=None, subject=spiffe_id)
+        verified = _verify(
+            jws, _bundle_key(jws, bundle), audiences=audiences, issuer=None, subject=spiffe_id, sole_audience=sole_audience,
+            alg_remedy='the trust domain\'s bundle must say "alg": "{alg}" for it',
+        )
         replay_key, replay_expires = _single_use(client_id, verified, jws)  # SPIRE may leave jti out
     except OAuthError as error:
         raise _refused(error, credential.pk) from None
@@ -308,7 +352,8 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
     """A workload token of a registered OIDC issuer, for the identity whose federated
     credential names its subject. Its audience is the one the issuer was registered with (a
     GitHub Actions or Kubernetes token names the audience it was asked for), or else the
-    portal's, as for a client assertion."""
+    portal's, as for a client assertion. An audience other than the portal's own is safe for
+    the reasons tokens/federation.py gives (_audience), which refuses the issuer's own URL."""
     claims = jws.claims
     issuer = FederatedIssuer.objects.filter(issuer=claims["iss"], distrusted_at__isnull=True).first()
     subject = claims.get("sub")
@@ -337,6 +382,7 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
         verified = _verify(
             jws, _bundle_key(jws, keys), audiences=[issuer.audience] if issuer.audience else audiences,
             issuer=issuer.issuer, subject=subject, max_age=issuer.max_age,
+            alg_remedy='the issuer\'s JWKS must say "alg": "{alg}" for it',
         )
         for name, value in credential.required_claims.items():
             if verified.get(name) != value:
@@ -353,16 +399,32 @@ def _authenticate_federated(jws: CompactJWS, post, audiences, address: str) -> A
     )
 
 
+def _authenticate_jwt_spiffe(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
+    """draft-ietf-oauth-spiffe-client-auth, section 3.1: as a JWT-SVID sent as jwt-bearer, but
+    its aud names the portal's issuer identifier as its sole value, as the draft (after
+    draft-ietf-oauth-rfc7523bis) requires: no token endpoint, no second audience."""
+    return _authenticate_svid(jws, post, audiences, address, sole_audience=nhi_setting("ISSUER"))
+
+
 def authenticate_agent(post, *, audiences: list[str], address: str = "") -> AuthenticatedClient:
     """Check an agent's client assertion (or JWT-SVID). Does not consume its jti: see consume().
 
     A refusal of an assertion that named one of the portal's credentials is noted on it (the
     caller only hears invalid_client): its owners read why on the identity page.
     """
-    jws = _parsed(_assertion(post))
+    assertion_type, assertion = _assertion(post, AGENT_ASSERTION_TYPES)
+    jws = _parsed(assertion)
     subject = jws.claims.get("sub")
     issuer = jws.claims.get("iss")
-    if isinstance(subject, str) and subject.startswith("spiffe://"):
+    is_svid = isinstance(subject, str) and subject.startswith("spiffe://")
+    if assertion_type == SPIFFE_ASSERTION_TYPE:
+        if not is_svid:
+            raise _fail(
+                "A jwt-spiffe client assertion is a JWT-SVID of a registered trust domain, its sub a SPIFFE ID; "
+                f"send other assertions as {ASSERTION_TYPE}."
+            )
+        authenticate = _authenticate_jwt_spiffe
+    elif is_svid:
         authenticate = _authenticate_svid
     # An agent's own assertion is issued by its client_id, which is never a URL.
     elif isinstance(issuer, str) and issuer.startswith(("https://", "http://")):
@@ -384,7 +446,7 @@ def authenticate_service(post, *, audiences: list[str]) -> AuthenticatedService:
     minutes): introspection then stays a read, with no jti row to write per call. Replaying a
     captured one would only tell its holder about tokens for that service's own audience.
     """
-    assertion = _assertion(post)
+    _, assertion = _assertion(post)
     jws = _parsed(assertion)
     client_id = post.get("client_id") or jws.claims.get("iss")
     if not isinstance(client_id, str):

@@ -15,6 +15,8 @@ from ..models import ServiceScope
 from ..public_keys import ALGORITHMS
 from .params import AGENT_TASK
 
+# Every algorithm some key may be registered for; each key is used with exactly one of them
+# (its JWK's "alg", else its type's default: tokens/public_keys.py).
 CLIENT_ASSERTION_ALGORITHMS = sorted({alg for algs in ALGORITHMS.values() for alg in algs})
 # Verifiers may cache the JWKS this long. A key is published as `next` at least one rotation
 # before it signs and stays published as `retiring` until its tokens expired, so a verifier
@@ -58,6 +60,10 @@ def authorization_server_metadata(request):
         "task_end_endpoint": endpoint_url("oauth:task-end"),
         "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
         "response_types_supported": [],  # no authorization endpoint: agents never redirect a browser
+        # JWT-SVIDs sent as client_assertion_type jwt-spiffe (draft-ietf-oauth-spiffe-client-auth)
+        # add nothing here: the draft defines no server metadata and no auth method name, only
+        # client metadata (spiffe_id, spiffe_bundle_endpoint), which here are an identity's SPIFFE
+        # credential and its trust domain's bundle endpoint.
         "token_endpoint_auth_methods_supported": auth["methods"],
         "token_endpoint_auth_signing_alg_values_supported": auth["algs"],
         "introspection_endpoint_auth_methods_supported": auth["methods"],
