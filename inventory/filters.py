@@ -34,6 +34,8 @@ class IdentityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search",
         label="Search",
+        # Longer than any name, purpose or boundary; and SQLite refuses a LIKE past 50,000 bytes.
+        max_length=500,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, purpose, boundary"}),
     )
     kind = django_filters.ChoiceFilter(choices=Kind.choices, empty_label="Any")

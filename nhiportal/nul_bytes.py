@@ -19,6 +19,8 @@ UNREADABLE = (
     "The request body cannot be read: send the parameters form-encoded (application/x-www-form-urlencoded) in UTF-8, "
     "within the size and parameter limits."
 )
+# The API and SCIM take JSON (and the API a multipart upload), not a form.
+UNREADABLE_BODY = "The request body cannot be read: send JSON, or a whole multipart form, in UTF-8 and within the size limits."
 UNREADABLE_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError, BadRequest, UnicodeDecodeError)
 _FORM_BODY = (b"%00", b"\x00")
 _JSON_BODY = (b"\\u0000", b"\x00")
@@ -49,15 +51,15 @@ def _oauth_error(description: str) -> HttpResponse:
     return response
 
 
-def _refusal(path: str) -> HttpResponse:
+def _refusal(path: str, reason: str = REASON) -> HttpResponse:
     if path.startswith("/oauth/"):
-        return _oauth_error(REASON)
+        return _oauth_error(reason)
     if path.startswith("/scim/"):
-        error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidValue", "detail": REASON}
+        error = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidValue", "detail": reason}
         return HttpResponse(json.dumps(error), status=400, content_type="application/scim+json")
     if path.startswith("/api/"):
-        return JsonResponse({"detail": REASON}, status=400)
-    return HttpResponse(render_to_string("400.html", {"reason": REASON}), status=400)
+        return JsonResponse({"detail": reason}, status=400)
+    return HttpResponse(render_to_string("400.html", {"reason": reason}), status=400)
 
 
 class NulBytesMiddleware:
@@ -69,10 +71,14 @@ class NulBytesMiddleware:
             holds_nul = _holds_nul(request)
         except UNREADABLE_ERRORS:
             # Read here before any view, so the OAuth views' own handling of an unreadable body
-            # (tokens/oauth/endpoint.py) never sees the exception: answer in their terms.
-            if request.path_info.startswith("/oauth/"):
+            # (tokens/oauth/endpoint.py) never sees the exception: answer in their terms, and
+            # the API's and SCIM's in theirs (Django's own answer is an HTML page).
+            path = request.path_info
+            if path.startswith("/oauth/"):
                 return _oauth_error(UNREADABLE)
-            raise  # Django's 400 page, as for any other body it cannot read
+            if path.startswith(("/api/", "/scim/")):
+                return _refusal(path, UNREADABLE_BODY)
+            raise  # a page's: Django's 400 page, as for any other body it cannot read
         if holds_nul:
             return _refusal(request.path_info)
         return self.get_response(request)

@@ -32,6 +32,7 @@ class AuditEventFilter(django_filters.FilterSet):
         field_name="action",
         lookup_expr="startswith",
         label="Action",
+        max_length=100,  # longer than any action; and SQLite refuses a LIKE pattern past 50,000 bytes
         widget=forms.TextInput(attrs={"placeholder": "identity. or identity.activate"}),
     )
     actor = django_filters.CharFilter(

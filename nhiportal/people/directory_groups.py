@@ -29,6 +29,9 @@ class DisplayNameTaken(Exception):
 
 
 def _check_display_name(name: str, group=None) -> None:
+    longest = DirectoryGroup._meta.get_field("display_name").max_length
+    if len(name) > longest:  # checked before the lookup below, which SQLite refuses past 50,000 bytes
+        raise ValidationError({"displayName": f"displayName is at most {longest} characters."})
     others = DirectoryGroup.objects.filter(deleted_at__isnull=True, display_name__iexact=name)
     if group is not None:
         others = others.exclude(pk=group.pk)

@@ -32,6 +32,9 @@ def sync_reason(token) -> str:
 def _check_username(username: str, person=None) -> None:
     if not username:
         raise ValidationError({"userName": "userName is required."})
+    longest = get_user_model()._meta.get_field("username").max_length
+    if len(username) > longest:  # checked before the lookup below, which SQLite refuses past 50,000 bytes
+        raise ValidationError({"userName": f"userName is at most {longest} characters."})
     others = get_user_model().objects.filter(username__iexact=username)
     if person is not None:
         others = others.exclude(pk=person.pk)

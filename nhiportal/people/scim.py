@@ -38,6 +38,9 @@ from scim2_models.path.visitor import FilterVisitor
 # The enterprise extension is accepted (Entra and Okta send it) and not kept.
 ScimUser = User[EnterpriseUser]
 MAX_RESULTS = 200
+# No attribute a filter reads keeps more than 255 characters, so a longer value matches no
+# row; nor is it sent as a LIKE pattern, which SQLite refuses past 50,000 bytes (a 500).
+MAX_VALUE_CHARS = 1000
 
 # SCIM attribute (lower case, as the filter names it) -> the person's field. userName and
 # emails compare without case (RFC 7643 section 4.1: caseExact false).
@@ -110,6 +113,8 @@ class QueryFromFilter(FilterVisitor[Q]):
         if node.op == CompareOperator.ne:
             return ~self.visit_comparison(Comparison(attr_path=node.attr_path, op=CompareOperator.eq, value=node.value))
         lookup = _LOOKUPS[node.op]
+        if isinstance(node.value, str) and len(node.value) > MAX_VALUE_CHARS:
+            return Q(pk__in=[])
         if not self.may_match(field, node.value):
             return Q(pk__in=[])
         value = self.value_for(field, node.value)

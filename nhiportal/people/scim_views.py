@@ -28,6 +28,7 @@ from scim2_models import (
 )
 
 from nhiportal import json_input
+from nhiportal.ids import as_id
 
 from . import scim, scim_groups
 from .authentication import record_use
@@ -131,7 +132,7 @@ def _user_response(request, person, status: int = 200) -> HttpResponse:
 
 
 def _person(pk: str):
-    person = scim.people_matching(None).filter(pk=pk).first() if str(pk).isdigit() else None
+    person = scim.people_matching(None).filter(pk=as_id(pk)).first() if as_id(pk) is not None else None
     if person is None:
         raise NotFoundException(detail=f"No User {pk}.")
     return person

@@ -78,7 +78,7 @@ def provisioning_uri(secret: str, user) -> str:
 def _matching_step(secret: str, code: str, after_step: int) -> int | None:
     """The time step (later than after_step) whose code this is, if any."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # isdigit alone takes "²", which compare_digest refuses
         return None
     totp = pyotp.TOTP(secret)
     now = totp.timecode(timezone.now())

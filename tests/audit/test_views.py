@@ -107,6 +107,13 @@ def test_it_answers_400_with_the_error_for_a_bad_filter(rita, client_for):
     assert client_for(rita).get(EXPORT, {"date_from": "yesterday"}).status_code == 400
 
 
+def test_an_action_longer_than_any_is_a_filter_error_not_a_database_error(rita, client_for):
+    # SQLite refuses a LIKE pattern past 50,000 bytes: an action prefix that long was a 500.
+    response = client_for(rita).get(LIST, {"action": "x" * 50_001})
+    assert response.status_code == 400 and b"Ensure this value has at most 100 characters" in response.content
+    assert set(client_for(rita).get("/api/v1/audit-events/", {"action": "x" * 50_001}).json()) == {"action"}
+
+
 def test_it_paginates_and_404s_past_the_end(alice, rita, client_for, make_identity, settings):
     settings.NHI = {**settings.NHI, "PAGE_SIZE": 2}
     for _ in range(3):

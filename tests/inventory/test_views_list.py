@@ -121,6 +121,14 @@ def test_it_answers_400_with_the_errors_for_an_invalid_filter(sam, client_for):
     assert "Sort: Select a valid choice." in body
 
 
+def test_a_search_longer_than_any_name_is_a_filter_error_not_a_database_error(alice, client_for):
+    # SQLite refuses a LIKE pattern past 50,000 bytes: a search that long was a 500.
+    response = client_for(alice).get(LIST, {"q": "x" * 50_001})
+    assert response.status_code == 400 and b"Ensure this value has at most 500 characters" in response.content
+    api = client_for(alice).get("/api/v1/identities/", {"q": "x" * 50_001})
+    assert api.status_code == 400 and "q" in api.json()
+
+
 def test_it_tells_an_empty_filter_apart_from_an_empty_inventory(alice, client_for, make_identity):
     client = client_for(alice)
     empty = client.get(LIST)

@@ -54,3 +54,18 @@ def test_a_page_answers_with_a_400_page(client_for, sam, alice):
     for response in (client.get("/people/?q=al%00ice"), client.get("/users/?q=al%00ice"), client.post("/identities/new/", {"name": "n\x00"})):
         assert response.status_code == 400 and b"Bad request" in response.content and REASON.encode() in response.content
     assert not AIIdentity.objects.filter(name__startswith="n").exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/claims/", "/api/v1/identities/import/"])
+def test_an_api_body_django_cannot_read_gets_the_apis_own_400(client_for, sam, path):
+    # A multipart body without its boundary: Django's own answer was an HTML page, before any auth.
+    for client in (client_for(sam), Client()):
+        response = client.generic("POST", path, b"--x\r\n", content_type="multipart/form-data")
+        assert response.status_code == 400 and "cannot be read" in response.json()["detail"]
+
+
+def test_a_scim_body_django_cannot_read_gets_a_scim_error(sam):
+    _, raw = api_token_create(user=sam, name="okta", days=30, purpose=TokenPurpose.DIRECTORY_SYNC)
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").generic("POST", "/scim/v2/Users", b"--x", content_type="multipart/form-data")
+    assert response.status_code == 400 and response["Content-Type"] == "application/scim+json"
+    assert "cannot be read" in json.loads(response.content)["detail"]

@@ -242,3 +242,31 @@ def test_an_external_id_longer_than_kept_is_refused_and_nothing_is_written(direc
     created, user = send(directory, "post", "Users", okta_user())
     replaced, _ = send(directory, "put", f"Users/{user['id']}", okta_user(externalId="e" * 300))
     assert replaced.status_code == 400 and get_user_model().objects.get(username="grace").directory_entry.external_id == "00u-grace"
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_a_user_id_in_other_scripts_digits_is_not_found(directory, alice, method):
+    response, body = send(directory, method, "Users/%C2%B2", okta_user() if method == "put" else None)
+    assert response.status_code == 404 and body["status"] == "404"
+
+
+def test_names_longer_than_kept_are_refused_before_any_lookup(directory, alice):
+    # SQLite refuses a LIKE pattern past 50,000 bytes: the length is checked first.
+    email = [{"primary": True, "value": "grace@example.com", "type": "work"}]
+    response, body = send(directory, "post", "Users", okta_user("g" * 100_000, emails=email, externalId="00u-g"))
+    assert response.status_code == 400 and body["scimType"] == "invalidValue" and "userName is at most 150" in body["detail"]
+    response, body = send(directory, "put", f"Users/{alice.pk}", okta_user("g" * 100_000, emails=email, externalId="00u-g"))
+    assert response.status_code == 400 and "userName is at most 150" in body["detail"]
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G" * 100_000}
+    response, body = send(directory, "post", "Groups", group)
+    assert response.status_code == 400 and "displayName is at most 255" in body["detail"]
+    assert User.objects.get(pk=alice.pk).username == "alice" and not User.objects.filter(username__startswith="ggg").exists()
+
+
+@pytest.mark.parametrize("query", ['Users?filter=userName eq "{long}"', 'Users?filter=userName co "{long}"',
+                                   'Users?filter=emails.value sw "{long}"', 'Groups?filter=displayName co "{long}"'])
+def test_a_filter_value_longer_than_any_kept_matches_nothing(directory, alice, query):
+    response, body = send(directory, "get", query.format(long="a" * 60_000))
+    assert response.status_code == 200 and body["totalResults"] == 0
+    negated, body = send(directory, "get", 'Users?filter=userName ne "{}"'.format("a" * 60_000))
+    assert negated.status_code == 200 and body["totalResults"] >= 1

@@ -271,3 +271,19 @@ def test_a_directory_sync_token_made_without_a_second_factor_is_refused_once_adm
     refused = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/scim/v2/Users")
     assert refused.status_code == 401 and b"second factor" in refused.content and b"sam" not in refused.content
     assert Client(HTTP_AUTHORIZATION=f"Bearer {by_operator}").get("/scim/v2/Users").status_code == 200
+
+
+@pytest.mark.parametrize("code", ["²²²²²²", "١٢٣٤٥٦"])
+def test_a_code_in_other_scripts_digits_is_a_wrong_code_not_an_error(client_for, alice, code):
+    client = client_for(alice)
+    client.get(PAGE)
+    refused = client.post(PAGE, {"code": code})  # enrolling
+    assert refused.status_code == 400 and not SecondFactor.objects.filter(user=alice).exists()
+    enrol(client)
+    assert client.post(f"{PAGE}remove/", {"code": code}).status_code == 302  # back to the page, saying the code is wrong
+    assert SecondFactor.objects.filter(user=alice).exists()
+    fresh = Client()
+    password_step(fresh, alice)
+    wrong = fresh.post("/accounts/login/code/", {"code": code})
+    assert wrong.status_code == 400 and b"That code is not right" in wrong.content
+    assert signed_in_as(fresh) is None
