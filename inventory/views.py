@@ -353,6 +353,7 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
     for event in history.object_list:
         event.changes = event_changes(event)
     is_owner = selectors.is_owner_of(user, owners)
+    offers_activation = any(a["name"] in (ACTIVATE, REACTIVATE) and not a.get("held") for a in actions)
     context = {
         "identity": identity,
         "owners": owners,
@@ -364,7 +365,8 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
             else None
         ),
         "refusal": refusal,
-        "missing": missing_for_activation(identity) if may_change and identity.status == Status.REGISTERED else [],
+        # What activation (or reactivation) still lacks: listed once, and its button not offered meanwhile.
+        "missing": missing_for_activation(identity) if offers_activation else [],
         "page_obj": history,
         "events": history.object_list,
         "sees_audit_log": sees_everything(user),
@@ -462,6 +464,16 @@ def identity_owners(request, pk):
     )
 
 
+def _transition_refusal(identity, action, refusal) -> str:
+    """What to tell the person whose lifecycle action was refused, once: what activation lacks is
+    listed on the identity page itself, and the page they land on is already current."""
+    if isinstance(refusal, services.StaleEdit):
+        return f"Someone changed {identity.name} since you opened its page: here it is as it is now. Do it again if it still holds."
+    if refusal.missing:
+        return f"{identity.name} was not {'reactivated' if action == REACTIVATE else 'activated'}: it still needs what is listed below."
+    return " ".join(refusal.messages)
+
+
 @require_POST
 @login_required
 def identity_transition(request, pk, action):
@@ -477,7 +489,10 @@ def identity_transition(request, pk, action):
                 expected_version=form.cleaned_data["version"],
             )
         except (services.TransitionRefused, services.StaleEdit) as refusal:
-            return _identity_page(request, identity, status=409, refusal=refusal)
+            # Post/redirect/get: the identity page, as it is now, says what is in the way, and
+            # refreshing it does not press the button again.
+            messages.error(request, _transition_refusal(identity, action, refusal))
+            return _to_identity(identity)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:

@@ -384,7 +384,13 @@ def grant_revoke(request, pk):
 @login_required
 def key_list(request):
     _require_security_admin(request)
-    return render(request, "tokens/key_list.html", {"keys": selectors.signing_keys(), "form": KeyRotateForm()})
+    return _key_list_page(request, KeyRotateForm())
+
+
+def _key_list_page(request, form, *, status=200):
+    # Every rotation leaves a retired key behind: the list grows for ever, so it pages like the others.
+    page_obj = page_of(request, selectors.signing_keys())
+    return render(request, "tokens/key_list.html", {"page_obj": page_obj, "keys": page_obj.object_list, "form": form}, status=status)
 
 
 @require_POST
@@ -393,7 +399,7 @@ def key_rotate(request):
     _require_security_admin(request)
     form = KeyRotateForm(request.POST)
     if not form.is_valid():
-        return render(request, "tokens/key_list.html", {"keys": selectors.signing_keys(), "form": form}, status=400)
+        return _key_list_page(request, form, status=400)
     key = signing_keys_rotate(actor=request.user, alg=form.cleaned_data["alg"])
     messages.success(request, rotated_message(key, form.cleaned_data["alg"]))
     return redirect("tokens:key-list")

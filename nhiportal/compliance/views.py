@@ -8,7 +8,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +45,11 @@ def _tally(assessments) -> dict:
 @require_safe
 def overview(request):
     _may_read(request)
+    return _overview_page(request, EvidencePackForm(initial={"since": timezone.localdate() - timedelta(days=PACK_DAYS)}))
+
+
+def _overview_page(request, pack_form, *, status=200):
+    """The compliance page; an evidence pack asked with a bad day comes back here with the error at its field."""
     assessments = catalogue_controls.assess()
     tally = _tally(assessments)
     labels = {PASS: ("Pass", "fill-allow"), WARN: ("Needs a look", "fill-suspended"), FAIL: ("Fail", "fill-deny")}
@@ -54,8 +59,8 @@ def overview(request):
     return render(request, "compliance/overview.html", {
         "rows": rows, "tally": tally, "chart": chart, "history": history,
         "snapshots": ComplianceSnapshot.objects.count(),
-        "pack_form": EvidencePackForm(initial={"since": timezone.localdate() - timedelta(days=PACK_DAYS)}),
-    })
+        "pack_form": pack_form,
+    }, status=status)
 
 
 @login_required
@@ -97,6 +102,11 @@ class EvidencePackForm(forms.Form):
         help_text="Policy decisions, audit events, campaigns and access reviews from this day on.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser's picker then offers no day the pack would refuse; read per form, as today moves.
+        self.fields["since"].widget.attrs["max"] = timezone.localdate().isoformat()
+
     def clean_since(self):
         since = self.cleaned_data["since"]
         if since > timezone.localdate():
@@ -114,9 +124,7 @@ def evidence_pack_download(request):
     _may_read(request)
     form = EvidencePackForm(request.GET or {"since": timezone.localdate() - timedelta(days=PACK_DAYS)})
     if not form.is_valid():
-        return HttpResponseBadRequest(
-            " ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()), content_type="text/plain; charset=utf-8",
-        )
+        return _overview_page(request, form, status=400)
     try:
         pack, filename = evidence_pack(request, since=form.cleaned_data["since"])
     except PackFailed as failure:

@@ -47,7 +47,7 @@ def test_an_owner_asks_for_access_and_a_reviewer_approves_it(page, login, alice,
     page.get_by_role("button", name="Send the request").click()
     expect(page.locator(".field.has-error")).to_have_count(1)
     expect(page.locator(".field.has-error")).to_contain_text("Justification")
-    expect(page.locator("#id_justification-error")).to_contain_text("This field is required")
+    expect(page.locator("#id_justification_error")).to_contain_text("This field is required")
     assert not AccessRequest.objects.exists()
 
     # What was filled in stays; she says why and sends it again.

@@ -46,7 +46,7 @@ def test_a_reviewer_rejects_an_attestation_and_the_owner_reads_why(page, login, 
     expect(proves.get_by_role("button", name="Disable")).to_have_count(0)
     refuse = page.get_by_role("form", name="Refuse")
     refuse.get_by_role("button", name="Reject").click()
-    expect(page.locator("#id_reject-reason-error")).to_contain_text("This field is required")
+    expect(page.locator("#id_reject-reason_error")).to_contain_text("This field is required")
     page.fill("#id_reject-reason", REASON)
     page.get_by_role("form", name="Refuse").get_by_role("button", name="Reject").click()
     expect(page.locator(".msg-success")).to_contain_text("Rejected the attestation")

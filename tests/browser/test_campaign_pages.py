@@ -52,7 +52,7 @@ def test_a_reviewer_launches_a_campaign_an_owner_answers_it_and_the_reviewer_clo
     page.get_by_role("button", name="Launch").click()
     expect(page.locator(".field.has-error")).to_have_count(1)
     expect(page.locator(".field.has-error")).to_contain_text("Attest by")
-    expect(page.locator("#id_due-error")).to_have_text("Choose a date after today.")
+    expect(page.locator("#id_due_error")).to_have_text("Choose a date after today.")
     expect(page.locator("#id_name")).to_have_value(NAME)  # what was typed survives the round trip
     assert not Campaign.objects.exists()
 

@@ -41,7 +41,7 @@ def test_an_owner_claims_an_orphan_and_a_reviewer_makes_him_its_primary_owner(pa
     page.get_by_role("button", name="Claim it").click()
     expect(page.locator(".field.has-error")).to_have_count(1)
     expect(page.locator(".field.has-error")).to_contain_text("Reason")
-    expect(page.locator("#id_reason-error")).to_contain_text("This field is required")
+    expect(page.locator("#id_reason_error")).to_contain_text("This field is required")
     assert not OwnershipClaim.objects.exists()
 
     page.fill("#id_reason", WHY)

@@ -1,8 +1,10 @@
 """Compliance staff in a real browser: from the controls to the identity that breaks one."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.test_token_pages import csp_watch
@@ -35,3 +37,19 @@ def test_compliance_staff_follow_a_failing_control_to_the_identity_behind_it(pag
     assert oscal.value.suggested_filename.endswith(".oscal.json")
     assert '"assessment-results"' in open(oscal.value.path()).read()
     assert blocked == []
+
+
+def test_a_pack_from_a_day_not_begun_is_refused_at_the_field_which_reads_out_why(page, login, carol):
+    today = timezone.localdate()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    login(page, carol)
+    page.goto("/compliance/")
+    since = page.get_by_label("Since")
+    assert since.get_attribute("max") == today.isoformat()
+    since.fill(tomorrow)
+    assert since.evaluate("input => input.validity.rangeOverflow")  # the browser holds it back first
+    page.goto(f"/compliance/evidence-pack.zip?since={tomorrow}")  # as a browser without that check sends it
+    expect(page.locator("main h1")).to_have_text("Compliance")
+    since = page.get_by_label("Since")
+    expect(since).to_have_value(tomorrow)
+    expect(since).to_have_accessible_description(re.compile(r"from this day on\. ?Choose a day that has begun\.$"))

@@ -138,7 +138,7 @@ def test_a_pods_token_found_in_a_log_is_reported_in_the_browser_and_shut_out(pag
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Exposures").click()
     page.get_by_role("link", name=re.compile(r"\d{4}-\d{2}-\d{2}")).first.click()
-    expect(page.locator("h1")).to_contain_text("Platform token (federated) exposed")
+    expect(page.locator("h1")).to_contain_text("platform token (federated) of")
     expect(page.locator("main")).to_contain_text(f"Agents cluster for {SUBJECT}")
     expect(page.locator("main")).to_contain_text("the portal will not accept it again")
     assert blocked == []

@@ -30,7 +30,7 @@ def register_it_forgetting_the_purpose(page: Page):
 
 
 def see_the_error_next_to_the_purpose(page: Page):
-    expect(page.locator(".field.has-error #id_purpose-error")).to_have_text("This field is required.")
+    expect(page.locator(".field.has-error #id_purpose_error")).to_have_text("This field is required.")
     # What was typed survives the round trip.
     expect(page.locator("#id_name")).to_have_value(NAME)
 

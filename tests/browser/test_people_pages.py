@@ -92,3 +92,17 @@ def test_a_person_signs_out_a_browser_they_do_not_recognise(page, browser, live_
     expect(unknown).to_have_url(re.compile(r"/accounts/login/"))
     unknown_context.close()
     assert blocked == []
+
+
+def test_the_password_rules_read_as_the_fields_help(page, login, alice):
+    login(page, alice)
+    page.goto("/accounts/password/")
+    rules = page.locator("#id_new_password1_helptext")
+    expect(rules.locator("li")).to_have_count(4)
+    # The list keeps the help's small muted type, right under its field.
+    hint = page.locator("#id_new_password2_helptext")
+    for prop in ("font-size", "color"):
+        assert rules.locator("li").first.evaluate(f"li => getComputedStyle(li)['{prop}']") == hint.evaluate(f"p => getComputedStyle(p)['{prop}']")
+    expect(page.locator("#id_new_password1")).to_have_accessible_description(re.compile("at least 12 characters"))
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("main h1")).to_have_text("Dashboard")

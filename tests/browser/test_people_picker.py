@@ -103,5 +103,5 @@ def test_removing_the_primary_owner_is_refused_next_to_the_field(page, login, al
     page.goto(f"/identities/{identity.pk}/owners/")
     page.get_by_role("button", name="Remove alice").click()
     page.get_by_role("button", name="Save owners").click()
-    expect(page.locator("#id_primary_owner-error")).to_have_text("This field is required.")
+    expect(page.locator("#id_primary_owner_error")).to_have_text("This field is required.")
     assert _owners(identity) == {("alice", OwnerRole.PRIMARY)}

@@ -256,7 +256,7 @@ def test_a_security_admin_slows_a_looping_agent_and_its_owner_sees_why(page, log
     page.goto(f"/identities/{agent.identity.pk}/edit/")
     page.fill("#id_token_rate_per_minute", "0")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator("#id_token_rate_per_minute-error")).to_have_text("Ensure this value is greater than or equal to 1.")
+    expect(page.locator("#id_token_rate_per_minute_error")).to_have_text("Ensure this value is greater than or equal to 1.")
     page.fill("#id_token_rate_per_minute", "2")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("region", name="Facts")).to_contain_text("2 a minute")

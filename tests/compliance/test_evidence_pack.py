@@ -62,8 +62,24 @@ def test_since_bounds_the_campaigns_and_must_have_begun(client_for, sam, rita, a
     assert f"since {since:%Y-%m-%d}" in pack.read("README.txt").decode()
     for bad in ((timezone.localdate() + timedelta(days=1)).isoformat(), "last tuesday"):
         response = client_for(sam).get(URL, {"since": bad})
-        assert response.status_code == 400 and b"since" in response.content
+        assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
     assert AuditEvent.objects.filter(action="compliance.evidence_pack").count() == 1
+
+
+def test_a_day_not_begun_comes_back_to_the_compliance_page_with_the_error_at_its_field(client_for, carol):
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    response = client_for(carol).get(URL, {"since": tomorrow})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "<h1>Compliance</h1>" in page and 'action="/compliance/evidence-pack.zip"' in page
+    assert '<div class="error" id="id_since_error"><p>Choose a day that has begun.</p></div>' in page
+    assert f'value="{tomorrow}"' in page and 'aria-invalid="true"' in page  # what was asked stays, marked wrong
+    assert not AuditEvent.objects.filter(action="compliance.evidence_pack").exists()
+
+
+def test_the_day_picker_offers_no_day_after_today(client_for, carol):
+    page = client_for(carol).get("/compliance/").content.decode()
+    assert f'max="{timezone.localdate().isoformat()}"' in page
 
 
 def test_owners_and_outsiders_get_403_and_no_event(client_for, alice, charlie, client):

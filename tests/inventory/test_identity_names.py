@@ -36,7 +36,7 @@ def test_a_name_in_another_case_is_refused_next_to_the_field_on_the_register_pag
     make_identity(alice, name="Ticket-Summariser")
     response = client_for(bob).post(REGISTER, form_data(name="TICKET-summariser"))
     assert response.status_code == 400
-    assert f'id="id_name-error">{TAKEN}' in response.content.decode()
+    assert f'id="id_name_error"><p>{TAKEN}' in response.content.decode()
     assert AIIdentity.objects.count() == 1
 
 
@@ -64,7 +64,7 @@ def test_renaming_to_another_identitys_name_in_any_case_is_refused(alice, client
         reverse("inventory:identity-edit", args=[other.pk]),
         {**form_data(name="Payroll-Bot"), "version": other.version},
     )
-    assert page.status_code == 400 and f'id="id_name-error">{TAKEN}' in page.content.decode()
+    assert page.status_code == 400 and f'id="id_name_error"><p>{TAKEN}' in page.content.decode()
     assert AIIdentity.objects.get(pk=other.pk).name == "billing-bot"
 
 

@@ -100,7 +100,7 @@ def test_the_owners_page_puts_the_refusal_next_to_the_field(alice, bob, client_f
 
     assert response.status_code == 400
     body = response.content.decode()
-    assert 'id="id_primary_owner-error">Only the primary owner or a security admin changes the primary owner. Keep bob.' in body
+    assert 'id="id_primary_owner_error"><p>Only the primary owner or a security admin changes the primary owner. Keep bob.' in body
     assert roles(identity) == {"bob": "primary", "alice": "backup"}
 
 

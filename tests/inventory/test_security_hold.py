@@ -35,9 +35,13 @@ def test_the_owner_reads_why_there_is_no_reactivate_button(client_for, alice, sa
     page = client_for(alice).get(reverse("inventory:identity-detail", args=[active.pk]))
     assert b"only a security admin reactivates it" in page.content
     assert reverse("inventory:identity-reactivate", args=[active.pk]).encode() not in page.content
-    assert client_for(alice).post(
-        reverse("inventory:identity-reactivate", args=[active.pk]), {"version": active.version + 1, "reason": ""}
-    ).status_code == 409
+    refused = client_for(alice).post(
+        reverse("inventory:identity-reactivate", args=[active.pk]), {"version": active.version + 1, "reason": ""}, follow=True
+    )
+    assert refused.redirect_chain == [(reverse("inventory:identity-detail", args=[active.pk]), 302)]
+    assert b"only a security admin reactivates it" in refused.content
+    active.refresh_from_db()
+    assert active.status == Status.SUSPENDED
     admin_page = client_for(sam).get(reverse("inventory:identity-detail", args=[active.pk]))
     assert reverse("inventory:identity-reactivate", args=[active.pk]).encode() in admin_page.content
 

@@ -79,8 +79,8 @@ def test_it_shows_field_errors_next_to_the_field(alice, client_for, make_identit
     identity = make_identity(alice)
     response = client_for(alice).post(url("identity-edit", identity), edit_data(identity, purpose="", kind="robot"))
     assert response.status_code == 400
-    assert b'id="id_purpose-error">This field is required.' in response.content
-    assert b'id="id_kind-error">Select a valid choice.' in response.content
+    assert b'id="id_purpose_error"><p>This field is required.' in response.content
+    assert b'id="id_kind_error"><p>Select a valid choice.' in response.content
 
 
 def test_it_sets_the_owners(alice, bob, client_for, make_identity):
@@ -110,7 +110,7 @@ def test_it_refuses_an_inactive_primary_owner(alice, bob, client_for, make_ident
     bob.save()
     response = client_for(alice).post(url("identity-owners", identity), {"primary_owner": bob.pk, "version": identity.version})
     assert response.status_code == 400
-    assert b'id="id_primary_owner-error">Choose an active person as primary owner.' in response.content
+    assert b'id="id_primary_owner_error"><p>Choose an active person as primary owner.' in response.content
 
 
 def test_it_keeps_an_inactive_backup_choosable_so_saving_does_not_drop_it(alice, bob, client_for, make_identity):

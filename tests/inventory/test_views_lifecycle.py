@@ -35,24 +35,53 @@ def test_it_activates_and_says_so(alice, client_for, make_identity):
     assert AuditEvent.objects.filter(action="identity.activate", identity_id=identity.pk).count() == 1
 
 
-def test_it_lists_what_activation_is_missing(alice, client_for, make_identity):
+def test_a_refused_activation_lands_on_the_identity_page_which_lists_what_is_missing_once(alice, client_for, make_identity):
     identity = make_identity(alice, trust_boundary="", offboarding_plan="", credential=False)
-    response = client_for(alice).post(url("identity-activate", identity), {"version": identity.version})
-    assert response.status_code == 409
+    response = client_for(alice).post(url("identity-activate", identity), {"version": identity.version}, follow=True)
+    # Post/redirect/get: refreshing the page it lands on does not post again.
+    assert response.redirect_chain == [(url("identity-detail", identity), 302)]
     body = response.content.decode()
-    assert "It still needs:" in body
+    assert f"{identity.name} was not activated: it still needs what is listed below." in body
     for item in ["a trust boundary", "an offboarding plan", "a workload credential"]:
-        assert f"<li>{item}</li>" in body
+        assert body.count(item) == 1, item
     assert status_of(identity) == Status.REGISTERED
+
+
+def test_the_page_shows_activation_disabled_while_something_is_missing(alice, client_for, make_identity):
+    identity = make_identity(alice, credential=False)
+    body = client_for(alice).get(url("identity-detail", identity)).content.decode()
+    assert body.count("a workload credential") == 1
+    assert f'action="{url("identity-activate", identity)}"' not in body
+    assert '<button type="button" class="btn-primary" disabled aria-describedby="activate-blocked">Activate</button>' in body
+    assert 'id="activate-blocked">Not yet: first add what is listed <a href="#missing">above</a>.' in body
+
+
+def test_the_page_offers_activation_once_nothing_is_missing(alice, client_for, make_identity):
+    identity = make_identity(alice)
+    body = client_for(alice).get(url("identity-detail", identity)).content.decode()
+    assert 'id="missing"' not in body and 'aria-describedby="activate-blocked"' not in body
+    assert f'action="{url("identity-activate", identity)}"' in body
+
+
+def test_a_suspended_identity_lacking_an_owner_shows_reactivation_disabled(alice, sam, client_for, make_identity):
+    identity = identity_activate(actor=alice, identity=make_identity(alice))
+    identity = identity_suspend(actor=alice, identity=identity, reason="Paused")
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    body = client_for(sam).get(url("identity-detail", identity)).content.decode()
+    assert "Before it can be reactivated it needs:" in body and body.count("an active owner") == 1
+    assert 'disabled aria-describedby="reactivate-blocked">Reactivate</button>' in body
+    assert f'action="{url("identity-reactivate", identity)}"' not in body
 
 
 def test_it_refuses_a_button_pressed_on_a_stale_page(alice, bob, client_for, make_identity):
     identity = make_identity(alice, backups=[bob])
     stale_version = identity.version
     identity_update(actor=bob, identity=identity, expected_version=stale_version, purpose="Changed by bob.")
-    response = client_for(alice).post(url("identity-activate", identity), {"version": stale_version})
-    assert response.status_code == 409
-    assert b"changed since you loaded it" in response.content
+    response = client_for(alice).post(url("identity-activate", identity), {"version": stale_version}, follow=True)
+    assert response.redirect_chain == [(url("identity-detail", identity), 302)]
+    assert f"Someone changed {identity.name} since you opened its page: here it is as it is now.".encode() in response.content
+    assert b"Changed by bob." in response.content
     assert status_of(identity) == Status.REGISTERED
 
 
@@ -60,7 +89,7 @@ def test_it_needs_a_reason_to_suspend(alice, client_for, make_identity):
     identity = identity_activate(actor=alice, identity=make_identity(alice))
     response = client_for(alice).post(url("identity-suspend", identity), {"version": identity.version, "reason": ""})
     assert response.status_code == 400
-    assert b'id="id_reason-error">This field is required.' in response.content
+    assert b'id="id_reason_error"><p>This field is required.' in response.content
     assert status_of(identity) == Status.ACTIVE
 
 
@@ -78,9 +107,10 @@ def test_it_suspends_and_reactivates(alice, client_for, make_identity):
 
 def test_it_refuses_a_transition_the_state_does_not_allow(alice, client_for, make_identity):
     identity = make_identity(alice)
-    response = client_for(alice).post(url("identity-reactivate", identity), {"version": identity.version})
-    assert response.status_code == 409
+    response = client_for(alice).post(url("identity-reactivate", identity), {"version": identity.version}, follow=True)
+    assert response.redirect_chain == [(url("identity-detail", identity), 302)]
     assert b"Cannot reactivate an identity that is registered." in response.content
+    assert status_of(identity) == Status.REGISTERED
 
 
 def test_the_offboard_page_says_what_will_happen(alice, client_for, make_identity):
@@ -110,8 +140,8 @@ def test_it_refuses_to_offboard_without_a_reason_and_the_name(alice, client_for,
         url("identity-offboard", identity), {"version": identity.version, "reason": "", "confirm_name": "old agent"}
     )
     assert response.status_code == 400
-    assert b'id="id_reason-error">This field is required.' in response.content
-    assert b'id="id_confirm_name-error">Type old-agent exactly to confirm.' in response.content
+    assert b'id="id_reason_error"><p>This field is required.' in response.content
+    assert b'id="id_confirm_name_error"><p>Type old-agent exactly to confirm.' in response.content
     assert status_of(identity) == Status.REGISTERED
 
 
@@ -180,8 +210,10 @@ def test_it_sends_anonymous_visitors_to_log_in(alice, client, make_identity):
 
 def test_it_refuses_a_suspension_of_a_suspended_identity(alice, client_for, make_identity):
     identity = identity_suspend(actor=alice, identity=identity_activate(actor=alice, identity=make_identity(alice)), reason="x")
-    response = client_for(alice).post(url("identity-suspend", identity), {"version": identity.version, "reason": "again"})
-    assert response.status_code == 409
+    response = client_for(alice).post(url("identity-suspend", identity), {"version": identity.version, "reason": "again"}, follow=True)
+    assert response.redirect_chain == [(url("identity-detail", identity), 302)]
+    assert b"Cannot suspend an identity that is suspended." in response.content
+    assert AIIdentity.objects.get(pk=identity.pk).status_reason == "x"
 
 
 def test_a_refused_action_still_shows_the_identitys_flags(alice, client_for, make_identity):

@@ -40,7 +40,7 @@ def test_it_registers_and_opens_the_identity_page(alice, client_for):
 def test_it_shows_the_missing_purpose_next_to_its_field(alice, client_for):
     response = client_for(alice).post(REGISTER, form_data(purpose=""))
     assert response.status_code == 400
-    assert b'<p class="error" id="id_purpose-error">This field is required.</p>' in response.content
+    assert b'<div class="error" id="id_purpose_error"><p>This field is required.</p></div>' in response.content
     assert not AIIdentity.objects.exists()
 
 
@@ -48,7 +48,7 @@ def test_it_refuses_a_name_already_taken(alice, bob, client_for, make_identity):
     make_identity(bob, name="ticket-summariser")
     response = client_for(alice).post(REGISTER, form_data())
     assert response.status_code == 400
-    assert b'id="id_name-error">Another identity already has this name (names are compared without regard to case).' in response.content
+    assert b'id="id_name_error"><p>Another identity already has this name (names are compared without regard to case).' in response.content
     assert AIIdentity.objects.count() == 1
 
 

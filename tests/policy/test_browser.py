@@ -22,7 +22,7 @@ def test_a_security_admin_fixes_an_error_shown_at_its_line_then_activates(page, 
     page.fill("textarea[name=text]", BROKEN)
     page.fill("textarea[name=examples]", EXAMPLES)
     page.click("button:has-text('Save version')")
-    assert "Line 4:" in page.locator("#id_text-error").inner_text()
+    assert "Line 4:" in page.locator("#id_text_error").inner_text()
     assert "colour" in page.locator("tr#line-4").inner_text()
     assert not PolicyVersion.objects.exists()
 

@@ -73,7 +73,20 @@ def test_the_decision_page_shows_which_policy_said_no(client_for, alice, agent, 
     page = client_for(alice).get(reverse("policy:decision-detail", args=[denied.decision_id]))
     assert page.status_code == 200
     assert b"forbid-ttl-above-ceiling" in page.content and b"requested_ttl" in page.content
-    assert f"<h1>Token request by {agent.name} ".encode() in page.content and b"<h1>Issue " not in page.content
+    heading = f"<h1>Decision #{denied.decision_id}: token request by {agent.name} "
+    assert heading.encode() in page.content and b": issue by" not in page.content
+
+
+def test_the_decision_pages_name_themselves_as_the_menu_does(client_for, alice, agent, crm):
+    decision = policy_decide(issue_request(agent, crm)).decision_id
+    client = client_for(alice)
+    listing = client.get(reverse("policy:decision-list")).content.decode()
+    assert "<title>Decisions · NHI Portal</title>" in listing and "<h1>Decisions</h1>" in listing
+    assert '<div class="crumbs">Decisions</div>' in listing
+    detail = client.get(reverse("policy:decision-detail", args=[decision])).content.decode()
+    assert f"<title>Decision #{decision} · NHI Portal</title>" in detail
+    assert f'<div class="crumbs"><a href="{reverse("policy:decision-list")}">Decisions</a> / #{decision}</div>' in detail
+    assert f"<h1>Decision #{decision}: " in detail
 
 
 def test_an_outsider_cannot_open_a_decision(client_for, charlie, bob, agent, crm):

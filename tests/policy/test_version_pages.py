@@ -44,6 +44,17 @@ def test_it_lists_versions_for_readers(client_for, sam, rita, carol):
         assert b"first" in page.content and b"draft" in page.content
 
 
+def test_the_version_list_pages_like_every_other_list_and_still_compares_any_two(settings, client_for, sam):
+    for n in range(3):
+        new_version(sam, note=f"draft {n}")
+    settings.NHI = {**settings.NHI, "PAGE_SIZE": 2}
+    client = client_for(sam)
+    first, second = (client.get(reverse("policy:version-list"), {"page": n}).content.decode() for n in (1, 2))
+    assert "<td>draft 2</td>" in first and "<td>draft 1</td>" in first and "<td>draft 0</td>" not in first
+    assert "<td>draft 0</td>" in second and "Page 2 of 2" in second
+    assert first.count('<option value="1"') == 2  # v1 offered in both pickers of the comparison, though on page 2
+
+
 def test_owners_read_only_the_active_version(client_for, alice, sam):
     active = active_version(sam, note="the rules")
     draft = new_version(sam, note="secret draft")

@@ -79,7 +79,7 @@ def test_a_services_metadata_url_at_a_refused_address_is_refused_on_the_api_and_
     assert response.json() == {"metadata_url": ["169.254.169.254 is a link-local address; the portal never calls it."]}
     page = client_for(sam).get("/services/new/", {"metadata": "https://[::ffff:169.254.169.254]/mcp"})
     html = page.content.decode()
-    assert page.status_code == 400 and 'id="id_metadata-error"' in html
+    assert page.status_code == 400 and 'id="id_metadata_error"' in html
     assert "::ffff:169.254.169.254 is a link-local address; the portal never calls it." in html
     assert not Service.objects.exists()
 

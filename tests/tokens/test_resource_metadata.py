@@ -126,7 +126,7 @@ def test_a_security_admin_registers_an_mcp_server_from_its_url(server, issuer, s
 def test_a_url_that_gives_no_metadata_is_an_error_next_to_the_field(server, sam, client_for, url, says):
     response = page(client_for, sam, url.format(origin=server.origin))
     html = response.content.decode()
-    assert response.status_code == 400 and says in html and 'id="id_metadata-error"' in html
+    assert response.status_code == 400 and says in html and 'id="id_metadata_error"' in html
     assert not Service.objects.exists()
 
 

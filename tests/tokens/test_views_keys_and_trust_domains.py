@@ -128,3 +128,19 @@ def test_the_scrub_migration_removes_private_parts_stored_before_the_checks(sam,
 
     domain.refresh_from_db()
     assert domain.jwks["keys"][1] == {k: v for k, v in authority.items() if k != "d"}
+
+
+def test_the_key_list_pages_like_every_other_list(settings, client_for, sam, db):
+    from tokens.keys import signing_keys_rotate
+
+    active_signer()
+    for _ in range(3):
+        signing_keys_rotate(actor=sam)
+    settings.NHI = {**settings.NHI, "PAGE_SIZE": 2}
+    client = client_for(sam)
+    pages = [client.get("/keys/", {"page": n}).content.decode() for n in (1, 2, 3)]
+    assert [page.count('<td data-label="kid">') for page in pages] == [2, 2, SigningKey.objects.count() - 4]
+    assert 'aria-label="Pages"' in pages[0] and "Page 1 of 3" in pages[0]
+    # The rotation form refused comes back with the same pages.
+    refused = client.post("/keys/rotate/", {"alg": "HS256"})
+    assert refused.status_code == 400 and "Page 1 of 3" in refused.content.decode()

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from inventory import selectors as inventory_selectors
 from nhiportal.csv_cells import csv_download
 from nhiportal.ids import as_id
+from nhiportal.pages import page_of
 from nhiportal.service_forms import apply_service_errors
 
 from . import selectors, services
@@ -60,11 +61,13 @@ def version_list(request):
     require(can_read_policies(request.user))
     versions = selectors.version_list(user=request.user)
     compare = CompareForm(versions=versions) if reads_every_version(request.user) else None
+    page_obj = page_of(request, versions)
     return render(
         request,
         "policy/version_list.html",
         {
-            "versions": versions,
+            "page_obj": page_obj,
+            "versions": page_obj.object_list,
             "compare": compare,
             "may_change": can_change_policies(request.user),
             "no_active_version": selectors.version_active() is None,
