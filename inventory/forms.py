@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from nhiportal import free_text
 from nhiportal.conf import nhi_setting
 from nhiportal.identity_filter import name_key
 from nhiportal.ids import IdsOnly
@@ -94,6 +95,8 @@ class IdentityForm(forms.ModelForm):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["purpose"].required = True
+        for name in ("purpose", "offboarding_plan"):
+            free_text.limit(self.fields[name])
         # Lengthening the interval or raising the rate limit weakens a control, so only
         # security admins set them.
         if not is_security_admin(actor):
@@ -237,7 +240,7 @@ class AttestForm(forms.Form):
 
 class ClaimForm(forms.Form):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=free_text.MAX_CHARS,
         help_text="Why you are accountable for it now: you took over the team, the project, the code. The reviewer reads this.",
     )
 
@@ -249,7 +252,7 @@ class CampaignForm(forms.Form):
     environment = forms.ChoiceField(choices=[("", "Any environment")] + list(Environment.choices), required=False)
     kind = forms.ChoiceField(choices=[("", "Any kind")] + list(Kind.choices), required=False)
     instructions = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False,
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=free_text.MAX_CHARS,
         help_text="What owners should check before they attest: purpose, scopes, grants, who else uses it.",
     )
     repeat_days = forms.TypedChoiceField(

@@ -1,5 +1,7 @@
 from django import forms
 
+from nhiportal import free_text
+
 from .access_reviews import LONGEST_DAYS
 from .models import ReviewDecision, Service
 
@@ -14,7 +16,9 @@ class AccessReviewForm(forms.Form):
         label="Decide by", widget=forms.DateInput(attrs={"type": "date"}),
         help_text=f"Decisions are taken until the end of that day (UTC); the round closes after it. At most {LONGEST_DAYS} days ahead.",
     )
-    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="What reviewers should check.")
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=free_text.MAX_CHARS, help_text="What reviewers should check."
+    )
     revoke_unreviewed = forms.BooleanField(
         required=False, label="Revoke what nobody decided when it closes",
         help_text="Silence then ends access, as auditors prefer; otherwise undecided grants stay and are listed as missed.",

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from inventory.people_picker import PersonChoiceField
+from nhiportal import free_text
 from nhiportal.conf import nhi_setting
 from nhiportal.ids import IdsOnly, UuidsOnly, as_id
 from nhiportal.instants import InstantField
@@ -310,7 +311,7 @@ class GrantForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=free_text.MAX_CHARS)
 
     def __init__(self, *args, refresh_url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -358,7 +359,7 @@ class AccessRequestForm(GrantForm):
     """GrantForm's fields, for the identities this person may ask for."""
 
     justification = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=free_text.MAX_CHARS,
         help_text="What the agent does with this access, and why until that date. The deciders read it.",
     )
 

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory import attestation_reviews, networks
+from nhiportal import free_text
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.models import MAX_TOKEN_RATE_PER_MINUTE
 from inventory.lifecycle import allowed_actions
@@ -122,11 +123,11 @@ class _DescriptiveFields(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     environment = serializers.ChoiceField(choices=Environment.choices)
     # Required, as on the pages: reviewers judge an identity's access against its purpose.
-    purpose = serializers.CharField()
+    purpose = serializers.CharField(max_length=free_text.MAX_CHARS)
     trust_boundary = serializers.CharField(required=False, allow_blank=True, max_length=120)
     autonomy = serializers.ChoiceField(choices=Autonomy.choices, required=False)
     sensitivity_ceiling = serializers.ChoiceField(choices=Sensitivity.choices, required=False, allow_null=True)
-    offboarding_plan = serializers.CharField(required=False, allow_blank=True)
+    offboarding_plan = serializers.CharField(required=False, allow_blank=True, max_length=free_text.MAX_CHARS)
     allowed_networks = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, max_length=networks.MAX_NETWORKS,
         help_text="Networks or addresses its tokens may be asked for from, e.g. [\"10.20.0.0/16\"]; [] for anywhere.",
@@ -217,7 +218,7 @@ class ClaimSerializer(serializers.Serializer):
     identity_name = serializers.CharField(source="identity.name", read_only=True)
     # A blank reason reaches the service function, whose refusal says what to write (one rule
     # for the pages and the API).
-    reason = serializers.CharField(allow_blank=True, help_text="why you are accountable for it now: the reviewer reads this")
+    reason = serializers.CharField(allow_blank=True, max_length=free_text.MAX_CHARS, help_text="why you are accountable for it now: the reviewer reads this")
     claimant = serializers.CharField(source="claimant.username", read_only=True)
     claimed_at = serializers.DateTimeField(read_only=True)
     state = serializers.ChoiceField(choices=ClaimState.choices, read_only=True)
@@ -264,7 +265,7 @@ class CampaignSerializer(serializers.Serializer):
     )
     kind = serializers.ChoiceField(choices=Kind.choices, required=False, allow_blank=True, default="", help_text="the scope; blank: any kind")
     instructions = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=4000, help_text="what owners should check before they attest"
+        required=False, allow_blank=True, default="", max_length=free_text.MAX_CHARS, help_text="what owners should check before they attest"
     )
     repeat_days = serializers.ChoiceField(
         choices=[30, 90, 180, 365], required=False, allow_null=True, default=None,

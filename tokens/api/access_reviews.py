@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from nhiportal import free_text
 from nhiportal.api import JSONParser, valid
 from nhiportal.people.roles import sees_everything
 
@@ -33,7 +34,7 @@ class AccessReviewSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), allow_null=True, required=False, help_text="empty: every service")
     due = serializers.DateField(help_text="decide by: decisions are taken until the end of that day (UTC); today or later, within a year")
-    instructions = serializers.CharField(required=False, allow_blank=True, default="")
+    instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=free_text.MAX_CHARS)
     revoke_unreviewed = serializers.BooleanField(required=False, default=False)
     launched_at = serializers.DateTimeField(read_only=True)
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.models import Environment, Sensitivity
+from nhiportal import free_text
 from nhiportal.instants import ZonedInstantField
 
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
@@ -24,7 +25,7 @@ class ServiceSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=120)
     audience = serializers.CharField(max_length=255)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=free_text.MAX_CHARS)
     owner = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.filter(is_active=True))
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.PRODUCTION)
     trust_boundary = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
@@ -131,7 +132,7 @@ class GrantSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=False)
     starts_at = ZonedInstantField(required=False)
     ends_at = ZonedInstantField()
-    justification = serializers.CharField()
+    justification = serializers.CharField(max_length=free_text.MAX_CHARS)
     granted_by = serializers.CharField(source="granted_by.username", read_only=True, allow_null=True, default=None)
     created_at = serializers.DateTimeField(read_only=True)
     revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -193,7 +194,7 @@ class AccessRequestSerializer(serializers.Serializer):
     # what to send instead (one rule for the pages and the API).
     scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=True)
     ends_at = ZonedInstantField(help_text="when the grant asked for would end, with its zone (e.g. 2027-01-31T18:00:00Z)")
-    justification = serializers.CharField(allow_blank=True, help_text="what the agent needs it for: the deciders read this")
+    justification = serializers.CharField(allow_blank=True, max_length=free_text.MAX_CHARS, help_text="what the agent needs it for: the deciders read this")
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     requested_at = serializers.DateTimeField(read_only=True)
     state = serializers.ChoiceField(choices=AccessRequestState.choices, read_only=True)
