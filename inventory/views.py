@@ -334,7 +334,7 @@ def _orphan_context(user, identity) -> dict:
     }
 
 
-def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=None):
+def _identity_page(request, identity, *, status=200, bound_forms=None):
     """The identity page; a refused or invalid action re-renders it with the reason in place."""
     user = request.user
     owners = selectors.identity_owners(identity)
@@ -364,7 +364,6 @@ def _identity_page(request, identity, *, status=200, bound_forms=None, refusal=N
             if is_owner and identity.status in (Status.ACTIVE, Status.SUSPENDED)
             else None
         ),
-        "refusal": refusal,
         # What activation (or reactivation) still lacks: listed once, and its button not offered meanwhile.
         "missing": missing_for_activation(identity) if offers_activation else [],
         "page_obj": history,
@@ -548,7 +547,9 @@ def identity_attest(request, pk):
     try:
         attestation = services.identity_attest(actor=request.user, identity=identity, note=form.cleaned_data["note"])
     except ValidationError as refusal:
-        return _identity_page(request, identity, status=409, refusal=refusal)
+        # Post/redirect/get, as for the lifecycle buttons: the page as it is now says why.
+        messages.error(request, " ".join(refusal.messages))
+        return _to_identity(identity)
     identity.refresh_from_db(fields=["attestation_due"])
     if attestation.standing_rejection is not None:
         messages.warning(request, (

@@ -173,9 +173,10 @@ def test_a_security_admin_cannot_attest_for_the_owners(alice, sam, client_for, m
 
 def test_it_refuses_to_attest_a_registered_identity(alice, client_for, make_identity):
     identity = make_identity(alice)
-    response = client_for(alice).post(url("identity-attest", identity))
-    assert response.status_code == 409
+    response = client_for(alice).post(url("identity-attest", identity), follow=True)
+    assert response.redirect_chain == [(url("identity-detail", identity), 302)]
     assert b"Only active or suspended identities are attested." in response.content
+    assert not identity.attestations.exists()
 
 
 def test_a_security_admin_acts_on_any_identity(alice, sam, client_for, make_identity):
