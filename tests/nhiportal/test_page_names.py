@@ -93,3 +93,9 @@ def test_where_a_leak_was_found_is_labelled_not_put_in_a_sentence(client_for, sa
     assert f"<p>Where it was found: {where}</p>" in detail and "found in" not in detail
     panel = client_for(alice).get(f"/identities/{agent.identity.pk}/credentials-panel/").content.decode()
     assert f"Where it was found: {where}" in panel and "found in" not in panel
+
+
+def test_the_credentials_page_is_named_as_its_menu_item(client_for, sam):
+    page = client_for(sam).get("/credentials/").content.decode()
+    assert ("Workload credentials", "/credentials/") in menu(page)
+    assert title(page) == heading(page) == crumbs(page) == "Workload credentials"
