@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -146,9 +146,10 @@ def token_state(token: IssuedToken, now=None) -> str:
 
 
 def signing_keys() -> QuerySet:
-    order = {KeyState.NEXT: 0, KeyState.ACTIVE: 1, KeyState.RETIRING: 2, KeyState.RETIRED: 3}
-    keys = list(SigningKey.objects.defer("private_key_encrypted"))
-    return sorted(keys, key=lambda k: (order[k.state], -k.created_at.timestamp()))
+    """The portal's keys in the order they serve: next, active, retiring, retired; newest first
+    within a state. Ordered in SQL, so a page reads only its own keys."""
+    order = Case(*(When(state=state, then=Value(rank)) for rank, state in enumerate(KeyState.values)))
+    return SigningKey.objects.defer("private_key_encrypted").order_by(order, "-created_at", "-pk")
 
 
 def platforms(model=TrustDomain) -> QuerySet:

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from jwt.algorithms import ECAlgorithm
@@ -141,6 +142,10 @@ def test_the_key_list_pages_like_every_other_list(settings, client_for, sam, db)
     pages = [client.get("/keys/", {"page": n}).content.decode() for n in (1, 2, 3)]
     assert [page.count('<td data-label="kid">') for page in pages] == [2, 2, SigningKey.objects.count() - 4]
     assert 'aria-label="Pages"' in pages[0] and "Page 1 of 3" in pages[0]
+    # Pages follow the keys' service: next, active, retiring, retired, newest first within each.
+    shown = [kid for page in pages for kid in re.findall(r'<td data-label="kid"><code title="([^"]+)"', page)]
+    keys = sorted(SigningKey.objects.all(), key=lambda k: (KeyState.values.index(k.state), -k.created_at.timestamp()))
+    assert shown == [k.kid for k in keys] and [k.state for k in keys][:3] == ["next", "active", "retiring"]
     # The rotation form refused comes back with the same pages.
     refused = client.post("/keys/rotate/", {"alg": "HS256"})
     assert refused.status_code == 400 and "Page 1 of 3" in refused.content.decode()
