@@ -84,3 +84,20 @@ def test_an_access_reviews_keep_and_revoke_are_in_view_on_a_phone(page, demo):
     assert overflow(page) == 0
     # The box that chooses every row stays, named, where the column headings are hidden.
     expect(page.get_by_role("checkbox", name="Choose every grant here you may decide")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_the_grants_list_fits_the_screen_with_long_names(page, demo, viewport):
+    from inventory.models import AIIdentity
+    from tokens.models import Grant
+
+    grant = Grant.objects.select_related("identity", "service").order_by("-pk").first()
+    AIIdentity.objects.filter(pk=grant.identity_id).update(name="customer-support-ticket-summariser-production-eu-west-1-canary")
+    type(grant.service).objects.filter(pk=grant.service_id).update(name="enterprise-customer-relationship-management-api-gateway")
+    page.set_viewport_size(viewport)
+    sign_in(page, "sam")
+    page.goto("/grants/")
+    assert overflow(page) == 0
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    row = page.locator("main tbody tr", has_text="customer-support-ticket-summariser").first
+    assert in_view_across(page, row.get_by_role("link", name="Revoke…"))
