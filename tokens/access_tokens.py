@@ -42,6 +42,12 @@ def sign_access_token(claims: dict, signer: Signer) -> str:
 
 def verify_access_token(token: str, *, verify_exp: bool = True) -> dict:
     """The claims of an access token this portal signed, or InvalidAccessToken."""
+    return signed_access_token(token, verify_exp=verify_exp)[0]
+
+
+def signed_access_token(token: str, *, verify_exp: bool = True) -> tuple[dict, str]:
+    """The claims of an access token this portal signed and the kid of the key that signed it,
+    or InvalidAccessToken."""
     try:
         jws = parse(token)
     except JWSError as e:
@@ -62,4 +68,4 @@ def verify_access_token(token: str, *, verify_exp: bool = True) -> dict:
         check_claims(checked, now=time.time(), leeway=LEEWAY, issuer=nhi_setting("ISSUER"), require=required)
     except ClaimsError as e:
         raise InvalidAccessToken(str(e)) from e
-    return claims
+    return claims, kid

@@ -212,16 +212,20 @@ def active_service(audience: str, *, introspecting: bool = False) -> ServiceFact
 def _token_live_sql(vendor: str) -> str:
     t = IssuedToken
     return (
-        f"SELECT 1 FROM {table(t)} WHERE {_columns(t, ('jti',))} = %s "
+        f"SELECT 1 FROM {table(t)} WHERE {_columns(t, ('jti',))} = %s AND {_columns(t, ('signing_kid',))} = %s "
         f"AND {_columns(t, ('revoked_at',))} IS NULL AND {_columns(t, ('expires_at',))} > %s"
     )
 
 
-def token_live(jti: str, now: datetime) -> bool:
-    """The ledger says this token is neither revoked nor expired."""
+def token_live(jti: str, kid: str, now: datetime) -> bool:
+    """The ledger says this token is neither revoked nor expired, and was signed by this key.
+
+    The key counts: a signing key reported compromised is revoked in the ledger at once, but
+    other processes keep verifying with it until their key cache is next checked. A token forged
+    with it under the jti of a live token signed by another key is not that token."""
     connection = db()
     at = _prep(connection, IssuedToken, "expires_at", now)
-    return bool(sql.execute(_token_live_sql(connection.vendor), [jti, at], connection))
+    return bool(sql.execute(_token_live_sql(connection.vendor), [jti, kid, at], connection))
 
 
 @lru_cache(maxsize=2)

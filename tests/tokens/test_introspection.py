@@ -75,6 +75,23 @@ def test_a_token_deleted_from_the_ledger_is_inactive(agent, get_token, oauth, cr
     assert crm_server.introspect(oauth, token).json() == {"active": False}
 
 
+def test_a_token_forged_under_a_live_tokens_jti_with_another_portal_key_is_inactive(agent, get_token, oauth, crm_server, sam):
+    # A key reported compromised still verifies in processes that have not yet re-read the keys;
+    # the ledger knows which key signed each token, so the forgery is not the live token it copies.
+    from tokens.access_tokens import sign_access_token
+    from tokens.keys import Signer, _decrypt, signing_keys_rotate
+    from tokens.models import KeyState, SigningKey
+
+    signing_keys_rotate(actor=sam)  # an active key, and a published next key
+    token = get_token(agent)["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    other = SigningKey.objects.get(state=KeyState.NEXT)
+    forged = sign_access_token({**claims, "scope": "tickets:read tickets:write"}, Signer(other.kid, other.alg, _decrypt(other)))
+
+    assert crm_server.introspect(oauth, forged).json() == {"active": False}
+    assert crm_server.introspect(oauth, token).json()["active"] is True
+
+
 def test_a_foreign_token_is_inactive(agent, get_token, oauth, crm_server, sam):
     token = get_token(agent)["access_token"]
     wiki_key = new_private_key()

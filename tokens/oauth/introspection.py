@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 
 from .. import hot_path
-from ..access_tokens import InvalidAccessToken, verify_access_token
+from ..access_tokens import InvalidAccessToken, signed_access_token
 from .client_auth import authenticate_service
 from .endpoint import form, post_only
 from .errors import INVALID_REQUEST, OAuthError, error_response, no_store
@@ -23,31 +23,32 @@ from .params import unique_param
 
 INACTIVE = {"active": False}
 MAX_VERIFIED = 10_000
-_verified: dict[str, dict] = {}  # token -> its claims, signature checked
+_verified: dict[str, tuple[dict, str]] = {}  # token -> its claims and signing kid, signature checked
 
 
-def _claims(token: str) -> dict | None:
-    claims = _verified.get(token)
-    if claims is None:
+def _signed(token: str) -> tuple[dict, str] | None:
+    signed = _verified.get(token)
+    if signed is None:
         try:
-            claims = verify_access_token(token)
+            signed = signed_access_token(token)
         except InvalidAccessToken:
             return None
         if len(_verified) >= MAX_VERIFIED:
             _verified.clear()
-        _verified[token] = claims
-    return claims
+        _verified[token] = signed
+    return signed
 
 
 def introspect(token: str, audience: str) -> dict:
     """The token's claims if it is live and meant for this audience; otherwise inactive."""
-    claims = _claims(token)
-    if claims is None:
+    signed = _signed(token)
+    if signed is None:
         return INACTIVE
+    claims, kid = signed
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if audience not in audiences:
         return INACTIVE
-    if not hot_path.token_live(str(claims["jti"]), timezone.now()):
+    if not hot_path.token_live(str(claims["jti"]), kid, timezone.now()):
         return INACTIVE
     # A DPoP-bound token says so, and its cnf tells the service which key must prove it (RFC 9449 6.2).
     return {"active": True, "token_type": "DPoP" if "cnf" in claims else "Bearer", **claims}
