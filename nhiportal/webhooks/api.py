@@ -13,7 +13,7 @@ from nhiportal.people.roles import is_security_admin
 from . import selectors
 from .delivery import send_test
 from .events import CATEGORIES
-from .models import PayloadFormat
+from .models import PayloadFormat, masked_url
 from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_update
 
 
@@ -27,9 +27,17 @@ class DeliverySerializer(serializers.Serializer):
     succeeded = serializers.BooleanField()
 
 
+class MaskedURLField(serializers.URLField):
+    """A webhook's URL, its password shown as *** (models.masked_url): sending the URL back with
+    the mask keeps the password the portal holds for that user at that address."""
+
+    def to_representation(self, value):
+        return masked_url(super().to_representation(value))
+
+
 class EndpointSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    url = serializers.URLField(max_length=500)
+    url = MaskedURLField(max_length=500, help_text="Its password, if it has one, is shown as ***; send *** back to keep it.")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     categories = serializers.ListField(
         child=serializers.ChoiceField(choices=list(CATEGORIES)), required=False, default=list,
@@ -83,7 +91,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(request=EndpointSerializer, responses={201: EndpointWithSecretSerializer})
     def create(self, request):
         data = valid(EndpointSerializer, request.data)
-        endpoint, secret = endpoint_create(actor=request.user, url=data["url"], description=data["description"], categories=data["categories"], format=data["format"])
+        endpoint, secret = endpoint_create(actor=request.user, **{k: data[k] for k in ("url", "description", "categories", "enabled", "format")})
         return Response({**EndpointSerializer(endpoint).data, "secret": secret}, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=EndpointDetailSerializer)

@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from datetime import timedelta
+from urllib.parse import quote, unquote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,7 +43,7 @@ from nhiportal.deadlines import Deadline
 from nhiportal.encryption import decrypt
 
 from .events import wanted
-from .models import PayloadFormat, WebhookDelivery, WebhookEndpoint, shown_url
+from .models import MASK, PayloadFormat, WebhookDelivery, WebhookEndpoint, masked_url, masked_userinfo, password_of, shown_url
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ _LINK_CLOSE = re.compile(r"\]")
 _MENTION = re.compile(r"@(?=\w)")
 # How urllib3 names the path (and query) it was asking for when a connection failed.
 _QUOTED_PATH = re.compile(r"(with url: )\S+")
+# A user name and password in any URL a failure quotes ("Failed to parse: http://svc:pw@host").
+_QUOTED_USERINFO = re.compile(r"//([^\s/?#@'\"]+)@")
 _ZWSP = "\u200b"
 
 
@@ -163,10 +166,16 @@ class _DeadlineAdapter(HTTPAdapter):
 
 def _without_address(message: str, url: str) -> str:
     """A failure in requests' words, less the receiver's path and query, which it quotes ("Max
-    retries exceeded with url: /services/..."): a chat's incoming-webhook URL is that channel's
-    credential, kept encrypted and shown as shown_url shows it, and the failure is kept and shown."""
+    retries exceeded with url: /services/..."), and less the URL's password, however it is
+    quoted: a chat's incoming-webhook URL is that channel's credential and a password is the
+    receiver's, both kept encrypted and shown as shown_url shows them, and the failure is kept
+    and shown."""
     for held in sorted({url, requote_uri(url)}, key=len, reverse=True):
         message = message.replace(held, shown_url(url))
+    message = _QUOTED_USERINFO.sub(lambda quoted: f"//{masked_userinfo(quoted[1])}@", message)
+    if len(password := password_of(url)) >= 4:  # shorter, it would mask half the words
+        for held in sorted({password, unquote(password), quote(unquote(password), safe="")}, key=len, reverse=True):
+            message = message.replace(held, MASK)
     return _QUOTED_PATH.sub(r"\1…", message)
 
 
@@ -316,6 +325,6 @@ def send_test(endpoint) -> WebhookDelivery:
     if endpoint.format == PayloadFormat.CHAT:
         body = {"text": chat_line("NHI Portal", "webhook.test", "a test message: this channel receives the portal's events")}
     else:
-        body = {"type": "webhook.test", "timestamp": timezone.now(), "data": {"endpoint": endpoint.pk, "url": endpoint.url}}
+        body = {"type": "webhook.test", "timestamp": timezone.now(), "data": {"endpoint": endpoint.pk, "url": masked_url(endpoint.url)}}
     status, error, ms = post(endpoint, f"test_{int(time.time() * 1000)}", body)
     return WebhookDelivery.objects.create(endpoint=endpoint, event_id=0, action="webhook.test", status_code=status, error=error, duration_ms=ms)

@@ -16,7 +16,7 @@ from nhiportal.outbound import validate_url
 from nhiportal.people.roles import is_security_admin
 
 from .events import CATEGORIES
-from .models import PayloadFormat, WebhookEndpoint
+from .models import PayloadFormat, WebhookEndpoint, password_of, with_kept_password
 
 SECRET_PREFIX = "whsec_"  # Standard Webhooks' form: the prefix, then the base64 key
 
@@ -59,13 +59,16 @@ def _shown(endpoint) -> dict:
 
 
 @transaction.atomic
-def endpoint_create(*, actor, url: str, description: str = "", categories=(), format: str = PayloadFormat.STANDARD) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint receives what happens from now on (not the log's past)."""
+def endpoint_create(
+    *, actor, url: str, description: str = "", categories=(), format: str = PayloadFormat.STANDARD, enabled: bool = True,
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint receives what happens from now on (not the log's past); one created
+    disabled receives nothing until it is turned on, and then what happened since it was made."""
     _only_security_admins(actor)
     raw = _new_secret()
     endpoint = WebhookEndpoint.objects.create(
         url=url, description=description, categories=_check(url, categories), format=_format(format), secret_encrypted=encrypt(raw.encode()),
-        created_by=actor, cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0,
+        enabled=bool(enabled), created_by=actor, cursor=AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0,
     )
     audit_record(actor=actor, action="webhook.create", obj=endpoint, object_repr=endpoint.url_shown, after=_shown(endpoint))
     # The event just written is about the endpoint itself: it is not sent to it.
@@ -73,11 +76,23 @@ def endpoint_create(*, actor, url: str, description: str = "", categories=(), fo
     return endpoint, raw
 
 
+def _password_change(old_url: str, new_url: str) -> tuple[dict, dict]:
+    """How the trail records a new password, which it never shows: "set", "changed" or "none"."""
+    old, new = password_of(old_url), password_of(new_url)
+    if old == new:
+        return {}, {}
+    return {"password": "set" if old else "none"}, {"password": ("changed" if old else "set") if new else "none"}
+
+
 @transaction.atomic
 def endpoint_update(*, actor, endpoint, url: str, description: str, categories, enabled: bool, format: str = PayloadFormat.STANDARD) -> WebhookEndpoint:
+    """Change an endpoint. Its URL's password is shown masked ("svc:***@host"): a URL that keeps
+    the mask keeps the password held for that user at that address (models.with_kept_password)."""
     _only_security_admins(actor)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = _shown(endpoint)
+    old_url = endpoint.url
+    url = with_kept_password(url, old_url)
     endpoint.url, endpoint.description, endpoint.categories, endpoint.enabled = url, description, _check(url, categories), enabled
     endpoint.format = _format(format)
     if enabled and not before["enabled"]:
@@ -85,6 +100,8 @@ def endpoint_update(*, actor, endpoint, url: str, description: str, categories, 
         endpoint.failures, endpoint.next_attempt_at = 0, None
     endpoint.save()
     after = _shown(endpoint)
+    was, now = _password_change(old_url, url)
+    before, after = {**before, **was}, {**after, **now}
     if after != before:
         audit_record(actor=actor, action="webhook.update", obj=endpoint, object_repr=endpoint.url_shown, before=before, after=after)
     return endpoint

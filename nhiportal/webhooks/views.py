@@ -41,7 +41,7 @@ def endpoint_new(request):
     _gate(request)
     form = EndpointForm(request.POST or None)
     if request.method == "POST":
-        created = submit(form, lambda data: endpoint_create(actor=request.user, url=data["url"], description=data["description"], categories=data["categories"], format=data["format"]))
+        created = submit(form, lambda data: endpoint_create(actor=request.user, **data))
         if created:
             endpoint, secret = created
             return _detail(request, endpoint, secret=secret)
@@ -55,7 +55,7 @@ def _detail(request, endpoint, *, secret=None, form=None, status=200):
         "deliveries": selectors.recent_deliveries(endpoint),
         "labels": [CATEGORIES[key][0] for key in endpoint.categories],
         "form": form or EndpointForm(initial={
-            "url": endpoint.url, "description": endpoint.description, "categories": endpoint.categories,
+            "url": endpoint.url_masked, "description": endpoint.description, "categories": endpoint.categories,
             "format": endpoint.format, "enabled": endpoint.enabled,
         }),
         "delete_form": DeleteForm(),
@@ -102,6 +102,6 @@ def endpoint_remove(request, pk):
     endpoint = _endpoint(request, pk)
     form = DeleteForm(request.POST)
     if submit(form, lambda data: endpoint_delete(actor=request.user, endpoint=endpoint, reason=data["reason"])):
-        messages.success(request, f"Deleted the webhook to {endpoint.url}.")
+        messages.success(request, f"Deleted the webhook to {endpoint.url_masked}.")
         return redirect("webhooks:endpoint-list")
     return _detail(request, endpoint, status=400)

@@ -3,6 +3,7 @@
 import pytest
 
 from nhiportal.audit.models import AuditEvent
+from nhiportal.webhooks.delivery import deliver_all
 from nhiportal.webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,14 @@ def test_everyone_else_gets_403_and_learns_nothing(client_for, sam, alice, rita,
                          client.post(API, {"url": "https://evil.example"}, content_type="application/json")):
             assert response.status_code == 403 and receiver.url not in response.content.decode()
     assert receiver.requests == [] and WebhookEndpoint.objects.count() == 1
+
+
+def test_a_webhook_created_disabled_stays_off_and_the_create_event_says_so(client_for, sam, alice, make_identity, receiver):
+    created = client_for(sam).post(API, {"url": receiver.url, "enabled": False}, content_type="application/json")
+    assert created.status_code == 201 and created.json()["enabled"] is False
+    endpoint = WebhookEndpoint.objects.get()
+    assert not endpoint.enabled
+    assert AuditEvent.objects.get(action="webhook.create").after["enabled"] is False
+    make_identity(alice)
+    deliver_all()
+    assert receiver.requests == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nhiportal.audit.models import AuditEvent
+from nhiportal.webhooks.delivery import deliver_all
 from nhiportal.webhooks.events import CATEGORIES, prefixes_of
 from nhiportal.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -88,3 +89,16 @@ def test_every_kind_of_audit_event_belongs_to_a_category():
             actions |= set(re.findall(r'action=f?"([a-z_]+)[.{]', path.read_text()))
     actions.discard("webhook")  # about the webhooks themselves: sent to all-event endpoints only
     assert actions - prefixes_of(CATEGORIES) == set()
+
+
+def test_a_webhook_added_with_send_events_unticked_is_created_off(client_for, sam, alice, make_identity, receiver):
+    client = client_for(sam)
+    assert client.get(f"{LIST}new/").context["form"]["enabled"].value() is True  # ticked unless unticked
+    page = client.post(f"{LIST}new/", {"url": receiver.url, "description": "later", "format": "standard"})
+    assert page.status_code == 200
+    endpoint = WebhookEndpoint.objects.get()
+    assert not endpoint.enabled and b"Off" in client.get(LIST).content
+    assert AuditEvent.objects.filter(action="webhook.create").get().after["enabled"] is False
+    make_identity(alice)
+    deliver_all()
+    assert receiver.requests == []
