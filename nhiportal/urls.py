@@ -7,6 +7,7 @@ from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
 from nhiportal.metrics import metrics
 from nhiportal.people import second_factor_views
+from nhiportal.people.views import PasswordChangeView
 from nhiportal.people.sign_in_views import SignInView, admin_sign_in, sso_callback, sso_start
 from nhiportal.people.sign_out_views import SignOutView, sso_backchannel_logout
 from nhiportal.sweep.api import SweepStatus
@@ -43,7 +44,7 @@ urlpatterns = [
     path("accounts/second-factor/remove/", second_factor_views.second_factor_remove_view, name="second-factor-remove"),
     path("accounts/sso/callback/", sso_callback, name="sso-callback"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/", include("nhiportal.people.urls")),
     path("audit/", include("nhiportal.audit.urls")),

@@ -47,6 +47,11 @@ class PersonalAPIToken(models.Model):
     # second factor takes none made without one (NIST SP 800-63B: a derived credential is worth
     # the authentication it was made under).
     made_with_second_factor = models.BooleanField(default=False)
+    # The session it was made in, as session_fingerprint() derives it (never the session id, nor
+    # the session table's key): ending that session (a security admin, "sign out my other
+    # sessions", a password change) revokes the tokens made in it, so a stolen browser's token
+    # ends with it. Empty for tokens made before this was kept, and by manage.py.
+    made_in_session = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,6 +77,15 @@ def session_key_digest(session_key: str) -> str:
     """How a session id is stored: its SHA-256, cut to the session table's 40 characters (160
     bits). The id is 32 random characters, so a fast hash leaves nothing to brute-force."""
     return hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def session_fingerprint(session_key: str) -> str:
+    """What a personal API token keeps of the session it was made in: a digest of the session's
+    stored digest, under its own label, so the token table holds neither the id that logs in nor
+    the key the session table and its cache are read by. Given the id from a cookie, or a key
+    read back from the session table (a StoredDigest)."""
+    stored = session_key if isinstance(session_key, StoredDigest) else session_key_digest(session_key)
+    return hashlib.sha256(f"api-token-session:{stored}".encode()).hexdigest()
 
 
 class StoredDigest(str):
@@ -200,6 +214,10 @@ class SecondFactor(models.Model):
     # (NIST SP 800-63B 5.2.2), since a password holder may start the code step again at will.
     wrong_codes = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # How many times in a row the app was locked, with no right code since: each lock lasts
+    # twice the one before (15 minutes, 30, 60, ...), so guessing never gets past about a hundred
+    # codes in hours, a few hundred in a lifetime (NIST SP 800-63B 5.2.2). A right code resets it.
+    locks_in_a_row = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self):
         return f"authenticator app of {self.user}"

@@ -34,8 +34,17 @@ PENDING_KEY = "second_factor_pending"
 VERIFIED_KEY = "second_factor_verified"
 PENDING_SECONDS = 300
 MAX_WRONG_CODES = 5  # in one sign-in: then the password again
-WRONG_CODES_IN_A_ROW = 20  # across sign-ins: then no code is taken for LOCK_MINUTES
+WRONG_CODES_IN_A_ROW = 20  # across sign-ins: then no code is taken for a while
+# The first lock; each next one with no right code between lasts twice as long (15 minutes, 30,
+# 60, ...), so the 100th wrong code in a row (NIST SP 800-63B 5.2.2's limit) comes no sooner than
+# about four hours in, the 200th some five days, the 300th some half a year.
 LOCK_MINUTES = 15
+MAX_DOUBLINGS = 20  # some 30 years: far past any guessing, short of the calendar's end
+
+
+def lock_minutes(locks_in_a_row: int) -> int:
+    """How long the nth lock in a row lasts (n from 1)."""
+    return LOCK_MINUTES * 2 ** min(max(locks_in_a_row, 1) - 1, MAX_DOUBLINGS)
 
 
 def encrypt_secret(secret: str) -> bytes:
@@ -131,24 +140,30 @@ def second_factor_check(*, user, code: str) -> bool:
         return False  # not even the right code: guessing must not learn which one it was
     step = _matching_step(decrypt_secret(factor.secret_encrypted), code, after_step=factor.last_used_step)
     if step is not None:
-        factor.last_used_step, factor.wrong_codes = step, 0
-        factor.save(update_fields=["last_used_step", "wrong_codes"])
+        factor.last_used_step, factor.wrong_codes, factor.locks_in_a_row = step, 0, 0
+        factor.save(update_fields=["last_used_step", "wrong_codes", "locks_in_a_row"])
         return True
     spent = RecoveryCode.objects.filter(user=user, code_hash=_hash_recovery_code(code), used_at__isnull=True).update(used_at=now)
     if spent:
-        factor.wrong_codes = 0
-        factor.save(update_fields=["wrong_codes"])
+        factor.wrong_codes, factor.locks_in_a_row = 0, 0
+        factor.save(update_fields=["wrong_codes", "locks_in_a_row"])
         left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
         audit_record(actor=user, action="person.recovery_code_used", obj=user, object_repr=user.get_username(), after={"recovery_codes_left": left})
         return True
     factor.wrong_codes += 1
     if factor.wrong_codes >= WRONG_CODES_IN_A_ROW:
-        factor.wrong_codes, factor.locked_until = 0, now + timedelta(minutes=LOCK_MINUTES)
+        # The count starts again, the lock does not: the next twenty wrong codes lock it twice as long.
+        factor.locks_in_a_row += 1
+        minutes = lock_minutes(factor.locks_in_a_row)
+        factor.wrong_codes, factor.locked_until = 0, now + timedelta(minutes=minutes)
         audit_record(
             actor=user, action="person.second_factor_locked", obj=user, object_repr=user.get_username(),
-            after={"wrong_codes_in_a_row": WRONG_CODES_IN_A_ROW, "locked_until": factor.locked_until},
+            after={
+                "wrong_codes_in_a_row": WRONG_CODES_IN_A_ROW, "locks_in_a_row": factor.locks_in_a_row,
+                "lock_minutes": minutes, "locked_until": factor.locked_until,
+            },
         )
-    factor.save(update_fields=["wrong_codes", "locked_until"])
+    factor.save(update_fields=["wrong_codes", "locked_until", "locks_in_a_row"])
     return False
 
 

@@ -1,5 +1,7 @@
 """Pages of the second factor: the code asked after a right password, and the account page
-where a person enrols an authenticator app, replaces it or removes it."""
+where a person enrols an authenticator app, replaces it or removes it. Each of those three
+confirms it is the person first (their password, unless given within minutes: reauthentication.py),
+so a borrowed session can neither put its own app in, nor take the person's out."""
 
 import io
 
@@ -15,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from .reauthentication import ConfirmsWhoIsThere
 from .second_factor import (
     MAX_WRONG_CODES,
     PENDING_KEY,
@@ -44,9 +47,15 @@ class CodeForm(forms.Form):
     )
 
 
-class ReplaceForm(CodeForm):
+class EnrolForm(ConfirmsWhoIsThere, CodeForm):
+    """Setting up the first app confirms it is the person: a thief on their session must not put
+    in an app of their own, which the person's next sign-in would then need."""
+
+
+class ReplaceForm(ConfirmsWhoIsThere, CodeForm):
     """Replacing an app asks for a code of the one in place, as removing it does: a borrowed
-    session (or one signed in before the app was enrolled) must not swap in its own."""
+    session (or one signed in before the app was enrolled) must not swap in its own. And the
+    password, as enrolling does."""
 
     current = forms.CharField(
         label="A code from the app you have now", max_length=24, strip=True,
@@ -54,6 +63,16 @@ class ReplaceForm(CodeForm):
         help_text="Or one of your recovery codes, if that app is lost.",
     )
     field_order = ["current", "code"]
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, request=request, code_already_asked=True, **kwargs)
+
+
+class RemoveForm(ConfirmsWhoIsThere, CodeForm):
+    """Turning the app off asks for a current code of it, and the password."""
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, request=request, code_already_asked=True, **kwargs)
 
 
 def start_pending_sign_in(request, user, next_url: str):
@@ -81,7 +100,7 @@ def second_factor_verify(request):
         return _start_again(request, "That took too long: sign in again.")
     locked_until = second_factor_locked_until(person)
     if locked_until:
-        return _start_again(request, f"Too many wrong codes in a row for this account: try again after {locked_until:%H:%M} UTC.")
+        return _start_again(request, f"Too many wrong codes in a row for this account: try again after {locked_until:%Y-%m-%d %H:%M} UTC.")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if second_factor_check(user=person, code=form.cleaned_data["code"]):
@@ -110,11 +129,13 @@ def second_factor_page(request):
     user = request.user
     enrolled = has_second_factor(user)
     enrolling = not enrolled or request.GET.get("replace") == "1" or request.method == "POST"
-    form, codes = (ReplaceForm if enrolled and enrolling else CodeForm)(request.POST or None), None
+    form, codes = (ReplaceForm if enrolled else EnrolForm)(request.POST or None, request=request), None
     if request.method == "POST" and form.is_valid() and SETUP_KEY in request.session:
         try:
-            if enrolled and not second_factor_check(user=user, code=form.cleaned_data["current"]):
-                raise ValidationError({"current": "That is not a current code of your app, nor an unused recovery code."})
+            if enrolled:
+                if not second_factor_check(user=user, code=form.cleaned_data["current"]):
+                    raise ValidationError({"current": "That is not a current code of your app, nor an unused recovery code."})
+                form.confirmed_by_code()
             codes = second_factor_enrol(user=user, secret=_setup_secret(request, fresh=False), code=form.cleaned_data["code"])
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -130,6 +151,8 @@ def second_factor_page(request):
         "enrolling": enrolling,
         "secret": secret,
         "form": form,
+        # Turning the app off, beside it (with what it asks as of now).
+        "remove_form": RemoveForm(request=request) if enrolled and not enrolling else None,
         "recovery_codes": codes,  # shown on this response only
         "codes_left": recovery_codes_left(user) if enrolled else 0,
         "required": required_for(user),
@@ -153,11 +176,18 @@ def second_factor_qr(request):
 @login_required
 @require_POST
 def second_factor_remove_view(request):
-    """Removing your own app asks for a current code: a borrowed session must not strip it."""
-    form = CodeForm(request.POST)
-    if not (form.is_valid() and second_factor_check(user=request.user, code=form.cleaned_data["code"])):
+    """Removing your own app asks for a current code, and the password (unless given within
+    minutes): a borrowed session must not strip it."""
+    form = RemoveForm(request.POST, request=request)
+    if not form.is_valid():
+        # Shown above the page, away from the form: each error names its field.
+        errors = [f"{form.fields[field].label}: {error}" for field in form.fields if field != "code" for error in form.errors.get(field, [])]
+        messages.error(request, " ".join(errors) or "Enter a current code from your app (or a recovery code) to remove it.")
+        return redirect("second-factor")
+    if not second_factor_check(user=request.user, code=form.cleaned_data["code"]):
         messages.error(request, "Enter a current code from your app (or a recovery code) to remove it.")
         return redirect("second-factor")
+    form.confirmed_by_code()
     try:
         second_factor_remove(person=request.user, actor=request.user)
     except ValidationError as exc:

@@ -3,6 +3,7 @@
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -12,8 +13,8 @@ from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
 
-from .ending_sessions import end_sessions_of
-from .models import EXPOSED, TOKEN_PREFIX, PersonalAPIToken, TokenPurpose, hash_api_token
+from .ending_sessions import ENDED_BY_PASSWORD_CHANGE, end_sessions_and_their_tokens, end_sessions_of, open_sessions_of
+from .models import EXPOSED, TOKEN_PREFIX, PersonalAPIToken, PortalSession, TokenPurpose, hash_api_token, session_fingerprint
 from .roles import ALL_ROLES, is_security_admin
 
 
@@ -23,13 +24,20 @@ MAX_TOKEN_DAYS = 365
 @transaction.atomic
 def api_token_create(
     *, user, name: str, days: int, actor=None, purpose: str = TokenPurpose.API, made_with_second_factor: bool = False,
+    session_key: str | None = None,
 ) -> tuple[PersonalAPIToken, str]:
     """Create a token for user; return it and the raw value, which is never stored.
-    `made_with_second_factor`: the session that asks passed one (see PersonalAPIToken)."""
+    `made_with_second_factor`: the session that asks passed one (see PersonalAPIToken).
+    `session_key`: the id of the browser session that asks (from its cookie); the token keeps a
+    fingerprint of it and is revoked when that session is ended (ending_sessions.py)."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationError({"days": f"Choose between 1 and {MAX_TOKEN_DAYS} days."})
     if purpose == TokenPurpose.DIRECTORY_SYNC and not is_security_admin(user):
         raise ValidationError({"purpose": "Only a security admin holds a directory sync token: it creates and deactivates people."})
+    if session_key is not None:
+        # Held until the token is committed: ending the session meanwhile waits, then revokes it.
+        if not list(PortalSession.objects.select_for_update().filter(session_key=session_key, user=user).values_list("pk", flat=True)[:1]):
+            raise ValidationError("This browser's session has ended: sign in again to make a token.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = PersonalAPIToken(
         user=user,
@@ -39,6 +47,7 @@ def api_token_create(
         token_hash=hash_api_token(raw),
         expires_at=timezone.now() + timedelta(days=days),
         made_with_second_factor=made_with_second_factor,
+        made_in_session=session_fingerprint(session_key) if session_key is not None else "",
     )
     token.full_clean()
     token.save()
@@ -217,6 +226,26 @@ def person_deactivate(*, person, actor, reason: str):
         reason=reason.strip(),
     )
     return person
+
+
+@transaction.atomic
+def password_change(*, person, new_password: str, current_session_key: str | None):
+    """A person changes their password (the caller checked the old one, counted toward the
+    sign-in lockout): their other sessions end, with the API tokens made in them, since whoever
+    may have had the old password may hold one. Returns the person as saved, and how many
+    sessions ended and tokens were revoked. One `person.password_changed` event, never the password."""
+    person = get_user_model().objects.select_for_update().get(pk=person.pk)  # request.user is a lazy stand-in
+    person.set_password(new_password)
+    person.save(update_fields=["password"])
+    others = open_sessions_of(person)
+    if current_session_key:
+        others = others.exclude(session_key=current_session_key)
+    ended, revoked = end_sessions_and_their_tokens(others, person=person, why=ENDED_BY_PASSWORD_CHANGE)
+    audit_record(
+        actor=person, action="person.password_changed", obj=person, object_repr=person.get_username(),
+        after={"sessions_ended": ended, "api_tokens_revoked": revoked},
+    )
+    return person, ended, revoked
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ API, deactivation (the page's and the directory's), and a person signing out the
 browsers. Sessions are real ones, made by signing in, in the table and in the cache in front."""
 
 import json
+import re
 
 import pytest
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
@@ -11,7 +12,7 @@ from django.test import Client, override_settings
 
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.ending_sessions import person_sessions_end
-from nhiportal.people.models import PortalSession, TokenPurpose, session_key_digest
+from nhiportal.people.models import PersonalAPIToken, PortalSession, TokenPurpose, session_key_digest
 from nhiportal.people.services import api_token_create
 from tests.conftest import PASSWORD
 
@@ -44,7 +45,7 @@ def test_a_security_admin_ends_all_of_a_persons_sessions_from_their_page(sam, al
     assert "Ended 2 sessions of alice" in admin.get(response["Location"]).content.decode()
     assert not is_signed_in(laptop) and not is_signed_in(phone) and is_signed_in(admin)
     event = AuditEvent.objects.get(action="person.sessions_ended")
-    assert (event.actor_label, event.object_repr, event.after, event.reason) == ("sam", "alice", {"sessions_ended": 2}, "Laptop stolen.")
+    assert (event.actor_label, event.object_repr, event.after, event.reason) == ("sam", "alice", {"sessions_ended": 2, "api_tokens_revoked": 0}, "Laptop stolen.")
     # She is not locked out: she signs in again.
     assert is_signed_in(signed_in(alice))
 
@@ -96,7 +97,7 @@ def test_the_api_ends_a_persons_sessions_and_shows_how_many_are_open(sam, alice,
     assert response.status_code == 200 and response.json() == {"sessions_ended": 2}
     assert not is_signed_in(laptop) and not is_signed_in(phone)
     assert api.get(f"/api/v1/people/{alice.pk}/").json()["sign_in"]["open_sessions"] == 0
-    assert AuditEvent.objects.get(action="person.sessions_ended").after == {"sessions_ended": 2}
+    assert AuditEvent.objects.get(action="person.sessions_ended").after == {"sessions_ended": 2, "api_tokens_revoked": 0}
 
 
 def test_it_ends_a_leavers_sessions_on_deactivation_in_the_one_deactivate_event(sam, alice, audit_actions_during):
@@ -130,7 +131,7 @@ def test_a_person_signs_out_their_other_sessions_and_keeps_this_one(alice, bob):
     assert "Signed out 2 other sessions." in here.get(response["Location"]).content.decode()
     assert is_signed_in(here) and not is_signed_in(laptop) and not is_signed_in(phone) and is_signed_in(someone_else)
     event = AuditEvent.objects.get(action="person.sessions_ended")
-    assert event.actor_label == "alice" and event.after == {"sessions_ended": 2, "kept_their_current_session": True}
+    assert event.actor_label == "alice" and event.after == {"sessions_ended": 2, "api_tokens_revoked": 0, "kept_their_current_session": True}
     assert "Sign out my other sessions" not in here.get("/accounts/sessions/").content.decode()  # none left
 
 
@@ -169,3 +170,107 @@ def test_the_session_row_names_its_person_and_nobody_after_signing_out(alice):
     assert PortalSession.objects.get(session_key=session_id).user == alice
     laptop.post("/accounts/logout/")
     assert not PortalSession.objects.filter(user=alice).exists()
+
+
+# API tokens made in a session end with it: a token minted from a stolen browser must not
+# outlive the browser's session (people/ending_sessions.py, PersonalAPIToken.made_in_session).
+
+TOKENS = "/accounts/tokens/"
+API = "/api/v1/identities/"
+
+
+def made_token(client, name="script", **data) -> str:
+    """A token made on the API tokens page of this browser (signed in just now, so no password asked)."""
+    response = client.post(TOKENS, {"name": name, "days": "365", **data})
+    assert response.status_code == 200, response.content
+    return response.context["raw_token"]
+
+
+def answer(raw) -> int:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(API).status_code
+
+
+def revoke_reason(raw) -> str:
+    from nhiportal.people.models import hash_api_token
+
+    return PersonalAPIToken.objects.get(token_hash=hash_api_token(raw)).revoke_reason
+
+
+def test_a_security_admin_ending_sessions_revokes_the_tokens_minted_in_them(sam, alice, client_for):
+    stolen_browser, her_desk = signed_in(alice), signed_in(alice)
+    exfiltrated, hers = made_token(stolen_browser, "exfil"), made_token(her_desk, "nightly export")
+    _, from_before = api_token_create(user=alice, name="made before tokens knew their session", days=30)
+    assert answer(exfiltrated) == answer(hers) == answer(from_before) == 200
+
+    response = client_for(sam).post(f"/api/v1/people/{alice.pk}/sessions/end/", {"reason": "Laptop stolen."}, content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"sessions_ended": 2}
+    assert answer(exfiltrated) == answer(hers) == 401
+    assert answer(from_before) == 200  # made before: no session to end with
+    assert revoke_reason(exfiltrated) == "Its session was ended by a security admin: Laptop stolen."
+    event = AuditEvent.objects.get(action="person.sessions_ended")
+    assert event.after == {"sessions_ended": 2, "api_tokens_revoked": 2}
+    assert not AuditEvent.objects.filter(action="api_token.revoke").exists()  # one event says it all
+
+    # She signs in again and reads which tokens went, and why.
+    page = signed_in(alice).get(TOKENS).content.decode()
+    assert page.count("Its session was ended by a security admin: Laptop stolen.") == 2
+    assert page.count("badge-revoked") == 2 and page.count("badge-live") == 1
+
+
+def test_ending_sessions_from_the_person_page_says_how_many_tokens_went(sam, alice):
+    laptop = signed_in(alice)
+    raw = made_token(laptop)
+    assert end_from_page(signed_in(sam), alice).status_code == 302
+    assert answer(raw) == 401
+    assert AuditEvent.objects.get(action="person.sessions_ended").after == {"sessions_ended": 1, "api_tokens_revoked": 1}
+
+
+def test_signing_out_other_sessions_revokes_their_tokens_and_keeps_this_ones(alice, bob):
+    here, stolen_browser, bobs = signed_in(alice), signed_in(alice), signed_in(bob)
+    mine, exfiltrated, bobs_token = made_token(here), made_token(stolen_browser), made_token(bobs)
+
+    assert here.post("/accounts/sessions/").status_code == 302
+    assert answer(exfiltrated) == 401 and answer(mine) == 200 and answer(bobs_token) == 200
+    assert revoke_reason(exfiltrated) == "Its session was ended when you signed out your other sessions."
+    event = AuditEvent.objects.get(action="person.sessions_ended")
+    assert event.after == {"sessions_ended": 1, "api_tokens_revoked": 1, "kept_their_current_session": True}
+
+
+def test_signing_out_one_other_session_revokes_the_tokens_made_in_it(alice):
+    here, laptop, phone = signed_in(alice), signed_in(alice), signed_in(alice)
+    from_laptop, from_phone = made_token(laptop), made_token(phone)
+    # The phone signed in last, so it is listed first after this browser; the laptop second.
+    phone_ref, laptop_ref = re.findall(r'name="session" value="([^"]+)"', here.get("/accounts/sessions/").content.decode())
+    assert here.post("/accounts/sessions/", {"session": laptop_ref}).status_code == 302
+    assert answer(from_laptop) == 401 and answer(from_phone) == 200
+    assert AuditEvent.objects.get(action="person.sessions_ended").after["api_tokens_revoked"] == 1
+
+
+def test_a_token_keeps_a_fingerprint_of_its_session_never_its_id_nor_the_tables_key(alice):
+    laptop = signed_in(alice)
+    made_token(laptop)
+    session_id = laptop.cookies["sessionid"].value
+    token = PersonalAPIToken.objects.get(user=alice)
+    stored = " ".join(str(value) for value in PersonalAPIToken.objects.filter(pk=token.pk).values_list().get())
+    assert session_id not in stored and session_key_digest(session_id) not in stored
+    assert len(token.made_in_session) == 64
+    assert str(AuditEvent.objects.get(action="api_token.create").after).count(token.made_in_session) == 0
+
+
+@CACHED
+def test_with_a_cache_in_front_ending_sessions_revokes_their_tokens_too(sam, alice):
+    laptop = signed_in(alice)
+    raw = made_token(laptop)
+    person_sessions_end(person=alice, actor=sam, reason="Laptop stolen.")
+    assert answer(raw) == 401 and not is_signed_in(laptop)
+
+
+def test_a_token_is_not_made_for_a_session_that_has_ended(sam, alice):
+    from django.core.exceptions import ValidationError
+
+    laptop = signed_in(alice)
+    session_id = laptop.cookies["sessionid"].value
+    person_sessions_end(person=alice, actor=sam, reason="Laptop stolen.")
+    with pytest.raises(ValidationError, match="session has ended"):
+        api_token_create(user=alice, name="late", days=30, session_key=session_id)
+    assert not PersonalAPIToken.objects.filter(user=alice).exists()

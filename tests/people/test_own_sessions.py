@@ -71,7 +71,7 @@ def test_a_person_signs_out_one_other_session_and_keeps_the_rest(alice):
     assert "Signed that session out" in here.get(response["Location"]).content.decode()
     assert not is_signed_in(laptop) and is_signed_in(phone) and is_signed_in(here)
     event = AuditEvent.objects.get(action="person.sessions_ended")
-    assert event.actor_label == "alice" and event.after == {"sessions_ended": 1, "kept_their_current_session": True}
+    assert event.actor_label == "alice" and event.after == {"sessions_ended": 1, "api_tokens_revoked": 0, "kept_their_current_session": True}
     assert references(here.get("/accounts/sessions/")) == [phone_ref]
 
 

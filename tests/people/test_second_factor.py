@@ -287,3 +287,145 @@ def test_a_code_in_other_scripts_digits_is_a_wrong_code_not_an_error(client_for,
     wrong = fresh.post("/accounts/login/code/", {"code": code})
     assert wrong.status_code == 400 and b"That code is not right" in wrong.content
     assert signed_in_as(fresh) is None
+
+
+# Setting up, replacing and removing the app confirm it is the person first (their password,
+# unless this browser gave it, or signed in, within ten minutes): a thief on a session must not
+# put in an app of their own and lock the owner out.
+
+
+def test_a_borrowed_session_cannot_set_up_the_first_app_without_the_password(alice):
+    from tests.people.test_reauthentication import stolen
+
+    thief = stolen(alice)
+    page = thief.get(PAGE)
+    assert 'name="confirm_password"' in page.content.decode() and "Your password is asked again first" in page.content.decode()
+    own = page.context["secret"]
+    refused = thief.post(PAGE, {"code": code_at(own)})
+    assert refused.status_code == 400 and refused.context["form"].errors["confirm_password"] == ["This field is required."]
+    guessed = thief.post(PAGE, {"code": code_at(own), "confirm_password": "guess-guess-123"})
+    assert guessed.status_code == 400 and guessed.context["form"].errors["confirm_password"] == ["That is not your password."]
+    assert not SecondFactor.objects.filter(user=alice).exists()
+    assert not AuditEvent.objects.filter(action="person.second_factor_enrolled").exists()
+    # With the password, it is alice herself.
+    done = thief.post(PAGE, {"code": code_at(own), "confirm_password": PASSWORD})
+    assert done.status_code == 200 and done.context["recovery_codes"]
+
+
+def test_replacing_the_app_from_a_borrowed_session_needs_the_password_as_well_as_a_code(alice):
+    from nhiportal.people.second_factor import decrypt_secret
+    from tests.people.test_reauthentication import age
+
+    client = Client()
+    password_step(client, alice)
+    first, codes = enrol(client)
+    age(client)
+    page = client.get(f"{PAGE}?replace=1")
+    assert 'name="confirm_password"' in page.content.decode()
+    new = page.context["secret"]
+    refused = client.post(PAGE, {"current": codes[0], "code": code_at(new)})
+    assert refused.status_code == 400 and "confirm_password" in refused.context["form"].errors
+    assert decrypt_secret(SecondFactor.objects.get(user=alice).secret_encrypted) == first
+    assert not RecoveryCode.objects.filter(user=alice, used_at__isnull=False).exists()  # a wrong password spends no code
+    replaced = client.post(PAGE, {"confirm_password": PASSWORD, "current": codes[0], "code": code_at(new)})
+    assert replaced.status_code == 200 and decrypt_secret(SecondFactor.objects.get(user=alice).secret_encrypted) == new
+
+
+def test_removing_the_app_from_a_borrowed_session_needs_the_password_as_well_as_a_code(alice):
+    from tests.people.test_reauthentication import age
+
+    client = Client()
+    password_step(client, alice)
+    secret, _ = enrol(client)
+    age(client)
+    assert 'name="confirm_password"' in client.get(PAGE).content.decode()
+    refused = client.post(f"{PAGE}remove/", {"code": code_at(secret, 30)}, follow=True)
+    assert SecondFactor.objects.filter(user=alice).exists() and b"This field is required" in refused.content
+    client.post(f"{PAGE}remove/", {"code": code_at(secret, 30), "confirm_password": PASSWORD})
+    assert not SecondFactor.objects.filter(user=alice).exists()
+
+
+def test_a_password_given_for_a_token_is_not_asked_again_for_the_app_within_ten_minutes(alice):
+    from tests.people.test_reauthentication import stolen
+
+    browser = stolen(alice)
+    assert browser.post("/accounts/tokens/", {"name": "ci", "days": "30", "confirm_password": PASSWORD}).status_code == 200
+    page = browser.get(PAGE)
+    assert 'name="confirm_password"' not in page.content.decode()
+    assert browser.post(PAGE, {"code": code_at(page.context["secret"])}).status_code == 200
+
+
+def test_single_sign_on_without_a_password_replaces_its_app_with_the_code_alone(alice, client_for):
+    from nhiportal.people.second_factor import decrypt_secret
+    from tests.people.test_reauthentication import age
+
+    alice.set_unusable_password()
+    alice.save()
+    client = client_for(alice)
+    first, _ = enrol(client)  # nothing to confirm with yet, and the form says why
+    age(client)
+    page = client.get(f"{PAGE}?replace=1")
+    body = page.content.decode()
+    assert 'name="confirm_password"' not in body and 'name="confirm_code"' not in body
+    assert "the code of your app below confirms it is you" in body
+    new = page.context["secret"]
+    assert client.post(PAGE, {"current": code_at(first, 30), "code": code_at(new)}).status_code == 200
+    assert decrypt_secret(SecondFactor.objects.get(user=alice).secret_encrypted) == new
+
+
+# Each lock of the code step in a row lasts twice the one before, until a right code.
+
+
+def _wrong_codes(person, n):
+    from nhiportal.people.second_factor import second_factor_check
+
+    for _ in range(n):
+        assert second_factor_check(user=person, code="000000") is False
+
+
+def _lift_lock(person):
+    SecondFactor.objects.filter(user=person).update(locked_until=timezone.now() - timedelta(seconds=1))
+
+
+def test_each_lock_in_a_row_lasts_twice_as_long_so_a_hundred_wrong_codes_take_hours(alice):
+    from nhiportal.people.second_factor import WRONG_CODES_IN_A_ROW, new_secret, second_factor_enrol
+
+    secret = new_secret()
+    second_factor_enrol(user=alice, secret=secret, code=code_at(secret, -30))
+    waited = 0
+    for lock in range(1, 6):  # 5 locks: 100 wrong codes in a row
+        _wrong_codes(alice, WRONG_CODES_IN_A_ROW)
+        factor = SecondFactor.objects.get(user=alice)
+        minutes = 15 * 2 ** (lock - 1)
+        assert factor.locks_in_a_row == lock
+        assert timedelta(minutes=minutes - 1) < factor.locked_until - timezone.now() <= timedelta(minutes=minutes)
+        if lock < 5:
+            waited += minutes
+            _lift_lock(alice)
+    assert waited == 15 + 30 + 60 + 120  # before the 100th wrong code could be typed
+    events = AuditEvent.objects.filter(action="person.second_factor_locked").order_by("id")
+    assert [event.after["lock_minutes"] for event in events] == [15, 30, 60, 120, 240]
+    assert [event.after["locks_in_a_row"] for event in events] == [1, 2, 3, 4, 5]
+    # The sign-in page says until when, day included, and takes no code meanwhile.
+    client = Client()
+    password_step(client, alice)
+    locked = client.post("/accounts/login/code/", {"code": code_at(secret, 30)})
+    assert locked.status_code == 400 and b"Too many wrong codes in a row" in locked.content
+    assert f"{SecondFactor.objects.get(user=alice).locked_until:%Y-%m-%d %H:%M} UTC".encode() in locked.content
+
+
+def test_a_right_code_starts_the_locks_again_from_fifteen_minutes(alice):
+    from nhiportal.people.second_factor import WRONG_CODES_IN_A_ROW, new_secret, second_factor_enrol
+
+    secret = new_secret()
+    second_factor_enrol(user=alice, secret=secret, code=code_at(secret, -30))
+    for _ in range(2):
+        _wrong_codes(alice, WRONG_CODES_IN_A_ROW)
+        _lift_lock(alice)
+    assert SecondFactor.objects.get(user=alice).locks_in_a_row == 2
+    client = Client()
+    password_step(client, alice)
+    assert client.post("/accounts/login/code/", {"code": code_at(secret)})["Location"] == "/identities/"
+    assert SecondFactor.objects.get(user=alice).locks_in_a_row == 0
+    _wrong_codes(alice, WRONG_CODES_IN_A_ROW)
+    assert AuditEvent.objects.filter(action="person.second_factor_locked").order_by("-id").first().after["lock_minutes"] == 15
