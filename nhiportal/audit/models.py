@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from . import labels
+
 
 class AuditEvent(models.Model):
     """One state change: who did what to which object, before and after.
@@ -44,6 +46,16 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
+
+    # For people: "Identity" for inventory.aiidentity, "Identity: owners changed" for
+    # identity.owners_set. Pages show the code beside them; exports keep the codes.
+    @property
+    def object_type_label(self) -> str:
+        return labels.object_type_label(self.object_type)
+
+    @property
+    def action_label(self) -> str:
+        return labels.action_label(self.action)
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

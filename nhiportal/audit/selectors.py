@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
 from django.utils import timezone
 
 from .chain import GENESIS_HASH, event_hash, event_hmac
@@ -35,6 +36,30 @@ def events_for_object(obj, *, limit: int = 20) -> list:
 def event_list():
     """The whole log, newest first; pages narrow it with AuditEventFilter."""
     return AuditEvent.objects.order_by("-id")
+
+
+def _distinct(column: str) -> list[str]:
+    """Every value an indexed column holds, in order: one index probe per value (a loose index
+    scan, on SQLite and PostgreSQL alike), not a read of the whole log."""
+    table, col = connection.ops.quote_name(AuditEvent._meta.db_table), connection.ops.quote_name(column)
+    sql = (
+        f"WITH RECURSIVE seen(v) AS (SELECT MIN({col}) FROM {table} "
+        f"UNION ALL SELECT (SELECT MIN({col}) FROM {table} WHERE {col} > seen.v) FROM seen WHERE seen.v IS NOT NULL) "
+        "SELECT v FROM seen WHERE v IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def known_actions() -> list[str]:
+    """Every action the log holds ("identity.owners_set", ...), for the page's filter to offer and match."""
+    return _distinct("action")
+
+
+def known_object_types() -> list[str]:
+    """Every object type the log holds ("inventory.aiidentity", ...)."""
+    return _distinct("object_type")
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 
 It holds the portal's own exports, exactly as their pages serve them to the person asking
 (the same gates and the same files): the controls (JSON, CSV, OSCAL) and their daily
-history, the inventory, grants and access requests, the policy decisions and the audit
-log since a date, and the answers of each attestation campaign and access review launched
-since then. README.txt says what each file is, when and for whom the pack was made, and the
-SHA-256 of every file, so a file taken out of the pack can be checked against it. Making a
-pack writes one `compliance.evidence_pack` audit event with the README's own digest.
+history, the inventory, grants and access requests, the policy decisions, the audit log,
+the leak reports, task approvals, ownership claims and attestation reviews since a date,
+and the answers of each attestation campaign and access review launched since then.
+README.txt says what each file is, when and for whom the pack was made, and the SHA-256 of
+every file, so a file taken out of the pack can be checked against it. Making a pack writes
+one `compliance.evidence_pack` audit event with the README's own digest.
 """
 
 import copy
@@ -57,6 +58,19 @@ def parts(since: date) -> list[Part]:
         Part("access-requests.csv", "tokens:access-request-export", "who asked for access, who vouched, who decided and why"),
         Part("policy-decisions.csv", "policy:decision-export", f"every policy decision since {since:%Y-%m-%d}", query={"since": since.isoformat()}),
         Part("audit-events.jsonl", "audit:event-export", f"the audit log since {since:%Y-%m-%d}, every field, oldest first", query={"since": instant}),
+        # The records NHIP-12, 10 and 11, 01 and 03 rest on, since the same day.
+        Part("exposures.csv", "compliance:exposure-export",
+             f"leak reports since {since:%Y-%m-%d}: what leaked, where it was found, when it was contained, who confirmed or dismissed it",
+             query={"since": since.isoformat()}),
+        Part("task-approvals.csv", "compliance:task-approval-export",
+             f"agents' tasks that waited for a person since {since:%Y-%m-%d}: approved or refused by whom, why, and whether they owned the agent",
+             query={"since": since.isoformat()}),
+        Part("ownership-claims.csv", "compliance:ownership-claim-export",
+             f"claims on orphaned identities since {since:%Y-%m-%d}: who claimed, why, who decided and why",
+             query={"since": since.isoformat()}),
+        Part("attestation-reviews.csv", "compliance:attestation-review-export",
+             f"owners' attestations since {since:%Y-%m-%d} and a second person's review of each: confirmed or rejected, by whom, why",
+             query={"since": since.isoformat()}),
     ]
     campaigns = [
         Part(f"campaigns/{c.pk}.csv", "inventory:campaign-export", f"attestation campaign “{c.name}”: each identity's answer and its review", args=(c.pk,))
@@ -102,7 +116,8 @@ def evidence_pack(request, *, since: date):
             "",
             f"Portal: {nhi_setting('ISSUER')}",
             f"Made: {now.isoformat()} by {request.user.get_username()} (what this person may see)",
-            f"Period of the decisions, audit events, campaigns and access reviews: since {since:%Y-%m-%d}",
+            f"Period of the decisions, audit events, leak reports, task approvals, ownership claims, attestations, campaigns "
+            f"and access reviews: since {since:%Y-%m-%d}",
             "",
             "SHA-256, file, size and what it holds (check a file with: sha256sum FILE):",
             "",

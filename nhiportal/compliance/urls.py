@@ -12,4 +12,8 @@ urlpatterns = [
     path("export.oscal.json", views.export, {"fmt": "oscal.json"}, name="export-oscal"),
     path("history.csv", views.history_export, name="history-csv"),
     path("evidence-pack.zip", views.evidence_pack_download, name="evidence-pack"),
+    path("exposures.csv", views.record_export, {"record": "exposures"}, name="exposure-export"),
+    path("task-approvals.csv", views.record_export, {"record": "task-approvals"}, name="task-approval-export"),
+    path("ownership-claims.csv", views.record_export, {"record": "ownership-claims"}, name="ownership-claim-export"),
+    path("attestation-reviews.csv", views.record_export, {"record": "attestation-reviews"}, name="attestation-review-export"),
 ]

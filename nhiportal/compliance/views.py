@@ -8,20 +8,31 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_safe
 
 from inventory.charts import Bar, bar_chart
+from nhiportal.csv_cells import csv_download
 from nhiportal.people.roles import sees_everything
 
 from . import controls as catalogue_controls
+from . import selectors
 from .catalogue import frameworks
 from .evidence import FAIL, PASS, WARN
 from .evidence_pack import PackFailed, evidence_pack
-from .exports import as_json, file_stamp, write_csv, write_history_csv
+from .exports import (
+    ATTESTATION_REVIEW_COLUMNS,
+    EXPOSURE_COLUMNS,
+    OWNERSHIP_CLAIM_COLUMNS,
+    TASK_APPROVAL_COLUMNS,
+    as_json,
+    file_stamp,
+    write_csv,
+    write_history_csv,
+)
 from .models import ComplianceSnapshot
 from .oscal import assessment_results_for
 from .selectors import snapshot_history
@@ -99,7 +110,7 @@ def framework_list(request):
 class EvidencePackForm(forms.Form):
     since = forms.DateField(
         label="Since", widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Policy decisions, audit events, campaigns and access reviews from this day on.",
+        help_text="Policy decisions, audit events, leak reports, task approvals, ownership claims, attestations, campaigns and access reviews from this day on.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -159,3 +170,56 @@ def export(request, fmt):
         response = HttpResponse(json.dumps(as_json(assessments, now), indent=2, default=str), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="nhi-compliance-{stamp}.{fmt}"'
     return response
+
+
+class SinceForm(forms.Form):
+    since = forms.DateField(required=False)
+
+
+EXPORT_CHUNK = 2000
+
+
+def _with_approval_reasons(tasks):
+    """Each task with `approval_reason` from its audit event, a chunk at a time (one query each)."""
+    chunk = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) == EXPORT_CHUNK:
+            yield from _named_reasons(chunk)
+            chunk = []
+    yield from _named_reasons(chunk)
+
+
+def _named_reasons(tasks):
+    reasons = selectors.approval_reasons([task.pk for task in tasks]) if tasks else {}
+    for task in tasks:
+        task.approval_reason = reasons.get(str(task.pk), "")
+    return tasks
+
+
+# What each record export reads, its columns, and how its rows are completed.
+RECORDS = {
+    "exposures": (selectors.exposures, EXPOSURE_COLUMNS, None),
+    "task-approvals": (selectors.task_approvals, TASK_APPROVAL_COLUMNS, _with_approval_reasons),
+    "ownership-claims": (selectors.ownership_claims, OWNERSHIP_CLAIM_COLUMNS, None),
+    "attestation-reviews": (selectors.attestation_reviews, ATTESTATION_REVIEW_COLUMNS, None),
+}
+
+
+@login_required
+@require_safe
+def record_export(request, record):
+    """Leak reports, task approvals, ownership claims or attestation reviews as CSV, every row
+    (or those since `?since=YYYY-MM-DD`), oldest first: the records NHIP-01, 03, 10, 11 and 12 rest on."""
+    _may_read(request)
+    form = SinceForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain; charset=utf-8")
+    read, columns, complete = RECORDS[record]
+    rows = read(since=form.cleaned_data["since"]).iterator(chunk_size=EXPORT_CHUNK)
+    if complete is not None:
+        rows = complete(rows)
+    return csv_download(
+        [name for name, _ in columns], ([cell(row) for _, cell in columns] for row in rows),
+        f"nhi-{record}-{file_stamp(timezone.now())}.csv",
+    )

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.services import identity_update
+from inventory.services import identity_owners_set, identity_update
 from nhiportal.audit.models import AuditEvent
-from nhiportal.audit.selectors import event_changes
-from nhiportal.audit.services import audit_record
+from nhiportal.audit.selectors import event_changes, known_actions, known_object_types
+from nhiportal.audit.services import agent_actor, audit_record
 
 LIST = reverse("audit:event-list")
 EXPORT = reverse("audit:event-export")
@@ -189,3 +189,82 @@ def test_a_change_named_like_a_relation_of_the_object_is_shown_as_it_is(sam, ali
         audit_record(actor=alice, action="person.second_factor_enrolled", obj=alice, object_repr="alice", after={"recovery_codes": 10})
     [change] = event_changes(AuditEvent.objects.get(action="person.second_factor_enrolled"))
     assert (change.field, change.after) == ("recovery_codes", 10)
+
+
+def test_it_shows_object_types_and_actions_as_people_read_them_with_their_codes_as_tooltips(alice, rita, client_for, make_identity):
+    make_identity(alice, name="ticket-summariser")
+    html = client_for(rita).get(LIST).content.decode()
+    assert '<div class="muted" title="inventory.aiidentity">Identity</div>' in html
+    assert '<span title="identity.register">Identity: register</span>' in html
+    assert ">inventory.aiidentity<" not in html and "<code>identity.register</code>" not in html
+
+
+def test_an_agent_acting_is_named_by_its_identity_with_its_client_id_as_a_tooltip(alice, rita, client_for, make_identity):
+    identity = make_identity(alice, name="ticket-summariser")
+    with transaction.atomic():
+        audit_record(actor=agent_actor(str(identity.pk)), action="identity.first_network", obj=identity, after={"network": "10.1.2.0/24"})
+    html = client_for(rita).get(LIST, {"action": "identity.first_network"}).content.decode()
+    assert f'<span title="agent:{identity.pk}">agent ticket-summariser</span>' in html
+    assert "Identity: first network seen" in html
+
+
+def owners_changed(alice, bob, make_identity):
+    identity = make_identity(alice, name="ticket-summariser", credential=False)
+    identity_owners_set(actor=alice, identity=identity, primary_owner=alice, backup_owners=[bob], reason="Cover for holidays")
+    return identity
+
+
+@pytest.mark.parametrize("typed", ["owners", "OWNERS", "owners changed", "identity.owners_set", "y.owners"])
+def test_the_action_filter_finds_part_of_a_code_or_of_its_label(typed, alice, bob, rita, client_for, make_identity):
+    owners_changed(alice, bob, make_identity)
+    events = client_for(rita).get(LIST, {"action": typed}).context["events"]
+    assert [e.action for e in events] == ["identity.owners_set"]
+
+
+def test_the_action_filter_still_takes_a_prefix_and_finds_nothing_for_what_no_action_holds(alice, bob, rita, client_for, make_identity):
+    owners_changed(alice, bob, make_identity)
+    client = client_for(rita)
+    assert {e.action for e in client.get(LIST, {"action": "identity."}).context["events"]} == {"identity.register", "identity.owners_set"}
+    assert client.get(LIST, {"action": "nothing-like-it"}).context["page_obj"].paginator.count == 0
+
+
+def test_the_object_type_filter_takes_its_label_too(alice, bob, sam, rita, client_for, make_identity):
+    owners_changed(alice, bob, make_identity)
+    with transaction.atomic():
+        audit_record(actor=sam, action="service.create", object_type="tokens.service", object_id="1", object_repr="CRM")
+    client = client_for(rita)
+    assert {e.object_type for e in client.get(LIST, {"object_type": "identity"}).context["events"]} == {"inventory.aiidentity"}
+    assert {e.object_type for e in client.get(LIST, {"object_type": "tokens.service"}).context["events"]} == {"tokens.service"}
+
+
+def test_the_filters_offer_the_actions_and_object_types_the_log_holds(alice, bob, rita, client_for, make_identity):
+    owners_changed(alice, bob, make_identity)
+    html = client_for(rita).get(LIST).content.decode()
+    assert 'list="audit-actions"' in html and 'list="audit-object-types"' in html
+    actions = html.split('<datalist id="audit-actions">', 1)[1].split("</datalist>", 1)[0]
+    assert actions.count("<option ") == len(set(AuditEvent.objects.values_list("action", flat=True)))
+    assert (
+        '<option value="identity.owners_set">Identity: owners changed</option>'
+        '<option value="identity.register">Identity: register</option>'
+    ) in actions
+    assert '<option value="inventory.aiidentity">Identity</option>' in html
+
+
+def test_the_page_knows_every_action_and_object_type_the_log_holds(alice, bob, sam, make_identity):
+    owners_changed(alice, bob, make_identity)
+    with transaction.atomic():
+        audit_record(actor=sam, action="service.create", object_type="tokens.service", object_id="1", object_repr="CRM")
+    # Each once, in the database's order (its collation's, on PostgreSQL).
+    for known, column in ((known_actions(), "action"), (known_object_types(), "object_type")):
+        assert len(known) == len(set(known)) and set(known) == set(AuditEvent.objects.values_list(column, flat=True))
+    assert {"inventory.aiidentity", "tokens.service"} <= set(known_object_types())
+
+
+def test_the_export_follows_the_pages_filter_and_keeps_the_codes_while_the_api_keeps_its_prefix(alice, bob, carol, client_for, make_identity):
+    identity = owners_changed(alice, bob, make_identity)
+    client = client_for(carol)
+    [record] = export_of(client.get(EXPORT, {"action": "owners"}))
+    assert (record["action"], record["object_type"], record["actor_label"]) == ("identity.owners_set", "inventory.aiidentity", "alice")
+    assert record["object_id"] == str(identity.pk)
+    assert client.get("/api/v1/audit-events/", {"action": "owners"}).json()["count"] == 0
+    assert client.get("/api/v1/audit-events/", {"action": "identity.owners"}).json()["count"] == 1

@@ -51,3 +51,26 @@ def test_a_replay_of_the_last_n_says_how_many_it_replayed(client_for, sam, agent
     for limit, replayed in (("1", 1), ("5000", 3), ("", 3)):
         page = client.get(reverse("policy:version-replay", args=[draft.number]), {"limit": limit})
         assert page.context["report"].replayed == replayed
+
+
+def test_the_counts_add_up_whichever_way_they_are_read(agent, crm):
+    policy_decide(issue_request(agent, crm))  # allowed
+    policy_decide(issue_request(agent, crm, requested_ttl=3600))  # denied
+    flips = CompiledPolicy('@id("permit-long")\npermit (principal, action, resource) when { context.requested_ttl > 600 };\n')
+    report = replay(flips)
+    assert (report.replayed, report.allowed, report.denied) == (2, 1, 1)
+    assert (report.unchanged, report.allowed_to_denied, report.denied_to_allowed) == (0, 1, 1)
+    assert report.allowed + report.denied == report.unchanged + report.allowed_to_denied + report.denied_to_allowed == report.replayed
+
+
+def test_the_summary_says_what_a_request_already_denied_and_denied_again_counts_as(client_for, sam, agent, crm):
+    # It read "0 outcomes would change, 1 would be denied": a contradiction at first sight.
+    policy_decide(issue_request(agent, crm, requested_ttl=3600))
+    draft = new_version(sam, DENY_ALL, DENY_EXAMPLE)
+    client = client_for(sam)
+    for url in (reverse("policy:version-replay", args=[draft.number]), reverse("policy:version-detail", args=[draft.number])):
+        html = client.get(url).content.decode()
+        assert "would change" not in html
+        assert "Replayed the last 1 recorded request: this version would allow 0 and deny 1." in html
+        assert "<strong>1</strong> would be decided as it was recorded" in html
+        assert "<strong>0</strong> allowed then would now be" in html and "<strong>0</strong> denied then would now be" in html

@@ -152,18 +152,25 @@ def test_it_refuses_to_activate_a_version_with_failing_examples(client_for, sam)
     assert not version.is_active
 
 
-def test_it_asks_for_confirmation_before_activating_a_deny_everything_version(client_for, sam, agent, crm):
+def test_a_deny_everything_version_is_activated_only_from_the_confirmation_page_ticked_and_with_a_reason(client_for, sam, agent, crm):
     policy_decide(issue_request(agent, crm))
     version = new_version(sam, DENY_ALL, DENY_EXAMPLE)
     client = client_for(sam)
+    activate = reverse("policy:version-activate", args=[version.number])
     page = client.get(reverse("policy:version-detail", args=[version.number]))
-    assert b"would deny every one" in page.content and b"confirm_deny_all" in page.content
-    client.post(reverse("policy:version-activate", args=[version.number]))
+    assert b"would deny every one" in page.content and f'href="{activate}"'.encode() in page.content
+    assert client.post(activate).url == activate  # the version page's button leads to the confirmation
+    confirmation = client.get(activate)
+    assert b"would deny every one" in confirmation.content and b'name="confirm_deny_all"' in confirmation.content
+    unticked = client.post(activate, {"confirmed": "True", "reason": "Freeze all agents during the incident"})
+    assert unticked.status_code == 400 and unticked.context["form"].errors["confirm_deny_all"]
     version.refresh_from_db()
     assert not version.is_active
-    client.post(reverse("policy:version-activate", args=[version.number]), {"confirm_deny_all": "on"})
+    client.post(activate, {"confirmed": "True", "confirm_deny_all": "on", "reason": "Freeze all agents during the incident"})
     version.refresh_from_db()
     assert version.is_active
+    event = AuditEvent.objects.get(action="policy.activate")
+    assert event.reason == "Freeze all agents during the incident" and event.after["confirmed_deny_all"] is True
 
 
 def test_a_security_admin_switches_the_mode(client_for, sam):

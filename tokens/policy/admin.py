@@ -29,7 +29,7 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
     def portal_page(self, version):
         return format_html('<a href="{}">v{}</a>', reverse("policy:version-detail", args=[version.number]), version.number)
 
-    @admin.action(description="Activate the selected version (its examples must pass)")
+    @admin.action(description="Activate the selected version (its examples must pass, and no recent outcome change)")
     def activate(self, request, queryset):
         if not can_change_policies(request.user):
             self.message_user(request, "Only security admins change policies.", messages.ERROR)
@@ -39,9 +39,15 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
             return
         version = queryset.get()
         try:
-            services.policy_version_activate(actor=request.user, version=version)
+            # Outcomes replay says would change are checked, with a reason, on the portal's page.
+            services.policy_version_activate(actor=request.user, version=version, changes_confirmed=False)
         except ValidationError as refusal:
-            self.message_user(request, " ".join(refusal.messages), messages.ERROR)
+            where = (
+                f" Activate it on its portal page ({reverse('policy:version-activate', args=[version.number])}), "
+                "which shows what changes and asks why."
+                if getattr(refusal, "needs_confirmation", False) else ""
+            )
+            self.message_user(request, " ".join(refusal.messages) + where, messages.ERROR)
         else:
             self.message_user(request, f"Version {version.number} is now active.", messages.SUCCESS)
 

@@ -15,6 +15,7 @@ from .checking import policy_problems
 from .examples import examples_parse
 from .models import PolicyMode, PolicyVersion
 from .replay import REPLAY_DEFAULT, REPLAY_MAX
+from .services import REASON_NEEDED
 
 MAX_TTL = 24 * 3600
 
@@ -57,9 +58,28 @@ class VersionForm(forms.Form):
 
 
 class ActivateForm(forms.Form):
+    """Activation. The version page's button sends nothing (`confirmed` false): it activates only
+    when replay changes no outcome. The confirmation page, which shows what changes, sends
+    `confirmed` with a reason (and the tick, for a version that denies every recent request)."""
+
+    reason = forms.CharField(
+        label="Why activate it now",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept with the activation in the audit log. Needed when outcomes would change.",
+        error_messages={"required": REASON_NEEDED},
+    )
     confirm_deny_all = forms.BooleanField(
         required=False, label="I understand this version denies every recent request; activate it anyway."
     )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput, initial=True)
+
+    def __init__(self, *args, needs_reason: bool = False, denies_everything: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = needs_reason
+        if not denies_everything:
+            del self.fields["confirm_deny_all"]
 
 
 class ModeForm(forms.Form):

@@ -34,6 +34,27 @@ class ReplayReport:
     def denies_everything(self) -> bool:
         return self.replayed > 0 and self.denied == self.replayed
 
+    # What the counts say, so they add up: replayed = allowed + denied, and
+    # replayed = unchanged + allowed_to_denied + denied_to_allowed.
+    @property
+    def allowed(self) -> int:
+        return self.replayed - self.denied
+
+    @property
+    def allowed_to_denied(self) -> int:
+        """Recorded as allowed, and this version would deny them."""
+        return sum(change.now == DENY for change in self.changes)
+
+    @property
+    def denied_to_allowed(self) -> int:
+        """Recorded as denied, and this version would allow them."""
+        return len(self.changes) - self.allowed_to_denied
+
+    @property
+    def unchanged(self) -> int:
+        """Decided as they were recorded, allowed or denied."""
+        return self.replayed - len(self.changes)
+
 
 def replay(compiled: CompiledPolicy, *, limit: int = REPLAY_DEFAULT) -> ReplayReport:
     """Judge the last `limit` recorded decisions with `compiled`; list those whose outcome changes."""

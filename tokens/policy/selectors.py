@@ -1,11 +1,15 @@
 """Reads of policy versions and decisions, already narrowed to what the person may see."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import AIIdentity
+from nhiportal.audit.models import AuditEvent
 from nhiportal.identity_filter import identity_names
 from nhiportal.people.roles import sees_everything
 from tokens.models import Grant, Service, ServiceScope
@@ -30,6 +34,51 @@ def version_get(*, user, number: int) -> PolicyVersion:
 
 def version_active() -> PolicyVersion | None:
     return PolicyVersion.objects.filter(is_active=True).first()
+
+
+@dataclass(frozen=True)
+class ActivePeriod:
+    """A time a version was the active one."""
+
+    start: datetime
+    end: datetime | None  # None: still active (or, recorded before the audit log, not known)
+    by: str = ""
+    reason: str = ""
+    recorded: bool = True  # False: only the version's activated_at says it was active
+
+
+def activation_history(versions) -> dict[int, list[ActivePeriod]]:
+    """Each version's active periods by number, oldest first, read from the `policy.activate`
+    events: an activation starts its version's period and ends the one before it (activations
+    take turns, so the events' order is the order versions were active in). A version with no
+    event but an activated_at (made active some other way) gets one period from then."""
+    periods: dict[int, list[ActivePeriod]] = {}
+    current: tuple[int, ActivePeriod] | None = None
+    events = AuditEvent.objects.filter(action="policy.activate").order_by("id").values_list("at", "after", "actor_label", "reason")
+    for at, after, actor, reason in events.iterator():
+        number = after.get("active_version") if isinstance(after, dict) else None
+        if not isinstance(number, int):
+            continue
+        if current is not None:
+            previous, period = current
+            periods[previous][-1] = ActivePeriod(period.start, at, period.by, period.reason)
+        period = ActivePeriod(at, None, actor, reason)
+        periods.setdefault(number, []).append(period)
+        current = (number, period)
+    wanted = {version.number: version for version in versions}
+    for number, version in wanted.items():
+        if number not in periods and version.activated_at:
+            periods[number] = [ActivePeriod(version.activated_at, None, recorded=False)]
+    return {number: periods.get(number, []) for number in wanted}
+
+
+def with_history(versions) -> list[PolicyVersion]:
+    """Set `periods` (activation_history) on each version."""
+    versions = list(versions)
+    history = activation_history(versions)
+    for version in versions:
+        version.periods = history[version.number]
+    return versions
 
 
 def decision_list(*, user) -> QuerySet:

@@ -21,6 +21,7 @@ from .replay import REPLAY_DEFAULT, ReplayReport, replay
 from .schema import default_policy_text
 
 PRUNE_BATCH = 5000
+REASON_NEEDED = "Say why these outcomes may change; the reason is kept with the activation."
 
 
 class ActivationRefused(ValidationError):
@@ -99,6 +100,12 @@ class ActivationCheck:
     failing_examples: list[str]
     report: ReplayReport
 
+    @property
+    def needs_confirmation(self) -> bool:
+        """Replay says some recent request would be decided otherwise (or every one denied):
+        activating it on the pages takes a second look at what changes, and a reason."""
+        return bool(self.report.changes) or self.report.denies_everything
+
 
 def activation_check(version: PolicyVersion, *, replay_limit: int = REPLAY_DEFAULT) -> ActivationCheck:
     problems = [str(p) for p in policy_problems(version.text)]
@@ -114,11 +121,19 @@ def activation_check(version: PolicyVersion, *, replay_limit: int = REPLAY_DEFAU
 
 
 @transaction.atomic
-def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: bool = False) -> PolicyVersion:
+def policy_version_activate(
+    *, actor, version: PolicyVersion, confirm_deny_all: bool = False, reason: str = "", changes_confirmed: bool | None = None
+) -> PolicyVersion:
     """Make `version` the one active version, if its text is valid and all its examples pass.
 
-    A version that would deny every recent request needs confirm_deny_all.
+    A version that would deny every recent request needs confirm_deny_all. `changes_confirmed`
+    is the pages' confirmation step: False (the version page's one-click button) refuses, with
+    needs_confirmation, a version whose replay changes any recent outcome; True (the confirmation
+    page, which showed what changes) needs a reason for it. None: the caller does not ask (the
+    API, policy_apply and the seed, which run the same checks of examples and deny-all). The
+    reason, and what replay said would change, are kept in the `policy.activate` event.
     """
+    reason = reason.strip()
     # Activations take turns: every version's row is locked, in one order, before anything is
     # read, so a second activation waits for the first to commit and then sees what it made
     # active (what this one replaces, for the audit event), and two cannot deadlock.
@@ -142,6 +157,15 @@ def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: 
             needs_confirmation=True,
             report=check.report,
         )
+    if changes_confirmed is False and check.needs_confirmation:
+        raise ActivationRefused(
+            f"Replaying the last {check.report.replayed} recorded requests, {len(check.report.changes)} would be decided "
+            "otherwise. Check what changes and say why before activating it.",
+            needs_confirmation=True,
+            report=check.report,
+        )
+    if changes_confirmed and check.needs_confirmation and not reason:
+        raise ValidationError({"reason": REASON_NEEDED})
     try:
         with transaction.atomic():
             PolicyVersion.objects.filter(is_active=True).update(is_active=False)
@@ -160,8 +184,12 @@ def policy_version_activate(*, actor, version: PolicyVersion, confirm_deny_all: 
             "mode": version.mode,
             "replayed": check.report.replayed,
             "would_deny": check.report.denied,
+            "would_change": len(check.report.changes),
+            "allowed_to_denied": check.report.allowed_to_denied,
+            "denied_to_allowed": check.report.denied_to_allowed,
             "confirmed_deny_all": bool(check.report.denies_everything and confirm_deny_all),
         },
+        reason=reason,
     )
     _forget_everywhere_here()
     return version

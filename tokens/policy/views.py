@@ -10,7 +10,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from inventory import selectors as inventory_selectors
 from nhiportal.csv_cells import csv_download
@@ -67,7 +67,7 @@ def version_list(request):
         "policy/version_list.html",
         {
             "page_obj": page_obj,
-            "versions": page_obj.object_list,
+            "versions": selectors.with_history(page_obj.object_list),
             "compare": compare,
             "may_change": can_change_policies(request.user),
             "no_active_version": selectors.version_active() is None,
@@ -83,7 +83,7 @@ def version_detail(request, number):
     compiled = compiled_version(version)
     results = examples_run(compiled, version.examples)
     context = {
-        "version": version,
+        "version": selectors.with_history([version])[0],
         "lines": _numbered(version.text),
         "results": results,
         "all_pass": all(r.passed for r in results),
@@ -94,7 +94,6 @@ def version_detail(request, number):
     if context["may_change"]:
         if not version.is_active:
             context["check"] = services.activation_check(version)
-            context["activate_form"] = ActivateForm()
         context["mode_form"] = ModeForm(initial={"mode": version.mode})
     return render(request, "policy/version_detail.html", context)
 
@@ -143,22 +142,79 @@ def _version_to_start_from(request):
     return selectors.version_active()
 
 
+def _activation_form(data, check, *, confirmed: bool = True) -> ActivateForm:
+    return ActivateForm(
+        data, needs_reason=confirmed and check.needs_confirmation, denies_everything=check.report.denies_everything
+    )
+
+
+def _activation_page(request, version, check, form, *, status=200):
+    selectors.with_names([change.decision for change in check.report.changes])
+    return render(
+        request, "policy/version_activate.html",
+        {"version": version, "check": check, "report": check.report, "form": form, "active": selectors.version_active()},
+        status=status,
+    )
+
+
+def _activated(request, version, reason: str):
+    messages.success(request, f"Version {version.number} is now active." + (f" Reason kept: {reason}" if reason else ""))
+    return redirect("policy:version-detail", number=version.number)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def version_activate(request, number):
+    """Activation, as offboarding: a version whose replay changes no recent outcome activates
+    from its page's button at once; one that would decide recent requests otherwise (or deny
+    every one) is activated from this page, which shows what would change and asks why."""
     require(can_change_policies(request.user))
     version = selectors.version_get(user=request.user, number=number)
-    form = ActivateForm(request.POST)
-    form.is_valid()
+    if version.is_active:
+        messages.info(request, f"Version {version.number} is already active.")
+        return redirect("policy:version-detail", number=version.number)
+    check = services.activation_check(version)
+    if check.problems or check.failing_examples:
+        messages.error(request, " ".join(check.problems) or (
+            f"{len(check.failing_examples)} example(s) do not pass: {', '.join(check.failing_examples)}. "
+            "A version is activated only when all its examples pass."
+        ))
+        return redirect("policy:version-detail", number=version.number)
+    if request.method != "POST":
+        return _activation_page(request, version, check, _activation_form(None, check))
+    confirmed = bool(request.POST.get("confirmed"))
+    if not confirmed and check.needs_confirmation:
+        messages.warning(request, "Replay says recent requests would be decided otherwise: check what changes and say why.")
+        return redirect("policy:version-activate", number=version.number)
+    form = _activation_form(request.POST, check, confirmed=confirmed)
+    if not form.is_valid():
+        return _activation_page(request, version, check, form, status=400)
+    reason = form.cleaned_data["reason"]
     try:
         services.policy_version_activate(
-            actor=request.user, version=version, confirm_deny_all=form.cleaned_data.get("confirm_deny_all", False)
+            actor=request.user, version=version, reason=reason, changes_confirmed=confirmed,
+            confirm_deny_all=form.cleaned_data.get("confirm_deny_all", False),
         )
     except services.ActivationRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, f"Version {version.number} is now active.")
-    return redirect("policy:version-detail", number=version.number)
+        if not refusal.needs_confirmation:
+            messages.error(request, refusal.message)
+            return redirect("policy:version-detail", number=version.number)
+        if not confirmed:  # outcomes changed since the version page was read
+            messages.warning(request, refusal.message)
+            return redirect("policy:version-activate", number=version.number)
+        # What replay says changed since this page was read: show it again, with the refusal.
+        check = services.activation_check(version)
+        form = _activation_form(request.POST, check)
+        form.is_valid()
+        form.add_error("confirm_deny_all" if "confirm_deny_all" in form.fields else None, refusal.message)
+        return _activation_page(request, version, check, form, status=400)
+    except ValidationError as error:
+        check = services.activation_check(version)
+        form = _activation_form(request.POST, check)
+        if form.is_valid():  # else the form says it already (a reason is now needed)
+            apply_service_errors(form, error)
+        return _activation_page(request, version, check, form, status=400)
+    return _activated(request, version, reason)
 
 
 @login_required

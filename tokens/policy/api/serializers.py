@@ -44,6 +44,10 @@ class ActivateSerializer(serializers.Serializer):
     confirm_deny_all = serializers.BooleanField(
         default=False, help_text="Activate even though the version would deny every recent request."
     )
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="",
+        help_text="Why, kept with the activation in the audit log (policy.activate).",
+    )
 
 
 class ModeSerializer(serializers.Serializer):
@@ -86,6 +90,10 @@ class ReplayReportSerializer(serializers.Serializer):
     replayed = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="recorded refusals the portal made before policy (no Cedar request)")
     denied = serializers.IntegerField(help_text="how many the version would deny")
+    allowed = serializers.IntegerField(help_text="how many the version would allow (replayed = allowed + denied)")
+    unchanged = serializers.IntegerField(help_text="decided as recorded (replayed = unchanged + allowed_to_denied + denied_to_allowed)")
+    allowed_to_denied = serializers.IntegerField(help_text="recorded as allowed, and the version would deny them")
+    denied_to_allowed = serializers.IntegerField(help_text="recorded as denied, and the version would allow them")
     denies_everything = serializers.BooleanField()
     changes = ReplayChangeSerializer(many=True)
 

@@ -112,7 +112,8 @@ class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         serializer.is_valid(raise_exception=True)
         try:
             version = services.policy_version_activate(
-                actor=request.user, version=version, confirm_deny_all=serializer.validated_data["confirm_deny_all"]
+                actor=request.user, version=version, confirm_deny_all=serializer.validated_data["confirm_deny_all"],
+                reason=serializer.validated_data["reason"],
             )
         except services.ActivationRefused as refusal:
             body = {"detail": refusal.message, "needs_confirmation": refusal.needs_confirmation}
