@@ -74,7 +74,8 @@ def main(out: Path) -> None:
     credential_add_jwk(actor=sam, identity=identity, jwk=public_jwk(agent_key, "bench-agent-key"))
     identity_activate(actor=sam, identity=identity)
     grant_create(
-        actor=sam, identity=identity, service=Service.objects.get(pk=service.pk), scopes=["contacts:read", "contacts:write"],
+        # Not bench-admin: nobody grants an identity they own (tokens/services.py self_grant_refusal).
+        actor=system_actor("bench"), identity=identity, service=Service.objects.get(pk=service.pk), scopes=["contacts:read", "contacts:write"],
         ends_at=timezone.now() + timedelta(days=365), justification="benchmark",
     )
     out.touch(mode=0o600)

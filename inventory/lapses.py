@@ -2,8 +2,9 @@
 
 An attestation is an owner's dated word that the identity is still needed and its scope still
 right. Once one falls due and no owner attests within NHI_ATTESTATION_GRACE_DAYS,
-`manage.py suspend_unattested` (daily; a step of governance_sweep) suspends the identity, which
-revokes its live tokens (inventory/services.identity_suspend), and mails its active owners: the
+`manage.py suspend_unattested` (hourly: a step of the governance sweep, nhiportal/sweep/steps.py)
+suspends the identity, which revokes its live tokens and ends its open tasks
+(inventory/services.identity_suspend), and mails its active owners: the
 notice is written with the suspension, so a mail server that is down delays it, never loses it.
 An owner attests and reactivates it on the identity page. The compliance control "attested on
 time" fails for an active identity from the same day, so the two agree on when grace ends.

@@ -1,12 +1,13 @@
 """When the owner ends, access ends: identities left without an active owner are suspended.
 
 An owner who leaves (their account deactivated) leaves their identities orphaned: no one
-answers for what they do. `manage.py suspend_orphans` (daily) notes when it first finds an
-identity orphaned, clears the note once an owner is back (a claim approved, owners edited),
-and suspends an active identity still orphaned after NHI_ORPHAN_GRACE_DAYS, which revokes its
-live tokens (inventory/services.identity_suspend). The grace period leaves time to claim it
+answers for what they do. `manage.py suspend_orphans` (hourly: a step of the governance sweep,
+nhiportal/sweep/steps.py) notes when it first finds an identity orphaned, clears the note once
+an owner is back (a claim approved, owners edited), and suspends an active identity still
+orphaned after NHI_ORPHAN_GRACE_DAYS, which revokes its live tokens and ends its open tasks
+(inventory/services.identity_suspend). The grace period leaves time to claim it
 (inventory/claims.py); a new owner reactivates it. Counted from the first run that saw it,
-so at most a day late with a daily run.
+so at most an hour late with the sweep's hourly run.
 """
 
 from datetime import timedelta

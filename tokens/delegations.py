@@ -16,8 +16,8 @@ from inventory import visibility
 from inventory.models import AIIdentity, Status
 from nhiportal.audit.services import actor_label, audit_record
 
-from .models import Delegation, IssuedToken
-from .revocation import lock_identity, revoke_matching
+from .models import Delegation, IssuedToken, Task
+from .revocation import end_tasks, lock_identity, revoke_matching
 
 
 def _snapshot(delegation: Delegation) -> dict:
@@ -54,8 +54,10 @@ def delegation_create(*, actor, principal: AIIdentity, delegate_id, reason: str)
 
 @transaction.atomic
 def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
-    """End a delegation and revoke the live tokens the delegate obtained through it. Returns
-    how many tokens were revoked."""
+    """End a delegation: the sub-tasks the delegate opened under it end (their own sub-tasks
+    too), so it can no longer join one by task_id, and every token in them is revoked, with
+    the tokens exchanged from the principal's that sit elsewhere. Returns how many tokens were
+    revoked; the one event counts them and the tasks ended."""
     if not visibility.can(actor, visibility.CHANGE, delegation.principal):
         raise PermissionDenied("Only the identity's owners or a security admin end its delegations.")
     reason = reason.strip() or "Delegation ended."
@@ -67,14 +69,26 @@ def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
     now = timezone.now()
     delegation.revoked_at, delegation.revoked_by_label, delegation.revoke_reason = now, actor_label(actor)[:200], reason[:200]
     delegation.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
-    count = revoke_matching(
+    label, why = actor_label(actor), f"Delegation ended: {reason}"[:200]
+    # A sub-task of the delegate's under one of the principal's tasks was opened by exchanging
+    # the principal's token, which only a delegation allows (one live per pair at a time). The
+    # tokens it got there by task_id have no parent token: ending the task is what reaches them.
+    subtasks = list(
+        Task.objects.filter(
+            identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id, ended_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    count = end_tasks(subtasks, label=label, reason=why, now=now)
+    count += revoke_matching(
         IssuedToken.objects.filter(identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id),
-        label=actor_label(actor), reason=f"Delegation ended: {reason}", now=now,
+        label=label, reason=why, now=now,
     )
     audit_record(
         actor=actor, action="delegation.revoke", obj=delegation,
         object_repr=f"{delegation.delegate.name} acts for {delegation.principal.name}",
-        identity=delegation.principal_id, after={"revoked_at": now, "tokens_revoked": count}, reason=reason,
+        identity=delegation.principal_id,
+        after={"revoked_at": now, "tokens_revoked": count, **({"tasks_ended": len(subtasks)} if subtasks else {})},
+        reason=reason,
     )
     return count
 

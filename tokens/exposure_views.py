@@ -75,7 +75,9 @@ def exposure_detail(request, pk):
             confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
             if confirmed:
                 identity = confirmed.identity  # read afresh: the confirmation may have suspended it
-                suspended = f" {identity.name} is suspended until its owners reactivate it." if identity.status == Status.SUSPENDED else ""
+                # Suspended by a security admin, so held: its owners cannot reactivate it (inventory/services.py).
+                who = "a security admin reactivates it" if identity.held_by_security_admin else "its owners reactivate it"
+                suspended = f" {identity.name} is suspended until {who}." if identity.status == Status.SUSPENDED else ""
                 messages.success(request, f"Confirmed.{suspended}")
                 return redirect("tokens:exposure-detail", pk=exposure.pk)
     context = {"exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.is_open}

@@ -12,7 +12,8 @@ The leaked secret itself is never stored: a token is named by its jti.
 
 Then people respond: the identity's owners are emailed (manage.py notify_exposures; the
 report keeps who was told), and a security admin who confirms the exposure suspends the
-identity, which revokes everything it still holds until its owners reactivate it.
+identity, which revokes everything it still holds and ends its open tasks; being a security
+admin's suspension, it holds until a security admin reactivates it (its owners cannot).
 """
 
 import re

@@ -64,10 +64,17 @@ class ServiceForm(forms.ModelForm):
             "scopes it advertises with these daily, so a tool that appears on an MCP server is noticed.",
         }
 
+    reason = forms.CharField(
+        label="Why", max_length=200, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed to deactivate it or remove a scope: the audit log and each token revoked keep it. "
+        "A removed scope is taken off every grant (a grant left with none is revoked), so adding it back restores no one's access.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is None:
             del self.fields["is_active"]  # a new service starts active
+            del self.fields["reason"]  # nothing to end yet
 
 
 class ResourceMetadataForm(forms.Form):

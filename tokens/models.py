@@ -267,10 +267,21 @@ class Grant(models.Model):
     unused_scopes = models.JSONField(default=list, blank=True)
     # When manage.py notify_unused_access told the owners; cleared once every scope is used again.
     unused_told_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep's report_expired_grants wrote its grant.expired event, once (set to ends_at
+    # for the grants that had run out before the step existed).
+    expiry_reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["identity", "service", "ends_at"], name="grant_lookup_idx")]
+        indexes = [
+            models.Index(fields=["identity", "service", "ends_at"], name="grant_lookup_idx"),
+            # report_expired_grants' question: the grants not revoked nor reported, by end. A
+            # grant leaves it once reported, so it holds the live grants and a sweep's worth more.
+            models.Index(
+                fields=["ends_at"], name="grant_expiry_unreported_idx",
+                condition=models.Q(revoked_at__isnull=True, expiry_reported_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.identity_id} on {self.service_id}: {' '.join(self.scopes)}"

@@ -136,11 +136,11 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
     label = actor_label(actor)
     why = f"Identity {'offboarded' if action == OFFBOARD else 'suspended'}" + (f": {reason.strip()}" if reason.strip() else "")
     why = why[:200]
-    taken = {"tokens_revoked": 0}
+    # Its open tasks end whether it leaves for good or for a while: else, once reactivated, the
+    # agent (or a delegate acting in a sub-task) could join a task opened before by its task_id.
+    open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
+    taken = {"tokens_revoked": end_tasks(open_tasks, label=label, reason=why, now=now), "tasks_ended": len(open_tasks)}
     if action == OFFBOARD:
-        open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
-        taken["tokens_revoked"] += end_tasks(open_tasks, label=label, reason=why, now=now)
-        taken["tasks_ended"] = len(open_tasks)
         taken["grants_revoked"] = Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by_label=label[:200], revoke_reason=why
         )

@@ -7,18 +7,18 @@ credentials.py, signing keys in keys.py, tokens and tasks in issuance.py and rev
 import re
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inventory.models import AIIdentity
+from inventory.models import AIIdentity, Ownership
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.outbound import validate_url
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import jwk_thumbprint, parse_public_jwk
 from .remote_json import fetchable
-from .revocation import lock_identity, revoke_matching, revoke_not_covered_by_grants
+from .revocation import live_tokens, lock_identity, revoke_matching, revoke_not_covered_by_grants
 from .trust_bundles import clean_bundle, keys_change, keys_from, kids_of, validate_bundle_endpoint
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -128,9 +128,45 @@ def service_create(
     return service
 
 
+SERVICE_REASON_NEEDED = "Say why: deactivating a service or removing a scope revokes tokens and narrows grants."
+
+
+def _needs_reason(before: dict, service: Service, removed: set) -> bool:
+    """Deactivating it or withdrawing scopes ends access others hold: a person says why."""
+    return bool(removed) or (before["is_active"] and not service.is_active)
+
+
+def _grants_narrow_to_service(service: Service, removed: set, *, label: str, reason: str, now) -> tuple[int, int, set]:
+    """The service no longer offers `removed`: take those scopes off every live or upcoming
+    grant on it (each identity locked first, in the order issuance locks, so no token slips
+    in), revoking a grant left with none. Returns (grants narrowed, grants revoked, identities)."""
+    grants = [
+        g for g in Grant.objects.filter(service=service, revoked_at__isnull=True, ends_at__gt=now)
+        if removed & set(g.scopes)
+    ]
+    identities = {g.identity_id for g in grants}
+    for identity_id in sorted(identities, key=str):
+        lock_identity(identity_id)
+    narrowed = revoked = 0
+    for grant in Grant.objects.filter(pk__in=[g.pk for g in grants], revoked_at__isnull=True):
+        if _grant_scopes_take(grant, removed, label=label, reason=reason, now=now):
+            revoked += 1
+        else:
+            narrowed += 1
+    return narrowed, revoked, identities
+
+
 @transaction.atomic
-def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..., reason: str = "", **changes) -> Service:
-    """Change a service; `scopes` (if given) replaces the list. Tokens that lose their footing are revoked."""
+def service_update(
+    *, actor, service: Service, scopes=None, introspection_jwk=..., reason: str | None = None, **changes
+) -> Service:
+    """Change a service; `scopes` (if given) replaces the list. Tokens that lose their footing
+    are revoked. A scope it no longer offers is taken off every live grant on it (a grant left
+    with none is revoked), so adding the scope back later restores nobody's access unreviewed.
+
+    `reason`: a person's request (the page, the API) passes what they typed, and must say why
+    when it deactivates the service or removes scopes; the event and each token revoked keep
+    it. None (code: a handover, a script) records a stock reason instead."""
     service = Service.objects.select_for_update().get(pk=service.pk)
     unknown = set(changes) - set(SERVICE_FIELDS)
     if unknown:
@@ -145,11 +181,15 @@ def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..
         service.metadata_drift, service.metadata_checked_at = {}, None  # judged anew by the next check
     if introspection_jwk is not ...:
         service.introspection_jwk = _clean_introspection_jwk(introspection_jwk)
-    removed = set()
+    removed, rows = set(), None
     if scopes is not None:
         rows = {row["name"]: row for row in _scope_rows(scopes)}
+        removed = {s.name for s in service.scopes.all()} - set(rows)
+    why = (reason or "").strip()
+    if reason is not None and not why and _needs_reason(before, service, removed):
+        raise ValidationError({"reason": SERVICE_REASON_NEEDED})
+    if rows is not None:
         current = {s.name: s for s in service.scopes.all()}
-        removed = set(current) - set(rows)
         ServiceScope.objects.filter(service=service, name__in=removed).delete()
         for name, row in rows.items():
             scope = current.get(name)
@@ -162,22 +202,35 @@ def service_update(*, actor, service: Service, scopes=None, introspection_jwk=..
     after = service_snapshot(service)
     if after == before:
         return service
-    service.updated_at = timezone.now()
+    now = timezone.now()
+    service.updated_at = now
     _save_service(service)
     label = actor_label(actor)
     tokens = IssuedToken.objects.filter(audience=old_audience)
+    taken = {}
+    if removed:
+        withdrawn = f"{'Scope' if len(removed) == 1 else 'Scopes'} {', '.join(sorted(removed))} withdrawn from {service.name}"
+        grant_reason = f"{withdrawn}: {why}" if why else f"{withdrawn}."
+        taken["grants_narrowed"], taken["grants_revoked"], identities = _grants_narrow_to_service(
+            service, removed, label=label, reason=grant_reason, now=now,
+        )
     revoked = 0
     if not service.is_active or service.audience != old_audience:
-        revoked = revoke_matching(tokens, label=label, reason="The service was deactivated or its audience changed.")
+        stock = "The service was deactivated." if not service.is_active else "The service's audience changed."
+        revoked = revoke_matching(tokens, label=label, reason=f"{stock.rstrip('.')}: {why}" if why else stock, now=now)
     elif removed:
-        affected = [pk for pk, scopes in tokens.filter(revoked_at__isnull=True).values_list("pk", "scopes") if removed & set(scopes)]
-        revoked = revoke_matching(
-            IssuedToken.objects.filter(pk__in=affected), label=label, reason="A scope it carried was removed from the service."
-        )
+        # As grant narrowing does: what the narrowed grants no longer cover, then any token
+        # still carrying a withdrawn scope (one obtained through another identity's grant, say).
+        scope_reason = f"A scope it carried was withdrawn from the service: {why}" if why else "A scope it carried was removed from the service."
+        for identity_id in sorted(identities, key=str):
+            revoked += revoke_not_covered_by_grants(identity_id=identity_id, service=service, label=label, reason=scope_reason, now=now)
+        affected = [pk for pk, scopes in live_tokens(tokens, now).values_list("pk", "scopes") if removed & set(scopes)]
+        revoked += revoke_matching(IssuedToken.objects.filter(pk__in=affected), label=label, reason=scope_reason, now=now)
+    taken["tokens_revoked"] = revoked
     changed = {k for k in after if after[k] != before.get(k)}
     audit_record(
         actor=actor, action="service.update", obj=service, before={k: before.get(k) for k in changed},
-        after={**{k: after[k] for k in changed}, **({"tokens_revoked": revoked} if revoked else {})}, reason=reason.strip(),
+        after={**{k: after[k] for k in changed}, **{name: count for name, count in taken.items() if count}}, reason=why,
     )
     return service
 
@@ -261,6 +314,20 @@ def _grant_snapshot(grant: Grant) -> dict:
     }
 
 
+SELF_GRANT = (
+    "You own this identity, so a grant to it needs a second person: ask another security admin to grant it, "
+    "or request the access on /access-requests/, where someone who does not own it decides."
+)
+
+
+def self_grant_refusal(actor, identity: AIIdentity) -> str:
+    """Why `actor` may not grant `identity` anything ("" if they may): they own it, as its
+    primary or a backup owner. Access reviews and access requests hold the same line."""
+    if getattr(actor, "pk", None) and Ownership.objects.filter(identity_id=identity.pk, person_id=actor.pk).exists():
+        return SELF_GRANT
+    return ""
+
+
 @transaction.atomic
 def grant_create(
     *,
@@ -272,7 +339,11 @@ def grant_create(
     justification: str = "",
     starts_at: datetime | None = None,
 ) -> Grant:
-    """Give an identity some of a service's scopes until ends_at."""
+    """Give an identity some of a service's scopes until ends_at. Nobody grants an identity
+    they own (PermissionDenied): that access needs a second person."""
+    refusal = self_grant_refusal(actor, identity)
+    if refusal:
+        raise PermissionDenied(refusal)
     identity = lock_identity(identity.pk)
     if identity.is_offboarded:
         raise ValidationError({"identity": "An offboarded identity cannot receive grants."})
@@ -325,14 +396,27 @@ def grant_reduce(*, actor, grant: Grant, remove, reason: str) -> Grant:
     if remove == set(grant.scopes):
         return grant_revoke(actor=actor, grant=grant, reason=reason)
     before = list(grant.scopes)
-    grant.scopes = [s for s in grant.scopes if s not in remove]
+    _grant_scopes_take(grant, remove, label=actor_label(actor), reason=reason.strip(), now=timezone.now())
+    _grant_narrowed(actor=actor, grant=grant, action="grant.reduce", why="Scopes removed", reason=reason,
+                    before={"scopes": before}, after={"scopes": grant.scopes})
+    return grant
+
+
+def _grant_scopes_take(grant: Grant, remove: set, *, label: str, reason: str, now) -> bool:
+    """Take `remove` off the grant (saved): what it kept unused goes with it. A grant left with
+    no scope is revoked, with `reason`. Returns whether it was revoked. The caller holds the
+    identity's lock, revokes the tokens no grant covers any more and writes the audit event."""
+    kept = [s for s in grant.scopes if s not in remove]
+    if not kept:
+        grant.revoked_at, grant.revoked_by_label, grant.revoke_reason = now, label[:200], reason
+        grant.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
+        return True
+    grant.scopes = kept
     grant.unused_scopes = [s for s in grant.unused_scopes or () if s not in remove]
     if not grant.unused_scopes:
         grant.unused_told_at = None  # nothing unused is left to tell anyone about
     grant.save(update_fields=["scopes", "unused_scopes", "unused_told_at"])
-    _grant_narrowed(actor=actor, grant=grant, action="grant.reduce", why="Scopes removed", reason=reason,
-                    before={"scopes": before}, after={"scopes": grant.scopes})
-    return grant
+    return False
 
 
 def _grant_narrowed(*, actor, grant: Grant, action: str, why: str, reason: str, before: dict, after: dict) -> None:
@@ -364,3 +448,36 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     _grant_narrowed(actor=actor, grant=grant, action="grant.revoke", why="Grant revoked", reason=reason,
                     before={"revoked_at": None}, after={"revoked_at": grant.revoked_at})
     return grant
+
+
+EXPIRY_BATCH = 500
+
+
+def grants_expired_report(*, actor, now=None) -> int:
+    """One grant.expired event per grant that ran out (ends_at passed, never revoked) and was
+    not reported yet, so the identity's history and the SIEM see access end by itself as they
+    see it revoked. Each grant is reported once (expiry_reported_at), in the transaction that
+    writes its event; an indexed read (grant_expiry_unreported_idx) finds them. Its tokens
+    ended with it already: none outlives its grant. Returns how many were reported."""
+    now = now or timezone.now()
+    reported = 0
+    while True:
+        with transaction.atomic():
+            # Locked and read again: a second run at once (cron beside the sweep) waits, then
+            # finds them reported.
+            grants = list(
+                Grant.objects.select_for_update(of=("self",))
+                .filter(revoked_at__isnull=True, expiry_reported_at__isnull=True, ends_at__lte=now)
+                .select_related("identity", "service")
+                .order_by("ends_at", "pk")[:EXPIRY_BATCH]
+            )
+            for grant in grants:
+                grant.expiry_reported_at = now
+                audit_record(
+                    actor=actor, action="grant.expired", obj=grant, object_repr=_grant_repr(grant),
+                    before={"state": "live"}, after={"state": "expired", "ends_at": grant.ends_at, "scopes": grant.scopes},
+                )
+            Grant.objects.filter(pk__in=[g.pk for g in grants]).update(expiry_reported_at=now)
+        reported += len(grants)
+        if len(grants) < EXPIRY_BATCH:
+            return reported

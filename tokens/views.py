@@ -156,8 +156,10 @@ def _service_form_page(request, service=None):
                 return services.service_create(
                     actor=request.user, scopes=scope_rows(scopes), introspection_jwk=data["introspection_jwk"], **fields
                 )
+            # What was typed, blank included: deactivating it or removing a scope needs a reason.
             return services.service_update(
-                actor=request.user, service=service, scopes=scope_rows(scopes), introspection_jwk=data["introspection_jwk"], **fields
+                actor=request.user, service=service, scopes=scope_rows(scopes), introspection_jwk=data["introspection_jwk"],
+                reason=data.get("reason", ""), **fields,
             )
 
         saved = _submitted(form, write)
@@ -271,17 +273,21 @@ def grant_create(request):
     _require_security_admin(request)
     initial = {k: request.GET[k] for k in ("identity", "service") if request.GET.get(k)}
     form = GrantForm(request.POST or None, initial=initial, refresh_url=request.path)
-    grant = request.method == "POST" and _submitted(
-        form,
-        lambda data: services.grant_create(
-            actor=request.user,
-            identity=data["identity"],
-            service=data["service"],
-            scopes=data["scope_names"],
-            ends_at=data["ends_at"],
-            justification=data["justification"],
-        ),
-    )
+
+    def write(data):
+        try:
+            return services.grant_create(
+                actor=request.user,
+                identity=data["identity"],
+                service=data["service"],
+                scopes=data["scope_names"],
+                ends_at=data["ends_at"],
+                justification=data["justification"],
+            )
+        except PermissionDenied as refusal:  # their own identity: said next to the field, as any refusal
+            raise ValidationError({"identity": str(refusal)}) from None
+
+    grant = request.method == "POST" and _submitted(form, write)
     if grant:
         messages.success(request, f"Granted {' '.join(grant.scopes)} on {grant.service.name} to {grant.identity.name}.")
         preview = grant_preview(grant.identity, grant.service, grant.scopes)

@@ -64,6 +64,9 @@ STEPS = (
     Step("suspend_unattested", HOUR, "Suspends identities whose attestation is overdue by more than {attestation_grace}, and tells their owners."),
     Step("prune_tokens", HOUR, "Deletes token ledger rows expired more than {retention} ago, and spent assertion ids."),
     Step("grant_usage", HOUR, "Reads each live grant's last use off the token ledger; notes the scopes no token carried in the last {unused}."),
+    # Each sweep: an indexed read of the grants not yet reported, so a grant's end reaches the
+    # identity's history and the SIEM (webhooks, last) within a sweep of happening.
+    Step("report_expired_grants", EVERY_SWEEP, "Records one grant.expired audit event for each grant whose end date passed, once per grant."),
     # Each sweep, not hourly: policies read the stored score (principal.risk_score), so an
     # owner's fix, or a token from a new network, counts within one sweep.
     Step("score_identities", EVERY_SWEEP, "Scores each identity's risk from what is wrong with it now (no owner, a leak, an overdue attestation, unused access...) for the identities list's sort and for token policies, which read the stored score."),

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm
 
+from nhiportal.audit.models import AuditEvent
 from tokens.models import Grant, IssuedToken, Service, Task, WorkloadCredential
 
 from .conftest import CRM, new_private_key, public_jwk
@@ -37,6 +38,27 @@ def test_a_security_admin_creates_and_changes_a_service(client_for, sam):
     assert call("post", "services/", {"name": "Wiki2", "audience": "not a uri", "owner": "sam"}).status_code == 400
 
 
+@pytest.mark.parametrize("change", [{"is_active": False}, {"scopes": [{"name": "tickets:read"}]}], ids=["deactivate", "remove scopes"])
+def test_deactivating_a_service_or_removing_scopes_needs_a_reason_which_the_event_keeps(client_for, sam, crm, agent, grant, change):
+    granted = grant(agent, crm, ["tickets:read", "tickets:write"])
+    call = api(client_for, sam)
+
+    refused = call("patch", f"services/{crm.pk}/", change)
+
+    assert refused.status_code == 400 and "reason" in refused.json()
+    assert Service.objects.get().is_active and Service.objects.get().scopes.count() == 3
+
+    changed = call("patch", f"services/{crm.pk}/", {**change, "reason": "Retired with the old helpdesk."})
+
+    assert changed.status_code == 200, changed.content
+    assert "reason" not in changed.json()
+    assert AuditEvent.objects.filter(action="service.update").latest("id").reason == "Retired with the old helpdesk."
+    assert call("get", f"grants/{granted.pk}/").json()["service_active"] is ("scopes" in change)
+    granted.refresh_from_db()
+    assert granted.scopes == (["tickets:read", "tickets:write"] if "is_active" in change else ["tickets:read"])
+    assert call("patch", f"services/{crm.pk}/", {"description": "Still here."}).status_code == 200
+
+
 @pytest.mark.parametrize("person", ["alice", "charlie", "rita", "carol"])
 def test_only_security_admins_write_services_grants_domains_and_keys(request, client_for, crm, agent, person):
     call = api(client_for, request.getfixturevalue(person))
@@ -61,6 +83,21 @@ def test_a_security_admin_grants_and_revokes(client_for, sam, agent, crm):
     assert call("post", f"grants/{created.json()['id']}/revoke/", {}).status_code == 400
     revoked = call("post", f"grants/{created.json()['id']}/revoke/", {"reason": "done"})
     assert revoked.status_code == 200 and revoked.json()["revoked_by"] == "sam"
+
+
+@pytest.mark.parametrize("role", ["primary", "backup"])
+def test_a_security_admin_granting_an_identity_they_own_gets_403_saying_who_can(client_for, sam, alice, make_agent, crm, role):
+    owned = make_agent(sam) if role == "primary" else make_agent(alice, backups=[sam])
+    ends = (timezone.now() + timedelta(days=1)).isoformat()
+
+    refused = api(client_for, sam)("post", "grants/", {
+        "identity": str(owned.identity.pk), "service": crm.pk, "scopes": ["customers:export"], "ends_at": ends, "justification": "mine",
+    })
+
+    assert refused.status_code == 403
+    detail = refused.json()["detail"]
+    assert "You own this identity" in detail and "ask another security admin" in detail and "/access-requests/" in detail
+    assert not Grant.objects.exists()
 
 
 def test_grants_of_invisible_identities_are_hidden(client_for, charlie, alice, agent, crm, grant):

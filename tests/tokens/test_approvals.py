@@ -116,15 +116,17 @@ def test_a_supervised_agent_gets_a_consequential_scope_without_waiting(oauth, ma
     assert not Task.objects.filter(requires_approval=True).exists()
 
 
-def test_a_task_of_a_suspended_identity_cannot_be_approved(oauth, autonomous, rita, alice):
+def test_a_task_of_a_suspended_identity_ends_with_the_suspension_and_cannot_be_approved(oauth, autonomous, rita, alice):
     from django.core.exceptions import ValidationError
 
     from inventory.services import identity_suspend
 
     task_id = ask(oauth, autonomous).json()["task_id"]
     identity_suspend(actor=alice, identity=autonomous.identity, reason="Investigating.")
-    with pytest.raises(ValidationError, match="suspended"):
-        task_approve(actor=rita, task=Task.objects.get(pk=task_id), minutes=5)
+    task = Task.objects.get(pk=task_id)
+    assert task.ended_at is not None and task.approval_state == "withdrawn"
+    with pytest.raises(ValidationError, match="no longer waits"):
+        task_approve(actor=rita, task=task, minutes=5)
     assert Task.objects.get(pk=task_id).approved_by is None
 
 

@@ -10,6 +10,7 @@ from tokens.delegations import delegation_create, delegation_revoke
 from tokens.models import IssuedToken, Task
 from tokens.revocation import task_end, token_revoke
 
+from .conftest import token_request
 from .test_token_exchange import exchange, unverified
 
 
@@ -76,6 +77,60 @@ def test_ending_the_delegation_revokes_what_the_helper_got(oauth, alice, helper,
     assert IssuedToken.objects.get(jti=got["jti"]).revoked_at is not None
     assert exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["error"] == "invalid_request"
     assert AuditEvent.objects.filter(action="delegation.revoke", identity_id=lent.principal_id).count() == 1
+
+
+def join(oauth, agent, task_id, scope="tickets:read"):
+    """A client_credentials request joining an open task by its id."""
+    return token_request(oauth, agent, task_id=task_id, authorization_details=None, scope=scope)
+
+
+def test_ending_the_delegation_ends_the_sub_tasks_opened_under_it_and_the_tokens_joined_into_them(
+    oauth, alice, helper, held, lent, get_token,
+):
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    joined = join(oauth, helper, sub_task)
+    assert joined.status_code == 200, joined.content  # by task_id: a token with no parent token
+    joined_jti = unverified(joined.json()["access_token"])["jti"]
+    own = get_token(helper, scope="tickets:read")  # a task of its own, nothing to do with the delegation
+
+    assert delegation_revoke(actor=alice, delegation=lent, reason="Pilot over") == 2
+
+    assert IssuedToken.objects.get(jti=joined_jti).revoked_at is not None
+    ended = Task.objects.get(pk=sub_task)
+    assert ended.ended_at is not None and ended.end_reason == "Delegation ended: Pilot over"
+    refused = join(oauth, helper, sub_task)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert IssuedToken.objects.filter(task_id=sub_task).count() == 2
+    assert Task.objects.get(pk=own["task_id"]).ended_at is None
+    assert join(oauth, helper, own["task_id"]).status_code == 200
+    event = AuditEvent.objects.get(action="delegation.revoke")
+    assert event.after["tokens_revoked"] == 2 and event.after["tasks_ended"] == 1
+
+
+def test_what_the_helper_joined_under_one_delegation_does_not_outlive_a_later_one(oauth, alice, orchestrator, helper, held, lent):
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    delegation_revoke(actor=alice, delegation=lent, reason="Pilot over")
+    again = delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="Pilot resumed")
+
+    assert join(oauth, helper, sub_task).status_code == 400
+
+    delegation_revoke(actor=alice, delegation=again, reason="Pilot over again")
+    assert not IssuedToken.objects.filter(identity=helper.identity, revoked_at__isnull=True).exists()
+
+
+def test_ending_a_delegation_ends_what_was_handed_on_below_it(oauth, make_agent, crm, grant, alice, bob, helper, held, lent):
+    sub_helper = make_agent(bob, name="sub-helper")
+    grant(sub_helper, crm, ["tickets:read"])
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=sub_helper.identity.pk, reason="Second hand")
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+    second = exchange(oauth, sub_helper, first["access_token"]).json()
+    assert join(oauth, sub_helper, second["task_id"]).status_code == 200
+
+    delegation_revoke(actor=alice, delegation=lent, reason="Pilot over")
+
+    assert Task.objects.get(pk=second["task_id"]).ended_at is not None
+    assert join(oauth, sub_helper, second["task_id"]).status_code == 400
+    assert not IssuedToken.objects.filter(identity=sub_helper.identity, revoked_at__isnull=True).exists()
 
 
 @pytest.mark.parametrize("upstream", ["token", "task", "offboard"])

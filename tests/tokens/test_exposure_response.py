@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from inventory.models import Status
-from inventory.services import identity_offboard
+from inventory.services import TransitionRefused, identity_offboard, identity_reactivate
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.models import PersonalAPIToken
 from nhiportal.people.services import api_token_create, api_token_revoke
@@ -38,12 +38,19 @@ def notify() -> str:
     return out.getvalue()
 
 
-def test_a_security_admin_confirms_an_exposure_which_suspends_the_identity(client_for, sam, agent, reported):
+def test_a_security_admin_confirms_an_exposure_which_suspends_the_identity_until_a_security_admin_reactivates_it(
+    client_for, sam, alice, agent, reported,
+):
     exposure, still_held = reported
     response = client_for(sam).post(url(exposure), {"reason": "The log is public: the token was usable by anyone.", "decision": "confirm"}, follow=True)
-    assert response.status_code == 200 and b"is suspended until its owners reactivate it" in response.content
+    assert response.status_code == 200
+    assert f"{agent.identity.name} is suspended until a security admin reactivates it.".encode() in response.content
+    assert b"owners reactivate" not in response.content
     agent.identity.refresh_from_db()
     assert agent.identity.status == Status.SUSPENDED and "Confirmed exposure" in agent.identity.status_reason
+    # As the page says: held, so its owners cannot reactivate it.
+    with pytest.raises(TransitionRefused, match="only a security admin reactivates it"):
+        identity_reactivate(actor=alice, identity=agent.identity)
     assert IssuedToken.objects.get(jti=still_held).revoked_at is not None
     exposure.refresh_from_db()
     assert exposure.status == "confirmed" and exposure.confirmed_by == sam

@@ -10,7 +10,9 @@ from nhiportal.audit.models import AuditEvent
 from tokens.access_requests import access_request_create
 
 
-def test_suspending_an_identity_counts_the_tokens_it_revoked_in_its_one_event(agent, get_token, alice, audit_actions_during):
+def test_suspending_an_identity_counts_the_tokens_it_revoked_and_the_tasks_it_ended_in_its_one_event(
+    agent, get_token, alice, audit_actions_during,
+):
     get_token(agent)
     get_token(agent)
 
@@ -19,7 +21,7 @@ def test_suspending_an_identity_counts_the_tokens_it_revoked_in_its_one_event(ag
     assert actions == ["identity.suspend"]
     event = AuditEvent.objects.get(action="identity.suspend")
     assert event.before == {"status": "active"}
-    assert event.after == {"status": "suspended", "tokens_revoked": 2}
+    assert event.after == {"status": "suspended", "tokens_revoked": 2, "tasks_ended": 2}
 
 
 def test_offboarding_an_identity_counts_everything_it_took_in_its_one_event(agent, get_token, alice, crm, audit_actions_during):

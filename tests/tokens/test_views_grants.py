@@ -91,3 +91,30 @@ def test_a_grant_the_policy_would_refuse_is_made_with_a_warning_saying_so(client
     html = refused.content.decode()
     assert "Granted payouts:read on Payments" in html
     assert f"The active policy would still refuse {agent.identity.name} a token for it (forbid-service-above-sensitivity-ceiling)" in html
+
+
+@pytest.fixture
+def other_admin(db):
+    from nhiportal.people.roles import SECURITY_ADMIN
+    from tests.conftest import _person
+
+    return _person("sasha", SECURITY_ADMIN)
+
+
+@pytest.mark.parametrize("role", ["primary", "backup"])
+def test_a_security_admin_cannot_grant_an_identity_they_own_and_is_told_who_can(
+    client_for, sam, alice, other_admin, make_agent, crm, role,
+):
+    owned = make_agent(sam) if role == "primary" else make_agent(alice, backups=[sam])
+
+    response = client_for(sam).post("/grants/new/", grant_data(owned.identity, crm, ["customers:export"]))
+
+    assert response.status_code == 400 and not Grant.objects.exists()
+    html = response.content.decode()
+    error = html[html.index('id="id_identity_error"'):]
+    error = error[:error.index("</div>")]
+    assert "You own this identity" in error and "ask another security admin" in error and "/access-requests/" in error
+    assert not AuditEvent.objects.filter(action="grant.create").exists()
+    # A second person grants it.
+    assert client_for(other_admin).post("/grants/new/", grant_data(owned.identity, crm, ["customers:export"])).status_code == 302
+    assert Grant.objects.get().granted_by == other_admin

@@ -4,7 +4,8 @@ import pytest
 from jwt.algorithms import ECAlgorithm
 
 from nhiportal.audit.models import AuditEvent
-from tokens.models import Service
+from tokens.models import IssuedToken, Service
+from tokens.services import service_update
 
 from .conftest import CRM, new_private_key, public_jwk
 
@@ -96,7 +97,10 @@ def test_a_security_admin_edits_scopes_and_the_introspection_key(client_for, sam
         {"name": "customers:export", "consequential": "on"},
         initial=3,
     )
-    data = {**service_data(sam, name="CRM", audience=CRM), **rows, "introspection_jwk": json.dumps(public_jwk(new_private_key()))}
+    data = {
+        **service_data(sam, name="CRM", audience=CRM), **rows, "introspection_jwk": json.dumps(public_jwk(new_private_key())),
+        "reason": "Nobody writes tickets through it.",
+    }
     response = client_for(sam).post(f"/services/{crm.pk}/edit/", data)
     assert response.status_code == 302, response.content
     crm.refresh_from_db()
@@ -137,3 +141,56 @@ def test_swapping_the_introspection_key_or_a_scopes_description_is_audited(crm, 
     _, actions = audit_actions_during(lambda: service_update(actor=sam, service=crm, scopes=scopes))
     assert actions == ["service.update"]
     assert "Read and delete tickets" in str(AuditEvent.objects.filter(action="service.update").latest("id").after["scopes"])
+
+
+def crm_edit(sam, crm, *, drop=(), **overrides):
+    """The CRM's edit form as it stands, with some scopes ticked for removal and fields changed."""
+    rows = scope_rows(*({"name": s.name, "description": s.description, **({"consequential": "on"} if s.consequential else {}),
+                         **({"DELETE": "on"} if s.name in drop else {})} for s in crm.scopes.all()), initial=crm.scopes.count())
+    data = {**service_data(sam, name="CRM", audience=CRM, trust_boundary=crm.trust_boundary), **rows}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.parametrize("change", ["deactivate", "remove a scope"])
+def test_deactivating_a_service_or_removing_a_scope_on_its_page_needs_a_reason_kept_on_the_revoked_tokens(
+    client_for, sam, crm, agent, get_token, change,
+):
+    held = get_token(agent, scope="tickets:write")
+    edit = crm_edit(sam, crm, is_active=None) if change == "deactivate" else crm_edit(sam, crm, drop=["tickets:write"])
+
+    refused = client_for(sam).post(f"/services/{crm.pk}/edit/", edit)
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert 'id="id_reason_error"' in html and "Say why" in html[html.index('id="id_reason_error"'):]
+    crm.refresh_from_db()
+    assert crm.is_active and crm.scopes.filter(name="tickets:write").exists()
+    assert IssuedToken.objects.get(task_id=held["task_id"]).revoked_at is None
+
+    saved = client_for(sam).post(f"/services/{crm.pk}/edit/", {**edit, "reason": "Moved to the new helpdesk."})
+
+    assert saved.status_code == 302, saved.content
+    token = IssuedToken.objects.get(task_id=held["task_id"])
+    assert token.revoked_at is not None and token.revoke_reason.endswith(": Moved to the new helpdesk.")
+    event = AuditEvent.objects.filter(action="service.update").latest("id")
+    assert event.reason == "Moved to the new helpdesk." and event.after["tokens_revoked"] == 1
+
+
+def test_an_edit_that_neither_deactivates_nor_removes_a_scope_needs_no_reason(client_for, sam, crm):
+    response = client_for(sam).post(f"/services/{crm.pk}/edit/", crm_edit(sam, crm, description="The helpdesk's CRM."))
+    assert response.status_code == 302, response.content
+    assert Service.objects.get(pk=crm.pk).description == "The helpdesk's CRM."
+
+
+def test_the_grants_of_an_inactive_service_read_as_not_usable(client_for, sam, alice, crm, agent, grant):
+    grant(agent, crm, ["tickets:read"])
+    for url in ("/grants/", f"/identities/{agent.identity.pk}/access-panel/"):
+        assert "not usable" not in client_for(alice).get(url).content.decode()
+
+    service_update(actor=sam, service=crm, is_active=False, reason="Retired.")
+
+    for url in ("/grants/", f"/identities/{agent.identity.pk}/access-panel/"):
+        html = client_for(alice).get(url).content.decode()
+        assert "not usable: service inactive" in html and 'badge-live">live<' not in html, url
+    assert "these grants get no token" in client_for(alice).get(f"/services/{crm.pk}/").content.decode()

@@ -46,6 +46,11 @@ class ServiceSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    reason = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200,
+        help_text="Why (on an update): required to deactivate it (is_active false) or to remove scopes; "
+        "the audit event and each token revoked keep it. A removed scope is taken off every grant.",
+    )
 
     def to_representation(self, service):
         data = super().to_representation(service)
@@ -129,6 +134,10 @@ class GrantSerializer(serializers.Serializer):
     identity = serializers.UUIDField(source="identity_id")
     service = serializers.IntegerField(source="service_id")
     service_audience = serializers.CharField(source="service.audience", read_only=True)
+    service_active = serializers.BooleanField(
+        source="service.is_active", read_only=True,
+        help_text="False: its service is inactive, so no token is issued under the grant until the service is active again.",
+    )
     scopes = serializers.ListField(child=serializers.CharField(max_length=80), allow_empty=False)
     starts_at = ZonedInstantField(required=False)
     ends_at = ZonedInstantField()

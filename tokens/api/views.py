@@ -2,7 +2,9 @@
 
 - services: everyone authenticated reads; security admins write (403 otherwise);
 - grants, credentials, tasks: of the identities you may see (404 otherwise); grants are
-  written by security admins, credentials and task ends by the identity's owners too;
+  written by security admins, never to an identity they own (403 with the reason: a second
+  person grants it, or decides its access request), credentials and task ends by the
+  identity's owners too;
   a task's approval is decided by a reviewer or security admin who does not own it (403);
 - delegations: of the identities you may see (either side); the lending identity's owners
   (or a security admin) create and end them;
@@ -120,6 +122,7 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         _require_security_admin(request)
         data = dict(valid(ServiceSerializer, request.data))
         data.pop("is_active", None)
+        data.pop("reason", None)  # a new service ends nobody's access
         service = services.service_create(actor=request.user, **data)
         return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
 
@@ -127,8 +130,10 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         _require_security_admin(request)
         service = self.get_object()
         # Partial: only the fields sent are changed (scopes, if sent, replace the list).
-        data = valid(ServiceSerializer, request.data, partial=True)
-        service = services.service_update(actor=request.user, service=service, **data)
+        data = dict(valid(ServiceSerializer, request.data, partial=True))
+        # Always a person's request: deactivating it or removing scopes without a reason is a 400 on `reason`.
+        reason = data.pop("reason", "")
+        service = services.service_update(actor=request.user, service=service, reason=reason, **data)
         return Response(ServiceSerializer(self.get_queryset().get(pk=service.pk)).data)
 
 
@@ -226,7 +231,12 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(responses={201: GrantSerializer, 403: OpenApiResponse(description=(
+        "Not a security admin, or the identity is one you own (primary or backup): a grant to it needs a second "
+        "person, another security admin, or an access request (access-requests/) that someone else decides."
+    ))})
     def create(self, request):
+        """Grant an identity some of a service's scopes (security admins; never to an identity they own)."""
         _require_security_admin(request)
         data = valid(GrantSerializer, request.data)
         identity = identity_get(user=request.user, pk=data["identity_id"])
@@ -383,7 +393,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=OptionalReasonSerializer, responses=DelegationSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        """End it: the delegate's live tokens obtained through it are revoked."""
+        """End it: the sub-tasks the delegate opened under it end (no joining them by task_id) and every token in them, or exchanged from the principal's, is revoked."""
         delegation = self.get_object()
         reason = valid(OptionalReasonSerializer, request.data)["reason"]
         delegation_revoke(actor=request.user, delegation=delegation, reason=reason)

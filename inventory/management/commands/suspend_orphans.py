@@ -9,7 +9,7 @@ from nhiportal.audit.services import system_actor
 class Command(BaseCommand):
     help = (
         "Note identities that lost their last active owner, and suspend active ones still orphaned after "
-        "NHI_ORPHAN_GRACE_DAYS (revoking their tokens). Run daily from cron."
+        "NHI_ORPHAN_GRACE_DAYS (revoking their tokens, ending their tasks). Hourly, as a step of governance_sweep."
     )
 
     def handle(self, *args, **options):

@@ -9,7 +9,7 @@ from nhiportal.audit.services import system_actor
 class Command(BaseCommand):
     help = (
         "Suspend active identities whose attestation is overdue by more than NHI_ATTESTATION_GRACE_DAYS "
-        "(revoking their tokens) and mail their owners. Run daily from cron, or as a step of governance_sweep."
+        "(revoking their tokens, ending their tasks) and mail their owners. Hourly, as a step of governance_sweep."
     )
 
     def handle(self, *args, **options):
