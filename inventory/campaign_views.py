@@ -2,7 +2,8 @@
 
 Everyone signed in lists the campaigns they may see (all of them for reviewers, compliance
 and security admins; for owners, those asking about their identities); any other campaign is
-a 404. Reviewers and security admins launch and close them (403 otherwise).
+a 404. Reviewers and security admins launch and close them (403 otherwise); closing and
+stopping the repeats each confirm on a page of their own, saying what will happen.
 """
 
 
@@ -13,13 +14,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from nhiportal.csv_cells import csv_download
 from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
-from . import campaigns, selectors
+from . import campaign_selectors, campaigns, selectors
 from .charts import Bar, bar_chart
 from .forms import CampaignForm
 from .models import Campaign
@@ -66,35 +67,48 @@ def campaign_detail(request, pk):
     page_obj = page_of(request, selectors.campaign_items(campaign=campaign, user=request.user, state=state))
     progress = selectors.campaign_progress(campaign, request.user)
     url = reverse("inventory:campaign-detail", args=[campaign.pk])
+    # Once closed, what still waited is missed for good: the figures are final, and say so.
+    unanswered = "Waiting" if campaign.is_open else "Missed"
     chart = bar_chart(
         [
             Bar("Attested", progress["attested"], "fill-active", f"{url}?state=attested"),
-            Bar("Waiting", progress["waiting"] - progress["without_owner"], "fill-suspended", f"{url}?state=waiting"),
+            Bar(unanswered, progress["waiting"] - progress["without_owner"], "fill-suspended", f"{url}?state=waiting"),
             Bar("No owner", progress["without_owner"], "fill-offboarded", f"{url}?state=waiting"),
         ],
-        title=f"{campaign.name}: progress",
+        title=f"{campaign.name}: {'progress' if campaign.is_open else 'final count'}",
     )
     return render(
         request, "inventory/campaign_detail.html",
         {
             "campaign": campaign, "progress": progress, "chart": chart, "page_obj": page_obj, "items": page_obj.object_list,
-            "state": state, "states": selectors.CAMPAIGN_ITEM_STATES, "may_run": campaigns.may_run(request.user),
+            "state": state, "may_run": campaigns.may_run(request.user),
+            "states": [(s, unanswered if s == "waiting" else s.capitalize()) for s in selectors.CAMPAIGN_ITEM_STATES],
             "today": timezone.localdate(), "next_launch": campaigns.next_launch(campaign),
             "percent": round(100 * progress["attested"] / progress["total"]) if progress["total"] else 0,
         },
     )
 
 
-def _campaign_action(act, done: str, already: str):
-    """A reviewer's or security admin's button on the campaign page: act(actor, campaign), then
-    back to the page. A second click (or a colleague first) is told so, not refused."""
+def _campaign_action(act, *, done: str, already: str, applies, template: str, preview=None):
+    """A reviewer's or security admin's action on a campaign. It cannot be undone, so it has a
+    page of its own that says what it will do (GET), whose button does it (POST); then back to
+    the campaign. A second click (or a colleague first) is told so, not refused. `applies(campaign)`:
+    whether it still can; `preview(campaign)`: what the confirmation page shows."""
 
-    @require_POST
+    @require_http_methods(["GET", "POST"])
     @login_required
     def view(request, pk):
         campaign = _campaign(request, pk)
         if not campaigns.may_run(request.user):
             raise PermissionDenied
+        if request.method == "GET":
+            if not applies(campaign):
+                messages.info(request, already.format(name=campaign.name))
+                return redirect("inventory:campaign-detail", campaign.pk)
+            return render(request, template, {
+                "campaign": campaign, "next_launch": campaigns.next_launch(campaign), "today": timezone.localdate(),
+                **(preview(campaign) if preview else {}),
+            })
         try:
             act(actor=request.user, campaign=campaign)
         except ValidationError:
@@ -107,11 +121,16 @@ def _campaign_action(act, done: str, already: str):
 
 
 campaign_close = _campaign_action(
-    campaigns.campaign_close, "Closed “{name}”. What was not attested stays on record as missed.", "“{name}” was already closed.",
+    campaigns.campaign_close,
+    done="Closed “{name}”. What was not attested stays on record as missed.", already="“{name}” was already closed.",
+    applies=lambda campaign: campaign.is_open, template="inventory/campaign_close.html",
+    preview=lambda campaign: {"leaves": campaign_selectors.closing_leaves(campaign)},
 )
 campaign_stop_repeating = _campaign_action(
     campaigns.campaign_stop_repeating,
-    "“{name}” will not repeat; it stays open until its due date or until closed.", "“{name}” does not repeat any more.",
+    done="“{name}” will not repeat: its next round will not launch.", already="“{name}” does not repeat any more.",
+    applies=lambda campaign: campaigns.next_launch(campaign) is not None, template="inventory/campaign_stop_repeating.html",
+    preview=lambda campaign: {"leaves": campaign_selectors.closing_leaves(campaign)},
 )
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
+from django.utils.html import format_html
 
 from nhiportal import free_text
 from nhiportal.conf import nhi_setting
@@ -15,8 +16,9 @@ from nhiportal.service_forms import bulk_action_form
 
 from . import networks
 from .models import MAX_TOKEN_RATE_PER_MINUTE, NAME_TAKEN, AIIdentity, Environment, Kind, OwnerRole
-from .people_picker import PeopleChoiceField, PersonChoiceField
-from .policy_facts import in_service
+from .owner_roles import ask_a_security_admin, cannot_own, may_own, refusals
+from .people_picker import PeopleChoiceField, PersonChoiceField, owner_picker, owners_picker
+from .policy_facts import POLICY_FACTS, fixed_because, in_service, loosened
 from .selectors import people_who_can_own
 from .services import EDITABLE_FIELDS, PRIMARY_OWNER_DECIDES, name_taken
 
@@ -105,9 +107,10 @@ class IdentityForm(forms.ModelForm):
             if not self.instance._state.adding and in_service(self.instance):
                 # Policy decides on these (inventory/policy_facts.py): the owner sees why they
                 # are fixed, or which way they may still move, before trying.
+                fixed = fixed_because(self.instance)
                 for name in ("autonomy", "environment", "trust_boundary"):
                     self.fields[name].disabled = True
-                    self.fields[name].help_text = "Policy decides on this: a security admin changes it now that the identity is in service."
+                    self.fields[name].help_text = fixed
                 self.fields["sensitivity_ceiling"].help_text = "You may lower it; a security admin raises it."
                 self.fields["allowed_networks"].help_text += " You may narrow them; a security admin widens or clears them."
         else:
@@ -129,10 +132,31 @@ class IdentityForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}
 
 
+OWNERS_MAY_BE = "Someone with the owner or security admin role."
+
+
+def _may_own(person):
+    """The person, if they may be picked as an owner; refused next to the field otherwise."""
+    if person is not None and not may_own(person):
+        raise ValidationError(cannot_own(person))
+    return person
+
+
+def _may_all_own(people, *, already=()):
+    """The people, if each one not already an owner may be picked as one (inventory/owner_roles.py)."""
+    refused = refusals([p for p in people if p.pk not in already])
+    if refused:
+        raise ValidationError(refused)
+    return people
+
+
 class RegisterForm(IdentityForm):
-    primary_owner = PersonChoiceField(queryset=None, help_text="The person accountable for it.")
+    primary_owner = PersonChoiceField(
+        queryset=None, widget=owner_picker(), help_text=f"The person accountable for it. {OWNERS_MAY_BE}"
+    )
     backup_owners = PeopleChoiceField(
-        queryset=None, required=False, help_text="Who answers for it when the primary owner cannot."
+        queryset=None, required=False, widget=owners_picker(),
+        help_text="Who answers for it when the primary owner cannot: people with the owner or security admin role.",
     )
 
     def __init__(self, *args, actor, **kwargs):
@@ -148,9 +172,12 @@ class RegisterForm(IdentityForm):
             self.fields["primary_owner"].disabled = True
             self.fields["primary_owner"].help_text = "You. Name other owners as backups, or hand it over later."
 
+    def clean_primary_owner(self):
+        return _may_own(self.cleaned_data["primary_owner"])
+
     def clean_backup_owners(self):
         primary = self.cleaned_data.get("primary_owner")
-        return [p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk]
+        return _may_all_own([p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk])
 
 
 class EditForm(ReportsBadVersion, IdentityForm):
@@ -160,15 +187,44 @@ class EditForm(ReportsBadVersion, IdentityForm):
         super().__init__(*args, actor=actor, **kwargs)
         self.fields["version"].initial = self.instance.version
 
+    def explain_policy_refusals(self, identity: AIIdentity, error, *, why: str, viewer) -> None:
+        """The service refuses an owner widening or clearing the allowed networks once policy
+        decides on them (inventory/policy_facts.py), in policy's words. Next to the field the page
+        says it plainly instead: what they may still do, why not this, and whom to ask (the
+        security admins by name: an owner cannot open the people pages). `identity`: as stored;
+        `why`: why its facts are settled (token_selectors.why_settled)."""
+        name = "allowed_networks"
+        if error is None or name not in getattr(error, "error_dict", {}) or name not in self.fields:
+            return
+        # As typed (the refusal took it out of cleaned_data); it passed the field's checks before.
+        try:
+            typed = self.fields[name].clean(self[name].data)
+        except ValidationError:
+            return
+        before = {fact: getattr(identity, fact) for fact in POLICY_FACTS}
+        if name not in loosened(before, {**before, name: typed}):
+            return  # refused for another reason (its spelling, too many): the service's words stand
+        now = ", ".join(identity.allowed_networks) if identity.allowed_networks else "anywhere"
+        plain = format_html(
+            "You can narrow the allowed networks but not widen or clear them, because {}: policy already decides "
+            "its tokens on the networks it has now ({}). Keep only networks inside those. {}",
+            why, now, ask_a_security_admin(viewer, to="widen or clear them"),
+        )
+        self.errors[name] = self.error_class([plain], renderer=self.renderer)
+
 
 class OwnersForm(VersionedForm):
     """Who may change what is the service's rule (inventory/services.identity_owners_set): the
     form says it beside the fields, and the service's refusal lands next to the field."""
 
-    primary_owner = PersonChoiceField(queryset=None, help_text=f"The person accountable for the identity. {PRIMARY_OWNER_DECIDES}")
+    primary_owner = PersonChoiceField(
+        queryset=None, widget=owner_picker(),
+        help_text=f"The person accountable for the identity. {PRIMARY_OWNER_DECIDES} {OWNERS_MAY_BE}",
+    )
     backup_owners = PeopleChoiceField(
-        queryset=None, required=False,
-        help_text="A backup owner may add backups, or remove themselves; only the primary owner or a security admin removes others.",
+        queryset=None, required=False, widget=owners_picker(),
+        help_text="People with the owner or security admin role. A backup owner may add backups, or remove themselves; "
+        "only the primary owner or a security admin removes others.",
     )
 
     def __init__(self, *args, identity: AIIdentity, owners, **kwargs):
@@ -179,6 +235,8 @@ class OwnersForm(VersionedForm):
             "backup_owners": [o.person_id for o in owners if o.role == OwnerRole.BACKUP],
         }
         super().__init__(*args, initial=initial, **kwargs)
+        self.primary_id = primary.pk if primary else None
+        self.owner_ids = {o.person_id for o in owners}
         # Current owners stay choosable even if inactive, so saving does not silently drop them.
         people = get_user_model().objects.filter(Q(is_active=True) | Q(pk__in=[o.person_id for o in owners]))
         people = people.order_by("username")
@@ -189,11 +247,13 @@ class OwnersForm(VersionedForm):
         person = self.cleaned_data["primary_owner"]
         if not person.is_active:
             raise ValidationError("Choose an active person as primary owner.")
-        return person
+        # Made primary now (a backup moved up included): they must be someone who may own.
+        return person if person.pk == self.primary_id else _may_own(person)
 
     def clean_backup_owners(self):
         primary = self.cleaned_data.get("primary_owner")
-        return [p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk]
+        backups = [p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk]
+        return _may_all_own(backups, already=self.owner_ids)
 
 
 class TransitionForm(VersionedForm):

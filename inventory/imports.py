@@ -65,7 +65,7 @@ def template_csv() -> str:
     writer.writerow(DESCRIBING[:-1])
     writer.writerow([
         "example-invoice-agent", "agent", "production", "Sorts incoming invoices for the AP team.", "finance-internal",
-        "supervised", "confidential", "Disable its key, end its tasks, delete its mailbox rule.", "alice", "bob carol",
+        "supervised", "confidential", "Disable its key, end its tasks, delete its mailbox rule.", "alice", "bob sam",
     ])
     return out.getvalue()
 

@@ -5,7 +5,8 @@ directory to whoever opens the form. The picker renders only the people already 
 (as removable chips, each a hidden input carrying the person's primary key, so the form
 posts what a select would), and static/js/people_picker.js asks `people_search` for
 matches as the user types. The field's queryset still decides who may be chosen: the
-server validates every posted key against it, as it did for the select.
+server validates every posted key against it, as it did for the select. A picker of owners
+asks `owner_search` instead, which offers only people who may own (inventory/owner_roles.py).
 """
 
 from django import forms
@@ -23,11 +24,13 @@ def person_label(person) -> str:
 
 
 class PeoplePicker(forms.Widget):
-    """Chips for the chosen people and a search box; `multiple` for more than one person."""
+    """Chips for the chosen people and a search box; `multiple` for more than one person;
+    `search`: the URL name of the directory it asks (everyone active, or those who may own)."""
 
-    def __init__(self, attrs=None, *, multiple: bool = False):
+    def __init__(self, attrs=None, *, multiple: bool = False, search: str = "inventory:people-search"):
         super().__init__(attrs)
         self.multiple = multiple
+        self.search = search
         self.choices = ()
 
     def value_from_datadict(self, data, files, name):
@@ -82,7 +85,7 @@ class PeoplePicker(forms.Widget):
             "<noscript><p class=\"help\">Choosing people here needs JavaScript.</p></noscript>"
             "</div>",
             name=name,
-            url=reverse("inventory:people-search"),
+            url=reverse(self.search),
             multiple=mark_safe(" data-multiple") if self.multiple else "",
             chips=chips,
             id=input_id,
@@ -112,3 +115,14 @@ class PeopleChoiceField(IdsOnly, forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj):
         return person_label(obj)
+
+
+OWNER_SEARCH = "inventory:owner-search"
+
+
+def owner_picker() -> PeoplePicker:
+    return PeoplePicker(search=OWNER_SEARCH)
+
+
+def owners_picker() -> PeoplePicker:
+    return PeoplePicker(multiple=True, search=OWNER_SEARCH)

@@ -201,7 +201,7 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
     if not changed:
         return identity
     if not is_security_admin(actor) and in_service(identity):
-        refused = loosened(before, after)
+        refused = loosened(before, after, identity)
         if refused:
             raise ValidationError(refused)
     identity.version += 1
@@ -376,8 +376,10 @@ def identity_activate(*, actor, identity: AIIdentity, reason: str = "", expected
 
 @transaction.atomic
 def identity_suspend(*, actor, identity: AIIdentity, reason: str, expected_version: int | None = None, hold: bool | None = None):
-    """`hold`: only a security admin may reactivate it; by default, when a security admin suspends
-    it (by hand, or confirming an exposure). Housekeeping passes False (unused identities)."""
+    """Revokes its live tokens and ends its open tasks (via identity_deactivated), so once
+    reactivated it joins none of them again. `hold`: only a security admin may reactivate it; by
+    default, when a security admin suspends it (by hand, or confirming an exposure).
+    Housekeeping passes False (unused identities)."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the identity is suspended."})
     hold = is_security_admin(actor) if hold is None else hold

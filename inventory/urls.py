@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("identities/", views.identity_list, name="identity-list"),
     path("people/", people_views.people_search, name="people-search"),
+    path("people/owners/", views.owner_search, name="owner-search"),
     path("users/", people_views.person_list, name="person-list"),
     path("users/<int:pk>/", people_views.person_detail, name="person-detail"),
     path("users/<int:pk>/handover/", people_views.person_hand_over, name="person-handover"),

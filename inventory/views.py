@@ -8,20 +8,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_http_methods, require_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST, require_http_methods, require_safe
 
 from nhiportal.audit.selectors import event_changes, events_for_identity
-from nhiportal.people.roles import is_security_admin, sees_everything
+from nhiportal.people.roles import OWNER, is_security_admin, roles_of, sees_everything
 from nhiportal.csv_cells import csv_download
 from nhiportal.service_forms import apply_service_errors, submit
 from nhiportal.sweep.selectors import stalled_steps
 from nhiportal.sweep.steps import STEPS
 
-from . import attestation_reviews, selectors, services, visibility
+from . import attestation_reviews, owner_roles, selectors, services, token_selectors, visibility
 from .charts import Bar, bar_chart
 from .filters import IdentityFilter
 from .forms import (
@@ -38,6 +39,7 @@ from .claims import may_claim
 from .models import AIIdentity, ClaimState, OwnerRole, Ownership, Status
 from .lapses import lapse_date
 from .orphans import suspension_due
+from .people_picker import person_label
 from .risk import LEVEL_LABELS
 
 HISTORY_PAGE_SIZE = 25
@@ -146,9 +148,39 @@ def dashboard(request):
         "recent": selectors.recent_activity(user=user),
         "may_register": selectors.may_register(user),
         "today": today,
+        **_my_access_requests(user),
         **_sweep_alert(user),
     }
     return render(request, "inventory/dashboard.html", context)
+
+
+def _my_access_requests(user) -> dict:
+    """The access requests this person asked for, waiting or lately decided: shown to owners
+    (who ask for their identities' access), and to anyone else who asked lately."""
+    requests, waiting = token_selectors.my_recent_access_requests(user)
+    return {
+        "my_requests_shown": bool(requests) or OWNER in roles_of(user),
+        "my_requests": requests,
+        "my_requests_waiting": waiting,
+        "my_requests_days": token_selectors.RECENT_REQUEST_DAYS,
+    }
+
+
+# As long as the people directory reads (inventory/people_views.MAX_QUERY_LENGTH).
+MAX_QUERY_LENGTH = 100
+
+
+@never_cache
+@login_required
+@require_GET
+def owner_search(request):
+    """The owner pickers' directory: active people matching ?q= who may own an identity (the
+    owner or security admin role), as the people directory answers: {results: [{id, label, email}], more}."""
+    if not selectors.may_pick_people(request.user):
+        raise PermissionDenied
+    people, more = owner_roles.owners_matching(request.GET.get("q", "")[:MAX_QUERY_LENGTH])
+    results = [{"id": p.pk, "label": person_label(p), "email": p.email} for p in people]
+    return JsonResponse({"results": results, "more": more})
 
 
 def _filtered_identities(request) -> IdentityFilter:
@@ -403,6 +435,13 @@ def _offer_to_replace(form, error) -> None:
     ])
 
 
+def _explain_refusal(request, identity, form, error) -> None:
+    """A stale edit offers to replace; a widening refused by policy says plainly who changes it."""
+    _offer_to_replace(form, error)
+    if error is not None and not isinstance(error, services.StaleEdit):
+        form.explain_policy_refusals(identity, error, why=token_selectors.why_settled(identity), viewer=request.user)
+
+
 @login_required
 def identity_edit(request, pk):
     identity = _identity_to_change(request, pk)
@@ -415,7 +454,7 @@ def identity_edit(request, pk):
         lambda data: services.identity_update(
             actor=request.user, identity=identity, expected_version=data["version"], **form.descriptive_data()
         ),
-        on_refusal=_offer_to_replace,
+        on_refusal=lambda form, error: _explain_refusal(request, identity, form, error),
     ):
         messages.success(request, f"Saved your changes to {identity.name}.")
         return _to_identity(identity)
@@ -517,8 +556,8 @@ def identity_offboard(request, pk):
     ):
         messages.success(
             request,
-            f"{identity.name} is offboarded: its tokens, tasks, grants and credentials are ended. "
-            "Its record and history are kept.",
+            f"{identity.name} is offboarded: its tokens and grants are revoked, its tasks ended and its workload "
+            "credentials disabled. Its record and history are kept.",
         )
         return _to_identity(identity)
     return _form_page(
@@ -526,6 +565,7 @@ def identity_offboard(request, pk):
         form,
         template="inventory/identity_offboard.html",
         identity=identity,
+        ends=token_selectors.offboarding_ends(identity),
         title=f"Offboard {identity.name}",
         crumb="Offboard",
         submit_label=f"Offboard {identity.name}",

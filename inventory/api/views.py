@@ -3,7 +3,8 @@
 Answers a client can act on:
 - 404: no such identity, or one you may not see (an outsider learns nothing);
 - 403: you can see it but your role is read-only, or you may not register identities;
-- 400: a field is invalid; the reason is keyed by the field's name;
+- 400: a field is invalid; the reason is keyed by the field's name (naming as primary or backup
+  owner someone without the owner or security admin role included: the reason names their role);
 - 409: the request conflicts with the identity's current state: it changed since the
   `version` you sent, or the lifecycle action cannot happen from its status. A refused
   activation is a 409 with {"detail": ..., "missing": [...]}: the request itself was well
@@ -52,7 +53,7 @@ from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
 from inventory.forms import SECURITY_ADMIN_FIELDS
 from inventory.imports import MAX_BYTES, ImportRefused, identities_import
-from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
+from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim, OwnerRole
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
 from nhiportal.api import JSONParser, valid
 from nhiportal.audit.api.serializers import AuditEventSerializer
@@ -316,7 +317,8 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         else:
             identity = self._changeable()
             current = [o.person_id for o in identity.ownerships.all()]
-            serializer = OwnersSerializer(data=request.data, context={"current_owner_ids": current})
+            primary = next((o.person_id for o in identity.ownerships.all() if o.role == OwnerRole.PRIMARY), None)
+            serializer = OwnersSerializer(data=request.data, context={"current_owner_ids": current, "current_primary_id": primary})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             identity = _apply(

@@ -104,7 +104,9 @@ def test_a_reviewer_launches_a_campaign_an_owner_answers_it_and_the_reviewer_clo
     expect(_row(page, "crm-bot")).to_contain_text(NOTE)
     expect(_row(page, "ledger-bot")).to_contain_text("waiting")
 
-    # rita closes it: what was not attested is missed.
+    # rita closes it, confirming on the next page what will be missed.
+    page.get_by_role("link", name="Close the campaign…").click()
+    expect(page.get_by_role("region", name="What happens")).to_contain_text("2 identities not yet attested are marked missed")
     page.get_by_role("button", name="Close the campaign").click()
     expect(page.locator(".msg-success")).to_contain_text(f"Closed “{NAME}”.")
     expect(page.locator(".page-head")).to_contain_text("closed by rita")

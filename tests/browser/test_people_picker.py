@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inventory.models import AIIdentity, OwnerRole
+from nhiportal.people.roles import OWNER
 from tests.browser.test_token_pages import csp_watch
 from tests.conftest import _person
 
@@ -13,7 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _named(username, first, last):
-    person = _person(username)
+    # Owners' pickers offer only people who may own: those with the owner role (or security admins).
+    person = _person(username, OWNER)
     person.first_name, person.last_name = first, last
     person.save()
     return person

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -203,3 +204,85 @@ def test_launch_and_close_each_write_one_audit_event(audit_actions_during, rita,
     assert actions == ["campaign.launch"]
     _, actions = audit_actions_during(lambda: campaign_close(actor=rita, campaign=campaign))
     assert actions == ["campaign.close"]
+
+
+# Closing and stopping the repeats: each confirmed on a page that says what it will do; a
+# closed campaign says it is closed, when, and its counts as final.
+
+
+def test_the_campaign_page_links_to_a_confirmation_rather_than_closing_on_one_click(client_for, campaign, rita):
+    page = client_for(rita).get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'<a class="btn btn-warn" href="/campaigns/{campaign.pk}/close/">Close the campaign…</a>' in page
+    assert f'action="/campaigns/{campaign.pk}/close/"' not in page  # no form that closes it from here
+
+
+def test_closing_first_says_how_many_will_be_missed_and_changes_nothing(client_for, campaign, rita, alice, bob, fleet):
+    identity_attest(actor=alice, identity=fleet["crm"])
+    response = client_for(rita).get(f"/campaigns/{campaign.pk}/close/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<strong>1 identity not yet attested is marked missed</strong>: 1 owner who has not answered can no longer answer this campaign" in body
+    assert "the count becomes final: 1 of 2 identities attested" in body
+    assert '<button type="submit" class="btn-warn">Close the campaign</button>' in body
+    campaign.refresh_from_db()
+    assert campaign.is_open and not AuditEvent.objects.filter(action="campaign.close").exists()
+    # Its button closes it.
+    assert client_for(rita).post(f"/campaigns/{campaign.pk}/close/").status_code == 302
+    campaign.refresh_from_db()
+    assert not campaign.is_open
+
+
+def test_the_close_page_of_a_closed_campaign_sends_back_to_it(client_for, campaign, rita):
+    campaign_close(actor=rita, campaign=campaign)
+    response = client_for(rita).get(f"/campaigns/{campaign.pk}/close/", follow=True)
+    assert response.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
+    assert "was already closed" in response.content.decode()
+
+
+def test_only_those_who_run_campaigns_see_the_confirmation_pages(client_for, campaign, charlie, alice, carol, bob):
+    for path in (f"/campaigns/{campaign.pk}/close/", f"/campaigns/{campaign.pk}/stop-repeating/"):
+        assert client_for(charlie).get(path).status_code == 404
+        assert client_for(bob).get(path).status_code == 404  # owns nothing it asks about
+        for person in (alice, carol):
+            assert client_for(person).get(path).status_code == 403
+
+
+def test_a_closed_campaign_says_it_is_closed_and_its_counts_are_final(client_for, campaign, rita, alice, fleet):
+    identity_attest(actor=alice, identity=fleet["crm"])
+    campaign = campaign_close(actor=rita, campaign=campaign)
+    body = client_for(rita).get(f"/campaigns/{campaign.pk}/").content.decode().split("<main", 1)[1]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+    assert f"closed by rita on {timezone.localtime(campaign.closed_at):%Y-%m-%d %H:%M}: owners can no longer answer it, and its counts are final." in text
+    assert "Final: 50% attested" in text and "1 of 2 identities attested; 1 missed." in text
+    # Nothing reads as if it were still open.
+    for still_open in ("owners not emailed yet", "the background work emails them", "waiting", "Waiting", "claim them", "Close the campaign"):
+        assert still_open not in text, still_open
+    assert '>Missed</a>' in body  # the unanswered tab is called what they are
+    assert '<span class="badge badge-rejected">missed</span>' in body  # and so is each row
+
+
+def test_a_closed_campaign_without_an_active_owner_left_says_so_in_the_past(client_for, campaign, rita, alice, fleet):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+    campaign = campaign_close(actor=rita, campaign=campaign)
+    body = client_for(rita).get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "0 of 2 identities attested; 2 missed, of which 2 had no active owner to answer." in body
+    assert "/claims/orphaned/" not in body.split('aria-label="Progress"', 1)[1].split("</section>", 1)[0]
+
+
+def test_stopping_the_repeats_is_confirmed_on_a_page_that_names_the_round_that_will_not_launch(client_for, rita, fleet):
+    quarterly = campaign_launch(actor=rita, name="Quarterly", due=in_days(14), environment=Environment.PRODUCTION, repeat_days=90)
+    page = client_for(rita).get(f"/campaigns/{quarterly.pk}/").content.decode()
+    assert f'href="/campaigns/{quarterly.pk}/stop-repeating/">Stop repeating…</a>' in page
+    assert f'action="/campaigns/{quarterly.pk}/stop-repeating/"' not in page
+    confirm = client_for(rita).get(f"/campaigns/{quarterly.pk}/stop-repeating/").content.decode()
+    next_launch = timezone.localtime(quarterly.launched_at + timedelta(days=90))
+    assert f"the next round, due to launch on {next_launch:%Y-%m-%d}, does not launch" in confirm
+    assert "this round stays open, with 2 identities still to attest" in confirm
+    assert Campaign.objects.get(pk=quarterly.pk).repeat_days == 90
+    assert client_for(rita).post(f"/campaigns/{quarterly.pk}/stop-repeating/").status_code == 302
+    assert Campaign.objects.get(pk=quarterly.pk).repeat_days is None
+    # Once stopped, its page sends back with a word, not a confirmation of nothing.
+    again = client_for(rita).get(f"/campaigns/{quarterly.pk}/stop-repeating/", follow=True)
+    assert again.redirect_chain == [(f"/campaigns/{quarterly.pk}/", 302)] and "does not repeat any more" in again.content.decode()

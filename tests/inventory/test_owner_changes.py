@@ -11,6 +11,14 @@ from inventory.services import identity_owners_set
 from inventory.visibility import VIEW, can
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import agent_actor, system_actor
+from nhiportal.people.roles import OWNER
+from tests.conftest import _person
+
+
+@pytest.fixture
+def erin(db):
+    """Another owner: only people with the owner (or security admin) role are made owners."""
+    return _person("erin", OWNER)
 
 
 def owners_api(identity):
@@ -55,11 +63,11 @@ def test_a_backup_owner_cannot_remove_another_backup(alice, bob, charlie, client
     assert roles(identity) == {"bob": "primary", "alice": "backup", "charlie": "backup"}
 
 
-def test_a_backup_owner_adds_backups(alice, bob, charlie, client_for, make_identity):
+def test_a_backup_owner_adds_backups(alice, bob, erin, client_for, make_identity):
     identity = make_identity(bob, backups=[alice])
-    response = put(client_for(alice), identity, primary_owner="bob", backup_owners=["alice", "charlie"])
+    response = put(client_for(alice), identity, primary_owner="bob", backup_owners=["alice", "erin"])
     assert response.status_code == 200
-    assert roles(identity) == {"bob": "primary", "alice": "backup", "charlie": "backup"}
+    assert roles(identity) == {"bob": "primary", "alice": "backup", "erin": "backup"}
 
 
 def test_a_backup_owner_removes_themselves(alice, bob, client_for, make_identity):
@@ -69,11 +77,11 @@ def test_a_backup_owner_removes_themselves(alice, bob, client_for, make_identity
     assert roles(identity) == {"bob": "primary"} and not can(alice, VIEW, identity)
 
 
-def test_the_primary_owner_removes_backups_and_hands_over(alice, bob, charlie, client_for, make_identity):
-    identity = make_identity(bob, backups=[alice, charlie])
-    assert put(client_for(bob), identity, primary_owner="bob", backup_owners=["charlie"]).status_code == 200
-    assert put(client_for(bob), identity, primary_owner="charlie", backup_owners=["bob"]).status_code == 200
-    assert roles(identity) == {"charlie": "primary", "bob": "backup"}
+def test_the_primary_owner_removes_backups_and_hands_over(alice, bob, erin, client_for, make_identity):
+    identity = make_identity(bob, backups=[alice, erin])
+    assert put(client_for(bob), identity, primary_owner="bob", backup_owners=["erin"]).status_code == 200
+    assert put(client_for(bob), identity, primary_owner="erin", backup_owners=["bob"]).status_code == 200
+    assert roles(identity) == {"erin": "primary", "bob": "backup"}
 
 
 def test_a_security_admin_who_owns_nothing_changes_any_owner(alice, bob, sam, client_for, make_identity):

@@ -21,7 +21,8 @@ def test_the_owners_page_shows_the_owners_and_not_the_directory(client_for, alic
     assert f'<input type="hidden" name="backup_owners" value="{bob.pk}">' in html
     assert 'aria-label="Remove bob"' in html
     assert "grace" not in html  # nobody else's name travels with the form
-    assert 'data-search-url="/people/"' in html
+    # It asks the directory of those who may own, not of everyone.
+    assert 'data-search-url="/people/owners/"' in html
 
 
 def test_a_refused_form_keeps_the_people_chosen_and_says_what_was_wrong(client_for, alice, bob, make_identity):

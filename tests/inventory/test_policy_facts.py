@@ -92,3 +92,33 @@ def test_the_edit_page_shows_the_fixed_facts_as_fixed_and_the_refusal_next_to_th
     ]}
     active.refresh_from_db()
     assert (active.autonomy, active.sensitivity_ceiling) == ("supervised", Sensitivity.CONFIDENTIAL)
+
+
+def test_an_owner_may_clear_the_ceiling_of_an_active_identity_through_the_api(client_for, alice, active):
+    # Policy reads no ceiling as 0, the strictest: clearing it tightens, as lowering it does.
+    response = patch(client_for(alice), active, sensitivity_ceiling=None)
+    assert response.status_code == 200, response.content
+    active.refresh_from_db()
+    assert active.sensitivity_ceiling is None
+    event = AuditEvent.objects.get(action="identity.update")
+    assert (event.before, event.after) == ({"sensitivity_ceiling": Sensitivity.CONFIDENTIAL}, {"sensitivity_ceiling": None})
+    # Setting one again raises it from nothing: a security admin's.
+    refused = patch(client_for(alice), active, sensitivity_ceiling=Sensitivity.PUBLIC)
+    assert refused.status_code == 400 and "raising it" in refused.json()["sensitivity_ceiling"][0]
+
+
+def test_an_owner_may_clear_the_ceiling_on_the_edit_page(client_for, alice, active):
+    client = client_for(alice)
+    form = client.get(f"/identities/{active.pk}/edit/").context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(sensitivity_ceiling="", allowed_networks="")
+    response = client.post(f"/identities/{active.pk}/edit/", data)
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    active.refresh_from_db()
+    assert active.sensitivity_ceiling is None and active.version == 3
+
+
+def test_a_security_admin_clears_and_sets_the_ceiling(client_for, sam, active):
+    assert patch(client_for(sam), active, sensitivity_ceiling=None).status_code == 200
+    active.refresh_from_db()
+    assert patch(client_for(sam), active, sensitivity_ceiling=Sensitivity.RESTRICTED).status_code == 200

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from inventory.charts import Bar, bar_chart
 from inventory.models import AIIdentity
@@ -126,3 +127,62 @@ def test_none_without_an_active_owner_is_good_news_and_some_a_warning(alice, bob
     make_identity(bob, name="orphan-agent")
     get_user_model().objects.filter(pk=bob.pk).update(is_active=False)
     assert '<span class="badge badge-orphaned">1</span>' in client_for(sam).get(DASHBOARD).content.decode()
+
+
+# "My access requests": the owner's own, waiting or lately decided, each with its state and a link.
+
+
+@pytest.fixture
+def exports_service(sam, bob):
+    from tokens.services import service_create
+
+    return service_create(
+        actor=sam, name="Exports", audience="https://exports.example.com", owner=bob, trust_boundary="corp-internal",
+        scopes=["exports:create", "exports:read"],
+    )
+
+
+def _ask(actor, identity, service, scopes):
+    from tokens.access_requests import access_request_create
+
+    return access_request_create(
+        actor=actor, identity=identity, service=service, scopes=scopes, ends_at=timezone.now() + timedelta(days=14),
+        justification="Exports the weekly report.",
+    )
+
+
+def test_an_owner_sees_their_recent_access_requests_with_their_state_and_a_link(alice, bob, rita, client_for, make_identity, exports_service):
+    from tokens.access_requests import access_request_cancel, access_request_reject
+    from tokens.models import AccessRequest
+
+    mine = make_identity(alice, name="report-agent")
+    other = make_identity(alice, name="ledger-agent")
+    waiting = _ask(alice, mine, exports_service, ["exports:create"])
+    refused = access_request_reject(actor=rita, access_request=_ask(alice, other, exports_service, ["exports:read"]), reason="Use the read replica.")
+    old = access_request_cancel(actor=alice, access_request=_ask(alice, other, exports_service, ["exports:create"]))
+    AccessRequest.objects.filter(pk=old.pk).update(decided_at=timezone.now() - timedelta(days=40))
+    theirs = _ask(bob, make_identity(bob, name="bobs-agent"), exports_service, ["exports:read"])
+
+    body = client_for(alice).get(DASHBOARD).content.decode()
+    card = body.split('aria-label="My access requests"', 1)[1].split("</section>", 1)[0]
+    assert '<span class="badge badge-info">1 waiting</span>' in card
+    assert f'<a href="/access-requests/{waiting.pk}/">#{waiting.pk} report-agent on Exports</a>' in card
+    assert f'<span class="badge badge-{waiting.state}">{escape(waiting.get_state_display())}</span>' in card
+    assert f'<a href="/access-requests/{refused.pk}/">#{refused.pk} ledger-agent on Exports</a>' in card
+    assert '<span class="badge badge-rejected">Rejected</span>' in card and f"decided {timezone.now():%Y-%m-%d}" in card
+    assert f"/access-requests/{old.pk}/" not in card  # decided 40 days ago
+    assert f"/access-requests/{theirs.pk}/" not in card  # bob's
+    assert card.index(f"#{refused.pk} ") < card.index(f"#{waiting.pk} ")  # newest first
+    assert 'href="/access-requests/?view=mine">All your access requests</a>' in card
+
+
+def test_an_owner_who_asked_for_nothing_lately_is_pointed_to_asking(alice, client_for, make_identity):
+    make_identity(alice)
+    body = client_for(alice).get(DASHBOARD).content.decode()
+    card = body.split('aria-label="My access requests"', 1)[1].split("</section>", 1)[0]
+    assert "Nothing you asked for waits" in card and 'href="/access-requests/new/"' in card
+
+
+def test_those_who_asked_for_nothing_and_own_nothing_see_no_such_card(rita, carol, client_for):
+    for person in (rita, carol):
+        assert 'aria-label="My access requests"' not in client_for(person).get(DASHBOARD).content.decode()

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import AIIdentity
-from inventory.services import identity_offboard, identity_update
+from inventory.services import identity_activate, identity_offboard, identity_update
 from nhiportal.audit.models import AuditEvent
 
 
@@ -174,3 +174,36 @@ def test_an_owner_cannot_change_the_token_rate_limit(sam, alice, client_for, mak
     client_for(alice).post(url("identity-edit", identity), edit_data(identity, purpose="Changed.", token_rate_per_minute=100_000))
     identity.refresh_from_db()
     assert identity.purpose == "Changed." and identity.token_rate_per_minute is None
+
+
+def _edit_form_data(client, identity):
+    form = client.get(url("identity-edit", identity)).context["form"]
+    return {name: form[name].value() for name in form.fields if form[name].value() is not None}
+
+
+def test_widening_the_networks_of_an_identity_in_service_is_refused_plainly_naming_whom_to_ask(alice, sam, client_for, make_identity):
+    sam.first_name, sam.last_name = "Sam", "Haddad"
+    sam.save()
+    identity = make_identity(alice, allowed_networks=["10.20.0.0/16"])
+    identity = identity_activate(actor=alice, identity=identity)
+    client = client_for(alice)
+    response = client.post(url("identity-edit", identity), {**_edit_form_data(client, identity), "allowed_networks": "10.0.0.0/8"})
+    assert response.status_code == 400
+    error = response.content.decode().split('id="id_allowed_networks_error">', 1)[1].split("</div>", 1)[0]
+    assert error == (
+        f"<p>You can narrow the allowed networks but not widen or clear them, because {identity.name} is in service: "
+        "policy already decides its tokens on the networks it has now (10.20.0.0/16). Keep only networks inside those. "
+        'To widen or clear them, ask a security admin: <a href="mailto:sam@example.com">Sam Haddad</a>.</p>'
+    )
+    assert "policy decides on it, so now that" not in response.content.decode()
+    assert AIIdentity.objects.get(pk=identity.pk).allowed_networks == ["10.20.0.0/16"]
+    # Narrowing stays the owner's.
+    narrowed = client.post(url("identity-edit", identity), {**_edit_form_data(client, identity), "allowed_networks": "10.20.5.0/24"})
+    assert narrowed.status_code == 302
+
+
+def test_whom_to_ask_links_the_list_of_security_admins_only_for_those_who_may_open_it(alice, rita, sam):
+    from inventory.owner_roles import ask_a_security_admin
+
+    assert '(<a href="/users/?role=security_admin">all security admins</a>)' in ask_a_security_admin(rita, to="widen them")
+    assert "/users/" not in ask_a_security_admin(alice, to="widen them")  # owners cannot open the people pages

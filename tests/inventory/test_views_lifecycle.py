@@ -116,8 +116,10 @@ def test_it_refuses_a_transition_the_state_does_not_allow(alice, client_for, mak
 def test_the_offboard_page_says_what_will_happen(alice, client_for, make_identity):
     identity = make_identity(alice)
     body = client_for(alice).get(url("identity-offboard", identity)).content.decode()
-    for consequence in ["token", "tasks are ended", "grants are revoked", "credentials are removed"]:
+    for consequence in ["no live token to revoke", "no open task to end", "no access grant to revoke", "1 workload credential</strong> is disabled"]:
         assert consequence in body
+    # Disabled, as the identity page shows them afterwards: not "removed".
+    assert "removed" not in body
     assert 'name="reason"' in body and 'name="confirm_name"' in body
 
 
