@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from nhiportal.people.roles import ALL_ROLES, OWNER, ROLE_LABELS, SECURITY_ADMIN
 
 from .people import may_see_people
+from .selectors import people_matching
 
 OWNING_ROLES = (OWNER, SECURITY_ADMIN)
 ASK_FOR_THE_ROLE = "A security admin gives people the owner role on their page under People."
@@ -73,24 +74,9 @@ def refusals(people) -> list[str]:
     return [cannot_own(p) for p in people if not may_own(p)]
 
 
-PEOPLE_SEARCH_LIMIT = 10
-PEOPLE_SEARCH_MAX_TERMS = 4
-
-
 def owners_matching(query: str) -> tuple[list, bool]:
-    """As the people directory answers a picker (inventory/selectors.people_matching), among
-    those who may own only: at most PEOPLE_SEARCH_LIMIT, and whether there were more."""
-    terms = query.split()[:PEOPLE_SEARCH_MAX_TERMS]
-    if not terms:
-        return [], False
-    people = people_who_may_own()
-    for term in terms:
-        people = people.filter(
-            Q(username__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
-            | Q(email__istartswith=term)
-        )
-    found = list(people[: PEOPLE_SEARCH_LIMIT + 1])
-    return found[:PEOPLE_SEARCH_LIMIT], len(found) > PEOPLE_SEARCH_LIMIT
+    """As the people directory answers a picker, among those who may own only."""
+    return people_matching(query, among=people_who_may_own())
 
 
 def security_admins() -> QuerySet:

@@ -114,13 +114,14 @@ PEOPLE_SEARCH_LIMIT = 10
 PEOPLE_SEARCH_MAX_TERMS = 4
 
 
-def people_matching(query: str) -> tuple[list, bool]:
-    """Active people whose name or username holds every word of the query (or whose email
-    starts with it), by username; at most PEOPLE_SEARCH_LIMIT, and whether there were more."""
+def people_matching(query: str, among: QuerySet | None = None) -> tuple[list, bool]:
+    """Active people (or those of `among`) whose name or username holds every word of the query
+    (or whose email starts with it), by username; at most PEOPLE_SEARCH_LIMIT, and whether there
+    were more."""
     terms = query.split()[:PEOPLE_SEARCH_MAX_TERMS]
     if not terms:
         return [], False
-    people = people_who_can_own()
+    people = people_who_can_own() if among is None else among
     for term in terms:
         people = people.filter(
             Q(username__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
