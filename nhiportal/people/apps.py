@@ -15,6 +15,8 @@ class PeopleConfig(AppConfig):
 
         from .lockouts import on_user_locked_out
         from .sessions import note_sign_in
+        from .sign_in_redirects import say_the_form_was_not_sent
 
         user_locked_out.connect(on_user_locked_out, dispatch_uid="people.audit_lockouts")
         user_logged_in.connect(note_sign_in, dispatch_uid="people.note_sign_in")
+        user_logged_in.connect(say_the_form_was_not_sent, dispatch_uid="people.say_the_form_was_not_sent")

@@ -117,11 +117,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything that sends people to sign in, so it sees each such redirect: a form sent
+    # after the session ended comes back to its page, not to its POST-only address.
+    "nhiportal.people.sign_in_redirects.FormAfterSignOutMiddleware",
     "nhiportal.people.second_factor_middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside the headers' middleware, so the page it puts on a page's bare 405 gets them too.
+    "nhiportal.method_not_allowed.FriendlyMethodNotAllowedMiddleware",
     # Last, so it answers a locked-out sign-in with its page (machine endpoints never reach it).
     "axes.middleware.AxesMiddleware",
 ]
