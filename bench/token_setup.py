@@ -73,9 +73,12 @@ def main(out: Path) -> None:
     )
     credential_add_jwk(actor=sam, identity=identity, jwk=public_jwk(agent_key, "bench-agent-key"))
     identity_activate(actor=sam, identity=identity)
+    # A second security admin grants: nobody grants an identity they own (tokens/services.py).
+    granter, created = User.objects.get_or_create(username="bench-granter")
+    if created:
+        role_assign(user=granter, role=SECURITY_ADMIN, actor=system_actor("bench"))
     grant_create(
-        # Not bench-admin: nobody grants an identity they own (tokens/services.py self_grant_refusal).
-        actor=system_actor("bench"), identity=identity, service=Service.objects.get(pk=service.pk), scopes=["contacts:read", "contacts:write"],
+        actor=granter, identity=identity, service=Service.objects.get(pk=service.pk), scopes=["contacts:read", "contacts:write"],
         ends_at=timezone.now() + timedelta(days=365), justification="benchmark",
     )
     out.touch(mode=0o600)
