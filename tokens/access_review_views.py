@@ -88,8 +88,8 @@ def review_detail(request, pk):
     chart = bar_chart([
         Bar("Kept", counts["kept"], "fill-allow"),
         Bar("Revoked", counts["revoked"], "fill-deny"),
-        Bar("Waiting", counts["waiting"], "fill-suspended"),
-    ], title="Decisions so far")
+        Bar("Waiting" if review.is_open else "Missed", counts["waiting"], "fill-suspended"),
+    ], title="Decisions so far" if review.is_open else "Decisions, final")
     return render(request, "tokens/access_review_detail.html", {
         "review": review, "page_obj": page_obj, "items": items, "progress": counts, "chart": chart,
         "may_close": review.is_open and access_reviews.may_launch(request.user),

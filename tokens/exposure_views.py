@@ -33,8 +33,11 @@ LEAKED_API_TOKENS_SHOWN = 10
 def _forget_token(form) -> None:
     # A refused paste is not echoed back into the page, nor a secret put where the place goes.
     form.data = form.data.copy()
-    if "token" in form.fields:
+    if "token" in form.fields and form.data.get(form.add_prefix("token")):
         form.data[form.add_prefix("token")] = ""
+        if "token" not in form.errors:
+            # Else the reporter sees an empty field and thinks the paste was lost by mistake.
+            form.add_error("token", "Cleared on purpose, so the page does not show the secret again: paste it once more.")
     if holds_secret(form.data.get(form.add_prefix("where_found"), "")):
         form.data[form.add_prefix("where_found")] = ""
 
@@ -105,7 +108,8 @@ def exposure_report(request):
                 f"Recorded. That platform token no longer worked here (expired, or its credential disabled).{revoked} The owners see the report."
             ))
         elif exposure.tokens_revoked:
-            messages.success(request, f"Revoked: {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} no longer work. The owners see the report.")
+            revoked = exposure.tokens_revoked
+            messages.success(request, f"Revoked: {revoked} token{'s' if revoked != 1 else ''} no longer work{'s' if revoked == 1 else ''}. The owners see the report.")
         else:
             messages.success(request, "Recorded. The token no longer worked (expired or revoked already); the owners see the report.")
         return redirect("tokens:exposure-report")

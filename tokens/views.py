@@ -243,6 +243,8 @@ def grant_list(request):
             "bulk_reason": f"Not used in the last {usage.window_days()} days.",
             "may_change": is_security_admin(request.user),
             "bulk": state == "unused" and any(g.may_reduce for g in rows),
+            # An empty "unused" tab means nothing when the usage check has not run yet.
+            "unchecked": state == "unused" and not rows and selectors.grant_usage_unchecked(user=request.user),
         },
     )
 

@@ -128,6 +128,20 @@ def test_outsiders_and_owners_who_own_no_service_see_nothing(client_for, sam, al
 API = "/api/v1/access-reviews/"
 
 
+def test_a_closed_round_shows_what_nobody_decided_as_missed_not_waiting(client_for, rita, make_agent, bob, crm, grant):
+    grant(make_agent(bob, name="quiet-agent"), crm, ["tickets:read"])
+    client = client_for(rita)
+    launch(client, service=crm.pk)
+    review = AccessReview.objects.get()
+    assert ">Waiting<" in client.get(f"{LIST}{review.pk}/").content.decode()
+    client.post(f"{LIST}{review.pk}/close/")
+
+    page = client.get(f"{LIST}{review.pk}/").content.decode()
+
+    assert ">Missed<" in page and ">Waiting<" not in page
+    assert "0 kept, 0 revoked, 1 not reviewed (missed), of 1." in page and "How to decide</h2>\n    \n" in page
+
+
 def test_the_api_launches_lists_decides_and_closes(client_for, rita, alice, carol, make_agent, bob, crm, grant):
     needed = make_agent(bob, name="needed")
     grant(needed, crm, ["tickets:read"])

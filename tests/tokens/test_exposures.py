@@ -18,7 +18,7 @@ def test_anyone_signed_in_revokes_a_leaked_token_and_learns_nothing_else(client_
     token = get_token(agent)["access_token"]
     seen = timezone.now() - timedelta(hours=3)
     response = client_for(charlie).post(REPORT, {"token": token, "where_found": "build log #812", "seen_at": seen.strftime("%Y-%m-%dT%H:%M")}, follow=True)
-    assert response.status_code == 200 and b"Revoked: 1 token no longer work" in response.content
+    assert response.status_code == 200 and b"Revoked: 1 token no longer works." in response.content
     assert agent.identity.name.encode() not in response.content and token.encode() not in response.content
     assert IssuedToken.objects.get().revoked_at is not None
     exposure = Exposure.objects.get()
@@ -52,6 +52,14 @@ def test_a_bad_report_is_a_form_error_and_the_paste_is_not_echoed(client_for, al
     if data["token"] and data["token"] != "x":
         assert data["token"].encode() not in response.content
     assert not Exposure.objects.exists() and IssuedToken.objects.get().revoked_at is None
+
+
+def test_a_paste_cleared_after_another_fields_error_says_so_next_to_it(client_for, alice, agent, get_token):
+    token = get_token(agent)["access_token"]
+    response = client_for(alice).post(REPORT, {"token": token, "where_found": ""})
+    html = response.content.decode()
+    assert response.status_code == 400 and token not in html
+    assert "Cleared on purpose, so the page does not show the secret again: paste it once more." in html
 
 
 def test_a_secret_put_where_the_place_goes_is_refused_kept_nowhere_and_not_echoed(client_for, alice, agent, get_token):

@@ -92,6 +92,12 @@ def test_security_admins_list_unused_grants_on_the_page_and_the_api(agent, old_g
     assert row["last_used_at"] is not None
 
 
+def test_the_unused_list_says_not_checked_yet_before_the_usage_check_ever_ran(agent, old_grant, client_for, sam):
+    old_grant(agent)
+    page = client_for(sam).get(UNUSED_PAGE).content.decode()
+    assert "Not checked yet" in page and "No unused access" not in page
+
+
 def test_the_unused_list_is_empty_when_everything_granted_is_used(agent, old_grant, oauth, client_for, sam):
     old_grant(agent)
     assert token_request(oauth, agent, scope="tickets:read tickets:write").status_code == 200
