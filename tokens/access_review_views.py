@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from inventory.charts import Bar, bar_chart
 from nhiportal.csv_cells import csv_download
@@ -17,7 +17,7 @@ from nhiportal.pages import page_of
 from nhiportal.people.roles import sees_everything
 from nhiportal.service_forms import bulk_submit, submit
 
-from . import access_reviews, usage
+from . import access_reviews, ending_previews, usage
 from .access_review_forms import AccessReviewForm, DecisionForm, KeepSeveralForm
 from .models import AccessReview, Service
 from .selectors import grant_state
@@ -128,13 +128,22 @@ def keep_several(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def review_close(request, pk):
+    """Closing is final, so it has a page of its own that says what it does to the grants nobody
+    decided (GET); its button closes (POST)."""
     review = _review(request, pk)
+    if not access_reviews.may_launch(request.user):
+        raise PermissionDenied("Reviewers and security admins close access reviews.")
+    if not review.is_open:
+        messages.info(request, "This review is closed already.")
+        return redirect("tokens:access-review-detail", pk=review.pk)
+    if request.method == "GET":
+        return render(request, "tokens/access_review_close.html", {"review": review, "leaves": ending_previews.review_closing(review)})
     try:
         result = access_reviews.access_review_close(actor=request.user, review=review)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    except ValidationError as exc:  # a colleague, or the daily close, came first
+        messages.info(request, " ".join(exc.messages))
     else:
         messages.success(request, f"Closed: {result['kept']} kept, {result['revoked']} revoked, {result['unreviewed']} not reviewed.")
     return redirect("tokens:access-review-detail", pk=review.pk)

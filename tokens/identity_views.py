@@ -2,6 +2,8 @@
 
 The identity page loads the two panels with htmx. Who may see the identity sees the panels
 (404 for outsiders); its owners and security admins change things (403 for read-only roles).
+What cannot be undone (disabling a credential, ending a task or a delegation, revoking a
+token) is confirmed on a page of its own that counts what it takes.
 """
 
 from pathlib import Path
@@ -23,7 +25,7 @@ from nhiportal.service_forms import submit
 from inventory.selectors import identity_get, is_unscored
 from nhiportal.people.roles import is_security_admin
 
-from . import access_requests, selectors
+from . import access_requests, ending_previews, selectors
 from .activity import daily_activity
 from .blast_radius import blast_radius
 from .credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
@@ -35,6 +37,7 @@ from .forms import (
 from .models import Delegation, FederatedIssuer, IssuedToken, Task, TrustDomain, WorkloadCredential
 from .revocation import task_end, token_revoke
 from .rotation import max_age_days
+from .services import self_grant_refusal
 from .source_networks import NEW_NETWORK_DAYS, identity_bind_to_seen_networks, identity_sources, network_recognise
 from .access_reviews import may_see_reviews
 from .posture import posture
@@ -49,13 +52,34 @@ def _identity_to_change(request, pk):
     return identity
 
 
-def _reason(request, default: str) -> str:
-    form = OptionalReasonForm(request.POST)
-    return (form.cleaned_data["reason"] if form.is_valid() else "") or default
-
-
 def _back_to_identity(identity, anchor: str):
     return redirect(reverse("inventory:identity-detail", args=[identity.pk]) + anchor)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def _confirm_ending(request, identity, *, anchor, template, ended, act, default_reason, title, submit_label, context):
+    """An action on the identity page that cannot be undone (disable a credential, end a task,
+    revoke a token, end a delegation) has a page of its own: GET says what it will take, counted
+    now (context()), with an optional reason; its button POSTs and act(reason) does it, returning
+    the message to show back on the identity page at `anchor`. What has ended already (a second
+    click, or a colleague first) is told so (`ended`), not refused."""
+    back = _back_to_identity(identity, anchor)
+    if ended:
+        messages.info(request, ended)
+        return back
+    # Bound on every POST, an empty one too: the reason is optional, the button is the confirmation.
+    form = OptionalReasonForm(request.POST if request.method == "POST" else None)
+    done = request.method == "POST" and submit(form, lambda data: act(data["reason"] or default_reason))
+    if done:
+        messages.success(request, done)
+        return back
+    return render(request, template, {
+        "identity": identity, "form": form, "title": title, "submit_label": submit_label, "default_reason": default_reason,
+        "cancel_url": back.url, **context(),
+    }, status=400 if form.is_bound else 200)
 
 
 @login_required
@@ -84,6 +108,9 @@ def credentials_panel(request, pk):
 @require_safe
 def access_panel(request, pk):
     identity = identity_get(user=request.user, pk=pk)
+    grants = is_security_admin(request.user) and not identity.is_offboarded
+    # A security admin who owns it may not grant it (separation of duties): say whom to ask instead.
+    grant_refusal = self_grant_refusal(request.user, identity) if grants else ""
     return render(
         request,
         "tokens/partials/access_panel.html",
@@ -93,7 +120,8 @@ def access_panel(request, pk):
             "unused": is_unused(identity),
             "window_days": window_days(),
             "may_change": visibility.can(request.user, visibility.CHANGE, identity),
-            "may_grant": is_security_admin(request.user) and not identity.is_offboarded,
+            "may_grant": grants and not grant_refusal,
+            "grant_refusal": grant_refusal,
             "may_request": access_requests.may_request(request.user, identity) and not identity.is_offboarded,
             "may_see_reviews": may_see_reviews(request.user),
         },
@@ -155,14 +183,28 @@ def credential_add_federated_subject(request, pk):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def credential_disable_view(request, pk, credential_pk):
     identity = _identity_to_change(request, pk)
-    credential = get_object_or_404(WorkloadCredential, pk=credential_pk, identity=identity)
-    credential_disable(actor=request.user, credential=credential, reason=_reason(request, "Disabled by an owner."))
-    messages.success(request, f"Disabled {credential}; the tokens obtained with it are revoked.")
-    return _back_to_identity(identity, "#credentials")
+    credential = get_object_or_404(
+        WorkloadCredential.objects.select_related("trust_domain", "federated_issuer", "created_by"), pk=credential_pk, identity=identity,
+    )
+
+    def disable(reason):
+        disabled = credential_disable(actor=request.user, credential=credential, reason=reason)
+        done = f"Disabled {credential}; {_plural(disabled.tokens_revoked, 'token')} obtained with it revoked."
+        if not identity.credentials.filter(enabled=True).exists():
+            done += f" {identity.name} has no enabled credential now: add one before the agent asks for a token again."
+        return done
+
+    return _confirm_ending(
+        request, identity, anchor="#credentials", template="tokens/credential_disable.html",
+        ended=None if credential.enabled else f"{credential} is disabled already.",
+        act=disable, default_reason="Disabled by an owner.",
+        title=f"Disable a credential of {identity.name}", submit_label="Disable the credential",
+        context=lambda: {"credential": credential, **ending_previews.credential_disabling(credential)},
+    )
 
 
 @require_POST
@@ -197,24 +239,35 @@ def network_recognise_view(request, pk):
     return render(request, "tokens/network_recognise.html", {"identity": identity, "form": form}, status=400 if form.is_bound else 200)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def task_end_view(request, pk, task_pk):
     identity = _identity_to_change(request, pk)
-    task = get_object_or_404(Task, pk=task_pk, identity=identity)
-    revoked = task_end(task=task, actor=request.user, reason=_reason(request, "Ended by an owner."))
-    messages.success(request, f"Ended the task; {revoked} token{'s' if revoked != 1 else ''} revoked.")
-    return _back_to_identity(identity, "#access")
+    task = get_object_or_404(Task.objects.select_related("service"), pk=task_pk, identity=identity)
+    return _confirm_ending(
+        request, identity, anchor="#access", template="tokens/task_end.html",
+        ended="This task has ended already." if task.ended_at else None,
+        act=lambda reason: f"Ended the task; {_plural(task_end(task=task, actor=request.user, reason=reason), 'token')} revoked.",
+        default_reason="Ended by an owner.",
+        title=f"End a task of {identity.name}", submit_label="End the task",
+        context=lambda: {"task": task, **ending_previews.task_ending(task)},
+    )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def token_revoke_view(request, pk, token_pk):
     identity = _identity_to_change(request, pk)
-    token = get_object_or_404(IssuedToken, pk=token_pk, identity=identity)
-    revoked = token_revoke(token=token, actor=request.user, reason=_reason(request, "Revoked by an owner."))
-    messages.success(request, f"Revoked {revoked} token{'s' if revoked != 1 else ''}.")
-    return _back_to_identity(identity, "#access")
+    token = get_object_or_404(IssuedToken.objects.select_related("task__service"), pk=token_pk, identity=identity)
+    state = selectors.token_state(token)
+    return _confirm_ending(
+        request, identity, anchor="#access", template="tokens/token_revoke.html",
+        ended={"revoked": "This token is revoked already.", "expired": "This token has expired already: nothing to revoke."}.get(state),
+        act=lambda reason: f"Revoked {_plural(token_revoke(token=token, actor=request.user, reason=reason), 'token')}.",
+        default_reason="Revoked by an owner.",
+        title=f"Revoke a token of {identity.name}", submit_label="Revoke the token",
+        context=lambda: {"token": token, **ending_previews.token_revoking(token)},
+    )
 
 
 def _delegate_label(user, delegation) -> str:
@@ -237,14 +290,27 @@ def delegation_add(request, pk):
     return render(request, "tokens/delegation_form.html", {"identity": identity, "form": form}, status=400 if form.is_bound else 200)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def delegation_revoke_view(request, pk, delegation_pk):
     identity = _identity_to_change(request, pk)
-    delegation = get_object_or_404(Delegation, pk=delegation_pk, principal=identity)
-    revoked = delegation_revoke(actor=request.user, delegation=delegation, reason=_reason(request, "Ended by an owner."))
-    messages.success(request, f"{_delegate_label(request.user, delegation)} no longer acts for {identity.name}; {revoked} token{'s' if revoked != 1 else ''} revoked.")
-    return _back_to_identity(identity, "#access")
+    delegation = get_object_or_404(Delegation.objects.select_related("delegate", "created_by"), pk=delegation_pk, principal=identity)
+    delegate = _delegate_label(request.user, delegation)
+
+    def end(reason):
+        revoked = delegation_revoke(actor=request.user, delegation=delegation, reason=reason)
+        return f"{delegate} no longer acts for {identity.name}; {_plural(revoked, 'token')} revoked."
+
+    return _confirm_ending(
+        request, identity, anchor="#access", template="tokens/delegation_revoke.html",
+        ended="This delegation has ended already." if delegation.revoked_at else None,
+        act=end, default_reason="Ended by an owner.",
+        title=f"End a delegation of {identity.name}", submit_label="End the delegation",
+        context=lambda: {
+            "delegation": delegation, "delegate_visible": visibility.can(request.user, visibility.VIEW, delegation.delegate),
+            **ending_previews.delegation_ending(delegation),
+        },
+    )
 
 
 @login_required

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.tokens.conftest import crm, grant, make_agent  # noqa: F401  (fixtures)
 from tokens.models import Grant
@@ -42,3 +43,20 @@ def test_a_reviewer_ticks_every_grant_and_keeps_them_in_one_go(page, login, rita
     page.click("button:has-text('Keep the ticked grants')")
     assert "Kept 3 grants." in page.locator(".msg").first.inner_text()
     assert "3 kept, 0 revoked, 0 waiting" in page.locator("section[aria-label='Progress']").inner_text()
+
+
+def test_a_reviewer_closes_a_review_after_reading_what_happens_to_the_undecided_grants(page, login, rita, bob, make_agent, crm, grant):  # noqa: F811
+    from tokens.access_reviews import access_review_launch
+
+    quiet = grant(make_agent(bob, name="quiet-agent"), crm, ["tickets:read"])
+    review = access_review_launch(actor=rita, name="Closing", due=timezone.localdate(), service=crm, revoke_unreviewed=True)
+    login(page, rita)
+    page.goto(f"/access-reviews/{review.pk}/")
+    page.get_by_role("link", name="Close the review…").click()
+    expect(page.locator("#closing-revokes")).to_contain_text("closing it now revokes 1 grant nobody decided")
+    quiet.refresh_from_db()
+    assert quiet.revoked_at is None  # reading the page changed nothing
+    page.get_by_role("button", name="Close the review").click()
+    expect(page.locator(".msg-success")).to_contain_text("Closed: 0 kept, 1 revoked, 1 not reviewed.")
+    quiet.refresh_from_db()
+    assert quiet.revoked_at is not None

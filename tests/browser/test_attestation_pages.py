@@ -43,7 +43,7 @@ def test_a_reviewer_rejects_an_attestation_and_the_owner_reads_why(page, login, 
     expect(page.get_by_role("region", name="What it holds now")).not_to_contain_text("Loading…")
     proves = page.get_by_role("region", name="How it proves itself")
     expect(proves).to_contain_text("key")  # its public key, read-only for the reviewer
-    expect(proves.get_by_role("button", name="Disable")).to_have_count(0)
+    expect(proves.get_by_role("link", name="Disable…")).to_have_count(0)
     refuse = page.get_by_role("form", name="Refuse")
     refuse.get_by_role("button", name="Reject").click()
     expect(page.locator("#id_reject-reason_error")).to_contain_text("This field is required")

@@ -46,7 +46,10 @@ def test_an_owner_pastes_a_private_key_by_mistake_then_the_public_one(page, logi
     page.fill("#id_label", "laptop")
     page.get_by_role("button", name="Add credential").click()
     expect(page.locator("#credentials")).to_contain_text("laptop")
-    page.locator("#credentials").get_by_role("button", name="Disable").click()
+    page.locator("#credentials").get_by_role("link", name="Disable…").click()
+    # Its only credential: the confirmation says the agent would get no token at all.
+    expect(page.locator("#last-credential")).to_contain_text("last enabled credential")
+    page.get_by_role("button", name="Disable the credential").click()
     expect(page.locator(".msg-success")).to_contain_text("Disabled")
     expect(page.locator("#credentials")).to_contain_text("disabled")
     assert blocked == []
@@ -79,7 +82,9 @@ def test_a_security_admin_grants_and_the_owner_ends_the_agents_task(page, login,
     expect(access).to_contain_text("Summarise open tickets")
     expect(access).to_contain_text(CRM)
     assert response.json()["access_token"] not in page.content()
-    access.get_by_role("button", name="End task").click()
+    access.get_by_role("link", name="End task…").click()
+    expect(page.get_by_role("region", name="What happens")).to_contain_text("1 live token is revoked")
+    page.get_by_role("button", name="End the task").click()
     expect(page.locator(".msg-success")).to_contain_text("Ended the task; 1 token revoked")
     expect(page.locator("#access")).to_contain_text("by alice")
     assert IssuedToken.objects.get().revoked_at is not None
@@ -169,7 +174,8 @@ def test_an_owner_lets_a_helper_act_for_the_agent_then_ends_it(page, login, alic
     expect(page.locator(".msg-success")).to_contain_text(f"The identity {helper.pk} may now act for orchestrator")
     expect(page.locator("#access")).to_contain_text(f"{helper.pk} Triage for the night shift")
     expect(page.locator("#access")).not_to_contain_text("helper")
-    page.locator("#access").get_by_role("button", name="End").click()
+    page.locator("#access").get_by_role("link", name="End…").click()
+    page.get_by_role("button", name="End the delegation").click()
     expect(page.locator(".msg-success")).to_contain_text("no longer acts for orchestrator")
     expect(page.locator("#access")).to_contain_text("No other identity may act for it")
     assert blocked == []
