@@ -26,9 +26,11 @@ from nhiportal.service_forms import submit
 
 from . import access_requests, selectors
 from .access_previews import access_preview
+from .filters import AccessRequestFilter, page_filters, seen_identities
 from .policy.access import can_read_policies
 from .forms import AccessRequestForm
 from .models import AccessRequest, AccessRequestState
+
 
 @login_required
 @require_safe
@@ -36,19 +38,31 @@ def access_request_list(request):
     # "Waiting for me" and "Mine" are offered to those they could ever hold something for.
     views = selectors.ACCESS_REQUEST_VIEWS if access_requests.takes_part(request.user) else ("all",)
     view, state = list_filters(request, views=views, waiting_count=lambda: selectors.waiting_access_request_count(request.user))
-    page_obj = page_of(request, selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state))
+    filters = access_request_filters(request, selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state))
+    page_obj = page_of(request, filters.rows())
     return render(
         request,
         "tokens/access_request_list.html",
         {
             "page_obj": page_obj,
             "access_requests": page_obj.object_list,
+            "filters": filters,
             "view": view,
             "views": views,
             "state": state,
             "states": LIST_STATES,
             "may_ask": visibility.restrict(AIIdentity.objects.exclude(status=Status.OFFBOARDED), request.user, visibility.CHANGE).exists(),
         },
+        status=200 if filters.valid else 400,
+    )
+
+
+def access_request_filters(request, requests):
+    """The list's (and its export's) filters by identity and service. The list shows requests
+    beyond the gate's identities (those on services one owns, those one asked), so it offers
+    the identities of the requests one may see, and no other."""
+    return page_filters(
+        request, AccessRequestFilter, requests, identities=seen_identities(selectors.access_request_list(user=request.user)),
     )
 
 

@@ -21,6 +21,7 @@ from nhiportal.service_forms import submit
 
 from . import selectors
 from .approvals import task_approve, task_reject
+from .filters import ApprovalFilter, page_filters
 from .forms import approval_forms
 from .models import Task
 
@@ -31,11 +32,16 @@ def approval_list(request):
     state = request.GET.get("state", "pending")
     if state not in selectors.APPROVAL_STATES:
         state = "pending"
-    page_obj = page_of(request, selectors.approval_list(user=request.user, state=state))
+    filters = page_filters(
+        request, ApprovalFilter, selectors.approval_list(user=request.user, state=state),
+        identities=selectors.visible_identities(request.user),
+    )
+    page_obj = page_of(request, filters.rows())
     return render(
         request,
         "tokens/approval_list.html",
-        {"page_obj": page_obj, "tasks": page_obj.object_list, "state": state, "states": selectors.APPROVAL_STATES},
+        {"page_obj": page_obj, "tasks": page_obj.object_list, "state": state, "states": selectors.APPROVAL_STATES, "filters": filters},
+        status=200 if filters.valid else 400,
     )
 
 

@@ -8,12 +8,16 @@ list's Export link carries them); without any it exports everything the person m
 """
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from nhiportal.csv_cells import csv_download
 from nhiportal.decisions import LIST_STATES
 
 from . import selectors
+from .access_request_views import access_request_filters
+from .filters import CredentialFilter, GrantFilter, page_filters
 from .models import CredentialKind
 
 
@@ -39,23 +43,28 @@ ACCESS_REQUEST_COLUMNS = [
     ("grant_id", lambda r: r.grant_id or ""),
 ]
 
+# Rows are (grant, (usable, reasons)) as grant_export pairs them: selectors.grant_usable_now,
+# the rule the grants list's badges show.
 GRANT_COLUMNS = [
-    ("id", lambda g: g.pk),
-    ("identity", lambda g: g.identity.name),
-    ("service", lambda g: g.service.name),
-    ("scopes", lambda g: " ".join(g.scopes)),
-    ("state", lambda g: selectors.grant_state(g)),
-    ("starts_at", lambda g: _iso(g.starts_at)),
-    ("ends_at", lambda g: _iso(g.ends_at)),
-    ("granted_by", lambda g: g.granted_by.get_username() if g.granted_by else ""),
-    ("justification", lambda g: g.justification),
-    ("revoked_at", lambda g: _iso(g.revoked_at)),
-    ("revoked_by", lambda g: g.revoked_by_label),
-    ("revoke_reason", lambda g: g.revoke_reason),
+    ("id", lambda r: r[0].pk),
+    ("identity", lambda r: r[0].identity.name),
+    ("service", lambda r: r[0].service.name),
+    ("scopes", lambda r: " ".join(r[0].scopes)),
+    ("state", lambda r: selectors.grant_state(r[0])),
+    ("usable_now", lambda r: "yes" if r[1][0] else "no"),
+    # Why not (expired, identity suspended, service inactive, ...); for a usable grant, the scopes that went.
+    ("not_usable_because", lambda r: "; ".join(r[1][1])),
+    ("starts_at", lambda r: _iso(r[0].starts_at)),
+    ("ends_at", lambda r: _iso(r[0].ends_at)),
+    ("granted_by", lambda r: r[0].granted_by.get_username() if r[0].granted_by else ""),
+    ("justification", lambda r: r[0].justification),
+    ("revoked_at", lambda r: _iso(r[0].revoked_at)),
+    ("revoked_by", lambda r: r[0].revoked_by_label),
+    ("revoke_reason", lambda r: r[0].revoke_reason),
     # As the hourly grant_usage step last read the ledger (empty before its first look).
-    ("usage_checked_at", lambda g: _iso(g.usage_checked_at)),
-    ("last_used_at", lambda g: _iso(g.last_used_at)),
-    ("unused_scopes", lambda g: " ".join(g.unused_scopes or ())),
+    ("usage_checked_at", lambda r: _iso(r[0].usage_checked_at)),
+    ("last_used_at", lambda r: _iso(r[0].last_used_at)),
+    ("unused_scopes", lambda r: " ".join(r[0].unused_scopes or ())),
 ]
 
 
@@ -97,6 +106,14 @@ def _csv(rows, columns, filename: str):
     return csv_download([name for name, _ in columns], ([value(row) for _, value in columns] for row in rows), filename)
 
 
+def _refused(filters):
+    """A filter the list would refuse (a service id that names none): said, not exported as everything."""
+    return HttpResponseBadRequest(
+        "Some filters are not valid: " + "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.filter.errors.items()),
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @login_required
 @require_safe
 def access_request_export(request):
@@ -105,15 +122,27 @@ def access_request_export(request):
     requests = selectors.access_request_list(user=request.user, view=view, state="" if state == "all" else state).select_related(
         "identity", "service", "requested_by", "owner_approved_by"
     )
-    return _csv(requests.order_by("requested_at", "pk").iterator(chunk_size=2000), ACCESS_REQUEST_COLUMNS, "access-requests.csv")
+    filters = access_request_filters(request, requests)
+    if not filters.valid:
+        return _refused(filters)
+    return _csv(filters.rows().order_by("requested_at", "pk").iterator(chunk_size=2000), ACCESS_REQUEST_COLUMNS, "access-requests.csv")
 
 
 @login_required
 @require_safe
 def grant_export(request):
     state = _choice(request, "state", selectors.GRANT_STATES)
-    grants = selectors.grants_in_state(user=request.user, state=state)
-    return _csv(grants.order_by("created_at", "pk").iterator(chunk_size=2000), GRANT_COLUMNS, "grants.csv")
+    filters = page_filters(
+        request, GrantFilter, selectors.grants_in_state(user=request.user, state=state),
+        identities=selectors.visible_identities(request.user),
+    )
+    if not filters.valid:
+        return _refused(filters)
+    offered, now = selectors.offered_scopes(), timezone.now()
+    # Each grant's usability read once, for both its columns.
+    usable = ((grant, selectors.grant_usable_now(grant, offered.get(grant.service_id, set()), now)) for grant in
+              filters.rows().order_by("created_at", "pk").iterator(chunk_size=2000))
+    return _csv(usable, GRANT_COLUMNS, "grants.csv")
 
 
 @login_required
@@ -124,4 +153,7 @@ def credential_export(request):
         user=request.user, state=_choice(request, "state", selectors.CREDENTIAL_STATES),
         kind=_choice(request, "kind", CredentialKind.values, default=""), platform=platform,
     )
-    return _csv(credentials.iterator(chunk_size=2000), CREDENTIAL_COLUMNS, "credentials.csv")
+    filters = page_filters(request, CredentialFilter, credentials, identities=selectors.visible_identities(request.user))
+    if not filters.valid:
+        return _refused(filters)
+    return _csv(filters.rows().iterator(chunk_size=2000), CREDENTIAL_COLUMNS, "credentials.csv")

@@ -23,6 +23,7 @@ from .exposures import (
     holds_secret,
     may_confirm,
 )
+from .filters import ExposureFilter, page_filters
 from .forms import CredentialExposureForm, ReasonForm, TokenExposureForm
 from .identity_views import _back_to_identity, _identity_to_change
 from .models import ExposureKind, WorkloadCredential
@@ -47,14 +48,29 @@ def _forget_token(form) -> None:
 def exposure_list(request):
     state = request.GET.get("state", "")
     state = state if state in selectors.EXPOSURE_STATES else ""
-    page_obj = page_of(request, selectors.exposure_list(user=request.user, state=state))
-    # Personal tokens have no confirm or dismiss: listed under All only, the latest few.
-    leaked = leaked_api_tokens(request.user) if not state else None
+    filters = page_filters(
+        request, ExposureFilter, selectors.exposure_list(user=request.user, state=state),
+        identities=selectors.visible_identities(request.user),
+    )
+    page_obj = page_of(request, filters.rows())
+    # Personal tokens have no confirm or dismiss, nor an identity: listed under All only, unfiltered, the latest few.
+    leaked = leaked_api_tokens(request.user) if not state and not filters.filtering else None
     return render(request, "tokens/exposure_list.html", {
         "page_obj": page_obj, "exposures": page_obj.object_list, "state": state, "states": selectors.EXPOSURE_STATES,
+        "filters": filters,
         "leaked_api_tokens": leaked[:LEAKED_API_TOKENS_SHOWN] if leaked is not None else [],
         "leaked_api_tokens_count": leaked.count() if leaked is not None else 0,
-    })
+        "reported_any": selectors.exposures_reported_by(request.user).exists(),
+    }, status=200 if filters.valid else 400)
+
+
+@login_required
+@require_safe
+def exposure_mine(request):
+    """The leaks this person reported, whoever's they were: when, how each stands, that it is
+    being handled. The identity is named, and the report opens, only where they may see it."""
+    page_obj = page_of(request, selectors.exposures_reported_by(request.user))
+    return render(request, "tokens/exposure_mine.html", {"page_obj": page_obj, "exposures": page_obj.object_list})
 
 
 @require_http_methods(["GET", "POST"])
@@ -112,7 +128,8 @@ def exposure_report(request):
             messages.success(request, f"Revoked: {revoked} token{'s' if revoked != 1 else ''} no longer work{'s' if revoked == 1 else ''}. The owners see the report.")
         else:
             messages.success(request, "Recorded. The token no longer worked (expired or revoked already); the owners see the report.")
-        return redirect("tokens:exposure-report")
+        # The reporter follows the report among theirs (a personal API token's holder follows it instead).
+        return redirect("tokens:exposure-report" if getattr(exposure, "personal_api_token", False) else "tokens:exposure-mine")
     if form.is_bound:
         _forget_token(form)
     return render(request, "tokens/exposure_report.html", {"form": form}, status=400 if form.is_bound else 200)

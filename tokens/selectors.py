@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from inventory import visibility
-from inventory.models import AIIdentity, Ownership
+from inventory.models import AIIdentity, Ownership, Status
 from inventory.selectors import with_owner_facts
 from nhiportal.people.roles import is_reviewer, is_security_admin
 from nhiportal.audit.models import AuditEvent
@@ -17,7 +18,7 @@ from .federation import platform_of
 from .revocation import live_tokens
 from .unused_identities import unused_identities, with_last_token
 from .usage import unused, window_days, with_uses
-from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, CredentialKind, Delegation, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
+from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, AccessReviewItem, CredentialKind, Delegation, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState, Service, ServiceScope, SigningKey, Task, TrustDomain, WorkloadCredential, approval_requests_since
 
 PANEL_TASKS = 10
 PANEL_TOKENS_PER_TASK = 5
@@ -136,6 +137,52 @@ def grant_state(grant: Grant, now=None) -> str:
     if grant.ends_at <= now:
         return "expired"
     return "live" if grant.starts_at <= now else "next"
+
+
+# Issuance gives tokens to active identities only (tokens/issuance.py).
+IDENTITY_NOT_ACTIVE = {
+    Status.REGISTERED: "identity not activated yet",
+    Status.SUSPENDED: "identity suspended",
+    Status.OFFBOARDED: "identity offboarded",
+}
+GRANT_STATE_REASONS = {"revoked": "revoked", "expired": "expired", "next": "not started yet"}
+
+
+def offered_scopes(service_ids=None) -> dict:
+    """Service id -> the names of the scopes it offers now (every service's, or those named):
+    one query for a page or an export."""
+    scopes = ServiceScope.objects.all() if service_ids is None else ServiceScope.objects.filter(service_id__in=service_ids)
+    offered = {}
+    for service_id, name in scopes.values_list("service_id", "name"):
+        offered.setdefault(service_id, set()).add(name)
+    return offered
+
+
+def grant_blockers(grant: Grant, offered: set) -> list[str]:
+    """What keeps a grant from yielding tokens beyond its own dates and its service being
+    inactive (which its state badge says): an identity that is not active, scopes the service
+    no longer offers. `offered`: the scope names of its service (offered_scopes)."""
+    blockers = [IDENTITY_NOT_ACTIVE[grant.identity.status]] if grant.identity.status in IDENTITY_NOT_ACTIVE else []
+    gone = [scope for scope in grant.scopes if scope not in offered]
+    if gone:
+        blockers.append(f"no longer offered: {' '.join(gone)}")
+    return blockers
+
+
+def grant_usable_now(grant: Grant, offered: set, now=None) -> tuple[bool, list[str]]:
+    """Whether a token can be had under the grant now, and what stands in the way: the rule of
+    the grants list's badges (its state, its service inactive) and grant_blockers. A grant some
+    of whose scopes are no longer offered stays usable for the others, and says which went."""
+    state = grant_state(grant, now)
+    reasons = [GRANT_STATE_REASONS[state]] if state in GRANT_STATE_REASONS else []
+    if not grant.service.is_active:
+        reasons.append("service inactive")
+    reasons += grant_blockers(grant, offered)
+    usable = (
+        state == "live" and grant.service.is_active and grant.identity.status == Status.ACTIVE
+        and any(scope in offered for scope in grant.scopes)
+    )
+    return usable, reasons
 
 
 def token_state(token: IssuedToken, now=None) -> str:
@@ -262,6 +309,20 @@ def identity_access(identity, user) -> AccessPanel:
     )
 
 
+def identity_tasks(identity) -> QuerySet:
+    """Every task of the identity, newest first, each with its token_count (a count per row
+    shown, not a grouping of all its tasks before the page is cut)."""
+    token_count = (
+        IssuedToken.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("pk")).values("n")
+    )
+    return (
+        Task.objects.filter(identity=identity)
+        .select_related("service", "approved_by")
+        .annotate(token_count=Coalesce(Subquery(token_count), 0))
+        .order_by("-opened_at", "-pk")
+    )
+
+
 APPROVAL_STATES = ("pending", "decided", "all")
 
 
@@ -333,6 +394,21 @@ def exposure_list(*, user, state: str = "") -> QuerySet:
     if state in ("confirmed", "dismissed"):
         return exposures.filter(**{f"{state}_at__isnull": False})
     return exposures
+
+
+def exposures_reported_by(user) -> QuerySet:
+    """The exposures this person reported, newest first, each marked identity_visible: whether
+    they may see its identity (and so the report's page). A reporter who may not learns when,
+    how it stands and that it is handled, not whose it was."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Exposure.objects.none()
+    seen = visibility.restrict_by_identity(Exposure.objects.filter(reported_by=user), user).values("pk")
+    return (
+        Exposure.objects.filter(reported_by=user)
+        .annotate(identity_visible=Exists(seen.filter(pk=OuterRef("pk"))))
+        .select_related("identity")
+        .order_by("-contained_at", "-pk")
+    )
 
 
 def exposures_to_announce() -> QuerySet:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, federation_views, identity_views, unused_identity_views, views
+from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, federation_views, identity_views, task_views, unused_identity_views, views
 
 app_name = "tokens"
 urlpatterns = [
@@ -38,6 +38,7 @@ urlpatterns = [
     path("approvals/<uuid:pk>/", approval_views.approval_detail, name="approval-detail"),
     path("exposures/", exposure_views.exposure_list, name="exposure-list"),
     path("exposures/report/", exposure_views.exposure_report, name="exposure-report"),
+    path("exposures/mine/", exposure_views.exposure_mine, name="exposure-mine"),
     path("exposures/<int:pk>/", exposure_views.exposure_detail, name="exposure-detail"),
     path("keys/", views.key_list, name="key-list"),
     path("keys/rotate/", views.key_rotate, name="key-rotate"),
@@ -79,6 +80,7 @@ urlpatterns = [
         exposure_views.credential_exposed,
         name="credential-exposed",
     ),
+    path("identities/<uuid:pk>/tasks/", task_views.task_list, name="identity-tasks"),
     path("identities/<uuid:pk>/tasks/<uuid:task_pk>/end/", identity_views.task_end_view, name="task-end"),
     path("identities/<uuid:pk>/delegations/new/", identity_views.delegation_add, name="delegation-add"),
     path(

@@ -42,6 +42,7 @@ from .forms import (
     scope_rows,
 )
 from .access_previews import grant_preview
+from .filters import CredentialFilter, GrantFilter, page_filters
 from .access_reviews import may_launch as may_launch_review
 from .keys import rotated_message, signing_key_compromised, signing_keys_rotate
 from .revocation import tokens_revoke_all
@@ -227,16 +228,23 @@ def grant_list(request):
     state = request.GET.get("state", "live")
     if state not in selectors.GRANT_STATES:
         state = "live"
-    page_obj = page_of(request, selectors.grants_in_state(user=request.user, state=state))
+    filters = page_filters(
+        request, GrantFilter, selectors.grants_in_state(user=request.user, state=state),
+        identities=selectors.visible_identities(request.user),
+    )
+    page_obj = page_of(request, filters.rows())
     rows = list(page_obj.object_list)
+    offered = selectors.offered_scopes({g.service_id for g in rows})
     for grant in _with_reduce_rights(request.user, usage.with_uses(rows)):
         grant.state = selectors.grant_state(grant)
+        grant.blockers = selectors.grant_blockers(grant, offered.get(grant.service_id, set()))
     return render(
         request,
         "tokens/grant_list.html",
         {
             "page_obj": page_obj,
             "grants": rows,
+            "filters": filters,
             "state": state,
             "states": selectors.GRANT_STATES,
             "window_days": usage.window_days(),
@@ -244,8 +252,9 @@ def grant_list(request):
             "may_change": is_security_admin(request.user),
             "bulk": state == "unused" and any(g.may_reduce for g in rows),
             # An empty "unused" tab means nothing when the usage check has not run yet.
-            "unchecked": state == "unused" and not rows and selectors.grant_usage_unchecked(user=request.user),
+            "unchecked": state == "unused" and not rows and not filters.filtering and selectors.grant_usage_unchecked(user=request.user),
         },
+        status=200 if filters.valid else 400,
     )
 
 
@@ -259,14 +268,15 @@ def credential_list(request):
     kind = request.GET.get("kind", "")
     kind = kind if kind in CredentialKind.values else ""
     # ?issuer= or ?trust_domain=: the identities that trust one platform (linked from its list).
-    platform, platform_param = selectors.credential_platform(user=request.user, params=request.GET)
+    platform, _ = selectors.credential_platform(user=request.user, params=request.GET)
     credentials = selectors.credential_list(user=request.user, kind=kind, state=state, platform=platform)
-    page_obj = page_of(request, credentials)
+    filters = page_filters(request, CredentialFilter, credentials, identities=selectors.visible_identities(request.user))
+    page_obj = page_of(request, filters.rows())
     return render(request, "tokens/credential_list.html", {
         "page_obj": page_obj, "credentials": page_obj.object_list, "state": state, "states": selectors.CREDENTIAL_STATES,
         "kind": kind, "kinds": CredentialKind.choices, "max_age_days": rotation.max_age_days(),
-        "platform": platform, "platform_param": platform_param,
-    })
+        "platform": platform, "filters": filters,
+    }, status=200 if filters.valid else 400)
 
 
 @require_http_methods(["GET", "POST"])

@@ -83,7 +83,8 @@ def test_the_list_narrows_to_one_platform_from_its_count(client_for, sam, estate
     page = client_for(sam).get("/credentials/", {"issuer": issuer.pk}).content.decode()
     assert "Only the credentials that name <strong>GitHub Actions</strong>" in page
     assert "alice-pipeline" in page and "alice-agent" not in page and "bob-agent" not in page
-    assert f"&amp;issuer={issuer.pk}" in page  # the filters keep it
+    assert f'href="?issuer={issuer.pk}&amp;state=all"' in page  # the tabs keep it
+    assert f'<input type="hidden" name="issuer" value="{issuer.pk}">' in page  # and so does the identity filter
     assert client_for(sam).get("/credentials/", {"issuer": "999"}).status_code == 404
     assert client_for(sam).get("/credentials/", {"trust_domain": "x"}).status_code == 404
 
