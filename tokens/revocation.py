@@ -50,27 +50,62 @@ def _task_tree(task_ids: list) -> list:
     return found
 
 
-def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> int:
-    """End these tasks and their sub-tasks; revoke all their tokens. Returns tokens revoked."""
-    now = now or timezone.now()
+def _end_task_tree(task_ids: list, *, label: str, reason: str, now) -> tuple[int, int]:
+    """End these tasks and their sub-tasks; revoke all their tokens. Returns (tasks ended, tokens revoked)."""
     tree = _task_tree(task_ids)
-    Task.objects.filter(pk__in=tree, ended_at__isnull=True).update(
+    ended = Task.objects.filter(pk__in=tree, ended_at__isnull=True).update(
         ended_at=now, ended_by_label=label[:200], end_reason=reason
     )
-    return revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
+    return ended, revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
+
+
+def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> int:
+    """End these tasks and their sub-tasks; revoke all their tokens. Returns tokens revoked."""
+    return _end_task_tree(task_ids, label=label, reason=reason, now=now or timezone.now())[1]
+
+
+def _exchanged_from(token_pk) -> list[tuple]:
+    """(identity, task) of every token exchanged from this one, at any depth, live or not: each
+    exchange opened its task (issuance.token_exchange), a sub-task its agent may join by task_id."""
+    found, frontier = [], [token_pk]
+    while frontier:
+        rows = list(IssuedToken.objects.filter(parent_id__in=frontier).values_list("pk", "identity_id", "task_id"))
+        found.extend((identity, task) for _, identity, task in rows)
+        frontier = [pk for pk, _, _ in rows]
+    return found
 
 
 @transaction.atomic
 def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> int:
-    """Revoke one token (RFC 7009, or an owner in the portal) and the tokens exchanged from it."""
-    lock_identity(token.identity_id)
+    """Revoke one token (RFC 7009, or an owner in the portal) and what came from it: the tokens
+    exchanged from it, and the sub-tasks those exchanges opened, with every token in them. A
+    sub-task is joined by task_id with no parent token, so only ending it stops its agent (a
+    helper acting for this token's holder, or the holder itself) getting more there. The
+    token's own task goes on: this gives back one token, not the task (task_end does that).
+    Returns how many tokens were revoked; one event counts them and the sub-tasks ended."""
+    # Every agent holding a sub-task is locked with the holder, in issuance's order (by id), so
+    # a request joining one either commits first, and its token is revoked here, or waits and
+    # finds the sub-task ended. An exchange locks the holder's row (an ancestor), so none is
+    # opened once we hold it; one opened meanwhile by an agent not seen before is locked after.
+    held = set()
+    for identity_id in sorted({str(token.identity_id)} | {str(i) for i, _ in _exchanged_from(token.pk)}):
+        lock_identity(identity_id)
+        held.add(identity_id)
+    exchanged = _exchanged_from(token.pk)
+    for identity_id in sorted({str(i) for i, _ in exchanged} - held):
+        lock_identity(identity_id)
     reason = reason.strip() or "Revoked by its holder."
-    count = revoke_matching(IssuedToken.objects.filter(pk=token.pk), label=actor_label(actor), reason=reason)
-    if count:
+    label, now = actor_label(actor), timezone.now()
+    count = revoke_matching(IssuedToken.objects.filter(pk=token.pk), label=label, reason=reason, now=now)
+    subtasks = list(Task.objects.filter(pk__in={task for _, task in exchanged}, ended_at__isnull=True).values_list("pk", flat=True))
+    tasks_ended, in_subtasks = _end_task_tree(subtasks, label=label, reason=f"Sub-task of a revoked token: {reason}", now=now)
+    count += in_subtasks
+    if count or tasks_ended:
         # Tokens are named by jti in the audit log (as token.issue does): it outlives the ledger row.
         audit_record(
             actor=actor, action="token.revoke", object_type="tokens.issuedtoken", object_id=token.jti,
-            object_repr=f"token {token.jti[:8]}…", identity=token.identity_id, after={"revoked": count}, reason=reason,
+            object_repr=f"token {token.jti[:8]}…", identity=token.identity_id,
+            after={"revoked": count, **({"tasks_ended": tasks_ended} if tasks_ended else {})}, reason=reason,
         )
     return count
 

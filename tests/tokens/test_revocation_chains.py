@@ -1,0 +1,213 @@
+"""Revoking a token takes with it what was exchanged from it: the exchanged tokens, and the
+sub-tasks those exchanges opened, so neither the agent nor a helper acting for it can go on
+getting tokens in them by task_id. Through the real token and revocation endpoints, with real
+signatures."""
+
+import pytest
+
+from nhiportal.audit.models import AuditEvent
+from tokens.delegations import delegation_create
+from tokens.credentials import credential_disable
+from tokens.models import IssuedToken, Task, WorkloadCredential
+from tokens.revocation import token_revoke
+from tokens.services import service_update
+
+from .conftest import new_private_key, public_jwk, token_request
+from .test_ending_access_races import _all_inactive, _requesting_tokens_while
+from .test_introspection import ServiceClient
+from .test_revocation_endpoint import revoke
+from .test_token_exchange import exchange, unverified
+
+
+@pytest.fixture
+def orchestrator(make_agent, alice):
+    return make_agent(alice, name="orchestrator")
+
+
+@pytest.fixture
+def helper(make_agent, bob, crm, grant):
+    agent = make_agent(bob, name="helper")
+    grant(agent, crm, ["tickets:read"])
+    return agent
+
+
+@pytest.fixture
+def held(orchestrator, get_token):
+    return get_token(orchestrator, scope="tickets:read tickets:write", ttl="600")
+
+
+@pytest.fixture
+def lent(orchestrator, helper, alice):
+    return delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="Triage helper")
+
+
+def join(oauth, agent, task_id, scope="tickets:read"):
+    """A client_credentials request joining an open task by its id."""
+    return token_request(oauth, agent, task_id=task_id, authorization_details=None, scope=scope)
+
+
+def jti(response) -> str:
+    assert response.status_code == 200, response.content
+    return unverified(response.json()["access_token"])["jti"]
+
+
+def live(token_jti: str) -> bool:
+    return IssuedToken.objects.get(jti=token_jti).revoked_at is None
+
+
+def test_revoking_the_subject_token_ends_the_sub_task_the_helper_opened_with_it(oauth, orchestrator, helper, held, lent):
+    exchanged = exchange(oauth, helper, held["access_token"], scope="tickets:read")
+    exchanged_jti, sub_task = jti(exchanged), exchanged.json()["task_id"]
+    joined_jti = jti(join(oauth, helper, sub_task))  # by task_id: a token with no parent token
+
+    assert revoke(oauth, orchestrator, held["access_token"]).status_code == 200
+
+    assert not live(unverified(held["access_token"])["jti"])
+    assert not live(exchanged_jti) and not live(joined_jti)
+    ended = Task.objects.get(pk=sub_task)
+    assert ended.ended_at is not None and ended.ended_by_label == f"agent:{orchestrator.client_id}"
+    refused = join(oauth, helper, sub_task)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert IssuedToken.objects.filter(task_id=sub_task).count() == 2
+
+
+def test_the_one_revoke_event_counts_the_tokens_and_the_sub_tasks(oauth, orchestrator, helper, held, lent):
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    jti(join(oauth, helper, sub_task))
+
+    revoke(oauth, orchestrator, held["access_token"])
+
+    event = AuditEvent.objects.get(action="token.revoke")
+    assert event.object_id == unverified(held["access_token"])["jti"]
+    assert event.after == {"revoked": 3, "tasks_ended": 1}
+    assert not AuditEvent.objects.filter(action="task.end").exists()  # the one event says it all
+
+
+def test_the_revoked_tokens_own_task_stays_open(oauth, orchestrator, helper, held, lent):
+    # RFC 7009 gives back one token: the task it served goes on, and its agent may get another.
+    exchange(oauth, helper, held["access_token"], scope="tickets:read")
+
+    revoke(oauth, orchestrator, held["access_token"])
+
+    assert Task.objects.get(pk=held["task_id"]).ended_at is None
+    assert join(oauth, orchestrator, held["task_id"]).status_code == 200
+
+
+def test_it_reaches_every_hand_down_the_chain(oauth, make_agent, crm, grant, bob, orchestrator, helper, held, lent):
+    sub_helper = make_agent(bob, name="sub-helper")
+    grant(sub_helper, crm, ["tickets:read"])
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=sub_helper.identity.pk, reason="Second hand")
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+    second = exchange(oauth, sub_helper, first["access_token"]).json()
+    joined_jti = jti(join(oauth, sub_helper, second["task_id"]))
+
+    revoke(oauth, orchestrator, held["access_token"])
+
+    assert Task.objects.filter(pk__in=[first["task_id"], second["task_id"]], ended_at__isnull=False).count() == 2
+    assert not live(joined_jti)
+    assert join(oauth, sub_helper, second["task_id"]).status_code == 400
+    assert AuditEvent.objects.get(action="token.revoke").after == {"revoked": 4, "tasks_ended": 2}
+
+
+def test_an_agent_revoking_its_own_token_ends_the_sub_tasks_it_narrowed_it_into(oauth, orchestrator, held):
+    sub_task = exchange(oauth, orchestrator, held["access_token"], scope="tickets:read").json()["task_id"]
+    joined_jti = jti(join(oauth, orchestrator, sub_task))
+
+    revoke(oauth, orchestrator, held["access_token"])
+
+    assert Task.objects.get(pk=sub_task).ended_at is not None and not live(joined_jti)
+    assert join(oauth, orchestrator, sub_task).status_code == 400
+
+
+def test_a_sub_task_whose_exchanged_token_was_already_given_back_still_ends(oauth, orchestrator, helper, held, lent):
+    exchanged = exchange(oauth, helper, held["access_token"], scope="tickets:read")
+    sub_task = exchanged.json()["task_id"]
+    revoke(oauth, helper, exchanged.json()["access_token"])  # the helper gives back its one token...
+    assert Task.objects.get(pk=sub_task).ended_at is None  # ...which ends no task of its own
+    joined_jti = jti(join(oauth, helper, sub_task))
+
+    revoke(oauth, orchestrator, held["access_token"])
+
+    assert Task.objects.get(pk=sub_task).ended_at is not None and not live(joined_jti)
+    assert join(oauth, helper, sub_task).status_code == 400
+
+
+def test_revoking_an_exchanged_token_leaves_its_subject_and_siblings_alone(oauth, orchestrator, helper, held, lent):
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+    sibling = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+
+    revoke(oauth, helper, first["access_token"])
+
+    assert live(unverified(held["access_token"])["jti"]) and live(unverified(sibling["access_token"])["jti"])
+    assert Task.objects.filter(ended_at__isnull=False).count() == 0
+    assert join(oauth, helper, sibling["task_id"]).status_code == 200
+
+
+def test_an_owner_revoking_the_subject_token_in_the_portal_ends_the_sub_task(client_for, alice, oauth, orchestrator, helper, held, lent):
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    joined_jti = jti(join(oauth, helper, sub_task))
+    row = IssuedToken.objects.get(jti=unverified(held["access_token"])["jti"])
+
+    response = client_for(alice).post(
+        f"/identities/{orchestrator.identity.pk}/tokens/{row.pk}/revoke/", {"reason": "Leaked in a log"},
+    )
+
+    assert response.status_code == 302
+    assert Task.objects.get(pk=sub_task).ended_at is not None and not live(joined_jti)
+    assert Task.objects.get(pk=sub_task).end_reason.endswith("Leaked in a log")
+    assert AuditEvent.objects.get(action="token.revoke").after == {"revoked": 3, "tasks_ended": 1}
+
+
+def test_revoking_a_token_again_changes_nothing_and_writes_nothing(oauth, alice, orchestrator, helper, held, lent):
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    row = IssuedToken.objects.get(jti=unverified(held["access_token"])["jti"])
+    assert token_revoke(token=row, actor=alice, reason="Leaked") == 2
+
+    assert token_revoke(token=row, actor=alice, reason="Again") == 0
+    assert AuditEvent.objects.filter(action="token.revoke").count() == 1
+    assert Task.objects.get(pk=sub_task).end_reason == "Sub-task of a revoked token: Leaked"
+
+
+def test_a_token_revoked_another_way_ends_its_sub_tasks_when_revoked_again(oauth, alice, orchestrator, helper, held, lent):
+    # Disabling the orchestrator's credential revokes the tokens it obtained and what was
+    # exchanged from them; the sub-task the helper opened stays joinable until the owner
+    # revokes that token here, which ends it.
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(kid=orchestrator.kid), reason="Rotated")
+    joined_jti = jti(join(oauth, helper, sub_task))
+    row = IssuedToken.objects.get(jti=unverified(held["access_token"])["jti"])
+
+    assert token_revoke(token=row, actor=alice, reason="Close what it opened") == 1
+
+    assert Task.objects.get(pk=sub_task).ended_at is not None and not live(joined_jti)
+    assert AuditEvent.objects.get(action="token.revoke").after == {"revoked": 1, "tasks_ended": 1}
+
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_revoking_the_subject_token_while_the_helper_joins_its_sub_task_leaves_none_of_its_tokens_live(
+    oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+):
+    # A join by task_id locks only the helper's row: revoking the orchestrator's token locks the
+    # helper's too, so each join either commits first, and its token is revoked, or finds the
+    # sub-task ended.
+    orchestrator, helper = make_agent(alice, name="orchestrator"), make_agent(bob, name="helper")
+    grant(helper, crm, ["tickets:read"])
+    held = get_token(orchestrator, scope="tickets:read", ttl="600")
+    delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="load")
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    source = IssuedToken.objects.get(identity=orchestrator.identity)
+    service_key = new_private_key()
+    crm_server = ServiceClient(service_update(actor=sam, service=crm, introspection_jwk=public_jwk(service_key)), service_key)
+
+    issued, statuses = _requesting_tokens_while(
+        helper, lambda: token_revoke(token=source, actor=alice, reason="Leaked"),
+        ask=lambda client, assertion: token_request(client, helper, assertion=assertion, task_id=sub_task, authorization_details=None),
+    )
+
+    assert issued, "some tokens were joined into the sub-task before the revocation"
+    assert set(statuses) <= {200, 400}
+    assert Task.objects.get(pk=sub_task).ended_at is not None
+    assert not IssuedToken.objects.filter(task_id=sub_task, revoked_at__isnull=True).exists()
+    assert _all_inactive(crm_server, issued)
