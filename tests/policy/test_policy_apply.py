@@ -4,6 +4,7 @@ import json
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from nhiportal.audit.models import AuditEvent
@@ -11,6 +12,7 @@ from tokens.policy.engine import active_policy
 from tokens.policy.examples import default_examples
 from tokens.policy.models import PolicyMode, PolicyVersion
 from tokens.policy.schema import default_policy_text
+from tokens.policy.services import policy_apply
 
 from .conftest import ALLOW_ALL, ALLOW_EXAMPLE, DENY_ALL, DENY_EXAMPLE
 
@@ -59,7 +61,7 @@ def test_check_refuses_malformed_or_missing_examples(files, db):
 
 def test_it_saves_and_activates_once_and_applying_again_changes_nothing(files, sam):
     paths = files(default_policy_text(), default_examples())
-    said = apply(*paths, "--activate", "--actor", "sam", "--note", "commit 1a2b3c")
+    said = apply(*paths, "--activate", "--reason", "Merged #42", "--actor", "sam", "--note", "commit 1a2b3c")
     assert said.strip() == "Saved version 1. Activated version 1 (enforce)."
     version = PolicyVersion.objects.get()
     assert version.is_active and version.note == "commit 1a2b3c" and version.created_by == sam
@@ -68,7 +70,7 @@ def test_it_saves_and_activates_once_and_applying_again_changes_nothing(files, s
     assert list(policy_events.order_by("id").values_list("action", "actor_label")) == [
         ("policy.version_create", "sam"), ("policy.activate", "sam"),
     ]
-    assert apply(*paths, "--activate", "--actor", "sam").strip() == "Unchanged: version 1 has these files already. It is the active version."
+    assert apply(*paths, "--activate", "--reason", "Merged #43", "--actor", "sam").strip() == "Unchanged: version 1 has these files already. It is the active version."
     assert PolicyVersion.objects.count() == 1 and policy_events.count() == 2
 
 
@@ -81,11 +83,43 @@ def test_a_change_makes_a_new_version_and_without_actor_the_trail_names_the_comm
 
 
 def test_a_refused_activation_saves_no_version_either(files, sam):
-    apply(*files(ALLOW_ALL, ALLOW_EXAMPLE), "--activate")
+    apply(*files(ALLOW_ALL, ALLOW_EXAMPLE), "--activate", "--reason", "First version")
     with pytest.raises(CommandError) as refused:
-        apply(*files(DENY_ALL, ALLOW_EXAMPLE), "--activate")
+        apply(*files(DENY_ALL, ALLOW_EXAMPLE), "--activate", "--reason", "Lock it down")
     assert "nothing was saved" in str(refused.value) and "do not pass" in str(refused.value)
     assert list(PolicyVersion.objects.values_list("number", flat=True)) == [1]
+
+
+def test_the_activation_keeps_its_reason_in_its_audit_event_as_the_page_does(files, sam):
+    apply(*files(default_policy_text(), default_examples()), "--activate", "--reason", "  Merged #42: tighter exports  ", "--actor", "sam")
+    event = AuditEvent.objects.get(action="policy.activate")
+    assert event.reason == "Merged #42: tighter exports" and event.actor_label == "sam"
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_activating_without_a_reason_is_refused_and_saves_nothing(files, sam, reason):
+    args = ["--activate", "--actor", "sam"] + (["--reason", reason] if reason is not None else [])
+    with pytest.raises(CommandError, match="--activate needs --reason") as refused:
+        apply(*files(default_policy_text(), default_examples()), *args)
+    assert "Nothing was saved" in str(refused.value)
+    assert not PolicyVersion.objects.exists() and not AuditEvent.objects.filter(action__startswith="policy.").exists()
+
+
+def test_a_reason_without_activate_is_refused_rather_than_dropped(files, db):
+    with pytest.raises(CommandError, match="--reason is kept with an activation"):
+        apply(*files(ALLOW_ALL, ALLOW_EXAMPLE), "--reason", "Merged #42")
+    assert not PolicyVersion.objects.exists()
+
+
+def test_checking_needs_no_reason(files, db):
+    assert "every example passes" in apply(*files(ALLOW_ALL, ALLOW_EXAMPLE), "--check", "--activate")
+
+
+def test_the_service_refuses_an_activation_without_a_reason_too(sam):
+    with pytest.raises(ValidationError) as refused:
+        policy_apply(actor=sam, text=default_policy_text(), examples=default_examples(), activate=True, reason=" ")
+    assert "reason" in refused.value.message_dict
+    assert not PolicyVersion.objects.exists()
 
 
 def test_a_set_that_does_not_validate_is_refused_with_the_reason(files, db):

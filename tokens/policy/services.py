@@ -242,14 +242,19 @@ class Applied:
 
 
 def policy_apply(*, actor, text: str, examples, note: str = "", mode: str = PolicyMode.ENFORCE, activate: bool = False,
-                 confirm_deny_all: bool = False) -> Applied:
+                 confirm_deny_all: bool = False, reason: str = "") -> Applied:
     """Policy as code: make a policy set kept in a repository the portal's latest version.
 
     The latest version with the same text and examples is reused, so applying the same files
     again changes nothing; otherwise a new version is saved (policy_version_create's checks
     and audit event). With `activate`, it is activated as by the Activate button, all or
-    nothing: a refused activation saves no version either."""
+    nothing: a refused activation saves no version either; and always with a reason, kept in
+    the `policy.activate` event. The activation page asks one when it has shown that replay
+    changes outcomes; a pipeline is shown no replay, so it is asked every time."""
     text = text.replace("\r\n", "\n")
+    reason = reason.strip()
+    if activate and not reason:
+        raise ValidationError({"reason": "Say why this version becomes the active one; the reason is kept with the activation."})
     with transaction.atomic():
         try:
             parsed = examples_parse(examples)
@@ -260,7 +265,7 @@ def policy_apply(*, actor, text: str, examples, note: str = "", mode: str = Poli
         version = policy_version_create(actor=actor, text=text, examples=parsed, note=note, mode=mode) if created else latest
         activated = activate and not version.is_active
         if activated:
-            policy_version_activate(actor=actor, version=version, confirm_deny_all=confirm_deny_all)
+            policy_version_activate(actor=actor, version=version, confirm_deny_all=confirm_deny_all, reason=reason)
             version.refresh_from_db()
     return Applied(version, created, activated)
 

@@ -2,13 +2,14 @@
 repository, become the portal's policy version.
 
     manage.py policy_apply policies.cedar --examples examples.json --check
-    manage.py policy_apply policies.cedar --examples examples.json --activate --actor sam
+    manage.py policy_apply policies.cedar --examples examples.json --activate --reason "..." --actor sam
 
 --check writes nothing: it validates the policies against the portal's schema and runs the
 examples, for a pull request's CI. Otherwise the files are saved as a new version, unless
 the latest version already has this text, these examples and this mode (so a pipeline can
-apply on every merge), and --activate activates it with the Activate button's checks. The
-audit trail names --actor (an active security admin) or, without it, "policy_apply".
+apply on every merge), and --activate activates it with the Activate button's checks and, as
+the activation page asks, a --reason, kept in the `policy.activate` event. The audit trail
+names --actor (an active security admin) or, without it, "policy_apply".
 Anything refused exits with status 1 and says why, and writes nothing.
 """
 
@@ -44,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--mode", choices=PolicyMode.values, default=PolicyMode.ENFORCE)
         parser.add_argument("--note", default="", help="what changed, for the version list (for example the commit)")
         parser.add_argument("--actor", help="the security admin the audit trail names")
+        parser.add_argument(
+            "--reason", default="", help="why this version becomes the active one (needed with --activate); kept in the audit trail",
+        )
 
     def handle(self, *args, **options):
         text, examples = _read(options["policies"]), _read(options["examples"])
@@ -53,10 +57,18 @@ class Command(BaseCommand):
                 raise CommandError("\n".join(["The policy set is refused:", *problems]))
             self.stdout.write(self.style.SUCCESS("The policies validate against the schema and every example passes."))
             return
+        reason = options["reason"].strip()
+        if options["activate"] and not reason:
+            raise CommandError(
+                "--activate needs --reason: say why this version becomes the active one "
+                "(as the activation page asks; the reason is kept in the audit trail). Nothing was saved."
+            )
+        if reason and not options["activate"]:
+            raise CommandError("--reason is kept with an activation: add --activate, or leave --reason out. Nothing was saved.")
         try:
             applied = policy_apply(
                 actor=self._actor(options["actor"]), text=text, examples=examples, note=options["note"], mode=options["mode"],
-                activate=options["activate"], confirm_deny_all=options["confirm_deny_all"],
+                activate=options["activate"], confirm_deny_all=options["confirm_deny_all"], reason=reason,
             )
         except ValidationError as exc:
             raise CommandError("\n".join(["The policy set is refused; nothing was saved:", *_messages(exc)])) from None
