@@ -8,7 +8,15 @@ browsers out, and a password change (services.py). Each session row names its pe
 A session ended because it may be in the wrong hands (by a security admin, by its person, by a
 password change) takes with it the personal API tokens made in it (PersonalAPIToken.
 made_in_session), in the same transaction: a token minted from a stolen browser must not
-outlive the browser's session. The event says how many."""
+outlive the browser's session. The event says how many.
+
+An ordinary ending takes none: signing out, the session running out (8 hours), and the
+provider's back-channel logout, which it also sends when the person merely signs out there, and
+which names all their sessions when it names none the portal knows (so it would reach tokens
+made in other browsers). A token is for scripts that run after the browser closes; tied to
+every ending, it would last a working day whatever its person chose, and signing out, the
+careful habit, would cost them their tokens. So it lasts its days, or until revoked (as
+GitHub's and Okta's personal tokens outlive sign-out); a leaver's go with their deactivation."""
 
 import hashlib
 from importlib import import_module

@@ -153,7 +153,10 @@ def sso_sign_out(*, claims: dict) -> int:
     Logout 1.0, section 2.7). With a sid, the sessions signed in from that provider session;
     with a sub alone, all of that person's sessions, and also when the sid names none of theirs
     (they signed in before the portal kept sids, or their ID token carried none). One audit
-    event per person signed out; a subject or session the portal does not know ends nothing."""
+    event per person signed out; a subject or session the portal does not know ends nothing.
+    The API tokens made in those sessions stay (see ending_sessions.py): a logout token does not
+    say whether the person signed out or was thrown out. What revokes them is the directory
+    deactivating the person (SCIM), or a security admin ending their sessions here."""
     issuer = settings.SSO["ISSUER"]
     subject, sid = claims.get("sub"), claims.get("sid")
     _accept_once(issuer, claims)
