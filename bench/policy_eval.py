@@ -35,6 +35,8 @@ from django.db import transaction  # noqa: E402
 
 from inventory.services import identity_register  # noqa: E402
 from nhiportal.audit.services import system_actor  # noqa: E402
+from nhiportal.people.roles import OWNER  # noqa: E402
+from nhiportal.people.services import role_assign  # noqa: E402
 from tokens.models import Service  # noqa: E402
 from tokens.policy.active import active_policy  # noqa: E402
 from tokens.policy.engine import ISSUE, PolicyRequest, policy_decide, policy_evaluate  # noqa: E402
@@ -65,6 +67,7 @@ def measure(calls: int) -> dict:
     # As deployed: the shipped default saved as version 1 and active (unless a version already is).
     policy_seed(actor=system_actor("bench"))
     person = get_user_model().objects.create_user(username="bench-policy-owner", password=None)
+    role_assign(user=person, role=OWNER, actor=system_actor("bench"))  # only people with the owner role are made owners
     identity = identity_register(
         actor=system_actor("bench"), name="bench-policy-agent", kind="agent", environment="production",
         primary_owner=person, purpose="bench", trust_boundary="corp-internal", sensitivity_ceiling=3,

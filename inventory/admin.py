@@ -4,7 +4,8 @@ Every change to an identity goes through inventory.services, which validates it,
 the owners' object permissions, runs the lifecycle's side effects (revoking tokens on
 suspend and offboard) and writes the audit event, all in one transaction. An admin form
 would do none of that: it could activate an identity with no owner, hand it to a new
-owner who cannot see it, or leave no trace. So the admin is read-only and each identity
+owner who cannot see it or whose role may not own it (inventory/owner_roles.py), or leave
+no trace. So the admin is read-only and each identity
 links to its portal page, where the change is made and recorded.
 """
 

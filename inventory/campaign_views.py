@@ -20,7 +20,7 @@ from nhiportal.csv_cells import csv_download
 from nhiportal.pages import page_of
 from nhiportal.service_forms import submit
 
-from . import campaign_selectors, campaigns, selectors
+from . import campaign_selectors, campaigns, claims, selectors
 from .charts import Bar, bar_chart
 from .forms import CampaignForm
 from .models import Campaign
@@ -81,7 +81,7 @@ def campaign_detail(request, pk):
         request, "inventory/campaign_detail.html",
         {
             "campaign": campaign, "progress": progress, "chart": chart, "page_obj": page_obj, "items": page_obj.object_list,
-            "state": state, "may_run": campaigns.may_run(request.user),
+            "state": state, "may_run": campaigns.may_run(request.user), "may_claim": claims.may_claim(request.user),
             "states": [(s, unanswered if s == "waiting" else s.capitalize()) for s in selectors.CAMPAIGN_ITEM_STATES],
             "today": timezone.localdate(), "next_launch": campaigns.next_launch(campaign),
             "percent": round(100 * progress["attested"] / progress["total"]) if progress["total"] else 0,

@@ -1,7 +1,8 @@
 """The ownership claim pages: orphaned identities, claiming one, and deciding a claim.
 
-People with a role (not compliance) see the orphans and claim one; reviewers and security
-admins who are not the claimant decide (403 otherwise). A claim is seen by its claimant and
+People who may own an identity (owners, security admins) claim an orphan, and reviewers and
+compliance see the orphans; reviewers and security admins who are not the claimant decide (403
+otherwise), and are not offered to approve a claimant who may no longer be made an owner. A claim is seen by its claimant and
 by those who read everything; to anyone else it is a 404. People with no role get 403 on the
 orphan list: it is a window past the gate, kept to those who may act on it.
 """
@@ -24,6 +25,7 @@ from . import claims, selectors
 from .forms import ClaimForm
 from .models import AIIdentity, ClaimState, OwnershipClaim
 from .orphans import suspension_due
+from .owner_roles import cannot_own, may_own
 
 @login_required
 @require_safe
@@ -102,6 +104,8 @@ def claim_detail(request, pk):
             "owners": claim.identity.ownerships.select_related("person"),
             "other_claims": claim.identity.claims.exclude(pk=claim.pk).filter(state=ClaimState.PENDING).select_related("claimant"),
             "still_orphaned": claims.is_orphaned(claim.identity),
+            # Their role changed since they claimed: approving is refused, so only refusing is offered.
+            "claimant_refused": "" if may_own(claim.claimant) else cannot_own(claim.claimant),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -1,11 +1,12 @@
 """Ownership claims: someone takes over an identity whose owners have all left.
 
 An orphaned identity (no active owner, not offboarded) has no one accountable for it: no
-one attests it, asks for its access or ends it. People with a role find such identities
-on /claims/orphaned/ and claim one, saying why; a reviewer or security admin who is not the
-claimant approves, which makes the claimant the primary owner (the former owners stay on as
-backups, for the record), or refuses with a reason. Compliance staff read claims but make
-none: they change nothing. Every change writes one audit event.
+one attests it, asks for its access or ends it. People who may own an identity (the owner or
+security admin role, inventory/owner_roles.py) find such identities on /claims/orphaned/ and
+claim one, saying why; a reviewer or security admin who is not the claimant approves, which
+makes the claimant the primary owner (the former owners stay on as backups, for the record),
+or refuses with a reason. Reviewers and compliance staff read claims but make none: an
+approved claim would make them owners past their role. Every change writes one audit event.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,10 +18,11 @@ from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
 from nhiportal.people.selectors import reviewers_and_admins
-from nhiportal.people.roles import COMPLIANCE, REVIEWER, SECURITY_ADMIN, roles_of
+from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN, roles_of
 
 from . import services
 from .models import AIIdentity, ClaimState, OwnershipClaim, OwnerRole, Status
+from .owner_roles import OWNING_ROLES, cannot_own, may_own
 
 
 def is_orphaned(identity: AIIdentity) -> bool:
@@ -28,8 +30,11 @@ def is_orphaned(identity: AIIdentity) -> bool:
 
 
 def may_claim(user) -> bool:
-    """People with a role that may change things: owners, reviewers, security admins."""
-    return bool(roles_of(user) - {COMPLIANCE})
+    """People who may be made owners: an approved claim makes the claimant the primary owner."""
+    return bool(roles_of(user) & set(OWNING_ROLES))
+
+
+CLAIMANTS = "Owners and security admins claim identities: an approved claim makes the claimant its owner."
 
 
 DECIDING_ROLES = frozenset({REVIEWER, SECURITY_ADMIN})
@@ -63,7 +68,7 @@ def _lock(identity_id) -> AIIdentity:
 def claim_create(*, actor, identity: AIIdentity, reason: str) -> OwnershipClaim:
     """Claim an orphaned identity; a reviewer decides."""
     if not may_claim(actor):
-        raise PermissionDenied("Owners, reviewers and security admins claim identities.")
+        raise PermissionDenied(CLAIMANTS)
     identity = _lock(identity.pk)
     if not is_orphaned(identity):
         raise ValidationError({"identity": "This identity has an active owner (or is offboarded): ask its owners to add you."})
@@ -108,6 +113,9 @@ def claim_approve(*, actor, claim: OwnershipClaim, reason: str = "") -> Ownershi
         raise ValidationError("The identity has an active owner again, or was offboarded: refuse this claim, or ask its owners to add the claimant.")
     if not claim.claimant.is_active:
         raise ValidationError("The claimant's account is no longer active.")
+    if not may_own(claim.claimant):
+        # Their role changed since they claimed: said of the claim, not of an owner field.
+        raise ValidationError(f"{cannot_own(claim.claimant)} Refuse this claim.")
     former = [o.person for o in identity.ownerships.select_related("person").exclude(person=claim.claimant).order_by("role")]
     services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former, claim=claim)
     _end(claim, actor=actor, state=ClaimState.APPROVED, reason=(reason or "").strip())

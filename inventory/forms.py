@@ -142,9 +142,9 @@ def _may_own(person):
     return person
 
 
-def _may_all_own(people, *, already=()):
-    """The people, if each one not already an owner may be picked as one (inventory/owner_roles.py)."""
-    refused = refusals([p for p in people if p.pk not in already])
+def _may_all_own(people):
+    """The people, if each one may be picked as an owner (inventory/owner_roles.py)."""
+    refused = refusals(people)
     if refused:
         raise ValidationError(refused)
     return people
@@ -172,6 +172,8 @@ class RegisterForm(IdentityForm):
             self.fields["primary_owner"].disabled = True
             self.fields["primary_owner"].help_text = "You. Name other owners as backups, or hand it over later."
 
+    # The service refuses these people too (identity_register); checked here as well so that an
+    # import (inventory/imports.py) names every line that picks one, not only the first.
     def clean_primary_owner(self):
         return _may_own(self.cleaned_data["primary_owner"])
 
@@ -214,8 +216,9 @@ class EditForm(ReportsBadVersion, IdentityForm):
 
 
 class OwnersForm(VersionedForm):
-    """Who may change what is the service's rule (inventory/services.identity_owners_set): the
-    form says it beside the fields, and the service's refusal lands next to the field."""
+    """Who may change what, and who may be made an owner, are the service's rules (inventory/
+    services.identity_owners_set): the form says them beside the fields, and the service's
+    refusal lands next to the field."""
 
     primary_owner = PersonChoiceField(
         queryset=None, widget=owner_picker(),
@@ -235,8 +238,6 @@ class OwnersForm(VersionedForm):
             "backup_owners": [o.person_id for o in owners if o.role == OwnerRole.BACKUP],
         }
         super().__init__(*args, initial=initial, **kwargs)
-        self.primary_id = primary.pk if primary else None
-        self.owner_ids = {o.person_id for o in owners}
         # Current owners stay choosable even if inactive, so saving does not silently drop them.
         people = get_user_model().objects.filter(Q(is_active=True) | Q(pk__in=[o.person_id for o in owners]))
         people = people.order_by("username")
@@ -247,13 +248,7 @@ class OwnersForm(VersionedForm):
         person = self.cleaned_data["primary_owner"]
         if not person.is_active:
             raise ValidationError("Choose an active person as primary owner.")
-        # Made primary now (a backup moved up included): they must be someone who may own.
-        return person if person.pk == self.primary_id else _may_own(person)
-
-    def clean_backup_owners(self):
-        primary = self.cleaned_data.get("primary_owner")
-        backups = [p for p in self.cleaned_data["backup_owners"] if primary is None or p.pk != primary.pk]
-        return _may_all_own(backups, already=self.owner_ids)
+        return person
 
 
 class TransitionForm(VersionedForm):

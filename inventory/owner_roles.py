@@ -5,8 +5,10 @@ Owning an identity is a right to change it (inventory/visibility.py: owners see 
 what they own, attest it, ask for its access). So only people whose role is to answer for
 identities are picked as its owners: those with the owner role, and security admins. A
 reviewer or compliance person made an owner would gain those powers past their role: a
-read-only auditor could suspend, offboard or attest. The register and owners pages and the
-API refuse such a person next to the field, naming their role.
+read-only auditor could suspend, offboard or attest. The write services refuse such a person
+(inventory/services.py: registering, changing owners, and so a handover or an approved claim),
+so every path obeys it; the pages and the API show the refusal next to the field, naming their
+role, and offer only people who may own.
 
 People already owners stay as they are when the owners are saved again (a current owner is
 not "picked"): a person whose role changed since keeps their place until someone removes
@@ -20,8 +22,8 @@ from django.utils.html import format_html, format_html_join
 
 from nhiportal.people.roles import ALL_ROLES, OWNER, ROLE_LABELS, SECURITY_ADMIN
 
+from .models import OwnerRole
 from .people import may_see_people
-from .selectors import people_matching
 
 OWNING_ROLES = (OWNER, SECURITY_ADMIN)
 ASK_FOR_THE_ROLE = "A security admin gives people the owner role on their page under People."
@@ -74,9 +76,18 @@ def refusals(people) -> list[str]:
     return [cannot_own(p) for p in people if not may_own(p)]
 
 
-def owners_matching(query: str) -> tuple[list, bool]:
-    """As the people directory answers a picker, among those who may own only."""
-    return people_matching(query, among=people_who_may_own())
+def owners_refused(wanted, current_roles: dict) -> dict[str, list[str]]:
+    """Why each person picked anew may not own, keyed by the field that names them. `wanted`:
+    (person, role) pairs; `current_roles`: each current owner's role by person id. Picked anew:
+    not an owner yet, or made primary (a backup moved up is given more to answer for)."""
+    refused = {}
+    for person, role in wanted:
+        held = current_roles.get(person.pk)
+        picked = held is None or (role == OwnerRole.PRIMARY and held != OwnerRole.PRIMARY)
+        if picked and not may_own(person):
+            field = "primary_owner" if role == OwnerRole.PRIMARY else "backup_owners"
+            refused.setdefault(field, []).append(cannot_own(person))
+    return refused
 
 
 def security_admins() -> QuerySet:

@@ -1,9 +1,12 @@
-"""Reads for the people pages: who is in the portal, what each answers for, and who may see
-or change that. Reviewers, compliance and security admins read it; security admins act."""
+"""Reads for the people pages: who is in the portal, what each answers for, who may see or
+change that, and what a change to a person revoked. Reviewers, compliance and security admins
+read it; security admins act."""
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
+from nhiportal.audit.selectors import events_for_object
 from nhiportal.people.models import SecondFactor, SingleSignOnLink
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS, SECURITY_ADMIN, is_security_admin, sees_everything
 
@@ -93,3 +96,21 @@ def owned_identities(person) -> QuerySet:
         )
         .order_by("name")
     )
+
+
+# The audit actions of nhiportal/people's writes that revoke a person's API tokens, and count them.
+SESSIONS_ENDED, DEACTIVATED = "person.sessions_ended", "person.deactivate"
+
+
+@transaction.atomic
+def with_api_tokens_revoked(write, *, person, action: str) -> tuple:
+    """(what write() answered, how many of the person's API tokens it revoked), for the pages
+    and the API to say. Ending sessions and deactivating revoke API tokens (nhiportal/people)
+    and count them only in their one audit event, `action`; read in the same transaction, the
+    person's latest event is the one just written, as appends to the audit chain wait for its
+    head. A write that did nothing (no session to end) writes no event, and revoked nothing."""
+    done = write()
+    latest = events_for_object(person, limit=1) if done else []
+    if not latest or latest[0].action != action:
+        return done, 0
+    return done, (latest[0].after or {}).get("api_tokens_revoked", 0)

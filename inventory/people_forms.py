@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 
 from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS
 
-from .people_picker import PersonChoiceField
+from .handover import identities_to_hand_over
+from .people_picker import PersonChoiceField, owner_picker
 
 
 class HandOverForm(forms.Form):
@@ -18,7 +19,13 @@ class HandOverForm(forms.Form):
 
     def __init__(self, *args, leaver, **kwargs):
         super().__init__(*args, prefix="handover", **kwargs)
-        self.fields["successor"].queryset = get_user_model().objects.filter(is_active=True).exclude(pk=leaver.pk).order_by("username")
+        successor = self.fields["successor"]
+        if identities_to_hand_over(leaver).exists():
+            # The successor becomes an owner of those identities: the picker offers only people
+            # who may be. Anyone else posted is refused by the service, naming their role.
+            successor.widget = owner_picker()
+            successor.help_text += " Someone with the owner or security admin role: they become an owner of identities."
+        successor.queryset = get_user_model().objects.filter(is_active=True).exclude(pk=leaver.pk).order_by("username")
 
 
 class DeactivateForm(forms.Form):

@@ -97,7 +97,7 @@ def _person_page(request, person, *, status=200, **bound):
         "directory_groups": directory_groups_of(person),
         "sso_name": settings.SSO["NAME"],
         "roles_from_provider": bool(settings.SSO["ROLE_GROUPS"]),
-        "handover_form": bound.get("handover") or HandOverForm(leaver=person),
+        "handover_form": (bound.get("handover") or HandOverForm(leaver=person)) if manage else None,
         "deactivate_form": bound.get("deactivate") or DeactivateForm(),
         "reactivate_form": bound.get("reactivate") or ReactivateForm(),
         "second_factor_form": bound.get("second_factor") or SecondFactorResetForm(),
@@ -139,39 +139,63 @@ def person_hand_over(request, pk):
     return redirect("inventory:person-detail", pk=leaver.pk)
 
 
+def _api_tokens(revoked: int) -> str:
+    return f"{revoked} API token{pluralize(revoked)}"
+
+
+def _sessions_ended_said(person, ended: int, revoked: int) -> str:
+    """What ending a person's sessions did: the sessions, and the API tokens made in them."""
+    name = person.get_username()
+    if not ended:
+        return f"{name} had no open session."
+    tokens = f"revoked the {_api_tokens(revoked)} made in {pluralize(ended, 'it,them')}" if revoked else f"no API token was made in {pluralize(ended, 'it,them')}"
+    return f"Ended {ended} session{pluralize(ended)} of {name} ({tokens}): they sign in again to go on."
+
+
+def _deactivated_said(person, revoked: int) -> str:
+    tokens = f"their {_api_tokens(revoked)} {pluralize(revoked, 'is,are')} revoked" if revoked else "they held no API token to revoke"
+    return f"{person.get_username()} is deactivated: they are signed out, can no longer sign in, and {tokens}."
+
+
 @login_required
 @require_POST
 def person_sessions_end_view(request, pk):
     person = _person(request, pk, manage=True)
     form = EndSessionsForm(request.POST)
-    ended = submit(form, lambda data: person_sessions_end(person=person, actor=request.user, reason=data["reason"]))
-    if ended is None:
+    done = submit(form, lambda data: people.with_api_tokens_revoked(
+        lambda: person_sessions_end(person=person, actor=request.user, reason=data["reason"]), person=person, action=people.SESSIONS_ENDED,
+    ))
+    if done is None:
         return _person_page(request, person, status=400, sessions=form)
-    name = person.get_username()
-    messages.success(request, f"Ended {ended} session{pluralize(ended)} of {name}: they sign in again to go on." if ended else f"{name} had no open session.")
+    messages.success(request, _sessions_ended_said(person, *done))
     return redirect("inventory:person-detail", pk=person.pk)
 
 
-def _person_action(form_class, write, done: str):
+def _person_action(form_class, write, done):
     """A POST that changes one person (security admins, never themselves): write(actor, person,
-    cleaned_data) through the form, or the person page again with the form's errors."""
+    cleaned_data) through the form, or the person page again with the form's errors. `done`:
+    the message, with {person}; or done(person, what write answered) for one that says more."""
 
     @login_required
     @require_POST
     def view(request, pk):
         person = _person(request, pk, manage=True)
         form = form_class(request.POST)
-        if not submit(form, lambda data: write(request.user, person, data)):
+        answer = submit(form, lambda data: write(request.user, person, data))
+        if not answer:
             return _person_page(request, person, status=400, **{form.prefix: form})
-        messages.success(request, done.format(person=person.get_username()))
+        messages.success(request, done(person, answer) if callable(done) else done.format(person=person.get_username()))
         return redirect("inventory:person-detail", pk=person.pk)
 
     return view
 
 
 person_deactivate_view = _person_action(
-    DeactivateForm, lambda actor, person, data: person_deactivate(person=person, actor=actor, reason=data["reason"]),
-    "{person} is deactivated: they are signed out, can no longer sign in, and their API tokens are revoked.",
+    DeactivateForm,
+    lambda actor, person, data: people.with_api_tokens_revoked(
+        lambda: person_deactivate(person=person, actor=actor, reason=data["reason"]), person=person, action=people.DEACTIVATED,
+    ),
+    lambda person, answer: _deactivated_said(person, answer[1]),
 )
 person_reactivate_view = _person_action(
     ReactivateForm, lambda actor, person, data: person_reactivate(person=person, actor=actor, reason=data["reason"]),

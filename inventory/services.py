@@ -24,6 +24,7 @@ from .lifecycle import (
     missing_for_activation,
 )
 from .models import NAME_TAKEN, AIIdentity, Attestation, ClaimState, Ownership, OwnerRole, OwnershipClaim, Status
+from .owner_roles import owners_refused
 from .policy_facts import in_service, loosened
 
 OWNER_PERMS = ("inventory.view_aiidentity", "inventory.change_aiidentity")
@@ -128,6 +129,15 @@ def _validate_owners(primary_owner, backup_owners) -> list:
     return backups
 
 
+def _refuse_who_may_not_own(wanted, current_roles: dict) -> None:
+    """Only people with the owner or security admin role are picked as owners (inventory/
+    owner_roles.py), whichever path picks them: a page, the API, an import, a handover, an
+    approved claim. Refused before anything is written, naming each person next to the field."""
+    refused = owners_refused(wanted, current_roles)
+    if refused:
+        raise ValidationError(refused)
+
+
 @transaction.atomic
 def identity_register(
     *,
@@ -148,6 +158,7 @@ def identity_register(
 ) -> AIIdentity:
     """Register a new identity in state `registered`, with its owners."""
     backups = _validate_owners(primary_owner, backup_owners)
+    _refuse_who_may_not_own([(primary_owner, OwnerRole.PRIMARY)] + [(p, OwnerRole.BACKUP) for p in backups], {})
     identity = AIIdentity(
         name=_identity_name(name),
         kind=kind,
@@ -262,7 +273,7 @@ def identity_owners_set(
     """Replace the owner list: one primary, any backups. Object permissions follow.
     `claim`: the ownership claim an approver is approving (inventory/claims.py, which checked
     they decide it), making its claimant the primary owner.
-    Who may change what: _refuse_owner_change."""
+    Who may change what: _refuse_owner_change; who may be made an owner: _refuse_who_may_not_own."""
     identity = _lock(identity)
     if expected_version is not None and identity.version != expected_version:
         raise StaleEdit()
@@ -273,6 +284,7 @@ def identity_owners_set(
     wanted.update({p.pk: (p, OwnerRole.BACKUP) for p in backups})
     current = {o.person_id: o for o in identity.ownerships.select_related("person")}
     _refuse_owner_change(actor, current, wanted, claim)
+    _refuse_who_may_not_own(wanted.values(), {person_id: o.role for person_id, o in current.items()})
     before = {o.person.get_username(): o.role for o in current.values()}
     for person_id, ownership in current.items():
         if person_id not in wanted:

@@ -147,6 +147,7 @@ def dashboard(request):
         "campaigns_asking": selectors.campaigns_asking(user),
         "recent": selectors.recent_activity(user=user),
         "may_register": selectors.may_register(user),
+        "may_claim": may_claim(user),
         "today": today,
         **_my_access_requests(user),
         **_sweep_alert(user),
@@ -178,7 +179,7 @@ def owner_search(request):
     owner or security admin role), as the people directory answers: {results: [{id, label, email}], more}."""
     if not selectors.may_pick_people(request.user):
         raise PermissionDenied
-    people, more = owner_roles.owners_matching(request.GET.get("q", "")[:MAX_QUERY_LENGTH])
+    people, more = selectors.people_matching(request.GET.get("q", "")[:MAX_QUERY_LENGTH], among=owner_roles.people_who_may_own())
     results = [{"id": p.pk, "label": person_label(p), "email": p.email} for p in people]
     return JsonResponse({"results": results, "more": more})
 

@@ -77,7 +77,9 @@ class PeopleQuerySerializer(serializers.Serializer):
 
 
 class HandOverSerializer(serializers.Serializer):
-    successor = serializers.IntegerField(help_text="The id of the active person who takes over.")
+    successor = serializers.IntegerField(
+        help_text="The id of the active person who takes over; with the owner or security admin role if they own identities."
+    )
     reason = serializers.CharField(max_length=200)
 
 
@@ -95,6 +97,11 @@ class RolesSerializer(serializers.Serializer):
 
 class SessionsEndedSerializer(serializers.Serializer):
     sessions_ended = serializers.IntegerField(help_text="How many browser sessions ended (0: none was open).")
+    api_tokens_revoked = serializers.IntegerField(help_text="How many of their portal API tokens made in those sessions were revoked.")
+
+
+class DeactivatedSerializer(PersonSerializer):
+    api_tokens_revoked = serializers.IntegerField(help_text="How many of their portal API tokens were revoked (every live one).")
 
 
 class HandedOverSerializer(serializers.Serializer):
@@ -144,12 +151,17 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         moved = ownerships_hand_over(actor=request.user, leaver=leaver, successor=successor, reason=data["reason"])
         return Response({"identities": moved["identities"], "services": moved.get("services", 0)})
 
-    @extend_schema(summary="Deactivate: their sessions end, no more sign-in; their API tokens are revoked", request=PersonReasonSerializer, responses=PersonSerializer)
+    @extend_schema(summary="Deactivate: their sessions end, no more sign-in; their API tokens are revoked", request=PersonReasonSerializer, responses=DeactivatedSerializer)
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
         person = self._to_manage()
-        person_deactivate(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
-        return Response(PersonSerializer(self.get_object()).data)
+        reason = valid(PersonReasonSerializer, request.data)["reason"]
+        _, revoked = people.with_api_tokens_revoked(
+            lambda: person_deactivate(person=person, actor=request.user, reason=reason), person=person, action=people.DEACTIVATED,
+        )
+        deactivated = self.get_object()
+        deactivated.api_tokens_revoked = revoked
+        return Response(DeactivatedSerializer(deactivated).data)
 
     @extend_schema(summary="Reactivate", request=OptionalPersonReasonSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["post"])
@@ -166,13 +178,16 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         second_factor_remove(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
         return Response(PersonDetailSerializer(self.get_object()).data)
 
-    @extend_schema(summary="End all their browser sessions: they sign in again (unless deactivated)",
+    @extend_schema(summary="End all their browser sessions, and revoke the API tokens made in them: they sign in again (unless deactivated)",
                    request=PersonReasonSerializer, responses=SessionsEndedSerializer)
     @action(detail=True, methods=["post"], url_path="sessions/end")
     def sessions_end(self, request, pk=None):
         person = self._to_manage()
-        ended = person_sessions_end(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
-        return Response({"sessions_ended": ended})
+        reason = valid(PersonReasonSerializer, request.data)["reason"]
+        ended, revoked = people.with_api_tokens_revoked(
+            lambda: person_sessions_end(person=person, actor=request.user, reason=reason), person=person, action=people.SESSIONS_ENDED,
+        )
+        return Response(SessionsEndedSerializer({"sessions_ended": ended, "api_tokens_revoked": revoked}).data)
 
     @extend_schema(summary="Set their roles", request=RolesSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["put"])

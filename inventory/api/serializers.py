@@ -12,7 +12,6 @@ from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.models import MAX_TOKEN_RATE_PER_MINUTE
 from inventory.lifecycle import allowed_actions
 from inventory.models import AttestationReview, Autonomy, ClaimState, Environment, Kind, OwnerRole, Sensitivity, Status
-from inventory.owner_roles import cannot_own, may_own, refusals
 from inventory.selectors import CAMPAIGN_ITEM_STATES, CLAIM_VIEWS, people_who_can_own
 
 
@@ -158,31 +157,12 @@ class PersonField(serializers.SlugRelatedField):
         super().__init__(slug_field="username", queryset=people_who_can_own(), **kwargs)
 
 
-def _may_own(person):
-    """Only people with the owner or security admin role may be picked as owners (inventory/owner_roles.py)."""
-    if not may_own(person):
-        raise serializers.ValidationError(cannot_own(person))
-    return person
-
-
-def _may_all_own(people, already=()):
-    refused = refusals([p for p in people if p.pk not in already])
-    if refused:
-        raise serializers.ValidationError(refused)
-    return people
-
-
 class IdentityCreateSerializer(_DescriptiveFields):
     primary_owner = PersonField(
         required=False, help_text="Username; you, unless you are a security admin. Someone with the owner or security admin role."
     )
+    # Who may be made an owner is the service's rule (identity_register): its 400 names the field.
     backup_owners = PersonField(many=True, required=False, help_text="Usernames of people with the owner or security admin role.")
-
-    def validate_primary_owner(self, person):
-        return _may_own(person)
-
-    def validate_backup_owners(self, people):
-        return _may_all_own(people)
 
 
 class IdentityUpdateSerializer(_DescriptiveFields):
@@ -202,8 +182,8 @@ class CurrentOrActivePersonField(PersonField):
 
 class OwnersSerializer(serializers.Serializer):
     """Who is picked anew (made primary, or added as a backup) must have the owner or security
-    admin role; those already owners in that place stay as they are (context: current_owner_ids,
-    current_primary_id)."""
+    admin role; those already owners in that place stay as they are. The service's rule
+    (identity_owners_set), whose 400 names the field. Context: current_owner_ids."""
 
     primary_owner = PersonField(help_text="Username of an active person with the owner or security admin role.")
     backup_owners = CurrentOrActivePersonField(
@@ -212,12 +192,6 @@ class OwnersSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         required=False, help_text="Optional: refuse with 409 if the identity changed since this version."
     )
-
-    def validate_primary_owner(self, person):
-        return person if person.pk == self.context.get("current_primary_id") else _may_own(person)
-
-    def validate_backup_owners(self, people):
-        return _may_all_own(people, already=set(self.context.get("current_owner_ids", [])))
 
 
 class OwnersOutputSerializer(serializers.Serializer):

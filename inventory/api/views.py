@@ -14,15 +14,17 @@ Ownership claims (/api/v1/claims/), the rules of inventory/claims.py:
 - an orphaned identity is one that is not offboarded and none of whose owners is an active
   person; GET claims/orphaned/ lists them (what identifies one, nothing it holds) for the
   people who may claim them or read everything, and is a 403 for anyone else;
-- owners, reviewers and security admins claim an orphan, saying why (403 for compliance and
-  for people without a role, asked before anything else; 404 for an identity that is not
-  orphaned, or not any more; 400 for a missing reason or a second waiting claim of yours);
+- owners and security admins claim an orphan, saying why (403 for reviewers, compliance and
+  people without a role, who may not be made owners, asked before anything else; 404 for an
+  identity that is not orphaned, or not any more; 400 for a missing reason or a second
+  waiting claim of yours);
 - you see the claims you made; reviewers, compliance and security admins see them all
   (404 otherwise); view=waiting lists those waiting for your decision, oldest first;
 - a reviewer or security admin who is not the claimant approves (the claimant becomes the
   primary owner, the former owners stay on as backups) or rejects with a reason (403 for
   anyone else, the claimant included); the claimant alone withdraws a claim (cancel, 403
-  otherwise); a claim that no longer waits is a 400 with its state.
+  otherwise); a claim that no longer waits is a 400 with its state, as is approving one whose
+  claimant has lost the owner role since (the reason names them).
 
 Attestation campaigns (/api/v1/campaigns/), the rules of inventory/campaigns.py:
 - reviewers, compliance and security admins see every campaign; an owner sees those that ask
@@ -53,7 +55,7 @@ from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
 from inventory.forms import SECURITY_ADMIN_FIELDS
 from inventory.imports import MAX_BYTES, ImportRefused, identities_import
-from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim, OwnerRole
+from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
 from nhiportal.api import JSONParser, valid
 from nhiportal.audit.api.serializers import AuditEventSerializer
@@ -317,8 +319,7 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         else:
             identity = self._changeable()
             current = [o.person_id for o in identity.ownerships.all()]
-            primary = next((o.person_id for o in identity.ownerships.all() if o.role == OwnerRole.PRIMARY), None)
-            serializer = OwnersSerializer(data=request.data, context={"current_owner_ids": current, "current_primary_id": primary})
+            serializer = OwnersSerializer(data=request.data, context={"current_owner_ids": current})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             identity = _apply(
@@ -344,7 +345,8 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 _CLAIM_DECISION_RESPONSES = {
     200: ClaimSerializer,
-    400: OpenApiResponse(description="The reason is missing or too long, or the claim no longer waits (its state says why)."),
+    400: OpenApiResponse(description="The reason is missing or too long, the claim no longer waits (its state says why), "
+                         "or, to approve, its claimant may no longer be made an owner (the reason names them)."),
     403: OpenApiResponse(description="Someone else decides or withdraws this claim."),
     404: OpenApiResponse(description="No such claim, or one you may not see."),
 }
@@ -376,19 +378,19 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return claim
 
     @extend_schema(
-        summary="Claim an orphaned identity (owners, reviewers and security admins)",
+        summary="Claim an orphaned identity (owners and security admins)",
         request=ClaimSerializer,
         responses={
             201: ClaimSerializer,
             400: OpenApiResponse(description="A field is invalid; the reasons are keyed by field name."),
-            403: OpenApiResponse(description="Your role does not claim identities."),
+            403: OpenApiResponse(description="Your role does not claim identities: only owners and security admins may be made owners."),
             404: OpenApiResponse(description="No such identity, or it is not orphaned."),
         },
     )
     def create(self, request):
         # Who may claim is answered first: it depends on nothing sent.
         if not claims.may_claim(request.user):
-            raise PermissionDenied("Owners, reviewers and security admins claim identities.")
+            raise PermissionDenied(claims.CLAIMANTS)
         data = valid(ClaimSerializer, request.data)
         # Not orphaned (any more) or no such identity: nothing to claim, whatever the reason.
         identity = get_object_or_404(selectors.orphaned_to_claim(request.user), pk=data["identity_id"])

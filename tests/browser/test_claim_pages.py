@@ -97,3 +97,27 @@ def test_an_outsider_gets_neither_the_orphans_nor_the_claim(page, login, alice, 
     expect(page.locator("main")).to_contain_text("Nothing here")
     expect(page.locator("body")).not_to_contain_text("ledger-bot")
     assert blocked == []
+
+
+def test_a_reviewer_claims_nothing_and_only_refuses_a_claimant_who_may_no_longer_own(page, login, alice, bob, rita, make_identity):
+    blocked = csp_watch(page)
+    orphan = _orphan(make_identity, alice)
+    claim = claim_create(actor=bob, identity=orphan, reason=WHY)
+    bob.groups.clear()  # bob lost the owner role while his claim waited
+
+    login(page, rita)
+    page.goto("/claims/orphaned/")
+    row = page.locator("main table tr", has_text="ledger-bot")
+    expect(row.get_by_role("link", name="Claim")).to_have_count(0)  # a reviewer may not be made an owner
+    expect(page.locator("main")).to_contain_text("Only people with the owner or security admin role claim one")
+
+    page.goto(f"/claims/{claim.pk}/")
+    decision = page.get_by_role("region", name="Decision")
+    expect(decision.locator(".alert-error")).to_contain_text("bob has no role, and only people with the owner or security admin role can own an identity")
+    expect(page.get_by_role("button", name="Approve: make the claimant primary owner")).to_have_count(0)
+    decision.get_by_label("Why not").fill("bob no longer answers for identities.")
+    decision.get_by_role("button", name="Refuse").click()
+    expect(page.locator("main .badge-rejected")).to_have_text("Rejected")
+    assert OwnershipClaim.objects.get().state == ClaimState.REJECTED
+    assert {o.person.username for o in orphan.ownerships.select_related("person")} == {"alice"}
+    assert blocked == []

@@ -46,6 +46,22 @@ def test_a_security_admin_hands_a_leavers_agents_over_then_deactivates_them(page
     assert blocked == []
 
 
+def test_the_handover_picker_offers_only_people_who_may_own_the_leavers_identities(page, login, sam, alice, carol, make_identity):
+    grace = _person("grace", OWNER)
+    for person, first in ((grace, "Grace"), (carol, "Carol")):  # carol: compliance, a namesake who may not own
+        person.first_name, person.last_name = first, "Mensah"
+        person.save()
+    make_identity(alice, name="solo-agent")
+
+    login(page, sam)
+    page.goto(f"/users/{alice.pk}/")
+    page.locator("#id_handover-successor").fill("mensah")
+    options = page.locator("#id_handover-successor-results [role=option]")
+    expect(options).to_have_count(1)
+    expect(options).to_contain_text("Grace Mensah")
+    expect(page.locator("#handover")).to_contain_text("Someone with the owner or security admin role")
+
+
 def test_a_security_admin_signs_a_person_out_of_every_browser(page, browser, live_server, login, sam, alice):
     blocked = csp_watch(page)
     alices = browser.new_context(base_url=live_server.url).new_page()
@@ -59,7 +75,7 @@ def test_a_security_admin_signs_a_person_out_of_every_browser(page, browser, liv
     expect(page.locator("#sessions .error")).to_have_text("Tick this to confirm.")  # nothing ended yet
     page.get_by_label("Sign them out of every browser now").check()
     page.get_by_role("button", name="End sessions").click()
-    expect(page.locator(".msg-success")).to_contain_text("Ended 1 session of alice")
+    expect(page.locator(".msg-success")).to_contain_text("Ended 1 session of alice (no API token was made in it)")
     expect(page.get_by_label("Facts")).to_contain_text("none open")
 
     alices.reload()

@@ -10,7 +10,7 @@ from inventory.claims import claim_create
 from inventory.models import ClaimState, OwnershipClaim, OwnerRole
 from inventory.services import identity_offboard
 from nhiportal.audit.models import AuditEvent
-from nhiportal.people.roles import OWNER, SECURITY_ADMIN
+from nhiportal.people.roles import OWNER, REVIEWER, SECURITY_ADMIN
 from tests.conftest import _person
 from tokens.models import AccessRequestState
 
@@ -43,6 +43,12 @@ def leave(person):
 def dave(db):
     """Another owner, uninvolved."""
     return _person("dave", OWNER)
+
+
+@pytest.fixture
+def rosa(db):
+    """A reviewer who also owns identities: she claims as an owner, and decides others' claims."""
+    return _person("rosa", REVIEWER, OWNER)
 
 
 @pytest.fixture
@@ -105,15 +111,15 @@ def test_the_orphaned_list_shows_what_identifies_each_orphan(client_for, bob, ca
     assert seen["id"] == str(orphan.pk) and seen["claimed_by_me"] is False
 
 
-def test_the_claimant_never_decides_his_own_claim(client_for, rita, sam, orphan):
-    pk = api(client_for, rita)("post", "", {"identity": str(orphan.pk), "reason": "My team runs it now."}).json()["id"]
-    call = api(client_for, rita)
+def test_the_claimant_never_decides_his_own_claim(client_for, rosa, sam, orphan):
+    pk = api(client_for, rosa)("post", "", {"identity": str(orphan.pk), "reason": "My team runs it now."}).json()["id"]
+    call = api(client_for, rosa)
     refused = call("post", f"{pk}/approve/", {})
     assert refused.status_code == 403 and "not the claimant" in refused.json()["detail"]
     assert call("post", f"{pk}/reject/", {"reason": "changed my mind"}).status_code == 403
     assert OwnershipClaim.objects.get(pk=pk).state == ClaimState.PENDING
     assert api(client_for, sam)("post", f"{pk}/approve/", {}).status_code == 200
-    assert owners_of(orphan)["rita"] == OwnerRole.PRIMARY
+    assert owners_of(orphan)["rosa"] == OwnerRole.PRIMARY
 
 
 def test_owners_do_not_decide_claims(client_for, bob, claimed):
@@ -241,33 +247,33 @@ def test_an_anonymous_client_is_refused(db, orphan):
     assert not OwnershipClaim.objects.exists()
 
 
-def test_the_waiting_view_lists_what_each_reviewer_must_decide(client_for, bob, rita, sam, orphan, make_identity, alice):
+def test_the_waiting_view_lists_what_each_reviewer_must_decide(client_for, bob, rosa, sam, orphan, make_identity, alice):
     second = make_identity(sam, name="payroll-bot")
     leave(sam)  # sam left too: his identity is an orphan, and he decides nothing any more
     by_bob = claim_create(actor=bob, identity=orphan, reason=WHY).pk
-    by_rita = claim_create(actor=rita, identity=second, reason="Payroll is my team's now.").pk
+    by_rosa = claim_create(actor=rosa, identity=second, reason="Payroll is my team's now.").pk
 
-    assert ids(api(client_for, rita)("get", "?view=waiting")) == [by_bob]  # not her own
+    assert ids(api(client_for, rosa)("get", "?view=waiting")) == [by_bob]  # not her own
     security = _person("sue", SECURITY_ADMIN)
-    assert ids(api(client_for, security)("get", "?view=waiting")) == [by_bob, by_rita]  # oldest first
+    assert ids(api(client_for, security)("get", "?view=waiting")) == [by_bob, by_rosa]  # oldest first
     assert ids(api(client_for, bob)("get", "?view=waiting")) == []  # owners decide nothing
 
     assert api(client_for, security)("post", f"{by_bob}/approve/", {}).status_code == 200
-    assert ids(api(client_for, security)("get", "?view=waiting")) == [by_rita]
-    assert ids(api(client_for, rita)("get", "?view=waiting")) == []
+    assert ids(api(client_for, security)("get", "?view=waiting")) == [by_rosa]
+    assert ids(api(client_for, rosa)("get", "?view=waiting")) == []
 
 
-def test_the_list_narrows_by_view_and_state(client_for, bob, rita, sam, orphan, claimed):
-    by_rita = api(client_for, rita)("post", "", {"identity": str(orphan.pk), "reason": "My team runs it now."}).json()["id"]
+def test_the_list_narrows_by_view_and_state(client_for, bob, rosa, sam, orphan, claimed):
+    by_rosa = api(client_for, rosa)("post", "", {"identity": str(orphan.pk), "reason": "My team runs it now."}).json()["id"]
     by_bob = claimed["id"]
-    call = api(client_for, rita)
+    call = api(client_for, rosa)
     everything = call("get", "")
-    assert everything.json()["count"] == 2 and ids(everything) == [by_rita, by_bob]  # newest first
-    assert ids(call("get", "?view=mine")) == [by_rita]
+    assert everything.json()["count"] == 2 and ids(everything) == [by_rosa, by_bob]  # newest first
+    assert ids(call("get", "?view=mine")) == [by_rosa]
     assert ids(api(client_for, bob)("get", "")) == [by_bob]  # an owner sees his own
     assert call("post", f"{by_bob}/reject/", {"reason": "Mine, not his."}).status_code == 403  # a rival does not judge
     assert api(client_for, sam)("post", f"{by_bob}/reject/", {"reason": "Rita's team runs it."}).status_code == 200
-    assert ids(call("get", "?state=pending")) == [by_rita]
+    assert ids(call("get", "?state=pending")) == [by_rosa]
     assert ids(call("get", "?state=rejected")) == [by_bob]
     assert ids(call("get", "?view=mine&state=rejected")) == []
     unknown = call("get", "?view=everyone&state=maybe")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from inventory.campaigns import campaign_launch
 from inventory.claims import claim_create
 from inventory.services import identity_activate, identity_attest
+from nhiportal.people.roles import OWNER
 from nhiportal.people.services import person_deactivate
 from tests.conftest import _person
 
@@ -68,7 +69,7 @@ def test_a_page_of_claims_and_orphans_costs_the_same_queries_as_one(client_for, 
     leavers = []
 
     def orphan_and_claim():
-        leaver = _person(f"leaver-{len(leavers)}")
+        leaver = _person(f"leaver-{len(leavers)}", OWNER)
         leavers.append(leaver)
         identity = make_identity(leaver)
         person_deactivate(person=leaver, actor=rita, reason="left the company")

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from inventory.models import Ownership, OwnerRole
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import roles_of
+from nhiportal.people.services import api_token_create
+from tests.people.test_ending_sessions import made_token, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +88,14 @@ def test_a_person_says_how_they_sign_in_and_a_lost_factor_is_reset(client_for, s
     reset = client_for(sam).post(url, {"reason": "phone lost"}, content_type="application/json")
     assert reset.status_code == 200 and reset.json()["sign_in"]["second_factor"] is False
     assert AuditEvent.objects.get(action="person.second_factor_removed").reason == "phone lost"
+
+
+def test_ending_sessions_and_deactivating_answer_how_many_api_tokens_were_revoked(client_for, sam, alice):
+    made_token(signed_in(alice))
+    api_token_create(user=alice, name="made outside any session", days=30)
+    client = client_for(sam)
+    ended = _post(client, f"{API}{alice.pk}/sessions/end/", {"reason": "Laptop stolen."})
+    assert ended.status_code == 200 and ended.json() == {"sessions_ended": 1, "api_tokens_revoked": 1}
+    assert _post(client, f"{API}{alice.pk}/sessions/end/", {"reason": "Again."}).json() == {"sessions_ended": 0, "api_tokens_revoked": 0}
+    gone = _post(client, f"{API}{alice.pk}/deactivate/", {"reason": "Left."})
+    assert gone.status_code == 200 and gone.json()["is_active"] is False and gone.json()["api_tokens_revoked"] == 1  # the one left

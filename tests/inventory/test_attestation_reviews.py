@@ -15,7 +15,9 @@ from inventory.models import AIIdentity, Attestation, AttestationReview, Campaig
 from inventory.selectors import attestation_list
 from inventory.services import identity_activate, identity_attest, identity_offboard, identity_owners_set
 from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.services import system_actor
 from nhiportal.people.roles import OWNER, REVIEWER
+from nhiportal.people.services import role_assign
 from tests.conftest import _person
 
 REASON = "It holds contacts:write, yet its purpose says it only reads."
@@ -87,6 +89,7 @@ def test_owners_compliance_and_people_without_a_role_do_not_review(attestation, 
 
 
 def test_a_reviewer_who_owns_the_identity_does_not_review_it(agent, alice, rita, sam):
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # only people with the owner role are made owners
     identity_owners_set(actor=alice, identity=agent, primary_owner=alice, backup_owners=[rita])
     attestation = identity_attest(actor=alice, identity=agent)
     with pytest.raises(PermissionDenied):
@@ -335,6 +338,7 @@ def run_announce() -> str:
 
 def test_reviewers_hear_once_of_what_waits_and_never_of_their_own_or_what_they_own(agent, make_identity, alice, rita, sam):
     theirs = identity_activate(actor=alice, identity=make_identity(alice, name="rita-helps-bot"), reason="go")
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who owns, too
     identity_owners_set(actor=alice, identity=theirs, primary_owner=alice, backup_owners=[rita])
     identity_attest(actor=alice, identity=agent, note="still reads the CRM")
     identity_attest(actor=alice, identity=theirs)

@@ -9,7 +9,7 @@ from inventory.models import ClaimState, OwnershipClaim, OwnerRole
 from inventory.selectors import claim_list
 from inventory.services import identity_offboard
 from nhiportal.audit.models import AuditEvent
-from nhiportal.people.roles import OWNER
+from nhiportal.people.roles import OWNER, REVIEWER
 from tests.conftest import _person
 
 
@@ -23,6 +23,12 @@ def leave(person):
 def dave(db):
     """Another owner, uninvolved."""
     return _person("dave", OWNER)
+
+
+@pytest.fixture
+def rosa(db):
+    """A reviewer who also owns identities, so may claim one as well as decide others' claims."""
+    return _person("rosa", REVIEWER, OWNER)
 
 
 @pytest.fixture
@@ -78,10 +84,10 @@ def test_people_without_a_role_and_compliance_cannot_claim(orphan, charlie, caro
             claim_create(actor=person, identity=orphan, reason="mine")
 
 
-def test_the_claimant_never_decides_their_own_claim(orphan, rita, sam):
-    own = claim_create(actor=rita, identity=orphan, reason="My team runs it now.")
+def test_the_claimant_never_decides_their_own_claim(orphan, rosa, sam):
+    own = claim_create(actor=rosa, identity=orphan, reason="My team runs it now.")
     with pytest.raises(PermissionDenied):
-        claim_approve(actor=rita, claim=own)
+        claim_approve(actor=rosa, claim=own)
     assert claim_approve(actor=sam, claim=own).state == ClaimState.APPROVED
 
 
@@ -106,11 +112,11 @@ def test_approving_one_claim_ends_the_others_on_the_same_identity(claim, orphan,
     assert claim.state == ClaimState.CANCELLED and claim.decision_reason == f"Claim #{first.pk} by sam was approved."
 
 
-def test_a_rival_claimant_does_not_decide_the_competing_claim(claim, orphan, rita, sam):
-    claim_create(actor=rita, identity=orphan, reason="My team runs it.")
+def test_a_rival_claimant_does_not_decide_the_competing_claim(claim, orphan, rosa, sam):
+    claim_create(actor=rosa, identity=orphan, reason="My team runs it.")
     with pytest.raises(PermissionDenied):
-        claim_reject(actor=rita, claim=claim, reason="mine, not his")
-    assert claim not in set(claim_list(user=rita, view="waiting"))
+        claim_reject(actor=rosa, claim=claim, reason="mine, not his")
+    assert claim not in set(claim_list(user=rosa, view="waiting"))
     assert claim in set(claim_list(user=sam, view="waiting"))
 
 
@@ -221,8 +227,11 @@ def test_each_change_writes_its_own_audit_events_and_no_others(audit_actions_dur
     assert actions == ["identity.owners_set", "claim.approve"]  # two changes: the owners, and the claim
 
 
-def test_the_orphans_page_offers_the_claim_and_lists_the_claims_waiting(orphan, claim, rita, carol, bob, client_for):
-    page = client_for(rita).get(f"/identities/{orphan.pk}/").content.decode()
+def test_the_orphans_page_offers_the_claim_and_lists_the_claims_waiting(orphan, claim, rita, carol, sam, client_for):
+    page = client_for(sam).get(f"/identities/{orphan.pk}/").content.decode()
     assert f'<a href="/identities/{orphan.pk}/claim/">Claim it</a>' in page
     assert f'Claims waiting: <a href="/claims/{claim.pk}/">bob</a>' in page
-    assert f"/identities/{orphan.pk}/claim/" not in client_for(carol).get(f"/identities/{orphan.pk}/").content.decode()  # compliance claims nothing
+    # A reviewer or compliance person may not be made an owner: no claim is offered to them.
+    for reader in (rita, carol):
+        page = client_for(reader).get(f"/identities/{orphan.pk}/").content.decode()
+        assert f"/identities/{orphan.pk}/claim/" not in page and f'Claims waiting: <a href="/claims/{claim.pk}/">bob</a>' in page

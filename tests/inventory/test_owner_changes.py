@@ -53,14 +53,14 @@ def test_a_backup_owner_cannot_make_someone_else_primary(alice, bob, charlie, cl
     assert roles(identity) == {"bob": "primary", "alice": "backup"}
 
 
-def test_a_backup_owner_cannot_remove_another_backup(alice, bob, charlie, client_for, make_identity):
-    identity = make_identity(bob, backups=[alice, charlie])
+def test_a_backup_owner_cannot_remove_another_backup(alice, bob, erin, client_for, make_identity):
+    identity = make_identity(bob, backups=[alice, erin])
     response = put(client_for(alice), identity, primary_owner="bob", backup_owners=["alice"])
     assert response.status_code == 400
     assert response.json()["backup_owners"] == [
-        "Only the primary owner or a security admin removes other owners: keep charlie. You may add backups, or remove yourself."
+        "Only the primary owner or a security admin removes other owners: keep erin. You may add backups, or remove yourself."
     ]
-    assert roles(identity) == {"bob": "primary", "alice": "backup", "charlie": "backup"}
+    assert roles(identity) == {"bob": "primary", "alice": "backup", "erin": "backup"}
 
 
 def test_a_backup_owner_adds_backups(alice, bob, erin, client_for, make_identity):
@@ -121,9 +121,9 @@ def test_a_reviewer_approving_a_claim_still_makes_the_claimant_primary(alice, bo
     assert roles(identity) == {"bob": "primary", "alice": "backup"}
 
 
-def test_a_security_admin_still_hands_a_leavers_identities_over(alice, bob, charlie, sam, make_identity):
-    led = make_identity(alice, backups=[charlie])
-    backed = make_identity(charlie, backups=[alice])
+def test_a_security_admin_still_hands_a_leavers_identities_over(alice, bob, erin, sam, make_identity):
+    led = make_identity(alice, backups=[erin])
+    backed = make_identity(erin, backups=[alice])
     assert ownerships_hand_over(actor=sam, leaver=alice, successor=bob, reason="alice left")["identities"] == 2
-    assert roles(led) == {"bob": "primary", "charlie": "backup"}
-    assert roles(backed) == {"charlie": "primary", "bob": "backup"}
+    assert roles(led) == {"bob": "primary", "erin": "backup"}
+    assert roles(backed) == {"erin": "primary", "bob": "backup"}

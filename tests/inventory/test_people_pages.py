@@ -12,6 +12,7 @@ from nhiportal.people.roles import roles_of
 from nhiportal.people.services import api_token_create
 from nhiportal.people.roles import OWNER
 from tests.conftest import PASSWORD, _person
+from tests.people.test_ending_sessions import made_token, signed_in
 from tests.tokens.conftest import crm  # noqa: F401  (fixture)
 from tokens.models import Service
 
@@ -235,3 +236,27 @@ def test_the_list_shows_and_filters_how_people_sign_in(client_for, sam, rita, al
     api = client.get("/api/v1/people/?sign_in=password_alone").json()
     assert [p["username"] for p in api["results"]] == ["rita", "sam"]
     assert client.get("/api/v1/people/?sign_in=telepathy").status_code == 400
+
+
+def test_ending_sessions_says_how_many_api_tokens_made_in_them_were_revoked(client_for, sam, alice):
+    laptop, phone = signed_in(alice), signed_in(alice)
+    made_token(laptop)
+    made_token(phone, "export")
+    api_token_create(user=alice, name="made outside any session", days=30)  # not taken with the sessions
+    response = client_for(sam).post(f"/users/{alice.pk}/sessions/end/", {"sessions-reason": "Laptop stolen.", "sessions-confirm": "on"}, follow=True)
+    assert "Ended 2 sessions of alice (revoked the 2 API tokens made in them): they sign in again to go on." in response.content.decode()
+
+    signed_in(alice)
+    response = client_for(sam).post(f"/users/{alice.pk}/sessions/end/", {"sessions-reason": "Once more.", "sessions-confirm": "on"}, follow=True)
+    assert "Ended 1 session of alice (no API token was made in it)" in response.content.decode()
+    assert [e.after["api_tokens_revoked"] for e in AuditEvent.objects.filter(action="person.sessions_ended").order_by("id")] == [2, 0]
+
+
+def test_deactivating_says_how_many_api_tokens_were_revoked(client_for, sam, alice, bob):
+    for name in ("ci", "nightly"):
+        api_token_create(user=alice, name=name, days=30)
+    client = client_for(sam)
+    gone = client.post(f"/users/{alice.pk}/deactivate/", {"deactivate-reason": "Left the company."}, follow=True)
+    assert "alice is deactivated: they are signed out, can no longer sign in, and their 2 API tokens are revoked." in gone.content.decode()
+    gone = client.post(f"/users/{bob.pk}/deactivate/", {"deactivate-reason": "Left the company."}, follow=True)
+    assert "bob is deactivated: they are signed out, can no longer sign in, and they held no API token to revoke." in gone.content.decode()

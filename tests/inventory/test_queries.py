@@ -1,12 +1,13 @@
 """The pages ask the database a fixed number of questions, however many identities, owners or events there are."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.services import identity_activate, identity_owners_set, identity_update
+from nhiportal.people.roles import OWNER
+from tests.conftest import _person
 
 LIST = reverse("inventory:identity-list")
 
@@ -19,8 +20,8 @@ def query_count(client, url, params=None) -> int:
 
 
 def people(count, start=0):
-    User = get_user_model()
-    return [User.objects.create_user(username=f"person-{n}") for n in range(start, start + count)]
+    """Owners: only people with the owner (or security admin) role are made owners."""
+    return [_person(f"person-{n}", OWNER) for n in range(start, start + count)]
 
 
 def add_identities(owner, make_identity, count, start):

@@ -5,6 +5,10 @@ import io
 
 from django.urls import reverse
 
+from nhiportal.audit.services import system_actor
+from nhiportal.people.roles import OWNER
+from nhiportal.people.services import role_assign
+
 EXPORT = reverse("inventory:identity-export")
 
 
@@ -63,6 +67,7 @@ def test_it_exports_backup_owners_as_the_import_reads_them(sam, alice, bob, caro
 
     # Chunks of two, so the owners of a second chunk are read too.
     monkeypatch.setattr(views, "EXPORT_CHUNK", 2)
+    role_assign(user=carol, role=OWNER, actor=system_actor("tests"))  # only people with the owner role are made owners
     for n in range(3):
         make_identity(alice, name=f"shared-{n}", backups=[carol, bob] if n != 1 else [])
     exported = {r["name"]: r["backup_owners"] for r in rows(client_for(sam).get(EXPORT))}

@@ -4,11 +4,15 @@ import pytest
 
 from inventory import visibility
 from inventory.models import AIIdentity
+from nhiportal.audit.services import system_actor
+from nhiportal.people.roles import OWNER
+from nhiportal.people.services import role_assign
 from tokens.models import Service, Task
 
 
 @pytest.fixture
 def identities(make_identity, alice, rita, sam):
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who owns an identity too
     return {"alices": make_identity(alice), "ritas": make_identity(rita), "sams": make_identity(sam)}
 
 

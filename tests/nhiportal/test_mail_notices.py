@@ -18,8 +18,10 @@ from inventory.claims import claim_create
 from inventory.models import AIIdentity, Attestation, Campaign, Environment, LapseNotice, Ownership, OwnershipClaim
 from inventory.services import identity_attest
 from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.services import system_actor
 from nhiportal.people.models import PersonalAPIToken
-from nhiportal.people.services import api_token_create
+from nhiportal.people.roles import OWNER
+from nhiportal.people.services import api_token_create, role_assign
 from nhiportal.sweep.models import SweepStep
 from tests.smtp_server import SMTPServer
 from tests.tokens.conftest import get_token, grant, oauth, token_request  # noqa: F401
@@ -66,8 +68,14 @@ def campaigns(get):
         campaign_launch(actor=get("rita"), name=name, due=due, environment=environment)
 
 
+def rita_owns_too(get):
+    """rita, a reviewer, is given the owner role as well: only owners are made owners (and claim)."""
+    role_assign(user=get("rita"), role=OWNER, actor=system_actor("tests"))
+
+
 def claims(get):
     """alice's agent orphaned; bob and rita claim it: rita hears of bob's claim, sam of both."""
+    rita_owns_too(get)
     identity = get("make_agent")(get("alice"), name="orphan").identity
     alice = get("alice")
     alice.is_active = False
@@ -79,6 +87,7 @@ def claims(get):
 
 def new_owners(get):
     """alice makes bob a backup of one identity, rita of another."""
+    rita_owns_too(get)
     for name, backup in (("bobs-share", get("bob")), ("ritas-share", get("rita"))):
         get("make_identity")(get("alice"), name=name, backups=[backup])
 
@@ -92,6 +101,7 @@ def rejections(get):
 
 def attestations_waiting(get):
     """An attestation both rita and sam review, and one only sam does (rita owns that agent)."""
+    rita_owns_too(get)
     alice = get("alice")
     get("sam")
     for name, backups in (("anyones-agent", []), ("ritas-agent", [get("rita")])):
@@ -111,6 +121,7 @@ def access_requests(get):
 
 def approvals(get):
     """A task both rita and sam may approve, and one only sam may (rita owns that agent)."""
+    rita_owns_too(get)
     for name, backups in (("anyones-agent", []), ("ritas-agent", [get("rita")])):
         agent = get("make_agent")(get("alice"), name=name, backups=backups, autonomy="autonomous")
         get("grant")(agent, get("crm"), ["customers:export"])

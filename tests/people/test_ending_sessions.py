@@ -94,7 +94,7 @@ def test_the_api_ends_a_persons_sessions_and_shows_how_many_are_open(sam, alice,
     url = f"/api/v1/people/{alice.pk}/sessions/end/"
     assert api.post(url, {}, content_type="application/json").status_code == 400  # a reason is required
     response = api.post(url, {"reason": "Token leaked in a screen share."}, content_type="application/json")
-    assert response.status_code == 200 and response.json() == {"sessions_ended": 2}
+    assert response.status_code == 200 and response.json() == {"sessions_ended": 2, "api_tokens_revoked": 0}
     assert not is_signed_in(laptop) and not is_signed_in(phone)
     assert api.get(f"/api/v1/people/{alice.pk}/").json()["sign_in"]["open_sessions"] == 0
     assert AuditEvent.objects.get(action="person.sessions_ended").after == {"sessions_ended": 2, "api_tokens_revoked": 0}
@@ -203,7 +203,7 @@ def test_a_security_admin_ending_sessions_revokes_the_tokens_minted_in_them(sam,
     assert answer(exfiltrated) == answer(hers) == answer(from_before) == 200
 
     response = client_for(sam).post(f"/api/v1/people/{alice.pk}/sessions/end/", {"reason": "Laptop stolen."}, content_type="application/json")
-    assert response.status_code == 200 and response.json() == {"sessions_ended": 2}
+    assert response.status_code == 200 and response.json() == {"sessions_ended": 2, "api_tokens_revoked": 2}
     assert answer(exfiltrated) == answer(hers) == 401
     assert answer(from_before) == 200  # made before: no session to end with
     assert revoke_reason(exfiltrated) == "Its session was ended by a security admin: Laptop stolen."

@@ -8,6 +8,9 @@ import pytest
 from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.services import system_actor
+from nhiportal.people.roles import OWNER
+from nhiportal.people.services import role_assign
 from tokens.models import AccessReview, AccessReviewItem, Grant, IssuedToken
 from tokens.services import service_create
 
@@ -57,6 +60,7 @@ def test_nobody_reviews_an_identity_they_own_and_a_service_owner_sees_only_their
 
     wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal",
                           scopes=[{"name": "pages:read", "description": "Read pages"}])
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who also owns an agent (only owners are made owners)
     rita_owns = make_agent(rita, name="rita-agent")
     on_wiki = make_agent(alice, name="wiki-agent")
     grant(rita_owns, crm, ["tickets:read"])
@@ -187,6 +191,7 @@ def test_the_navigation_counts_the_grants_waiting_for_you(client_for, rita, bob,
     from tokens.access_reviews import access_review_launch
 
     grant(make_agent(bob, name="one"), crm, ["tickets:read"])
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who also owns an agent (only owners are made owners)
     grant(make_agent(rita, name="ritas-own"), crm, ["tickets:read"])
     access_review_launch(actor=sam, name="Counting", due=timezone.localdate(), service=crm)
     nav = client_for(rita).get("/").content.decode()
@@ -204,6 +209,7 @@ def test_the_deciders_are_told_once_and_reminded_before_the_date(mailoutbox, rit
     from nhiportal.audit.services import system_actor
 
     grant(make_agent(bob, name="one"), crm, ["tickets:read"])
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who also owns an agent (only owners are made owners)
     grant(make_agent(rita, name="ritas-own"), crm, ["tickets:read"])
     review = access_review_launch(actor=sam, name="Q4", due=timezone.localdate() + timedelta(days=10), service=crm)
     told = access_reviews_notify(actor=system_actor("tests"))
@@ -224,6 +230,7 @@ def test_the_deciders_are_told_once_and_reminded_before_the_date(mailoutbox, rit
 def test_a_service_owner_keeps_several_grants_at_once_all_or_none(client_for, sam, rita, bob, make_agent, crm, grant):
     grant(make_agent(bob, name="a"), crm, ["tickets:read"])
     grant(make_agent(bob, name="b"), crm, ["tickets:read"])
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who also owns an agent (only owners are made owners)
     grant(make_agent(rita, name="ritas"), crm, ["tickets:read"])
     client = client_for(rita)
     launch(client, service=crm.pk)

@@ -11,6 +11,8 @@ from django.utils import timezone
 from inventory.models import AIIdentity
 from inventory.services import identity_reactivate, identity_suspend
 from nhiportal.audit.models import AuditEvent
+from nhiportal.people.roles import OWNER
+from tests.conftest import _person
 from tokens.models import IssuedToken
 
 from .conftest import token_request
@@ -28,12 +30,12 @@ def _active_since(identity, days):
     AIIdentity.objects.filter(pk=identity.pk).update(status_changed_at=timezone.now() - timedelta(days=days))
 
 
-def test_owners_hear_once_of_an_agent_nothing_uses(alice, bob, charlie, make_agent):
+def test_owners_hear_once_of_an_agent_nothing_uses(alice, bob, make_agent):
     idle = make_agent(alice, backups=[bob], name="gone-quiet")
     _active_since(idle.identity, 40)
     fresh = make_agent(alice)
     _active_since(fresh.identity, 10)  # not judged yet
-    make_agent(charlie)  # active since now, and not hers
+    make_agent(_person("dave", OWNER))  # active since now, and not hers
     assert "Told 2 owner(s) about 1 unused identit(ies)." in run()
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "bob@example.com"]
     message = mail.outbox[0]

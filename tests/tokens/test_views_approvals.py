@@ -3,6 +3,9 @@
 import pytest
 
 from nhiportal.audit.models import AuditEvent
+from nhiportal.audit.services import system_actor
+from nhiportal.people.roles import OWNER
+from nhiportal.people.services import role_assign
 from tokens.models import Task
 
 from .conftest import token_request
@@ -104,6 +107,7 @@ def test_the_owner_sees_the_request_but_another_person_decides(client_for, alice
 
 
 def test_a_reviewer_who_owns_the_agent_does_not_decide(client_for, rita, make_agent, crm, grant, oauth):
+    role_assign(user=rita, role=OWNER, actor=system_actor("tests"))  # a reviewer who also owns an agent (only owners are made owners)
     agent = make_agent(rita, autonomy="autonomous")
     grant(agent, crm, [EXPORT])
     task = Task.objects.get(pk=token_request(oauth, agent, scope=EXPORT).json()["task_id"])
