@@ -26,7 +26,7 @@ from nhiportal.audit.services import actor_label, audit_record
 from .federation import WILDCARD, subject_check, subject_prefix, subjects_overlap
 from .models import CredentialKind, FederatedIssuer, IssuedToken, TrustDomain, WorkloadCredential
 from .public_keys import parse_public_jwk
-from .revocation import lock_identity, revoke_matching
+from .revocation import live_tokens, lock_for_revoking, lock_identity, revoke_matching
 
 SPIFFE_ID = re.compile(r"^spiffe://([a-z0-9._\-]{1,255})(/[A-Za-z0-9._\-/]*)?$")
 NO_CREDENTIAL = "a workload credential"
@@ -206,8 +206,10 @@ def credential_add_federated(
 
 @transaction.atomic
 def credential_disable(*, actor, credential: WorkloadCredential, reason: str = "") -> WorkloadCredential:
-    """Stop accepting a credential; the live tokens obtained with it are revoked now."""
-    lock_identity(credential.identity_id)
+    """Stop accepting a credential; the live tokens obtained with it are revoked now, with what
+    came from them: the tokens exchanged from them and the sub-tasks those exchanges opened."""
+    obtained = IssuedToken.objects.filter(credential_id=credential.pk)
+    lock_for_revoking([credential.identity_id], live_tokens(obtained))
     credential = WorkloadCredential.objects.get(pk=credential.pk)
     if not credential.enabled:
         return credential
@@ -218,12 +220,11 @@ def credential_disable(*, actor, credential: WorkloadCredential, reason: str = "
     credential.disabled_by_label = label[:200]
     credential.disable_reason = reason[:200]
     credential.save(update_fields=["enabled", "disabled_at", "disabled_by_label", "disable_reason"])
-    revoked = revoke_matching(
-        IssuedToken.objects.filter(credential=credential), label=label, reason=f"Credential disabled: {reason}"[:200]
-    )
+    revoked = revoke_matching(obtained, label=label, reason=f"Credential disabled: {reason}"[:200])
     audit_record(
         actor=actor, action="credential.disable", obj=credential,
-        before={"enabled": True}, after={"enabled": False, "tokens_revoked": revoked}, reason=reason,
+        before={"enabled": True}, after={"enabled": False, **revoked.counts()}, reason=reason,
     )
-    credential.tokens_revoked = revoked  # for callers that report it (an exposure)
+    # For callers that report them (an exposure, distrust, the page's message).
+    credential.tokens_revoked, credential.tasks_ended = revoked.tokens, revoked.tasks_ended
     return credential

@@ -82,7 +82,7 @@ def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
     count += revoke_matching(
         IssuedToken.objects.filter(identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id),
         label=label, reason=why, now=now,
-    )
+    ).tokens
     audit_record(
         actor=actor, action="delegation.revoke", obj=delegation,
         object_repr=f"{delegation.delegate.name} acts for {delegation.principal.name}",

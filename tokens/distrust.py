@@ -15,11 +15,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 
 from .credentials import credential_disable
-from .models import FederatedIssuer, TrustDomain, WorkloadCredential, WorkloadPlatform
+from .models import FederatedIssuer, IssuedToken, TrustDomain, WorkloadCredential, WorkloadPlatform
 from .owner_notices import OwnerNotice, digest
+from .revocation import Revoked, live_tokens, lock_for_revoking
 
 _ACTIONS = {TrustDomain: "trust_domain", FederatedIssuer: "federated_issuer"}
 
@@ -38,18 +40,26 @@ def trust_end(*, actor, holder: WorkloadPlatform, reason: str):
     model = type(holder)
     held = model.objects.select_for_update().get(pk=holder.pk)
     if held.distrusted_at:
-        raise ValidationError(f"{held.name} is not trusted already.")
+        raise StateConflict(f"{held.name} is not trusted already.")
     held.distrusted_at, held.distrusted_by_label, held.distrust_reason = timezone.now(), actor_label(actor)[:200], reason
     held.save(update_fields=["distrusted_at", "distrusted_by_label", "distrust_reason"])
-    credentials, tokens = 0, 0
-    for credential in held.credentials.filter(enabled=True).order_by("pk"):
+    enabled = held.credentials.filter(enabled=True)
+    # Every identity it disables a credential of, and every agent holding a sub-task opened from
+    # their tokens, locked at once in issuance's order: one by one, each disabling would take
+    # its identity's row after others' rows that an exchange may hold the other way round.
+    lock_for_revoking(
+        set(enabled.values_list("identity_id", flat=True)), live_tokens(IssuedToken.objects.filter(credential__in=enabled.values("pk"))),
+    )
+    credentials, revoked = 0, Revoked()
+    for credential in enabled.order_by("pk"):
         disabled = credential_disable(actor=actor, credential=credential, reason=f"{held.name} is no longer trusted: {reason}"[:200])
-        credentials, tokens = credentials + 1, tokens + disabled.tokens_revoked
+        credentials, revoked = credentials + 1, revoked + Revoked(disabled.tokens_revoked, disabled.tasks_ended)
     audit_record(
         actor=actor, action=f"{_ACTIONS[model]}.distrust", obj=held, reason=reason,
-        before={"trusted": True}, after={"trusted": False, "credentials_disabled": credentials, "tokens_revoked": tokens},
+        before={"trusted": True}, after={"trusted": False, "credentials_disabled": credentials, **revoked.counts()},
     )
-    held.credentials_disabled, held.tokens_revoked = credentials, tokens  # for the page's message and the API
+    # For the page's message and the API.
+    held.credentials_disabled, held.tokens_revoked, held.tasks_ended = credentials, revoked.tokens, revoked.tasks_ended
     return held
 
 
@@ -60,7 +70,7 @@ def trust_restore(*, actor, holder: WorkloadPlatform, reason: str):
     model = type(holder)
     held = model.objects.select_for_update().get(pk=holder.pk)
     if not held.distrusted_at:
-        raise ValidationError(f"{held.name} is trusted already.")
+        raise StateConflict(f"{held.name} is trusted already.")
     held.distrusted_at, held.distrusted_by_label, held.distrust_reason = None, "", ""
     held.save(update_fields=["distrusted_at", "distrusted_by_label", "distrust_reason"])
     audit_record(actor=actor, action=f"{_ACTIONS[model]}.trust", obj=held, reason=reason, before={"trusted": False}, after={"trusted": True})

@@ -35,13 +35,33 @@ def _task_tree(task_pk) -> list:
     return found
 
 
+def revoking(queryset: QuerySet, now=None) -> dict:
+    """What revocation.revoke_matching would take: the live tokens of queryset and those
+    exchanged from them; the open sub-tasks that exchanges of any of those opened (at any
+    depth), which end; and the live tokens in those sub-tasks."""
+    now = now or timezone.now()
+    reached = set(live_tokens(queryset, now).values_list("pk", flat=True))
+    frontier = reached
+    while frontier:
+        frontier = set(IssuedToken.objects.filter(revoked_at__isnull=True, parent_id__in=frontier).values_list("pk", flat=True)) - reached
+        reached |= frontier
+    opened = IssuedToken.objects.filter(parent_id__in=reached).values_list("task_id", flat=True)
+    subtasks = Task.objects.filter(pk__in=set(opened), ended_at__isnull=True).values_list("pk", flat=True)
+    tree = [pk for subtask in subtasks for pk in _task_tree(subtask)]
+    return {
+        "subtasks": Task.objects.filter(pk__in=tree, ended_at__isnull=True).count(),
+        "tokens": tokens_reached(IssuedToken.objects.filter(Q(pk__in=reached) | Q(task_id__in=tree)), now),
+    }
+
+
 def credential_disabling(credential: WorkloadCredential) -> dict:
-    """The tokens obtained with it that go, and how many other enabled credentials the identity
-    keeps: none means the agent can no longer authenticate, so it gets no token at all.
+    """The tokens obtained with it that go (with the sub-tasks opened by exchanging them, which
+    end), and how many other enabled credentials the identity keeps: none means the agent can
+    no longer authenticate, so it gets no token at all.
     (Distrusting a trust domain or an issuer disables its credentials: enabled is usable.)"""
     others = WorkloadCredential.objects.filter(identity_id=credential.identity_id, enabled=True).exclude(pk=credential.pk).count()
     return {
-        "tokens": tokens_reached(IssuedToken.objects.filter(credential=credential)),
+        **revoking(IssuedToken.objects.filter(credential=credential)),
         "others_enabled": others,
         "last": others == 0,
     }
@@ -51,8 +71,10 @@ def task_ending(task: Task) -> dict:
     """Its open sub-tasks (at any depth, a delegate's too) that end with it, and the live tokens
     of the whole tree, with those exchanged from them."""
     tree = _task_tree(task.pk)
+    open_subtasks = Task.objects.filter(pk__in=tree[1:], ended_at__isnull=True)
     return {
-        "subtasks": Task.objects.filter(pk__in=tree[1:], ended_at__isnull=True).count(),
+        "subtasks": open_subtasks.count(),
+        "delegated": open_subtasks.exclude(identity_id=task.identity_id).count(),
         "tokens": tokens_reached(IssuedToken.objects.filter(task_id__in=tree)),
     }
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from inventory import visibility
 from inventory.models import Ownership, Status
 from inventory.services import identity_suspend
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -42,7 +43,7 @@ from .models import Exposure, ExposureKind, IssuedToken, UsedAssertion, Workload
 from .oauth.client_auth import LEEWAY, PlatformToken, platform_token
 from .posture import identity_rescore
 from .public_keys import looks_private
-from .revocation import lock_identity, revoke_matching
+from .revocation import Revoked, live_tokens, lock_for_revoking, lock_identity, revoke_matching
 
 
 _SECRET_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.|" + re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{16,}")
@@ -67,17 +68,17 @@ def _clean(where: str, seen_at, now):
     return where, seen_at
 
 
-def _record(*, actor, identity_id, kind, where, seen_at, now, was_live, revoked, token_jti="", credential=None) -> Exposure:
+def _record(*, actor, identity_id, kind, where, seen_at, now, was_live, revoked: Revoked, token_jti="", credential=None) -> Exposure:
     exposure = Exposure.objects.create(
         identity_id=identity_id, kind=kind, token_jti=token_jti, credential=credential, where_found=where[:500],
-        seen_at=seen_at, reported_by=actor, contained_at=now, was_live=was_live, tokens_revoked=revoked,
+        seen_at=seen_at, reported_by=actor, contained_at=now, was_live=was_live, tokens_revoked=revoked.tokens,
     )
     identity_rescore(identity_id, now=now)  # a policy on principal.risk_score sees the leak now
     audit_record(
         actor=actor, action="exposure.report", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
         identity=identity_id,
         after={"kind": kind, "jti": token_jti, "where_found": where[:500], "seen_at": seen_at, "was_live": was_live,
-               "tokens_revoked": revoked, "dwell_seconds": int((now - seen_at).total_seconds())},
+               **revoked.counts(), "dwell_seconds": int((now - seen_at).total_seconds())},
     )
     return exposure
 
@@ -116,7 +117,8 @@ def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) 
     row = IssuedToken.objects.filter(jti=claims["jti"]).only("pk", "identity_id").first()
     if row is None:
         raise ValidationError({"token": "The portal no longer keeps this token: it expired long ago and left the ledger."})
-    lock_identity(row.identity_id)
+    # Its holder, and every agent holding a sub-task opened by exchanging it, which ends with it.
+    lock_for_revoking([row.identity_id], live_tokens(IssuedToken.objects.filter(pk=row.pk), now))
     live = IssuedToken.objects.filter(pk=row.pk, revoked_at__isnull=True, expires_at__gt=now).exists()
     revoked = revoke_matching(
         IssuedToken.objects.filter(pk=row.pk), label=actor_label(actor), reason=f"Exposed: {where}"[:200], now=now
@@ -153,8 +155,13 @@ def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, 
     issued before the ledger kept it are taken by their credential and the platform token's
     window, as before. The credential stays: the next job's token is a new one."""
     credential = found.credential
-    lock_identity(credential.identity_id)
     issued, expires = _when(found.claims, "iat"), _when(found.claims, "exp")
+    # Without iat the token endpoint never accepted it: it obtained nothing.
+    obtained = IssuedToken.objects.filter(
+        Q(platform_token_key=found.leaked_key) | Q(platform_token_key=""),
+        credential=credential, issued_at__gte=_leeway_from(issued, -1),
+    ) if issued else IssuedToken.objects.none()
+    lock_for_revoking([credential.identity_id], live_tokens(obtained, now))
     # After exp (and the leeway) the token endpoint refuses it anyway: nothing to keep out.
     usable_until = _leeway_from(expires, +1) if expires else None
     shut_out = UsedAssertion.objects.filter(key=found.leaked_key).exists()
@@ -163,15 +170,7 @@ def _report_platform_token(*, actor, found: PlatformToken, where: str, seen_at, 
     )
     if usable_until and usable_until > now and not shut_out:
         UsedAssertion.objects.create(key=found.leaked_key, expires_at=usable_until)
-    revoked = 0
-    if issued:  # without iat the token endpoint never accepted it
-        revoked = revoke_matching(
-            IssuedToken.objects.filter(
-                Q(platform_token_key=found.leaked_key) | Q(platform_token_key=""),
-                credential=credential, issued_at__gte=_leeway_from(issued, -1),
-            ),
-            label=actor_label(actor), reason=f"Exposed: {where}"[:200], now=now,
-        )
+    revoked = revoke_matching(obtained, label=actor_label(actor), reason=f"Exposed: {where}"[:200], now=now)
     jti = found.claims.get("jti")
     return _record(
         actor=actor, identity_id=credential.identity_id, kind=ExposureKind.PLATFORM, where=where, seen_at=seen_at, now=now,
@@ -188,7 +187,8 @@ def exposure_report_credential(*, actor, credential: WorkloadCredential, where_f
     where, seen_at = _clean(where_found, seen_at, now)
     was_live = credential.enabled
     disabled = credential_disable(actor=actor, credential=credential, reason=f"Exposed: {where}"[:200])
-    revoked = getattr(disabled, "tokens_revoked", 0)  # 0 when it was disabled already
+    # None when it was disabled already.
+    revoked = Revoked(getattr(disabled, "tokens_revoked", 0), getattr(disabled, "tasks_ended", 0))
     return _record(
         actor=actor, identity_id=credential.identity_id, kind=ExposureKind.CREDENTIAL, where=where, seen_at=seen_at,
         now=now, was_live=was_live, revoked=revoked, credential=credential,
@@ -226,9 +226,9 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
 
 def _still_open(exposure: Exposure) -> None:
     if exposure.confirmed_at is not None:
-        raise ValidationError("This exposure was confirmed already.")
+        raise StateConflict("This exposure was confirmed already.")
     if exposure.dismissed_at is not None:
-        raise ValidationError("This exposure was dismissed already.")
+        raise StateConflict("This exposure was dismissed already.")
 
 
 @transaction.atomic

@@ -194,6 +194,8 @@ def credential_disable_view(request, pk, credential_pk):
     def disable(reason):
         disabled = credential_disable(actor=request.user, credential=credential, reason=reason)
         done = f"Disabled {credential}; {_plural(disabled.tokens_revoked, 'token')} obtained with it revoked."
+        if disabled.tasks_ended:
+            done += f" {_plural(disabled.tasks_ended, 'sub-task')} opened by exchanging them ended."
         if not identity.credentials.filter(enabled=True).exists():
             done += f" {identity.name} has no enabled credential now: add one before the agent asks for a token again."
         return done
@@ -260,10 +262,16 @@ def token_revoke_view(request, pk, token_pk):
     identity = _identity_to_change(request, pk)
     token = get_object_or_404(IssuedToken.objects.select_related("task__service"), pk=token_pk, identity=identity)
     state = selectors.token_state(token)
+
+    def revoke(reason):
+        revoked = token_revoke(token=token, actor=request.user, reason=reason)
+        ended = f"; {_plural(revoked.tasks_ended, 'sub-task')} opened by exchanging it ended" if revoked.tasks_ended else ""
+        return f"Revoked {_plural(revoked.tokens, 'token')}{ended}."
+
     return _confirm_ending(
         request, identity, anchor="#access", template="tokens/token_revoke.html",
         ended={"revoked": "This token is revoked already.", "expired": "This token has expired already: nothing to revoke."}.get(state),
-        act=lambda reason: f"Revoked {_plural(token_revoke(token=token, actor=request.user, reason=reason), 'token')}.",
+        act=revoke,
         default_reason="Revoked by an owner.",
         title=f"Revoke a token of {identity.name}", submit_label="Revoke the token",
         context=lambda: {"token": token, **ending_previews.token_revoking(token)},

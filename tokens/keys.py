@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.conf import nhi_setting
 from nhiportal.encryption import decrypt, encrypt
@@ -174,7 +175,8 @@ def rotated_message(key: SigningKey, alg: str | None) -> str:
 @transaction.atomic
 def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
     """A signing key's private part leaked: unpublish it now, and revoke every live token it
-    signed and what was exchanged from them. If it was signing, the published next key takes
+    signed, what was exchanged from them and the sub-tasks those exchanges opened (whose agents
+    are not locked, as for an emergency: tokens/revocation.tokens_revoke_all). If it was signing, the published next key takes
     over (verifiers hold it already) and a new next key is published; if it was the next key,
     a new one replaces it. Returns the number of tokens revoked.
 
@@ -187,7 +189,7 @@ def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
     now = timezone.now()
     key = SigningKey.objects.select_for_update().filter(pk=key.pk).exclude(state=KeyState.RETIRED).first()
     if key is None:
-        raise ValidationError("This key is retired already: nothing verifies with it any more.")
+        raise StateConflict("This key is retired already: nothing verifies with it any more.")
     before = key.state
     key.state, key.retired_at = KeyState.RETIRED, now
     key.save(update_fields=["state", "retired_at"])
@@ -210,14 +212,14 @@ def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
         obj=key,
         before={"state": before},
         after={
-            "state": KeyState.RETIRED, "tokens_revoked": revoked,
+            "state": KeyState.RETIRED, **revoked.counts(),
             "active": promoted.kid if promoted else None, "next": upcoming.kid if upcoming else None,
         },
         reason=reason,
     )
     signer_cache_clear()
     transaction.on_commit(signer_cache_clear)
-    return revoked
+    return revoked.tokens
 
 
 @transaction.atomic

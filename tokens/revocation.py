@@ -5,6 +5,8 @@ FOR SHARE while it decides and writes a token, so a revocation either sees the n
 and revokes it, or runs before issuance, which then sees the changed state and refuses.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -25,21 +27,76 @@ def live_tokens(queryset: QuerySet, now=None) -> QuerySet:
     return queryset.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
-def revoke_matching(queryset: QuerySet, *, label: str, reason: str, now=None) -> int:
-    """Revoke the live tokens of queryset and every token exchanged from them. Returns the count.
+@dataclass(frozen=True)
+class Revoked:
+    """What a revocation took: tokens, and the sub-tasks opened by exchanging them, which end."""
 
-    Set at a time, in SQL: an emergency revokes hundreds of thousands of rows, more than a
-    list of ids may hold (SQLite takes 250,000 variables a statement). The tokens exchanged
-    from those just revoked are found by their parent's revocation, one generation a pass."""
-    now = now or timezone.now()
-    fields = {"revoked_at": now, "revoked_by_label": label[:200], "revoke_reason": reason[:200]}
-    revoked = frontier = live_tokens(queryset, now).update(**fields)
+    tokens: int = 0
+    tasks_ended: int = 0
+
+    def __add__(self, other: "Revoked") -> "Revoked":
+        return Revoked(self.tokens + other.tokens, self.tasks_ended + other.tasks_ended)
+
+    def counts(self) -> dict:
+        """For an audit event: tokens_revoked, and tasks_ended when any ended (as token.revoke)."""
+        return {"tokens_revoked": self.tokens, **({"tasks_ended": self.tasks_ended} if self.tasks_ended else {})}
+
+
+def _revoke_down(live: QuerySet, fields: dict) -> int:
+    """Revoke these live tokens and every live one exchanged from them. Set at a time, in SQL: an
+    emergency revokes hundreds of thousands of rows, more than a list of ids may hold (SQLite
+    takes 250,000 variables a statement). The tokens exchanged from those just revoked are found
+    by their parent's revocation, one generation a pass."""
+    revoked = frontier = live.update(**fields)
     while frontier:
         frontier = IssuedToken.objects.filter(
-            revoked_at__isnull=True, parent__revoked_at=now, parent__revoke_reason=fields["revoke_reason"],
+            revoked_at__isnull=True, parent__revoked_at=fields["revoked_at"], parent__revoke_reason=fields["revoke_reason"],
         ).update(**fields)
         revoked += frontier
     return revoked
+
+
+def _end_subtasks(opened, *, label: str, reason: str, now) -> Revoked:
+    """End the open tasks among `opened` (ids, or a query of them: sub-tasks that exchanges of
+    revoked tokens opened) and every task under them, and revoke every token in them. Their
+    agents joined them by task_id with tokens that have no parent token, so only ending the
+    task reaches those, and stops more. An exchange's task is a sub-task of its subject token's
+    task, so the tokens exchanged from those revoked here are in these tasks too."""
+    why = f"Sub-task of a revoked token: {reason}"
+    fields = {"ended_at": now, "ended_by_label": label[:200], "end_reason": why}
+    ended = frontier = Task.objects.filter(ended_at__isnull=True, pk__in=opened).update(**fields)
+    while frontier:
+        frontier = Task.objects.filter(
+            ended_at__isnull=True, parent__isnull=False, parent__ended_at=now, parent__end_reason=why,
+        ).update(**fields)
+        ended += frontier
+    if not ended:
+        return Revoked()
+    in_them = IssuedToken.objects.filter(task__in=Task.objects.filter(parent__isnull=False, ended_at=now, end_reason=why).values("pk"))
+    tokens = _revoke_down(live_tokens(in_them, now), {"revoked_at": now, "revoked_by_label": label[:200], "revoke_reason": why[:200]})
+    return Revoked(tokens, ended)
+
+
+def revoke_matching(queryset: QuerySet, *, label: str, reason: str, now=None) -> Revoked:
+    """Revoke the live tokens of queryset and every token exchanged from them, and end the
+    sub-tasks those exchanges opened (a helper's, acting for the holder, or the holder's own),
+    with every token in them: a revoked token takes what was opened from it. The revoked
+    tokens' own tasks go on (ending a task is task_end's). Every path that revokes tokens
+    comes here, so each ends those sub-tasks; its one event counts both (Revoked.counts).
+
+    Concurrent joins of those sub-tasks are stopped by holding their agents' rows: a caller
+    that locks identities locks them with lock_for_revoking."""
+    now = now or timezone.now()
+    fields = {"revoked_at": now, "revoked_by_label": label[:200], "revoke_reason": reason[:200]}
+    tokens = _revoke_down(live_tokens(queryset, now), fields)
+    if not tokens:
+        return Revoked()
+    # Every exchange opened its own task (issuance.token_exchange), its token the first there.
+    # A child revoked before (given back by its helper) still left its sub-task open.
+    opened = IssuedToken.objects.filter(
+        parent__isnull=False, parent__revoked_at=now, parent__revoke_reason=fields["revoke_reason"],
+    ).values("task_id")
+    return Revoked(tokens) + _end_subtasks(opened, label=label, reason=reason, now=now)
 
 
 def _task_tree(task_ids: list) -> list:
@@ -50,64 +107,77 @@ def _task_tree(task_ids: list) -> list:
     return found
 
 
-def _end_task_tree(task_ids: list, *, label: str, reason: str, now) -> tuple[int, int]:
-    """End these tasks and their sub-tasks; revoke all their tokens. Returns (tasks ended, tokens revoked)."""
+def _end_task_tree(task_ids: list, *, label: str, reason: str, now) -> Revoked:
+    """End these tasks and their sub-tasks; revoke all their tokens."""
     tree = _task_tree(task_ids)
     ended = Task.objects.filter(pk__in=tree, ended_at__isnull=True).update(
         ended_at=now, ended_by_label=label[:200], end_reason=reason
     )
-    return ended, revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
+    return Revoked(0, ended) + revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
 
 
 def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> int:
     """End these tasks and their sub-tasks; revoke all their tokens. Returns tokens revoked."""
-    return _end_task_tree(task_ids, label=label, reason=reason, now=now or timezone.now())[1]
+    return _end_task_tree(task_ids, label=label, reason=reason, now=now or timezone.now()).tokens
 
 
-def _exchanged_from(token_pk) -> list[tuple]:
-    """(identity, task) of every token exchanged from this one, at any depth, live or not: each
-    exchange opened its task (issuance.token_exchange), a sub-task its agent may join by task_id."""
-    found, frontier = [], [token_pk]
-    while frontier:
-        rows = list(IssuedToken.objects.filter(parent_id__in=frontier).values_list("pk", "identity_id", "task_id"))
-        found.extend((identity, task) for _, identity, task in rows)
-        frontier = [pk for pk, _, _ in rows]
+def _exchanged_tasks(tokens: QuerySet) -> set:
+    """The tasks of every token exchanged from these, at any depth, live or not: each exchange
+    opened its task (issuance.token_exchange), a sub-task its agent may join by task_id."""
+    found = set()
+    rows = list(IssuedToken.objects.filter(parent__in=tokens.values("pk")).values_list("pk", "task_id"))
+    while rows:
+        found.update(task for _, task in rows)
+        rows = list(IssuedToken.objects.filter(parent_id__in=[pk for pk, _ in rows]).values_list("pk", "task_id"))
     return found
 
 
+def _subtask_holders(tokens: QuerySet) -> set[str]:
+    """The agents of the open sub-tasks that revoking these tokens ends (and of the tasks under them)."""
+    opened = Task.objects.filter(pk__in=_exchanged_tasks(tokens), ended_at__isnull=True).values_list("pk", flat=True)
+    tree = _task_tree(list(opened))
+    return {str(i) for i in Task.objects.filter(pk__in=tree, ended_at__isnull=True).values_list("identity_id", flat=True).distinct()}
+
+
+def lock_for_revoking(identity_ids, tokens: QuerySet) -> None:
+    """Lock these identities and every agent holding a sub-task that revoking `tokens` ends, in
+    issuance's order (by id: issuance._run), so none deadlocks with an exchange holding several.
+
+    A join by task_id locks only its own agent's row: held here, each join either commits
+    first, and its token is revoked with the sub-task, or waits and finds the sub-task ended.
+    An exchange locks the holders of its subject token (its ancestors), so none is opened from
+    these tokens once their holders are held; one opened meanwhile by an agent not seen before
+    is locked after."""
+    held = set()
+    for identity_id in sorted({str(i) for i in identity_ids} | _subtask_holders(tokens)):
+        lock_identity(identity_id)
+        held.add(identity_id)
+    for identity_id in sorted(_subtask_holders(tokens) - held):
+        lock_identity(identity_id)
+
+
 @transaction.atomic
-def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> int:
+def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> Revoked:
     """Revoke one token (RFC 7009, or an owner in the portal) and what came from it: the tokens
     exchanged from it, and the sub-tasks those exchanges opened, with every token in them. A
     sub-task is joined by task_id with no parent token, so only ending it stops its agent (a
     helper acting for this token's holder, or the holder itself) getting more there. The
     token's own task goes on: this gives back one token, not the task (task_end does that).
-    Returns how many tokens were revoked; one event counts them and the sub-tasks ended."""
-    # Every agent holding a sub-task is locked with the holder, in issuance's order (by id), so
-    # a request joining one either commits first, and its token is revoked here, or waits and
-    # finds the sub-task ended. An exchange locks the holder's row (an ancestor), so none is
-    # opened once we hold it; one opened meanwhile by an agent not seen before is locked after.
-    held = set()
-    for identity_id in sorted({str(token.identity_id)} | {str(i) for i, _ in _exchanged_from(token.pk)}):
-        lock_identity(identity_id)
-        held.add(identity_id)
-    exchanged = _exchanged_from(token.pk)
-    for identity_id in sorted({str(i) for i, _ in exchanged} - held):
-        lock_identity(identity_id)
+    Revoked again (or expired), it still ends the sub-tasks left open. One event counts both."""
+    this = IssuedToken.objects.filter(pk=token.pk)
+    lock_for_revoking([token.identity_id], this)
     reason = reason.strip() or "Revoked by its holder."
     label, now = actor_label(actor), timezone.now()
-    count = revoke_matching(IssuedToken.objects.filter(pk=token.pk), label=label, reason=reason, now=now)
-    subtasks = list(Task.objects.filter(pk__in={task for _, task in exchanged}, ended_at__isnull=True).values_list("pk", flat=True))
-    tasks_ended, in_subtasks = _end_task_tree(subtasks, label=label, reason=f"Sub-task of a revoked token: {reason}", now=now)
-    count += in_subtasks
-    if count or tasks_ended:
+    revoked = revoke_matching(this, label=label, reason=reason, now=now)
+    revoked += _end_subtasks(_exchanged_tasks(this), label=label, reason=reason, now=now)
+    if revoked.tokens or revoked.tasks_ended:
         # Tokens are named by jti in the audit log (as token.issue does): it outlives the ledger row.
         audit_record(
             actor=actor, action="token.revoke", object_type="tokens.issuedtoken", object_id=token.jti,
             object_repr=f"token {token.jti[:8]}…", identity=token.identity_id,
-            after={"revoked": count, **({"tasks_ended": tasks_ended} if tasks_ended else {})}, reason=reason,
+            after={"revoked": revoked.tokens, **({"tasks_ended": revoked.tasks_ended} if revoked.tasks_ended else {})}, reason=reason,
         )
-    return count
+    return revoked
 
 
 @transaction.atomic
@@ -131,7 +201,9 @@ def task_end(*, task: Task, actor, reason: str = "") -> int:
 def tokens_revoke_all(*, actor, reason: str, service=None) -> int:
     """Emergency: revoke every live token (or every one for one service), with what was
     exchanged from them. Tokens issued after this commits are not affected: to stop an agent,
-    suspend it; to distrust a signing key, report it compromised. Returns the count."""
+    suspend it; to distrust a signing key, report it compromised. Their sub-tasks opened by
+    exchange end (revoke_matching); the agents' own tasks go on. Returns the tokens revoked.
+    No agent is locked: a token issued while this runs, a sub-task joined too, may outlive it."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why: the audit trail and every revoked token keep it."})
@@ -142,14 +214,16 @@ def tokens_revoke_all(*, actor, reason: str, service=None) -> int:
         object_type="tokens.service" if service is not None else "tokens.issuedtoken",
         object_id=str(service.pk) if service is not None else "all",
         object_repr=f"every live token for {service.name}" if service is not None else "every live token",
-        after={"tokens_revoked": revoked, "service": service.audience if service is not None else None},
+        after={**revoked.counts(), "service": service.audience if service is not None else None},
         reason=reason,
     )
-    return revoked
+    return revoked.tokens
 
 
-def revoke_not_covered_by_grants(*, identity_id, service, label: str, reason: str, now=None) -> int:
-    """After a grant ends: revoke the live tokens on the service whose scopes the remaining grants no longer cover."""
+def revoke_not_covered_by_grants(*, identity_id, service, label: str, reason: str, now=None) -> Revoked:
+    """After a grant ends: revoke the live tokens on the service whose scopes the remaining
+    grants no longer cover, with what came from them. The tasks they served go on: the agent
+    gets no token there without a grant; the sub-tasks opened by exchanging them end."""
     now = now or timezone.now()
     covered = set()
     for scopes in Grant.objects.filter(
@@ -173,8 +247,9 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
     why = why[:200]
     # Its open tasks end whether it leaves for good or for a while: else, once reactivated, the
     # agent (or a delegate acting in a sub-task) could join a task opened before by its task_id.
+    # Counted with the sub-tasks under them, a delegate's too, which end with them.
     open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
-    taken = {"tokens_revoked": end_tasks(open_tasks, label=label, reason=why, now=now), "tasks_ended": len(open_tasks)}
+    ended, taken = _end_task_tree(open_tasks, label=label, reason=why, now=now), {}
     if action == OFFBOARD:
         taken["grants_revoked"] = Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by_label=label[:200], revoke_reason=why
@@ -192,5 +267,6 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
         taken["access_requests_cancelled"] = AccessRequest.objects.filter(identity=identity, state__in=PENDING_ACCESS).update(
             state=AccessRequestState.CANCELLED, decided_by_label=label[:200], decided_at=now, decision_reason=why
         )
-    taken["tokens_revoked"] += revoke_matching(IssuedToken.objects.filter(identity=identity), label=label, reason=why, now=now)
+    ended += revoke_matching(IssuedToken.objects.filter(identity=identity), label=label, reason=why, now=now)
+    taken.update(ended.counts())
     return {name: count for name, count in taken.items() if count}

@@ -12,13 +12,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.models import AIIdentity, Ownership
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.outbound import validate_url
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
 from .public_keys import jwk_thumbprint, parse_public_jwk
 from .remote_json import fetchable
-from .revocation import live_tokens, lock_identity, revoke_matching, revoke_not_covered_by_grants
+from .revocation import Revoked, live_tokens, lock_for_revoking, lock_identity, revoke_matching, revoke_not_covered_by_grants
 from .trust_bundles import clean_bundle, keys_change, keys_from, kids_of, validate_bundle_endpoint
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -145,8 +146,7 @@ def _grants_narrow_to_service(service: Service, removed: set, *, label: str, rea
         if removed & set(g.scopes)
     ]
     identities = {g.identity_id for g in grants}
-    for identity_id in sorted(identities, key=str):
-        lock_identity(identity_id)
+    lock_for_revoking(identities, live_tokens(IssuedToken.objects.filter(identity_id__in=identities, audience=service.audience), now))
     narrowed = revoked = 0
     for grant in Grant.objects.filter(pk__in=[g.pk for g in grants], revoked_at__isnull=True):
         if _grant_scopes_take(grant, removed, label=label, reason=reason, now=now):
@@ -214,7 +214,7 @@ def service_update(
         taken["grants_narrowed"], taken["grants_revoked"], identities = _grants_narrow_to_service(
             service, removed, label=label, reason=grant_reason, now=now,
         )
-    revoked = 0
+    revoked = Revoked()
     if not service.is_active or service.audience != old_audience:
         stock = "The service was deactivated." if not service.is_active else "The service's audience changed."
         revoked = revoke_matching(tokens, label=label, reason=f"{stock.rstrip('.')}: {why}" if why else stock, now=now)
@@ -226,7 +226,7 @@ def service_update(
             revoked += revoke_not_covered_by_grants(identity_id=identity_id, service=service, label=label, reason=scope_reason, now=now)
         affected = [pk for pk, scopes in live_tokens(tokens, now).values_list("pk", "scopes") if removed & set(scopes)]
         revoked += revoke_matching(IssuedToken.objects.filter(pk__in=affected), label=label, reason=scope_reason, now=now)
-    taken["tokens_revoked"] = revoked
+    taken.update(revoked.counts())
     changed = {k for k in after if after[k] != before.get(k)}
     audit_record(
         actor=actor, action="service.update", obj=service, before={k: before.get(k) for k in changed},
@@ -383,10 +383,10 @@ def grant_reduce(*, actor, grant: Grant, remove, reason: str) -> Grant:
     a scope no remaining grant covers are revoked. Taking every scope revokes the grant."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why these scopes go."})
-    lock_identity(grant.identity_id)
+    _lock_for_grant(grant)
     grant = Grant.objects.select_related("identity", "service").get(pk=grant.pk)
     if grant.revoked_at is not None or grant.ends_at <= timezone.now():
-        raise ValidationError({"scopes": "This grant has ended: it holds nothing to take away."})
+        raise StateConflict({"scopes": "This grant has ended: it holds nothing to take away."})
     remove = set(remove or ())
     if not remove:
         raise ValidationError({"scopes": "Choose at least one scope to remove."})
@@ -419,6 +419,14 @@ def _grant_scopes_take(grant: Grant, remove: set, *, label: str, reason: str, no
     return False
 
 
+def _lock_for_grant(grant: Grant) -> None:
+    """The grant's identity, with the agents holding sub-tasks opened by exchanging its tokens
+    on the service: those that lose their footing take their sub-tasks with them."""
+    lock_for_revoking(
+        [grant.identity_id], live_tokens(IssuedToken.objects.filter(identity_id=grant.identity_id, audience=grant.service.audience)),
+    )
+
+
 def _grant_narrowed(*, actor, grant: Grant, action: str, why: str, reason: str, before: dict, after: dict) -> None:
     """After a grant lost scopes or ended: revoke the live tokens no remaining grant covers,
     and write the one audit event, counting them."""
@@ -427,7 +435,7 @@ def _grant_narrowed(*, actor, grant: Grant, action: str, why: str, reason: str, 
     )
     audit_record(
         actor=actor, action=action, obj=grant, object_repr=_grant_repr(grant),
-        before=before, after={**after, "tokens_revoked": revoked}, reason=reason.strip(),
+        before=before, after={**after, **revoked.counts()}, reason=reason.strip(),
     )
 
 
@@ -436,7 +444,7 @@ def grant_revoke(*, actor, grant: Grant, reason: str) -> Grant:
     """End a grant now; live tokens that relied on it are revoked in the same transaction."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the grant is revoked."})
-    lock_identity(grant.identity_id)
+    _lock_for_grant(grant)
     grant = Grant.objects.select_related("identity", "service").get(pk=grant.pk)
     if grant.revoked_at is not None:
         return grant

@@ -99,7 +99,7 @@ def test_disabling_one_of_two_credentials_says_the_other_still_works(client_for,
 def test_ending_a_task_counts_its_sub_tasks_and_every_token_it_takes(client_for, alice, agent, held):
     client = client_for(alice)
     html = client.get(end_url(agent.identity, held["task_id"])).content.decode()
-    assert "1 open sub-task</strong> ends with it" in html
+    assert "1 open sub-task</strong> ends with it;" in html  # the agent's own exchange: no delegate's
     assert "2 live tokens</strong> are revoked" in html
     assert Task.objects.filter(ended_at__isnull=True).count() == 2
 
@@ -121,7 +121,7 @@ def test_revoking_a_token_counts_what_was_exchanged_from_it_and_leaves_its_task_
     done = client.post(revoke_url(agent.identity, token), {"reason": "Leaked in a log"})
 
     assert done.status_code == 302 and done["Location"] == f"/identities/{agent.identity.pk}/#access"
-    assert told(done) == ["Revoked 2 tokens."]
+    assert told(done) == ["Revoked 2 tokens; 1 sub-task opened by exchanging it ended."]  # what the page counted
     assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
     assert Task.objects.get(pk=held["task_id"]).ended_at is None
     token.refresh_from_db()
@@ -132,7 +132,9 @@ def test_ending_a_delegation_counts_what_the_delegate_got_acting_for_it(client_f
     assert exchange(oauth, helper, held["access_token"], scope="tickets:read").status_code == 200
     client = client_for(alice)
     html = client.get(delegation_url(agent.identity, lent)).content.decode()
-    assert "Triage helper" in html
+    assert "Triage helper" in html and "”.</p>" not in html
+    ending_the_task = client.get(end_url(agent.identity, held["task_id"])).content.decode()
+    assert "2 open sub-tasks</strong> end with it (1 of them a delegate's, acting for it)" in ending_the_task  # its own and the helper's
     assert f"1 open sub-task</strong> it opened under {agent.identity.name}'s tasks ends" in html
     assert f"1 live token</strong> is revoked: those it got acting for {agent.identity.name}" in html
     assert Delegation.objects.get().revoked_at is None

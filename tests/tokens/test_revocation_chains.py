@@ -7,8 +7,7 @@ import pytest
 
 from nhiportal.audit.models import AuditEvent
 from tokens.delegations import delegation_create
-from tokens.credentials import credential_disable
-from tokens.models import IssuedToken, Task, WorkloadCredential
+from tokens.models import IssuedToken, Task
 from tokens.revocation import token_revoke
 from tokens.services import service_update
 
@@ -161,27 +160,51 @@ def test_an_owner_revoking_the_subject_token_in_the_portal_ends_the_sub_task(cli
 def test_revoking_a_token_again_changes_nothing_and_writes_nothing(oauth, alice, orchestrator, helper, held, lent):
     sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
     row = IssuedToken.objects.get(jti=unverified(held["access_token"])["jti"])
-    assert token_revoke(token=row, actor=alice, reason="Leaked") == 2
+    assert token_revoke(token=row, actor=alice, reason="Leaked").tokens == 2
 
-    assert token_revoke(token=row, actor=alice, reason="Again") == 0
+    assert token_revoke(token=row, actor=alice, reason="Again").tokens == 0
     assert AuditEvent.objects.filter(action="token.revoke").count() == 1
     assert Task.objects.get(pk=sub_task).end_reason == "Sub-task of a revoked token: Leaked"
 
 
 def test_a_token_revoked_another_way_ends_its_sub_tasks_when_revoked_again(oauth, alice, orchestrator, helper, held, lent):
-    # Disabling the orchestrator's credential revokes the tokens it obtained and what was
-    # exchanged from them; the sub-task the helper opened stays joinable until the owner
-    # revokes that token here, which ends it.
+    # A token that expired (or was revoked before revocations ended sub-tasks) left the sub-task
+    # the helper opened from it open: revoking that token here ends it.
     sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
-    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(kid=orchestrator.kid), reason="Rotated")
     joined_jti = jti(join(oauth, helper, sub_task))
     row = IssuedToken.objects.get(jti=unverified(held["access_token"])["jti"])
+    IssuedToken.objects.filter(parent=row).update(revoked_at=row.issued_at, revoke_reason="Earlier")
+    IssuedToken.objects.filter(pk=row.pk).update(revoked_at=row.issued_at, revoke_reason="Earlier")
 
-    assert token_revoke(token=row, actor=alice, reason="Close what it opened") == 1
+    assert token_revoke(token=row, actor=alice, reason="Close what it opened").tokens == 1
 
     assert Task.objects.get(pk=sub_task).ended_at is not None and not live(joined_jti)
     assert AuditEvent.objects.get(action="token.revoke").after == {"revoked": 1, "tasks_ended": 1}
 
+
+def joins_racing(oauth, make_agent, get_token, alice, bob, sam, crm, grant, *, ending) -> None:
+    """An orchestrator's token lent to a helper, which exchanged it (opening a sub-task) and
+    joins that sub-task from many threads while ending(orchestrator, token) runs: each join
+    either commits first, and its token is revoked, or finds the sub-task ended."""
+    orchestrator, helper = make_agent(alice, name="orchestrator"), make_agent(bob, name="helper")
+    grant(helper, crm, ["tickets:read"])
+    held = get_token(orchestrator, scope="tickets:read", ttl="600")
+    delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="load")
+    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
+    end_access = ending(orchestrator, IssuedToken.objects.get(identity=orchestrator.identity))
+    service_key = new_private_key()
+    crm_server = ServiceClient(service_update(actor=sam, service=crm, introspection_jwk=public_jwk(service_key)), service_key)
+
+    issued, statuses = _requesting_tokens_while(
+        helper, end_access,
+        ask=lambda client, assertion: token_request(client, helper, assertion=assertion, task_id=sub_task, authorization_details=None),
+    )
+
+    assert issued, "some tokens were joined into the sub-task before access ended"
+    assert set(statuses) <= {200, 400}
+    assert Task.objects.get(pk=sub_task).ended_at is not None
+    assert not IssuedToken.objects.filter(task_id=sub_task, revoked_at__isnull=True).exists()
+    assert _all_inactive(crm_server, issued)
 
 
 @pytest.mark.postgres
@@ -190,24 +213,8 @@ def test_revoking_the_subject_token_while_the_helper_joins_its_sub_task_leaves_n
     oauth, make_agent, get_token, alice, bob, sam, crm, grant,
 ):
     # A join by task_id locks only the helper's row: revoking the orchestrator's token locks the
-    # helper's too, so each join either commits first, and its token is revoked, or finds the
-    # sub-task ended.
-    orchestrator, helper = make_agent(alice, name="orchestrator"), make_agent(bob, name="helper")
-    grant(helper, crm, ["tickets:read"])
-    held = get_token(orchestrator, scope="tickets:read", ttl="600")
-    delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="load")
-    sub_task = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()["task_id"]
-    source = IssuedToken.objects.get(identity=orchestrator.identity)
-    service_key = new_private_key()
-    crm_server = ServiceClient(service_update(actor=sam, service=crm, introspection_jwk=public_jwk(service_key)), service_key)
-
-    issued, statuses = _requesting_tokens_while(
-        helper, lambda: token_revoke(token=source, actor=alice, reason="Leaked"),
-        ask=lambda client, assertion: token_request(client, helper, assertion=assertion, task_id=sub_task, authorization_details=None),
+    # helper's too.
+    joins_racing(
+        oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+        ending=lambda orchestrator, source: lambda: token_revoke(token=source, actor=alice, reason="Leaked"),
     )
-
-    assert issued, "some tokens were joined into the sub-task before the revocation"
-    assert set(statuses) <= {200, 400}
-    assert Task.objects.get(pk=sub_task).ended_at is not None
-    assert not IssuedToken.objects.filter(task_id=sub_task, revoked_at__isnull=True).exists()
-    assert _all_inactive(crm_server, issued)
