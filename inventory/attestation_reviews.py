@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -122,7 +123,7 @@ def _waiting(attestation: Attestation, actor) -> Attestation:
     AIIdentity.objects.select_for_update().filter(pk=attestation.identity_id).first()
     attestation = Attestation.objects.select_related("identity", "person").get(pk=attestation.pk)
     if attestation.review != AttestationReview.PENDING:
-        raise ValidationError(f"This attestation is {attestation.get_review_display().lower()}; it no longer waits for a review.")
+        raise StateConflict(f"This attestation is {attestation.get_review_display().lower()}; it no longer waits for a review.")
     if not may_review(actor, attestation):
         raise PermissionDenied(REVIEWERS)
     return attestation

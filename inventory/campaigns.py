@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -105,7 +106,7 @@ def campaign_stop_repeating(*, actor, campaign: Campaign) -> Campaign:
         raise PermissionDenied("Reviewers and security admins run attestation campaigns.")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.repeat_days is None or campaign.repeated_at is not None:
-        raise ValidationError("This campaign does not repeat (any more).")
+        raise StateConflict("This campaign does not repeat (any more).")
     audit_record(actor=actor, action="campaign.stop_repeating", obj=campaign, before={"repeat_days": campaign.repeat_days}, after={"repeat_days": None})
     campaign.repeat_days = None
     campaign.save(update_fields=["repeat_days"])
@@ -179,7 +180,7 @@ def campaign_close(*, actor, campaign: Campaign) -> Campaign:
 def _close(*, actor, campaign: Campaign) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_open:
-        raise ValidationError("This campaign is already closed.")
+        raise StateConflict("This campaign is already closed.")
     # Attesting answers (and rejecting an attestation reopens) the items of the campaigns it
     # reads as open, under the identity's lock: holding its identities too (in pk order, as
     # launching does), each answer either lands before the count below or sees it closed.

@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -86,7 +87,7 @@ def _waiting(claim: OwnershipClaim, actor, rule, refusal: str) -> OwnershipClaim
     _lock(claim.identity_id)
     claim = OwnershipClaim.objects.select_related("identity", "claimant").get(pk=claim.pk)
     if claim.state != ClaimState.PENDING:
-        raise ValidationError(f"This claim is {claim.get_state_display().lower()}; it no longer waits.")
+        raise StateConflict(f"This claim is {claim.get_state_display().lower()}; it no longer waits.")
     if not rule(actor, claim):
         raise PermissionDenied(refusal)
     return claim
@@ -110,12 +111,12 @@ def claim_approve(*, actor, claim: OwnershipClaim, reason: str = "") -> Ownershi
     claim = _waiting(claim, actor, may_decide, DECIDERS)
     identity = claim.identity
     if not is_orphaned(identity):
-        raise ValidationError("The identity has an active owner again, or was offboarded: refuse this claim, or ask its owners to add the claimant.")
+        raise StateConflict("The identity has an active owner again, or was offboarded: refuse this claim, or ask its owners to add the claimant.")
     if not claim.claimant.is_active:
-        raise ValidationError("The claimant's account is no longer active.")
+        raise StateConflict("The claimant's account is no longer active.")
     if not may_own(claim.claimant):
         # Their role changed since they claimed: said of the claim, not of an owner field.
-        raise ValidationError(f"{cannot_own(claim.claimant)} Refuse this claim.")
+        raise StateConflict(f"{cannot_own(claim.claimant)} Refuse this claim.")
     former = [o.person for o in identity.ownerships.select_related("person").exclude(person=claim.claimant).order_by("role")]
     services.identity_owners_set(actor=actor, identity=identity, primary_owner=claim.claimant, backup_owners=former, claim=claim)
     _end(claim, actor=actor, state=ClaimState.APPROVED, reason=(reason or "").strip())

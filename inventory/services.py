@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.identity_filter import identities_named, name_key
@@ -43,7 +44,7 @@ EDITABLE_FIELDS = (
 )
 
 
-class TransitionRefused(ValidationError):
+class TransitionRefused(StateConflict):
     """A lifecycle action that cannot happen now; `missing` lists what activation lacks."""
 
     def __init__(self, message: str, missing: list[str] | None = None):
@@ -51,7 +52,7 @@ class TransitionRefused(ValidationError):
         super().__init__(message)
 
 
-class StaleEdit(ValidationError):
+class StaleEdit(StateConflict):
     def __init__(self):
         super().__init__(
             "This identity changed since you loaded it. Reload to see the current values, then apply your change again."

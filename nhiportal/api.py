@@ -1,41 +1,185 @@
 """API plumbing shared by every app: errors as 4xx with a reason, never a 500."""
 
+from collections.abc import Mapping
+
+import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import is_valid_path, reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
-from rest_framework import exceptions, parsers
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, pagination, parsers, serializers, status
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from nhiportal import json_input
 from nhiportal.conf import nhi_setting
+from nhiportal.conflicts import StateConflict
+from nhiportal.identity_filter import IdentityFilter
+
+
+class Conflict(exceptions.APIException):
+    """409: the object's state refuses the action (a service's StateConflict, a stale version)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object's current state does not allow this."
+    default_code = "conflict"
+
+
+def _sentence(messages) -> str:
+    return " ".join(str(m) for m in messages)
 
 
 def exception_handler(exc, context):
-    # Service functions raise Django's ValidationError; the API answers 400 with its messages.
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    # A service's refusal because of the object's state is a 409 with its reason; any other
+    # refusal of a service function (Django's ValidationError) is bad input, a 400.
+    if isinstance(exc, StateConflict):
+        exc = Conflict(_sentence(exc.messages))
+    elif isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": _sentence(exc.messages)}
         exc = exceptions.ValidationError(detail)
     # One body for every 404, whatever raised it: Django's own names the model it looked in
     # ("No AIIdentity matches the given query."), which is nothing a client acts on.
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
-    # What concerns no one field is under `detail`, whether a service or a serializer refused
-    # it: DRF's own key for a serializer's, non_field_errors, is one more for clients to know.
-    if response is not None and isinstance(response.data, dict) and api_settings.NON_FIELD_ERRORS_KEY in response.data:
-        response.data["detail"] = response.data.pop(api_settings.NON_FIELD_ERRORS_KEY)
+    if response is None:
+        return None
+    # What concerns no one field is under `detail`, one string, whether a service or a
+    # serializer refused it: DRF's own key for a serializer's, non_field_errors, and a bare
+    # list of reasons are two more shapes for clients to know.
+    if isinstance(response.data, list):
+        response.data = {"detail": _sentence(response.data)}
+    elif isinstance(response.data, dict) and api_settings.NON_FIELD_ERRORS_KEY in response.data:
+        response.data["detail"] = _sentence(response.data.pop(api_settings.NON_FIELD_ERRORS_KEY))
     return response
+
+
+NOT_FOUND = {"detail": "Not found."}
 
 
 def not_found(request, exception):
     """Django's 404, for a path no route matches (handler404): under /api/ the JSON body of the
     API's other 404s, which a client parses, rather than the HTML page a person reads."""
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse(NOT_FOUND, status=404)
     return page_not_found(request, exception)
+
+
+@csrf_exempt  # it writes nothing: a POST there is a 404 like a GET, not a CSRF page
+def no_endpoint(request, rest=""):
+    """The last route under /api/: a path that names no endpoint is the JSON 404 whatever DEBUG
+    says (Django's debug 404 page would list every route). A read of a path that lacks only its
+    final slash is sent to it, as APPEND_SLASH did before this route matched everything."""
+    path = request.path_info
+    if request.method in ("GET", "HEAD") and not path.endswith("/"):
+        match = is_valid_path(f"{path}/", getattr(request, "urlconf", None))
+        if match and match.func is not no_endpoint:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return JsonResponse(NOT_FOUND, status=404)
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's (PAGE_SIZE a page, `?page=` from 1), but a page that is not there (0, past the
+    last, not a number, empty) is a 400 on `page`, like any value the API does not know. The
+    first page of an empty list is an empty page."""
+
+    def get_page_number(self, request, paginator):
+        # Counted here rather than by paginator.page() just after (num_pages is kept): the
+        # refusal names the last page.
+        self.last_page = max(paginator.num_pages, 1)
+        # DRF reads an empty ?page= as page 1; here it is a page number that names no page.
+        number = request.query_params.get(self.page_query_param, 1)
+        return paginator.num_pages if number in self.last_page_strings else number
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except exceptions.NotFound:
+            refusal = f"No such page: give a page number from 1 to {self.last_page}."
+            raise exceptions.ValidationError({self.page_query_param: [refusal]}) from None
+
+
+EMPTY_FILTER = "Give a value, or leave this filter out."
+
+
+def _refuse_empty(names) -> None:
+    if names:
+        raise exceptions.ValidationError({name: [EMPTY_FILTER] for name in names})
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's, for the API: an empty value for a typed filter (a choice, an id, a
+    number, a date, an instant, an identity) is a 400 on its name, like any value the API does
+    not know, not a silent "no filter". Free-text filters (q, owner, actor ...) take an empty
+    value as no filter. The pages keep their empty form fields: they use the filter sets
+    directly."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            _refuse_empty([
+                name for name, used in filterset_class.base_filters.items()
+                if request.query_params.get(name) == "" and not _free_text(used)
+            ])
+        return super().filter_queryset(request, queryset, view)
+
+
+def _free_text(used) -> bool:
+    return isinstance(used, django_filters.CharFilter) and not isinstance(used, IdentityFilter)
+
+
+class QuerySerializer(serializers.Serializer):
+    """A list's query parameters (read with valid()): an empty value is a 400 on its name, like
+    FilterBackend's, unless the field documents it (allow_blank: "blank: all")."""
+
+    def to_internal_value(self, data):
+        _refuse_empty([
+            name for name, field in self.fields.items() if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        ])
+        return super().to_internal_value(data)
+
+
+class TakesOnlyItsFields:
+    """For a serializer that reads a body: a field it does not take, unknown or read-only, is a
+    400 naming it, rather than ignored (a client that sent `status` to offboard would believe it
+    did). `elsewhere` maps a field to where it is changed instead."""
+
+    elsewhere: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            refused = {}
+            for name in data:
+                field = self.fields.get(name)
+                if name in self.elsewhere and (field is None or field.read_only):
+                    refused[name] = [self.elsewhere[name]]
+                elif field is None:
+                    refused[name] = ["This is not a field this operation takes (see /api/schema/)."]
+                elif field.read_only:
+                    refused[name] = ["This field is read-only: it cannot be set here."]
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
+
+
+class Metadata(SimpleMetadata):
+    """OPTIONS says what the endpoint is and where its operations are described, without DRF's
+    "actions", which describe a POST body with the view's read serializer (a create body with
+    the output's fields). The OpenAPI description holds each operation's own body."""
+
+    def determine_metadata(self, request, view):
+        return {
+            "name": view.get_view_name(),
+            "description": view.get_view_description(),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+            "schema": reverse("api-schema"),
+        }
 
 
 class JSONParser(parsers.JSONParser):
@@ -81,12 +225,11 @@ ERROR = {
 INVALID = {
     "type": "object",
     "description": "The reasons keyed by field name, each a list of messages (nested for a list or an object field); "
-    "`detail` holds those that concern no one field, or the reason a body could not be read at all.",
+    "`detail` holds, as one string, those that concern no one field, or the reason a body could not be read at all.",
     "additionalProperties": {},
 }
 # Any call may be refused these, whatever the operation: not signed in (401), a role or an
-# object it may not touch (403), nothing it may see there or a page past the last (404), too
-# many calls (429).
+# object it may not touch (403), nothing it may see there (404), too many calls (429).
 ANY_CALL = {
     "401": "Not signed in: no, or an invalid, expired or revoked, API token.",
     "403": "Your role may not do this.",
@@ -111,7 +254,12 @@ def document_errors(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             expected = dict(ANY_CALL)
             takes_input = "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", []))
-            if takes_input:
+            if any(p["in"] == "query" and p["name"] == "page" for p in operation.get("parameters", [])):
+                expected["400"] = (
+                    "A filter value it does not know (an empty one included, unless described as allowed), or a page "
+                    "that is not there: the reasons are keyed by the filter's name (`page` for the page)."
+                )
+            elif takes_input:
                 expected["400"] = "The input is invalid: the reasons are keyed by field name."
             if "requestBody" in operation:
                 expected["415"] = "The body is not in a media type this operation reads (application/json, mostly)."

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from nhiportal.api import no_endpoint
 from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
 from nhiportal.metrics import metrics
@@ -57,5 +58,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last under /api/: the JSON 404 for a path that names no endpoint, also with DEBUG on.
+    re_path(r"^api/(?P<rest>.*)$", no_endpoint),
     path("admin/", admin.site.urls),
 ]

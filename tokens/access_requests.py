@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import Ownership
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -161,12 +162,12 @@ def _waiting_to_decide(*, actor, access_request: AccessRequest) -> AccessRequest
     lock_identity(access_request.identity_id)
     access_request = AccessRequest.objects.select_related("identity", "service").get(pk=access_request.pk)
     if not access_request.is_pending:
-        raise ValidationError(f"This request is {access_request.get_state_display().lower()}; it no longer waits for a decision.")
+        raise StateConflict(f"This request is {access_request.get_state_display().lower()}; it no longer waits for a decision.")
     if not may_decide(actor, access_request):
         if stage_of(access_request) != seen and may_decide(actor, access_request, stage=seen):
             # Another owner vouched while this one was deciding (no one decides both stages):
             # their decision is not needed, rather than not theirs to make.
-            raise ValidationError("An owner of the identity approved it meanwhile; it now waits for the service's reviewer.")
+            raise StateConflict("An owner of the identity approved it meanwhile; it now waits for the service's reviewer.")
         raise PermissionDenied(
             "The requester decides no stage of their own request; an owner of the identity decides the first stage, "
             "and the service's owner, a reviewer or a security admin who does not own the identity decides the second."
@@ -239,7 +240,7 @@ def access_request_cancel(*, actor, access_request: AccessRequest, reason: str =
     lock_identity(access_request.identity_id)
     access_request = AccessRequest.objects.select_related("identity", "service").get(pk=access_request.pk)
     if not access_request.is_pending:
-        raise ValidationError(f"This request is {access_request.get_state_display().lower()}; there is nothing to cancel.")
+        raise StateConflict(f"This request is {access_request.get_state_display().lower()}; there is nothing to cancel.")
     if not may_cancel(actor, access_request):
         raise PermissionDenied("Only the requester or a security admin cancels a request.")
     before = access_request.state

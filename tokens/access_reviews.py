@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from inventory.models import Ownership
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record, system_actor
 from nhiportal.people.roles import is_reviewer, is_security_admin, sees_everything
 
@@ -192,9 +193,9 @@ def access_review_decide(*, actor, item, decision: str, reason: str = "") -> Acc
     if decision not in ReviewDecision.values:
         raise ValidationError({"decision": "Keep or revoke."})
     if not item.review.is_open:
-        raise ValidationError("This review is closed.")
+        raise StateConflict("This review is closed.")
     if item.decision:
-        raise ValidationError("This grant was decided already.")
+        raise StateConflict("This grant was decided already.")
     why = not_yours(actor, [item]).get(item.pk)
     if why:
         raise PermissionDenied(others_decide(actor, item, why))
@@ -247,7 +248,7 @@ def access_reviews_close_due(*, actor, today=None) -> int:
 def _close(*, actor, review) -> dict:
     review = AccessReview.objects.select_for_update().get(pk=review.pk)
     if not review.is_open:
-        raise ValidationError("This review is closed already.")
+        raise StateConflict("This review is closed already.")
     waiting = list(review.items.filter(decision="").select_related("grant"))
     revoked = 0
     if review.revoke_unreviewed:
@@ -256,7 +257,7 @@ def _close(*, actor, review) -> dict:
                 grant_revoke(actor=system_actor("access_review"), grant=item.grant, reason=f"Nobody kept it in the access review “{review.name}”.")
                 revoked += 1
             item.decision, item.decided_by_label, item.decided_at = ReviewDecision.REVOKE, "system:access_review", timezone.now()
-            item.reason = "not reviewed by the due date"
+            item.reason = "not reviewed by the due date" if timezone.localdate() > review.due else "not reviewed before the review was closed"
             item.save(update_fields=["decision", "decided_by_label", "decided_at", "reason"])
     review.closed_at, review.closed_by = timezone.now(), actor if getattr(actor, "pk", None) else None
     review.save(update_fields=["closed_at", "closed_by"])

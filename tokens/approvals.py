@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from inventory import visibility
 from inventory.models import Ownership, Status
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -65,9 +66,9 @@ def _pending_task_to_decide(*, actor, task: Task) -> Task:
     if not visibility.can(actor, visibility.APPROVE, identity):
         raise PermissionDenied("Only a reviewer or security admin who does not own the identity decides its approvals.")
     if task.approval_state != PENDING:
-        raise ValidationError("This task no longer waits for approval: it was approved, rejected or ended meanwhile.")
+        raise StateConflict("This task no longer waits for approval: it was approved, rejected or ended meanwhile.")
     if identity.status != Status.ACTIVE:
-        raise ValidationError(f"The identity is {identity.get_status_display().lower()}; only an active identity's task can be approved.")
+        raise StateConflict(f"The identity is {identity.get_status_display().lower()}; only an active identity's task can be approved.")
     return task
 
 

@@ -6,7 +6,7 @@
 - a reviewer or security admin who neither made the attestation nor owns the identity
   confirms it (an optional note) or rejects it with a reason (403 for anyone else); a
   rejection makes the identity due for attestation today; one that no longer waits (reviewed
-  already, or superseded by a later attestation) is a 400 with its state.
+  already, or superseded by a later attestation) is a 409 with its state.
 """
 
 from django.http import Http404
@@ -16,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import JSONParser, QuerySerializer, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 
 from .. import attestation_reviews, selectors
@@ -36,7 +36,7 @@ class AttestationSerializer(serializers.Serializer):
     review_reason = serializers.CharField(help_text="the reviewer's note, the reason for a rejection, or why it was superseded")
 
 
-class AttestationQuerySerializer(serializers.Serializer):
+class AttestationQuerySerializer(QuerySerializer):
     view = serializers.ChoiceField(
         choices=selectors.ATTESTATION_VIEWS, required=False, default="all",
         help_text="all: those you may see; mine: those you made; waiting: those waiting for your review, oldest first",
@@ -50,9 +50,10 @@ class AttestationQuerySerializer(serializers.Serializer):
 
 _DECISION_RESPONSES = {
     200: AttestationSerializer,
-    400: OpenApiResponse(description="The reason is missing or too long, or the attestation no longer waits (its state says why)."),
+    400: OpenApiResponse(description="The reason is missing or too long."),
     403: OpenApiResponse(description="Someone else reviews this attestation."),
     404: OpenApiResponse(description="No such attestation, or one you may not see."),
+    409: OpenApiResponse(description="The attestation no longer waits: reviewed already, or superseded (its state says why)."),
 }
 
 
@@ -83,7 +84,7 @@ class AttestationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def _review(self, service, serializer_class):
         attestation = self.get_object()
-        # One that no longer waits is left to the service function, which answers 400 with its
+        # One that no longer waits is left to the service function, which answers 409 with its
         # state; may_review is False for it and would make that a misleading 403.
         if attestation.review == AttestationReview.PENDING and not attestation_reviews.may_review(self.request.user, attestation):
             raise PermissionDenied(attestation_reviews.REVIEWERS)

@@ -3,13 +3,13 @@ security admins read (403 otherwise); security admins hand over, deactivate, rea
 sessions and set roles, never their own (403)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import JSONParser, QuerySerializer, TakesOnlyItsFields, valid
 from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove
@@ -69,29 +69,29 @@ class PersonDetailSerializer(PersonSerializer):
         return OwnedIdentitySerializer(people.owned_identities(person), many=True).data
 
 
-class PeopleQuerySerializer(serializers.Serializer):
+class PeopleQuerySerializer(QuerySerializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=100)
     role = serializers.ChoiceField(choices=ALL_ROLES, required=False)
     state = serializers.ChoiceField(choices=people.STATES, required=False, default="active")
     sign_in = serializers.ChoiceField(choices=list(people.SIGN_INS), required=False, help_text="How they sign in: sso, second_factor or password_alone.")
 
 
-class HandOverSerializer(serializers.Serializer):
+class HandOverSerializer(TakesOnlyItsFields, serializers.Serializer):
     successor = serializers.IntegerField(
         help_text="The id of the active person who takes over; with the owner or security admin role if they own identities."
     )
     reason = serializers.CharField(max_length=200)
 
 
-class PersonReasonSerializer(serializers.Serializer):
+class PersonReasonSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class OptionalPersonReasonSerializer(serializers.Serializer):
+class OptionalPersonReasonSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class RolesSerializer(serializers.Serializer):
+class RolesSerializer(TakesOnlyItsFields, serializers.Serializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ALL_ROLES), allow_empty=True)
 
 
@@ -151,7 +151,8 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         moved = ownerships_hand_over(actor=request.user, leaver=leaver, successor=successor, reason=data["reason"])
         return Response({"identities": moved["identities"], "services": moved.get("services", 0)})
 
-    @extend_schema(summary="Deactivate: their sessions end, no more sign-in; their API tokens are revoked", request=PersonReasonSerializer, responses=DeactivatedSerializer)
+    @extend_schema(summary="Deactivate: their sessions end, no more sign-in; their API tokens are revoked", request=PersonReasonSerializer,
+                   responses={200: DeactivatedSerializer, 409: OpenApiResponse(description="They are inactive already.")})
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
         person = self._to_manage()
@@ -163,7 +164,8 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         deactivated.api_tokens_revoked = revoked
         return Response(DeactivatedSerializer(deactivated).data)
 
-    @extend_schema(summary="Reactivate", request=OptionalPersonReasonSerializer, responses=PersonSerializer)
+    @extend_schema(summary="Reactivate", request=OptionalPersonReasonSerializer,
+                   responses={200: PersonSerializer, 409: OpenApiResponse(description="They are active already.")})
     @action(detail=True, methods=["post"])
     def reactivate(self, request, pk=None):
         person = self._to_manage()
@@ -171,7 +173,8 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(PersonSerializer(self.get_object()).data)
 
     @extend_schema(summary="Reset a lost second factor: they sign in with their password, then set up a new app",
-                   request=PersonReasonSerializer, responses=PersonDetailSerializer)
+                   request=PersonReasonSerializer,
+                   responses={200: PersonDetailSerializer, 409: OpenApiResponse(description="They have no second factor to reset.")})
     @action(detail=True, methods=["post"], url_path="second-factor/reset")
     def second_factor_reset(self, request, pk=None):
         person = self._to_manage()

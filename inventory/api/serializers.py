@@ -3,11 +3,13 @@ model field never leaks into a response by accident."""
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory import attestation_reviews, networks
 from nhiportal import free_text
+from nhiportal.api import QuerySerializer, TakesOnlyItsFields
 from inventory.forms import MAX_ATTESTATION_INTERVAL_DAYS
 from inventory.models import MAX_TOKEN_RATE_PER_MINUTE
 from inventory.lifecycle import allowed_actions
@@ -116,8 +118,16 @@ class IdentitySerializer(serializers.Serializer):
         }).data
 
 
-class _DescriptiveFields(serializers.Serializer):
-    """The fields an owner describes an identity with (inventory.services.EDITABLE_FIELDS)."""
+class _DescriptiveFields(TakesOnlyItsFields, serializers.Serializer):
+    """The fields an owner describes an identity with (inventory.services.EDITABLE_FIELDS).
+    What an identity shows but is not described with is named with where it changes."""
+
+    elsewhere = {
+        "status": "Read-only here: change it with POST identities/{id}/activate/, suspend/, reactivate/ or offboard/.",
+        "owners": "Read-only here: change them with PUT identities/{id}/owners/.",
+        "primary_owner": "Read-only here: change it with PUT identities/{id}/owners/.",
+        "backup_owners": "Read-only here: change them with PUT identities/{id}/owners/.",
+    }
 
     name = serializers.CharField(max_length=120)
     kind = serializers.ChoiceField(choices=Kind.choices)
@@ -158,6 +168,8 @@ class PersonField(serializers.SlugRelatedField):
 
 
 class IdentityCreateSerializer(_DescriptiveFields):
+    elsewhere = {"status": "Read-only: an identity is registered; activate it with POST identities/{id}/activate/."}
+
     primary_owner = PersonField(
         required=False, help_text="Username; you, unless you are a security admin. Someone with the owner or security admin role."
     )
@@ -167,8 +179,21 @@ class IdentityCreateSerializer(_DescriptiveFields):
 
 class IdentityUpdateSerializer(_DescriptiveFields):
     version = serializers.IntegerField(
-        help_text="The version you last read; the update is refused with 409 if the identity changed since."
+        help_text="Required, on PATCH too: the version you last read; the update is refused with 409 if the identity changed since."
     )
+
+
+class _VersionRequiredOnPatch(OpenApiSerializerExtension):
+    """A PATCH body leaves out what it does not change, but never `version` (the server refuses
+    one without it): drf-spectacular's PATCH body, all optional, says so too."""
+
+    target_class = IdentityUpdateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request" and "version" not in schema.get("required", []):
+            schema["required"] = [*schema.get("required", []), "version"]
+        return schema
 
 
 class CurrentOrActivePersonField(PersonField):
@@ -180,7 +205,7 @@ class CurrentOrActivePersonField(PersonField):
         return get_user_model().objects.filter(Q(is_active=True) | Q(pk__in=current))
 
 
-class OwnersSerializer(serializers.Serializer):
+class OwnersSerializer(TakesOnlyItsFields, serializers.Serializer):
     """Who is picked anew (made primary, or added as a backup) must have the owner or security
     admin role; those already owners in that place stay as they are. The service's rule
     (identity_owners_set), whose 400 names the field. Context: current_owner_ids."""
@@ -199,7 +224,7 @@ class OwnersOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-class LifecycleSerializer(serializers.Serializer):
+class LifecycleSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -219,7 +244,7 @@ class ConflictSerializer(serializers.Serializer):
     )
 
 
-class ClaimSerializer(serializers.Serializer):
+class ClaimSerializer(TakesOnlyItsFields, serializers.Serializer):
     """An ownership claim: what is claimed and why (the writable fields), and its decision (read-only)."""
 
     id = serializers.IntegerField(read_only=True)
@@ -236,7 +261,7 @@ class ClaimSerializer(serializers.Serializer):
     decision_reason = serializers.CharField(read_only=True)
 
 
-class ClaimQuerySerializer(serializers.Serializer):
+class ClaimQuerySerializer(QuerySerializer):
     view = serializers.ChoiceField(
         choices=CLAIM_VIEWS, required=False, default="all",
         help_text="all: those you may see; mine: those you made; waiting: those waiting for your decision, oldest first",
@@ -260,7 +285,7 @@ class OrphanSerializer(serializers.Serializer):
     claimed_by_me = serializers.BooleanField(help_text="your own claim on it waits for a reviewer")
 
 
-class CampaignSerializer(serializers.Serializer):
+class CampaignSerializer(TakesOnlyItsFields, serializers.Serializer):
     """An attestation campaign: what it asks (the writable fields) and how far it got (read-only).
 
     total and attested count all of the campaign's identities, as the campaigns page does."""
@@ -333,7 +358,7 @@ class CampaignItemSerializer(serializers.Serializer):
         return item.attestation_id is not None
 
 
-class CampaignItemQuerySerializer(serializers.Serializer):
+class CampaignItemQuerySerializer(QuerySerializer):
     state = serializers.ChoiceField(
         choices=CAMPAIGN_ITEM_STATES, required=False, default="all",
         help_text="all (default); waiting: not attested yet (missed, once closed); attested",

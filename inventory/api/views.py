@@ -23,7 +23,7 @@ Ownership claims (/api/v1/claims/), the rules of inventory/claims.py:
 - a reviewer or security admin who is not the claimant approves (the claimant becomes the
   primary owner, the former owners stay on as backups) or rejects with a reason (403 for
   anyone else, the claimant included); the claimant alone withdraws a claim (cancel, 403
-  otherwise); a claim that no longer waits is a 400 with its state, as is approving one whose
+  otherwise); a claim that no longer waits is a 409 with its state, as is approving one whose
   claimant has lost the owner role since (the reason names them).
 
 Attestation campaigns (/api/v1/campaigns/), the rules of inventory/campaigns.py:
@@ -34,7 +34,7 @@ Attestation campaigns (/api/v1/campaigns/), the rules of inventory/campaigns.py:
   items/?state=all|waiting|attested lists the identities you may see, with who attested;
 - reviewers and security admins launch (403 for anyone else, asked before anything else;
   400 keyed by field: a blank name, a due date not after today or more than a year away, a
-  scope without an active or suspended identity) and close (403 for anyone else; 400 if it
+  scope without an active or suspended identity) and close (403 for anyone else; 409 if it
   is closed already);
 - owners answer with the identity's ordinary attestation (POST identities/{id}/attest/),
   which answers every open campaign item of that identity.
@@ -44,10 +44,10 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -55,9 +55,9 @@ from inventory import campaigns, claims, selectors, services, visibility
 from inventory.filters import IdentityFilter
 from inventory.forms import SECURITY_ADMIN_FIELDS
 from inventory.imports import MAX_BYTES, ImportRefused, identities_import
-from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim
+from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim, Sensitivity
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import Conflict, JSONParser, valid
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.selectors import events_for_identity
 from nhiportal.conf import nhi_setting
@@ -100,12 +100,6 @@ class CSVParser(BaseParser):
         return {CSV_BODY: stream.read(MAX_BYTES + 1) if stream else b""}
 
 
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The identity's current state does not allow this."
-    default_code = "conflict"
-
-
 def _apply(write):
     """Run a service call; answer 409 when it refuses because of the identity's state."""
     try:
@@ -143,7 +137,14 @@ _LIFECYCLE_SCHEMA = extend_schema(request=LifecycleSerializer, responses=_WRITE_
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the identities you may see, filtered like the inventory page"),
+    list=extend_schema(
+        summary="List the identities you may see, filtered like the inventory page",
+        # The page's filter offers "Any" as an empty choice; the API takes a level or no filter.
+        parameters=[OpenApiParameter(
+            "sensitivity", int, enum=Sensitivity.values,
+            description="The sensitivity ceiling: " + ", ".join(f"{value} {label.lower()}" for value, label in Sensitivity.choices) + ".",
+        )],
+    ),
     retrieve=extend_schema(summary="One identity", responses={200: IdentitySerializer, 404: None}),
     create=extend_schema(
         summary="Register an identity (owners and security admins)",
@@ -345,10 +346,11 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 _CLAIM_DECISION_RESPONSES = {
     200: ClaimSerializer,
-    400: OpenApiResponse(description="The reason is missing or too long, the claim no longer waits (its state says why), "
-                         "or, to approve, its claimant may no longer be made an owner (the reason names them)."),
+    400: OpenApiResponse(description="The reason is missing or too long."),
     403: OpenApiResponse(description="Someone else decides or withdraws this claim."),
     404: OpenApiResponse(description="No such claim, or one you may not see."),
+    409: OpenApiResponse(description="The claim no longer waits (its state says why), or, to approve, the identity has an "
+                         "active owner again or its claimant may no longer be made an owner (the reason names them)."),
 }
 
 
@@ -398,7 +400,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
 
     def _require_decider(self, claim):
-        # A claim that no longer waits is left to the service function, which answers 400 with
+        # A claim that no longer waits is left to the service function, which answers 409 with
         # its state; may_decide is False for it and would make that a misleading 403.
         if claim.state == ClaimState.PENDING and not claims.may_decide(self.request.user, claim):
             raise PermissionDenied(claims.DECIDERS)
@@ -428,7 +430,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def cancel(self, request, pk=None):
         """Only the claimant withdraws a claim."""
         claim = self.get_object()
-        # As for deciding: one that no longer waits gets the service function's 400.
+        # As for deciding: one that no longer waits gets the service function's 409.
         if claim.state == ClaimState.PENDING and not claims.may_cancel(request.user, claim):
             raise PermissionDenied("Only the claimant withdraws a claim.")
         reason = valid(NoteSerializer, request.data)["reason"]
@@ -451,9 +453,9 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 def _campaign_action_responses(conflict: str) -> dict:
     return {
         200: CampaignDetailSerializer,
-        400: OpenApiResponse(description=conflict),
         403: OpenApiResponse(description="Your role does not run campaigns."),
         404: OpenApiResponse(description="No such campaign, or one you may not see."),
+        409: OpenApiResponse(description=conflict),
     }
 
 

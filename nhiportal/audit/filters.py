@@ -4,7 +4,9 @@ from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_filters.fields import IsoDateTimeField
 
 from nhiportal.identity_filter import IdentityFilter
@@ -17,8 +19,25 @@ def _start_of(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+ZONE_NEEDED = (
+    "Give a date, a time and a zone (Z or an offset), e.g. 2026-11-30T18:00:00Z: without a zone the moment is "
+    "ambiguous. For whole days (UTC), use date_from and date_to."
+)
+
+
 class _InstantField(IsoDateTimeField):
+    """An instant with its zone, kept in UTC. A date alone (read as its midnight) or a time
+    without a zone (read as UTC) is refused rather than guessed, as every instant the API takes
+    (nhiportal/instants.py); what is not a date and time at all gets the parent's refusal."""
+
     def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None  # a well-formed but impossible date: the parent says so
+            if parsed is not None and parsed.tzinfo is None:
+                raise ValidationError(ZONE_NEEDED, code="zone")
         return in_utc(super().to_python(value))
 
 
@@ -48,7 +67,8 @@ class AuditEventFilter(django_filters.FilterSet):
     )
     date_to = django_filters.DateFilter(method="filter_date_to", label="To", widget=forms.DateInput(attrs={"type": "date"}))
     request_id = django_filters.CharFilter(field_name="request_id", label="Request id")
-    # Instants for automation (the API, SIEM pulls): ISO 8601, `since` inclusive, `until` exclusive.
+    # Instants for automation (the API, SIEM pulls): ISO 8601 with a zone, `since` inclusive,
+    # `until` exclusive.
     since = InstantFilter(field_name="at", lookup_expr="gte", label="Since (ISO 8601)")
     until = InstantFilter(field_name="at", lookup_expr="lt", label="Until (ISO 8601)")
     # A SIEM's cursor: the events after the last id it holds, none missed and none twice. Ids

@@ -18,6 +18,14 @@ def record_use(token) -> None:
         PersonalAPIToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
+# The schemes a token is sent in: an agent's DPoP-bound access token comes as "DPoP".
+BEARER_SCHEMES = ("bearer", "dpop")
+NOT_A_PERSONAL_TOKEN = (
+    f"This API takes a person's API token ({TOKEN_PREFIX}…); agents' access tokens are for services, "
+    "and the portal's own endpoints for agents are under /oauth/."
+)
+
+
 class PersonalTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -26,8 +34,12 @@ class PersonalTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, raw = header.partition(" ")
         raw = raw.strip()
         # Auth schemes are case-insensitive (RFC 9110 section 11.1).
-        if scheme.lower() != self.keyword.lower() or not raw.startswith(TOKEN_PREFIX):
+        if scheme.lower() not in BEARER_SCHEMES or not raw:
             return None  # not ours: let other authenticators (or none) answer
+        if not raw.startswith(TOKEN_PREFIX):
+            # Credentials were sent, only not a person's: most often an agent's access token
+            # (a JWT, maybe DPoP-bound) sent to the portal instead of to a service.
+            raise exceptions.AuthenticationFailed(NOT_A_PERSONAL_TOKEN)
         token = (
             PersonalAPIToken.objects.select_related("user")
             .filter(token_hash=hash_api_token(raw))

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import audit_record
 from nhiportal.encryption import decrypt, encrypt
 
@@ -189,7 +190,7 @@ def second_factor_remove(*, person, actor, reason: str = ""):
     removed = SecondFactor.objects.filter(user=person).delete()[0]
     RecoveryCode.objects.filter(user=person).delete()
     if not removed:
-        raise ValidationError("There is no second factor to remove.")
+        raise StateConflict("There is no second factor to remove.")
     audit_record(
         actor=actor, action="person.second_factor_removed", obj=person, object_repr=person.get_username(),
         before={"method": "authenticator app"}, reason=reason.strip(),

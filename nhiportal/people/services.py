@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -215,7 +216,7 @@ def person_deactivate(*, person, actor, reason: str):
         raise ValidationError({"reason": "Say why the person is deactivated."})
     person = lock_person(person)
     if not person.is_active:
-        raise ValidationError("This person is already inactive.")
+        raise StateConflict("This person is already inactive.")
     person.is_active = False
     person.save(update_fields=["is_active"])
     revoked = PersonalAPIToken.objects.filter(user=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
@@ -252,7 +253,7 @@ def password_change(*, person, new_password: str, current_session_key: str | Non
 def person_reactivate(*, person, actor, reason: str = ""):
     person = lock_person(person)
     if person.is_active:
-        raise ValidationError("This person is already active.")
+        raise StateConflict("This person is already active.")
     person.is_active = True
     person.save(update_fields=["is_active"])
     audit_record(

@@ -293,9 +293,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # DRF's, with a page that is not there a 400 on `page`; and django-filter's backend, with an
+    # empty value for a typed filter a 400 on its name (nhiportal/api.py).
+    "DEFAULT_PAGINATION_CLASS": "nhiportal.api.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["nhiportal.api.FilterBackend"],
+    # OPTIONS names the endpoint and the OpenAPI description, which holds each operation's body.
+    "DEFAULT_METADATA_CLASS": "nhiportal.api.Metadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import JSONParser, TakesOnlyItsFields, valid
 from nhiportal.people.roles import is_security_admin
 
 from . import selectors
@@ -35,7 +35,7 @@ class MaskedURLField(serializers.URLField):
         return masked_url(super().to_representation(value))
 
 
-class EndpointSerializer(serializers.Serializer):
+class EndpointSerializer(TakesOnlyItsFields, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     url = MaskedURLField(max_length=500, help_text="Its password, if it has one, is shown as ***; send *** back to keep it.")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -63,7 +63,7 @@ class EndpointWithSecretSerializer(EndpointSerializer):
     secret = serializers.CharField(read_only=True, help_text="The whsec_ signing secret, shown this once.")
 
 
-class DeleteSerializer(serializers.Serializer):
+class DeleteSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

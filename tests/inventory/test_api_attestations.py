@@ -60,10 +60,10 @@ def test_a_rejection_without_a_reason_is_a_400_keyed_by_field(attestation, rita,
     assert attestation.review == AttestationReview.PENDING
 
 
-def test_one_that_no_longer_waits_is_a_400_with_its_state(attestation, agent, alice, rita, client_for):
+def test_one_that_no_longer_waits_is_a_409_with_its_state(attestation, agent, alice, rita, client_for):
     identity_attest(actor=alice, identity=agent)  # supersedes it
     response = api(client_for, rita)("post", f"{attestation.pk}/confirm/", {})
-    assert response.status_code == 400 and "superseded" in str(response.json())
+    assert response.status_code == 409 and "superseded" in response.json()["detail"]
 
 
 def test_the_owner_and_compliance_read_but_do_not_review(attestation, alice, carol, client_for):

@@ -120,7 +120,7 @@ def test_a_reviewer_closes_a_campaign_once(client_for, alice, rita, sam, launche
     assert AuditEvent.objects.get(action="campaign.close", object_id=str(pk)).after == {"identities": 3, "attested": 1, "missed": 2}
 
     again = api(client_for, rita)("post", f"{pk}/close/")
-    assert again.status_code == 400 and "already closed" in again.json()["detail"][0]
+    assert again.status_code == 409 and "already closed" in again.json()["detail"]
     assert AuditEvent.objects.filter(action="campaign.close").count() == 1
     # A closed campaign is answered no more: what was missed stays missed.
     identity_attest(actor=alice, identity=fleet["ledger"])

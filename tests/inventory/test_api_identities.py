@@ -92,11 +92,11 @@ def test_it_explains_an_unknown_filter_value_with_a_400(alice, client_for):
     assert "status" in response.json()
 
 
-def test_it_answers_404_for_a_page_past_the_end(alice, client_for, make_identity):
+def test_it_answers_400_on_page_for_a_page_past_the_end(alice, client_for, make_identity):
     make_identity(alice)
     api = client_for(alice)
-    assert api.get(LIST, {"page": 9}).status_code == 404
-    assert api.get(LIST, {"page": "x"}).status_code == 404
+    assert api.get(LIST, {"page": 9}).status_code == 400 and list(api.get(LIST, {"page": 9}).json()) == ["page"]
+    assert api.get(LIST, {"page": "x"}).status_code == 400
 
 
 def test_it_paginates_by_fifty(alice, client_for, make_identity):

@@ -64,7 +64,7 @@ def test_a_security_admin_hands_over_deactivates_and_sets_roles(client_for, sam,
     gone = _post(client, f"{API}{alice.pk}/deactivate/", {"reason": "Left."})
     assert gone.status_code == 200 and gone.json()["is_active"] is False
     again = _post(client, f"{API}{alice.pk}/deactivate/", {"reason": "Left."})
-    assert again.status_code == 400
+    assert again.status_code == 409 and again.json() == {"detail": "This person is already inactive."}
     back = _post(client, f"{API}{alice.pk}/reactivate/", {})
     assert back.status_code == 200 and back.json()["is_active"] is True
     roles = _post(client, f"{API}{bob.pk}/roles/", {"roles": ["owner", "compliance"]}, "put")

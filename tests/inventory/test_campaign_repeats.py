@@ -95,7 +95,7 @@ def test_the_api_launches_a_repeating_campaign_and_stops_it(client_for, rita, ca
     assert client_for(carol).post(f"/api/v1/campaigns/{pk}/stop-repeating/").status_code == 403
     stopped = client.post(f"/api/v1/campaigns/{pk}/stop-repeating/")
     assert stopped.status_code == 200 and stopped.json()["repeat_days"] is None
-    assert client.post(f"/api/v1/campaigns/{pk}/stop-repeating/").status_code == 400
+    assert client.post(f"/api/v1/campaigns/{pk}/stop-repeating/").status_code == 409
 
 
 def test_a_round_the_sweep_notices_late_starts_when_it_was_due_so_the_schedule_does_not_drift(quarterly):

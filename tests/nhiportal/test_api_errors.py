@@ -39,7 +39,7 @@ def test_a_refusal_about_no_one_field_is_under_detail_whoever_refuses(client_for
     # The serializer's refusal: neither a key, nor a SPIFFE ID, nor a federated subject.
     neither = client.post(f"{API}credentials/", json.dumps({"identity": str(identity.pk)}), content_type="application/json")
     assert neither.status_code == 400
-    assert neither.json() == {"detail": ["Send one of jwk (a public JWK), spiffe_id, or federated_issuer and subject."]}
+    assert neither.json() == {"detail": "Send one of jwk (a public JWK), spiffe_id, or federated_issuer and subject."}
     # A body that is no JSON object at all.
     listed = client.post(f"{API}credentials/", "[1, 2]", content_type="application/json")
     assert listed.status_code == 400 and list(listed.json()) == ["detail"]

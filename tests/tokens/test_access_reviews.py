@@ -143,7 +143,8 @@ def test_a_closed_round_shows_what_nobody_decided_as_missed_not_waiting(client_f
     page = client.get(f"{LIST}{review.pk}/").content.decode()
 
     assert ">Missed<" in page and ">Waiting<" not in page
-    assert "0 kept, 0 revoked, 1 not reviewed (missed), of 1." in page and "How to decide</h2>\n    \n" in page
+    assert "0 kept, 0 revoked, 1 not reviewed (missed), of 1." in page and "How to decide" not in page
+    assert "What nobody decided stays on record as missed; this round did not revoke it." in page
 
 
 def test_the_api_launches_lists_decides_and_closes(client_for, rita, alice, carol, make_agent, bob, crm, grant):
@@ -162,7 +163,7 @@ def test_the_api_launches_lists_decides_and_closes(client_for, rita, alice, caro
     assert client_for(carol).post(f"{API}{pk}/close/").status_code == 403
     closed = client.post(f"{API}{pk}/close/")
     assert closed.status_code == 200 and closed.json()["closed_at"]
-    assert client.post(f"{API}{pk}/close/").status_code == 400
+    assert client.post(f"{API}{pk}/close/").status_code == 409
     assert [r["name"] for r in client_for(carol).get(API).json()["results"]] == ["Yearly"]
     assert client_for(alice).get(API).status_code == 403
     assert client_for(alice).get(f"{API}{pk}/items/").status_code == 403
@@ -185,6 +186,7 @@ def test_the_sweep_closes_a_round_past_its_date_and_revokes_what_nobody_kept(rit
     quiet_grant.refresh_from_db()
     assert review.closed_at and review.closed_by is None and quiet_grant.revoked_at
     assert AuditEvent.objects.get(action="access_review.close").actor_label == "system:close_access_reviews"
+    assert review.items.get().reason == "not reviewed by the due date"
 
 
 def test_the_navigation_counts_the_grants_waiting_for_you(client_for, rita, bob, sam, make_agent, crm, grant):

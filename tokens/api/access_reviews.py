@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from nhiportal import free_text
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import JSONParser, TakesOnlyItsFields, valid
 from nhiportal.people.roles import sees_everything
 
 from .. import access_reviews
@@ -27,7 +27,7 @@ class AccessReviewProgressSerializer(serializers.Serializer):
     waiting = serializers.IntegerField(help_text="not decided yet")
 
 
-class AccessReviewSerializer(serializers.Serializer):
+class AccessReviewSerializer(TakesOnlyItsFields, serializers.Serializer):
     """A round as access_reviews.reviews_for() reads it: counted over the grants the reader may see."""
 
     id = serializers.IntegerField(read_only=True)
@@ -66,7 +66,7 @@ class AccessReviewItemSerializer(serializers.Serializer):
         return grant_state(item.grant)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(TakesOnlyItsFields, serializers.Serializer):
     decision = serializers.ChoiceField(choices=ReviewDecision.choices)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
@@ -116,7 +116,9 @@ class AccessReviewViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(access_reviews.items_for(request.user, self.get_object()))
         return self.get_paginated_response(AccessReviewItemSerializer(page, many=True).data)
 
-    @extend_schema(summary="Keep or revoke one grant (a reason to revoke)", request=DecisionSerializer, responses=AccessReviewItemSerializer)
+    @extend_schema(summary="Keep or revoke one grant (a reason to revoke)", request=DecisionSerializer, responses={
+        200: AccessReviewItemSerializer, 409: OpenApiResponse(description="The round is closed, or the grant was decided already."),
+    })
     @action(detail=True, methods=["post"], url_path="items/<int:item_pk>/decide")
     def decide(self, request, pk=None, item_pk=None):
         review = self.get_object()
@@ -129,7 +131,7 @@ class AccessReviewViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Close the round", request=None,
-        responses={200: AccessReviewSerializer, 400: OpenApiResponse(description="The round is closed already.")},
+        responses={200: AccessReviewSerializer, 409: OpenApiResponse(description="The round is closed already.")},
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):

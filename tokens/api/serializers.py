@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from inventory.models import Environment, Sensitivity
 from nhiportal import free_text
+from nhiportal.api import QuerySerializer, TakesOnlyItsFields
 from nhiportal.instants import ZonedInstantField
 
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
@@ -15,13 +16,13 @@ from ..models import AccessRequestState, ExposureKind, FederatedIssuer, KeyState
 from ..selectors import ACCESS_REQUEST_VIEWS, EXPOSURE_STATES
 
 
-class ScopeSerializer(serializers.Serializer):
+class ScopeSerializer(TakesOnlyItsFields, serializers.Serializer):
     name = serializers.CharField(max_length=80)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     consequential = serializers.BooleanField(required=False, default=False)
 
 
-class ServiceSerializer(serializers.Serializer):
+class ServiceSerializer(TakesOnlyItsFields, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=120)
     audience = serializers.CharField(max_length=255)
@@ -96,7 +97,7 @@ class BlastRadiusSerializer(serializers.Serializer):
     federated = FederatedWaySerializer(many=True, help_text="Its federated credentials: a copied platform token is the way in.")
 
 
-class TrustDomainSerializer(serializers.Serializer):
+class TrustDomainSerializer(TakesOnlyItsFields, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=255)
     jwks = serializers.JSONField(required=False, help_text="The JWT bundle; leave it out to take the bundle endpoint's.")
@@ -124,12 +125,12 @@ class TrustDomainDistrustedSerializer(TrustDomainSerializer, DistrustedSerialize
     pass
 
 
-class TrustDomainUpdateSerializer(serializers.Serializer):
+class TrustDomainUpdateSerializer(TakesOnlyItsFields, serializers.Serializer):
     jwks = serializers.JSONField(required=False)
     bundle_endpoint = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="Empty: replaced by hand from now on.")
 
 
-class GrantSerializer(serializers.Serializer):
+class GrantSerializer(TakesOnlyItsFields, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     identity = serializers.UUIDField(source="identity_id")
     service = serializers.IntegerField(source="service_id")
@@ -159,7 +160,7 @@ class GrantSerializer(serializers.Serializer):
     )
 
 
-class GrantQuerySerializer(serializers.Serializer):
+class GrantQuerySerializer(QuerySerializer):
     identity = serializers.UUIDField(required=False, help_text="one identity's grants")
     state = serializers.ChoiceField(
         choices=["live", "ended", "revoked"], required=False, allow_blank=True, default="",
@@ -191,7 +192,7 @@ class UnusedIdentitySerializer(serializers.Serializer):
         return not identity.has_active_owner
 
 
-class AccessRequestSerializer(serializers.Serializer):
+class AccessRequestSerializer(TakesOnlyItsFields, serializers.Serializer):
     """What is asked (the writable fields) and how far the two stages got (read-only)."""
 
     id = serializers.IntegerField(read_only=True)
@@ -220,7 +221,7 @@ class AccessRequestSerializer(serializers.Serializer):
         return stage_of(access_request)
 
 
-class AccessRequestQuerySerializer(serializers.Serializer):
+class AccessRequestQuerySerializer(QuerySerializer):
     view = serializers.ChoiceField(
         choices=ACCESS_REQUEST_VIEWS, required=False, default="all",
         help_text="all: those you may see; mine: those you asked; waiting: those waiting for your decision, oldest first",
@@ -231,7 +232,7 @@ class AccessRequestQuerySerializer(serializers.Serializer):
     )
 
 
-class DelegationSerializer(serializers.Serializer):
+class DelegationSerializer(TakesOnlyItsFields, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     principal = serializers.UUIDField(source="principal_id", help_text="the identity that lends its authority")
     delegate = serializers.UUIDField(source="delegate_id", help_text="the identity that may act for it")
@@ -274,7 +275,7 @@ class ExposureSerializer(serializers.Serializer):
         return int(exposure.dwell.total_seconds())
 
 
-class TokenExposureSerializer(serializers.Serializer):
+class TokenExposureSerializer(TakesOnlyItsFields, serializers.Serializer):
     token = serializers.CharField(
         write_only=True,
         help_text="the leaked access token, platform token (a federated credential's) or personal API token (nhip_...): checked, revoked or shut out, never stored",
@@ -289,16 +290,16 @@ class TokenExposureSerializer(serializers.Serializer):
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class GrantReduceSerializer(serializers.Serializer):
+class GrantReduceSerializer(TakesOnlyItsFields, serializers.Serializer):
     scopes = serializers.ListField(child=serializers.CharField(max_length=80), help_text="The scopes to take off the grant; all of them revokes it.")
     reason = serializers.CharField(max_length=200)
 
 
-class OptionalReasonSerializer(serializers.Serializer):
+class OptionalReasonSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -326,11 +327,11 @@ class CredentialSerializer(serializers.Serializer):
     )
 
 
-class CredentialQuerySerializer(serializers.Serializer):
+class CredentialQuerySerializer(QuerySerializer):
     identity = serializers.UUIDField(required=False, help_text="one identity's credentials")
 
 
-class CredentialCreateSerializer(serializers.Serializer):
+class CredentialCreateSerializer(TakesOnlyItsFields, serializers.Serializer):
     """A public JWK, a SPIFFE ID, or a federated issuer's subject."""
 
     identity = serializers.UUIDField()
@@ -360,7 +361,7 @@ class CredentialCreateSerializer(serializers.Serializer):
         return data
 
 
-class FederatedIssuerUpdateSerializer(serializers.Serializer):
+class FederatedIssuerUpdateSerializer(TakesOnlyItsFields, serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False)
     audience = serializers.CharField(
         max_length=255, required=False, allow_blank=True,
@@ -424,23 +425,23 @@ class TaskSerializer(serializers.Serializer):
     tokens = TokenSerializer(many=True)
 
 
-class TaskQuerySerializer(serializers.Serializer):
+class TaskQuerySerializer(QuerySerializer):
     identity = serializers.UUIDField(required=False, help_text="one identity's tasks")
-    open = serializers.BooleanField(required=False, default=False, help_text="true: only the tasks not ended yet")
+    open = serializers.BooleanField(required=False, help_text="true: only the tasks not ended yet; false: only the ended ones; left out: both")
     approval = serializers.ChoiceField(
         choices=["pending"], required=False, allow_blank=True, default="",
         help_text="pending: only the tasks waiting for a person's approval",
     )
 
 
-class ExposureQuerySerializer(serializers.Serializer):
+class ExposureQuerySerializer(QuerySerializer):
     state = serializers.ChoiceField(
         choices=EXPOSURE_STATES, required=False, allow_blank=True, default="",
         help_text="open (neither confirmed nor dismissed), confirmed or dismissed; blank: all",
     )
 
 
-class ApprovalSerializer(serializers.Serializer):
+class ApprovalSerializer(TakesOnlyItsFields, serializers.Serializer):
     minutes = serializers.IntegerField(min_value=1, help_text="the approval window; the task's tokens expire with it")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -456,7 +457,7 @@ class SigningKeySerializer(serializers.Serializer):
     retired_at = serializers.DateTimeField(allow_null=True)
 
 
-class EmergencyRevokeSerializer(serializers.Serializer):
+class EmergencyRevokeSerializer(TakesOnlyItsFields, serializers.Serializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=200)
 
@@ -465,7 +466,7 @@ class RevokedSerializer(serializers.Serializer):
     tokens_revoked = serializers.IntegerField()
 
 
-class RotateSerializer(serializers.Serializer):
+class RotateSerializer(TakesOnlyItsFields, serializers.Serializer):
     alg = serializers.ChoiceField(choices=SIGNING_ALGORITHMS, required=False)
 
 
@@ -481,7 +482,7 @@ class SourceNetworkSerializer(serializers.Serializer):
     )
 
 
-class NetworkRecogniseSerializer(serializers.Serializer):
+class NetworkRecogniseSerializer(TakesOnlyItsFields, serializers.Serializer):
     identity = serializers.UUIDField()
     address = serializers.CharField(max_length=64, help_text="An address the agent asks from; its /24 or /64 becomes one of its networks.")
 

@@ -19,7 +19,8 @@
   owner asks), then the service's owner, a reviewer or a security admin who neither asked nor
   owns the identity decides the second, whose approval makes the grant; the requester decides
   neither (403); the requester or a security admin cancels one that still waits (403 otherwise).
-Refusals from the service functions are 400 with the reason keyed by field.
+Refusals from the service functions are 400 with the reason keyed by field; a state that refuses
+the action (decided already, dismissed, no longer waiting, ended) is a 409 with the reason.
 """
 
 import uuid
@@ -37,13 +38,15 @@ from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from inventory import visibility
+from inventory.models import Ownership
 from inventory.selectors import identity_get
 from nhiportal.api import JSONParser, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
-from nhiportal.people.roles import is_security_admin
+from nhiportal.people.roles import is_reviewer, is_security_admin
 
 from .. import selectors, services
 from ..access_requests import (
+    OWNER_STAGE,
     access_request_approve,
     access_request_cancel,
     access_request_create,
@@ -51,6 +54,7 @@ from ..access_requests import (
     may_cancel,
     may_decide,
     may_request,
+    stage_of,
 )
 from ..activity import daily_activity
 from ..blast_radius import blast_radius
@@ -110,6 +114,28 @@ def _changeable_identity(request, pk):
     if not visibility.can(request.user, visibility.CHANGE, identity):
         raise PermissionDenied("Your role can read this identity but not change it.")
     return identity
+
+
+# The 409s of operations a state can refuse (the body is `Error`: nhiportal/api.py).
+_TASK_DECIDED = OpenApiResponse(description="The task no longer waits for a person (approved, rejected or ended meanwhile), or its identity is not active.")
+_EXPOSURE_CLOSED = OpenApiResponse(description="The exposure was confirmed or dismissed already.")
+_REQUEST_DECIDED = OpenApiResponse(
+    description="The request no longer waits (its state says why), or another owner approved its first stage meanwhile."
+)
+
+
+def _why_not_decider(user, access_request) -> str:
+    """Why this person decides no stage of a waiting request, in their case (may_decide's rules)."""
+    if user.pk == access_request.requested_by_id:
+        return "The requester decides no stage of their own request: another owner of the identity, then the service's reviewer, do."
+    if stage_of(access_request) == OWNER_STAGE:
+        return "This request waits for an owner of the identity to vouch for it (its first stage); you are not one of its owners."
+    if Ownership.objects.filter(identity_id=access_request.identity_id, person=user).exists():
+        return ("You own the identity: its owners decide the first stage only. The service's owner, a reviewer or a security admin "
+                "who does not own the identity decides this one.")
+    if not (is_reviewer(user) or is_security_admin(user)):
+        return "Your role decides no access request here: the service's owner, a reviewer or a security admin decides this stage."
+    return "The service's owner, a reviewer or a security admin who does not own the identity decides this stage."
 
 
 @extend_schema(tags=["services"])
@@ -182,7 +208,8 @@ def keys_holder_schema(serializer, distrusted):
             409: OpenApiResponse(description="Its keys are pasted by hand: there is no endpoint to fetch them from."),
             502: OpenApiResponse(description="The endpoint failed (`detail` says how, beside the holder's fields); the keys held stay in use."),
         }),
-        distrust=extend_schema(responses=distrusted),
+        distrust=extend_schema(responses={200: distrusted, 409: OpenApiResponse(description="It is not trusted already.")}),
+        trust=extend_schema(responses={200: serializer, 409: OpenApiResponse(description="It is trusted already.")}),
     )
 
 
@@ -255,7 +282,9 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         page = with_uses(self.paginate_queryset(selectors.unused_grant_list(user=request.user).select_related("granted_by")))
         return self.get_paginated_response(UnusedGrantSerializer(page, many=True).data)
 
-    @extend_schema(request=GrantReduceSerializer, responses=GrantSerializer)
+    @extend_schema(request=GrantReduceSerializer, responses={
+        200: GrantSerializer, 409: OpenApiResponse(description="The grant has ended (revoked or run out): it holds nothing to take away."),
+    })
     @action(detail=True, methods=["post"])
     def reduce(self, request, pk=None):
         """Take scopes off a live grant (its identity's owners and security admins); tokens that carry them are revoked."""
@@ -332,8 +361,9 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         tasks = Task.objects.filter(identity__in=selectors.visible_identities(self.request.user))
         if query.get("identity"):
             tasks = tasks.filter(identity_id=query["identity"])
-        if query.get("open"):
-            tasks = tasks.filter(ended_at__isnull=True)
+        # Whenever sent (a query's boolean left out reads as false): true, not ended yet; false, ended.
+        if "open" in query and "open" in self.request.query_params:
+            tasks = tasks.filter(ended_at__isnull=query["open"])
         if query.get("approval") == "pending":
             tasks = selectors.waiting_for_approval(tasks)
         tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
@@ -356,7 +386,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         task_end(task=task, actor=request.user, reason=reason)
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
-    @extend_schema(request=ApprovalSerializer, responses=TaskSerializer)
+    @extend_schema(request=ApprovalSerializer, responses={200: TaskSerializer, 409: _TASK_DECIDED})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve a task waiting for a person, for `minutes`."""
@@ -365,7 +395,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         task_approve(actor=request.user, task=task, minutes=data["minutes"], reason=data["reason"])
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
-    @extend_schema(request=ReasonSerializer, responses=TaskSerializer)
+    @extend_schema(request=ReasonSerializer, responses={200: TaskSerializer, 409: _TASK_DECIDED})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Refuse a task waiting for a person: it ends."""
@@ -411,11 +441,11 @@ class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        identity = params.get("identity") or None
+        identity = params.get("identity")
         if identity is not None:
             try:
                 identity = uuid.UUID(identity)
-            except ValueError:
+            except ValueError:  # an empty one too: it names no identity
                 raise ValidationError({"identity": ["Give an identity's id (a UUID)."]}) from None
         new = params.get("new", "false")
         if new not in ("true", "1", "false", "0"):
@@ -456,7 +486,7 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         exposure = exposure_report_token(actor=request.user, **data)
         return Response(TokenExposureSerializer(exposure).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReasonSerializer, responses=ExposureSerializer)
+    @extend_schema(request=ReasonSerializer, responses={200: ExposureSerializer, 409: _EXPOSURE_CLOSED})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         """Confirm the exposure is real: its identity is suspended, revoking what it still holds."""
@@ -464,7 +494,7 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         exposure_confirm(actor=request.user, exposure=exposure, reason=valid(ReasonSerializer, request.data)["reason"])
         return Response(ExposureSerializer(self.get_queryset().get(pk=exposure.pk)).data)
 
-    @extend_schema(request=ReasonSerializer, responses=ExposureSerializer)
+    @extend_schema(request=ReasonSerializer, responses={200: ExposureSerializer, 409: _EXPOSURE_CLOSED})
     @action(detail=True, methods=["post"])
     def dismiss(self, request, pk=None):
         """Close the report without suspending (a false alarm, or handled already); what it revoked stays revoked."""
@@ -513,15 +543,12 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return Response(AccessRequestSerializer(access_request).data, status=status.HTTP_201_CREATED)
 
     def _require_decider(self, access_request):
-        # A request that no longer waits is left to the service function, which answers 400 with
+        # A request that no longer waits is left to the service function, which answers 409 with
         # its state; may_decide is False for it and would make that a misleading 403.
         if access_request.is_pending and not may_decide(self.request.user, access_request):
-            raise PermissionDenied(
-                "The requester decides no stage of their own request; an owner of the identity decides the first stage, "
-                "and the service's owner, a reviewer or a security admin who does not own the identity decides the second."
-            )
+            raise PermissionDenied(_why_not_decider(self.request.user, access_request))
 
-    @extend_schema(request=NoteSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=NoteSerializer, responses={200: AccessRequestSerializer, 409: _REQUEST_DECIDED})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve the stage it waits at: the owner stage hands it to the service's reviewer; the service stage makes the grant."""
@@ -531,7 +558,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         access_request_approve(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
-    @extend_schema(request=RefusalSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=RefusalSerializer, responses={200: AccessRequestSerializer, 409: _REQUEST_DECIDED})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Refuse it at the stage it waits at, with the reason the requester will read."""
@@ -541,12 +568,12 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         access_request_reject(actor=request.user, access_request=access_request, reason=reason)
         return Response(AccessRequestSerializer(self.get_object()).data)
 
-    @extend_schema(request=NoteSerializer, responses=AccessRequestSerializer)
+    @extend_schema(request=NoteSerializer, responses={200: AccessRequestSerializer, 409: _REQUEST_DECIDED})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Withdraw a request that still waits (its requester or a security admin)."""
         access_request = self.get_object()
-        # As for deciding: one that no longer waits gets the service function's 400.
+        # As for deciding: one that no longer waits gets the service function's 409.
         if access_request.is_pending and not may_cancel(request.user, access_request):
             raise PermissionDenied("Only the requester or a security admin cancels a request.")
         reason = valid(NoteSerializer, request.data)["reason"]
@@ -559,11 +586,13 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SigningKeySerializer
     lookup_field = "kid"
     parser_classes = [JSONParser]
-    pagination_class = None
     queryset = SigningKey.objects.none()  # for the schema; list() reads the keys in display order
 
     def list(self, request):
-        return Response(SigningKeySerializer(selectors.signing_keys(), many=True).data)
+        """The portal's signing keys, paged like every list (the JWKS, /oauth/jwks.json, is the
+        unpaged, standard list of the published ones)."""
+        page = self.paginate_queryset(selectors.signing_keys())
+        return self.get_paginated_response(SigningKeySerializer(page, many=True).data)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

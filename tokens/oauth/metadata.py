@@ -1,11 +1,11 @@
 """Discovery: the authorization server metadata (RFC 8414) and the JWKS."""
 
+import functools
 from functools import lru_cache
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.views.decorators.http import require_safe
 
 from nhiportal.conf import nhi_setting
 
@@ -13,6 +13,7 @@ from ..dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS
 from ..keys import published_jwks
 from ..models import ServiceScope
 from ..public_keys import ALGORITHMS
+from .errors import INVALID_REQUEST, OAuthError, error_response
 from .params import AGENT_TASK
 
 # Every algorithm some key may be registered for; each key is used with exactly one of them
@@ -42,12 +43,27 @@ def _audiences(issuer: str, endpoint: str, script_prefix: str, urlconf) -> tuple
     return tuple(dict.fromkeys([endpoint_url(endpoint), endpoint_url("oauth:token"), issuer]))
 
 
-def _cached(response, max_age: int):
+def cached(response, max_age: int):
     response["Cache-Control"] = f"public, max-age={max_age}"
     return response
 
 
-@require_safe  # GET and HEAD (RFC 9110 section 9.1)
+def get_only(view):
+    """Like Django's require_safe (GET and HEAD, RFC 9110 section 9.1; 405 otherwise), with an
+    RFC 6749 error body, as the POST endpoints answer theirs (endpoint.post_only), rather than an
+    empty text/html one an OAuth client cannot read."""
+
+    @functools.wraps(view)
+    def safe(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            error = OAuthError(INVALID_REQUEST, "This endpoint takes GET (or HEAD) only.", status=405, headers={"Allow": "GET, HEAD"})
+            return error_response(error)
+        return view(request, *args, **kwargs)
+
+    return safe
+
+
+@get_only
 def authorization_server_metadata(request):
     auth = {"methods": ["private_key_jwt"], "algs": CLIENT_ASSERTION_ALGORITHMS}
     metadata = {
@@ -77,9 +93,9 @@ def authorization_server_metadata(request):
         # draft-ietf-oauth-status-list: each token's `status` claim names its list; this lists them all.
         "status_list_aggregation_endpoint": endpoint_url("oauth:status-lists"),
     }
-    return _cached(JsonResponse(metadata), METADATA_MAX_AGE)
+    return cached(JsonResponse(metadata), METADATA_MAX_AGE)
 
 
-@require_safe
+@get_only
 def jwks(request):
-    return _cached(JsonResponse(published_jwks()), JWKS_MAX_AGE)
+    return cached(JsonResponse(published_jwks()), JWKS_MAX_AGE)

@@ -4,28 +4,29 @@ says only which numbered tokens were revoked, never whose they are."""
 from django.db.models import Max, Min
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
 
 from nhiportal.conf import nhi_setting
 
 from .. import status_list
 from ..models import IssuedToken
+from .metadata import cached, get_only
 
 
-@require_safe  # GET and HEAD (RFC 9110 section 9.1)
+@get_only
 def status_list_token(request, number: int):
     if not status_list.exists(number):
         return JsonResponse({"error": "not_found", "error_description": "No token was issued in this status list."}, status=404)
     response = HttpResponse(status_list.status_list_token(number), content_type=status_list.CONTENT_TYPE)
     # Caches in between (and the verifier) may keep it as long as the list itself says.
-    response["Cache-Control"] = f"public, max-age={nhi_setting('STATUS_LIST_TTL')}"
-    return response
+    return cached(response, nhi_setting("STATUS_LIST_TTL"))
 
 
-@require_safe
+@get_only
 def status_list_aggregation(request):
     """Every list naming a token that has not expired (the draft's Status List Aggregation),
-    so a verifier can fetch them ahead of the first token it meets."""
+    so a verifier can fetch them ahead of the first token it meets. Cached as long as the lists
+    themselves: a new list (a millionth token) is met by verifiers through its token's `status`
+    claim anyway, and this answer changes no more often than that."""
     span = IssuedToken.objects.filter(expires_at__gt=timezone.now()).aggregate(first=Min("pk"), last=Max("pk"))
     numbers = range(span["first"] // status_list.LIST_SIZE, span["last"] // status_list.LIST_SIZE + 1) if span["first"] is not None else ()
-    return JsonResponse({"status_lists": [status_list.list_uri(n) for n in numbers]})
+    return cached(JsonResponse({"status_lists": [status_list.list_uri(n) for n in numbers]}), nhi_setting("STATUS_LIST_TTL"))
