@@ -1,5 +1,7 @@
 """Inventory pages at scale: list (first page, filtered, searched), identity page, unused
-identities and the workload credentials list; and the compliance page, which computes every control's evidence over the whole inventory.
+identities and the workload credentials list; the forms that choose an identity (grant, request
+access) and their picker's search; and the compliance page, which computes every control's
+evidence over the whole inventory.
 
 Target (issue #2): with 50,000 identities each answers in under 150 ms median on this machine.
 Requests go over HTTP to gunicorn, logged in as a security admin (sees all rows: the worst case)
@@ -59,7 +61,13 @@ def run(base: str, *, rounds: int = 40) -> dict:
             "identity page": f"/identities/{ids[0]}/",
             "unused identities, first page": "/identities/unused/",
             "workload credentials, first page": "/credentials/",
+            # Forms that choose an identity send a picker, not every identity as an option.
+            "request access form": "/access-requests/new/",
+            "identity picker search (q=invoice)": "/identities/search/?purpose=requestable&q=invoice",
         }
+        if username == "sam":  # security admins grant
+            pages["new grant form"] = "/grants/new/"
+            pages["identity picker search for a grant (q=invoice)"] = "/identities/search/?purpose=grantable&q=invoice"
         for label, path in pages.items():
             results[f"{username} · {label}"] = timed(session, base + path, rounds)
     # No stated target: reported so a slow evidence query shows up here first.

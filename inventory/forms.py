@@ -10,11 +10,12 @@ from django.utils.html import format_html
 from nhiportal import free_text
 from nhiportal.conf import nhi_setting
 from nhiportal.identity_filter import name_key
-from nhiportal.ids import IdsOnly
+from nhiportal.ids import IdsOnly, UuidsOnly
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import bulk_action_form
 
 from . import networks
+from .bulk import NOT_YOURS, batch_limit
 from .models import MAX_TOKEN_RATE_PER_MINUTE, NAME_TAKEN, AIIdentity, Environment, Kind, OwnerRole
 from .owner_roles import ask_a_security_admin, cannot_own, may_own, refusals
 from .people_picker import PeopleChoiceField, PersonChoiceField, owner_picker, owners_picker
@@ -322,3 +323,67 @@ class CampaignForm(forms.Form):
 AttestationsConfirmForm = bulk_action_form(
     "attestation", IdsOnly, noun="attestation", plural="attestations", verb="confirm", reason_required=False,
 )
+
+
+class IdentityBatchField(UuidsOnly, forms.ModelMultipleChoiceField):
+    """The identities ticked on the list, carried through its confirmation page as hidden inputs.
+    At most a batch (inventory/bulk.batch_limit), counted before the database is asked about them."""
+
+    widget = forms.MultipleHiddenInput
+
+    def clean(self, value):
+        if value and len(set(value)) > batch_limit():
+            raise ValidationError(
+                f"Choose at most {batch_limit()} identities at once (a page of the list). Nothing was done.", code="too_many",
+            )
+        return super().clean(value)
+
+
+class IdentityBatchForm(forms.Form):
+    """Which identities a bulk action takes. `choices`: every identity the person may change
+    (the one gate); an id outside it is refused in words that say nothing about that identity."""
+
+    identity = IdentityBatchField(
+        queryset=None,
+        error_messages={"required": "Tick at least one identity.", "invalid_choice": NOT_YOURS, "invalid_pk_value": NOT_YOURS},
+    )
+    # The list's filters, so the person is brought back to the list they acted from.
+    back = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["identity"].queryset = choices
+
+
+class BulkSuspendForm(IdentityBatchForm):
+    reason = forms.CharField(
+        max_length=1000, label="Reason", help_text="Recorded in each identity's audit log and shown to its owners.",
+    )
+
+
+class BulkReactivateForm(IdentityBatchForm):
+    reason = forms.CharField(required=False, max_length=1000, label="Note", help_text="Optional; recorded in each identity's audit log.")
+
+
+KEEP_PREVIOUS = "backup"
+
+
+class BulkOwnersForm(IdentityBatchForm):
+    primary_owner = PersonChoiceField(
+        queryset=None, widget=owner_picker(), label="New primary owner",
+        help_text=f"Accountable for each identity from now on. {OWNERS_MAY_BE}",
+    )
+    previous_primary = forms.ChoiceField(
+        label="The previous primary owner",
+        choices=[("remove", "Remove them: they no longer answer for these identities"), (KEEP_PREVIOUS, "Keep them as a backup owner")],
+        initial="remove", widget=forms.RadioSelect,
+        help_text="Backup owners stay as they are. Someone removed loses access at once.",
+    )
+    reason = forms.CharField(required=False, max_length=1000, label="Reason", help_text="Optional, e.g. “Alex moved to the data team”; recorded in each identity's audit log.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["primary_owner"].queryset = people_who_can_own()
+
+    def clean_primary_owner(self):
+        return _may_own(self.cleaned_data["primary_owner"])

@@ -7,6 +7,7 @@ posts what a select would), and static/js/people_picker.js asks `people_search` 
 matches as the user types. The field's queryset still decides who may be chosen: the
 server validates every posted key against it, as it did for the select. A picker of owners
 asks `owner_search` instead, which offers only people who may own (inventory/owner_roles.py).
+Identities are chosen the same way (inventory/identity_picker.py, a subclass).
 """
 
 from django import forms
@@ -27,6 +28,12 @@ class PeoplePicker(forms.Widget):
     """Chips for the chosen people and a search box; `multiple` for more than one person;
     `search`: the URL name of the directory it asks (everyone active, or those who may own)."""
 
+    # What the script shows of each result under its label, and says below the results.
+    detail = "email"
+    more_note = "More people match: type more of the name."
+    none_note = "No one else matches."
+    parse = staticmethod(as_id)
+
     def __init__(self, attrs=None, *, multiple: bool = False, search: str = "inventory:people-search"):
         super().__init__(attrs)
         self.multiple = multiple
@@ -44,13 +51,24 @@ class PeoplePicker(forms.Widget):
 
     def _chosen(self, value) -> list:
         values = value if isinstance(value, (list, tuple)) else [value]
-        keys = [str(as_id(v)) for v in values if as_id(v) is not None]
+        keys = [str(self.parse(v)) for v in values if self.parse(v) is not None]
         queryset = getattr(self.choices, "queryset", None)
         if not keys or queryset is None:
             return []
         people = {str(p.pk): p for p in queryset.filter(pk__in=keys)}
         label = self.choices.field.label_from_instance
         return [(key, label(people[key])) for key in dict.fromkeys(keys) if key in people]
+
+    def search_url(self) -> str:
+        return reverse(self.search)
+
+    def placeholder(self) -> str:
+        return "Add a person: name, username or email" if self.multiple else "Type a name, username or email"
+
+    def search_box(self, name, value, chosen) -> tuple[str, str]:
+        """The search box's own attributes, and what a page without script says: people's
+        boxes post nothing (the chips do), so choosing people needs the script."""
+        return "", mark_safe('<noscript><p class="help">Choosing people here needs JavaScript.</p></noscript>')
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
@@ -75,23 +93,30 @@ class PeoplePicker(forms.Widget):
             return format_html('<div class="picker is-disabled"><ul class="picker-chips">{}</ul></div>', chips)
         input_id = attrs.get("id", f"id_{name}")
         described = format_html(' aria-describedby="{}"', attrs["aria-describedby"]) if attrs.get("aria-describedby") else ""
+        box, after = self.search_box(name, value, chosen)
         return format_html(
-            '<div class="picker" data-people-picker data-name="{name}" data-search-url="{url}"{multiple}>'
+            '<div class="picker" data-picker data-name="{name}" data-search-url="{url}" data-detail="{detail}" '
+            'data-more-note="{more}" data-none-note="{none}"{multiple}>'
             '<ul class="picker-chips" aria-label="Chosen">{chips}</ul>'
-            '<input type="text" id="{id}" class="picker-input" autocomplete="off" spellcheck="false" '
+            '<input type="text" id="{id}"{box} class="picker-input" autocomplete="off" spellcheck="false" '
             'placeholder="{placeholder}" role="combobox" aria-autocomplete="list" aria-expanded="false" '
             'aria-controls="{id}-results"{invalid}{described}>'
             '<ul class="picker-results" id="{id}-results" role="listbox" hidden></ul>'
-            "<noscript><p class=\"help\">Choosing people here needs JavaScript.</p></noscript>"
+            "{after}"
             "</div>",
             name=name,
-            url=reverse(self.search),
+            url=self.search_url(),
+            detail=self.detail,
+            more=self.more_note,
+            none=self.none_note,
             multiple=mark_safe(" data-multiple") if self.multiple else "",
             chips=chips,
             id=input_id,
-            placeholder="Add a person: name, username or email" if self.multiple else "Type a name, username or email",
+            box=box,
+            placeholder=self.placeholder(),
             invalid=mark_safe(' aria-invalid="true"') if attrs.get("aria-invalid") else "",
             described=described,
+            after=after,
         )
 
 

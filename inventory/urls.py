@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import attestation_views, campaign_views, claim_views, import_views, people_views, views
+from . import attestation_views, bulk, campaign_views, claim_views, import_views, people_views, views
 from .lifecycle import ACTIVATE, REACTIVATE, SUSPEND
 
 app_name = "inventory"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("identities/", views.identity_list, name="identity-list"),
+    path("identities/search/", views.identity_search, name="identity-search"),
     path("people/", people_views.people_search, name="people-search"),
     path("people/owners/", views.owner_search, name="owner-search"),
     path("users/", people_views.person_list, name="person-list"),
@@ -31,6 +32,9 @@ urlpatterns = [
     path("claims/<int:pk>/", claim_views.claim_detail, name="claim-detail"),
     path("identities/<uuid:pk>/claim/", claim_views.claim_create, name="claim-create"),
     path("identities/export.csv", views.identity_export, name="identity-export"),
+    path("identities/bulk/suspend/", views.identity_bulk, {"action": SUSPEND}, name="identity-bulk-suspend"),
+    path("identities/bulk/reactivate/", views.identity_bulk, {"action": REACTIVATE}, name="identity-bulk-reactivate"),
+    path("identities/bulk/owners/", views.identity_bulk, {"action": bulk.OWNERS}, name="identity-bulk-owners"),
     path("identities/new/", views.identity_register, name="identity-register"),
     path("identities/import/", import_views.identity_import, name="identity-import"),
     path("identities/import/template.csv", import_views.identity_import_template, name="identity-import-template"),

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -22,11 +23,15 @@ from nhiportal.service_forms import apply_service_errors, submit
 from nhiportal.sweep.selectors import stalled_steps
 from nhiportal.sweep.steps import STEPS
 
-from . import attestation_reviews, owner_roles, selectors, services, token_selectors, visibility
+from . import attestation_reviews, bulk, identity_picker, owner_roles, selectors, services, token_selectors, visibility
 from .charts import Bar, bar_chart
 from .filters import IdentityFilter
 from .forms import (
+    KEEP_PREVIOUS,
     AttestForm,
+    BulkOwnersForm,
+    BulkReactivateForm,
+    BulkSuspendForm,
     EditForm,
     OffboardForm,
     OwnersForm,
@@ -184,6 +189,20 @@ def owner_search(request):
     return JsonResponse({"results": results, "more": more})
 
 
+@never_cache
+@login_required
+@require_GET
+def identity_search(request):
+    """The identity pickers' search: identities matching ?q= by name or client_id, among those
+    the form of ?purpose= offers this person (inventory/identity_picker.py):
+    {results: [{id, label, client_id}], more}."""
+    among = identity_picker.identities_for(request.user, request.GET.get("purpose", ""))
+    if among is None:
+        return JsonResponse({"error": f"purpose must be one of: {identity_picker.GRANTABLE}, {identity_picker.REQUESTABLE}."}, status=400)
+    found, more = identity_picker.identities_matching(request.GET.get("q", "")[: identity_picker.MAX_QUERY_LENGTH], among)
+    return JsonResponse({"results": [identity_picker.search_result(i) for i in found], "more": more})
+
+
 def _filtered_identities(request) -> IdentityFilter:
     return IdentityFilter(request.GET, queryset=selectors.identity_list(user=request.user))
 
@@ -227,12 +246,118 @@ def identity_list(request):
     page_obj = _page(
         Paginator(identities.qs.values_list("pk", flat=True), settings.NHI["PAGE_SIZE"]), request.GET.get("page")
     )
+    rows = _with_change_rights(request.user, selectors.identity_rows(list(page_obj.object_list)))
     context.update(
         page_obj=page_obj,
-        identities=selectors.identity_rows(list(page_obj.object_list)),
+        identities=rows,
         columns=_columns(identities.form.cleaned_data.get("sort") or ""),
+        # Bulk actions only for someone who may change a row shown: reviewers and compliance read.
+        bulk=any(i.may_change for i in rows),
     )
     return render(request, "inventory/identity_list.html", context)
+
+
+def _with_change_rights(user, identities: list) -> list:
+    """Set identity.may_change (the gate's CHANGE: an owner, a security admin) on a page's rows,
+    with one query, so each row offers its box or not."""
+    ids = [i.pk for i in identities]
+    changeable = set(visibility.restrict(AIIdentity.objects.filter(pk__in=ids), user, visibility.CHANGE).values_list("pk", flat=True))
+    for identity in identities:
+        identity.may_change = identity.pk in changeable
+    return identities
+
+
+BULK_FORMS = {bulk.SUSPEND: BulkSuspendForm, bulk.REACTIVATE: BulkReactivateForm, bulk.OWNERS: BulkOwnersForm}
+BULK_TITLES = {bulk.SUSPEND: "Suspend", bulk.REACTIVATE: "Reactivate", bulk.OWNERS: "Change the primary owner of"}
+
+
+def _list_url(back: str) -> str:
+    """The identity list with the filters and sort the person acted from; not its page number,
+    as the rows acted on may have left that page (or the page itself gone)."""
+    query = QueryDict(back, mutable=True)
+    query.pop("page", None)
+    url = reverse("inventory:identity-list")
+    return f"{url}?{query.urlencode()}" if query else url
+
+
+def _identities(n: int) -> str:
+    return f"{n} identit{pluralize(n, 'y,ies')}"
+
+
+def _bulk_perform(request, action: str, data: dict) -> str:
+    """Do the batch (inventory/bulk.py) and say what was done."""
+    identities = list(data["identity"])
+    if action == bulk.SUSPEND:
+        done = bulk.identities_suspend(actor=request.user, identities=identities, reason=data["reason"])
+        said = (
+            f"Suspended {_identities(done['suspended'])}: {done['tokens']} live token{pluralize(done['tokens'])} revoked, "
+            f"{done['tasks']} open task{pluralize(done['tasks'])} ended."
+        )
+        return said + (" Only a security admin reactivates them." if is_security_admin(request.user) else "")
+    if action == bulk.REACTIVATE:
+        done = bulk.identities_reactivate(actor=request.user, identities=identities, reason=data["reason"])
+        return f"Reactivated {_identities(done['reactivated'])}."
+    person = data["primary_owner"]
+    done = bulk.identities_owners_set(
+        actor=request.user, identities=identities, primary_owner=person,
+        keep_previous=data["previous_primary"] == KEEP_PREVIOUS, reason=data["reason"],
+    )
+    said = f"{person_label(person)} is now the primary owner of {_identities(done['changed'])}"
+    if done["unchanged"]:
+        said += f"; {done['unchanged']} already had them, and {pluralize(done['unchanged'], 'is,are')} left as {pluralize(done['unchanged'], 'it was,they were')}"
+    return said + "."
+
+
+@require_POST
+@login_required
+def identity_bulk(request, action):
+    """The identity list's bulk actions, in two steps on one URL. The list posts the identities
+    ticked; this page lists them with what will happen to each and asks why; its button posts
+    them again with `confirmed`, and the batch is done, all or nothing, back on the list."""
+    form_class = BULK_FORMS[action]
+    choices = visibility.restrict(AIIdentity.objects.all(), request.user, visibility.CHANGE)
+    form = form_class(request.POST, choices=choices)
+    confirmed = request.POST.get("confirmed") == "yes"
+    form.is_valid()
+    back = form.cleaned_data.get("back", "")
+    if "identity" in form.errors:
+        if form.has_error("identity", "invalid_choice") or form.has_error("identity", "invalid_pk_value"):
+            # As a 404 says it: whether the identity exists, and whose it is, is not told.
+            return render(request, "inventory/identity_bulk_refused.html", {"list_url": _list_url(back)}, status=404)
+        messages.error(request, form.errors["identity"][0])
+        return redirect(_list_url(back))
+    rows = bulk.batch_rows(actor=request.user, action=action, identities=form.cleaned_data["identity"])
+    if confirmed and not bulk.refused_rows(rows) and form.is_valid():
+        try:
+            said = _bulk_perform(request, action, form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            rows = bulk.batch_rows(actor=request.user, action=action, identities=form.cleaned_data["identity"])
+        else:
+            messages.success(request, said)
+            return redirect(_list_url(back))
+    if not confirmed:
+        # The first step: the person has not answered yet, so nothing is marked wrong.
+        form = form_class(initial={"identity": [row.identity.pk for row in rows], "back": back}, choices=choices)
+    refused = bulk.refused_rows(rows)
+    return render(
+        request,
+        "inventory/identity_bulk_confirm.html",
+        {
+            "action": action,
+            "form": form,
+            "rows": rows,
+            "refused": refused,
+            "kept": [row.identity.pk for row in rows if not row.refusal],
+            "back": back,
+            "title": f"{BULK_TITLES[action]} {_identities(len(rows))}",
+            "tokens": sum(row.ends.get("tokens", 0) for row in rows),
+            "tasks": sum(row.ends.get("tasks", 0) for row in rows),
+            "held": is_security_admin(request.user),
+            "cancel_url": _list_url(back),
+        },
+        status=400 if confirmed or refused else 200,
+    )
 
 
 CSV_COLUMNS = [

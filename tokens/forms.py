@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from inventory.identity_picker import GRANTABLE, REQUESTABLE, IdentityChoiceField
 from inventory.people_picker import PersonChoiceField
 from nhiportal import free_text
 from nhiportal.conf import nhi_setting
@@ -308,7 +309,8 @@ class KeyRotateForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    identity = forms.ModelChoiceField(queryset=AIIdentity.objects.exclude(status=Status.OFFBOARDED).order_by("name"))
+    # A security admin grants any identity in service: typed and picked, not a select of the inventory.
+    identity = IdentityChoiceField(queryset=AIIdentity.objects.exclude(status=Status.OFFBOARDED), purpose=GRANTABLE)
     service = forms.ModelChoiceField(queryset=Service.objects.filter(is_active=True).order_by("name"))
     scopes = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple, help_text="Only scopes of the chosen service count."
@@ -372,7 +374,8 @@ class AccessRequestForm(GrantForm):
 
     def __init__(self, *args, identities, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["identity"].queryset = identities.exclude(status=Status.OFFBOARDED).order_by("name")
+        # Its picker searches the same identities: those in service this person may change.
+        self.fields["identity"] = IdentityChoiceField(queryset=identities.exclude(status=Status.OFFBOARDED), purpose=REQUESTABLE)
         self.fields["ends_at"].help_text = f"At most {nhi_setting('ACCESS_REQUEST_MAX_DAYS')} days ahead."
         self.order_fields(["identity", "service", "scopes", "ends_at", "justification"])
 

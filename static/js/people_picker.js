@@ -1,11 +1,13 @@
-// Type-ahead people pickers, rendered by inventory/people_picker.py. A static file: the
+// Type-ahead pickers of people and of identities, rendered by inventory/people_picker.py (and
+// its subclass in inventory/identity_picker.py): each picker names the search it asks, the
+// result field shown under each label (data-detail) and its notes. A static file: the
 // Content-Security-Policy allows no inline script. Listeners sit on the document, so pickers
 // that htmx swaps in work too. Results are built with textContent, never as HTML.
 (function () {
   "use strict";
   var DELAY_MS = 150;
 
-  function pickerOf(node) { return node && node.closest ? node.closest("[data-people-picker]") : null; }
+  function pickerOf(node) { return node && node.closest ? node.closest("[data-picker]") : null; }
   function box(p) { return p.querySelector(".picker-input"); }
   function list(p) { return p.querySelector(".picker-results"); }
   function options(p) { return Array.prototype.slice.call(list(p).querySelectorAll("[role=option]")); }
@@ -63,27 +65,28 @@
   function show(p, body) {
     var l = list(p), have = chosenIds(p);
     l.replaceChildren();
-    var people = body.results.filter(function (person) { return !have[String(person.id)]; });
-    people.forEach(function (person, n) {
+    var found = body.results.filter(function (result) { return !have[String(result.id)]; });
+    found.forEach(function (result, n) {
       var li = document.createElement("li");
       li.setAttribute("role", "option");
       li.id = l.id + "-" + n;
-      li.dataset.id = person.id;
-      li.dataset.label = person.label;
+      li.dataset.id = result.id;
+      li.dataset.label = result.label;
       var name = document.createElement("span");
-      name.textContent = person.label;
+      name.textContent = result.label;
       li.append(name);
-      if (person.email) {
-        var email = document.createElement("small");
-        email.textContent = person.email;
-        li.append(email);
+      var detail = result[p.dataset.detail];
+      if (detail) {
+        var small = document.createElement("small");
+        small.textContent = detail;
+        li.append(small);
       }
       l.append(li);
     });
-    if (!people.length || body.more) {
+    if (!found.length || body.more) {
       var note = document.createElement("li");
       note.className = "picker-note";
-      note.textContent = people.length ? "More people match: type more of the name." : "No one else matches.";
+      note.textContent = found.length ? p.dataset.moreNote : p.dataset.noneNote;
       l.append(note);
     }
     l.hidden = false;
@@ -125,7 +128,7 @@
       var next = current + (e.key === "ArrowDown" ? 1 : -1);
       if (all.length) activate(p, all[(next + all.length) % all.length]);
     } else if (e.key === "Enter") {
-      // Enter picks a person; it never submits the form from a half-typed name.
+      // Enter picks a result; it never submits the form from a half-typed name.
       if (open || box(p).value.trim()) e.preventDefault();
       if (open && current >= 0) choose(p, all[current]);
     } else if (e.key === "Escape" && open) {
@@ -157,7 +160,7 @@
     }
     var option = e.target.closest ? e.target.closest(".picker-results [role=option]") : null;
     if (option) { choose(pickerOf(option), option); return; }
-    document.querySelectorAll("[data-people-picker]").forEach(function (p) {
+    document.querySelectorAll("[data-picker]").forEach(function (p) {
       if (!p.contains(e.target) && box(p)) close(p);
     });
   });

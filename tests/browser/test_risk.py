@@ -17,7 +17,7 @@ def test_an_owner_finds_the_riskiest_identity_and_what_to_fix(page, login, alice
     riskiest = page.locator("section[aria-label='Riskiest identities']")
     assert "bold-agent" in riskiest.inner_text() and "Medium · 25" in riskiest.inner_text()
     page.click("text=All identities, riskiest first")
-    assert page.locator("tbody tr").first.locator("td").first.inner_text() == "bold-agent"
+    assert page.locator("tbody tr").first.locator("td[data-label='Name']").inner_text() == "bold-agent"
     page.click("text=bold-agent")
     panel = page.locator("section[aria-label='Risk']")
     panel.locator("table").wait_for()

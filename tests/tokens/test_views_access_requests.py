@@ -54,9 +54,12 @@ def test_the_form_shows_each_refusal_next_to_its_field(client_for, alice, agent,
 def test_the_form_offers_only_identities_the_person_may_ask_for(client_for, alice, bob, make_identity, agent):
     bobs = make_identity(bob, name="bobs-agent")
     body = client_for(alice).get("/access-requests/new/").content.decode()
-    assert agent.identity.name in body and bobs.name not in body
+    # The page lists no identity: its picker asks the search, which offers hers only.
+    assert bobs.name not in body and 'data-search-url="/identities/search/?purpose=requestable"' in body
+    found = client_for(alice).get("/identities/search/", {"purpose": "requestable", "q": "agent"}).json()["results"]
+    assert [row["label"] for row in found] == [agent.identity.name]
     response = client_for(alice).post("/access-requests/new/", {"identity": str(bobs.pk)})
-    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400 and "No identity you may choose has that name or client_id" in response.content.decode()
 
 
 def test_a_reviewer_approves_in_the_browser_and_the_grant_exists(client_for, rita, waiting):
