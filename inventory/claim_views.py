@@ -44,11 +44,14 @@ def orphaned_list(request):
 @login_required
 @require_safe
 def claim_list(request):
-    view, state = list_filters(request, views=selectors.CLAIM_VIEWS, waiting_count=lambda: selectors.waiting_claim_count(request.user))
+    views = selectors.CLAIM_VIEWS
+    if not claims.may_claim(request.user) and not selectors.claim_list(user=request.user, view="mine", state="").exists():
+        views = tuple(v for v in views if v != "mine")  # reviewers and compliance make no claims: an always-empty tab
+    view, state = list_filters(request, views=views, waiting_count=lambda: selectors.waiting_claim_count(request.user))
     page_obj = page_of(request, selectors.claim_list(user=request.user, view=view, state="" if state == "all" else state))
     return render(
         request, "inventory/claim_list.html",
-        {"page_obj": page_obj, "claims": page_obj.object_list, "view": view, "views": selectors.CLAIM_VIEWS, "state": state, "states": LIST_STATES},
+        {"page_obj": page_obj, "claims": page_obj.object_list, "view": view, "views": views, "state": state, "states": LIST_STATES},
     )
 
 

@@ -145,8 +145,19 @@ def review_close(request, pk):
     except ValidationError as exc:  # a colleague, or the daily close, came first
         messages.info(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Closed: {result['kept']} kept, {result['revoked']} revoked, {result['unreviewed']} not reviewed.")
+        messages.success(request, _closed_message(review, result))
     return redirect("tokens:access-review-detail", pk=review.pk)
+
+
+def _closed_message(review, result) -> str:
+    """What closing did: the grants nobody decided are among the revoked when the round revokes
+    them (counted once), else on record as missed."""
+    unreviewed = result["unreviewed"]
+    if review.revoke_unreviewed:
+        why = f" ({unreviewed} of them because nobody decided)" if unreviewed else ""
+        return f"Closed: {result['kept']} kept, {result['revoked']} revoked{why}."
+    missed = f", {unreviewed} not reviewed (on record as missed; this round does not revoke them)" if unreviewed else ""
+    return f"Closed: {result['kept']} kept, {result['revoked']} revoked{missed}."
 
 
 @login_required

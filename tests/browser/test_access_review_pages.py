@@ -57,6 +57,8 @@ def test_a_reviewer_closes_a_review_after_reading_what_happens_to_the_undecided_
     quiet.refresh_from_db()
     assert quiet.revoked_at is None  # reading the page changed nothing
     page.get_by_role("button", name="Close the review").click()
-    expect(page.locator(".msg-success")).to_contain_text("Closed: 0 kept, 1 revoked, 1 not reviewed.")
+    expect(page.locator(".msg-success")).to_contain_text("Closed: 0 kept, 1 revoked (1 of them because nobody decided).")
+    expect(page.locator("section[aria-label='Closed']")).to_contain_text("This round revoked what nobody kept")
     quiet.refresh_from_db()
     assert quiet.revoked_at is not None
+    assert review.items.get().reason == "not reviewed before the review was closed"  # closed on its due date, not after it

@@ -87,6 +87,7 @@ def test_a_security_admin_grants_and_the_owner_ends_the_agents_task(page, login,
     page.get_by_role("button", name="End the task").click()
     expect(page.locator(".msg-success")).to_contain_text("Ended the task; 1 token revoked")
     expect(page.locator("#access")).to_contain_text("by alice")
+    expect(page.locator("#access")).to_be_in_viewport()  # back where the owner was, not at the top of a long page
     assert IssuedToken.objects.get().revoked_at is not None
     assert blocked == []
 

@@ -251,7 +251,7 @@ def test_a_claimant_who_lost_the_owner_role_is_not_made_owner_and_only_refusing_
     approved = client_for(rita).post(f"/claims/{claim.pk}/", {"decision": "approve", "approve-reason": ""})
     assert approved.status_code == 400
     api = client_for(rita).post(f"/api/v1/claims/{claim.pk}/approve/", {}, content_type="application/json")
-    assert api.status_code == 400 and api.json() == {"detail": [said]}
+    assert api.status_code == 409 and api.json() == {"detail": said}
     claim.refresh_from_db()
     assert claim.state == ClaimState.PENDING and roles(orphan) == {"alice": "primary"}
 
@@ -259,3 +259,8 @@ def test_a_claimant_who_lost_the_owner_role_is_not_made_owner_and_only_refusing_
     assert rejected.status_code == 302
     claim.refresh_from_db()
     assert claim.state == ClaimState.REJECTED
+
+
+def test_the_claims_list_offers_no_mine_tab_to_people_who_make_no_claims(alice, bob, rita, client_for):
+    assert "view=mine" not in client_for(rita).get("/claims/").content.decode()
+    assert "view=mine" in client_for(bob).get("/claims/").content.decode()

@@ -44,14 +44,14 @@ def test_closing_a_round_that_revokes_nothing_says_the_undecided_grants_stay(cli
     assert page.status_code == 200
     html = page.content.decode()
     assert "2 grants still undecided</strong> stay on record as not reviewed (missed)" in html
-    assert "this review does not revoke what nobody kept: 2 still live run on" in html
+    assert "this review does not revoke what nobody kept: 2 of them are still live and keep working" in html
     assert 'id="closing-revokes"' not in html and "csrfmiddlewaretoken" in html
     assert AccessReview.objects.get().is_open
 
     done = client.post(close_url(review))
 
     assert done.status_code == 302 and done["Location"] == f"/access-reviews/{review.pk}/"
-    assert [str(m) for m in get_messages(done.wsgi_request)] == ["Closed: 1 kept, 0 revoked, 2 not reviewed."]
+    assert [str(m) for m in get_messages(done.wsgi_request)] == ["Closed: 1 kept, 0 revoked, 2 not reviewed (on record as missed; this round does not revoke them)."]
     assert not AccessReview.objects.get().is_open
     assert Grant.objects.filter(revoked_at__isnull=True).count() == 3
 
