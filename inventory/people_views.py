@@ -27,8 +27,10 @@ from . import people, selectors
 from .handover import ownerships_hand_over
 from .people_forms import DeactivateForm, EndSessionsForm, HandOverForm, ReactivateForm, RolesForm, SecondFactorResetForm
 from .people_picker import person_label
+from .token_selectors import services_owned_count
 
 MAX_QUERY_LENGTH = 100
+NOTHING_TO_HAND_OVER = "Nothing to hand over: they own no identity in service and no service."
 
 
 @never_cache
@@ -98,6 +100,8 @@ def _person_page(request, person, *, status=200, **bound):
         "sso_name": settings.SSO["NAME"],
         "roles_from_provider": bool(settings.SSO["ROLE_GROUPS"]),
         "handover_form": (bound.get("handover") or HandOverForm(leaver=person)) if manage else None,
+        # The page's count of identities in service is the handover's (identities_to_hand_over).
+        "nothing_to_hand_over": NOTHING_TO_HAND_OVER if manage and not page_obj.paginator.count and not services_owned_count(person) else "",
         "deactivate_form": bound.get("deactivate") or DeactivateForm(),
         "reactivate_form": bound.get("reactivate") or ReactivateForm(),
         "second_factor_form": bound.get("second_factor") or SecondFactorResetForm(),
@@ -135,6 +139,9 @@ def person_hand_over(request, pk):
         return _person_page(request, leaver, status=400, handover=form)
     successor = form.cleaned_data["successor"]
     n, s = moved["identities"], moved.get("services", 0)
+    if not (n or s):
+        messages.info(request, NOTHING_TO_HAND_OVER)
+        return redirect("inventory:person-detail", pk=leaver.pk)
     messages.success(request, f"{successor.get_username()} now answers for {n} identit{pluralize(n, 'y,ies')} and {s} service{pluralize(s)} {leaver.get_username()} owned.")
     return redirect("inventory:person-detail", pk=leaver.pk)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from tokens.models import PENDING_ACCESS, AccessRequest, Delegation, Grant, IssuedToken, Task, WorkloadCredential
+from tokens.models import PENDING_ACCESS, AccessRequest, Delegation, Grant, IssuedToken, Service, Task, WorkloadCredential
 from tokens.selectors import access_request_list
 
 from .models import AIIdentity, AttestationReview, ClaimState, Status
@@ -59,6 +59,12 @@ def my_recent_access_requests(user, *, limit: int = RECENT_REQUEST_LIMIT) -> tup
     since = timezone.now() - timedelta(days=RECENT_REQUEST_DAYS)
     recent = mine.filter(Q(state__in=PENDING_ACCESS) | Q(decided_at__gte=since))
     return list(recent[:limit]), mine.filter(state__in=PENDING_ACCESS).count()
+
+
+def services_owned_count(person) -> int:
+    """How many services name this person their owner, retired ones too: the services a
+    handover moves (tokens/services.on_ownerships_handed_over)."""
+    return Service.objects.filter(owner=person).count()
 
 
 def waiting_access_request(identity: AIIdentity):

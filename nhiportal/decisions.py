@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from rest_framework import serializers
 
+from .api import TakesOnlyItsFields
 from .service_forms import submit
 
 APPROVE, REJECT, CANCEL = "approve", "reject", "cancel"
@@ -27,11 +28,11 @@ class RefusalForm(forms.Form):
     reason = forms.CharField(label="Why not", max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="", help_text="an optional note")
 
 
-class RefusalSerializer(serializers.Serializer):
+class RefusalSerializer(TakesOnlyItsFields, serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX, help_text="why not: the requester reads this")
 
 

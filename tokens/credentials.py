@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.conflicts import StateConflict
 
 from .federation import WILDCARD, subject_check, subject_prefix, subjects_overlap
 from .models import CredentialKind, FederatedIssuer, IssuedToken, TrustDomain, WorkloadCredential
@@ -47,7 +48,7 @@ def credential_activation_check(identity: AIIdentity) -> list[str]:
 def _usable_identity(identity: AIIdentity) -> AIIdentity:
     identity = lock_identity(identity.pk)
     if identity.is_offboarded:
-        raise ValidationError("An offboarded identity cannot get new credentials.")
+        raise StateConflict("An offboarded identity cannot get new credentials.")
     return identity
 
 
@@ -145,7 +146,8 @@ def credential_add_spiffe(*, actor, identity: AIIdentity, spiffe_id: str, label:
     if domain is None:
         raise ValidationError({"spiffe_id": f"The trust domain {match.group(1)!r} is not registered; ask a security admin to add it."})
     if domain.distrusted_at:
-        raise ValidationError({"spiffe_id": f"The trust domain {domain.name!r} is no longer trusted: {domain.distrust_reason}"})
+        # A state, not bad input: trusting the domain again makes the same request succeed.
+        raise StateConflict({"spiffe_id": f"The trust domain {domain.name!r} is no longer trusted: {domain.distrust_reason}"})
     return _attach(
         actor=actor, identity=identity, label=label, field="spiffe_id", taken="This SPIFFE ID is already in use by an enabled credential.",
         kind=CredentialKind.SPIFFE, spiffe_id=spiffe_id, trust_domain=domain,
@@ -186,7 +188,7 @@ def credential_add_federated(
     claims = required_claims_from(required_claims)
     federated_issuer = FederatedIssuer.objects.select_for_update().get(pk=federated_issuer.pk)  # as for a trust domain
     if federated_issuer.distrusted_at:
-        raise ValidationError({"federated_issuer": f"{federated_issuer.name} is no longer trusted: {federated_issuer.distrust_reason}"})
+        raise StateConflict({"federated_issuer": f"{federated_issuer.name} is no longer trusted: {federated_issuer.distrust_reason}"})
     subject_check(subject)
     # Each token leads to one identity: no other identity's subject may match a token this one
     # matches. Checked under the issuer's lock, so two owners cannot both pass at once.

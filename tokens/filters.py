@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from inventory.models import AIIdentity
 from nhiportal.identity_filter import identities_named
@@ -121,6 +121,16 @@ class TaskFilter(django_filters.FilterSet):
     class Meta:
         model = Task
         fields = ["state", "service"]
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        super().__init__(data, queryset=queryset, **kwargs)
+        # Only the services the identity has tasks on are worth offering, and the one asked for
+        # (a shared link), so it stays selected; any other id is still refused as unknown.
+        offered = Q(pk__in=self.queryset.order_by().values("service_id"))
+        selected = str((data or {}).get("service", "")).strip()
+        if selected.isascii() and selected.isdigit():
+            offered |= Q(pk=int(selected))
+        self.filters["service"].queryset = Service.objects.filter(offered).order_by("name")
 
     def filter_state(self, queryset, name, value):
         return queryset.filter(ended_at__isnull=value == "open") if value else queryset

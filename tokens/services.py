@@ -346,7 +346,7 @@ def grant_create(
         raise PermissionDenied(refusal)
     identity = lock_identity(identity.pk)
     if identity.is_offboarded:
-        raise ValidationError({"identity": "An offboarded identity cannot receive grants."})
+        raise StateConflict({"identity": "An offboarded identity cannot receive grants."})
     if not service.is_active:
         raise ValidationError({"service": "This service is inactive."})
     scopes = sorted(set(scopes or ()))

@@ -20,6 +20,7 @@ from inventory.visibility import CHANGE, can
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import OWNER
 from tests.conftest import _person
+from tokens.services import service_create
 
 pytestmark = pytest.mark.django_db
 REGISTER = reverse("inventory:identity-register")
@@ -212,7 +213,8 @@ def test_the_person_page_and_the_api_refuse_that_handover_next_to_the_successor(
 
 
 def test_the_handover_picker_offers_only_people_who_may_own_when_identities_move(alice, bob, sam, client_for, make_identity):
-    # bob owns nothing yet: his handover moves no identity, so anyone may take what else he owns.
+    # bob owns a service and no identity: his handover moves no identity, so anyone may take the service.
+    service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal", scopes=["pages:read"])
     assert f'data-search-url="{reverse("inventory:people-search")}"' in handover_form(client_for(sam), bob)
     make_identity(alice)
     form = handover_form(client_for(sam), alice)

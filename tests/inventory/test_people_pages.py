@@ -260,3 +260,40 @@ def test_deactivating_says_how_many_api_tokens_were_revoked(client_for, sam, ali
     assert "alice is deactivated: they are signed out, can no longer sign in, and their 2 API tokens are revoked." in gone.content.decode()
     gone = client.post(f"/users/{bob.pk}/deactivate/", {"deactivate-reason": "Left the company."}, follow=True)
     assert "bob is deactivated: they are signed out, can no longer sign in, and they held no API token to revoke." in gone.content.decode()
+
+
+NOTHING_TO_HAND_OVER = "Nothing to hand over: they own no identity in service and no service."
+
+
+def test_a_person_who_owns_nothing_is_offered_no_handover(client_for, sam, alice, make_identity):
+    gone = make_identity(alice, name="gone-agent")
+    identity_offboard(actor=alice, identity=gone, reason="Retired.")  # an offboarded identity's owners are a record
+    html = client_for(sam).get(detail(alice)).content.decode()
+    assert NOTHING_TO_HAND_OVER in html
+    assert f'action="/users/{alice.pk}/handover/"' not in html and 'name="handover-successor"' not in html
+
+
+@pytest.mark.parametrize("owns", ["identity", "service"])
+def test_a_person_who_owns_an_identity_or_a_service_is_offered_the_handover(client_for, sam, alice, make_identity, crm, owns):
+    if owns == "identity":
+        make_identity(alice)
+    else:
+        Service.objects.filter(pk=crm.pk).update(owner=alice, is_active=False)  # a retired service still moves
+    html = client_for(sam).get(detail(alice)).content.decode()
+    assert NOTHING_TO_HAND_OVER not in html
+    assert f'action="/users/{alice.pk}/handover/"' in html and 'name="handover-successor"' in html
+
+
+def test_handing_over_from_someone_who_owns_nothing_says_so_and_writes_nothing(client_for, sam, alice, grace):
+    response = client_for(sam).post(
+        f"/users/{alice.pk}/handover/", {"handover-successor": grace.pk, "handover-reason": "Alice leaves."}, follow=True,
+    )
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [NOTHING_TO_HAND_OVER]
+    assert not AuditEvent.objects.filter(action__in=["identity.owners_set", "service.update"]).exists()
+
+
+def test_a_refused_handover_keeps_its_form_even_when_nothing_is_owned(client_for, sam, alice):
+    response = client_for(sam).post(f"/users/{alice.pk}/handover/", {"handover-reason": "Alice leaves."})
+    assert response.status_code == 400
+    assert response.context["handover_form"].errors["successor"] and 'name="handover-successor"' in response.content.decode()

@@ -1,9 +1,15 @@
 """A body field the operation does not take (unknown, or read-only) is a 400 naming it, not
 silently ignored: a client that sent `status` to offboard would otherwise believe it did."""
 
-import pytest
+from datetime import timedelta
 
-from inventory.models import Status
+import pytest
+from django.utils import timezone
+
+from inventory.claims import claim_create
+from inventory.models import ClaimState, Status
+from tokens.access_requests import access_request_create
+from tokens.services import service_create
 
 
 def test_patching_status_is_refused_and_changes_nothing(client_for, alice, make_identity):
@@ -49,3 +55,47 @@ def test_options_describes_no_body_with_the_read_serializer(client_for, alice):
     assert response.status_code == 200
     body = response.json()
     assert "actions" not in body and body["schema"] == "/api/schema/"
+
+
+@pytest.fixture
+def wiki(sam, bob):
+    return service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal", scopes=["pages:read"])
+
+
+@pytest.mark.parametrize("decision, body, who", [
+    ("approve", {"reason": "fine", "scopes": ["pages:write"]}, "bob"),
+    ("reject", {"reason": "no", "state": "approved"}, "bob"),
+    ("cancel", {"note": "changed my mind"}, "alice"),
+])
+def test_deciding_an_access_request_names_a_field_it_does_not_take(client_for, alice, bob, make_identity, wiki, decision, body, who):
+    request = access_request_create(
+        actor=alice, identity=make_identity(alice), service=wiki, scopes=["pages:read"],
+        ends_at=timezone.now() + timedelta(days=10), justification="Reads runbooks.",
+    )
+    waits_at = request.state
+    response = client_for({"alice": alice, "bob": bob}[who]).post(
+        f"/api/v1/access-requests/{request.pk}/{decision}/", body, content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [name for name in body if name != "reason"]
+    request.refresh_from_db()
+    assert request.state == waits_at
+
+
+@pytest.mark.parametrize("decision, body, who", [
+    ("approve", {"role": "backup"}, "rita"),
+    ("reject", {"reason": "no", "identity": "x"}, "rita"),
+    ("cancel", {"why": "mistake"}, "bob"),
+])
+def test_deciding_a_claim_names_a_field_it_does_not_take(client_for, alice, bob, rita, make_identity, decision, body, who):
+    orphan = make_identity(alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    claim = claim_create(actor=bob, identity=orphan, reason="I run it now.")
+    response = client_for({"bob": bob, "rita": rita}[who]).post(
+        f"/api/v1/claims/{claim.pk}/{decision}/", body, content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [name for name in body if name != "reason"]
+    claim.refresh_from_db()
+    assert claim.state == ClaimState.PENDING

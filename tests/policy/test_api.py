@@ -162,3 +162,24 @@ def test_replay_refuses_bad_limits_owners_and_outsiders(client_for, alice, charl
 @pytest.mark.parametrize("key", ["%C3%98", "(J", "1.5", "-1"])
 def test_a_decision_id_that_is_not_a_number_is_404(client_for, sam, key):
     assert client_for(sam).get(f"/api/v1/policy-decisions/{key}/").status_code == 404
+
+
+@pytest.mark.parametrize("name, body, on_version", [
+    ("policyversion-list", {"text": ALLOW_ALL, "examples": ALLOW_EXAMPLE, "active": True}, False),
+    ("policyversion-check", {"text": ALLOW_ALL, "examples": ALLOW_EXAMPLE, "strict": True}, False),
+    ("policyversion-activate", {"confirm": True}, True),
+    ("policyversion-mode", {"mode": "log_only", "is_active": True}, True),
+])
+def test_a_body_field_the_operation_does_not_take_is_a_400_naming_it(client_for, sam, name, body, on_version):
+    version = new_version(sam)
+    before = list(PolicyVersion.objects.values_list("number", "is_active", "mode"))
+    response = post(client_for(sam), name, body, *([version.number] if on_version else []))
+    assert response.status_code == 400, response.content
+    refused = [field for field in body if field not in ("text", "examples", "mode")]
+    assert list(response.json()) == refused
+    assert list(PolicyVersion.objects.values_list("number", "is_active", "mode")) == before
+
+
+def test_a_simulation_names_a_field_it_does_not_take(client_for, alice, agent, crm):
+    response = post(client_for(alice), "policy-simulate", {"identity": str(agent.pk), "service": crm.pk, "scopes": ["x"], "ttl": 60})
+    assert response.status_code == 400 and list(response.json()) == ["ttl"]

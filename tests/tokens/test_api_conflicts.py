@@ -112,7 +112,7 @@ def test_the_schema_documents_the_409_of_each_operation_that_can_conflict(client
         "/api/v1/exposures/{id}/confirm/", "/api/v1/exposures/{id}/dismiss/",
         "/api/v1/tasks/{id}/approve/", "/api/v1/tasks/{id}/reject/",
         "/api/v1/access-reviews/{id}/close/", "/api/v1/access-reviews/{id}/items/{item_pk}/decide/",
-        "/api/v1/grants/{id}/reduce/", "/api/v1/trust-domains/{id}/distrust/", "/api/v1/trust-domains/{id}/trust/",
+        "/api/v1/grants/", "/api/v1/grants/{id}/reduce/", "/api/v1/trust-domains/{id}/distrust/", "/api/v1/trust-domains/{id}/trust/",
         "/api/v1/people/{id}/deactivate/", "/api/v1/people/{id}/reactivate/",
     ]:
         answers = described["paths"][path]["post"]["responses"]

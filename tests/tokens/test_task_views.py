@@ -5,6 +5,7 @@ import re
 
 from tokens.models import Task
 from tokens.revocation import task_end
+from tokens.services import service_create
 
 from .test_token_exchange import exchange
 
@@ -73,3 +74,34 @@ def test_an_outsider_gets_a_404_and_learns_nothing(client_for, bob, charlie, age
 def test_compliance_reads_it(client_for, carol, agent, get_token):
     get_token(agent)
     assert client_for(carol).get(url(agent)).status_code == 200
+
+
+def _offered_services(page) -> list[str]:
+    return [choice.choice_label for choice in page.context["filters"].filter.form["service"] if choice.data["value"]]
+
+
+def test_the_service_filter_offers_only_services_the_identity_has_tasks_on(client_for, sam, alice, agent, get_token):
+    service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=sam, trust_boundary="corp-internal", scopes=["pages:read"])
+    get_token(agent)
+    page = client_for(alice).get(url(agent))
+    assert _offered_services(page) == ["CRM"]
+    assert "Wiki" not in page.content.decode()
+
+
+def test_the_service_filter_keeps_the_selected_service_even_without_tasks_on_it(client_for, sam, alice, agent, get_token):
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=sam, trust_boundary="corp-internal", scopes=["pages:read"])
+    get_token(agent)
+    page = client_for(alice).get(url(agent), {"service": wiki.pk})
+    assert page.status_code == 200 and _offered_services(page) == ["CRM", "Wiki"]
+    assert f'<option value="{wiki.pk}" selected>Wiki</option>' in page.content.decode()
+    assert list(page.context["tasks"]) == [] and "No tasks match these filters" in page.content.decode()
+
+
+def test_an_unknown_service_is_a_400_with_the_error_next_to_the_field(client_for, alice, agent, get_token, crm):
+    get_token(agent)
+    page = client_for(alice).get(url(agent), {"service": crm.pk + 1000})
+    assert page.status_code == 400
+    assert "Select a valid choice" in page.context["filters"].filter.form.errors["service"][0]
+    assert "Some filters are not valid" in page.content.decode()
+    for odd in ("crm", "²", "9" * 30):
+        assert client_for(alice).get(url(agent), {"service": odd}).status_code == 400

@@ -119,6 +119,7 @@ def _changeable_identity(request, pk):
 # The 409s of operations a state can refuse (the body is `Error`: nhiportal/api.py).
 _TASK_DECIDED = OpenApiResponse(description="The task no longer waits for a person (approved, rejected or ended meanwhile), or its identity is not active.")
 _EXPOSURE_CLOSED = OpenApiResponse(description="The exposure was confirmed or dismissed already.")
+_CREDENTIAL_REFUSED = OpenApiResponse(description="The identity is offboarded, or the trust domain or issuer named is no longer trusted.")
 _REQUEST_DECIDED = OpenApiResponse(
     description="The request no longer waits (its state says why), or another owner approved its first stage meanwhile."
 )
@@ -261,7 +262,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(responses={201: GrantSerializer, 403: OpenApiResponse(description=(
         "Not a security admin, or the identity is one you own (primary or backup): a grant to it needs a second "
         "person, another security admin, or an access request (access-requests/) that someone else decides."
-    ))})
+    )), 409: OpenApiResponse(description="The identity is offboarded: it receives no grant.")})
     def create(self, request):
         """Grant an identity some of a service's scopes (security admins; never to an identity they own)."""
         _require_security_admin(request)
@@ -323,7 +324,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer})
+    @extend_schema(request=CredentialCreateSerializer, responses={201: CredentialSerializer, 409: _CREDENTIAL_REFUSED})
     def create(self, request):
         data = valid(CredentialCreateSerializer, request.data)
         identity = _changeable_identity(request, data["identity"])

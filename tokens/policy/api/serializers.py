@@ -4,6 +4,7 @@ field never leaks into a response by accident."""
 from rest_framework import serializers
 
 from inventory.models import Sensitivity
+from nhiportal.api import TakesOnlyItsFields
 from tokens.models import CredentialKind
 
 from ..cedar_request import ACTIONS
@@ -23,14 +24,14 @@ class VersionSerializer(serializers.Serializer):
     activated_at = serializers.DateTimeField(allow_null=True)
 
 
-class VersionCreateSerializer(serializers.Serializer):
+class VersionCreateSerializer(TakesOnlyItsFields, serializers.Serializer):
     text = serializers.CharField(trim_whitespace=False)
     examples = serializers.JSONField(required=False, default=list)
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     mode = serializers.ChoiceField(choices=PolicyMode.choices, default=PolicyMode.ENFORCE)
 
 
-class CheckSerializer(serializers.Serializer):
+class CheckSerializer(TakesOnlyItsFields, serializers.Serializer):
     text = serializers.CharField(trim_whitespace=False, help_text="Cedar policies")
     examples = serializers.JSONField(help_text="a list of example requests with their expected decisions")
 
@@ -40,7 +41,7 @@ class CheckResultSerializer(serializers.Serializer):
     problems = serializers.ListField(child=serializers.CharField(), help_text="schema problems by line, malformed examples, failing examples")
 
 
-class ActivateSerializer(serializers.Serializer):
+class ActivateSerializer(TakesOnlyItsFields, serializers.Serializer):
     confirm_deny_all = serializers.BooleanField(
         default=False, help_text="Activate even though the version would deny every recent request."
     )
@@ -50,7 +51,7 @@ class ActivateSerializer(serializers.Serializer):
     )
 
 
-class ModeSerializer(serializers.Serializer):
+class ModeSerializer(TakesOnlyItsFields, serializers.Serializer):
     mode = serializers.ChoiceField(choices=PolicyMode.choices)
 
 
@@ -98,7 +99,7 @@ class ReplayReportSerializer(serializers.Serializer):
     changes = ReplayChangeSerializer(many=True)
 
 
-class SimulateSerializer(serializers.Serializer):
+class SimulateSerializer(TakesOnlyItsFields, serializers.Serializer):
     identity = serializers.UUIDField()
     service = serializers.IntegerField()
     action = serializers.ChoiceField(choices=ACTIONS, default="issue")
