@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
+from tokens.models import IssuedToken, Task
+from tokens.revocation import live_tokens, lock_for_revoking
 
 from . import services, token_selectors, visibility
 from .lifecycle import REACTIVATE, SUSPEND, attestation_lapsed, missing_for_activation
@@ -112,7 +114,10 @@ def _refusal_message(rows: list[Row], action: str) -> str:
 
 def _locked_batch(*, actor, action: str, identities) -> list[Row]:
     """The batch checked whole, under each identity's lock (taken in one order, so two batches
-    that share identities wait for each other rather than deadlock)."""
+    that share identities wait for each other rather than deadlock). A suspension also holds
+    the agents of the sub-tasks it ends (a delegate's), as one suspension does
+    (tokens/revocation.on_identity_deactivated), but for the whole batch in that one order:
+    each suspension then locks only rows already held, never one below a row held before."""
     ids = list(dict.fromkeys(i.pk for i in identities))
     if not ids:
         raise BatchRefused("Choose at least one identity.")
@@ -122,7 +127,11 @@ def _locked_batch(*, actor, action: str, identities) -> list[Row]:
     # since must not be changed by the person who handed it over.
     if visibility.restrict(AIIdentity.objects.filter(pk__in=ids), actor, visibility.CHANGE).count() != len(ids):
         raise BatchRefused(NOT_YOURS)
-    list(AIIdentity.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    if action == SUSPEND:
+        open_tasks = Task.objects.filter(identity_id__in=ids, ended_at__isnull=True).values_list("pk", flat=True)
+        lock_for_revoking(ids, live_tokens(IssuedToken.objects.filter(identity_id__in=ids)), tasks=open_tasks)
+    else:
+        list(AIIdentity.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     rows = batch_rows(actor=actor, action=action, identities=[AIIdentity(pk=pk) for pk in ids])
     refused = refused_rows(rows)
     if refused:

@@ -17,7 +17,7 @@ from inventory.models import AIIdentity, Status
 from nhiportal.audit.services import actor_label, audit_record
 
 from .models import Delegation, IssuedToken, Task
-from .revocation import end_tasks, lock_identity, revoke_matching
+from .revocation import end_tasks, live_tokens, lock_for_revoking, lock_identity, revoke_matching
 
 
 def _snapshot(delegation: Delegation) -> dict:
@@ -61,8 +61,17 @@ def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
     if not visibility.can(actor, visibility.CHANGE, delegation.principal):
         raise PermissionDenied("Only the identity's owners or a security admin end its delegations.")
     reason = reason.strip() or "Delegation ended."
-    # The delegate's row is the one its token exchanges lock: none slips past this.
-    lock_identity(delegation.delegate_id)
+    # A sub-task of the delegate's under one of the principal's tasks was opened by exchanging
+    # the principal's token, which only a delegation allows (one live per pair at a time). The
+    # tokens it got there by task_id have no parent token: ending the task is what reaches them.
+    subtasks = Task.objects.filter(
+        identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id, ended_at__isnull=True,
+    ).values_list("pk", flat=True)
+    exchanged = IssuedToken.objects.filter(identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id)
+    # The delegate's row is the one its token exchanges lock: none slips past this. The agents
+    # of the sub-tasks under those (a delegate's delegate) are held too, so none joins one
+    # after its tokens are revoked.
+    lock_for_revoking([delegation.delegate_id], live_tokens(exchanged), tasks=subtasks)
     delegation = Delegation.objects.select_related("principal", "delegate").get(pk=delegation.pk)
     if delegation.revoked_at is not None:
         return 0
@@ -70,27 +79,16 @@ def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
     delegation.revoked_at, delegation.revoked_by_label, delegation.revoke_reason = now, actor_label(actor)[:200], reason[:200]
     delegation.save(update_fields=["revoked_at", "revoked_by_label", "revoke_reason"])
     label, why = actor_label(actor), f"Delegation ended: {reason}"[:200]
-    # A sub-task of the delegate's under one of the principal's tasks was opened by exchanging
-    # the principal's token, which only a delegation allows (one live per pair at a time). The
-    # tokens it got there by task_id have no parent token: ending the task is what reaches them.
-    subtasks = list(
-        Task.objects.filter(
-            identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id, ended_at__isnull=True,
-        ).values_list("pk", flat=True)
-    )
-    count = end_tasks(subtasks, label=label, reason=why, now=now)
-    count += revoke_matching(
-        IssuedToken.objects.filter(identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id),
-        label=label, reason=why, now=now,
-    ).tokens
+    revoked = end_tasks(list(subtasks), label=label, reason=why, now=now)
+    revoked += revoke_matching(exchanged, label=label, reason=why, now=now)
     audit_record(
         actor=actor, action="delegation.revoke", obj=delegation,
         object_repr=f"{delegation.delegate.name} acts for {delegation.principal.name}",
         identity=delegation.principal_id,
-        after={"revoked_at": now, "tokens_revoked": count, **({"tasks_ended": len(subtasks)} if subtasks else {})},
+        after={"revoked_at": now, **revoked.counts()},
         reason=reason,
     )
-    return count
+    return revoked.tokens
 
 
 def delegation_live(*, principal_id, delegate_id) -> bool:

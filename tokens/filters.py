@@ -19,6 +19,7 @@ from nhiportal.identity_filter import identities_named
 
 from .models import AccessRequest, Exposure, Grant, Service, Task, WorkloadCredential
 
+
 def identity_among(identities, value: str):
     """The identity among `identities` that `value` names, by its id (a link from its page) or
     its name in any case; None when none does. `identities` are those the person may see rows

@@ -116,9 +116,9 @@ def _end_task_tree(task_ids: list, *, label: str, reason: str, now) -> Revoked:
     return Revoked(0, ended) + revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
 
 
-def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> int:
-    """End these tasks and their sub-tasks; revoke all their tokens. Returns tokens revoked."""
-    return _end_task_tree(task_ids, label=label, reason=reason, now=now or timezone.now()).tokens
+def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> Revoked:
+    """End these tasks and their sub-tasks; revoke all their tokens."""
+    return _end_task_tree(task_ids, label=label, reason=reason, now=now or timezone.now())
 
 
 def _exchanged_tasks(tokens: QuerySet) -> set:
@@ -132,28 +132,49 @@ def _exchanged_tasks(tokens: QuerySet) -> set:
     return found
 
 
-def _subtask_holders(tokens: QuerySet) -> set[str]:
-    """The agents of the open sub-tasks that revoking these tokens ends (and of the tasks under them)."""
-    opened = Task.objects.filter(pk__in=_exchanged_tasks(tokens), ended_at__isnull=True).values_list("pk", flat=True)
-    tree = _task_tree(list(opened))
+def _holders(tokens: QuerySet | None, tasks) -> set[str]:
+    """The agents of the open tasks that ending `tasks` (ids, with the tasks under them) and
+    revoking `tokens` (the sub-tasks their exchanges opened, with theirs) end."""
+    opened = list(tasks)
+    if tokens is not None:
+        opened += Task.objects.filter(pk__in=_exchanged_tasks(tokens), ended_at__isnull=True).values_list("pk", flat=True)
+    if not opened:
+        return set()
+    tree = _task_tree(opened)
     return {str(i) for i in Task.objects.filter(pk__in=tree, ended_at__isnull=True).values_list("identity_id", flat=True).distinct()}
 
 
-def lock_for_revoking(identity_ids, tokens: QuerySet) -> None:
-    """Lock these identities and every agent holding a sub-task that revoking `tokens` ends, in
-    issuance's order (by id: issuance._run), so none deadlocks with an exchange holding several.
+class _HoldersGrew(Exception):
+    def __init__(self, found: set):
+        self.found = found
+
+
+def lock_for_revoking(identity_ids, tokens: QuerySet | None = None, *, tasks=()) -> None:
+    """Lock these identities and every agent holding an open task that revoking `tokens` or
+    ending `tasks` (ids) ends, all in one pass in issuance's order (by id: issuance._run), so
+    none deadlocks with an exchange holding several.
 
     A join by task_id locks only its own agent's row: held here, each join either commits
     first, and its token is revoked with the sub-task, or waits and finds the sub-task ended.
-    An exchange locks the holders of its subject token (its ancestors), so none is opened from
-    these tokens once their holders are held; one opened meanwhile by an agent not seen before
-    is locked after."""
-    held = set()
-    for identity_id in sorted({str(i) for i in identity_ids} | _subtask_holders(tokens)):
-        lock_identity(identity_id)
-        held.add(identity_id)
-    for identity_id in sorted(_subtask_holders(tokens) - held):
-        lock_identity(identity_id)
+    An exchange locks the holders of its subject token (its ancestors, these identities among
+    them), so once they are held no sub-task is opened under these tokens or tasks. The
+    holders are looked for before locking, so one may have been opened meanwhile by an agent
+    not looked for: then the locks taken here are given back (a savepoint rolled back releases
+    the row locks taken in it, not those the transaction held before) and all are taken again,
+    in order. Rows the caller holds already are locked again at no cost."""
+    ids = {str(i) for i in identity_ids}
+    wanted = ids | _holders(tokens, tasks)
+    while True:
+        try:
+            with transaction.atomic():
+                for identity_id in sorted(wanted):
+                    lock_identity(identity_id)
+                found = ids | _holders(tokens, tasks)
+                if not found <= wanted:
+                    raise _HoldersGrew(found)
+            return
+        except _HoldersGrew as grew:
+            wanted |= grew.found
 
 
 @transaction.atomic
@@ -182,19 +203,23 @@ def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> Revoked:
 
 @transaction.atomic
 def task_end(*, task: Task, actor, reason: str = "") -> int:
-    """End a task (the agent, or an owner in the portal): revoke its tokens and its sub-tasks'."""
-    lock_identity(task.identity_id)
+    """End a task (the agent, or an owner in the portal): revoke its tokens and its sub-tasks'
+    (a delegate's too, whose agents are held so none joins one meanwhile). The one event counts
+    the tokens and the sub-tasks that ended with it, as the confirmation page does."""
+    lock_for_revoking([task.identity_id], tasks=[task.pk])
     task = Task.objects.get(pk=task.pk)
     if task.ended_at is not None:
         return 0
     reason = reason.strip() or "Task ended."
     now = timezone.now()
-    count = end_tasks([task.pk], label=actor_label(actor), reason=reason, now=now)
+    revoked = end_tasks([task.pk], label=actor_label(actor), reason=reason, now=now)
+    subtasks = revoked.tasks_ended - 1  # the task itself is the event's object
     audit_record(
         actor=actor, action="task.end", obj=task, object_repr=f"task {task.pk}",
-        after={"ended_at": now, "tokens_revoked": count}, reason=reason,
+        after={"ended_at": now, "tokens_revoked": revoked.tokens, **({"subtasks_ended": subtasks} if subtasks else {})},
+        reason=reason,
     )
-    return count
+    return revoked.tokens
 
 
 @transaction.atomic
@@ -248,7 +273,11 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
     # Its open tasks end whether it leaves for good or for a while: else, once reactivated, the
     # agent (or a delegate acting in a sub-task) could join a task opened before by its task_id.
     # Counted with the sub-tasks under them, a delegate's too, which end with them.
+    # The transition holds the identity's row; the agents of those sub-tasks are held too, so
+    # none joins one after its tokens are revoked. (A bulk suspension locked them all first, in
+    # one order, with the batch: inventory/bulk.py.)
     open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
+    lock_for_revoking([identity.pk], live_tokens(IssuedToken.objects.filter(identity=identity), now), tasks=open_tasks)
     ended, taken = _end_task_tree(open_tasks, label=label, reason=why, now=now), {}
     if action == OFFBOARD:
         taken["grants_revoked"] = Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(

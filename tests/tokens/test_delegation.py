@@ -253,3 +253,15 @@ def test_offboarding_either_identity_ends_its_delegations_and_counts_them(oauth,
     assert AuditEvent.objects.get(action="identity.offboard").after["delegations_ended"] == 1
     # No exchange through it any more.
     assert exchange(oauth, helper, held["access_token"], scope="tickets:read").status_code in (400, 401)
+
+
+def test_the_revoke_event_counts_the_sub_tasks_under_the_delegates_too(oauth, alice, bob, make_agent, crm, grant, orchestrator, helper, held, lent):
+    sub_helper = make_agent(bob, name="sub-helper")
+    grant(sub_helper, crm, ["tickets:read"])
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=sub_helper.identity.pk, reason="Second hand")
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+    exchange(oauth, sub_helper, first["access_token"])
+
+    assert delegation_revoke(actor=alice, delegation=lent, reason="Pilot over") == 2
+
+    assert AuditEvent.objects.get(action="delegation.revoke").after["tasks_ended"] == 2  # the helper's and the one under it

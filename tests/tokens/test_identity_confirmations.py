@@ -107,6 +107,7 @@ def test_ending_a_task_counts_its_sub_tasks_and_every_token_it_takes(client_for,
 
     assert done.status_code == 302 and done["Location"] == f"/identities/{agent.identity.pk}/#access"
     assert told(done) == ["Ended the task; 2 tokens revoked."]  # what the page counted
+    assert AuditEvent.objects.get(action="task.end").after["subtasks_ended"] == 1  # and the event too
     assert not Task.objects.filter(ended_at__isnull=True).exists()
     assert Task.objects.get(pk=held["task_id"]).end_reason == "Runaway loop"
 

@@ -5,10 +5,12 @@ signatures."""
 
 import pytest
 
+from inventory.bulk import identities_suspend
+from inventory.services import identity_suspend
 from nhiportal.audit.models import AuditEvent
-from tokens.delegations import delegation_create
-from tokens.models import IssuedToken, Task
-from tokens.revocation import token_revoke
+from tokens.delegations import delegation_create, delegation_revoke
+from tokens.models import Delegation, IssuedToken, Task
+from tokens.revocation import task_end, token_revoke
 from tokens.services import service_update
 
 from .conftest import new_private_key, public_jwk, token_request
@@ -218,3 +220,80 @@ def test_revoking_the_subject_token_while_the_helper_joins_its_sub_task_leaves_n
         oauth, make_agent, get_token, alice, bob, sam, crm, grant,
         ending=lambda orchestrator, source: lambda: token_revoke(token=source, actor=alice, reason="Leaked"),
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_suspending_the_orchestrator_while_the_helper_joins_its_sub_task_leaves_none_of_its_tokens_live(
+    oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+):
+    # Suspension ends the helper's sub-task under the orchestrator's task: it holds the helper's row too.
+    joins_racing(
+        oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+        ending=lambda orchestrator, source: lambda: identity_suspend(actor=alice, identity=orchestrator.identity, reason="Odd traffic"),
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_suspending_the_orchestrator_in_a_batch_while_the_helper_joins_leaves_none_of_its_tokens_live(
+    oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+):
+    # The batch locks every identity and every sub-task's agent in one order before suspending any.
+    def ending(orchestrator, source):
+        others = [make_agent(alice, name=f"bystander-{n}").identity for n in range(3)]
+        return lambda: identities_suspend(actor=alice, identities=[*others, orchestrator.identity], reason="Odd traffic")
+
+    joins_racing(oauth, make_agent, get_token, alice, bob, sam, crm, grant, ending=ending)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ending_the_orchestrators_task_while_the_helper_joins_its_sub_task_leaves_none_of_its_tokens_live(
+    oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+):
+    joins_racing(
+        oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+        ending=lambda orchestrator, source: lambda: task_end(task=source.task, actor=alice, reason="Done"),
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ending_the_delegation_while_the_helper_joins_its_sub_task_leaves_none_of_its_tokens_live(
+    oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+):
+    def ending(orchestrator, source):
+        lent = Delegation.objects.get(principal=orchestrator.identity)
+        return lambda: delegation_revoke(actor=alice, delegation=lent, reason="Pilot over")
+
+    joins_racing(oauth, make_agent, get_token, alice, bob, sam, crm, grant, ending=ending)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ending_the_delegation_while_the_helpers_own_helper_joins_its_sub_task_leaves_none_of_its_tokens_live(
+    oauth, make_agent, get_token, alice, bob, sam, crm, grant,
+):
+    # The helper's helper joins a sub-task under the helper's: ending the delegation ends it and
+    # locks its agent too (the delegate's row alone does not stop a join by task_id).
+    orchestrator, helper, sub_helper = (make_agent(owner, name=name) for owner, name in [(alice, "orchestrator"), (bob, "helper"), (bob, "sub-helper")])
+    for agent in (helper, sub_helper):
+        grant(agent, crm, ["tickets:read"])
+    held = get_token(orchestrator, scope="tickets:read", ttl="600")
+    lent = delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="load")
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=sub_helper.identity.pk, reason="second hand")
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+    sub_task = exchange(oauth, sub_helper, first["access_token"]).json()["task_id"]
+    service_key = new_private_key()
+    crm_server = ServiceClient(service_update(actor=sam, service=crm, introspection_jwk=public_jwk(service_key)), service_key)
+
+    issued, statuses = _requesting_tokens_while(
+        sub_helper, lambda: delegation_revoke(actor=alice, delegation=lent, reason="Pilot over"),
+        ask=lambda client, assertion: token_request(client, sub_helper, assertion=assertion, task_id=sub_task, authorization_details=None),
+    )
+
+    assert issued and set(statuses) <= {200, 400}
+    assert Task.objects.get(pk=sub_task).ended_at is not None
+    assert not IssuedToken.objects.filter(task_id=sub_task, revoked_at__isnull=True).exists()
+    assert _all_inactive(crm_server, issued)
