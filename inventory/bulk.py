@@ -21,8 +21,6 @@ from django.utils import timezone
 
 from nhiportal.conf import nhi_setting
 from nhiportal.people.roles import is_security_admin
-from tokens.models import IssuedToken, Task
-from tokens.revocation import live_tokens, lock_for_revoking
 
 from . import services, token_selectors, visibility
 from .lifecycle import REACTIVATE, SUSPEND, attestation_lapsed, missing_for_activation
@@ -123,15 +121,20 @@ def _locked_batch(*, actor, action: str, identities) -> list[Row]:
         raise BatchRefused("Choose at least one identity.")
     if len(ids) > batch_limit():
         raise BatchRefused(f"Choose at most {batch_limit()} identities at once. Nothing was done.")
-    # The gate again, whoever calls: the page's form checked it, and an identity handed over
-    # since must not be changed by the person who handed it over.
+    # Locked before the gate is asked again (whoever calls: the page's form asked it), so a
+    # handover committed up to the lock is seen, and the person who handed an identity over
+    # no longer changes it. Locking rows the person may not change first tells them nothing
+    # (the refusal below reads the same, for a missing identity too) and takes them in the one
+    # order every batch takes.
+    try:
+        if action == SUSPEND:
+            token_selectors.lock_for_deactivating(ids)
+        else:
+            list(AIIdentity.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    except AIIdentity.DoesNotExist:
+        raise BatchRefused(NOT_YOURS) from None
     if visibility.restrict(AIIdentity.objects.filter(pk__in=ids), actor, visibility.CHANGE).count() != len(ids):
         raise BatchRefused(NOT_YOURS)
-    if action == SUSPEND:
-        open_tasks = Task.objects.filter(identity_id__in=ids, ended_at__isnull=True).values_list("pk", flat=True)
-        lock_for_revoking(ids, live_tokens(IssuedToken.objects.filter(identity_id__in=ids)), tasks=open_tasks)
-    else:
-        list(AIIdentity.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     rows = batch_rows(actor=actor, action=action, identities=[AIIdentity(pk=pk) for pk in ids])
     refused = refused_rows(rows)
     if refused:

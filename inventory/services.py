@@ -328,6 +328,13 @@ def reactivation_held(actor, identity: AIIdentity) -> bool:
 
 
 def _transition(*, actor, identity: AIIdentity, action: str, reason: str, expected_version: int | None, hold: bool = False):
+    if action in (SUSPEND, OFFBOARD):
+        # The token service then holds the agents of the sub-tasks this ends: taken here first,
+        # with the identity, in one id order (inventory/token_selectors.lock_for_deactivating).
+        # Imported here: token_selectors reaches tokens modules that import this one.
+        from .token_selectors import lock_for_deactivating
+
+        lock_for_deactivating([identity.pk])
     identity = _lock(identity)
     if expected_version is not None and identity.version != expected_version:
         raise StaleEdit()

@@ -1,6 +1,7 @@
 """Reads of what the token service keeps about identities and the people who ask for them,
 for the inventory's own pages: what offboarding an identity would end, and a person's recent
-access requests on their dashboard. Reads only; the token service's modules write."""
+access requests on their dashboard. Reads only (and the row locks a suspension or an
+offboarding takes before it reads); the token service's modules write."""
 
 from datetime import timedelta
 
@@ -8,9 +9,21 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from tokens.models import PENDING_ACCESS, AccessRequest, Delegation, Grant, IssuedToken, Service, Task, WorkloadCredential
+from tokens.revocation import live_tokens, lock_for_revoking
 from tokens.selectors import access_request_list
 
 from .models import AIIdentity, AttestationReview, ClaimState, Status
+
+
+def lock_for_deactivating(identity_ids) -> None:
+    """Lock these identities, with the agents of the sub-tasks that suspending or offboarding
+    them ends (a delegate's), all in one pass in issuance's order (tokens/revocation.
+    lock_for_revoking), before the transition reads them. Locked after the identity instead (as
+    tokens/revocation.on_identity_deactivated does again, then at no cost), a holder with a
+    lower id would be taken out of that order, and could deadlock with an exchange holding it."""
+    ids = list(identity_ids)
+    open_tasks = Task.objects.filter(identity_id__in=ids, ended_at__isnull=True).values_list("pk", flat=True)
+    lock_for_revoking(ids, live_tokens(IssuedToken.objects.filter(identity_id__in=ids)), tasks=open_tasks)
 
 
 def offboarding_ends(identity: AIIdentity) -> dict:

@@ -274,8 +274,9 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
     # agent (or a delegate acting in a sub-task) could join a task opened before by its task_id.
     # Counted with the sub-tasks under them, a delegate's too, which end with them.
     # The transition holds the identity's row; the agents of those sub-tasks are held too, so
-    # none joins one after its tokens are revoked. (A bulk suspension locked them all first, in
-    # one order, with the batch: inventory/bulk.py.)
+    # none joins one after its tokens are revoked. The transition locked them all first, in one
+    # order (inventory/token_selectors.lock_for_deactivating; a bulk suspension, with the whole
+    # batch): locked again here at no cost.
     open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
     lock_for_revoking([identity.pk], live_tokens(IssuedToken.objects.filter(identity=identity), now), tasks=open_tasks)
     ended, taken = _end_task_tree(open_tasks, label=label, reason=why, now=now), {}

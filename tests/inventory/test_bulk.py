@@ -1,13 +1,18 @@
 """Bulk actions on identities (inventory/bulk.py): all or none, one audit event per identity
 changed, in one transaction; the single actions' rules hold for each."""
 
+import threading
+import time
+import uuid
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 
 from inventory.bulk import NOT_YOURS, BatchRefused, identities_owners_set, identities_reactivate, identities_suspend
 from inventory.lifecycle import identity_deactivated
 from inventory.models import AIIdentity, OwnerRole, Status
-from inventory.services import identity_activate, identity_suspend
+from inventory.services import identity_activate, identity_owners_set, identity_suspend
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import OWNER
 from tests.conftest import _person
@@ -160,3 +165,59 @@ def test_only_someone_who_may_own_is_made_primary_owner(alice, rita, sam, make_i
     assert "rita has the reviewer role" in refused.value.messages[0]
     assert owners_of(first) == owners_of(second) == {"alice": OwnerRole.PRIMARY}
     assert not events("identity.owners_set").exists()
+
+
+@pytest.mark.parametrize("act", [
+    lambda actor, identities: identities_suspend(actor=actor, identities=identities, reason="Cleanup"),
+    lambda actor, identities: identities_reactivate(actor=actor, identities=identities),
+], ids=["suspend", "reactivate"])
+def test_an_identity_that_does_not_exist_is_refused_like_someone_elses(alice, make_identity, act):
+    mine = identity_activate(actor=alice, identity=make_identity(alice))
+    with pytest.raises(BatchRefused) as refused:
+        act(alice, [mine, AIIdentity(pk=uuid.uuid4())])
+    assert refused.value.messages == [NOT_YOURS]
+    assert status_of(mine) == Status.ACTIVE and not events("identity.suspend").exists()
+
+
+@pytest.mark.postgres("row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_handover_committed_while_the_batch_waits_for_its_lock_is_seen(alice, bob, make_identity):
+    identity = identity_activate(actor=alice, identity=make_identity(alice))
+    handing_over, handed_over = threading.Event(), threading.Event()
+    outcome = []
+
+    def hand_over():  # holds the identity's row until the batch waits for it
+        try:
+            with transaction.atomic():
+                identity_owners_set(actor=alice, identity=identity, primary_owner=bob, backup_owners=[], reason="Moved team")
+                handing_over.set()
+                handed_over.wait(10)
+        finally:
+            connection.close()
+
+    def suspend():
+        try:
+            identities_suspend(actor=alice, identities=[identity], reason="Cleanup")
+            outcome.append("suspended")
+        except BatchRefused as refused:
+            outcome.extend(refused.messages)
+        finally:
+            connection.close()
+
+    handover = threading.Thread(target=hand_over)
+    handover.start()
+    assert handing_over.wait(10)
+    batch = threading.Thread(target=suspend)
+    batch.start()
+    for _ in range(100):  # until the batch waits for the row
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    handed_over.set()
+    handover.join(10)
+    batch.join(10)
+
+    assert outcome == [NOT_YOURS]
+    assert status_of(identity) == Status.ACTIVE

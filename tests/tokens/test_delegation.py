@@ -1,12 +1,17 @@
 """Delegation through the token endpoint: a helper agent acts for an orchestrator it was lent to,
 with its own key, within both agents' rights, and loses what it got when anything upstream ends."""
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from inventory.services import identity_offboard
+from inventory.services import identity_offboard, identity_suspend
 from nhiportal.audit.models import AuditEvent
 from tokens.delegations import delegation_create, delegation_revoke
+from tokens.ending_previews import delegation_ending
 from tokens.models import IssuedToken, Task
 from tokens.revocation import task_end, token_revoke
 
@@ -265,3 +270,41 @@ def test_the_revoke_event_counts_the_sub_tasks_under_the_delegates_too(oauth, al
     assert delegation_revoke(actor=alice, delegation=lent, reason="Pilot over") == 2
 
     assert AuditEvent.objects.get(action="delegation.revoke").after["tasks_ended"] == 2  # the helper's and the one under it
+
+
+def test_the_end_preview_counts_what_ending_the_delegation_takes_below_the_delegate(
+    oauth, alice, bob, make_agent, crm, grant, orchestrator, helper, held, lent,
+):
+    sub_helper = make_agent(bob, name="sub-helper")
+    grant(sub_helper, crm, ["tickets:read"])
+    delegation_create(actor=bob, principal=helper.identity, delegate_id=sub_helper.identity.pk, reason="Second hand")
+    first = exchange(oauth, helper, held["access_token"], scope="tickets:read").json()
+    second = exchange(oauth, sub_helper, first["access_token"]).json()
+    assert join(oauth, sub_helper, second["task_id"]).status_code == 200
+
+    promised = delegation_ending(lent)
+
+    assert delegation_revoke(actor=alice, delegation=lent, reason="Pilot over") == promised["tokens"] == 3
+    event = AuditEvent.objects.get(action="delegation.revoke")
+    assert promised == {"subtasks": event.after["tasks_ended"], "tokens": event.after["tokens_revoked"]} == {"subtasks": 2, "tokens": 3}
+
+
+@pytest.mark.postgres("row locks")
+def test_suspending_the_principal_locks_its_delegate_in_id_order_first(oauth, alice, bob, make_agent, crm, grant, get_token):
+    # Issuance locks in id order; a delegate with the lower id locked after the principal could deadlock with it.
+    agents = [make_agent(alice, name="one"), make_agent(bob, name="two")]
+    for agent in agents:
+        grant(agent, crm, ["tickets:read"])
+    delegate, principal = sorted(agents, key=lambda agent: str(agent.identity.pk))
+    owner = alice if principal is agents[0] else bob
+    delegation_create(actor=owner, principal=principal.identity, delegate_id=delegate.identity.pk, reason="Triage helper")
+    assert exchange(oauth, delegate, get_token(principal, scope="tickets:read")["access_token"]).status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        identity_suspend(actor=owner, identity=principal.identity, reason="Paused")
+
+    locked = [
+        identity for query in queries.captured_queries if query["sql"].endswith("FOR UPDATE") and '"inventory_aiidentity"' in query["sql"]
+        for identity in re.findall(r"'([0-9a-f]{32})'::uuid", query["sql"])
+    ]
+    assert list(dict.fromkeys(locked)) == [delegate.identity.pk.hex, principal.identity.pk.hex]

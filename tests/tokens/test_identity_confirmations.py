@@ -1,12 +1,17 @@
 """The identity page's one-way actions (disable a credential, end a task, revoke a token, end a
 delegation) each confirm on a page of their own that counts what they take; the button there does it."""
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from nhiportal.audit.models import AuditEvent
 from tokens.credentials import credential_add_jwk
 from tokens.delegations import delegation_create
+from tokens.ending_previews import credential_disabling
 from tokens.models import Delegation, IssuedToken, Task, WorkloadCredential
 from tokens.services import SELF_GRANT
 
@@ -241,3 +246,22 @@ def test_a_security_admin_who_owns_the_identity_is_told_whom_to_ask_instead_of_a
     assert "/grants/new/" not in panel and SELF_GRANT in panel
     others = client_for(sam).get(f"/identities/{make_identity(alice).pk}/access-panel/").content.decode()
     assert "/grants/new/" in others and SELF_GRANT not in others
+
+
+def test_a_busy_credentials_preview_asks_the_same_questions_however_many_tokens_it_counts(alice, agent, held, get_token):
+    # Ids listed in the queries would outgrow PostgreSQL's 65,535 bind parameters for a busy credential.
+    credential = WorkloadCredential.objects.get()
+    with CaptureQueriesContext(connection) as few:
+        assert credential_disabling(credential)["tokens"] == 2
+    issued = IssuedToken.objects.get(parent__isnull=True)
+    IssuedToken.objects.bulk_create([IssuedToken(**{
+        field.attname: getattr(issued, field.attname) for field in IssuedToken._meta.concrete_fields if not field.primary_key
+    } | {"jti": f"busy-{n}"}) for n in range(300)])
+
+    with CaptureQueriesContext(connection) as many:
+        assert credential_disabling(credential)["tokens"] == 302
+
+    def asked(queries):  # the same queries but for the time they ran
+        return [re.sub(r"'\d{4}-\d\d-\d\d[^']*'", "now", query["sql"]) for query in queries.captured_queries]
+
+    assert asked(many) == asked(few)
