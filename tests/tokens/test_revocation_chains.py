@@ -17,29 +17,8 @@ from .conftest import new_private_key, public_jwk, token_request
 from .test_ending_access_races import _all_inactive, _requesting_tokens_while
 from .test_introspection import ServiceClient
 from .test_revocation_endpoint import revoke
+from .test_delegation import held, helper, lent, orchestrator  # noqa: F401  (fixtures: an orchestrator lending its token to a helper)
 from .test_token_exchange import exchange, unverified
-
-
-@pytest.fixture
-def orchestrator(make_agent, alice):
-    return make_agent(alice, name="orchestrator")
-
-
-@pytest.fixture
-def helper(make_agent, bob, crm, grant):
-    agent = make_agent(bob, name="helper")
-    grant(agent, crm, ["tickets:read"])
-    return agent
-
-
-@pytest.fixture
-def held(orchestrator, get_token):
-    return get_token(orchestrator, scope="tickets:read tickets:write", ttl="600")
-
-
-@pytest.fixture
-def lent(orchestrator, helper, alice):
-    return delegation_create(actor=alice, principal=orchestrator.identity, delegate_id=helper.identity.pk, reason="Triage helper")
 
 
 def join(oauth, agent, task_id, scope="tickets:read"):
