@@ -5,11 +5,12 @@ FOR SHARE while it decides and writes a token, so a revocation either sees the n
 and revokes it, or runs before issuance, which then sees the changed state and refuses.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from inventory.lifecycle import OFFBOARD
@@ -17,6 +18,7 @@ from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Grant, IssuedToken, Task, WorkloadCredential
+from .exchange_chains import Walk, rows
 
 
 def lock_identity(identity_id) -> AIIdentity:
@@ -42,39 +44,74 @@ class Revoked:
         return {"tokens_revoked": self.tokens, **({"tasks_ended": self.tasks_ended} if self.tasks_ended else {})}
 
 
-def _revoke_down(live: QuerySet, fields: dict) -> int:
-    """Revoke these live tokens and every live one exchanged from them. Set at a time, in SQL: an
-    emergency revokes hundreds of thousands of rows, more than a list of ids may hold (SQLite
-    takes 250,000 variables a statement). The tokens exchanged from those just revoked are found
-    by their parent's revocation, one generation a pass."""
-    revoked = frontier = live.update(**fields)
-    while frontier:
-        frontier = IssuedToken.objects.filter(
-            revoked_at__isnull=True, parent__revoked_at=fields["revoked_at"], parent__revoke_reason=fields["revoke_reason"],
-        ).update(**fields)
-        revoked += frontier
-    return revoked
+_UNREVOKED, _OPEN = "child.revoked_at IS NULL", "child.ended_at IS NULL"
 
 
-def _end_subtasks(opened, *, label: str, reason: str, now) -> Revoked:
-    """End the open tasks among `opened` (ids, or a query of them: sub-tasks that exchanges of
-    revoked tokens opened) and every task under them, and revoke every token in them. Their
-    agents joined them by task_id with tokens that have no parent token, so only ending the
-    task reaches those, and stops more. An exchange's task is a sub-task of its subject token's
-    task, so the tokens exchanged from those revoked here are in these tasks too."""
+def taking(walk: Walk, tokens: QuerySet, *, ending: str | None = None, now) -> tuple[str, str, str]:
+    """Name in walk what revoking `tokens` takes, with the open tasks of `ending` (a set named in
+    walk, or None): (revoked, ended, reached).
+
+    revoked: the live tokens of `tokens` and every unrevoked one exchanged from them. ended: the
+    open tasks of `ending`, and the open sub-tasks that exchanges of the revoked tokens opened (a
+    child revoked before, given back by its helper, still left its sub-task open), with every
+    open task under them. reached: the revoked tokens, with the live ones in the ended tasks and
+    every unrevoked one exchanged from those. Their agents joined those tasks by task_id with
+    tokens that have no parent token, so only ending the task reaches those, and stops more. An
+    exchange's task is a sub-task of its subject token's task, so the tokens exchanged from
+    those in an ended task are in the ended tasks too. The revoked tokens' own tasks go on."""
+    revoked = walk.down("revoked", live_tokens(tokens, now), step=_UNREVOKED)
+    # Every exchange opened its own task (issuance.token_exchange), its token the first there.
+    opened = IssuedToken.objects.filter(parent_id__in=rows(revoked)).values("task_id")
+    walk.down("opened", Task.objects.filter(ended_at__isnull=True, pk__in=opened), step=_OPEN)
+    ends = Q(pk__in=rows("opened")) | Q(pk__in=rows(ending)) if ending else Q(pk__in=rows("opened"))
+    ended = walk.set("ended", Task.objects.filter(ends, ended_at__isnull=True))
+    walk.down("in_ended", live_tokens(IssuedToken.objects.filter(task_id__in=rows(ended)), now), step=_UNREVOKED)
+    return revoked, ended, walk.set("reached", IssuedToken.objects.filter(Q(pk__in=rows(revoked)) | Q(pk__in=rows("in_ended"))))
+
+
+def task_tree(walk: Walk, task_ids) -> str:
+    """Name in walk these tasks (ids, or a query of them) and every task under them, ended or not."""
+    return walk.down("tree", Task.objects.filter(pk__in=task_ids))
+
+
+def left_open_by_exchanges(walk: Walk, token_pk) -> str:
+    """Name in walk the open tasks that exchanges of this token opened, at any depth, live or
+    not (a helper gives back its token, not the sub-task), with every open task under them."""
+    exchanged = walk.down("exchanged", IssuedToken.objects.filter(pk=token_pk))
+    opened = IssuedToken.objects.filter(pk__in=rows(exchanged)).exclude(pk=token_pk).values("task_id")
+    return walk.down("ending", Task.objects.filter(ended_at__isnull=True, pk__in=opened), step=_OPEN)
+
+
+def _take(chains: Callable[[Walk], tuple[QuerySet, str | None]], *, label: str, reason: str, now, ending_reason: str | None = None) -> Revoked:
+    """Revoke and end what `taking` names for the tokens, and the tasks (a set, or None), that
+    chains(walk) names. The revoked tokens are revoked for `reason`; the ended tasks, and the
+    tokens only they reached, as sub-tasks of a revoked token (the tasks of a task tree for
+    ending_reason, when given: task_tree names a tree whatever its rows' state).
+
+    Set at a time, in SQL: an emergency revokes hundreds of thousands of rows, more than a list
+    of ids may hold. Each write reads the walk again within its own statement, before it changes
+    a row (PostgreSQL reads the statement's snapshot; SQLite builds an uncorrelated IN list
+    first), so they run in the one order in which no write changes what a later one reads:
+    - the tokens only the ended tasks reached: every unrevoked token under the revoked ones is
+      one of those, so none of their chains is cut, and which tasks end is read from those;
+    - the tasks: no caller chooses its tokens by their task's state;
+    - the revoked tokens, from which the sub-tasks that end were found."""
+    def walked() -> tuple[Walk, str | None, str, str, str]:
+        walk = Walk()
+        tokens, ending = chains(walk)
+        return walk, ending, *taking(walk, tokens, ending=ending, now=now)
+
     why = f"Sub-task of a revoked token: {reason}"
-    fields = {"ended_at": now, "ended_by_label": label[:200], "end_reason": why}
-    ended = frontier = Task.objects.filter(ended_at__isnull=True, pk__in=opened).update(**fields)
-    while frontier:
-        frontier = Task.objects.filter(
-            ended_at__isnull=True, parent__isnull=False, parent__ended_at=now, parent__end_reason=why,
-        ).update(**fields)
-        ended += frontier
-    if not ended:
-        return Revoked()
-    in_them = IssuedToken.objects.filter(task__in=Task.objects.filter(parent__isnull=False, ended_at=now, end_reason=why).values("pk"))
-    tokens = _revoke_down(live_tokens(in_them, now), {"revoked_at": now, "revoked_by_label": label[:200], "revoke_reason": why[:200]})
-    return Revoked(tokens, ended)
+    revoking = {"revoked_at": now, "revoked_by_label": label[:200]}
+    walk, _, revoked, _, reached = walked()
+    only_reached = walk.set("only_reached", IssuedToken.objects.filter(pk__in=rows(reached)).exclude(pk__in=rows(revoked)))
+    in_subtasks = IssuedToken.objects.filter(pk__in=walk.ids(only_reached)).update(**revoking, revoke_reason=why[:200])
+    walk, ending, _, ended, _ = walked()
+    end_reason = Value(why) if ending_reason is None else Case(When(pk__in=walk.ids(ending), then=Value(ending_reason)), default=Value(why))
+    tasks = Task.objects.filter(pk__in=walk.ids(ended)).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
+    walk, _, revoked, _, _ = walked()
+    tokens = IssuedToken.objects.filter(pk__in=walk.ids(revoked)).update(**revoking, revoke_reason=reason[:200])
+    return Revoked(tokens + in_subtasks, tasks)
 
 
 def revoke_matching(queryset: QuerySet, *, label: str, reason: str, now=None) -> Revoked:
@@ -83,65 +120,36 @@ def revoke_matching(queryset: QuerySet, *, label: str, reason: str, now=None) ->
     with every token in them: a revoked token takes what was opened from it. The revoked
     tokens' own tasks go on (ending a task is task_end's). Every path that revokes tokens
     comes here, so each ends those sub-tasks; its one event counts both (Revoked.counts).
+    What it takes is what tokens/ending_previews counts first (`taking`).
 
     Concurrent joins of those sub-tasks are stopped by holding their agents' rows: a caller
     that locks identities locks them with lock_for_revoking."""
-    now = now or timezone.now()
-    fields = {"revoked_at": now, "revoked_by_label": label[:200], "revoke_reason": reason[:200]}
-    tokens = _revoke_down(live_tokens(queryset, now), fields)
-    if not tokens:
-        return Revoked()
-    # Every exchange opened its own task (issuance.token_exchange), its token the first there.
-    # A child revoked before (given back by its helper) still left its sub-task open.
-    opened = IssuedToken.objects.filter(
-        parent__isnull=False, parent__revoked_at=now, parent__revoke_reason=fields["revoke_reason"],
-    ).values("task_id")
-    return Revoked(tokens) + _end_subtasks(opened, label=label, reason=reason, now=now)
-
-
-def _task_tree(task_ids: list) -> list:
-    found, frontier = list(task_ids), list(task_ids)
-    while frontier:
-        frontier = list(Task.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        found.extend(frontier)
-    return found
-
-
-def _end_task_tree(task_ids: list, *, label: str, reason: str, now) -> Revoked:
-    """End these tasks and their sub-tasks; revoke all their tokens."""
-    tree = _task_tree(task_ids)
-    ended = Task.objects.filter(pk__in=tree, ended_at__isnull=True).update(
-        ended_at=now, ended_by_label=label[:200], end_reason=reason
-    )
-    return Revoked(0, ended) + revoke_matching(IssuedToken.objects.filter(task_id__in=tree), label=label, reason=reason, now=now)
+    return _take(lambda walk: (queryset, None), label=label, reason=reason, now=now or timezone.now())
 
 
 def end_tasks(task_ids: list, *, label: str, reason: str, now=None) -> Revoked:
-    """End these tasks and their sub-tasks; revoke all their tokens."""
-    return _end_task_tree(task_ids, label=label, reason=reason, now=now or timezone.now())
+    """End these tasks (ids) and their sub-tasks; revoke all their tokens, with what came from
+    them (revoke_matching)."""
+    def chains(walk: Walk) -> tuple[QuerySet, str]:
+        tree = task_tree(walk, task_ids)
+        return IssuedToken.objects.filter(task_id__in=rows(tree)), tree
 
-
-def _exchanged_tasks(tokens: QuerySet) -> set:
-    """The tasks of every token exchanged from these, at any depth, live or not: each exchange
-    opened its task (issuance.token_exchange), a sub-task its agent may join by task_id."""
-    found = set()
-    rows = list(IssuedToken.objects.filter(parent__in=tokens.values("pk")).values_list("pk", "task_id"))
-    while rows:
-        found.update(task for _, task in rows)
-        rows = list(IssuedToken.objects.filter(parent_id__in=[pk for pk, _ in rows]).values_list("pk", "task_id"))
-    return found
+    return _take(chains, label=label, reason=reason, now=now or timezone.now(), ending_reason=reason)
 
 
 def _holders(tokens: QuerySet | None, tasks) -> set[str]:
-    """The agents of the open tasks that ending `tasks` (ids, with the tasks under them) and
-    revoking `tokens` (the sub-tasks their exchanges opened, with theirs) end."""
-    opened = list(tasks)
+    """The agents of the open tasks that ending `tasks` (ids or a query of them, with the tasks
+    under them) and revoking `tokens` (the sub-tasks their exchanges opened, at any depth, with
+    theirs) end."""
+    walk, opened = Walk(), Q(pk__in=tasks)
     if tokens is not None:
-        opened += Task.objects.filter(pk__in=_exchanged_tasks(tokens), ended_at__isnull=True).values_list("pk", flat=True)
-    if not opened:
-        return set()
-    tree = _task_tree(opened)
-    return {str(i) for i in Task.objects.filter(pk__in=tree, ended_at__isnull=True).values_list("identity_id", flat=True).distinct()}
+        # Each exchange opened its task (issuance.token_exchange), live or not its token: a
+        # sub-task its agent may join by task_id.
+        exchanged = walk.down("exchanged", IssuedToken.objects.filter(parent__in=tokens.values("pk")))
+        opened |= Q(ended_at__isnull=True, pk__in=IssuedToken.objects.filter(pk__in=rows(exchanged)).values("task_id"))
+    tree = walk.down("tree", Task.objects.filter(opened))
+    held = Task.objects.filter(pk__in=walk.ids(tree), ended_at__isnull=True).values_list("identity_id", flat=True).distinct()
+    return {str(i) for i in held}
 
 
 class _HoldersGrew(Exception):
@@ -189,8 +197,7 @@ def token_revoke(*, token: IssuedToken, actor, reason: str = "") -> Revoked:
     lock_for_revoking([token.identity_id], this)
     reason = reason.strip() or "Revoked by its holder."
     label, now = actor_label(actor), timezone.now()
-    revoked = revoke_matching(this, label=label, reason=reason, now=now)
-    revoked += _end_subtasks(_exchanged_tasks(this), label=label, reason=reason, now=now)
+    revoked = _take(lambda walk: (this, left_open_by_exchanges(walk, token.pk)), label=label, reason=reason, now=now)
     if revoked.tokens or revoked.tasks_ended:
         # Tokens are named by jti in the audit log (as token.issue does): it outlives the ledger row.
         audit_record(
@@ -279,7 +286,7 @@ def on_identity_deactivated(sender, *, identity, action, actor, reason="", **kwa
     # batch): locked again here at no cost.
     open_tasks = list(Task.objects.filter(identity=identity, ended_at__isnull=True).values_list("pk", flat=True))
     lock_for_revoking([identity.pk], live_tokens(IssuedToken.objects.filter(identity=identity), now), tasks=open_tasks)
-    ended, taken = _end_task_tree(open_tasks, label=label, reason=why, now=now), {}
+    ended, taken = end_tasks(open_tasks, label=label, reason=why, now=now), {}
     if action == OFFBOARD:
         taken["grants_revoked"] = Grant.objects.filter(identity=identity, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by_label=label[:200], revoke_reason=why
