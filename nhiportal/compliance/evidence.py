@@ -12,12 +12,14 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 
 from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
@@ -65,6 +67,28 @@ class Evidence:
     figures: dict = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     findings_total: int = 0
+    # Figure name -> the portal list that shows the rows it counts (to a reader who sees
+    # everything, as compliance staff do): the same filter, so the same number of rows.
+    links: dict = field(default_factory=dict)
+
+    @property
+    def figure_rows(self) -> list[tuple]:
+        """(name, value, link or None) of each figure, in order."""
+        return [(name, value, self.links.get(name)) for name, value in self.figures.items()]
+
+    def linked(self, **links) -> "Evidence":
+        """The evidence with `links` (figure name -> URL) for those of its figures it has."""
+        self.links = {name: url for name, url in links.items() if name in self.figures}
+        return self
+
+
+def _list(url_name: str, **query) -> str:
+    """A portal list, filtered as a figure counts."""
+    return reverse(url_name) + (f"?{urlencode({k: str(v) for k, v in query.items()})}" if query else "")
+
+
+def _identities(**query) -> str:
+    return _list("inventory:identity-list", **query)
 
 
 IDENTITY_FIELDS = ("id", "name", "status", "status_changed_at", "attestation_due", "purpose", "trust_boundary", "sensitivity_ceiling", "offboarding_plan")
@@ -109,7 +133,7 @@ def owned(now) -> Evidence:
         f"{total - count} of {total} identities in service have an active owner.",
         {"identities in service": total, "without an active owner": count},
         findings, count,
-    )
+    ).linked(**{"without an active owner": _identities(orphaned="true")})
 
 
 def documented(now) -> Evidence:
@@ -152,6 +176,9 @@ def attested(now) -> Evidence:
         unscheduled_active=Q(attestation_due__isnull=True, status=Status.ACTIVE),
         unscheduled=Q(attestation_due__isnull=True),
     )
+    # An identity with no due date is not overdue (no date has passed), it is never asked: it
+    # counts among the exceptions but not as overdue, which reads as the inventory's filter does.
+    overdue = count - also["unscheduled"]
     # The latest campaign's answer rate: what a reviewer reports after asking everyone at once.
     latest = Campaign.objects.annotate(
         asked=Count("items"), answered=Count("items", filter=Q(items__attestation__isnull=False))
@@ -173,10 +200,10 @@ def attested(now) -> Evidence:
         f"{total - count} of {total} active or suspended identities were attested on time"
         + (f"; {also['past_grace']} active past the {nhi_setting('ATTESTATION_GRACE_DAYS')} days' grace" if also["past_grace"] else "")
         + (f"; {also['unscheduled_active']} active with no attestation due date" if also["unscheduled_active"] else "") + ".",
-        {"attested identities": total, "overdue": count, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"),
+        {"attested identities": total, "overdue": overdue, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"),
          **({"no due date": also["unscheduled"]} if also["unscheduled"] else {}), **campaign, **reviewed},
         findings, count,
-    )
+    ).linked(overdue=_identities(attestation_overdue="true"))
 
 
 def _enabled_credential():
@@ -206,7 +233,11 @@ def workload_identity(now) -> Evidence:
     )
     if not evidence.figures["active identities"]:
         return _no_evidence("no identity is active, so none has proved itself.", evidence.figures)
-    return evidence
+    return evidence.linked(**{
+        "active identities": _identities(status=Status.ACTIVE), "public keys": _list("tokens:credential-list", kind=CredentialKind.JWK),
+        "SPIFFE IDs": _list("tokens:credential-list", kind=CredentialKind.SPIFFE),
+        "federated subjects": _list("tokens:credential-list", kind=CredentialKind.FEDERATED),
+    })
 
 
 def _overlapping_subjects(enabled) -> set[int]:
@@ -276,7 +307,7 @@ def no_reuse(now) -> Evidence:
         "Each enabled key, SPIFFE ID or federated subject belongs to one identity, so a token names the one system that asked.",
         {"enabled credentials": total, "shared": count},
         findings, count,
-    )
+    ).linked(**{"enabled credentials": _list("tokens:credential-list")})
 
 
 def short_lived_tokens(now) -> Evidence:
@@ -326,20 +357,23 @@ def policy_at_issuance(now) -> Evidence:
 
 
 def least_privilege(now) -> Evidence:
-    live = Grant.objects.filter(revoked_at__isnull=True, ends_at__gt=now)
-    if not live.exists():
+    # Live as the grants list reads it: started, not ended, not revoked. A grant scheduled to
+    # start later gives no access yet, but its end is decided already, so its length counts.
+    standing = Grant.objects.filter(revoked_at__isnull=True, ends_at__gt=now)
+    live = standing.filter(starts_at__lte=now)
+    if not standing.exists():
         return _no_evidence("no grant is live, so none shows its scopes and end.", {"live grants": 0, f"ending beyond {LONG_GRANT_DAYS} days": 0})
-    long = live.filter(ends_at__gt=now + timedelta(days=LONG_GRANT_DAYS)).select_related("identity", "service")
+    long = standing.filter(ends_at__gt=now + timedelta(days=LONG_GRANT_DAYS)).select_related("identity", "service")
     count = long.count()
     findings = [Finding(g.identity_id, g.identity.name, f"{' '.join(g.scopes)} on {g.service.name} until {g.ends_at:%Y-%m-%d}")
                 for g in long.order_by("-ends_at")[:FINDINGS_SHOWN]]
     return Evidence(
         WARN if count else PASS,
-        f"Every grant names its scopes on one service and ends; none of the live ones runs more than {LONG_GRANT_DAYS} days ahead."
-        if not count else f"{count} live grant{pluralize(count, ' runs,s run')} more than {LONG_GRANT_DAYS} days ahead.",
-        {"live grants": live.count(), f"ending beyond {LONG_GRANT_DAYS} days": count},
+        f"Every grant names its scopes on one service and ends; none of the live or scheduled ones runs more than {LONG_GRANT_DAYS} days ahead."
+        if not count else f"{count} live or scheduled grant{pluralize(count, ' runs,s run')} more than {LONG_GRANT_DAYS} days ahead.",
+        {"live grants": live.count(), "scheduled to start later": standing.count() - live.count(), f"ending beyond {LONG_GRANT_DAYS} days": count},
         findings, count,
-    )
+    ).linked(**{"live grants": _list("tokens:grant-list", state="live")})
 
 
 def key_rotation(now) -> Evidence:
@@ -359,7 +393,7 @@ def key_rotation(now) -> Evidence:
         if not count else f"{count} enabled public key{pluralize(count, ' is,s are')} older than {days} days: rotate {pluralize(count, 'it,them')}.",
         {"enabled public keys": enabled.count(), f"older than {days} days": count},
         findings, count,
-    )
+    ).linked(**{"enabled public keys": _list("tokens:credential-list", kind=CredentialKind.JWK)})
 
 
 def unused_access(now) -> Evidence:
@@ -387,17 +421,18 @@ def unused_access(now) -> Evidence:
     ).count()
     if unjudged:
         figures[f"older than {days} days, never judged (is grant_usage running?)"] = unjudged
+    links = {"live grants": _list("tokens:grant-list", state="live"), f"with a scope unused for {days} days": _list("tokens:grant-list", state="unused")}
     if unjudged and not count:
         return Evidence(
             WARN, f"{unjudged} live grant{pluralize(unjudged, ' is,s are')} older than {days} days but no grant_usage run has judged "
             f"{pluralize(unjudged, 'its,their')} use: nothing shows {pluralize(unjudged, 'it,them')} used.", figures, findings, count,
-        )
+        ).linked(**links)
     return Evidence(
         WARN if count or unjudged else PASS,
         f"Every live grant older than {days} days had each of its scopes used by a token in that time."
         if not count else f"{count} live grant{pluralize(count, ' holds,s hold')} a scope no token carried in {days} days.",
         figures, findings, count,
-    )
+    ).linked(**links)
 
 
 def identities_in_use(now) -> Evidence:
@@ -415,7 +450,7 @@ def identities_in_use(now) -> Evidence:
         if not count else f"{count} of {active} active identities obtained no token in {days} days: offboard what is gone.",
         {"active identities": active, f"no token in {days} days": count},
         findings, count,
-    )
+    ).linked(**{"active identities": _identities(status=Status.ACTIVE), f"no token in {days} days": _list("tokens:unused-identity-list")})
 
 
 def _kept_by_directory(person_ref) -> Q:
@@ -763,13 +798,13 @@ def governance_sweep(now) -> Evidence:
     enforcing = [r for r in stalled if r.step.name in ENFORCING_STEPS]
     ok = sum(r.state in ("ok", "running") for r in rows)
     last = max((r.record.finished_at for r in rows if r.record and r.record.finished_at), default=None)
-    return Evidence(
-        FAIL if enforcing else WARN if stalled else PASS,
-        f"{ok} of {len(rows)} background steps ran on schedule; "
-        + (f"the last finished {_at(last)}." if last else "the governance sweep has never run."),
-        {"steps": len(rows), "on schedule": ok, "stalled": len(stalled)},
-        findings, len(stalled),
-    )
+    figures = {"steps": len(rows), "on schedule": ok, "stalled": len(stalled)}
+    ran = f"{ok} of {len(rows)} background steps ran on schedule; " + (f"the last finished {_at(last)}." if last else "the governance sweep has never run.")
+    if enforcing and not _in_service().exists():
+        # A fresh portal: enforcement that stalls takes nothing away from no one yet. The
+        # steps are still listed, to be scheduled before the first agent is registered.
+        return Evidence(WARN, f"No evidence yet: no identity is in service for the sweep to govern. {ran}", figures, findings, len(stalled))
+    return Evidence(FAIL if enforcing else WARN if stalled else PASS, ran, figures, findings, len(stalled))
 
 
 def _age(days: int) -> str:
@@ -807,7 +842,10 @@ def networks_bound(now) -> Evidence:
         )
     return Evidence(
         WARN if count or new_count else PASS, summary, figures, findings[:FINDINGS_SHOWN], count + new_count,
-    )
+    ).linked(**{
+        "active in production": _identities(status=Status.ACTIVE, environment=Environment.PRODUCTION),
+        "bound to networks": _identities(status=Status.ACTIVE, environment=Environment.PRODUCTION, networks_bound="true"),
+    })
 
 
 def token_rates_limited(now) -> Evidence:
@@ -834,7 +872,7 @@ def token_rates_limited(now) -> Evidence:
         )
     return Evidence(
         WARN if count or slowed_count else PASS, summary, figures, findings[:FINDINGS_SHOWN], count + slowed_count,
-    )
+    ).linked(active=_identities(status=Status.ACTIVE))
 
 
 METADATA_STALE = timedelta(days=2)  # a daily check that has not run for two days is not running

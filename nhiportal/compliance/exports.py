@@ -1,5 +1,10 @@
 """What compliance staff take away: the assessment as JSON (everything, with the exceptions)
-and as CSV (one row per control and framework entry it serves, for a spreadsheet)."""
+and as CSV (one row per control and framework entry it serves, for a spreadsheet).
+
+Every file says which portal made it and when: the JSON at its top, each CSV in two columns
+at the end of every row (a CSV has nowhere else to say it that a spreadsheet keeps), so a
+file taken out of an evidence pack or forwarded alone still names its source and moment.
+"""
 
 import csv
 from dataclasses import asdict
@@ -11,6 +16,14 @@ from nhiportal.csv_cells import safe_cell
 from .catalogue import framework, frameworks
 from .controls import control_get
 
+PROVENANCE_HEADER = ["exported_at", "portal"]
+
+
+def provenance(now) -> list[str]:
+    """The cells that end every row of a compliance CSV: when it was made, and by which portal."""
+    return [now.isoformat(), nhi_setting("ISSUER")]
+
+
 def file_stamp(moment) -> str:
     """When, in an export's file name: in UTC and saying so, as the files inside carry their zone."""
     return f"{moment.astimezone(UTC):%Y%m%d-%H%M}Z"
@@ -18,7 +31,7 @@ def file_stamp(moment) -> str:
 
 CSV_HEADER = [
     "framework", "framework_version", "entry_id", "entry_title", "control", "control_title",
-    "status", "evidence", "exceptions", "assessed_at",
+    "status", "evidence", "exceptions", "assessed_at", "portal",
 ]
 
 
@@ -65,23 +78,24 @@ def write_csv(assessments, now, out) -> None:
             # (a figure, a name quoted some day) must not open as a formula in the auditor's sheet.
             writer.writerow([safe_cell(cell) for cell in (
                 source.name, source.version, entry.id, entry.title, a.control.number, a.control.title,
-                a.result.status, a.result.summary, a.result.findings_total, now.isoformat(),
+                a.result.status, a.result.summary, a.result.findings_total, now.isoformat(), nhi_setting("ISSUER"),
             )])
 
 
-HISTORY_HEADER = ["taken_at", "control", "control_title", "status", "exceptions", "evidence"]
+HISTORY_HEADER = ["taken_at", "control", "control_title", "status", "exceptions", "evidence", *PROVENANCE_HEADER]
 
 
-def write_history_csv(snapshots, out) -> None:
+def write_history_csv(snapshots, out, now) -> None:
     """One row per snapshot and control: the period's record of each control operating."""
     writer = csv.writer(out)
     writer.writerow(HISTORY_HEADER)
+    made = provenance(now)
     for snapshot in snapshots:
         for control_id, result in snapshot.results.items():
             control = control_get(control_id)
             writer.writerow([safe_cell(cell) for cell in (
                 snapshot.taken_at.isoformat(), control.number if control else control_id, control.title if control else "",
-                result["status"], result["exceptions"], result["evidence"],
+                result["status"], result["exceptions"], result["evidence"], *made,
             )])
 
 

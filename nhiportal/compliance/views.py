@@ -27,9 +27,11 @@ from .exports import (
     ATTESTATION_REVIEW_COLUMNS,
     EXPOSURE_COLUMNS,
     OWNERSHIP_CLAIM_COLUMNS,
+    PROVENANCE_HEADER,
     TASK_APPROVAL_COLUMNS,
     as_json,
     file_stamp,
+    provenance,
     write_csv,
     write_history_csv,
 )
@@ -147,9 +149,10 @@ def evidence_pack_download(request):
 @require_safe
 def history_export(request):
     _may_read(request)
+    now = timezone.now()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    write_history_csv(ComplianceSnapshot.objects.order_by("taken_at").iterator(), response)
-    response["Content-Disposition"] = f'attachment; filename="nhi-compliance-history-{file_stamp(timezone.now())}.csv"'
+    write_history_csv(ComplianceSnapshot.objects.order_by("taken_at").iterator(), response, now)
+    response["Content-Disposition"] = f'attachment; filename="nhi-compliance-history-{file_stamp(now)}.csv"'
     return response
 
 
@@ -219,7 +222,9 @@ def record_export(request, record):
     rows = read(since=form.cleaned_data["since"]).iterator(chunk_size=EXPORT_CHUNK)
     if complete is not None:
         rows = complete(rows)
+    now = timezone.now()
+    made = provenance(now)
     return csv_download(
-        [name for name, _ in columns], ([cell(row) for _, cell in columns] for row in rows),
-        f"nhi-{record}-{file_stamp(timezone.now())}.csv",
+        [name for name, _ in columns] + PROVENANCE_HEADER, ([cell(row) for _, cell in columns] + made for row in rows),
+        f"nhi-{record}-{file_stamp(now)}.csv",
     )

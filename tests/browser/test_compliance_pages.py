@@ -26,6 +26,13 @@ def test_compliance_staff_follow_a_failing_control_to_the_identity_behind_it(pag
     expect(page.locator("main")).to_contain_text("no active owner")
     page.get_by_role("link", name="forgotten-bot").click()
     expect(page).to_have_url(re.compile(f"/identities/{orphan.pk}/$"))
+    # The figure links to the list it counts, which shows as many.
+    page.go_back()
+    figure = page.get_by_role("link", name="1", exact=True)
+    expect(figure).to_have_attribute("href", "/identities/?orphaned=true")
+    figure.click()
+    expect(page.locator("main")).to_contain_text("1 identity")
+    expect(page.get_by_role("link", name="forgotten-bot")).to_be_visible()
     page.goto("/compliance/frameworks/")
     expect(page.locator("#owasp-asi")).to_contain_text("OWASP Agentic AI Top 10 A2")
     with page.expect_download() as download:

@@ -133,7 +133,7 @@ def test_a_grant_running_beyond_a_year_needs_a_look(agent, crm, grant):
     grant(agent, crm, ["tickets:write"], days=400)
     result = check("least-privilege")
     assert result.status == "warn" and names(result) == {agent.identity.name} and "tickets:write" in result.findings[0].detail
-    assert result.summary.startswith("1 live grant runs more than")
+    assert result.summary.startswith("1 live or scheduled grant runs more than")
 
 
 def test_a_token_alive_after_its_task_ended_fails_ending_access(alice, agent, get_token):
@@ -244,7 +244,8 @@ def test_a_production_agent_with_a_staging_token_fails_environment_isolation(sam
     assert result.status == "fail" and names(result) == {agent.identity.name} and "CRM staging" in result.findings[0].detail
 
 
-def test_governance_sweep_fails_until_the_sweep_runs_then_passes():
+def test_governance_sweep_fails_until_the_sweep_runs_then_passes(alice, make_identity):
+    make_identity(alice)  # something to govern: on an empty portal a sweep never run is no evidence yet
     result = check("governance-sweep")
     assert result.status == "fail" and "never run" in result.summary
     assert {"suspend_unattested", "compliance_snapshot"} <= names(result)
@@ -253,7 +254,8 @@ def test_governance_sweep_fails_until_the_sweep_runs_then_passes():
     assert result.status == "pass" and result.findings_total == 0
 
 
-def test_governance_sweep_warns_of_a_failed_notice_and_fails_when_suspensions_stall():
+def test_governance_sweep_warns_of_a_failed_notice_and_fails_when_suspensions_stall(alice, make_identity):
+    make_identity(alice)
     call_command("governance_sweep", stdout=open("/dev/null", "w"))
     SweepStep.objects.filter(name="notify_claims").update(succeeded=False)
     result = check("governance-sweep")

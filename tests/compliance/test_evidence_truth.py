@@ -70,6 +70,16 @@ def test_an_empty_portal_does_not_pass_a_control_on_the_page_or_in_any_export(cl
     assert "No evidence yet: no identity is in service" in detail and "the data shows this control working" not in detail
 
 
+def test_an_empty_portal_fails_no_control_either(client_for, carol):
+    """Nothing exists, so nothing is shown failing: a sweep never scheduled is listed for
+    scheduling, but takes access from no identity yet."""
+    shown = page_statuses(client_for(carol))
+    assert "fail" not in shown.values(), shown
+    sweep = check("governance-sweep")
+    assert sweep.status == "warn" and sweep.summary.startswith("No evidence yet: no identity is in service")
+    assert "the governance sweep has never run" in sweep.summary and sweep.findings_total == sweep.figures["steps"]
+
+
 def test_an_empty_portal_does_not_pass_the_ownership_control(alice, make_identity):
     result = check("owned")
     assert result.status == "warn" and result.summary.startswith("No evidence yet:")
@@ -216,8 +226,8 @@ def test_csv_exports_defuse_cells_a_spreadsheet_would_run(client_for, carol, ali
     ComplianceSnapshot.objects.create(
         taken_by_label="tests", results={"owned": {"status": "pass", "exceptions": 0, "evidence": '=HYPERLINK("http://evil.example","x")'}},
     )
-    rows = list(csv.reader(io.StringIO(client_for(carol).get("/compliance/history.csv").content.decode())))
-    assert rows[1][-1] == '\'=HYPERLINK("http://evil.example","x")'
+    rows = list(csv.DictReader(io.StringIO(client_for(carol).get("/compliance/history.csv").content.decode())))
+    assert rows[0]["evidence"] == '\'=HYPERLINK("http://evil.example","x")'
     for row in csv.reader(io.StringIO(client_for(carol).get("/compliance/export.csv").content.decode())):
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
 

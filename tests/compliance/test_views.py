@@ -12,6 +12,7 @@ from nhiportal.compliance.controls import CONTROLS
 PAGES = [
     "/compliance/", "/compliance/frameworks/", "/compliance/controls/owned/",
     "/compliance/export.csv", "/compliance/export.json", "/compliance/export.oscal.json",
+    "/compliance/history.csv", "/compliance/evidence-pack.zip",
 ]
 
 
