@@ -12,6 +12,7 @@ from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.identity_filter import identities_named, name_key
 from nhiportal.people.roles import is_security_admin
+from tokens.rate_limit import restart_pace
 
 from . import attestation_reviews, campaigns, networks
 from .lifecycle import (
@@ -219,6 +220,8 @@ def identity_update(*, actor, identity: AIIdentity, expected_version: int, **cha
     identity.version += 1
     identity.updated_at = timezone.now()
     _save_named(identity)
+    if "token_rate_per_minute" in changed:
+        restart_pace(identity.pk)
     audit_record(
         actor=actor,
         action="identity.update",

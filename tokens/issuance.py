@@ -428,9 +428,6 @@ def _ask_for_approval(client, identity, service, scopes, now, context, denial: _
     )
 
 
-_slowed = rate_limit.Slowed()
-
-
 def _slow_down(seconds: int) -> OAuthError:
     return OAuthError(
         SLOW_DOWN, f"This identity asks for tokens faster than its rate limit allows: retry after {seconds} s.",
@@ -449,7 +446,7 @@ def _pace(identity, client: AuthenticatedClient, now: datetime) -> tuple[int, fl
     pace = rate_limit.admit(limit, identity.token_pace, moment)
     if pace is None:
         wait = rate_limit.wait(limit, identity.token_pace, moment)
-        recorded = _slowed.refuse(identity.pk, wait)
+        recorded = rate_limit.slowed.refuse(identity.pk, wait)
         if recorded:  # commits with the refusal's decision row
             TokenPace.objects.filter(identity_id=identity.pk).update(slowed_at=now)
             audit_record(
@@ -484,7 +481,7 @@ def _run(action, client: AuthenticatedClient, audience, scopes, decide_and_write
     An identity this process refused for its rate limit is refused again, until its next
     token is due, before anything is written or planned.
     """
-    waiting = _slowed.refused_for(client.identity_id)
+    waiting = rate_limit.slowed.refused_for(client.identity_id)
     if waiting is not None:
         raise _slow_down(waiting)
     signer = active_signer()

@@ -18,6 +18,8 @@ import time
 
 from inventory.models import token_rate_limit
 
+from .models import TokenPace
+
 WINDOW = 60.0  # seconds: limits are per minute
 SLOWED_DAYS = 7  # how long reaching the limit counts in an identity's risk and in NHIP-24
 
@@ -55,9 +57,14 @@ class Slowed:
     """What this process remembers of identities it refused: until when to refuse them again
     without opening a transaction (a flood costs a dictionary lookup a request, not a write),
     and when it last recorded a refusal (one decision row a minute per process, not one a
-    request)."""
+    request).
+
+    A refusal is remembered for RECHECK_EVERY seconds at most, though its Retry-After may be a
+    minute: a security admin who raises the limit (restart_pace) cannot reach the other
+    processes' memory, so each looks at the database again that soon and the new limit holds."""
 
     RECORD_EVERY = WINDOW
+    RECHECK_EVERY = 5.0
 
     def __init__(self, clock=time.monotonic):
         self.clock = clock
@@ -66,14 +73,18 @@ class Slowed:
 
     def refused_for(self, identity_id) -> int | None:
         """Seconds to tell the caller to wait, while this identity is still refused here."""
-        until = self._until.get(identity_id)
-        if until is None:
+        remembered = self._until.get(identity_id)
+        if remembered is None:
             return None
-        left = until - self.clock()
-        if left <= 0:
+        until, recheck_at = remembered
+        now = self.clock()
+        if now >= min(until, recheck_at):
             del self._until[identity_id]
             return None
-        return whole_seconds(left)
+        return whole_seconds(until - now)
+
+    def forget(self, identity_id) -> None:
+        self._until.pop(identity_id, None)
 
     def refuse(self, identity_id, seconds: float) -> bool:
         """Remember the refusal; True when it is the one to record in the decision log."""
@@ -81,9 +92,23 @@ class Slowed:
         if len(self._until) > 10_000:
             self._until.clear()
             self._recorded.clear()
-        self._until[identity_id] = now + seconds
+        self._until[identity_id] = (now + seconds, now + self.RECHECK_EVERY)
         last = self._recorded.get(identity_id)
         if last is not None and now - last < self.RECORD_EVERY:
             return False
         self._recorded[identity_id] = now
         return True
+
+
+# This process's memory of refusals, for the token endpoint.
+slowed = Slowed()
+
+
+def restart_pace(identity_id) -> None:
+    """A new limit starts from a full minute's allowance. The pace kept is the old limit's
+    arithmetic: a limit raised from 1 to 600 a minute would otherwise still refuse the agent
+    for the minute its last token moved the pace on by. Called in the change's transaction;
+    this process forgets its refusals at once (if the change rolls back, the next request
+    only reads the pace again), the others within RECHECK_EVERY."""
+    TokenPace.objects.filter(identity_id=identity_id).update(next_at=0.0)
+    slowed.forget(identity_id)

@@ -38,7 +38,8 @@ def rate_limited_notify(*, actor, now=None) -> dict:
             "someone else's hands: look at its activity, and report the key leaked on its page if it is."
         ),
         lambda p: (
-            f"{p.identity.name}: at most {per_minute(p.identity.token_rate_limit)}, last refused {p.slowed_at:%Y-%m-%d %H:%M} UTC",
+            # Its limit as it stands now: a security admin may have raised it since the refusal.
+            f"{p.identity.name}: last refused {p.slowed_at:%Y-%m-%d %H:%M} UTC; its limit is now {per_minute(p.identity.token_rate_limit)}",
             "Its activity and decisions", f"/identities/{p.identity_id}/",
         ),
     )

@@ -57,6 +57,17 @@ def test_a_process_records_one_refusal_a_minute_and_refuses_until_the_wait_is_ov
     assert slowed.refuse("a", 1.0) is True
 
 
+def test_a_process_looks_at_the_database_again_within_seconds_though_the_wait_is_longer():
+    # Another process may have raised the limit meanwhile: its memory cannot be reached.
+    clock = [100.0]
+    slowed = Slowed(clock=lambda: clock[0])
+    slowed.refuse("a", 40.0)
+    clock[0] += Slowed.RECHECK_EVERY - 0.1
+    assert slowed.refused_for("a") == 36  # Retry-After still tells the whole wait
+    clock[0] += 0.1
+    assert slowed.refused_for("a") is None
+
+
 # The token endpoint
 
 
@@ -82,6 +93,20 @@ def test_past_its_limit_an_identity_gets_slow_down_and_its_owner_reads_why(agent
     assert PolicyDecision.objects.filter(identity_id=agent.identity.pk, decision="deny").count() == 1
     assert AuditEvent.objects.filter(action="identity.rate_limited").count() == 1
     assert IssuedToken.objects.count() == 3
+
+
+def test_raising_the_limit_lets_a_refused_agent_in_at_once(agent, oauth, crm, grant, sam):
+    grant(agent, crm, ["tickets:read"])
+    limited(agent, sam, 1)
+    assert token_request(oauth, agent).status_code == 200
+    refused = token_request(oauth, agent)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 59
+    limited(agent, sam, 600)
+    for _ in range(3):
+        assert token_request(oauth, agent).status_code == 200
+    # A new limit starts from a full minute's allowance, lowered ones too: no more than it.
+    limited(agent, sam, 2)
+    assert [token_request(oauth, agent).status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_the_limit_is_the_identitys_own_and_counts_its_exchanges(agent, make_agent, oauth, crm, grant, sam):
@@ -181,7 +206,7 @@ def test_owners_are_mailed_once_a_day_when_their_identity_reaches_its_limit(agen
     call_command("notify_rate_limited", stdout=open("/dev/null", "w"))
     (mail,) = mailoutbox
     assert mail.to == [alice.email] and "reached its token rate limit" in mail.subject
-    assert f"{agent.identity.name}: at most 1 token a minute" in mail.body and f"/identities/{agent.identity.pk}/" in mail.body
+    assert f"{agent.identity.name}: last refused " in mail.body and "its limit is now 1 token a minute" in mail.body and f"/identities/{agent.identity.pk}/" in mail.body
     assert AuditEvent.objects.get(action="identities.notify_rate_limited").after == {"identities": 1, "people": 1}
 
     call_command("notify_rate_limited", stdout=open("/dev/null", "w"))
