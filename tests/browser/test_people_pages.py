@@ -122,3 +122,18 @@ def test_the_password_rules_read_as_the_fields_help(page, login, alice):
     expect(page.locator("#id_new_password1")).to_have_accessible_description(re.compile("at least 12 characters"))
     page.get_by_role("link", name="Cancel").click()
     expect(page.locator("main h1")).to_have_text("Dashboard")
+
+
+
+@pytest.mark.parametrize("owns_something", [True, False], ids=["a hand-over form", "nothing to hand over"])
+def test_the_manage_cards_headings_line_up(page, login, sam, bob, make_identity, owns_something):
+    # With nothing to hand over, that column is a note, not a form, beside the other forms.
+    if owns_something:
+        make_identity(bob, name="bobs-agent")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, sam)
+    page.goto(f"/users/{bob.pk}/")
+    headings = page.get_by_role("region", name="Manage").locator("h3")
+    expect(headings.first).to_have_text("Hand over")
+    tops = [round(headings.nth(i).bounding_box()["y"]) for i in range(3)]  # the grid's first row
+    assert len(set(tops)) == 1, f"the first row's headings sit at {tops}"

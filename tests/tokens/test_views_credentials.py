@@ -35,6 +35,7 @@ def estate(sam, alice, bob, make_identity, make_agent, oauth, crm, grant, get_to
 def test_an_owner_sees_the_credentials_of_her_identities_only(client_for, alice, estate):
     page = client_for(alice).get("/credentials/").content.decode()
     assert "alice-agent" in page and "alice-pipeline" in page and "bob-agent" not in page
+    assert "2 credentials</p>" in page  # counted as the rows are: hers only
     assert "GitHub Actions token for <code>repo:acme/etl:ref:refs/heads/main</code>" in page
     assert "none in the ledger" in page  # the pipeline got no token yet; the agent did
 
