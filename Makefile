@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where the portal keeps its database, keys and the sweep's log (settings: NHI_VAR_DIR).
+VAR := $(or $(NHI_VAR_DIR),var)
 
 .PHONY: run test bench install browser lock clean
 
@@ -38,14 +40,15 @@ run: $(STAMP)
 	@echo "    carol    compliance     (read-only; control evidence and exports on /compliance/)"
 	@echo "    sam      security admin (superuser: /admin/ too; a reported leak waits on /exposures/;"
 	@echo "                            a stricter policy draft waits on /policy/ to be replayed;"
-	@echo "                            dmitri left: hand his agents over on /users/)"
+	@echo "                            dmitri and nadia left: hand their agents over on /users/)"
 	@echo "  background work (governance_sweep) runs every minute beside the server; its log and the"
-	@echo "  mails it sends go to var/sweep.log"
+	@echo "  mails it sends go to $(VAR)/sweep.log"
 	@echo "  each person can add an authenticator app under 'Second factor'; single sign-on, SCIM and"
 	@echo "  webhooks are set up as README.md says"
 	@echo ""
 	@# Ctrl-C reaches the sweep too only through the trap: sh starts it with SIGINT ignored.
-	@$(PY) manage.py governance_sweep --loop 60 >> var/sweep.log 2>&1 & sweep=$$!; \
+	@mkdir -p "$(VAR)"
+	@$(PY) manage.py governance_sweep --loop 60 >> "$(VAR)/sweep.log" 2>&1 & sweep=$$!; \
 	  trap 'kill $$sweep 2>/dev/null' EXIT; trap 'exit 130' INT TERM HUP; \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 

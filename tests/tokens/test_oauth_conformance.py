@@ -311,3 +311,12 @@ def test_without_the_authorization_header_there_is_no_challenge(oauth, ready):
         "/oauth/token": 200, "/oauth/revoke": 200, "/oauth/introspect": 200, "/oauth/task/end": 400,
     }
     assert not any("WWW-Authenticate" in r for r in answers.values())
+
+
+def test_a_revocation_answers_200_with_an_empty_body_and_no_content_type(agent, oauth, get_token):
+    # RFC 7009 section 2.2: the body is nothing; a text/html type would promise a page.
+    token = get_token(agent)["access_token"]
+    for _ in range(2):  # revoked, then already revoked: the same answer
+        response = oauth.post("/oauth/revoke", {"token": token, **agent.auth()})
+        assert response.status_code == 200 and response.content == b""
+        assert "Content-Type" not in response and response["Cache-Control"] == "no-store"

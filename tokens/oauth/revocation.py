@@ -46,7 +46,11 @@ def revoke(request):
     row = IssuedToken.objects.filter(jti=jti, identity_id=client.identity_id).first() if jti else None
     if row is not None:
         token_revoke(token=row, actor=agent_actor(client.client_id), reason="Revoked by the agent (RFC 7009).")
-    return no_store(HttpResponse(status=200))
+    # RFC 7009 section 2.2: the body is empty, so no type is claimed for it (Django's default
+    # would say text/html).
+    response = HttpResponse(status=200)
+    del response["Content-Type"]
+    return no_store(response)
 
 
 @csrf_exempt
