@@ -8,7 +8,7 @@ promises is the count the success message then reports: what ends with tokens an
 counted over the very sets the revocation updates (revocation.taking). Reads only.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .exchange_chains import Walk, rows
@@ -72,8 +72,11 @@ def delegation_ending(delegation) -> dict:
     tree = task_tree(walk, Task.objects.filter(
         identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id, ended_at__isnull=True,
     ))
-    exchanged = Q(identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id)
-    tokens = IssuedToken.objects.filter(Q(task_id__in=rows(tree)) | exchanged)
+    in_tree = walk.set("in_tree", IssuedToken.objects.filter(task_id__in=rows(tree)))
+    exchanged = walk.set("exchanged", IssuedToken.objects.filter(
+        identity_id=delegation.delegate_id, parent__identity_id=delegation.principal_id,
+    ))
+    tokens = IssuedToken.objects.filter(pk__in=rows(walk.either("delegated", in_tree, exchanged)))
     _, ended, reached = taking(walk, tokens, ending=tree, now=timezone.now())
     subtasks, tokens = walk.counts(Task.objects.filter(pk__in=rows(ended)), IssuedToken.objects.filter(pk__in=rows(reached)))
     return {"subtasks": subtasks, "tokens": tokens}

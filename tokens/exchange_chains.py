@@ -6,8 +6,10 @@ confirmation previews (tokens/ending_previews) count what a Walk names and the r
 (tokens/revocation) update it, so the two name the same rows.
 """
 
+from contextlib import contextmanager
+
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -24,6 +26,26 @@ def _select(queryset: QuerySet) -> tuple[str, list]:
         table = connection.ops.quote_name(queryset.model._meta.db_table)
         return f"SELECT id FROM {table} WHERE 1 = 0", []
     return sql, list(params)
+
+
+@contextmanager
+def planned_plainly():
+    """Run a Walk's statements with PostgreSQL's JIT compilation off, then set it back.
+
+    The planner guesses a recursive walk ten times the size of its seed at each step, so even
+    the walk of one token's chain is costed past jit_above_cost, and compiling it took a
+    second or two of each statement that reads a walk (a single revocation reads five) to
+    save nothing: what it reads is a few index lookups. Off for these statements only,
+    then as it was (set_config's `true`: for this transaction at most)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        (was,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('jit', 'off', true)")
+        yield
+        cursor.execute("SELECT set_config('jit', %s, true)", [was])
 
 
 class Walk:
@@ -55,6 +77,20 @@ class Walk:
         """seed and every row under it whose own columns meet `step` (SQL on `child`)."""
         return self._add(name, seed, step)
 
+    # Sets joined and taken apart by UNION and EXCEPT, not by `IN a OR IN b` or `NOT IN a`:
+    # PostgreSQL plans those as a subquery per row, unhashed once it expects a recursive walk
+    # too large for work_mem, so an emergency's walk of every live token scanned the walk
+    # again for each row of the ledger (hours, not seconds).
+    def either(self, name: str, *names: str) -> str:
+        """The rows of any of these sets named here."""
+        self.parts.append(f"{name}(id) AS ({' UNION '.join(f'SELECT id FROM {part}' for part in names)})")
+        return name
+
+    def but(self, name: str, kept: str, left_out: str) -> str:
+        """The rows of set `kept` that are not in set `left_out` (both named here)."""
+        self.parts.append(f"{name}(id) AS (SELECT id FROM {kept} EXCEPT SELECT id FROM {left_out})")
+        return name
+
     def ids(self, name: str) -> RawSQL:
         """The ids of a set named here, for a query of its own (`pk__in`): the walk is read
         again within that statement, before it writes anything."""
@@ -66,6 +102,6 @@ class Walk:
             sql, more = _select(queryset)
             selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")
             params.extend(more)
-        with connection.cursor() as cursor:
+        with planned_plainly(), connection.cursor() as cursor:
             cursor.execute(f"WITH RECURSIVE {', '.join(self.parts)} SELECT {', '.join(selects)}", params)
             return list(cursor.fetchone())

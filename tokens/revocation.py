@@ -18,7 +18,7 @@ from inventory.models import AIIdentity
 from nhiportal.audit.services import actor_label, audit_record
 
 from .models import PENDING_ACCESS, AccessRequest, AccessRequestState, Delegation, Grant, IssuedToken, Task, WorkloadCredential
-from .exchange_chains import Walk, rows
+from .exchange_chains import Walk, planned_plainly, rows
 
 
 def lock_identity(identity_id) -> AIIdentity:
@@ -63,10 +63,10 @@ def taking(walk: Walk, tokens: QuerySet, *, ending: str | None = None, now) -> t
     # Every exchange opened its own task (issuance.token_exchange), its token the first there.
     opened = IssuedToken.objects.filter(parent_id__in=rows(revoked)).values("task_id")
     walk.down("opened", Task.objects.filter(ended_at__isnull=True, pk__in=opened), step=_OPEN)
-    ends = Q(pk__in=rows("opened")) | Q(pk__in=rows(ending)) if ending else Q(pk__in=rows("opened"))
-    ended = walk.set("ended", Task.objects.filter(ends, ended_at__isnull=True))
-    walk.down("in_ended", live_tokens(IssuedToken.objects.filter(task_id__in=rows(ended)), now), step=_UNREVOKED)
-    return revoked, ended, walk.set("reached", IssuedToken.objects.filter(Q(pk__in=rows(revoked)) | Q(pk__in=rows("in_ended"))))
+    ends = walk.either("ends", "opened", ending) if ending else "opened"
+    ended = walk.set("ended", Task.objects.filter(pk__in=rows(ends), ended_at__isnull=True))
+    in_ended = walk.down("in_ended", live_tokens(IssuedToken.objects.filter(task_id__in=rows(ended)), now), step=_UNREVOKED)
+    return revoked, ended, walk.either("reached", revoked, in_ended)
 
 
 def task_tree(walk: Walk, task_ids) -> str:
@@ -103,14 +103,17 @@ def _take(chains: Callable[[Walk], tuple[QuerySet, str | None]], *, label: str, 
 
     why = f"Sub-task of a revoked token: {reason}"
     revoking = {"revoked_at": now, "revoked_by_label": label[:200]}
-    walk, _, revoked, _, reached = walked()
-    only_reached = walk.set("only_reached", IssuedToken.objects.filter(pk__in=rows(reached)).exclude(pk__in=rows(revoked)))
-    in_subtasks = IssuedToken.objects.filter(pk__in=walk.ids(only_reached)).update(**revoking, revoke_reason=why[:200])
-    walk, ending, _, ended, _ = walked()
-    end_reason = Value(why) if ending_reason is None else Case(When(pk__in=walk.ids(ending), then=Value(ending_reason)), default=Value(why))
-    tasks = Task.objects.filter(pk__in=walk.ids(ended)).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
-    walk, _, revoked, _, _ = walked()
-    tokens = IssuedToken.objects.filter(pk__in=walk.ids(revoked)).update(**revoking, revoke_reason=reason[:200])
+    with planned_plainly():
+        walk, _, revoked, _, reached = walked()
+        only_reached = walk.but("only_reached", reached, revoked)
+        in_subtasks = IssuedToken.objects.filter(pk__in=walk.ids(only_reached)).update(**revoking, revoke_reason=why[:200])
+        walk, ending, _, ended, _ = walked()
+        end_reason = Value(why) if ending_reason is None else Case(
+            When(pk__in=walk.ids(ending), then=Value(ending_reason)), default=Value(why),
+        )
+        tasks = Task.objects.filter(pk__in=walk.ids(ended)).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
+        walk, _, revoked, _, _ = walked()
+        tokens = IssuedToken.objects.filter(pk__in=walk.ids(revoked)).update(**revoking, revoke_reason=reason[:200])
     return Revoked(tokens + in_subtasks, tasks)
 
 
@@ -141,15 +144,18 @@ def _holders(tokens: QuerySet | None, tasks) -> set[str]:
     """The agents of the open tasks that ending `tasks` (ids or a query of them, with the tasks
     under them) and revoking `tokens` (the sub-tasks their exchanges opened, at any depth, with
     theirs) end."""
-    walk, opened = Walk(), Q(pk__in=tasks)
+    walk = Walk()
+    seeds = [walk.set("given", Task.objects.filter(pk__in=tasks))]
     if tokens is not None:
         # Each exchange opened its task (issuance.token_exchange), live or not its token: a
         # sub-task its agent may join by task_id.
         exchanged = walk.down("exchanged", IssuedToken.objects.filter(parent__in=tokens.values("pk")))
-        opened |= Q(ended_at__isnull=True, pk__in=IssuedToken.objects.filter(pk__in=rows(exchanged)).values("task_id"))
-    tree = walk.down("tree", Task.objects.filter(opened))
+        opened = IssuedToken.objects.filter(pk__in=rows(exchanged)).values("task_id")
+        seeds.append(walk.set("opened", Task.objects.filter(ended_at__isnull=True, pk__in=opened)))
+    tree = walk.down("tree", Task.objects.filter(pk__in=rows(walk.either("seeds", *seeds))))
     held = Task.objects.filter(pk__in=walk.ids(tree), ended_at__isnull=True).values_list("identity_id", flat=True).distinct()
-    return {str(i) for i in held}
+    with planned_plainly():
+        return {str(i) for i in held}
 
 
 class _HoldersGrew(Exception):

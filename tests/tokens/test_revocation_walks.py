@@ -131,3 +131,24 @@ def test_revoking_the_subject_token_while_a_third_hand_joins_its_sub_task_leaves
     assert Task.objects.get(pk=sub_task).ended_at is not None
     assert not IssuedToken.objects.filter(task_id=sub_task, revoked_at__isnull=True).exists()
     assert _all_inactive(crm_server, issued)
+
+
+@pytest.mark.postgres("the JIT setting is PostgreSQL's")
+def test_walks_turn_just_in_time_compilation_off_only_while_they_run(oauth, orchestrator, get_token):
+    # The planner costs a recursive walk so high that compiling it took seconds a statement.
+    from django.db import connection, transaction
+
+    token = get_token(orchestrator)
+    narrowed(oauth, orchestrator, token["access_token"], depth=2)
+
+    def jit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit')")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        before = jit()
+        assert token_revoking(row(token))["others"] == 2
+        assert jit() == before
+        revoke_matching(IssuedToken.objects.filter(pk=row(token).pk), label="test", reason="test")
+        assert jit() == before
