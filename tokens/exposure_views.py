@@ -1,6 +1,6 @@
-"""Exposure pages: report a leaked token (anyone signed in), see the reports (the gate decides
-whose), report an identity's leaked key (its owners, on the identity page), and confirm a
-report (security admins), which suspends the identity, or dismiss it."""
+"""Exposure pages: report a leaked token or private key (anyone signed in), see the reports (the
+gate decides whose), report an identity's leaked key (its owners, on the identity page), and
+confirm a report (security admins), which suspends and holds the identity, or dismiss it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +15,9 @@ from nhiportal.people.selectors import leaked_api_tokens
 from nhiportal.service_forms import submit
 
 from . import selectors
+from .ending_previews import credential_disabling
 from .exposures import (
+    confirm_outcome,
     exposure_confirm,
     exposure_dismiss,
     exposure_report_credential,
@@ -93,14 +95,47 @@ def exposure_detail(request, pk):
         else:
             confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
             if confirmed:
-                identity = confirmed.identity  # read afresh: the confirmation may have suspended it
-                # Suspended by a security admin, so held: its owners cannot reactivate it (inventory/services.py).
-                who = "a security admin reactivates it" if identity.held_by_security_admin else "its owners reactivate it"
-                suspended = f" {identity.name} is suspended until {who}." if identity.status == Status.SUSPENDED else ""
-                messages.success(request, f"Confirmed.{suspended}")
+                messages.success(request, f"Confirmed. {_what_confirming_did(confirmed.identity, confirm_outcome(confirmed), just_now=True)}")
                 return redirect("tokens:exposure-detail", pk=exposure.pk)
-    context = {"exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.is_open}
+    outcome = confirm_outcome(exposure)
+    context = {
+        "exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.is_open,
+        "outcome": outcome, "outcome_text": _what_confirming_did(exposure.identity, outcome) if outcome is not None else "",
+    }
     return render(request, "tokens/exposure_detail.html", context, status=400 if form.is_bound else 200)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _what_confirming_did(identity, outcome: dict, *, just_now: bool = False) -> str:
+    """The confirmation's effect on the identity, as its event recorded it, so the words are
+    true whatever state the identity was in. On the exposure's page in the past tense (it may
+    have been reactivated since); `just_now`, for the message right after confirming."""
+    name = identity.name
+    if outcome.get("suspends_identity"):
+        took = ""
+        if "tokens_revoked" in outcome:  # kept since confirmations counted them
+            took = f"{_plural(outcome['tokens_revoked'], 'token')} revoked"
+            took += f", {_plural(outcome['tasks_ended'], 'open task')} ended" if outcome.get("tasks_ended") else ""
+        if just_now:
+            return f"{name} is suspended until a security admin reactivates it.{f' {took[0].upper()}{took[1:]}.' if took else ''}"
+        return (f"Confirming suspended {name}{f' ({took})' if took else ''} and held it: it stays suspended until a "
+                "security admin reactivates it, once its owners have rotated its keys.")
+    if outcome.get("holds_identity"):
+        if just_now:
+            return f"{name} was suspended already; now held, it stays suspended until a security admin reactivates it (its owners cannot)."
+        return (f"{name} was suspended already (its tokens revoked and its tasks ended then); confirming held it, so "
+                "only a security admin reactivates it, not its owners.")
+    status = outcome.get("identity_status")
+    if status == Status.SUSPENDED:
+        return f"{name} was suspended by a security admin already: it stays suspended until a security admin reactivates it."
+    if status == Status.OFFBOARDED:
+        return f"{name} was offboarded already: nothing was left to suspend."
+    if status == Status.REGISTERED:
+        return f"{name} was not in service yet (registered): nothing to suspend."
+    return "The identity was out of service already: nothing to suspend."
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,6 +150,14 @@ def exposure_report(request):
             messages.success(request, (
                 "Revoked: that personal API token no longer works. Its holder sees why on their API tokens page."
                 if exposure.was_live else "Recorded. That personal API token no longer worked (expired or revoked already)."
+            ))
+        elif exposure.kind == ExposureKind.CREDENTIAL:
+            # A pasted private key: as for a token, what it did and nothing of whose it was.
+            revoked = f" {_plural(exposure.tokens_revoked, 'token')} obtained with it revoked." if exposure.tokens_revoked else ""
+            messages.success(request, (
+                f"Disabled: the portal no longer accepts that key.{revoked} The owners see the report."
+                if exposure.was_live else
+                "Recorded. That key no longer worked here (disabled already); the owners see the report."
             ))
         elif exposure.kind == ExposureKind.PLATFORM:
             revoked = f" {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} it obtained revoked." if exposure.tokens_revoked else ""
@@ -145,11 +188,16 @@ def credential_exposed(request, pk, credential_pk):
         form, lambda data: exposure_report_credential(actor=request.user, credential=credential, **data)
     )
     if exposure:
-        messages.success(request, f"Disabled {credential}; {exposure.tokens_revoked} token{'s' if exposure.tokens_revoked != 1 else ''} revoked. Register a new key for the agent.")
+        if exposure.was_live:
+            done = f"Disabled {credential}; {_plural(exposure.tokens_revoked, 'token')} obtained with it revoked."
+        else:
+            done = f"Recorded the leak. {credential} was disabled already."
+        messages.success(request, f"{done} Register a new key pair for the agent.")
         return _back_to_identity(identity, "#credentials")
     if form.is_bound:
         _forget_token(form)
-    return render(
-        request, "tokens/credential_exposed.html", {"identity": identity, "credential": credential, "form": form},
-        status=400 if form.is_bound else 200,
-    )
+    # Counted now, as the Disable page counts them: what reporting will take (none if disabled already).
+    context = {"identity": identity, "credential": credential, "form": form}
+    if credential.enabled:
+        context.update(credential_disabling(credential))
+    return render(request, "tokens/credential_exposed.html", context, status=400 if form.is_bound else 200)

@@ -5,15 +5,21 @@ the portal checks it is one it signed, revokes it and every token exchanged from
 records where it was found and for how long it was out (dwell time). Anyone signed in may
 report a token, since revoking only takes access away, and a reporter who may not see the
 identity learns nothing about it. A platform's token (an agent's way in through a federated
-credential) pasted there is never accepted again, and what it obtained is revoked. A leaked
-private key is reported by the identity's owners on its credential: the credential is
-disabled, which revokes the tokens obtained with it.
-The leaked secret itself is never stored: a token is named by its jti.
+credential) pasted there is never accepted again, and what it obtained is revoked. A token is
+taken out of the text around it as logs show it (`Authorization: Bearer eyJ…`, quoted). A
+leaked private key is disabled the same way: its owners report it on its credential, and anyone
+signed in who finds the key itself (in a public repository, say) pastes it there: the portal
+derives its public half, finds the one credential that registered it (a public key is
+registered once, ever) and disables it, which revokes the tokens obtained with it.
+The leaked secret itself is never stored nor logged: a token is named by its jti, a key by its
+credential.
 
 Then people respond: the identity's owners are emailed (manage.py notify_exposures; the
 report keeps who was told), and a security admin who confirms the exposure suspends the
 identity, which revokes everything it still holds and ends its open tasks; being a security
-admin's suspension, it holds until a security admin reactivates it (its owners cannot).
+admin's suspension, it holds until a security admin reactivates it (its owners cannot). One
+its owners had suspended already is held the same way, else they could reactivate it minutes
+later and undo the response.
 """
 
 import re
@@ -25,11 +31,13 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from inventory import visibility
 from inventory.models import Ownership, Status
 from inventory.services import identity_suspend
 from nhiportal.conflicts import StateConflict
+from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
@@ -39,20 +47,38 @@ from nhiportal.people.roles import is_security_admin
 
 from .access_tokens import InvalidAccessToken, verify_access_token
 from .credentials import credential_disable
-from .models import Exposure, ExposureKind, IssuedToken, UsedAssertion, WorkloadCredential
+from .models import CredentialKind, Exposure, ExposureKind, IssuedToken, UsedAssertion, WorkloadCredential
 from .oauth.client_auth import LEEWAY, PlatformToken, platform_token
 from .posture import identity_rescore
-from .public_keys import looks_private
+from .public_keys import looks_private, private_key_thumbprint
 from .revocation import Revoked, live_tokens, lock_for_revoking, lock_identity, revoke_matching
 
 
 _SECRET_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.|" + re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{16,}")
+# What is left once the text around a pasted token is taken off: a JWT (an access token or a
+# platform's token; verified next) or a personal API token.
+_TOKEN_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|" + re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]+")
+# A log's request line: the header's name, then the scheme (RFC 6750 Bearer, RFC 9449 DPoP).
+_HEADER_NAME = re.compile(r"^authorization\s*:\s*", re.IGNORECASE)
+_SCHEME = re.compile(r"^(?:bearer|dpop)\s+", re.IGNORECASE)
+_QUOTES = "\"'`"
+NOTHING_FOUND = "No token or key found in what you pasted: paste the token (eyJ… or nhip_…) or the private key as found."
+NO_SUCH_KEY = "This private key matches no key registered with the portal, so there is nothing here to disable."
 
 
 def holds_secret(text: str) -> bool:
     """Whether text holds a JWT, a personal API token or a private key: pasted where the place it
     was found belongs, it must be neither kept nor sent back."""
     return bool(_SECRET_SHAPED.search(text or "")) or looks_private(text or "")
+
+
+def pasted_token(text: str) -> str:
+    """The token in text pasted as a log or a config shows it (`Authorization: Bearer eyJ…`,
+    `DPoP eyJ…`, in quotes); "" when what is left is no token's shape."""
+    token = (text or "").strip().strip(_QUOTES).strip()
+    for prefix in (_HEADER_NAME, _SCHEME):
+        token = prefix.sub("", token, count=1).strip().strip(_QUOTES).strip()
+    return token if _TOKEN_SHAPED.fullmatch(token) else ""
 
 
 def _clean(where: str, seen_at, now):
@@ -94,18 +120,25 @@ class PersonalTokenExposed:
 
 
 @transaction.atomic
+@sensitive_variables("token")  # innermost: Django hides the locals of the frame it calls
 def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) -> Exposure | PersonalTokenExposed:
     """Revoke a leaked access token (and what was exchanged from it); record the exposure.
-    A personal API token pasted here is revoked too (nhiportal/people/services.py)."""
+    A personal API token pasted here is revoked too (nhiportal/people/services.py), and a
+    private key disables the credential that registered it. `token`: the text as pasted."""
     now = timezone.now()
     where, seen_at = _clean(where_found, seen_at, now)
-    if token.strip().startswith(TOKEN_PREFIX):
+    if looks_private(token):
+        return _report_private_key(actor=actor, text=token, where=where, seen_at=seen_at, now=now)
+    token = pasted_token(token)
+    if not token:
+        raise ValidationError({"token": NOTHING_FOUND})
+    if token.startswith(TOKEN_PREFIX):
         exposed = api_token_exposed(actor=actor, raw=token, where=where)
         if exposed is None:
             raise ValidationError({"token": "This is not a token the portal issued, so there is nothing here to revoke."})
         return PersonalTokenExposed(was_live=exposed.was_live, tokens_revoked=int(exposed.was_live))
     try:
-        claims = verify_access_token(token.strip(), verify_exp=False)
+        claims = verify_access_token(token, verify_exp=False)
     except InvalidAccessToken:
         found = platform_token(token)
         if found is None:
@@ -185,9 +218,29 @@ def exposure_report_credential(*, actor, credential: WorkloadCredential, where_f
         raise PermissionDenied("Only the identity's owners or a security admin report its keys.")
     now = timezone.now()
     where, seen_at = _clean(where_found, seen_at, now)
-    was_live = credential.enabled
+    return _report_key(actor=actor, credential=credential, where=where, seen_at=seen_at, now=now)
+
+
+@sensitive_variables("text")
+def _report_private_key(*, actor, text: str, where: str, seen_at, now) -> Exposure:
+    """A private key found and pasted by anyone signed in: the credential that registered its
+    public half is disabled, as its owners' report would. The reporter need not see the
+    identity, and is answered as for a token (tokens revoked, nothing of whose it was)."""
+    try:
+        thumbprint = private_key_thumbprint(text)
+    except ValidationError as error:
+        raise ValidationError({"token": error.messages}) from None
+    # A public key is registered once, ever (tokens/credentials.py): at most one credential.
+    credential = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=thumbprint).first() if thumbprint else None
+    if credential is None:
+        raise ValidationError({"token": NO_SUCH_KEY})
+    return _report_key(actor=actor, credential=credential, where=where, seen_at=seen_at, now=now)
+
+
+def _report_key(*, actor, credential: WorkloadCredential, where: str, seen_at, now) -> Exposure:
     disabled = credential_disable(actor=actor, credential=credential, reason=f"Exposed: {where}"[:200])
-    # None when it was disabled already.
+    # Counted only when this call disabled it: one disabled already no longer worked.
+    was_live = hasattr(disabled, "tokens_revoked")
     revoked = Revoked(getattr(disabled, "tokens_revoked", 0), getattr(disabled, "tasks_ended", 0))
     return _record(
         actor=actor, identity_id=credential.identity_id, kind=ExposureKind.CREDENTIAL, where=where, seen_at=seen_at,
@@ -203,7 +256,9 @@ def may_confirm(user) -> bool:
 @transaction.atomic
 def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
     """A security admin confirms the exposure is real: the identity is suspended (revoking
-    what it still holds) unless it is already out of service. Confirmed once."""
+    what it still holds), and held, so only a security admin reactivates it. One its owners
+    had suspended already is held too: else they could reactivate it and undo the response.
+    Confirmed once. The one exposure.confirm event says what confirming did (confirm_outcome)."""
     if not may_confirm(actor):
         raise PermissionDenied("Only security admins confirm exposures.")
     reason = reason.strip()
@@ -214,14 +269,43 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
     _still_open(exposure)
     exposure.confirmed_at, exposure.confirmed_by, exposure.confirm_reason = timezone.now(), actor, reason
     exposure.save(update_fields=["confirmed_at", "confirmed_by", "confirm_reason"])
-    suspended = identity.status == Status.ACTIVE
+    why = f"Confirmed exposure #{exposure.pk}: {reason}"[:200]
+    outcome = {"suspends_identity": identity.status == Status.ACTIVE, "holds_identity": False, "tokens_revoked": 0, "tasks_ended": 0}
+    before = {}
+    if outcome["suspends_identity"]:
+        identity = identity_suspend(actor=actor, identity=identity, reason=why, hold=True)
+        # What the suspension took, as its own event (just written) counts it: tokens/revocation.on_identity_deactivated.
+        taken = AuditEvent.objects.filter(
+            action="identity.suspend", object_type=identity._meta.label_lower, object_id=str(identity.pk),
+        ).order_by("-id").values_list("after", flat=True).first() or {}
+        outcome.update(tokens_revoked=taken.get("tokens_revoked", 0), tasks_ended=taken.get("tasks_ended", 0))
+    elif identity.status == Status.SUSPENDED and not identity.held_by_security_admin:
+        # Suspended by its owners (or housekeeping): their suspension revoked its tokens and
+        # ended its tasks already; held now, it stays out of service until a security admin says.
+        before = {"identity_held": False, "identity_status_reason": identity.status_reason}
+        identity.held_by_security_admin, identity.status_reason = True, why
+        identity.version += 1
+        identity.updated_at = exposure.confirmed_at
+        identity.save(update_fields=["held_by_security_admin", "status_reason", "version", "updated_at"])
+        outcome["holds_identity"] = True
     audit_record(
         actor=actor, action="exposure.confirm", obj=exposure, object_repr=f"{exposure.get_kind_display()} exposed",
-        identity=identity.pk, after={"confirmed_at": exposure.confirmed_at, "suspends_identity": suspended}, reason=reason,
+        identity=identity.pk, before=before or None,
+        after={"confirmed_at": exposure.confirmed_at, "identity_status": identity.status, **outcome}, reason=reason,
     )
-    if suspended:
-        identity_suspend(actor=actor, identity=identity, reason=f"Confirmed exposure #{exposure.pk}: {reason}"[:200])
     return exposure
+
+
+def confirm_outcome(exposure: Exposure) -> dict | None:
+    """What confirming did, as its exposure.confirm event recorded it: identity_status (as it
+    was left), suspends_identity, holds_identity, tokens_revoked, tasks_ended. None before it was
+    confirmed. Confirmations recorded before the counts were kept say only suspends_identity."""
+    if exposure.confirmed_at is None:
+        return None
+    after = AuditEvent.objects.filter(
+        action="exposure.confirm", object_type=Exposure._meta.label_lower, object_id=str(exposure.pk),
+    ).order_by("-id").values_list("after", flat=True).first()
+    return after or {}
 
 
 def _still_open(exposure: Exposure) -> None:
@@ -265,19 +349,27 @@ def _owners_to_tell(exposures) -> dict:
 
 
 def _message(exposure: Exposure, base_url: str) -> str:
+    credential = exposure.credential
     if exposure.kind == ExposureKind.PLATFORM:
-        what = f"a token its platform issued for {exposure.credential.subject}" if exposure.credential else "a platform's token"
-    elif exposure.token_jti:
-        what = f"token {exposure.token_jti[:8]}…"
+        what = f"a token its platform issued for {credential.subject}" if credential else "a platform's token"
+        todo = "Find out how it leaked, and tell your security team."
+    elif exposure.kind == ExposureKind.CREDENTIAL:
+        # Owners know their credentials by the label they gave (the kid is the agent's, or a thumbprint).
+        what = f"the private key of credential {credential}" if credential else "a credential's private key"
+        todo = (
+            "The credential is disabled: the portal no longer accepts that key. Register a new key pair for the agent "
+            "(its public key on the identity's page), find out how the key leaked, and tell your security team."
+        )
     else:
-        what = f"the key {exposure.credential.kid if exposure.credential else ''}"
+        what = f"token {exposure.token_jti[:8]}…" if exposure.token_jti else "a token"
+        todo = "Find out how it leaked, rotate the agent's key if it could be the key, and tell your security team."
     return "\n".join([
         f"Someone reported that a credential of {exposure.identity.name} leaked: {exposure.get_kind_display().lower()}, {what}.",
         f"Found in: {exposure.where_found}",
         f"Seen: {exposure.seen_at:%Y-%m-%d %H:%M} UTC; contained by the portal: {exposure.contained_at:%Y-%m-%d %H:%M} UTC.",
         f"Tokens revoked: {exposure.tokens_revoked}.",
         "",
-        "Find out how it leaked, rotate the agent's key if it could be the key, and tell your security team.",
+        todo,
         f"{base_url}/exposures/{exposure.pk}/",
     ])
 

@@ -105,9 +105,15 @@ class ApprovalFilter(SeenRowsFilter):
 
 
 class ExposureFilter(SeenRowsFilter):
+    # Contained on that day or after, in the portal's time zone (NHIP-12 counts its 90 days so).
+    since = django_filters.DateFilter(
+        field_name="contained_at", lookup_expr="date__gte", label="Contained since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
     class Meta:
         model = Exposure
-        fields = ["identity"]
+        fields = ["identity", "since"]
 
 
 TASK_STATES = (("open", "Open"), ("ended", "Ended"))

@@ -16,6 +16,7 @@ from nhiportal.instants import InstantField
 from nhiportal.service_forms import bulk_action_form
 from inventory.models import AIIdentity, Status
 
+from .emergency import CONFIRM_ALL, CONFIRM_ONE, EVERY_SERVICE, confirmation_word
 from .keys import SIGNING_ALGORITHMS
 from .public_keys import looks_private
 from .models import FederatedIssuer, Service
@@ -269,17 +270,41 @@ class OptionalReasonForm(forms.Form):
 
 
 class EmergencyRevokeForm(forms.Form):
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.order_by("name"), required=False, empty_label="Every service",
+    """Which tokens to revoke is chosen, never preselected: an on-call who forgets to pick the
+    service must not revoke everything. Every service takes a stronger word than one."""
+
+    service = forms.ChoiceField(
         help_text="Only the tokens for this service, or every live token the portal issued.",
     )
     reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}), help_text="Kept on each revoked token and in the audit trail.")
-    confirm = forms.CharField(label="Type REVOKE to confirm", max_length=10)
+    confirm = forms.CharField(
+        label="Type the confirmation", max_length=20,
+        help_text=f"{CONFIRM_ONE} for one service; {CONFIRM_ALL} for every service.",
+    )
 
-    def clean_confirm(self):
-        if self.cleaned_data["confirm"].strip() != "REVOKE":
-            raise forms.ValidationError("Type REVOKE, in capitals, to revoke.")
-        return "REVOKE"
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.services = {str(s.pk): s for s in Service.objects.order_by("name")}
+        self.fields["service"].choices = [
+            ("", "Choose…"), (EVERY_SERVICE, "Every service"), *((pk, s.name) for pk, s in self.services.items()),
+        ]
+        self.fields["service"].error_messages["required"] = "Choose the service whose tokens to revoke, or Every service."
+
+    def clean_service(self) -> Service | None:
+        """The service chosen; None for every service."""
+        chosen = self.cleaned_data["service"]
+        return None if chosen == EVERY_SERVICE else self.services[chosen]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "service" in cleaned and "confirm" in cleaned:
+            word = confirmation_word(cleaned["service"])
+            if cleaned["confirm"].strip() != word:
+                what = "every service's tokens" if cleaned["service"] is None else "this service's tokens"
+                self.add_error("confirm", f"Type {word}, in capitals, to revoke {what}.")
+            else:
+                cleaned["confirm"] = word
+        return cleaned
 
 
 class KeyCompromisedForm(forms.Form):
@@ -442,10 +467,12 @@ class ExposureFieldsMixin(forms.Form):
 
 class TokenExposureForm(ExposureFieldsMixin):
     token = forms.CharField(
-        label="The leaked token", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="An agent's access token (the portal checks its signature, revokes it and what was exchanged from it, "
-        "and keeps only its id), a platform's token an agent signs in with (GitHub Actions, a cluster: never accepted "
-        "again, and what it obtained is revoked), or a person's API token (nhip_...: revoked too).",
+        label="The leaked token or private key", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="Paste it as you found it (an Authorization: Bearer … line will do). An agent's access token (the portal "
+        "checks its signature, revokes it and what was exchanged from it, and keeps only its id), a platform's token an "
+        "agent signs in with (GitHub Actions, a cluster: never accepted again, and what it obtained is revoked), a "
+        "person's API token (nhip_...: revoked too), or an agent's private key (PEM or JWK: the credential that "
+        "registered its public key is disabled, revoking the tokens obtained with it; the key is never kept).",
     )
     field_order = ["token", "where_found", "seen_at"]
 

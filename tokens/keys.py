@@ -176,7 +176,7 @@ def rotated_message(key: SigningKey, alg: str | None) -> str:
 def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
     """A signing key's private part leaked: unpublish it now, and revoke every live token it
     signed, what was exchanged from them and the sub-tasks those exchanges opened (whose agents
-    are not locked, as for an emergency: tokens/revocation.tokens_revoke_all). If it was signing, the published next key takes
+    are not locked, as for an emergency: tokens/emergency.revoke_in_emergency). If it was signing, the published next key takes
     over (verifiers hold it already) and a new next key is published; if it was the next key,
     a new one replaces it. Returns the number of tokens revoked.
 
@@ -192,7 +192,9 @@ def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
         raise StateConflict("This key is retired already: nothing verifies with it any more.")
     before = key.state
     key.state, key.retired_at = KeyState.RETIRED, now
-    key.save(update_fields=["state", "retired_at"])
+    key.compromised_at, key.compromised_by_label, key.compromise_reason = now, actor_label(actor)[:200], reason[:200]
+    # Retired before the next key is promoted: only one key may be active.
+    key.save(update_fields=["state", "retired_at", "compromised_at", "compromised_by_label", "compromise_reason"])
     promoted = upcoming = None
     if before == KeyState.ACTIVE:
         # Read after the lock above, so a rotation that committed meanwhile is seen as it is.
@@ -206,6 +208,8 @@ def signing_key_compromised(*, actor, key: SigningKey, reason: str) -> int:
     revoked = revoke_matching(
         IssuedToken.objects.filter(signing_kid=key.kid), label=actor_label(actor), reason=f"Signing key compromised: {reason}", now=now,
     )
+    key.compromise_tokens_revoked = revoked.tokens
+    key.save(update_fields=["compromise_tokens_revoked"])
     audit_record(
         actor=actor,
         action="signing_key.compromised",

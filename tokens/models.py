@@ -227,6 +227,12 @@ class SigningKey(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     retiring_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # Reported compromised (tokens/keys.signing_key_compromised): kept on the key, not only in
+    # the audit log, so the keys page tells a leaked key from one that retired in turn.
+    compromised_at = models.DateTimeField(null=True, blank=True)
+    compromised_by_label = models.CharField(max_length=200, blank=True)
+    compromise_reason = models.CharField(max_length=200, blank=True)
+    compromise_tokens_revoked = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from nhiportal import json_input
@@ -103,6 +104,85 @@ def jwk_thumbprint(jwk: dict) -> str:
     """RFC 7638: SHA-256 over the required members, sorted, no whitespace."""
     members = {name: jwk[name] for name in PUBLIC_MEMBERS[jwk["kty"]]}
     return _b64(hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode()).digest())
+
+
+_PRIVATE_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
+UNREADABLE_PRIVATE_KEY = "This looks like a private key, but it cannot be read: paste the whole PEM block or JWK as found."
+ENCRYPTED_PRIVATE_KEY = (
+    "This private key is encrypted, so the portal cannot tell which key it is. "
+    "If you know whose it is, ask its owners to report it on the identity's page."
+)
+
+
+def _b64_int(value) -> int:
+    return int.from_bytes(_b64_bytes(value), "big")
+
+
+def _b64_bytes(value) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def _private_from_jwk(data: dict):
+    """The private key a JWK holds, built from its private part alone; None for a key type no
+    credential can have (a symmetric key, another curve)."""
+    kty = data.get("kty")
+    if kty == "EC" and data.get("crv") == "P-256":
+        return ec.derive_private_key(_b64_int(data["d"]), ec.SECP256R1())
+    if kty == "OKP" and data.get("crv") == "Ed25519":
+        return ed25519.Ed25519PrivateKey.from_private_bytes(_b64_bytes(data["d"]))
+    if kty == "RSA":
+        # The factors are checked against n and e as the key is built (cryptography validates
+        # RSA keys; with d alone the factors are recovered from it, which a wrong d fails).
+        return RSAAlgorithm.from_jwk({k: v for k, v in data.items() if k != "oth"})
+    return None
+
+
+def _private_from_pem(block: str):
+    if block.startswith("-----BEGIN OPENSSH PRIVATE KEY-----"):
+        return serialization.load_ssh_private_key(block.encode(), password=None)
+    return serialization.load_pem_private_key(block.encode(), password=None)
+
+
+@sensitive_variables()
+def private_key_thumbprint(text: str) -> str | None:
+    """The RFC 7638 thumbprint of the public half of a pasted private key (a PEM block, an
+    OpenSSH key or a JWK), which names the credential that registered it; None for a key no
+    credential can hold. The public half is derived from the private part alone: public members
+    pasted beside it prove nothing, else anyone holding a published public key could pass it
+    off as leaked and have its credential disabled. Raises ValidationError, never echoing the key."""
+    block = _PRIVATE_PEM.search(text)
+    try:
+        if block:
+            if "ENCRYPTED" in block.group(1) or "Proc-Type: 4,ENCRYPTED" in block.group(0):
+                raise ValidationError(ENCRYPTED_PRIVATE_KEY, code="encrypted")
+            private = _private_from_pem(block.group(0))
+        else:
+            data = json_input.loads(text.strip())
+            if isinstance(data, dict) and isinstance(data.get("keys"), list):
+                if len(data["keys"]) != 1:
+                    raise ValidationError("Paste one private key at a time.", code="invalid")
+                data = data["keys"][0]  # a JWKS of one key
+            if not isinstance(data, dict) or not has_private_members(data):
+                raise ValueError("not one private JWK")
+            private = _private_from_jwk(data)
+    except ValidationError:
+        raise
+    except Exception:  # noqa: BLE001 - whatever fails to parse means the same to the person, and its message may quote the key
+        raise ValidationError(UNREADABLE_PRIVATE_KEY, code="invalid") from None
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        if not isinstance(private.curve, ec.SECP256R1):
+            return None
+        # From the private scalar alone: a PEM may carry a public point that is not its own.
+        public = json.loads(ECAlgorithm.to_jwk(ec.derive_private_key(private.private_numbers().private_value, ec.SECP256R1()).public_key()))
+    elif isinstance(private, ed25519.Ed25519PrivateKey):
+        public = json.loads(OKPAlgorithm.to_jwk(ed25519.Ed25519PrivateKey.from_private_bytes(private.private_bytes_raw()).public_key()))
+    elif isinstance(private, rsa.RSAPrivateKey):
+        public = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+    else:
+        return None
+    return jwk_thumbprint(public)
 
 
 def _from_pem(text: str) -> dict:

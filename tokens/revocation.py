@@ -8,7 +8,6 @@ and revokes it, or runs before issuance, which then sees the changed state and r
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -230,29 +229,6 @@ def task_end(*, task: Task, actor, reason: str = "") -> int:
     audit_record(
         actor=actor, action="task.end", obj=task, object_repr=f"task {task.pk}",
         after={"ended_at": now, "tokens_revoked": revoked.tokens, **({"subtasks_ended": subtasks} if subtasks else {})},
-        reason=reason,
-    )
-    return revoked.tokens
-
-
-@transaction.atomic
-def tokens_revoke_all(*, actor, reason: str, service=None) -> int:
-    """Emergency: revoke every live token (or every one for one service), with what was
-    exchanged from them. Tokens issued after this commits are not affected: to stop an agent,
-    suspend it; to distrust a signing key, report it compromised. Their sub-tasks opened by
-    exchange end (revoke_matching); the agents' own tasks go on. Returns the tokens revoked.
-    No agent is locked: a token issued while this runs, a sub-task joined too, may outlive it."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why: the audit trail and every revoked token keep it."})
-    tokens = IssuedToken.objects.filter(audience=service.audience) if service is not None else IssuedToken.objects.all()
-    revoked = revoke_matching(tokens, label=actor_label(actor), reason=f"Emergency: {reason}")
-    audit_record(
-        actor=actor, action="tokens.emergency_revoke",
-        object_type="tokens.service" if service is not None else "tokens.issuedtoken",
-        object_id=str(service.pk) if service is not None else "all",
-        object_repr=f"every live token for {service.name}" if service is not None else "every live token",
-        after={**revoked.counts(), "service": service.audience if service is not None else None},
         reason=reason,
     )
     return revoked.tokens

@@ -24,7 +24,7 @@ from nhiportal.pages import dashboard_card, page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import bulk_submit, submit
 
-from . import rotation, selectors, services, source_networks, usage
+from . import ending_previews, rotation, selectors, services, source_networks, usage
 from .forms import (
     ResourceMetadataForm,
     EmergencyRevokeForm,
@@ -45,7 +45,8 @@ from .access_previews import grant_preview
 from .filters import CredentialFilter, GrantFilter, page_filters
 from .access_reviews import may_launch as may_launch_review
 from .keys import rotated_message, signing_key_compromised, signing_keys_rotate
-from .revocation import tokens_revoke_all
+from .revocation import live_tokens
+from .emergency import revoke_in_emergency
 from .remote_json import FetchFailed
 from .resource_metadata import service_draft
 from .distrust import trust_end, trust_restore
@@ -434,7 +435,11 @@ def key_compromised(request, kid):
         if revoked is not None:
             messages.success(request, f"{key.kid[:12]}… is no longer published; {revoked} token{'s' if revoked != 1 else ''} it signed revoked.")
             return redirect("tokens:key-list")
-    return _form_page(request, "tokens/key_compromised.html", form, key=key, cancel_url=reverse("tokens:key-list"))
+    signed = IssuedToken.objects.filter(signing_kid=key.kid)
+    return _form_page(
+        request, "tokens/key_compromised.html", form, key=key, cancel_url=reverse("tokens:key-list"),
+        taking=ending_previews.revoking(signed), signed_for=live_tokens(signed).values("identity_id").distinct().count(),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -444,10 +449,14 @@ def emergency_revoke(request):
     form = EmergencyRevokeForm(request.POST or None)
     if request.method == "POST":
         revoked = _submitted(
-            form, lambda data: tokens_revoke_all(actor=request.user, reason=data["reason"], service=data["service"]),
+            form, lambda data: revoke_in_emergency(actor=request.user, reason=data["reason"], service=data["service"]),
         )
         if revoked is not None:
-            messages.success(request, f"Revoked {revoked} live token{'s' if revoked != 1 else ''}.")
+            n, held = revoked.tokens, revoked.identities
+            messages.success(
+                request,
+                f"Revoked {n} live token{pluralize(n)} for {revoked.scope}, held by {held} identit{pluralize(held, 'y,ies')}.",
+            )
             return redirect("tokens:emergency-revoke")
     live = selectors.live_tokens_by_service()
     return _form_page(

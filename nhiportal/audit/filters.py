@@ -67,6 +67,14 @@ class AuditEventFilter(django_filters.FilterSet):
     )
     date_to = django_filters.DateFilter(method="filter_date_to", label="To", widget=forms.DateInput(attrs={"type": "date"}))
     request_id = django_filters.CharFilter(field_name="request_id", label="Request id")
+    # Part of the reason, in any case: an incident's tag ("INC-1234") finds every change made for it.
+    reason = django_filters.CharFilter(
+        field_name="reason",
+        lookup_expr="icontains",
+        label="Reason",
+        max_length=200,  # as long as any reason a form takes; and SQLite refuses a LIKE pattern past 50,000 bytes
+        widget=forms.TextInput(attrs={"placeholder": "INC-1234, part of a reason"}),
+    )
     # Instants for automation (the API, SIEM pulls): ISO 8601 with a zone, `since` inclusive,
     # `until` exclusive.
     since = InstantFilter(field_name="at", lookup_expr="gte", label="Since (ISO 8601)")
@@ -78,7 +86,7 @@ class AuditEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
-        fields = ["action", "actor", "object_type", "identity", "date_from", "date_to", "request_id", "since", "until", "after"]
+        fields = ["action", "actor", "object_type", "identity", "date_from", "date_to", "request_id", "reason", "since", "until", "after"]
 
     def filter_date_from(self, queryset, name, value):
         return queryset.filter(at__gte=_start_of(value))

@@ -56,6 +56,9 @@ ACTIONS = {
     "tokens.prune": "Tokens: expired rows removed",
     "token.issue": "Token: issued",
     "token.exchange": "Token: exchanged",
+    "exposure.report": "Leak report: filed",
+    # A leaked personal API token is a leak report too: read, and found by "leak", with the others.
+    "api_token.exposed": "Leak report: personal API token exposed",
 }
 
 

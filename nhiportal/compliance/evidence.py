@@ -20,6 +20,7 @@ from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F,
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 
 from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
@@ -695,7 +696,10 @@ def separation_of_duties(now) -> Evidence:
 
 
 def exposure_response(now) -> Evidence:
-    recent = list(Exposure.objects.filter(contained_at__gte=now - timedelta(days=90)).select_related("identity"))
+    # The last 90 days by calendar date, as the exposures list's "Contained since" filter reads
+    # them, so each linked figure is the number of rows behind its link.
+    since = timezone.localdate(now) - timedelta(days=90)
+    recent = list(Exposure.objects.filter(contained_at__date__gte=since).select_related("identity"))
     dwell = [e.dwell.total_seconds() / 60 for e in recent]
     untriaged = [e for e in recent if e.is_open and e.identity.status == Status.ACTIVE
                  and e.contained_at < now - timedelta(hours=UNCONFIRMED_HOURS)]
@@ -711,6 +715,10 @@ def exposure_response(now) -> Evidence:
          "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
          f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold),
          "personal API tokens reported leaked, last 90 days (each revoked)": leaked.count()}
+    links = {
+        "exposures, last 90 days": _list("tokens:exposure-list", since=since.isoformat()),
+        "dismissed": _list("tokens:exposure-list", state="dismissed", since=since.isoformat()),
+    }
     if not recent and not figures["personal API tokens reported leaked, last 90 days (each revoked)"]:
         if not _in_service().exists():
             return _no_evidence("no identity is in service and no leak was reported, so nothing shows a response.", figures)
@@ -721,7 +729,7 @@ def exposure_response(now) -> Evidence:
         WARN if findings else PASS,
         "A leaked token or key is revoked the moment it is reported; owners are told and a security admin confirms or dismisses it.",
         figures, findings[:FINDINGS_SHOWN], len(findings),
-    )
+    ).linked(**links)
 
 
 def audit_integrity(now) -> Evidence:

@@ -37,10 +37,12 @@ from standardwebhooks.webhooks import Webhook
 
 from nhiportal import outbound
 from nhiportal.audit.export import event_record
+from nhiportal.audit.labels import action_label
 from nhiportal.audit.models import AuditEvent
 from nhiportal.conf import nhi_setting
 from nhiportal.deadlines import Deadline
 from nhiportal.encryption import decrypt
+from nhiportal.identity_filter import identity_names
 
 from .events import wanted
 from .models import MASK, PayloadFormat, WebhookDelivery, WebhookEndpoint, masked_url, masked_userinfo, password_of, shown_url
@@ -55,9 +57,10 @@ KEEP_DELIVERIES = timedelta(days=30)
 USER_AGENT = "NHI-Portal-Webhooks/1"
 
 
-def payload(event: AuditEvent, fmt: str = PayloadFormat.STANDARD) -> dict:
+def payload(event: AuditEvent, fmt: str = PayloadFormat.STANDARD, identity_name: str = "") -> dict:
+    """identity_name: the name of the identity the event concerns, which a chat line shows."""
     if fmt == PayloadFormat.CHAT:
-        return {"text": chat_line(event.actor_label, event.action, event.object_repr, event.reason, event.identity_id)}
+        return {"text": chat_line(event.actor_label, event.action, event.object_repr, event.reason, event.identity_id, identity_name)}
     return {"type": event.action, "timestamp": event.at, "data": event_record(event)}
 
 
@@ -93,11 +96,15 @@ def chat_text(value) -> str:
     return _MENTION.sub("@" + _ZWSP, text)
 
 
-def chat_line(actor: str, action: str, what: str, reason: str = "", identity_id=None) -> str:
-    """One line a person reads in a chat channel: who did what to which, why, and a link.
+def chat_line(actor: str, action: str, what: str, reason: str = "", identity_id=None, identity_name: str = "") -> str:
+    """One line a person reads in a chat channel: who did what (the action's label, as the audit
+    page reads it) to which identity and object, why, and a link:
+    "NHI Portal: rita · Leak report: filed · billing-bot: Access token exposed (…) https://…".
     Every part but the link may come from a person (names, reasons, the actor's label), so each
     is escaped (chat_text); the reason is cut before escaping, so no entity is cut in half."""
-    line = " ".join(part for part in (chat_text(actor), chat_text(action), chat_text(what)) if part)
+    # Many events' object is the identity itself: its name once, not "billing-bot: billing-bot".
+    subject = ": ".join(part for part in (identity_name if identity_name != what else "", what) if part)
+    line = " · ".join(part for part in (chat_text(actor), chat_text(action_label(action)), chat_text(subject)) if part)
     line = f"NHI Portal: {line}".rstrip()
     if reason and (reason := chat_text(reason[:200])):
         line += f" ({reason})"
@@ -262,13 +269,15 @@ def deliver_endpoint(endpoint: WebhookEndpoint, lease: _Lease) -> tuple[int, boo
     """Send this endpoint what it has not had, in order; (events sent, whether it failed).
     Progress is saved after each event, so a crash resends at most the event in flight."""
     sent = 0
-    events = AuditEvent.objects.filter(id__gt=endpoint.cursor).order_by("id")[:BATCH]
+    events = list(AuditEvent.objects.filter(id__gt=endpoint.cursor).order_by("id")[:BATCH])
+    # A chat line names the identity: one query a batch. A deleted identity's events keep its id only.
+    names = identity_names(e.identity_id for e in events) if endpoint.format == PayloadFormat.CHAT else {}
     for event in events:
         if not wanted(event.action, endpoint.categories):
             endpoint.cursor = event.id
             continue
         lease.renew(**_progress(endpoint))
-        status, error, ms = post(endpoint, f"evt_{event.id}", payload(event, endpoint.format))
+        status, error, ms = post(endpoint, f"evt_{event.id}", payload(event, endpoint.format, names.get(event.identity_id, "")))
         WebhookDelivery.objects.create(endpoint=endpoint, event_id=event.id, action=event.action, status_code=status, error=error, duration_ms=ms)
         now = timezone.now()
         if error:

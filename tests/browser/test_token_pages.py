@@ -115,14 +115,17 @@ def test_a_security_admin_reports_the_signing_key_compromised_then_revokes_every
     page.get_by_label("Type the key's kid to confirm").fill(kid)
     page.get_by_role("button", name="Retire it and revoke its tokens").click()
     expect(page.locator(".msg-success")).to_contain_text("is no longer published")
-    expect(page.locator("table .badge-retired")).to_have_count(1)
+    reported = page.get_by_role("row").filter(has=page.locator(f'code[title="{kid}"]'))
+    expect(reported.locator(".badge-bad")).to_have_text("compromised")  # told apart from a key retired in turn
+    expect(reported).to_contain_text("by sam: Key file found in a public bucket")
     expect(page.locator("table .badge-active")).to_have_count(1)  # the published next key signs, and a fresh next is published
     expect(page.locator("table .badge-next")).to_have_count(1)
     page.get_by_role("link", name="revoke every live token").click()
+    page.get_by_label("Service").select_option(label="Every service")  # chosen, never preselected
     page.get_by_label("Reason").fill("Incident 42: distrust every token")
-    page.get_by_label("Type REVOKE to confirm").fill("REVOKE")
+    page.get_by_label("Type the confirmation").fill("REVOKE ALL")
     page.get_by_role("button", name="Revoke now").click()
-    expect(page.locator(".msg-success")).to_contain_text("Revoked 0 live tokens")
+    expect(page.locator(".msg-success")).to_contain_text("Revoked 0 live tokens for every service")
 
 
 def test_a_reviewer_approves_an_autonomous_agents_task_and_the_agent_gets_its_token(page, login, sam, rita, alice, make_identity, client):
@@ -204,7 +207,7 @@ def test_someone_reports_a_leaked_token_in_the_browser_and_it_stops_working(page
     page.fill("#id_token", "not-a-token")
     page.fill("#id_where_found", "CI log of build 812")
     page.get_by_role("button", name="Revoke and report").click()
-    expect(page.locator(".field.has-error")).to_contain_text("not an access token the portal issued")
+    expect(page.locator(".field.has-error")).to_contain_text("No token or key found in what you pasted")
     expect(page.locator("#id_token")).to_have_value("")
     page.fill("#id_token", token)
     page.get_by_role("button", name="Revoke and report").click()

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from inventory.models import AIIdentity, Status
 from nhiportal.compliance.controls import CONTROLS, assess
-from tokens.models import Grant
+from tokens.exposures import exposure_dismiss, exposure_report_token
+from tokens.models import Exposure, Grant
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,24 @@ def test_a_grant_not_started_yet_is_not_a_live_grant_and_a_date_never_set_is_not
 def test_a_figure_with_nothing_behind_it_on_an_empty_portal_links_nowhere(client_for, carol):
     page = unescape(client_for(carol).get("/compliance/controls/owned/").content.decode())
     assert re.search(r"<dt>Without an active owner</dt><dd>0</dd>", page)
+
+
+def test_the_exposure_figures_link_to_the_exposures_they_count(client_for, carol, charlie, sam, agent, get_token):
+    """NHIP-12: the last 90 days, and those dismissed in them, are the exposures list's rows
+    since that date; one reported before the period is in neither."""
+    for where in ("old wiki", "CI log", "a gist", "a ticket"):
+        exposure_report_token(actor=charlie, token=get_token(agent)["access_token"], where_found=where)
+    now = timezone.now()
+    Exposure.objects.filter(where_found="old wiki").update(contained_at=now - timedelta(days=91), seen_at=now - timedelta(days=92))
+    Exposure.objects.filter(where_found="a gist").update(contained_at=now - timedelta(days=89), seen_at=now - timedelta(days=89))
+    for where in ("old wiki", "CI log"):
+        exposure_dismiss(actor=sam, exposure=Exposure.objects.get(where_found=where), reason="sandbox")
+    [assessment] = [a for a in assess() if a.control.id == "exposure-response"]
+    figures, links = assessment.result.figures, assessment.result.links
+    assert figures["exposures, last 90 days"] == 3 and figures["dismissed"] == 1
+    assert set(links) == {"exposures, last 90 days", "dismissed"}
+    client = client_for(carol)
+    for name, link in links.items():
+        assert rows_behind(client, link) == figures[name], (name, link)
+    page = client.get("/compliance/controls/exposure-response/").content.decode()
+    assert f'<a href="{links["dismissed"].replace("&", "&amp;")}"' in page

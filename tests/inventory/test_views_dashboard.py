@@ -186,3 +186,15 @@ def test_an_owner_who_asked_for_nothing_lately_is_pointed_to_asking(alice, clien
 def test_those_who_asked_for_nothing_and_own_nothing_see_no_such_card(rita, carol, client_for):
     for person in (rita, carol):
         assert 'aria-label="My access requests"' not in client_for(person).get(DASHBOARD).content.decode()
+
+
+def test_recent_activity_reads_actions_as_the_audit_log_labels_them_with_the_code_as_a_tooltip(alice, sam, client_for, make_identity):
+    from tokens.exposures import exposure_report_credential
+
+    leaky = make_identity(alice, name="leaky-bot")
+    exposure_report_credential(actor=alice, credential=leaky.credentials.get(), where_found="a public gist")
+    page = client_for(sam).get(DASHBOARD).content.decode()
+    recent = page.split('aria-label="Recent activity"', 1)[1].split("</section>", 1)[0]
+    assert '<span title="exposure.report">Leak report: filed</span>' in recent
+    assert '<span title="identity.register">Identity: register</span>' in recent
+    assert "<code>" not in recent

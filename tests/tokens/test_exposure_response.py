@@ -8,12 +8,12 @@ from django.core import mail
 from django.core.management import call_command
 
 from inventory.models import Status
-from inventory.services import TransitionRefused, identity_offboard, identity_reactivate
+from inventory.services import TransitionRefused, identity_offboard, identity_reactivate, identity_suspend
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.models import PersonalAPIToken
 from nhiportal.people.services import api_token_create, api_token_revoke
-from tokens.exposures import exposure_report_token
-from tokens.models import Exposure, IssuedToken
+from tokens.exposures import exposure_report_credential, exposure_report_token
+from tokens.models import Exposure, IssuedToken, Task, WorkloadCredential
 
 from .test_token_exchange import unverified
 
@@ -220,3 +220,64 @@ def test_if_mail_fails_the_holder_is_told_on_the_next_run(client_for, charlie, a
     assert PersonalAPIToken.objects.get(pk=token.pk).holder_told_at is None
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert "the holders of 1 leaked" in notify()
+
+
+def test_confirming_holds_an_identity_its_owner_had_suspended(client_for, sam, alice, agent, reported):
+    """Else the owner reactivates it minutes later and undoes the response."""
+    exposure, _ = reported
+    identity_suspend(actor=alice, identity=agent.identity, reason="Pausing it while we look.")
+    before = client_for(sam).get(url(exposure)).content.decode()
+    assert "confirming holds it, so its owners can no longer reactivate it" in before and ">Confirm and hold</button>" in before
+    response = client_for(sam).post(url(exposure), {"reason": "The log is public.", "decision": "confirm"}, follow=True)
+    html = response.content.decode()
+    assert f"{agent.identity.name} was suspended already; now held, it stays suspended until a security admin reactivates it" in html
+    assert "confirming held it, so only a security admin reactivates it, not its owners." in html
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.SUSPENDED and agent.identity.held_by_security_admin
+    [event] = AuditEvent.objects.filter(action="exposure.confirm")
+    assert event.after["holds_identity"] is True and event.after["suspends_identity"] is False
+    assert event.before == {"identity_held": False, "identity_status_reason": "Pausing it while we look."}
+    assert AuditEvent.objects.filter(action="identity.suspend").count() == 1  # the owner's only
+    with pytest.raises(TransitionRefused, match="only a security admin reactivates it"):
+        identity_reactivate(actor=alice, identity=agent.identity)
+    identity_reactivate(actor=sam, identity=agent.identity, reason="Keys rotated.")
+    agent.identity.refresh_from_db()
+    assert agent.identity.status == Status.ACTIVE
+    # What the page says confirming did stays true after the reactivation.
+    assert "confirming held it" in client_for(alice).get(url(exposure)).content.decode()
+
+
+def test_the_exposure_page_shows_what_confirming_took(client_for, sam, alice, agent, reported):
+    exposure, still_held = reported
+    open_tasks = Task.objects.filter(identity=agent.identity, ended_at__isnull=True).count()
+    assert open_tasks >= 1
+    response = client_for(sam).post(url(exposure), {"reason": "Public log.", "decision": "confirm"}, follow=True)
+    html = response.content.decode()
+    assert f"{agent.identity.name} is suspended until a security admin reactivates it. 1 token revoked, {open_tasks} open task" in html
+    [event] = AuditEvent.objects.filter(action="exposure.confirm")
+    assert event.after["tokens_revoked"] == 1 and event.after["tasks_ended"] == open_tasks and event.after["suspends_identity"] is True
+    page = client_for(alice).get(url(exposure)).content.decode()
+    assert f"Confirming suspended {agent.identity.name} (1 token revoked, {open_tasks} open task" in page
+    did = page.split('aria-label="What confirming did"')[1].split("</dl>")[0]
+    assert "<dt>Tokens revoked</dt><dd>1</dd>" in did and f"<dt>Tasks ended</dt><dd>{open_tasks}</dd>" in did
+
+
+def test_the_response_says_nothing_was_suspended_for_an_offboarded_identity(client_for, sam, alice, agent, reported):
+    exposure, _ = reported
+    identity_offboard(actor=alice, identity=agent.identity, reason="retired")
+    client_for(sam).post(url(exposure), {"reason": "real", "decision": "confirm"})
+    page = client_for(alice).get(url(exposure)).content.decode()
+    assert f"{agent.identity.name} was offboarded already: nothing was left to suspend." in page
+    assert "suspends the identity until" not in page and 'aria-label="What confirming did"' not in page
+
+
+def test_the_owners_mail_for_a_leaked_key_names_the_credential_and_says_it_is_disabled(alice, agent):
+    credential = WorkloadCredential.objects.get(kid=agent.kid)
+    WorkloadCredential.objects.filter(pk=credential.pk).update(label="ci-runner key")
+    credential.refresh_from_db()
+    exposure_report_credential(actor=alice, credential=credential, where_found="public gist")
+    notify()
+    [message] = mail.outbox
+    assert "ci-runner key" in message.body and agent.kid not in message.body
+    assert "The credential is disabled: the portal no longer accepts that key. Register a new key pair for the agent" in message.body
+    assert "rotate the agent's key if it could be the key" not in message.body

@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
+from tokens.credentials import credential_add_jwk
 from tokens.models import Exposure, IssuedToken, WorkloadCredential
 
+from .conftest import new_private_key, public_jwk
 from .test_token_exchange import exchange, unverified
 
 REPORT = "/exposures/report/"
@@ -190,3 +192,62 @@ def test_a_time_seen_with_any_offset_is_kept_in_utc(client_for, alice, agent, ge
     response = client_for(alice).post(REPORT, {"token": token, "where_found": "a wiki page", "seen_at": far_west.isoformat()})
     assert response.status_code == 302
     assert Exposure.objects.get().seen_at == seen
+
+
+# Tokens pasted as logs and configs show them
+
+
+@pytest.mark.parametrize("pasted", [
+    "Authorization: Bearer {token}",
+    "authorization:bearer  {token}",
+    "DPoP {token}",
+    '"{token}"',
+    "  'Authorization: Bearer {token}'\n",
+    'Authorization: "Bearer {token}"',
+])
+def test_a_token_pasted_with_its_header_scheme_or_quotes_is_revoked(client_for, charlie, agent, get_token, pasted):
+    token = get_token(agent)["access_token"]
+    response = client_for(charlie).post(REPORT, {"token": pasted.format(token=token), "where_found": "nginx access log"}, follow=True)
+    assert b"Revoked: 1 token no longer works." in response.content and token.encode() not in response.content
+    assert IssuedToken.objects.get().revoked_at is not None and Exposure.objects.get().token_jti == unverified(token)["jti"]
+
+
+def test_a_personal_api_token_pasted_as_a_bearer_header_is_revoked_on_the_api_too(client_for, charlie, alice):
+    from nhiportal.people.services import api_token_create  # as the other personal token tests here
+
+    token, raw = api_token_create(user=alice, name="ci pipeline", days=30)
+    body = client_for(charlie).post("/api/v1/exposures/", {"token": f"Authorization: Bearer {raw}", "where_found": "a CI log"}, content_type="application/json")
+    assert body.status_code == 201 and body.json()["personal_api_token"] is True
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+@pytest.mark.parametrize("pasted", ["hello world", "Authorization: Bearer", "Bearer ", "DPoP not-a-jwt", "'   '"])
+def test_a_paste_with_no_token_in_it_says_so_not_that_nothing_needs_revoking(client_for, charlie, agent, get_token, pasted):
+    get_token(agent)
+    response = client_for(charlie).post(REPORT, {"token": pasted, "where_found": "a log"})
+    html = response.content.decode()
+    assert response.status_code == 400 and "No token or key found in what you pasted" in html and "nothing here to revoke" not in html
+    api = client_for(charlie).post("/api/v1/exposures/", {"token": pasted, "where_found": "a log"}, content_type="application/json")
+    assert api.status_code == 400 and "token" in api.json()
+    assert not Exposure.objects.exists() and IssuedToken.objects.get().revoked_at is None
+
+
+# The "Key leaked?" page: what reporting will take, counted before anything is submitted
+
+
+def test_the_key_leaked_page_counts_what_reporting_will_take_before_it_is_sent(client_for, alice, agent, get_token):
+    get_token(agent)
+    credential = WorkloadCredential.objects.get(kid=agent.kid)
+    url = f"/identities/{agent.identity.pk}/credentials/{credential.pk}/exposed/"
+    page = client_for(alice).get(url).content.decode()
+    assert "The credential is disabled now" not in page and "Reporting it disables the credential at once" in page
+    assert "<strong>1 live token</strong> is revoked" in page
+    assert "This is agent-1's last enabled credential." in page and "no enabled credential is left" in page
+    credential_add_jwk(actor=alice, identity=agent.identity, jwk=public_jwk(new_private_key()))
+    page = client_for(alice).get(url).content.decode()
+    assert "1 other enabled credential stays" in page and "last enabled credential" not in page
+    assert WorkloadCredential.objects.get(pk=credential.pk).enabled and not Exposure.objects.exists()
+    client_for(alice).post(url, {"where_found": "public gist"})
+    page = client_for(alice).get(url).content.decode()
+    assert "This credential is disabled already" in page and "live token" not in page

@@ -105,7 +105,7 @@ def test_a_compromised_signing_key_ends_the_sub_tasks_of_the_tokens_it_signed(cl
 
 
 def test_an_emergency_revoke_ends_the_sub_tasks_but_not_the_agents_own_tasks(client_for, sam, oauth, orchestrator, helper, held, sub_task):
-    response = client_for(sam).post("/emergency-revoke/", {"reason": "Breach drill", "confirm": "REVOKE"})
+    response = client_for(sam).post("/emergency-revoke/", {"service": "all", "reason": "Breach drill", "confirm": "REVOKE ALL"})
 
     assert response.status_code == 302
     assert_ended(oauth, helper, sub_task)

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from inventory.services import identity_activate
+from tokens.exposures import exposure_dismiss, exposure_report_credential
 from nhiportal.webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_slack_control_sequences_in_a_name_and_a_reason_arrive_escaped_and_the_p
     # Slack (and Google Chat, and Mattermost's Slack conversion) reads only "<...>" as markup:
     # none of it is left from the owner's words, and they still read as typed.
     assert line.replace(ZWSP, "") == (
-        "NHI Portal: alice identity.suspend &lt;!here&gt; bot &amp; &lt;@U024BE7LH&gt; "
+        "NHI Portal: alice · Identity: suspend · &lt;!here&gt; bot &amp; &lt;@U024BE7LH&gt; "
         "(&lt;!channel&gt; urgent: &lt;https://evil.example/nhi-login|NHI Portal: sign in…&gt;) "
         f"http://testserver/identities/{identity.pk}/"
     )
@@ -63,7 +64,7 @@ def test_markdown_links_mentions_and_line_breaks_in_a_reason_arrive_as_one_line_
     assert "](" not in line and "@channel" not in line
     # The zero-width spaces that break the markup are all that was added: it reads as typed.
     assert line.replace(ZWSP, "") == (
-        "NHI Portal: alice identity.suspend [billing-bot] (@channel key leaked, rotate at "
+        "NHI Portal: alice · Identity: suspend · [billing-bot] (@channel key leaked, rotate at "
         "[NHI Portal: sign in](https://evil.example/nhi-login) ![](https://evil.example/px.gif) "
         "NHI Portal: sam identity.offboard prod-db &amp;lt;ok&amp;gt;) "
         f"http://testserver/identities/{identity.pk}/"
@@ -77,3 +78,26 @@ def test_a_long_reason_is_cut_before_it_is_escaped_so_no_entity_is_cut_in_half(r
     call_command("deliver_webhooks", stdout=open("/dev/null", "w"))
     assert f"({'&lt;' * 200}) http://testserver/identities/{identity.pk}/" in chat_texts(receiver)[-1]
 
+
+
+def test_a_leak_report_reads_by_its_label_and_names_the_identity_whose_name_and_reason_ping_no_one(
+    receiver, sam, alice, make_identity,
+):
+    # The drill's line was "NHI Portal: alice exposure.report Workload key exposed http://…": a code, and no agent named.
+    endpoint_create(actor=sam, url=receiver.url, categories=["security"], format="chat")
+    identity = identity_activate(actor=alice, identity=make_identity(alice, name="@here <!channel> pay-bot"))
+    exposure = exposure_report_credential(
+        actor=alice, credential=identity.credentials.get(), where_found="a public gist",
+    )
+    exposure_dismiss(actor=sam, exposure=exposure, reason="<!here> drill INC-7 @channel <https://evil.example|ok>")
+    call_command("deliver_webhooks", stdout=open("/dev/null", "w"))
+    report, dismissal = chat_texts(receiver)[-2:]
+    link = f"http://testserver/identities/{identity.pk}/"
+    what = f"{exposure.get_kind_display()} exposed"
+    assert report.replace(ZWSP, "") == f"NHI Portal: alice · Leak report: filed · @here &lt;!channel&gt; pay-bot: {what} {link}"
+    assert dismissal.replace(ZWSP, "") == (
+        f"NHI Portal: sam · Leak report: dismiss · @here &lt;!channel&gt; pay-bot: {what} "
+        f"(&lt;!here&gt; drill INC-7 @channel &lt;https://evil.example|ok&gt;) {link}"
+    )
+    for line in (report, dismissal):
+        assert "<" not in line and ">" not in line and "@here" not in line and "@channel" not in line

@@ -123,10 +123,10 @@ def test_a_chat_channel_gets_one_readable_line_per_event_with_a_link(receiver, s
     lines = [json.loads(body) for _, body in receiver.requests]
     assert all(set(line) == {"text"} for line in lines)
     assert lines[-1]["text"] == (
-        f"NHI Portal: sam identity.suspend ticket-bot (leaked key in a notebook) http://testserver/identities/{identity.pk}/"
+        f"NHI Portal: sam · Identity: suspend · ticket-bot (leaked key in a notebook) http://testserver/identities/{identity.pk}/"
     )
     send_test(endpoint)
-    assert json.loads(receiver.requests[-1][1])["text"].startswith("NHI Portal: NHI Portal webhook.test a test message")
+    assert json.loads(receiver.requests[-1][1])["text"].startswith("NHI Portal: NHI Portal · Webhook: test · a test message")
 
 
 def test_a_receiver_answering_a_byte_at_a_time_holds_the_sweep_no_longer_than_its_timeout(sam, monkeypatch):
@@ -154,7 +154,7 @@ def test_a_chat_channels_secret_url_stays_out_of_the_trail_the_others_receive(re
     endpoint_create(actor=sam, url=f"https://hooks.slack.com/services/{secret_path}", format=PayloadFormat.CHAT, categories=["people"])
     deliver_all()
     sent = b"".join(body for _headers, body in receiver.requests)
-    assert b"webhook.create" in sent and b"https://hooks.slack.com/\\u2026 (sha256 " in sent  # JSON-escaped
+    assert b"Webhook: create" in sent and b"https://hooks.slack.com/\\u2026 (sha256 " in sent  # JSON-escaped
     assert secret_path.encode() not in sent
     assert not AuditEvent.objects.filter(after__icontains="XyZsecret").exists()
     # Kept encrypted, as the signing secret is; read back whole for the delivery.

@@ -102,3 +102,11 @@ def test_a_webhook_added_with_send_events_unticked_is_created_off(client_for, sa
     make_identity(alice)
     deliver_all()
     assert receiver.requests == []
+
+
+def test_a_leaked_personal_api_token_reaches_security_subscribers_and_people_subscribers():
+    from nhiportal.webhooks.events import wanted
+
+    assert wanted("api_token.exposed", ["security"]) and wanted("api_token.exposed", ["people"])
+    assert not wanted("api_token.create", ["security"]) and wanted("api_token.create", ["people"])
+    assert wanted("exposure.report", ["security"]) and not wanted("exposure.report", ["people"])

@@ -278,7 +278,9 @@ class ExposureSerializer(serializers.Serializer):
 class TokenExposureSerializer(TakesOnlyItsFields, serializers.Serializer):
     token = serializers.CharField(
         write_only=True,
-        help_text="the leaked access token, platform token (a federated credential's) or personal API token (nhip_...): checked, revoked or shut out, never stored",
+        help_text="the leaked access token, platform token (a federated credential's), personal API token (nhip_...) or an "
+        "agent's private key (PEM or JWK), as found (an `Authorization: Bearer ...` line will do): checked, revoked, shut out "
+        "or its credential disabled, never stored",
     )
     where_found = serializers.CharField(max_length=500, write_only=True)
     seen_at = ZonedInstantField(required=False, allow_null=True, default=None, write_only=True)
@@ -286,7 +288,8 @@ class TokenExposureSerializer(TakesOnlyItsFields, serializers.Serializer):
     was_live = serializers.BooleanField(read_only=True)
     personal_api_token = serializers.BooleanField(read_only=True, default=False, help_text="it was a person's API token, not an agent's")
     kind = serializers.CharField(
-        read_only=True, help_text="token (an agent's access token), platform (a platform's token, never accepted again) or personal_api_token",
+        read_only=True, help_text="token (an agent's access token), platform (a platform's token, never accepted again), "
+        "credential (a private key: the credential that registered it is disabled) or personal_api_token",
     )
 
 
@@ -455,11 +458,30 @@ class SigningKeySerializer(serializers.Serializer):
     activated_at = serializers.DateTimeField(allow_null=True)
     retiring_at = serializers.DateTimeField(allow_null=True)
     retired_at = serializers.DateTimeField(allow_null=True)
+    compromised_at = serializers.DateTimeField(allow_null=True, help_text="when it was reported compromised; null: never")
+    compromised_by_label = serializers.CharField(help_text="who reported it")
+    compromise_reason = serializers.CharField()
+    compromise_tokens_revoked = serializers.IntegerField(help_text="the live tokens it had signed, revoked by the report")
 
 
 class EmergencyRevokeSerializer(TakesOnlyItsFields, serializers.Serializer):
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), required=False, allow_null=True, default=None)
+    """Which tokens is said, never assumed (tokens/emergency.py): a `service`, or `all: true`."""
+
+    service = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(), required=False, allow_null=True, default=None,
+        help_text="Revoke the live tokens for this service only.",
+    )
+    all = serializers.BooleanField(required=False, default=False, help_text="true: revoke every live token, of every service.")
     reason = serializers.CharField(max_length=200)
+
+    def validate(self, attrs):
+        if attrs["service"] is not None and attrs["all"]:
+            raise serializers.ValidationError({"all": ["Send a service or all: true, not both."]})
+        if attrs["service"] is None and not attrs["all"]:
+            raise serializers.ValidationError(
+                {"service": ["Say which tokens: a service id, or all: true to revoke every live token of every service."]}
+            )
+        return attrs
 
 
 class RevokedSerializer(serializers.Serializer):

@@ -8,8 +8,8 @@
   a task's approval is decided by a reviewer or security admin who does not own it (403);
 - delegations: of the identities you may see (either side); the lending identity's owners
   (or a security admin) create and end them;
-- exposures: anyone signed in reports a leaked token (it is revoked; the answer names no
-  identity); the list shows the exposures of the identities you may see; security admins
+- exposures: anyone signed in reports a leaked token or private key (it is revoked, or its
+  credential disabled; the answer names no identity); the list shows the exposures of the identities you may see; security admins
   confirm one, which suspends its identity, or dismiss one (403 otherwise);
 - source networks: those of the identities you may see;
 - trust domains and signing keys: security admins only;
@@ -28,6 +28,7 @@ import uuid
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -65,7 +66,8 @@ from ..distrust import trust_end, trust_restore
 from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
-from ..revocation import task_end, tokens_revoke_all
+from ..emergency import revoke_in_emergency
+from ..revocation import task_end
 from ..trust_bundles import bundle_refresh
 from ..source_networks import network_recognise, source_list
 from ..usage import with_uses
@@ -481,8 +483,10 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=TokenExposureSerializer, responses={201: TokenExposureSerializer})
+    @sensitive_variables("data")  # the pasted token or key
     def create(self, request):
-        """Report a leaked access token: revoked at once, with what was exchanged from it."""
+        """Report a leaked access token (revoked at once, with what was exchanged from it) or an
+        agent's private key (its credential disabled); the answer names no identity."""
         data = valid(TokenExposureSerializer, request.data)
         exposure = exposure_report_token(actor=request.user, **data)
         return Response(TokenExposureSerializer(exposure).data, status=status.HTTP_201_CREATED)
@@ -647,7 +651,8 @@ class UnusedIdentityList(ListAPIView):
 
 @extend_schema(tags=["signing keys"], request=EmergencyRevokeSerializer, responses=RevokedSerializer)
 class EmergencyRevoke(APIView):
-    """POST: revoke every live token, or every one for one service (security admins)."""
+    """POST: revoke every live token of one `service`, or of every service with `all: true`
+    (security admins); neither is a 400, never everything by default."""
 
     parser_classes = [JSONParser]
 
@@ -657,4 +662,5 @@ class EmergencyRevoke(APIView):
 
     def post(self, request):
         data = valid(EmergencyRevokeSerializer, request.data)
-        return Response({"tokens_revoked": tokens_revoke_all(actor=request.user, reason=data["reason"], service=data["service"])})
+        revoked = revoke_in_emergency(actor=request.user, reason=data["reason"], service=data["service"])
+        return Response({"tokens_revoked": revoked.tokens})

@@ -1,0 +1,35 @@
+"""Upgrading fills in the compromise record (migration tokens 0044) of signing keys reported
+compromised before the keys page kept one, from the report's audit event."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from tokens.keys import signing_key_compromised, signing_keys_rotate
+from tokens.models import KeyState, SigningKey
+
+REASON = "Key file found in a public bucket"
+
+
+def migrate_to(target) -> None:
+    MigrationExecutor(connection).migrate([("tokens", target)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_reads_each_reported_keys_record_from_its_event(sam, agent, get_token):
+    signing_keys_rotate(actor=sam)
+    reported = SigningKey.objects.get(state=KeyState.ACTIVE)
+    get_token(agent)
+    signing_key_compromised(actor=sam, key=reported, reason=REASON)
+    retired_in_turn = SigningKey.objects.get(state=KeyState.ACTIVE)
+    try:
+        migrate_to("0043_end_tasks_left_open")  # as an earlier version kept it: no record on the key
+        migrate_to("0044_signing_key_compromise")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    key = SigningKey.objects.get(pk=reported.pk)
+    assert key.compromised_at is not None and key.compromised_by_label == "sam" and key.compromise_reason == REASON
+    assert key.compromise_tokens_revoked == 1
+    assert SigningKey.objects.get(pk=retired_in_turn.pk).compromised_at is None
