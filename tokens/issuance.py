@@ -183,7 +183,11 @@ def _lock_identity(client: AuthenticatedClient, signing_kid: str) -> tuple[hot_p
     we for them); and whether the key this process signs with still signs."""
     identity, signer_active = hot_path.lock_identity(client.identity_id, client.credential_id, signing_kid)
     if identity is None:  # gone, or the credential that signed the assertion was disabled meanwhile
-        raise OAuthError(INVALID_CLIENT, "Unknown client or key.")
+        error = OAuthError(INVALID_CLIENT, "Unknown client or key.")
+        # Its key signed the request: if it is disabled, its holder is still trying (noted by the
+        # endpoint once this transaction has rolled back).
+        error.refused_credential_id = client.credential_id
+        raise error
     return identity, signer_active
 
 

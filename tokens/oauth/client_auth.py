@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from nhiportal import prepared_sql
+from nhiportal.audit.services import agent_actor, audit_record
 from nhiportal.conf import nhi_setting
 
 from .. import hot_path
@@ -212,6 +213,47 @@ def _client_key(client_id: str, kid: str | None) -> tuple[uuid.UUID, int, Public
     return identity_id, credential_id, key
 
 
+def _disabled_key_signed(jws: CompactJWS, client_id: str, kid: str | None) -> int | None:
+    """The disabled JWK credential of this client named by kid whose key signed the assertion:
+    whoever holds a key disabled (reported leaked, say) is still trying. Looked for only once
+    the enabled keys refused, so a working agent never pays for it."""
+    if not kid:
+        return None
+    try:
+        identity_id = uuid.UUID(client_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    row = WorkloadCredential.objects.filter(
+        identity_id=identity_id, kind=CredentialKind.JWK, kid=kid, enabled=False,
+    ).values_list("pk", "public_jwk").first()
+    if row is None:
+        return None
+    try:
+        key = parse_public_jwk(row[1])
+    except ValidationError:
+        return None
+    alg = jws.header.get("alg")
+    return row[0] if alg in key.algorithms and jws.verify(key.key, alg) else None
+
+
+def note_disabled_key_use(credential_id: int, address: str) -> None:
+    """A disabled credential's key signed a request: note it for its owners, and tell security
+    (one credential.disabled_key_used event, which webhooks push) at most once a minute."""
+    now = timezone.now()
+    with transaction.atomic():
+        noted = WorkloadCredential.objects.filter(pk=credential_id, enabled=False).filter(
+            Q(refused_at__isnull=True) | Q(refused_at__lt=now - REFUSAL_NOTED_EVERY)
+        ).update(refused_at=now, refusal=f"Its disabled key signed a request{f' from {address}' if address else ''}: whoever holds the private key is still trying."[:200])
+        if not noted:
+            return
+        credential = WorkloadCredential.objects.select_related("identity").get(pk=credential_id)
+        audit_record(
+            actor=agent_actor(str(credential.identity_id)), action="credential.disabled_key_used", obj=credential,
+            object_repr=f"{credential.label or credential.kid} of {credential.identity.name}"[:200], identity=credential.identity_id,
+            after={"address": address, "disabled_at": credential.disabled_at, "disable_reason": credential.disable_reason},
+        )
+
+
 def _authenticate_jwk(jws: CompactJWS, post, audiences, address: str) -> AuthenticatedClient:
     claims = jws.claims
     client_id = post.get("client_id") or claims.get("iss")
@@ -220,7 +262,13 @@ def _authenticate_jwk(jws: CompactJWS, post, audiences, address: str) -> Authent
     kid = jws.header.get("kid")
     if kid is not None and (not isinstance(kid, str) or len(kid) > 128):
         raise _fail("Unknown client or key.")
-    identity_id, credential_id, key = _client_key(client_id, kid)
+    try:
+        identity_id, credential_id, key = _client_key(client_id, kid)
+    except OAuthError:
+        disabled = _disabled_key_signed(jws, client_id, kid)
+        if disabled is not None:
+            note_disabled_key_use(disabled, address)
+        raise
     try:
         verified = _verify(jws, key, audiences=audiences, issuer=client_id, subject=client_id)
         replay_key, replay_expires = _replay(client_id, _jti(verified), verified["exp"])

@@ -15,7 +15,7 @@ from nhiportal.conf import nhi_setting
 
 from ..dpop import InvalidProof, NonceRequired, Nonces, check_proof
 from ..issuance import ACCESS_TOKEN_TYPE, token_exchange, token_issue
-from .client_auth import AuthenticatedClient, authenticate_agent, consume
+from .client_auth import AuthenticatedClient, authenticate_agent, consume, note_disabled_key_use
 from .endpoint import form, post_only
 from .errors import INVALID_DPOP_PROOF, INVALID_REQUEST, SLOW_DOWN, UNSUPPORTED_GRANT_TYPE, USE_DPOP_NONCE, OAuthError, error_response, no_store
 from .metadata import assertion_audiences, endpoint_url
@@ -138,5 +138,7 @@ def _answer(request, nonces):
         # the same request again after Retry-After.
         if client is not None and error.error != SLOW_DOWN:
             _spend(client)
+        if getattr(error, "refused_credential_id", None):
+            note_disabled_key_use(error.refused_credential_id, client.address)
         return error_response(error)
     return no_store(JsonResponse(body))
