@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
 from inventory.models import Status
@@ -143,7 +143,12 @@ def _what_confirming_did(identity, outcome: dict, *, just_now: bool = False) -> 
 @sensitive_post_parameters("token")
 def exposure_report(request):
     form = TokenExposureForm(request.POST or None)
-    exposure = request.method == "POST" and submit(form, lambda data: exposure_report_token(actor=request.user, **data))
+
+    @sensitive_variables("data")  # the pasted secret, should an error report list this frame
+    def report(data):
+        return exposure_report_token(actor=request.user, **data)
+
+    exposure = request.method == "POST" and submit(form, report)
     if exposure:
         # Says nothing of whose token it was: the reporter may not see that identity.
         if getattr(exposure, "personal_api_token", False):
@@ -184,9 +189,12 @@ def credential_exposed(request, pk, credential_pk):
     identity = _identity_to_change(request, pk)
     credential = get_object_or_404(WorkloadCredential, pk=credential_pk, identity=identity)
     form = CredentialExposureForm(request.POST or None)
-    exposure = request.method == "POST" and submit(
-        form, lambda data: exposure_report_credential(actor=request.user, credential=credential, **data)
-    )
+
+    @sensitive_variables("data")
+    def report(data):
+        return exposure_report_credential(actor=request.user, credential=credential, **data)
+
+    exposure = request.method == "POST" and submit(form, report)
     if exposure:
         if exposure.was_live:
             done = f"Disabled {credential}; {_plural(exposure.tokens_revoked, 'token')} obtained with it revoked."

@@ -66,10 +66,18 @@ NOTHING_FOUND = "No token or key found in what you pasted: paste the token (eyJâ
 NO_SUCH_KEY = "This private key matches no key registered with the portal, so there is nothing here to disable."
 
 
+SCANNED_AT_MOST = 4096
+
+
 def holds_secret(text: str) -> bool:
     """Whether text holds a JWT, a personal API token or a private key: pasted where the place it
     was found belongs, it must be neither kept nor sent back."""
-    return bool(_SECRET_SHAPED.search(text or "")) or looks_private(text or "")
+    text = text or ""
+    # Longer than any place a person names: never kept nor sent back, and not scanned either
+    # (the JWT shape's search takes quadratic time on some long text).
+    if len(text) > SCANNED_AT_MOST:
+        return True
+    return bool(_SECRET_SHAPED.search(text)) or looks_private(text)
 
 
 def pasted_token(text: str) -> str:
@@ -128,7 +136,11 @@ def exposure_report_token(*, actor, token: str, where_found: str, seen_at=None) 
     now = timezone.now()
     where, seen_at = _clean(where_found, seen_at, now)
     if looks_private(token):
-        return _report_private_key(actor=actor, text=token, where=where, seen_at=seen_at, now=now)
+        try:
+            return _report_private_key(actor=actor, text=token, where=where, seen_at=seen_at, now=now)
+        except ValidationError as error:
+            # Next to the field the key was pasted in, whatever refused it.
+            raise ValidationError({"token": error.messages} if not hasattr(error, "error_dict") else error.error_dict) from None
     token = pasted_token(token)
     if not token:
         raise ValidationError({"token": NOTHING_FOUND})
@@ -227,17 +239,31 @@ def _report_private_key(*, actor, text: str, where: str, seen_at, now) -> Exposu
     public half is disabled, as its owners' report would. The reporter need not see the
     identity, and is answered as for a token (tokens revoked, nothing of whose it was)."""
     try:
-        thumbprint = private_key_thumbprint(text)
+        thumbprint = private_key_thumbprint(
+            text, registered=lambda found: WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=found).exists(),
+        )
     except ValidationError as error:
         raise ValidationError({"token": error.messages}) from None
-    # A public key is registered once, ever (tokens/credentials.py): at most one credential.
-    credential = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=thumbprint).first() if thumbprint else None
-    if credential is None:
+    # A public key is registered once, ever (tokens/credentials.py), but a version that took the
+    # thumbprint of the key as pasted let it be registered again spelled otherwise (migration
+    # tokens 0045): every enabled credential of the key goes. With none enabled, the exposure is
+    # still recorded against the one that had it.
+    held = WorkloadCredential.objects.filter(kind=CredentialKind.JWK, thumbprint=thumbprint or None).order_by("pk")
+    credentials = list(held.filter(enabled=True)) or list(held[:1])
+    if not credentials:
         raise ValidationError({"token": NO_SUCH_KEY})
-    return _report_key(actor=actor, credential=credential, where=where, seen_at=seen_at, now=now)
+    exposures = [_report_key(actor=actor, credential=credential, where=where, seen_at=seen_at, now=now) for credential in credentials]
+    return exposures[0]
+
+
+REPORTED_ALREADY = "This key was reported already and no longer works here: nothing more to do."
 
 
 def _report_key(*, actor, credential: WorkloadCredential, where: str, seen_at, now) -> Exposure:
+    # A key leaked in public can be pasted by anyone, again and again: once it is disabled and
+    # on record, another report would only mail its owners and queue work for security again.
+    if not credential.enabled and Exposure.objects.filter(credential=credential, kind=ExposureKind.CREDENTIAL).exists():
+        raise ValidationError(REPORTED_ALREADY, code="reported_already")
     disabled = credential_disable(actor=actor, credential=credential, reason=f"Exposed: {where}"[:200])
     # Counted only when this call disabled it: one disabled already no longer worked.
     was_live = hasattr(disabled, "tokens_revoked")

@@ -18,7 +18,7 @@ from inventory.models import AIIdentity, Status
 
 from .emergency import CONFIRM_ALL, CONFIRM_ONE, EVERY_SERVICE, confirmation_word
 from .keys import SIGNING_ALGORITHMS
-from .public_keys import looks_private
+from .public_keys import MAX_PASTED, looks_private
 from .models import FederatedIssuer, Service
 
 
@@ -467,7 +467,7 @@ class ExposureFieldsMixin(forms.Form):
 
 class TokenExposureForm(ExposureFieldsMixin):
     token = forms.CharField(
-        label="The leaked token or private key", widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        label="The leaked token or private key", max_length=MAX_PASTED, widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
         help_text="Paste it as you found it (an Authorization: Bearer … line will do). An agent's access token (the portal "
         "checks its signature, revokes it and what was exchanged from it, and keeps only its id), a platform's token an "
         "agent signs in with (GitHub Actions, a cluster: never accepted again, and what it obtained is revoked), a "

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -82,7 +83,7 @@ def looks_private(text) -> bool:
 
 @dataclass(frozen=True)
 class PublicKey:
-    jwk: dict  # public members, plus kid, alg and use when given
+    jwk: dict  # public members (canonical, RFC 7638), plus kid, alg and use when given
     key: object  # the cryptography public key, ready for PyJWT
     algorithms: tuple[str, ...]  # the names of its one algorithm (two for EdDSA, one otherwise)
     thumbprint: str  # RFC 7638
@@ -106,7 +107,14 @@ def jwk_thumbprint(jwk: dict) -> str:
     return _b64(hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode()).digest())
 
 
-_PRIVATE_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
+# What a leak report reads: a 4096-bit RSA key's PEM is about 3,300 characters. Longer pastes
+# are refused before any parsing, so nothing quadratic or costly runs on a pasted megabyte.
+MAX_PASTED = 16_384
+# An RSA key's private exponent is checked with one modular exponentiation in Python: about
+# 0.2 s at 4096 bits, 2 s at 8192. Larger keys are not read from a paste.
+MAX_REPORTED_RSA_BITS = 8192
+_PEM_LABEL = re.compile(r"[A-Z0-9 ]{0,40}PRIVATE KEY")
+TOO_LONG_TO_BE_A_KEY = f"This is longer than any key or token ({MAX_PASTED:,} characters at most): paste only the key or token."
 UNREADABLE_PRIVATE_KEY = "This looks like a private key, but it cannot be read: paste the whole PEM block or JWK as found."
 ENCRYPTED_PRIVATE_KEY = (
     "This private key is encrypted, so the portal cannot tell which key it is. "
@@ -124,40 +132,83 @@ def _b64_bytes(value) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
+def _private_pem_block(text: str) -> tuple[str, str] | None:
+    """(label, block) of the first PEM private key block in text, found by plain searches (a
+    regular expression over a long paste could take quadratic time)."""
+    start = text.find("-----BEGIN ")
+    while start != -1:
+        label_end = text.find("-----", start + 11)
+        if label_end == -1:
+            return None
+        label = text[start + 11:label_end]
+        if _PEM_LABEL.fullmatch(label):
+            marker = f"-----END {label}-----"
+            end = text.find(marker, label_end)
+            return (label, text[start:end + len(marker)]) if end != -1 else None
+        start = text.find("-----BEGIN ", label_end)
+    return None
+
+
 def _private_from_jwk(data: dict):
-    """The private key a JWK holds, built from its private part alone; None for a key type no
-    credential can have (a symmetric key, another curve)."""
+    """The private key a JWK holds, built from its private part alone; for RSA its (n, e, d),
+    checked by _rsa_thumbprint; None for a key type no credential can have (a symmetric key,
+    another curve)."""
     kty = data.get("kty")
     if kty == "EC" and data.get("crv") == "P-256":
         return ec.derive_private_key(_b64_int(data["d"]), ec.SECP256R1())
     if kty == "OKP" and data.get("crv") == "Ed25519":
         return ed25519.Ed25519PrivateKey.from_private_bytes(_b64_bytes(data["d"]))
     if kty == "RSA":
-        # The factors are checked against n and e as the key is built (cryptography validates
-        # RSA keys; with d alone the factors are recovered from it, which a wrong d fails).
-        return RSAAlgorithm.from_jwk({k: v for k, v in data.items() if k != "oth"})
+        # Never built as a cryptography key: with d alone it would recover the factors from
+        # whatever n and d were pasted, which a crafted pair makes last hours.
+        return (_b64_int(data["n"]), _b64_int(data["e"]), _b64_int(data["d"]))
     return None
 
 
 def _private_from_pem(block: str):
+    # RSA keys are not validated as they load (a crafted one can make that slow): only their
+    # n, e and d are used, and checked by _rsa_thumbprint.
     if block.startswith("-----BEGIN OPENSSH PRIVATE KEY-----"):
-        return serialization.load_ssh_private_key(block.encode(), password=None)
-    return serialization.load_pem_private_key(block.encode(), password=None)
+        return serialization.load_ssh_private_key(block.encode(), password=None, unsafe_skip_rsa_key_validation=True)
+    return serialization.load_pem_private_key(block.encode(), password=None, unsafe_skip_rsa_key_validation=True)
+
+
+def _rsa_thumbprint(n: int, e: int, d: int, registered) -> str | None:
+    """The thumbprint of (n, e) if d is its private exponent. Only a registered key is worth
+    the check (one modular exponentiation): an unregistered one is answered by its thumbprint,
+    which names no credential. A d that turns a random m^e back into m holds the key: knowing
+    such a d is as good as knowing n's factors."""
+    if not (MIN_RSA_BITS <= n.bit_length() <= MAX_REPORTED_RSA_BITS) or e % 2 == 0 or not 3 <= e < 2**32 or not 1 < d < n:
+        return None
+    try:
+        public = rsa.RSAPublicNumbers(e, n).public_key()
+    except ValueError:  # no RSA modulus (an even n, say)
+        return None
+    thumbprint = jwk_thumbprint(json.loads(RSAAlgorithm.to_jwk(public)))
+    if not registered(thumbprint):
+        return thumbprint
+    m = secrets.randbelow(n - 3) + 2
+    return thumbprint if pow(pow(m, e, n), d, n) == m else None
 
 
 @sensitive_variables()
-def private_key_thumbprint(text: str) -> str | None:
+def private_key_thumbprint(text: str, registered=lambda thumbprint: True) -> str | None:
     """The RFC 7638 thumbprint of the public half of a pasted private key (a PEM block, an
     OpenSSH key or a JWK), which names the credential that registered it; None for a key no
     credential can hold. The public half is derived from the private part alone: public members
     pasted beside it prove nothing, else anyone holding a published public key could pass it
-    off as leaked and have its credential disabled. Raises ValidationError, never echoing the key."""
-    block = _PRIVATE_PEM.search(text)
+    off as leaked and have its credential disabled. registered(thumbprint): whether some
+    credential holds it (an RSA key's costly check runs only then). Raises ValidationError,
+    never echoing the key."""
+    if len(text) > MAX_PASTED:
+        raise ValidationError(TOO_LONG_TO_BE_A_KEY, code="too_long")
+    block = _private_pem_block(text)
     try:
         if block:
-            if "ENCRYPTED" in block.group(1) or "Proc-Type: 4,ENCRYPTED" in block.group(0):
+            label, pem = block
+            if "ENCRYPTED" in label or "Proc-Type: 4,ENCRYPTED" in pem:
                 raise ValidationError(ENCRYPTED_PRIVATE_KEY, code="encrypted")
-            private = _private_from_pem(block.group(0))
+            private = _private_from_pem(pem)
         else:
             data = json_input.loads(text.strip())
             if isinstance(data, dict) and isinstance(data.get("keys"), list):
@@ -167,10 +218,15 @@ def private_key_thumbprint(text: str) -> str | None:
             if not isinstance(data, dict) or not has_private_members(data):
                 raise ValueError("not one private JWK")
             private = _private_from_jwk(data)
+        if isinstance(private, rsa.RSAPrivateKey):
+            numbers = private.private_numbers()
+            private = (numbers.public_numbers.n, numbers.public_numbers.e, numbers.d)
     except ValidationError:
         raise
     except Exception:  # noqa: BLE001 - whatever fails to parse means the same to the person, and its message may quote the key
         raise ValidationError(UNREADABLE_PRIVATE_KEY, code="invalid") from None
+    if isinstance(private, tuple):
+        return _rsa_thumbprint(*private, registered)
     if isinstance(private, ec.EllipticCurvePrivateKey):
         if not isinstance(private.curve, ec.SECP256R1):
             return None
@@ -178,8 +234,6 @@ def private_key_thumbprint(text: str) -> str | None:
         public = json.loads(ECAlgorithm.to_jwk(ec.derive_private_key(private.private_numbers().private_value, ec.SECP256R1()).public_key()))
     elif isinstance(private, ed25519.Ed25519PrivateKey):
         public = json.loads(OKPAlgorithm.to_jwk(ed25519.Ed25519PrivateKey.from_private_bytes(private.private_bytes_raw()).public_key()))
-    elif isinstance(private, rsa.RSAPrivateKey):
-        public = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
     else:
         return None
     return jwk_thumbprint(public)
@@ -261,6 +315,11 @@ def parse_public_jwk(value, *, require_kid: bool = False, proof_alg: str | None 
         raise ValidationError("The key's numbers do not form a valid public key.", code="invalid") from None
     if kty == "RSA" and key.key_size < MIN_RSA_BITS:
         raise ValidationError(f"RSA keys must have at least {MIN_RSA_BITS} bits (this one has {key.key_size}).", code="weak")
+    # The members re-encoded from the key itself, not as pasted: the parser also takes padding,
+    # leading zero bytes in n, e as "AAEAAQ", "+" and "/", so one key has many spellings, and a
+    # thumbprint of the spelling would let a key registered once come back under another.
+    canonical = loader.to_jwk(key, as_dict=True)
+    public = {m: canonical[m] for m in PUBLIC_MEMBERS[kty]}
     thumbprint = jwk_thumbprint(public)
     for member in ("kid", "alg", "use"):
         if isinstance(data.get(member), str) and data[member]:

@@ -131,10 +131,52 @@ def test_an_encrypted_or_broken_private_key_is_a_reason_next_to_the_field(client
     assert WorkloadCredential.objects.get(kid=agent.kid).enabled and not Exposure.objects.exists()
 
 
-def test_a_key_whose_credential_is_disabled_already_is_recorded_as_no_longer_working(client_for, charlie, bob, agent):
+def test_a_key_disabled_already_is_recorded_once_and_a_repeat_report_writes_nothing(client_for, charlie, bob, alice, agent):
+    # A key leaked in public can be pasted by anyone, again and again: once on record, a repeat
+    # would only mail its owners and queue work for security again.
+    from tokens.credentials import credential_disable
+
+    credential_disable(actor=alice, credential=WorkloadCredential.objects.get(kid=agent.kid), reason="Rotated.")
     key = pem(agent.private_key)
-    client_for(charlie).post(REPORT, {"token": key, "where_found": "a gist"})
-    again = client_for(bob).post(REPORT, {"token": key, "where_found": "the same gist, forked"}, follow=True)
-    assert "Recorded. That key no longer worked here (disabled already); the owners see the report." in again.content.decode()
-    assert [e.was_live for e in Exposure.objects.order_by("pk")] == [True, False]
-    assert AuditEvent.objects.filter(action="credential.disable").count() == 1
+    first = client_for(charlie).post(REPORT, {"token": key, "where_found": "a gist"}, follow=True)
+    assert "Recorded. That key no longer worked here (disabled already); the owners see the report." in first.content.decode()
+    mailed = len(mail.outbox)
+    again = client_for(bob).post(REPORT, {"token": key, "where_found": "the same gist, forked"})
+    assert again.status_code == 400 and "This key was reported already" in again.content.decode()
+    api = client_for(bob).post(API, {"token": key, "where_found": "the same gist"}, content_type="application/json")
+    assert api.status_code == 400 and "reported already" in api.json()["token"][0]
+    assert [e.was_live for e in Exposure.objects.order_by("pk")] == [False] and len(mail.outbox) == mailed
+
+
+def test_a_paste_longer_than_any_key_is_refused_before_it_is_read(client_for, charlie, agent):
+    for pasted in ("-----BEGIN PRIVATE KEY-----" * 2000, pem(agent.private_key) + "#" * 20_000):
+        page = client_for(charlie).post(REPORT, {"token": pasted, "where_found": "a gist"})
+        assert page.status_code == 400 and "Ensure this value has at most 16384 characters" in page.content.decode()
+        api = client_for(charlie).post(API, {"token": pasted, "where_found": "a gist"}, content_type="application/json")
+        assert api.status_code == 400 and "token" in api.json()
+    # A place that long is no place: blanked, not scanned for secrets nor sent back.
+    page = client_for(charlie).post(REPORT, {"token": "not a token", "where_found": "eyJ" * 30_000})
+    assert page.status_code == 400 and "eyJeyJeyJ" not in page.content.decode()
+    assert WorkloadCredential.objects.get(kid=agent.kid).enabled and not Exposure.objects.exists()
+
+
+def test_an_rsa_key_given_by_its_private_exponent_alone_is_checked_against_the_registered_modulus(client_for, charlie, make_agent):
+    agent = make_agent(alg="RS256")
+    jwk = json.loads(RSAAlgorithm.to_jwk(agent.private_key))
+    d_only = {name: jwk[name] for name in ("kty", "n", "e", "d")}
+    wrong_d = {**d_only, "d": json.loads(RSAAlgorithm.to_jwk(new_private_key("RS256")))["d"]}
+    # A prime "modulus" with d = e = n once kept cryptography recovering factors for minutes.
+    prime = (1 << 521) - 1
+    crafted = {"kty": "RSA", "n": _b64(prime), "e": _b64(prime), "d": _b64(prime)}
+    for pasted in (wrong_d, crafted):
+        response = client_for(charlie).post(API, {"token": json.dumps(pasted), "where_found": "a gist"}, content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert WorkloadCredential.objects.get(kid=agent.kid).enabled
+    response = client_for(charlie).post(API, {"token": json.dumps(d_only), "where_found": "a gist"}, content_type="application/json")
+    assert response.status_code == 201 and not WorkloadCredential.objects.get(kid=agent.kid).enabled
+
+
+def _b64(number: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()

@@ -13,6 +13,7 @@ from nhiportal.instants import ZonedInstantField
 from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
 from ..models import AccessRequestState, ExposureKind, FederatedIssuer, KeyState, Service
+from ..public_keys import MAX_PASTED
 from ..selectors import ACCESS_REQUEST_VIEWS, EXPOSURE_STATES
 
 
@@ -277,7 +278,7 @@ class ExposureSerializer(serializers.Serializer):
 
 class TokenExposureSerializer(TakesOnlyItsFields, serializers.Serializer):
     token = serializers.CharField(
-        write_only=True,
+        write_only=True, max_length=MAX_PASTED,
         help_text="the leaked access token, platform token (a federated credential's), personal API token (nhip_...) or an "
         "agent's private key (PEM or JWK), as found (an `Authorization: Bearer ...` line will do): checked, revoked, shut out "
         "or its credential disabled, never stored",
