@@ -7,10 +7,9 @@ half disables every credential that holds it."""
 import base64
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from nhiportal.audit.models import AuditEvent
+from tests.upgrades import upgrade
 from tokens.credentials import KEY_USED_BEFORE
 from tokens.models import Exposure, WorkloadCredential
 from tokens.public_keys import jwk_thumbprint, parse_public_jwk
@@ -90,17 +89,6 @@ def test_a_key_is_kept_in_its_canonical_members_whatever_was_pasted(client_for, 
     assert credential.thumbprint == jwk_thumbprint(public_jwk(private_key))
 
 
-def upgrade() -> None:
-    executor = MigrationExecutor(connection)
-    try:
-        executor.migrate([("tokens", "0044_signing_key_compromise")])
-        executor = MigrationExecutor(connection)
-        executor.migrate([("tokens", "0045_canonical_key_thumbprints")])
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 def registered_before(credential, jwk: dict) -> None:
     """Arrange: the credential holds `jwk` as a version that took the thumbprint as pasted kept it."""
     jwk = {**jwk, "kid": credential.kid}
@@ -117,7 +105,7 @@ def test_upgrading_gives_a_key_registered_spelled_otherwise_its_thumbprint_and_s
     registered_before(WorkloadCredential.objects.get(identity=alone.identity), padded_alone)
     events = AuditEvent.objects.count()
 
-    upgrade()
+    upgrade("tokens", "0044_signing_key_compromise", "0045_canonical_key_thumbprints")
 
     held = WorkloadCredential.objects.get(identity=first.identity)
     twice = WorkloadCredential.objects.get(identity=again.identity)
@@ -136,7 +124,7 @@ def test_upgrading_gives_a_key_registered_spelled_otherwise_its_thumbprint_and_s
 def test_a_leaked_private_key_disables_every_credential_that_registered_it(client_for, alice, bob, charlie, make_agent):
     first, again = make_agent(alice, alg="RS256"), make_agent(bob)
     registered_before(WorkloadCredential.objects.get(identity=again.identity), padded(public_jwk(first.private_key)))
-    upgrade()
+    upgrade("tokens", "0044_signing_key_compromise", "0045_canonical_key_thumbprints")
 
     response = client_for(charlie).post(REPORT, {"token": pem(first.private_key), "where_found": "a public gist"}, follow=True)
     assert response.status_code == 200

@@ -2,17 +2,12 @@
 compromised before the keys page kept one, from the report's audit event."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.upgrades import upgrade
 from tokens.keys import signing_key_compromised, signing_keys_rotate
 from tokens.models import KeyState, SigningKey
 
 REASON = "Key file found in a public bucket"
-
-
-def migrate_to(target) -> None:
-    MigrationExecutor(connection).migrate([("tokens", target)])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,12 +17,7 @@ def test_upgrading_reads_each_reported_keys_record_from_its_event(sam, agent, ge
     get_token(agent)
     signing_key_compromised(actor=sam, key=reported, reason=REASON)
     retired_in_turn = SigningKey.objects.get(state=KeyState.ACTIVE)
-    try:
-        migrate_to("0043_end_tasks_left_open")  # as an earlier version kept it: no record on the key
-        migrate_to("0044_signing_key_compromise")
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    upgrade("tokens", "0043_end_tasks_left_open", "0044_signing_key_compromise")  # kept as before: no record on the key
 
     key = SigningKey.objects.get(pk=reported.pk)
     assert key.compromised_at is not None and key.compromised_by_label == "sam" and key.compromise_reason == REASON

@@ -3,27 +3,15 @@
 under a delegation that has ended. Else they could still be joined by task_id."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from inventory.services import identity_suspend
 from nhiportal.audit.models import AuditEvent
+from tests.upgrades import upgrade
 from tokens.delegations import delegation_create, delegation_revoke
 from tokens.models import IssuedToken, Task
 
 from .conftest import token_request
 from .test_token_exchange import exchange
-
-
-def upgrade() -> None:
-    executor = MigrationExecutor(connection)
-    try:
-        executor.migrate([("tokens", "0042_grant_expiry_reported_at")])
-        executor = MigrationExecutor(connection)
-        executor.migrate([("tokens", "0043_end_tasks_left_open")])
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def as_before(*task_ids) -> None:
@@ -52,7 +40,7 @@ def test_upgrading_ends_the_tasks_of_suspended_identities_and_of_ended_delegatio
     joined = token_request(oauth, helper, task_id=orphaned_sub_task, authorization_details=None)
     assert joined.status_code == 200, joined.content  # what the upgrade is for
 
-    upgrade()
+    upgrade("tokens", "0042_grant_expiry_reported_at", "0043_end_tasks_left_open")
 
     for task_id in (orphaned_sub_task, suspended_task):
         task = Task.objects.get(pk=task_id)
