@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
@@ -13,8 +15,24 @@ from django.http.request import validate_host
 PORTAL_PACKAGES = ("nhiportal", "inventory", "tokens")
 
 
+# settings.NHI itself, looked up once: every attribute of Django's lazy settings object goes
+# through a Python-level __getattribute__ (and a swallowed AttributeError), and a token reads
+# half a dozen of these. Tests that assign settings.NHI anew are seen through setting_changed.
+_nhi: dict | None = None
+
+
 def nhi_setting(name: str):
-    return settings.NHI[name]
+    global _nhi
+    if _nhi is None:
+        _nhi = settings.NHI
+    return _nhi[name]
+
+
+@receiver(setting_changed)
+def _forget_nhi(*, setting, **kwargs):
+    global _nhi
+    if setting == "NHI":
+        _nhi = None
 
 
 @register(Tags.security, deploy=True)

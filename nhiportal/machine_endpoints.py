@@ -9,6 +9,8 @@ these paths, calls the view straight away.
 Errors still become responses: Django wraps every middleware in its exception handler.
 """
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import resolve
 
 MACHINE_PREFIXES = ("/oauth/", "/.well-known/", "/healthz", "/metrics", "/scim/", "/accounts/sso/backchannel-logout/")
@@ -21,6 +23,28 @@ class MachineEndpointsMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(MACHINE_PREFIXES):
             return self.get_response(request)
-        match = resolve(request.path_info)
+        match = _resolve(request.path_info)
         request.resolver_match = match
         return match.func(request, *match.args, **match.kwargs)
+
+
+# Where the few machine paths lead, remembered: resolving walks the URL patterns anew on every
+# request (a few percent of a token). Only paths that resolve are kept, and only so many, so
+# made-up paths cannot grow it; a new URLconf (tests) starts it afresh.
+_resolved: dict = {}
+_RESOLVED_MAX = 64
+
+
+def _resolve(path: str):
+    match = _resolved.get(path)
+    if match is None:
+        match = resolve(path)  # raises Resolver404 for an unknown path: nothing is kept
+        if len(_resolved) < _RESOLVED_MAX:
+            _resolved[path] = match
+    return match
+
+
+@receiver(setting_changed)
+def _forget_resolved(*, setting, **kwargs):
+    if setting == "ROOT_URLCONF":
+        _resolved.clear()

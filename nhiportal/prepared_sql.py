@@ -21,8 +21,11 @@ from contextlib import contextmanager
 from datetime import timezone as dt_timezone
 from functools import lru_cache
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import ForeignKey
+from django.dispatch import receiver
 
 # Types whose stored form is the Python value itself, on every backend we support.
 _AS_IS = {
@@ -59,15 +62,27 @@ def pinned():
         _pinned.connection = outer
 
 
+# The last datetime stored and its text: a token's rows carry the same instant several times
+# (the task opened, the token issued, the decision made), and formatting is the cost.
+_last_datetime: tuple = (None, None)
+
+
 def _sqlite_datetime(value):
     # As django.db.backends.sqlite3's adapt_datetimefield_value: naive UTC, as text.
+    global _last_datetime
     if value is None:
         return None
+    last, text = _last_datetime
+    if value is last:
+        return text
+    original = value
     if value.tzinfo is not None:
         if value.tzinfo is not dt_timezone.utc:
             value = value.astimezone(dt_timezone.utc)
         value = value.replace(tzinfo=None)
-    return str(value)
+    text = str(value)
+    _last_datetime = (original, text)
+    return text
 
 
 def _sqlite_uuid(value):
@@ -149,11 +164,31 @@ def _driver_sql(sql: str, vendor: str) -> str:
     return sql.replace("%s", "?") if vendor == "sqlite" else sql
 
 
+# settings.DEBUG, read once rather than by connection.queries_logged on every statement (a
+# lookup on Django's lazy settings object costs a Python-level __getattribute__ each time).
+_debug: bool | None = None
+
+
+@receiver(setting_changed)
+def _forget_debug(*, setting, **kwargs):
+    global _debug
+    if setting == "DEBUG":
+        _debug = None
+
+
+def _queries_logged(connection) -> bool:
+    """connection.queries_logged: DEBUG, or a test capturing queries (force_debug_cursor)."""
+    global _debug
+    if _debug is None:
+        _debug = settings.DEBUG
+    return connection.force_debug_cursor or _debug
+
+
 def execute(sql: str, values, connection=None) -> list[tuple]:
     """Run one statement (with %s placeholders); return its rows, if any."""
     connection = connection or db()
     with connection.wrap_database_errors:
-        if connection.queries_logged:
+        if _queries_logged(connection):
             cursor = connection.cursor()
         else:
             if connection.connection is None:

@@ -27,6 +27,14 @@ def test_healthz_and_discovery_take_the_short_path(client):
 
 def test_an_unknown_oauth_path_is_a_plain_404(client):
     assert client.get("/oauth/nothing-here").status_code == 404
+    assert client.get("/oauth/nothing-here").status_code == 404  # and stays one: nothing remembered
+
+
+@pytest.mark.django_db
+def test_a_new_urlconf_is_followed_on_the_short_path(client, settings):
+    assert client.get("/healthz").status_code == 200  # resolved, and remembered
+    settings.ROOT_URLCONF = "tests.nhiportal.urls_other_health"
+    assert client.get("/healthz").status_code == 204
 
 
 @pytest.mark.django_db

@@ -90,6 +90,27 @@ def test_its_statements_show_in_the_query_log_when_queries_are_logged():
     assert len(queries) == 1 and "INSERT INTO" in queries[0]["sql"]
 
 
+@pytest.mark.django_db
+def test_its_statements_show_in_the_query_log_once_debug_is_turned_on(settings):
+    expires = datetime(2030, 1, 1, tzinfo=dt_timezone.utc)
+    prepared_sql.insert(UsedAssertion, key="a" * 64, expires_at=expires)  # DEBUG off: not logged
+    connection.queries_log.clear()
+    settings.DEBUG = True
+    prepared_sql.insert(UsedAssertion, key="b" * 64, expires_at=expires)
+    assert [q["sql"] for q in connection.queries if "INSERT INTO" in q["sql"]]
+
+
+def test_the_same_instant_is_stored_as_the_same_text_whatever_came_between():
+    store = prepared_sql.adapter(IssuedToken, "issued_at", "sqlite")
+    first = datetime(2026, 12, 1, 1, 2, 3, 456789, tzinfo=dt_timezone.utc)
+    later = first + timedelta(seconds=1)
+    assert store(first) == store(first) == "2026-12-01 01:02:03.456789"
+    assert store(later) == "2026-12-01 01:02:04.456789"
+    assert store(first) == "2026-12-01 01:02:03.456789"
+    # An equal instant in another zone is stored in UTC too.
+    assert store(first.astimezone(dt_timezone(timedelta(hours=2)))) == "2026-12-01 01:02:03.456789"
+
+
 def test_a_pinned_connection_serves_only_its_thread_and_only_inside_the_block():
     other_thread = []
     with prepared_sql.pinned() as pinned:
