@@ -2,11 +2,15 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+
+from nhiportal.time_window import window
+from tokens.models import WorkloadCredential
 
 from .models import AIIdentity, Environment, Kind, Sensitivity, Status
+from .models import Attestation, Campaign, OwnershipClaim
 from .risk import LEVEL_LABELS, level_range
-from .selectors import attestation_overdue_q, orphaned_q, risk_scored_at, unscored_q
+from .selectors import attestation_overdue_q, orphaned_q, risk_scored_at, undocumented_q, unscored_q
 
 SORTS = {
     "name": "name",
@@ -58,6 +62,14 @@ class IdentityFilter(django_filters.FilterSet):
     networks_bound = django_filters.ChoiceFilter(
         method="filter_networks_bound", choices=YES_NO, empty_label="Any", label="Bound to networks"
     )
+    in_service = django_filters.ChoiceFilter(method="filter_in_service", choices=YES_NO, empty_label="Any", label="In service")
+    documented = django_filters.ChoiceFilter(
+        method="filter_documented", choices=YES_NO, empty_label="Any", label="Record complete",
+        help_text="Purpose, trust boundary, sensitivity ceiling and offboarding plan all recorded.",
+    )
+    credential = django_filters.ChoiceFilter(
+        method="filter_credential", choices=YES_NO, empty_label="Any", label="Enabled workload credential"
+    )
     # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
         method="filter_sort",
@@ -69,7 +81,8 @@ class IdentityFilter(django_filters.FilterSet):
 
     class Meta:
         model = AIIdentity
-        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "networks_bound", "sort"]
+        fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "networks_bound",
+                  "in_service", "documented", "credential", "sort"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -93,6 +106,25 @@ class IdentityFilter(django_filters.FilterSet):
             return queryset
         return queryset.exclude(allowed_networks=[]) if value == "true" else queryset.filter(allowed_networks=[])
 
+    def filter_in_service(self, queryset, name, value):
+        """Yes: not offboarded (registered, active or suspended), as the compliance controls count them."""
+        if not value:
+            return queryset
+        return queryset.exclude(status=Status.OFFBOARDED) if value == "true" else queryset.filter(status=Status.OFFBOARDED)
+
+    def filter_documented(self, queryset, name, value):
+        """No: the record lacks something activation asks for (inventory/selectors.py, undocumented_q)."""
+        if not value:
+            return queryset
+        return queryset.exclude(undocumented_q()) if value == "true" else queryset.filter(undocumented_q())
+
+    def filter_credential(self, queryset, name, value):
+        """Yes: it has an enabled workload credential to prove itself with; no: none it could use."""
+        if not value:
+            return queryset
+        enabled = Exists(WorkloadCredential.objects.filter(identity=OuterRef("pk"), enabled=True))
+        return queryset.filter(enabled) if value == "true" else queryset.exclude(enabled)
+
     def filter_risk(self, queryset, name, value):
         """A level reads the stored score; a 0 the scoring never set is no level yet (the
         dashboard's chart counts it apart, and so does this filter)."""
@@ -107,3 +139,31 @@ class IdentityFilter(django_filters.FilterSet):
 
     def filter_sort(self, queryset, name, value):
         return queryset.order_by(SORTS[value], "pk") if value else queryset
+
+
+# The API lists' time windows (nhiportal/time_window.py): since/until on the moment each row
+# happened. The identity list has none: an identity is a standing record, not an event.
+
+
+class ClaimWindowFilter(django_filters.FilterSet):
+    since, until = window("claimed_at", "Ownership claims made")
+
+    class Meta:
+        model = OwnershipClaim
+        fields = ["since", "until"]
+
+
+class AttestationWindowFilter(django_filters.FilterSet):
+    since, until = window("attested_at", "Attestations made")
+
+    class Meta:
+        model = Attestation
+        fields = ["since", "until"]
+
+
+class CampaignWindowFilter(django_filters.FilterSet):
+    since, until = window("launched_at", "Campaigns launched")
+
+    class Meta:
+        model = Campaign
+        fields = ["since", "until"]

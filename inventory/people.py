@@ -8,7 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from nhiportal.audit.selectors import events_for_object
 from nhiportal.people.models import SecondFactor, SingleSignOnLink
-from nhiportal.people.roles import ALL_ROLES, ROLE_LABELS, SECURITY_ADMIN, is_security_admin, sees_everything
+from nhiportal.people.roles import ALL_ROLES, REVIEWER, ROLE_LABELS, SECURITY_ADMIN, is_security_admin, sees_everything
 
 from .models import AIIdentity, Ownership, OwnerRole, Status
 
@@ -30,6 +30,17 @@ def _in_service(prefix: str = "") -> Q:
 # How people sign in, for the list's filter: through the provider, with an authenticator app,
 # or with a password alone (an unusable password, one that starts with "!", is no password).
 SIGN_INS = {"sso": "Single sign-on", "second_factor": "Second factor", "password_alone": "Password alone"}
+
+
+# Not a role of its own: the people whose roles decide access (approve requests, confirm leaks,
+# revoke), whom NHIP-21 asks to sign in with two factors. The list's Role filter offers it.
+DECIDES_ACCESS = "decides_access"
+ROLE_FILTERS = (*ALL_ROLES, DECIDES_ACCESS)
+
+
+def decides_access_q() -> Q:
+    """Reviewers and security admins (a superuser is one)."""
+    return Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True)
 
 
 def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: str = "") -> QuerySet:
@@ -57,6 +68,8 @@ def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: st
         )
     if role == SECURITY_ADMIN:
         people = people.filter(Q(groups__name=role) | Q(is_superuser=True)).distinct()
+    elif role == DECIDES_ACCESS:
+        people = people.filter(decides_access_q()).distinct()
     elif role in ALL_ROLES:
         people = people.filter(groups__name=role)
     return people

@@ -57,7 +57,7 @@ def person_list(request):
     state = request.GET.get("state", "active")
     state = state if state in people.STATES else "active"
     role = request.GET.get("role", "")
-    role = role if role in ALL_ROLES else ""
+    role = role if role in people.ROLE_FILTERS else ""
     q = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
     sign_in = request.GET.get("sign_in", "")
     sign_in = sign_in if sign_in in people.SIGN_INS else ""
@@ -67,7 +67,7 @@ def person_list(request):
     return render(request, "inventory/person_list.html", {
         "page_obj": page_obj, "q": q, "role": role, "state": state, "states": people.STATES,
         "sign_in": sign_in, "sign_ins": people.SIGN_INS.items(),
-        "roles": [(name, ROLE_LABELS[name]) for name in ALL_ROLES],
+        "roles": [*((name, ROLE_LABELS[name]) for name in ALL_ROLES), (people.DECIDES_ACCESS, "Decides access (reviewer or security admin)")],
         "leavers": people.leavers_still_owning().count(),
     })
 

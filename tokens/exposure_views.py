@@ -17,7 +17,6 @@ from nhiportal.service_forms import submit
 from . import selectors
 from .ending_previews import credential_disabling
 from .exposures import (
-    confirm_outcome,
     exposure_confirm,
     exposure_dismiss,
     exposure_report_credential,
@@ -95,9 +94,9 @@ def exposure_detail(request, pk):
         else:
             confirmed = submit(form, lambda data: exposure_confirm(actor=request.user, exposure=exposure, reason=data["reason"]))
             if confirmed:
-                messages.success(request, f"Confirmed. {_what_confirming_did(confirmed.identity, confirm_outcome(confirmed), just_now=True)}")
+                messages.success(request, f"Confirmed. {_what_confirming_did(confirmed.identity, selectors.exposure_confirm_outcome(confirmed), just_now=True)}")
                 return redirect("tokens:exposure-detail", pk=exposure.pk)
-    outcome = confirm_outcome(exposure)
+    outcome = selectors.exposure_confirm_outcome(exposure)
     context = {
         "exposure": exposure, "form": form, "may_confirm": may_confirm(request.user) and exposure.is_open,
         "outcome": outcome, "outcome_text": _what_confirming_did(exposure.identity, outcome) if outcome is not None else "",

@@ -284,7 +284,8 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
     """A security admin confirms the exposure is real: the identity is suspended (revoking
     what it still holds), and held, so only a security admin reactivates it. One its owners
     had suspended already is held too: else they could reactivate it and undo the response.
-    Confirmed once. The one exposure.confirm event says what confirming did (confirm_outcome)."""
+    Confirmed once. The one exposure.confirm event says what confirming did
+    (selectors.exposure_confirm_outcome)."""
     if not may_confirm(actor):
         raise PermissionDenied("Only security admins confirm exposures.")
     reason = reason.strip()
@@ -320,18 +321,6 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
         after={"confirmed_at": exposure.confirmed_at, "identity_status": identity.status, **outcome}, reason=reason,
     )
     return exposure
-
-
-def confirm_outcome(exposure: Exposure) -> dict | None:
-    """What confirming did, as its exposure.confirm event recorded it: identity_status (as it
-    was left), suspends_identity, holds_identity, tokens_revoked, tasks_ended. None before it was
-    confirmed. Confirmations recorded before the counts were kept say only suspends_identity."""
-    if exposure.confirmed_at is None:
-        return None
-    after = AuditEvent.objects.filter(
-        action="exposure.confirm", object_type=Exposure._meta.label_lower, object_id=str(exposure.pk),
-    ).order_by("-id").values_list("after", flat=True).first()
-    return after or {}
 
 
 def _still_open(exposure: Exposure) -> None:

@@ -396,6 +396,18 @@ def exposure_list(*, user, state: str = "") -> QuerySet:
     return exposures
 
 
+def exposure_confirm_outcome(exposure: Exposure) -> dict | None:
+    """What confirming did, as its exposure.confirm event recorded it: identity_status (as it
+    was left), suspends_identity, holds_identity, tokens_revoked, tasks_ended. None before it was
+    confirmed. Confirmations recorded before the counts were kept say only suspends_identity."""
+    if exposure.confirmed_at is None:
+        return None
+    after = AuditEvent.objects.filter(
+        action="exposure.confirm", object_type=Exposure._meta.label_lower, object_id=str(exposure.pk),
+    ).order_by("-id").values_list("after", flat=True).first()
+    return after or {}
+
+
 def exposures_reported_by(user) -> QuerySet:
     """The exposures this person reported, newest first, each marked identity_visible: whether
     they may see its identity (and so the report's page). A reporter who may not learns when,

@@ -20,6 +20,7 @@ from nhiportal.api import JSONParser, QuerySerializer, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 
 from .. import attestation_reviews, selectors
+from ..filters import AttestationWindowFilter
 from ..models import Attestation, AttestationReview
 
 
@@ -68,7 +69,7 @@ class AttestationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = AttestationSerializer
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
-    filter_backends = []
+    filterset_class = AttestationWindowFilter
 
     def get_queryset(self):
         query = valid(AttestationQuerySerializer, self.request.query_params) if self.action == "list" else {}

@@ -71,7 +71,9 @@ class PersonDetailSerializer(PersonSerializer):
 
 class PeopleQuerySerializer(QuerySerializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    role = serializers.ChoiceField(choices=ALL_ROLES, required=False)
+    role = serializers.ChoiceField(
+        choices=people.ROLE_FILTERS, required=False, help_text="A role, or decides_access: reviewers and security admins.",
+    )
     state = serializers.ChoiceField(choices=people.STATES, required=False, default="active")
     sign_in = serializers.ChoiceField(choices=list(people.SIGN_INS), required=False, help_text="How they sign in: sso, second_factor or password_alone.")
 

@@ -52,13 +52,14 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 
 from inventory import campaigns, claims, selectors, services, visibility
-from inventory.filters import IdentityFilter
+from inventory.filters import CampaignWindowFilter, ClaimWindowFilter, IdentityFilter
 from inventory.forms import SECURITY_ADMIN_FIELDS
 from inventory.imports import MAX_BYTES, ImportRefused, identities_import
 from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim, Sensitivity
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
-from nhiportal.api import Conflict, JSONParser, valid
+from nhiportal.api import Conflict, FilterBackend, JSONParser, valid
 from nhiportal.audit.api.serializers import AuditEventSerializer
+from nhiportal.audit.filters import EventWindowFilter
 from nhiportal.audit.selectors import events_for_identity
 from nhiportal.conf import nhi_setting
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
@@ -337,10 +338,10 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response({"owners": owners, "version": identity.version})
 
     @extend_schema(summary="The identity's audit trail, newest first", responses=AuditEventSerializer(many=True))
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[FilterBackend], filterset_class=EventWindowFilter)
     def history(self, request, pk=None):
         identity = self.get_object()
-        page = self.paginate_queryset(events_for_identity(identity.pk))
+        page = self.paginate_queryset(self.filter_queryset(events_for_identity(identity.pk)))
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
 
@@ -365,7 +366,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = ClaimSerializer
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
-    filter_backends = []
+    filterset_class = ClaimWindowFilter
 
     def get_queryset(self):
         query = valid(ClaimQuerySerializer, self.request.query_params) if self.action == "list" else {}
@@ -441,7 +442,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="Orphaned identities you may claim",
         responses={200: OrphanSerializer(many=True), 403: OpenApiResponse(description="Your role neither claims identities nor reads everything.")},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], filter_backends=[])
     def orphaned(self, request):
         """Identities not offboarded none of whose owners is active, by name: what identifies one, nothing it holds."""
         if not (claims.may_claim(request.user) or sees_everything(request.user)):
@@ -470,7 +471,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = CampaignSerializer
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
-    filter_backends = []
+    filterset_class = CampaignWindowFilter
 
     def get_queryset(self):
         return selectors.campaign_list(user=self.request.user).select_related("launched_by")
@@ -537,7 +538,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         parameters=[CampaignItemQuerySerializer],
         responses={200: CampaignItemSerializer(many=True), 404: None},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def items(self, request, pk=None):
         campaign = self.get_object()
         state = valid(CampaignItemQuerySerializer, request.query_params)["state"]

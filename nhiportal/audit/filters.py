@@ -1,48 +1,14 @@
 """The audit log's filters, shared by the event list page, its JSON-lines export and the API."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django_filters.fields import IsoDateTimeField
 
 from nhiportal.identity_filter import IdentityFilter
-from nhiportal.instants import in_utc
+from nhiportal.time_window import InstantFilter, start_of, window
 
 from .models import AuditEvent
-
-
-def _start_of(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-ZONE_NEEDED = (
-    "Give a date, a time and a zone (Z or an offset), e.g. 2026-11-30T18:00:00Z: without a zone the moment is "
-    "ambiguous. For whole days (UTC), use date_from and date_to."
-)
-
-
-class _InstantField(IsoDateTimeField):
-    """An instant with its zone, kept in UTC. A date alone (read as its midnight) or a time
-    without a zone (read as UTC) is refused rather than guessed, as every instant the API takes
-    (nhiportal/instants.py); what is not a date and time at all gets the parent's refusal."""
-
-    def to_python(self, value):
-        if isinstance(value, str) and value.strip():
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None  # a well-formed but impossible date: the parent says so
-            if parsed is not None and parsed.tzinfo is None:
-                raise ValidationError(ZONE_NEEDED, code="zone")
-        return in_utc(super().to_python(value))
-
-
-class InstantFilter(django_filters.IsoDateTimeFilter):
-    field_class = _InstantField
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -89,9 +55,16 @@ class AuditEventFilter(django_filters.FilterSet):
         fields = ["action", "actor", "object_type", "identity", "date_from", "date_to", "request_id", "reason", "since", "until", "after"]
 
     def filter_date_from(self, queryset, name, value):
-        return queryset.filter(at__gte=_start_of(value))
+        return queryset.filter(at__gte=start_of(value))
 
     def filter_date_to(self, queryset, name, value):
         if value >= date.max:  # no day after it: every event is before its end
             return queryset
-        return queryset.filter(at__lt=_start_of(value + timedelta(days=1)))
+        return queryset.filter(at__lt=start_of(value + timedelta(days=1)))
+
+
+class EventWindowFilter(django_filters.FilterSet):
+    """An identity's history (/identities/{id}/history/): its events in a time window. No model:
+    that list is an action of the identities' API, whose own rows are identities."""
+
+    since, until = window("at", "Events")

@@ -24,12 +24,12 @@ from django.utils import timezone
 
 from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
+from inventory.people import DECIDES_ACCESS, decides_access_q
 from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
 from nhiportal.people.models import EXPOSED, DirectoryEntry, PersonalAPIToken, SecondFactor, SingleSignOnLink
-from nhiportal.people.roles import REVIEWER, SECURITY_ADMIN
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
 from tokens.models import (
@@ -39,6 +39,7 @@ from tokens.models import (
 from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rate_limit import SLOWED_DAYS, per_minute
 from tokens.federation import subject_prefix, subjects_overlap
+from tokens.filters import UNTRIAGED_AFTER, untold_q, untriaged_q
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
 from tokens.unused_identities import unused_identities as idle_identities
@@ -50,8 +51,8 @@ RECENT_DAYS = 30  # the window of "recent" issuance the token controls look at
 LONG_GRANT_DAYS = 365
 REVIEW_WINDOW_DAYS = 90  # attestations whose review NHIP-03 reports
 AUDIT_TAIL = 2000  # events whose chain the page re-verifies; `manage.py audit_verify` walks them all
-UNCONFIRMED_HOURS = 24
 SCANNED_TASKS = 10_000
+UNTRIAGED_HOURS = int(UNTRIAGED_AFTER.total_seconds() // 3600)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def owned(now) -> Evidence:
         f"{total - count} of {total} identities in service have an active owner.",
         {"identities in service": total, "without an active owner": count},
         findings, count,
-    ).linked(**{"without an active owner": _identities(orphaned="true")})
+    ).linked(**{"identities in service": _identities(in_service="true"), "without an active owner": _identities(orphaned="true")})
 
 
 def documented(now) -> Evidence:
@@ -157,7 +158,7 @@ def documented(now) -> Evidence:
         f"{total - count} of {total} identities in service record purpose, trust boundary, sensitivity ceiling and offboarding plan.",
         {"identities in service": total, "incomplete": count},
         findings, count,
-    )
+    ).linked(**{"identities in service": _identities(in_service="true"), "incomplete": _identities(in_service="true", documented="false")})
 
 
 def attested(now) -> Evidence:
@@ -238,6 +239,8 @@ def workload_identity(now) -> Evidence:
         "active identities": _identities(status=Status.ACTIVE), "public keys": _list("tokens:credential-list", kind=CredentialKind.JWK),
         "SPIFFE IDs": _list("tokens:credential-list", kind=CredentialKind.SPIFFE),
         "federated subjects": _list("tokens:credential-list", kind=CredentialKind.FEDERATED),
+        "federated subjects ending in * (a family of jobs)": _list("tokens:credential-list", kind=CredentialKind.FEDERATED, wildcard="true"),
+        "active without a credential": _identities(status=Status.ACTIVE, credential="false"),
     })
 
 
@@ -394,7 +397,10 @@ def key_rotation(now) -> Evidence:
         if not count else f"{count} enabled public key{pluralize(count, ' is,s are')} older than {days} days: rotate {pluralize(count, 'it,them')}.",
         {"enabled public keys": enabled.count(), f"older than {days} days": count},
         findings, count,
-    ).linked(**{"enabled public keys": _list("tokens:credential-list", kind=CredentialKind.JWK)})
+    ).linked(**{
+        "enabled public keys": _list("tokens:credential-list", kind=CredentialKind.JWK),
+        f"older than {days} days": _list("tokens:credential-list", kind=CredentialKind.JWK, rotation_due="true"),
+    })
 
 
 def unused_access(now) -> Evidence:
@@ -521,16 +527,18 @@ def access_reviewed(now) -> Evidence:
 
 def two_factors(now) -> Evidence:
     """People who decide access (reviewers, security admins) and may sign in with a password."""
-    deciders = (
-        get_user_model().objects.filter(is_active=True)
-        .filter(Q(groups__name__in=[REVIEWER, SECURITY_ADMIN]) | Q(is_superuser=True)).distinct()
-    )
+    deciders = get_user_model().objects.filter(is_active=True).filter(decides_access_q()).distinct()
+    # The people list's Role filter reads them so (its default state: active).
+    links = {"people who decide access": _list("inventory:person-list", role=DECIDES_ACCESS),
+             "password alone": _list("inventory:person-list", role=DECIDES_ACCESS, sign_in="password_alone")}
     total = deciders.count()
     if not total:
         return _no_evidence("nobody active reviews or administers security, so nobody shows how those who decide access sign in.",
                             {"people who decide access": 0})
     if not settings.PASSWORD_SIGN_IN:
-        return Evidence(PASS, "Passwords are off: everyone signs in through single sign-on and its second factor.", {"people who decide access": total})
+        return Evidence(
+            PASS, "Passwords are off: everyone signs in through single sign-on and its second factor.", {"people who decide access": total},
+        ).linked(**links)
     # An unusable password (single sign-on or directory people) starts with "!".
     alone = deciders.exclude(password__startswith="!").exclude(Exists(SecondFactor.objects.filter(user=OuterRef("pk")))).order_by("username")
     count = alone.count()
@@ -540,7 +548,7 @@ def two_factors(now) -> Evidence:
         f"Every one of the {total} people who decide access signs in with a second factor or through single sign-on."
         if not count else f"{count} of {total} people who decide access sign in with a password alone.",
         {"people who decide access": total, "password alone": count}, findings, count,
-    )
+    ).linked(**links)
 
 
 def _outliving_their_grant(live, now) -> list:
@@ -699,11 +707,12 @@ def exposure_response(now) -> Evidence:
     # The last 90 days by calendar date, as the exposures list's "Contained since" filter reads
     # them, so each linked figure is the number of rows behind its link.
     since = timezone.localdate(now) - timedelta(days=90)
-    recent = list(Exposure.objects.filter(contained_at__date__gte=since).select_related("identity"))
+    in_period = Exposure.objects.filter(contained_at__date__gte=since).select_related("identity").order_by("contained_at", "pk")
+    recent = list(in_period)
     dwell = [e.dwell.total_seconds() / 60 for e in recent]
-    untriaged = [e for e in recent if e.is_open and e.identity.status == Status.ACTIVE
-                 and e.contained_at < now - timedelta(hours=UNCONFIRMED_HOURS)]
-    untold = [e for e in recent if e.told_at is None and e.contained_at < now - timedelta(hours=1)]
+    # What is late reads as the list's "Late" filter does (tokens/filters.py).
+    untriaged = list(in_period.filter(untriaged_q(now)))
+    untold = list(in_period.filter(untold_q(now)))
     findings = [Finding(e.identity_id, e.identity.name, f"reported {_at(e.contained_at)}, neither confirmed nor dismissed, identity still active") for e in untriaged]
     findings += [Finding(e.identity_id, e.identity.name, f"reported {_at(e.contained_at)}, owners not told (is notify_exposures running?)") for e in untold]
     # People's API tokens reported leaked belong to no identity: their record is the token's own.
@@ -713,11 +722,14 @@ def exposure_response(now) -> Evidence:
                  for t in holders_untold.select_related("user")]
     figures = {"exposures, last 90 days": len(recent), "median dwell (min)": round(statistics.median(dwell)) if dwell else "—",
          "still live when reported": sum(e.was_live for e in recent), "tokens revoked": sum(e.tokens_revoked for e in recent),
-         f"untriaged after {UNCONFIRMED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold),
+         f"untriaged after {UNTRIAGED_HOURS} h": len(untriaged), "dismissed": sum(e.dismissed_at is not None for e in recent), "owners not told": len(untold),
          "personal API tokens reported leaked, last 90 days (each revoked)": leaked.count()}
     links = {
         "exposures, last 90 days": _list("tokens:exposure-list", since=since.isoformat()),
         "dismissed": _list("tokens:exposure-list", state="dismissed", since=since.isoformat()),
+        "still live when reported": _list("tokens:exposure-list", since=since.isoformat(), was_live="true"),
+        f"untriaged after {UNTRIAGED_HOURS} h": _list("tokens:exposure-list", since=since.isoformat(), late="triage"),
+        "owners not told": _list("tokens:exposure-list", since=since.isoformat(), late="telling"),
     }
     if not recent and not figures["personal API tokens reported leaked, last 90 days (each revoked)"]:
         if not _in_service().exists():

@@ -64,6 +64,15 @@ from ..credentials import credential_add_federated, credential_add_jwk, credenti
 from ..delegations import delegation_create, delegation_revoke
 from ..distrust import trust_end, trust_restore
 from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token
+from ..filters import (
+    AccessRequestWindowFilter,
+    CredentialWindowFilter,
+    DelegationWindowFilter,
+    ExposureWindowFilter,
+    GrantWindowFilter,
+    SourceNetworkWindowFilter,
+    TaskWindowFilter,
+)
 from ..keys import signing_key_compromised, signing_keys_rotate
 from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
 from ..emergency import revoke_in_emergency
@@ -249,6 +258,7 @@ class TrustDomainViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMix
 class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = GrantSerializer
     parser_classes = [JSONParser]
+    filterset_class = GrantWindowFilter
 
     def get_queryset(self):
         query = valid(GrantQuerySerializer, self.request.query_params) if self.action == "list" else {}
@@ -278,7 +288,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=UnusedGrantSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], filter_backends=[])
     def unused(self, request):
         """Live grants with a scope no token carried in the last NHI_UNUSED_ACCESS_DAYS days, as the
         hourly grant_usage step last found, oldest first."""
@@ -314,6 +324,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = CredentialSerializer
     parser_classes = [JSONParser]
+    filterset_class = CredentialWindowFilter
 
     def get_queryset(self):
         query = valid(CredentialQuerySerializer, self.request.query_params) if self.action == "list" else {}
@@ -357,6 +368,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = TaskSerializer
     parser_classes = [JSONParser]
+    filterset_class = TaskWindowFilter
     lookup_value_converter = "uuid"
 
     def get_queryset(self):
@@ -413,6 +425,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = DelegationSerializer
     parser_classes = [JSONParser]
+    filterset_class = DelegationWindowFilter
 
     def get_queryset(self):
         return selectors.delegation_list(user=self.request.user)
@@ -441,6 +454,7 @@ class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The networks the identities you may see got tokens from, and when first, newest first."""
 
     serializer_class = SourceNetworkSerializer
+    filterset_class = SourceNetworkWindowFilter
 
     def get_queryset(self):
         params = self.request.query_params
@@ -473,6 +487,7 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = ExposureSerializer
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
+    filterset_class = ExposureWindowFilter
 
     def get_queryset(self):
         query = valid(ExposureQuerySerializer, self.request.query_params) if self.action == "list" else {}
@@ -515,6 +530,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     serializer_class = AccessRequestSerializer
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
+    filterset_class = AccessRequestWindowFilter
 
     def get_queryset(self):
         query = valid(AccessRequestQuerySerializer, self.request.query_params) if self.action == "list" else {}

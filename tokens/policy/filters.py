@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from nhiportal.identity_filter import IdentityFilter
+from nhiportal.time_window import DayOrInstantFilter
 from tokens.models import Service
 
 from .cedar_request import ACTIONS
@@ -21,11 +22,13 @@ class DecisionFilter(django_filters.FilterSet):
     enforced = django_filters.ChoiceFilter(choices=Decision.choices, empty_label="Any", label="Portal did")
     action = django_filters.ChoiceFilter(choices=[(a, a.capitalize()) for a in ACTIONS], empty_label="Any")
     mode = django_filters.ChoiceFilter(choices=PolicyMode.choices, empty_label="Any")
-    since = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    # The page picks whole days; the API also takes instants, like every list's since/until
+    # (nhiportal/time_window.py). A date alone keeps its meaning from before: that whole day.
+    since = DayOrInstantFilter(
+        field_name="at", lookup_expr="gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    until = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__lte", label="To", widget=forms.DateInput(attrs={"type": "date"})
+    until = DayOrInstantFilter(
+        field_name="at", lookup_expr="lt", label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 
     class Meta:

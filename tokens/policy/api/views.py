@@ -9,7 +9,8 @@
   `confirm_deny_all` was not sent ({"detail": ..., "needs_confirmation": true}).
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from inventory import selectors as inventory_selectors
 from nhiportal.api import JSONParser
+from nhiportal.time_window import DAY_OR_INSTANT
 from tokens.models import Service
 
 from .. import selectors, services
@@ -146,7 +148,10 @@ class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Policy decisions about identities you may see, filtered like the decision log"),
+    list=extend_schema(summary="Policy decisions about identities you may see, filtered like the decision log", parameters=[
+        OpenApiParameter("since", OpenApiTypes.DATETIME, description=f"Decisions at or after this instant. {DAY_OR_INSTANT}"),
+        OpenApiParameter("until", OpenApiTypes.DATETIME, description=f"Decisions before this instant. {DAY_OR_INSTANT}"),
+    ]),
     retrieve=extend_schema(summary="One policy decision", responses={200: DecisionSerializer, 404: None}),
 )
 @extend_schema(tags=["policy"])
