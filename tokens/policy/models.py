@@ -64,7 +64,7 @@ class PolicyDecision(models.Model):
         # any order, and the log's pages (page, API, CSV) could show one twice and another never.
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["identity_id", "-at"], name="decision_identity_idx"),
+            models.Index(fields=["identity_id", "at"], name="decision_identity_idx"),
             # Refusals only (tokens/activity.py counts them per day): an allowed token's decision
             # row never enters it, so issuance pays nothing for it.
             models.Index(fields=["identity_id", "-at"], name="decision_denied_idx", condition=models.Q(enforced="deny")),
