@@ -14,7 +14,6 @@ from rest_framework import exceptions, pagination, parsers, serializers, status
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from nhiportal import json_input
 from nhiportal.conf import nhi_setting
@@ -46,6 +45,11 @@ def exception_handler(exc, context):
     # ("No AIIdentity matches the given query."), which is nothing a client acts on.
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    # Imported here, not at the top: rest_framework.views reads the API settings as it loads,
+    # and they name classes of this module, so importing it from here at load time is a cycle
+    # that breaks `manage.py` whenever DRF's own system check happens to run first.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
