@@ -101,3 +101,16 @@ def test_the_grants_list_fits_the_screen_with_long_names(page, demo, viewport):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
     row = page.locator("main tbody tr", has_text="customer-support-ticket-summariser").first
     assert in_view_across(page, row.get_by_role("link", name="Revoke…"))
+
+
+@pytest.mark.parametrize("path", ["/trust-domains/", "/federated-issuers/"])
+def test_a_long_issuer_or_trust_domain_leaves_its_rows_actions_in_view_on_a_laptop(page, demo, path):
+    from tokens.models import FederatedIssuer, TrustDomain
+
+    TrustDomain.objects.update(name="workloads.payments-platform.eu-west-1.prod.internal.example.com")
+    FederatedIssuer.objects.update(issuer="https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF")
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, "sam")
+    page.goto(path)
+    assert overflow(page) == 0
+    assert in_view_across(page, page.locator("main tbody tr").first.get_by_role("link", name="Stop trusting…"))
