@@ -7,7 +7,7 @@ from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrappe
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from nhiportal.audit.selectors import event_list, events_for_identities
+from nhiportal.audit.selectors import event_list, events_for_identities, events_named
 from nhiportal.people.roles import OWNER, SECURITY_ADMIN, roles_of, sees_everything
 from nhiportal.sweep.models import SweepStep
 
@@ -209,10 +209,9 @@ def recent_activity(*, user, limit: int = 10) -> list:
     """The latest audit events the user may see: all of them for those who see everything,
     otherwise the events about identities the user may see."""
     if sees_everything(user):
-        events = event_list()
-    else:
-        events = events_for_identities(visibility.restrict(AIIdentity.objects.all(), user).values("pk"))
-    return list(events[:limit])
+        return events_named(event_list()[:limit])
+    visible = visibility.restrict(AIIdentity.objects.all(), user)
+    return events_named(events_for_identities(visible.values("pk"))[:limit], visible_identities=visible)
 
 
 CLAIM_VIEWS = ("waiting", "mine", "all")

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from .chain import GENESIS_HASH, event_hash, event_hmac
+from .labels import agent_id
 from .models import AuditChainHead, AuditEvent
 
 
@@ -31,6 +32,25 @@ def events_for_identities(identity_ids):
 def events_for_object(obj, *, limit: int = 20) -> list:
     """The latest events about one object (a person, say), newest first."""
     return list(AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).order_by("-id")[:limit])
+
+
+def events_named(events, *, visible_identities=None) -> list:
+    """The events, each given `identity_name` (the identity it concerns) and, when an agent
+    acted, `actor_name` ("agent <its name>"; the label "agent:<client_id>" says only an id).
+
+    `visible_identities`: the identities the viewer may see (a queryset), when not all of
+    them: another identity's agent acting on one of theirs (a delegate) stays an id to them.
+    One query for the names of a page of events."""
+    events = list(events)
+    agents = {event.pk: agent_id(event.actor_label) for event in events}
+    ids = {i for i in (*(event.identity_id for event in events), *agents.values()) if i}
+    identities = apps.get_model("inventory", "AIIdentity").objects.all() if visible_identities is None else visible_identities
+    names = dict(identities.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for event in events:
+        event.identity_name = names.get(event.identity_id)
+        if agents[event.pk] in names:
+            event.actor_name = f"agent {names[agents[event.pk]]}"
+    return events
 
 
 def event_list():

@@ -8,13 +8,12 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from nhiportal.identity_filter import identity_names
 from nhiportal.people.roles import sees_everything
 
 from .export import export_lines
 from .filters import AuditEventFilter
-from .labels import action_label, agent_id, object_type_label
-from .selectors import event_changes, event_list as all_events, known_actions, known_object_types
+from .labels import action_label, object_type_label
+from .selectors import event_changes, event_list as all_events, events_named, known_actions, known_object_types
 
 FILTER_MAX = 100  # longer than any action or object type
 
@@ -86,15 +85,11 @@ def event_list(request):
         page_obj = paginator.page(request.GET.get("page") or 1)
     except InvalidPage as exc:
         raise Http404("No such page") from exc
-    agents = {event.pk: agent_id(event.actor_label) for event in page_obj.object_list}
-    names = identity_names([*(event.identity_id for event in page_obj.object_list), *agents.values()])
-    for event in page_obj.object_list:
+    # The log is for those who see every identity: each is named, the label kept as a tooltip.
+    events = events_named(page_obj.object_list)
+    for event in events:
         event.changes = event_changes(event)
-        event.identity_name = names.get(event.identity_id)
-        # "agent:<client_id>" is the identity of that id: named, with the label kept as a tooltip.
-        if agents[event.pk] in names:
-            event.actor_name = f"agent {names[agents[event.pk]]}"
-    context.update(page_obj=page_obj, events=page_obj.object_list)
+    context.update(page_obj=page_obj, events=events)
     return render(request, "audit/event_list.html", context)
 
 

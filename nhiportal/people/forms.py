@@ -24,8 +24,9 @@ class APITokenCreateForm(ConfirmsWhoIsThere):
         label="For",
         choices=TokenPurpose.choices,
         initial=TokenPurpose.API,
-        help_text="Directory sync: give it to your identity provider's SCIM provisioning (base URL /scim/v2/). "
-        "It creates, updates and deactivates people, and nothing else.",
+        help_text="REST API: for your scripts, acting as you on /api/v1/ with your rights. Directory sync: give it to "
+        "your identity provider's SCIM provisioning (base URL /scim/v2/); it creates, updates and deactivates people, "
+        "and nothing else.",
     )
 
     def __init__(self, *args, request, **kwargs):

@@ -198,3 +198,27 @@ def test_recent_activity_reads_actions_as_the_audit_log_labels_them_with_the_cod
     assert '<span title="exposure.report">Leak report: filed</span>' in recent
     assert '<span title="identity.register">Identity: register</span>' in recent
     assert "<code>" not in recent
+
+
+def test_recent_activity_names_the_agent_that_acted_only_where_the_viewer_sees_it(alice, bob, sam, client_for, make_identity):
+    from django.db import transaction
+
+    from nhiportal.audit.services import agent_actor, audit_record
+
+    mine = make_identity(alice, name="alice-agent")
+    delegate = make_identity(bob, name="bob-delegate")
+    with transaction.atomic():
+        audit_record(actor=agent_actor(str(mine.pk)), action="token.issue", object_type="tokens.issuedtoken",
+                     object_id="jti-1", object_repr="token jti-1", identity=mine.pk)
+        # bob's agent acting for alice's (a delegation): its name is not alice's to learn.
+        audit_record(actor=agent_actor(str(delegate.pk)), action="token.exchange", object_type="tokens.issuedtoken",
+                     object_id="jti-2", object_repr="token jti-2", identity=mine.pk)
+
+    def recent(person):
+        page = client_for(person).get(DASHBOARD).content.decode()
+        return page.split('aria-label="Recent activity"', 1)[1].split("</section>", 1)[0]
+
+    alices = recent(alice)
+    assert f'<span title="agent:{mine.pk}">agent alice-agent</span>' in alices
+    assert f"agent:{delegate.pk}" in alices and "bob-delegate" not in alices
+    assert f'<span title="agent:{delegate.pk}">agent bob-delegate</span>' in recent(sam)
