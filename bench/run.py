@@ -2,6 +2,7 @@
 """`make bench`: every performance target of the issues, measured on this machine.
 
     .venv/bin/python bench/run.py [--only inventory,tokens,verifier,policy] [--identities 50000] [--seconds 10]
+    .venv/bin/python bench/run.py --only revocation   # not in the default set: several minutes
 
 Each benchmark gets a scratch SQLite database under bench/results/ (kept between runs, so
 the 50,000-identity load happens once), talks to gunicorn over loopback like a client
@@ -71,6 +72,20 @@ def bench_policy(args) -> dict:
     env = harness.bench_env(harness.RESULTS / "tokens")
     harness.manage(env, "migrate", "--noinput", "-v0")
     return _json_of(env, "policy_eval.py")
+
+
+def bench_revocation(args) -> dict:
+    """Revoking at scale on a 205,000-token ledger (bench/revocation_scale.py, which keeps its
+    own database and takes DATABASE_URL or NHI_BENCH_DATABASE_URL for PostgreSQL). Not in
+    BENCHMARKS: building the ledger once and the rounds take minutes."""
+    import os
+    import subprocess
+
+    out = subprocess.run(
+        [harness.PYTHON, str(harness.ROOT / "bench" / "revocation_scale.py"), "--json"],
+        env=dict(os.environ), cwd=harness.ROOT, check=True, stdout=subprocess.PIPE, text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def machine_speed() -> dict:

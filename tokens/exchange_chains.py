@@ -7,6 +7,7 @@ confirmation previews (tokens/ending_previews) count what a Walk names and the r
 """
 
 from contextlib import contextmanager
+from itertools import count
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -56,10 +57,11 @@ class Walk:
     refuses subqueries nested a few levels deeper than one walk needs."""
 
     def __init__(self):
-        self.parts, self.params = [], []
+        self.parts, self.params, self.models = [], [], {}
 
     def _add(self, name: str, queryset: QuerySet, step: str | None = None) -> str:
         sql, params = _select(queryset)
+        self.models[name] = queryset.model
         body = f"SELECT * FROM ({sql}) AS seed"
         if step is not None:
             # UNION reaches each row once; each row has one parent, so the walk ends.
@@ -84,17 +86,46 @@ class Walk:
     def either(self, name: str, *names: str) -> str:
         """The rows of any of these sets named here."""
         self.parts.append(f"{name}(id) AS ({' UNION '.join(f'SELECT id FROM {part}' for part in names)})")
+        self.models[name] = self.models[names[0]]
         return name
 
     def but(self, name: str, kept: str, left_out: str) -> str:
         """The rows of set `kept` that are not in set `left_out` (both named here)."""
         self.parts.append(f"{name}(id) AS (SELECT id FROM {kept} EXCEPT SELECT id FROM {left_out})")
+        self.models[name] = self.models[kept]
         return name
 
     def ids(self, name: str) -> RawSQL:
         """The ids of a set named here, for a query of its own (`pk__in`): the walk is read
         again within that statement, before it writes anything."""
         return RawSQL(f"WITH RECURSIVE {', '.join(self.parts)} SELECT id FROM {name}", list(self.params))
+
+    @contextmanager
+    def read_once(self, *names: str):
+        """Read these sets (named here) in one statement into a temporary table, and yield what
+        names them there (Read.ids), until the block ends: the statements that then write each
+        read what the walk found before any of them wrote, without walking again. On
+        PostgreSQL each walk is a hash join over the whole ledger at every step, whatever it
+        reaches, so walking once where a revocation walked three times is most of its time.
+        Inside a savepoint, so a failed statement takes the table with it. Not for a read-only
+        transaction (the table is created)."""
+        table = f"walked_{next(_tables)}"
+        types = {name: self.models[name]._meta.pk.rel_db_type(connection) for name in names}
+        columns = ", ".join(f"{name} {kind} NULL" for name, kind in types.items())
+        selects = " UNION ALL ".join(
+            f"SELECT {', '.join('id' if other == name else f'CAST(NULL AS {kind})' for other, kind in types.items())}"
+            f" FROM {name}"
+            for name in names
+        )
+        with planned_plainly(), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
+            cursor.execute(f"WITH RECURSIVE {', '.join(self.parts)} INSERT INTO {table} ({', '.join(names)}) {selects}", list(self.params))
+            if connection.vendor == "postgresql":
+                # Unanalysed, it is planned as 200 rows a set: an emergency's hundred thousand
+                # were then looked up one by one, not hashed.
+                cursor.execute(f"ANALYZE {table}")
+            yield Read(table)
+            cursor.execute(f"DROP TABLE {table}")
 
     def counts(self, *querysets: QuerySet) -> list[int]:
         selects, params = [], list(self.params)
@@ -105,3 +136,17 @@ class Walk:
         with planned_plainly(), connection.cursor() as cursor:
             cursor.execute(f"WITH RECURSIVE {', '.join(self.parts)} SELECT {', '.join(selects)}", params)
             return list(cursor.fetchone())
+
+
+_tables = count()  # each read_once its own table: two in one transaction never meet
+
+
+class Read:
+    """Sets of a Walk read into a temporary table (Walk.read_once)."""
+
+    def __init__(self, table: str):
+        self.table = table
+
+    def ids(self, name: str) -> RawSQL:
+        """The ids of a set read, for a query of its own (`pk__in`)."""
+        return RawSQL(f"SELECT {name} FROM {self.table} WHERE {name} IS NOT NULL", [])

@@ -88,31 +88,22 @@ def _take(chains: Callable[[Walk], tuple[QuerySet, str | None]], *, label: str, 
     ending_reason, when given: task_tree names a tree whatever its rows' state).
 
     Set at a time, in SQL: an emergency revokes hundreds of thousands of rows, more than a list
-    of ids may hold. Each write reads the walk again within its own statement, before it changes
-    a row (PostgreSQL reads the statement's snapshot; SQLite builds an uncorrelated IN list
-    first), so they run in the one order in which no write changes what a later one reads:
-    - the tokens only the ended tasks reached: every unrevoked token under the revoked ones is
-      one of those, so none of their chains is cut, and which tasks end is read from those;
-    - the tasks: no caller chooses its tokens by their task's state;
-    - the revoked tokens, from which the sub-tasks that end were found."""
-    def walked() -> tuple[Walk, str | None, str, str, str]:
-        walk = Walk()
-        tokens, ending = chains(walk)
-        return walk, ending, *taking(walk, tokens, ending=ending, now=now)
-
+    of ids may hold. The walk is read once, before any row changes (Walk.read_once), and each
+    write takes its rows from what it read: the tokens only the ended tasks reached, the tasks,
+    then the revoked tokens."""
+    walk = Walk()
+    tokens, ending = chains(walk)
+    revoked, ended, reached = taking(walk, tokens, ending=ending, now=now)
+    only_reached = walk.but("only_reached", reached, revoked)
     why = f"Sub-task of a revoked token: {reason}"
     revoking = {"revoked_at": now, "revoked_by_label": label[:200]}
-    with planned_plainly():
-        walk, _, revoked, _, reached = walked()
-        only_reached = walk.but("only_reached", reached, revoked)
-        in_subtasks = IssuedToken.objects.filter(pk__in=walk.ids(only_reached)).update(**revoking, revoke_reason=why[:200])
-        walk, ending, _, ended, _ = walked()
+    with walk.read_once(only_reached, ended, revoked, *([ending] if ending_reason is not None else [])) as read:
+        in_subtasks = IssuedToken.objects.filter(pk__in=read.ids(only_reached)).update(**revoking, revoke_reason=why[:200])
         end_reason = Value(why) if ending_reason is None else Case(
-            When(pk__in=walk.ids(ending), then=Value(ending_reason)), default=Value(why),
+            When(pk__in=read.ids(ending), then=Value(ending_reason)), default=Value(why),
         )
-        tasks = Task.objects.filter(pk__in=walk.ids(ended)).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
-        walk, _, revoked, _, _ = walked()
-        tokens = IssuedToken.objects.filter(pk__in=walk.ids(revoked)).update(**revoking, revoke_reason=reason[:200])
+        tasks = Task.objects.filter(pk__in=read.ids(ended)).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
+        tokens = IssuedToken.objects.filter(pk__in=read.ids(revoked)).update(**revoking, revoke_reason=reason[:200])
     return Revoked(tokens + in_subtasks, tasks)
 
 
