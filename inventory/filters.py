@@ -1,14 +1,21 @@
 """The inventory's filters, shared by the list page, its CSV export and the API."""
 
+from datetime import timedelta
+
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
+from nhiportal.conf import nhi_setting
+from nhiportal.people.models import DirectoryEntry, SingleSignOnLink
 from nhiportal.time_window import window
-from tokens.models import WorkloadCredential
+from tokens.models import AccessReviewItem, Grant, ReviewDecision, TokenPace, WorkloadCredential
+from tokens.rate_limit import SLOWED_DAYS
 
 from .models import AIIdentity, Environment, Kind, Sensitivity, Status
-from .models import Attestation, Campaign, OwnershipClaim
+from .models import Attestation, Campaign, Ownership, OwnershipClaim
 from .risk import LEVEL_LABELS, level_range
 from .selectors import attestation_overdue_q, orphaned_q, risk_scored_at, undocumented_q, unscored_q
 
@@ -32,6 +39,64 @@ SORTS = {
 
 # Yes/no filters as a choice, so a value other than true or false is refused (400), not ignored.
 YES_NO = [("true", "Yes"), ("false", "No")]
+
+# The conditions of the filters below that compliance controls count too, so a control's
+# figure is the number of rows behind its link (nhiportal/compliance/evidence.py).
+
+
+def attesting_q() -> Q:
+    """Active or suspended: the identities asked to attest (NHIP-03)."""
+    return Q(status__in=[Status.ACTIVE, Status.SUSPENDED])
+
+
+def no_due_date_q() -> Q:
+    """No attestation due date: never overdue, so never suspended for it (NHIP-03)."""
+    return Q(attestation_due__isnull=True)
+
+
+def rate_limited_q() -> Q:
+    """A token rate limit applies: its own, or the portal's default when one is set (NHIP-24)."""
+    return Q() if nhi_setting("TOKEN_RATE_PER_MINUTE") else Q(token_rate_per_minute__isnull=False)
+
+
+def rate_refused_q(now) -> Q:
+    """Refused a token for its rate limit in the last SLOWED_DAYS (NHIP-24)."""
+    return Exists(TokenPace.objects.filter(identity=OuterRef("pk"), slowed_at__gte=now - timedelta(days=SLOWED_DAYS)))
+
+
+def kept_by_directory_q(person_ref) -> Q:
+    """The person is the organisation directory's to end: linked through single sign-on, or
+    provisioned over SCIM and not deleted there."""
+    return Exists(SingleSignOnLink.objects.filter(user=person_ref)) | Exists(
+        DirectoryEntry.objects.filter(user=person_ref, deleted_at__isnull=True)
+    )
+
+
+def directory_owned_q() -> Q:
+    """An active owner of it is kept by the directory (NHIP-20). People are few next to
+    identities: who the directory keeps is read once, then each identity asks only whether one
+    of its owners is among them."""
+    kept = list(get_user_model().objects.filter(kept_by_directory_q(OuterRef("pk"))).values_list("pk", flat=True))
+    return Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True, person_id__in=kept))
+
+
+REVIEW_DAYS = 365  # access held longer than this is confirmed in an access review within it (NHIP-22)
+
+
+def unreviewed_old_access_q(now) -> Q:
+    """It holds a live grant made over REVIEW_DAYS ago that no access review kept within them."""
+    year_ago = now - timedelta(days=REVIEW_DAYS)
+    kept_lately = AccessReviewItem.objects.filter(grant=OuterRef("pk"), decision=ReviewDecision.KEEP, decided_at__gte=year_ago)
+    return Exists(Grant.objects.filter(
+        identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now, created_at__lt=year_ago,
+    ).exclude(Exists(kept_lately)))
+
+
+def _yes_no(queryset, value, q):
+    """Rows meeting `q` for "true", the others for "false", all for no value."""
+    if not value:
+        return queryset
+    return queryset.filter(q) if value == "true" else queryset.exclude(q)
 
 
 class IdentityFilter(django_filters.FilterSet):
@@ -70,6 +135,27 @@ class IdentityFilter(django_filters.FilterSet):
     credential = django_filters.ChoiceFilter(
         method="filter_credential", choices=YES_NO, empty_label="Any", label="Enabled workload credential"
     )
+    attesting = django_filters.ChoiceFilter(
+        method="filter_attesting", choices=YES_NO, empty_label="Any", label="Asked to attest", help_text="Active or suspended.",
+    )
+    no_due_date = django_filters.ChoiceFilter(
+        method="filter_no_due_date", choices=YES_NO, empty_label="Any", label="No attestation due date",
+    )
+    rate_limited = django_filters.ChoiceFilter(
+        method="filter_rate_limited", choices=YES_NO, empty_label="Any", label="Token rate limit",
+        help_text="Its own, or the portal's default when one is set.",
+    )
+    rate_refused = django_filters.ChoiceFilter(
+        method="filter_rate_refused", choices=YES_NO, empty_label="Any", label=f"Refused for its rate limit in {SLOWED_DAYS} days",
+    )
+    directory_owner = django_filters.ChoiceFilter(
+        method="filter_directory_owner", choices=YES_NO, empty_label="Any", label="Owner kept by the directory",
+        help_text="An active owner linked through single sign-on or provisioned by directory sync.",
+    )
+    unreviewed_access = django_filters.ChoiceFilter(
+        method="filter_unreviewed_access", choices=YES_NO, empty_label="Any", label="Unreviewed old access",
+        help_text=f"Holds a grant older than {REVIEW_DAYS} days that no access review kept in that time.",
+    )
     # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
         method="filter_sort",
@@ -82,7 +168,8 @@ class IdentityFilter(django_filters.FilterSet):
     class Meta:
         model = AIIdentity
         fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "networks_bound",
-                  "in_service", "documented", "credential", "sort"]
+                  "in_service", "documented", "credential", "attesting", "no_due_date", "rate_limited", "rate_refused", "directory_owner",
+                  "unreviewed_access", "sort"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -124,6 +211,26 @@ class IdentityFilter(django_filters.FilterSet):
             return queryset
         enabled = Exists(WorkloadCredential.objects.filter(identity=OuterRef("pk"), enabled=True))
         return queryset.filter(enabled) if value == "true" else queryset.exclude(enabled)
+
+    def filter_attesting(self, queryset, name, value):
+        return _yes_no(queryset, value, attesting_q())
+
+    def filter_no_due_date(self, queryset, name, value):
+        return _yes_no(queryset, value, no_due_date_q())
+
+    def filter_rate_limited(self, queryset, name, value):
+        if value == "false" and not rate_limited_q():  # the portal's default limits every identity
+            return queryset.none()
+        return _yes_no(queryset, value, rate_limited_q())
+
+    def filter_rate_refused(self, queryset, name, value):
+        return _yes_no(queryset, value, rate_refused_q(timezone.now()))
+
+    def filter_directory_owner(self, queryset, name, value):
+        return _yes_no(queryset, value, directory_owned_q())
+
+    def filter_unreviewed_access(self, queryset, name, value):
+        return _yes_no(queryset, value, unreviewed_old_access_q(timezone.now()))
 
     def filter_risk(self, queryset, name, value):
         """A level reads the stored score; a 0 the scoring never set is no level yet (the

@@ -29,8 +29,10 @@ class MachineEndpointsMiddleware:
 
 
 # Where the few machine paths lead, remembered: resolving walks the URL patterns anew on every
-# request (a few percent of a token). Only paths that resolve are kept, and only so many, so
-# made-up paths cannot grow it; a new URLconf (tests) starts it afresh.
+# request (a few percent of a token). Only paths that resolve to a fixed route are kept (no id
+# in them: anyone, signed in or not, could fill it with /scim/v2/Users/<made up> or
+# /oauth/status/<n> before the token endpoint is first called), and only so many; a new
+# URLconf (tests) starts it afresh.
 _resolved: dict = {}
 _RESOLVED_MAX = 64
 
@@ -39,7 +41,7 @@ def _resolve(path: str):
     match = _resolved.get(path)
     if match is None:
         match = resolve(path)  # raises Resolver404 for an unknown path: nothing is kept
-        if len(_resolved) < _RESOLVED_MAX:
+        if not (match.args or match.kwargs) and len(_resolved) < _RESOLVED_MAX:
             _resolved[path] = match
     return match
 

@@ -74,12 +74,13 @@ OBJECTS = {
     "policy-decisions": (PolicyDecision, {}, "pk"),
     "signing-keys": (SigningKey, {"state": "active"}, "kid"),
     "audit-events": (AuditEvent, {}, "pk"),
-    "tokens": (PersonalAPIToken, {}, "pk"),
+    "tokens": (IssuedToken, {}, "identity__name", "pk"),
+    "accounts/tokens": (PersonalAPIToken, {}, "pk"),
 }
 # The pages' names for the same collections.
 OBJECTS |= {
     "users": OBJECTS["people"], "policy/versions": OBJECTS["policy-versions"], "policy/decisions": OBJECTS["policy-decisions"],
-    "keys": OBJECTS["signing-keys"], "accounts/tokens": OBJECTS["tokens"], "policy/identities": OBJECTS["identities"],
+    "keys": OBJECTS["signing-keys"], "policy/identities": OBJECTS["identities"],
 }
 KEYS = {PolicyVersion: "number", SigningKey: "kid"}
 # For a walk as an owner: the objects that are theirs, where a collection has an owner.
@@ -87,7 +88,8 @@ THEIRS = {
     "identities": "ownerships__person", "policy/identities": "ownerships__person", "tasks": "identity__ownerships__person",
     "approvals": "identity__ownerships__person", "grants": "identity__ownerships__person",
     "credentials": "identity__ownerships__person", "delegations": "principal__ownerships__person",
-    "access-requests": "requested_by", "claims": "claimant", "attestations": "person", "tokens": "user",
+    "access-requests": "requested_by", "claims": "claimant", "attestations": "person", "accounts/tokens": "user",
+    "tokens": "identity__ownerships__person",
 }
 
 

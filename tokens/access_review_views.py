@@ -19,6 +19,7 @@ from nhiportal.service_forms import bulk_submit, submit
 
 from . import access_reviews, ending_previews, usage
 from .access_review_forms import AccessReviewForm, DecisionForm, KeepSeveralForm
+from .filters import AccessReviewFilter, page_filters
 from .models import AccessReview, Service
 from .selectors import grant_state
 
@@ -47,10 +48,12 @@ def _back_to_page(request, review):
 @require_safe
 def review_list(request):
     _gate(request)
+    filters = page_filters(request, AccessReviewFilter, access_reviews.reviews_for(request.user))
     return render(request, "tokens/access_review_list.html", {
-        "page_obj": page_of(request, access_reviews.reviews_for(request.user)),
+        "page_obj": page_of(request, filters.rows()),
         "may_launch": access_reviews.may_launch(request.user),
-    })
+        "filters": filters,
+    }, status=200 if filters.valid else 400)
 
 
 @login_required

@@ -1,5 +1,5 @@
 """Filters of the token service's lists (grants, credentials, access requests, approvals,
-exposures, an identity's tasks), shared by each page and its CSV export: the list's Export link
+exposures, an identity's tasks, issued tokens), shared by each page and its CSV export: the list's Export link
 carries its query string, so the file holds the rows the page shows.
 
 Every filter narrows rows the person may already see (each list's selector applies the one
@@ -8,21 +8,26 @@ gate first): a filter never adds a row, and never names an identity the list wou
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from inventory.models import AIIdentity, Status
+from inventory import visibility
+from inventory.models import AIIdentity, Ownership, Status
 from nhiportal.identity_filter import identities_named
-from nhiportal.time_window import window
+from nhiportal.time_window import start_of, window
 
-from .models import AccessRequest, CredentialKind, Exposure, Grant, Service, Task, WorkloadCredential
+from .models import AccessRequest, AccessRequestState, AccessReview, CredentialKind, Exposure, Grant, Service, Task, WorkloadCredential
 from .models import Delegation, SourceNetwork
+from .models import IssuedToken
+from .issued_tokens import ONE_IDENTITY, in_state
 from .rotation import due_for_rotation
+from .usage import window_days
 
 
 def identity_among(identities, value: str):
@@ -83,12 +88,109 @@ class SeenRowsFilter(django_filters.FilterSet):
 YES_NO = (("true", "Yes"), ("false", "No"))
 
 
+def scheduled_q(now) -> Q:
+    """A grant decided but not started yet: the grants list's Scheduled tab, NHIP-08's figure."""
+    return Q(revoked_at__isnull=True, starts_at__gt=now, ends_at__gt=now)
+
+
+def runs_beyond_q(day) -> Q:
+    """A grant that still gives access after `day` (in the portal's time zone): it ends on a
+    later day, and was not revoked by then. NHIP-08 counts those more than 365 days ahead."""
+    return Q(ends_at__date__gt=day) & (Q(revoked_at__isnull=True) | Q(revoked_at__date__gt=day))
+
+
+def usage_unchecked_q() -> Q:
+    """No grant_usage run has looked at the grant yet."""
+    return Q(usage_checked_at__isnull=True)
+
+
+def usage_unjudged_q(now, days: int) -> Q:
+    """Older than the usage window (and a day's slack for the hourly run), yet no run judged it
+    after its first whole window (tokens/usage.py): its use is unknown, not shown."""
+    return Q(starts_at__lte=now - timedelta(days=days + 1)) & (
+        usage_unchecked_q() | Q(usage_checked_at__lt=F("starts_at") + timedelta(days=days))
+    )
+
+
+USAGE_CHECKS = (("unchecked", "Not checked yet"), ("unjudged", "Older than the window, never judged"))
+
+
 class GrantFilter(SeenRowsFilter):
     service = _service_filter()
+    runs_beyond = django_filters.DateFilter(
+        method="filter_runs_beyond", label="Gives access after",
+        help_text="Ends on a later day, and was not revoked by then.", widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    usage = django_filters.ChoiceFilter(
+        choices=USAGE_CHECKS, empty_label="Any", method="filter_usage", label="Usage check",
+        help_text="Whether the hourly usage check (grant_usage) has judged the grant's use.",
+    )
 
     class Meta:
         model = Grant
-        fields = ["identity", "service"]
+        fields = ["identity", "service", "runs_beyond", "usage"]
+
+    def filter_runs_beyond(self, queryset, name, value):
+        return queryset.filter(runs_beyond_q(value)) if value else queryset
+
+    def filter_usage(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(usage_unchecked_q() if value == "unchecked" else usage_unjudged_q(timezone.now(), window_days()))
+
+
+# A daily check that has not run for two days is not running (NHIP-25 counts such a service).
+METADATA_STALE = timedelta(days=2)
+
+
+def metadata_differs_q(now) -> Q:
+    """A service registered with its resource metadata whose last check found it different, or
+    failed to read it, or that no check has read in two days (tokens/resource_metadata.py)."""
+    return ~Q(metadata_url="") & (
+        Q(metadata_checked_at__isnull=True) | Q(metadata_checked_at__lt=now - METADATA_STALE) | ~Q(metadata_drift={})
+    )
+
+
+METADATA_STATES = (
+    ("registered", "Registered with it"), ("none", "No metadata URL"), ("differs", "Differs from it, or not checked in two days"),
+)
+
+
+class ServiceFilter(django_filters.FilterSet):
+    """The services list's filters (every signed-in person reads every service)."""
+
+    active = django_filters.ChoiceFilter(choices=YES_NO, empty_label="Any", method="filter_active", label="Active")
+    metadata = django_filters.ChoiceFilter(
+        choices=METADATA_STATES, empty_label="Any", method="filter_metadata", label="Resource metadata",
+        help_text="The tool or resource server's own description of itself (RFC 9728), checked daily.",
+    )
+
+    class Meta:
+        model = Service
+        fields = ["active", "metadata"]
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(is_active=value == "true") if value else queryset
+
+    def filter_metadata(self, queryset, name, value):
+        if value == "registered":
+            return queryset.exclude(metadata_url="")
+        if value == "none":
+            return queryset.filter(metadata_url="")
+        return queryset.filter(metadata_differs_q(timezone.now())) if value else queryset
+
+
+class AccessReviewFilter(django_filters.FilterSet):
+    """The access reviews list's filters (over the rounds the person takes part in)."""
+
+    # Closed on that day or after, in the portal's time zone (NHIP-22 counts its year so).
+    closed_since = django_filters.DateFilter(
+        field_name="closed_at", lookup_expr="date__gte", label="Closed since", widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = AccessReview
+        fields = ["closed_since"]
 
 
 class CredentialFilter(SeenRowsFilter):
@@ -118,20 +220,65 @@ class CredentialFilter(SeenRowsFilter):
         return queryset.filter(wildcard) if value == "true" else queryset.exclude(wildcard)
 
 
+def granted_by_a_party_q() -> Q:
+    """Granted by the person who asked, or by an owner of the identity (one when they decided,
+    not one who took it over since): no second party decided (NHIP-11)."""
+    return Q(state=AccessRequestState.APPROVED) & (
+        Q(decided_by=F("requested_by"))
+        | Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("decided_by"), since__lte=OuterRef("decided_at")))
+    )
+
+
 class AccessRequestFilter(SeenRowsFilter):
     service = _service_filter()
+    granted_by_a_party = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_granted_by_a_party", label="Granted by the requester or an owner",
+    )
 
     class Meta:
         model = AccessRequest
-        fields = ["identity", "service"]
+        fields = ["identity", "service", "granted_by_a_party"]
+
+    def filter_granted_by_a_party(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(granted_by_a_party_q()) if value == "true" else queryset.exclude(granted_by_a_party_q())
+
+
+def approved_q() -> Q:
+    """A task that asked for a person's approval and got it (NHIP-11)."""
+    return Q(requires_approval=True, approved_by__isnull=False)
+
+
+def approved_by_owner_q() -> Q:
+    """Approved by an owner of its identity (one when they approved, not one who took it over
+    since; a task approved before approved_at was kept counts from when it opened): NHIP-11."""
+    return approved_q() & Exists(Ownership.objects.filter(
+        identity=OuterRef("identity"), person=OuterRef("approved_by"),
+        since__lte=Coalesce(OuterRef("approved_at"), OuterRef("opened_at")),
+    ))
 
 
 class ApprovalFilter(SeenRowsFilter):
     service = _service_filter()
+    approved = django_filters.ChoiceFilter(choices=YES_NO, empty_label="Any", method="filter_approved", label="Approved")
+    approved_by_owner = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_approved_by_owner", label="Approved by an owner of the identity",
+    )
 
     class Meta:
         model = Task
-        fields = ["identity", "service"]
+        fields = ["identity", "service", "approved", "approved_by_owner"]
+
+    def filter_approved(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(approved_q()) if value == "true" else queryset.exclude(approved_q())
+
+    def filter_approved_by_owner(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(approved_by_owner_q()) if value == "true" else queryset.exclude(approved_by_owner_q())
 
 
 # How long a report may wait before it is late: a security admin confirms or dismisses within a
@@ -295,3 +442,94 @@ class AccessRequestWindowFilter(django_filters.FilterSet):
     class Meta:
         model = AccessRequest
         fields = ["since", "until"]
+
+
+# The tokens list (tokens/token_list_views.py) and its API: the ledger across identities. Its
+# tabs (live, expired, revoked, all) are the page's; the API takes `state` as a filter.
+
+
+def _issued_on_or_after(queryset, name, day):
+    return queryset.filter(issued_at__gte=start_of(day)) if day else queryset
+
+
+def _issued_on_or_before(queryset, name, day):
+    if not day:
+        return queryset
+    if day >= date.max:  # no day after it: every row is before its end
+        return queryset
+    return queryset.filter(issued_at__lt=start_of(day + timedelta(days=1)))
+
+
+class IssuedTokenFilter(SeenRowsFilter):
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.order_by("name"), empty_label="Any", label="Service", method="filter_service",
+        help_text="Tokens for its audience.",
+    )
+    credential = django_filters.NumberFilter(
+        field_name="credential_id", label="Credential (id)", min_value=1,
+        help_text="Tokens obtained with one workload credential (its id on the credentials list).",
+    )
+    kid = django_filters.CharFilter(field_name="signing_kid", max_length=64, label="Signing key (kid)", help_text="Tokens signed with this key.")
+    dpop = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_dpop", label="Bound to the agent's key (DPoP)",
+    )
+    # Days in the portal's time zone, as the other pages pick them; NHIP-06 counts its 30 days so.
+    since = django_filters.DateFilter(
+        method=_issued_on_or_after, label="Issued since", widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = django_filters.DateFilter(
+        method=_issued_on_or_before, label="Issued until", help_text="That day included.", widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    q = django_filters.CharFilter(
+        method="filter_q", max_length=200, label="Search",
+        help_text="The start of a token's jti, or part of its identity's name.",
+    )
+
+    class Meta:
+        model = IssuedToken
+        fields = ["identity", "service", "credential", "kid", "dpop", "since", "until", "q"]
+
+    def filter_queryset(self, queryset):
+        found = super().filter_queryset(queryset)
+        # One identity: newest first off token_identity_idx rather than sorting its rows by id.
+        return found.order_by(*ONE_IDENTITY) if self.named_identity is not None else found
+
+    def filter_service(self, queryset, name, service):
+        return queryset.filter(audience=service.audience) if service else queryset
+
+    def filter_dpop(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.exclude(cnf_jkt="") if value == "true" else queryset.filter(cnf_jkt="")
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        named = self.identities.filter(name__icontains=value).values("pk")
+        return queryset.filter(Q(jti__startswith=value) | Q(identity__in=named))
+
+
+LEDGER_STATES = (("live", "Live"), ("expired", "Expired"), ("revoked", "Revoked"), ("all", "All"))
+
+
+class IssuedTokenApiFilter(IssuedTokenFilter):
+    """The list's filters for the API: `state` as a filter, and since/until as instants."""
+
+    state = django_filters.ChoiceFilter(
+        choices=LEDGER_STATES, method="filter_state", label="State",
+        help_text="live (neither revoked nor expired), expired (ran out unrevoked), revoked, or all (as when left out).",
+    )
+    since, until = window("issued_at", "Tokens issued")
+
+    class Meta:
+        model = IssuedToken
+        fields = ["state", "identity", "service", "credential", "kid", "dpop", "since", "until", "q"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        identities = visibility.restrict(AIIdentity.objects.all(), getattr(request, "user", None))
+        super().__init__(data, queryset=queryset, request=request, identities=identities, **kwargs)
+
+    def filter_state(self, queryset, name, value):
+        return in_state(queryset, value) if value else queryset
+

@@ -15,6 +15,7 @@ from nhiportal.audit.models import AuditEvent
 from nhiportal.ids import as_id
 
 from .federation import platform_of
+from .filters import scheduled_q
 from .revocation import live_tokens
 from .unused_identities import unused_identities, with_last_token
 from .usage import unused, window_days, with_uses
@@ -67,13 +68,15 @@ def with_last_token_at(credentials: QuerySet) -> QuerySet:
 
 
 def grant_list(*, user, state: str = "", service=None) -> QuerySet:
-    """Grants of the identities the user may see; state is live, ended or revoked."""
+    """Grants of the identities the user may see; state is live, scheduled, ended or revoked."""
     now = timezone.now()
     grants = Grant.objects.filter(identity__in=visible_identities(user)).select_related("identity", "service")
     if service:
         grants = grants.filter(service=service)
     if state == "live":
         grants = grants.filter(revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    elif state == "scheduled":
+        grants = grants.filter(scheduled_q(now))
     elif state == "ended":
         grants = grants.filter(revoked_at__isnull=True, ends_at__lte=now)
     elif state == "revoked":
@@ -97,7 +100,7 @@ def grant_usage_unchecked(*, user) -> bool:
     return counts["live"] > 0 and counts["checked"] == 0
 
 
-GRANT_STATES = ("live", "unused", "ended", "revoked", "all")
+GRANT_STATES = ("live", "scheduled", "unused", "ended", "revoked", "all")
 
 
 def grants_in_state(*, user, state: str) -> QuerySet:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, federation_views, identity_views, task_views, unused_identity_views, views
+from . import token_list_views
 
 app_name = "tokens"
 urlpatterns = [
@@ -27,6 +28,9 @@ urlpatterns = [
     path("grants/export.csv", export_views.grant_export, name="grant-export"),
     path("credentials/", views.credential_list, name="credential-list"),
     path("credentials/export.csv", export_views.credential_export, name="credential-export"),
+    path("tokens/", token_list_views.token_list, name="issued-token-list"),
+    path("tokens/export.csv", token_list_views.token_export, name="issued-token-export"),
+    path("tokens/<int:pk>/revoke/", token_list_views.token_revoke_from_list, name="issued-token-revoke"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
     path("grants/<int:pk>/reduce/", views.grant_reduce, name="grant-reduce"),

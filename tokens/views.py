@@ -42,7 +42,7 @@ from .forms import (
     scope_rows,
 )
 from .access_previews import grant_preview
-from .filters import CredentialFilter, GrantFilter, page_filters
+from .filters import CredentialFilter, GrantFilter, ServiceFilter, page_filters
 from .access_reviews import may_launch as may_launch_review
 from .keys import rotated_message, signing_key_compromised, signing_keys_rotate
 from .revocation import live_tokens
@@ -71,11 +71,13 @@ def _form_page(request, template, form, **context):
 @login_required
 @require_safe
 def service_list(request):
-    page_obj = page_of(request, selectors.service_list())
+    filters = page_filters(request, ServiceFilter, selectors.service_list())
+    page_obj = page_of(request, filters.rows())
     return render(
         request,
         "tokens/service_list.html",
-        {"page_obj": page_obj, "services": page_obj.object_list, "may_change": is_security_admin(request.user)},
+        {"page_obj": page_obj, "services": page_obj.object_list, "may_change": is_security_admin(request.user), "filters": filters},
+        status=200 if filters.valid else 400,
     )
 
 

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Window
-from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
@@ -25,21 +24,29 @@ from django.utils import timezone
 from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
 from inventory.lifecycle import lapse_cutoff
 from inventory.people import DECIDES_ACCESS, decides_access_q
+from inventory.filters import (
+    REVIEW_DAYS, attesting_q, directory_owned_q, kept_by_directory_q, no_due_date_q, rate_limited_q, rate_refused_q, unreviewed_old_access_q,
+)
 from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_q
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.selectors import audit_chain_verify
 from nhiportal.conf import nhi_setting
-from nhiportal.people.models import EXPOSED, DirectoryEntry, PersonalAPIToken, SecondFactor, SingleSignOnLink
+from nhiportal.people.models import EXPOSED, DirectoryEntry, PersonalAPIToken, SecondFactor
 from nhiportal.people.single_sign_on import sso_enabled
 from nhiportal.sweep.selectors import STALLED, sweep_status
+from nhiportal.time_window import start_of
 from tokens.models import (
-    AccessRequest, AccessRequestState, AccessReview, AccessReviewItem, CredentialKind, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState,
-    ReviewDecision, Service, ServiceScope, SigningKey, Task, TokenPace, TrustDomain, WorkloadCredential,
+    AccessRequest, AccessRequestState, AccessReview, CredentialKind, Exposure, FederatedIssuer, Grant, IssuedToken, KeyState,
+    Service, ServiceScope, SigningKey, Task, TokenPace, TrustDomain, WorkloadCredential,
 )
-from tokens.policy.models import PolicyDecision, PolicyMode, PolicyVersion
+from tokens.policy.filters import evaluation_errors_q
+from tokens.policy.models import Decision, PolicyDecision, PolicyMode, PolicyVersion
 from tokens.rate_limit import SLOWED_DAYS, per_minute
 from tokens.federation import subject_prefix, subjects_overlap
-from tokens.filters import UNTRIAGED_AFTER, untold_q, untriaged_q
+from tokens.filters import (
+    METADATA_STALE, UNTRIAGED_AFTER, approved_by_owner_q, approved_q, granted_by_a_party_q, metadata_differs_q, runs_beyond_q, scheduled_q,
+    untold_q, untriaged_q, usage_unchecked_q, usage_unjudged_q,
+)
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
 from tokens.unused_identities import unused_identities as idle_identities
@@ -162,21 +169,21 @@ def documented(now) -> Evidence:
 
 
 def attested(now) -> Evidence:
-    attesting = [Status.ACTIVE, Status.SUSPENDED]
-    total = AIIdentity.objects.filter(status__in=attesting).count()
+    # Each as the inventory's filters read it (inventory/filters.py), behind the figures' links.
+    total = AIIdentity.objects.filter(attesting_q()).count()
     if not total:
         return _no_evidence("no identity is active or suspended, so none was due to attest.", {"attested identities": 0, "overdue": 0})
     # Activation sets the due date, but the admin can clear it: an identity without one is
     # never overdue, so the sweep never suspends it. Not on time: never asked.
-    unscheduled = Q(attestation_due__isnull=True, status__in=attesting)
+    unscheduled = no_due_date_q() & attesting_q()
     findings, count, also = _identity_findings(
         AIIdentity.objects.filter(attestation_overdue_q() | unscheduled),
         lambda i: f"attestation due {i.attestation_due:%Y-%m-%d}" if i.attestation_due else "no attestation due date: never asked to attest",
         # Past grace and still active: the sweep should have suspended it (inventory/lapses.py).
         # One it did suspend is still a finding, but access is contained: a warning.
         past_grace=Q(attestation_due__lte=lapse_cutoff(), status=Status.ACTIVE),
-        unscheduled_active=Q(attestation_due__isnull=True, status=Status.ACTIVE),
-        unscheduled=Q(attestation_due__isnull=True),
+        unscheduled_active=no_due_date_q() & Q(status=Status.ACTIVE),
+        unscheduled=no_due_date_q(),
     )
     # An identity with no due date is not overdue (no date has passed), it is never asked: it
     # counts among the exceptions but not as overdue, which reads as the inventory's filter does.
@@ -205,7 +212,10 @@ def attested(now) -> Evidence:
         {"attested identities": total, "overdue": overdue, "grace (days)": nhi_setting("ATTESTATION_GRACE_DAYS"),
          **({"no due date": also["unscheduled"]} if also["unscheduled"] else {}), **campaign, **reviewed},
         findings, count,
-    ).linked(overdue=_identities(attestation_overdue="true"))
+    ).linked(**{
+        "attested identities": _identities(attesting="true"), "overdue": _identities(attestation_overdue="true"),
+        "no due date": _identities(attesting="true", no_due_date="true"),
+    })
 
 
 def _enabled_credential():
@@ -316,7 +326,10 @@ def no_reuse(now) -> Evidence:
 
 def short_lived_tokens(now) -> Evidence:
     ceiling = nhi_setting("TOKEN_TTL_CEILING")
-    recent = IssuedToken.objects.filter(issued_at__gte=now - timedelta(days=RECENT_DAYS))
+    # The last 30 days by calendar date, as the tokens list's "Issued since" reads them, so each
+    # linked figure is the number of rows behind its link.
+    since = timezone.localdate(now) - timedelta(days=RECENT_DAYS)
+    recent = IssuedToken.objects.filter(issued_at__gte=start_of(since))
     facts = recent.aggregate(
         n=Count("pk"), longest=Max(ExpressionWrapper(F("expires_at") - F("issued_at"), output_field=DurationField())),
         bound=Count("pk", filter=~Q(cnf_jkt="")),
@@ -338,26 +351,42 @@ def short_lived_tokens(now) -> Evidence:
         FAIL if count else PASS,
         f"Tokens are per task, for one audience, and live at most {ceiling} s; the longest issued in the last {RECENT_DAYS} days lived {longest} s.",
         figures, findings, count,
-    )
+    ).linked(**{
+        f"issued, last {RECENT_DAYS} days": _list("tokens:issued-token-list", state="all", since=since.isoformat()),
+        "live now": _list("tokens:issued-token-list", state="live", since=since.isoformat()),
+        "bound to the agent's key (DPoP)": _list("tokens:issued-token-list", state="all", since=since.isoformat(), dpop="true"),
+    })
 
 
 def policy_at_issuance(now) -> Evidence:
     active = PolicyVersion.objects.filter(is_active=True).first()
-    day = PolicyDecision.objects.filter(at__gte=now - timedelta(days=1))
+    # From this instant (to the second, so the link reads plainly), as the decision log's From
+    # takes it: each figure is the rows behind its link.
+    start = (now - timedelta(days=1)).astimezone(UTC).replace(microsecond=0)
+    since = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    day = PolicyDecision.objects.filter(at__gte=start)
     by_outcome = dict(day.values_list("enforced").annotate(n=Count("pk")))
-    errors = day.exclude(errors=[]).count()
+    errors = day.filter(evaluation_errors_q()).count()
     figures = {"active version": active.number if active else "none", "mode": active.get_mode_display() if active else "—",
                "decisions, last 24 h": sum(by_outcome.values()), "allowed": by_outcome.get("allow", 0),
                "denied": by_outcome.get("deny", 0), "evaluation errors (denied)": errors}
+    links = {
+        "decisions, last 24 h": _list("policy:decision-list", since=since),
+        "allowed": _list("policy:decision-list", since=since, enforced=Decision.ALLOW),
+        "denied": _list("policy:decision-list", since=since, enforced=Decision.DENY),
+        "evaluation errors (denied)": _list("policy:decision-list", since=since, errors="true"),
+    }
     if active is None:
-        return Evidence(WARN, "No version is active, so the shipped default policy decides, enforced: save it as a version to review and test it.", figures)
+        return Evidence(
+            WARN, "No version is active, so the shipped default policy decides, enforced: save it as a version to review and test it.", figures,
+        ).linked(**links)
     if active.mode == PolicyMode.LOG_ONLY:
-        return Evidence(WARN, f"Policy v{active.number} is log-only: it records what it would deny but allows it.", figures)
+        return Evidence(WARN, f"Policy v{active.number} is log-only: it records what it would deny but allows it.", figures).linked(**links)
     return Evidence(
         WARN if errors else PASS,
         f"Cedar policy v{active.number} decides every issuance and exchange at request time, and every decision is recorded.",
         figures,
-    )
+    ).linked(**links)
 
 
 def least_privilege(now) -> Evidence:
@@ -367,7 +396,9 @@ def least_privilege(now) -> Evidence:
     live = standing.filter(starts_at__lte=now)
     if not standing.exists():
         return _no_evidence("no grant is live, so none shows its scopes and end.", {"live grants": 0, f"ending beyond {LONG_GRANT_DAYS} days": 0})
-    long = standing.filter(ends_at__gt=now + timedelta(days=LONG_GRANT_DAYS)).select_related("identity", "service")
+    # By calendar day, as the grants list's "Gives access after" reads it (tokens/filters.py).
+    beyond = timezone.localdate(now) + timedelta(days=LONG_GRANT_DAYS)
+    long = Grant.objects.filter(runs_beyond_q(beyond)).select_related("identity", "service")
     count = long.count()
     findings = [Finding(g.identity_id, g.identity.name, f"{' '.join(g.scopes)} on {g.service.name} until {g.ends_at:%Y-%m-%d}")
                 for g in long.order_by("-ends_at")[:FINDINGS_SHOWN]]
@@ -375,9 +406,14 @@ def least_privilege(now) -> Evidence:
         WARN if count else PASS,
         f"Every grant names its scopes on one service and ends; none of the live or scheduled ones runs more than {LONG_GRANT_DAYS} days ahead."
         if not count else f"{count} live or scheduled grant{pluralize(count, ' runs,s run')} more than {LONG_GRANT_DAYS} days ahead.",
-        {"live grants": live.count(), "scheduled to start later": standing.count() - live.count(), f"ending beyond {LONG_GRANT_DAYS} days": count},
+        {"live grants": live.count(), "scheduled to start later": Grant.objects.filter(scheduled_q(now)).count(),
+         f"ending beyond {LONG_GRANT_DAYS} days": count},
         findings, count,
-    ).linked(**{"live grants": _list("tokens:grant-list", state="live")})
+    ).linked(**{
+        "live grants": _list("tokens:grant-list", state="live"),
+        "scheduled to start later": _list("tokens:grant-list", state="scheduled"),
+        f"ending beyond {LONG_GRANT_DAYS} days": _list("tokens:grant-list", state="all", runs_beyond=beyond.isoformat()),
+    })
 
 
 def key_rotation(now) -> Evidence:
@@ -417,18 +453,19 @@ def unused_access(now) -> Evidence:
         for g in found[:FINDINGS_SHOWN]
     ]
     figures = {"live grants": live.count(), f"with a scope unused for {days} days": count}
-    unchecked = live.filter(usage_checked_at__isnull=True).count()
+    # Each as the grants list's "Usage check" filter reads it (tokens/filters.py).
+    unchecked = live.filter(usage_unchecked_q()).count()
     if unchecked:
         figures["not checked yet (grant_usage runs hourly)"] = unchecked
     # A grant is judged only by a grant_usage run after its first whole window (tokens/usage.py):
     # one old enough that no run has judged it (a day's slack for the hourly run) is unknown,
     # not in use, and must not pass for want of a look.
-    unjudged = live.filter(starts_at__lte=now - timedelta(days=days + 1)).filter(
-        Q(usage_checked_at__isnull=True) | Q(usage_checked_at__lt=F("starts_at") + timedelta(days=days))
-    ).count()
+    unjudged = live.filter(usage_unjudged_q(now, days)).count()
     if unjudged:
         figures[f"older than {days} days, never judged (is grant_usage running?)"] = unjudged
-    links = {"live grants": _list("tokens:grant-list", state="live"), f"with a scope unused for {days} days": _list("tokens:grant-list", state="unused")}
+    links = {"live grants": _list("tokens:grant-list", state="live"), f"with a scope unused for {days} days": _list("tokens:grant-list", state="unused"),
+             "not checked yet (grant_usage runs hourly)": _list("tokens:grant-list", state="live", usage="unchecked"),
+             f"older than {days} days, never judged (is grant_usage running?)": _list("tokens:grant-list", state="live", usage="unjudged")}
     if unjudged and not count:
         return Evidence(
             WARN, f"{unjudged} live grant{pluralize(unjudged, ' is,s are')} older than {days} days but no grant_usage run has judged "
@@ -460,69 +497,57 @@ def identities_in_use(now) -> Evidence:
     ).linked(**{"active identities": _identities(status=Status.ACTIVE), f"no token in {days} days": _list("tokens:unused-identity-list")})
 
 
-def _kept_by_directory(person_ref) -> Q:
-    """The person is the organisation directory's to end: linked through single sign-on, or
-    provisioned over SCIM and not deleted there."""
-    return Exists(SingleSignOnLink.objects.filter(user=person_ref)) | Exists(
-        DirectoryEntry.objects.filter(user=person_ref, deleted_at__isnull=True)
-    )
-
-
 def owners_in_directory(now) -> Evidence:
-    # People are few next to identities: read who the directory keeps once, then ask each
-    # identity only whether one of its owners is among them.
-    kept_ids = list(get_user_model().objects.filter(_kept_by_directory(OuterRef("pk"))).values_list("pk", flat=True))
     owners = get_user_model().objects.filter(is_active=True).filter(
         Exists(Ownership.objects.filter(person=OuterRef("pk")).exclude(identity__status=Status.OFFBOARDED))
     )
     people = owners.count()
-    kept = owners.filter(pk__in=kept_ids).count() if kept_ids else 0
-    lacking = _in_service().exclude(orphaned_q())
-    if kept_ids:
-        lacking = lacking.exclude(Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True, person_id__in=kept_ids)))
+    kept = owners.filter(kept_by_directory_q(OuterRef("pk"))).count()
+    # As the inventory's "Owner kept by the directory" filter reads it (inventory/filters.py).
+    lacking = _in_service().exclude(orphaned_q()).exclude(directory_owned_q())
     findings, count, _ = _identity_findings(
         lacking, lambda i: "no active owner is kept by the directory: their leaving is known only if someone deactivates them here",
     )
     figures = {"active owners": people, "kept by the directory": kept, "identities no such owner answers for": count}
+    links = {"identities no such owner answers for": _identities(in_service="true", orphaned="false", directory_owner="false")}
     if not _in_service().exists():
         return _no_evidence("no identity is in service, so no owner shows whether the directory keeps them.", figures)
     if not sso_enabled() and not DirectoryEntry.objects.exists():
         return Evidence(
             WARN, "Neither single sign-on nor directory sync is set up: an owner who leaves stays active here until a security admin deactivates them.",
             figures, findings, count,
-        )
+        ).linked(**links)
     return Evidence(
         WARN if count else PASS,
         f"Every identity in service has an owner the directory keeps ({kept} of {people} active owners)."
         if not count else f"{count} identit{pluralize(count, 'y,ies')} in service answer{pluralize(count, 's,')} only to owners the directory does not keep ({kept} of {people} active owners are).",
         figures, findings, count,
-    )
-
-
-REVIEW_DAYS = 365
+    ).linked(**links)
 
 
 def access_reviewed(now) -> Evidence:
     """Access held for over a year was confirmed in an access review within the year."""
-    year_ago = now - timedelta(days=REVIEW_DAYS)
-    kept_lately = AccessReviewItem.objects.filter(grant=OuterRef("pk"), decision=ReviewDecision.KEEP, decided_at__gte=year_ago)
-    stale = Grant.objects.filter(
-        identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now, created_at__lt=year_ago,
-    ).exclude(Exists(kept_lately))
+    # Each as the inventory's "Unreviewed old access" and the access reviews' "Closed since"
+    # filters read it (inventory/filters.py, tokens/filters.py): the rows behind the links.
     findings, count, _ = _identity_findings(
-        AIIdentity.objects.filter(Exists(stale)), lambda i: f"holds a grant older than {REVIEW_DAYS} days that no access review kept in that time",
+        AIIdentity.objects.filter(unreviewed_old_access_q(now)),
+        lambda i: f"holds a grant older than {REVIEW_DAYS} days that no access review kept in that time",
     )
-    closed = AccessReview.objects.filter(closed_at__gte=year_ago).count()
+    since = timezone.localdate(now) - timedelta(days=REVIEW_DAYS)
+    closed = AccessReview.objects.filter(closed_at__date__gte=since).count()
+    links = {"reviews closed in the year": _list("tokens:access-review-list", closed_since=since.isoformat()),
+             "identities with unreviewed old access": _identities(unreviewed_access="true")}
     if not Grant.objects.filter(revoked_at__isnull=True, ends_at__gt=now).exists():
         return _no_evidence("no grant is live, so no access shows whether it was reviewed.",
-                            {"reviews closed in the year": closed, "identities with unreviewed old access": 0})
+                            {"reviews closed in the year": closed, "identities with unreviewed old access": 0},
+                            ).linked(**{"reviews closed in the year": links["reviews closed in the year"]})
     return Evidence(
         WARN if count else PASS,
         f"Every grant held for over {REVIEW_DAYS} days was kept in an access review within them ({closed} review{pluralize(closed)} closed in the year)."
         if not count else f"{count} identit{pluralize(count, 'y holds,ies hold')} access older than {REVIEW_DAYS} days that no access review confirmed.",
         {"reviews closed in the year": closed, "identities with unreviewed old access": count},
         findings, count,
-    )
+    ).linked(**links)
 
 
 def two_factors(now) -> Evidence:
@@ -614,7 +639,7 @@ def ending_access(now) -> Evidence:
         f"verifiers offline refuse a revoked token within {nhi_setting('STATUS_LIST_TTL')} s (token status lists).",
         figures,
         sorted(problems.values(), key=lambda f: f.name)[:FINDINGS_SHOWN], count,
-    )
+    ).linked(**{"live tokens": _list("tokens:issued-token-list", state="live")})
 
 
 def _tokens_issued_since(moment) -> bool:
@@ -670,24 +695,15 @@ def human_approval(now) -> Evidence:
 
 
 def separation_of_duties(now) -> Evidence:
-    self_approved = Task.objects.filter(approved_by__isnull=False).filter(
-        # an owner when they approved, not one who took it over since; a task approved before
-        # approved_at was kept counts from when it opened
-        Exists(Ownership.objects.filter(
-            identity=OuterRef("identity"), person=OuterRef("approved_by"),
-            since__lte=Coalesce(OuterRef("approved_at"), OuterRef("opened_at")),
-        ))
-    ).select_related("identity", "approved_by")
+    # Each as the approvals and access requests lists' filters read it (tokens/filters.py).
+    approved_tasks = Task.objects.filter(approved_q())
+    self_approved = Task.objects.filter(approved_by_owner_q()).select_related("identity", "approved_by")
     # An access request granted by the person who asked, or by an owner of the identity at
     # the service's stage: the second pair of eyes was not a second party.
     approved_requests = AccessRequest.objects.filter(state=AccessRequestState.APPROVED)
-    self_granted = approved_requests.filter(
-        Q(decided_by=F("requested_by"))
-        # an owner when they decided, not one who took it over since (by a claim, say)
-        | Exists(Ownership.objects.filter(identity=OuterRef("identity"), person=OuterRef("decided_by"), since__lte=OuterRef("decided_at")))
-    ).select_related("identity", "decided_by")
+    self_granted = AccessRequest.objects.filter(granted_by_a_party_q()).select_related("identity", "decided_by")
     count = self_approved.count() + self_granted.count()
-    figures = {"approved tasks": Task.objects.filter(approved_by__isnull=False).count(), "approved by an owner": self_approved.count(),
+    figures = {"approved tasks": approved_tasks.count(), "approved by an owner": self_approved.count(),
                "granted access requests": approved_requests.count(), "granted by the requester or an owner": self_granted.count()}
     if not figures["approved tasks"] and not figures["granted access requests"]:
         return _no_evidence("no task was approved and no access request granted, so no decision shows who made it.", figures)
@@ -700,7 +716,12 @@ def separation_of_duties(now) -> Evidence:
         "A person never approves their own agent's task or their own access request: a reviewer, security admin or "
         "service owner who neither asked nor owns the identity decides.",
         figures, findings[:FINDINGS_SHOWN], count,
-    )
+    ).linked(**{
+        "approved tasks": _list("tokens:approval-list", state="all", approved="true"),
+        "approved by an owner": _list("tokens:approval-list", state="all", approved_by_owner="true"),
+        "granted access requests": _list("tokens:access-request-list", view="all", state=AccessRequestState.APPROVED),
+        "granted by the requester or an owner": _list("tokens:access-request-list", view="all", granted_by_a_party="true"),
+    })
 
 
 def exposure_response(now) -> Evidence:
@@ -875,12 +896,14 @@ def token_rates_limited(now) -> Evidence:
     findings, count, slowed_count = _exceptions_and_news(
         active.none() if default else active.filter(token_rate_per_minute__isnull=True),
         lambda i: "active, and no limit on the tokens it may obtain",
-        TokenPace.objects.filter(slowed_at__gte=now - timedelta(days=SLOWED_DAYS)).select_related("identity").order_by("-slowed_at"),
+        # One pace per identity: the identities the inventory's filter finds (inventory/filters.py).
+        TokenPace.objects.filter(identity__in=AIIdentity.objects.filter(rate_refused_q(now))).select_related("identity").order_by("-slowed_at"),
         lambda p: f"refused for its token rate limit, last {_at(p.slowed_at)}",
     )
     total = active.count()
     limit = per_minute(default) if default else "none"
-    figures = {"active": total, "with a token rate limit": total - count, f"refused for their limit in {SLOWED_DAYS} days": slowed_count}
+    figures = {"active": total, "with a token rate limit": active.filter(rate_limited_q()).count(),
+               f"refused for their limit in {SLOWED_DAYS} days": slowed_count}
     if not total and not slowed_count:
         return _no_evidence("no identity is active, so none shows a token rate limit.", figures)
     if not count and not slowed_count:
@@ -892,17 +915,19 @@ def token_rates_limited(now) -> Evidence:
         )
     return Evidence(
         WARN if count or slowed_count else PASS, summary, figures, findings[:FINDINGS_SHOWN], count + slowed_count,
-    ).linked(active=_identities(status=Status.ACTIVE))
-
-
-METADATA_STALE = timedelta(days=2)  # a daily check that has not run for two days is not running
+    ).linked(**{
+        "active": _identities(status=Status.ACTIVE), "with a token rate limit": _identities(status=Status.ACTIVE, rate_limited="true"),
+        f"refused for their limit in {SLOWED_DAYS} days": _identities(rate_refused="true"),
+    })
 
 
 def tool_servers_in_step(now) -> Evidence:
     """Services registered with their resource metadata: in step, drifted, or not checked."""
-    published = list(Service.objects.filter(is_active=True).exclude(metadata_url="").order_by("name"))
+    registered = Service.objects.filter(is_active=True).exclude(metadata_url="")
+    # What differs reads as the services list's "Resource metadata" filter does (tokens/filters.py).
+    differing = list(registered.filter(metadata_differs_q(now)).order_by("name"))
     findings = []
-    for service in published:
+    for service in differing:
         drift = service.metadata_drift or {}
         if service.metadata_checked_at is None or now - service.metadata_checked_at > METADATA_STALE:
             findings.append(Finding(None, service.name, "its metadata has not been checked in two days (is check_resource_metadata running?)"))
@@ -916,10 +941,15 @@ def tool_servers_in_step(now) -> Evidence:
                 said.append(f"no longer advertises: {', '.join(drift['withdrawn'])}")
             if drift.get("audience"):
                 said.append(f"names its resource {drift['audience']}")
-            if said:
-                findings.append(Finding(None, service.name, "; ".join(said)))
+            findings.append(Finding(None, service.name, "; ".join(said) or "its metadata differs from its registration"))
+    published = registered.count()
     total = Service.objects.filter(is_active=True).count()
-    figures = {"active services": total, "registered with their metadata": len(published), "differing or unchecked": len(findings)}
+    figures = {"active services": total, "registered with their metadata": published, "differing or unchecked": len(findings)}
+    links = {
+        "active services": _list("tokens:service-list", active="true"),
+        "registered with their metadata": _list("tokens:service-list", active="true", metadata="registered"),
+        "differing or unchecked": _list("tokens:service-list", active="true", metadata="differs"),
+    }
     if not total:
         return _no_evidence("no service is registered, so none shows what it offers.", figures)
     if not published:
@@ -929,11 +959,11 @@ def tool_servers_in_step(now) -> Evidence:
             f"no active service publishes its tool and resource metadata ({total} registered without a metadata URL), "
             "so nothing compares what a tool server offers with its registration: set the resource metadata URL "
             "of each MCP or tool server on its service.", figures,
-        )
+        ).linked(**{"active services": links["active services"]})
     if findings:
-        summary = f"{len(findings)} of {len(published)} services registered with their metadata differ from it, or were not checked: register or remove the scopes named."
+        summary = f"{len(findings)} of {published} services registered with their metadata differ from it, or were not checked: register or remove the scopes named."
     else:
-        summary = f"All {len(published)} services registered with their metadata advertise exactly the scopes registered here."
+        summary = f"All {published} services registered with their metadata advertise exactly the scopes registered here."
     return Evidence(
         WARN if findings else PASS, summary, figures, findings[:FINDINGS_SHOWN], len(findings),
-    )
+    ).linked(**links)

@@ -166,7 +166,8 @@ def test_consequential_work_without_approval_fails_and_approved_work_passes(sam,
 
 def test_an_owner_approving_their_own_agent_fails_separation_of_duties(alice, rita, agent, get_token):
     get_token(agent)
-    Task.objects.update(approved_by=rita)
+    # Only a task that asked for a person is approved (tokens/approvals.py).
+    Task.objects.update(requires_approval=True, approved_by=rita)
     assert check("separation-of-duties").status == "pass"
     Task.objects.update(approved_by=alice)
     result = check("separation-of-duties")
@@ -175,7 +176,7 @@ def test_an_owner_approving_their_own_agent_fails_separation_of_duties(alice, ri
 
 def test_an_approver_who_became_an_owner_later_does_not_fail_separation_of_duties(alice, rita, agent, get_token):
     get_token(agent)
-    Task.objects.update(approved_by=rita, approved_at=timezone.now())
+    Task.objects.update(requires_approval=True, approved_by=rita, approved_at=timezone.now())
     # rita takes the agent over an hour later (a claim, a handover): her approval was a second party's.
     Ownership.objects.create(identity=agent.identity, person=rita, role=OwnerRole.BACKUP, since=timezone.now() + timedelta(hours=1))
     assert check("separation-of-duties").status == "pass"

@@ -5,7 +5,7 @@ whole inventory; the filter shows them no one they could not list already."""
 import pytest
 
 from nhiportal.people.models import SecondFactor
-from nhiportal.people.roles import REVIEWER
+from nhiportal.people.roles import OWNER, REVIEWER, SECURITY_ADMIN
 from nhiportal.people.second_factor import encrypt_secret
 from nhiportal.people.services import person_deactivate
 from tests.conftest import _person
@@ -56,3 +56,15 @@ def test_it_is_refused_to_those_who_may_not_read_people(cast, alice, charlie, cl
 def test_an_unknown_role_is_a_400_in_the_api(cast, carol, client_for):
     response = client_for(carol).get(API, {"role": "deciders"})
     assert response.status_code == 400 and "role" in response.json()
+
+
+@pytest.mark.parametrize("read", ["page", "api"])
+def test_one_in_both_roles_is_listed_once_with_what_they_own(read, cast, carol, client_for, make_identity):
+    both = _person("both", REVIEWER, SECURITY_ADMIN, OWNER)
+    make_identity(both)
+    client = client_for(carol)
+    if read == "page":
+        rows = [(p.username, p.primary_count) for p in client.get(PAGE, {"role": "decides_access"}).context["page_obj"].object_list]
+    else:
+        rows = [(p["username"], p["primary_count"]) for p in client.get(API, {"role": "decides_access"}).json()["results"]]
+    assert rows.count(("both", 1)) == 1 and [name for name, _ in rows].count("both") == 1

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from nhiportal import machine_endpoints
 from nhiportal.machine_endpoints import MACHINE_PREFIXES
 from tests.routes import all_routes
 
@@ -35,6 +36,16 @@ def test_a_new_urlconf_is_followed_on_the_short_path(client, settings):
     assert client.get("/healthz").status_code == 200  # resolved, and remembered
     settings.ROOT_URLCONF = "tests.nhiportal.urls_other_health"
     assert client.get("/healthz").status_code == 204
+
+
+@pytest.mark.django_db
+def test_made_up_ids_do_not_crowd_the_token_endpoint_out_of_the_short_path(client, settings):
+    settings.ROOT_URLCONF = settings.ROOT_URLCONF  # start with nothing remembered
+    for n in range(machine_endpoints._RESOLVED_MAX + 1):  # anyone may send these: no sign-in needed
+        client.get(f"/scim/v2/Users/made-up-{n}")
+        client.get(f"/oauth/status/{n}")
+    client.post("/oauth/token", {"grant_type": "password"})
+    assert "/oauth/token" in machine_endpoints._resolved
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from ..access_requests import OWNER_STAGE, SERVICE_STAGE, stage_of
 from ..keys import SIGNING_ALGORITHMS
 from ..models import AccessRequestState, ExposureKind, FederatedIssuer, KeyState, Service
 from ..public_keys import MAX_PASTED
-from ..selectors import ACCESS_REQUEST_VIEWS, EXPOSURE_STATES
+from ..selectors import ACCESS_REQUEST_VIEWS, EXPOSURE_STATES, token_state
 
 
 class ScopeSerializer(TakesOnlyItsFields, serializers.Serializer):
@@ -408,6 +408,45 @@ class TokenSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_by = serializers.CharField(source="revoked_by_label")
     revoke_reason = serializers.CharField()
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    """A row of the issued-token ledger across identities: facts about a token, never the token."""
+
+    id = serializers.IntegerField(help_text="The ledger row's id (tokens/{id}/); the token itself is named by its jti.")
+    jti = serializers.CharField()
+    identity = serializers.UUIDField(source="identity_id")
+    identity_name = serializers.CharField(source="identity.name")
+    audience = serializers.CharField()
+    service = serializers.IntegerField(source="task.service_id", help_text="The service of the task the token was issued for.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    task = serializers.UUIDField(source="task_id")
+    exchanged_from = serializers.IntegerField(
+        source="parent_id", allow_null=True, help_text="The ledger id of the token it was exchanged from (RFC 8693); null if none.",
+    )
+    credential = serializers.IntegerField(
+        source="credential_id", allow_null=True, help_text="The workload credential the agent proved itself with; null once removed.",
+    )
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    state = serializers.SerializerMethodField(help_text="live, expired or revoked")
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_by = serializers.CharField(source="revoked_by_label")
+    revoke_reason = serializers.CharField()
+    dpop_bound = serializers.SerializerMethodField(help_text="Bound to the agent's key (DPoP, RFC 9449): a copy is useless without it.")
+    dpop_jkt = serializers.CharField(source="cnf_jkt", help_text="The thumbprint of that key (cnf.jkt); empty for a bearer token.")
+    signing_kid = serializers.CharField(help_text="The portal's signing key that signed it.")
+
+    def get_state(self, token) -> str:
+        return token_state(token)
+
+    def get_dpop_bound(self, token) -> bool:
+        return bool(token.cnf_jkt)
+
+
+class IssuedTokenRevokedSerializer(IssuedTokenSerializer):
+    tokens_revoked = serializers.IntegerField(help_text="This token and those exchanged from it, or in the sub-tasks that ended.")
+    tasks_ended = serializers.IntegerField(help_text="Sub-tasks opened by exchanging it, which ended with it.")
 
 
 class TaskSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from .access_reviews import AccessReviewViewSet
 from .federation import FederatedIssuerViewSet
+from .issued_tokens import IssuedTokenViewSet
 from .views import (
     AccessRequestViewSet,
     CredentialViewSet,
@@ -28,6 +29,7 @@ router.register("federated-issuers", FederatedIssuerViewSet, basename="federated
 router.register("grants", GrantViewSet, basename="grant")
 router.register("credentials", CredentialViewSet, basename="credential")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("tokens", IssuedTokenViewSet, basename="issued-token")
 router.register("delegations", DelegationViewSet, basename="delegation")
 router.register("exposures", ExposureViewSet, basename="exposure")
 router.register("source-networks", SourceNetworkViewSet, basename="source-network")
