@@ -89,6 +89,37 @@ def signing_keys_readable(app_configs=None, databases=None, **kwargs):
     ]
 
 
+@register(Tags.database)
+def temporary_tables_allowed(app_configs=None, databases=None, **kwargs):
+    """On PostgreSQL, the portal's role may create temporary tables: a revocation reads the
+    exchange chains it walks into one (tokens/exchange_chains.py, Walk.read_once), so without
+    the privilege (a database hardened with REVOKE TEMPORARY ... FROM PUBLIC) no token,
+    task, suspension or offboarding could take access away."""
+    if not databases:
+        return []
+    from django.db import DatabaseError, connections
+
+    errors = []
+    for alias in databases:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT has_database_privilege(current_database(), 'TEMPORARY')")
+                allowed = cursor.fetchone()[0]
+        except (DatabaseError, RuntimeError):
+            continue  # not reachable: the database's own errors say so
+        if not allowed:
+            errors.append(Error(
+                f"The database role of {alias!r} may not create temporary tables: the portal could revoke nothing.",
+                hint="GRANT TEMPORARY ON DATABASE <the database> TO <the portal's role>; "
+                "revocations read the exchange chains they walk into a temporary table.",
+                id="nhiportal.E003",
+            ))
+    return errors
+
+
 def refuse_misconfiguration() -> None:
     """Stop a server process whose settings the portal's own system checks refuse.
 

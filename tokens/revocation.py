@@ -98,12 +98,14 @@ def _take(chains: Callable[[Walk], tuple[QuerySet, str | None]], *, label: str, 
     why = f"Sub-task of a revoked token: {reason}"
     revoking = {"revoked_at": now, "revoked_by_label": label[:200]}
     with walk.read_once(only_reached, ended, revoked, *([ending] if ending_reason is not None else [])) as read:
-        in_subtasks = IssuedToken.objects.filter(pk__in=read.ids(only_reached)).update(**revoking, revoke_reason=why[:200])
+        # Unrevoked (unended) still: a revocation that locks other identities (an emergency, a
+        # grant ending) may have committed since the walk was read; its record stands.
+        in_subtasks = IssuedToken.objects.filter(pk__in=read.ids(only_reached), revoked_at__isnull=True).update(**revoking, revoke_reason=why[:200])
         end_reason = Value(why) if ending_reason is None else Case(
             When(pk__in=read.ids(ending), then=Value(ending_reason)), default=Value(why),
         )
-        tasks = Task.objects.filter(pk__in=read.ids(ended)).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
-        tokens = IssuedToken.objects.filter(pk__in=read.ids(revoked)).update(**revoking, revoke_reason=reason[:200])
+        tasks = Task.objects.filter(pk__in=read.ids(ended), ended_at__isnull=True).update(ended_at=now, ended_by_label=label[:200], end_reason=end_reason)
+        tokens = IssuedToken.objects.filter(pk__in=read.ids(revoked), revoked_at__isnull=True).update(**revoking, revoke_reason=reason[:200])
     return Revoked(tokens + in_subtasks, tasks)
 
 
