@@ -1,4 +1,4 @@
-"""nhiportal/conf.py: the portal's settings read through nhi_setting follow the settings."""
+"""nhiportal/conf.py: settings read through nhi_setting follow the settings; the database checks refuse what cannot work."""
 
 import pytest
 
