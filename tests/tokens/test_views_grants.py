@@ -118,3 +118,22 @@ def test_a_security_admin_cannot_grant_an_identity_they_own_and_is_told_who_can(
     # A second person grants it.
     assert client_for(other_admin).post("/grants/new/", grant_data(owned.identity, crm, ["customers:export"])).status_code == 302
     assert Grant.objects.get().granted_by == other_admin
+
+
+def test_a_grant_of_many_scopes_shows_six_and_keeps_the_rest_one_click_away(sam, alice, make_identity, client_for):
+    from django.utils import timezone as tz
+
+    from tokens.services import grant_create, service_create
+
+    many = [f"records.{n:02d}:read" for n in range(10)]
+    wide = service_create(
+        actor=sam, name="Records", audience="https://records.example.com", owner=sam, trust_boundary="corp-internal",
+        scopes=[{"name": s, "description": s} for s in many], sensitivity=1,
+    )
+    grant_create(actor=sam, identity=make_identity(alice, name="wide-agent"), service=wide, scopes=many,
+                 ends_at=tz.now() + timedelta(days=30), justification="tests")
+    page = client_for(sam).get("/grants/").content.decode()
+    cell = page.split('data-label="Scopes">', 1)[1].split("</td>", 1)[0]
+    shown, _, folded = cell.partition("<details")
+    assert shown.count("<code>") == 6 and folded.count("<code>") == 4
+    assert "<summary>4 more</summary>" in folded
