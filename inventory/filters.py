@@ -165,6 +165,18 @@ class IdentityFilter(django_filters.FilterSet):
         widget=forms.HiddenInput,
     )
 
+    # The filters the page folds under "More filters" (open while one of them is set): most
+    # are the compliance figures' links, and a keyboard user should not Tab through a dozen
+    # of them to reach the table.
+    MORE = (
+        "orphaned", "attestation_overdue", "networks_bound", "in_service", "documented", "credential", "attesting",
+        "no_due_date", "rate_limited", "rate_refused", "directory_owner", "unreviewed_access",
+    )
+
+    @property
+    def more_in_use(self) -> bool:
+        return any(self.data.get(name) for name in self.MORE)
+
     class Meta:
         model = AIIdentity
         fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "networks_bound",

@@ -462,8 +462,9 @@ def _issued_on_or_before(queryset, name, day):
 
 class IssuedTokenFilter(SeenRowsFilter):
     service = django_filters.ModelChoiceFilter(
-        queryset=Service.objects.order_by("name"), empty_label="Any", label="Service", method="filter_service",
-        help_text="Tokens for its audience.",
+        # field_name names the path for the OpenAPI schema (a service id); the method decides.
+        queryset=Service.objects.order_by("name"), field_name="task__service", empty_label="Any", label="Service",
+        method="filter_service", help_text="Tokens for its audience.",
     )
     credential = django_filters.NumberFilter(
         field_name="credential_id", label="Credential (id)", min_value=1,

@@ -72,3 +72,11 @@ def test_a_value_other_than_yes_or_no_is_refused_not_ignored(name, cast, carol, 
     assert client.get(PAGE, {name: "maybe"}).status_code == 400
     response = client.get(API, {name: "maybe"})
     assert response.status_code == 400 and name in response.json()
+
+
+def test_the_rarer_filters_fold_under_more_filters_open_while_one_is_set(sam, client_for):
+    client = client_for(sam)
+    folded = client.get("/identities/").content.decode()
+    assert '<details class="more-filters">' in folded and 'name="in_service"' in folded.split("<details", 1)[1]
+    unfolded = client.get("/identities/?in_service=true").content.decode()
+    assert '<details class="more-filters" open>' in unfolded
