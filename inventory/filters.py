@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from nhiportal.conf import nhi_setting
 from nhiportal.people.models import DirectoryEntry, SingleSignOnLink
-from nhiportal.time_window import window
+from nhiportal.time_window import window_filter
 from tokens.models import AccessReviewItem, Grant, ReviewDecision, TokenPace, WorkloadCredential
 from tokens.rate_limit import SLOWED_DAYS
 
@@ -262,27 +262,6 @@ class IdentityFilter(django_filters.FilterSet):
 
 # The API lists' time windows (nhiportal/time_window.py): since/until on the moment each row
 # happened. The identity list has none: an identity is a standing record, not an event.
-
-
-class ClaimWindowFilter(django_filters.FilterSet):
-    since, until = window("claimed_at", "Ownership claims made")
-
-    class Meta:
-        model = OwnershipClaim
-        fields = ["since", "until"]
-
-
-class AttestationWindowFilter(django_filters.FilterSet):
-    since, until = window("attested_at", "Attestations made")
-
-    class Meta:
-        model = Attestation
-        fields = ["since", "until"]
-
-
-class CampaignWindowFilter(django_filters.FilterSet):
-    since, until = window("launched_at", "Campaigns launched")
-
-    class Meta:
-        model = Campaign
-        fields = ["since", "until"]
+ClaimWindowFilter = window_filter(OwnershipClaim, "claimed_at", "Ownership claims made")
+AttestationWindowFilter = window_filter(Attestation, "attested_at", "Attestations made")
+CampaignWindowFilter = window_filter(Campaign, "launched_at", "Campaigns launched")

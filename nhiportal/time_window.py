@@ -63,6 +63,14 @@ def window(field_name: str, rows: str):
     )
 
 
+def window_filter(model, field_name: str, rows: str) -> type[django_filters.FilterSet]:
+    """A FilterSet of since and until alone, on `model`'s `field_name`: for the API lists of
+    things that happen that filter on nothing else (the pages' filters pick days, or none)."""
+    since, until = window(field_name, rows)
+    meta = type("Meta", (), {"model": model, "fields": ["since", "until"]})
+    return type(f"{model.__name__}WindowFilter", (django_filters.FilterSet,), {"since": since, "until": until, "Meta": meta})
+
+
 def start_of(day: date) -> datetime:
     """The day's first instant in the portal's time zone."""
     return timezone.make_aware(datetime.combine(day, time.min))

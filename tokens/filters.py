@@ -20,7 +20,7 @@ from django.utils import timezone
 from inventory import visibility
 from inventory.models import AIIdentity, Ownership, Status
 from nhiportal.identity_filter import identities_named
-from nhiportal.time_window import start_of, window
+from nhiportal.time_window import start_of, window, window_filter
 
 from .models import AccessRequest, AccessRequestState, AccessReview, CredentialKind, Exposure, Grant, Service, Task, WorkloadCredential
 from .models import Delegation, SourceNetwork
@@ -385,63 +385,14 @@ def page_filters(request, filter_class, rows: QuerySet, **kwargs) -> ListFilters
 
 # The API lists' time windows (nhiportal/time_window.py): since/until on the moment each row
 # happened. Apart from the pages' filters, which pick days or none, so no page grows a field.
-
-
-class GrantWindowFilter(django_filters.FilterSet):
-    since, until = window("created_at", "Grants made")
-
-    class Meta:
-        model = Grant
-        fields = ["since", "until"]
-
-
-class CredentialWindowFilter(django_filters.FilterSet):
-    since, until = window("created_at", "Credentials added")
-
-    class Meta:
-        model = WorkloadCredential
-        fields = ["since", "until"]
-
-
-class TaskWindowFilter(django_filters.FilterSet):
-    since, until = window("opened_at", "Tasks opened")
-
-    class Meta:
-        model = Task
-        fields = ["since", "until"]
-
-
-class DelegationWindowFilter(django_filters.FilterSet):
-    since, until = window("created_at", "Delegations made")
-
-    class Meta:
-        model = Delegation
-        fields = ["since", "until"]
-
-
-class SourceNetworkWindowFilter(django_filters.FilterSet):
-    since, until = window("first_seen_at", "Networks first seen")
-
-    class Meta:
-        model = SourceNetwork
-        fields = ["since", "until"]
-
-
-class ExposureWindowFilter(django_filters.FilterSet):
-    # Contained when reported (a report revokes at once), as the page's `since` reads it.
-    since, until = window("contained_at", "Exposures reported")
-
-    class Meta:
-        model = Exposure
-        fields = ["since", "until"]
-
-
-class AccessRequestWindowFilter(django_filters.FilterSet):
-    since, until = window("requested_at", "Access requests made")
-
-    class Meta:
-        model = AccessRequest
-        fields = ["since", "until"]
+GrantWindowFilter = window_filter(Grant, "created_at", "Grants made")
+CredentialWindowFilter = window_filter(WorkloadCredential, "created_at", "Credentials added")
+TaskWindowFilter = window_filter(Task, "opened_at", "Tasks opened")
+DelegationWindowFilter = window_filter(Delegation, "created_at", "Delegations made")
+SourceNetworkWindowFilter = window_filter(SourceNetwork, "first_seen_at", "Networks first seen")
+# Contained when reported (a report revokes at once), as the page's `since` reads it.
+ExposureWindowFilter = window_filter(Exposure, "contained_at", "Exposures reported")
+AccessRequestWindowFilter = window_filter(AccessRequest, "requested_at", "Access requests made")
 
 
 # The tokens list (tokens/token_list_views.py) and its API: the ledger across identities. Its
