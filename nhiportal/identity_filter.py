@@ -17,13 +17,15 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name or "").strip()
 
 
-def identity_names(ids) -> dict:
+def identity_names(ids, *, among: QuerySet | None = None) -> dict:
     """Identity id -> name, for pages that name each event's or decision's identity (one query
-    a page). Callers pass the ids of rows the person may already see."""
+    a page). Callers pass the ids of rows the person may already see, or `among`: the
+    identities the person may see, outside which an id stays unnamed."""
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return dict(apps.get_model("inventory", "AIIdentity").objects.filter(pk__in=ids).values_list("pk", "name"))
+    identities = apps.get_model("inventory", "AIIdentity").objects.all() if among is None else among
+    return dict(identities.filter(pk__in=ids).values_list("pk", "name"))
 
 
 def identities_named(identities: QuerySet, name: str) -> QuerySet:

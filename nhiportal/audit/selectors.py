@@ -11,6 +11,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.utils import timezone
 
+from nhiportal.identity_filter import identity_names
+
 from .chain import GENESIS_HASH, event_hash, event_hmac
 from .labels import agent_id
 from .models import AuditChainHead, AuditEvent
@@ -43,9 +45,7 @@ def events_named(events, *, visible_identities=None) -> list:
     One query for the names of a page of events."""
     events = list(events)
     agents = {event.pk: agent_id(event.actor_label) for event in events}
-    ids = {i for i in (*(event.identity_id for event in events), *agents.values()) if i}
-    identities = apps.get_model("inventory", "AIIdentity").objects.all() if visible_identities is None else visible_identities
-    names = dict(identities.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    names = identity_names([*(event.identity_id for event in events), *agents.values()], among=visible_identities)
     for event in events:
         event.identity_name = names.get(event.identity_id)
         if agents[event.pk] in names:
