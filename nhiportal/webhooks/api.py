@@ -1,23 +1,27 @@
 """The webhooks API, for security admins (403 for everyone else), through the same services
 as the pages: the signing secret is in the answer that creates or rotates it, and nowhere else."""
 
-from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, TakesOnlyItsFields, valid
+from nhiportal.api import FilterBackend, JSONParser, TakesOnlyItsFields, valid
 from nhiportal.people.roles import is_security_admin
 
 from . import selectors
-from .delivery import send_test
+from .delivery import body_of, send_test
 from .events import CATEGORIES
-from .models import PayloadFormat, masked_url
-from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_update
+from .filters import DeliveryFilter
+from .models import PayloadFormat, WebhookDelivery, masked_url
+from .services import QUEUED, delivery_redeliver, endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_update
 
 
 class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     event_id = serializers.IntegerField(help_text="The audit event's id (0 for a test event).")
     action = serializers.CharField()
     attempted_at = serializers.DateTimeField()
@@ -25,6 +29,44 @@ class DeliverySerializer(serializers.Serializer):
     error = serializers.CharField()
     duration_ms = serializers.IntegerField()
     succeeded = serializers.BooleanField()
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    """One attempt, with what it carried and where its event stands now."""
+
+    payload = serializers.SerializerMethodField(help_text=(
+        "The JSON body the portal sends for the event, in the webhook's format as it is now; null for a test event or "
+        "the portal's own failure. Its signature, made with the signing secret, is not shown."
+    ))
+    attempts = serializers.SerializerMethodField(help_text="The latest attempts to deliver the same event to this webhook, newest first.")
+    delivered_later = serializers.SerializerMethodField(help_text="The id of the later attempt that delivered a failed delivery's event.")
+    redeliverable = serializers.SerializerMethodField()
+    redelivery_refusal = serializers.SerializerMethodField(help_text="Why it cannot be redelivered now; empty if it can.")
+
+    def get_payload(self, delivery) -> dict | None:
+        event = selectors.event_of(delivery)
+        # The audit record, which the audit API already gives security admins: the trail keeps no secret.
+        return body_of(delivery.endpoint, event) if event else None
+
+    @extend_schema_field(DeliverySerializer(many=True))
+    def get_attempts(self, delivery) -> list[dict]:
+        return DeliverySerializer(selectors.attempts(delivery), many=True).data
+
+    def get_delivered_later(self, delivery) -> int | None:
+        later = selectors.delivered_later(delivery)
+        return later.pk if later else None
+
+    def get_redeliverable(self, delivery) -> bool:
+        return not self.get_redelivery_refusal(delivery)
+
+    def get_redelivery_refusal(self, delivery) -> str:
+        return selectors.redelivery_refusal(delivery, delivery.endpoint, timezone.now())
+
+
+class RedeliverySerializer(serializers.Serializer):
+    event_id = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(help_text="From when the next sweep sends the event.")
+    detail = serializers.CharField()
 
 
 class MaskedURLField(serializers.URLField):
@@ -74,6 +116,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
     filter_backends = []
+    filterset_class = None  # the deliveries action's own (DeliveryFilter)
     serializer_class = EndpointSerializer
 
     def initial(self, request, *args, **kwargs):
@@ -83,6 +126,15 @@ class WebhookViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return selectors.endpoints()
+
+    def get_object(self):
+        # By id alone: the deliveries' filters are for deliveries, not for finding their endpoint.
+        endpoint = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, endpoint)
+        return endpoint
+
+    def _delivery(self) -> WebhookDelivery:
+        return get_object_or_404(selectors.deliveries(self.get_object()).select_related("endpoint"), pk=self.kwargs["delivery_pk"])
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -120,3 +172,33 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         return Response(DeliverySerializer(send_test(self.get_object())).data)
+
+    @extend_schema(summary="The webhook's deliveries, newest first", responses=DeliverySerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[FilterBackend], filterset_class=DeliveryFilter)
+    def deliveries(self, request, pk=None):
+        page = self.paginate_queryset(self.filter_queryset(selectors.deliveries(self.get_object())))
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(summary="One delivery: its event, payload and attempts", responses={200: DeliveryDetailSerializer, 404: None})
+    @action(detail=True, methods=["get"], url_path="deliveries/<int:delivery_pk>")
+    def delivery(self, request, pk=None, delivery_pk=None):
+        return Response(DeliveryDetailSerializer(self._delivery()).data)
+
+    @extend_schema(
+        summary="Send a failed delivery's event again, with the next sweep", request=None,
+        responses={
+            202: RedeliverySerializer, 404: None,
+            409: OpenApiResponse(description=(
+                "Not now, and the reason says why: the webhook is off, the event was delivered or no longer waits, "
+                "or it was a test event."
+            )),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="deliveries/<int:delivery_pk>/redeliver")
+    def redeliver(self, request, pk=None, delivery_pk=None):
+        delivery = self._delivery()
+        endpoint = delivery_redeliver(actor=request.user, delivery=delivery)
+        endpoint.refresh_from_db(fields=["next_attempt_at"])
+        return Response(RedeliverySerializer({
+            "event_id": delivery.event_id, "next_attempt_at": endpoint.next_attempt_at, "detail": QUEUED.format(delivery.event_id),
+        }).data, status=status.HTTP_202_ACCEPTED)

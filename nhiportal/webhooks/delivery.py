@@ -64,6 +64,12 @@ def payload(event: AuditEvent, fmt: str = PayloadFormat.STANDARD, identity_name:
     return {"type": event.action, "timestamp": event.at, "data": event_record(event)}
 
 
+def body_of(endpoint, event: AuditEvent) -> dict:
+    """What the portal sends `endpoint` for `event`, in the endpoint's format as it is now."""
+    names = identity_names([event.identity_id]) if endpoint.format == PayloadFormat.CHAT else {}
+    return payload(event, endpoint.format, names.get(event.identity_id, ""))
+
+
 # Line breaks and other control characters in a person's text: one space each, so the message
 # stays one line (no forged second "NHI Portal: ..." line, no Markdown heading, quote or link
 # reference definition, which all need a line of their own).
@@ -217,14 +223,25 @@ def post(endpoint, msg_id: str, body: dict) -> tuple[int | None, str, int]:
     return status, error, int((time.monotonic() - started) * 1000)
 
 
+def _free(now) -> Q:
+    """Endpoints no sender holds."""
+    return Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+
+
 def _claim(endpoint_id: int, now):
     """The lease's end if this sender now holds the endpoint, else None. The lease's end is the
     claim's mark: only its holder renews it, saves progress under it, or lets it go."""
-    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     lease = now + LEASE
-    claimed = WebhookEndpoint.objects.filter(free & due, pk=endpoint_id, enabled=True).update(leased_until=lease)
+    claimed = WebhookEndpoint.objects.filter(_free(now) & due, pk=endpoint_id, enabled=True).update(leased_until=lease)
     return lease if claimed == 1 else None
+
+
+def due_now(endpoint_id: int, now) -> None:
+    """Cut a failing endpoint's back-off short, so the next sweep tries its waiting event at once
+    (a redelivery). Not while a sender holds the endpoint: it is trying that event already, and
+    the progress it saves would undo the change."""
+    WebhookEndpoint.objects.filter(_free(now), pk=endpoint_id, next_attempt_at__gt=now).update(next_attempt_at=now)
 
 
 def _backoff(failures: int) -> timedelta:

@@ -8,15 +8,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from nhiportal.audit.models import AuditEvent
 from nhiportal.audit.services import audit_record
+from nhiportal.conflicts import StateConflict
 from nhiportal.encryption import encrypt
 from nhiportal.outbound import validate_url
 from nhiportal.people.roles import is_security_admin
 
+from .delivery import due_now
 from .events import CATEGORIES
 from .models import PayloadFormat, WebhookEndpoint, password_of, with_kept_password
+from .selectors import redelivery_refusal
 
 SECRET_PREFIX = "whsec_"  # Standard Webhooks' form: the prefix, then the base64 key
 
@@ -122,4 +126,27 @@ def endpoint_delete(*, actor, endpoint, reason: str = "") -> WebhookEndpoint:
     _only_security_admins(actor)
     audit_record(actor=actor, action="webhook.delete", obj=endpoint, object_repr=endpoint.url_shown, before=_shown(endpoint), reason=reason)
     endpoint.delete()
+    return endpoint
+
+
+QUEUED = "Queued: the next sweep sends event #{} to this webhook again."
+
+
+@transaction.atomic
+def delivery_redeliver(*, actor, delivery) -> WebhookEndpoint:
+    """Send a failed delivery's event to its endpoint again, with the next sweep. The event
+    still waits at the head of the endpoint's queue (a failure stops it, to keep the order), so
+    this cuts the queue's back-off short rather than sending beside it: the receiver gets the
+    event once more under the same webhook-id, in order, and the queue moves on when it lands."""
+    _only_security_admins(actor)
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
+    now = timezone.now()
+    if refusal := redelivery_refusal(delivery, endpoint, now):
+        raise StateConflict(refusal)
+    # The endpoint's row is locked (on SQLite, the database), so no sender took it up meanwhile.
+    due_now(endpoint.pk, now)
+    audit_record(
+        actor=actor, action="webhook.redeliver", obj=endpoint, object_repr=endpoint.url_shown,
+        after={"event": delivery.event_id, "action": delivery.action, "failed_delivery": delivery.pk},
+    )
     return endpoint

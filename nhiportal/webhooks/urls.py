@@ -10,4 +10,7 @@ urlpatterns = [
     path("<int:pk>/rotate-secret/", views.endpoint_rotate, name="endpoint-rotate"),
     path("<int:pk>/test/", views.endpoint_test, name="endpoint-test"),
     path("<int:pk>/delete/", views.endpoint_remove, name="endpoint-delete"),
+    path("<int:pk>/deliveries/", views.delivery_list, name="delivery-list"),
+    path("<int:pk>/deliveries/<int:delivery_pk>/", views.delivery_detail, name="delivery-detail"),
+    path("<int:pk>/deliveries/<int:delivery_pk>/redeliver/", views.redeliver, name="delivery-redeliver"),
 ]

@@ -1,22 +1,27 @@
-"""Webhook pages, for security admins: endpoints, their recent deliveries, a test send."""
+"""Webhook pages, for security admins: endpoints, their deliveries, a test send, a redelivery."""
+
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from nhiportal.pages import page_of
 from nhiportal.people.roles import is_security_admin
 from nhiportal.service_forms import submit
 
 from . import selectors
-from .delivery import send_test
+from .delivery import body_of, send_test
 from .events import CATEGORIES
+from .filters import DeliveryFilter
 from .forms import DeleteForm, EndpointForm
-from .models import WebhookEndpoint
-from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_update
+from .models import WebhookDelivery, WebhookEndpoint
+from .services import QUEUED, delivery_redeliver, endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_update
 
 
 def _gate(request):
@@ -105,3 +110,50 @@ def endpoint_remove(request, pk):
         messages.success(request, f"Deleted the webhook to {endpoint.url_masked}.")
         return redirect("webhooks:endpoint-list")
     return _detail(request, endpoint, status=400)
+
+
+@login_required
+@require_safe
+def delivery_list(request, pk):
+    endpoint = _endpoint(request, pk)
+    found = DeliveryFilter(request.GET, queryset=selectors.deliveries(endpoint))
+    valid = found.is_valid()
+    page_obj = page_of(request, found.qs if valid else found.queryset.none())
+    return render(request, "webhooks/delivery_list.html", {
+        "endpoint": endpoint, "filter": found, "valid": valid, "page_obj": page_obj,
+        "filtering": any(request.GET.get(name) for name in found.filters),
+    }, status=200 if valid else 400)
+
+
+def _delivery(request, pk, delivery_pk):
+    endpoint = _endpoint(request, pk)
+    return endpoint, get_object_or_404(WebhookDelivery, pk=delivery_pk, endpoint=endpoint)
+
+
+@login_required
+@require_safe
+def delivery_detail(request, pk, delivery_pk):
+    endpoint, delivery = _delivery(request, pk, delivery_pk)
+    event = selectors.event_of(delivery)
+    # The body is the audit record, which the audit log already shows security admins (the trail
+    # keeps no secret); the signature, made with the endpoint's secret, is not shown.
+    body = json.dumps(body_of(endpoint, event), cls=DjangoJSONEncoder, indent=2) if event else ""
+    return render(request, "webhooks/delivery_detail.html", {
+        "endpoint": endpoint, "delivery": delivery, "event": event, "body": body,
+        "attempts": selectors.attempts(delivery),
+        "delivered_later": None if delivery.succeeded else selectors.delivered_later(delivery),
+        "refusal": selectors.redelivery_refusal(delivery, endpoint, timezone.now()),
+    })
+
+
+@login_required
+@require_POST
+def redeliver(request, pk, delivery_pk):
+    _endpoint, delivery = _delivery(request, pk, delivery_pk)
+    try:
+        delivery_redeliver(actor=request.user, delivery=delivery)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, QUEUED.format(delivery.event_id))
+    return redirect("webhooks:delivery-detail", pk=pk, delivery_pk=delivery_pk)

@@ -1,10 +1,14 @@
 """A webhook receiver for the tests: a real HTTP server on loopback that records each request
-and answers with the status the test sets."""
+and answers with the status the test sets; and a webhook whose receiver failed an event."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from nhiportal.webhooks.delivery import deliver_all
+from nhiportal.webhooks.models import WebhookDelivery
+from nhiportal.webhooks.services import endpoint_create
 
 
 class Receiver:
@@ -39,3 +43,17 @@ def receiver():
     server = Receiver()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def failed(receiver, sam, alice, make_identity):
+    """(endpoint, secret, delivery): the receiver answered 503 to the first event since the
+    webhook was made, which now waits at the head of its queue while the endpoint backs off.
+    The receiver answers 204 again from here on."""
+    endpoint, secret = endpoint_create(actor=sam, url=receiver.url, description="SOC")
+    receiver.status = 503
+    make_identity(alice, name="billing-bot")
+    deliver_all()
+    receiver.status = 204
+    endpoint.refresh_from_db()
+    return endpoint, secret, WebhookDelivery.objects.get(endpoint=endpoint)
