@@ -9,13 +9,13 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from nhiportal.conf import nhi_setting
-from nhiportal.people.models import DirectoryEntry, SingleSignOnLink
 from nhiportal.time_window import window_filter
 from tokens.models import AccessReviewItem, Grant, ReviewDecision, TokenPace, WorkloadCredential
 from tokens.rate_limit import SLOWED_DAYS
 
 from .models import AIIdentity, Environment, Kind, Sensitivity, Status
 from .models import Attestation, Campaign, Ownership, OwnershipClaim
+from .people import kept_by_directory_q
 from .risk import LEVEL_LABELS, level_range
 from .selectors import attestation_overdue_q, orphaned_q, risk_scored_at, undocumented_q, unscored_q
 
@@ -64,19 +64,11 @@ def rate_refused_q(now) -> Q:
     return Exists(TokenPace.objects.filter(identity=OuterRef("pk"), slowed_at__gte=now - timedelta(days=SLOWED_DAYS)))
 
 
-def kept_by_directory_q(person_ref) -> Q:
-    """The person is the organisation directory's to end: linked through single sign-on, or
-    provisioned over SCIM and not deleted there."""
-    return Exists(SingleSignOnLink.objects.filter(user=person_ref)) | Exists(
-        DirectoryEntry.objects.filter(user=person_ref, deleted_at__isnull=True)
-    )
-
-
 def directory_owned_q() -> Q:
-    """An active owner of it is kept by the directory (NHIP-20). People are few next to
-    identities: who the directory keeps is read once, then each identity asks only whether one
-    of its owners is among them."""
-    kept = list(get_user_model().objects.filter(kept_by_directory_q(OuterRef("pk"))).values_list("pk", flat=True))
+    """An active owner of it is kept by the directory (NHIP-20). Who the directory keeps is an
+    uncorrelated subquery, which both databases evaluate once per query; a list of their ids
+    would cost one SQL parameter per person, past SQLite's limit in a large organisation."""
+    kept = get_user_model().objects.filter(kept_by_directory_q(OuterRef("pk"))).values("pk")
     return Exists(Ownership.objects.filter(identity=OuterRef("pk"), person__is_active=True, person_id__in=kept))
 
 
@@ -90,6 +82,14 @@ def unreviewed_old_access_q(now) -> Q:
     return Exists(Grant.objects.filter(
         identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now, created_at__lt=year_ago,
     ).exclude(Exists(kept_lately)))
+
+
+def holds_access_q(now) -> Q:
+    """It holds a grant not revoked and not ended, or an enabled workload credential: what
+    offboarding takes away, so an offboarded one that does is a finding (NHIP-09)."""
+    return Exists(Grant.objects.filter(identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now)) | Exists(
+        WorkloadCredential.objects.filter(identity=OuterRef("pk"), enabled=True)
+    )
 
 
 def _yes_no(queryset, value, q):
@@ -156,6 +156,10 @@ class IdentityFilter(django_filters.FilterSet):
         method="filter_unreviewed_access", choices=YES_NO, empty_label="Any", label="Unreviewed old access",
         help_text=f"Holds a grant older than {REVIEW_DAYS} days that no access review kept in that time.",
     )
+    holds_access = django_filters.ChoiceFilter(
+        method="filter_holds_access", choices=YES_NO, empty_label="Any", label="Holds access",
+        help_text="A grant not revoked and not ended, or an enabled workload credential.",
+    )
     # Set by the sortable column headers, so a hidden field keeps it when filters change.
     sort = django_filters.ChoiceFilter(
         method="filter_sort",
@@ -170,7 +174,7 @@ class IdentityFilter(django_filters.FilterSet):
     # of them to reach the table.
     MORE = (
         "orphaned", "attestation_overdue", "networks_bound", "in_service", "documented", "credential", "attesting",
-        "no_due_date", "rate_limited", "rate_refused", "directory_owner", "unreviewed_access",
+        "no_due_date", "rate_limited", "rate_refused", "directory_owner", "unreviewed_access", "holds_access",
     )
 
     @property
@@ -181,7 +185,7 @@ class IdentityFilter(django_filters.FilterSet):
         model = AIIdentity
         fields = ["q", "kind", "status", "environment", "owner", "sensitivity", "orphaned", "attestation_overdue", "risk", "networks_bound",
                   "in_service", "documented", "credential", "attesting", "no_due_date", "rate_limited", "rate_refused", "directory_owner",
-                  "unreviewed_access", "sort"]
+                  "unreviewed_access", "holds_access", "sort"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -243,6 +247,9 @@ class IdentityFilter(django_filters.FilterSet):
 
     def filter_unreviewed_access(self, queryset, name, value):
         return _yes_no(queryset, value, unreviewed_old_access_q(timezone.now()))
+
+    def filter_holds_access(self, queryset, name, value):
+        return _yes_no(queryset, value, holds_access_q(timezone.now()))
 
     def filter_risk(self, queryset, name, value):
         """A level reads the stored score; a 0 the scoring never set is no level yet (the

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from nhiportal.audit.selectors import events_for_object
-from nhiportal.people.models import SecondFactor, SingleSignOnLink
+from nhiportal.people.models import DirectoryEntry, SecondFactor, SingleSignOnLink
 from nhiportal.people.roles import ALL_ROLES, REVIEWER, ROLE_LABELS, SECURITY_ADMIN, is_security_admin, sees_everything
 
 from .models import AIIdentity, Ownership, OwnerRole, Status
@@ -45,9 +45,36 @@ def decides_access_q() -> Q:
     return Q(Exists(in_either)) | Q(is_superuser=True)
 
 
-def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: str = "") -> QuerySet:
+def owns_in_service_q() -> Q:
+    """An owner, primary or backup, of an identity in service (NHIP-20 counts the active ones)."""
+    return Q(Exists(Ownership.objects.filter(person=OuterRef("pk")).exclude(identity__status=Status.OFFBOARDED)))
+
+
+def kept_by_directory_q(person_ref) -> Q:
+    """The person is the organisation directory's to end: linked through single sign-on, or
+    provisioned over SCIM and not deleted there."""
+    return Exists(SingleSignOnLink.objects.filter(user=person_ref)) | Exists(
+        DirectoryEntry.objects.filter(user=person_ref, deleted_at__isnull=True)
+    )
+
+
+# Yes/no filters of the list (as the inventory's): any other value matches nobody, so a
+# mistyped link shows an empty list, not everyone.
+YES_NO = {"true": "Yes", "false": "No"}
+
+
+def _yes_no(people: QuerySet, value: str, q: Q) -> QuerySet:
+    if not value:
+        return people
+    if value not in YES_NO:
+        return people.none()
+    return people.filter(q) if value == "true" else people.exclude(q)
+
+
+def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: str = "", owns: str = "", kept: str = "") -> QuerySet:
     """People by username, with how many identities in service each owns (as primary, as backup)
-    and how they sign in."""
+    and how they sign in. `owns`, `kept` (yes/no): owns identities in service; is kept by the
+    organisation's directory."""
     people = get_user_model().objects.annotate(
         primary_count=Count("ownerships", filter=Q(ownerships__role=OwnerRole.PRIMARY) & _in_service("ownerships__")),
         backup_count=Count("ownerships", filter=Q(ownerships__role=OwnerRole.BACKUP) & _in_service("ownerships__")),
@@ -60,6 +87,8 @@ def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: st
         people = people.filter(has_second_factor=True)
     elif sign_in == "password_alone":
         people = people.exclude(password__startswith="!").filter(has_second_factor=False)
+    people = _yes_no(people, owns, owns_in_service_q())
+    people = _yes_no(people, kept, kept_by_directory_q(OuterRef("pk")))
     if state == "active":
         people = people.filter(is_active=True)
     elif state == "inactive":
@@ -80,9 +109,7 @@ def directory(*, q: str = "", role: str = "", state: str = "active", sign_in: st
 def leavers_still_owning() -> QuerySet:
     """Inactive people still named as owners of identities in service: each such identity has
     lost an owner, and orphaned ones have lost all (hand them over)."""
-    return get_user_model().objects.filter(is_active=False).filter(
-        Exists(Ownership.objects.filter(person=OuterRef("pk")).exclude(identity__status=Status.OFFBOARDED))
-    )
+    return get_user_model().objects.filter(is_active=False).filter(owns_in_service_q())
 
 
 def role_names(person) -> list[str]:

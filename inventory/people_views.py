@@ -61,12 +61,14 @@ def person_list(request):
     q = request.GET.get("q", "")[:MAX_QUERY_LENGTH]
     sign_in = request.GET.get("sign_in", "")
     sign_in = sign_in if sign_in in people.SIGN_INS else ""
-    page_obj = page_of(request, people.directory(q=q, role=role, state=state, sign_in=sign_in))
+    # Passed as given: an unknown value lists nobody (people.directory), not everyone.
+    owns, kept = request.GET.get("owns", "")[:10], request.GET.get("kept", "")[:10]
+    page_obj = page_of(request, people.directory(q=q, role=role, state=state, sign_in=sign_in, owns=owns, kept=kept))
     for person in page_obj.object_list:
         person.roles_shown = people.roles_shown(person)
     return render(request, "inventory/person_list.html", {
         "page_obj": page_obj, "q": q, "role": role, "state": state, "states": people.STATES,
-        "sign_in": sign_in, "sign_ins": people.SIGN_INS.items(),
+        "sign_in": sign_in, "sign_ins": people.SIGN_INS.items(), "owns": owns, "kept": kept, "yes_no": people.YES_NO.items(),
         "roles": [*((name, ROLE_LABELS[name]) for name in ALL_ROLES), (people.DECIDES_ACCESS, "Decides access (reviewer or security admin)")],
         "leavers": people.leavers_still_owning().count(),
     })

@@ -164,13 +164,20 @@ class ServiceFilter(django_filters.FilterSet):
         choices=METADATA_STATES, empty_label="Any", method="filter_metadata", label="Resource metadata",
         help_text="The tool or resource server's own description of itself (RFC 9728), checked daily.",
     )
+    # NHIP-06 counts the active services that take only tokens bound to the agent's key.
+    dpop = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_dpop", label="Takes only bound tokens (DPoP)",
+    )
 
     class Meta:
         model = Service
-        fields = ["active", "metadata"]
+        fields = ["active", "metadata", "dpop"]
 
     def filter_active(self, queryset, name, value):
         return queryset.filter(is_active=value == "true") if value else queryset
+
+    def filter_dpop(self, queryset, name, value):
+        return queryset.filter(requires_dpop=value == "true") if value else queryset
 
     def filter_metadata(self, queryset, name, value):
         if value == "registered":
@@ -399,6 +406,22 @@ AccessRequestWindowFilter = window_filter(AccessRequest, "requested_at", "Access
 # tabs (live, expired, revoked, all) are the page's; the API takes `state` as a filter.
 
 
+# What should have revoked a token with it (tokens/revocation.py, tokens/credentials.py): one
+# still live after it is what NHIP-09 counts.
+OUTLIVED = (
+    ("task", "Its task ended"), ("identity", "Its identity is suspended or offboarded"), ("credential", "Its credential was disabled"),
+)
+
+
+def outlived_q(what: str) -> Q:
+    """The token outlived `what` (a value of OUTLIVED)."""
+    if what == "task":
+        return Q(task__ended_at__isnull=False)
+    if what == "identity":
+        return Q(identity__status__in=[Status.SUSPENDED, Status.OFFBOARDED])
+    return Q(credential__enabled=False)
+
+
 def _issued_on_or_after(queryset, name, day):
     return queryset.filter(issued_at__gte=start_of(day)) if day else queryset
 
@@ -418,7 +441,9 @@ class IssuedTokenFilter(SeenRowsFilter):
         method="filter_service", help_text="Tokens for its audience.",
     )
     credential = django_filters.NumberFilter(
-        field_name="credential_id", label="Credential (id)", min_value=1,
+        # A bigger number than a row id can be is refused as a 400 naming the filter; SQLite
+        # would raise on it (OverflowError) instead.
+        field_name="credential_id", label="Credential (id)", min_value=1, max_value=2**63 - 1,
         help_text="Tokens obtained with one workload credential (its id on the credentials list).",
     )
     kid = django_filters.CharFilter(field_name="signing_kid", max_length=64, label="Signing key (kid)", help_text="Tokens signed with this key.")
@@ -436,10 +461,14 @@ class IssuedTokenFilter(SeenRowsFilter):
         method="filter_q", max_length=200, label="Search",
         help_text="The start of a token's jti, or part of its identity's name.",
     )
+    outlived = django_filters.ChoiceFilter(
+        choices=OUTLIVED, empty_label="Any", method="filter_outlived", label="Outlived",
+        help_text="What revokes a token with it: on the Live tab, the tokens that revocation missed.",
+    )
 
     class Meta:
         model = IssuedToken
-        fields = ["identity", "service", "credential", "kid", "dpop", "since", "until", "q"]
+        fields = ["identity", "service", "credential", "kid", "dpop", "since", "until", "q", "outlived"]
 
     def filter_queryset(self, queryset):
         found = super().filter_queryset(queryset)
@@ -461,6 +490,9 @@ class IssuedTokenFilter(SeenRowsFilter):
         named = self.identities.filter(name__icontains=value).values("pk")
         return queryset.filter(Q(jti__startswith=value) | Q(identity__in=named))
 
+    def filter_outlived(self, queryset, name, value):
+        return queryset.filter(outlived_q(value)) if value else queryset
+
 
 LEDGER_STATES = (("live", "Live"), ("expired", "Expired"), ("revoked", "Revoked"), ("all", "All"))
 
@@ -476,7 +508,7 @@ class IssuedTokenApiFilter(IssuedTokenFilter):
 
     class Meta:
         model = IssuedToken
-        fields = ["state", "identity", "service", "credential", "kid", "dpop", "since", "until", "q"]
+        fields = ["state", "identity", "service", "credential", "kid", "dpop", "since", "until", "q", "outlived"]
 
     def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
         identities = visibility.restrict(AIIdentity.objects.all(), getattr(request, "user", None))

@@ -76,6 +76,10 @@ class PeopleQuerySerializer(QuerySerializer):
     )
     state = serializers.ChoiceField(choices=people.STATES, required=False, default="active")
     sign_in = serializers.ChoiceField(choices=list(people.SIGN_INS), required=False, help_text="How they sign in: sso, second_factor or password_alone.")
+    owns = serializers.ChoiceField(choices=list(people.YES_NO), required=False, help_text="true: owners (primary or backup) of identities in service.")
+    kept = serializers.ChoiceField(
+        choices=list(people.YES_NO), required=False, help_text="true: kept by the directory (linked through single sign-on or provisioned by SCIM).",
+    )
 
 
 class HandOverSerializer(TakesOnlyItsFields, serializers.Serializer):
@@ -129,7 +133,10 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self):
         query = valid(PeopleQuerySerializer, self.request.query_params) if self.action == "list" else {"state": "all"}
-        return people.directory(q=query.get("q", ""), role=query.get("role", ""), state=query["state"], sign_in=query.get("sign_in", ""))
+        return people.directory(
+            q=query.get("q", ""), role=query.get("role", ""), state=query["state"], sign_in=query.get("sign_in", ""),
+            owns=query.get("owns", ""), kept=query.get("kept", ""),
+        )
 
     @extend_schema(parameters=[PeopleQuerySerializer])
     def list(self, request, *args, **kwargs):

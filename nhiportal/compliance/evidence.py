@@ -21,11 +21,11 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Ownership, Status
+from inventory.models import AIIdentity, Attestation, AttestationReview, Autonomy, Campaign, Environment, Status
 from inventory.lifecycle import lapse_cutoff
-from inventory.people import DECIDES_ACCESS, decides_access_q
+from inventory.people import DECIDES_ACCESS, decides_access_q, kept_by_directory_q, owns_in_service_q
 from inventory.filters import (
-    REVIEW_DAYS, attesting_q, directory_owned_q, kept_by_directory_q, no_due_date_q, rate_limited_q, rate_refused_q, unreviewed_old_access_q,
+    REVIEW_DAYS, attesting_q, directory_owned_q, holds_access_q, no_due_date_q, rate_limited_q, rate_refused_q, unreviewed_old_access_q,
 )
 from inventory.selectors import attestation_overdue_q, orphaned_q, undocumented_q
 from nhiportal.audit.models import AuditEvent
@@ -44,8 +44,8 @@ from tokens.policy.models import Decision, PolicyDecision, PolicyMode, PolicyVer
 from tokens.rate_limit import SLOWED_DAYS, per_minute
 from tokens.federation import subject_prefix, subjects_overlap
 from tokens.filters import (
-    METADATA_STALE, UNTRIAGED_AFTER, approved_by_owner_q, approved_q, granted_by_a_party_q, metadata_differs_q, runs_beyond_q, scheduled_q,
-    untold_q, untriaged_q, usage_unchecked_q, usage_unjudged_q,
+    METADATA_STALE, UNTRIAGED_AFTER, approved_by_owner_q, approved_q, granted_by_a_party_q, metadata_differs_q, outlived_q, runs_beyond_q,
+    scheduled_q, untold_q, untriaged_q, usage_unchecked_q, usage_unjudged_q,
 )
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
 from tokens.source_networks import NEW_NETWORK_DAYS, new_networks
@@ -355,6 +355,7 @@ def short_lived_tokens(now) -> Evidence:
         f"issued, last {RECENT_DAYS} days": _list("tokens:issued-token-list", state="all", since=since.isoformat()),
         "live now": _list("tokens:issued-token-list", state="live", since=since.isoformat()),
         "bound to the agent's key (DPoP)": _list("tokens:issued-token-list", state="all", since=since.isoformat(), dpop="true"),
+        "services taking only bound tokens": _list("tokens:service-list", active="true", dpop="true"),
     })
 
 
@@ -498,9 +499,8 @@ def identities_in_use(now) -> Evidence:
 
 
 def owners_in_directory(now) -> Evidence:
-    owners = get_user_model().objects.filter(is_active=True).filter(
-        Exists(Ownership.objects.filter(person=OuterRef("pk")).exclude(identity__status=Status.OFFBOARDED))
-    )
+    # As the people list's "Owns identities in service" and "Kept by the directory" read them.
+    owners = get_user_model().objects.filter(is_active=True).filter(owns_in_service_q())
     people = owners.count()
     kept = owners.filter(kept_by_directory_q(OuterRef("pk"))).count()
     # As the inventory's "Owner kept by the directory" filter reads it (inventory/filters.py).
@@ -509,7 +509,9 @@ def owners_in_directory(now) -> Evidence:
         lacking, lambda i: "no active owner is kept by the directory: their leaving is known only if someone deactivates them here",
     )
     figures = {"active owners": people, "kept by the directory": kept, "identities no such owner answers for": count}
-    links = {"identities no such owner answers for": _identities(in_service="true", orphaned="false", directory_owner="false")}
+    links = {"active owners": _list("inventory:person-list", owns="true"),
+             "kept by the directory": _list("inventory:person-list", owns="true", kept="true"),
+             "identities no such owner answers for": _identities(in_service="true", orphaned="false", directory_owner="false")}
     if not _in_service().exists():
         return _no_evidence("no identity is in service, so no owner shows whether the directory keeps them.", figures)
     if not sso_enabled() and not DirectoryEntry.objects.exists():
@@ -598,15 +600,14 @@ def _outliving_their_grant(live, now) -> list:
 
 def ending_access(now) -> Evidence:
     live = IssuedToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
-    after_task = live.filter(task__ended_at__isnull=False)
-    after_identity = live.filter(identity__status__in=[Status.SUSPENDED, Status.OFFBOARDED])
+    # Each as the tokens list's "Outlived" and the inventory's "Holds access" filters read it
+    # (tokens/filters.py, inventory/filters.py): the rows behind the links.
+    after_task = live.filter(outlived_q("task"))
+    after_identity = live.filter(outlived_q("identity"))
     # Disabling a credential revokes the tokens it obtained (tokens/credentials.py).
-    after_credential = live.filter(credential__enabled=False).select_related("identity")
+    after_credential = live.filter(outlived_q("credential")).select_related("identity")
     after_grant = _outliving_their_grant(live, now)
-    offboarded = AIIdentity.objects.filter(status=Status.OFFBOARDED)
-    holding = offboarded.filter(
-        Exists(Grant.objects.filter(identity=OuterRef("pk"), revoked_at__isnull=True, ends_at__gt=now)) | Exists(_enabled_credential())
-    )
+    holding = AIIdentity.objects.filter(status=Status.OFFBOARDED).filter(holds_access_q(now))
     problems = {}
     for token in (after_task | after_identity).select_related("identity", "task")[:FINDINGS_SHOWN]:
         why = "its task ended" if token.task.ended_at else f"the identity is {token.identity.get_status_display().lower()}"
@@ -639,7 +640,13 @@ def ending_access(now) -> Evidence:
         f"verifiers offline refuse a revoked token within {nhi_setting('STATUS_LIST_TTL')} s (token status lists).",
         figures,
         sorted(problems.values(), key=lambda f: f.name)[:FINDINGS_SHOWN], count,
-    ).linked(**{"live tokens": _list("tokens:issued-token-list", state="live")})
+    ).linked(**{
+        "live tokens": _list("tokens:issued-token-list", state="live"),
+        "live after their task ended": _list("tokens:issued-token-list", state="live", outlived="task"),
+        "live for suspended or offboarded identities": _list("tokens:issued-token-list", state="live", outlived="identity"),
+        "live after their credential was disabled": _list("tokens:issued-token-list", state="live", outlived="credential"),
+        "offboarded still holding access": _identities(status=Status.OFFBOARDED, holds_access="true"),
+    })
 
 
 def _tokens_issued_since(moment) -> bool:

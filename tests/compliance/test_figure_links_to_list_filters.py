@@ -1,4 +1,4 @@
-"""Figures of NHIP-03, -07, -08, -11, -17, -20, -22, -24 and -25 link to lists under the filter they
+"""Figures of NHIP-03, -07, -08, -09, -11, -17, -20, -22, -24 and -25 link to lists under the filter they
 count by (a tab, or a filter beside the list's others): with rows seeded on both sides of each
 filter, every figure is the rows behind its link for the compliance officer, and a person who
 sees less finds no more behind the link than the list already shows them."""
@@ -9,13 +9,14 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import AIIdentity, Status
-from inventory.services import identity_suspend
+from inventory.services import identity_offboard, identity_suspend
 from nhiportal.people.models import DirectoryEntry, SingleSignOnLink
+from nhiportal.people.services import person_deactivate
 from tests.conftest import _person
 from tokens.access_requests import access_request_approve, access_request_create
 from tokens.access_reviews import access_review_close, access_review_decide, access_review_launch
 from tokens.approvals import task_approve
-from tokens.models import AccessRequest, AccessReview, Grant, Service, Task, TokenPace
+from tokens.models import AccessRequest, AccessReview, Grant, IssuedToken, Service, Task, TokenPace, WorkloadCredential
 from tokens.policy.models import PolicyDecision
 from tokens.services import grant_revoke, service_create
 from tokens.usage import window_days
@@ -240,3 +241,55 @@ def test_closed_reviews_and_identities_with_unreviewed_old_access_link_to_what_t
     assert rows_behind(client_for(bob), result.links["identities with unreviewed old access"]) == 0
     # Access reviews are for reviewers, compliance, security admins and service owners.
     assert client_for(bob).get(result.links["reviews closed in the year"]).status_code == 403
+
+
+def test_active_owners_and_those_the_directory_keeps_link_to_the_people_they_count(
+    client_for, carol, alice, bob, sam, make_identity,
+):
+    """NHIP-20: active people who own an identity in service, and those of them linked through
+    single sign-on or provisioned over SCIM (not deleted there). One who owned only what was
+    offboarded, a leaver, and a directory person who owns nothing are in neither figure."""
+    dora, eve, gus, lee, ida = (_person(name, "owner") for name in ("dora", "eve", "gus", "lee", "ida"))
+    SingleSignOnLink.objects.create(user=dora, issuer="https://idp.example.com", subject="dora")
+    DirectoryEntry.objects.create(user=eve, external_id="eve-1")
+    DirectoryEntry.objects.create(user=ida, external_id="ida-1")  # owns nothing
+    make_identity(alice, name="alice-only")
+    make_identity(dora, name="dora-kept")
+    make_identity(alice, backups=[eve], name="eve-backs-it")
+    identity_offboard(actor=sam, identity=make_identity(gus, name="gone"), reason="retired")
+    make_identity(lee, backups=[alice], name="lee-left")
+    person_deactivate(actor=sam, person=lee, reason="left")
+    result = check("owners-in-directory")
+    names = ["active owners", "kept by the directory", "identities no such owner answers for"]
+    assert [result.figures[n] for n in names] == [3, 2, 2]
+    assert_linked_figures_count_their_rows(client_for(carol), result, names)
+    # The people list is for those who read the whole inventory: an owner is refused it.
+    for name in ("active owners", "kept by the directory"):
+        assert client_for(bob).get(result.links[name]).status_code == 403
+
+
+def test_access_that_outlived_its_end_links_to_the_tokens_and_identities_it_counts(
+    client_for, carol, alice, bob, sam, make_agent, get_token, crm, grant,
+):
+    """NHIP-09: live tokens whose task ended, whose identity is suspended or offboarded, or whose
+    credential was disabled, without the revocation that should have come with it (data from
+    before the rule, say); and offboarded identities still holding a grant or a credential. A
+    token revoked in time, and an identity offboarded cleanly, are in none."""
+    agents = {name: make_agent(alice, name=name) for name in ("ended", "paused", "keyless", "fine", "cleanly-gone", "left-a-grant")}
+    for name in ("ended", "paused", "keyless", "fine"):
+        get_token(agents[name])
+    Task.objects.filter(pk=IssuedToken.objects.get(identity=agents["ended"].identity).task_id).update(ended_at=timezone.now())
+    AIIdentity.objects.filter(pk=agents["paused"].identity.pk).update(status=Status.SUSPENDED)
+    WorkloadCredential.objects.filter(identity=agents["keyless"].identity).update(enabled=False)
+    grant(agents["left-a-grant"], crm, ["tickets:read"])
+    for name in ("cleanly-gone", "left-a-grant"):
+        identity_offboard(actor=sam, identity=agents[name].identity, reason="retired")
+    Grant.objects.filter(identity=agents["left-a-grant"].identity).update(revoked_at=None)
+    result = check("ending-access")
+    names = ["live tokens", "live after their task ended", "live for suspended or offboarded identities",
+             "live after their credential was disabled", "offboarded still holding access"]
+    assert [result.figures[n] for n in names] == [4, 1, 1, 1, 1]
+    assert_linked_figures_count_their_rows(client_for(carol), result, names)
+    assert rows_behind(client_for(alice), result.links["offboarded still holding access"]) == 1
+    for name in names:
+        assert rows_behind(client_for(bob), result.links[name]) == 0

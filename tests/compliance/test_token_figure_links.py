@@ -1,5 +1,6 @@
 """NHIP-06 and NHIP-09 count tokens: each such figure links to the tokens list filtered as it
-counts, and an auditor who clicks it finds as many rows as the figure says."""
+counts (NHIP-06's services taking only bound tokens, to the services list), and an auditor who
+clicks it finds as many rows as the figure says."""
 
 from datetime import timedelta
 
@@ -8,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from nhiportal.time_window import start_of
-from tokens.models import IssuedToken
+from tokens.models import IssuedToken, Service
 from tokens.revocation import task_end, token_revoke
+from tokens.services import service_create
 
 from .conftest import check
 
@@ -39,12 +41,20 @@ def _linked(result) -> list[tuple[str, object, str]]:
     return [(name, value, link) for name, value, link in result.figure_rows if link]
 
 
-def test_the_token_figures_of_nhip_06_are_the_rows_behind_their_links(client_for, carol, ledger):
+def test_the_token_figures_of_nhip_06_are_the_rows_behind_their_links(client_for, carol, sam, ledger, crm):
+    # The CRM takes only bound tokens; a retired service that did is not counted.
+    Service.objects.filter(pk=crm.pk).update(requires_dpop=True)
+    retired = service_create(actor=sam, name="Retired", audience="https://retired.example.com", owner=sam, scopes=["x:read"])
+    Service.objects.filter(pk=retired.pk).update(requires_dpop=True, is_active=False)
+    service_create(actor=sam, name="Plain", audience="https://plain.example.com", owner=sam, scopes=["x:read"])
     result = check("short-lived-tokens")
     assert result.figures["issued, last 30 days"] == 6  # the one a second before the first day is out
     assert result.figures["bound to the agent's key (DPoP)"] == 2 and result.figures["live now"] == 3
+    assert result.figures["services taking only bound tokens"] == 1
     linked = _linked(result)
-    assert {name for name, *_ in linked} == {"issued, last 30 days", "live now", "bound to the agent's key (DPoP)"}
+    assert {name for name, *_ in linked} == {
+        "issued, last 30 days", "live now", "bound to the agent's key (DPoP)", "services taking only bound tokens",
+    }
     client = client_for(carol)
     for name, value, link in linked:
         response = client.get(link)

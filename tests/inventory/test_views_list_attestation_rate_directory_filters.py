@@ -1,27 +1,31 @@
 """The inventory filters by whether an identity is asked to attest and has no due date, has a
-token rate limit or was refused for it lately, has an owner the directory keeps, and holds old
-access no review kept (NHIP-03, -24, -20 and -22 link to them), on the list page and in the API alike; each narrows what the person
-may see and adds nothing to it, and a value other than yes or no is refused."""
+token rate limit or was refused for it lately, has an owner the directory keeps, holds old
+access no review kept, and holds access at all (NHIP-03, -24, -20, -22 and -09 link to them),
+on the list page and in the API alike; each narrows what the person may see and adds nothing
+to it, and a value other than yes or no is refused."""
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import AIIdentity
-from inventory.services import identity_suspend
+from inventory.services import identity_offboard, identity_suspend
 from nhiportal.people.models import SingleSignOnLink
 from tests.conftest import _person
 from tests.tokens.conftest import make_agent  # noqa: F401
-from tokens.models import Grant, TokenPace
+from tokens.models import Grant, TokenPace, WorkloadCredential
 from tokens.services import grant_create, service_create
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/identities/"
 API = reverse("api:identity-list")
-NAMES = ("attesting", "no_due_date", "rate_limited", "rate_refused", "directory_owner", "unreviewed_access")
+NAMES = ("attesting", "no_due_date", "rate_limited", "rate_refused", "directory_owner", "unreviewed_access", "holds_access")
 
 
 def shown(client, **query) -> set[str]:
@@ -72,6 +76,40 @@ def test_it_filters_by_attesting_due_date_rate_limit_directory_owner_and_unrevie
     assert read(client, directory_owner="true") == {"b-kept"}
     assert read(client, directory_owner="false") == {"a-dated", "a-undated", "a-suspended", "a-registered"}
     assert read(client, unreviewed_access="true") == {"a-dated"}
+
+
+@pytest.mark.parametrize("read", [shown, listed])
+def test_directory_owner_holds_however_many_people_the_directory_keeps(read, cast, carol, client_for):
+    """Who the directory keeps is asked of the database, not sent to it one id per parameter:
+    an organisation's thousands of people pass SQLite's limit on parameters (999 before 3.32)."""
+    people = get_user_model().objects.bulk_create([get_user_model()(username=f"staff-{n}") for n in range(1200)])
+    SingleSignOnLink.objects.bulk_create(
+        [SingleSignOnLink(user=p, issuer="https://idp.example.com", subject=p.username) for p in people]
+    )
+    client = client_for(carol)
+    connection.ensure_connection()
+    if connection.vendor == "sqlite":
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    assert read(client, directory_owner="true") == {"b-kept"}
+
+
+@pytest.mark.parametrize("read", [shown, listed])
+def test_it_filters_by_whether_an_identity_holds_access(read, cast, alice, carol, client_for, make_agent):
+    """A grant not revoked and not ended, or an enabled credential: what offboarding takes away.
+    Of three offboarded identities, one kept a grant and one a credential (data from before the
+    rule, say); the third holds nothing. A suspended one keeps its credential."""
+    gone = {name: make_agent(alice, name=name).identity for name in ("o-grant", "o-key", "o-clean")}
+    for identity in gone.values():
+        identity_offboard(actor=alice, identity=identity, reason="retired")
+    crm = Grant.objects.filter(identity__name="a-dated").get().service
+    Grant.objects.create(identity=gone["o-grant"], service=crm, scopes=["tickets:read"], starts_at=timezone.now(),
+                         ends_at=timezone.now() + timedelta(days=30), justification="left behind")
+    WorkloadCredential.objects.filter(identity=gone["o-key"]).update(enabled=True)
+    client = client_for(carol)
+    assert read(client, status="offboarded", holds_access="true") == {"o-grant", "o-key"}
+    assert read(client, status="offboarded", holds_access="false") == {"o-clean"}
+    # Those in service hold at least the credential they were registered with.
+    assert read(client, holds_access="true") == {"a-dated", "a-undated", "a-suspended", "a-registered", "b-kept", "o-grant", "o-key"}
 
 
 @pytest.mark.parametrize("read", [shown, listed])

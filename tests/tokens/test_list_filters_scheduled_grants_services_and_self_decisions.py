@@ -1,7 +1,7 @@
 """The grants list has a Scheduled tab and filters by the last day a grant gives access and by
-its usage check; the services list filters by active and by resource metadata; approvals by
-who approved, access requests by who granted them, access reviews by when they closed
-(NHIP-08, -11, -17, -22 and -25 link to them).
+its usage check; the services list filters by active, by resource metadata and by taking only
+DPoP-bound tokens; approvals by who approved, access requests by who granted them, access
+reviews by when they closed (NHIP-06, -08, -11, -17, -22 and -25 link to them).
 Each narrows what the person may see; an unknown value is a 400 naming the filter."""
 
 import csv
@@ -112,7 +112,19 @@ def test_services_filter_by_active_and_by_their_resource_metadata(client_for, ch
     assert 'name="active"' in page and '<option value="differs" selected>' in page and "2 services" in page
 
 
-@pytest.mark.parametrize("query", [{"active": "maybe"}, {"metadata": "odd"}])
+def test_services_filter_by_whether_they_take_only_bound_tokens(client_for, charlie, services):
+    """NHIP-06 counts the active services that refuse a token not bound to the agent's key."""
+    s = services
+    Service.objects.filter(pk__in=[s["plain"], s["in-step"]]).update(requires_dpop=True)
+    client = client_for(charlie)
+    assert shown(client, "/services/", dpop="true") == {s["plain"], s["in-step"]}
+    assert shown(client, "/services/", active="true", dpop="true") == {s["in-step"]}
+    assert shown(client, "/services/", dpop="false") == {s["drifted"], s["stale"]}
+    page = client.get("/services/", {"dpop": "true"}).content.decode()
+    assert 'name="dpop"' in page and "Takes only bound tokens (DPoP)" in page
+
+
+@pytest.mark.parametrize("query", [{"active": "maybe"}, {"metadata": "odd"}, {"dpop": "sometimes"}])
 def test_a_bad_service_filter_is_a_400_naming_it(client, client_for, charlie, services, query):
     response = client_for(charlie).get("/services/", query)
     assert response.status_code == 400 and set(response.context["filters"].filter.errors) == set(query)
