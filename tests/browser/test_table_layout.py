@@ -44,6 +44,14 @@ def test_the_grants_list_fits_a_laptop_screen_with_its_actions(page, demo):
         assert in_view_across(page, first.get_by_role("link", name=action)), action
 
 
+def test_the_tokens_list_fits_a_laptop_screen_with_each_revoke(page, demo):
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, "sam")
+    page.goto("/tokens/")
+    assert overflow(page) == 0
+    assert in_view_across(page, page.locator("main tbody tr").first.get_by_role("link", name="Revoke…"))
+
+
 def test_the_audit_log_fits_a_laptop_screen_to_its_last_column(page, demo):
     page.set_viewport_size(LAPTOP)
     sign_in(page, "rita")
