@@ -19,6 +19,8 @@ from inventory.selectors import (
     orphaned_to_claim,
 )
 from nhiportal.audit.models import AuditEvent
+from nhiportal.webhooks.events import wanted
+from nhiportal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from nhiportal.people.roles import is_reviewer, is_security_admin, roles_of
 
 
@@ -206,3 +208,16 @@ def test_the_demo_has_an_agent_that_reached_its_token_rate_limit(db):
     (slowed,) = TokenPace.objects.filter(slowed_at__isnull=False)
     assert AIIdentity.objects.get(pk=slowed.identity_id).token_rate_per_minute == 3
     assert PolicyDecision.objects.filter(identity_id=slowed.identity_id, policy_ids=["portal:rate-limit"]).count() == 1
+
+
+def test_the_siems_webhook_is_down_and_its_first_delivery_failed(db, client_for):
+    """sam finds a failing receiver on /webhooks/: one refused delivery of a credential event,
+    its queue backed off, and Redeliver on offer."""
+    call_command("demo_data", "--identities", "6")
+    siem = WebhookEndpoint.objects.get()
+    assert siem.enabled and siem.failures == 1 and siem.next_attempt_at is not None
+    [failed] = WebhookDelivery.objects.filter(endpoint=siem)
+    assert failed.status_code is None and "Connection refused" in failed.error
+    assert wanted(failed.action, siem.categories)
+    page = client_for(get_user_model().objects.get(username="sam")).get(f"/webhooks/{siem.pk}/deliveries/{failed.pk}/")
+    assert page.status_code == 200 and f"/deliveries/{failed.pk}/redeliver/" in page.content.decode()

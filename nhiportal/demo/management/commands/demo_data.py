@@ -7,9 +7,11 @@ prepare_bulk(identities) for each batch of the bulk path. Once the leavers have 
 ownership claims on their orphaned identities come from nhiportal/demo/claims_data.py, then
 the attestation campaigns (one open, partly answered; one older, closed) from
 nhiportal/demo/campaigns_data.py, and rita's reviews of the attestations from
-nhiportal/demo/attestations_data.py.
+nhiportal/demo/attestations_data.py. The SIEM's webhook (nhiportal/demo/webhooks_data.py) is
+subscribed before the identities, and tried once the data is in.
 
 All run inside the command's transaction; raising aborts the whole demo (nothing is left half-made).
+The SIEM's one delivery round runs after it commits, as the sweep's would.
 """
 
 import random
@@ -19,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from inventory.models import AIIdentity, Status
-from nhiportal.demo import attestations_data, campaigns_data, claims_data, inventory_data, people_data, tokens_data
+from nhiportal.demo import attestations_data, campaigns_data, claims_data, inventory_data, people_data, tokens_data, webhooks_data
 
 # By default up to this many identities go through the services one by one (each with its own
 # history); the rest are bulk-inserted.
@@ -62,6 +64,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = people_data.create_people()
             tokens_data.prepare(people)
+            webhooks_data.subscribe_siem(people)
             owners = people_data.owners_pool(people)
             leavers = [people[u] for u in people_data.LEAVERS]
             specs = inventory_data.identity_specs(
@@ -86,6 +89,7 @@ class Command(BaseCommand):
                 prepare_bulk=tokens_data.prepare_bulk,
                 progress=lambda done: done % 10_000 == 0 and self.stderr.write(f"  {done}/{bulk} bulk identities"),
             )
+        webhooks_data.try_the_siem()
         self._report(people, outcome, time.monotonic() - started)
 
     def _report(self, people, outcome, seconds):
