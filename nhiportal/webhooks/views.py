@@ -64,6 +64,7 @@ def _detail(request, endpoint, *, secret=None, form=None, status=200):
             "format": endpoint.format, "enabled": endpoint.enabled,
         }),
         "delete_form": DeleteForm(),
+        "now": timezone.now(),  # a back-off already over is the next sweep's, not "a minute ago"
     }, status=status)
 
 

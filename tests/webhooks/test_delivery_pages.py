@@ -214,3 +214,13 @@ def test_nobody_but_a_security_admin_sees_deliveries_or_redelivers(client_for, s
     assert anonymous.post(f"{base}{delivery.pk}/redeliver/")["Location"].startswith("/accounts/login/")
     assert not AuditEvent.objects.filter(action="webhook.redeliver").exists()
     assert WebhookEndpoint.objects.get().next_attempt_at == endpoint.next_attempt_at
+
+
+def test_the_endpoint_page_says_when_the_waiting_event_is_tried_again(client_for, sam, failed):
+    """In its back-off: when. Once the back-off is over: the next sweep, not "a minute ago"."""
+    endpoint, _secret, _delivery = failed
+    page = client_for(sam).get(f"/webhooks/{endpoint.pk}/").content.decode()
+    assert "the next try is" in page and "from now" in page and "the next sweep tries again" not in page
+    _due(endpoint)
+    page = client_for(sam).get(f"/webhooks/{endpoint.pk}/").content.decode()
+    assert "the next sweep tries again" in page and "the next try is" not in page
