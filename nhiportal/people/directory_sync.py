@@ -16,6 +16,7 @@ from nhiportal.audit.services import audit_record
 
 from .directory_roles import directory_roles_follow
 from .models import DirectoryEntry
+from .roles import SECURITY_ADMIN
 from .services import lock_person, person_deactivate, person_reactivate, roles_held, roles_replace
 
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
@@ -87,6 +88,28 @@ def _set_active(*, token, person, active: bool | None) -> None:
         person_reactivate(person=person, actor=token.user, reason=sync_reason(token))
 
 
+def _refuse_joining_an_administrator(person, joined: bool) -> None:
+    """A directory (or a stolen sync token) must not take over the portal's administrators, nor
+    lock them out. Single sign-on links a first sign-in to the directory's person by the
+    external id, userName or email the directory set (single_sign_on._provisioned, and a
+    verified email), so setting those on an administrator would hand their account to whoever
+    holds that account at the provider. A security admin or superuser the portal made stays the
+    portal's: the directory cannot join them (deactivated ones included)."""
+    if joined and (person.is_superuser or person.groups.filter(name=SECURITY_ADMIN).exists()):
+        raise ValidationError({"id": "This person is a superuser or security admin the portal made: they are managed in the portal, not by the directory."})
+
+
+def _keep_superusers_names(person, entry, fields: dict) -> None:
+    """A superuser's sign-in names are the portal's to change, whoever made them (see above)."""
+    if not person.is_superuser:
+        return
+    for field, attribute in (("username", "userName"), ("email", "emails")):
+        if fields[field] != getattr(person, field):
+            raise ValidationError({attribute: "A superuser's sign-in names are changed in the portal, not by the directory."})
+    if entry.external_id != fields["external_id"]:
+        raise ValidationError({"externalId": "A superuser's sign-in names are changed in the portal, not by the directory."})
+
+
 @transaction.atomic
 def directory_person_update(*, token, person, fields: dict):
     """Bring a person in line with the directory (PUT, or the result of a PATCH): profile and
@@ -95,6 +118,8 @@ def directory_person_update(*, token, person, fields: dict):
     _check_external_id(fields["external_id"])
     person = lock_person(person)
     entry, joined = DirectoryEntry.objects.get_or_create(user=person)
+    _refuse_joining_an_administrator(person, joined)
+    _keep_superusers_names(person, entry, fields)
     if fields["username"] != person.username:
         _check_username(fields["username"], person)
     before, after = {}, {}
@@ -127,8 +152,9 @@ def directory_person_delete(*, token, person) -> None:
     they leave the directory's groups (no Group lists a User SCIM answers 404 for), with the
     roles those gave. The person stays in the portal, with what they owned and their history."""
     person = lock_person(person)
+    entry, joined = DirectoryEntry.objects.get_or_create(user=person)
+    _refuse_joining_an_administrator(person, joined)
     _set_active(token=token, person=person, active=False)
-    entry, _ = DirectoryEntry.objects.get_or_create(user=person)
     entry.deleted_at = timezone.now()
     entry.save(update_fields=["deleted_at"])
     groups = sorted(person.directory_groups.values_list("display_name", flat=True))

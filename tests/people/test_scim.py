@@ -158,6 +158,42 @@ def test_the_directory_cannot_deactivate_a_superuser(directory):
     assert User.objects.get(pk=root.pk).is_active
 
 
+@pytest.mark.parametrize("op", [
+    {"op": "replace", "path": "externalId", "value": "attacker-sub"},
+    {"op": "replace", "path": "userName", "value": "sam2"},
+    {"op": "replace", "path": 'emails[type eq "work"].value', "value": "mallory@evil.example"},
+    {"op": "replace", "path": "active", "value": False},
+])
+def test_the_directory_cannot_take_over_or_lock_out_an_administrator_the_portal_made(directory, sam, op):
+    """Single sign-on links a first sign-in by the external id, userName or email the directory
+    set: a stolen sync token that could set those on sam could hand sam's account to anyone."""
+    response, body = send(directory, "patch", f"Users/{sam.pk}", {"schemas": [PATCH], "Operations": [op]})
+    assert response.status_code == 400 and "the portal made" in body["detail"]
+    assert send(directory, "delete", f"Users/{sam.pk}")[0].status_code == 400
+    sam.refresh_from_db()
+    assert sam.is_active and sam.username == "sam" and not hasattr(sam, "directory_entry")
+    assert not AuditEvent.objects.filter(action__startswith="person.directory").exists()
+
+
+def test_a_superusers_sign_in_names_stay_the_portals_even_when_the_directory_made_them(directory):
+    send(directory, "post", "Users", okta_user())
+    grace = User.objects.get(username="grace")
+    grace.is_superuser = True
+    grace.save()
+    for op in (
+        {"op": "replace", "path": "externalId", "value": "attacker-sub"},
+        {"op": "replace", "path": "userName", "value": "grace2"},
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "mallory@evil.example"},
+    ):
+        response, body = send(directory, "patch", f"Users/{grace.pk}", {"schemas": [PATCH], "Operations": [op]})
+        assert response.status_code == 400 and "superuser" in body["detail"], op
+    grace.refresh_from_db()
+    assert (grace.username, grace.email, grace.directory_entry.external_id) == ("grace", "grace@example.com", "00u-grace")
+    # What is not a sign-in name is still the directory's.
+    response, _ = send(directory, "patch", f"Users/{grace.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.familyName", "value": "Murray"}]})
+    assert response.status_code == 200 and User.objects.get(pk=grace.pk).last_name == "Murray"
+
+
 def test_bad_bodies_are_scim_errors(directory, alice):
     response = directory.post("/scim/v2/Users", data="{not json", content_type=SCIM)
     assert response.status_code == 400 and json.loads(response.content)["scimType"] == "invalidSyntax"
