@@ -9,10 +9,21 @@ stands for a mail that did not go.
 """
 
 import smtplib
+import unicodedata
 from collections.abc import Callable
 
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from django.db import transaction
+
+# Line breaks, other control characters and invisible formatting (a right-to-left override).
+_NOT_IN_A_HEADER = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def one_line(text: str) -> str:
+    """A subject on one line, as readers see it: a name in it (an identity's, an API token's)
+    may hold a line break, which Django refuses in a header, or a character that hides or
+    reorders the text around it. Each becomes a space, and runs of spaces one."""
+    return " ".join("".join(" " if unicodedata.category(c) in _NOT_IN_A_HEADER else c for c in text).split())
 
 
 def send_claimed(
@@ -28,6 +39,8 @@ def send_claimed(
     the connection timeout again."""
     if not messages:
         return  # as Django's SMTP backend: with nothing to send, never connect
+    for message in messages:
+        message.subject = one_line(message.subject)
     connection, unsent, first_error = get_connection(), [], None
     try:
         connection.open()
@@ -38,7 +51,9 @@ def send_claimed(
             for position, message in enumerate(messages):
                 try:
                     connection.send_messages([message])
-                except smtplib.SMTPRecipientsRefused as error:  # this mailbox's refusal: go on with the rest
+                # This mailbox's refusal, or this one mail that cannot be written (a header
+                # one_line does not clean): go on with the rest, which would not fail for it.
+                except (smtplib.SMTPRecipientsRefused, BadHeaderError) as error:
                     unsent.append(position)
                     first_error = first_error or error
                 except Exception as error:

@@ -5,11 +5,14 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
+from django.core.mail import BadHeaderError, EmailMessage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from inventory.models import AIIdentity
 from nhiportal.audit.models import AuditEvent
+from nhiportal.mail import send_claimed
 from nhiportal.sweep.models import SweepStep
 from tests.smtp_server import SMTPServer, closed_port
 
@@ -65,3 +68,18 @@ def test_one_refused_mailbox_leaves_the_others_told_and_only_its_rows_for_the_ne
         assert told() == {"alices-agent": True, "bobs-agent": True}
     finally:
         server.stop()
+
+
+def test_a_mail_that_cannot_be_written_fails_alone_and_the_others_go(settings):
+    """A header Django refuses (a line break in it) is that one mail's failure, as a refused
+    mailbox is: the mails after it still go, and only its claim is withdrawn."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    messages = [
+        EmailMessage(subject="first", body="x", to=["a@example.com"]),
+        EmailMessage(subject="broken", body="x", to=["b@example.com"], headers={"X-Note": "one\nBcc: c@example.com"}),
+        EmailMessage(subject="third", body="x", to=["d@example.com"]),
+    ]
+    withdrawn = []
+    with pytest.raises(BadHeaderError):
+        send_claimed(messages, withdraw=lambda error: withdrawn.append("all"), withdraw_unsent=lambda error, unsent: withdrawn.append(unsent))
+    assert [m.subject for m in mail.outbox] == ["first", "third"] and withdrawn == [[1]]

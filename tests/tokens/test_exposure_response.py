@@ -210,6 +210,18 @@ def test_the_holder_of_a_leaked_api_token_hears_once_where_it_was_found(client_f
     assert "the holders of 0 leaked" in notify()
 
 
+def test_a_line_break_in_a_tokens_name_does_not_stop_its_holders_mail(client_for, charlie, alice):
+    """A name goes into the subject: a line break there would be refused as a header (and the
+    mail never sent, run after run), a right-to-left override would reorder what follows."""
+    token, raw = api_token_create(user=alice, name="ci\nBcc: mallory@evil.example\u202e", days=30)
+    client_for(charlie).post("/exposures/report/", {"token": raw, "where_found": "build log"})
+    assert "the holders of 1 leaked API token(s)" in notify()
+    (message,) = mail.outbox
+    assert message.subject == "[NHI Portal] Your API token “ci Bcc: mallory@evil.example ” leaked and was revoked"
+    assert message.recipients() == ["alice@example.com"] and "Bcc" not in message.message()
+    assert PersonalAPIToken.objects.get(pk=token.pk).holder_told_at is not None
+
+
 def test_if_mail_fails_the_holder_is_told_on_the_next_run(client_for, charlie, alice, settings):
 
     token, raw = api_token_create(user=alice, name="notebook", days=30)
