@@ -14,6 +14,7 @@ from django.utils import timezone
 from inventory.models import AIIdentity, Ownership
 from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
+from nhiportal.names import refuse_unseen
 from nhiportal.outbound import validate_url
 
 from .models import Grant, IssuedToken, Service, ServiceScope, TrustDomain
@@ -85,6 +86,7 @@ def service_snapshot(service: Service) -> dict:
 
 
 def _save_service(service: Service) -> None:
+    refuse_unseen("name", service.name)
     service.full_clean()
     try:
         with transaction.atomic():

@@ -13,6 +13,7 @@ from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.mail import send_claimed_rows
+from nhiportal.names import refuse_unseen
 
 from .ending_sessions import ENDED_BY_PASSWORD_CHANGE, end_sessions_and_their_tokens, end_sessions_of, open_sessions_of
 from .models import EXPOSED, TOKEN_PREFIX, PersonalAPIToken, PortalSession, TokenPurpose, hash_api_token, session_fingerprint
@@ -31,6 +32,7 @@ def api_token_create(
     `made_with_second_factor`: the session that asks passed one (see PersonalAPIToken).
     `session_key`: the id of the browser session that asks (from its cookie); the token keeps a
     fingerprint of it and is revoked when that session is ended (ending_sessions.py)."""
+    refuse_unseen("name", name)
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationError({"days": f"Choose between 1 and {MAX_TOKEN_DAYS} days."})
     if purpose == TokenPurpose.DIRECTORY_SYNC and not is_security_admin(user):
