@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import trestle.oscal
 from trestle.oscal.assessment_results import Model
 
+from inventory.models import AIIdentity
 from inventory.campaigns import campaign_launch
 from inventory.services import identity_activate
 from nhiportal.compliance.controls import CONTROLS
@@ -82,7 +83,10 @@ def test_grc_tools_pull_the_same_document_from_the_api(client_for, carol, bob):
 
 
 def test_text_people_typed_keeps_the_document_valid(client_for, carol, rita, alice, make_identity):
-    identity_activate(actor=alice, identity=make_identity(alice, name="line\nbreak  bot"))
+    identity = make_identity(alice, name="line-break-bot")
+    identity_activate(actor=alice, identity=identity)
+    # Names refuse line breaks now (nhiportal/names.py); one from before that rule is kept as it was.
+    AIIdentity.objects.filter(pk=identity.pk).update(name="line\nbreak  bot")
     campaign_launch(actor=rita, name="Q4\nproduction   agents ", due=date.today() + timedelta(days=10))
 
     document = _export(client_for(carol))
