@@ -212,8 +212,10 @@ def test_the_holder_of_a_leaked_api_token_hears_once_where_it_was_found(client_f
 
 def test_a_line_break_in_a_tokens_name_does_not_stop_its_holders_mail(client_for, charlie, alice):
     """A name goes into the subject: a line break there would be refused as a header (and the
-    mail never sent, run after run), a right-to-left override would reorder what follows."""
-    token, raw = api_token_create(user=alice, name="ci\nBcc: mallory@evil.example\u202e", days=30)
+    mail never sent, run after run), a right-to-left override would reorder what follows.
+    Names refuse both now (nhiportal/names.py); this one is from before that rule."""
+    token, raw = api_token_create(user=alice, name="ci", days=30)
+    PersonalAPIToken.objects.filter(pk=token.pk).update(name="ci\nBcc: mallory@evil.example\u202e")
     client_for(charlie).post("/exposures/report/", {"token": raw, "where_found": "build log"})
     assert "the holders of 1 leaked API token(s)" in notify()
     (message,) = mail.outbox
