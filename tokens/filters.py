@@ -6,6 +6,7 @@ Every filter narrows rows the person may already see (each list's selector appli
 gate first): a filter never adds a row, and never names an identity the list would not.
 """
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,17 +15,19 @@ from urllib.parse import urlencode
 import django_filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory import visibility
-from inventory.models import AIIdentity, Ownership, Status
+from inventory.models import AIIdentity, Autonomy, Environment, Ownership, Status
 from nhiportal.identity_filter import identities_named
-from nhiportal.time_window import start_of, window, window_filter
+from nhiportal.time_window import DayOrInstantFilter, start_of, window, window_filter
 
 from .models import AccessRequest, AccessRequestState, AccessReview, CredentialKind, Exposure, Grant, Service, Task, WorkloadCredential
 from .models import Delegation, SourceNetwork
 from .models import IssuedToken
+from .exchange_chains import Walk
 from .issued_tokens import ONE_IDENTITY, in_state
 from .rotation import due_for_rotation
 from .usage import window_days
@@ -288,6 +291,80 @@ class ApprovalFilter(SeenRowsFilter):
         return queryset.filter(approved_by_owner_q()) if value == "true" else queryset.exclude(approved_by_owner_q())
 
 
+class SourceNetworkFilter(SeenRowsFilter):
+    """The source networks list's filters (tokens/network_views.py), its CSV's and, with the
+    API's own identity, `new` and window (tokens/api/source_networks.py), its API's.
+    `news`: the networks that are news now (source_networks.new_networks, NHIP-23's figure),
+    given by the caller since that module reads this one through the selectors."""
+
+    new = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_new", label="New",
+        help_text="First seen in the last 7 days, not its identity's first network, nor recognised by an owner.",
+    )
+    outside_allowed = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_outside_allowed", label="Outside its allowed networks",
+        help_text="Its identity has allowed networks, and none of them holds this one whole.",
+    )
+    # Days in the portal's time zone, as the tokens list picks them.
+    since = django_filters.DateFilter(method="filter_since", label="First seen since", widget=forms.DateInput(attrs={"type": "date"}))
+    until = django_filters.DateFilter(
+        method="filter_until", label="First seen until", help_text="That day included.", widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    q = django_filters.CharFilter(
+        method="filter_q", max_length=64, label="Network", help_text="The start of its address, such as 10.20. or 2001:db8:",
+    )
+
+    class Meta:
+        model = SourceNetwork
+        fields = ["identity", "new", "outside_allowed", "since", "until", "q"]
+
+    def __init__(self, data=None, *, news, **kwargs):
+        self.news = news
+        super().__init__(data, **kwargs)
+
+    @staticmethod
+    def outside_allowed_ids(rows) -> set:
+        """The ids of `rows` whose network its identity's allowed networks do not hold whole.
+        None set is anywhere, as the token endpoint reads them (inventory/networks.allows), so
+        only bound identities' rows are read. Allowed networks are CIDRs kept as JSON: whether
+        they hold a network is IP arithmetic SQLite cannot do, so it is decided here, over
+        their union (two halves hold the whole)."""
+        outside = set()
+        bound = rows.exclude(identity__allowed_networks=[]).values_list("pk", "network", "identity__allowed_networks")
+        for pk, network, allowed in bound.order_by().iterator(chunk_size=2000):
+            seen = ipaddress.ip_network(network)
+            blocks = ipaddress.collapse_addresses(
+                block for block in (ipaddress.ip_network(n, strict=False) for n in allowed) if block.version == seen.version
+            )
+            if not any(seen.subnet_of(block) for block in blocks):
+                outside.add(pk)
+        return outside
+
+    def filter_new(self, queryset, name, value):
+        if not value:
+            return queryset
+        news = Q(pk__in=self.news.values("pk"))
+        return queryset.filter(news) if value == "true" else queryset.exclude(news)
+
+    def filter_outside_allowed(self, queryset, name, value):
+        if not value:
+            return queryset
+        outside = Q(pk__in=self.outside_allowed_ids(queryset))
+        return queryset.filter(outside) if value == "true" else queryset.exclude(outside)
+
+    def filter_since(self, queryset, name, day):
+        return queryset.filter(first_seen_at__gte=start_of(day)) if day else queryset
+
+    def filter_until(self, queryset, name, day):
+        if not day or day >= date.max:  # no day after it: every row is before its end
+            return queryset
+        return queryset.filter(first_seen_at__lt=start_of(day + timedelta(days=1)))
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip().lower()
+        return queryset.filter(network__startswith=value) if value else queryset
+
+
 # How long a report may wait before it is late: a security admin confirms or dismisses within a
 # day, and notify_exposures tells the owners within the hour. NHIP-12 counts what is late so.
 UNTRIAGED_AFTER = timedelta(hours=24)
@@ -356,6 +433,88 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.filter(ended_at__isnull=value == "open") if value else queryset
 
 
+def crossing_q() -> Q:
+    """A production agent's task that got a token for a service outside production: what
+    NHIP-15 counts (over its last 30 days)."""
+    return (
+        Q(identity__environment=Environment.PRODUCTION) & ~Q(service__environment=Environment.PRODUCTION)
+        & Q(Exists(IssuedToken.objects.filter(task=OuterRef("pk"))))
+    )
+
+
+def approval_covered_ids() -> RawSQL:
+    """Ids of the tasks a person's approval covers: those approved, and the sub-tasks exchanged
+    from them, at any depth (an approval covers the task and what it hands on, as NHIP-10 reads
+    it). Walked down from the approved tasks, which are few (task_approver_idx)."""
+    walk = Walk()
+    walk.down("covered", Task.objects.filter(approved_by__isnull=False))
+    return walk.ids("covered")
+
+
+class TaskListFilter(SeenRowsFilter):
+    """The tasks list's filters (tokens/task_views.py), across the identities one may see."""
+
+    state = django_filters.ChoiceFilter(choices=TASK_STATES, empty_label="Any", method="filter_state", label="State")
+    service = _service_filter()
+    # The page picks whole days; a link (a compliance figure's) may carry an instant, as the
+    # decision log's (nhiportal/time_window.py). A date alone: that whole day.
+    since = DayOrInstantFilter(field_name="opened_at", lookup_expr="gte", label="Opened since", widget=forms.DateInput(attrs={"type": "date"}))
+    until = DayOrInstantFilter(
+        field_name="opened_at", lookup_expr="lt", label="Opened until", help_text="That day included.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    q = django_filters.CharFilter(method="filter_q", max_length=200, label="Intent", help_text="Part of what the agent said the task is for.")
+    autonomy = django_filters.ChoiceFilter(
+        choices=Autonomy.choices, empty_label="Any", field_name="identity__autonomy", label="Identity's autonomy",
+    )
+    crossing = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_crossing", label="Crosses environments",
+        help_text="A production agent's task that got a token for a service outside production.",
+    )
+    without_approval = django_filters.ChoiceFilter(
+        choices=YES_NO, empty_label="Any", method="filter_without_approval", label="Without a person's approval",
+        help_text="No person approved it, nor a task it was exchanged from. Most work needs no approval: narrow by autonomy.",
+    )
+
+    class Meta:
+        model = Task
+        fields = ["state", "identity", "service", "since", "until", "q", "autonomy", "crossing", "without_approval"]
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(ended_at__isnull=value == "open") if value else queryset
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()
+        return queryset.filter(intent__icontains=value) if value else queryset
+
+    def filter_crossing(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(crossing_q()) if value == "true" else queryset.exclude(crossing_q())
+
+    def filter_without_approval(self, queryset, name, value):
+        if not value:
+            return queryset
+        covered = Q(pk__in=approval_covered_ids())
+        return queryset.exclude(covered) if value == "true" else queryset.filter(covered)
+
+
+class TaskApiFilter(TaskListFilter):
+    """The tasks list's filters for the API: since/until as instants, like every API list's; the
+    identity by its id in the query serializer, as before (an empty or malformed one a 400)."""
+
+    identity = None
+    since, until = window("opened_at", "Tasks opened")
+
+    class Meta:
+        model = Task
+        fields = ["state", "service", "since", "until", "q", "autonomy", "crossing", "without_approval"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        identities = visibility.restrict(AIIdentity.objects.all(), getattr(request, "user", None))
+        super().__init__(data, queryset=queryset, request=request, identities=identities, **kwargs)
+
+
 def seen_identities(rows) -> QuerySet:
     """The identities of `rows` (a list's rows the person may see), for lists that show rows of
     identities beyond the gate's (access requests on a service one owns)."""
@@ -394,9 +553,7 @@ def page_filters(request, filter_class, rows: QuerySet, **kwargs) -> ListFilters
 # happened. Apart from the pages' filters, which pick days or none, so no page grows a field.
 GrantWindowFilter = window_filter(Grant, "created_at", "Grants made")
 CredentialWindowFilter = window_filter(WorkloadCredential, "created_at", "Credentials added")
-TaskWindowFilter = window_filter(Task, "opened_at", "Tasks opened")
 DelegationWindowFilter = window_filter(Delegation, "created_at", "Delegations made")
-SourceNetworkWindowFilter = window_filter(SourceNetwork, "first_seen_at", "Networks first seen")
 # Contained when reported (a report revokes at once), as the page's `since` reads it.
 ExposureWindowFilter = window_filter(Exposure, "contained_at", "Exposures reported")
 AccessRequestWindowFilter = window_filter(AccessRequest, "requested_at", "Access requests made")

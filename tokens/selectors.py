@@ -312,18 +312,25 @@ def identity_access(identity, user) -> AccessPanel:
     )
 
 
-def identity_tasks(identity) -> QuerySet:
-    """Every task of the identity, newest first, each with its token_count (a count per row
-    shown, not a grouping of all its tasks before the page is cut)."""
+def _with_token_count(tasks: QuerySet) -> QuerySet:
+    """The tasks each with its token_count: a count per row shown, not a grouping of all the
+    tasks before the page is cut."""
     token_count = (
         IssuedToken.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("pk")).values("n")
     )
-    return (
-        Task.objects.filter(identity=identity)
-        .select_related("service", "approved_by")
-        .annotate(token_count=Coalesce(Subquery(token_count), 0))
-        .order_by("-opened_at", "-pk")
-    )
+    return tasks.annotate(token_count=Coalesce(Subquery(token_count), 0))
+
+
+def identity_tasks(identity) -> QuerySet:
+    """Every task of the identity, newest first, each with its token_count."""
+    return _with_token_count(Task.objects.filter(identity=identity)).select_related("service", "approved_by").order_by("-opened_at", "-pk")
+
+
+def task_list(*, user) -> QuerySet:
+    """Tasks of the identities the user may see (the one gate, as the tokens list's), newest
+    first, each with its identity, service, approver and token_count (a few queries a page)."""
+    tasks = visibility.restrict_by_identity(Task.objects.all(), user)
+    return _with_token_count(tasks).select_related("identity", "service", "approved_by").order_by("-opened_at", "-pk")
 
 
 APPROVAL_STATES = ("pending", "decided", "all")

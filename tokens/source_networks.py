@@ -144,12 +144,11 @@ def new_networks_notify(*, actor, now=None) -> dict:
     )
 
 
-def source_list(*, user, identity=None, new_only: bool = False, now=None) -> QuerySet:
+def source_list(*, user, identity=None) -> QuerySet:
     """The networks the identities `user` sees got tokens from, newest first, each annotated
-    `baseline` (its identity's first); new_only: the last NEW_NETWORK_DAYS' news."""
+    `baseline` (its identity's first)."""
     earlier = SourceNetwork.objects.filter(identity=OuterRef("identity"), first_seen_at__lt=OuterRef("first_seen_at"))
-    found = new_networks(now or timezone.now()) if new_only else SourceNetwork.objects.all()
-    found = found.filter(identity__in=visible_identities(user)).annotate(baseline=~Exists(earlier))
+    found = SourceNetwork.objects.filter(identity__in=visible_identities(user)).annotate(baseline=~Exists(earlier))
     if identity is not None:
         found = found.filter(identity_id=identity)
     return found.select_related("identity").order_by("-first_seen_at", "-pk")

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import access_request_views, access_review_views, approval_views, export_views, exposure_views, federation_views, identity_views, task_views, unused_identity_views, views
 from . import token_list_views
+from . import network_views
 
 app_name = "tokens"
 urlpatterns = [
@@ -31,6 +32,10 @@ urlpatterns = [
     path("tokens/", token_list_views.token_list, name="issued-token-list"),
     path("tokens/export.csv", token_list_views.token_export, name="issued-token-export"),
     path("tokens/<int:pk>/revoke/", token_list_views.token_revoke_from_list, name="issued-token-revoke"),
+    path("networks/", network_views.network_list, name="source-network-list"),
+    path("networks/export.csv", network_views.network_export, name="source-network-export"),
+    path("tasks/", task_views.all_task_list, name="task-list"),
+    path("tasks/export.csv", task_views.all_task_export, name="task-export"),
     path("grants/new/", views.grant_create, name="grant-create"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
     path("grants/<int:pk>/reduce/", views.grant_reduce, name="grant-reduce"),

@@ -691,6 +691,8 @@ def human_approval(now) -> Evidence:
         needs = set(scopes) & consequential.get(service_id, set())
         if needs and not approved(pk):
             findings.append(Finding(identity_id, name, f"task {str(pk)[:8]} got {' '.join(sorted(needs))} without approval"))
+    # Not linked to the tasks list: both are counted over a scan capped at SCANNED_TASKS, and the
+    # second in Python (consequential scopes), so no list's rows would always number the same.
     figures = {f"autonomous agents' tasks, last {RECENT_DAYS} days": len(rows), "without the approval they needed": len(findings)}
     if not rows and not _tokens_issued_since(now - timedelta(days=RECENT_DAYS)):
         return _no_evidence(f"no agent obtained a token in the last {RECENT_DAYS} days, so no work shows whether it was approved.", figures)
@@ -810,8 +812,9 @@ def signing_keys(now) -> Evidence:
 
 
 def environment_isolation(now) -> Evidence:
+    since = now - timedelta(days=RECENT_DAYS)
     crossing = (
-        Task.objects.filter(opened_at__gte=now - timedelta(days=RECENT_DAYS), identity__environment=Environment.PRODUCTION)
+        Task.objects.filter(opened_at__gte=since, identity__environment=Environment.PRODUCTION)
         .exclude(service__environment=Environment.PRODUCTION)
         .filter(Exists(IssuedToken.objects.filter(task=OuterRef("pk"))))
         .select_related("identity", "service")
@@ -826,7 +829,10 @@ def environment_isolation(now) -> Evidence:
         f"No production agent got a token for a non-production service in the last {RECENT_DAYS} days.",
         {"crossing tasks": count},
         findings, count,
-    )
+    ).linked(**{
+        # From this very instant, as the tasks list's "Opened since" also takes one.
+        "crossing tasks": _list("tokens:task-list", crossing="true", since=since.isoformat()),
+    })
 
 
 # The steps that take access away (or keep keys fresh): if these stop, the controls above
@@ -893,6 +899,7 @@ def networks_bound(now) -> Evidence:
     ).linked(**{
         "active in production": _identities(status=Status.ACTIVE, environment=Environment.PRODUCTION),
         "bound to networks": _identities(status=Status.ACTIVE, environment=Environment.PRODUCTION, networks_bound="true"),
+        f"new networks in {NEW_NETWORK_DAYS} days": _list("tokens:source-network-list", new="true"),
     })
 
 

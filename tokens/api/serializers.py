@@ -452,10 +452,14 @@ class IssuedTokenRevokedSerializer(IssuedTokenSerializer):
 class TaskSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     identity = serializers.UUIDField(source="identity_id")
+    identity_name = serializers.CharField(source="identity.name")
     service = serializers.CharField(source="service.audience")
+    service_id = serializers.IntegerField(help_text="The service's id, as the `service` filter takes it.")
     parent = serializers.UUIDField(source="parent_id", allow_null=True)
     intent = serializers.CharField()
     scopes = serializers.ListField(child=serializers.CharField())
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, allow_null=True, help_text="The data sensitivity the task declared; null: none.")
+    state = serializers.SerializerMethodField(help_text="open or ended")
     authorization_details = serializers.JSONField()
     opened_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
@@ -466,6 +470,9 @@ class TaskSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField(allow_null=True)
     approval_expires_at = serializers.DateTimeField(allow_null=True)
     tokens = TokenSerializer(many=True)
+
+    def get_state(self, task) -> str:
+        return "open" if task.is_open else "ended"
 
 
 class TaskQuerySerializer(QuerySerializer):

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from .access_reviews import AccessReviewViewSet
 from .federation import FederatedIssuerViewSet
 from .issued_tokens import IssuedTokenViewSet
+from .source_networks import SourceNetworkViewSet
 from .views import (
     AccessRequestViewSet,
     CredentialViewSet,
@@ -16,7 +17,6 @@ from .views import (
     IdentityBlastRadius,
     ServiceViewSet,
     SigningKeyViewSet,
-    SourceNetworkViewSet,
     TaskViewSet,
     TrustDomainViewSet,
     UnusedIdentityList,

@@ -23,17 +23,14 @@ Refusals from the service functions are 400 with the reason keyed by field; a st
 the action (decided already, dismissed, no longer waiting, ended) is a 409 with the reason.
 """
 
-import uuid
-
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
@@ -70,15 +67,13 @@ from ..filters import (
     DelegationWindowFilter,
     ExposureWindowFilter,
     GrantWindowFilter,
-    SourceNetworkWindowFilter,
-    TaskWindowFilter,
+    TaskApiFilter,
 )
 from ..keys import signing_key_compromised, signing_keys_rotate
-from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential
+from ..models import AccessRequest, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
 from ..emergency import revoke_in_emergency
 from ..revocation import task_end
 from ..trust_bundles import bundle_refresh
-from ..source_networks import network_recognise, source_list
 from ..usage import with_uses
 from .serializers import (
     BlastRadiusSerializer,
@@ -105,8 +100,6 @@ from .serializers import (
     RotateSerializer,
     ServiceSerializer,
     SigningKeySerializer,
-    NetworkRecogniseSerializer,
-    SourceNetworkSerializer,
     TaskQuerySerializer,
     TaskSerializer,
     TrustDomainDistrustedSerializer,
@@ -368,12 +361,13 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = TaskSerializer
     parser_classes = [JSONParser]
-    filterset_class = TaskWindowFilter
+    filterset_class = TaskApiFilter
     lookup_value_converter = "uuid"
 
     def get_queryset(self):
         query = valid(TaskQuerySerializer, self.request.query_params) if self.action == "list" else {}
-        tasks = Task.objects.filter(identity__in=selectors.visible_identities(self.request.user))
+        # The tasks list's rows (tokens/task_views.py), through the same gate, with its filters.
+        tasks = selectors.task_list(user=self.request.user)
         if query.get("identity"):
             tasks = tasks.filter(identity_id=query["identity"])
         # Whenever sent (a query's boolean left out reads as false): true, not ended yet; false, ended.
@@ -382,11 +376,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if query.get("approval") == "pending":
             tasks = selectors.waiting_for_approval(tasks)
         tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
-        return (
-            tasks.select_related("service", "approved_by")
-            .prefetch_related(Prefetch("tokens", queryset=tokens))
-            .order_by("-opened_at")
-        )
+        return tasks.prefetch_related(Prefetch("tokens", queryset=tokens))
 
     @extend_schema(parameters=[TaskQuerySerializer])
     def list(self, request, *args, **kwargs):
@@ -444,40 +434,6 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         reason = valid(OptionalReasonSerializer, request.data)["reason"]
         delegation_revoke(actor=request.user, delegation=delegation, reason=reason)
         return Response(DelegationSerializer(self.get_queryset().get(pk=delegation.pk)).data)
-
-
-@extend_schema(tags=["identities"], parameters=[
-    OpenApiParameter("identity", OpenApiTypes.UUID, description="One identity's networks."),
-    OpenApiParameter("new", OpenApiTypes.BOOL, description="Only the networks first seen in the last 7 days that were not their identity's first."),
-])
-class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The networks the identities you may see got tokens from, and when first, newest first."""
-
-    serializer_class = SourceNetworkSerializer
-    filterset_class = SourceNetworkWindowFilter
-
-    def get_queryset(self):
-        params = self.request.query_params
-        identity = params.get("identity")
-        if identity is not None:
-            try:
-                identity = uuid.UUID(identity)
-            except ValueError:  # an empty one too: it names no identity
-                raise ValidationError({"identity": ["Give an identity's id (a UUID)."]}) from None
-        new = params.get("new", "false")
-        if new not in ("true", "1", "false", "0"):
-            raise ValidationError({"new": ["Say true or false."]})
-        return source_list(user=self.request.user, identity=identity, new_only=new in ("true", "1"))
-
-    @extend_schema(request=NetworkRecogniseSerializer, responses={201: SourceNetworkSerializer})
-    def create(self, request):
-        """Recognise a network the agent moved to, before any token came from it: its requests
-        from there are no longer new to policy (context.new_network). Its owners and security admins."""
-        data = valid(NetworkRecogniseSerializer, request.data)
-        identity = _changeable_identity(request, data["identity"])
-        source = network_recognise(actor=request.user, identity=identity, address=data["address"])
-        listed = source_list(user=request.user, identity=identity.pk).get(pk=source.pk)  # with its baseline mark
-        return Response(SourceNetworkSerializer(listed).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["exposures"])
