@@ -11,7 +11,7 @@ Errors still become responses: Django wraps every middleware in its exception ha
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 
 MACHINE_PREFIXES = ("/oauth/", "/.well-known/", "/healthz", "/metrics", "/scim/", "/accounts/sso/backchannel-logout/")
 
@@ -23,7 +23,12 @@ class MachineEndpointsMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(MACHINE_PREFIXES):
             return self.get_response(request)
-        match = _resolve(request.path_info)
+        try:
+            match = _resolve(request.path_info)
+        except Resolver404:
+            # No such endpoint (/oauth/nothere, /healthzfoo): the browser chain answers it, with
+            # the page and every header any unknown address gets (its CSP, X-Frame-Options).
+            return self.get_response(request)
         request.resolver_match = match
         return match.func(request, *match.args, **match.kwargs)
 

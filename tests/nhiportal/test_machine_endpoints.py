@@ -26,9 +26,13 @@ def test_healthz_and_discovery_take_the_short_path(client):
     assert client.get("/.well-known/oauth-authorization-server").status_code == 200
 
 
-def test_an_unknown_oauth_path_is_a_plain_404(client):
-    assert client.get("/oauth/nothing-here").status_code == 404
-    assert client.get("/oauth/nothing-here").status_code == 404  # and stays one: nothing remembered
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/oauth/nothing-here", "/oauth/status/-1", "/.well-known/x", "/scim/v2/nothere", "/healthzx", "/metricsfoo"])
+def test_an_unknown_machine_path_is_a_404_with_every_header_a_page_gets(client, path):
+    for _ in range(2):  # and stays one: nothing remembered
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "Content-Security-Policy" in response.headers and response.headers["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.django_db
