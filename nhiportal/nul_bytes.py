@@ -9,9 +9,11 @@ form or JSON body (as %00, \\u0000 or the raw byte); a multipart form's fields o
 
 import json
 
+from csp.middleware import CSPMiddleware
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.template.loader import render_to_string
 
 REASON = "The request holds a NUL character (U+0000), which no field takes."
@@ -51,7 +53,15 @@ def _oauth_error(description: str) -> HttpResponse:
     return response
 
 
-def _refusal(path: str, reason: str = REASON) -> HttpResponse:
+def _page_refusal(request, reason: str) -> HttpResponse:
+    """The 400 page, with the headers every page gets (this answers before their middleware):
+    the content security policy and X-Frame-Options, set by those same middleware."""
+    page = HttpResponse(render_to_string("400.html", {"reason": reason}), status=400)
+    return XFrameOptionsMiddleware(CSPMiddleware(lambda _request: page))(request)
+
+
+def _refusal(request, reason: str = REASON) -> HttpResponse:
+    path = request.path_info
     if path.startswith("/oauth/"):
         return _oauth_error(reason)
     if path.startswith("/scim/"):
@@ -59,7 +69,7 @@ def _refusal(path: str, reason: str = REASON) -> HttpResponse:
         return HttpResponse(json.dumps(error), status=400, content_type="application/scim+json")
     if path.startswith("/api/"):
         return JsonResponse({"detail": reason}, status=400)
-    return HttpResponse(render_to_string("400.html", {"reason": reason}), status=400)
+    return _page_refusal(request, reason)
 
 
 class NulBytesMiddleware:
@@ -77,8 +87,8 @@ class NulBytesMiddleware:
             if path.startswith("/oauth/"):
                 return _oauth_error(UNREADABLE)
             if path.startswith(("/api/", "/scim/")):
-                return _refusal(path, UNREADABLE_BODY)
+                return _refusal(request, UNREADABLE_BODY)
             raise  # a page's: Django's 400 page, as for any other body it cannot read
         if holds_nul:
-            return _refusal(request.path_info)
+            return _refusal(request)
         return self.get_response(request)

@@ -53,6 +53,8 @@ def test_a_page_answers_with_a_400_page(client_for, sam, alice):
     client = client_for(sam)
     for response in (client.get("/people/?q=al%00ice"), client.get("/users/?q=al%00ice"), client.post("/identities/new/", {"name": "n\x00"})):
         assert response.status_code == 400 and b"Bad request" in response.content and REASON.encode() in response.content
+        # Answered before the headers' middleware, it still carries what every page does.
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"] and response.headers["X-Frame-Options"] == "DENY"
     assert not AIIdentity.objects.filter(name__startswith="n").exists()
 
 
