@@ -44,7 +44,7 @@ from tokens.policy.models import Decision, PolicyDecision, PolicyMode, PolicyVer
 from tokens.rate_limit import SLOWED_DAYS, per_minute
 from tokens.federation import subject_prefix, subjects_overlap
 from tokens.filters import (
-    METADATA_STALE, UNTRIAGED_AFTER, approved_by_owner_q, approved_q, granted_by_a_party_q, metadata_differs_q, outlived_q, runs_beyond_q,
+    METADATA_STALE, UNTRIAGED_AFTER, approved_by_owner_q, approved_q, crossing_q, granted_by_a_party_q, metadata_differs_q, outlived_q, runs_beyond_q,
     scheduled_q, untold_q, untriaged_q, usage_unchecked_q, usage_unjudged_q,
 )
 from tokens.rotation import due_for_rotation as credentials_due, max_age_days as credential_max_age_days
@@ -813,12 +813,8 @@ def signing_keys(now) -> Evidence:
 
 def environment_isolation(now) -> Evidence:
     since = now - timedelta(days=RECENT_DAYS)
-    crossing = (
-        Task.objects.filter(opened_at__gte=since, identity__environment=Environment.PRODUCTION)
-        .exclude(service__environment=Environment.PRODUCTION)
-        .filter(Exists(IssuedToken.objects.filter(task=OuterRef("pk"))))
-        .select_related("identity", "service")
-    )
+    # The tasks list's own test (crossing=true), so the figure and its link cannot drift apart.
+    crossing = Task.objects.filter(crossing_q(), opened_at__gte=since).select_related("identity", "service")
     count = crossing.count()
     if not count and not _tokens_issued_since(now - timedelta(days=RECENT_DAYS)):
         return _no_evidence(f"no agent obtained a token in the last {RECENT_DAYS} days, so none shows where its tokens went.", {"crossing tasks": 0})
