@@ -94,9 +94,19 @@ def _refuse_joining_an_administrator(person, joined: bool) -> None:
     external id, userName or email the directory set (single_sign_on._provisioned, and a
     verified email), so setting those on an administrator would hand their account to whoever
     holds that account at the provider. A security admin or superuser the portal made stays the
-    portal's: the directory cannot join them (deactivated ones included)."""
-    if joined and (person.is_superuser or person.groups.filter(name=SECURITY_ADMIN).exists()):
+    portal's: the directory cannot join them (deactivated ones included). One whose role comes
+    from a directory group mapped to it (NHI_SSO_ROLE_GROUPS) is the directory's already."""
+    if joined and _an_administrator_the_portal_made(person):
         raise ValidationError({"id": "This person is a superuser or security admin the portal made: they are managed in the portal, not by the directory."})
+
+
+def _an_administrator_the_portal_made(person) -> bool:
+    if person.is_superuser:
+        return True
+    if not person.groups.filter(name=SECURITY_ADMIN).exists():
+        return False
+    mapped = [group for role, group in settings.SSO["ROLE_GROUPS"] if role == SECURITY_ADMIN]
+    return not person.directory_groups.filter(display_name__in=mapped).exists()
 
 
 def _keep_superusers_names(person, entry, fields: dict) -> None:

@@ -423,3 +423,14 @@ def test_deleting_people_while_removing_them_from_a_group_fails_neither(roles_fo
     assert sorted(_at_once(directory, calls)) == [204] * len(calls)
     assert member_ids(directory, group["id"]) == set()
     assert not any(roles_of(User.objects.get(pk=p.pk)) for p in people)
+
+
+def test_a_security_admin_the_directorys_group_made_is_the_directorys_to_delete(roles_follow_groups, directory, sam):
+    """The portal-made security admin is refused (tests/people/test_scim.py); one whose role
+    comes from the directory's mapped group is the directory's, as the role itself is."""
+    person = User.objects.create_user("dana")
+    push(directory, "secops", person)
+    assert roles_of(User.objects.get(pk=person.pk)) == {"security_admin"}
+    assert send(directory, "delete", f"Users/{person.pk}")[0].status_code == 204
+    assert not User.objects.get(pk=person.pk).is_active
+    assert send(directory, "delete", f"Users/{sam.pk}")[0].status_code == 400
