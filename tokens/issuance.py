@@ -10,7 +10,7 @@ the lock, on its last token's facts, and written only if they still hold under i
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -706,7 +706,12 @@ def token_exchange(
             raise _Refusal(OAuthError(INVALID_SCOPE, "An exchanged token cannot carry scopes the subject_token did not have."), "portal:exchange-broader", service)
         _check_scopes(wanted, offered, granted, service)
         parent_task = parent.task
-        if context and parent_task.sensitivity is not None and (context.sensitivity or 0) > parent_task.sensitivity:
+        sub_task = context
+        if sub_task and sub_task.sensitivity is None and parent_task.sensitivity is not None:
+            # Saying nothing of the data keeps the task's bound: otherwise a sub-task that said
+            # nothing would be the step to one that declares more than its task.
+            sub_task = replace(context, sensitivity=parent_task.sensitivity)
+        if sub_task and parent_task.sensitivity is not None and sub_task.sensitivity > parent_task.sensitivity:
             raise _Refusal(
                 OAuthError(INVALID_AUTHORIZATION_DETAILS, "A sub-task cannot touch more sensitive data than its task."),
                 "portal:exchange-broader", service,
@@ -714,7 +719,7 @@ def token_exchange(
         grant_id, grant_end = _grant_cover(wanted, grants)
         ttl = _ttl(now, requested_ttl, grant_end, parent.expires_at)
         ttl, decision, policy = _decide(
-            engine.EXCHANGE, identity, service, wanted, granted, context, ttl, parent_task, offered, now, bool(jkt), client,
+            engine.EXCHANGE, identity, service, wanted, granted, sub_task, ttl, parent_task, offered, now, bool(jkt), client,
             # A person approved the parent task on its service: on another one, nobody did.
             approval_applies=parent_task.service_id == service.pk,
         )
@@ -722,11 +727,11 @@ def token_exchange(
             raise _Refusal(
                 OAuthError(INVALID_REQUEST, "The subject_token expires too soon to exchange."), "portal:no-time-left", service, decision,
             )
-        details = context.details if context else parent_task.authorization_details
+        details = sub_task.details if sub_task else parent_task.authorization_details
         task_id, task_row = _task_row(
             identity=identity, service=service, scopes=wanted, now=now, parent_id=parent_task.pk,
-            intent=context.intent if context else parent_task.intent,
-            sensitivity=context.sensitivity if context else parent_task.sensitivity,
+            intent=sub_task.intent if sub_task else parent_task.intent,
+            sensitivity=sub_task.sensitivity if sub_task else parent_task.sensitivity,
             details=details,
         )
         # RFC 8693 section 4.1: act names who acts for the subject, so a level is added only

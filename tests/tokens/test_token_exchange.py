@@ -106,6 +106,19 @@ def test_it_refuses_a_more_sensitive_sub_task(agent, oauth, held):
     assert response.json()["error"] == "invalid_authorization_details"
 
 
+def test_a_sub_task_that_says_nothing_of_its_data_keeps_its_tasks_sensitivity(agent, oauth, get_token):
+    public = '[{"type": "agent_task", "intent": "read the public FAQ", "sensitivity": "public"}]'
+    held = get_token(agent, scope="tickets:read", authorization_details=public)
+    silent = exchange(oauth, agent, held["access_token"], authorization_details='[{"type": "agent_task", "intent": "summarise it"}]')
+    assert silent.status_code == 200, silent.content
+    assert Task.objects.get(pk=unverified(silent.json()["access_token"])["task_id"]).get_sensitivity_display() == "Public"
+
+    # Else saying nothing would be the step to a sub-task declaring more than its task did.
+    internal = '[{"type": "agent_task", "intent": "dig deeper", "sensitivity": "internal"}]'
+    response = exchange(oauth, agent, silent.json()["access_token"], authorization_details=internal)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_authorization_details"
+
+
 def test_it_refuses_another_clients_token(agent, make_agent, oauth, held, crm, grant):
     thief = make_agent()
     grant(thief, crm, ["tickets:read"])
