@@ -111,6 +111,13 @@ def test_the_issuer_is_an_accepted_audience(granted, oauth):
     assert token_request(oauth, granted, assertion=granted.assertion(aud="http://testserver")).status_code == 200
 
 
+def test_an_assertion_addressed_to_other_parties_too_is_refused(granted, oauth):
+    # Any of the other parties could replay it here (draft-ietf-oauth-rfc7523bis).
+    shared = granted.assertion(aud=["https://elsewhere.example.com", "http://testserver/oauth/token"])
+    assert "alone" in refused(token_request(oauth, granted, assertion=shared))
+    assert token_request(oauth, granted, assertion=granted.assertion(aud=["http://testserver/oauth/token"])).status_code == 200
+
+
 def test_an_expired_assertion_is_refused(granted, oauth):
     now = int(time.time())
     description = refused(token_request(oauth, granted, assertion=granted.assertion(iat=now - 600, exp=now - 120)))

@@ -271,6 +271,10 @@ def _authenticate_jwk(jws: CompactJWS, post, audiences, address: str) -> Authent
         raise
     try:
         verified = _verify(jws, key, audiences=audiences, issuer=client_id, subject=client_id)
+        if isinstance(verified["aud"], list) and len(verified["aud"]) > 1:
+            # An assertion addressed to other parties too could be replayed here by any of them
+            # (the audience injection draft-ietf-oauth-rfc7523bis closes): this portal alone.
+            raise _fail("The client assertion's audience (aud) must name this portal alone: its token endpoint or issuer, one value.")
         replay_key, replay_expires = _replay(client_id, _jti(verified), verified["exp"])
     except OAuthError as error:
         raise _refused(error, credential_id) from None
