@@ -43,8 +43,12 @@ def address_refusal(address) -> str | None:
     in "a link-local address"; None when the portal may call it."""
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     if ip.version == 6:
-        # ::ffff:169.254.169.254 reaches 169.254.169.254, as does its NAT64 form: judged as that.
-        ip = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else ip)
+        # ::ffff:169.254.169.254 reaches 169.254.169.254, as may its NAT64, 6to4 (2002::/16) and
+        # Teredo (2001::/32) forms where a relay routes them: each is judged as that address.
+        teredo = ip.teredo
+        ip = ip.ipv4_mapped or ip.sixtofour or (teredo[1] if teredo else None) or (
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else ip
+        )
     if ip.is_unspecified:  # 0.0.0.0 and :: are this machine to connect(): a way round "loopback only"
         return "the unspecified address"
     if ip.is_loopback:  # before is_reserved, which takes in all of ::/8, ::1 too

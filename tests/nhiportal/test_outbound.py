@@ -30,6 +30,8 @@ from nhiportal import outbound
     ("::ffff:0.0.0.0", "the unspecified address"),
     ("::ffff:224.0.0.1", "a multicast address"),
     ("64:ff9b::169.254.169.254", "a link-local address"),  # through a NAT64 gateway
+    ("2002:a9fe:a9fe::1", "a link-local address"),  # 6to4
+    ("2001:0:4136:e378:8000:63bf:5601:5601", "a link-local address"),  # Teredo (the client's address, inverted)
 ])
 def test_it_refuses_link_local_metadata_unspecified_multicast_and_reserved_addresses(address, kind):
     assert outbound.address_refusal(address) == kind
@@ -39,7 +41,7 @@ def test_it_refuses_link_local_metadata_unspecified_multicast_and_reserved_addre
     "127.0.0.1", "127.8.8.8", "::1", "::ffff:127.0.0.1",  # this machine: servers beside the portal, the tests'
     "10.0.0.5", "172.16.0.1", "192.168.1.20", "fd12:3456::1",  # private: on-premise receivers
     "100.64.0.1",  # shared address space (carrier-grade NAT, Tailscale)
-    "8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::808:808",  # the internet
+    "8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",  # the internet
 ])
 def test_it_allows_loopback_private_and_public_addresses(address):
     assert outbound.address_refusal(address) is None
