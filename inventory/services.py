@@ -11,7 +11,7 @@ from nhiportal.conflicts import StateConflict
 from nhiportal.audit.services import actor_label, audit_record
 from nhiportal.conf import nhi_setting
 from nhiportal.identity_filter import identities_named, name_key
-from nhiportal.names import refuse_unseen
+from nhiportal.names import refuse_look_alikes, refuse_unseen
 from nhiportal.people.roles import is_security_admin
 from tokens.rate_limit import restart_pace
 
@@ -101,6 +101,7 @@ def _identity_name(name: str, *, other_than=None) -> str:
     database as an error without a field."""
     name = name_key(name)
     refuse_unseen("name", name)
+    refuse_look_alikes("name", name)
     if name and name_taken(name, other_than=other_than):
         raise ValidationError({"name": NAME_TAKEN})
     return name

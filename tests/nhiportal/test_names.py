@@ -54,3 +54,25 @@ def test_an_api_token_name_with_a_line_break_is_a_form_error_next_to_the_name(al
 
 def test_names_in_other_scripts_and_with_spaces_are_still_names(alice, client_for):
     assert register_api(client_for(alice), name="Überweisungs Agent – 経理").status_code == 201
+
+
+LOOK_ALIKES = {
+    "a Cyrillic letter among Latin ones": ("\u0441ontract-clause-reviewer", "mixes Cyrillic and Latin letters"),
+    "a Greek letter among Latin ones": ("p\u03b1yroll-bot", "mixes Greek and Latin letters"),
+    "a hyphen that is not the hyphen-minus": ("contract\u2010clause-reviewer", "U+2010"),
+}
+
+
+@pytest.mark.parametrize(("name", "reason"), LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
+def test_an_identity_name_that_could_pass_for_another_is_refused_next_to_the_field(name, reason, alice, client_for, make_identity):
+    make_identity(alice, name="contract-clause-reviewer")
+    response = register_api(client_for(alice), name=name)
+    assert response.status_code == 400 and reason in response.json()["name"][0]
+    page = client_for(alice).post(REGISTER, form_data(name=name))
+    assert page.status_code == 400 and 'id="id_name_error"' in page.content.decode() and reason in page.content.decode()
+    assert list(AIIdentity.objects.values_list("name", flat=True)) == ["contract-clause-reviewer"]
+
+
+@pytest.mark.parametrize("name", ["ПочтаБот", "請求書-エージェント", "정산 agent 결제", "Überweisungs Agent – 経理", "agent-ª1"])
+def test_names_in_one_script_or_in_scripts_written_together_are_names(name, alice, client_for):
+    assert register_api(client_for(alice), name=name).status_code == 201
