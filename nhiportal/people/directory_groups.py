@@ -19,8 +19,9 @@ from django.utils import timezone
 from nhiportal.audit.services import audit_record
 
 from .directory_roles import directory_roles_follow
-from .directory_sync import sync_reason
+from .directory_sync import an_administrator_the_portal_made, sync_reason
 from .models import DirectoryEntry, DirectoryGroup
+from .roles import SECURITY_ADMIN
 from .scim import user_pk
 
 
@@ -82,6 +83,19 @@ def _joining(people, ids: set[int]) -> list:
     return joining
 
 
+def _refuse_administrators_the_portal_made(people) -> None:
+    """No group takes in a security admin the portal made: in the directory's security admin
+    group their role would read as the directory's, whose sync token could then set the names
+    single sign-on links them by (directory_sync._refuse_joining_an_administrator), and any other
+    mapped group would take their role. A superuser keeps both whatever the groups say."""
+    people = {person.pk: person for person in people}
+    # Security admins are few: only they are looked at one by one, however large the group.
+    admins = get_user_model().objects.filter(pk__in=people, is_superuser=False, groups__name=SECURITY_ADMIN).values_list("pk", flat=True)
+    refused = _names(people[pk] for pk in admins if an_administrator_the_portal_made(people[pk]))
+    if refused:
+        raise ValidationError({"members": f"{', '.join(refused)}: a security admin the portal made is managed in the portal, not by the directory's groups."})
+
+
 def _names(people) -> list[str]:
     return sorted(person.get_username() for person in people)
 
@@ -92,6 +106,7 @@ def directory_group_create(*, token, fields: dict) -> DirectoryGroup:
     _check_display_name(fields["display_name"])
     ids = _ids(fields["members"])
     members = _joining(_lock(ids), ids)
+    _refuse_administrators_the_portal_made(members)
     group = DirectoryGroup(display_name=fields["display_name"], external_id=fields["external_id"])
     _save(group)
     group.members.set(members)
@@ -126,6 +141,8 @@ def directory_group_update(*, token, group, wanted: Callable[[DirectoryGroup], d
     people = _lock((current_ids | wanted_ids) if renamed else (current_ids ^ wanted_ids))
     added = _joining(people, wanted_ids - current_ids)
     removed = [person for person in people if person.pk in current_ids - wanted_ids]
+    # Renamed, the group may become the security admin group to those it keeps, too.
+    _refuse_administrators_the_portal_made(added + ([p for p in people if p.pk in current_ids & wanted_ids] if renamed else []))
     before, after = {}, {}
     for field in ("display_name", "external_id"):
         if getattr(group, field) != fields[field]:

@@ -96,11 +96,11 @@ def _refuse_joining_an_administrator(person, joined: bool) -> None:
     holds that account at the provider. A security admin or superuser the portal made stays the
     portal's: the directory cannot join them (deactivated ones included). One whose role comes
     from a directory group mapped to it (NHI_SSO_ROLE_GROUPS) is the directory's already."""
-    if joined and _an_administrator_the_portal_made(person):
+    if joined and an_administrator_the_portal_made(person):
         raise ValidationError({"id": "This person is a superuser or security admin the portal made: they are managed in the portal, not by the directory."})
 
 
-def _an_administrator_the_portal_made(person) -> bool:
+def an_administrator_the_portal_made(person) -> bool:
     if person.is_superuser:
         return True
     if not person.groups.filter(name=SECURITY_ADMIN).exists():

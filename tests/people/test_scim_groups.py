@@ -434,3 +434,40 @@ def test_a_security_admin_the_directorys_group_made_is_the_directorys_to_delete(
     assert send(directory, "delete", f"Users/{person.pk}")[0].status_code == 204
     assert not User.objects.get(pk=person.pk).is_active
     assert send(directory, "delete", f"Users/{sam.pk}")[0].status_code == 400
+
+
+def test_a_group_cannot_make_an_administrator_the_portal_made_the_directorys(roles_follow_groups, directory, sam, alice):
+    """Were sam in the directory's security admin group, his role would read as the directory's,
+    and the directory could then set his externalId or email: single sign-on would link whoever
+    holds that account at the provider to sam (tests/people/test_scim.py). So no group takes a
+    security admin the portal made, whether it is created with him or he is added later; nor can
+    a group strip his role."""
+    group = push(directory, "ai-builders", alice)
+    first = last_event_id()
+    response, body = send(directory, "post", "Groups", {"schemas": [GROUP], "displayName": "secops", "members": [{"value": str(sam.pk)}]})
+    assert response.status_code == 400 and body["scimType"] == "invalidValue" and "the portal made" in body["detail"], body
+    for name in ("secops", "ai-builders"):
+        response, body = patch(directory, group["id"], {"op": "replace", "path": "displayName", "value": name},
+                               {"op": "add", "path": "members", "value": [{"value": str(sam.pk)}]})
+        assert response.status_code == 400 and "the portal made" in body["detail"], body
+    response, body = send(directory, "put", f"Groups/{group['id']}", {"schemas": [GROUP], "displayName": "secops", "members": [{"value": str(sam.pk)}]})
+    assert response.status_code == 400 and "the portal made" in body["detail"], body
+    assert actions_since(first) == [] and DirectoryGroup.objects.count() == 1
+    assert member_ids(directory, group["id"]) == {str(alice.pk)} and roles_of(User.objects.get(pk=sam.pk)) == {"security_admin"}
+    # So his sign-in names stay the portal's.
+    response, body = send(directory, "patch", f"Users/{sam.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "externalId", "value": "attacker-sub"}]})
+    assert response.status_code == 400 and not hasattr(User.objects.get(pk=sam.pk), "directory_entry")
+
+
+def test_renaming_a_group_cannot_make_a_member_the_portal_since_made_security_admin_the_directorys(roles_follow_groups, directory, sam):
+    """vera was in the directory's all-staff group before the portal made her a security admin:
+    renamed to the security admin group, it would make her role read as the directory's."""
+    vera = User.objects.create_user("vera")
+    group = push(directory, "all-staff", vera)
+    person_roles_set(person=vera, roles=["security_admin"], actor=sam)
+    first = last_event_id()
+    response, body = patch(directory, group["id"], {"op": "replace", "path": "displayName", "value": "secops"})
+    assert response.status_code == 400 and "vera" in body["detail"] and "the portal made" in body["detail"], body
+    assert actions_since(first) == [] and DirectoryGroup.objects.get().display_name == "all-staff"
+    response, _ = send(directory, "patch", f"Users/{vera.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "externalId", "value": "attacker-sub"}]})
+    assert response.status_code == 400 and roles_of(User.objects.get(pk=vera.pk)) == {"security_admin"}
