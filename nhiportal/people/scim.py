@@ -124,7 +124,9 @@ class QueryFromFilter(FilterVisitor[Q]):
 
     def visit_present(self, node: Present) -> Q:
         field, _ = self.field(node.attr_path)
-        return Q(**{f"{field}__isnull": False}) & ~Q(**{field: ""})
+        present = Q(**{f"{field}__isnull": False})
+        # Only text is "" when empty: an id, a flag or a time compared with "" is an error.
+        return present if field in self.IDS | self.FLAGS | self.TIMES else present & ~Q(**{field: ""})
 
     def visit_not(self, node: Not) -> Q:
         return ~self.visit(node.expr)

@@ -258,6 +258,17 @@ def test_filters_combine_with_or_ne_and_present(directory, alice, bob, charlie):
     assert {r["userName"] for r in found["Resources"]} == {"alice", "charlie"}
 
 
+def test_present_on_an_id_a_flag_or_a_time_finds_everyone_who_has_one(directory, alice, bob):
+    """Every person has an id, active and meta.created: "pr" finds them all, never a 500 (an id
+    was compared with "" as a text field's emptiness is)."""
+    for attribute in ("id", "active", "meta.created"):
+        response, found = send(directory, "get", f"Users?filter={attribute} pr")
+        assert response.status_code == 200, (attribute, found)
+        assert {r["userName"] for r in found["Resources"]} == {"alice", "bob", "sam"}, attribute
+    _, found = send(directory, "get", 'Users?filter=id pr and not (userName eq "bob")')
+    assert {r["userName"] for r in found["Resources"]} == {"alice", "sam"}
+
+
 def test_the_person_page_says_the_directory_keeps_them(directory, client_for, sam):
     _, body = send(directory, "post", "Users", okta_user())
     page = client_for(sam).get(f"/users/{body['id']}/").content.decode()
