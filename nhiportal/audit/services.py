@@ -68,6 +68,9 @@ _AT_MARK, _PREV_MARK = (f'"{secrets.token_hex(16)}"' for _ in range(2))
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 
 
+_OBJECT_REPR_LENGTH = AuditEvent._meta.get_field("object_repr").max_length
+
+
 def audit_prepare(
     *,
     actor,
@@ -89,9 +92,12 @@ def audit_prepare(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)[:200]
+        object_repr = object_repr or str(obj)
         if identity is None:
             identity = obj.pk if obj._meta.label_lower == "inventory.aiidentity" else getattr(obj, "identity_id", None)
+    # Cut to what the row keeps, whoever named it (two identities' names, a webhook's host): a
+    # longer one failed the whole change on PostgreSQL. Cut before hashing, as it is stored.
+    object_repr = object_repr[:_OBJECT_REPR_LENGTH]
     if isinstance(actor, Actor) or actor is None:
         actor_id, label = None, (actor.label if actor else "system")
     else:
