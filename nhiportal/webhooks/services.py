@@ -19,7 +19,7 @@ from nhiportal.people.roles import is_security_admin
 
 from .delivery import due_now
 from .events import CATEGORIES
-from .models import PayloadFormat, WebhookEndpoint, password_of, with_kept_password
+from .models import PayloadFormat, WebhookEndpoint, password_of, shown_url, with_kept_password
 from .selectors import redelivery_refusal
 
 SECRET_PREFIX = "whsec_"  # Standard Webhooks' form: the prefix, then the base64 key
@@ -43,6 +43,9 @@ def _check(url: str, categories) -> list[str]:
     except ValidationError:
         raise ValidationError({"url": "Give an http:// or https:// URL."}) from None
     validate_url(url, "url")
+    longest = WebhookEndpoint._meta.get_field("url_shown").max_length
+    if len(shown_url(url)) > longest:
+        raise ValidationError({"url": f"This address's host and user name are too long: the portal shows at most {longest} characters of them."})
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
         raise ValidationError({"categories": f"Unknown event kind {sorted(unknown)[0]!r}."})
