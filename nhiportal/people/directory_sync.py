@@ -30,7 +30,10 @@ def sync_reason(token) -> str:
     return f"directory sync (token {token.name!r})"
 
 
-def _check_username(username: str, person=None) -> None:
+def _check_username(username: str, person=None) -> str:
+    """The userName as it is stored (NFKC, as Django keeps usernames), refused if another person
+    has it in any case: compared raw, "ＡＬＩＣＥ" passed as new and became a second "ALICE"."""
+    username = get_user_model().normalize_username(username)
     if not username:
         raise ValidationError({"userName": "userName is required."})
     longest = get_user_model()._meta.get_field("username").max_length
@@ -41,6 +44,7 @@ def _check_username(username: str, person=None) -> None:
         others = others.exclude(pk=person.pk)
     if others.exists():
         raise UsernameTaken(f"Another person already has the userName {username!r}.")
+    return username
 
 
 def _check_external_id(external_id: str) -> None:
@@ -61,7 +65,7 @@ def directory_person_create(*, token, fields: dict):
     """A person the directory assigned to the portal. They sign in through single sign-on (no
     password); their roles come from their groups at sign-in when a mapping is configured, or
     else start as NHI_SSO_NEW_PERSON_ROLES."""
-    _check_username(fields["username"])
+    fields = {**fields, "username": _check_username(fields["username"])}
     _check_external_id(fields["external_id"])
     person = get_user_model()(**{f: fields[f] for f in PROFILE_FIELDS}, is_active=fields["active"] is not False)
     person.set_unusable_password()
@@ -125,6 +129,7 @@ def directory_person_update(*, token, person, fields: dict):
     """Bring a person in line with the directory (PUT, or the result of a PATCH): profile and
     external id in one audit event, then deactivation or reactivation through the people
     services (a deactivation revokes their API tokens, as a security admin's does)."""
+    fields = {**fields, "username": get_user_model().normalize_username(fields["username"])}
     _check_external_id(fields["external_id"])
     person = lock_person(person)
     entry, joined = DirectoryEntry.objects.get_or_create(user=person)

@@ -99,7 +99,8 @@ def _profile_from(claims: dict) -> dict:
 def _new_username(claims: dict, subject: str) -> str:
     User = get_user_model()
     wanted = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0] or f"sso-{subject}"
-    base = re.sub(r"[^\w.@+-]", "", str(wanted))[:140] or "person"
+    # NFKC first, as Django keeps usernames: a provider's "ｓａｍ" is "sam", taken, so "sam-2".
+    base = re.sub(r"[^\w.@+-]", "", User.normalize_username(str(wanted)))[:140] or "person"
     # A name already taken gets a suffix: a provider's username never takes over a portal
     # account (only a verified email links one, see _find_or_create).
     username, n = base, 2

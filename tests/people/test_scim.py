@@ -66,6 +66,17 @@ def test_a_taken_username_is_a_conflict_and_writes_nothing(directory, alice):
     assert User.objects.filter(username__iexact="alice").count() == 1 and AuditEvent.objects.count() == events
 
 
+@pytest.mark.parametrize("username", ["\uff21\uff2c\uff29\uff23\uff25", "\uff41\uff4c\uff49\uff43\uff45"], ids=["full-width upper", "full-width lower"])
+def test_a_full_width_spelling_of_a_taken_username_is_a_conflict_too(directory, alice, bob, username):
+    # Django keeps usernames in NFKC: "ＡＬＩＣＥ" would be stored as a second "ALICE".
+    events = AuditEvent.objects.count()
+    response, body = send(directory, "post", "Users", okta_user(username))
+    assert response.status_code == 409 and body["scimType"] == "uniqueness"
+    response, body = send(directory, "put", f"Users/{bob.pk}", okta_user(username))
+    assert response.status_code == 409 and body["scimType"] == "uniqueness"
+    assert User.objects.filter(username__iexact="alice").count() == 1 and AuditEvent.objects.count() == events
+
+
 def test_it_finds_people_by_filter_and_pages_through_them(directory, alice, bob, charlie):
     send(directory, "post", "Users", okta_user())
     _, found = send(directory, "get", 'Users?filter=userName eq "ALICE"')

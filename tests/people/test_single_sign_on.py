@@ -80,6 +80,11 @@ def test_it_sends_the_person_where_they_were_going_but_never_off_the_portal(oidc
     assert sign_in(Client(), "https://evil.example/phish")["Location"] == "/"
 
 
+def test_a_full_width_username_at_the_provider_is_no_look_alike_of_a_portal_account(oidc_provider, sam):
+    oidc_provider.person.update(sub="00u-mallory", preferred_username="\uff53\uff41\uff4d", email="mallory@example.com", email_verified=False)
+    assert signed_in_as(_signed_in(Client())) == "sam-2"
+
+
 def test_a_verified_email_links_an_existing_account_and_an_unverified_one_does_not(oidc_provider, alice):
     oidc_provider.person.update(sub="00u-alice", preferred_username="alice", email="ALICE@example.com", email_verified=False)
     client = _signed_in(Client())
