@@ -105,7 +105,9 @@ def network_recognise(*, actor, identity, address: str) -> SourceNetwork:
     network = network_of(address.strip()) if address and address.strip() else None
     if network is None:
         raise ValidationError({"address": "Give an IP address the agent asks from, such as 10.20.3.4 or 2001:db8::7."})
-    lock_identity(identity.pk)
+    if lock_identity(identity.pk).is_offboarded:
+        # Offboarded is final: a network vouched for now would only wait for its key to be reused.
+        raise ValidationError({"address": "This identity is offboarded: it gets no more tokens, from any network."})
     if SourceNetwork.objects.filter(identity=identity, network=network).exists():
         raise ValidationError({"address": f"{network} is one of its networks already."})
     source = SourceNetwork.objects.create(

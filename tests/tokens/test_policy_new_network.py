@@ -6,6 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from inventory.services import identity_offboard
 from nhiportal.audit.models import AuditEvent
 from tests.policy.conftest import active_version
 from tokens.models import SourceNetwork
@@ -88,6 +89,17 @@ def test_recognising_refuses_what_is_not_a_new_address_next_to_the_field(oauth, 
     response = client_for(alice).post(reverse("tokens:identity-network-recognise", args=[agent.identity.pk]), {"address": address})
     assert response.status_code == 400 and message in response.context["form"].errors["address"][0]
     assert SourceNetwork.objects.filter(identity=agent.identity).count() == 1
+
+
+def test_an_offboarded_identity_gets_no_network_recognised(oauth, agent, crm, grant, client_for, alice):
+    grant(agent, crm, ["tickets:read"])
+    assert token_request(oauth, agent, address=HOME).status_code == 200
+    identity_offboard(identity=agent.identity, actor=alice, reason="retired")
+    events = AuditEvent.objects.count()
+    response = client_for(alice).post(reverse("tokens:identity-network-recognise", args=[agent.identity.pk]), {"address": ELSEWHERE})
+    assert response.status_code == 400 and "offboarded" in response.context["form"].errors["address"][0]
+    assert not SourceNetwork.objects.filter(identity=agent.identity, network="198.51.100.0/24").exists()
+    assert AuditEvent.objects.count() == events
 
 
 def test_only_those_who_change_the_identity_recognise_its_networks(agent, client_for, bob, rita, charlie, client):
