@@ -17,6 +17,7 @@ from nhiportal.audit.services import audit_record
 from .directory_roles import directory_roles_follow
 from .models import DirectoryEntry
 from .roles import SECURITY_ADMIN
+from .selectors import deactivated_in_the_portal
 from .services import lock_person, person_deactivate, person_reactivate, roles_held, roles_replace
 
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
@@ -87,8 +88,12 @@ def _set_active(*, token, person, active: bool | None) -> None:
         if person.is_superuser:
             # A directory (or a stolen sync token) must not lock the portal's own administrators out.
             raise ValidationError({"active": "A superuser is deactivated in the portal, not by the directory."})
-        person_deactivate(person=person, actor=token.user, reason=sync_reason(token))
+        person_deactivate(person=person, actor=token.user, reason=sync_reason(token), by_directory=True)
     elif active is True and not person.is_active:
+        if deactivated_in_the_portal(person):
+            # A security admin shut them out (a stolen laptop, an investigation): the next sync
+            # of a directory that still lists them active must not let them back in.
+            raise ValidationError({"active": "A security admin deactivated this person in the portal: they are reactivated there, not by the directory."})
         person_reactivate(person=person, actor=token.user, reason=sync_reason(token))
 
 

@@ -8,9 +8,22 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from ua_parser import parse as parse_user_agent
 
+from nhiportal.audit.models import AuditEvent
+
 from .ending_sessions import open_sessions_of, session_reference
 from .models import EXPOSED, DirectoryEntry, DirectoryGroup, PersonalAPIToken, session_key_digest
 from .roles import REVIEWER, SECURITY_ADMIN, is_security_admin
+
+
+def deactivated_in_the_portal(person) -> bool:
+    """Whether the person's last deactivation, not since undone, was a portal's (a security admin
+    on the people page or the API) rather than the directory's: the audit trail is the record."""
+    last = (
+        AuditEvent.objects.filter(
+            object_type=person._meta.label_lower, object_id=str(person.pk), action__in=("person.deactivate", "person.reactivate"),
+        ).order_by("-id").values("action", "after").first()
+    )
+    return bool(last) and last["action"] == "person.deactivate" and not (last["after"] or {}).get("by_directory")
 
 
 def api_tokens_of(user) -> QuerySet:

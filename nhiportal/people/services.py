@@ -209,10 +209,11 @@ def person_roles_set(*, person, roles, actor):
 
 
 @transaction.atomic
-def person_deactivate(*, person, actor, reason: str):
+def person_deactivate(*, person, actor, reason: str, by_directory: bool = False):
     """A person leaves: they can no longer sign in, their sessions end now and their API
     tokens are revoked, so coming back does not revive them. What they own is untouched: hand
-    it over first, or it is orphaned (and suspended after the grace period)."""
+    it over first, or it is orphaned (and suspended after the grace period). The event says
+    when the directory did it: only then may the directory undo it (deactivated_in_the_portal)."""
     _not_yourself(person, actor, "deactivate")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the person is deactivated."})
@@ -225,7 +226,8 @@ def person_deactivate(*, person, actor, reason: str):
     ended = end_sessions_of(person)
     audit_record(
         actor=actor, action="person.deactivate", obj=person, object_repr=person.get_username(),
-        before={"is_active": True}, after={"is_active": False, "api_tokens_revoked": revoked, "sessions_ended": ended},
+        before={"is_active": True},
+        after={"is_active": False, "api_tokens_revoked": revoked, "sessions_ended": ended, **({"by_directory": True} if by_directory else {})},
         reason=reason.strip(),
     )
     return person

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.urls import reverse
 
 from inventory.models import AIIdentity
 from inventory.selectors import orphaned_q
@@ -123,6 +124,24 @@ def test_deactivating_an_owner_orphans_their_identities_and_revokes_their_api_to
     response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
     assert body["active"] is True and User.objects.get(pk=alice.pk).is_active
     assert AuditEvent.objects.filter(action="person.reactivate").count() == 1
+
+
+def test_the_directory_cannot_undo_a_deactivation_a_security_admin_made_in_the_portal(directory, alice, sam, client_for):
+    response = client_for(sam).post(reverse("inventory:person-deactivate", args=[alice.pk]), {"deactivate-reason": "Laptop stolen."})
+    assert response.status_code == 302 and not User.objects.get(pk=alice.pk).is_active
+    events = AuditEvent.objects.count()
+    # Okta's next sync still lists her active, with a new surname: all of it is refused.
+    response, body = send(directory, "put", f"Users/{alice.pk}", okta_user("alice", name={"givenName": "Alice", "familyName": "Liddell"}))
+    assert response.status_code == 400 and "reactivated there, not by the directory" in body["detail"]
+    response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
+    assert response.status_code == 400 and "security admin deactivated" in body["detail"]
+    alice.refresh_from_db()
+    assert not alice.is_active and alice.last_name == "" and AuditEvent.objects.count() == events
+    # Once a security admin lets her back in, the directory's own deactivation is the directory's to undo.
+    assert client_for(sam).post(reverse("inventory:person-reactivate", args=[alice.pk]), {"reactivate-reason": "Laptop found."}).status_code == 302
+    send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    response, body = send(directory, "patch", f"Users/{alice.pk}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": True}]})
+    assert response.status_code == 200 and body["active"] is True and User.objects.get(pk=alice.pk).is_active
 
 
 def test_a_patch_changes_email_and_name_in_one_event(directory, alice):
