@@ -177,6 +177,22 @@ def test_it_sends_the_security_headers_in_production(production_env):
     assert (seen["http_status"], seen["http_location"]) == (301, "https://portal.example.com/api/v1/identities/")
 
 
+COOKIES_SCRIPT = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps([[s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_PATH, s.SESSION_COOKIE_DOMAIN],
+                  [s.CSRF_COOKIE_NAME, s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_PATH, s.CSRF_COOKIE_DOMAIN]]))
+"""
+
+
+def test_its_cookies_are_kept_for_this_host_over_https_only(production_env):
+    result = run(["-c", COOKIES_SCRIPT], production_env)
+    assert result.returncode == 0, result.stderr
+    # What a browser needs to honour the __Host- prefix: Secure, Path=/ and no Domain.
+    assert json.loads(result.stdout) == [["__Host-sessionid", True, "/", None], ["__Host-csrftoken", True, "/", None]]
+
+
 def test_a_load_balancer_probes_healthz_over_plain_http(production_env):
     result = run(["-c", HEADERS_SCRIPT], production_env)
     assert result.returncode == 0, result.stderr
