@@ -45,6 +45,7 @@ def test_reviewers_compliance_and_security_admins_see_people_and_what_they_own(p
     page = client.get(detail(alice))
     assert page.status_code == 200 and "ticket-summariser" in page.content.decode()
     assert [i.name for i in page.context["would_orphan"]] == []  # bob, a backup, is active
+    assert "<td>Yes</td>" in page.content.decode()  # the "Other active owner" column
     assert page.context["manage"] is (persona == "sam")
 
 
@@ -145,6 +146,7 @@ def test_deactivating_warns_of_what_it_orphans_then_stops_sign_in_and_revokes_ap
     page = client.get(detail(alice))
     assert [i.name for i in page.context["would_orphan"]] == ["solo-agent"]
     assert "1 identity would be left without an active owner" in page.content.decode()
+    assert ">No one</span>" in page.content.decode() and "<td>Yes</td>" in page.content.decode()  # solo, shared
     assert client.post(f"/users/{alice.pk}/deactivate/", {"deactivate-reason": ""}).status_code == 400
     assert get_user_model().objects.get(pk=alice.pk).is_active
     response = client.post(f"/users/{alice.pk}/deactivate/", {"deactivate-reason": "Left the company."})
