@@ -34,7 +34,10 @@ def delegation_create(*, actor, principal: AIIdentity, delegate_id, reason: str)
     if not reason:
         raise ValidationError({"reason": "Say why this identity may act for it."})
     delegate = AIIdentity.objects.filter(pk=delegate_id).first()
-    if delegate is None:
+    # The delegate is often another team's agent, known to the owner by its client_id alone:
+    # whether it was offboarded is not theirs to learn, so to them it is simply gone.
+    gone = delegate is not None and delegate.status == Status.OFFBOARDED and not visibility.can(actor, visibility.VIEW, delegate)
+    if delegate is None or gone:
         raise ValidationError({"delegate": "No identity has this client_id."})
     if delegate.pk == principal.pk:
         raise ValidationError({"delegate": "An identity already acts for itself."})

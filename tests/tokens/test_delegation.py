@@ -226,6 +226,26 @@ def test_the_api_lends_lists_and_ends(client_for, alice, bob, charlie, orchestra
     assert ended.status_code == 200 and ended.json()["revoked_by"] == "alice"
 
 
+def test_an_owner_learns_nothing_of_an_unseen_agent_being_offboarded(client_for, alice, bob, sam, orchestrator, helper):
+    """alice knows bob's helper by its client_id alone: once it is offboarded it answers as an
+    unknown client_id would, on the page and in the API. Its owner still reads why."""
+    identity_offboard(actor=bob, identity=helper.identity, reason="Retired")
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    def refusals(person, delegate):
+        page = client_for(person).post(delegation_page(orchestrator.identity), {"delegate": delegate, "reason": "Triage helper"})
+        api = client_for(person).post(
+            "/api/v1/delegations/", {"principal": str(orchestrator.identity.pk), "delegate": delegate, "reason": "Triage helper"},
+            content_type="application/json",
+        )
+        assert page.status_code == api.status_code == 400
+        return page.context["form"].errors["delegate"], api.json()["delegate"]
+
+    assert refusals(alice, str(helper.identity.pk)) == refusals(alice, unknown) == (["No identity has this client_id."],) * 2
+    page_error, api_error = refusals(sam, str(helper.identity.pk))  # a security admin sees every identity
+    assert page_error == api_error == ["Offboarded identities neither act nor lend."]
+
+
 def test_the_panel_names_only_the_identities_its_reader_may_see(client_for, alice, bob, sam, orchestrator, helper):
     # alice lends her orchestrator to bob's helper by the client_id bob gave her; she may not see
     # the helper, so nothing she reads names it, and bob reads the orchestrator's client_id only.
