@@ -52,3 +52,41 @@ class RebuildIndex(Operation):
         schema_editor.add_index(model, building, concurrently=True)
         schema_editor.remove_index(model, old, concurrently=True)
         schema_editor.execute(f"ALTER INDEX {quote(building.name)} RENAME TO {quote(new.name)}")
+
+
+class BuildIndex(Operation):
+    """A new index, built on PostgreSQL CONCURRENTLY (a plain AddIndex would hold writes to the
+    table, so token issuance, for the whole build); elsewhere a plain create."""
+
+    atomic = False  # as RebuildIndex's: the migration says atomic = False too
+    reversible = True
+
+    def __init__(self, model_name: str, index):
+        self.model_name, self.index = model_name, index
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [], {"model_name": self.model_name, "index": self.index}
+
+    def state_forwards(self, app_label, state):
+        state.add_index(app_label, self.model_name.lower(), self.index)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if schema_editor.connection.vendor != "postgresql":
+            schema_editor.add_index(model, self.index)
+            return
+        # A build interrupted before leaves an invalid index of this name behind.
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
+        schema_editor.add_index(model, self.index, concurrently=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        concurrently = {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+        schema_editor.remove_index(model, self.index, **concurrently)
+
+    def describe(self):
+        return f"Build index {self.index.name} on {self.model_name} as ({', '.join(self.index.fields)})"

@@ -46,3 +46,31 @@ def test_going_back_restores_the_descending_indexes():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _task_opened_index() -> str | None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT i.indexdef, x.indisvalid FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
+                "JOIN pg_index x ON x.indexrelid = c.oid WHERE i.indexname = 'task_opened_idx'"
+            )
+            row = cursor.fetchone()
+            assert row is None or row[1], "left invalid by its concurrent build"
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'task_opened_idx'")
+            row = cursor.fetchone()
+    return " ".join(row[0].replace('"', "").split()) if row else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tokens_0047_builds_the_task_index_and_going_back_drops_it():
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        MigrationExecutor(connection).migrate([("tokens", "0046_identity_indexes_ascending")])
+        assert _task_opened_index() is None
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert _task_opened_index().endswith("(opened_at, id)")
