@@ -1,5 +1,6 @@
 """API plumbing shared by every app: errors as 4xx with a reason, never a 500."""
 
+import functools
 from collections.abc import Mapping
 
 import django_filters
@@ -171,6 +172,59 @@ class TakesOnlyItsFields:
         return super().to_internal_value(data)
 
 
+UNKNOWN_PARAMETER = "This is not a parameter this operation takes (see /api/schema/)."
+REPEATED_PARAMETER = "Give this parameter once."
+
+
+@functools.cache
+def _parameters_taken() -> dict:
+    """{(view function, method): {name: whether it takes several values}}: the query parameters
+    each operation's OpenAPI description documents, from what declares them (its filter set, the
+    QuerySerializer it reads, the page), so what the API takes and what /api/schema/ says are
+    one list. Built once a process, on the first API call (about a second)."""
+    # Imported here: the generator reads the urlconf, which imports the views, which import this.
+    from drf_spectacular.generators import SchemaGenerator
+
+    generator = SchemaGenerator()
+    described = generator.get_schema(request=None, public=True)
+    taken = {}
+    for path, _pattern, method, view in generator.endpoints:
+        # Named as the description names it ({pk} is {id} there), as the generator does.
+        path = generator.coerce_path(path, method, generator.create_view(view, method))
+        operation = described["paths"].get(path, {}).get(method.lower(), {})
+        taken[view, method] = {
+            p["name"]: p.get("schema", {}).get("type") == "array" for p in operation.get("parameters", []) if p["in"] == "query"
+        }
+    return taken
+
+
+class TakesOnlyItsParameters:
+    """For every API view: a query parameter the operation does not document is a 400 naming it,
+    and so is one given twice that takes one value, rather than ignored or one of the two picked
+    (`tokens/?staus=live` would list every token, for a script to revoke them all). Checked once
+    the caller is let in (authentication, permissions, the rate), and after the object's lookup,
+    so that a caller not signed in, refused, or who may not see the object gets the same 401, 403
+    or 404 as without the parameter. DRF's `format` is no parameter here: JSON is all the API
+    answers."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        method = "GET" if request.method == "HEAD" else request.method
+        if not hasattr(self, method.lower()):
+            return  # a method the endpoint does not have: its 405
+        taken = _parameters_taken().get((request.resolver_match.func, method), {})
+        refused = {}
+        for name, values in request.query_params.lists():
+            if name not in taken:
+                refused[name] = [UNKNOWN_PARAMETER]
+            elif len(values) > 1 and not taken[name]:
+                refused[name] = [REPEATED_PARAMETER]
+        if refused:
+            if kwargs:
+                self.get_object()  # its 404 first: one who may not see it learns no more than without the parameter
+            raise exceptions.ValidationError(refused)
+
+
 class Metadata(SimpleMetadata):
     """OPTIONS says what the endpoint is and where its operations are described, without DRF's
     "actions", which describe a POST body with the view's read serializer (a create body with
@@ -232,9 +286,12 @@ INVALID = {
     "`detail` holds, as one string, those that concern no one field, or the reason a body could not be read at all.",
     "additionalProperties": {},
 }
-# Any call may be refused these, whatever the operation: not signed in (401), a role or an
-# object it may not touch (403), nothing it may see there (404), too many calls (429).
+# Any call may be refused these, whatever the operation: a query parameter it does not take
+# (400: TakesOnlyItsParameters), not signed in (401), a role or an object it may not touch (403),
+# nothing it may see there (404), too many calls (429).
+PARAMETER_REFUSED = "A query parameter it does not take, or one given twice that takes one value, is a 400 on its name."
 ANY_CALL = {
+    "400": PARAMETER_REFUSED,
     "401": "Not signed in: no, or an invalid, expired or revoked, API token.",
     "403": "Your role may not do this.",
     "404": "No such object, or one you may not see (the two look the same).",
@@ -261,10 +318,10 @@ def document_errors(result, generator, request, public):
             if any(p["in"] == "query" and p["name"] == "page" for p in operation.get("parameters", [])):
                 expected["400"] = (
                     "A filter value it does not know (an empty one included, unless described as allowed), or a page "
-                    "that is not there: the reasons are keyed by the filter's name (`page` for the page)."
+                    f"that is not there: the reasons are keyed by the filter's name (`page` for the page). {PARAMETER_REFUSED}"
                 )
             elif takes_input:
-                expected["400"] = "The input is invalid: the reasons are keyed by field name."
+                expected["400"] = f"The input is invalid: the reasons are keyed by field name. {PARAMETER_REFUSED}"
             if "requestBody" in operation:
                 expected["415"] = "The body is not in a media type this operation reads (application/json, mostly)."
             for code, description in expected.items():

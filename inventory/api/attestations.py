@@ -16,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, QuerySerializer, valid
+from nhiportal.api import JSONParser, QuerySerializer, TakesOnlyItsParameters, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 
 from .. import attestation_reviews, selectors
@@ -63,7 +63,7 @@ _DECISION_RESPONSES = {
     retrieve=extend_schema(summary="One attestation", responses={200: AttestationSerializer, 404: None}),
 )
 @extend_schema(tags=["attestations"])
-class AttestationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AttestationViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Owners' statements that an identity is still needed, and their review by a second person."""
 
     serializer_class = AttestationSerializer

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, QuerySerializer, TakesOnlyItsFields, valid
+from nhiportal.api import JSONParser, QuerySerializer, TakesOnlyItsFields, TakesOnlyItsParameters, valid
 from nhiportal.people.ending_sessions import open_sessions_of, person_sessions_end
 from nhiportal.people.roles import ALL_ROLES
 from nhiportal.people.second_factor import has_second_factor, second_factor_remove
@@ -116,15 +116,15 @@ class HandedOverSerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["people"])
-class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """People, their roles and what they own; a leaver's ownership handed over, their account ended."""
 
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
     filter_backends = []
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         if not people.may_see_people(request.user):
             raise PermissionDenied("Reviewers, compliance and security admins see people.")
 

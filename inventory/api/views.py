@@ -57,7 +57,7 @@ from inventory.forms import SECURITY_ADMIN_FIELDS
 from inventory.imports import MAX_BYTES, ImportRefused, identities_import
 from inventory.models import Campaign, ClaimState, Ownership, OwnershipClaim, Sensitivity
 from inventory.selectors import identity_list, identity_owners, is_owner_of, may_register, with_attention_flags
-from nhiportal.api import Conflict, FilterBackend, JSONParser, valid
+from nhiportal.api import Conflict, FilterBackend, JSONParser, TakesOnlyItsParameters, valid
 from nhiportal.audit.api.serializers import AuditEventSerializer
 from nhiportal.audit.filters import EventWindowFilter
 from nhiportal.audit.selectors import events_for_identity
@@ -162,7 +162,7 @@ _LIFECYCLE_SCHEMA = extend_schema(request=LifecycleSerializer, responses=_WRITE_
     ),
 )
 @extend_schema(tags=["identities"])
-class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = IdentitySerializer
     parser_classes = [JSONParser]
     filterset_class = IdentityFilter
@@ -360,7 +360,7 @@ _CLAIM_DECISION_RESPONSES = {
     retrieve=extend_schema(summary="One ownership claim", responses={200: ClaimSerializer, 404: None}),
 )
 @extend_schema(tags=["ownership claims"])
-class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ClaimViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Someone takes over an identity whose owners have all left; a reviewer decides."""
 
     serializer_class = ClaimSerializer
@@ -465,7 +465,7 @@ def _campaign_action_responses(conflict: str) -> dict:
     retrieve=extend_schema(summary="One attestation campaign, with its progress", responses={200: CampaignDetailSerializer, 404: None}),
 )
 @extend_schema(tags=["attestation campaigns"])
-class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CampaignViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Reviewers ask the owners of many identities at once to attest them by one date."""
 
     serializer_class = CampaignSerializer

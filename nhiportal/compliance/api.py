@@ -8,6 +8,7 @@ from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from nhiportal.api import TakesOnlyItsParameters
 from nhiportal.audit.api.views import SeesEverything
 
 from .controls import assess
@@ -19,7 +20,7 @@ class SeesCompliance(SeesEverything):
     message = "Compliance evidence is open to reviewers, compliance and security admins."
 
 
-class ComplianceAssessment(APIView):
+class ComplianceAssessment(TakesOnlyItsParameters, APIView):
     permission_classes = [permissions.IsAuthenticated, SeesCompliance]
 
     @extend_schema(
@@ -31,7 +32,7 @@ class ComplianceAssessment(APIView):
         return Response(as_json(assess(now=now), now))
 
 
-class ComplianceOscal(APIView):
+class ComplianceOscal(TakesOnlyItsParameters, APIView):
     permission_classes = [permissions.IsAuthenticated, SeesCompliance]
 
     @extend_schema(

@@ -5,6 +5,7 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from nhiportal.api import TakesOnlyItsParameters
 from nhiportal.audit.api.views import SeesEverything
 
 from .selectors import BADGES, sweep_status
@@ -29,7 +30,7 @@ class SeesBackgroundWork(SeesEverything):
     message = "Background work is open to reviewers, compliance and security admins."
 
 
-class SweepStatus(APIView):
+class SweepStatus(TakesOnlyItsParameters, APIView):
     permission_classes = [permissions.IsAuthenticated, SeesBackgroundWork]
 
     @extend_schema(

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from nhiportal.api import FilterBackend, JSONParser, TakesOnlyItsFields, valid
+from nhiportal.api import FilterBackend, JSONParser, TakesOnlyItsFields, TakesOnlyItsParameters, valid
 from nhiportal.people.roles import is_security_admin
 
 from . import selectors
@@ -110,7 +110,7 @@ class DeleteSerializer(TakesOnlyItsFields, serializers.Serializer):
 
 
 @extend_schema(tags=["webhooks"])
-class WebhookViewSet(viewsets.GenericViewSet):
+class WebhookViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     """Endpoints that receive audit events, signed (Standard Webhooks); security admins only."""
 
     lookup_value_converter = "int"
@@ -119,8 +119,8 @@ class WebhookViewSet(viewsets.GenericViewSet):
     filterset_class = None  # the deliveries action's own (DeliveryFilter)
     serializer_class = EndpointSerializer
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         if not is_security_admin(request.user):
             raise PermissionDenied("Webhooks are managed by security admins.")
 

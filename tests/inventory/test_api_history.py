@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from inventory.services import identity_activate, identity_suspend
+from nhiportal.api import UNKNOWN_PARAMETER
 
 
 def history_url(identity):
@@ -34,7 +35,9 @@ def test_it_hides_history_from_an_outsider_with_a_404(alice, charlie, client_for
     assert client_for(charlie).get(history_url(identity)).status_code == 404
 
 
-def test_it_ignores_identity_filters_on_history(alice, client_for, make_identity):
+def test_it_refuses_the_identity_lists_filters_on_history(alice, client_for, make_identity):
+    # Not applied to find the identity, nor ignored: history does not take them.
     identity = make_identity(alice)
     response = client_for(alice).get(history_url(identity), {"status": "nonsense"})
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json() == {"status": [UNKNOWN_PARAMETER]}

@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from nhiportal import free_text
-from nhiportal.api import JSONParser, TakesOnlyItsFields, valid
+from nhiportal.api import JSONParser, TakesOnlyItsFields, TakesOnlyItsParameters, valid
 from nhiportal.people.roles import sees_everything
 
 from .. import access_reviews
@@ -72,14 +72,14 @@ class DecisionSerializer(TakesOnlyItsFields, serializers.Serializer):
 
 
 @extend_schema(tags=["access reviews"])
-class AccessReviewViewSet(viewsets.GenericViewSet):
+class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
     filter_backends = []
     serializer_class = AccessReviewSerializer
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         if not access_reviews.may_see_reviews(request.user):
             raise PermissionDenied("Access reviews are open to reviewers, compliance, security admins and service owners.")
 

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import JSONParser, TakesOnlyItsParameters, valid
 
 from ..federation import federated_issuer_create, federated_issuer_update
 from ..models import FederatedIssuer
@@ -14,15 +14,15 @@ from .views import KeysRefreshMixin, TrustChangeMixin, _require_security_admin, 
 
 @keys_holder_schema(FederatedIssuerSerializer, FederatedIssuerDistrustedSerializer)
 @extend_schema(tags=["services"])
-class FederatedIssuerViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FederatedIssuerViewSet(TakesOnlyItsParameters, TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """OpenID Connect issuers whose workload tokens agents may present (GitHub Actions, Kubernetes)."""
 
     serializer_class = FederatedIssuerSerializer
     parser_classes = [JSONParser]
     queryset = FederatedIssuer.objects.order_by("name")
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _require_security_admin(request)
 
     def create(self, request):

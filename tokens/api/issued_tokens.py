@@ -9,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from inventory import visibility
-from nhiportal.api import Conflict, JSONParser, valid
+from nhiportal.api import Conflict, JSONParser, TakesOnlyItsParameters, valid
 
 from ..filters import IssuedTokenApiFilter
 from ..issued_tokens import issued_token_list
@@ -19,7 +19,7 @@ from .serializers import IssuedTokenRevokedSerializer, IssuedTokenSerializer, Op
 
 
 @extend_schema(tags=["tokens"])
-class IssuedTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IssuedTokenViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Tokens the portal issued to the identities you may see, newest first: never the token
     itself, which the ledger does not hold. Rows leave the ledger after expiry plus the
     retention period."""

@@ -9,7 +9,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from inventory.models import AIIdentity
-from nhiportal.api import valid
+from nhiportal.api import TakesOnlyItsParameters, valid
 from nhiportal.time_window import window
 
 from ..filters import SourceNetworkFilter
@@ -47,7 +47,7 @@ class SourceNetworkApiFilter(SourceNetworkFilter):
 
 
 @extend_schema(tags=["identities"])
-class SourceNetworkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class SourceNetworkViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The networks the identities you may see got tokens from, and when first, newest first."""
 
     serializer_class = SourceNetworkSerializer

@@ -38,7 +38,7 @@ from rest_framework.views import APIView
 from inventory import visibility
 from inventory.models import Ownership
 from inventory.selectors import identity_get
-from nhiportal.api import JSONParser, valid
+from nhiportal.api import JSONParser, TakesOnlyItsParameters, valid
 from nhiportal.decisions import NoteSerializer, RefusalSerializer
 from nhiportal.people.roles import is_reviewer, is_security_admin
 
@@ -144,7 +144,7 @@ def _why_not_decider(user, access_request) -> str:
 
 
 @extend_schema(tags=["services"])
-class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ServiceViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ServiceSerializer
     parser_classes = [JSONParser]
     queryset = Service.objects.select_related("owner").prefetch_related("scopes").order_by("name")
@@ -220,13 +220,13 @@ def keys_holder_schema(serializer, distrusted):
 
 @keys_holder_schema(TrustDomainSerializer, TrustDomainDistrustedSerializer)
 @extend_schema(tags=["services"])
-class TrustDomainViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TrustDomainViewSet(TakesOnlyItsParameters, TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TrustDomainSerializer
     parser_classes = [JSONParser]
     queryset = TrustDomain.objects.order_by("name")
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _require_security_admin(request)
 
     def create(self, request):
@@ -248,7 +248,7 @@ class TrustDomainViewSet(TrustChangeMixin, KeysRefreshMixin, mixins.ListModelMix
 
 
 @extend_schema(tags=["grants"])
-class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class GrantViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = GrantSerializer
     parser_classes = [JSONParser]
     filterset_class = GrantWindowFilter
@@ -312,7 +312,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 @extend_schema(tags=["credentials"])
-class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CredentialViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Workload credentials of the identities you may see; ?identity=<uuid> narrows the list."""
 
     serializer_class = CredentialSerializer
@@ -356,7 +356,7 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 @extend_schema(tags=["tasks"])
-class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TaskViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Tasks and their tokens (never the token itself) of the identities you may see."""
 
     serializer_class = TaskSerializer
@@ -410,7 +410,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 
 @extend_schema(tags=["delegations"])
-class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DelegationViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Which identities may act for which (token exchange of another identity's token)."""
 
     serializer_class = DelegationSerializer
@@ -437,7 +437,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 @extend_schema(tags=["exposures"])
-class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ExposureViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Leaked tokens and keys, and how long they were out."""
 
     serializer_class = ExposureSerializer
@@ -480,7 +480,7 @@ class ExposureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 @extend_schema(tags=["access requests"])
-class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AccessRequestViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """An identity asks for scopes on a service until a date; an owner, then the service's reviewer decide."""
 
     serializer_class = AccessRequestSerializer
@@ -559,7 +559,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
 
 @extend_schema(tags=["signing keys"])
-class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class SigningKeyViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SigningKeySerializer
     lookup_field = "kid"
     parser_classes = [JSONParser]
@@ -571,9 +571,12 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(selectors.signing_keys())
         return self.get_paginated_response(SigningKeySerializer(page, many=True).data)
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _require_security_admin(request)
+
+    def get_object(self):
+        return get_object_or_404(SigningKey.objects.exclude(state=KeyState.RETIRED), kid=self.kwargs["kid"])
 
     @extend_schema(request=RotateSerializer, responses=SigningKeySerializer)
     @action(detail=False, methods=["post"])
@@ -586,32 +589,37 @@ class SigningKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def compromised(self, request, kid=None):
         """The key's private part leaked: unpublish it and revoke the live tokens it signed."""
-        key = get_object_or_404(SigningKey.objects.exclude(state=KeyState.RETIRED), kid=kid)
+        key = self.get_object()
         reason = valid(ReasonSerializer, request.data)["reason"]
         return Response({"tokens_revoked": signing_key_compromised(actor=request.user, key=key, reason=reason)})
 
 
 @extend_schema(tags=["identities"], responses=ActivityDaySerializer(many=True))
-class IdentityActivity(APIView):
+class IdentityActivity(TakesOnlyItsParameters, APIView):
     """GET: the identity's tokens issued and requests refused per day, the last 14 days (UTC),
     oldest first: the identity page's activity chart, for the identities you may see."""
 
+    def get_object(self):
+        return identity_get(user=self.request.user, pk=self.kwargs["pk"])
+
     def get(self, request, pk):
-        identity = identity_get(user=request.user, pk=pk)
-        return Response(ActivityDaySerializer(daily_activity(identity), many=True).data)
+        return Response(ActivityDaySerializer(daily_activity(self.get_object()), many=True).data)
 
 
 @extend_schema(tags=["identities"], responses=BlastRadiusSerializer)
-class IdentityBlastRadius(APIView):
+class IdentityBlastRadius(TakesOnlyItsParameters, APIView):
     """GET: what a copy of the identity's key would reach now (tokens/blast_radius.py): its live
     grants, from where, how fast and for how long; for the identities you may see."""
 
+    def get_object(self):
+        return identity_get(user=self.request.user, pk=self.kwargs["pk"])
+
     def get(self, request, pk):
-        return Response(BlastRadiusSerializer(blast_radius(identity_get(user=request.user, pk=pk))).data)
+        return Response(BlastRadiusSerializer(blast_radius(self.get_object())).data)
 
 
 @extend_schema(tags=["identities"])
-class UnusedIdentityList(ListAPIView):
+class UnusedIdentityList(TakesOnlyItsParameters, ListAPIView):
     """Active identities you may see that obtained no token in the last NHI_UNUSED_ACCESS_DAYS
     days though active all that time, idle longest first. Read live from the token ledger."""
 
@@ -622,14 +630,14 @@ class UnusedIdentityList(ListAPIView):
 
 
 @extend_schema(tags=["signing keys"], request=EmergencyRevokeSerializer, responses=RevokedSerializer)
-class EmergencyRevoke(APIView):
+class EmergencyRevoke(TakesOnlyItsParameters, APIView):
     """POST: revoke every live token of one `service`, or of every service with `all: true`
     (security admins); neither is a 400, never everything by default."""
 
     parser_classes = [JSONParser]
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _require_security_admin(request)
 
     def post(self, request):

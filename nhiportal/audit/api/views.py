@@ -2,6 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 
+from nhiportal.api import TakesOnlyItsParameters
 from nhiportal.audit.models import AuditEvent
 from nhiportal.people.roles import sees_everything
 
@@ -38,7 +39,7 @@ class SeesEverything(permissions.BasePermission):
     ),
     retrieve=extend_schema(summary="One audit event"),
 )
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AuditEventViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
     permission_classes = [permissions.IsAuthenticated, SeesEverything]

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import selectors as inventory_selectors
-from nhiportal.api import JSONParser
+from nhiportal.api import JSONParser, TakesOnlyItsParameters
 from nhiportal.time_window import DAY_OR_INSTANT
 from tokens.models import Service
 
@@ -64,14 +64,14 @@ def _security_admins_only(request):
     ),
 )
 @extend_schema(tags=["policy"])
-class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = VersionSerializer
     parser_classes = [JSONParser]
     lookup_field = "number"
     lookup_value_converter = "int"
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _readers_only(request)
 
     def get_queryset(self):
@@ -155,13 +155,13 @@ class PolicyVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     retrieve=extend_schema(summary="One policy decision", responses={200: DecisionSerializer, 404: None}),
 )
 @extend_schema(tags=["policy"])
-class PolicyDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PolicyDecisionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = DecisionSerializer
     filterset_class = DecisionFilter
     lookup_value_converter = "int"  # anything else is no decision: 404, not a failed query
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _readers_only(request)
 
     def get_queryset(self):
@@ -177,11 +177,14 @@ class PolicyDecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     request=SimulateSerializer,
     responses={200: SimulationSerializer, 400: None, 403: None},
 )
-class SimulateView(APIView):
+class SimulateView(TakesOnlyItsParameters, APIView):
     parser_classes = [JSONParser]
 
-    def post(self, request):
+    def check_permissions(self, request):
+        super().check_permissions(request)
         _readers_only(request)
+
+    def post(self, request):
         serializer = SimulateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
