@@ -177,11 +177,12 @@ REPEATED_PARAMETER = "Give this parameter once."
 
 
 @functools.cache
-def _parameters_taken() -> dict:
+def parameters_taken() -> dict:
     """{(view function, method): {name: whether it takes several values}}: the query parameters
     each operation's OpenAPI description documents, from what declares them (its filter set, the
     QuerySerializer it reads, the page), so what the API takes and what /api/schema/ says are
-    one list. Built once a process, on the first API call (about a second)."""
+    one list. Built once a process (one to four seconds): nhiportal/wsgi.py builds it as a
+    worker starts, so no API call waits for it."""
     # Imported here: the generator reads the urlconf, which imports the views, which import this.
     from drf_spectacular.generators import SchemaGenerator
 
@@ -212,7 +213,7 @@ class TakesOnlyItsParameters:
         method = "GET" if request.method == "HEAD" else request.method
         if not hasattr(self, method.lower()):
             return  # a method the endpoint does not have: its 405
-        taken = _parameters_taken().get((request.resolver_match.func, method), {})
+        taken = parameters_taken().get((request.resolver_match.func, method), {})
         refused = {}
         for name, values in request.query_params.lists():
             if name not in taken:

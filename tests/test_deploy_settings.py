@@ -138,6 +138,15 @@ def test_the_wsgi_application_starts_with_settings_that_work(production_env):
     assert result.returncode == 0, result.stderr
 
 
+def test_a_worker_reads_what_each_api_operation_takes_before_its_first_call(production_env):
+    """Built from the OpenAPI description in a second or more: as the worker starts, not while a
+    client waits (nhiportal/api.py, TakesOnlyItsParameters)."""
+    script = "import nhiportal.wsgi; from nhiportal.api import parameters_taken; print(parameters_taken.cache_info().currsize)"
+    result = run(["-c", script], production_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1"]
+
+
 def test_the_wsgi_application_refuses_to_start_with_settings_its_checks_refuse(production_env):
     """gunicorn runs no system checks: the WSGI module runs the portal's own before serving."""
     production_env["NHI_SSO_ISSUER"] = "https://idp.example.com"  # without the client id and secret
