@@ -46,12 +46,17 @@ class RebuildIndex(Operation):
             return
         building = new.clone()
         building.name = f"{new.name}_rebuilt"
-        quote = schema_editor.quote_name
-        # A build interrupted before (CONCURRENTLY leaves an invalid index behind) is cleared first.
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(building.name)}")
-        schema_editor.add_index(model, building, concurrently=True)
+        _build_concurrently(schema_editor, model, building)
         schema_editor.remove_index(model, old, concurrently=True)
+        quote = schema_editor.quote_name
         schema_editor.execute(f"ALTER INDEX {quote(building.name)} RENAME TO {quote(new.name)}")
+
+
+def _build_concurrently(schema_editor, model, index) -> None:
+    """On PostgreSQL, beside reads and writes. A build interrupted before (CONCURRENTLY leaves an
+    invalid index behind) is cleared first, so running `migrate` again redoes it."""
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(index.name)}")
+    schema_editor.add_index(model, index, concurrently=True)
 
 
 class BuildIndex(Operation):
@@ -77,9 +82,7 @@ class BuildIndex(Operation):
         if schema_editor.connection.vendor != "postgresql":
             schema_editor.add_index(model, self.index)
             return
-        # A build interrupted before leaves an invalid index of this name behind.
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
-        schema_editor.add_index(model, self.index, concurrently=True)
+        _build_concurrently(schema_editor, model, self.index)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         model = from_state.apps.get_model(app_label, self.model_name)
