@@ -79,16 +79,26 @@ class AttestationViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.R
 
     def get_object(self):
         try:
-            return selectors.attestation_get(user=self.request.user, pk=self.kwargs["pk"])
+            attestation = selectors.attestation_get(user=self.request.user, pk=self.kwargs["pk"])
         except Attestation.DoesNotExist:
             raise Http404 from None
+        self.check_object_permissions(self.request, attestation)
+        return attestation
+
+    def check_object_permissions(self, request, attestation):
+        # Asked after the lookup (its 404 first) and before a query parameter is read
+        # (TakesOnlyItsParameters): a refused caller gets the same 403 with or without one.
+        # One that no longer waits is left to the service function, which answers 409 with its
+        # state; may_review is False for it and would make that a misleading 403.
+        super().check_object_permissions(request, attestation)
+        if (
+            self.action in ("confirm", "reject") and attestation.review == AttestationReview.PENDING
+            and not attestation_reviews.may_review(request.user, attestation)
+        ):
+            raise PermissionDenied(attestation_reviews.REVIEWERS)
 
     def _review(self, service, serializer_class):
         attestation = self.get_object()
-        # One that no longer waits is left to the service function, which answers 409 with its
-        # state; may_review is False for it and would make that a misleading 403.
-        if attestation.review == AttestationReview.PENDING and not attestation_reviews.may_review(self.request.user, attestation):
-            raise PermissionDenied(attestation_reviews.REVIEWERS)
         reason = valid(serializer_class, self.request.data)["reason"]
         service(actor=self.request.user, attestation=attestation, reason=reason)
         return Response(AttestationSerializer(self.get_object()).data)

@@ -115,6 +115,10 @@ class HandedOverSerializer(serializers.Serializer):
     services = serializers.IntegerField()
 
 
+# The actions that change a person: security admins', never on themselves.
+_CHANGES = frozenset({"handover", "deactivate", "reactivate", "second_factor_reset", "sessions_end", "roles"})
+
+
 @extend_schema(tags=["people"])
 class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """People, their roles and what they own; a leaver's ownership handed over, their account ended."""
@@ -123,10 +127,19 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
     parser_classes = [JSONParser]
     filter_backends = []
 
+    # Who may act is asked in DRF's own checks, which run before a query parameter is read
+    # (TakesOnlyItsParameters): a refused caller gets the same 403 with or without one.
     def check_permissions(self, request):
         super().check_permissions(request)
         if not people.may_see_people(request.user):
             raise PermissionDenied("Reviewers, compliance and security admins see people.")
+        if self.action in _CHANGES and not people.may_manage_people(request.user):
+            raise PermissionDenied("Only security admins change people.")
+
+    def check_object_permissions(self, request, person):
+        super().check_object_permissions(request, person)
+        if self.action in _CHANGES and person.pk == request.user.pk:
+            raise PermissionDenied("Another security admin changes you.")
 
     def get_serializer_class(self):
         return PersonDetailSerializer if self.action == "retrieve" else PersonSerializer
@@ -142,18 +155,10 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    def _to_manage(self):
-        if not people.may_manage_people(self.request.user):
-            raise PermissionDenied("Only security admins change people.")
-        person = self.get_object()
-        if person.pk == self.request.user.pk:
-            raise PermissionDenied("Another security admin changes you.")
-        return person
-
     @extend_schema(summary="Hand what they own over to a successor", request=HandOverSerializer, responses=HandedOverSerializer)
     @action(detail=True, methods=["post"])
     def handover(self, request, pk=None):
-        leaver = self._to_manage()
+        leaver = self.get_object()
         data = valid(HandOverSerializer, request.data)
         # An unknown id is the service's "choose an active person" (400), as an inactive one is.
         successor = get_user_model().objects.filter(pk=data["successor"]).first()
@@ -164,7 +169,7 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
                    responses={200: DeactivatedSerializer, 409: OpenApiResponse(description="They are inactive already.")})
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
-        person = self._to_manage()
+        person = self.get_object()
         reason = valid(PersonReasonSerializer, request.data)["reason"]
         _, revoked = people.with_api_tokens_revoked(
             lambda: person_deactivate(person=person, actor=request.user, reason=reason), person=person, action=people.DEACTIVATED,
@@ -177,7 +182,7 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
                    responses={200: PersonSerializer, 409: OpenApiResponse(description="They are active already.")})
     @action(detail=True, methods=["post"])
     def reactivate(self, request, pk=None):
-        person = self._to_manage()
+        person = self.get_object()
         person_reactivate(person=person, actor=request.user, reason=valid(OptionalPersonReasonSerializer, request.data)["reason"])
         return Response(PersonSerializer(self.get_object()).data)
 
@@ -186,7 +191,7 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
                    responses={200: PersonDetailSerializer, 409: OpenApiResponse(description="They have no second factor to reset.")})
     @action(detail=True, methods=["post"], url_path="second-factor/reset")
     def second_factor_reset(self, request, pk=None):
-        person = self._to_manage()
+        person = self.get_object()
         second_factor_remove(person=person, actor=request.user, reason=valid(PersonReasonSerializer, request.data)["reason"])
         return Response(PersonDetailSerializer(self.get_object()).data)
 
@@ -194,7 +199,7 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
                    request=PersonReasonSerializer, responses=SessionsEndedSerializer)
     @action(detail=True, methods=["post"], url_path="sessions/end")
     def sessions_end(self, request, pk=None):
-        person = self._to_manage()
+        person = self.get_object()
         reason = valid(PersonReasonSerializer, request.data)["reason"]
         ended, revoked = people.with_api_tokens_revoked(
             lambda: person_sessions_end(person=person, actor=request.user, reason=reason), person=person, action=people.SESSIONS_ENDED,
@@ -204,6 +209,6 @@ class PersonViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrie
     @extend_schema(summary="Set their roles", request=RolesSerializer, responses=PersonSerializer)
     @action(detail=True, methods=["put"])
     def roles(self, request, pk=None):
-        person = self._to_manage()
+        person = self.get_object()
         person_roles_set(person=person, roles=valid(RolesSerializer, request.data)["roles"], actor=request.user)
         return Response(PersonSerializer(self.get_object()).data)

@@ -135,6 +135,8 @@ _WRITE_RESPONSES = {
     ),
 }
 _LIFECYCLE_SCHEMA = extend_schema(request=LifecycleSerializer, responses=_WRITE_RESPONSES)
+# The identity actions that change it: those its CHANGE visibility allows (attest is the owners').
+_CHANGES = frozenset({"update", "partial_update", "activate", "suspend", "reactivate", "offboard"})
 
 
 @extend_schema_view(
@@ -176,13 +178,26 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
 
     def get_object(self):
         # identity_list is the visibility gate: what it does not return is a 404.
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-
-    def _changeable(self):
-        identity = self.get_object()
-        if not visibility.can(self.request.user, visibility.CHANGE, identity):
-            raise PermissionDenied("Your role can read this identity but not change it.")
+        identity = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, identity)
         return identity
+
+    # Who may act is asked in DRF's own checks, which run before a query parameter is read
+    # (TakesOnlyItsParameters): a refused caller gets the same 403 with or without one.
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.action in ("create", "import_csv") and not may_register(request.user):
+            raise PermissionDenied("Registering identities needs the owner or security admin role.")
+
+    def check_object_permissions(self, request, identity):
+        # After the lookup (get_object): one who may not see the identity gets its 404 first.
+        super().check_object_permissions(request, identity)
+        if self.action == "attest":
+            if not is_owner_of(request.user, identity.ownerships.all()):
+                raise PermissionDenied("Only the identity's owners attest it.")
+        elif self.action in _CHANGES or (self.action == "owners" and request.method == "PUT"):
+            if not visibility.can(request.user, visibility.CHANGE, identity):
+                raise PermissionDenied("Your role can read this identity but not change it.")
 
     def _shown(self, identity, status_code=status.HTTP_200_OK):
         # Read back through the gate for the annotations the output shows.
@@ -199,8 +214,6 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
 
     def create(self, request):
         user = request.user
-        if not may_register(user):
-            raise PermissionDenied("Registering identities needs the owner or security admin role.")
         serializer = IdentityCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
@@ -214,7 +227,7 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
         return self._shown(identity, status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
-        identity = self._changeable()
+        identity = self.get_object()
         serializer = IdentityUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
@@ -230,8 +243,8 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     def partial_update(self, request, pk=None):
         return self.update(request, pk, partial=True)
 
-    def _lifecycle(self, request, transition, identity=None):
-        identity = identity or self._changeable()
+    def _lifecycle(self, request, transition):
+        identity = self.get_object()
         serializer = LifecycleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         identity = _apply(
@@ -256,8 +269,6 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[CSVParser, MultiPartParser])
     def import_csv(self, request):
-        if not may_register(request.user):
-            raise PermissionDenied("Registering identities needs the owner or security admin role.")
         upload = request.data.get("file")
         content = upload.read(MAX_BYTES + 1) if hasattr(upload, "read") else request.data.get(CSV_BODY)
         if not isinstance(content, bytes):  # a multipart form without its file
@@ -302,10 +313,7 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
         """An owner states that the identity is still needed and its scope still right; `reason` is the note.
 
         Owners only, security admins included: an attestation is the owner's own statement."""
-        identity = self.get_object()
-        if not is_owner_of(request.user, identity.ownerships.all()):
-            raise PermissionDenied("Only the identity's owners attest it.")
-        return self._lifecycle(request, _attest, identity)
+        return self._lifecycle(request, _attest)
 
     @extend_schema(methods=["GET"], summary="The identity's owners", responses={200: OwnersOutputSerializer, 404: None})
     @extend_schema(
@@ -316,10 +324,8 @@ class IdentityViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     )
     @action(detail=True, methods=["get", "put"], filter_backends=[])
     def owners(self, request, pk=None):
-        if request.method == "GET":
-            identity = self.get_object()
-        else:
-            identity = self._changeable()
+        identity = self.get_object()  # to replace them, one who may change it (check_object_permissions)
+        if request.method == "PUT":
             current = [o.person_id for o in identity.ownerships.all()]
             serializer = OwnersSerializer(data=request.data, context={"current_owner_ids": current})
             serializer.is_valid(raise_exception=True)
@@ -380,6 +386,29 @@ class ClaimViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
         self.check_object_permissions(self.request, claim)
         return claim
 
+    # Who may act is asked in DRF's own checks, which run before a query parameter is read
+    # (TakesOnlyItsParameters): a refused caller gets the same 403 with or without one.
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.action == "create" and not claims.may_claim(request.user):
+            # Who may claim is answered first: it depends on nothing sent.
+            raise PermissionDenied(claims.CLAIMANTS)
+        if self.action == "orphaned" and not (claims.may_claim(request.user) or sees_everything(request.user)):
+            raise PermissionDenied("Owners, reviewers, compliance and security admins see the orphaned identities.")
+
+    def check_object_permissions(self, request, claim):
+        # After the lookup (get_object): one who may not see the claim gets its 404 first. A
+        # claim that no longer waits is left to the service function, which answers 409 with
+        # its state; may_decide and may_cancel are False for it and would make that a
+        # misleading 403.
+        super().check_object_permissions(request, claim)
+        if claim.state != ClaimState.PENDING:
+            return
+        if self.action in ("approve", "reject") and not claims.may_decide(request.user, claim):
+            raise PermissionDenied(claims.DECIDERS)
+        if self.action == "cancel" and not claims.may_cancel(request.user, claim):
+            raise PermissionDenied("Only the claimant withdraws a claim.")
+
     @extend_schema(
         summary="Claim an orphaned identity (owners and security admins)",
         request=ClaimSerializer,
@@ -391,27 +420,17 @@ class ClaimViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
         },
     )
     def create(self, request):
-        # Who may claim is answered first: it depends on nothing sent.
-        if not claims.may_claim(request.user):
-            raise PermissionDenied(claims.CLAIMANTS)
         data = valid(ClaimSerializer, request.data)
         # Not orphaned (any more) or no such identity: nothing to claim, whatever the reason.
         identity = get_object_or_404(selectors.orphaned_to_claim(request.user), pk=data["identity_id"])
         claim = claims.claim_create(actor=request.user, identity=identity, reason=data["reason"])
         return Response(ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
 
-    def _require_decider(self, claim):
-        # A claim that no longer waits is left to the service function, which answers 409 with
-        # its state; may_decide is False for it and would make that a misleading 403.
-        if claim.state == ClaimState.PENDING and not claims.may_decide(self.request.user, claim):
-            raise PermissionDenied(claims.DECIDERS)
-
     @extend_schema(summary="Approve: the claimant becomes the primary owner", request=NoteSerializer, responses=_CLAIM_DECISION_RESPONSES)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """The claimant becomes the identity's primary owner; its former owners stay on as backups."""
         claim = self.get_object()
-        self._require_decider(claim)
         reason = valid(NoteSerializer, request.data)["reason"]
         claims.claim_approve(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
@@ -421,7 +440,6 @@ class ClaimViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
     def reject(self, request, pk=None):
         """Refuse the claim; the identity stays orphaned."""
         claim = self.get_object()
-        self._require_decider(claim)
         reason = valid(RefusalSerializer, request.data)["reason"]
         claims.claim_reject(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
@@ -431,9 +449,6 @@ class ClaimViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
     def cancel(self, request, pk=None):
         """Only the claimant withdraws a claim."""
         claim = self.get_object()
-        # As for deciding: one that no longer waits gets the service function's 409.
-        if claim.state == ClaimState.PENDING and not claims.may_cancel(request.user, claim):
-            raise PermissionDenied("Only the claimant withdraws a claim.")
         reason = valid(NoteSerializer, request.data)["reason"]
         claims.claim_cancel(actor=request.user, claim=claim, reason=reason)
         return Response(ClaimSerializer(self.get_object()).data)
@@ -445,8 +460,6 @@ class ClaimViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
     @action(detail=False, methods=["get"], filter_backends=[])
     def orphaned(self, request):
         """Identities not offboarded none of whose owners is active, by name: what identifies one, nothing it holds."""
-        if not (claims.may_claim(request.user) or sees_everything(request.user)):
-            raise PermissionDenied("Owners, reviewers, compliance and security admins see the orphaned identities.")
         page = self.paginate_queryset(selectors.orphaned_to_claim(request.user))
         return self.get_paginated_response(OrphanSerializer(page, many=True).data)
 
@@ -484,6 +497,19 @@ class CampaignViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
         self.check_object_permissions(self.request, campaign)
         return campaign
 
+    # Who may act is asked in DRF's own checks, which run before a query parameter is read
+    # (TakesOnlyItsParameters): a refused caller gets the same 403 with or without one.
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.action == "create":  # who may launch is answered first: it depends on nothing sent
+            self._require_runner()
+
+    def check_object_permissions(self, request, campaign):
+        # After the lookup (get_object): one who may not see the campaign gets its 404 first.
+        super().check_object_permissions(request, campaign)
+        if self.action in ("close", "stop_repeating"):
+            self._require_runner()
+
     def _detail(self, campaign, status_code=status.HTTP_200_OK):
         context = {"progress": selectors.campaign_progress(campaign, self.request.user)}
         return Response(CampaignDetailSerializer(campaign, context=context).data, status=status_code)
@@ -505,8 +531,6 @@ class CampaignViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
         },
     )
     def create(self, request):
-        # Who may launch is answered first: it depends on nothing sent.
-        self._require_runner()
         campaign = campaigns.campaign_launch(actor=request.user, **valid(CampaignSerializer, request.data))
         # Read back through the gate for the counts the output shows.
         return self._detail(self.get_queryset().get(pk=campaign.pk), status.HTTP_201_CREATED)
@@ -518,7 +542,6 @@ class CampaignViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         campaign = self.get_object()
-        self._require_runner()
         campaigns.campaign_close(actor=request.user, campaign=campaign)
         return self._detail(self.get_object())
 
@@ -529,7 +552,6 @@ class CampaignViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     @action(detail=True, methods=["post"], url_path="stop-repeating")
     def stop_repeating(self, request, pk=None):
         campaign = self.get_object()
-        self._require_runner()
         campaigns.campaign_stop_repeating(actor=request.user, campaign=campaign)
         return self._detail(self.get_object())
 

@@ -5,6 +5,7 @@ item on the page decides it here."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -87,10 +88,19 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         return access_reviews.reviews_for(self.request.user)
 
     def get_object(self):
-        review = super().get_object()
+        review = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
         if not sees_everything(self.request.user) and not access_reviews.items_for(self.request.user, review).exists():
             raise Http404
+        # Once a round they have no part in is a 404: a service owner learns nothing of it.
+        self.check_object_permissions(self.request, review)
         return review
+
+    def check_object_permissions(self, request, review):
+        # Asked before a query parameter is read (TakesOnlyItsParameters): a refused caller gets
+        # the same 403 with or without one. The service function asks too, for the pages.
+        super().check_object_permissions(request, review)
+        if self.action == "close" and not access_reviews.may_launch(request.user):
+            raise PermissionDenied("Reviewers and security admins close access reviews.")
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())

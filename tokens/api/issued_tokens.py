@@ -32,6 +32,13 @@ class IssuedTokenViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.R
     def get_queryset(self):
         return issued_token_list(user=self.request.user)
 
+    def check_object_permissions(self, request, token):
+        # After the lookup (its 404 first) and before a query parameter is read
+        # (TakesOnlyItsParameters): a refused caller gets the same 403 with or without one.
+        super().check_object_permissions(request, token)
+        if self.action == "revoke" and not visibility.can(request.user, visibility.CHANGE, token.identity):
+            raise PermissionDenied("Only the identity's owners and security admins revoke its tokens.")
+
     @extend_schema(request=OptionalReasonSerializer, responses={
         200: IssuedTokenRevokedSerializer,
         403: OpenApiResponse(description="You may read this token's identity but not change it: its owners and security admins revoke."),
@@ -42,8 +49,6 @@ class IssuedTokenViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.R
         """Revoke one token, with the tokens exchanged from it and the sub-tasks those opened
         (as an agent's RFC 7009 revocation does); its own task goes on."""
         token = self.get_object()
-        if not visibility.can(request.user, visibility.CHANGE, token.identity):
-            raise PermissionDenied("Only the identity's owners and security admins revoke its tokens.")
         state = token_state(token)
         if state != "live":
             raise Conflict(f"The token is {state} already: nothing to revoke.")

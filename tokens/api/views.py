@@ -108,6 +108,12 @@ from .serializers import (
 )
 
 
+# Who may act is asked in DRF's own checks (check_permissions; check_object_permissions, after
+# the lookup's 404), which run before a query parameter is read (TakesOnlyItsParameters): a
+# refused caller gets the same 403 with or without one. A refusal that needs the body (the
+# identity it names) stays in the operation.
+
+
 def _require_security_admin(request):
     if not is_security_admin(request.user):
         raise PermissionDenied("Only security admins change this.")
@@ -149,8 +155,12 @@ class ServiceViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retri
     parser_classes = [JSONParser]
     queryset = Service.objects.select_related("owner").prefetch_related("scopes").order_by("name")
 
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.action in ("create", "partial_update"):  # everyone reads
+            _require_security_admin(request)
+
     def create(self, request):
-        _require_security_admin(request)
         data = dict(valid(ServiceSerializer, request.data))
         data.pop("is_active", None)
         data.pop("reason", None)  # a new service ends nobody's access
@@ -158,7 +168,6 @@ class ServiceViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retri
         return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
-        _require_security_admin(request)
         service = self.get_object()
         # Partial: only the fields sent are changed (scopes, if sent, replace the list).
         data = dict(valid(ServiceSerializer, request.data, partial=True))
@@ -260,6 +269,18 @@ class GrantViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
             grants = grants.filter(identity_id=query["identity"])
         return grants.select_related("granted_by")
 
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.action == "create":
+            _require_security_admin(request)
+
+    def check_object_permissions(self, request, grant):
+        super().check_object_permissions(request, grant)
+        if self.action == "reduce" and not visibility.can(request.user, visibility.CHANGE, grant.identity):
+            raise PermissionDenied("Only the identity's owners and security admins change its grants.")
+        if self.action == "revoke":
+            _require_security_admin(request)
+
     @extend_schema(parameters=[GrantQuerySerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -270,7 +291,6 @@ class GrantViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
     )), 409: OpenApiResponse(description="The identity is offboarded: it receives no grant.")})
     def create(self, request):
         """Grant an identity some of a service's scopes (security admins; never to an identity they own)."""
-        _require_security_admin(request)
         data = valid(GrantSerializer, request.data)
         identity = identity_get(user=request.user, pk=data["identity_id"])
         service = get_object_or_404(Service, pk=data["service_id"])
@@ -295,8 +315,6 @@ class GrantViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
     def reduce(self, request, pk=None):
         """Take scopes off a live grant (its identity's owners and security admins); tokens that carry them are revoked."""
         grant = self.get_object()
-        if not visibility.can(request.user, visibility.CHANGE, grant.identity):
-            raise PermissionDenied("Only the identity's owners and security admins change its grants.")
         data = valid(GrantReduceSerializer, request.data)
         grant = services.grant_reduce(actor=request.user, grant=grant, remove=data["scopes"], reason=data["reason"])
         return Response(GrantSerializer(Grant.objects.select_related("service", "granted_by").get(pk=grant.pk)).data)
@@ -305,7 +323,6 @@ class GrantViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retriev
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         grant = self.get_object()
-        _require_security_admin(request)
         data = valid(ReasonSerializer, request.data)
         grant = services.grant_revoke(actor=request.user, grant=grant, reason=data["reason"])
         return Response(GrantSerializer(Grant.objects.select_related("service", "granted_by").get(pk=grant.pk)).data)
@@ -325,6 +342,11 @@ class CredentialViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Re
         if query.get("identity"):
             credentials = credentials.filter(identity_id=query["identity"])
         return credentials.select_related("federated_issuer").order_by("-created_at")
+
+    def check_object_permissions(self, request, credential):
+        super().check_object_permissions(request, credential)
+        if self.action == "disable":
+            _changeable_identity(request, credential.identity_id)
 
     @extend_schema(parameters=[CredentialQuerySerializer])
     def list(self, request, *args, **kwargs):
@@ -349,7 +371,6 @@ class CredentialViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Re
     @action(detail=True, methods=["post"])
     def disable(self, request, pk=None):
         credential = self.get_object()
-        _changeable_identity(request, credential.identity_id)
         reason = valid(OptionalReasonSerializer, request.data)["reason"]
         credential = credential_disable(actor=request.user, credential=credential, reason=reason)
         return Response(CredentialSerializer(credential).data)
@@ -378,6 +399,11 @@ class TaskViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrieve
         tokens = IssuedToken.objects.select_related("parent").order_by("-issued_at")
         return tasks.prefetch_related(Prefetch("tokens", queryset=tokens))
 
+    def check_object_permissions(self, request, task):
+        super().check_object_permissions(request, task)
+        if self.action == "end":
+            _changeable_identity(request, task.identity_id)
+
     @extend_schema(parameters=[TaskQuerySerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -386,7 +412,6 @@ class TaskViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         task = self.get_object()
-        _changeable_identity(request, task.identity_id)
         reason = valid(OptionalReasonSerializer, request.data)["reason"] or "Ended through the API."
         task_end(task=task, actor=request.user, reason=reason)
         return Response(TaskSerializer(self.get_queryset().get(pk=task.pk)).data)
@@ -492,13 +517,33 @@ class AccessRequestViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
         query = valid(AccessRequestQuerySerializer, self.request.query_params) if self.action == "list" else {}
         return selectors.access_request_list(user=self.request.user, view=query.get("view", "all"), state=query.get("state", ""))
 
-    def get_object(self):
+    def _gated(self):
         try:
-            access_request = selectors.access_request_get(user=self.request.user, pk=self.kwargs["pk"])
+            return selectors.access_request_get(user=self.request.user, pk=self.kwargs["pk"])
         except AccessRequest.DoesNotExist:
             raise Http404 from None
+
+    def get_object(self):
+        access_request = self._gated()
         self.check_object_permissions(self.request, access_request)
         return access_request
+
+    def check_object_permissions(self, request, access_request):
+        # A request that no longer waits is left to the service function, which answers 409
+        # with its state; may_decide and may_cancel are False for it and would make that a
+        # misleading 403.
+        super().check_object_permissions(request, access_request)
+        if not access_request.is_pending:
+            return
+        if self.action in ("approve", "reject") and not may_decide(request.user, access_request):
+            raise PermissionDenied(_why_not_decider(request.user, access_request))
+        if self.action == "cancel" and not may_cancel(request.user, access_request):
+            raise PermissionDenied("Only the requester or a security admin cancels a request.")
+
+    def _shown(self):
+        # Read back through the gate alone, not get_object's checks: after an owner approves
+        # its first stage the request still waits, at a stage they do not decide.
+        return Response(AccessRequestSerializer(self._gated()).data)
 
     @extend_schema(parameters=[AccessRequestQuerySerializer])
     def list(self, request, *args, **kwargs):
@@ -519,43 +564,32 @@ class AccessRequestViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
         )
         return Response(AccessRequestSerializer(access_request).data, status=status.HTTP_201_CREATED)
 
-    def _require_decider(self, access_request):
-        # A request that no longer waits is left to the service function, which answers 409 with
-        # its state; may_decide is False for it and would make that a misleading 403.
-        if access_request.is_pending and not may_decide(self.request.user, access_request):
-            raise PermissionDenied(_why_not_decider(self.request.user, access_request))
-
     @extend_schema(request=NoteSerializer, responses={200: AccessRequestSerializer, 409: _REQUEST_DECIDED})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve the stage it waits at: the owner stage hands it to the service's reviewer; the service stage makes the grant."""
         access_request = self.get_object()
-        self._require_decider(access_request)
         reason = valid(NoteSerializer, request.data)["reason"]
         access_request_approve(actor=request.user, access_request=access_request, reason=reason)
-        return Response(AccessRequestSerializer(self.get_object()).data)
+        return self._shown()
 
     @extend_schema(request=RefusalSerializer, responses={200: AccessRequestSerializer, 409: _REQUEST_DECIDED})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Refuse it at the stage it waits at, with the reason the requester will read."""
         access_request = self.get_object()
-        self._require_decider(access_request)
         reason = valid(RefusalSerializer, request.data)["reason"]
         access_request_reject(actor=request.user, access_request=access_request, reason=reason)
-        return Response(AccessRequestSerializer(self.get_object()).data)
+        return self._shown()
 
     @extend_schema(request=NoteSerializer, responses={200: AccessRequestSerializer, 409: _REQUEST_DECIDED})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Withdraw a request that still waits (its requester or a security admin)."""
         access_request = self.get_object()
-        # As for deciding: one that no longer waits gets the service function's 409.
-        if access_request.is_pending and not may_cancel(request.user, access_request):
-            raise PermissionDenied("Only the requester or a security admin cancels a request.")
         reason = valid(NoteSerializer, request.data)["reason"]
         access_request_cancel(actor=request.user, access_request=access_request, reason=reason)
-        return Response(AccessRequestSerializer(self.get_object()).data)
+        return self._shown()
 
 
 @extend_schema(tags=["signing keys"])

@@ -71,8 +71,14 @@ class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
     lookup_value_converter = "int"
 
     def check_permissions(self, request):
+        # Here rather than in the handlers, so a refused caller gets the same 403 whatever
+        # query parameters they send (nhiportal/api.py TakesOnlyItsParameters).
         super().check_permissions(request)
         _readers_only(request)
+        if self.action in ("create", "check", "activate", "mode"):
+            _security_admins_only(request)
+        elif self.action == "replay" and not reads_every_version(request.user):
+            raise PermissionDenied("Replay shows every identity's decisions: reviewers, compliance and security admins only.")
 
     def get_queryset(self):
         return selectors.version_list(user=self.request.user)
@@ -81,7 +87,6 @@ class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
         return selectors.version_get(user=self.request.user, number=self.kwargs["number"])
 
     def create(self, request):
-        _security_admins_only(request)
         serializer = VersionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = services.policy_version_create(actor=request.user, **serializer.validated_data)
@@ -95,7 +100,6 @@ class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
     def check(self, request):
         """Validate against the schema and run the examples, as saving and activating would:
         200 with ok and the problems either way (400 only for a malformed request)."""
-        _security_admins_only(request)
         serializer = CheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         problems = services.policy_check(**serializer.validated_data)
@@ -108,7 +112,6 @@ class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
     @action(detail=True, methods=["post"])
     def activate(self, request, number=None):
         """Make this the active version: only when all its examples pass (409 otherwise)."""
-        _security_admins_only(request)
         version = self.get_object()
         serializer = ActivateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -127,8 +130,6 @@ class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
     def replay(self, request, number=None):
         """Judge the last `limit` recorded decisions with this version; list those whose outcome
         would change (reviewers, compliance and security admins: it shows every identity's)."""
-        if not reads_every_version(request.user):
-            raise PermissionDenied("Replay shows every identity's decisions: reviewers, compliance and security admins only.")
         version = self.get_object()
         query = ReplayQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -139,7 +140,6 @@ class PolicyVersionViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins
     @action(detail=True, methods=["post"])
     def mode(self, request, number=None):
         """Enforce this version's decisions, or only log what it would deny."""
-        _security_admins_only(request)
         version = self.get_object()
         serializer = ModeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
