@@ -203,10 +203,16 @@ class TakesOnlyItsParameters:
     """For every API view: a query parameter the operation does not document is a 400 naming it,
     and so is one given twice that takes one value, rather than ignored or one of the two picked
     (`tokens/?staus=live` would list every token, for a script to revoke them all). Checked once
-    the caller is let in (authentication, permissions, the rate), and after the object's lookup,
-    so that a caller not signed in, refused, or who may not see the object gets the same 401, 403
-    or 404 as without the parameter. DRF's `format` is no parameter here: JSON is all the API
-    answers."""
+    the caller is let in (authentication, permissions, the rate), and after the object's lookup
+    and that of any object the route names under it (`nested_lookups`), so that a caller not
+    signed in, refused, or who may not see the object, or the one under it, gets the same 401,
+    403 or 404 as without the parameter. DRF's `format` is no parameter here: JSON is all the
+    API answers."""
+
+    # A route that names an object under the view's own (webhooks/<pk>/deliveries/<delivery_pk>/):
+    # its URL kwarg, and the name of the view's method that finds it from the object get_object()
+    # found, its 404 (Http404) if there is none the caller may see.
+    nested_lookups: dict[str, str] = {}
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -222,7 +228,11 @@ class TakesOnlyItsParameters:
                 refused[name] = [REPEATED_PARAMETER]
         if refused:
             if kwargs:
-                self.get_object()  # its 404 first: one who may not see it learns no more than without the parameter
+                # Their 404s first: one who may not see them learns no more than without the parameter.
+                obj = self.get_object()
+                for name, lookup in self.nested_lookups.items():
+                    if name in kwargs:
+                        getattr(self, lookup)(obj)
             raise exceptions.ValidationError(refused)
 
 

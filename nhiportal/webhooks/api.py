@@ -114,6 +114,7 @@ class WebhookViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     """Endpoints that receive audit events, signed (Standard Webhooks); security admins only."""
 
     lookup_value_converter = "int"
+    nested_lookups = {"delivery_pk": "_delivery"}  # TakesOnlyItsParameters: its 404 before a stray parameter's 400
     parser_classes = [JSONParser]
     filter_backends = []
     filterset_class = None  # the deliveries action's own (DeliveryFilter)
@@ -133,8 +134,8 @@ class WebhookViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         self.check_object_permissions(self.request, endpoint)
         return endpoint
 
-    def _delivery(self) -> WebhookDelivery:
-        return get_object_or_404(selectors.deliveries(self.get_object()).select_related("endpoint"), pk=self.kwargs["delivery_pk"])
+    def _delivery(self, endpoint) -> WebhookDelivery:
+        return get_object_or_404(selectors.deliveries(endpoint).select_related("endpoint"), pk=self.kwargs["delivery_pk"])
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -182,7 +183,7 @@ class WebhookViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     @extend_schema(summary="One delivery: its event, payload and attempts", responses={200: DeliveryDetailSerializer, 404: None})
     @action(detail=True, methods=["get"], url_path="deliveries/<int:delivery_pk>")
     def delivery(self, request, pk=None, delivery_pk=None):
-        return Response(DeliveryDetailSerializer(self._delivery()).data)
+        return Response(DeliveryDetailSerializer(self._delivery(self.get_object())).data)
 
     @extend_schema(
         summary="Send a failed delivery's event again, with the next sweep", request=None,
@@ -196,7 +197,7 @@ class WebhookViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="deliveries/<int:delivery_pk>/redeliver")
     def redeliver(self, request, pk=None, delivery_pk=None):
-        delivery = self._delivery()
+        delivery = self._delivery(self.get_object())
         endpoint = delivery_redeliver(actor=request.user, delivery=delivery)
         endpoint.refresh_from_db(fields=["next_attempt_at"])
         return Response(RedeliverySerializer({

@@ -19,12 +19,15 @@ from inventory.claims import claim_create
 from inventory.models import Status
 from inventory.services import identity_attest
 from nhiportal.api import REPEATED_PARAMETER, UNKNOWN_PARAMETER
+from nhiportal.webhooks.models import WebhookDelivery
+from nhiportal.webhooks.services import endpoint_create
 from tests.policy.conftest import active_version
-from tests.routes import fill_api, fillings
+from tests.routes import collection_of, fill_api, fillings
 from tests.tokens.conftest import get_token, grant, oauth  # noqa: F401
 from tokens.access_requests import access_request_create
 from tokens.access_reviews import access_review_launch
 from tokens.models import IssuedToken
+from tokens.services import service_create
 
 API = "/api/v1/"
 # An identity id no identity has: parametrized tests are collected alike by every xdist worker.
@@ -205,6 +208,70 @@ def test_every_operation_on_an_object_that_is_not_there_is_a_404_whatever_the_pa
                 answered.append(f"{method.upper()} {url}: {response.status_code} {response.content[:200]}")
     assert tried > 50
     assert not answered, "\n".join(answered)
+
+
+# The routes that name an object under another (webhooks/{id}/deliveries/{delivery_pk}/): how
+# to make a parent that is there, by its collection. A new such route says how to make its own.
+def _webhook(f):
+    return endpoint_create(actor=f("sam"), url="https://siem.example.com/hook")[0].pk
+
+
+def _access_review(f):
+    f("grant")(f("agent"), f("crm"), ["tickets:read"])
+    return access_review_launch(actor=f("rita"), name="Yearly", due=timezone.localdate() + timedelta(days=7), service=f("crm")).pk
+
+
+PARENTS = {"webhooks": _webhook, "access-reviews": _access_review}
+
+
+def test_every_operation_on_an_object_not_there_under_one_that_is_is_a_404_whatever_the_parameters(db, request, client_for, sam):
+    client, parents, tried, answered = client_for(sam), {}, 0, []
+    for path, operations in _described().items():
+        names = re.findall(r"{(\w+)}", path)
+        if not path.startswith(API) or len(names) < 2:
+            continue
+        collection = collection_of(path)
+        assert collection in PARENTS, f"{path}: say in PARENTS how to make the object it names first"
+        if collection not in parents:
+            parents[collection] = PARENTS[collection](request.getfixturevalue)
+        for method, operation in operations.items():
+            kinds = {p["name"]: p.get("schema", {}) for p in operation.get("parameters", []) if p["in"] == "path"}
+            url = re.sub(r"{(\w+)}", lambda m: str(parents[collection]) if m.group(1) == names[0] else (
+                str(uuid.uuid4()) if kinds[m.group(1)].get("format") == "uuid"
+                else "999999999" if kinds[m.group(1)].get("type") == "integer" else "no-such-key"
+            ), path)
+            without, with_it = _send(client, method, url), _send(client, method, f"{url}?x=1")
+            tried += 1
+            if without.status_code != 404 or with_it.status_code != 404 or with_it.json() != without.json():
+                answered.append(f"{method.upper()} {url}: {without.status_code}, with ?x=1 {with_it.status_code} {with_it.content[:200]}")
+    assert tried >= 3  # a delivery, its redelivery, an access review's decision
+    assert not answered, "\n".join(answered)
+
+
+def test_an_object_under_another_that_is_not_its_own_or_not_one_you_may_see_is_the_same_404_with_a_parameter(
+    client_for, sam, alice, bob, rita, make_agent, crm, grant,
+):
+    # A delivery of another webhook than the one named.
+    named, _ = endpoint_create(actor=sam, url="https://siem.example.com/hook")
+    other, _ = endpoint_create(actor=sam, url="https://soc.example.com/hook")
+    delivery = WebhookDelivery.objects.create(endpoint=other, event_id=0, action="webhook.test", error="x")
+    # A grant on a service bob does not own, in a round he sees for the grant on his own service.
+    wiki = service_create(actor=sam, name="Wiki", audience="https://wiki.example.com", owner=bob, trust_boundary="corp-internal",
+                          scopes=[{"name": "pages:read", "description": "Read pages"}])
+    grant(make_agent(alice, name="wiki-agent"), wiki, ["pages:read"])
+    grant(make_agent(alice, name="crm-agent"), crm, ["tickets:read"])
+    review = access_review_launch(actor=rita, name="Yearly", due=timezone.localdate() + timedelta(days=7))
+    not_bobs = review.items.get(grant__service=crm)
+    for person, method, url in [
+        (sam, "get", f"webhooks/{named.pk}/deliveries/{delivery.pk}/"),
+        (sam, "post", f"webhooks/{named.pk}/deliveries/{delivery.pk}/redeliver/"),
+        (bob, "post", f"access-reviews/{review.pk}/items/{not_bobs.pk}/decide/"),
+    ]:
+        without = _send(client_for(person), method, API + url)
+        assert without.status_code == 404, (url, without.content)
+        with_it = _send(client_for(person), method, f"{API}{url}?x=1")
+        assert with_it.status_code == 404, (url, with_it.content)
+        assert with_it.json() == without.json() == {"detail": "Not found."}
 
 
 # Refusals asked of the caller's role or their relation to the object: the same 403 with or

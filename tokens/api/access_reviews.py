@@ -75,6 +75,7 @@ class DecisionSerializer(TakesOnlyItsFields, serializers.Serializer):
 @extend_schema(tags=["access reviews"])
 class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     lookup_value_converter = "int"
+    nested_lookups = {"item_pk": "_item"}  # TakesOnlyItsParameters: its 404 before a stray parameter's 400
     parser_classes = [JSONParser]
     filter_backends = []
     serializer_class = AccessReviewSerializer
@@ -94,6 +95,13 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         # Once a round they have no part in is a 404: a service owner learns nothing of it.
         self.check_object_permissions(self.request, review)
         return review
+
+    def _item(self, review):
+        # Among the items the person may see: another service's grant is a 404 to its owner.
+        item = access_reviews.items_for(self.request.user, review).filter(pk=self.kwargs["item_pk"]).first()
+        if item is None:
+            raise Http404
+        return item
 
     def check_object_permissions(self, request, review):
         # Asked before a query parameter is read (TakesOnlyItsParameters): a refused caller gets
@@ -131,10 +139,7 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
     })
     @action(detail=True, methods=["post"], url_path="items/<int:item_pk>/decide")
     def decide(self, request, pk=None, item_pk=None):
-        review = self.get_object()
-        item = access_reviews.items_for(request.user, review).filter(pk=item_pk).first()
-        if item is None:
-            raise Http404
+        item = self._item(self.get_object())
         data = valid(DecisionSerializer, request.data)
         item = _allowed(lambda: access_reviews.access_review_decide(actor=request.user, item=item, **data))
         return Response(AccessReviewItemSerializer(item).data)
