@@ -19,6 +19,7 @@ from inventory.services import identity_register
 from nhiportal.audit.services import system_actor
 from nhiportal.people.roles import COMPLIANCE, OWNER, REVIEWER, SECURITY_ADMIN
 from nhiportal.people.services import role_assign
+from tests import page_quiet
 from tokens.credentials import credential_add_jwk
 from tokens.keys import signer_cache_clear
 
@@ -172,15 +173,12 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    pending = set()
-    page.on("request", lambda request: pending.add(request))
-    page.on("requestfinished", lambda request: pending.discard(request))
-    page.on("requestfailed", lambda request: pending.discard(request))
+    traffic = page_quiet.watch(page)
     yield page
     # A panel htmx still loads when the test ends would query the database while the test
     # empties it (on PostgreSQL, a deadlock with the flush): let the page's requests finish.
     deadline = time.monotonic() + 5
-    while pending and time.monotonic() < deadline:
+    while traffic.pending and time.monotonic() < deadline:
         page.wait_for_timeout(20)
     context.close()
 
@@ -192,7 +190,7 @@ def login():
     def do(page, user):
         # The page before may still be loading its htmx panels: a late answer to one of those
         # would set a CSRF cookie that no longer matches the login form's token.
-        page.wait_for_load_state("networkidle")
+        page_quiet.wait_until_quiet(page)
         page.goto("/accounts/login/")
         page.fill("input[name=username]", user.get_username())
         page.fill("input[name=password]", PASSWORD)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from inventory.models import AIIdentity, Status
+from tests.page_quiet import wait_until_quiet
 from tokens.models import AccessReview, Delegation, IssuedToken, Service, Task, WorkloadCredential
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -65,7 +66,7 @@ def pages_of(page) -> list[str]:
 
 
 def serious_violations(page, axe) -> list[str]:
-    page.wait_for_load_state("networkidle")  # the panels htmx loads after the page
+    wait_until_quiet(page)  # the panels htmx loads after the page
     found = axe.run(page, options=WCAG_AA).response["violations"]
     return [f"{v['id']}: {node['html'][:140]}" for v in found if v["impact"] in ("serious", "critical") for node in v["nodes"]]
 

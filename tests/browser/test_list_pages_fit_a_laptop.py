@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from tests.browser.test_accessibility import sign_in
+from tests.page_quiet import wait_until_quiet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1280, "height": 800}
@@ -63,7 +64,7 @@ def long_demo(db):
 
 def overflows(page) -> dict:
     """How far the page, and each table, runs past its box (all 0: it fits)."""
-    page.wait_for_load_state("networkidle")
+    wait_until_quiet(page)
     return page.evaluate("""() => ({
         page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
         tables: [...document.querySelectorAll('main table')].map(t => {

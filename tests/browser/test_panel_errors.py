@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from nhiportal.people.services import person_roles_set
 from tests.browser.test_token_pages import csp_watch
+from tests.page_quiet import wait_until_quiet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FAILED = "This section could not be loaded. Reload the page."
@@ -16,7 +17,7 @@ def test_a_panel_the_server_refuses_says_it_could_not_be_loaded(page, login, rit
     identity = make_identity(alice)
     login(page, rita)
     page.goto(f"/identities/{identity.pk}/")
-    page.wait_for_load_state("networkidle")
+    wait_until_quiet(page)
     # rita stops being a reviewer with the page open: the panel she opens next is answered 404.
     person_roles_set(person=rita, roles=[], actor=sam)
     connect = page.get_by_role("region", name="Connect the agent")

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.page_quiet import wait_until_quiet
 from tests.tokens.conftest import agent, crm, get_token, grant, make_agent, oauth  # noqa: F401  (fixtures)
 from tokens.models import Exposure
 
@@ -21,7 +22,7 @@ PHONE = {"width": 390, "height": 844}
 def _width(page, path) -> int:
     """How wide the page is once loaded, the htmx cards and panels too."""
     page.goto(path)
-    page.wait_for_load_state("networkidle")
+    wait_until_quiet(page)
     return page.evaluate("() => document.documentElement.scrollWidth")
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from tests.browser.test_accessibility import sign_in
+from tests.page_quiet import wait_until_quiet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 900}
@@ -25,7 +26,7 @@ def demo(db):
 
 def overflow(page) -> int:
     """How far the page's widest table runs past its box (0: it fits)."""
-    page.wait_for_load_state("networkidle")
+    wait_until_quiet(page)
     return page.evaluate("() => Math.max(0, ...[...document.querySelectorAll('main .table-wrap')].map(w => w.scrollWidth - w.clientWidth))")
 
 
