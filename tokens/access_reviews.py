@@ -123,6 +123,16 @@ def others_decide(user, item, why: str) -> str:
     return f"{why}: {others} who took no part in it decides."
 
 
+def why_not_decider(user, item) -> str:
+    """Why this person may not decide this item ("" when they may), asked of one that waits."""
+    why = not_yours(user, [item]).get(item.pk)
+    if why:
+        return others_decide(user, item, why)
+    if not (is_reviewer(user) or is_security_admin(user) or _owns_service(user, item)):
+        return "The service's owner, reviewers and security admins decide."
+    return ""
+
+
 def may_decide(user, item) -> bool:
     return item.pk in decidable(user, item.review, [item])
 
@@ -196,11 +206,9 @@ def access_review_decide(*, actor, item, decision: str, reason: str = "") -> Acc
         raise StateConflict("This review is closed.")
     if item.decision:
         raise StateConflict("This grant was decided already.")
-    why = not_yours(actor, [item]).get(item.pk)
-    if why:
-        raise PermissionDenied(others_decide(actor, item, why))
-    if not (is_reviewer(actor) or is_security_admin(actor) or _owns_service(actor, item)):
-        raise PermissionDenied("The service's owner, reviewers and security admins decide.")
+    refusal = why_not_decider(actor, item)
+    if refusal:
+        raise PermissionDenied(refusal)
     if decision == ReviewDecision.REVOKE and not reason.strip():
         raise ValidationError({"reason": "Say why the access goes."})
     grant = item.grant

@@ -305,6 +305,13 @@ def _task(f):
     return agent, f("get_token")(agent)["task_id"]
 
 
+def _review_item(f):
+    """A round over crm with one grant in it: (the round's id, its item's id)."""
+    f("grant")(f("agent"), f("crm"), ["tickets:read"])
+    review = access_review_launch(actor=f("rita"), name="Yearly", due=timezone.localdate() + timedelta(days=7), service=f("crm"))
+    return review.pk, review.items.get().pk
+
+
 def _identity_case(method, action, refused="carol", right="alice"):
     def case(f):
         identity = f("agent").identity
@@ -363,6 +370,8 @@ REFUSALS = [
     pytest.param(_on("post", lambda f: (f("grant")(f("agent"), f("crm"), ["tickets:read"]), access_review_launch(
         actor=f("rita"), name="Yearly", due=timezone.localdate() + timedelta(days=7), service=f("crm"),
     ))[1].pk, "access-reviews/{}/close/", "carol", "rita"), id="access-reviews-close"),
+    pytest.param(_on("post", lambda f: "{}/items/{}".format(*_review_item(f)), "access-reviews/{}/decide/", "carol", "rita"),
+                 id="access-reviews-decide"),
     pytest.param(_same_url("post", "policy-versions/", "alice", "sam"), id="policy-versions-create"),
     pytest.param(_same_url("post", "policy-versions/check/", "alice", "sam"), id="policy-versions-check"),
     pytest.param(_on("post", lambda f: active_version(f("sam")).number, "policy-versions/{}/activate/", "alice", "sam"), id="policy-versions-activate"),

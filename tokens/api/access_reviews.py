@@ -101,6 +101,12 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         item = access_reviews.items_for(self.request.user, review).filter(pk=self.kwargs["item_pk"]).first()
         if item is None:
             raise Http404
+        # Who may decide it, asked here (before a stray query parameter's 400) of an item that
+        # waits; a closed round or a decided grant is left to the service function's 409.
+        if self.action == "decide" and review.is_open and not item.decision:
+            refusal = access_reviews.why_not_decider(self.request.user, item)
+            if refusal:
+                raise PermissionDenied(refusal)
         return item
 
     def check_object_permissions(self, request, review):
