@@ -26,6 +26,8 @@ from tests.routes import collection_of, fill_api, fillings
 from tests.tokens.conftest import get_token, grant, oauth  # noqa: F401
 from tokens.access_requests import access_request_create
 from tokens.access_reviews import access_review_launch
+from tokens.delegations import delegation_create
+from tokens.exposures import exposure_report_token
 from tokens.models import IssuedToken
 from tokens.services import service_create
 
@@ -305,6 +307,17 @@ def _task(f):
     return agent, f("get_token")(agent)["task_id"]
 
 
+def _delegation(f):
+    """alice lets a second agent of hers act for the first."""
+    helper = f("make_agent")(name="helper-agent")
+    return delegation_create(actor=f("alice"), principal=f("agent").identity, delegate_id=helper.identity.pk, reason="Night shift")
+
+
+def _exposure(f):
+    """charlie reports one of the agent's tokens, found in a CI log."""
+    return exposure_report_token(actor=f("charlie"), token=f("get_token")(f("agent"))["access_token"], where_found="CI log #4411")
+
+
 def _review_item(f):
     """A round over crm with one grant in it: (the round's id, its item's id)."""
     f("grant")(f("agent"), f("crm"), ["tickets:read"])
@@ -363,6 +376,11 @@ REFUSALS = [
     pytest.param(_on("post", lambda f: f("grant")(f("agent"), f("crm"), ["tickets:read"]).pk, "grants/{}/revoke/", "alice", "sam"), id="grants-revoke"),
     pytest.param(_on("post", lambda f: f("agent").identity.credentials.get().pk, "credentials/{}/disable/", "carol", "alice"), id="credentials-disable"),
     pytest.param(_on("post", lambda f: _task(f)[1], "tasks/{}/end/", "carol", "alice"), id="tasks-end"),
+    pytest.param(_on("post", lambda f: _task(f)[1], "tasks/{}/approve/", "alice", "rita"), id="tasks-approve"),
+    pytest.param(_on("post", lambda f: _task(f)[1], "tasks/{}/reject/", "alice", "rita"), id="tasks-reject"),
+    pytest.param(_on("post", lambda f: _delegation(f).pk, "delegations/{}/revoke/", "carol", "alice"), id="delegations-revoke"),
+    pytest.param(_on("post", lambda f: _exposure(f).pk, "exposures/{}/confirm/", "alice", "sam"), id="exposures-confirm"),
+    pytest.param(_on("post", lambda f: _exposure(f).pk, "exposures/{}/dismiss/", "alice", "sam"), id="exposures-dismiss"),
     pytest.param(_on("post", lambda f: IssuedToken.objects.get(task_id=_task(f)[1]).pk, "tokens/{}/revoke/", "carol", "alice"), id="tokens-revoke"),
     pytest.param(_on("post", lambda f: _access_request(f).pk, "access-requests/{}/approve/", "alice", "rita"), id="access-requests-approve"),
     pytest.param(_on("post", lambda f: _access_request(f).pk, "access-requests/{}/reject/", "alice", "rita"), id="access-requests-reject"),
@@ -370,6 +388,7 @@ REFUSALS = [
     pytest.param(_on("post", lambda f: (f("grant")(f("agent"), f("crm"), ["tickets:read"]), access_review_launch(
         actor=f("rita"), name="Yearly", due=timezone.localdate() + timedelta(days=7), service=f("crm"),
     ))[1].pk, "access-reviews/{}/close/", "carol", "rita"), id="access-reviews-close"),
+    pytest.param(_same_url("post", "access-reviews/", "carol", "rita"), id="access-reviews-create"),
     pytest.param(_on("post", lambda f: "{}/items/{}".format(*_review_item(f)), "access-reviews/{}/decide/", "carol", "rita"),
                  id="access-reviews-decide"),
     pytest.param(_same_url("post", "policy-versions/", "alice", "sam"), id="policy-versions-create"),

@@ -84,6 +84,8 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         super().check_permissions(request)
         if not access_reviews.may_see_reviews(request.user):
             raise PermissionDenied("Access reviews are open to reviewers, compliance, security admins and service owners.")
+        if self.action == "create" and not access_reviews.may_launch(request.user):
+            raise PermissionDenied("Reviewers and security admins launch access reviews.")  # the service asks too, for the pages
 
     def get_queryset(self):
         return access_reviews.reviews_for(self.request.user)

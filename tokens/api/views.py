@@ -60,7 +60,7 @@ from ..approvals import task_approve, task_reject
 from ..credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
 from ..delegations import delegation_create, delegation_revoke
 from ..distrust import trust_end, trust_restore
-from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token
+from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token, may_confirm
 from ..filters import (
     AccessRequestWindowFilter,
     CredentialWindowFilter,
@@ -403,6 +403,9 @@ class TaskViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrieve
         super().check_object_permissions(request, task)
         if self.action == "end":
             _changeable_identity(request, task.identity_id)
+        elif self.action in ("approve", "reject") and not visibility.can(request.user, visibility.APPROVE, task.identity):
+            # Asked again by the service, under the identity's lock.
+            raise PermissionDenied("Only a reviewer or security admin who does not own the identity decides its approvals.")
 
     @extend_schema(parameters=[TaskQuerySerializer])
     def list(self, request, *args, **kwargs):
@@ -445,6 +448,11 @@ class DelegationViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Re
     def get_queryset(self):
         return selectors.delegation_list(user=self.request.user)
 
+    def check_object_permissions(self, request, delegation):
+        super().check_object_permissions(request, delegation)
+        if self.action == "revoke" and not visibility.can(request.user, visibility.CHANGE, delegation.principal):
+            raise PermissionDenied("Only the identity's owners or a security admin end its delegations.")
+
     def create(self, request):
         data = valid(DelegationSerializer, request.data)
         principal = identity_get(user=request.user, pk=data["principal_id"])
@@ -469,6 +477,11 @@ class ExposureViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     lookup_value_converter = "int"
     parser_classes = [JSONParser]
     filterset_class = ExposureWindowFilter
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if self.action in ("confirm", "dismiss") and not may_confirm(request.user):
+            raise PermissionDenied(f"Only security admins {self.action} exposures.")
 
     def get_queryset(self):
         query = valid(ExposureQuerySerializer, self.request.query_params) if self.action == "list" else {}
