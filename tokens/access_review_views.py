@@ -59,7 +59,7 @@ def review_list(request):
 @login_required
 def review_new(request):
     if not access_reviews.may_launch(request.user):
-        raise PermissionDenied("Reviewers and security admins launch access reviews.")
+        raise PermissionDenied(access_reviews.LAUNCHERS)
     # From a service's page: that service, and a name to start from.
     service = Service.objects.filter(pk=as_id(request.GET.get("service"))).first()
     initial = {"service": service, "name": f"Access to {service.name}, {timezone.localdate():%B %Y}"} if service else {}
@@ -137,7 +137,7 @@ def review_close(request, pk):
     decided (GET); its button closes (POST)."""
     review = _review(request, pk)
     if not access_reviews.may_launch(request.user):
-        raise PermissionDenied("Reviewers and security admins close access reviews.")
+        raise PermissionDenied(access_reviews.CLOSERS)
     if not review.is_open:
         messages.info(request, "This review is closed already.")
         return redirect("tokens:access-review-detail", pk=review.pk)

@@ -28,6 +28,11 @@ from .services import grant_revoke
 LONGEST_DAYS = 365  # as for attestation campaigns: a round is decided within the year
 
 
+# Refusals the pages, the API and these functions give alike.
+LAUNCHERS = "Reviewers and security admins launch access reviews."
+CLOSERS = "Reviewers and security admins close access reviews."
+
+
 def may_launch(user) -> bool:
     return is_reviewer(user) or is_security_admin(user)
 
@@ -165,7 +170,7 @@ def progress(review, user=None) -> dict:
 @transaction.atomic
 def access_review_launch(*, actor, name: str, due, service=None, revoke_unreviewed: bool = False, instructions: str = "") -> AccessReview:
     if not may_launch(actor):
-        raise PermissionDenied("Reviewers and security admins launch access reviews.")
+        raise PermissionDenied(LAUNCHERS)
     if not name.strip():
         raise ValidationError({"name": "Name the review, e.g. “Q3 CRM access”."})
     today = timezone.localdate()
@@ -236,7 +241,7 @@ def access_review_keep_several(*, actor, items) -> int:
 def access_review_close(*, actor, review) -> dict:
     """End the round: what nobody decided is on record, and revoked if the round said so."""
     if not may_launch(actor):
-        raise PermissionDenied("Reviewers and security admins close access reviews.")
+        raise PermissionDenied(CLOSERS)
     return _close(actor=actor, review=review)
 
 

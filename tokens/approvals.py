@@ -34,6 +34,10 @@ from .revocation import lock_identity
 PENDING = "pending"
 
 
+# The refusal the service and the API give alike.
+APPROVERS = "Only a reviewer or security admin who does not own the identity decides its approvals."
+
+
 def approval_would_allow(request: engine.PolicyRequest) -> bool:
     """Would policy allow this denied request if a person approved the task? (Not recorded:
     a question the portal asks itself, not a decision.)"""
@@ -64,7 +68,7 @@ def _pending_task_to_decide(*, actor, task: Task) -> Task:
     identity = lock_identity(task.identity_id)
     task = Task.objects.select_related("service").get(pk=task.pk)
     if not visibility.can(actor, visibility.APPROVE, identity):
-        raise PermissionDenied("Only a reviewer or security admin who does not own the identity decides its approvals.")
+        raise PermissionDenied(APPROVERS)
     if task.approval_state != PENDING:
         raise StateConflict("This task no longer waits for approval: it was approved, rejected or ended meanwhile.")
     if identity.status != Status.ACTIVE:

@@ -20,6 +20,10 @@ from .models import Delegation, IssuedToken, Task
 from .revocation import end_tasks, live_tokens, lock_for_revoking, lock_identity, revoke_matching
 
 
+# The refusal the service and the API give alike.
+ENDERS = "Only the identity's owners or a security admin end its delegations."
+
+
 def _snapshot(delegation: Delegation) -> dict:
     return {"principal": str(delegation.principal_id), "delegate": str(delegation.delegate_id), "reason": delegation.reason}
 
@@ -62,7 +66,7 @@ def delegation_revoke(*, actor, delegation: Delegation, reason: str) -> int:
     the tokens exchanged from the principal's that sit elsewhere. Returns how many tokens were
     revoked; the one event counts them and the tasks ended."""
     if not visibility.can(actor, visibility.CHANGE, delegation.principal):
-        raise PermissionDenied("Only the identity's owners or a security admin end its delegations.")
+        raise PermissionDenied(ENDERS)
     reason = reason.strip() or "Delegation ended."
     # A sub-task of the delegate's under one of the principal's tasks was opened by exchanging
     # the principal's token, which only a delegation allows (one live per pair at a time). The

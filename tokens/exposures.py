@@ -69,6 +69,10 @@ NO_SUCH_KEY = "This private key matches no key registered with the portal, so th
 SCANNED_AT_MOST = 4096
 
 
+# The refusals the service and the API give alike.
+CONFIRMERS = {verb: f"Only security admins {verb} exposures." for verb in ("confirm", "dismiss")}
+
+
 def holds_secret(text: str) -> bool:
     """Whether text holds a JWT, a personal API token or a private key: pasted where the place it
     was found belongs, it must be neither kept nor sent back."""
@@ -287,7 +291,7 @@ def exposure_confirm(*, actor, exposure: Exposure, reason: str) -> Exposure:
     Confirmed once. The one exposure.confirm event says what confirming did
     (selectors.exposure_confirm_outcome)."""
     if not may_confirm(actor):
-        raise PermissionDenied("Only security admins confirm exposures.")
+        raise PermissionDenied(CONFIRMERS["confirm"])
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say what confirmed it, for the owners and the audit trail."})
@@ -335,7 +339,7 @@ def exposure_dismiss(*, actor, exposure: Exposure, reason: str) -> Exposure:
     """A security admin closes the report without suspending: a false alarm, or handled already
     (the key rotated, say). What the report revoked stays revoked. Closed once."""
     if not may_confirm(actor):
-        raise PermissionDenied("Only security admins dismiss exposures.")
+        raise PermissionDenied(CONFIRMERS["dismiss"])
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why no suspension is needed, for the owners and the audit trail."})

@@ -85,7 +85,7 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         if not access_reviews.may_see_reviews(request.user):
             raise PermissionDenied("Access reviews are open to reviewers, compliance, security admins and service owners.")
         if self.action == "create" and not access_reviews.may_launch(request.user):
-            raise PermissionDenied("Reviewers and security admins launch access reviews.")  # the service asks too, for the pages
+            raise PermissionDenied(access_reviews.LAUNCHERS)  # the service asks too, for the pages
 
     def get_queryset(self):
         return access_reviews.reviews_for(self.request.user)
@@ -116,7 +116,7 @@ class AccessReviewViewSet(TakesOnlyItsParameters, viewsets.GenericViewSet):
         # the same 403 with or without one. The service function asks too, for the pages.
         super().check_object_permissions(request, review)
         if self.action == "close" and not access_reviews.may_launch(request.user):
-            raise PermissionDenied("Reviewers and security admins close access reviews.")
+            raise PermissionDenied(access_reviews.CLOSERS)
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())

@@ -56,11 +56,11 @@ from ..access_requests import (
 )
 from ..activity import daily_activity
 from ..blast_radius import blast_radius
-from ..approvals import task_approve, task_reject
+from ..approvals import APPROVERS, task_approve, task_reject
 from ..credentials import credential_add_federated, credential_add_jwk, credential_add_spiffe, credential_disable
-from ..delegations import delegation_create, delegation_revoke
+from ..delegations import ENDERS, delegation_create, delegation_revoke
 from ..distrust import trust_end, trust_restore
-from ..exposures import exposure_confirm, exposure_dismiss, exposure_report_token, may_confirm
+from ..exposures import CONFIRMERS, exposure_confirm, exposure_dismiss, exposure_report_token, may_confirm
 from ..filters import (
     AccessRequestWindowFilter,
     CredentialWindowFilter,
@@ -405,7 +405,7 @@ class TaskViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retrieve
             _changeable_identity(request, task.identity_id)
         elif self.action in ("approve", "reject") and not visibility.can(request.user, visibility.APPROVE, task.identity):
             # Asked again by the service, under the identity's lock.
-            raise PermissionDenied("Only a reviewer or security admin who does not own the identity decides its approvals.")
+            raise PermissionDenied(APPROVERS)
 
     @extend_schema(parameters=[TaskQuerySerializer])
     def list(self, request, *args, **kwargs):
@@ -451,7 +451,7 @@ class DelegationViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Re
     def check_object_permissions(self, request, delegation):
         super().check_object_permissions(request, delegation)
         if self.action == "revoke" and not visibility.can(request.user, visibility.CHANGE, delegation.principal):
-            raise PermissionDenied("Only the identity's owners or a security admin end its delegations.")
+            raise PermissionDenied(ENDERS)
 
     def create(self, request):
         data = valid(DelegationSerializer, request.data)
@@ -481,7 +481,7 @@ class ExposureViewSet(TakesOnlyItsParameters, mixins.ListModelMixin, mixins.Retr
     def check_permissions(self, request):
         super().check_permissions(request)
         if self.action in ("confirm", "dismiss") and not may_confirm(request.user):
-            raise PermissionDenied(f"Only security admins {self.action} exposures.")
+            raise PermissionDenied(CONFIRMERS[self.action])
 
     def get_queryset(self):
         query = valid(ExposureQuerySerializer, self.request.query_params) if self.action == "list" else {}
