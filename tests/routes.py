@@ -11,7 +11,7 @@ from inventory.models import AIIdentity, Attestation, Campaign, OwnershipClaim
 from nhiportal.audit.models import AuditEvent
 from nhiportal.compliance.controls import CONTROLS
 from nhiportal.people.models import PersonalAPIToken
-from nhiportal.webhooks.models import WebhookEndpoint
+from nhiportal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tokens.models import (
     AccessRequest, AccessReview, AccessReviewItem, Delegation, Exposure, FederatedIssuer, Grant, IssuedToken, Service,
     SigningKey, Task, TrustDomain, WorkloadCredential,
@@ -134,6 +134,11 @@ def fillings(route, person=None) -> list[dict]:
         elif name == "item_pk":
             item = AccessReviewItem.objects.filter(review__in=real_objects("access-reviews", 1)).order_by("pk").first()
             options[name], options["pk"] = [item.pk], [item.review_id]
+        elif name == "delivery_pk":
+            delivery = WebhookDelivery.objects.filter(endpoint__in=real_objects("webhooks", 1)).order_by("pk").first()
+            if delivery is None:
+                return []
+            options[name], options["pk"] = [delivery.pk], [delivery.endpoint_id]
         elif name in options:
             continue  # set by its child
         elif name == "control_id":
