@@ -325,14 +325,6 @@ def _review_item(f):
     return review.pk, review.items.get().pk
 
 
-def _identity_case(method, action, refused="carol", right="alice"):
-    def case(f):
-        identity = f("agent").identity
-        url = f"identities/{identity.pk}/{action}"
-        return method, f(refused), url, f(right), url
-    return case
-
-
 def _same_url(method, url, refused, right):
     return lambda f: (method, f(refused), url, f(right), url)
 
@@ -342,6 +334,10 @@ def _on(method, build, path, refused, right):
         url = path.format(build(f))
         return method, f(refused), url, f(right), url
     return case
+
+
+def _identity_case(method, action, refused="carol", right="alice"):
+    return _on(method, lambda f: f("agent").identity.pk, "identities/{}/" + action, refused, right)
 
 
 REFUSALS = [
