@@ -191,6 +191,29 @@ def test_it_compares_two_versions(client_for, sam, rita):
     assert b"diff-added" in page.content
 
 
+def _chosen(page, name):
+    form = page.context["compare"] if "compare" in page.context else page.context["form"]
+    return form[name].value()
+
+
+def test_the_comparison_starts_from_the_active_version_to_the_newest(client_for, sam):
+    first = new_version(sam, note="first")
+    active = active_version(sam, note="the rules")
+    newest = new_version(sam, note="draft")
+    client = client_for(sam)
+    for page in (client.get(reverse("policy:version-list")), client.get(reverse("policy:version-diff"))):
+        assert (_chosen(page, "old"), _chosen(page, "new")) == (active.number, newest.number)
+        assert f'<option value="{active.number}" selected>' in page.content.decode()
+    assert first.number not in (_chosen(page, "old"), _chosen(page, "new"))
+
+
+def test_with_the_newest_version_active_the_comparison_starts_from_the_one_before(client_for, sam):
+    before = new_version(sam, note="draft")
+    active = active_version(sam, note="the rules")
+    page = client_for(sam).get(reverse("policy:version-list"))
+    assert (_chosen(page, "old"), _chosen(page, "new")) == (before.number, active.number)
+
+
 def test_owners_cannot_compare_versions(client_for, alice):
     assert client_for(alice).get(reverse("policy:version-diff")).status_code == 403
 
