@@ -2,7 +2,10 @@
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.http import require_safe
 
 CARD_ROWS = 5
 
@@ -17,3 +20,10 @@ def dashboard_card(request, template: str, found, rows: str, *, prepare=None, **
     `rows` (passed through prepare(list) first, to add what each row needs)."""
     shown = list(found[:CARD_ROWS])
     return render(request, template, {"count": found.count(), rows: prepare(shown) if prepare else shown, **context})
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico wherever a response names no icon (the API's JSON, a CSV):
+    the portal's logo, rather than a 404 in the log each time."""
+    return HttpResponsePermanentRedirect(static("img/logo.svg"))

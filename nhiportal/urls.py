@@ -7,6 +7,7 @@ from nhiportal.api import no_endpoint
 from nhiportal.compliance.api import ComplianceAssessment, ComplianceOscal
 from nhiportal.health import healthz
 from nhiportal.metrics import metrics
+from nhiportal.pages import favicon
 from nhiportal.people import second_factor_views
 from nhiportal.people.views import PasswordChangeView
 from nhiportal.people.sign_in_views import SignInView, admin_sign_in, sso_callback, sso_start
@@ -61,4 +62,5 @@ urlpatterns = [
     # Last under /api/: the JSON 404 for a path that names no endpoint, also with DEBUG on.
     re_path(r"^api/(?P<rest>.*)$", no_endpoint),
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon, name="favicon"),
 ]

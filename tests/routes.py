@@ -21,9 +21,10 @@ from tokens.policy.models import PolicyDecision, PolicyVersion
 # Programs' endpoints authenticate clients, not browser sessions (their own tests cover that),
 # and Django admin sends anyone who is not staff to its sign-in.
 NOT_SESSIONS = ("/admin/", "/oauth/", "/scim/", "/.well-known/", "/healthz", "/metrics", "/accounts/sso/backchannel-logout/")
-# Signing out would end a walk; and public by design: the agent example and the API's description.
+# Signing out would end a walk; and public by design: the agent example, the API's description
+# and the browser's icon.
 SKIPPED = ("/accounts/logout/",)
-PUBLIC = ("/examples/agent_client.py", "/api/schema/", "/api/docs/")
+PUBLIC = ("/examples/agent_client.py", "/api/schema/", "/api/docs/", "/favicon.ico")
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
