@@ -174,12 +174,10 @@ def _run_tasks(granted: list, sam) -> None:
             continue
         seen.add(identity.pk)
         client = _demo_client(identity)
-        intent = f"Demo run of {identity.name}"
-        details = [{"type": "agent_task", "intent": intent, "actions": ["read"]}]
         try:
             issued = token_issue(
                 client=client, audience=grant.service.audience, scopes=grant.scopes[:1],
-                context=TaskContext(details=details, intent=intent, sensitivity=None),
+                context=_task(grant.service, f"Demo run of {identity.name}"),
             )
         except OAuthError:
             continue  # refused by policy: the refusal shows on the identity's decisions panel, as it should
@@ -205,7 +203,7 @@ def _stuck_in_a_loop(granted: list, seen: set, sam) -> None:
             try:
                 token_issue(
                     client=_demo_client(identity), audience=grant.service.audience, scopes=grant.scopes[:1],
-                    context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["read"]}], intent=intent, sensitivity=None),
+                    context=_task(grant.service, intent),
                 )
             except OAuthError:
                 pass
@@ -221,12 +219,20 @@ def _from_a_new_network(granted: list, seen: set):
             try:
                 token_issue(
                     client=_demo_client(identity, address="198.51.100.23"), audience=grant.service.audience, scopes=grant.scopes[:1],
-                    context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["read"]}], intent=intent, sensitivity=None),
+                    context=_task(grant.service, intent),
                 )
             except OAuthError:
                 continue
             return identity.pk
     return None
+
+
+def _task(service, intent: str, action: str = "read") -> TaskContext:
+    """A task on the service that states its data's sensitivity, as a careful agent does: the
+    tasks list shows it, and policy compares it with the agent's ceiling."""
+    sensitivity = Sensitivity(service.sensitivity)
+    details = [{"type": "agent_task", "intent": intent, "actions": [action], "sensitivity": sensitivity.label.lower()}]
+    return TaskContext(details=details, intent=intent, sensitivity=int(sensitivity))
 
 
 def _demo_client(identity: AIIdentity, address: str = "") -> AuthenticatedClient:
@@ -261,7 +267,7 @@ def _ask_for_approvals(active: list, sam) -> None:
             try:
                 token_issue(
                     client=_demo_client(identity), audience=service.audience, scopes=consequential,
-                    context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["write"]}], intent=intent, sensitivity=None),
+                    context=_task(service, intent, action="write"),
                 )
             except OAuthError:
                 asked += 1  # authorization_pending (or a refusal, shown on the identity page)
@@ -338,7 +344,7 @@ def _report_one_leak(active: list) -> None:
         try:
             issued = token_issue(
                 client=_demo_client(identity), audience=grant.service.audience, scopes=grant.scopes[:1],
-                context=TaskContext(details=[{"type": "agent_task", "intent": intent, "actions": ["read"]}], intent=intent, sensitivity=None),
+                context=_task(grant.service, intent),
             )
         except OAuthError:
             continue

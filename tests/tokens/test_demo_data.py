@@ -3,7 +3,9 @@ from django.core.management import call_command
 
 from inventory.models import AIIdentity, Status
 from nhiportal.people.selectors import leaked_api_tokens
-from tokens.models import AccessRequest, AccessRequestState, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, TrustDomain, WorkloadCredential
+from tokens.models import (
+    AccessRequest, AccessRequestState, Exposure, Grant, IssuedToken, KeyState, Service, SigningKey, Task, TrustDomain, WorkloadCredential,
+)
 from tokens.policy.models import PolicyVersion
 from tokens.policy.services import policy_check
 from tokens.selectors import access_requests_waiting_for
@@ -19,6 +21,8 @@ def test_the_demo_has_a_token_side(db):
     assert not active.exclude(credentials__enabled=True).exists()
     assert Grant.objects.filter(revoked_at__isnull=True).exists() and Grant.objects.filter(revoked_at__isnull=False).exists()
     assert IssuedToken.objects.exists()
+    # Its agents say how sensitive the data each task touches is, as careful agents do.
+    assert Task.objects.exists() and not Task.objects.filter(sensitivity__isnull=True).exists()
     assert WorkloadCredential.objects.filter(kind="spiffe").exists()
     # A leaked token, contained, waiting for a security admin to confirm it.
     exposure = Exposure.objects.get()
