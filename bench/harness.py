@@ -75,6 +75,7 @@ def gunicorn(env: dict, *, workers: int = 2, threads: int = 1, port: int | None 
         cmd += ["--access-logfile", "-"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    _masters[url] = proc.pid
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -87,8 +88,44 @@ def gunicorn(env: dict, *, workers: int = 2, threads: int = 1, port: int | None 
             raise RuntimeError("gunicorn did not start")
         yield url
     finally:
+        _masters.pop(url, None)
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+_masters: dict[str, int] = {}  # base URL -> the pid of the gunicorn master serving it
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: str) -> list[str]:
+    # The fields after the command's closing parenthesis (the command may hold spaces):
+    # [1] is the parent's pid, [11] and [12] the user and system CPU in clock ticks.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def worker_cpu(url: str) -> float:
+    """CPU seconds (user and system, every thread) the gunicorn workers serving `url` have used
+    so far, read from /proc."""
+    master, ticks = str(_masters[url]), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(entry.name)
+            except OSError:
+                continue  # gone meanwhile
+            if fields[1] == master:
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / _TICKS
+
+
+def with_worker_cpu(url: str, run) -> dict:
+    """run() (a wrk run against url), its figures with the workers' CPU milliseconds per request
+    added. Under load the cores are the limit, so what a request costs the workers says more
+    than a rate, which moves with everything else on the machine."""
+    before = worker_cpu(url)
+    result = run()
+    result["worker_cpu_ms_a_request"] = round((worker_cpu(url) - before) * 1000 / max(result["requests"], 1), 3)
+    return result
 
 
 _LATENCY = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)

@@ -48,6 +48,11 @@ def _wrk_bodies(url: str, bodies: Path, seconds: int, connections: int = 8) -> d
     return harness.wrk(url, script=LUA, connections=connections, threads=2, seconds=seconds, env=env)
 
 
+def _ratio(token: dict, floor: dict) -> float | None:
+    per_floor = floor["worker_cpu_ms_a_request"]
+    return round(token["worker_cpu_ms_a_request"] / per_floor, 2) if per_floor else None
+
+
 def run(env: dict, *, seconds: int = 10) -> dict:
     var = Path(env["NHI_VAR_DIR"])
     fixture = var / "fixture.json"
@@ -83,15 +88,20 @@ def run(env: dict, *, seconds: int = 10) -> dict:
         # The floor and issuance alternate, ROUNDS times: this machine's speed drifts by a
         # few percent from one ten-second window to the next, so each share compares
         # neighbours, and the round reported is the one with the median share.
+        # Each round also reads what a request cost the workers in CPU: with the cores the limit,
+        # the share of the floor is the floor's cost over a token's.
         rounds = []
         for _ in range(ROUNDS):
-            bare = harness.wrk(f"{url}/healthz", connections=8, seconds=seconds)
+            bare = harness.with_worker_cpu(url, lambda: harness.wrk(f"{url}/healthz", connections=8, seconds=seconds))
             bodies = _bodies(var / "token-bodies.txt", count, token_body)
-            rounds.append((bare, _wrk_bodies(token_url, bodies, seconds)))
+            rounds.append((bare, harness.with_worker_cpu(url, lambda: _wrk_bodies(token_url, bodies, seconds))))
         rounds.sort(key=lambda r: r[1]["rps"] / r[0]["rps"])
         results["floor: bare JSON view (/healthz)"], results["token issuance"] = rounds[len(rounds) // 2]
         results["rounds (floor req/s, tokens/s, share)"] = [
             (f["rps"], t["rps"], round(t["rps"] / f["rps"], 3)) for f, t in rounds
+        ]
+        results["rounds (worker CPU ms: floor request, token; token in floor requests)"] = [
+            (f["worker_cpu_ms_a_request"], t["worker_cpu_ms_a_request"], _ratio(t, f)) for f, t in rounds
         ]
 
         def introspect_body():
@@ -118,6 +128,8 @@ def run(env: dict, *, seconds: int = 10) -> dict:
         "issuance tokens/s": issuance["rps"],
         "issuance p99 ms": issuance.get("p99_ms"),
         "issuance share of floor": round(issuance["rps"] / floor, 3),
+        # 25% of the floor needs a token to cost the workers at most 4 floor requests.
+        "a token's worker CPU in floor requests": _ratio(issuance, results["floor: bare JSON view (/healthz)"]),
         "introspection/s": results["introspection"]["rps"],
         "introspection/s, assertion reused": results["introspection, one assertion reused"]["rps"],
         "targets": "issuance >= 1500/s, p99 < 25 ms, >= 25% of floor; introspection >= 2000/s",
