@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection
 
 from inventory.models import AIIdentity, Ownership
@@ -10,8 +11,6 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the P
 
 
 def test_it_flushes_with_deletes_not_truncate():
-    from django.core.management.color import no_style
-
     statements = connection.ops.sql_flush(no_style(), ["inventory_aiidentity", "inventory_ownership"])
     assert statements == ['DELETE FROM "inventory_aiidentity";', 'DELETE FROM "inventory_ownership";']
     # What Django asks for beyond emptying the tables is still TRUNCATE's.

@@ -105,12 +105,12 @@ class CompareForm(forms.Form):
 def _usual_comparison(versions) -> dict:
     """What a reviewer asks first: what the newest version changes against the active one (or,
     with the newest active, against the one before it)."""
-    newest = list(versions.values_list("number", "is_active")[:2])
+    newest = list(versions.values_list("number", flat=True)[:2])
     if len(newest) < 2:
         return {}
-    (latest, latest_active), (before, _) = newest
-    active = before if latest_active else versions.filter(is_active=True).values_list("number", flat=True).first()
-    return {"old": active if active is not None else before, "new": latest}
+    latest, before = newest
+    active = versions.filter(is_active=True).values_list("number", flat=True).first()
+    return {"old": before if active in (None, latest) else active, "new": latest}
 
 
 class ReplayForm(forms.Form):
